@@ -1,0 +1,5 @@
+"""Gunicorn entry point: ``gunicorn wharf_index.wsgi:app``."""
+
+from . import create_app
+
+app = create_app()
