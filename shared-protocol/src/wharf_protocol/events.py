@@ -1,0 +1,293 @@
+"""Registry notification events in the reference registry's envelope.
+
+Wire format (distribution docs, "Work with notifications", "Envelope"; notifications/event.go)::
+
+    Content-Type: application/vnd.docker.distribution.events.v2+json   (v1+json in 2.x)
+    {"events": [{
+        "id": "<uuid>", "timestamp": "<RFC 3339>", "action": "push|pull|delete|mount",
+        "target": {"mediaType", "digest", "size", "length", "repository", "url", "tag",
+                   "fromRepository", "references": [descriptor...]},
+        "request": {"id", "addr", "host", "method", "useragent"},
+        "actor": {"name"},
+        "source": {"addr", "instanceID"}}]}
+
+Empty target fields are omitted when dumping (Go's ``omitempty``). A repository delete is an
+event with action ``delete`` whose target has only ``repository``. Consumers load with unknown
+fields EXCLUDEd, so an older Index tolerates a newer Registry; producers' tests load with
+``strict=True`` (RAISE) to catch typos.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_dump, post_load
+from marshmallow.validate import Length, OneOf, Range, Regexp
+
+from .digests import DIGEST_RE, Digest
+
+__all__ = [
+    "ACCEPTED_EVENTS_MEDIA_TYPES",
+    "ACTIONS",
+    "DELETE",
+    "EVENTS_MEDIA_TYPE",
+    "EVENTS_MEDIA_TYPE_V1",
+    "MOUNT",
+    "PULL",
+    "PUSH",
+    "Actor",
+    "Descriptor",
+    "Event",
+    "EventsInvalid",
+    "RequestRecord",
+    "Source",
+    "Target",
+    "dump_envelope",
+    "is_events_media_type",
+    "load_envelope",
+    "new_event",
+]
+
+EVENTS_MEDIA_TYPE = "application/vnd.docker.distribution.events.v2+json"
+EVENTS_MEDIA_TYPE_V1 = "application/vnd.docker.distribution.events.v1+json"
+ACCEPTED_EVENTS_MEDIA_TYPES = (EVENTS_MEDIA_TYPE_V1, EVENTS_MEDIA_TYPE)
+
+PUSH, PULL, DELETE, MOUNT = "push", "pull", "delete", "mount"
+ACTIONS = (PUSH, PULL, DELETE, MOUNT)
+
+
+class EventsInvalid(ValueError):
+    """An envelope does not load; ``messages`` holds marshmallow's per-field messages."""
+
+    def __init__(self, messages: Any) -> None:
+        self.messages = messages
+        super().__init__(f"invalid events envelope: {messages}")
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A content descriptor in ``target.references`` (OCI image spec, "Descriptors")."""
+
+    media_type: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an event acted on; ``digest`` is a digest string or "" (repository delete).
+
+    A :class:`~wharf_protocol.digests.Digest` given as ``digest`` is stored as its string.
+    The reference registry sets ``length`` to ``size``; do the same when producing events.
+    """
+
+    media_type: str
+    digest: str
+    size: int | None
+    repository: str
+    url: str = ""
+    tag: str = ""
+    length: int | None = None
+    from_repository: str = ""
+    references: tuple[Descriptor, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.digest, Digest):
+            object.__setattr__(self, "digest", str(self.digest))
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """The HTTP request that caused the event (``request`` on the wire)."""
+
+    id: str = ""
+    addr: str = ""
+    host: str = ""
+    method: str = ""
+    useragent: str = ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused the event (the authenticated user, or "" for anonymous)."""
+
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """The registry instance that generated the event."""
+
+    addr: str = ""
+    instance_id: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One notification; ``id`` is unique per event (the Index applies each id once).
+
+    Raises ValueError for a naive ``timestamp`` or an action outside :data:`ACTIONS`.
+    """
+
+    id: str
+    timestamp: datetime
+    action: str
+    target: Target
+    request: RequestRecord = field(default_factory=RequestRecord)
+    actor: Actor = field(default_factory=Actor)
+    source: Source = field(default_factory=Source)
+
+    def __post_init__(self) -> None:
+        if self.timestamp.tzinfo is None:
+            raise ValueError("event timestamps must be timezone-aware (RFC 3339)")
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown event action: {self.action!r}")
+
+
+def new_event(
+    action: str, target: Target, request: RequestRecord | None = None,
+    actor: Actor | None = None, source: Source | None = None,
+) -> Event:
+    """Return an Event with a fresh uuid4 id and the current UTC time.
+
+    Raises ValueError for an action outside :data:`ACTIONS`.
+    """
+    return Event(str(uuid.uuid4()), datetime.now(UTC), action, target,
+                 request or RequestRecord(), actor or Actor(), source or Source())
+
+
+def is_events_media_type(content_type: str | None) -> bool:
+    """Tell whether a Content-Type (parameters ignored) is an accepted envelope type."""
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    return base in ACCEPTED_EVENTS_MEDIA_TYPES
+
+
+class _RFC3339(fields.AwareDateTime):
+    """An aware datetime dumped as RFC 3339 (``Z`` for UTC), loaded from ISO 8601 with offset."""
+
+    def _serialize(self, value: datetime, attr: Any, obj: Any, **kwargs: Any) -> str:
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _str(data_key: str | None = None) -> fields.String:
+    return fields.String(data_key=data_key, load_default="")
+
+
+def _schemas(unknown: str) -> Schema:
+    """Build the envelope schema whose every level handles unknown fields with ``unknown``."""
+
+    class Base(Schema):
+        class Meta:
+            pass
+
+    Base.Meta.unknown = unknown
+
+    class DescriptorSchema(Base):
+        media_type = fields.String(data_key="mediaType", required=True)
+        digest = fields.String(required=True, validate=Regexp(DIGEST_RE))
+        size = fields.Integer(required=True, strict=True, validate=Range(min=0))
+
+        @post_load
+        def make(self, data: dict, **_: Any) -> Descriptor:
+            return Descriptor(**data)
+
+    class TargetSchema(Base):
+        media_type = _str("mediaType")
+        digest = fields.String(load_default="",
+                               validate=Regexp(rf"(?:{DIGEST_RE.pattern})?\Z"))
+        size = fields.Integer(load_default=None, strict=True, validate=Range(min=0))
+        length = fields.Integer(load_default=None, strict=True, validate=Range(min=0))
+        repository = fields.String(required=True, validate=Length(min=1))
+        url = _str()
+        tag = _str()
+        from_repository = _str("fromRepository")
+        references = fields.List(fields.Nested(DescriptorSchema, unknown=unknown),
+                                 load_default=list)
+
+        @post_dump
+        def omit_empty(self, data: dict, **_: Any) -> dict:
+            return {k: v for k, v in data.items() if v not in ("", None, [])
+                    or k == "repository"}
+
+        @post_load
+        def make(self, data: dict, **_: Any) -> Target:
+            return Target(**{**data, "references": tuple(data["references"])})
+
+    class RequestSchema(Base):
+        id, addr, host, method, useragent = _str(), _str(), _str(), _str(), _str()
+
+        @post_load
+        def make(self, data: dict, **_: Any) -> RequestRecord:
+            return RequestRecord(**data)
+
+    class ActorSchema(Base):
+        name = _str()
+
+        @post_dump
+        def omit_empty(self, data: dict, **_: Any) -> dict:
+            return {k: v for k, v in data.items() if v}
+
+        @post_load
+        def make(self, data: dict, **_: Any) -> Actor:
+            return Actor(**data)
+
+    class SourceSchema(Base):
+        addr, instance_id = _str(), _str("instanceID")
+
+        @post_load
+        def make(self, data: dict, **_: Any) -> Source:
+            return Source(**data)
+
+    def nested(schema: type[Schema], empty: type) -> fields.Nested:
+        return fields.Nested(schema, unknown=unknown, load_default=empty)
+
+    class EventSchema(Base):
+        id = fields.String(required=True, validate=Length(min=1))
+        timestamp = _RFC3339(required=True, format="iso")
+        action = fields.String(required=True, validate=OneOf(ACTIONS))
+        target = fields.Nested(TargetSchema, unknown=unknown, required=True)
+        request = nested(RequestSchema, RequestRecord)
+        actor = nested(ActorSchema, Actor)
+        source = nested(SourceSchema, Source)
+
+        @post_load
+        def make(self, data: dict, **_: Any) -> Event:
+            return Event(**data)
+
+    class EnvelopeSchema(Base):
+        events = fields.List(fields.Nested(EventSchema, unknown=unknown), required=True)
+
+    return EnvelopeSchema()
+
+
+_LENIENT = _schemas(EXCLUDE)
+_STRICT = _schemas(RAISE)
+
+
+def dump_envelope(events: Iterable[Event]) -> dict[str, list[dict[str, Any]]]:
+    """Return ``{"events": [...]}`` with the reference registry's camelCase field names."""
+    return _LENIENT.dump({"events": list(events)})
+
+
+def load_envelope(data: Mapping[str, Any] | str | bytes, strict: bool = False) -> list[Event]:
+    """Load an envelope (object or JSON text) into Events.
+
+    Unknown fields are ignored unless ``strict`` (then they are errors). Raises
+    :class:`EventsInvalid` for invalid JSON, a missing ``events`` list, a missing or bad
+    ``id``/``timestamp``/``action``/``target.repository``, malformed digests or sizes.
+    """
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise EventsInvalid({"_schema": [f"not JSON: {exc}"]}) from None
+    try:
+        return (_STRICT if strict else _LENIENT).load(data)["events"]
+    except ValidationError as exc:
+        raise EventsInvalid(exc.messages) from None

@@ -1,0 +1,259 @@
+"""Notification envelopes (distribution docs, "Work with notifications"; notifications/event.go)."""
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from protocol_strategies import repository_names, sha256_hex, tags
+from wharf_protocol.digests import Digest
+from wharf_protocol.events import (
+    ACCEPTED_EVENTS_MEDIA_TYPES,
+    ACTIONS,
+    DELETE,
+    EVENTS_MEDIA_TYPE,
+    MOUNT,
+    PULL,
+    PUSH,
+    Actor,
+    Descriptor,
+    Event,
+    EventsInvalid,
+    RequestRecord,
+    Source,
+    Target,
+    dump_envelope,
+    is_events_media_type,
+    load_envelope,
+    new_event,
+)
+
+MANIFEST_DIGEST = "sha256:fea8895f450959fa676bcc1df0611ea93823a735a01205fd8622846041d0c7cf"
+LAYER_DIGEST = "sha256:c3b3692957d439ac1928219a83fac91e7bf96c153725526874673ae1f2023f8d"
+V2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+# As distribution 2.8 posts it (Content-Type ...events.v1+json): nanosecond timestamps with
+# an offset, length duplicating size, "actor": {} for anonymous, fields it may add later.
+SAMPLE = """{
+  "events": [
+    {
+      "id": "320678d8-ca14-430f-8bb6-4ca139cd83f7",
+      "timestamp": "2016-03-09T14:44:26.402973972-08:00",
+      "action": "pull",
+      "target": {
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "size": 708,
+        "digest": "@MANIFEST@",
+        "length": 708,
+        "repository": "hello-world",
+        "url": "http://192.168.100.227:5000/v2/hello-world/manifests/@MANIFEST@",
+        "tag": "latest"
+      },
+      "request": {
+        "id": "6df24a34-0959-4923-81ca-14f09767db19",
+        "addr": "192.168.64.11:42961",
+        "host": "192.168.100.227:5000",
+        "method": "GET",
+        "useragent": "curl/7.38.0"
+      },
+      "actor": {},
+      "source": {"addr": "xtal.local:5000", "instanceID": "a53db899-3b4b-4a62-a067-8dd013beaca4"}
+    },
+    {
+      "id": "asdf-asdf-asdf-asdf-1",
+      "timestamp": "2006-01-02T15:04:05Z",
+      "action": "push",
+      "target": {
+        "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "size": 2,
+        "digest": "@LAYER@",
+        "length": 2,
+        "repository": "library/test",
+        "url": "https://example.com/v2/library/test/blobs/@LAYER@"
+      },
+      "request": {"id": "asdfasdf", "addr": "client.local", "host": "registrycluster.local",
+                  "method": "PUT", "useragent": "test/0.1"},
+      "actor": {"name": "test-actor"},
+      "source": {"addr": "hostname.local:port", "instanceID": "i-1"}
+    },
+    {
+      "id": "asdf-asdf-asdf-asdf-2",
+      "timestamp": "2006-01-02T15:04:05Z",
+      "action": "mount",
+      "target": {"mediaType": "application/octet-stream", "size": 2, "digest": "@LAYER@",
+                 "length": 2, "repository": "library/other", "fromRepository": "library/test"},
+      "request": {"id": "r3", "addr": "a", "host": "h", "method": "POST", "useragent": "u"},
+      "actor": {"name": "test-actor"},
+      "source": {"addr": "s", "instanceID": "i-1"}
+    },
+    {
+      "id": "asdf-asdf-asdf-asdf-3",
+      "timestamp": "2006-01-02T15:04:05Z",
+      "action": "delete",
+      "target": {"digest": "@MANIFEST@", "repository": "library/test"},
+      "request": {"id": "r4", "addr": "a", "host": "h", "method": "DELETE", "useragent": "u"},
+      "actor": {},
+      "source": {"addr": "s", "instanceID": "i-1"}
+    },
+    {
+      "id": "asdf-asdf-asdf-asdf-4",
+      "timestamp": "2006-01-02T15:04:05Z",
+      "action": "delete",
+      "target": {"repository": "library/test"},
+      "request": {"id": "r5", "addr": "a", "host": "h", "method": "DELETE", "useragent": "u"},
+      "actor": {"name": "admin"},
+      "source": {"addr": "s", "instanceID": "i-1"}
+    }
+  ]
+}""".replace("@MANIFEST@", MANIFEST_DIGEST).replace("@LAYER@", LAYER_DIGEST)
+
+
+def test_reference_registry_sample_loads_strictly():
+    events = load_envelope(SAMPLE, strict=True)
+    assert [e.action for e in events] == [PULL, PUSH, MOUNT, DELETE, DELETE]
+    pull = events[0]
+    assert pull.timestamp == datetime(2016, 3, 9, 14, 44, 26, 402973,
+                                      tzinfo=timezone(timedelta(hours=-8)))
+    assert pull.target == Target(V2, MANIFEST_DIGEST, 708, "hello-world", length=708, tag="latest",
+                                 url=f"http://192.168.100.227:5000/v2/hello-world/manifests/"
+                                     f"{MANIFEST_DIGEST}")
+    assert pull.request == RequestRecord("6df24a34-0959-4923-81ca-14f09767db19",
+                                         "192.168.64.11:42961", "192.168.100.227:5000", "GET",
+                                         "curl/7.38.0")
+    assert pull.actor == Actor("")
+    assert pull.source == Source("xtal.local:5000", "a53db899-3b4b-4a62-a067-8dd013beaca4")
+    assert events[2].target.from_repository == "library/test"
+    assert events[3].target.digest == MANIFEST_DIGEST and events[3].target.media_type == ""
+    repo_delete = events[4].target
+    assert (repo_delete.repository, repo_delete.digest, repo_delete.tag, repo_delete.size) == (
+        "library/test", "", "", None)
+
+
+def test_sample_dumps_back_to_the_same_wire_fields():
+    original = json.loads(SAMPLE)
+    dumped = dump_envelope(load_envelope(original))
+    for theirs, ours in zip(original["events"], dumped["events"], strict=True):
+        assert ours["target"] == theirs["target"]
+        assert ours["source"] == theirs["source"]
+        assert ours["actor"] == theirs["actor"]
+        assert ours["request"] == theirs["request"]
+    assert dumped["events"][1]["timestamp"] == "2006-01-02T15:04:05Z"
+    assert dumped["events"][0]["timestamp"] == "2016-03-09T14:44:26.402973-08:00"
+
+
+def test_unknown_fields_excluded_unless_strict():
+    data = json.loads(SAMPLE)
+    data["extra"] = 1
+    data["events"][0]["new"] = "x"
+    data["events"][0]["target"]["annotations"] = {"a": "b"}
+    data["events"][0]["source"]["zone"] = "eu"
+    assert load_envelope(data) == load_envelope(SAMPLE)
+    with pytest.raises(EventsInvalid) as info:
+        load_envelope(data, strict=True)
+    assert set(info.value.messages) == {"extra", "events"}
+    assert set(info.value.messages["events"][0]) == {"new", "target", "source"}
+
+
+def test_media_types():
+    assert EVENTS_MEDIA_TYPE == "application/vnd.docker.distribution.events.v2+json"
+    assert ACCEPTED_EVENTS_MEDIA_TYPES == (
+        "application/vnd.docker.distribution.events.v1+json", EVENTS_MEDIA_TYPE)
+    assert is_events_media_type("application/vnd.docker.distribution.events.v1+json")
+    assert is_events_media_type(EVENTS_MEDIA_TYPE + "; charset=utf-8")
+    assert not is_events_media_type("application/json")
+    assert not is_events_media_type(None)
+
+
+def test_new_event_ids_are_unique_uuid4_and_times_are_utc():
+    target = Target("", "", None, "a/b")
+    events = [new_event(PUSH, target) for _ in range(100)]
+    assert len({e.id for e in events}) == 100
+    assert all(len(e.id) == 36 and e.id[14] == "4" for e in events)
+    assert all(e.timestamp.tzinfo is UTC for e in events)
+    assert events[0].request == RequestRecord() and events[0].actor == Actor()
+
+
+def test_event_validation():
+    target = Target("", "", None, "a")
+    with pytest.raises(ValueError):
+        new_event("tag", target)
+    with pytest.raises(ValueError):
+        Event("x", datetime(2020, 1, 1), PUSH, target)  # noqa: DTZ001 - naive on purpose
+
+
+def test_target_accepts_a_digest_value():
+    target = Target("m", Digest.parse(LAYER_DIGEST), 2, "a", length=2)
+    assert target.digest == LAYER_DIGEST
+    assert target == Target("m", LAYER_DIGEST, 2, "a", length=2)
+
+
+def test_repository_delete_dumps_only_the_repository():
+    event = new_event(DELETE, Target("", "", None, "acme/app"), actor=Actor("alice"))
+    wire = dump_envelope([event])["events"][0]
+    assert wire["target"] == {"repository": "acme/app"}
+    assert wire["actor"] == {"name": "alice"}
+    assert wire["source"] == {"addr": "", "instanceID": ""}
+    assert wire["timestamp"].endswith("Z")
+
+
+BAD_EVENTS = [
+    ("id", None), ("id", ""), ("timestamp", "yesterday"), ("timestamp", "2006-01-02T15:04:05"),
+    ("action", "tag"), ("target", None), ("target", {"digest": LAYER_DIGEST}),
+    ("target", {"repository": "a", "digest": "sha256:xyz!"}),
+    ("target", {"repository": "a", "size": -1}), ("target", {"repository": "a", "size": "2"}),
+    ("target", {"repository": "a", "references": [{"mediaType": "m", "digest": "x", "size": 1}]}),
+    ("request", "GET"), ("actor", {"name": 5}),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), BAD_EVENTS)
+def test_invalid_events(key, value):
+    data = json.loads(SAMPLE)
+    if value is None:
+        del data["events"][0][key]
+    else:
+        data["events"][0][key] = value
+    with pytest.raises(EventsInvalid) as info:
+        load_envelope(data)
+    assert key in info.value.messages["events"][0]
+
+
+@pytest.mark.parametrize("data", ["{", b"\xff", "[]", {}, {"events": {}}, {"events": [1]}])
+def test_invalid_envelopes(data):
+    with pytest.raises(EventsInvalid):
+        load_envelope(data)
+
+
+def test_missing_request_actor_source_default_to_empty_records():
+    data = {"events": [{"id": "1", "timestamp": "2006-01-02T15:04:05Z", "action": "pull",
+                        "target": {"repository": "a"}}]}
+    (event,) = load_envelope(json.dumps(data).encode(), strict=True)
+    assert (event.request, event.actor, event.source) == (RequestRecord(), Actor(), Source())
+
+
+descriptors = st.builds(Descriptor, st.text(max_size=20), sha256_hex.map("sha256:".__add__),
+                        st.integers(0, 2**40))
+targets = st.builds(
+    Target, st.text(max_size=30), st.one_of(st.just(""), sha256_hex.map("sha256:".__add__)),
+    st.one_of(st.none(), st.integers(0, 2**40)), repository_names,
+    url=st.text(max_size=30), tag=st.one_of(st.just(""), tags),
+    length=st.one_of(st.none(), st.integers(0, 2**40)),
+    from_repository=st.one_of(st.just(""), repository_names),
+    references=st.lists(descriptors, max_size=3).map(tuple),
+)
+events_strategy = st.builds(
+    Event, st.uuids().map(str),
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
+    st.sampled_from(ACTIONS), targets,
+    st.builds(RequestRecord, *[st.text(max_size=10)] * 5),
+    st.builds(Actor, st.text(max_size=10)), st.builds(Source, st.text(max_size=10),
+                                                     st.text(max_size=10)),
+)
+
+
+@settings(max_examples=60)
+@given(st.lists(events_strategy, max_size=4))
+def test_dump_load_round_trip(events):
+    wire = json.loads(json.dumps(dump_envelope(events)))
+    assert load_envelope(wire, strict=True) == events
