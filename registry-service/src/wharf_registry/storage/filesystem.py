@@ -1,0 +1,231 @@
+"""The local-disk driver: storage path ``/a/b`` is the file ``<rootdirectory>/a/b``.
+
+Crash safety: content reaches its final name only by ``os.replace`` of a fully written,
+fsynced temporary file in the same directory, followed by an fsync of the directory; a
+``kill -9`` or a power loss shows either the old content or the new one, never a part.
+
+Writers keep their bytes beside the final name, in names no valid path can take:
+
+- ``.wharf-tmp.<name>.<random>``: the file of a new writer, private to it (so concurrent
+  writers of one path never mix their bytes);
+- ``.wharf-pending.<name>``: where ``close()`` leaves the bytes of an uncommitted writer;
+  ``writer(path, append=True)``, from any process on this disk, appends to it in place and
+  ``commit()`` renames it onto ``<name>``.
+
+Reserved names are never listed, stat-ed or walked; deleting a directory removes them too.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import shutil
+import stat
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from .base import (
+    FileInfo,
+    InvalidOffset,
+    PathNotFound,
+    StorageConfigError,
+    StorageDriver,
+    StorageError,
+    is_reserved,
+    join,
+)
+
+
+class FilesystemWriter:
+    """Write to a temporary file or the pending file of ``final``; see the module docstring."""
+
+    def __init__(self, final: str, append: bool):
+        directory, name = os.path.split(final)
+        self._final = final
+        self._pending = os.path.join(directory, f".wharf-pending.{name}")
+        if append:
+            self._current = self._pending
+            self._file = open(self._pending, "r+b")
+            self._file.seek(0, os.SEEK_END)
+        else:
+            make_dirs(directory)
+            self._current = os.path.join(directory, f".wharf-tmp.{name}.{uuid.uuid4().hex}")
+            self._file = open(self._current, "xb")
+        self._size = self._file.tell()
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write(self, data: bytes) -> int:
+        self._file.write(data)
+        self._size += len(data)
+        return len(data)
+
+    def commit(self) -> None:
+        self._sync_and_close()
+        try:
+            os.replace(self._current, self._final)
+        except OSError:
+            _unlink(self._current)
+            raise
+        fsync_dir(os.path.dirname(self._final))
+
+    def cancel(self) -> None:
+        self._file.close()
+        _unlink(self._current)
+
+    def close(self) -> None:
+        self._sync_and_close()
+        if self._current != self._pending:
+            os.replace(self._current, self._pending)
+            fsync_dir(os.path.dirname(self._pending))
+
+    def _sync_and_close(self) -> None:
+        with self._file:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+
+class FilesystemDriver(StorageDriver):
+    """Store files under ``rootdirectory`` (created if missing)."""
+
+    name = "filesystem"
+
+    def __init__(self, rootdirectory: str):
+        self.root = os.path.abspath(rootdirectory)
+        os.makedirs(self.root, exist_ok=True)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object]) -> FilesystemDriver:
+        """Build a driver from ``rootdirectory`` (required); StorageConfigError otherwise."""
+        unknown = sorted(set(params) - {"rootdirectory"})
+        if unknown:
+            raise StorageConfigError(f"unknown filesystem driver parameter(s): {unknown}")
+        root = params.get("rootdirectory")
+        if not isinstance(root, str | os.PathLike) or not str(root):
+            raise StorageConfigError("rootdirectory is required (a directory path)")
+        try:
+            return cls(str(root))
+        except OSError as exc:
+            raise StorageConfigError(f"rootdirectory {root!r} is unusable: {exc}") from exc
+
+    def _get_content(self, path: str) -> bytes:
+        with self._open(path) as stream:
+            return stream.read()
+
+    def _put_content(self, path: str, content: bytes) -> None:
+        writer = FilesystemWriter(self._real(path), append=False)
+        try:
+            writer.write(content)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def _reader(self, path: str, offset: int) -> BinaryIO:
+        stream = self._open(path)
+        if offset > os.fstat(stream.fileno()).st_size:
+            stream.close()
+            raise InvalidOffset(path, offset)
+        stream.seek(offset)
+        return stream
+
+    def _writer(self, path: str, append: bool) -> FilesystemWriter:
+        return FilesystemWriter(self._real(path), append)
+
+    def _stat(self, path: str) -> FileInfo:
+        return _info(path, os.stat(self._real(path)))
+
+    def _list(self, path: str, start_after: str | None, limit: int | None) -> list[str]:
+        with os.scandir(self._real(path)) as entries:
+            children = [
+                join(path, e.name)
+                for e in entries
+                if not is_reserved(e.name)
+                and (start_after is None or join(path, e.name) > start_after)
+            ]
+        return sorted(children) if limit is None else heapq.nsmallest(limit, children)
+
+    def _move(self, src: str, dst: str) -> None:
+        real_src, real_dst = self._real(src), self._real(dst)
+        if not os.path.isfile(real_src):
+            raise PathNotFound(src)
+        make_dirs(os.path.dirname(real_dst))
+        os.replace(real_src, real_dst)
+        fsync_dir(os.path.dirname(real_dst))
+        fsync_dir(os.path.dirname(real_src))
+
+    def _delete(self, path: str) -> None:
+        real = self._real(path)
+        if os.path.isdir(real):
+            shutil.rmtree(real)
+        else:
+            os.unlink(real)
+        fsync_dir(os.path.dirname(real))
+
+    def _local_path(self, path: str) -> str:
+        real = self._real(path)
+        if not os.path.isfile(real):
+            raise PathNotFound(path)
+        return real
+
+    def _walk(self, path: str) -> Iterator[FileInfo]:
+        real = self._real(path)
+        if not os.path.isdir(real):
+            raise PathNotFound(path)
+        for top, dirs, files in os.walk(real):
+            dirs[:] = sorted(d for d in dirs if not is_reserved(d))
+            base = "/" + os.path.relpath(top, self.root).replace(os.sep, "/")
+            base = "/" if base == "/." else base
+            for name in sorted(f for f in files if not is_reserved(f)):
+                child = join(base, name)
+                yield _info(child, os.stat(os.path.join(top, name)))
+
+    def _open(self, path: str) -> BinaryIO:
+        try:
+            return open(self._real(path), "rb")
+        except IsADirectoryError as exc:
+            raise PathNotFound(path) from exc
+
+    def _real(self, path: str) -> str:
+        return self.root if path == "/" else os.path.join(self.root, *path[1:].split("/"))
+
+
+def make_dirs(directory: str) -> None:
+    """Create ``directory`` and its parents, fsyncing each parent that gained an entry."""
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for new in reversed(missing):
+        try:
+            os.mkdir(new)
+        except FileExistsError:
+            if not os.path.isdir(new):
+                raise StorageError("a file is in the way of a directory") from None
+        fsync_dir(os.path.dirname(new))
+
+
+def fsync_dir(directory: str) -> None:
+    """Flush a directory's entries (renames, creations) to disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _info(path: str, st: os.stat_result) -> FileInfo:
+    is_dir = stat.S_ISDIR(st.st_mode)
+    modified = datetime.fromtimestamp(st.st_mtime, UTC)
+    return FileInfo(path, 0 if is_dir else st.st_size, modified, is_dir)
