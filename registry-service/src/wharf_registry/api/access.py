@@ -1,0 +1,78 @@
+"""The one auth decorator: ``@require_access(action)`` (STYLE 3.9).
+
+For every request it: checks the repository name in the URL (``NAME_INVALID`` for a bad
+name, including one smuggled in with an encoded slash ``%2F``), computes the scope the
+endpoint needs (``repository:<name>:<action>``, or ``registry:catalog:*``), asks the
+configured :class:`~wharf_registry.auth.Authenticator` to authenticate and authorize, and
+stores the identity on ``g.identity``. A 401 carries the backend's challenge; in read-only
+mode pushes and deletes are refused with 405 ``UNSUPPORTED``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import g, request
+from wharf_protocol.names import NameInvalid, validate_repository_name
+from wharf_protocol.scopes import Scope
+
+from ..auth import AccessDenied, AuthenticationRequired, Identity
+from .helpers import services
+
+WRITE_ACTIONS = frozenset({"push", "delete"})
+
+
+class ReadOnly(Exception):
+    """The registry is in read-only mode and the request would write."""
+
+
+def require_access(action: str | None) -> Callable:
+    """Decorate a view needing ``action`` (pull|push|delete|catalog, None: authenticated)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            name = kwargs.get("name")
+            if name is not None:
+                kwargs["name"] = _checked_name(name)
+            scopes = _scopes(action, name)
+            auth = services().auth
+            try:
+                g.identity = auth.authenticate(request)
+                auth.authorize(g.identity, scopes)
+            except AuthenticationRequired as exc:
+                exc.challenge = auth.challenge(scopes)
+                raise
+            if action in WRITE_ACTIONS and services().settings.read_only:
+                raise ReadOnly(f"the registry is read-only: {action} refused")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def may_access(identity: Identity, scope: Scope) -> bool:
+    """Tell whether ``identity`` is granted ``scope`` (used for mount's source repository)."""
+    try:
+        services().auth.authorize(identity, [scope])
+    except (AccessDenied, AuthenticationRequired):
+        return False
+    return True
+
+
+def _checked_name(name: str) -> str:
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    if "%2f" in raw.split("?", 1)[0].lower():
+        raise NameInvalid("encoded slashes are not allowed in repository names")
+    return validate_repository_name(name, services().settings.max_name_length)
+
+
+def _scopes(action: str | None, name: str | None) -> list[Scope]:
+    if action is None:
+        return []
+    if action == "catalog":
+        return [Scope("registry", "catalog", frozenset({"*"}))]
+    return [Scope("repository", name, frozenset({action}))]

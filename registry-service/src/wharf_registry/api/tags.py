@@ -1,0 +1,27 @@
+"""Tags: end-8a (list) and end-8b (list with ``n``/``last`` pagination and ``Link``)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from wharf_protocol.names import is_valid_tag
+
+from ..content.errors import PaginationInvalid
+from . import bp
+from .access import require_access
+from .helpers import content, next_link, page_size, services
+
+
+@bp.route("/<repo:name>/tags/list", methods=["GET"])
+@require_access("pull")
+def list_tags(name: str):
+    """end-8a/end-8b: GET /v2/<name>/tags/list[?n=&last=] — sorted tags, one page."""
+    content().blobs.require_repository(name)
+    n = page_size(services().settings.tags_max_entries)
+    last = request.args.get("last") or None
+    if last is not None and not is_valid_tag(last):
+        raise PaginationInvalid(f"last is not a tag: {last!r}")
+    tags, more = content().tags.page(name, n, last)
+    response = jsonify({"name": name, "tags": tags})
+    if more:
+        response.headers["Link"] = next_link(f"/v2/{name}/tags/list", n, tags[-1])
+    return response

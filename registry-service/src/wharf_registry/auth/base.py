@@ -1,0 +1,76 @@
+"""The auth seam: who is calling (``authenticate``) and may they do this (``authorize``).
+
+``api/access.py`` calls, for every request, ``authenticate(request)`` then
+``authorize(identity, scopes)`` with the scopes the endpoint needs
+(``repository:<name>:pull|push|delete``, ``registry:catalog:*``). Backends raise
+:class:`AuthenticationRequired` (answered 401 with ``challenge(scopes)`` as
+``WWW-Authenticate``) or :class:`AccessDenied` (403 ``DENIED``). A ``token`` backend fits
+the same shape: ``authenticate`` verifies a Bearer token and returns an identity whose
+``access`` are the token's scopes; ``challenge`` returns a Bearer challenge naming realm,
+service and scopes. Views never see backends.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flask import Request
+from wharf_protocol.scopes import Scope, allows
+
+__all__ = ["AccessDenied", "AuthenticationRequired", "Authenticator", "Identity"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated caller. ``access`` None means unrestricted (auth ``none``/htpasswd)."""
+
+    name: str = ""
+    access: tuple[Scope, ...] | None = None
+
+    def may(self, type: str, name: str, action: str) -> bool:
+        """Tell whether this identity may do ``action`` on resource ``type``/``name``."""
+        return self.access is None or allows(self.access, type, name, action)
+
+    def may_see(self, repository: str) -> bool:
+        """Tell whether ``repository`` may appear to this identity (catalog filtering)."""
+        return self.may("repository", repository, "pull")
+
+
+class AuthenticationRequired(Exception):
+    """No or bad credentials: answer 401 with a challenge (``UNAUTHORIZED``)."""
+
+    def __init__(self, message: str = "authentication required") -> None:
+        super().__init__(message)
+        self.message = message
+        self.challenge: str | None = None  # filled in by api/access.py
+
+
+class AccessDenied(Exception):
+    """Authenticated but not allowed: answer 403 ``DENIED``."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(f"access denied: {scope}")
+        self.scope = scope
+
+
+class Authenticator(abc.ABC):
+    """A backend: turns a request into an Identity and checks scopes."""
+
+    name: str
+
+    @abc.abstractmethod
+    def authenticate(self, request: Request) -> Identity:
+        """Return the caller's identity or raise AuthenticationRequired."""
+
+    def authorize(self, identity: Identity, scopes: Sequence[Scope]) -> None:
+        """Raise AccessDenied (or AuthenticationRequired) unless every scope is granted."""
+        for scope in scopes:
+            for action in sorted(scope.actions):
+                if not identity.may(scope.type, scope.name, action):
+                    raise AccessDenied(scope)
+
+    def challenge(self, scopes: Sequence[Scope]) -> str | None:
+        """Return the WWW-Authenticate value for a 401 about ``scopes`` (None: no header)."""
+        return None

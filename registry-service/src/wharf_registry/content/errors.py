@@ -1,0 +1,95 @@
+"""Domain errors of the content layer: data, no HTTP (``api/errors.py`` maps them to codes)."""
+
+from __future__ import annotations
+
+
+class ContentError(Exception):
+    """Base of every content-layer error."""
+
+
+class NameUnknown(ContentError):
+    """The repository has no manifests and no blobs (``NAME_UNKNOWN``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"repository unknown: {name}")
+
+
+class BlobUnknown(ContentError):
+    """The blob is not linked into the repository, or does not exist (``BLOB_UNKNOWN``)."""
+
+    def __init__(self, digest: object) -> None:
+        self.digest = str(digest)
+        super().__init__(f"blob unknown: {self.digest}")
+
+
+class UploadUnknown(ContentError):
+    """No upload session with this id in this repository (``BLOB_UPLOAD_UNKNOWN``)."""
+
+    def __init__(self, upload_id: str) -> None:
+        self.upload_id = upload_id
+        super().__init__(f"upload unknown: {upload_id}")
+
+
+class UploadInvalid(ContentError):
+    """The upload cannot proceed, e.g. a body shorter than announced (``BLOB_UPLOAD_INVALID``)."""
+
+
+class DigestMismatch(ContentError):
+    """The uploaded or pushed content does not hash to the digest given (``DIGEST_INVALID``)."""
+
+    def __init__(self, expected: object, actual: object) -> None:
+        self.expected = str(expected)
+        self.actual = str(actual)
+        super().__init__(f"digest mismatch: expected {self.expected}, got {self.actual}")
+
+
+class SizeInvalid(ContentError):
+    """A declared size does not match the content (``SIZE_INVALID``)."""
+
+
+class RangeInvalid(ContentError):
+    """A chunk does not start at the upload's current size, or a Range is unsatisfiable.
+
+    ``size`` is the current upload or blob size, so that the answer can state it.
+    """
+
+    def __init__(self, message: str, size: int, upload_id: str | None = None) -> None:
+        self.size = size
+        self.upload_id = upload_id
+        super().__init__(message)
+
+
+class ManifestInvalid(ContentError):
+    """The manifest is not acceptable: bad JSON, schema, media type (``MANIFEST_INVALID``)."""
+
+
+class ManifestTooLarge(ManifestInvalid):
+    """The manifest is larger than the configured limit (413 per spec, end-7)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"manifest larger than {limit} bytes")
+
+
+class ManifestBlobUnknown(ContentError):
+    """The manifest references blobs or manifests missing in the repository.
+
+    ``digests`` lists every missing one (``MANIFEST_BLOB_UNKNOWN``, one error each).
+    """
+
+    def __init__(self, digests: list[str]) -> None:
+        self.digests = list(digests)
+        super().__init__(f"manifest references unknown blobs: {', '.join(self.digests)}")
+
+
+class ManifestUnknown(ContentError):
+    """No manifest by this tag or digest in the repository (``MANIFEST_UNKNOWN``)."""
+
+    def __init__(self, reference: object) -> None:
+        self.reference = str(reference)
+        super().__init__(f"manifest unknown: {self.reference}")
+
+
+class PaginationInvalid(ContentError):
+    """An ``n`` or ``last`` query parameter is malformed."""

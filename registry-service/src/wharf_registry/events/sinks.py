@@ -1,0 +1,29 @@
+"""Event sinks: where the Registry's notifications go.
+
+:class:`EventSink` is the seam: ``write(events)`` takes a batch of
+:class:`wharf_protocol.events.Event` and either stores or delivers it, or raises. Only
+:class:`NullSink` exists now; the durable outbox (events written to storage before the
+request is answered, delivered to the Index by any replica) plugs in here later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from wharf_protocol.events import Event
+
+
+@runtime_checkable
+class EventSink(Protocol):
+    """Accepts batches of events; raises if they could not be accepted."""
+
+    def write(self, events: Sequence[Event]) -> None:
+        """Accept ``events`` (all or none)."""
+
+
+class NullSink:
+    """Drop every event (the default when no notification endpoint is configured)."""
+
+    def write(self, events: Sequence[Event]) -> None:
+        """Accept and forget ``events``."""
