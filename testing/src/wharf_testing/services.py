@@ -1,0 +1,146 @@
+"""Run a WSGI app under gunicorn (gthread) as a real process, for integration and fault tests.
+
+The service gets only the environment it is given (over a minimal base: PATH, HOME, LANG,
+PYTHONPATH), writes stdout+stderr to a log file, and counts as started once
+``GET <health_path>`` answers 200.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+
+import requests
+
+from . import processes
+from .ports import free_port
+
+
+class ServiceError(RuntimeError):
+    """The service did not become healthy; the message carries its log."""
+
+
+class GunicornService:
+    """``gunicorn APP`` on ``host:port``: ``start()``, ``stop()``, ``kill()``, ``restart()``."""
+
+    def __init__(
+        self,
+        app: str,
+        env: Mapping[str, str],
+        name: str,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        workers: int = 1,
+        threads: int = 8,
+        health_path: str = "/healthz",
+        cwd: str | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        self.app, self.env, self.name = app, dict(env), name
+        self.host, self.port = host, port or free_port(host)
+        self.workers, self.threads = workers, threads
+        self.health_path, self.cwd, self.extra_args = health_path, cwd, tuple(extra_args)
+        self.workdir = tempfile.mkdtemp(prefix=f"wharf-{_safe(name)}-")
+        self._proc = None
+        self._final_log: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<GunicornService {self.name} {self.url} pid={self.pid}>"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The gunicorn master's pid while running, else None."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def logfile(self) -> str:
+        return os.path.join(self.workdir, "service.log")
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable, "-m", "gunicorn", "--bind", f"{self.host}:{self.port}",
+            "--workers", str(self.workers), "--threads", str(self.threads),
+            "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "5",
+            *self.extra_args, self.app,
+        ]  # fmt: skip
+
+    def start(self, timeout: float = 30.0) -> GunicornService:
+        """Start and wait until the health path answers 200; raise :class:`ServiceError` if
+        the process exits first or ``timeout`` passes (the error carries the log)."""
+        if self._proc is not None and self._proc.poll() is None:
+            return self
+        processes.register(self)
+        with open(self.logfile, "ab") as log:
+            env = processes.base_env() | self.env
+            self._proc = processes.spawn(self.argv(), env=env, log=log, cwd=self.cwd)
+        try:
+            if not processes.wait_until(self._healthy, timeout, interval=0.1):
+                raise ServiceError(
+                    f"{self.name} not healthy within {timeout}s at {self.url}{self.health_path};"
+                    f" log:\n{self.log()}"
+                )
+        except BaseException:
+            self.kill()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM the process group, wait for gunicorn's graceful exit, then SIGKILL."""
+        if self._proc is not None:
+            processes.terminate(self._proc, signal.SIGTERM, grace=10.0, group=True)
+            self._proc = None
+        processes.unregister(self)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once (a crash, for fault tests)."""
+        if self._proc is not None:
+            processes.kill(self._proc)
+            self._proc = None
+        processes.unregister(self)
+
+    def restart(self, timeout: float = 30.0) -> GunicornService:
+        """Stop if running, then start again on the same port with the same environment."""
+        self.stop()
+        return self.start(timeout)
+
+    def log(self) -> str:
+        """Everything the service wrote to stdout/stderr so far (all its runs)."""
+        if self._final_log is not None:
+            return self._final_log
+        try:
+            with open(self.logfile, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
+
+    def close(self) -> None:
+        """Stop, keep the log text in memory, remove the temp directory."""
+        self.stop()
+        if self._final_log is None:
+            self._final_log = self.log()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _healthy(self) -> bool:
+        assert self._proc is not None
+        if self._proc.poll() is not None:
+            raise ServiceError(
+                f"{self.name} exited with {self._proc.returncode} while starting; log:\n"
+                + self.log()
+            )
+        try:
+            response = requests.get(self.url + self.health_path, timeout=2)
+        except requests.RequestException:
+            return False
+        return response.status_code == 200
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40]
