@@ -1,0 +1,33 @@
+"""Start Wharf as a real gunicorn process on a given filesystem storage root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+APP = "wharf_registry.wsgi:app"
+
+
+@pytest.fixture
+def start_registry(service_factory, tmp_path):
+    """Factory ``(root=None) -> GunicornService`` on filesystem storage, auth none, started.
+
+    Several registries may share one ``root`` (a restart after ``kill -9`` is a second call).
+    """
+    count = 0
+
+    def _start(root: Path | None = None):
+        nonlocal count
+        count += 1
+        root = root or tmp_path / "storage"
+        root.mkdir(parents=True, exist_ok=True)
+        env = {
+            "REGISTRY_STORAGE": "filesystem",
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root),
+            "REGISTRY_AUTH": "none",
+            "REGISTRY_LOG_LEVEL": "WARNING",
+        }
+        return service_factory(APP, env, f"registry-{count}", workers=1, threads=8)
+
+    return _start

@@ -1,0 +1,143 @@
+"""``wharf-registry serve``: refuses bad configuration by name, serves under gunicorn otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from wharf_registry.cli import build_parser, gunicorn_argv
+from wharf_registry.settings import Settings
+from wharf_testing import free_port
+
+START_TIMEOUT = 30
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "wharf_registry.cli", *args]
+
+
+def registry_env(tmp_path, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    root = tmp_path / "storage"
+    root.mkdir(exist_ok=True)
+    env.update(REGISTRY_STORAGE="filesystem", REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=str(root))
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Start ``wharf-registry serve``; yields a starter; stops every process it started by pid."""
+    started: list[subprocess.Popen] = []
+
+    def _serve(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen, object]:
+        log = tmp_path / f"serve-{len(started)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(cli("serve", *args), env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        started.append(proc)
+        return proc, log
+
+    yield _serve
+    for proc in started:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, log) -> requests.Response:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited {proc.returncode}:\n{log.read_text()}")
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"no answer from {url} in {START_TIMEOUT}s:\n{log.read_text()}")
+
+
+def test_bad_configuration_exits_2_naming_every_variable(tmp_path):
+    env = registry_env(tmp_path, REGISTRY_STORAGE="floppy", REGISTRY_LOG_LEVEL="LOUD")
+    result = subprocess.run(cli("serve", "--bind", f"127.0.0.1:{free_port()}"), env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "REGISTRY_STORAGE" in result.stderr
+    assert "REGISTRY_LOG_LEVEL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_htpasswd_without_path_is_refused(tmp_path):
+    env = registry_env(tmp_path, REGISTRY_AUTH="htpasswd")
+    result = subprocess.run(cli("serve"), env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2
+    assert "REGISTRY_AUTH_HTPASSWD_PATH" in result.stderr
+
+
+def test_serve_answers_healthz_and_logs_json(tmp_path, serve):
+    port = free_port()
+    env = registry_env(tmp_path, REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}", REGISTRY_LOG_FORMAT="json")
+    proc, log = serve("--workers", "1", "--threads", "2", env=env)
+
+    response = wait_healthy(proc, f"http://127.0.0.1:{port}/healthz", log)
+    assert response.status_code == 200
+
+    os.kill(proc.pid, signal.SIGTERM)  # the pid is gunicorn's master: serve exec'd it
+    assert proc.wait(timeout=30) == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    access = [e for e in lines if e["logger"] == "gunicorn.access"]
+    assert any("GET /healthz" in e["message"] for e in access)
+    assert any(e["logger"] == "gunicorn.error" for e in lines)
+
+
+def test_bind_option_overrides_http_addr(tmp_path, serve):
+    port = free_port()
+    env = registry_env(tmp_path, REGISTRY_HTTP_ADDR="127.0.0.1:1", REGISTRY_LOG_FORMAT="text")
+    proc, log = serve("--bind", f"127.0.0.1:{port}", "--workers", "1", env=env)
+    assert wait_healthy(proc, f"http://127.0.0.1:{port}/healthz", log).status_code == 200
+
+
+def test_gunicorn_command_line_uses_gthread_config():
+    args = build_parser().parse_args(["serve", "--workers", "3", "--threads", "4"])
+    argv = gunicorn_argv(args, Settings(http_addr="10.0.0.1:5000"))
+    assert argv[1:3] == ["-m", "gunicorn"]
+    assert argv[argv.index("--config") + 1] == "python:wharf_registry.gunicorn_conf"
+    assert argv[argv.index("--bind") + 1] == "10.0.0.1:5000"
+    assert argv[argv.index("--workers") + 1] == "3"
+    assert argv[argv.index("--threads") + 1] == "4"
+    assert argv[-1] == "wharf_registry.wsgi:app"
+
+
+def test_gunicorn_config_selects_threaded_workers():
+    from wharf_registry import gunicorn_conf
+
+    assert gunicorn_conf.worker_class == "gthread"
+    assert gunicorn_conf.timeout >= 300
+    assert gunicorn_conf.accesslog == "-"
+
+
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_worker_count_must_be_a_positive_integer(value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["serve", "--workers", value])
+    assert exc.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_options_default_to_none_for_bind():
+    assert build_parser().parse_args(["serve"]) == argparse.Namespace(
+        command="serve", bind=None, workers=2, threads=16, timeout=600
+    )
