@@ -6,7 +6,8 @@ import re
 import socket
 import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
+from wharf_protocol.client import IndexClient
 
 from . import api, health
 from .api.converters import RepoNameConverter
@@ -14,7 +15,8 @@ from .api.errors import register_error_handlers
 from .api.helpers import Services
 from .auth import create_authenticator
 from .content import Content
-from .events import Emitter, EventSink, NullSink
+from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink
+from .events.delivery import events_client
 from .settings import ConfigError, Settings
 from .storage import create_driver
 from .storage.base import StorageConfigError, StorageDriver
@@ -24,22 +26,39 @@ REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def create_app(settings: Settings | None = None, *, driver: StorageDriver | None = None,
-               sink: EventSink | None = None) -> Flask:
+               sink: EventSink | None = None, index: IndexClient | None = None,
+               deliver_in_background: bool = True) -> Flask:
     """Build the Registry WSGI app. Nothing is created at import time.
 
     ``settings`` defaults to ``Settings.from_env()`` (ConfigError naming every bad variable);
-    ``driver`` and ``sink`` override what the settings would build (tests inject them).
+    ``driver``, ``sink`` and ``index`` (the Index client for token verification and event
+    delivery) override what the settings would build (tests inject them). With notifications
+    enabled, events go to the storage outbox and a delivery thread starts in each process on
+    its first request, unless ``deliver_in_background`` is False (tests drive
+    ``app.extensions["registry"].delivery`` themselves).
     """
     settings = settings or Settings.from_env()
+    if settings.problems():
+        raise ConfigError(settings.problems())
     driver = driver or _driver(settings)
+    delivery = None
+    if sink is None and settings.notifications_enabled:
+        outbox = Outbox(driver)
+        sink = OutboxSink(outbox)
+        delivery = Delivery(outbox, index or _events_client(settings),
+                            batch=settings.notifications_batch,
+                            interval=settings.notifications_interval,
+                            max_backoff=settings.notifications_max_backoff)
     app = Flask(__name__, static_folder=None)
-    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=None)
+    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=None,
+                      DELIVER_IN_BACKGROUND=deliver_in_background)
     source = settings.http_host or socket.gethostname()
     app.extensions["registry"] = Services(
         settings=settings,
         content=Content(driver, manifest_max_size=settings.manifest_max_size),
-        auth=create_authenticator(settings),
+        auth=create_authenticator(settings, index or _verify_client(settings)),
         events=Emitter(sink or NullSink(), source_addr=source),
+        delivery=delivery,
     )
     app.url_map.converters["repo"] = RepoNameConverter
     app.url_map.strict_slashes = False
@@ -59,10 +78,26 @@ def _driver(settings: Settings) -> StorageDriver:
         raise ConfigError([f"{prefix}: {exc}"]) from None
 
 
+def _verify_client(settings: Settings) -> IndexClient | None:
+    """Return the client for remote token verification: short timeouts, one retry."""
+    if not (settings.index_url and settings.index_name and settings.index_credential):
+        return None
+    return IndexClient(settings.index_url, settings.index_name, settings.index_credential,
+                       timeout=(3.05, 5.0), retries=1, backoff=0.1)
+
+
+def _events_client(settings: Settings) -> IndexClient:
+    return events_client(settings.index_url or "", settings.index_name or "",
+                         settings.index_credential or "")
+
+
 def _start_request() -> None:
-    """Accept a sane ``X-Request-ID`` from the caller or make one."""
+    """Accept a sane ``X-Request-ID`` from the caller or make one; start event delivery."""
     given = request.headers.get("X-Request-ID", "")
     g.request_id = given if REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
+    delivery = current_app.extensions["registry"].delivery
+    if delivery is not None and current_app.config["DELIVER_IN_BACKGROUND"]:
+        delivery.ensure_started()
 
 
 def _finish_response(response: Response) -> Response:

@@ -11,9 +11,23 @@ Variables (the README carries the same table)::
       REGISTRY_STORAGE_S3_BUCKET, _REGION, _ENDPOINT_URL, _PREFIX, _REDIRECT, _CHUNKSIZE,
       _ACCESSKEY, _SECRETKEY (see the s3 driver)
     REGISTRY_STORAGE_REDIRECT_DISABLE      true: never 307 blob GETs to presigned URLs [false]
-    REGISTRY_AUTH                          none | htpasswd (token: later)    [none]
+    REGISTRY_AUTH                          none | htpasswd | token           [none]
     REGISTRY_AUTH_HTPASSWD_PATH            bcrypt htpasswd file; required for htpasswd
     REGISTRY_AUTH_HTPASSWD_REALM           realm of the Basic challenge      [wharf-registry]
+    REGISTRY_INDEX_URL                     the Index's base URL seen from this host (verify, events)
+    REGISTRY_INDEX_NAME                    this registry's name at the Index (token audience)
+    REGISTRY_INDEX_CREDENTIAL[_FILE]       credential printed by ``wharf-index registry add``
+    REGISTRY_AUTH_TOKEN_REALM              realm clients get tokens from     [<INDEX_URL>/v2/token]
+    REGISTRY_AUTH_TOKEN_SERVICE            challenge ``service``, expected ``aud`` [INDEX_NAME]
+    REGISTRY_AUTH_TOKEN_ISSUER             expected ``iss`` (local mode)     [wharf-index]
+    REGISTRY_AUTH_TOKEN_VERIFY             remote (ask the Index) | local (check the signature)
+    REGISTRY_AUTH_TOKEN_KEYS               comma-separated signing keys, oldest first (local mode)
+    REGISTRY_AUTH_TOKEN_CACHE_TTL          seconds a remote verification is reused [30]
+    REGISTRY_AUTH_TOKEN_LEEWAY             clock-skew allowance in seconds   [60]
+    REGISTRY_NOTIFICATIONS_ENABLED         durable events to the Index       [true with INDEX_URL]
+    REGISTRY_NOTIFICATIONS_BATCH           events per delivery               [100]
+    REGISTRY_NOTIFICATIONS_INTERVAL        seconds between outbox polls      [1]
+    REGISTRY_NOTIFICATIONS_MAXBACKOFF      longest wait between failed deliveries, s [60]
     REGISTRY_HTTP_ADDR                     bind address of ``serve``         [0.0.0.0:5000]
     REGISTRY_HTTP_HOST                     public base URL for Location headers [relative]
     REGISTRY_LOG_LEVEL                     DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
@@ -26,12 +40,14 @@ Variables (the README carries the same table)::
 
 The filesystem root defaults to ``/var/lib/registry``, the reference registry's default, so
 that both can serve the same directory (the layout is the same, see ``content/paths.py``).
-Booleans accept true/false, 1/0, yes/no, on/off (any case).
+Booleans accept true/false, 1/0, yes/no, on/off (any case). The README explains the
+token and notification variables (which are required together, and the defaults).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -39,7 +55,8 @@ from urllib.parse import urlsplit
 __all__ = ["ConfigError", "Settings"]
 
 DRIVERS = ("filesystem", "s3", "inmemory")
-AUTH_BACKENDS = ("none", "htpasswd")
+AUTH_BACKENDS = ("none", "htpasswd", "token")
+TOKEN_VERIFY_MODES = REMOTE, LOCAL = ("remote", "local")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
 DEFAULT_ROOTDIRECTORY = "/var/lib/registry"
@@ -78,11 +95,61 @@ class Settings:
     catalog_max_entries: int = 1000
     tags_max_entries: int = 10000
     read_only: bool = False
+    # The Index connection (issue 5): token auth and durable events.
+    index_url: str | None = None
+    index_name: str | None = None
+    index_credential: str | None = field(default=None, repr=False)
+    token_realm: str | None = None  # default <index_url>/v2/token
+    token_service: str | None = None  # default index_name
+    token_issuer: str = "wharf-index"  # noqa: S105 - an issuer name, not a secret
+    token_verify: str = REMOTE
+    token_keys: tuple[str, ...] = field(default=(), repr=False)
+    token_cache_ttl: int = 30
+    token_leeway: int = 60
+    notifications_enabled: bool | None = None  # default: index_url is set
+    notifications_batch: int = 100
+    notifications_interval: float = 1.0
+    notifications_max_backoff: float = 60.0
 
     def __post_init__(self) -> None:
         if self.storage_driver == "filesystem" and "rootdirectory" not in self.storage_params:
             params = {**self.storage_params, "rootdirectory": DEFAULT_ROOTDIRECTORY}
             object.__setattr__(self, "storage_params", params)
+        if self.index_url:
+            object.__setattr__(self, "index_url", self.index_url.rstrip("/"))
+        if self.token_realm is None and self.index_url:
+            object.__setattr__(self, "token_realm", f"{self.index_url}/v2/token")
+        if self.token_service is None and self.index_name:
+            object.__setattr__(self, "token_service", self.index_name)
+        if self.notifications_enabled is None:
+            object.__setattr__(self, "notifications_enabled", bool(self.index_url))
+
+    def problems(self) -> list[str]:
+        """Return what is missing for the chosen auth backend and events, naming variables.
+
+        ``from_env`` reports these with the parse problems; ``create_app`` refuses a directly
+        built Settings that has any (ConfigError).
+        """
+        found = []
+        if self.auth == "token":
+            if self.token_verify == REMOTE:
+                found += self._require_index("REGISTRY_AUTH=token (remote verification)")
+            elif not self.token_keys:
+                found.append("REGISTRY_AUTH_TOKEN_KEYS: required when "
+                             "REGISTRY_AUTH_TOKEN_VERIFY=local")
+            if not self.index_name and not self.token_service:
+                found.append("REGISTRY_INDEX_NAME: required when REGISTRY_AUTH=token")
+            if not self.token_realm:
+                found.append("REGISTRY_AUTH_TOKEN_REALM: required when REGISTRY_AUTH=token "
+                             "and REGISTRY_INDEX_URL is not set")
+        if self.notifications_enabled:
+            found += self._require_index("REGISTRY_NOTIFICATIONS_ENABLED=true")
+        return list(dict.fromkeys(found))
+
+    def _require_index(self, why: str) -> list[str]:
+        needed = [("REGISTRY_INDEX_URL", self.index_url), ("REGISTRY_INDEX_NAME", self.index_name),
+                  ("REGISTRY_INDEX_CREDENTIAL", self.index_credential)]
+        return [f"{name}: required when {why}" for name, value in needed if not value]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,9 +180,14 @@ class Settings:
             catalog_max_entries=parser.integer("REGISTRY_CATALOG_MAXENTRIES", 1000),
             tags_max_entries=parser.integer("REGISTRY_TAGS_MAXENTRIES", 10000),
             read_only=parser.boolean("REGISTRY_READONLY", False),
+            **_index_settings(env, parser),
         )
-        if parser.problems:
-            raise ConfigError(parser.problems)
+        named = parser.named()
+        problems = parser.problems + [  # a variable already reported is not reported again
+            p for p in settings.problems() if not named & set(re.findall(r"\bREGISTRY_\w+", p))
+        ]
+        if problems:
+            raise ConfigError(problems)
         return settings
 
     def location(self, path: str) -> str:
@@ -126,6 +198,29 @@ class Settings:
 def _driver_params(env: Mapping[str, str], driver: str) -> dict[str, str]:
     prefix = f"REGISTRY_STORAGE_{driver.upper()}_"
     return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix)}
+
+
+def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object]:
+    """Parse the Index connection: REGISTRY_INDEX_*, REGISTRY_AUTH_TOKEN_*, NOTIFICATIONS_*."""
+    keys = tuple(k.strip() for k in (env.get("REGISTRY_AUTH_TOKEN_KEYS") or "").split(","))
+    enabled = env.get("REGISTRY_NOTIFICATIONS_ENABLED")
+    return {
+        "index_url": parser.url("REGISTRY_INDEX_URL"),
+        "index_name": env.get("REGISTRY_INDEX_NAME") or None,
+        "index_credential": parser.secret("REGISTRY_INDEX_CREDENTIAL"),
+        "token_realm": parser.url("REGISTRY_AUTH_TOKEN_REALM", path=True),
+        "token_service": env.get("REGISTRY_AUTH_TOKEN_SERVICE") or None,
+        "token_issuer": env.get("REGISTRY_AUTH_TOKEN_ISSUER") or "wharf-index",
+        "token_verify": parser.choice("REGISTRY_AUTH_TOKEN_VERIFY", TOKEN_VERIFY_MODES, "remote"),
+        "token_keys": tuple(k for k in keys if k),
+        "token_cache_ttl": parser.integer("REGISTRY_AUTH_TOKEN_CACHE_TTL", 30, low=0),
+        "token_leeway": parser.integer("REGISTRY_AUTH_TOKEN_LEEWAY", 60, low=0),
+        "notifications_enabled": None if not enabled else parser.boolean(
+            "REGISTRY_NOTIFICATIONS_ENABLED", False),
+        "notifications_batch": parser.integer("REGISTRY_NOTIFICATIONS_BATCH", 100, high=10000),
+        "notifications_interval": parser.number("REGISTRY_NOTIFICATIONS_INTERVAL", 1.0),
+        "notifications_max_backoff": parser.number("REGISTRY_NOTIFICATIONS_MAXBACKOFF", 60.0),
+    }
 
 
 class _Parser:
@@ -152,7 +247,7 @@ class _Parser:
         self.problems.append(f"{name}: {raw!r} is not a boolean (true/false)")
         return default
 
-    def integer(self, name: str, default: int, high: int | None = None) -> int:
+    def integer(self, name: str, default: int, high: int | None = None, low: int = 1) -> int:
         raw = self.env.get(name)
         if raw is None or raw == "":
             return default
@@ -161,18 +256,51 @@ class _Parser:
         except ValueError:
             self.problems.append(f"{name}: {raw!r} is not an integer")
             return default
-        if value < 1 or (high is not None and value > high):
-            bound = f"between 1 and {high}" if high is not None else "at least 1"
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
             self.problems.append(f"{name}: {value} must be {bound}")
             return default
         return value
 
-    def url(self, name: str) -> str | None:
+    def number(self, name: str, default: float) -> float:
+        raw = self.env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value < float("inf"):
+            self.problems.append(f"{name}: {raw!r} is not a positive number of seconds")
+            return default
+        return value
+
+    def url(self, name: str, path: bool = False) -> str | None:
+        """Return an http(s) base URL without trailing slash (``path``: any path allowed)."""
         raw = self.env.get(name)
         if not raw:
             return None
         parts = urlsplit(raw)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+                or (not path and parts.fragment):
             self.problems.append(f"{name}: {raw!r} is not an http(s) base URL")
             return None
         return raw.rstrip("/")
+
+    def secret(self, name: str) -> str | None:
+        """Return ``name`` or the stripped content of the file ``<name>_FILE`` (never logged)."""
+        if self.env.get(name):
+            return self.env[name].strip()
+        path = self.env.get(f"{name}_FILE")
+        if not path:
+            return None
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read().strip() or None
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(f"{name}_FILE: cannot read {path}: {type(exc).__name__}")
+            return None
+
+    def named(self) -> set[str]:
+        """Return the variables that already have a problem (to report each once)."""
+        return {p.split(":", 1)[0].removesuffix("_FILE") for p in self.problems}

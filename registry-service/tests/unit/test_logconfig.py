@@ -1,7 +1,9 @@
 """logconfig: the shared logging configuration, with request ids read from flask.g."""
 
 import json
+import logging
 
+import pytest
 from flask import Flask, g
 from wharf_registry.logconfig import configure_logging, current_request_id, logging_config
 
@@ -14,7 +16,18 @@ def test_request_id_comes_from_flask_g():
     assert current_request_id() == "-"
 
 
-def test_configured_records_carry_the_request_id(capsys):
+@pytest.fixture
+def restore_logging():
+    """Put the root logger back as it was: configure_logging changes it for the process."""
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), list(root.filters))
+    yield
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+    root.filters[:] = saved[2]
+
+
+def test_configured_records_carry_the_request_id(capsys, restore_logging):
     configure_logging("INFO", "json")
     app = Flask(__name__)
     with app.test_request_context("/v2/"):

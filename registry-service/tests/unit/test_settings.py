@@ -55,6 +55,72 @@ def test_every_problem_is_reported_with_its_variable():
     assert len(info.value.problems) == 8
 
 
-def test_token_auth_is_not_available_yet():
-    with pytest.raises(ConfigError, match="REGISTRY_AUTH"):
+def test_token_mode_requires_the_index_connection():
+    with pytest.raises(ConfigError) as info:
         Settings.from_env({"REGISTRY_AUTH": "token"})
+    text = str(info.value)
+    for name in ("REGISTRY_INDEX_URL", "REGISTRY_INDEX_NAME", "REGISTRY_INDEX_CREDENTIAL"):
+        assert f"{name}: required when REGISTRY_AUTH=token" in text
+    with pytest.raises(ConfigError, match="REGISTRY_AUTH_TOKEN_KEYS: required"):
+        Settings.from_env({"REGISTRY_AUTH": "token", "REGISTRY_AUTH_TOKEN_VERIFY": "local",
+                           "REGISTRY_INDEX_NAME": "reg1",
+                           "REGISTRY_AUTH_TOKEN_REALM": "https://index/v2/token"})
+
+
+def test_token_mode_defaults_derive_from_the_index():
+    s = Settings.from_env({
+        "REGISTRY_AUTH": "token", "REGISTRY_INDEX_URL": "http://index:5001/",
+        "REGISTRY_INDEX_NAME": "reg1", "REGISTRY_INDEX_CREDENTIAL": "secret-cred",
+    })
+    assert s.index_url == "http://index:5001"
+    assert (s.token_realm, s.token_service) == ("http://index:5001/v2/token", "reg1")
+    assert (s.token_issuer, s.token_verify) == ("wharf-index", "remote")
+    assert (s.token_cache_ttl, s.token_leeway) == (30, 60)
+    assert s.notifications_enabled is True
+    assert (s.notifications_batch, s.notifications_interval) == (100, 1.0)
+    assert s.notifications_max_backoff == 60.0
+    assert "secret-cred" not in repr(s)
+
+
+def test_token_and_notification_values(tmp_path):
+    cred = tmp_path / "cred"
+    cred.write_text("from-a-file\n")
+    s = Settings.from_env({
+        "REGISTRY_AUTH": "token", "REGISTRY_AUTH_TOKEN_VERIFY": "local",
+        "REGISTRY_AUTH_TOKEN_KEYS": "old, new", "REGISTRY_INDEX_NAME": "reg1",
+        "REGISTRY_INDEX_URL": "http://index", "REGISTRY_INDEX_CREDENTIAL_FILE": str(cred),
+        "REGISTRY_AUTH_TOKEN_REALM": "https://public.example/v2/token",
+        "REGISTRY_AUTH_TOKEN_SERVICE": "registry.example", "REGISTRY_AUTH_TOKEN_LEEWAY": "0",
+        "REGISTRY_AUTH_TOKEN_CACHE_TTL": "5", "REGISTRY_NOTIFICATIONS_ENABLED": "false",
+        "REGISTRY_NOTIFICATIONS_INTERVAL": "0.5", "REGISTRY_NOTIFICATIONS_BATCH": "10",
+    })
+    assert s.token_keys == ("old", "new") and s.index_credential == "from-a-file"
+    assert (s.token_realm, s.token_service) == ("https://public.example/v2/token",
+                                                "registry.example")
+    assert (s.token_leeway, s.token_cache_ttl) == (0, 5)
+    assert s.notifications_enabled is False
+    assert (s.notifications_interval, s.notifications_batch) == (0.5, 10)
+
+
+def test_bad_index_variables_are_named():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({
+            "REGISTRY_AUTH": "token", "REGISTRY_AUTH_TOKEN_VERIFY": "maybe",
+            "REGISTRY_INDEX_URL": "index:5001", "REGISTRY_INDEX_NAME": "reg1",
+            "REGISTRY_INDEX_CREDENTIAL_FILE": "/nonexistent/cred",
+            "REGISTRY_AUTH_TOKEN_LEEWAY": "-1", "REGISTRY_NOTIFICATIONS_INTERVAL": "0",
+            "REGISTRY_NOTIFICATIONS_MAXBACKOFF": "soon",
+        })
+    problems = info.value.problems
+    for name in ("REGISTRY_AUTH_TOKEN_VERIFY:", "REGISTRY_INDEX_URL:",
+                 "REGISTRY_INDEX_CREDENTIAL_FILE:", "REGISTRY_AUTH_TOKEN_LEEWAY:",
+                 "REGISTRY_NOTIFICATIONS_INTERVAL:", "REGISTRY_NOTIFICATIONS_MAXBACKOFF:"):
+        assert sum(p.startswith(name) for p in problems) == 1, (name, problems)
+    assert len(problems) == 6, problems
+
+
+def test_notifications_need_the_index_connection():
+    with pytest.raises(ConfigError, match="REGISTRY_INDEX_CREDENTIAL: required when "
+                                          "REGISTRY_NOTIFICATIONS_ENABLED=true"):
+        Settings.from_env({"REGISTRY_INDEX_URL": "http://index", "REGISTRY_INDEX_NAME": "r"})
+    assert Settings.from_env({}).notifications_enabled is False

@@ -144,6 +144,17 @@ RANGE_INVALID = register(
     "Wharf extension: a Content-Range (chunked upload) or Range (blob download) header is "
     "malformed or does not fit the current upload or blob.",
 )
+PAGINATION_NUMBER_INVALID = register(
+    "PAGINATION_NUMBER_INVALID", "invalid number of results requested", 400,
+    "The reference registry's code (registry/api/v2/errors.go) for a bad n or last parameter "
+    "of the tags list or the catalog.",
+)
+INDEX_UNAVAILABLE = register(
+    "INDEX_UNAVAILABLE", "the token service (Wharf Index) is unavailable", 503,
+    "Wharf extension (token mode): the Index that verifies tokens cannot be reached, or refuses "
+    "the registry's credential, and the token is not in the verification cache. Retrying later "
+    "helps; the spec's table has no 503 code and UNKNOWN would read as a registry bug.",
+)
 UNKNOWN = register(
     "UNKNOWN", "unknown error", 500,
     "Generic error returned when the error does not have an API classification.",

@@ -1,11 +1,18 @@
 """The one auth decorator: ``@require_access(action)`` (STYLE 3.9).
 
 For every request it: checks the repository name in the URL (``NAME_INVALID`` for a bad
-name, including one smuggled in with an encoded slash ``%2F``), computes the scope the
-endpoint needs (``repository:<name>:<action>``, or ``registry:catalog:*``), asks the
-configured :class:`~wharf_registry.auth.Authenticator` to authenticate and authorize, and
-stores the identity on ``g.identity``. A 401 carries the backend's challenge; in read-only
+name, including one smuggled in with an encoded slash ``%2F``), computes the scopes the
+endpoint needs, asks the configured :class:`~wharf_registry.auth.Authenticator` to
+authenticate and authorize, and stores the identity on ``g.identity``. A 401 carries the
+backend's challenge (with the refusal's ``error``, e.g. ``insufficient_scope``); in read-only
 mode pushes and deletes are refused with 405 ``UNSUPPORTED``.
+
+Scopes per request, as the reference registry computes them (``appendAccessRecords``):
+``pull`` for GET/HEAD, ``pull`` + ``push`` for uploads and manifest PUT, ``delete`` for DELETE,
+``registry:catalog:*`` for the catalog, none for ``/v2/`` (any valid credential). A mount
+(``POST ...?mount=&from=``) also names ``repository:<from>:pull`` in the challenge so that
+clients ask for it; a token without it gets no 401: the mount is just not done (202, a new
+upload session, as the spec allows), see ``uploads._mount``.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ def require_access(action: str | None) -> Callable:
                 g.identity = auth.authenticate(request)
                 auth.authorize(g.identity, scopes)
             except AuthenticationRequired as exc:
-                exc.challenge = auth.challenge(scopes)
+                exc.challenge = auth.challenge(scopes + _mount_scopes(action), exc.error)
                 raise
             if action in WRITE_ACTIONS and services().settings.read_only:
                 raise ReadOnly(f"the registry is read-only: {action} refused")
@@ -75,4 +82,17 @@ def _scopes(action: str | None, name: str | None) -> list[Scope]:
         return []
     if action == "catalog":
         return [Scope("registry", "catalog", frozenset({"*"}))]
-    return [Scope("repository", name, frozenset({action}))]
+    actions = {"pull", "push"} if action == "push" else {action}
+    return [Scope("repository", name, frozenset(actions))]
+
+
+def _mount_scopes(action: str | None) -> list[Scope]:
+    """Return ``repository:<from>:pull`` for a mount request with a valid ``from``."""
+    source = request.args.get("from")
+    if action != "push" or not request.args.get("mount") or not source:
+        return []
+    try:
+        source = validate_repository_name(source, services().settings.max_name_length)
+    except NameInvalid:
+        return []
+    return [Scope("repository", source, frozenset({"pull"}))]

@@ -31,7 +31,8 @@ def get_blob(name: str, digest: str):
         headers["Content-Length"] = str(stop - start)
         return Response(stream(blobs.open(digest_, start), stop - start), 206, headers,
                         content_type="application/octet-stream", direct_passthrough=True)
-    emit("pull", name, digest=digest_, size=size, media_type="application/octet-stream")
+    # No pull event for a layer: the Index counts pulls per image from the manifest GET, and a
+    # durable outbox write (an fsync) per layer would tax every image pull for nothing.
     url = blobs.redirect_url(digest_) if services().settings.storage_redirect else None
     if url:
         return redirect(url, 307)

@@ -19,6 +19,7 @@ from wharf_protocol.errcode import ProtocolError
 from wharf_protocol.names import NameInvalid, ReferenceInvalid, TagInvalid
 
 from ..auth import AccessDenied, AuthenticationRequired
+from ..auth.token import IndexUnreachable, InsufficientScope
 from ..content import errors as ce
 from .access import ReadOnly
 from .helpers import upload_location, upload_range
@@ -26,15 +27,8 @@ from .helpers import upload_location, upload_range
 logger = logging.getLogger(__name__)
 
 
-def _code(value: str, message: str, status: int) -> errcode.ErrorCode:
-    found = errcode.lookup(value)
-    return found if found.value == value else errcode.register(value, message, status)
-
-
-#: distribution's code for a bad ``n``/``last`` (registry/api/v2/errors.go).
-PAGINATION_NUMBER_INVALID = _code(
-    "PAGINATION_NUMBER_INVALID", "invalid number of results requested", 400
-)
+PAGINATION_NUMBER_INVALID = errcode.PAGINATION_NUMBER_INVALID
+INDEX_UNAVAILABLE = errcode.INDEX_UNAVAILABLE
 
 Errors = list[ProtocolError]
 
@@ -64,6 +58,8 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     ce.ManifestUnknown: _one(errcode.MANIFEST_UNKNOWN, detail=lambda e: {"reference": e.reference}),
     ce.PaginationInvalid: _one(PAGINATION_NUMBER_INVALID),
     AuthenticationRequired: _one(errcode.UNAUTHORIZED),
+    InsufficientScope: _one(errcode.UNAUTHORIZED, detail=lambda e: {"scope": str(e.scope)}),
+    IndexUnreachable: _one(INDEX_UNAVAILABLE),
     AccessDenied: _one(errcode.DENIED, detail=lambda e: {"scope": str(e.scope)}),
     ReadOnly: _one(errcode.UNSUPPORTED, 405),
 }
@@ -119,6 +115,8 @@ def _http_error(exc: HTTPException) -> Response:
 def _headers(exc: Exception) -> dict[str, str]:
     if isinstance(exc, AuthenticationRequired) and exc.challenge:
         return {"WWW-Authenticate": exc.challenge}
+    if isinstance(exc, IndexUnreachable):
+        return {"Retry-After": "5"}
     if isinstance(exc, ce.RangeInvalid) and exc.upload_id is not None:
         name = (request.view_args or {}).get("name", "")
         return {"Location": upload_location(name, exc.upload_id), "Range": upload_range(exc.size),

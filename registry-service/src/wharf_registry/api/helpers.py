@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlencode
 
 from flask import current_app, g, request
+from wharf_protocol.events import Descriptor
 
 from ..auth import Authenticator
 from ..content import Content
 from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
-from ..events import Emitter
+from ..events import Delivery, Emitter
 from ..settings import Settings
 
 
@@ -25,6 +26,7 @@ class Services:
     content: Content
     auth: Authenticator
     events: Emitter
+    delivery: Delivery | None = None  # outbox -> Index, when notifications are enabled
 
 
 def services() -> Services:
@@ -103,12 +105,13 @@ def identity_name() -> str:
 
 
 def emit(action: str, name: str, *, digest: object = "", media_type: str = "",
-         size: int | None = None, tag: str = "", url: str = "", from_repository: str = "") -> None:
+         size: int | None = None, tag: str = "", url: str = "", from_repository: str = "",
+         references: Sequence[Descriptor] = ()) -> None:
     """Send one event about ``name`` to the sink, with request record and actor."""
     services().events.emit(
         action,
         repository=name, digest=str(digest), media_type=media_type, size=size, tag=tag,
-        url=url, from_repository=from_repository,
+        url=url, from_repository=from_repository, references=references,
         request_id=g.get("request_id", ""), addr=request.remote_addr or "",
         host=request.host, method=request.method,
         useragent=request.headers.get("User-Agent", ""), actor=identity_name(),

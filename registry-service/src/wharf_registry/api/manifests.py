@@ -33,7 +33,8 @@ def put_manifest(name: str, reference: str):
     body = _read_body(services().settings.manifest_max_size)
     result = content().manifests.put(name, ref, body, request.headers.get("Content-Type"))
     emit("push", name, digest=result.digest, media_type=result.media_type, size=result.size,
-         tag=ref.tag or "", url=location(f"/v2/{name}/manifests/{result.digest}"))
+         tag=ref.tag or "", url=location(f"/v2/{name}/manifests/{result.digest}"),
+         references=result.references)
     headers = {"Location": location(f"/v2/{name}/manifests/{result.digest}"),
                "Docker-Content-Digest": str(result.digest), "Content-Length": "0"}
     if result.subject is not None:

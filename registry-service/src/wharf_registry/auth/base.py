@@ -39,7 +39,12 @@ class Identity:
 
 
 class AuthenticationRequired(Exception):
-    """No or bad credentials: answer 401 with a challenge (``UNAUTHORIZED``)."""
+    """No or bad credentials: answer 401 with a challenge (``UNAUTHORIZED``).
+
+    ``error`` is the challenge's RFC 6750 ``error`` parameter (None: no credentials given).
+    """
+
+    error: str | None = None
 
     def __init__(self, message: str = "authentication required") -> None:
         super().__init__(message)
@@ -71,6 +76,9 @@ class Authenticator(abc.ABC):
                 if not identity.may(scope.type, scope.name, action):
                     raise AccessDenied(scope)
 
-    def challenge(self, scopes: Sequence[Scope]) -> str | None:
-        """Return the WWW-Authenticate value for a 401 about ``scopes`` (None: no header)."""
+    def challenge(self, scopes: Sequence[Scope], error: str | None = None) -> str | None:
+        """Return the WWW-Authenticate value for a 401 about ``scopes`` (None: no header).
+
+        ``error`` is the :attr:`AuthenticationRequired.error` of the refusal, if any.
+        """
         return None

@@ -90,7 +90,7 @@ class HtpasswdAuth(Authenticator):
             raise AuthenticationRequired("invalid username or password")
         return Identity(name=user)
 
-    def challenge(self, scopes: tuple[Scope, ...] | list[Scope]) -> str:
+    def challenge(self, scopes: tuple[Scope, ...] | list[Scope], error: str | None = None) -> str:
         """Return ``Basic realm="<realm>"``."""
         return basic_challenge(self._realm)
 

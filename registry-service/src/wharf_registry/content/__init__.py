@@ -11,6 +11,7 @@ from .blobs import BlobStore
 from .catalog import Catalog
 from .manifests import ManifestStore
 from .referrers import ReferrersIndex
+from .repositories import RepositoryStore
 from .tags import TagStore
 from .uploads import HasherCache, UploadSessions
 
@@ -29,3 +30,4 @@ class Content:
         self.manifests = ManifestStore(driver, self.blobs, self.tags, self.referrers,
                                        manifest_max_size)
         self.catalog = Catalog(driver)
+        self.repositories = RepositoryStore(driver)

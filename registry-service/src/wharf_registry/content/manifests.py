@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from wharf_protocol.digests import Digest, digest_bytes
+from wharf_protocol.events import Descriptor
 from wharf_protocol.names import Reference
 
 from ..storage.base import PathNotFound, StorageDriver
@@ -21,7 +22,7 @@ from .blobs import BlobStore
 from .errors import DigestMismatch, ManifestBlobUnknown, ManifestTooLarge, ManifestUnknown
 from .referrers import ReferrersIndex
 from .tags import TagStore
-from .validation import ParsedManifest, media_type_of, parse_manifest
+from .validation import ParsedManifest, media_type_of, parse_manifest, references_of
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,13 @@ class Manifest:
 
 @dataclass(frozen=True)
 class PushResult:
-    """What a manifest push stored: digest, media type, size and the subject if any."""
+    """What a manifest push stored: digest, media type, size, subject, referenced descriptors."""
 
     digest: Digest
     media_type: str
     size: int
     subject: Digest | None
+    references: tuple[Descriptor, ...] = ()
 
 
 class ManifestStore:
@@ -75,7 +77,8 @@ class ManifestStore:
         if ref.tag is not None:
             self.tags.set(name, ref.tag, digest)
         logger.info("manifest %s pushed to %s as %s", digest, name, ref)
-        return PushResult(digest, manifest.media_type, len(body), manifest.subject)
+        return PushResult(digest, manifest.media_type, len(body), manifest.subject,
+                          references_of(body))
 
     def get(self, name: str, ref: Reference) -> Manifest:
         """Return the manifest ``ref`` names in ``name``; ManifestUnknown if none (end-3)."""

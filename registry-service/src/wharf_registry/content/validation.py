@@ -17,6 +17,7 @@ from typing import Any
 
 from wharf_protocol import mediatypes
 from wharf_protocol.digests import Digest, DigestInvalid
+from wharf_protocol.events import Descriptor
 
 from .errors import ManifestInvalid
 
@@ -76,6 +77,21 @@ def parse_manifest(body: bytes, content_type: str | None) -> ParsedManifest:
     if artifact_type is None:
         artifact_type = doc["config"]["mediaType"]
     return ParsedManifest(media_type, tuple(blobs), (), subject, artifact_type, annotations)
+
+
+def references_of(body: bytes) -> tuple[Descriptor, ...]:
+    """Return what a validated manifest references: config then layers, or an index's manifests.
+
+    These go into the push event's ``target.references`` so the Index can record digests and
+    sizes without fetching the manifest.
+    """
+    doc = json.loads(body)
+    if "manifests" in doc:
+        entries = doc["manifests"]
+    else:
+        entries = [doc.get("config"), *doc.get("layers", [])]
+    return tuple(Descriptor(e["mediaType"], e["digest"], e["size"])
+                 for e in entries if isinstance(e, dict))
 
 
 def media_type_of(body: bytes) -> str:

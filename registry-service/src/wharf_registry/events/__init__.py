@@ -1,6 +1,13 @@
-"""Events: the sink seam (:mod:`.sinks`) and the emitter building events (:mod:`.emitter`)."""
+"""Events: the sink seam (:mod:`.sinks`), the emitter building events (:mod:`.emitter`),
+the durable outbox sink (:mod:`.outbox`) and its background delivery (:mod:`.delivery`).
 
+The chain (STYLE "events: sink chain"): emitter -> OutboxSink (storage, inside the request)
+-> Delivery (background thread, retries with backoff) -> IndexClient (HTTP).
+"""
+
+from .delivery import Delivery
 from .emitter import Emitter
+from .outbox import Outbox, OutboxSink
 from .sinks import EventSink, NullSink
 
-__all__ = ["Emitter", "EventSink", "NullSink"]
+__all__ = ["Delivery", "Emitter", "EventSink", "NullSink", "Outbox", "OutboxSink"]

@@ -1,17 +1,29 @@
 """Build wharf_protocol events (the reference registry's notification envelope) and sink them.
 
 One event per operation, as distribution emits them: ``push`` of a blob or of a manifest (with
-its tag), ``pull`` of a manifest or blob, ``delete`` of a manifest, tag or blob, ``mount``
-(with ``fromRepository``). ``request.id`` is the request id of the logs, ``actor.name`` the
-authenticated user, ``source`` this process (public host and a per-process instance id).
+its tag, and ``references``: the config and layer descriptors, or an index's manifests),
+``pull`` of a manifest (GET, by tag or digest) or blob (GET of the whole blob), ``delete`` of a
+manifest, tag or blob, ``mount`` (with ``fromRepository``), and ``delete`` of a repository
+(a target with only ``repository``). ``request.id`` is the request id of the logs,
+``actor.name`` the authenticated user, ``source`` this process (public host and a
+per-process instance id).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
-from wharf_protocol.events import Actor, Event, RequestRecord, Source, Target, new_event
+from wharf_protocol.events import (
+    Actor,
+    Descriptor,
+    Event,
+    RequestRecord,
+    Source,
+    Target,
+    new_event,
+)
 
 from .sinks import EventSink
 
@@ -29,10 +41,12 @@ class Emitter:
     def emit(self, action: str, *, repository: str, digest: str = "", media_type: str = "",
              size: int | None = None, tag: str = "", url: str = "", from_repository: str = "",
              request_id: str = "", addr: str = "", host: str = "", method: str = "",
-             useragent: str = "", actor: str = "") -> Event:
+             useragent: str = "", actor: str = "",
+             references: Sequence[Descriptor] = ()) -> Event:
         """Build one event and write it; the sink's errors propagate."""
         target = Target(media_type=media_type, digest=digest, size=size, repository=repository,
-                        url=url, tag=tag, length=size, from_repository=from_repository)
+                        url=url, tag=tag, length=size, from_repository=from_repository,
+                        references=tuple(references))
         request = RequestRecord(id=request_id, addr=addr, host=host, method=method,
                                 useragent=useragent)
         event = new_event(action, target, request, Actor(name=actor), self.source)

@@ -1,9 +1,9 @@
 """Event sinks: where the Registry's notifications go.
 
 :class:`EventSink` is the seam: ``write(events)`` takes a batch of
-:class:`wharf_protocol.events.Event` and either stores or delivers it, or raises. Only
-:class:`NullSink` exists now; the durable outbox (events written to storage before the
-request is answered, delivered to the Index by any replica) plugs in here later.
+:class:`wharf_protocol.events.Event` and either stores or delivers it, or raises.
+:class:`NullSink` drops events (no Index configured); :class:`~.outbox.OutboxSink` writes
+them to storage before the request is answered, for :mod:`.delivery` to send to the Index.
 """
 
 from __future__ import annotations

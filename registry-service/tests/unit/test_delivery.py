@@ -1,0 +1,136 @@
+"""Outbox lease and delivery loop mechanics (in-memory storage, fake clients and clock)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from wharf_protocol.client import IndexUnavailable, RegistryCredentialRejected
+from wharf_protocol.events import Target, new_event
+from wharf_registry.events import Delivery, Outbox, OutboxSink
+from wharf_registry.events.outbox import LEASE, OutboxError, event_name
+from wharf_registry.storage import InMemoryDriver
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Client:
+    """Stands in for IndexClient.post_events: raises the queued errors, then records."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.posted: list = []
+
+    def post_events(self, events) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.posted.extend(events)
+
+
+def event(repository: str = "team/app"):
+    return new_event("push", Target("", "", None, repository))
+
+
+def test_the_lease_is_exclusive_until_it_expires_or_is_released():
+    clock = Clock()
+    outbox = Outbox(InMemoryDriver(), clock=clock)
+    assert outbox.acquire("a", 60) and outbox.acquire("a", 60)  # renewal
+    assert not outbox.acquire("b", 60)
+    clock.now += 61  # a crashed holder's lease expires
+    assert outbox.acquire("b", 60) and not outbox.acquire("a", 60)
+    outbox.release("a")  # not the holder: nothing happens
+    assert not outbox.acquire("a", 60)
+    outbox.release("b")
+    assert outbox.acquire("a", 60)
+
+
+def test_an_unreadable_lease_is_taken_over(caplog):
+    driver = InMemoryDriver()
+    driver.put_content(LEASE, b"\xff garbage")
+    with caplog.at_level(logging.WARNING):
+        assert Outbox(driver).acquire("a", 60)
+    assert "unreadable" in caplog.text
+
+
+def test_event_names_sort_by_time():
+    first, second = event(), event()
+    assert event_name(first) < event_name(second) or first.timestamp == second.timestamp
+    assert event_name(first).endswith(f"-{first.id}.json")
+
+
+def test_backoff_doubles_up_to_the_maximum_and_resets_after_success(caplog):
+    outbox = Outbox(InMemoryDriver())
+    outbox.append([event()])
+    client = Client(IndexUnavailable("down"), RegistryCredentialRejected("refused"),
+                    IndexUnavailable("down"), IndexUnavailable("down"))
+    delivery = Delivery(outbox, client, interval=0.5, max_backoff=3.0)
+    with caplog.at_level(logging.INFO):
+        delays = [delivery.step() for _ in range(5)]
+    assert delays == [1.0, 2.0, 3.0, 3.0, 0.5]
+    assert len(client.posted) == 1 and outbox.pending(10) == []
+    assert "retry 4 in 3.0 s" in caplog.text and "recovered after 4" in caplog.text
+
+
+def test_the_loop_survives_a_bug_and_keeps_the_events(caplog):
+    outbox = Outbox(InMemoryDriver())
+    outbox.append([event()])
+    delivery = Delivery(outbox, Client(RuntimeError("bug")), interval=1.0)
+    assert delivery.step() == 2.0
+    assert "event delivery crashed" in caplog.text and len(outbox.pending(10)) == 1
+    assert delivery.step() == 1.0 and outbox.pending(10) == []
+
+
+def test_a_full_batch_is_followed_at_once_by_the_next():
+    outbox = Outbox(InMemoryDriver())
+    for _ in range(3):
+        outbox.append([event()])
+    delivery = Delivery(outbox, Client(), batch=2, interval=1.0)
+    assert delivery.step() == 0.0
+    assert delivery.step() == 1.0
+    assert outbox.pending(10) == []
+
+
+def test_concurrent_writes_share_objects_and_lose_nothing():
+    class SlowDriver(InMemoryDriver):
+        def _put_content(self, path, content):
+            time.sleep(0.01)  # a slow fsync: writers queue up behind it
+            super()._put_content(path, content)
+
+    outbox = Outbox(SlowDriver())
+    sink = OutboxSink(outbox)
+    written = [event(f"team/app{n}") for n in range(64)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda e: sink.write([e]), written))
+    objects = outbox.pending(1000)
+    stored = [e.id for path in objects for e in outbox.load(path)]
+    assert sorted(stored) == sorted(e.id for e in written)
+    assert len(objects) < len(written)  # group commit: fewer writes than requests
+
+
+def test_a_failed_group_write_fails_every_request_of_the_group():
+    class FullDriver(InMemoryDriver):
+        def _put_content(self, path, content):
+            raise OSError(28, "No space left on device")
+
+    sink = OutboxSink(Outbox(FullDriver()))
+    with pytest.raises(OutboxError, match="outbox write failed"):
+        sink.write([event()])
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: _raises(sink), range(8)))
+    assert all(results)
+
+
+def _raises(sink) -> bool:
+    try:
+        sink.write([event()])
+    except OutboxError:
+        return True
+    return False

@@ -1,0 +1,185 @@
+"""The token backend's verification: the remote cache (time, bounds, outages) and local mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+import responses
+from wharf_protocol.client import IndexClient
+from wharf_protocol.scopes import parse_scope
+from wharf_protocol.tokens import Claims, TokenIssuer
+from wharf_registry.auth.token import (
+    IndexUnreachable,
+    InvalidToken,
+    RemoteVerification,
+    local_verification,
+)
+
+URL = "http://index.test/internal/v1/tokens/verify"
+KEYS = ["k1", "k2"]
+NOW = 1_700_000_000.0
+
+
+class Clock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def claims(token: str, exp: float = NOW + 300, audience: str = "reg1") -> Claims:
+    return Claims("wharf-index", f"user-{token}", audience, int(NOW), int(NOW), int(exp),
+                  f"id-{token}", (parse_scope("repository:a/b:pull"),))
+
+
+class Index:
+    """A /tokens/verify endpoint answering from a dict of token -> Claims."""
+
+    def __init__(self, rsps: responses.RequestsMock) -> None:
+        self.known: dict[str, Claims] = {}
+        self.down = False
+        self.calls = 0
+        rsps.add_callback(responses.POST, URL, self._verify)
+
+    def _verify(self, request):
+        self.calls += 1
+        if self.down:
+            return requests.ConnectionError("refused")
+        token = json.loads(request.body)["token"]
+        if token not in self.known:
+            return 422, {}, json.dumps({"error": {"code": "TOKEN_INVALID", "message": "no",
+                                                  "detail": {"reason": "revoked"}}})
+        return 200, {}, json.dumps({"claims": self.known[token].to_dict()})
+
+
+@pytest.fixture
+def index():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield Index(rsps)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def remote(clock, ttl=30, leeway=60, capacity=100) -> RemoteVerification:
+    client = IndexClient("http://index.test", "reg1", "cred", retries=0)
+    return RemoteVerification(client, "reg1", ttl, leeway, capacity=capacity, clock=clock)
+
+
+def test_a_cached_verification_is_reused_until_the_ttl(index, clock):
+    index.known["t"] = claims("t")
+    verify = remote(clock, ttl=30)
+    assert verify("t").subject == "user-t"
+    clock.now += 29
+    assert verify("t").subject == "user-t"
+    assert index.calls == 1
+    clock.now += 1
+    verify("t")
+    assert index.calls == 2
+
+
+def test_the_cache_never_outlives_the_token(index, clock):
+    index.known["t"] = claims("t", exp=NOW + 10)
+    verify = remote(clock, ttl=1000, leeway=5)
+    verify("t")
+    clock.now += 14
+    verify("t")
+    assert index.calls == 1
+    clock.now += 1  # exp + leeway reached: ask again; the Index now refuses it
+    del index.known["t"]
+    with pytest.raises(InvalidToken, match="revoked"):
+        verify("t")
+    assert index.calls == 2
+
+
+def test_a_revoked_token_is_refused_after_the_ttl_and_forgotten(index, clock):
+    index.known["t"] = claims("t")
+    verify = remote(clock, ttl=30)
+    verify("t")
+    del index.known["t"]
+    clock.now += 30
+    with pytest.raises(InvalidToken, match="token rejected: revoked"):
+        verify("t")
+    assert len(verify) == 0
+    index.down = True  # a rejected token gets no stale-if-error second life
+    with pytest.raises(IndexUnreachable):
+        verify("t")
+
+
+def test_index_down_warm_cache_serves_until_expiry_cold_cache_fails(index, clock, caplog):
+    index.known["t"] = claims("t", exp=NOW + 300)
+    verify = remote(clock, ttl=30, leeway=0)
+    verify("t")
+    index.down = True
+    clock.now += 200  # past the TTL, the Index is down: the earlier verification is used
+    with caplog.at_level(logging.WARNING):
+        assert verify("t").subject == "user-t"
+    assert "using the cached verification" in caplog.text
+    clock.now += 100  # expired: no more
+    with pytest.raises(IndexUnreachable):
+        verify("t")
+    with pytest.raises(IndexUnreachable):
+        verify("other")
+    assert "unreachable" in caplog.text and "'t'" not in caplog.text
+
+
+def test_claims_for_another_audience_or_already_expired_are_refused(index, clock):
+    index.known["aud"] = claims("aud", audience="reg2")
+    index.known["old"] = claims("old", exp=NOW - 61)
+    verify = remote(clock, leeway=60)
+    with pytest.raises(InvalidToken, match="wrong_audience"):
+        verify("aud")
+    with pytest.raises(InvalidToken, match="expired"):
+        verify("old")
+    assert len(verify) == 0
+
+
+def test_the_cache_is_bounded_and_keyed_by_a_hash(index, clock):
+    verify = remote(clock, capacity=3)
+    for n in range(10):
+        index.known[f"t{n}"] = claims(f"t{n}")
+        verify(f"t{n}")
+    assert len(verify) == 3
+    assert all(isinstance(k, bytes) and len(k) == 32 for k in verify._entries)
+    verify("t9")
+    assert index.calls == 10  # the most recent ones are still cached
+
+
+def test_the_cache_is_safe_under_threads(index, clock):
+    tokens = [f"t{n}" for n in range(40)]
+    for token in tokens:
+        index.known[token] = claims(token)
+    verify = remote(clock, capacity=16)
+
+    def check(i: int) -> bool:
+        token = tokens[i % len(tokens)]
+        return verify(token).subject == f"user-{token}"
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(check, range(400)))
+    assert len(verify) <= 16
+
+
+def test_local_mode_checks_signature_audience_and_time_with_leeway(clock):
+    verify = local_verification(KEYS, "wharf-index", "reg1", leeway=60, clock=clock)
+    issuer = TokenIssuer(KEYS, "wharf-index", ttl=300, clock=clock)
+    good, _ = issuer.issue("alice", "reg1", [parse_scope("repository:a/b:pull")])
+    assert verify(good).subject == "alice"
+    other, _ = issuer.issue("alice", "reg2", [])
+    with pytest.raises(InvalidToken, match="wrong_audience"):
+        verify(other)
+    forged, _ = TokenIssuer(["nope"], "wharf-index").issue("alice", "reg1", [])
+    with pytest.raises(InvalidToken, match="bad_signature"):
+        verify(forged)
+    clock.now += 300 + 59  # expired 59 s ago: within the leeway
+    assert verify(good).subject == "alice"
+    clock.now += 1
+    with pytest.raises(InvalidToken, match="expired"):
+        verify(good)
