@@ -34,8 +34,13 @@ class Identity:
         return self.access is None or allows(self.access, type, name, action)
 
     def may_see(self, repository: str) -> bool:
-        """Tell whether ``repository`` may appear to this identity (catalog filtering)."""
-        return self.may("repository", repository, "pull")
+        """Tell whether ``repository`` may appear to this identity (catalog filtering).
+
+        A grant of ``registry:catalog:*`` shows every repository (the Index grants it only to
+        administrators and to itself; the reference registry does not filter either); other
+        identities see the repositories they may pull.
+        """
+        return self.may("registry", "catalog", "*") or self.may("repository", repository, "pull")
 
 
 class AuthenticationRequired(Exception):
