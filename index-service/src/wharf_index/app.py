@@ -1,14 +1,89 @@
-"""The Index's application factory."""
+"""The Index's application factory.
+
+Adding a surface: write a module (e.g. ``api/token.py`` or ``api/v1/__init__.py``) that
+exposes ``bp`` (a Blueprint), optionally ``URL_PREFIX`` (default: none) and optionally
+``init_app(app, context)`` (called before registration: put per-app objects such as a
+token issuer or a credential cache in ``context.extras``), then add the module to the list
+in :func:`surfaces`. Nothing else in this file needs to change.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import re
+import uuid
+from types import ModuleType
 
-from . import health
+from flask import Flask, g, request
+
+from .adapters.db import Database
+from .api.errors import register_error_handlers
+from .context import EXTENSION, IndexContext
+from .services.config import ServiceConfig
+from .settings import Settings
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def create_app() -> Flask:
-    """Build the Index WSGI app. Nothing is created at import time."""
+def surfaces() -> list[ModuleType]:
+    """Return the modules whose ``bp`` the Index serves; add yours to the list.
+
+    Surfaces (STYLE 3.9): ``auth`` (/v2/token), ``internal`` (/internal/v1/...), ``v1``
+    (the seed's /v1/ handshake), ``api`` (/api/v1/...), ``health``.
+    """
+    from . import health
+    from .api import internal, rest, token, v1
+
+    return [
+        health,
+        rest,
+        token,
+        internal,
+        v1,
+    ]
+
+
+def create_app(settings: Settings | None = None, *, pool: Database | None = None) -> Flask:
+    """Create and configure the Index WSGI app. Nothing connects at import or here.
+
+    ``settings`` defaults to ``Settings.from_env()`` (ConfigError on bad variables);
+    ``pool`` overrides the Database built from the settings (tests share one).
+    """
+    settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.register_blueprint(health.bp)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    context = IndexContext(
+        settings=settings,
+        db=pool or Database.from_settings(settings),
+        config=ServiceConfig.from_settings(settings),
+    )
+    app.extensions[EXTENSION] = context
+    _init_request_ids(app)
+    register_error_handlers(app)
+    for module in surfaces():
+        init_app = getattr(module, "init_app", None)
+        if init_app is not None:
+            init_app(app, context)
+        app.register_blueprint(module.bp, url_prefix=getattr(module, "URL_PREFIX", None))
     return app
+
+
+def _init_request_ids(app: Flask) -> None:
+    """Accept a sane ``X-Request-ID`` or make one; keep it on ``g`` and echo it."""
+
+    @app.before_request
+    def assign_request_id() -> None:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response):
+        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+        return response

@@ -1,0 +1,59 @@
+"""SQL for comments on repositories."""
+
+# ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
+# always travel as query parameters.
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .base import Store
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment; ``author`` is None once its author's account was deleted."""
+
+    id: int
+    repository_id: int
+    author_id: int | None
+    author: str | None
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+_COLUMNS = "c.id, c.repository_id, c.author_id, u.username, c.body, c.created_at, c.updated_at"
+_FROM = "comments c LEFT JOIN users u ON u.id = c.author_id"
+
+
+class CommentStore(Store):
+    def add(self, repository_id: int, author_id: int, body: str) -> Comment:
+        row = self._one(
+            "WITH c AS (INSERT INTO comments (repository_id, author_id, body)"
+            " VALUES (%s, %s, %s) RETURNING *)"
+            f" SELECT {_COLUMNS} FROM c LEFT JOIN users u ON u.id = c.author_id",
+            (repository_id, author_id, body),
+        )
+        return Comment(*row)
+
+    def find(self, repository_id: int, comment_id: int) -> Comment | None:
+        row = self._one(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE c.repository_id = %s AND c.id = %s",
+            (repository_id, comment_id),
+        )
+        return Comment(*row) if row else None
+
+    def list(self, repository_id: int, *, after_id: int | None,
+             limit: int) -> list[Comment]:  # fmt: skip
+        """Oldest first (ids grow with time); ``after_id`` continues a listing."""
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE c.repository_id = %s"
+            " AND (%s::bigint IS NULL OR c.id > %s) ORDER BY c.id LIMIT %s",
+            (repository_id, after_id, after_id, limit),
+        )
+        return [Comment(*row) for row in rows]
+
+    def delete(self, comment_id: int) -> bool:
+        return bool(self._exec("DELETE FROM comments WHERE id = %s", (comment_id,)))

@@ -1,0 +1,132 @@
+"""SQL that writes the image record from registry events (tables of migration 0004).
+
+- ``processed_events``: :meth:`ContentStore.claim_event` inserts an event id once; the
+  caller applies the event's effect in the same transaction, so an id is applied exactly
+  once even when two deliveries race (the second INSERT waits for the first to commit,
+  then finds the row).
+- ``manifests`` / ``tags``: upserts on push, deletes on delete (a manifest's tags go with
+  it: ``tags.manifest_id`` cascades). ``layers`` is stored as
+  ``[{"digest", "size", "mediaType"}]`` in manifest order (what adapters/tags.py reads).
+- pull and push counters on ``repositories``, ``manifests`` and ``tags``.
+
+The read side for the JSON API is adapters/tags.py; the /v1/ handshake reads here too
+(:meth:`ContentStore.layer_checksums`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from psycopg2.extras import Json
+
+from .base import Store
+
+
+class ContentStore(Store):
+    # -- processed events ---------------------------------------------------------------------
+
+    def claim_event(self, event_id: str, registry_id: int, action: str) -> bool:
+        """Record ``event_id`` as processed; False when it was processed before."""
+        row = self._one(
+            "INSERT INTO processed_events (event_id, registry_id, action) VALUES (%s, %s, %s)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING 1",
+            (event_id, registry_id, action),
+        )
+        return row is not None
+
+    # -- manifests and tags ---------------------------------------------------------------------
+
+    def put_manifest(self, repository_id: int, digest: str, *, media_type: str, size: int,
+                     config_digest: str | None, layers: list[dict], pushed_by: str,
+                     pushed_at: datetime, registry_id: int | None) -> int:  # fmt: skip
+        """Insert or refresh a manifest record; return its id.
+
+        A re-push keeps the pull count; layers/config are only replaced by non-empty values
+        (an event without references does not erase what an earlier one recorded).
+        """
+        row = self._one(
+            "INSERT INTO manifests AS m (repository_id, digest, media_type, size, config_digest,"
+            " layers, pushed_by, pushed_at, registry_id) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+            " %s, %s) ON CONFLICT (repository_id, digest) DO UPDATE SET"
+            " media_type = coalesce(nullif(EXCLUDED.media_type, ''), m.media_type),"
+            " size = greatest(EXCLUDED.size, m.size),"
+            " config_digest = coalesce(EXCLUDED.config_digest, m.config_digest),"
+            " layers = CASE WHEN EXCLUDED.layers = '[]'::jsonb THEN m.layers"
+            " ELSE EXCLUDED.layers END,"
+            " pushed_by = EXCLUDED.pushed_by, pushed_at = EXCLUDED.pushed_at,"
+            " registry_id = coalesce(EXCLUDED.registry_id, m.registry_id) RETURNING m.id",
+            (repository_id, digest, media_type, size, config_digest, Json(layers), pushed_by,
+             pushed_at, registry_id),
+        )  # fmt: skip
+        return int(row[0])
+
+    def put_tag(self, repository_id: int, name: str, manifest_id: int, *, pushed_by: str,
+                pushed_at: datetime) -> None:  # fmt: skip
+        """Point tag ``name`` at a manifest (a moved tag keeps its pull count)."""
+        self._exec(
+            "INSERT INTO tags (repository_id, name, manifest_id, pushed_by, pushed_at)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (repository_id, name) DO UPDATE SET"
+            " manifest_id = EXCLUDED.manifest_id, pushed_by = EXCLUDED.pushed_by,"
+            " pushed_at = EXCLUDED.pushed_at",
+            (repository_id, name, manifest_id, pushed_by, pushed_at),
+        )
+
+    def delete_manifest(self, repository_id: int, digest: str) -> bool:
+        """Delete a manifest record and (by cascade) the tags pointing at it."""
+        return bool(self._exec(
+            "DELETE FROM manifests WHERE repository_id = %s AND digest = %s",
+            (repository_id, digest),
+        ))  # fmt: skip
+
+    def delete_tag(self, repository_id: int, name: str) -> bool:
+        return bool(self._exec(
+            "DELETE FROM tags WHERE repository_id = %s AND name = %s", (repository_id, name)
+        ))  # fmt: skip
+
+    # -- counters -------------------------------------------------------------------------------
+
+    def count_push(self, repository_id: int) -> None:
+        """One more push of the repository; ``updated_at`` becomes now."""
+        self._exec(
+            "UPDATE repositories SET push_count = push_count + 1, updated_at = now() WHERE id = %s",
+            (repository_id,),
+        )
+
+    def count_pull(self, repository_id: int, *, tag: str = "", digest: str = "",
+                   at: datetime | None = None) -> None:  # fmt: skip
+        """One more pull of the repository, of ``tag`` (if recorded) or else of the manifest
+        ``digest`` (if recorded)."""
+        self._exec("UPDATE repositories SET pull_count = pull_count + 1 WHERE id = %s",
+                   (repository_id,))  # fmt: skip
+        if tag:
+            self._exec(
+                "UPDATE tags SET pull_count = pull_count + 1,"
+                " last_pulled_at = coalesce(%s, now()) WHERE repository_id = %s AND name = %s",
+                (at, repository_id, tag),
+            )
+        if digest:
+            self._exec(
+                "UPDATE manifests SET pull_count = pull_count + 1"
+                " WHERE repository_id = %s AND digest = %s",
+                (repository_id, digest),
+            )
+
+    # -- reads for the /v1/ handshake -------------------------------------------------------------
+
+    def layer_checksums(self, repository_id: int) -> list[tuple[str, str]]:
+        """(digest, media type) of the layers of the repository's tagged manifests, oldest
+        push first, each digest once."""
+        rows = self._all(
+            "SELECT l.item->>'digest', coalesce(l.item->>'mediaType', '')"
+            " FROM (SELECT DISTINCT ON (m.id) m.id, m.pushed_at, m.layers"
+            " FROM manifests m JOIN tags t ON t.manifest_id = m.id"
+            " WHERE m.repository_id = %s) tagged"
+            " CROSS JOIN LATERAL jsonb_array_elements(tagged.layers) WITH ORDINALITY"
+            " AS l(item, n) ORDER BY tagged.pushed_at, tagged.id, l.n",
+            (repository_id,),
+        )
+        seen: dict[str, str] = {}
+        for digest, media_type in rows:
+            if digest and digest not in seen:
+                seen[digest] = media_type
+        return list(seen.items())

@@ -1,0 +1,227 @@
+"""PostgreSQL access: a lazily created, fork-aware psycopg2 pool and transactions.
+
+:class:`Database` owns one ``ThreadedConnectionPool`` per *process*. Nothing connects at
+import or construction: the pool is created on the first :meth:`Database.connection`, and
+again when the process id changed (gunicorn forked a worker after the parent touched it;
+the parent's sockets are abandoned, never closed, since closing would end the parent's
+sessions).
+
+Resilience (PostgreSQL restarted, network cut):
+
+- connecting has a timeout (``connect_timeout``) and TCP keepalives; statements have a
+  server-side ``statement_timeout``; waiting for a free pooled connection is bounded by
+  ``pool_timeout``. Nothing hangs.
+- a pooled connection is checked before it is handed out without a round trip: an idle
+  PostgreSQL connection has nothing to read, so a readable socket means the server closed
+  it or sent a termination notice (what a restart does). Such connections are discarded
+  and another is taken, so after a restart requests do not fail one per stale connection.
+- a connection that breaks during a transaction is discarded (never returned to the pool)
+  and :class:`DatabaseUnavailable` is raised (the API answers 503). :meth:`Database.run`
+  retries a whole unit of work once when the failure happened before ``COMMIT`` was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.pool
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# SQLSTATE classes that mean "the connection or the server is gone", not "your SQL is wrong".
+_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+class DatabaseUnavailable(Exception):
+    """PostgreSQL cannot be reached or the connection broke; safe to retry later (503)."""
+
+
+def is_connection_error(exc: BaseException, conn=None) -> bool:
+    """Return True when ``exc`` means the connection is unusable (not a SQL error)."""
+    if conn is not None and conn.closed:
+        return True
+    if isinstance(exc, psycopg2.InterfaceError):
+        return True
+    code = getattr(exc, "pgcode", None)
+    if code and code.startswith(_CONNECTION_SQLSTATES):
+        return True
+    return isinstance(exc, psycopg2.OperationalError) and code is None
+
+
+class Database:
+    """A per-process psycopg2 pool for ``url`` with bounded waits (see module docstring)."""
+
+    def __init__(self, url: str, *, minconn: int = 1, maxconn: int = 10,
+                 connect_timeout: int = 5, statement_timeout: int = 30,
+                 pool_timeout: int = 10) -> None:  # fmt: skip
+        self.url = url
+        self.minconn = minconn
+        self.maxconn = maxconn
+        self.connect_timeout = connect_timeout
+        self.statement_timeout = statement_timeout
+        self.pool_timeout = pool_timeout
+        self._lock = threading.Lock()
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._slots: threading.BoundedSemaphore | None = None
+        self._pid: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings) -> Database:
+        """Build from :class:`wharf_index.settings.Settings` (does not connect)."""
+        return cls(settings.database_url, minconn=settings.db_pool_min,
+                   maxconn=settings.db_pool_max, connect_timeout=settings.db_connect_timeout,
+                   statement_timeout=settings.db_statement_timeout,
+                   pool_timeout=settings.db_pool_timeout)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"<Database pool {self.minconn}..{self.maxconn}>"  # the URL may hold a password
+
+    # -- pool lifecycle ---------------------------------------------------------------------
+
+    def _ensure_pool(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, threading.Semaphore]:
+        pid = os.getpid()
+        with self._lock:
+            if self._pool is None or self._pid != pid:
+                timeout_ms = self.statement_timeout * 1000
+                options = f"-c timezone=UTC -c statement_timeout={timeout_ms}"
+                try:
+                    self._pool = psycopg2.pool.ThreadedConnectionPool(
+                        self.minconn, self.maxconn, self.url,
+                        connect_timeout=self.connect_timeout, options=options,
+                        keepalives=1, keepalives_idle=30, keepalives_interval=10,
+                        keepalives_count=3, application_name="wharf-index",
+                    )  # fmt: skip
+                except psycopg2.Error as exc:
+                    raise DatabaseUnavailable(_describe(exc)) from None
+                self._slots = threading.BoundedSemaphore(self.maxconn)
+                self._pid = pid
+            assert self._slots is not None
+            return self._pool, self._slots
+
+    def close(self) -> None:
+        """Close every pooled connection of this process (the next use reconnects)."""
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.closeall()
+            self._pool = None
+            self._slots = None
+
+    # -- connections and transactions ---------------------------------------------------------
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """Lend a healthy connection; it goes back to the pool, or is discarded if broken.
+
+        Raises DatabaseUnavailable when no connection can be had within ``pool_timeout``
+        or the server cannot be reached. The caller manages the transaction.
+        """
+        pool, slots = self._ensure_pool()
+        if not slots.acquire(timeout=self.pool_timeout):
+            raise DatabaseUnavailable("no free database connection (pool exhausted)")
+        conn = None
+        try:
+            conn = self._checkout(pool)
+            yield conn
+        except BaseException as exc:
+            if conn is not None and is_connection_error(exc, conn):
+                pool.putconn(conn, close=True)
+                conn = None
+            raise
+        finally:
+            if conn is not None:
+                if conn.closed:
+                    pool.putconn(conn, close=True)
+                else:
+                    _reset(conn)
+                    pool.putconn(conn, close=bool(conn.closed))
+            slots.release()
+
+    def _checkout(self, pool: psycopg2.pool.ThreadedConnectionPool):
+        for _ in range(self.maxconn + 1):
+            try:
+                conn = pool.getconn()
+            except psycopg2.Error as exc:
+                raise DatabaseUnavailable(_describe(exc)) from None
+            if _is_alive(conn):
+                return conn
+            logger.info("discarding a stale database connection")
+            pool.putconn(conn, close=True)
+        raise DatabaseUnavailable("no live database connection")
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.connection]:
+        """Run the block in one transaction: COMMIT on success, ROLLBACK on any exception.
+
+        Connection failures surface as :class:`DatabaseUnavailable` (with ``.committing``
+        True when the failure happened during COMMIT: the outcome is then unknown).
+        """
+        with self.connection() as conn:
+            committing = False
+            try:
+                yield conn
+                committing = True
+                conn.commit()
+            except BaseException as exc:
+                if not conn.closed:
+                    try:
+                        conn.rollback()
+                    except psycopg2.Error:
+                        pass
+                if isinstance(exc, psycopg2.Error) and is_connection_error(exc, conn):
+                    error = DatabaseUnavailable(_describe(exc))
+                    error.committing = committing
+                    raise error from exc
+                raise
+
+    def run(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
+        """Call ``work(conn)`` in a transaction; retry once if the connection broke pre-COMMIT."""
+        for attempt in (1, 2):
+            try:
+                with self.transaction() as conn:
+                    return work(conn)
+            except DatabaseUnavailable as exc:
+                if attempt == 2 or getattr(exc, "committing", False):
+                    raise
+                logger.warning("database connection lost; retrying once")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def ping(self) -> None:
+        """Run ``SELECT 1``; raise DatabaseUnavailable when the database does not answer."""
+        with self.transaction() as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchone()
+
+
+def _is_alive(conn) -> bool:
+    """Return True when an idle connection has no pending EOF/notice (no round trip)."""
+    if conn.closed:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg2.Error):
+        return False
+    return not readable
+
+
+def _reset(conn) -> None:
+    """Leave ``conn`` idle (no open transaction) before it returns to the pool."""
+    try:
+        if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            conn.rollback()
+    except psycopg2.Error:
+        conn.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """First line of a psycopg2 error; never the DSN (which may hold a password)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

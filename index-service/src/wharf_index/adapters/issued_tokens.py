@@ -1,0 +1,70 @@
+"""SQL for the record of issued registry/refresh tokens (revocation and "never issued")."""
+
+# ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
+# always travel as query parameters.
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg2.extras import Json
+
+from .base import Store
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    jti: str
+    kind: str
+    subject: str
+    user_id: int | None
+    access_token_id: int | None
+    audience: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+_COLUMNS = (
+    "jti, kind, subject, user_id, access_token_id, audience, issued_at, expires_at, revoked_at"
+)
+
+
+class IssuedTokenStore(Store):
+    def record(self, jti: str, *, subject: str, audience: str, expires_at: datetime,
+               access: list | None = None, kind: str = "access", user_id: int | None = None,
+               access_token_id: int | None = None,
+               issued_at: datetime | None = None) -> None:  # fmt: skip
+        """Remember an issued token (``access``: the JSON-ready granted scopes)."""
+        self._exec(
+            "INSERT INTO issued_tokens (jti, kind, subject, user_id, access_token_id, audience,"
+            " access, issued_at, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()), %s)",
+            (jti, kind, subject, user_id, access_token_id, audience, Json(access or []),
+             issued_at, expires_at),
+        )  # fmt: skip
+
+    def find(self, jti: str) -> IssuedToken | None:
+        row = self._one(f"SELECT {_COLUMNS} FROM issued_tokens WHERE jti = %s", (jti,))
+        return IssuedToken(*row) if row else None
+
+    def revoke(self, jti: str) -> bool:
+        return bool(self._exec(
+            "UPDATE issued_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE jti = %s",
+            (jti,),
+        ))  # fmt: skip
+
+    def revoke_for_user(self, user_id: int) -> int:
+        """Revoke every unexpired token of a user (password change, disable, delete)."""
+        return self._exec(
+            "UPDATE issued_tokens SET revoked_at = now() WHERE user_id = %s"
+            " AND revoked_at IS NULL AND expires_at > now()",
+            (user_id,),
+        )
+
+    def delete_expired(self, older_than_seconds: int = 86400) -> int:
+        return self._exec(
+            "DELETE FROM issued_tokens WHERE expires_at < now() - make_interval(secs => %s)",
+            (older_than_seconds,),
+        )

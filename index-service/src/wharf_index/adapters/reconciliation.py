@@ -1,0 +1,56 @@
+"""SQL for ``wharf-index registry sync``: the Index's side of a registry's catalog.
+
+Writes go through the other stores (repositories, content); this one only reads what the
+comparison needs: the active repositories of some namespaces and each one's tags with the
+digest they point at and the registry that manifest came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import Store
+
+
+@dataclass(frozen=True)
+class RecordedRepository:
+    id: int
+    full_name: str
+
+
+@dataclass(frozen=True)
+class RecordedTag:
+    name: str
+    digest: str
+    registry: str | None  # None: recorded without a registry (or that registry was removed)
+
+
+class ReconciliationStore(Store):
+    def repositories(self, *, namespaces: list[str] | None = None,
+                     excluded: list[str] = ()) -> list[RecordedRepository]:  # fmt: skip
+        """Active repositories by full name: in ``namespaces`` when given, else in every
+        namespace not in ``excluded``."""
+        rows = self._all(
+            "SELECT r.id, r.full_name FROM repositories r JOIN namespaces n"
+            " ON n.id = r.namespace_id WHERE r.status = 'active'"
+            " AND (%(only)s::text[] IS NULL OR n.name = ANY(%(only)s))"
+            " AND NOT n.name = ANY(%(excluded)s::text[]) ORDER BY r.full_name",
+            {"only": namespaces, "excluded": list(excluded)},
+        )
+        return [RecordedRepository(*row) for row in rows]
+
+    def tags(self, repository_id: int) -> dict[str, RecordedTag]:
+        """``{tag: RecordedTag}`` of a repository."""
+        rows = self._all(
+            "SELECT t.name, m.digest, g.name FROM tags t"
+            " JOIN manifests m ON m.id = t.manifest_id"
+            " LEFT JOIN registries g ON g.id = m.registry_id WHERE t.repository_id = %s",
+            (repository_id,),
+        )
+        return {row[0]: RecordedTag(*row) for row in rows}
+
+    def manifest_id(self, repository_id: int, digest: str) -> int | None:
+        """Id of the recorded manifest ``digest`` of a repository (None: not recorded)."""
+        row = self._one("SELECT id FROM manifests WHERE repository_id = %s AND digest = %s",
+                        (repository_id, digest))  # fmt: skip
+        return int(row[0]) if row else None

@@ -1,0 +1,77 @@
+"""SQL for the registry directory: registries, their hashed credentials and namespaces."""
+
+# ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
+# always travel as query parameters.
+
+from __future__ import annotations
+
+from ..domain.errors import RegistryNotFound
+from ..domain.model import Registry
+from .base import Store
+
+_COLUMNS = (
+    "g.id, g.name, g.url, g.kind,"
+    " coalesce((SELECT array_agg(namespace ORDER BY namespace) FROM registry_namespaces"
+    " WHERE registry_id = g.id), '{}'), g.created_at"
+)
+
+
+def _registry(row: tuple) -> Registry:
+    rid, name, url, kind, namespaces, created_at = row
+    return Registry(rid, name, url, kind, tuple(namespaces), created_at)
+
+
+class RegistryStore(Store):
+    def create(self, name: str, url: str, kind: str, credential_hash: bytes,
+               namespaces: tuple[str, ...]) -> Registry | None:  # fmt: skip
+        """Insert a registry and its namespaces; None when the name is taken."""
+        row = self._one(
+            "INSERT INTO registries (name, url, kind, credential_hash) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (name) DO NOTHING RETURNING id",
+            (name, url, kind, credential_hash),
+        )
+        if row is None:
+            return None
+        for namespace in namespaces:
+            self._exec(
+                "INSERT INTO registry_namespaces (registry_id, namespace) VALUES (%s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (row[0], namespace),
+            )
+        return self.get(name)
+
+    def find(self, name: str) -> Registry | None:
+        row = self._one(f"SELECT {_COLUMNS} FROM registries g WHERE g.name = %s", (name,))
+        return _registry(row) if row else None
+
+    def get(self, name: str) -> Registry:
+        registry = self.find(name)
+        if registry is None:
+            raise RegistryNotFound(name)
+        return registry
+
+    def with_hash(self, name: str) -> tuple[Registry, bytes] | None:
+        row = self._one(
+            f"SELECT {_COLUMNS}, g.credential_hash FROM registries g WHERE g.name = %s", (name,)
+        )
+        return (_registry(row[:-1]), bytes(row[-1])) if row else None
+
+    def list(self) -> list[Registry]:
+        return [_registry(r) for r in self._all(f"SELECT {_COLUMNS} FROM registries g"
+                                                " ORDER BY g.name")]  # fmt: skip
+
+    def serving(self, namespace: str) -> list[Registry]:
+        """Registries that declared ``namespace``, by name."""
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM registries g WHERE g.id IN (SELECT registry_id FROM"
+            " registry_namespaces WHERE namespace = %s) ORDER BY g.name",
+            (namespace,),
+        )
+        return [_registry(row) for row in rows]
+
+    def set_credential_hash(self, registry_id: int, credential_hash: bytes) -> None:
+        self._exec("UPDATE registries SET credential_hash = %s WHERE id = %s",
+                   (credential_hash, registry_id))  # fmt: skip
+
+    def delete(self, registry_id: int) -> None:
+        self._exec("DELETE FROM registries WHERE id = %s", (registry_id,))

@@ -1,0 +1,234 @@
+"""The Index's HTTP client for registries (scenario C and ``registry sync``), over requests.
+
+Calls (each with ``Authorization: Bearer <token>`` the Index minted for that registry):
+
+- ``DELETE /v2/_wharf/repositories/<name>`` (Wharf extension, contracts "Issue 5
+  decisions"): 202 (also 200/204) = done on the registry's side; idempotent there.
+- ``GET /v2/_catalog`` and ``GET /v2/<name>/tags/list`` with ``n`` and the spec's
+  pagination (end-8b): the next page is the ``Link: <...>; rel="next"`` header. Only the
+  path and query of a Link are used, always against the registry's recorded URL, so the
+  token never travels to another host (a registry behind a proxy may announce its public
+  host); a Link that does not move forward ends with RegistryRefused instead of looping.
+- ``HEAD``/``GET /v2/<name>/manifests/<tag>`` (end-3/end-2) accepting the OCI and Docker
+  manifest and index types: the digest (``Docker-Content-Digest``, checked against the
+  body on GET), media type, size, config and layers (an index's child manifests stand as
+  its layers, as the event ingestion records them).
+
+Failures are domain errors: connection errors, timeouts, 429 and 5xx are retried
+``retries`` times with exponential backoff, then RegistryUnavailable; other unexpected
+statuses (401/403 token refused, 400...) RegistryRefused. A 404 on tags or a manifest is
+an answer (None), not an error. Tokens never appear in messages or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+from wharf_protocol import mediatypes
+from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
+
+from ..domain.errors import RegistryRefused, RegistryUnavailable
+from ..domain.model import Registry
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MANIFEST_ACCEPT = ", ".join((
+    mediatypes.OCI_MANIFEST, mediatypes.OCI_INDEX,
+    mediatypes.DOCKER_MANIFEST, mediatypes.DOCKER_MANIFEST_LIST,
+))  # fmt: skip
+_NEXT_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.I)
+
+
+@dataclass(frozen=True)
+class RemoteManifest:
+    """A manifest as a registry serves it, in the shape the content store records."""
+
+    digest: str
+    media_type: str
+    size: int
+    config_digest: str | None
+    layers: list[dict]  # [{"digest", "size", "mediaType"}] in manifest order
+
+
+class RegistryHTTP:
+    """Call registries with timeouts and bounded, backed-off retries (see module doc).
+
+    ``timeout`` is requests' (connect, read) pair; the n-th retry waits
+    ``backoff * 2 ** (n - 1)`` seconds; ``page_size`` is the ``n`` asked for per page.
+    """
+
+    def __init__(self, *, timeout: tuple[float, float] = (3.05, 15.0), retries: int = 2,
+                 backoff: float = 0.2, page_size: int = 100,
+                 session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.page_size = page_size
+        self._session = session or requests.Session()
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def delete_repository(self, registry: Registry, name: str, token: str) -> None:
+        """Ask ``registry`` to delete repository ``name``; return when it answered 202."""
+        response = self._send(registry, "DELETE", f"/v2/_wharf/repositories/{quote(name)}", token)
+        if response.status_code not in (200, 202, 204):
+            raise self._refused(registry, "DELETE repository", response)
+
+    def catalog(self, registry: Registry, token: str) -> Iterator[str]:
+        """Yield every repository name of the registry's catalog, page by page."""
+        for body in self._pages(registry, "/v2/_catalog", token):
+            if body is None:
+                raise RegistryRefused(registry.name, "GET /v2/_catalog: HTTP 404")
+            yield from _strings(registry, body, "repositories")
+
+    def tags(self, registry: Registry, name: str, token: str) -> list[str] | None:
+        """Return every tag of ``name`` (None: the registry does not know the repository)."""
+        found: list[str] = []
+        for body in self._pages(registry, f"/v2/{quote(name)}/tags/list", token):
+            if body is None:
+                return None
+            found += _strings(registry, body, "tags")
+        return found
+
+    def manifest_digest(self, registry: Registry, name: str, tag: str, token: str) -> str | None:
+        """HEAD a tag's manifest: its digest, or None (unknown, or no digest header)."""
+        response = self._send(registry, "HEAD", _manifest_path(name, tag), token,
+                              {"Accept": MANIFEST_ACCEPT})  # fmt: skip
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._refused(registry, "HEAD manifest", response)
+        return response.headers.get("Docker-Content-Digest") or None
+
+    def manifest(self, registry: Registry, name: str, tag: str,
+                 token: str) -> RemoteManifest | None:  # fmt: skip
+        """GET a tag's manifest (None: unknown to the registry)."""
+        response = self._send(registry, "GET", _manifest_path(name, tag), token,
+                              {"Accept": MANIFEST_ACCEPT})  # fmt: skip
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._refused(registry, "GET manifest", response)
+        return _parse_manifest(registry, response)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _pages(self, registry: Registry, path: str, token: str) -> Iterator[dict | None]:
+        target, seen = f"{path}?{urlencode({'n': self.page_size})}", set()
+        while target:
+            seen.add(target)
+            response = self._send(registry, "GET", target, token)
+            if response.status_code == 404:
+                yield None
+                return
+            if response.status_code != 200:
+                raise self._refused(registry, f"GET {path}", response)
+            yield _json(registry, response)
+            target = _next(response.headers.get("Link", ""))
+            if target in seen:
+                raise RegistryRefused(registry.name, f"pagination of {path} does not advance")
+
+    def _send(self, registry: Registry, method: str, target: str, token: str,
+              headers: dict | None = None) -> requests.Response:  # fmt: skip
+        url = registry.url.rstrip("/") + target
+        headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self._sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self._session.request(
+                    method, url, headers=headers, timeout=self.timeout, allow_redirects=False)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                problem = type(exc).__name__
+            except requests.RequestException as exc:
+                reason = f"{method} {url}: {type(exc).__name__}"
+                raise RegistryUnavailable(registry.name, reason) from None
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                problem = f"HTTP {response.status_code}"
+            logger.warning("registry %s: %s %s failed (attempt %d): %s", registry.name, method,
+                           url, attempt + 1, problem)  # fmt: skip
+        raise RegistryUnavailable(registry.name, f"{method} {url}: {problem} after "
+                                                 f"{self.retries + 1} attempts")  # fmt: skip
+
+    @staticmethod
+    def _refused(registry: Registry, what: str, response: requests.Response) -> RegistryRefused:
+        code = ""
+        try:
+            errors = response.json().get("errors") or []
+            code = f" {errors[0].get('code', '')}" if errors else ""
+        except (ValueError, AttributeError, TypeError):
+            pass
+        return RegistryRefused(registry.name, f"{what}: HTTP {response.status_code}{code}")
+
+
+def _manifest_path(name: str, tag: str) -> str:
+    return f"/v2/{quote(name)}/manifests/{quote(tag)}"
+
+
+def _next(link: str) -> str | None:
+    """Path and query of the ``rel="next"`` Link (None: last page)."""
+    match = _NEXT_RE.search(link)
+    if not match:
+        return None
+    parts = urlsplit(match.group(1))
+    return parts.path + (f"?{parts.query}" if parts.query else "") if parts.path else None
+
+
+def _json(registry: Registry, response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise RegistryRefused(registry.name, f"{response.request.method} answered no JSON object")
+    return body
+
+
+def _strings(registry: Registry, body: dict, key: str) -> list[str]:
+    values = body.get(key) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise RegistryRefused(registry.name, f"{key} is not a list of strings")
+    return values
+
+
+def _parse_manifest(registry: Registry, response: requests.Response) -> RemoteManifest:
+    body = response.content
+    header = response.headers.get("Docker-Content-Digest")
+    try:
+        algorithm = Digest.parse(header).algorithm if header else "sha256"
+        digest = str(digest_bytes(body, algorithm))
+        document = json.loads(body)
+    except (DigestInvalid, ValueError):
+        raise RegistryRefused(registry.name, "manifest is not JSON or has a bad digest") from None
+    if header and header != digest:
+        raise RegistryRefused(registry.name, f"manifest digest {header} does not match its body")
+    if not isinstance(document, dict):
+        raise RegistryRefused(registry.name, "manifest is not a JSON object")
+    media_type = document.get("mediaType") or response.headers.get("Content-Type", "")
+    media_type = media_type.split(";")[0].strip()
+    config = document.get("config") if isinstance(document.get("config"), dict) else None
+    children = document.get("manifests") if mediatypes.is_index(media_type) else None
+    items = children if children is not None else document.get("layers")
+    layers = [_descriptor(item) for item in items or [] if isinstance(item, dict)]
+    return RemoteManifest(digest, media_type, len(body),
+                          config.get("digest") if config else None, layers)  # fmt: skip
+
+
+def _descriptor(item: dict) -> dict:
+    size = item.get("size")
+    return {"digest": str(item.get("digest", "")), "size": size if isinstance(size, int) else 0,
+            "mediaType": str(item.get("mediaType", ""))}  # fmt: skip

@@ -1,0 +1,136 @@
+"""SQL for repositories and their collaborators, with visibility-filtered listing/search."""
+
+# ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
+# always travel as query parameters.
+
+from __future__ import annotations
+
+from ..domain.errors import RepositoryNotFound
+from ..domain.model import Collaborator, Principal, Repository
+from .base import Store, like_pattern
+
+_COLUMNS = (
+    "r.id, r.namespace_id, r.full_name, r.name, r.visibility, r.description, r.status,"
+    " r.push_count, r.pull_count, r.created_at, r.updated_at"
+)
+
+
+def _repository(row: tuple) -> Repository:
+    rid, ns_id, full_name, name, *rest = row
+    return Repository(rid, ns_id, full_name.split("/", 1)[0], name, *rest)
+
+
+def visible_clause(principal: Principal) -> tuple[str, dict]:
+    """Return a SQL condition on ``r`` true for repositories the principal may see.
+
+    Token scopes are *not* applied here (patterns are not SQL): callers with a scoped
+    principal post-filter with ``policy.may_see``. Status 'deleting' is hidden.
+    """
+    if principal.is_admin:
+        return "r.status = 'active'", {}
+    grants = principal.grants
+    return (
+        "r.status = 'active' AND (r.visibility = 'public'"
+        " OR r.namespace_id = ANY(%(vis_ns)s) OR r.id = ANY(%(vis_repo)s))",
+        {"vis_ns": list(grants.namespaces), "vis_repo": list(grants.repositories)},
+    )
+
+
+class RepositoryStore(Store):
+    def create(self, namespace_id: int, namespace: str, name: str, visibility: str,
+               description: str = "") -> Repository | None:  # fmt: skip
+        """Insert a repository; None when ``namespace/name`` exists already (no abort)."""
+        row = self._one(
+            "INSERT INTO repositories AS r (namespace_id, full_name, name, visibility,"
+            " description) VALUES (%s, %s, %s, %s, %s)"
+            f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+            (namespace_id, f"{namespace}/{name}", name, visibility, description),
+        )
+        return _repository(row) if row else None
+
+    def find(self, full_name: str, *, for_update: bool = False) -> Repository | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = self._one(
+            f"SELECT {_COLUMNS} FROM repositories r WHERE r.full_name = %s{lock}", (full_name,)
+        )
+        return _repository(row) if row else None
+
+    def get(self, full_name: str) -> Repository:
+        repository = self.find(full_name)
+        if repository is None:
+            raise RepositoryNotFound(full_name)
+        return repository
+
+    def find_many(self, full_names: list[str]) -> dict[str, Repository]:
+        """Return ``{full_name: repository}`` for those of ``full_names`` that exist."""
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM repositories r WHERE r.full_name = ANY(%s)",
+            (list(full_names),),
+        )
+        return {repo.full_name: repo for repo in map(_repository, rows)}
+
+    def list_visible(self, principal: Principal, *, namespace_id: int | None = None,
+                     query: str | None = None, after: str | None = None,
+                     limit: int = 100) -> list[Repository]:  # fmt: skip
+        """Repositories visible to ``principal`` ordered by full name (keyset ``after``).
+
+        ``query`` matches a substring of the full name or description (trigram-indexed,
+        LIKE wildcards in it are literal).
+        """
+        clause, params = visible_clause(principal)
+        params.update(ns=namespace_id, after=after, limit=limit,
+                      q=like_pattern(query) if query else None)  # fmt: skip
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM repositories r WHERE {clause}"
+            " AND (%(ns)s::bigint IS NULL OR r.namespace_id = %(ns)s)"
+            " AND (%(q)s::text IS NULL OR r.full_name ILIKE %(q)s OR r.description ILIKE %(q)s)"
+            " AND (%(after)s::text IS NULL OR r.full_name > %(after)s)"
+            " ORDER BY r.full_name LIMIT %(limit)s",
+            params,
+        )
+        return [_repository(row) for row in rows]
+
+    def set_visibility(self, repository_id: int, visibility: str) -> None:
+        self._exec(
+            "UPDATE repositories SET visibility = %s, updated_at = now() WHERE id = %s",
+            (visibility, repository_id),
+        )
+
+    def set_description(self, repository_id: int, description: str) -> None:
+        self._exec(
+            "UPDATE repositories SET description = %s, updated_at = now() WHERE id = %s",
+            (description, repository_id),
+        )
+
+    def set_status(self, repository_id: int, status: str) -> None:
+        self._exec(
+            "UPDATE repositories SET status = %s, updated_at = now() WHERE id = %s",
+            (status, repository_id),
+        )
+
+    def delete(self, repository_id: int) -> None:
+        """Delete the repository and every record of it (tags, manifests, stars, ...)."""
+        self._exec("DELETE FROM repositories WHERE id = %s", (repository_id,))
+
+    # -- collaborators --------------------------------------------------------------------
+
+    def set_collaborator(self, repository_id: int, user_id: int, role: str) -> None:
+        self._exec(
+            "INSERT INTO collaborators (repository_id, user_id, role) VALUES (%s, %s, %s)"
+            " ON CONFLICT (repository_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+            (repository_id, user_id, role),
+        )
+
+    def remove_collaborator(self, repository_id: int, user_id: int) -> bool:
+        return bool(self._exec(
+            "DELETE FROM collaborators WHERE repository_id = %s AND user_id = %s",
+            (repository_id, user_id),
+        ))  # fmt: skip
+
+    def collaborators(self, repository_id: int) -> list[Collaborator]:
+        rows = self._all(
+            "SELECT c.repository_id, c.user_id, u.username, c.role FROM collaborators c"
+            " JOIN users u ON u.id = c.user_id WHERE c.repository_id = %s ORDER BY u.username",
+            (repository_id,),
+        )
+        return [Collaborator(*row) for row in rows]

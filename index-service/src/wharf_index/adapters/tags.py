@@ -1,0 +1,83 @@
+"""Read-only SQL for the image record (tables ``tags`` and ``manifests``, migration 0004)
+as the JSON API shows it.
+
+The rows are written by the registry-event ingestion (another store); this one only reads:
+tags with their manifest's digest, media type, size, config and layers.
+"""
+
+# ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
+# always travel as query parameters.
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .base import Store
+
+
+@dataclass(frozen=True)
+class Layer:
+    digest: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """A tag and the manifest it points at."""
+
+    name: str
+    digest: str
+    media_type: str
+    size: int
+    config_digest: str | None
+    layers: tuple[Layer, ...]
+    pushed_by: str
+    pushed_at: datetime
+    pull_count: int
+    last_pulled_at: datetime | None
+
+    @property
+    def layers_size(self) -> int:
+        """Compressed bytes of all layers (what a pull downloads at most)."""
+        return sum(layer.size for layer in self.layers)
+
+
+_COLUMNS = (
+    "t.name, m.digest, m.media_type, m.size, m.config_digest, m.layers, t.pushed_by,"
+    " t.pushed_at, t.pull_count, t.last_pulled_at"
+)
+_FROM = "tags t JOIN manifests m ON m.id = t.manifest_id"
+
+
+def _layer(item: object) -> Layer | None:
+    if not isinstance(item, dict):
+        return None
+    size = item.get("size")
+    return Layer(str(item.get("digest", "")), size if isinstance(size, int) else 0,
+                 str(item.get("mediaType", item.get("media_type", ""))))  # fmt: skip
+
+
+def _tag(row: tuple) -> TagRecord:
+    name, digest, media_type, size, config, layers, *rest = row
+    parsed = tuple(x for x in map(_layer, layers if isinstance(layers, list) else []) if x)
+    return TagRecord(name, digest, media_type, size, config, parsed, *rest)
+
+
+class TagStore(Store):
+    def list(self, repository_id: int, *, after: str | None, limit: int) -> list[TagRecord]:
+        """Tags of a repository ordered by name (keyset ``after`` = last name seen)."""
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE t.repository_id = %s"
+            " AND (%s::text IS NULL OR t.name > %s) ORDER BY t.name LIMIT %s",
+            (repository_id, after, after, limit),
+        )
+        return [_tag(row) for row in rows]
+
+    def find(self, repository_id: int, name: str) -> TagRecord | None:
+        row = self._one(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE t.repository_id = %s AND t.name = %s",
+            (repository_id, name),
+        )
+        return _tag(row) if row else None

@@ -1,0 +1,98 @@
+"""SQL for the token authority's hot paths: one indexed query each.
+
+- :meth:`TokenCheckStore.credential_state`: is a cached credential still good? (the user's
+  password generation, disabled flag, and the access token's state).
+- :meth:`TokenCheckStore.verification`: the registry's credential hash and the issued-token
+  record of a ``jti`` in one round trip (token verification for registries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..domain.model import TokenScope, User
+from .base import Store
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    """What a credential-cache hit is checked against."""
+
+    user: User
+    password_changed_at: datetime | None
+    token_active: bool  # the access token exists, belongs to the user, is unrevoked/unexpired
+    token_scopes: tuple[TokenScope, ...] | None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A registry (id, name, credential hash) and, when found, the issued-token record."""
+
+    registry_id: int
+    registry_name: str
+    credential_hash: bytes
+    token_kind: str | None
+    token_audience: str | None
+    token_revoked: bool
+    token_expires_at: datetime | None
+
+
+_CREDENTIAL_STATE = """
+SELECT u.id, u.username, u.email, u.is_admin, u.is_robot, u.namespace_id, u.robot_owner_id,
+       u.disabled, u.created_at, u.password_changed_at,
+       t.id IS NOT NULL AND t.revoked_at IS NULL
+           AND (t.expires_at IS NULL OR t.expires_at > now()),
+       t.scopes
+  FROM users u
+  LEFT JOIN access_tokens t ON t.id = %(token)s AND t.user_id = u.id
+ WHERE {where}
+"""
+
+_VERIFICATION = """
+SELECT g.id, g.name, g.credential_hash, t.kind, t.audience, t.revoked_at IS NOT NULL,
+       t.expires_at
+  FROM registries g
+  LEFT JOIN issued_tokens t ON t.jti = %(jti)s
+ WHERE g.name = %(name)s
+"""
+
+
+class TokenCheckStore(Store):
+    def credential_state(self, user_id: int | None = None, access_token_id: int | None = None,
+                         *, username: str | None = None) -> CredentialState | None:  # fmt: skip
+        """Return the state a cached credential is checked against (the user by id, or by
+        ``username``), or None when there is no such user."""
+        where = "u.id = %(user)s" if username is None else "u.username = %(name)s"
+        row = self._one(
+            _CREDENTIAL_STATE.format(where=where),
+            {"user": user_id, "name": username, "token": access_token_id},
+        )
+        if row is None:
+            return None
+        uid, username, email, admin, robot, ns_id, owner_id, disabled, created = row[:9]
+        user = User(id=uid, username=username, email=email, is_admin=admin, is_robot=robot,
+                    namespace_id=ns_id, robot_owner_id=owner_id, disabled=disabled,
+                    created_at=created)  # fmt: skip
+        scopes = tuple(TokenScope.from_dict(s) for s in row[11]) if row[11] is not None else None
+        return CredentialState(user, row[9], bool(row[10]), scopes)
+
+    def verification(self, registry_name: str, jti: str | None) -> Verification | None:
+        """Return the registry called ``registry_name`` with the record of ``jti``; None for
+        an unknown registry. Token fields are None when ``jti`` was never issued."""
+        row = self._one(_VERIFICATION, {"name": registry_name, "jti": jti})
+        if row is None:
+            return None
+        rid, name, credential_hash, kind, audience, revoked, expires_at = row
+        return Verification(rid, name, bytes(credential_hash), kind, audience, bool(revoked),
+                            expires_at)  # fmt: skip
+
+    def audience(self, service: str) -> tuple[int, str] | None:
+        """Return (id, name) of the registry called ``service`` (None if unknown), and let
+        this transaction commit without waiting for its WAL flush (it records an issued
+        token: services/tokens.py says why losing the last ones in a crash is acceptable).
+        One round trip."""
+        return self._one(
+            "SET LOCAL synchronous_commit TO off; SELECT id, name FROM registries WHERE name = %s",
+            (service,),
+        )

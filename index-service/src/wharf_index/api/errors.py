@@ -1,0 +1,142 @@
+"""The one place where errors become HTTP responses (STYLE 3.7).
+
+- :class:`~wharf_protocol.errcode.ApiError` -> its own body and status.
+- :class:`~wharf_protocol.errcode.ProtocolError` (Docker/OCI surfaces: /v2/token, /v1/)
+  -> the ``{"errors": [...]}`` envelope and its status.
+- domain errors -> ``DOMAIN_ERRORS`` (walked along the exception's MRO, so a subclass
+  without its own entry gets its parent's) -> ``{"error": {"code", "message"[, "detail"]}}``.
+- wharf_protocol TokenError (token verification) -> 422 ``TOKEN_INVALID`` with
+  ``detail.reason``; EventsInvalid (registry events) -> 400 ``EVENTS_INVALID``.
+- DatabaseUnavailable -> 503 ``UNAVAILABLE`` with ``Retry-After``.
+- werkzeug HTTPException -> its status with a code from ``HTTP_CODES``.
+- anything else -> logged with its stack (and the request id), 500 ``UNKNOWN`` without
+  internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+from wharf_protocol.errcode import (
+    API_EVENTS_INVALID,
+    API_TOKEN_INVALID,
+    ApiError,
+    ProtocolError,
+    envelope,
+)
+from wharf_protocol.events import EventsInvalid
+from wharf_protocol.tokens import TokenError
+
+from ..adapters.db import DatabaseUnavailable
+from ..domain import errors
+
+logger = logging.getLogger(__name__)
+
+DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
+    errors.NotFound: ("NOT_FOUND", 404),
+    errors.UserNotFound: ("USER_UNKNOWN", 404),
+    errors.NamespaceNotFound: ("NAMESPACE_UNKNOWN", 404),
+    errors.OrganisationNotFound: ("ORGANISATION_UNKNOWN", 404),
+    errors.TeamNotFound: ("TEAM_UNKNOWN", 404),
+    errors.RepositoryNotFound: ("REPOSITORY_UNKNOWN", 404),
+    errors.AccessTokenNotFound: ("TOKEN_UNKNOWN", 404),
+    errors.RegistryNotFound: ("REGISTRY_UNKNOWN", 404),
+    errors.Conflict: ("CONFLICT", 409),
+    errors.UsernameTaken: ("USERNAME_TAKEN", 409),
+    errors.NamespaceTaken: ("NAMESPACE_TAKEN", 409),
+    errors.RepositoryExists: ("REPOSITORY_EXISTS", 409),
+    errors.TeamExists: ("TEAM_EXISTS", 409),
+    errors.RegistryExists: ("REGISTRY_EXISTS", 409),
+    errors.Invalid: ("INVALID", 400),
+    errors.NameInvalid: ("NAME_INVALID", 400),
+    errors.ReservedName: ("NAME_RESERVED", 400),
+    errors.PasswordInvalid: ("PASSWORD_INVALID", 400),
+    errors.ScopeInvalid: ("SCOPE_INVALID", 400),
+    errors.RoleInvalid: ("ROLE_INVALID", 400),
+    errors.VisibilityInvalid: ("VISIBILITY_INVALID", 400),
+    errors.AuthenticationFailed: ("UNAUTHORIZED", 401),
+    errors.RegistryCredentialInvalid: ("UNAUTHORIZED", 401),
+    errors.LoginThrottled: ("TOOMANYREQUESTS", 429),
+    errors.PermissionDenied: ("DENIED", 403),
+    errors.RegistryCallFailed: ("REGISTRY_UNAVAILABLE", 502),
+    errors.IndexError_: ("INVALID", 400),
+}
+
+HTTP_CODES = {
+    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 409: "CONFLICT", 413: "TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE", 422: "INVALID", 429: "TOOMANYREQUESTS",
+}  # fmt: skip
+
+
+def to_api_error(exc: errors.IndexError_) -> ApiError:
+    """Translate a domain error into the Index API error (code and status by type)."""
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_ERRORS:
+            code, status = DOMAIN_ERRORS[cls]
+            break
+    else:  # pragma: no cover - IndexError_ is in the table
+        code, status = "INVALID", 400
+    detail = {"field": exc.field} if isinstance(exc, errors.Invalid) else None
+    if isinstance(exc, errors.LoginThrottled):
+        detail = {"retry_after": exc.retry_after}
+    return ApiError(code, str(exc), status, detail)
+
+
+def _respond(error: ApiError, headers: dict | None = None):
+    response = jsonify(error.to_body())
+    response.status_code = error.status
+    response.headers.update(headers or {})
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers described in the module docstring on ``app``."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(exc: ApiError):
+        return _respond(exc)
+
+    @app.errorhandler(ProtocolError)
+    def handle_protocol_error(exc: ProtocolError):
+        response = jsonify(envelope(exc))
+        response.status_code = exc.status
+        return response
+
+    @app.errorhandler(errors.IndexError_)
+    def handle_domain_error(exc: errors.IndexError_):
+        headers = {}
+        if isinstance(exc, errors.LoginThrottled):
+            headers["Retry-After"] = str(exc.retry_after)
+        return _respond(to_api_error(exc), headers)
+
+    @app.errorhandler(TokenError)
+    def handle_token_error(exc: TokenError):  # token verification refusals (internal)
+        detail = {"reason": exc.reason}
+        return _respond(ApiError(API_TOKEN_INVALID, str(exc), 422, detail))
+
+    @app.errorhandler(EventsInvalid)
+    def handle_events_invalid(exc: EventsInvalid):  # registry events (internal)
+        detail = {"messages": exc.messages}
+        return _respond(ApiError(API_EVENTS_INVALID, "invalid events envelope", 400, detail))
+
+    @app.errorhandler(DatabaseUnavailable)
+    def handle_unavailable(exc: DatabaseUnavailable):
+        logger.warning("database unavailable: %s", exc)
+        error = ApiError("UNAVAILABLE", "the service is temporarily unavailable", 503)
+        return _respond(error, {"Retry-After": "1"})
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        status = exc.code or 500
+        code = HTTP_CODES.get(status, "UNKNOWN" if status >= 500 else "BAD_REQUEST")
+        headers = dict(exc.get_headers()) if status == 405 else {}
+        headers.pop("Content-Type", None)
+        return _respond(ApiError(code, exc.description or exc.name, status), headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        logger.exception("unhandled error")
+        return _respond(ApiError("UNKNOWN", "internal server error", 500))

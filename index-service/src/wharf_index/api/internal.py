@@ -1,0 +1,55 @@
+"""Blueprint ``internal``: what registries call (wharf_protocol.client is the other side).
+
+Both endpoints authenticate the registry with HTTP Basic ``NAME:credential`` (the credential
+``wharf-index registry add`` printed): unknown registry, wrong or missing credential -> 401.
+
+``POST /internal/v1/tokens/verify`` ``{"token": "..."}`` -> 200 ``{"claims": {...}}`` when
+the token is genuine, in its validity window (with ``INDEX_TOKEN_LEEWAY``), issued by this
+Index for the calling registry's name and neither revoked nor unknown; else 422
+``{"error": {"code": "TOKEN_INVALID", "message", "detail": {"reason": ...}}}`` with reason
+``malformed``, ``bad_signature``, ``expired``, ``not_yet_valid``, ``wrong_issuer``,
+``wrong_audience``, ``unknown`` or ``revoked``.
+
+``POST /internal/v1/events`` (Content-Type: either events media type, or application/json;
+other types 415): the notification envelope; 200 ``{"accepted": n, "duplicates": m}``;
+a malformed envelope -> 400 ``EVENTS_INVALID`` and nothing applied (services/events.py
+describes the effects).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from wharf_protocol.errcode import ApiError
+from wharf_protocol.events import is_events_media_type
+
+from ..context import uow
+from ..services import events, registries, tokens
+from . import docker_auth
+
+bp = Blueprint("internal", __name__)
+docker_auth.basic_challenge_on_401(bp)
+
+
+def init_app(app, context) -> None:
+    docker_auth.init_authority(context)
+
+
+@bp.post("/internal/v1/tokens/verify")
+def verify_token():
+    """Scenario A steps 4-5: tell a registry whether a token is genuine, and its claims."""
+    name, credential = docker_auth.registry_credentials()
+    body = request.get_json(silent=True)
+    token = body.get("token") if isinstance(body, dict) else None
+    claims = tokens.verify_for_registry(uow(), docker_auth.authority(), name, credential, token)
+    return {"claims": claims.to_dict()}
+
+
+@bp.post("/internal/v1/events")
+def post_events():
+    """Take a registry's events (push, pull, delete, mount); apply each event id once."""
+    registry = registries.authenticate_registry(uow(), *docker_auth.registry_credentials())
+    content_type = (request.mimetype or "").lower()
+    if not (is_events_media_type(content_type) or content_type == "application/json"):
+        raise ApiError("UNSUPPORTED_MEDIA_TYPE", "send an events envelope", 415)
+    result = events.ingest(uow(), registry, events.parse(request.get_data()))
+    return {"accepted": result.accepted, "duplicates": result.duplicates}

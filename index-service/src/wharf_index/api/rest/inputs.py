@@ -1,0 +1,78 @@
+"""Reading request input for the API: JSON bodies through marshmallow, query parameters.
+
+Everything that is not acceptable is a ``400 VALIDATION_FAILED`` whose ``detail`` maps
+each bad field to messages -- never a 500. Strings holding NUL or unpaired surrogates
+(which PostgreSQL cannot store) are refused here, in the path, the query and the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+from wharf_protocol.errcode import ApiError
+
+from . import bp
+
+
+def invalid(detail: dict[str, Any], message: str = "the request is invalid") -> ApiError:
+    return ApiError("VALIDATION_FAILED", message, 400, detail)
+
+
+def storable(value: object) -> bool:
+    """Tell whether every string in ``value`` (recursively) can be stored in PostgreSQL."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(map(storable, value))
+    return True
+
+
+@bp.before_request
+def refuse_unstorable_input() -> None:
+    """400 for NUL characters in the path or the query string."""
+    if not storable(request.view_args or {}) or not all(
+        storable(k) and storable(v) for k, v in request.args.items(multi=True)
+    ):
+        raise invalid({"_request": ["NUL characters are not allowed"]})
+
+
+def load(schema: type[Schema]) -> dict[str, Any]:
+    """Return the JSON body loaded with ``schema``; 400 VALIDATION_FAILED otherwise."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise invalid({"_body": ["a JSON body (Content-Type: application/json) is required"]})
+    if not storable(data):
+        raise invalid({"_body": ["strings may not hold NUL or unpaired surrogates"]})
+    try:
+        return schema().load(data)
+    except ValidationError as exc:
+        raise invalid(exc.messages_dict if isinstance(exc.messages, dict)
+                      else {"_body": exc.messages}, "the request body is invalid") from None
+
+
+def query(name: str, *, max_length: int = 200) -> str | None:
+    """Return query parameter ``name`` (None when absent); 400 when empty or too long."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if not 1 <= len(value) <= max_length:
+        raise invalid({name: [f"must be 1..{max_length} characters"]})
+    return value
+
+
+def flag(name: str) -> bool:
+    """Return a boolean query parameter (``true``/``false``, absent = false)."""
+    value = request.args.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise invalid({name: ["must be true or false"]})
+    return value in ("true", "1")

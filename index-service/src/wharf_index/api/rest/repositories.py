@@ -1,0 +1,116 @@
+"""Repositories: list, create, get, change visibility/description, delete; namespace default.
+
+Delete is scenario C (services/deletion.py): the repository is marked ``deleting`` (it
+stops serving pulls and pushes at once), the Index calls the registries holding it with a
+short-lived delete token and, once they accepted, removes every record. The answer is
+``202 Accepted`` with ``status`` ``deleted`` (done) or ``deleting`` (a registry could not be
+reached: the Index re-drives the deletion later; repeating the request retries at once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from ...context import current, uow
+from ...domain import errors, policy
+from ...domain.model import Principal, Repository
+from ...services import deletion, registry_agent, repositories, search, stars
+from . import bp
+from .auth import principal, require_account, require_user
+from .inputs import load, query
+from .openapi import doc
+from .pagination import page_body, page_request
+from .schemas import (
+    NamespaceUpdateIn,
+    RepositoryCreateIn,
+    RepositoryDetailSchema,
+    RepositorySchema,
+    RepositoryUpdateIn,
+)
+
+
+def repository_row(repository: Repository, star_count: int, **extra) -> dict:
+    """The fields the repository schemas dump (dataclass fields, full name, stars, extras)."""
+    return {**asdict(repository), "full_name": repository.full_name,
+            "star_count": star_count, **extra}  # fmt: skip
+
+
+def repository_rows(items: list[Repository]) -> list[dict]:
+    counts = stars.counts(uow(), items)
+    return [repository_row(r, counts.get(r.id, 0)) for r in items]
+
+
+def _detail(caller: Principal, name: str) -> dict:
+    repository, count, starred = stars.summary(uow(), caller, name)
+    actions = policy.allowed_actions(caller, repository)
+    permissions = {a: a in actions for a in ("pull", "push", "delete")}
+    permissions["admin"] = policy.may_administer(caller, repository)
+    row = repository_row(repository, count, starred=starred, permissions=permissions)
+    return RepositoryDetailSchema().dump(row)
+
+
+@bp.get("/repositories")
+@doc(auth="optional", response=RepositorySchema, paginated=True, query=("namespace",))
+def list_repositories():
+    """List the repositories the caller may see by full name, optionally in a namespace."""
+    wanted = page_request("repositories", (str,))
+    page = search.browse(uow(), principal(), namespace=query("namespace", max_length=64),
+                         after=wanted.after, limit=wanted.limit)  # fmt: skip
+    return page_body("repositories", page,
+                     RepositorySchema(many=True).dump(repository_rows(page.items)))  # fmt: skip
+
+
+@bp.post("/repositories")
+@doc(auth="user", body=RepositoryCreateIn, response=RepositoryDetailSchema, status=201)
+def create_repository():
+    """Create a repository (``name`` is ``namespace/name``; visibility defaults to the
+    namespace's default)."""
+    caller = require_user()
+    data = load(RepositoryCreateIn)
+    created = repositories.create_repository(uow(), caller, data["name"],
+                                             visibility=data.get("visibility"),
+                                             description=data["description"])  # fmt: skip
+    return _detail(caller, created.full_name), 201
+
+
+@bp.get("/repositories/<api_repo:name>")
+@doc(auth="optional", response=RepositoryDetailSchema)
+def get_repository(name: str):
+    """Return a repository with its star count and the caller's permissions."""
+    return _detail(principal(), name)
+
+
+@bp.patch("/repositories/<api_repo:name>")
+@doc(auth="user", body=RepositoryUpdateIn, response=RepositoryDetailSchema)
+def update_repository(name: str):
+    """Change visibility (repository admins) and/or description (users with push)."""
+    caller = require_user()
+    data = load(RepositoryUpdateIn)
+    if not data:
+        raise errors.ValueInvalid("_body", "give visibility and/or description")
+    if "visibility" in data:
+        repositories.set_visibility(uow(), caller, name, data["visibility"])
+    if "description" in data:
+        repositories.set_description(uow(), caller, name, data["description"])
+    return _detail(caller, name)
+
+
+@bp.delete("/repositories/<api_repo:name>")
+@doc(auth="user", response=RepositorySchema, status=202)
+def delete_repository(name: str):
+    """Delete a repository here and at its registries (its admins); 202, ``status``
+    ``deleted`` or (registry unreachable, retried later) ``deleting``."""
+    agent = registry_agent.for_context(current())
+    result = deletion.request_deletion(uow(), agent, require_user(), name)
+    row = repository_rows([result.repository])[0] | {"status": result.status}
+    return RepositorySchema().dump(row), 202
+
+
+@bp.patch("/namespaces/<namespace>")
+@doc(auth="account", body=NamespaceUpdateIn, status=204)
+def update_namespace(namespace: str):
+    """Set the default visibility of new repositories in a namespace (its owners)."""
+    data = load(NamespaceUpdateIn)
+    repositories.set_namespace_visibility(uow(), require_account(), namespace,
+                                          data["default_visibility"])  # fmt: skip
+    return "", 204

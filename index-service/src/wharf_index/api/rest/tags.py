@@ -1,0 +1,28 @@
+"""Tags of a repository with digests, sizes and layers (from the image record the Index
+keeps from registry events). Invisible repositories are 404 REPOSITORY_UNKNOWN."""
+
+from __future__ import annotations
+
+from ...context import uow
+from ...services import tags
+from . import bp
+from .auth import principal
+from .openapi import doc
+from .pagination import page_body, page_request
+from .schemas import TagDetailSchema, TagSchema
+
+
+@bp.get("/repositories/<api_repo:name>/-/tags")
+@doc(auth="optional", response=TagSchema, paginated=True)
+def list_tags(name: str):
+    """List a repository's tags by name with digest, media type and sizes."""
+    wanted = page_request("tags", (str,))
+    page = tags.list_tags(uow(), principal(), name, after=wanted.after, limit=wanted.limit)
+    return page_body("tags", page, TagSchema(many=True).dump(page.items))
+
+
+@bp.get("/repositories/<api_repo:name>/-/tags/<tag>")
+@doc(auth="optional", response=TagDetailSchema)
+def get_tag(name: str, tag: str):
+    """Return one tag with its manifest's config and layers (digest, size, media type)."""
+    return TagDetailSchema().dump(tags.get_tag(uow(), principal(), name, tag))

@@ -1,0 +1,88 @@
+"""Blueprint ``v1``: the seed's Index handshake and ``docker search`` (services/handshake.py).
+
+- ``GET /v1/_ping`` -> 200 ``true`` with ``X-Docker-Registry-Version``.
+- ``GET /v1/repositories/<name>/images`` (Basic optional) -> 200
+  ``[{"id": <hex>, "checksum": "sha256:<hex>"}]``, the layers of the tagged manifests; with
+  ``X-Docker-Token: true`` also ``X-Docker-Token`` (a pull token for the caller) and
+  ``X-Docker-Endpoints`` (hosts of the registries holding it). Unknown and invisible
+  repositories: the same 404.
+- ``PUT /v1/repositories/<name>/`` (Basic required) -> 200 ``""`` with a pull+push token and
+  the endpoints; allocates the repository (scenario B); 403 without push.
+- ``DELETE /v1/repositories/<name>/`` (Basic required; admin of the repository) -> 202 with
+  a delete token and the endpoints; the repository is marked ``deleting`` until the registry
+  reports the deletion (scenario C).
+- ``GET /v1/search?q=&n=&page=`` (Basic optional) -> ``{"query", "num_results", "num_pages",
+  "page", "page_size", "results": [{"name", "description", "star_count", "is_official",
+  "is_automated"}]}``; private repositories only for those who may see them.
+
+Errors use the Index error shape; 401s carry a Basic challenge.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ..context import uow
+from ..services import handshake
+from . import docker_auth
+
+bp = Blueprint("v1", __name__)
+docker_auth.basic_challenge_on_401(bp)
+REGISTRY_VERSION = "0.9.1"
+
+
+def init_app(app, context) -> None:
+    docker_auth.init_authority(context)
+
+
+def _respond(body, status: int, result: handshake.Handshake):
+    response = jsonify(body)
+    response.status_code = status
+    if result.token:
+        response.headers["X-Docker-Token"] = result.token
+    if result.endpoints:
+        response.headers["X-Docker-Endpoints"] = ",".join(result.endpoints)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/v1/_ping")
+def ping():
+    """Answer the old clients' ping: ``true``."""
+    response = jsonify(True)
+    response.headers["X-Docker-Registry-Version"] = REGISTRY_VERSION
+    return response
+
+
+@bp.get("/v1/repositories/<path:name>/images")
+def get_images(name: str):
+    """Scenario A step 2: the layer checksums, and a token when asked for one."""
+    want = request.headers.get("X-Docker-Token", "").lower() == "true"
+    result = handshake.images(uow(), docker_auth.authority(), docker_auth.principal(), name,
+                              want_token=want)  # fmt: skip
+    body = [{"id": c.partition(":")[2], "checksum": c} for c in result.checksums]
+    return _respond(body, 200, result)
+
+
+@bp.put("/v1/repositories/<path:name>/")
+def put_repository(name: str):
+    """Scenario B: allocate the repository and hand out a push token."""
+    principal = docker_auth.principal(required=True)
+    result = handshake.allocate(uow(), docker_auth.authority(), principal, name)
+    return _respond("", 200, result)
+
+
+@bp.delete("/v1/repositories/<path:name>/")
+def delete_repository(name: str):
+    """Scenario C: mark the repository deleting and hand out a delete token."""
+    principal = docker_auth.principal(required=True)
+    result = handshake.delete(uow(), docker_auth.authority(), principal, name)
+    return _respond("", 202, result)
+
+
+@bp.get("/v1/search")
+def search():
+    """``docker search``: visible repositories matching ``q``, page ``page`` of ``n``."""
+    args = request.args
+    principal = docker_auth.principal()
+    return handshake.search(uow(), principal, args.get("q"), args.get("n"), args.get("page"))

@@ -1,0 +1,291 @@
+"""The ``wharf-index`` command: migrate, serve, and user/org/team/registry administration.
+
+Commands that call registries (``repo delete``, ``repo redrive``, ``registry sync``) live in
+cli_registry_ops.py.
+
+Every command reads the ``INDEX_*`` settings first; bad configuration exits with status 2
+and a message naming each bad variable. User errors (unknown user, name taken, bad
+password...) print ``wharf-index: error: <message>`` on stderr and exit 1, never a
+traceback. Passwords are read from stdin (``--password-stdin``), never from arguments.
+Credentials and tokens are printed once, on stdout, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from . import cli_registry_ops
+from .adapters import migrations
+from .adapters.db import Database, DatabaseUnavailable
+from .adapters.unit_of_work import UnitOfWork
+from .domain import errors
+from .domain.model import REGISTRY_KINDS, ROLES
+from .logconfig import configure_logging
+from .services import accounts, orgs, registries
+from .services.config import ServiceConfig
+from .settings import ConfigError, Settings
+
+PROG = "wharf-index"
+
+
+class CommandError(Exception):
+    """A user error to print without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Administer the Wharf Index.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("migrate", help="apply pending database migrations")
+    serve = sub.add_parser("serve", help="run the Index under gunicorn (gthread workers)")
+    serve.add_argument("--bind", help="HOST:PORT (default INDEX_BIND)")
+    serve.add_argument("--workers", type=int, help="worker processes (default INDEX_WORKERS)")
+    serve.add_argument("--threads", type=int, help="threads per worker (default INDEX_THREADS)")
+
+    user = sub.add_parser("user", help="user administration").add_subparsers(
+        dest="action", required=True, metavar="ACTION")  # fmt: skip
+    create = user.add_parser("create", help="create a user (password read from stdin)")
+    create.add_argument("name")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password-stdin", action="store_true", required=True)
+    create.add_argument("--admin", action="store_true")
+    user.add_parser("list", help="list users")
+    setpw = user.add_parser("set-password", help="replace a password (read from stdin)")
+    setpw.add_argument("name")
+    setpw.add_argument("--password-stdin", action="store_true", required=True)
+    for action, text in (("delete", "delete a user, its namespace and repositories"),
+                         ("grant-admin", "make a user an administrator"),
+                         ("revoke-admin", "take administrator rights away"),
+                         ("disable", "block a user's logins and tokens"),
+                         ("enable", "unblock a user")):  # fmt: skip
+        user.add_parser(action, help=text).add_argument("name")
+
+    org = sub.add_parser("org", help="organisation administration").add_subparsers(
+        dest="action", required=True, metavar="ACTION")  # fmt: skip
+    create = org.add_parser("create", help="create an organisation")
+    create.add_argument("name")
+    create.add_argument("--owner", required=True)
+    create.add_argument("--email")
+    member = org.add_parser("add-member", help="add a user to an organisation (or a team)")
+    member.add_argument("org")
+    member.add_argument("user")
+    member.add_argument("--owner", action="store_true", help="make the user an owner")
+    member.add_argument("--team", help="also add the user to this team")
+    org.add_parser("list", help="list organisations")
+
+    team = sub.add_parser("team", help="team administration").add_subparsers(
+        dest="action", required=True, metavar="ACTION")  # fmt: skip
+    create = team.add_parser("create", help="create a team")
+    create.add_argument("org")
+    create.add_argument("team")
+    create.add_argument("--role", choices=ROLES, required=True)
+    create.add_argument("--all-repositories", action="store_true",
+                        help="grant the role on every repository of the organisation")  # fmt: skip
+    grant = team.add_parser("grant", help="grant the team's role on a repository")
+    grant.add_argument("org")
+    grant.add_argument("team")
+    grant.add_argument("repository", help="full name, e.g. acme/app")
+
+    registry = sub.add_parser("registry", help="registry directory").add_subparsers(
+        dest="action", required=True, metavar="ACTION")  # fmt: skip
+    add = registry.add_parser("add", help="record a registry; prints its credential once")
+    add.add_argument("name", help="the registry's service name (token audience)")
+    add.add_argument("--url", required=True)
+    add.add_argument("--kind", choices=REGISTRY_KINDS, required=True)
+    add.add_argument("--namespace", action="append", default=[], dest="namespaces",
+                     help="a namespace this registry serves (repeatable)")  # fmt: skip
+    registry.add_parser("list", help="list registries")
+    registry.add_parser("remove", help="forget a registry").add_argument("name")
+    registry.add_parser(
+        "rotate-credential", help="replace a registry's credential; prints the new one once"
+    ).add_argument("name")
+    cli_registry_ops.add_parsers(sub, registry)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
+         stdin: TextIO | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:  # fmt: skip
+    """Run the command line; return the exit status (0 ok, 1 user error, 2 usage/config)."""
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ if environ is None else environ)
+    except ConfigError as exc:
+        print(f"{PROG}: {exc}", file=stderr)
+        return 2
+    try:
+        return _dispatch(args, settings, stdin, stdout, environ)
+    except (CommandError, errors.IndexError_, migrations.MigrationError) as exc:
+        print(f"{PROG}: error: {exc}", file=stderr)
+        return 1
+    except DatabaseUnavailable as exc:
+        print(f"{PROG}: error: database unavailable: {exc}", file=stderr)
+        return 1
+
+
+def _dispatch(args, settings: Settings, stdin, stdout, environ) -> int:
+    if args.command == "migrate":
+        return _migrate(settings, stdout)
+    if args.command == "serve":
+        return _serve(args, settings, environ)
+    db = Database(settings.database_url, minconn=0, maxconn=1,
+                  connect_timeout=settings.db_connect_timeout)  # fmt: skip
+    try:
+        uow = UnitOfWork(db, ServiceConfig.from_settings(settings))
+        args.settings = settings
+        handler = _HANDLERS[(args.command, args.action)]
+        return handler(uow, args, stdin, stdout) or 0
+    finally:
+        db.close()
+
+
+def _migrate(settings: Settings, stdout) -> int:
+    applied = migrations.migrate(settings.database_url)
+    for migration in applied:
+        print(f"applied {migration.name}", file=stdout)
+    if not applied:
+        print("database is up to date", file=stdout)
+    return 0
+
+
+def gunicorn_argv(args, settings: Settings) -> list[str]:
+    """Return the gunicorn command line ``serve`` runs (separate for tests)."""
+    return [sys.executable, "-m", "gunicorn", "-c", "python:wharf_index.gunicorn_conf",
+            "--bind", args.bind or settings.bind,
+            "--workers", str(args.workers or settings.workers),
+            "--threads", str(args.threads or settings.threads),
+            "wharf_index.wsgi:app"]  # fmt: skip
+
+
+def _serve(args, settings: Settings, environ) -> int:
+    configure_logging(settings.log_level, settings.log_format)
+    argv = gunicorn_argv(args, settings)
+    env = dict(os.environ if environ is None else environ)
+    os.execve(sys.executable, argv, env)  # noqa: S606 - replace this process with gunicorn
+    return 0  # pragma: no cover - execve does not return
+
+
+def _read_password(stdin) -> str:
+    line = stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise CommandError("no password on stdin")
+    return password
+
+
+def _user_create(uow, args, stdin, stdout):
+    user = accounts.create_user(uow, args.name, args.email, _read_password(stdin),
+                                admin=args.admin)  # fmt: skip
+    print(f"created user {user.username}" + (" (administrator)" if user.is_admin else ""),
+          file=stdout)  # fmt: skip
+
+
+def _user_list(uow, args, stdin, stdout):
+    after = None
+    while True:
+        page = accounts.list_users(uow, after=after, limit=500, robots=True)
+        for user in page:
+            flags = [f for f, on in (("admin", user.is_admin), ("robot", user.is_robot),
+                                     ("disabled", user.disabled)) if on]  # fmt: skip
+            print(f"{user.username}\t{user.email or '-'}\t{','.join(flags) or '-'}", file=stdout)
+        if len(page) < 500:
+            return
+        after = page[-1].username
+
+
+def _user_set_password(uow, args, stdin, stdout):
+    accounts.set_password(uow, args.name, _read_password(stdin))
+    print(f"password of {args.name} changed", file=stdout)
+
+
+def _user_simple(action):
+    def handler(uow, args, stdin, stdout):
+        if action == "delete":
+            accounts.delete_user(uow, args.name)
+        elif action in ("grant-admin", "revoke-admin"):
+            accounts.set_admin(uow, args.name, action == "grant-admin")
+        else:
+            accounts.set_disabled(uow, args.name, action == "disable")
+        print(f"{action}: {args.name}", file=stdout)
+
+    return handler
+
+
+def _org_create(uow, args, stdin, stdout):
+    org = orgs.create_org(uow, args.name, owner=args.owner, email=args.email)
+    print(f"created organisation {org.name} (owner {args.owner})", file=stdout)
+
+
+def _org_add_member(uow, args, stdin, stdout):
+    orgs.add_member(uow, args.org, args.user, owner=args.owner)
+    if args.team:
+        orgs.add_team_member(uow, args.org, args.team, args.user)
+    print(f"added {args.user} to {args.org}" + (f"/{args.team}" if args.team else ""),
+          file=stdout)  # fmt: skip
+
+
+def _org_list(uow, args, stdin, stdout):
+    with uow:
+        for org in uow.orgs.list(limit=10000):
+            print(org.name, file=stdout)
+
+
+def _team_create(uow, args, stdin, stdout):
+    team = orgs.create_team(uow, args.org, args.team, args.role,
+                            all_repositories=args.all_repositories)  # fmt: skip
+    scope = "all repositories" if team.all_repositories else "granted repositories"
+    print(f"created team {args.org}/{team.name} ({team.role} on {scope})", file=stdout)
+
+
+def _team_grant(uow, args, stdin, stdout):
+    orgs.grant_repository(uow, args.org, args.team, args.repository)
+    print(f"granted {args.org}/{args.team} on {args.repository}", file=stdout)
+
+
+def _registry_add(uow, args, stdin, stdout):
+    registry, credential = registries.add_registry(uow, args.name, args.url, args.kind,
+                                                   args.namespaces)  # fmt: skip
+    print(f"registry {registry.name} added; its credential (shown once, keep it secret):",
+          file=stdout)  # fmt: skip
+    print(credential, file=stdout)
+
+
+def _registry_rotate_credential(uow, args, stdin, stdout):
+    credential = registries.rotate_credential(uow, args.name)
+    print(f"registry {args.name}: new credential (shown once; the old one no longer works):",
+          file=stdout)  # fmt: skip
+    print(credential, file=stdout)
+
+
+def _registry_list(uow, args, stdin, stdout):
+    for registry in registries.list_registries(uow):
+        namespaces = ",".join(registry.namespaces) or "-"
+        print(f"{registry.name}\t{registry.kind}\t{registry.url}\t{namespaces}", file=stdout)
+
+
+def _registry_remove(uow, args, stdin, stdout):
+    registries.remove_registry(uow, args.name)
+    print(f"registry {args.name} removed", file=stdout)
+
+
+_HANDLERS = {
+    ("user", "create"): _user_create,
+    ("user", "list"): _user_list,
+    ("user", "set-password"): _user_set_password,
+    **{("user", a): _user_simple(a)
+       for a in ("delete", "grant-admin", "revoke-admin", "disable", "enable")},
+    ("org", "create"): _org_create,
+    ("org", "add-member"): _org_add_member,
+    ("org", "list"): _org_list,
+    ("team", "create"): _team_create,
+    ("team", "grant"): _team_grant,
+    ("registry", "add"): _registry_add,
+    ("registry", "list"): _registry_list,
+    ("registry", "remove"): _registry_remove,
+    ("registry", "rotate-credential"): _registry_rotate_credential,
+    **cli_registry_ops.HANDLERS,
+}  # fmt: skip

@@ -1,0 +1,89 @@
+"""``wharf-index`` commands that call registries: ``repo delete``, ``repo redrive``,
+``registry sync`` (wired into cli.py; kept apart so cli.py stays the size of a page).
+
+- ``repo delete NAME``: scenario C as the operator (services/deletion.py). Exit 0 when the
+  repository is deleted everywhere; 1 when a registry could not be reached (the
+  repository stays ``deleting``; ``repo redrive`` or the Index's redrive thread finishes it).
+- ``repo redrive``: drive every deletion stuck in ``deleting`` now. Exit 1 while some remain.
+- ``registry sync NAME [--dry-run] [--every SECONDS]``: services/sync.py; prints one line per
+  change and a summary. ``--every`` repeats forever (a failed run is reported and the next
+  one still happens), as an alternative to cron.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from .adapters.db import DatabaseUnavailable
+from .domain import errors
+from .domain.model import SYSTEM
+from .services import deletion, sync
+from .services.registry_agent import RegistryAgent
+
+
+class PendingDeletion(errors.IndexError_):
+    """The deletion was accepted but a registry still has to be reached."""
+
+
+def add_parsers(sub, registry) -> None:
+    """Add ``repo delete|redrive`` to ``sub`` and ``sync`` to the ``registry`` actions."""
+    repo = sub.add_parser("repo", help="repository administration").add_subparsers(
+        dest="action", required=True, metavar="ACTION")  # fmt: skip
+    repo.add_parser("delete", help="delete a repository here and at its registries"
+                    ).add_argument("name", help="full name, e.g. acme/app")  # fmt: skip
+    repo.add_parser("redrive", help="retry every deletion stuck in 'deleting'")
+    sync_parser = registry.add_parser("sync", help="reconcile records with a registry")
+    sync_parser.add_argument("name", help="the registry's name")
+    sync_parser.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    sync_parser.add_argument("--every", type=int, metavar="SECONDS",
+                             help="repeat every SECONDS seconds, forever")  # fmt: skip
+
+
+def _agent(args) -> RegistryAgent:
+    return RegistryAgent.from_settings(args.settings)
+
+
+def repo_delete(uow, args, stdin, stdout):
+    result = deletion.request_deletion(uow, _agent(args), SYSTEM, args.name)
+    if not result.completed:
+        raise PendingDeletion(f"{args.name} is marked deleting but not deleted yet "
+                              f"({result.error}); `wharf-index repo redrive` retries")  # fmt: skip
+    print(f"deleted {args.name}", file=stdout)
+
+
+def repo_redrive(uow, args, stdin, stdout):
+    results = deletion.redrive(uow, _agent(args), due_only=False)
+    for result in results:
+        name = result.repository.full_name
+        print(f"deleted {name}" if result.completed else f"still deleting {name}: "
+              f"{result.error}", file=stdout)  # fmt: skip
+    remaining = sum(not r.completed for r in results)
+    print(f"{len(results) - remaining} deleted, {remaining} still deleting", file=stdout)
+    return 1 if remaining else 0
+
+
+def registry_sync(uow, args, stdin, stdout, *, sleep=time.sleep, stderr=None):
+    agent = _agent(args)
+    while True:
+        try:
+            report = sync.sync(uow, agent, args.name, dry_run=args.dry_run)
+        except (errors.IndexError_, DatabaseUnavailable) as exc:
+            if not args.every:
+                raise
+            print(f"wharf-index: error: {exc}", file=stderr or sys.stderr)
+        else:
+            for line in report.lines():
+                print(line, file=stdout)
+            print(report.summary(), file=stdout)
+        if not args.every:
+            return 0
+        stdout.flush()
+        sleep(args.every)
+
+
+HANDLERS = {
+    ("repo", "delete"): repo_delete,
+    ("repo", "redrive"): repo_redrive,
+    ("registry", "sync"): registry_sync,
+}

@@ -1,0 +1,1 @@
+"""The Index's domain: dataclasses, errors and the access policy (no Flask, no SQL)."""

@@ -1,0 +1,182 @@
+"""Domain errors: exceptions with data, no HTTP (api/errors.py maps them to the wire).
+
+Hierarchy::
+
+    IndexError_ (base; named with a trailing underscore so it does not shadow the builtin)
+      NotFound > UserNotFound, NamespaceNotFound, OrganisationNotFound, TeamNotFound,
+                 RepositoryNotFound, AccessTokenNotFound, RegistryNotFound
+      Conflict > UsernameTaken, NamespaceTaken, RepositoryExists, TeamExists, RegistryExists
+      Invalid  > NameInvalid, ReservedName, PasswordInvalid, ScopeInvalid, RoleInvalid,
+                 VisibilityInvalid, ValueInvalid
+      AuthenticationFailed (wrong credentials; deliberately says nothing about which part)
+      LoginThrottled (retry_after seconds)
+      PermissionDenied
+      RegistryCredentialInvalid
+      RegistryCallFailed > RegistryUnavailable (network, timeout, 5xx), RegistryRefused
+                           (the registry answered, but not as expected: 401/403/4xx)
+
+A private repository the caller may not see must be reported as RepositoryNotFound, never
+PermissionDenied, so outsiders cannot learn that it exists.
+"""
+
+from __future__ import annotations
+
+
+class IndexError_(Exception):  # noqa: N801 - avoid shadowing the builtin IndexError
+    """Base of every Index domain error; ``str()`` is a message safe to show users."""
+
+
+class NotFound(IndexError_):
+    def __init__(self, what: str, name: object) -> None:
+        self.name = name
+        super().__init__(f"{what} {name!s} not found")
+
+
+class UserNotFound(NotFound):
+    def __init__(self, name: object) -> None:
+        super().__init__("user", name)
+
+
+class NamespaceNotFound(NotFound):
+    def __init__(self, name: object) -> None:
+        super().__init__("namespace", name)
+
+
+class OrganisationNotFound(NotFound):
+    def __init__(self, name: object) -> None:
+        super().__init__("organisation", name)
+
+
+class TeamNotFound(NotFound):
+    def __init__(self, name: object) -> None:
+        super().__init__("team", name)
+
+
+class RepositoryNotFound(NotFound):
+    def __init__(self, name: object) -> None:
+        super().__init__("repository", name)
+
+
+class AccessTokenNotFound(NotFound):
+    def __init__(self, name: object) -> None:
+        super().__init__("access token", name)
+
+
+class RegistryNotFound(NotFound):
+    def __init__(self, name: object) -> None:
+        super().__init__("registry", name)
+
+
+class Conflict(IndexError_):
+    def __init__(self, what: str, name: object) -> None:
+        self.name = name
+        super().__init__(f"{what} {name!s} already exists")
+
+
+class UsernameTaken(Conflict):
+    def __init__(self, name: object) -> None:
+        super().__init__("user or namespace", name)
+
+
+class NamespaceTaken(Conflict):
+    def __init__(self, name: object) -> None:
+        super().__init__("namespace", name)
+
+
+class RepositoryExists(Conflict):
+    def __init__(self, name: object) -> None:
+        super().__init__("repository", name)
+
+
+class TeamExists(Conflict):
+    def __init__(self, name: object) -> None:
+        super().__init__("team", name)
+
+
+class RegistryExists(Conflict):
+    def __init__(self, name: object) -> None:
+        super().__init__("registry", name)
+
+
+class Invalid(IndexError_):
+    """A value breaks a rule; ``field`` names it, the message says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class NameInvalid(Invalid):
+    def __init__(self, name: object, reason: str = "invalid name") -> None:
+        self.name = name
+        super().__init__("name", f"{reason}: {name!r}")
+
+
+class ReservedName(NameInvalid):
+    def __init__(self, name: object) -> None:
+        super().__init__(name, "name is reserved")
+
+
+class PasswordInvalid(Invalid):
+    def __init__(self, message: str) -> None:
+        super().__init__("password", message)
+
+
+class ScopeInvalid(Invalid):
+    def __init__(self, message: str) -> None:
+        super().__init__("scopes", message)
+
+
+class RoleInvalid(Invalid):
+    def __init__(self, role: object) -> None:
+        super().__init__("role", f"role must be read, write or admin, not {role!r}")
+
+
+class VisibilityInvalid(Invalid):
+    def __init__(self, value: object) -> None:
+        super().__init__("visibility", f"visibility must be public or private, not {value!r}")
+
+
+class ValueInvalid(Invalid):
+    """Any other invalid input (email, URL, kind, ...)."""
+
+
+class AuthenticationFailed(IndexError_):
+    def __init__(self, message: str = "invalid username or password") -> None:
+        super().__init__(message)
+
+
+class LoginThrottled(IndexError_):
+    """Too many failed logins; try again in ``retry_after`` seconds (password not checked)."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(f"too many failed logins; try again in {self.retry_after} s")
+
+
+class PermissionDenied(IndexError_):
+    def __init__(self, message: str = "permission denied") -> None:
+        super().__init__(message)
+
+
+class RegistryCredentialInvalid(IndexError_):
+    def __init__(self) -> None:
+        super().__init__("unknown registry or wrong credential")
+
+
+class RegistryCallFailed(IndexError_):
+    """A call of the Index to a registry failed; ``registry`` names it, ``reason`` says why
+    (never a token)."""
+
+    def __init__(self, registry: str, reason: str) -> None:
+        self.registry = registry
+        self.reason = reason
+        super().__init__(f"registry {registry}: {reason}")
+
+
+class RegistryUnavailable(RegistryCallFailed):
+    """The registry could not be reached, timed out or answered 5xx (after retries)."""
+
+
+class RegistryRefused(RegistryCallFailed):
+    """The registry answered with an unexpected status (e.g. 401: token not accepted)."""

@@ -1,0 +1,205 @@
+"""Domain dataclasses the adapters return and the services and views use.
+
+They are plain frozen values: no database handles, no lazy loading. Timestamps are
+timezone-aware UTC ``datetime`` objects. Secrets (password hashes, token hashes,
+credential hashes) never appear here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+ROLES = ("read", "write", "admin")
+VISIBILITIES = ("public", "private")
+REGISTRY_KINDS = ("private", "sponsor", "mirror", "vendor")
+ACTIONS = ("pull", "push", "delete")
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """The first component of repository names; owned by one user or one organisation."""
+
+    id: int
+    name: str
+    kind: str  # "user" | "org"
+    default_visibility: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """A person or a robot. Robots (``owner+name``) have no namespace, only an owner."""
+
+    id: int
+    username: str
+    email: str | None
+    is_admin: bool = False
+    is_robot: bool = False
+    namespace_id: int | None = None
+    robot_owner_id: int | None = None  # the owning namespace's id, for robots
+    disabled: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """An organisation and its namespace (same name)."""
+
+    id: int
+    name: str
+    namespace_id: int
+    email: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrgMember:
+    user_id: int
+    username: str
+    is_owner: bool
+
+
+@dataclass(frozen=True)
+class Team:
+    """A team of an organisation: ``role`` on ``all_repositories`` or on chosen ones."""
+
+    id: int
+    org_id: int
+    name: str
+    role: str
+    all_repositories: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A repository; ``full_name`` is ``namespace/name`` as clients write it."""
+
+    id: int
+    namespace_id: int
+    namespace: str
+    name: str
+    visibility: str
+    description: str = ""
+    status: str = "active"  # "active" | "deleting"
+    push_count: int = 0
+    pull_count: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == "public"
+
+
+@dataclass(frozen=True)
+class Collaborator:
+    repository_id: int
+    user_id: int
+    username: str
+    role: str
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """What an access token may touch: a repository pattern and actions.
+
+    ``repository`` is a full name (``alice/app``), a prefix pattern (``alice/*``: every
+    repository under ``alice/``, at any depth) or ``*`` (every repository).
+    """
+
+    repository: str
+    actions: frozenset[str]
+
+    def matches(self, full_name: str) -> bool:
+        if self.repository == "*":
+            return True
+        if self.repository.endswith("/*"):
+            return full_name.startswith(self.repository[:-1])
+        return full_name == self.repository
+
+    def to_dict(self) -> dict:
+        return {"repository": self.repository, "actions": sorted(self.actions)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TokenScope:
+        return cls(data["repository"], frozenset(data["actions"]))
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A personal or robot access token (never its secret)."""
+
+    id: int
+    public_id: str
+    user_id: int
+    name: str
+    scopes: tuple[TokenScope, ...]
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A registry the Index knows; ``name`` is the token audience (``service``)."""
+
+    id: int
+    name: str
+    url: str
+    kind: str
+    namespaces: tuple[str, ...] = ()
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Grants:
+    """The roles a user holds, loaded once per request for the policy (see policy.py).
+
+    ``namespaces``: namespace id -> role over *every* repository in it (own namespace and
+    owned organisations: admin; teams with all_repositories: the team's role).
+    ``repositories``: repository id -> role from collaborations and team grants.
+    """
+
+    namespaces: dict[int, str] = field(default_factory=dict)
+    repositories: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a user (or nobody) and, for access tokens, the scopes they carry.
+
+    ``scopes`` None means unrestricted (password or session login); a tuple limits every
+    decision to what one of its entries matches (access tokens, robots).
+    """
+
+    user: User | None = None
+    grants: Grants = field(default_factory=Grants)
+    scopes: tuple[TokenScope, ...] | None = None
+    access_token_id: int | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.is_admin
+
+    @property
+    def name(self) -> str:
+        return self.user.username if self.user is not None else ""
+
+
+ANONYMOUS = Principal()
+# The operator at the command line: an administrator that is no row in ``users`` (id 0).
+SYSTEM = Principal(user=User(id=0, username="wharf-index", email=None, is_admin=True))

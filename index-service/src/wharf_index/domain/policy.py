@@ -1,0 +1,131 @@
+"""Who may pull, push and delete what: pure functions over a Principal and a Repository.
+
+The rules (the Index issue, "Accounts" and "Namespaces and repositories"):
+
+- a repository's role for a user is the highest of: the namespace grant (own namespace and
+  organisations they own: ``admin``; a team with ``all_repositories``: its role) and the
+  repository grant (collaborator role; a team granted this repository: its role). Robots
+  hold ``admin`` over their owner's namespace (bounded by their token's scopes, below).
+  Roles map to actions: read -> pull; write -> pull, push; admin -> pull, push, delete.
+- administrators may do everything;
+- anyone, anonymous included, may pull a public repository;
+- a repository being deleted (status ``deleting``) allows nothing but ``delete``;
+- an access token (personal or robot) limits all of the above to its scopes: the actions of
+  the scopes whose pattern matches the repository's full name;
+- creating a repository in a namespace needs ``write`` or ``admin`` over the whole
+  namespace (or administrator), and, for tokens, ``push`` in a scope matching the new name.
+
+Unknown or disabled users are the services' concern: a Principal is only built for an
+authenticated, enabled user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from wharf_protocol.scopes import Scope
+
+from .model import ACTIONS, Namespace, Principal, Repository
+
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "read": frozenset({"pull"}),
+    "write": frozenset({"pull", "push"}),
+    "admin": frozenset({"pull", "push", "delete"}),
+}
+_RANK = {"read": 1, "write": 2, "admin": 3}
+ALL_ACTIONS = frozenset(ACTIONS)
+
+
+def highest_role(*roles: str | None) -> str | None:
+    """Return the strongest of ``roles`` (None when all are None)."""
+    present = [r for r in roles if r]
+    return max(present, key=_RANK.__getitem__) if present else None
+
+
+def role_for(principal: Principal, repository: Repository) -> str | None:
+    """Return the principal's role on ``repository`` from its grants, ignoring scopes."""
+    if principal.user is None:
+        return None
+    if principal.is_admin:
+        return "admin"
+    grants = principal.grants
+    return highest_role(
+        grants.namespaces.get(repository.namespace_id), grants.repositories.get(repository.id)
+    )
+
+
+def scope_actions(principal: Principal, full_name: str) -> frozenset[str]:
+    """Return what the principal's token scopes allow on ``full_name`` (all if unscoped)."""
+    if principal.scopes is None:
+        return ALL_ACTIONS
+    allowed: set[str] = set()
+    for scope in principal.scopes:
+        if scope.matches(full_name):
+            allowed |= ALL_ACTIONS if "*" in scope.actions else scope.actions
+    return frozenset(allowed & ALL_ACTIONS)
+
+
+def allowed_actions(principal: Principal, repository: Repository) -> frozenset[str]:
+    """Return the subset of {pull, push, delete} ``principal`` may do on ``repository``."""
+    role = role_for(principal, repository)
+    actions = set(ROLE_ACTIONS[role]) if role else set()
+    if repository.is_public:
+        actions.add("pull")
+    if repository.status == "deleting":
+        actions &= {"delete"}
+    return frozenset(actions) & scope_actions(principal, repository.full_name)
+
+
+def may_see(principal: Principal, repository: Repository) -> bool:
+    """Tell whether the repository's existence may be revealed (pull or any role)."""
+    return repository.is_public or bool(allowed_actions(principal, repository))
+
+
+def may_administer(principal: Principal, repository: Repository) -> bool:
+    """Tell whether the principal may change settings, collaborators, webhooks of a repo."""
+    return role_for(principal, repository) == "admin" and bool(
+        scope_actions(principal, repository.full_name)
+    )
+
+
+def may_create_repository(principal: Principal, namespace: Namespace,
+                          full_name: str | None = None) -> bool:  # fmt: skip
+    """Tell whether the principal may create a repository (``full_name``) in ``namespace``."""
+    if principal.user is None:
+        return False
+    if full_name is not None and "push" not in scope_actions(principal, full_name):
+        return False
+    if principal.is_admin:
+        return True
+    return _RANK.get(principal.grants.namespaces.get(namespace.id, ""), 0) >= _RANK["write"]
+
+
+def may_administer_namespace(principal: Principal, namespace: Namespace) -> bool:
+    """Tell whether the principal owns ``namespace`` (its user, an org owner, an admin)."""
+    if principal.user is None:
+        return False
+    return principal.is_admin or principal.grants.namespaces.get(namespace.id) == "admin"
+
+
+def grant(principal: Principal, requested: Iterable[Scope],
+          resolve: Callable[[str], Repository | None]) -> tuple[Scope, ...]:  # fmt: skip
+    """Cut ``requested`` scopes down to what is allowed; never raise for asking too much.
+
+    ``resolve(full_name)`` returns the repository or None (unknown names grant nothing:
+    allocate first, see services.access.authorize). ``registry:catalog:*`` is granted to
+    administrators only. Other resource types grant nothing.
+    """
+    granted: list[Scope] = []
+    for scope in requested:
+        if scope.type == "repository":
+            repository = resolve(scope.name)
+            allowed = allowed_actions(principal, repository) if repository else frozenset()
+            wanted = ALL_ACTIONS if "*" in scope.actions else scope.actions
+            actions = wanted & allowed  # "*" asked: granted as the explicit actions
+        elif scope.type == "registry" and scope.name == "catalog" and principal.is_admin:
+            actions = scope.actions & {"*"}
+        else:
+            actions = frozenset()
+        if actions:
+            granted.append(Scope(scope.type, scope.name, actions))
+    return tuple(granted)

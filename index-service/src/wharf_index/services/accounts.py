@@ -1,0 +1,187 @@
+"""Accounts: create users, authenticate (with failed-login slow-down), passwords, admins.
+
+Throttling: every failed password for an existing account is counted in
+``login_failures``; from the ``INDEX_LOGIN_THROTTLE_FAILURES``-th consecutive failure on,
+the account is locked for ``delay * 2**(failures - threshold)`` seconds (capped at
+``INDEX_LOGIN_THROTTLE_MAX_DELAY``). While locked, :func:`authenticate` raises
+LoginThrottled without checking the password; a success resets the count. Unknown
+usernames fail after the same amount of hashing work and are not recorded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..domain import errors
+from ..domain.model import SYSTEM, Principal, TokenScope, User
+from ..domain.names import check_namespace_name
+from . import audit
+from .credentials import looks_like_access_token
+from .passwords import check_password_rules
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def check_email(email: object) -> str:
+    """Return ``email`` stripped if it looks like an address; raise ValueInvalid."""
+    if not isinstance(email, str) or len(email) > 254 or not EMAIL_RE.match(email.strip()):
+        raise errors.ValueInvalid("email", "a valid email address is required")
+    return email.strip()
+
+
+def create_user(uow, username: str, email: str, password: str, *, admin: bool = False,
+                actor: Principal = SYSTEM) -> User:  # fmt: skip
+    """Create a user and its namespace; return the user.
+
+    Raises NameInvalid/ReservedName, ValueInvalid (email), PasswordInvalid, UsernameTaken
+    (a user, robot owner or organisation holds the name), PermissionDenied (``admin`` by a
+    non-administrator).
+    """
+    check_namespace_name(username, allow_admin_only=actor.is_admin)
+    email = check_email(email)
+    password_hash = uow.config.hasher.hash(check_password_rules(password))
+    if admin and not actor.is_admin:
+        raise errors.PermissionDenied("only administrators may create administrators")
+    with uow:
+        namespace = uow.namespaces.create(username, "user", uow.config.default_visibility)
+        if namespace is None:
+            raise errors.UsernameTaken(username)
+        if uow.users.email_taken(email):
+            raise errors.ValueInvalid("email", "that email address is already in use")
+        user = uow.users.create(username, email, password_hash, namespace.id, is_admin=admin)
+        if user is None:
+            raise errors.UsernameTaken(username)
+        audit.record(uow, actor, "user.create", "user", username, namespace_id=namespace.id,
+                     detail={"admin": admin})  # fmt: skip
+        return user
+
+
+def get_user(uow, username: str) -> User:
+    """Return the user; UserNotFound otherwise."""
+    with uow:
+        return uow.users.get(username)
+
+
+def list_users(uow, *, after: str | None = None, limit: int = 100,
+               robots: bool = False) -> list[User]:  # fmt: skip
+    with uow:
+        return uow.users.list(after=after, limit=limit, robots=robots)
+
+
+def principal_for(uow, user: User, scopes: tuple[TokenScope, ...] | None = None,
+                  access_token_id: int | None = None) -> Principal:  # fmt: skip
+    """Build the Principal of an authenticated user (loads its grants)."""
+    with uow:
+        grants = uow.grants.for_user(user.id)
+    return Principal(user=user, grants=grants, scopes=scopes, access_token_id=access_token_id)
+
+
+def authenticate(uow, username: str, secret: str) -> Principal:
+    """Check a username and a password *or* an access token; return the Principal.
+
+    Must be called outside any open ``with uow`` (a failure is committed before raising).
+    Raises AuthenticationFailed (wrong name, password or token; disabled account; robots
+    with a password) or LoginThrottled (password logins while locked out).
+    """
+    if looks_like_access_token(secret):
+        from .access_tokens import authenticate_token
+
+        return authenticate_token(uow, secret, username=username)
+    hasher = uow.config.hasher
+    with uow:
+        found = uow.users.credentials(username) if isinstance(username, str) else None
+        user, password_hash = found if found else (None, None)
+        if user is not None and (user.disabled or user.is_robot):
+            user, password_hash = None, None
+        if user is not None:
+            remaining = uow.users.lockout_remaining(user.id)
+            if remaining:
+                raise errors.LoginThrottled(remaining)
+    ok = hasher.verify(secret if isinstance(secret, str) else "", password_hash)
+    if user is None:
+        raise errors.AuthenticationFailed()
+    with uow:
+        if not ok:
+            config = uow.config
+            uow.users.record_failed_login(user.id, threshold=config.throttle_failures,
+                                          delay=config.throttle_delay,
+                                          max_delay=config.throttle_max_delay)  # fmt: skip
+        else:
+            uow.users.reset_failed_logins(user.id)
+            if hasher.needs_rehash(password_hash):
+                uow.users.set_password_hash(user.id, hasher.hash(secret))
+    if not ok:
+        raise errors.AuthenticationFailed()
+    return principal_for(uow, user)
+
+
+def set_password(uow, username: str, password: str, *, actor: Principal = SYSTEM) -> None:
+    """Replace a user's password (self or administrator); revoke their issued tokens.
+
+    Raises UserNotFound, PasswordInvalid, PermissionDenied.
+    """
+    password_hash = uow.config.hasher.hash(check_password_rules(password))
+    with uow:
+        user = uow.users.get(username)
+        if not actor.is_admin and (actor.user is None or actor.user.id != user.id):
+            raise errors.PermissionDenied()
+        if user.is_robot:
+            raise errors.ValueInvalid("password", "robots have no password; use a token")
+        uow.users.set_password_hash(user.id, password_hash)
+        uow.users.reset_failed_logins(user.id)
+        uow.issued_tokens.revoke_for_user(user.id)
+        audit.record(uow, actor, "user.set_password", "user", username)
+
+
+def change_password(uow, username: str, old_password: str, new_password: str) -> None:
+    """Change one's own password after checking the old one (AuthenticationFailed)."""
+    principal = authenticate(uow, username, old_password)
+    if principal.scopes is not None:
+        raise errors.AuthenticationFailed()
+    set_password(uow, username, new_password, actor=principal)
+
+
+def set_admin(uow, username: str, is_admin: bool, *, actor: Principal = SYSTEM) -> User:
+    """Grant or revoke administrator rights. Raises UserNotFound, PermissionDenied."""
+    if not actor.is_admin:
+        raise errors.PermissionDenied()
+    with uow:
+        user = uow.users.get(username)
+        if user.is_robot:
+            raise errors.ValueInvalid("admin", "robots cannot be administrators")
+        uow.users.set_admin(user.id, is_admin)
+        audit.record(uow, actor, "user.grant_admin" if is_admin else "user.revoke_admin",
+                     "user", username)  # fmt: skip
+        return uow.users.get(username)
+
+
+def set_disabled(uow, username: str, disabled: bool, *, actor: Principal = SYSTEM) -> None:
+    """Disable (no logins, no tokens) or re-enable an account; administrators only."""
+    if not actor.is_admin:
+        raise errors.PermissionDenied()
+    with uow:
+        user = uow.users.get(username)
+        uow.users.set_disabled(user.id, disabled)
+        if disabled:
+            uow.issued_tokens.revoke_for_user(user.id)
+        audit.record(uow, actor, "user.disable" if disabled else "user.enable", "user", username)
+
+
+def delete_user(uow, username: str, *, actor: Principal = SYSTEM) -> None:
+    """Delete a user with its namespace, repositories and robots (self or administrator).
+
+    Raises UserNotFound, PermissionDenied, or Invalid when the user is the last owner of
+    an organisation (hand it over first).
+    """
+    with uow:
+        user = uow.users.get(username)
+        if not actor.is_admin and (actor.user is None or actor.user.id != user.id):
+            raise errors.PermissionDenied()
+        orphaned = uow.orgs.solely_owned_by(user.id)
+        if orphaned:
+            raise errors.ValueInvalid(
+                "user", f"{username} is the last owner of: {', '.join(orphaned)}"
+            )
+        # recorded first: a self-deletion's actor row must still exist (then SET NULL)
+        audit.record(uow, actor, "user.delete", "user", username)
+        uow.users.delete(user.id)

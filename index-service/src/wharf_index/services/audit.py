@@ -1,0 +1,21 @@
+"""Record who did what (a helper every service uses inside its unit of work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.model import Principal
+
+
+def record(uow, actor: Principal, action: str, target_type: str = "", target: str = "",
+           **kw: Any) -> None:  # fmt: skip
+    """Append an audit entry for ``actor`` (the CLI's SYSTEM principal has no user row)."""
+    user = actor.user
+    uow.audit.record(
+        action,
+        actor_id=user.id if user is not None and user.id > 0 else None,
+        actor_name=user.username if user is not None else "",
+        target_type=target_type,
+        target=target,
+        **kw,
+    )

@@ -1,0 +1,137 @@
+"""Make Docker's repeated Basic credentials cheap without weakening the password hash.
+
+Docker sends the user's password (or access token) with every token request, and a
+password check costs a deliberately slow scrypt. :func:`login` remembers *successful*
+checks for ``ttl`` seconds (``INDEX_CREDENTIAL_CACHE_TTL``, default 60) in a bounded
+in-memory map (``INDEX_CREDENTIAL_CACHE_SIZE`` entries, least recently used evicted),
+per process:
+
+- key: HMAC-SHA256(key derived from ``INDEX_SECRET_KEY``, username NUL secret); the secret
+  itself is never stored, and a memory dump does not give an offline-guessable hash
+  without the server key;
+- value: the user id, the user's ``password_changed_at`` at the time of the check, and the
+  access token id for access-token logins. Nothing else: grants are loaded fresh.
+
+Every hit is re-checked with one indexed query (adapters/token_checks.py): the user must
+exist, be enabled and still have the same ``password_changed_at`` (any password change or
+reset, in any process, makes the old entry fail at once: the old password stops working
+immediately); an access token must still be active. A failed re-check drops the entry and
+falls back to the full check. Failures are never cached; a hit skips the lock-out check
+(the entry proves the secret is right) and records the access token's last use at most
+once per ``ttl``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..domain.model import Principal
+from . import accounts
+
+_KEY_LABEL = b"wharf-index.credential-cache.v1"
+
+
+@dataclass(frozen=True)
+class CachedCredential:
+    user_id: int
+    password_changed_at: datetime | None
+    access_token_id: int | None
+    expires: float  # monotonic deadline
+
+
+class CredentialCache:
+    """A thread-safe TTL + LRU map from keyed credential hashes to :class:`CachedCredential`.
+
+    ``ttl`` 0 or ``size`` 0 disables caching.
+    """
+
+    def __init__(self, secret_key: str, ttl: int = 60, size: int = 1024,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self._key = hmac.new(secret_key.encode(), _KEY_LABEL, hashlib.sha256).digest()
+        self.ttl, self.size, self._clock = ttl, size, clock
+        self._entries: OrderedDict[bytes, CachedCredential] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<CredentialCache ttl={self.ttl} size={self.size} entries={len(self._entries)}>"
+
+    def key(self, username: str, secret: str) -> bytes:
+        message = username.encode("utf-8", "surrogatepass") + b"\0" + secret.encode(
+            "utf-8", "surrogatepass")  # fmt: skip
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def get(self, key: bytes) -> CachedCredential | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.expires <= self._clock():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: bytes, user_id: int, password_changed_at: datetime | None,
+            access_token_id: int | None = None) -> None:  # fmt: skip
+        if self.ttl <= 0 or self.size <= 0:
+            return
+        entry = CachedCredential(user_id, password_changed_at, access_token_id,
+                                 self._clock() + self.ttl)  # fmt: skip
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def drop(self, key: bytes) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def login(uow, cache: CredentialCache, username: str, secret: str) -> Principal:
+    """Authenticate ``username`` with a password or access token, through the cache.
+
+    Call outside an open ``with uow``. Raises AuthenticationFailed or LoginThrottled (as
+    services.accounts.authenticate does).
+    """
+    key = cache.key(username, secret)
+    entry = cache.get(key)
+    if entry is not None:
+        principal = _revalidate(uow, entry)
+        if principal is not None:
+            return principal
+        cache.drop(key)
+    with uow:  # read the generation *before* the check: a change in between fails safe
+        state = uow.token_checks.credential_state(username=username)
+    principal = accounts.authenticate(uow, username, secret)
+    if state is not None and state.user.id == principal.user.id:
+        cache.put(key, principal.user.id, state.password_changed_at, principal.access_token_id)
+    return principal
+
+
+def _revalidate(uow, entry: CachedCredential) -> Principal | None:
+    with uow:
+        state = uow.token_checks.credential_state(entry.user_id, entry.access_token_id)
+        if state is None or state.user.disabled:
+            return None
+        if entry.access_token_id is None:
+            if state.user.is_robot or state.password_changed_at != entry.password_changed_at:
+                return None
+            scopes = None
+        elif not state.token_active:
+            return None
+        else:
+            scopes = state.token_scopes
+        grants = uow.grants.for_user(state.user.id)
+    return Principal(user=state.user, grants=grants, scopes=scopes,
+                     access_token_id=entry.access_token_id)  # fmt: skip

@@ -1,0 +1,184 @@
+"""Ingest registry events (the reference registry's notification envelope) idempotently.
+
+Delivery is at-least-once (the registry's outbox retries); the effect is exactly-once: each
+event id is claimed in ``processed_events`` in the same transaction as its effect, and a
+whole envelope is one transaction (all or nothing: a bad envelope applies nothing).
+
+Effects (the Index issue, "Events from registries"; scenario B step 5, C step 5):
+
+- ``push`` of a manifest (media type a manifest or index type, or a ``tag`` present):
+  records digest, media type, size, config and layers (from ``target.references``: the
+  config is the reference with a config media type, or the first one of a single-image
+  manifest; the others are the layers in order, or the child manifests of an index; an event
+  without references records no layers), the pusher (``actor.name``) and time (the event's
+  timestamp), points ``tag`` at it, and counts one push on the repository (``updated_at``
+  = now). Blob pushes, mounts and blob pulls have no effect.
+- ``pull`` of a manifest: one pull on the repository and on the tag (or, by digest, the
+  manifest).
+- ``delete`` with a ``tag``: the tag; with only a ``digest``: that manifest and its tags;
+  with only ``repository``: every record of the repository (tags, manifests, stars,
+  comments, webhooks, the repository) via services.repositories.delete_repository.
+- Unknown repositories: a push creates the repository when its namespace exists (with the
+  namespace's default visibility, audited as the system); events for names without a
+  namespace component or for unknown namespaces, and non-push events for unknown
+  repositories, are acknowledged and ignored (logged at INFO), so the registry's outbox never
+  jams on them.
+
+Every event counts as ``accepted`` (applied or ignored) or ``duplicates`` (seen before, or
+repeated within the envelope).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from wharf_protocol import mediatypes
+from wharf_protocol import names as protocol_names
+from wharf_protocol.digests import Digest, DigestInvalid
+from wharf_protocol.events import DELETE, PULL, PUSH, Event, EventsInvalid, load_envelope
+
+from ..domain import errors
+from ..domain.model import SYSTEM, Registry, Repository
+from .repositories import create_repository, delete_repository
+
+logger = logging.getLogger(__name__)
+
+CONFIG_TYPES = frozenset({mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG})
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+
+def parse(body: bytes) -> list[Event]:
+    """Load and check an envelope; raise EventsInvalid (nothing is applied then)."""
+    events = load_envelope(body)
+    problems = {}
+    for index, event in enumerate(events):
+        problem = _problem(event.target)
+        if problem:
+            problems[index] = {"target": problem}
+    if problems:
+        raise EventsInvalid({"events": problems})
+    return events
+
+
+def _valid_digest(digest: str) -> bool:
+    try:
+        Digest.parse(digest)
+    except DigestInvalid:
+        return False
+    return True
+
+
+def _problem(target) -> dict | None:
+    if not protocol_names.is_valid_repository_name(target.repository):
+        return {"repository": ["invalid repository name"]}
+    if target.tag and not protocol_names.is_valid_tag(target.tag):
+        return {"tag": ["invalid tag"]}
+    digests = [target.digest] if target.digest else []
+    if not all(map(_valid_digest, digests + [r.digest for r in target.references])):
+        return {"digest": ["unsupported or malformed digest"]}
+    return None
+
+
+def ingest(uow, registry: Registry, events: list[Event]) -> IngestResult:
+    """Apply each not yet processed event of ``events`` once, all in one transaction."""
+    accepted = duplicates = 0
+    with uow:
+        for event in events:
+            if not uow.content.claim_event(event.id, registry.id, event.action):
+                duplicates += 1
+                continue
+            accepted += 1
+            _apply(uow, registry, event)
+    return IngestResult(accepted, duplicates)
+
+
+def _is_manifest(event: Event) -> bool:
+    target = event.target
+    media_type = target.media_type
+    return bool(target.digest or target.tag) and (
+        bool(target.tag) or mediatypes.is_manifest(media_type) or mediatypes.is_index(media_type)
+    )
+
+
+def _apply(uow, registry: Registry, event: Event) -> None:
+    target = event.target
+    if event.action == DELETE and not target.digest and not target.tag:
+        if not delete_repository(uow, target.repository, principal=SYSTEM):
+            _ignored(event, "repository unknown")
+        return
+    if event.action == DELETE:
+        relevant = bool(target.digest or target.tag)  # a blob digest matches no manifest
+    else:
+        relevant = event.action in (PUSH, PULL) and _is_manifest(event)
+    if not relevant:
+        return  # blobs and mounts: nothing to record
+    repository = uow.repositories.find(target.repository)
+    if repository is None and event.action == PUSH:
+        repository = _create(uow, event)
+    if repository is None:
+        _ignored(event, "repository unknown")
+    elif event.action == PUSH:
+        _record_push(uow, registry, repository, event)
+    elif event.action == PULL:
+        uow.content.count_pull(
+            repository.id,
+            tag=target.tag,
+            digest="" if target.tag else target.digest,
+            at=event.timestamp,
+        )
+    elif target.tag:
+        uow.content.delete_tag(repository.id, target.tag)
+    else:
+        uow.content.delete_manifest(repository.id, target.digest)
+
+
+def _create(uow, event: Event) -> Repository | None:
+    namespace, _, rest = event.target.repository.partition("/")
+    if not rest or uow.namespaces.find(namespace) is None:
+        return None
+    try:
+        return create_repository(uow, SYSTEM, event.target.repository)
+    except (errors.RepositoryExists, errors.NameInvalid):
+        return uow.repositories.find(event.target.repository)
+
+
+def _split_references(event: Event) -> tuple[str | None, list[dict]]:
+    references = [
+        {"digest": r.digest, "size": r.size, "mediaType": r.media_type}
+        for r in event.target.references
+    ]  # fmt: skip
+    if not references or mediatypes.is_index(event.target.media_type):
+        return None, references
+    for index, ref in enumerate(references):
+        if ref["mediaType"] in CONFIG_TYPES:
+            return ref["digest"], references[:index] + references[index + 1 :]
+    return references[0]["digest"], references[1:]
+
+
+def _record_push(uow, registry: Registry, repository: Repository, event: Event) -> None:
+    target = event.target
+    if not target.digest:  # a tag without its digest cannot be recorded
+        _ignored(event, "push without a digest")
+        return
+    config, layers = _split_references(event)
+    size = target.size if target.size is not None else target.length or 0
+    manifest_id = uow.content.put_manifest(
+        repository.id, target.digest, media_type=target.media_type, size=size,
+        config_digest=config, layers=layers, pushed_by=event.actor.name,
+        pushed_at=event.timestamp, registry_id=registry.id,
+    )  # fmt: skip
+    if target.tag:
+        uow.content.put_tag(repository.id, target.tag, manifest_id,
+                            pushed_by=event.actor.name, pushed_at=event.timestamp)  # fmt: skip
+    uow.content.count_push(repository.id)
+
+
+def _ignored(event: Event, why: str) -> None:
+    logger.info("event %s (%s %s) ignored: %s", event.id, event.action,
+                event.target.repository, why)  # fmt: skip

@@ -1,0 +1,133 @@
+"""The seed's /v1/ handshake (scenarios A step 2, B, C) and ``docker search``.
+
+Which registries hold a repository (``X-Docker-Endpoints``): the registries that declared
+its namespace (``registry add --namespace``); when none did, every registry the Index knows
+(a small installation registers its one registry without namespaces). Tokens handed out
+here are ordinary registry tokens (recorded, verifiable, revocable) whose audience is the
+first of those registries by name; with no registry at all no token can be made and none
+is sent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from wharf_protocol import mediatypes
+from wharf_protocol.scopes import Scope
+
+from ..domain import errors, policy
+from ..domain.model import Principal
+from .access import authorize
+from .repositories import get_repository, mark_deleting, split_name
+from .tokens import TokenAuthority, issue
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 10_000
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """What the /v1/ repository endpoints answer: layer checksums, token, endpoints."""
+
+    checksums: tuple[str, ...] = ()
+    token: str | None = None
+    endpoints: tuple[str, ...] = ()
+
+
+def _registries(uow, namespace: str) -> list:
+    with uow:
+        return uow.registries.serving(namespace) or uow.registries.list()
+
+
+def _token(uow, authority: TokenAuthority, principal: Principal, name: str,
+           actions: set[str], registries: list) -> str | None:  # fmt: skip
+    if not registries:
+        return None
+    scope = Scope("repository", name, frozenset(actions))
+    return issue(uow, authority, principal, registries[0].name, (scope,), allocate=False).token
+
+
+def _hosts(registries: list) -> tuple[str, ...]:
+    return tuple(urlsplit(registry.url).netloc for registry in registries)
+
+
+def images(uow, authority: TokenAuthority, principal: Principal, full_name: str, *,
+           want_token: bool) -> Handshake:  # fmt: skip
+    """Layer checksums of the repository's tagged manifests (+ a pull token if asked).
+
+    Raises RepositoryNotFound for unknown names and repositories the caller may not see.
+    """
+    with uow:
+        repository = get_repository(uow, principal, full_name)
+        layers = uow.content.layer_checksums(repository.id)
+    registries = _registries(uow, repository.namespace)
+    token = _token(uow, authority, principal, full_name, {"pull"}, registries) \
+        if want_token else None  # fmt: skip
+    return Handshake(tuple(d for d, media_type in layers if not _is_manifest(media_type)),
+                     token, _hosts(registries))  # fmt: skip
+
+
+def _is_manifest(media_type: str) -> bool:
+    return mediatypes.is_manifest(media_type or "") or mediatypes.is_index(media_type or "")
+
+
+def allocate(uow, authority: TokenAuthority, principal: Principal, full_name: str) -> Handshake:
+    """Scenario B: allocate ``full_name`` if needed and hand out a pull+push token.
+
+    Raises NameInvalid, PermissionDenied (no push: the same answer whether or not the
+    repository exists, so nothing is revealed).
+    """
+    namespace, _ = split_name(full_name)
+    scope = Scope("repository", full_name, frozenset({"pull", "push"}))
+    granted = authorize(uow, principal, (scope,), allocate=True)
+    if not any("push" in s.actions for s in granted):
+        raise errors.PermissionDenied(f"you may not push to {full_name}")
+    registries = _registries(uow, namespace)
+    token = _token(uow, authority, principal, full_name, {"pull", "push"}, registries)
+    return Handshake((), token, _hosts(registries))
+
+
+def delete(uow, authority: TokenAuthority, principal: Principal, full_name: str) -> Handshake:
+    """Scenario C steps 1-2: mark the repository deleting and hand out a delete token.
+
+    Raises RepositoryNotFound (invisible), PermissionDenied (no delete right).
+    """
+    repository = mark_deleting(uow, principal, full_name)
+    registries = _registries(uow, repository.namespace)
+    token = _token(uow, authority, principal, full_name, {"delete"}, registries)
+    return Handshake((), token, _hosts(registries))
+
+
+def _integer(raw: str | None, name: str, default: int, maximum: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise errors.ValueInvalid(name, f"{name} must be an integer from 1 to {maximum}")
+    return int(raw)
+
+
+def search(uow, principal: Principal, query: str | None, n: str | None,
+           page: str | None) -> dict:  # fmt: skip
+    """``docker search``: one page of visible repositories matching ``query``.
+
+    Raises ValueInvalid for a bad ``n`` (1..100, default 25), ``page`` (1..10000, default
+    1) or query (at most 200 characters, no NUL).
+    """
+    query = (query or "").strip()
+    if len(query) > MAX_QUERY or "\x00" in query:
+        raise errors.ValueInvalid("q", f"the query must be at most {MAX_QUERY} characters")
+    size = _integer(n, "n", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    number = _integer(page, "page", 1, MAX_PAGE)
+    with uow:
+        rows, total = uow.search.page(principal, query, limit=size,
+                                      offset=(number - 1) * size)  # fmt: skip
+    if principal.scopes is not None:  # access tokens: scopes are not SQL, filter after
+        rows = [(r, stars) for r, stars in rows if policy.may_see(principal, r)]
+    results = [{"name": r.full_name, "description": r.description, "star_count": stars,
+                "is_official": False, "is_automated": False} for r, stars in rows]  # fmt: skip
+    return {"query": query, "num_results": total, "num_pages": math.ceil(total / size),
+            "page": number, "page_size": size, "results": results}  # fmt: skip

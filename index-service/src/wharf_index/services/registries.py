@@ -1,0 +1,109 @@
+"""The registry directory: add (credential shown once), list, remove, authenticate.
+
+A registry's ``name`` is the token audience (the ``service`` parameter Docker sends). It
+calls the Index with HTTP Basic ``name:credential``; the credential is 256 random bits,
+stored as an HMAC (credentials.py).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from ..domain import errors
+from ..domain.model import REGISTRY_KINDS, SYSTEM, Principal, Registry
+from ..domain.names import NAMESPACE_RE
+from . import audit, credentials
+
+REGISTRY_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9._:-]*[a-z0-9])?$")
+
+
+def _check(name: str, url: str, kind: str, namespaces) -> tuple[str, ...]:
+    if not isinstance(name, str) or len(name) > 253 or not REGISTRY_NAME_RE.match(name):
+        raise errors.NameInvalid(name, "registry names are lowercase host-like names")
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise errors.ValueInvalid("url", "the registry URL must be http:// or https://")
+    if kind not in REGISTRY_KINDS:
+        raise errors.ValueInvalid("kind", f"kind must be one of {', '.join(REGISTRY_KINDS)}")
+    namespaces = tuple(dict.fromkeys(namespaces or ()))
+    for namespace in namespaces:
+        if not isinstance(namespace, str) or not NAMESPACE_RE.fullmatch(namespace):
+            raise errors.NameInvalid(namespace, "invalid namespace")
+    return namespaces
+
+
+def add_registry(uow, name: str, url: str, kind: str, namespaces=(), *,
+                 actor: Principal = SYSTEM) -> tuple[Registry, str]:  # fmt: skip
+    """Record a registry; return (registry, credential). The credential is never shown again.
+
+    Raises NameInvalid, ValueInvalid, RegistryExists, PermissionDenied (non-admins).
+    """
+    if not actor.is_admin:
+        raise errors.PermissionDenied()
+    namespaces = _check(name, url, kind, namespaces)
+    credential = credentials.new_secret()
+    with uow:
+        registry = uow.registries.create(
+            name, url.rstrip("/"), kind,
+            credentials.hash_secret(credentials.PURPOSE_REGISTRY, credential), namespaces,
+        )  # fmt: skip
+        if registry is None:
+            raise errors.RegistryExists(name)
+        detail = {"url": registry.url, "kind": kind, "namespaces": list(namespaces)}
+        audit.record(uow, actor, "registry.add", "registry", name, detail=detail)
+        return registry, credential
+
+
+def rotate_credential(uow, name: str, *, actor: Principal = SYSTEM) -> str:
+    """Replace a registry's credential; return the new one (shown once)."""
+    if not actor.is_admin:
+        raise errors.PermissionDenied()
+    credential = credentials.new_secret()
+    with uow:
+        registry = uow.registries.get(name)
+        uow.registries.set_credential_hash(
+            registry.id, credentials.hash_secret(credentials.PURPOSE_REGISTRY, credential)
+        )
+        audit.record(uow, actor, "registry.rotate_credential", "registry", name)
+    return credential
+
+
+def list_registries(uow) -> list[Registry]:
+    with uow:
+        return uow.registries.list()
+
+
+def get_registry(uow, name: str) -> Registry:
+    with uow:
+        return uow.registries.get(name)
+
+
+def registries_for(uow, namespace: str) -> list[Registry]:
+    """Registries that serve ``namespace`` (for X-Docker-Endpoints and the API)."""
+    with uow:
+        return uow.registries.serving(namespace)
+
+
+def remove_registry(uow, name: str, *, actor: Principal = SYSTEM) -> None:
+    """Forget a registry (its credential stops working at once). RegistryNotFound."""
+    if not actor.is_admin:
+        raise errors.PermissionDenied()
+    with uow:
+        registry = uow.registries.get(name)
+        uow.registries.delete(registry.id)
+        audit.record(uow, actor, "registry.remove", "registry", name)
+
+
+def authenticate_registry(uow, name: str, credential: str) -> Registry:
+    """Return the registry whose Basic ``name:credential`` this is.
+
+    Raises RegistryCredentialInvalid for unknown names and wrong credentials alike.
+    """
+    if not isinstance(name, str) or not isinstance(credential, str):
+        raise errors.RegistryCredentialInvalid()
+    with uow:
+        found = uow.registries.with_hash(name)
+    if found is None or not credentials.matches(credentials.PURPOSE_REGISTRY, credential, found[1]):
+        raise errors.RegistryCredentialInvalid()
+    return found[0]

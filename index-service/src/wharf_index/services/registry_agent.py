@@ -1,0 +1,82 @@
+"""The Index acting as a registry client (scenario C step 2, ``registry sync``).
+
+:class:`RegistryAgent` holds what the Index needs to call registries itself: a token
+issuer (the Index's own keys and issuer name) and the HTTP client
+(adapters/registry_http.py). :func:`mint` issues a short-lived token for one registry
+(audience = its name) and records it in ``issued_tokens`` (kind ``access``, subject
+``wharf-index``, no user) in its own committed transaction, so the registry's verification
+call (``/internal/v1/tokens/verify``) finds it before the Index sends the request. These
+tokens are minted directly, not through services.access: the Index is the authority and
+acts for nobody in particular (the subject is the system), and a catalog scope or a pull
+on a repository it has no record of must be grantable.
+
+:func:`holders` says which registries hold a repository: the registries that declared its
+namespace (``registry add --namespace``); when none did, the registries registered without
+namespaces (a small installation's one registry serves everything); in both cases also
+every registry a recorded manifest of the repository came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from wharf_protocol.scopes import Scope
+from wharf_protocol.tokens import TokenIssuer
+
+from ..adapters.registry_http import RegistryHTTP
+from ..domain.model import SYSTEM, Registry, Repository
+
+TOKEN_TTL = 60  # seconds: long enough for one call with its retries, short if it leaks
+
+
+@dataclass
+class RegistryAgent:
+    """The Index's registry-client kit: ``issuer`` (own keys), ``http``, ``token_ttl``."""
+
+    issuer: TokenIssuer = field(repr=False)
+    http: RegistryHTTP = field(repr=False)
+    token_ttl: int = TOKEN_TTL
+
+    @classmethod
+    def from_settings(cls, settings, *, http: RegistryHTTP | None = None) -> RegistryAgent:
+        issuer = TokenIssuer(list(settings.token_keys), settings.token_issuer,
+                             ttl=TOKEN_TTL)  # fmt: skip
+        return cls(issuer, http or RegistryHTTP())
+
+
+def mint(uow, agent: RegistryAgent, registry: Registry, access: Iterable[Scope]) -> str:
+    """Issue and record (committed) a token for ``registry`` granting ``access``."""
+    token, claims = agent.issuer.issue(SYSTEM.name, registry.name, tuple(access),
+                                       ttl=agent.token_ttl)  # fmt: skip
+    with uow:
+        uow.issued_tokens.record(
+            claims.token_id, subject=claims.subject, audience=claims.audience,
+            expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+            access=claims.to_dict()["access"],
+            issued_at=datetime.fromtimestamp(claims.issued_at, UTC),
+        )  # fmt: skip
+    return token
+
+
+def holders(uow, repository: Repository) -> list[Registry]:
+    """Registries holding ``repository`` (see module doc), by name."""
+    with uow:
+        known = uow.registries.list()
+        recorded = set(uow.deletions.content_registries(repository.id))
+    declared = [r for r in known if repository.namespace in r.namespaces]
+    serving = declared or [r for r in known if not r.namespaces]
+    names = {r.name for r in serving} | recorded
+    return [r for r in known if r.name in names]
+
+
+AGENT_EXTRA = "registry_agent"
+
+
+def for_context(context) -> RegistryAgent:
+    """Return the app's agent (``context.extras``), creating it on first use."""
+    agent = context.extras.get(AGENT_EXTRA)
+    if agent is None:
+        agent = context.extras[AGENT_EXTRA] = RegistryAgent.from_settings(context.settings)
+    return agent

@@ -1,0 +1,219 @@
+"""Repositories: create/allocate, get, list/search, visibility, description, deletion,
+collaborators.
+
+Visibility rule: a caller who may not see a private repository gets RepositoryNotFound,
+exactly as for a name that does not exist; PermissionDenied only when the repository is
+visible to them but the action is not allowed.
+"""
+
+from __future__ import annotations
+
+from wharf_protocol import names as protocol_names
+
+from ..domain import errors, policy
+from ..domain.model import ROLES, SYSTEM, VISIBILITIES, Collaborator, Principal, Repository
+from . import audit
+
+MAX_DESCRIPTION = 4000
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    """Return (namespace, rest) of a valid ``namespace/name``; raise NameInvalid."""
+    if not isinstance(full_name, str) or not protocol_names.is_valid_repository_name(full_name):
+        raise errors.NameInvalid(full_name, "invalid repository name")
+    namespace, _, rest = full_name.partition("/")
+    if not rest:
+        raise errors.NameInvalid(full_name, "repository names are namespace/name")
+    return namespace, rest
+
+
+def _visible(uow, principal: Principal, full_name: str, *, for_update: bool = False) -> Repository:
+    repository = uow.repositories.find(full_name, for_update=for_update)
+    if repository is None or not policy.may_see(principal, repository):
+        raise errors.RepositoryNotFound(full_name)
+    return repository
+
+
+def _administered(uow, principal: Principal, full_name: str) -> Repository:
+    repository = _visible(uow, principal, full_name, for_update=True)
+    if not policy.may_administer(principal, repository):
+        raise errors.PermissionDenied(f"you may not administer {full_name}")
+    return repository
+
+
+def _check_visibility(visibility: str) -> str:
+    if visibility not in VISIBILITIES:
+        raise errors.VisibilityInvalid(visibility)
+    return visibility
+
+
+def create_repository(uow, principal: Principal, full_name: str, *,
+                      visibility: str | None = None,
+                      description: str = "") -> Repository:  # fmt: skip
+    """Create ``namespace/name`` (visibility defaults to the namespace's default).
+
+    Raises NameInvalid, NamespaceNotFound, PermissionDenied, RepositoryExists,
+    VisibilityInvalid, ValueInvalid (description too long).
+    """
+    namespace_name, rest = split_name(full_name)
+    if visibility is not None:
+        _check_visibility(visibility)
+    if len(description) > MAX_DESCRIPTION:
+        raise errors.ValueInvalid("description", f"at most {MAX_DESCRIPTION} characters")
+    with uow:
+        namespace = uow.namespaces.get(namespace_name)
+        if not policy.may_create_repository(principal, namespace, full_name):
+            raise errors.PermissionDenied(f"you may not create repositories in {namespace_name}")
+        repository = uow.repositories.create(namespace.id, namespace.name, rest,
+                                             visibility or namespace.default_visibility,
+                                             description)  # fmt: skip
+        if repository is None:
+            raise errors.RepositoryExists(full_name)
+        audit.record(uow, principal, "repository.create", "repository", full_name,
+                     namespace_id=namespace.id, repository_id=repository.id,
+                     detail={"visibility": repository.visibility})  # fmt: skip
+        return repository
+
+
+def ensure_repository(uow, principal: Principal, full_name: str) -> Repository | None:
+    """Return the repository, allocating it when absent and the principal may create it.
+
+    None when it does not exist and may not be created (or the name is invalid or its
+    namespace unknown): scenario B, "push is simply not granted".
+    """
+    with uow:
+        existing = uow.repositories.find(full_name)
+        if existing is not None:
+            return existing
+        try:
+            namespace_name, _ = split_name(full_name)
+        except errors.NameInvalid:
+            return None
+        namespace = uow.namespaces.find(namespace_name)
+        if namespace is None or not policy.may_create_repository(principal, namespace, full_name):
+            return None
+        try:
+            return create_repository(uow, principal, full_name)
+        except errors.RepositoryExists:  # created concurrently: take it
+            return uow.repositories.find(full_name)
+
+
+def get_repository(uow, principal: Principal, full_name: str) -> Repository:
+    """Return the repository if ``principal`` may see it; RepositoryNotFound otherwise."""
+    with uow:
+        return _visible(uow, principal, full_name)
+
+
+def list_repositories(uow, principal: Principal, *, namespace: str | None = None,
+                      query: str | None = None, after: str | None = None,
+                      limit: int = 100) -> list[Repository]:  # fmt: skip
+    """Repositories visible to ``principal`` by full name (keyset ``after``), optionally in
+    one namespace and/or matching ``query`` (substring of name or description).
+
+    Raises NamespaceNotFound for an unknown ``namespace``.
+    """
+    with uow:
+        namespace_id = uow.namespaces.get(namespace).id if namespace else None
+        found = uow.repositories.list_visible(principal, namespace_id=namespace_id,
+                                              query=query, after=after, limit=limit)  # fmt: skip
+    if principal.scopes is not None:
+        found = [r for r in found if policy.may_see(principal, r)]
+    return found
+
+
+def set_visibility(uow, principal: Principal, full_name: str, visibility: str) -> Repository:
+    """Make a repository public or private (repository admins)."""
+    _check_visibility(visibility)
+    with uow:
+        repository = _administered(uow, principal, full_name)
+        uow.repositories.set_visibility(repository.id, visibility)
+        audit.record(uow, principal, "repository.set_visibility", "repository", full_name,
+                     namespace_id=repository.namespace_id, repository_id=repository.id,
+                     detail={"visibility": visibility})  # fmt: skip
+        return uow.repositories.get(full_name)
+
+
+def set_description(uow, principal: Principal, full_name: str, description: str) -> Repository:
+    """Replace a repository's description (users with push)."""
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
+        raise errors.ValueInvalid("description", f"at most {MAX_DESCRIPTION} characters")
+    with uow:
+        repository = _visible(uow, principal, full_name, for_update=True)
+        if "push" not in policy.allowed_actions(principal, repository):
+            raise errors.PermissionDenied(f"you may not change {full_name}")
+        uow.repositories.set_description(repository.id, description)
+        audit.record(uow, principal, "repository.set_description", "repository", full_name,
+                     namespace_id=repository.namespace_id, repository_id=repository.id)  # fmt: skip
+        return uow.repositories.get(full_name)
+
+
+def set_namespace_visibility(uow, principal: Principal, namespace: str, visibility: str) -> None:
+    """Set the default visibility of new repositories in ``namespace`` (its owners)."""
+    _check_visibility(visibility)
+    with uow:
+        found = uow.namespaces.get(namespace)
+        if not policy.may_administer_namespace(principal, found):
+            raise errors.PermissionDenied(f"only owners of {namespace} may do that")
+        uow.namespaces.set_default_visibility(found.id, visibility)
+        audit.record(uow, principal, "namespace.set_visibility", "namespace", namespace,
+                     namespace_id=found.id, detail={"visibility": visibility})  # fmt: skip
+
+
+def mark_deleting(uow, principal: Principal, full_name: str) -> Repository:
+    """Start deleting a repository: status 'deleting' (needs ``delete``; idempotent)."""
+    with uow:
+        repository = _visible(uow, principal, full_name, for_update=True)
+        if "delete" not in policy.allowed_actions(principal, repository):
+            raise errors.PermissionDenied(f"you may not delete {full_name}")
+        uow.repositories.set_status(repository.id, "deleting")
+        audit.record(uow, principal, "repository.delete_requested", "repository", full_name,
+                     namespace_id=repository.namespace_id, repository_id=repository.id)  # fmt: skip
+        return uow.repositories.get(full_name)
+
+
+def delete_repository(uow, full_name: str, *, principal: Principal = SYSTEM) -> bool:
+    """Remove every record of a repository; False when it did not exist (idempotent).
+
+    For the registry's repository-deleted event (SYSTEM) or administrators; others call
+    :func:`mark_deleting` first and need ``delete``.
+    """
+    with uow:
+        repository = uow.repositories.find(full_name, for_update=True)
+        if repository is None:
+            return False
+        if "delete" not in policy.allowed_actions(principal, repository):
+            raise errors.RepositoryNotFound(full_name) if not policy.may_see(
+                principal, repository) else errors.PermissionDenied()
+        uow.repositories.delete(repository.id)
+        audit.record(uow, principal, "repository.delete", "repository", full_name,
+                     namespace_id=repository.namespace_id)  # fmt: skip
+        return True
+
+
+def set_collaborator(uow, principal: Principal, full_name: str, username: str,
+                     role: str) -> None:  # fmt: skip
+    """Give ``username`` ``role`` (read, write, admin) on a repository (repository admins)."""
+    if role not in ROLES:
+        raise errors.RoleInvalid(role)
+    with uow:
+        repository = _administered(uow, principal, full_name)
+        user = uow.users.get(username)
+        uow.repositories.set_collaborator(repository.id, user.id, role)
+        audit.record(uow, principal, "repository.set_collaborator", "repository", full_name,
+                     namespace_id=repository.namespace_id, repository_id=repository.id,
+                     detail={"user": username, "role": role})  # fmt: skip
+
+
+def remove_collaborator(uow, principal: Principal, full_name: str, username: str) -> None:
+    with uow:
+        repository = _administered(uow, principal, full_name)
+        if not uow.repositories.remove_collaborator(repository.id, uow.users.get(username).id):
+            raise errors.UserNotFound(username)
+        audit.record(uow, principal, "repository.remove_collaborator", "repository", full_name,
+                     namespace_id=repository.namespace_id, repository_id=repository.id,
+                     detail={"user": username})  # fmt: skip
+
+
+def list_collaborators(uow, principal: Principal, full_name: str) -> list[Collaborator]:
+    with uow:
+        return uow.repositories.collaborators(_administered(uow, principal, full_name).id)

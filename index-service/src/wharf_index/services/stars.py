@@ -1,0 +1,65 @@
+"""Stars: a signed-in user marks repositories they can see; counts per repository.
+
+Private repositories the caller may not see behave as absent (RepositoryNotFound), exactly
+as in services.repositories.
+"""
+
+from __future__ import annotations
+
+from ..domain import errors, policy
+from ..domain.model import Principal, Repository
+from .paging import Page, take
+from .repositories import get_repository
+
+
+def _user_id(principal: Principal) -> int:
+    if principal.user is None or principal.user.id <= 0:
+        raise errors.PermissionDenied("sign in to star repositories")
+    return principal.user.id
+
+
+def star(uow, principal: Principal, full_name: str) -> tuple[int, bool]:
+    """Star a visible repository (idempotent); return (stars, True)."""
+    with uow:
+        repository = get_repository(uow, principal, full_name)
+        uow.stars.add(_user_id(principal), repository.id)
+        return uow.stars.counts([repository.id])[repository.id], True
+
+
+def unstar(uow, principal: Principal, full_name: str) -> tuple[int, bool]:
+    """Remove the caller's star (idempotent); return (stars, False)."""
+    with uow:
+        repository = get_repository(uow, principal, full_name)
+        uow.stars.remove(_user_id(principal), repository.id)
+        return uow.stars.counts([repository.id])[repository.id], False
+
+
+def summary(uow, principal: Principal, full_name: str) -> tuple[Repository, int, bool]:
+    """Return (repository, stars, starred by the caller) for a visible repository."""
+    with uow:
+        repository = get_repository(uow, principal, full_name)
+        user = principal.user
+        starred = user is not None and user.id > 0 and uow.stars.has(user.id, repository.id)
+        return repository, uow.stars.counts([repository.id])[repository.id], starred
+
+
+def counts(uow, repositories: list[Repository]) -> dict[int, int]:
+    """Return ``{repository id: stars}`` for repositories the caller already sees."""
+    if not repositories:
+        return {}
+    with uow:
+        return uow.stars.counts([r.id for r in repositories])
+
+
+def starred_by(uow, principal: Principal, username: str, *, after: tuple | None,
+               limit: int) -> Page:  # fmt: skip
+    """Repositories ``username`` starred, restricted to those ``principal`` may see.
+
+    Raises UserNotFound. Keys are ``(full_name,)``.
+    """
+    with uow:
+        user = uow.users.get(username)
+        rows = uow.stars.starred_by(user.id, principal, after=after[0] if after else None,
+                                    limit=limit + 1)  # fmt: skip
+    return take(rows, limit, lambda r: (r.full_name,),
+                keep=lambda r: policy.may_see(principal, r))

@@ -1,0 +1,236 @@
+"""The token authority: issue registry tokens, refresh tokens, and verify for registries.
+
+Docker token authentication (distribution docs, "Token Authentication Specification",
+"OAuth2 Token Authentication", "Token Scope Documentation"):
+
+- :func:`issue` grants the requested scopes cut down to what the principal may do
+  (services.access.authorize: scenario B allocation on push; never an error for asking
+  too much) in a token whose audience is the registry named by ``service`` (an unknown
+  service is ValueInvalid). Every token is recorded in ``issued_tokens`` (jti, subject,
+  audience, expiry, access) so verification can refuse revoked and never-issued tokens.
+  The record is committed with ``synchronous_commit = off``: a PostgreSQL crash may lose
+  the last few hundred milliseconds of records, whose tokens are then refused as
+  "unknown" and simply fetched again; the issuance rate is not bound by WAL flushes.
+- With ``offline`` an authenticated caller also gets a refresh token: opaque to clients,
+  itsdangerous-signed with the token keys under its own salt (so it is never a registry
+  token), recorded with kind ``refresh`` (revocable; revoked with the user's other tokens on
+  a password change), bound to the user (and, for access-token logins, to that token and
+  its scopes), valid ``INDEX_REFRESH_TOKEN_TTL`` seconds. :func:`refresh` exchanges it for
+  an access token; as the OAuth2 spec of the reference registry says for
+  ``grant_type=refresh_token``, the same refresh token is returned, never a new one.
+- :func:`verify_for_registry`: the registry's credential, then signature, expiry and
+  not-before (with ``INDEX_TOKEN_LEEWAY``), issuer, audience = that registry's name, and the
+  issued-token record (``unknown`` / ``revoked``), in one indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from itsdangerous import BadData, URLSafeSerializer
+from wharf_protocol.scopes import Scope, ScopeInvalid
+from wharf_protocol.scopes import parse_scopes as _parse_scopes
+from wharf_protocol.tokens import (
+    Claims,
+    TokenError,
+    TokenIssuer,
+    TokenVerifier,
+    TokenWrongAudience,
+)
+
+from ..domain import errors
+from ..domain.model import Principal
+from . import credentials
+from .access import authorize
+from .accounts import principal_for
+from .credential_cache import CredentialCache
+
+REFRESH_SALT = "wharf.refresh-token"  # noqa: S105 - a salt label, not a secret
+MAX_SCOPES = 100
+ACCESS_KIND = "access"  # issued_tokens.kind of registry tokens
+
+
+class TokenUnknown(TokenError):
+    """The token is well signed but the Index has no record of issuing it."""
+
+    reason = "unknown"
+
+
+class TokenRevoked(TokenError):
+    """The token was revoked (password change, access token revoked, user disabled)."""
+
+    reason = "revoked"
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What the token endpoint answers."""
+
+    token: str
+    claims: Claims
+    refresh_token: str | None = None
+
+    @property
+    def expires_in(self) -> int:
+        return self.claims.expires_at - self.claims.issued_at
+
+    @property
+    def issued_at(self) -> str:
+        """``iat`` as RFC 3339 (UTC, ``Z``)."""
+        return datetime.fromtimestamp(self.claims.issued_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class TokenAuthority:
+    """Per-app token objects (kept in ``context.extras["tokens"]``)."""
+
+    issuer: TokenIssuer
+    verifier: TokenVerifier
+    refresh_serializer: URLSafeSerializer
+    cache: CredentialCache
+    refresh_ttl: int
+
+    def __repr__(self) -> str:
+        return f"<TokenAuthority issuer={self.issuer!r}>"
+
+    @classmethod
+    def from_settings(cls, settings) -> TokenAuthority:
+        keys = list(settings.token_keys)
+        return cls(
+            issuer=TokenIssuer(keys, settings.token_issuer, ttl=settings.token_ttl),
+            verifier=TokenVerifier(keys, issuer=settings.token_issuer,
+                                   leeway=settings.token_leeway),
+            refresh_serializer=URLSafeSerializer(
+                keys, salt=REFRESH_SALT, signer_kwargs={"digest_method": hashlib.sha256}),
+            cache=CredentialCache(settings.secret_key, settings.credential_cache_ttl,
+                                  settings.credential_cache_size),
+            refresh_ttl=settings.refresh_token_ttl,
+        )  # fmt: skip
+
+
+def parse_scopes(values) -> tuple[Scope, ...]:
+    """Parse ``scope`` values (each may hold several, space-separated); raise the domain
+    ScopeInvalid for malformed ones or more than MAX_SCOPES."""
+    try:
+        scopes = _parse_scopes([v for v in values if isinstance(v, str)])
+    except ScopeInvalid as exc:
+        raise errors.ScopeInvalid(str(exc)) from None
+    if len(scopes) > MAX_SCOPES:
+        raise errors.ScopeInvalid(f"at most {MAX_SCOPES} scopes per request")
+    return scopes
+
+
+def _utc(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _audience(uow, service: str | None) -> str:
+    if not service:
+        raise errors.ValueInvalid("service", "the service parameter (the registry) is required")
+    found = uow.token_checks.audience(service) if isinstance(service, str) else None
+    if found is None:
+        raise errors.ValueInvalid("service", f"unknown service {service!r}: no such registry")
+    return found[1]
+
+
+def issue(uow, authority: TokenAuthority, principal: Principal, service: str | None,
+          scopes: tuple[Scope, ...], *, offline: bool = False, allocate: bool = True,
+          refresh_token: str | None = None) -> TokenGrant:  # fmt: skip
+    """Issue a token for ``service`` granting what ``principal`` may do of ``scopes``.
+
+    ``offline`` adds a new refresh token (authenticated callers only) unless
+    ``refresh_token`` is given, which is then returned as is. Raises ValueInvalid (missing
+    or unknown service).
+    """
+    user = principal.user
+    with uow:
+        audience = _audience(uow, service)
+        granted = authorize(uow, principal, scopes, allocate=allocate)
+        token, claims = authority.issuer.issue(principal.name, audience, granted)
+        uow.issued_tokens.record(
+            claims.token_id, subject=claims.subject, audience=claims.audience,
+            expires_at=_utc(claims.expires_at), access=claims.to_dict()["access"],
+            user_id=user.id if user is not None else None,
+            access_token_id=principal.access_token_id, issued_at=_utc(claims.issued_at),
+        )  # fmt: skip
+        if offline and user is not None and refresh_token is None:
+            refresh_token = _new_refresh_token(uow, authority, principal, claims)
+    return TokenGrant(token, claims, refresh_token if offline else None)
+
+
+def _new_refresh_token(uow, authority: TokenAuthority, principal: Principal,
+                       claims: Claims) -> str:  # fmt: skip
+    jti = credentials.new_secret()
+    expires_at = claims.issued_at + authority.refresh_ttl
+    uow.issued_tokens.record(
+        jti, subject=principal.name, audience=claims.issuer, expires_at=_utc(expires_at),
+        kind="refresh", user_id=principal.user.id, access_token_id=principal.access_token_id,
+        issued_at=_utc(claims.issued_at),
+    )  # fmt: skip
+    return authority.refresh_serializer.dumps({"jti": jti, "sub": principal.name})
+
+
+def principal_for_refresh(uow, authority: TokenAuthority, refresh_token: str) -> Principal:
+    """Return the principal a refresh token stands for; AuthenticationFailed if it is not
+    genuine, unknown, revoked, expired, or its user (or access token) is no longer valid."""
+    failed = errors.AuthenticationFailed("invalid refresh token")
+    try:
+        data = authority.refresh_serializer.loads(refresh_token)
+    except (BadData, TypeError, ValueError):
+        raise failed from None
+    jti = data.get("jti") if isinstance(data, dict) else None
+    if not isinstance(jti, str):
+        raise failed
+    with uow:
+        record = uow.issued_tokens.find(jti)
+        if (
+            record is None
+            or record.kind != "refresh"
+            or record.revoked_at is not None
+            or record.expires_at <= datetime.now(UTC)
+            or record.user_id is None
+        ):
+            raise failed
+        state = uow.token_checks.credential_state(record.user_id, record.access_token_id)
+        if state is None or state.user.disabled or state.user.username != data.get("sub"):
+            raise failed
+        if record.access_token_id is not None and not state.token_active:
+            raise failed
+        scopes = state.token_scopes if record.access_token_id is not None else None
+        return principal_for(uow, state.user, scopes=scopes,
+                             access_token_id=record.access_token_id)  # fmt: skip
+
+
+def verify_for_registry(uow, authority: TokenAuthority, registry_name: str, credential: str,
+                        token: object) -> Claims:  # fmt: skip
+    """Return the claims of ``token`` if it is valid for the calling registry.
+
+    Raises RegistryCredentialInvalid (unknown registry or wrong credential: checked first),
+    then a TokenError: TokenMalformed, TokenBadSignature, TokenExpired, TokenNotYetValid,
+    TokenWrongIssuer, TokenWrongAudience, TokenUnknown, TokenRevoked.
+    """
+    problem: TokenError | None = None
+    claims: Claims | None = None
+    try:
+        claims = authority.verifier.verify(token)  # type: ignore[arg-type]
+    except TokenError as exc:
+        problem = exc
+    if not isinstance(registry_name, str) or not isinstance(credential, str):
+        raise errors.RegistryCredentialInvalid()
+    with uow:
+        found = uow.token_checks.verification(registry_name, claims.token_id if claims else None)
+    if found is None or not credentials.matches(credentials.PURPOSE_REGISTRY, credential,
+                                                found.credential_hash):  # fmt: skip
+        raise errors.RegistryCredentialInvalid()
+    if problem is not None:
+        raise problem
+    assert claims is not None
+    if claims.audience != found.registry_name:
+        raise TokenWrongAudience(f"token is for {claims.audience!r}, not {found.registry_name!r}")
+    if found.token_kind != ACCESS_KIND or found.token_audience != claims.audience:
+        raise TokenUnknown("the Index did not issue this token")
+    if found.token_revoked:
+        raise TokenRevoked("token revoked")
+    return claims

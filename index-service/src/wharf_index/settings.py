@@ -1,0 +1,268 @@
+"""The Index's settings: ``INDEX_*`` environment variables parsed once into :class:`Settings`.
+
+``Settings.from_env(environ)`` reads every variable, coerces its type and collects *all*
+problems into one :class:`ConfigError` (each message names its variable). ``create_app`` and
+the CLI receive the resulting frozen object; tests build ``Settings(...)`` directly.
+
+Only ``INDEX_DATABASE_URL`` and ``INDEX_SECRET_KEY`` have no default. Secrets
+(``INDEX_SECRET_KEY``, ``INDEX_TOKEN_KEYS``, ``INDEX_DATABASE_URL``) may instead be given as
+``<NAME>_FILE``: the path of a file holding the value (container secrets); trailing
+whitespace is stripped. Setting both the variable and its ``_FILE`` form is an error.
+
+Token signing keys. ``INDEX_TOKEN_KEYS`` is a comma-separated list, oldest -> newest: the
+newest signs, every listed key verifies (rotation: append a key, later drop the oldest).
+When unset, one key is derived from the secret key::
+
+    key = HMAC-SHA256(key=INDEX_SECRET_KEY, msg="wharf-index.token-key.v1").hexdigest()
+
+so a single secret is enough for a small installation; a Registry that verifies tokens
+locally then needs that derived value (``wharf-index`` has no command printing it on purpose:
+set ``INDEX_TOKEN_KEYS`` explicitly when a Registry must share the key).
+
+The README carries the full table (name, meaning, default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .logconfig import FORMATS, LEVELS
+
+TOKEN_KEY_DERIVATION = b"wharf-index.token-key.v1"
+VISIBILITIES = ("public", "private")
+MIN_SECRET_LENGTH = 16
+MIN_SCRYPT_N = 1 << 10
+
+
+class ConfigError(ValueError):
+    """Bad configuration; ``.problems`` maps each bad variable to what is wrong with it."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        lines = [f"{name}: {problem}" for name, problem in sorted(self.problems.items())]
+        super().__init__("invalid configuration:\n  " + "\n  ".join(lines))
+
+
+def derive_token_key(secret_key: str) -> str:
+    """Return the default token signing key derived from ``secret_key`` (see module doc)."""
+    return hmac.new(secret_key.encode(), TOKEN_KEY_DERIVATION, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the Index reads from its environment, typed. Field -> variable:
+
+    database_url ``INDEX_DATABASE_URL``; secret_key ``INDEX_SECRET_KEY``; token_keys
+    ``INDEX_TOKEN_KEYS``; token_issuer ``INDEX_TOKEN_ISSUER``; token_ttl ``INDEX_TOKEN_TTL``;
+    token_leeway ``INDEX_TOKEN_LEEWAY``; refresh_token_ttl ``INDEX_REFRESH_TOKEN_TTL``;
+    public_url ``INDEX_PUBLIC_URL``; default_visibility ``INDEX_DEFAULT_VISIBILITY``;
+    db_pool_min/db_pool_max ``INDEX_DB_POOL_MIN/MAX``; db_connect_timeout
+    ``INDEX_DB_CONNECT_TIMEOUT``; db_statement_timeout ``INDEX_DB_STATEMENT_TIMEOUT``;
+    db_pool_timeout ``INDEX_DB_POOL_TIMEOUT``; log_level ``INDEX_LOG_LEVEL``; log_format
+    ``INDEX_LOG_FORMAT``; login_throttle_failures ``INDEX_LOGIN_THROTTLE_FAILURES``;
+    login_throttle_delay ``INDEX_LOGIN_THROTTLE_DELAY``; login_throttle_max_delay
+    ``INDEX_LOGIN_THROTTLE_MAX_DELAY``; password_scrypt_n ``INDEX_PASSWORD_SCRYPT_N``;
+    credential_cache_ttl ``INDEX_CREDENTIAL_CACHE_TTL``; credential_cache_size
+    ``INDEX_CREDENTIAL_CACHE_SIZE``; max_page_size ``INDEX_MAX_PAGE_SIZE``; bind
+    ``INDEX_BIND``; workers ``INDEX_WORKERS``; threads ``INDEX_THREADS``;
+    deletion_redrive_interval ``INDEX_DELETION_REDRIVE_INTERVAL`` (seconds between re-drives
+    of repository deletions stuck in ``deleting``, in each served worker; 0 turns it off).
+    Durations are whole seconds.
+    """
+
+    database_url: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    token_keys: tuple[str, ...] = field(default=(), repr=False)
+    token_issuer: str = "wharf-index"  # noqa: S105 - an issuer name, not a secret
+    token_ttl: int = 300
+    token_leeway: int = 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+    public_url: str = "http://127.0.0.1:5001"
+    default_visibility: str = "private"
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    db_connect_timeout: int = 5
+    db_statement_timeout: int = 30
+    db_pool_timeout: int = 10
+    log_level: str = "INFO"
+    log_format: str = "json"
+    login_throttle_failures: int = 5
+    login_throttle_delay: int = 2
+    login_throttle_max_delay: int = 900
+    password_scrypt_n: int = 1 << 15
+    credential_cache_ttl: int = 60
+    credential_cache_size: int = 1024
+    max_page_size: int = 100
+    bind: str = "127.0.0.1:5001"
+    workers: int = 2
+    threads: int = 8
+    deletion_redrive_interval: int = 60
+
+    def __post_init__(self) -> None:
+        if not self.token_keys:
+            object.__setattr__(self, "token_keys", (derive_token_key(self.secret_key),))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Parse ``environ`` (default ``os.environ``); raise ConfigError naming every bad one."""
+        reader = _Reader(os.environ if environ is None else environ)
+        values: dict[str, Any] = {
+            "database_url": reader.get("INDEX_DATABASE_URL", _database_url, secret=True),
+            "secret_key": reader.get("INDEX_SECRET_KEY", _secret_key, secret=True),
+            "token_keys": reader.get("INDEX_TOKEN_KEYS", _key_list, (), secret=True),
+            "token_issuer": reader.get("INDEX_TOKEN_ISSUER", _nonempty, "wharf-index"),
+            "public_url": reader.get("INDEX_PUBLIC_URL", _http_url, cls.public_url),
+            "default_visibility": reader.get(
+                "INDEX_DEFAULT_VISIBILITY", _choice(VISIBILITIES), "private"
+            ),
+            "log_level": reader.get("INDEX_LOG_LEVEL", _choice(LEVELS, str.upper), "INFO"),
+            "log_format": reader.get("INDEX_LOG_FORMAT", _choice(FORMATS, str.lower), "json"),
+            "bind": reader.get("INDEX_BIND", _bind, cls.bind),
+            "password_scrypt_n": reader.get(
+                "INDEX_PASSWORD_SCRYPT_N", _power_of_two, cls.password_scrypt_n
+            ),
+        }
+        for name, env, minimum in _INTEGERS:
+            values[name] = reader.get(env, _integer(minimum), getattr(cls, name))
+        if not reader.problems and values["db_pool_min"] > values["db_pool_max"]:
+            reader.problems["INDEX_DB_POOL_MIN"] = "must not exceed INDEX_DB_POOL_MAX"
+        if reader.problems:
+            raise ConfigError(reader.problems)
+        return cls(**values)
+
+
+_INTEGERS = (
+    ("token_ttl", "INDEX_TOKEN_TTL", 1),
+    ("token_leeway", "INDEX_TOKEN_LEEWAY", 0),
+    ("refresh_token_ttl", "INDEX_REFRESH_TOKEN_TTL", 1),
+    ("db_pool_min", "INDEX_DB_POOL_MIN", 0),
+    ("db_pool_max", "INDEX_DB_POOL_MAX", 1),
+    ("db_connect_timeout", "INDEX_DB_CONNECT_TIMEOUT", 1),
+    ("db_statement_timeout", "INDEX_DB_STATEMENT_TIMEOUT", 0),
+    ("db_pool_timeout", "INDEX_DB_POOL_TIMEOUT", 1),
+    ("login_throttle_failures", "INDEX_LOGIN_THROTTLE_FAILURES", 1),
+    ("login_throttle_delay", "INDEX_LOGIN_THROTTLE_DELAY", 0),
+    ("login_throttle_max_delay", "INDEX_LOGIN_THROTTLE_MAX_DELAY", 0),
+    ("credential_cache_ttl", "INDEX_CREDENTIAL_CACHE_TTL", 0),
+    ("credential_cache_size", "INDEX_CREDENTIAL_CACHE_SIZE", 0),
+    ("max_page_size", "INDEX_MAX_PAGE_SIZE", 1),
+    ("workers", "INDEX_WORKERS", 1),
+    ("threads", "INDEX_THREADS", 1),
+    ("deletion_redrive_interval", "INDEX_DELETION_REDRIVE_INTERVAL", 0),
+)
+
+_MISSING = object()
+
+
+class _Reader:
+    """Read variables (and their ``_FILE`` forms), recording problems instead of raising."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: dict[str, str] = {}
+
+    def get(self, name: str, parse: Callable[[str], Any], default: Any = _MISSING, *,
+            secret: bool = False) -> Any:  # fmt: skip
+        raw = self._raw(name, secret)
+        if raw is None:
+            if default is _MISSING and name not in self.problems:
+                self.problems[name] = "is required"
+            return None if default is _MISSING else default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            self.problems[name] = str(exc)
+            return None
+
+    def _raw(self, name: str, secret: bool) -> str | None:
+        value = self.environ.get(name)
+        path = self.environ.get(name + "_FILE") if secret else None
+        if value is not None and path is not None:
+            self.problems[name] = f"set either {name} or {name}_FILE, not both"
+            return None
+        if path is not None:
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    return fh.read().rstrip()
+            except OSError as exc:
+                self.problems[name + "_FILE"] = f"cannot read {path!r}: {exc.strerror}"
+                return None
+        if value is not None and value.strip() == "":
+            return None
+        return value
+
+
+def _nonempty(raw: str) -> str:
+    return raw.strip()
+
+
+def _database_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("postgresql", "postgres") or not (parts.hostname or parts.path):
+        raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@host:5432/wharf")
+    return raw.strip()
+
+
+def _secret_key(raw: str) -> str:
+    if len(raw) < MIN_SECRET_LENGTH:
+        raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (use a random value)")
+    return raw
+
+
+def _key_list(raw: str) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if not keys:
+        raise ValueError("must list at least one key (comma-separated, oldest first)")
+    if any(len(k) < MIN_SECRET_LENGTH for k in keys):
+        raise ValueError(f"every key must be at least {MIN_SECRET_LENGTH} characters")
+    return keys
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return raw.strip().rstrip("/")
+
+
+def _bind(raw: str) -> str:
+    host, sep, port = raw.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:5001")
+    return raw.strip()
+
+
+def _integer(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"must be an integer, got {raw!r}") from None
+        if value < minimum:
+            raise ValueError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _power_of_two(raw: str) -> int:
+    value = _integer(MIN_SCRYPT_N)(raw)
+    if value & (value - 1):
+        raise ValueError(f"must be a power of two, got {value}")
+    return value
+
+
+def _choice(choices: tuple[str, ...], norm: Callable[[str], str] = str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = norm(raw.strip())
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse

@@ -1,0 +1,86 @@
+"""Repositories: create, get, list, change, delete (scenario C steps 1-2), namespace default."""
+
+from __future__ import annotations
+
+from tests.api.conftest import API, basic
+
+
+def test_create_and_get(client, users):
+    body = {"name": "alice/app", "visibility": "public", "description": "an app"}
+    created = client.post(f"{API}/repositories", json=body, headers=basic("alice"))
+    assert created.status_code == 201
+    assert created.json["full_name"] == "alice/app" and created.json["namespace"] == "alice"
+    got = client.get(f"{API}/repositories/alice/app").json
+    assert got["description"] == "an app" and got["star_count"] == 0
+    assert got["permissions"] == {"pull": True, "push": False, "delete": False, "admin": False}
+    mine = client.get(f"{API}/repositories/alice/app", headers=basic("alice")).json
+    assert all(mine["permissions"].values())
+
+
+def test_create_refusals(client, users):
+    post = client.post
+    assert post(f"{API}/repositories", json={"name": "alice/app"}).status_code == 401
+    denied = post(f"{API}/repositories", json={"name": "alice/app"}, headers=basic("bob"))
+    assert denied.status_code == 403
+    for name in ("alice", "Alice/App", "alice/a b", "../etc", "x' OR '1'='1/y"):
+        response = post(f"{API}/repositories", json={"name": name}, headers=basic("alice"))
+        assert response.status_code == 400, name
+    post(f"{API}/repositories", json={"name": "alice/app"}, headers=basic("alice"))
+    again = post(f"{API}/repositories", json={"name": "alice/app"}, headers=basic("alice"))
+    assert again.status_code == 409 and again.json["error"]["code"] == "REPOSITORY_EXISTS"
+    bad = post(f"{API}/repositories", json={"name": "alice/b", "visibility": "secret"},
+               headers=basic("alice"))  # fmt: skip
+    assert bad.json["error"]["detail"]["visibility"]
+
+
+def test_default_visibility_is_the_namespace_default(client, users):
+    client.post(f"{API}/repositories", json={"name": "alice/one"}, headers=basic("alice"))
+    assert client.get(f"{API}/repositories/alice/one").status_code == 404  # private
+    body = {"default_visibility": "public"}
+    assert client.patch(f"{API}/namespaces/alice", json=body,
+                        headers=basic("bob")).status_code == 403  # fmt: skip
+    assert client.patch(f"{API}/namespaces/alice", json=body,
+                        headers=basic("alice")).status_code == 204  # fmt: skip
+    client.post(f"{API}/repositories", json={"name": "alice/two"}, headers=basic("alice"))
+    assert client.get(f"{API}/repositories/alice/two").json["visibility"] == "public"
+
+
+def test_update_visibility_and_description(client, users, make_repo):
+    make_repo("alice/app", visibility="public")
+    url = f"{API}/repositories/alice/app"
+    assert client.patch(url, json={"visibility": "private"},
+                        headers=basic("bob")).status_code == 403  # fmt: skip
+    assert client.patch(url, json={}, headers=basic("alice")).status_code == 400
+    changed = client.patch(url, json={"visibility": "private", "description": "new"},
+                           headers=basic("alice"))  # fmt: skip
+    assert changed.status_code == 200
+    assert changed.json["visibility"] == "private" and changed.json["description"] == "new"
+    assert client.get(url).status_code == 404
+
+
+def test_list_visible_and_by_namespace(client, users, make_repo):
+    make_repo("alice/pub", visibility="public")
+    make_repo("alice/priv")
+    make_repo("bob/pub", visibility="public")
+    def names(headers=None, query=""):
+        body = client.get(f"{API}/repositories{query}", headers=headers).json
+        return [r["full_name"] for r in body["items"]]
+    assert names() == ["alice/pub", "bob/pub"]
+    assert names(basic("alice")) == ["alice/priv", "alice/pub", "bob/pub"]
+    assert names(basic("alice"), "?namespace=bob") == ["bob/pub"]
+    assert client.get(f"{API}/repositories?namespace=ghost").status_code == 404
+
+
+def test_delete_without_registry_removes_the_records_and_answers_202(client, users, make_repo):
+    # No registry serves alice: nothing to call (tests/service/test_deletion.py covers the
+    # registry side of scenario C).
+    make_repo("alice/app", visibility="public")
+    url = f"{API}/repositories/alice/app"
+    assert client.delete(url).status_code == 401
+    assert client.delete(url, headers=basic("bob")).status_code == 403
+    response = client.delete(url, headers=basic("alice"))
+    assert response.status_code == 202
+    assert response.json["status"] == "deleted" and response.json["full_name"] == "alice/app"
+    listed = client.get(f"{API}/repositories", headers=basic("alice")).json["items"]
+    assert listed == []
+    assert client.delete(url, headers=basic("alice")).status_code == 404  # gone

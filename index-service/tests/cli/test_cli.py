@@ -1,0 +1,152 @@
+"""``wharf-index`` in-process against the test database (passwords through stdin)."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+import pytest
+from wharf_index import cli
+from wharf_index.domain.errors import RegistryCredentialInvalid
+from wharf_index.settings import Settings
+from wharf_testing import free_port
+
+from tests.conftest import SECRET_KEY
+
+
+@pytest.fixture
+def env(db_url):
+    return {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": SECRET_KEY,
+            "INDEX_PASSWORD_SCRYPT_N": "1024"}  # fmt: skip
+
+
+@pytest.fixture
+def run(env):
+    def run(*argv, stdin="", environ=None):
+        out, err = io.StringIO(), io.StringIO()
+        code = cli.main(list(argv), environ=env if environ is None else environ,
+                        stdin=io.StringIO(stdin), stdout=out, stderr=err)  # fmt: skip
+        return SimpleNamespace(code=code, out=out.getvalue(), err=err.getvalue())
+
+    return run
+
+
+def test_migrate_fresh_then_up_to_date(run, env, postgres_database):
+    fresh = dict(env, INDEX_DATABASE_URL=postgres_database())
+    first = run("migrate", environ=fresh)
+    assert first.code == 0 and "applied 0001_accounts.sql" in first.out
+    second = run("migrate", environ=fresh)
+    assert (second.code, second.out.strip()) == (0, "database is up to date")
+
+
+def test_user_lifecycle(run):
+    created = run("user", "create", "alice", "--email", "a@example.test", "--password-stdin",
+                  stdin="a good long password\n")  # fmt: skip
+    assert created.code == 0 and "a good long password" not in created.out + created.err
+    assert run("user", "create", "root2", "--email", "r@example.test", "--password-stdin",
+               "--admin", stdin="another password!\n").out.strip().endswith("(administrator)")
+    listing = run("user", "list").out.splitlines()
+    assert listing == ["alice\ta@example.test\t-", "root2\tr@example.test\tadmin"]
+    changed = run("user", "set-password", "alice", "--password-stdin", stdin="new password 123\n")
+    assert changed.code == 0
+    assert run("user", "grant-admin", "alice").code == 0
+    assert "alice\ta@example.test\tadmin" in run("user", "list").out
+    assert run("user", "revoke-admin", "alice").code == 0
+    assert run("user", "disable", "alice").code == 0
+    assert "disabled" in run("user", "list").out
+    assert run("user", "enable", "alice").code == 0
+    assert run("user", "delete", "alice").code == 0
+    assert "alice" not in run("user", "list").out
+
+
+def test_user_errors_are_readable(run):
+    ok = run("user", "create", "alice", "--email", "a@example.test", "--password-stdin",
+             stdin="a good long password\n")  # fmt: skip
+    assert ok.code == 0
+    for argv, stdin, text in (
+        (("user", "create", "alice", "--email", "b@example.test", "--password-stdin"),
+         "another password\n", "already exists"),
+        (("user", "create", "api", "--email", "c@example.test", "--password-stdin"),
+         "another password\n", "reserved"),
+        (("user", "create", "bob", "--email", "d@example.test", "--password-stdin"), "",
+         "no password on stdin"),
+        (("user", "create", "bob", "--email", "d@example.test", "--password-stdin"),
+         "short\n", "at least"),
+        (("user", "delete", "ghost"), "", "user ghost not found"),
+    ):  # fmt: skip
+        result = run(*argv, stdin=stdin)
+        assert result.code == 1, argv
+        assert result.err.startswith("wharf-index: error:") and text in result.err
+        assert "Traceback" not in result.err
+
+
+def test_orgs_and_teams(run, uow):
+    run("user", "create", "alice", "--email", "a@example.test", "--password-stdin",
+        stdin="a good long password\n")  # fmt: skip
+    run("user", "create", "bob", "--email", "b@example.test", "--password-stdin",
+        stdin="a good long password\n")  # fmt: skip
+    assert run("org", "create", "acme", "--owner", "alice").code == 0
+    assert run("team", "create", "acme", "devs", "--role", "write").code == 0
+    assert run("org", "add-member", "acme", "bob", "--team", "devs").out.strip() == (
+        "added bob to acme/devs")
+    assert run("org", "list").out.split() == ["acme"]
+    assert run("team", "grant", "acme", "devs", "acme/missing").code == 1
+    assert run("team", "create", "acme", "devs", "--role", "read").code == 1
+    with uow:
+        org = uow.orgs.get("acme")
+        assert uow.orgs.team_members(uow.orgs.get_team(org.id, "devs").id) == ["bob"]
+
+
+def test_registries(run, uow):
+    added = run("registry", "add", "reg.example", "--url", "https://reg.example", "--kind",
+                "private", "--namespace", "acme", "--namespace", "alice")  # fmt: skip
+    assert added.code == 0
+    credential = added.out.strip().splitlines()[-1]
+    from wharf_index.services import registries
+
+    assert registries.authenticate_registry(uow, "reg.example", credential).name == "reg.example"
+    assert run("registry", "list").out.strip() == (
+        "reg.example\tprivate\thttps://reg.example\tacme,alice")
+    assert credential not in run("registry", "list").out
+    assert run("registry", "add", "reg.example", "--url", "https://x", "--kind", "mirror").code == 1
+    rotated = run("registry", "rotate-credential", "reg.example")
+    assert rotated.code == 0
+    fresh = rotated.out.strip().splitlines()[-1]
+    assert fresh != credential
+    assert registries.authenticate_registry(uow, "reg.example", fresh).name == "reg.example"
+    with pytest.raises(RegistryCredentialInvalid):
+        registries.authenticate_registry(uow, "reg.example", credential)
+    assert run("registry", "rotate-credential", "nowhere").code == 1
+    assert run("registry", "remove", "reg.example").code == 0
+    assert run("registry", "remove", "reg.example").code == 1
+
+
+def test_bad_configuration_names_the_variable(run):
+    for argv in (("migrate",), ("serve",), ("user", "list")):
+        result = run(*argv, environ={"INDEX_SECRET_KEY": SECRET_KEY, "INDEX_TOKEN_TTL": "x"})
+        assert result.code == 2
+        assert "INDEX_DATABASE_URL" in result.err and "INDEX_TOKEN_TTL" in result.err
+
+
+def test_unreachable_database(run, env):
+    down = dict(env, INDEX_DATABASE_URL=f"postgresql://x@127.0.0.1:{free_port()}/x")
+    for argv in (("migrate",), ("user", "list")):
+        result = run(*argv, environ=down)
+        assert result.code == 1 and "database unavailable" in result.err
+
+
+def test_usage_errors_exit_2():
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["user", "create", "bob"], environ={}, stderr=io.StringIO())
+    assert caught.value.code == 2
+
+
+def test_serve_runs_gunicorn_with_gthread_workers():
+    settings = Settings(database_url="postgresql://x@h/db", secret_key=SECRET_KEY)
+    args = cli.build_parser().parse_args(["serve", "--bind", "0.0.0.0:8000", "--threads", "4"])
+    argv = cli.gunicorn_argv(args, settings)
+    assert argv[1:5] == ["-m", "gunicorn", "-c", "python:wharf_index.gunicorn_conf"]
+    assert argv[argv.index("--bind") + 1] == "0.0.0.0:8000"
+    assert argv[argv.index("--threads") + 1] == "4"
+    assert argv[argv.index("--workers") + 1] == str(settings.workers)
+    assert argv[-1] == "wharf_index.wsgi:app"

@@ -1,0 +1,171 @@
+"""Users: creation rules, authentication, throttling, passwords, administrators."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg2
+import pytest
+from wharf_index.domain import errors
+from wharf_index.domain.model import Principal
+from wharf_index.services import accounts, orgs
+
+from tests.conftest import PASSWORD
+
+
+def test_create_user_makes_a_namespace(uow, make_user):
+    user = make_user("alice")
+    assert user.username == "alice" and not user.is_admin and not user.is_robot
+    with uow:
+        namespace = uow.namespaces.get("alice")
+    assert namespace.kind == "user" and namespace.id == user.namespace_id
+
+
+def test_password_is_stored_hashed_only(uow, make_user, db_url):
+    make_user("alice")
+    conn = psycopg2.connect(db_url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT password_hash FROM users WHERE username = 'alice'")
+        stored = cur.fetchone()[0]
+    conn.close()
+    assert stored.startswith("$scrypt$") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize("name", ["api", "v2", "admin", "Bad", "a/b", "x' OR '1'='1"])
+def test_bad_and_reserved_names_are_refused(uow, name):
+    with pytest.raises(errors.NameInvalid):
+        accounts.create_user(uow, name, "x@example.test", PASSWORD)
+
+
+def test_duplicate_names_and_emails(uow, make_user):
+    make_user("alice")
+    with pytest.raises(errors.UsernameTaken):
+        accounts.create_user(uow, "alice", "other@example.test", PASSWORD)
+    with pytest.raises(errors.ValueInvalid):
+        accounts.create_user(uow, "bob", "ALICE@example.test", PASSWORD)
+    orgs.create_org(uow, "acme", owner="alice")
+    with pytest.raises(errors.UsernameTaken):
+        accounts.create_user(uow, "acme", "acme@example.test", PASSWORD)
+
+
+def test_bad_email_and_password(uow):
+    with pytest.raises(errors.ValueInvalid):
+        accounts.create_user(uow, "bob", "not-an-email", PASSWORD)
+    with pytest.raises(errors.PasswordInvalid):
+        accounts.create_user(uow, "bob", "bob@example.test", "short")
+
+
+def test_authenticate(uow, make_user):
+    make_user("alice")
+    principal = accounts.authenticate(uow, "alice", PASSWORD)
+    assert principal.user.username == "alice" and principal.scopes is None
+    assert principal.grants.namespaces == {principal.user.namespace_id: "admin"}
+    for name, password in (("alice", "wrong password"), ("nobody", PASSWORD), ("", "")):
+        with pytest.raises(errors.AuthenticationFailed):
+            accounts.authenticate(uow, name, password)
+
+
+def test_failed_logins_lock_the_account_then_success_resets(uow, make_user, db_url):
+    make_user("alice")
+    for _ in range(3):  # threshold is 3 in the test config
+        with pytest.raises(errors.AuthenticationFailed):
+            accounts.authenticate(uow, "alice", "wrong password")
+    with pytest.raises(errors.LoginThrottled) as caught:
+        accounts.authenticate(uow, "alice", PASSWORD)  # even the right password waits
+    assert 0 < caught.value.retry_after <= 30
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True
+    conn.cursor().execute("UPDATE login_failures SET locked_until = now() - interval '1 s'")
+    conn.close()
+    accounts.authenticate(uow, "alice", PASSWORD)
+    with uow:
+        assert uow.users.lockout_remaining(uow.users.get("alice").id) == 0
+
+
+def test_lockout_grows_exponentially(uow, make_user):
+    user = make_user("alice")
+    with uow:
+        locks = [uow.users.record_failed_login(user.id, threshold=2, delay=10, max_delay=35)
+                 for _ in range(5)]  # fmt: skip
+    assert [f for f, _ in locks] == [1, 2, 3, 4, 5]
+    assert locks[0][1] is None
+    spans = [(lock - locks[1][1]).total_seconds() for _, lock in locks[1:]]
+    assert spans[0] == 0 and 9 <= spans[1] <= 11 and 24 <= spans[2] <= 26 and 24 <= spans[3] <= 26
+
+
+def test_disabled_users_and_robots_cannot_log_in(uow, make_user):
+    make_user("alice")
+    accounts.set_disabled(uow, "alice", True)
+    with pytest.raises(errors.AuthenticationFailed):
+        accounts.authenticate(uow, "alice", PASSWORD)
+    accounts.set_disabled(uow, "alice", False)
+    assert accounts.authenticate(uow, "alice", PASSWORD).user.username == "alice"
+
+
+def test_set_and_change_password(uow, make_user):
+    make_user("alice")
+    accounts.set_password(uow, "alice", "a brand new password")
+    with pytest.raises(errors.AuthenticationFailed):
+        accounts.authenticate(uow, "alice", PASSWORD)
+    accounts.change_password(uow, "alice", "a brand new password", "yet another password")
+    assert accounts.authenticate(uow, "alice", "yet another password")
+    with pytest.raises(errors.AuthenticationFailed):
+        accounts.change_password(uow, "alice", "wrong password", "whatever else")
+
+
+def test_only_self_or_admin_may_set_a_password(uow, make_user):
+    make_user("alice")
+    bob = make_user("bob")
+    with pytest.raises(errors.PermissionDenied):
+        accounts.set_password(uow, "alice", "bob's choice here", actor=Principal(user=bob))
+
+
+def test_admins(uow, make_user):
+    make_user("alice")
+    assert accounts.set_admin(uow, "alice", True).is_admin
+    assert accounts.authenticate(uow, "alice", PASSWORD).is_admin
+    assert not accounts.set_admin(uow, "alice", False).is_admin
+    bob = make_user("bob")
+    with pytest.raises(errors.PermissionDenied):
+        accounts.set_admin(uow, "alice", True, actor=Principal(user=bob))
+    with pytest.raises(errors.PermissionDenied):
+        accounts.create_user(uow, "carol", "c@example.test", PASSWORD, admin=True,
+                             actor=Principal(user=bob))  # fmt: skip
+
+
+def test_delete_user_removes_namespace_but_not_the_last_org_owner(uow, make_user):
+    make_user("alice")
+    make_user("bob")
+    orgs.create_org(uow, "acme", owner="alice")
+    with pytest.raises(errors.ValueInvalid, match="last owner"):
+        accounts.delete_user(uow, "alice")
+    accounts.delete_user(uow, "bob")
+    with uow:
+        assert uow.users.find("bob") is None and uow.namespaces.find("bob") is None
+    with pytest.raises(errors.UserNotFound):
+        accounts.delete_user(uow, "bob")
+
+
+def test_list_users_paginates(uow, make_user):
+    for name in ("carol", "alice", "bob"):
+        make_user(name)
+    first = accounts.list_users(uow, limit=2)
+    assert [u.username for u in first] == ["alice", "bob"]
+    assert [u.username for u in accounts.list_users(uow, after="bob")] == ["carol"]
+
+
+def test_passwords_never_reach_the_logs(uow, make_user, caplog):
+    with caplog.at_level(logging.DEBUG):
+        make_user("alice")
+        accounts.authenticate(uow, "alice", PASSWORD)
+        with pytest.raises(errors.AuthenticationFailed):
+            accounts.authenticate(uow, "alice", "wrong password 123")
+    assert PASSWORD not in caplog.text and "wrong password 123" not in caplog.text
+
+
+def test_audit_log_records_account_changes(uow, make_user):
+    make_user("alice")
+    accounts.set_admin(uow, "alice", True)
+    with uow:
+        actions = [e.action for e in uow.audit.list()]
+    assert actions[:2] == ["user.grant_admin", "user.create"]

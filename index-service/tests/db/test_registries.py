@@ -1,0 +1,59 @@
+"""The registry directory and registry credentials."""
+
+from __future__ import annotations
+
+import pytest
+from wharf_index.domain import errors
+from wharf_index.services import accounts, registries
+
+from tests.conftest import PASSWORD
+
+
+def test_add_authenticate_list_remove(uow, db_url):
+    name = "registry.local:5000"
+    registry, credential = registries.add_registry(
+        uow, name, "http://127.0.0.1:5000", "private", ["alice", "acme", "alice"])
+    assert registry.namespaces == ("acme", "alice")
+    assert registries.authenticate_registry(uow, name, credential).id == registry.id
+    for name, secret in (("registry.local:5000", credential[:-1] + "x"), ("other", credential),
+                         ("registry.local:5000", ""), (None, credential)):  # fmt: skip
+        with pytest.raises(errors.RegistryCredentialInvalid):
+            registries.authenticate_registry(uow, name, secret)
+    assert [r.name for r in registries.list_registries(uow)] == ["registry.local:5000"]
+    assert [r.name for r in registries.registries_for(uow, "acme")] == ["registry.local:5000"]
+    assert registries.registries_for(uow, "nobody") == []
+    import psycopg2
+
+    conn = psycopg2.connect(db_url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT credential_hash FROM registries")
+        assert credential.encode() not in bytes(cur.fetchone()[0])
+    conn.close()
+    registries.remove_registry(uow, "registry.local:5000")
+    with pytest.raises(errors.RegistryCredentialInvalid):
+        registries.authenticate_registry(uow, "registry.local:5000", credential)
+    with pytest.raises(errors.RegistryNotFound):
+        registries.remove_registry(uow, "registry.local:5000")
+
+
+def test_rules(uow, make_user):
+    registries.add_registry(uow, "hub", "https://hub.example", "sponsor")
+    with pytest.raises(errors.RegistryExists):
+        registries.add_registry(uow, "hub", "https://hub.example", "sponsor")
+    for args in (("Bad Name", "https://x", "private"), ("x", "ftp://x", "private"),
+                 ("x", "https://x", "public"),
+                 ("x", "https://x", "private", ["Bad/NS"])):  # fmt: skip
+        with pytest.raises(errors.Invalid):
+            registries.add_registry(uow, *args)
+    make_user("bob")
+    bob = accounts.authenticate(uow, "bob", PASSWORD)
+    with pytest.raises(errors.PermissionDenied):
+        registries.add_registry(uow, "mine", "https://x", "private", actor=bob)
+
+
+def test_rotate_credential(uow):
+    _, old = registries.add_registry(uow, "hub", "https://hub.example", "mirror")
+    new = registries.rotate_credential(uow, "hub")
+    assert registries.authenticate_registry(uow, "hub", new).name == "hub"
+    with pytest.raises(errors.RegistryCredentialInvalid):
+        registries.authenticate_registry(uow, "hub", old)

@@ -1,0 +1,150 @@
+"""A registry double for Index -> Registry calls, on ``responses`` (no sockets).
+
+``FakeRegistry(url, verifier, audience)`` answers, for every request, only when the
+bearer token verifies (TokenVerifier with the Index's keys, audience = the registry's
+name) and grants what the endpoint needs (else 401, as a token-mode registry does):
+
+- ``DELETE /v2/_wharf/repositories/<name>`` (``delete``): forgets the repository, 202;
+- ``GET /v2/_catalog?n=&last=`` (``registry:catalog:*``): every repository, paginated
+  with a relative ``Link`` (``absolute_links``: an absolute one on another host);
+- ``GET /v2/<name>/tags/list?n=&last=`` (``pull``), 404 ``NAME_UNKNOWN`` when absent;
+- ``HEAD``/``GET /v2/<name>/manifests/<tag>`` (``pull``).
+
+``down = True`` makes every call fail with a connection error. ``calls`` records
+(method, path, claims) of each request the double answered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+import responses
+from wharf_index.adapters.registry_http import RegistryHTTP
+from wharf_index.services.registry_agent import RegistryAgent
+from wharf_protocol import mediatypes
+from wharf_protocol.digests import digest_bytes
+from wharf_protocol.events import Actor, Descriptor, Target, new_event
+from wharf_protocol.tokens import TokenError, TokenVerifier
+
+CONFIG = "sha256:" + "c" * 64
+LAYER = "sha256:" + "d" * 64
+
+
+def manifest_bytes(label: str, layers: int = 1) -> bytes:
+    """A small OCI image manifest; ``label`` makes its digest unique."""
+    return json.dumps({
+        "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
+        "config": {"mediaType": mediatypes.OCI_CONFIG, "digest": CONFIG, "size": 7},
+        "layers": [{"mediaType": mediatypes.OCI_LAYER_GZIP, "digest": LAYER, "size": 1000 + i}
+                   for i in range(layers)],
+        "annotations": {"label": label},
+    }).encode()  # fmt: skip
+
+
+def digest_of(body: bytes) -> str:
+    return str(digest_bytes(body))
+
+
+class FakeRegistry:
+    def __init__(self, mock: responses.RequestsMock, url: str, verifier, audience: str, *,
+                 page_size: int = 2, absolute_links: bool = False) -> None:  # fmt: skip
+        self.url, self.verifier, self.audience = url.rstrip("/"), verifier, audience
+        self.page_size, self.absolute_links = page_size, absolute_links
+        self.repositories: dict[str, dict[str, bytes]] = {}
+        self.down = False
+        self.calls: list[tuple[str, str, object]] = []
+        self.tokens: list[str] = []
+        pattern = re.compile(re.escape(self.url) + r"/v2/.*")
+        for method in ("GET", "HEAD", "DELETE"):
+            mock.add_callback(method, pattern, callback=self._answer)
+
+    def push(self, name: str, tag: str, body: bytes) -> str:
+        self.repositories.setdefault(name, {})[tag] = body
+        return digest_of(body)
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def _answer(self, request):
+        if self.down:
+            raise requests.ConnectionError("registry down")
+        parts = urlsplit(request.url)
+        path, query = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+        try:
+            token = request.headers["Authorization"].split(" ", 1)[1]
+            claims = self.verifier.verify(token, audience=self.audience)
+        except (KeyError, IndexError, TokenError):
+            return 401, {}, '{"errors": [{"code": "UNAUTHORIZED"}]}'
+        self.tokens.append(token)
+        self.calls.append((request.method, path, claims))
+        if path == "/v2/_catalog":
+            return self._catalog(claims, query)
+        match = re.fullmatch(r"/v2/_wharf/repositories/(.+)", path)
+        if match and request.method == "DELETE":
+            return self._delete(claims, match.group(1))
+        match = re.fullmatch(r"/v2/(.+)/(tags/list|manifests/([^/]+))", path)
+        if not match or not claims.allows("repository", match.group(1), "pull"):
+            return 401, {}, '{"errors": [{"code": "UNAUTHORIZED"}]}'
+        name, kind, tag = match.groups()
+        if kind == "tags/list":
+            return self._tags(name, query)
+        return self._manifest(request.method, name, tag)
+
+    def _delete(self, claims, name):
+        if not claims.allows("repository", name, "delete"):
+            return 401, {}, '{"errors": [{"code": "UNAUTHORIZED"}]}'
+        self.repositories.pop(name, None)
+        return 202, {}, ""
+
+    def _page(self, path, key, items, query):
+        n = int(query.get("n", self.page_size))
+        n = min(n, self.page_size)
+        rest = [i for i in sorted(items) if "last" not in query or i > query["last"]]
+        page, headers = rest[:n], {}
+        if len(rest) > n:
+            base = "http://elsewhere.example" if self.absolute_links else ""
+            headers["Link"] = f'<{base}{path}?{urlencode({"last": page[-1], "n": n})}>; rel="next"'
+        return 200, headers, json.dumps({key: page})
+
+    def _catalog(self, claims, query):
+        if not claims.allows("registry", "catalog", "*"):
+            return 401, {}, '{"errors": [{"code": "UNAUTHORIZED"}]}'
+        return self._page("/v2/_catalog", "repositories", self.repositories, query)
+
+    def _tags(self, name, query):
+        if name not in self.repositories:
+            return 404, {}, '{"errors": [{"code": "NAME_UNKNOWN"}]}'
+        return self._page(f"/v2/{name}/tags/list", "tags", self.repositories[name], query)
+
+    def _manifest(self, method, name, tag):
+        body = self.repositories.get(name, {}).get(tag)
+        if body is None:
+            return 404, {}, '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}'
+        headers = {"Docker-Content-Digest": digest_of(body),
+                   "Content-Type": mediatypes.OCI_MANIFEST}  # fmt: skip
+        return 200, headers, b"" if method == "HEAD" else body
+
+
+def no_sleep(seconds: float) -> None:
+    """Backoff without waiting (tests)."""
+
+
+def make_agent(settings):
+    """A RegistryAgent on the Index's keys whose retries do not sleep."""
+    return RegistryAgent.from_settings(settings, http=RegistryHTTP(retries=1, sleep=no_sleep))
+
+
+def verifier_for(settings):
+    return TokenVerifier(list(settings.token_keys), issuer=settings.token_issuer)
+
+
+def push_event(repository: str, tag: str, body: bytes):
+    """The registry's push event of manifest ``body`` as ``repository:tag``."""
+    document = json.loads(body)
+    references = tuple(Descriptor(d["mediaType"], d["digest"], d["size"])
+                       for d in [document["config"], *document["layers"]])  # fmt: skip
+    target = Target(mediatypes.OCI_MANIFEST, digest_of(body), len(body), repository, tag=tag,
+                    length=len(body), references=references)  # fmt: skip
+    return new_event("push", target, actor=Actor("alice"))

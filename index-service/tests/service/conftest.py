@@ -1,0 +1,115 @@
+"""Fixtures for the Docker-facing and registry-facing surfaces (/v2/token, /internal, /v1).
+
+- ``users``: alice, bob (plain users), carol (administrator); their password is PASSWORD.
+- ``registry``: a registry "registry.test" and its credential; ``registry_auth`` its Basic
+  header; ``index_client``: wharf_protocol's IndexClient talking to the test app in-process.
+- ``make_repo(name, visibility=...)``; ``get_token(...)``; ``claims_of(token)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+import requests
+from wharf_index.domain.model import SYSTEM
+from wharf_index.services import accounts, registries, repositories
+from wharf_protocol.client import IndexClient
+from wharf_protocol.tokens import TokenVerifier
+
+from tests.conftest import PASSWORD
+
+REGISTRY = "registry.test"
+
+
+def basic(username: str, secret: str = PASSWORD) -> dict[str, str]:
+    raw = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+@pytest.fixture
+def users(make_user):
+    return {name: make_user(name, admin=name == "carol") for name in ("alice", "bob", "carol")}
+
+
+@pytest.fixture
+def principal(uow, users):
+    """principal("alice") -> the password Principal of a user."""
+    return lambda name: accounts.principal_for(uow, users[name])
+
+
+@pytest.fixture
+def make_repo(uow, principal):
+    def make(full_name: str, visibility: str = "private", description: str = ""):
+        owner = principal(full_name.split("/")[0])
+        return repositories.create_repository(uow, owner, full_name, visibility=visibility,
+                                              description=description)  # fmt: skip
+
+    return make
+
+
+@pytest.fixture
+def registry(uow):
+    """(Registry, credential) of "registry.test" at http://registry.test:5000."""
+    return registries.add_registry(uow, REGISTRY, "http://registry.test:5000", "private",
+                                   actor=SYSTEM)  # fmt: skip
+
+
+@pytest.fixture
+def registry_auth(registry):
+    return basic(REGISTRY, registry[1])
+
+
+@pytest.fixture
+def get_token(client, registry):
+    """get_token(*scopes, user=None, secret=PASSWORD, **params) -> test response."""
+
+    def get(*scopes: str, user: str | None = None, secret: str = PASSWORD, **params):
+        query = {"service": REGISTRY, **params, "scope": list(scopes)}
+        headers = basic(user, secret) if user else {}
+        return client.get("/v2/token", query_string=query, headers=headers)
+
+    return get
+
+
+@pytest.fixture
+def claims_of(settings):
+    verifier = TokenVerifier(list(settings.token_keys), issuer=settings.token_issuer)
+    return verifier.verify
+
+
+def access_of(claims) -> dict[str, set[str]]:
+    """{"repository:<name>": {actions}} of a token's claims."""
+    return {f"{s.type}:{s.name}": set(s.actions) for s in claims.access}
+
+
+class _FlaskAdapter(requests.adapters.BaseAdapter):
+    """Send requests' calls to a Flask test client (no sockets)."""
+
+    def __init__(self, client) -> None:
+        super().__init__()
+        self.client = client
+
+    def send(self, request, **kwargs):
+        path = request.path_url
+        result = self.client.open(path, method=request.method, data=request.body,
+                                  headers=dict(request.headers))  # fmt: skip
+        response = requests.Response()
+        response.status_code = result.status_code
+        response.headers.update(result.headers)
+        response.raw = io.BytesIO(result.get_data())
+        response.url, response.request = request.url, request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def index_client(client, registry):
+    session = requests.Session()
+    session.mount("http://index.test", _FlaskAdapter(client))
+    with IndexClient("http://index.test", REGISTRY, registry[1], retries=0,
+                     session=session) as index:  # fmt: skip
+        yield index

@@ -1,0 +1,244 @@
+"""Scenario C at the Index: DELETE /api/v1/repositories/<name>, the delete token, the
+registry call (a ``responses`` double), record removal, failures and re-drives."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+
+import psycopg2
+import pytest
+import responses
+from wharf_index.context import EXTENSION
+from wharf_index.domain import errors
+from wharf_index.services import (
+    deletion,
+    events,
+    registries,
+    registry_agent,
+    repositories,
+    stars,
+    tokens,
+)
+from wharf_index.services.tokens import TokenAuthority
+from wharf_index.settings import ConfigError, Settings
+from wharf_protocol.events import Target, new_event
+
+from tests.registry_double import (
+    FakeRegistry,
+    make_agent,
+    manifest_bytes,
+    push_event,
+    verifier_for,
+)
+from tests.service.conftest import REGISTRY, basic
+
+URL = "/api/v1/repositories"
+REGISTRY_URL = "http://registry.test:5000"
+
+
+@pytest.fixture
+def agent(app, settings):
+    """The app's RegistryAgent (no backoff sleeps), also used for direct service calls."""
+    agent = make_agent(settings)
+    app.extensions[EXTENSION].extras[registry_agent.AGENT_EXTRA] = agent
+    return agent
+
+
+@pytest.fixture
+def fake(settings, registry):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY)
+
+
+@pytest.fixture
+def sql(db_url):
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True
+
+    def run(statement, params=None):
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall()
+
+    yield run
+    conn.close()
+
+
+@pytest.fixture
+def pushed(uow, registry, make_repo, principal, fake):
+    """alice/app (private) with tags 1 and 2 at the registry and the Index, starred by alice."""
+    make_repo("alice/app")
+    for tag in ("1", "2"):
+        body = manifest_bytes(tag)
+        fake.push("alice/app", tag, body)
+        events.ingest(uow, registry[0], [push_event("alice/app", tag, body)])
+    stars.star(uow, principal("alice"), "alice/app")
+    return "alice/app"
+
+
+def _rows(sql, name):
+    return sql("SELECT r.status, (SELECT count(*) FROM tags t WHERE t.repository_id = r.id)"
+               " FROM repositories r WHERE full_name = %s", (name,))  # fmt: skip
+
+
+def test_delete_calls_registry_with_a_delete_token_then_removes_every_record(
+        client, uow, settings, registry, agent, fake, pushed, sql, index_client):  # fmt: skip
+    response = client.delete(f"{URL}/alice/app", headers=basic("alice"))
+    assert response.status_code == 202, response.json
+    assert response.json["status"] == "deleted" and response.json["full_name"] == "alice/app"
+    [(method, path, claims)] = fake.calls
+    assert (method, path) == ("DELETE", "/v2/_wharf/repositories/alice/app")
+    assert claims.audience == REGISTRY and claims.subject == "wharf-index"
+    assert {(s.type, s.name, s.actions) for s in claims.access} == {
+        ("repository", "alice/app", frozenset({"delete", "pull"}))}
+    assert claims.expires_at - claims.issued_at == 60
+    # Recorded as issued: the registry's verification call accepts it.
+    verified = tokens.verify_for_registry(uow, TokenAuthority.from_settings(settings), REGISTRY,
+                                          registry[1], fake.tokens[0])  # fmt: skip
+    assert verified.token_id == claims.token_id
+    assert "alice/app" not in fake.repositories
+    assert _rows(sql, "alice/app") == []
+    assert sql("SELECT count(*) FROM stars") == [(0,)]
+    assert sql("SELECT count(*) FROM manifests") == [(0,)]
+    # The registry's repository-delete event arrives later: accepted, nothing left to do.
+    index_client.post_events([new_event("delete", Target("", "", None, "alice/app"))])
+    assert _rows(sql, "alice/app") == []
+
+
+def test_registry_down_keeps_deleting_then_redrive_completes(
+        client, uow, agent, fake, pushed, sql, get_token, claims_of):  # fmt: skip
+    fake.down = True
+    response = client.delete(f"{URL}/alice/app", headers=basic("alice"))
+    assert response.status_code == 202 and response.json["status"] == "deleting"
+    assert _rows(sql, "alice/app") == [("deleting", 2)]
+    [(attempts, error)] = sql("SELECT attempts, last_error FROM repository_deletions")
+    assert attempts == 1 and "registry.test" in error
+    # Unusable meanwhile: a token request grants no pull or push on it (delete only).
+    token = get_token("repository:alice/app:pull,push,delete", user="alice")
+    [scope] = claims_of(token.json["token"]).access
+    assert scope.actions == frozenset({"delete"})
+    shown = client.get(f"{URL}/alice/app", headers=basic("alice"))
+    assert shown.status_code == 200 and shown.json["status"] == "deleting"
+    fake.down = False
+    [result] = deletion.redrive(uow, agent)  # due at once after a failed attempt
+    assert result.completed and "alice/app" not in fake.repositories
+    assert _rows(sql, "alice/app") == []
+
+
+class Crash(BaseException):
+    """The process dying between two steps."""
+
+
+def test_crash_between_mark_and_call_is_finished_by_redrive(uow, agent, fake, pushed, sql,
+                                                           principal, monkeypatch):  # fmt: skip
+    def crash(*args, **kwargs):
+        raise Crash()
+
+    monkeypatch.setattr(registry_agent, "holders", crash)
+    with pytest.raises(Crash):
+        deletion.request_deletion(uow, agent, principal("alice"), "alice/app")
+    monkeypatch.undo()
+    assert fake.calls == [] and _rows(sql, "alice/app") == [("deleting", 2)]
+    assert deletion.redrive(uow, agent) == []  # the crashed driver's lease still holds
+    [result] = deletion.redrive(uow, agent, due_only=False)  # `wharf-index repo redrive`
+    assert result.completed and [c[0] for c in fake.calls] == ["DELETE"]
+    assert _rows(sql, "alice/app") == []
+
+
+def test_crash_after_the_registry_call_is_finished_by_the_event(uow, agent, fake, pushed, sql,
+                                                                principal, registry,
+                                                                monkeypatch):  # fmt: skip
+    def crash(*args, **kwargs):
+        raise Crash()
+
+    monkeypatch.setattr(deletion, "_remove_records", crash)
+    with pytest.raises(Crash):
+        deletion.request_deletion(uow, agent, principal("alice"), "alice/app")
+    assert "alice/app" not in fake.repositories and _rows(sql, "alice/app") == [("deleting", 2)]
+    events.ingest(uow, registry[0], [new_event("delete", Target("", "", None, "alice/app"))])
+    assert _rows(sql, "alice/app") == []
+
+
+def test_repeated_delete_is_idempotent(client, agent, fake, pushed, sql):
+    fake.down = True
+    for attempt in (1, 2):
+        response = client.delete(f"{URL}/alice/app", headers=basic("alice"))
+        assert response.status_code == 202 and response.json["status"] == "deleting"
+        assert sql("SELECT attempts FROM repository_deletions") == [(attempt,)]
+    fake.down = False
+    fake.repositories.pop("alice/app")  # the registry had already deleted it: 202 anyway
+    response = client.delete(f"{URL}/alice/app", headers=basic("alice"))
+    assert response.status_code == 202 and response.json["status"] == "deleted"
+    assert client.delete(f"{URL}/alice/app", headers=basic("alice")).status_code == 404
+
+
+def test_namespace_without_registry_removes_records_directly(client, uow, users, make_repo,
+                                                            settings, agent, sql):  # fmt: skip
+    registries.add_registry(uow, "bobs", "http://bobs.test:5000", "private", ["bob"])
+    make_repo("alice/app")
+    with responses.RequestsMock() as mock:  # any call to a registry would fail the test
+        response = client.delete(f"{URL}/alice/app", headers=basic("alice"))
+        assert len(mock.calls) == 0
+    assert response.status_code == 202 and response.json["status"] == "deleted"
+    assert _rows(sql, "alice/app") == []
+
+
+def test_registries_a_manifest_came_from_are_called_too(uow, users, make_repo, settings, agent,
+                                                       principal, sql):  # fmt: skip
+    alices, _ = registries.add_registry(uow, "alices", "http://alices.test", "private", ["alice"])
+    other, _ = registries.add_registry(uow, "other", "http://other.test", "private", ["zed"])
+    make_repo("alice/app")
+    events.ingest(uow, other, [push_event("alice/app", "1", manifest_bytes("1"))])
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        first = FakeRegistry(mock, "http://alices.test", verifier_for(settings), "alices")
+        second = FakeRegistry(mock, "http://other.test", verifier_for(settings), "other")
+        result = deletion.request_deletion(uow, agent, principal("alice"), "alice/app")
+    assert result.completed
+    assert [c[1] for c in first.calls + second.calls] == ["/v2/_wharf/repositories/alice/app"] * 2
+
+
+def test_only_repository_admins_may_delete(client, uow, users, make_repo, agent, principal):
+    make_repo("alice/public", visibility="public")
+    make_repo("alice/private")
+    repositories.set_collaborator(uow, principal("alice"), "alice/public", "bob", "write")
+    assert client.delete(f"{URL}/alice/public").status_code == 401
+    refused = client.delete(f"{URL}/alice/public", headers=basic("bob"))
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "DENIED"
+    hidden = client.delete(f"{URL}/alice/private", headers=basic("bob"))
+    assert hidden.status_code == 404 and hidden.json["error"]["code"] == "REPOSITORY_UNKNOWN"
+    with pytest.raises(errors.RepositoryNotFound):
+        deletion.request_deletion(uow, agent, principal("bob"), "alice/private")
+    assert client.get(f"{URL}/alice/private", headers=basic("alice")).json["status"] == "active"
+
+
+def test_redriver_pass_survives_failures(uow, agent, fake, pushed, principal):
+    fake.down = True
+    deletion.request_deletion(uow, agent, principal("alice"), "alice/app")
+    redriver = deletion.Redriver(lambda: uow, agent, interval=60)
+    assert [r.completed for r in redriver.run_once()] == [False]
+    fake.down = False
+    assert [r.completed for r in redriver.run_once()] == [True]
+    broken = deletion.Redriver(lambda: 1 / 0, agent, interval=60)
+    assert broken.run_once() == []  # logged, never raised: the thread lives on
+
+
+def test_redriver_thread_starts_per_setting_and_stops(uow, settings, agent):
+    context = SimpleNamespace(settings=replace(settings, deletion_redrive_interval=0),
+                              extras={registry_agent.AGENT_EXTRA: agent}, uow=lambda: uow)
+    assert deletion.start_redriver(context) is None
+    context.settings = replace(settings, deletion_redrive_interval=3600)
+    redriver = deletion.start_redriver(context)
+    assert context.extras["redriver"] is redriver and redriver.interval == 3600
+    redriver.stop(timeout=30)
+    assert not redriver._thread.is_alive()
+
+
+def test_redrive_interval_setting(db_url):
+    base = {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": "x" * 32}
+    assert Settings.from_env(base).deletion_redrive_interval == 60
+    zero = Settings.from_env(base | {"INDEX_DELETION_REDRIVE_INTERVAL": "0"})
+    assert zero.deletion_redrive_interval == 0
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(base | {"INDEX_DELETION_REDRIVE_INTERVAL": "-1"})
+    assert "INDEX_DELETION_REDRIVE_INTERVAL" in raised.value.problems

@@ -1,0 +1,152 @@
+"""``registry sync``: the Index's records reconciled with a registry's catalog and tags
+(the registry is a ``responses`` double; tokens checked with the Index's keys)."""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+import responses
+from wharf_index.domain import errors
+from wharf_index.services import events, registries, sync
+from wharf_protocol import mediatypes
+
+from tests.registry_double import (
+    CONFIG,
+    LAYER,
+    FakeRegistry,
+    digest_of,
+    make_agent,
+    manifest_bytes,
+    push_event,
+    verifier_for,
+)
+from tests.service.conftest import REGISTRY
+
+REGISTRY_URL = "http://registry.test:5000"
+
+
+@pytest.fixture
+def agent(settings):
+    return make_agent(settings)
+
+
+@pytest.fixture
+def fake(settings, registry):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY)
+
+
+@pytest.fixture
+def sql(db_url):
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True
+
+    def run(statement, params=None):
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall()
+
+    yield run
+    conn.close()
+
+
+def _state(sql):
+    """Every repository with its tags and their digests (what sync may change)."""
+    rows = sql("SELECT r.full_name, t.name, m.digest, m.media_type, m.size, m.config_digest,"
+               " m.layers FROM repositories r LEFT JOIN tags t ON t.repository_id = r.id"
+               " LEFT JOIN manifests m ON m.id = t.manifest_id ORDER BY 1, 2")  # fmt: skip
+    return rows
+
+
+@pytest.fixture
+def drift(uow, registry, make_repo, users, fake):
+    """Index and registry disagree in every way sync repairs."""
+    other, _ = registries.add_registry(uow, "other", "http://other.test", "private", ["zed"])
+    make_repo("alice/app")
+    make_repo("alice/empty")
+    same, moved, old = manifest_bytes("same"), manifest_bytes("moved"), manifest_bytes("old")
+    ingest = lambda reg, *evs: events.ingest(uow, reg, list(evs))  # noqa: E731
+    ingest(registry[0], push_event("alice/app", "1", same), push_event("alice/app", "2", old),
+           push_event("alice/app", "old", old), push_event("alice/empty", "t", old))
+    ingest(other, push_event("alice/app", "foreign", manifest_bytes("foreign")))
+    fake.push("alice/app", "1", same)
+    fake.push("alice/app", "2", moved)
+    fake.push("alice/new", "a", manifest_bytes("a", layers=2))
+    fake.push("alice/new", "b", same)
+    fake.push("ghost/x", "1", same)
+    return {"moved": digest_of(moved), "a": digest_of(manifest_bytes("a", layers=2))}
+
+
+def _counts(report):
+    return (report.repositories_added, report.tags_added, report.tags_updated,
+            report.tags_removed, report.unknown_namespaces)  # fmt: skip
+
+
+EXPECTED = (["alice/new"], ["alice/new:a", "alice/new:b"], ["alice/app:2"],
+            ["alice/app:old", "alice/empty:t"], ["ghost/x"])  # fmt: skip
+
+
+def test_sync_adds_updates_and_removes(uow, agent, fake, drift, sql):
+    report = sync.sync(uow, agent, REGISTRY)
+    assert _counts(report) == EXPECTED
+    assert "1 repositories added, 2 tags added, 1 updated, 2 removed" in report.summary()
+    tags = {(r[0], r[1]): r[2:] for r in _state(sql)}
+    assert tags[("alice/app", "2")][0] == drift["moved"]
+    assert ("alice/app", "old") not in tags and ("alice/app", "foreign") in tags
+    assert tags[("alice/empty", None)][0] is None  # kept, without its tags
+    digest, media_type, size, config, layers = tags[("alice/new", "a")]
+    assert (digest, media_type, config) == (drift["a"], mediatypes.OCI_MANIFEST, CONFIG)
+    assert size == len(manifest_bytes("a", layers=2))
+    assert layers == [{"digest": LAYER, "size": 1000 + i, "mediaType": mediatypes.OCI_LAYER_GZIP}
+                      for i in range(2)]  # fmt: skip
+    assert sql("SELECT count(*) FROM repositories WHERE full_name LIKE 'ghost/%%'") == [(0,)]
+    # The tokens: the catalog one, then pull on the repositories, all for this registry.
+    catalog = [c for m, p, c in fake.calls if p == "/v2/_catalog"]
+    assert len(catalog) == 2  # 3 repositories, pages of 2: the Link was followed
+    assert {(s.type, s.name) for s in catalog[0].access} == {("registry", "catalog")}
+    assert all(c.audience == REGISTRY for _, _, c in fake.calls)
+    # In sync now: a second run changes nothing and reads no manifest body.
+    fake.calls.clear()
+    again = sync.sync(uow, agent, REGISTRY)
+    assert _counts(again)[:4] == ([], [], [], [])
+    assert not [p for m, p, _ in fake.calls if m == "GET" and "/manifests/" in p]
+
+
+def test_dry_run_reports_and_changes_nothing(uow, agent, fake, drift, sql):
+    before = _state(sql)
+    report = sync.sync(uow, agent, REGISTRY, dry_run=True)
+    assert _counts(report) == EXPECTED
+    assert report.summary().endswith("(dry run: nothing changed)")
+    assert _state(sql) == before
+    assert not [p for m, p, _ in fake.calls if m == "GET" and "/manifests/" in p]
+
+
+def test_registry_with_namespaces_syncs_only_those(uow, agent, settings, make_repo, users):
+    registries.add_registry(uow, "bobs", "http://bobs.test", "private", ["bob"])
+    make_repo("alice/app")  # not bobs' namespace: never asked about
+    make_repo("bob/app")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeRegistry(mock, "http://bobs.test", verifier_for(settings), "bobs")
+        report = sync.sync(uow, agent, "bobs")
+    assert _counts(report) == ([], [], [], [], [])
+    assert [p for _, p, _ in fake.calls] == ["/v2/_catalog", "/v2/bob/app/tags/list"]
+
+
+def test_absolute_links_are_followed_on_the_registry_itself(uow, agent, settings, registry,
+                                                           users, sql):  # fmt: skip
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY,
+                            absolute_links=True)  # fmt: skip
+        for tag in ("1", "2", "3"):
+            fake.push("alice/app", tag, manifest_bytes(tag))
+        report = sync.sync(uow, agent, REGISTRY)
+    assert report.tags_added == ["alice/app:1", "alice/app:2", "alice/app:3"]
+    assert len([p for _, p, _ in fake.calls if p.endswith("/tags/list")]) == 2
+
+
+def test_unreachable_registry_and_unknown_registry_are_errors(uow, agent, fake, users):
+    fake.down = True
+    with pytest.raises(errors.RegistryUnavailable):
+        sync.sync(uow, agent, REGISTRY)
+    with pytest.raises(errors.RegistryNotFound):
+        sync.sync(uow, agent, "nowhere")

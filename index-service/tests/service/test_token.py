@@ -1,0 +1,236 @@
+"""/v2/token: GET (Basic or anonymous) and the OAuth2 POST form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from wharf_index.services import access_tokens, accounts
+
+from tests.conftest import PASSWORD
+from tests.service.conftest import REGISTRY, access_of, basic
+
+NEW_PASSWORD = "another long enough password"
+
+
+@pytest.fixture
+def repos(make_repo):
+    make_repo("alice/public", "public")
+    make_repo("alice/private", "private")
+
+
+def test_anonymous_pulls_public_only(get_token, claims_of, repos):
+    response = get_token("repository:alice/public:pull,push", "repository:alice/private:pull")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["token"] == body["access_token"]
+    assert body["expires_in"] == 300
+    datetime.strptime(body["issued_at"], "%Y-%m-%dT%H:%M:%SZ")
+    claims = claims_of(body["token"])
+    assert access_of(claims) == {"repository:alice/public": {"pull"}}
+    assert claims.subject == "" and claims.audience == REGISTRY
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_private_invisible_to_outsider_is_no_access(get_token, claims_of, users, repos):
+    body = get_token("repository:alice/private:pull", user="bob").get_json()
+    assert claims_of(body["token"]).access == ()
+    owner = get_token("repository:alice/private:pull,push,delete", user="alice").get_json()
+    assert access_of(claims_of(owner["token"])) == {
+        "repository:alice/private": {"pull", "push", "delete"}
+    }
+
+
+def test_push_allocates_in_own_namespace(get_token, claims_of, users, uow):
+    body = get_token("repository:alice/new:pull,push", user="alice").get_json()
+    assert access_of(claims_of(body["token"])) == {"repository:alice/new": {"pull", "push"}}
+    with uow:
+        created = uow.repositories.find("alice/new")
+    assert created is not None and created.visibility == "private"
+
+
+def test_push_in_anothers_namespace_not_granted(get_token, claims_of, users, uow, repos):
+    body = get_token("repository:alice/other:push", "repository:alice/public:pull,push",
+                     user="bob").get_json()  # fmt: skip
+    assert access_of(claims_of(body["token"])) == {"repository:alice/public": {"pull"}}
+    with uow:
+        assert uow.repositories.find("alice/other") is None
+
+
+def test_intersection_and_several_scopes(get_token, claims_of, users, repos):
+    response = get_token("repository:alice/public:pull repository:alice/private:push",
+                         "repository:alice/private:pull,frobnicate", "registry:catalog:*",
+                         user="alice")  # fmt: skip
+    assert access_of(claims_of(response.get_json()["token"])) == {
+        "repository:alice/public": {"pull"},
+        "repository:alice/private": {"pull", "push"},
+    }
+    admin = get_token("registry:catalog:*", user="carol").get_json()
+    assert access_of(claims_of(admin["token"])) == {"registry:catalog": {"*"}}
+
+
+def test_every_token_is_recorded(get_token, claims_of, users, uow, repos):
+    claims = claims_of(get_token("repository:alice/public:pull", user="alice").get_json()["token"])
+    with uow:
+        record = uow.issued_tokens.find(claims.token_id)
+    assert record.kind == "access" and record.audience == REGISTRY
+    assert record.subject == "alice" and record.user_id is not None
+    assert int(record.expires_at.timestamp()) == claims.expires_at
+
+
+def test_login_without_scope(get_token, claims_of, users):
+    response = get_token(user="alice", offline_token="true", client_id="docker")
+    body = response.get_json()
+    assert claims_of(body["token"]).access == () and body["refresh_token"]
+
+
+def test_wrong_password_is_401_with_basic_challenge(get_token, users):
+    for user, secret in (("alice", "wrong password!"), ("nobody", PASSWORD)):
+        response = get_token("repository:alice/x:pull", user=user, secret=secret)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
+        assert response.get_json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_malformed_authorization_is_401(client, registry):
+    for value in ("Basic !!!notbase64", "Bearer abc", "Basic " + "YWxpY2U="):
+        response = client.get("/v2/token", query_string={"service": REGISTRY},
+                               headers={"Authorization": value})  # fmt: skip
+        assert response.status_code == 401
+
+
+def test_throttled_after_failures(get_token, users):
+    for _ in range(3):
+        assert get_token(user="alice", secret="wrong password!").status_code == 401
+    response = get_token(user="alice")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_service_required_and_known(client, users, registry):
+    for query in ({}, {"service": "elsewhere.test"}):
+        response = client.get("/v2/token", query_string=query, headers=basic("alice"))
+        assert response.status_code == 400
+        assert response.get_json()["error"]["detail"] == {"field": "service"}
+
+
+def test_bad_scope_is_400(get_token):
+    assert get_token("repository:Alice/UPPER:pull").status_code == 400
+
+
+def test_account_must_match(get_token, users):
+    assert get_token(user="alice", account="bob").status_code == 400
+    assert get_token(user="alice", account="alice").status_code == 200
+
+
+def test_access_token_limited_to_its_scopes(get_token, claims_of, uow, principal, repos):
+    _, token = access_tokens.create_access_token(
+        uow, principal("alice"), "ci", [{"repository": "alice/public", "actions": ["pull"]}]
+    )
+    body = get_token("repository:alice/public:pull,push", "repository:alice/private:pull",
+                     user="alice", secret=token).get_json()  # fmt: skip
+    assert access_of(claims_of(body["token"])) == {"repository:alice/public": {"pull"}}
+    assert get_token(user="bob", secret=token).status_code == 401
+
+
+def test_robot_token(get_token, claims_of, uow, principal, repos):
+    _, token = access_tokens.create_robot(uow, principal("alice"), "alice", "ci",
+                                          ["alice/*:pull,push"])  # fmt: skip
+    body = get_token("repository:alice/private:pull,push,delete", user="alice+ci",
+                     secret=token).get_json()  # fmt: skip
+    assert access_of(claims_of(body["token"])) == {"repository:alice/private": {"pull", "push"}}
+
+
+@pytest.fixture
+def count_checks(app, monkeypatch):
+    """Count password hash checks (the slow part the cache avoids)."""
+    hasher = app.extensions["wharf_index"].config.hasher
+    calls = []
+    original = hasher.verify
+
+    def verify(password, encoded):
+        calls.append(1)
+        return original(password, encoded)
+
+    monkeypatch.setattr(hasher, "verify", verify)
+    return calls
+
+
+def test_credential_cache_hit_and_dropped_on_password_change(get_token, uow, users,
+                                                             count_checks):  # fmt: skip
+    assert get_token(user="alice").status_code == 200
+    assert get_token(user="alice").status_code == 200
+    assert get_token(user="alice").status_code == 200
+    assert len(count_checks) == 1
+    accounts.set_password(uow, "alice", NEW_PASSWORD)
+    assert get_token(user="alice").status_code == 401
+    assert get_token(user="alice", secret=NEW_PASSWORD).status_code == 200
+
+
+def test_cache_dropped_when_disabled_or_token_revoked(get_token, uow, principal, users,
+                                                      count_checks):  # fmt: skip
+    record, token = access_tokens.create_access_token(
+        uow, principal("bob"), "ci", [{"repository": "*", "actions": ["pull"]}]
+    )
+    assert get_token(user="bob", secret=token).status_code == 200
+    assert get_token(user="bob", secret=token).status_code == 200
+    access_tokens.revoke_token(uow, principal("bob"), record.id)
+    assert get_token(user="bob", secret=token).status_code == 401
+    assert get_token(user="alice").status_code == 200
+    accounts.set_disabled(uow, "alice", True)
+    assert get_token(user="alice").status_code == 401
+
+
+def _post(client, **form):
+    return client.post("/v2/token", data={"service": REGISTRY, "client_id": "docker", **form})
+
+
+def test_post_password_and_refresh(client, claims_of, users, repos, uow, registry):
+    response = _post(client, grant_type="password", username="alice", password=PASSWORD,
+                     access_type="offline", scope="repository:alice/private:pull")  # fmt: skip
+    body = response.get_json()
+    assert response.status_code == 200 and body["scope"] == "repository:alice/private:pull"
+    refresh = body["refresh_token"]
+    again = _post(
+        client,
+        grant_type="refresh_token",
+        refresh_token=refresh,
+        access_type="offline",
+        scope="repository:alice/private:pull,push",
+    ).get_json()
+    assert again["refresh_token"] == refresh
+    claims = claims_of(again["access_token"])
+    assert claims.subject == "alice"
+    assert access_of(claims) == {"repository:alice/private": {"pull", "push"}}
+    online = _post(client, grant_type="refresh_token", refresh_token=refresh).get_json()
+    assert "refresh_token" not in online
+    accounts.set_password(uow, "alice", NEW_PASSWORD)
+    assert _post(client, grant_type="refresh_token", refresh_token=refresh).status_code == 401
+
+
+def test_post_errors(client, users, registry):
+    assert _post(client, grant_type="password", username="alice",
+                 password="wrong password!").status_code == 401  # fmt: skip
+    assert _post(client, grant_type="refresh_token", refresh_token="forged").status_code == 401
+    assert _post(client, grant_type="authorization_code").status_code == 400
+    assert _post(client, grant_type="refresh_token").status_code == 400
+    no_client = client.post(
+        "/v2/token",
+        data={
+            "service": REGISTRY,
+            "grant_type": "password",
+            "username": "alice",
+            "password": PASSWORD,
+        },
+    )
+    assert no_client.status_code == 400
+
+
+def test_refresh_token_is_not_a_registry_token(client, users, index_client):
+    body = _post(client, grant_type="password", username="alice", password=PASSWORD,
+                 access_type="offline").get_json()  # fmt: skip
+    from wharf_protocol.client import TokenRejected
+
+    with pytest.raises(TokenRejected) as refused:
+        index_client.verify_token(body["refresh_token"])
+    assert refused.value.reason == "bad_signature"

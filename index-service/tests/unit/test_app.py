@@ -1,0 +1,115 @@
+"""The app factory, error translation and request ids, without a database."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from wharf_index.adapters.db import Database, DatabaseUnavailable
+from wharf_index.api.errors import DOMAIN_ERRORS, to_api_error
+from wharf_index.app import create_app
+from wharf_index.domain import errors
+from wharf_index.settings import Settings
+from wharf_protocol.errcode import UNAUTHORIZED, ApiError, ProtocolError
+from wharf_testing import free_port
+
+
+@pytest.fixture
+def offline_app():
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    settings = Settings(database_url=url, secret_key="k" * 32, log_format="text")
+    app = create_app(settings, pool=Database(url, connect_timeout=1, pool_timeout=1))
+    boom = {"exc": None}
+
+    @app.get("/raise")
+    def raise_it():
+        raise boom["exc"]
+
+    app.boom = boom
+    return app
+
+
+def _raise(app, exc):
+    app.boom["exc"] = exc
+    return app.test_client().get("/raise")
+
+
+def test_create_app_does_not_connect(offline_app):
+    assert offline_app.test_client().get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_is_503_when_the_database_is_down(offline_app):
+    response = offline_app.test_client().get("/readyz")
+    assert response.status_code == 503
+
+
+@pytest.mark.parametrize(("exc", "status", "code"), [
+    (errors.RepositoryNotFound("a/b"), 404, "REPOSITORY_UNKNOWN"),
+    (errors.UsernameTaken("bob"), 409, "USERNAME_TAKEN"),
+    (errors.ReservedName("api"), 400, "NAME_RESERVED"),
+    (errors.AuthenticationFailed(), 401, "UNAUTHORIZED"),
+    (errors.PermissionDenied(), 403, "DENIED"),
+    (errors.ValueInvalid("email", "bad"), 400, "INVALID"),
+])  # fmt: skip
+def test_domain_errors_become_api_errors(offline_app, exc, status, code):
+    response = _raise(offline_app, exc)
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"] == str(exc)
+
+
+def test_every_domain_error_class_has_a_mapping():
+    def walk(cls):
+        yield cls
+        for sub in cls.__subclasses__():
+            yield from walk(sub)
+
+    for cls in walk(errors.IndexError_):
+        assert any(base in DOMAIN_ERRORS for base in cls.__mro__)
+
+
+def test_throttled_logins_carry_retry_after(offline_app):
+    response = _raise(offline_app, errors.LoginThrottled(42))
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "42"
+    assert to_api_error(errors.LoginThrottled(42)).detail == {"retry_after": 42}
+
+
+def test_api_and_protocol_errors_pass_through(offline_app):
+    response = _raise(offline_app, ApiError("TOKEN_INVALID", "expired", 422, {"reason": "x"}))
+    assert response.status_code == 422
+    assert response.json == {"error": {"code": "TOKEN_INVALID", "message": "expired",
+                                       "detail": {"reason": "x"}}}  # fmt: skip
+    response = _raise(offline_app, ProtocolError(UNAUTHORIZED))
+    assert response.status_code == 401
+    assert response.json["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_database_unavailable_is_503(offline_app):
+    response = _raise(offline_app, DatabaseUnavailable("down"))
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "UNAVAILABLE"
+
+
+def test_unexpected_errors_are_500_without_internals(offline_app, caplog):
+    with caplog.at_level(logging.ERROR):
+        response = _raise(offline_app, RuntimeError("secret internals at /srv/x.py"))
+    assert response.status_code == 500
+    assert response.json == {"error": {"code": "UNKNOWN", "message": "internal server error"}}
+    assert "secret internals" in caplog.text
+
+
+def test_unknown_route_and_method(offline_app):
+    client = offline_app.test_client()
+    assert client.get("/nope").json["error"]["code"] == "NOT_FOUND"
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+
+
+def test_request_ids_are_echoed_or_made(offline_app):
+    client = offline_app.test_client()
+    echoed = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["X-Request-ID"] == "abc-123"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id;x"}).headers["X-Request-ID"]
+    assert made and made != "bad id;x" and len(made) == 32

@@ -1,0 +1,93 @@
+"""Settings.from_env: defaults, every bad variable named, *_FILE secrets, key derivation."""
+
+from __future__ import annotations
+
+import pytest
+from wharf_index.settings import ConfigError, Settings, derive_token_key
+
+BASE = {"INDEX_DATABASE_URL": "postgresql://wharf@db:5432/wharf",
+        "INDEX_SECRET_KEY": "s" * 32}  # fmt: skip
+
+
+def test_defaults():
+    settings = Settings.from_env(BASE)
+    assert settings.token_issuer == "wharf-index"
+    assert settings.token_ttl == 300
+    assert settings.token_leeway == 60
+    assert settings.public_url == "http://127.0.0.1:5001"
+    assert settings.default_visibility == "private"
+    assert settings.log_format == "json"
+    assert settings.token_keys == (derive_token_key("s" * 32),)
+
+
+def test_only_database_url_and_secret_key_are_required():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({})
+    assert set(caught.value.problems) == {"INDEX_DATABASE_URL", "INDEX_SECRET_KEY"}
+    assert "INDEX_DATABASE_URL: is required" in str(caught.value)
+
+
+def test_every_bad_variable_is_named_at_once():
+    env = dict(BASE, INDEX_DATABASE_URL="mysql://x/y", INDEX_TOKEN_TTL="soon",
+               INDEX_TOKEN_LEEWAY="-1", INDEX_DEFAULT_VISIBILITY="secret",
+               INDEX_LOG_FORMAT="xml", INDEX_PUBLIC_URL="ftp://x", INDEX_BIND="nohost",
+               INDEX_PASSWORD_SCRYPT_N="3000")  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert set(caught.value.problems) == {
+        "INDEX_DATABASE_URL", "INDEX_TOKEN_TTL", "INDEX_TOKEN_LEEWAY",
+        "INDEX_DEFAULT_VISIBILITY", "INDEX_LOG_FORMAT", "INDEX_PUBLIC_URL", "INDEX_BIND",
+        "INDEX_PASSWORD_SCRYPT_N",
+    }  # fmt: skip
+
+
+def test_short_secret_key_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_SECRET_KEY="short"))
+    assert "INDEX_SECRET_KEY" in caught.value.problems
+
+
+def test_token_keys_keep_their_order():
+    keys = " old-key-0123456789 ,new-key-0123456789"
+    settings = Settings.from_env(dict(BASE, INDEX_TOKEN_KEYS=keys))
+    assert settings.token_keys == ("old-key-0123456789", "new-key-0123456789")
+
+
+def test_pool_min_above_max_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_DB_POOL_MIN="5", INDEX_DB_POOL_MAX="2"))
+    assert "INDEX_DB_POOL_MIN" in caught.value.problems
+
+
+def test_secret_from_file(tmp_path):
+    path = tmp_path / "secret"
+    path.write_text("from-a-file-0123456789\n")
+    env = {"INDEX_DATABASE_URL": BASE["INDEX_DATABASE_URL"], "INDEX_SECRET_KEY_FILE": str(path)}
+    assert Settings.from_env(env).secret_key == "from-a-file-0123456789"
+
+
+def test_secret_and_file_together_is_an_error(tmp_path):
+    path = tmp_path / "secret"
+    path.write_text("x" * 20)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_SECRET_KEY_FILE=str(path)))
+    assert "INDEX_SECRET_KEY" in caught.value.problems
+
+
+def test_missing_secret_file_is_named(tmp_path):
+    env = {"INDEX_DATABASE_URL": BASE["INDEX_DATABASE_URL"],
+           "INDEX_SECRET_KEY_FILE": str(tmp_path / "nope")}  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert "INDEX_SECRET_KEY_FILE" in caught.value.problems
+
+
+def test_repr_hides_secrets():
+    settings = Settings.from_env(dict(BASE, INDEX_DATABASE_URL="postgresql://u:pw@h/db"))
+    text = repr(settings)
+    assert "s" * 32 not in text and "pw@" not in text and settings.token_keys[0] not in text
+
+
+def test_case_is_normalised_for_levels_and_formats():
+    settings = Settings.from_env(dict(BASE, INDEX_LOG_LEVEL="debug", INDEX_LOG_FORMAT="TEXT"))
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "text")
