@@ -102,6 +102,16 @@ def test_pulls_count_per_repository_and_tag(index_client, uow, app_repo, sql):
     assert sql("SELECT pull_count FROM manifests") == [(1,)]
 
 
+def test_the_index_own_reads_are_not_pulls(index_client, uow, app_repo):
+    index_client.post_events([push()])
+    sync_read = replace(event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST,
+                              digest=MANIFEST), actor=Actor("wharf-index"))
+    index_client.post_events([sync_read])
+    with uow:
+        assert uow.repositories.get("alice/app").pull_count == 0
+        assert uow.tags.find(app_repo.id, "latest").pull_count == 0
+
+
 def test_delete_tag_and_manifest(index_client, uow, app_repo, sql):
     index_client.post_events([push(), push(tag="v1"), push(tag="old", digest=OTHER)])
     index_client.post_events([event("delete", tag="v1")])

@@ -14,7 +14,8 @@ Effects (the Index issue, "Events from registries"; scenario B step 5, C step 5)
   timestamp), points ``tag`` at it, and counts one push on the repository (``updated_at``
   = now). Blob pushes, mounts and blob pulls have no effect.
 - ``pull`` of a manifest: one pull on the repository and on the tag (or, by digest, the
-  manifest).
+  manifest); not when the actor is the Index itself (``registry sync`` reads manifests it
+  has no record of: that is no user's pull).
 - ``delete`` with a ``tag``: the tag; with only a ``digest``: that manifest and its tags;
   with only ``repository``: every record of the repository (tags, manifests, stars,
   comments, webhooks, the repository) via services.repositories.delete_repository.
@@ -126,12 +127,13 @@ def _apply(uow, registry: Registry, event: Event) -> None:
     elif event.action == PUSH:
         _record_push(uow, registry, repository, event)
     elif event.action == PULL:
-        uow.content.count_pull(
-            repository.id,
-            tag=target.tag,
-            digest="" if target.tag else target.digest,
-            at=event.timestamp,
-        )
+        if event.actor.name != SYSTEM.name:  # registry sync's own reads are no user's pull
+            uow.content.count_pull(
+                repository.id,
+                tag=target.tag,
+                digest="" if target.tag else target.digest,
+                at=event.timestamp,
+            )
     elif target.tag:
         uow.content.delete_tag(repository.id, target.tag)
     else:
