@@ -31,10 +31,15 @@ def test_password_is_stored_hashed_only(uow, make_user, db_url):
     assert stored.startswith("$scrypt$") and PASSWORD not in stored
 
 
-@pytest.mark.parametrize("name", ["api", "v2", "admin", "Bad", "a/b", "x' OR '1'='1"])
+@pytest.mark.parametrize("name", ["api", "v2", "root", "Bad", "a/b", "x' OR '1'='1"])
 def test_bad_and_reserved_names_are_refused(uow, name):
     with pytest.raises(errors.NameInvalid):
         accounts.create_user(uow, name, "x@example.test", PASSWORD)
+
+
+def test_the_system_may_create_the_first_administrator_admin(uow):
+    user = accounts.create_user(uow, "admin", "admin@example.test", PASSWORD, admin=True)
+    assert user.username == "admin" and user.is_admin
 
 
 def test_duplicate_names_and_emails(uow, make_user):

@@ -30,6 +30,8 @@ from ...context import uow
 from ...domain import errors
 from ...domain.model import ANONYMOUS, Principal, User
 from ...services import access_tokens, accounts
+from ...services.credential_cache import login
+from ..docker_auth import authority
 from . import bp
 from .inputs import load, storable
 from .openapi import doc
@@ -84,8 +86,10 @@ def _authenticate() -> Principal:
             if credentials is None or credentials.username is None \
                     or not storable([credentials.username, credentials.password or ""]):
                 raise ApiError("UNAUTHORIZED", "malformed Basic credentials", 401)
-            return accounts.authenticate(uow(), credentials.username,
-                                         credentials.password or "")  # fmt: skip
+            # Through the credential cache /v2/token uses: scrypt is slow by design, and
+            # API clients send Basic credentials on every request.
+            return login(uow(), authority().cache, credentials.username,
+                         credentials.password or "")  # fmt: skip
         if scheme.lower() == "bearer" and value.strip():
             return access_tokens.authenticate_token(uow(), value.strip())
         raise ApiError("UNAUTHORIZED", "unsupported Authorization header", 401)
