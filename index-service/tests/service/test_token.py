@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from wharf_index.services import access_tokens, accounts
+from wharf_index.domain.model import SYSTEM
+from wharf_index.services import access_tokens, accounts, registries
 
 from tests.conftest import PASSWORD
 from tests.service.conftest import REGISTRY, access_of, basic
@@ -55,6 +56,21 @@ def test_push_in_anothers_namespace_not_granted(get_token, claims_of, users, uow
     assert access_of(claims_of(body["token"])) == {"repository:alice/public": {"pull"}}
     with uow:
         assert uow.repositories.find("alice/other") is None
+
+
+def test_a_registry_gets_tokens_only_for_the_namespaces_it_serves(client, claims_of, users,
+                                                                 uow, repos):
+    registries.add_registry(uow, "reg-bob", "http://reg-bob.test", "private", ["bob"],
+                            actor=SYSTEM)  # fmt: skip
+    query = {"service": "reg-bob", "scope": ["repository:alice/public:pull",
+                                             "repository:alice/fresh:pull,push",
+                                             "repository:bob/app:pull,push"]}
+    body = client.get("/v2/token", query_string=query, headers=basic("alice")).get_json()
+    assert access_of(claims_of(body["token"])) == {}  # alice's repositories live elsewhere
+    with uow:
+        assert uow.repositories.find("alice/fresh") is None  # nothing allocated for reg-bob
+    body = client.get("/v2/token", query_string=query, headers=basic("bob")).get_json()
+    assert access_of(claims_of(body["token"])) == {"repository:bob/app": {"pull", "push"}}
 
 
 def test_intersection_and_several_scopes(get_token, claims_of, users, repos):

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from itsdangerous import BadData, URLSafeSerializer
+from wharf_protocol.names import namespace_of
 from wharf_protocol.scopes import Scope, ScopeInvalid
 from wharf_protocol.scopes import parse_scopes as _parse_scopes
 from wharf_protocol.tokens import (
@@ -126,13 +127,23 @@ def _utc(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def _audience(uow, service: str | None) -> str:
+def _audience(uow, service: str | None) -> tuple[str, frozenset[str]]:
+    """Return the registry's name (the audience) and the namespaces it declared serving."""
     if not service:
         raise errors.ValueInvalid("service", "the service parameter (the registry) is required")
     found = uow.token_checks.audience(service) if isinstance(service, str) else None
     if found is None:
         raise errors.ValueInvalid("service", f"unknown service {service!r}: no such registry")
-    return found[1]
+    return found[1], frozenset(found[2])
+
+
+def _served(scopes: tuple[Scope, ...], namespaces: frozenset[str]) -> tuple[Scope, ...]:
+    """Drop repository scopes outside ``namespaces`` (scenario E: each registry serves its
+    namespaces, so a token for one never grants, or allocates, a repository of another's).
+    A registry that declared no namespaces serves every namespace."""
+    if not namespaces:
+        return scopes
+    return tuple(s for s in scopes if s.type != "repository" or namespace_of(s.name) in namespaces)
 
 
 def issue(uow, authority: TokenAuthority, principal: Principal, service: str | None,
@@ -146,8 +157,8 @@ def issue(uow, authority: TokenAuthority, principal: Principal, service: str | N
     """
     user = principal.user
     with uow:
-        audience = _audience(uow, service)
-        granted = authorize(uow, principal, scopes, allocate=allocate)
+        audience, namespaces = _audience(uow, service)
+        granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
         token, claims = authority.issuer.issue(principal.name, audience, granted)
         uow.issued_tokens.record(
             claims.token_id, subject=claims.subject, audience=claims.audience,
