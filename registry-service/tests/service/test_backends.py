@@ -1,8 +1,10 @@
 """A subset of the API over every driver: inmemory, filesystem and s3 (moto)."""
 
 import pytest
+import requests
 from wharf_protocol.digests import digest_bytes
 from wharf_registry.settings import Settings
+from wharf_registry.storage import create_driver
 
 DATA = bytes(range(256)) * 300
 
@@ -50,3 +52,25 @@ def test_digest_mismatch_and_cancel_leave_nothing(backend_client):
     assert client.delete(location).status_code == 204
     assert client.get(location).status_code == 404
     assert client.get("/v2/_catalog").get_json() == {"repositories": []}
+
+
+@pytest.mark.parametrize("redirect", [True, False])
+def test_s3_blob_downloads_redirect_to_a_presigned_url(make_client, s3_server, s3_bucket,
+                                                       redirect):
+    driver = create_driver("s3", {"bucket": s3_bucket, "endpoint_url": s3_server.endpoint_url,
+                                  "region": s3_server.region, "redirect": str(redirect).lower()})
+    client = make_client(Settings(storage_driver="s3"), driver=driver)
+    digest = str(digest_bytes(DATA))
+    assert client.post(f"/v2/team/app/blobs/uploads/?digest={digest}", data=DATA).status_code == 201
+    r = client.get(f"/v2/team/app/blobs/{digest}")
+    if not redirect:
+        assert r.status_code == 200 and r.data == DATA
+        return
+    assert r.status_code == 307
+    location = r.headers["Location"]
+    assert location.startswith(s3_server.endpoint_url) and "Signature" in location
+    assert requests.get(location, timeout=30).content == DATA  # the storage serves it itself
+    head = client.head(f"/v2/team/app/blobs/{digest}")
+    assert head.status_code == 200 and head.headers["Content-Length"] == str(len(DATA))
+    ranged = client.get(f"/v2/team/app/blobs/{digest}", headers={"Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and ranged.data == DATA[:10]  # ranges are served here
