@@ -92,7 +92,16 @@ def _events_client(settings: Settings) -> IndexClient:
 
 
 def _start_request() -> None:
-    """Accept a sane ``X-Request-ID`` from the caller or make one; start event delivery."""
+    """Accept a sane ``X-Request-ID`` from the caller or make one; start event delivery.
+
+    Under gunicorn, bound every blocking read and write of this request's socket by
+    REGISTRY_HTTP_BODY_TIMEOUT: a client that declares a body and stops sending (or stops
+    reading a download) would otherwise hold a worker thread forever. The read then fails,
+    and the upload is dropped as for a client that disconnected.
+    """
+    sock = request.environ.get("gunicorn.socket")
+    if sock is not None:
+        sock.settimeout(current_app.extensions["registry"].settings.http_body_timeout)
     given = request.headers.get("X-Request-ID", "")
     g.request_id = given if REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
     delivery = current_app.extensions["registry"].delivery

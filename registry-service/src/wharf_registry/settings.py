@@ -30,6 +30,7 @@ Variables (the README carries the same table)::
     REGISTRY_NOTIFICATIONS_MAXBACKOFF      longest wait between failed deliveries, s [60]
     REGISTRY_HTTP_ADDR                     bind address of ``serve``         [0.0.0.0:5000]
     REGISTRY_HTTP_HOST                     public base URL for Location headers [relative]
+    REGISTRY_HTTP_BODY_TIMEOUT             idle seconds while a body moves, then drop [60]
     REGISTRY_LOG_LEVEL                     DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
     REGISTRY_LOG_FORMAT                    json | text                       [json]
     REGISTRY_VALIDATION_MANIFESTS_MAXSIZE  largest manifest in bytes (413)   [4194304]
@@ -88,6 +89,7 @@ class Settings:
     # noqa reason: a registry listens on every interface by default, like distribution's :5000
     http_addr: str = "0.0.0.0:5000"  # noqa: S104
     http_host: str | None = None
+    http_body_timeout: int = 60
     log_level: str = "INFO"
     log_format: str = "json"
     manifest_max_size: int = 4 * 1024 * 1024
@@ -173,6 +175,7 @@ class Settings:
             htpasswd_realm=env.get("REGISTRY_AUTH_HTPASSWD_REALM") or "wharf-registry",
             http_addr=env.get("REGISTRY_HTTP_ADDR") or cls.http_addr,
             http_host=parser.url("REGISTRY_HTTP_HOST"),
+            http_body_timeout=parser.integer("REGISTRY_HTTP_BODY_TIMEOUT", 60),
             log_level=parser.choice("REGISTRY_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_format=parser.choice("REGISTRY_LOG_FORMAT", LOG_FORMATS, "json"),
             manifest_max_size=parser.integer("REGISTRY_VALIDATION_MANIFESTS_MAXSIZE", 4 << 20),

@@ -11,13 +11,14 @@ APP = "wharf_registry.wsgi:app"
 
 @pytest.fixture
 def start_registry(service_factory, tmp_path):
-    """Factory ``(root=None) -> GunicornService`` on filesystem storage, auth none, started.
+    """Factory ``(root=None, **env) -> GunicornService`` on filesystem storage, auth none.
 
-    Several registries may share one ``root`` (a restart after ``kill -9`` is a second call).
+    Several registries may share one ``root`` (a restart after ``kill -9`` is a second call);
+    ``env`` adds or overrides REGISTRY_* variables.
     """
     count = 0
 
-    def _start(root: Path | None = None):
+    def _start(root: Path | None = None, **extra: str):
         nonlocal count
         count += 1
         root = root or tmp_path / "storage"
@@ -27,6 +28,7 @@ def start_registry(service_factory, tmp_path):
             "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root),
             "REGISTRY_AUTH": "none",
             "REGISTRY_LOG_LEVEL": "WARNING",
+            **extra,
         }
         return service_factory(APP, env, f"registry-{count}", workers=1, threads=8)
 

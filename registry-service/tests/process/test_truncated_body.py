@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import requests
 from registry_http import (
+    TIMEOUT,
     blob_status,
     digest_of,
     get_blob,
+    open_request,
     patch_chunk,
     push_blob,
     send_truncated,
@@ -96,3 +99,24 @@ def test_truncated_blob_leaves_other_repositories_and_blobs_alone(start_registry
 def _finish(location: str, digest: str) -> requests.Response:
     return requests.put(with_query(location, digest=digest), timeout=30,
                         headers={"Content-Length": "0", **OCTETS})
+
+
+def test_a_stalled_body_is_dropped_not_waited_for_forever(start_registry):
+    registry = start_registry(REGISTRY_HTTP_BODY_TIMEOUT="2")
+    location = start_upload(registry.url, "team/app")
+    sock = open_request(location, "PATCH", 1000, {"Content-Type": "application/octet-stream"})
+    try:
+        sock.sendall(b"x" * 10)  # then nothing: the client stalls but keeps the connection
+        sock.settimeout(TIMEOUT)
+        try:
+            while sock.recv(65536):  # the server answers and/or closes
+                pass
+        except ConnectionResetError:
+            pass
+        except TimeoutError:
+            pytest.fail(f"the registry still waited for the body after {TIMEOUT} s")
+    finally:
+        sock.close()
+    assert upload_range(location) is None  # the stalled upload was discarded
+    data = b"after the stall"
+    assert get_blob(registry.url, "team/app", push_blob(registry.url, "team/app", data)) == data
