@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from wharf_protocol.scopes import Scope
 from wharf_protocol.tokens import TokenIssuer
 
 from ..adapters.registry_http import RegistryHTTP
 from ..domain.model import SYSTEM, Registry, Repository
+from . import tokens
 
 TOKEN_TTL = 60  # seconds: long enough for one call with its retries, short if it leaks
 
@@ -51,12 +51,7 @@ def mint(uow, agent: RegistryAgent, registry: Registry, access: Iterable[Scope])
     token, claims = agent.issuer.issue(SYSTEM.name, registry.name, tuple(access),
                                        ttl=agent.token_ttl)  # fmt: skip
     with uow:
-        uow.issued_tokens.record(
-            claims.token_id, subject=claims.subject, audience=claims.audience,
-            expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
-            access=claims.to_dict()["access"],
-            issued_at=datetime.fromtimestamp(claims.issued_at, UTC),
-        )  # fmt: skip
+        tokens.record(uow, claims)
     return token
 
 

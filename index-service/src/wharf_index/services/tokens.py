@@ -160,15 +160,22 @@ def issue(uow, authority: TokenAuthority, principal: Principal, service: str | N
         audience, namespaces = _audience(uow, service)
         granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
         token, claims = authority.issuer.issue(principal.name, audience, granted)
-        uow.issued_tokens.record(
-            claims.token_id, subject=claims.subject, audience=claims.audience,
-            expires_at=_utc(claims.expires_at), access=claims.to_dict()["access"],
-            user_id=user.id if user is not None else None,
-            access_token_id=principal.access_token_id, issued_at=_utc(claims.issued_at),
-        )  # fmt: skip
+        record(uow, claims, user_id=user.id if user is not None else None,
+               access_token_id=principal.access_token_id)
         if offline and user is not None and refresh_token is None:
             refresh_token = _new_refresh_token(uow, authority, principal, claims)
     return TokenGrant(token, claims, refresh_token if offline else None)
+
+
+def record(uow, claims: Claims, *, user_id: int | None = None,
+           access_token_id: int | None = None) -> None:
+    """Record an issued registry token (its jti) in the open ``uow``, so the verification
+    endpoint knows it and revocation (of the user or access token given) reaches it."""
+    uow.issued_tokens.record(
+        claims.token_id, subject=claims.subject, audience=claims.audience,
+        expires_at=_utc(claims.expires_at), access=claims.to_dict()["access"],
+        user_id=user_id, access_token_id=access_token_id, issued_at=_utc(claims.issued_at),
+    )  # fmt: skip
 
 
 def _new_refresh_token(uow, authority: TokenAuthority, principal: Principal,
