@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -144,14 +145,26 @@ class PostgresServer(_Client):
     """One private PostgreSQL cluster; ``start()`` / ``stop()`` / ``restart()``.
 
     ``bindir`` overrides the binary search (see :func:`find_bindir`); ``run_as`` is the
-    account used when running as root (default ``nobody``).
+    account used when running as root (default ``nobody``). ``host`` is the listen address
+    (another address than 127.0.0.1 also lets clients of its subnets in: ``samenet``),
+    ``port`` a fixed port (default: a free one), ``prefix`` a command line the server runs
+    under (e.g. ``ip netns exec db``, see :mod:`.hosts`; the switch to ``run_as`` follows it).
     """
 
-    def __init__(self, bindir: str | None = None, *, run_as: str = "nobody") -> None:
+    def __init__(
+        self,
+        bindir: str | None = None,
+        *,
+        run_as: str = "nobody",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        prefix: Sequence[str] = (),
+    ) -> None:
         self.bindir = bindir
         self.run_as = run_as
-        self.host = "127.0.0.1"
-        self.port = 0
+        self.host = host
+        self.port = port
+        self.prefix = tuple(prefix)
         self.user = "postgres"
         self.workdir: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -180,7 +193,7 @@ class PostgresServer(_Client):
         processes.register(self)
         if self.workdir is None:
             self.workdir = self._make_workdir()
-            self.port = free_port(self.host)
+            self.port = self.port or free_port(self.host)
             self._initdb(bindir)
         self._launch(bindir)
         try:
@@ -247,6 +260,10 @@ class PostgresServer(_Client):
             log_text = self.log()
             self.stop()
             raise PostgresError(f"initdb failed (exit {code}):\n{log_text}")
+        if self.host != "127.0.0.1":
+            # Clients on the listen address's own subnets (the test "hosts") may connect.
+            with open(os.path.join(self.datadir, "pg_hba.conf"), "a", encoding="ascii") as hba:
+                hba.write("host all all samenet trust\n")
 
     def _launch(self, bindir: str) -> None:
         settings = {
@@ -257,9 +274,14 @@ class PostgresServer(_Client):
         argv = [os.path.join(bindir, "postgres"), "-D", self.datadir]
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
+        user = self._account()
+        if self.prefix:
+            # The prefix (e.g. ``ip netns exec HOST``) needs root: switch user after it.
+            argv = [*self.prefix, *_switch_user(user), *argv]
+            user = None
         with open(self.logfile, "ab") as log:
             self._proc = processes.spawn(argv, env=self._env(), log=log, cwd=self.workdir,
-                                         user=self._account())  # fmt: skip
+                                         user=user)  # fmt: skip
 
     def _env(self) -> dict[str, str]:
         env = processes.base_env()
@@ -282,6 +304,17 @@ class PostgresServer(_Client):
         if self._proc is not None:
             processes.terminate(self._proc, signal.SIGINT, grace=15.0)
             self._proc = None
+
+
+def _switch_user(account: tuple[int, int] | None) -> list[str]:
+    """``setpriv`` arguments that run the rest of a command line as ``account`` (uid, gid)."""
+    if account is None:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise PostgresError("setpriv not found: apt-get install util-linux")
+    uid, gid = account
+    return [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
 
 
 def _check_traversable(path: str) -> None:

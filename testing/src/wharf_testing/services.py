@@ -39,11 +39,13 @@ class GunicornService:
         health_path: str = "/healthz",
         cwd: str | None = None,
         extra_args: Sequence[str] = (),
+        prefix: Sequence[str] = (),
     ) -> None:
         self.app, self.env, self.name = app, dict(env), name
         self.host, self.port = host, port or free_port(host)
         self.workers, self.threads = workers, threads
         self.health_path, self.cwd, self.extra_args = health_path, cwd, tuple(extra_args)
+        self.prefix = tuple(prefix)  # run under it, e.g. ``ip netns exec HOST`` (see .hosts)
         self.workdir = tempfile.mkdtemp(prefix=f"wharf-{_safe(name)}-")
         self._proc = None
         self._final_log: str | None = None
@@ -66,7 +68,7 @@ class GunicornService:
 
     def argv(self) -> list[str]:
         return [
-            sys.executable, "-m", "gunicorn", "--bind", f"{self.host}:{self.port}",
+            *self.prefix, sys.executable, "-m", "gunicorn", "--bind", f"{self.host}:{self.port}",
             "--workers", str(self.workers), "--threads", str(self.threads),
             "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "5",
             *self.extra_args, self.app,

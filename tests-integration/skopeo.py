@@ -1,0 +1,78 @@
+"""skopeo, the real client, run on the client host with its own config in a temp directory.
+
+Nothing of the user's is read or written: ``HOME``, ``XDG_*`` and the auth file point into
+the work directory, and the signature policy is a local "accept anything" file. Registries
+speak plain HTTP here, hence ``--tls-verify=false`` everywhere (skopeo then falls back from
+HTTPS to HTTP).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+from wharf_testing.hosts import Host
+from wharf_testing.processes import base_env
+
+
+class SkopeoError(AssertionError):
+    """A skopeo command that had to succeed failed; the message has its output."""
+
+
+class Skopeo:
+    """skopeo with a private auth file; :meth:`login` once, then copy/inspect/delete."""
+
+    def __init__(self, host: Host, workdir: str) -> None:
+        self.host, self.workdir = host, workdir
+        os.makedirs(os.path.join(workdir, "run"), mode=0o700, exist_ok=True)
+        self.authfile = os.path.join(workdir, "auth.json")
+        self.policy = os.path.join(workdir, "policy.json")
+        with open(self.policy, "w", encoding="utf-8") as fh:
+            json.dump({"default": [{"type": "insecureAcceptAnything"}]}, fh)
+        with open(self.authfile, "w", encoding="utf-8") as fh:
+            json.dump({"auths": {}}, fh)
+        self.env = base_env() | {
+            "HOME": workdir, "XDG_RUNTIME_DIR": os.path.join(workdir, "run"),
+            "XDG_CONFIG_HOME": os.path.join(workdir, "config"), "REGISTRY_AUTH_FILE": self.authfile,
+        }  # fmt: skip
+        self.binary = shutil.which("skopeo") or "skopeo"
+
+    def run(self, *args: str, stdin: str | None = None, check: bool = False,
+            timeout: float = 180) -> subprocess.CompletedProcess:  # fmt: skip
+        """``skopeo --policy P ARGS...`` on the client host; raise on failure when ``check``."""
+        argv = [self.binary, "--policy", self.policy, *args]
+        result = self.host.run(argv, input=stdin, capture_output=True, text=True,
+                               env=self.env, timeout=timeout)  # fmt: skip
+        if check and result.returncode != 0:
+            raise SkopeoError(f"skopeo {' '.join(args)} exited {result.returncode}:\n"
+                              f"{result.stdout}\n{result.stderr}")  # fmt: skip
+        return result
+
+    def login(self, registry: str, username: str, password: str, *, check: bool = True):
+        return self.run("login", "--tls-verify=false", "--authfile", self.authfile,
+                        "--username", username, "--password-stdin", registry,
+                        stdin=password + "\n", check=check)  # fmt: skip
+
+    def logout(self, registry: str):
+        return self.run("logout", "--authfile", self.authfile, registry)
+
+    def copy(self, source: str, destination: str, *, check: bool = False):
+        """``skopeo copy`` (either side may be ``docker://``; credentials from the auth file)."""
+        return self.run("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                        "--src-authfile", self.authfile, "--dest-authfile", self.authfile,
+                        source, destination, check=check)  # fmt: skip
+
+    def inspect(self, reference: str, *, check: bool = False):
+        """``skopeo inspect docker://REF``; on success ``json.loads(result.stdout)`` works."""
+        return self.run("inspect", "--tls-verify=false", "--authfile", self.authfile,
+                        f"docker://{reference}", check=check)  # fmt: skip
+
+    def list_tags(self, repository: str, *, check: bool = False):
+        return self.run("list-tags", "--tls-verify=false", "--authfile", self.authfile,
+                        f"docker://{repository}", check=check)  # fmt: skip
+
+    def delete(self, reference: str, *, check: bool = False):
+        return self.run("delete", "--tls-verify=false", "--authfile", self.authfile,
+                        f"docker://{reference}", check=check)  # fmt: skip

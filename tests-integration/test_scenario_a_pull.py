@@ -1,0 +1,150 @@
+"""Scenario A: pull from a repository (MISSION.md).
+
+The client asks the Index (token endpoint, or the seed's /v1 handshake with
+``X-Docker-Token: true``), the Index answers with the registry (``X-Docker-Endpoints``), the
+layer checksums and a token (anonymous for public repositories); the registry checks the
+token with the Index (it holds no signing key: ``REGISTRY_AUTH_TOKEN_VERIFY=remote``) and
+serves the image. Private repositories: anonymous refused, the owner allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from oci_client import Image, OciClient
+from stack import PASSWORDS
+
+PUBLIC, PRIVATE = "alice/public-app", "alice/private-app"
+
+
+@pytest.fixture(scope="module")
+def images(token_stack):
+    """alice/public-app:1 (public) and alice/private-app:1 (private), pushed with skopeo."""
+    stack = token_stack
+    created = stack.api("POST", "/api/v1/repositories", "alice",
+                        json={"name": PUBLIC, "visibility": "public"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    alice = stack.login("alice")
+    registry = stack.registries["reg1"].address
+    pushed = {}
+    for name in (PUBLIC, PRIVATE):
+        image = Image.random(layers=2, label=name)
+        layout = image.write_layout(os.path.join(stack.workdir, name.replace("/", "_")), "1")
+        alice.copy(layout, f"docker://{registry}/{name}:1", check=True)
+        pushed[name] = image
+    return pushed
+
+
+def test_public_image_pulled_anonymously_with_skopeo(token_stack, images, tmp_path):
+    anonymous = token_stack.skopeo("anonymous")
+    reference = f"{token_stack.registries['reg1'].address}/{PUBLIC}:1"
+    inspected = anonymous.inspect(reference, check=True)
+    info = json.loads(inspected.stdout)
+    assert info["Digest"] == images[PUBLIC].digest
+    assert info["Layers"] == images[PUBLIC].layer_digests
+    anonymous.copy(f"docker://{reference}", f"oci:{tmp_path}/out:1", check=True)
+    for digest, layer in zip(images[PUBLIC].layer_digests, images[PUBLIC].layers, strict=True):
+        blob = tmp_path / "out" / "blobs" / "sha256" / digest.split(":", 1)[1]
+        assert blob.read_bytes() == layer
+
+
+def test_private_image_refused_anonymously(token_stack, images):
+    reference = f"{token_stack.registries['reg1'].address}/{PRIVATE}:1"
+    result = token_stack.skopeo("anonymous").inspect(reference)
+    assert result.returncode != 0
+    anonymous = token_stack.client("reg1")
+    response = anonymous.get_manifest(PRIVATE, "1")
+    assert response.status_code == 401, response.text
+    assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    # The token the Index gave the anonymous caller grants nothing on the private repository.
+    granted = anonymous.last_token_response.json()
+    assert granted["token"]
+    blob = anonymous.get_blob(PRIVATE, images[PRIVATE].layer_digests[0])
+    assert blob.status_code == 401
+
+
+def test_private_image_pulled_by_owner_not_by_others(token_stack, images, tmp_path):
+    reference = f"{token_stack.registries['reg1'].address}/{PRIVATE}:1"
+    alice = token_stack.login("alice")
+    info = json.loads(alice.inspect(reference, check=True).stdout)
+    assert info["Digest"] == images[PRIVATE].digest
+    alice.copy(f"docker://{reference}", f"oci:{tmp_path}/mine:1", check=True)
+    bob = token_stack.login("bob")
+    assert bob.inspect(reference).returncode != 0
+    response = token_stack.client("reg1", "bob").get_manifest(PRIVATE, "1")
+    assert response.status_code == 401
+
+
+def test_v1_handshake_names_the_registry_and_gives_a_token_it_accepts(token_stack, images):
+    registry = token_stack.registries["reg1"]
+    response = token_stack.api("GET", f"/v1/repositories/{PUBLIC}/images",
+                               headers={"X-Docker-Token": "true"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    endpoints = [e.strip() for e in response.headers["X-Docker-Endpoints"].split(",")]
+    assert registry.address in endpoints
+    checksums = {entry["checksum"] for entry in response.json()}
+    assert set(images[PUBLIC].layer_digests) <= checksums
+    token = response.headers["X-Docker-Token"]
+    with_token = OciClient(registry.url, token=token)
+    manifest = with_token.get_manifest(PUBLIC, "1")
+    assert manifest.status_code == 200, manifest.text
+    assert manifest.headers["Docker-Content-Digest"] == images[PUBLIC].digest
+    blob = with_token.get_blob(PUBLIC, images[PUBLIC].layer_digests[0])
+    assert blob.status_code == 200
+    assert blob.content == images[PUBLIC].layers[0]
+    # The token is for pulling: pushing with it is refused.
+    upload = with_token.request("POST", f"/v2/{PUBLIC}/blobs/uploads/")
+    assert upload.status_code == 401
+
+
+def test_v1_handshake_private_repository(token_stack, images):
+    path = f"/v1/repositories/{PRIVATE}/images"
+    anonymous = token_stack.api("GET", path, headers={"X-Docker-Token": "true"})
+    assert anonymous.status_code == 404
+    assert "X-Docker-Token" not in anonymous.headers
+    owner = token_stack.api("GET", path, "alice", headers={"X-Docker-Token": "true"})
+    assert owner.status_code == 200, owner.text
+    token = owner.headers["X-Docker-Token"]
+    manifest = OciClient(token_stack.registries["reg1"].url, token=token).get_manifest(PRIVATE, "1")
+    assert manifest.status_code == 200, manifest.text
+
+
+def test_registry_refuses_a_token_the_index_did_not_issue(token_stack, images):
+    """Step 4-5: the registry asks the Index; a well-formed token signed with another key
+    (as an attacker would make one) is refused, and so is garbage."""
+    from wharf_protocol.scopes import parse_scope
+    from wharf_protocol.tokens import TokenIssuer
+
+    forged, _ = TokenIssuer(["not-the-index-key-0123456789abcdef"], "wharf-index").issue(
+        "alice", "reg1", [parse_scope(f"repository:{PRIVATE}:pull")]
+    )
+    registry = token_stack.registries["reg1"]
+    for token in (forged, "garbage"):
+        response = OciClient(registry.url, token=token).get_manifest(PRIVATE, "1")
+        assert response.status_code == 401, response.text
+        assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_registry_asks_the_index_about_each_new_token(token_stack, images):
+    """Step 4-5 shown by revocation: a token that is well signed but that the Index revoked
+    (changing a password revokes the user's issued tokens) is refused when the registry
+    first sees it; a signature check alone would accept it."""
+    stack = token_stack
+    registry = stack.registries["reg1"]
+    bob_repo = "bob/a-revoked"
+    owner = stack.client("reg1", "bob")
+    owner.push_image(bob_repo, "1", Image.random(layers=1, label=bob_repo))
+    unused = stack.token("reg1", f"repository:{bob_repo}:pull", "bob").json()["token"]
+    stack.cli("user", "set-password", "bob", "--password-stdin", stdin="bob-new-password-2\n")
+    try:
+        refused = OciClient(registry.url, token=unused).get_manifest(bob_repo, "1")
+        assert refused.status_code == 401, refused.text
+        assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    finally:
+        stack.cli("user", "set-password", "bob", "--password-stdin",
+                  stdin=PASSWORDS["bob"] + "\n")  # fmt: skip
+    fresh = stack.token("reg1", f"repository:{bob_repo}:pull", "bob").json()["token"]
+    assert OciClient(registry.url, token=fresh).get_manifest(bob_repo, "1").status_code == 200

@@ -1,0 +1,103 @@
+"""Scenario D: a Registry without an Index (MISSION.md).
+
+The registry runs with ``REGISTRY_AUTH=htpasswd`` (bcrypt entries made by ``htpasswd -B``)
+and no ``REGISTRY_INDEX_URL``: skopeo logs in with the registry's own credentials, pushes,
+pulls, lists and deletes; anonymous clients and wrong passwords are refused; nothing tries
+to reach an Index (no event outbox is written).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+from oci_client import Image, OciClient
+from skopeo import Skopeo
+from wharf_testing.services import GunicornService
+
+USER, PASSWORD = "operator", "operator-password-1"
+
+
+@pytest.fixture(scope="module")
+def standalone(network):
+    """A registry on the registry host with htpasswd auth and filesystem storage."""
+    workdir = tempfile.mkdtemp(prefix="wharf-it-standalone-")
+    htpasswd = os.path.join(workdir, "htpasswd")
+    made = subprocess.run(["htpasswd", "-B", "-b", "-c", htpasswd, USER, PASSWORD],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    host = network["registry"]
+    service = GunicornService(
+        "wharf_registry.wsgi:app",
+        {"REGISTRY_AUTH": "htpasswd", "REGISTRY_AUTH_HTPASSWD_PATH": htpasswd,
+         "REGISTRY_STORAGE": "filesystem",
+         "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": os.path.join(workdir, "storage"),
+         "REGISTRY_LOG_FORMAT": "text"},
+        "registry standalone", host=host.address, port=host.port(5100), prefix=host.prefix,
+        extra_args=["--config", "python:wharf_registry.gunicorn_conf"],
+    )  # fmt: skip
+    service.start(timeout=60)
+    yield service, workdir
+    service.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _skopeo(network, workdir: str, label: str) -> Skopeo:
+    return Skopeo(network["client"], tempfile.mkdtemp(prefix=f"{label}-", dir=workdir))
+
+
+def test_push_pull_list_delete_with_skopeo(network, standalone, tmp_path):
+    service, workdir = standalone
+    address = f"{service.host}:{service.port}"
+    skopeo = _skopeo(network, workdir, "operator")
+    skopeo.login(address, USER, PASSWORD)
+    image = Image.random(layers=2, label="d-app")
+    layout = image.write_layout(str(tmp_path / "src"), "1")
+    skopeo.copy(layout, f"docker://{address}/team/app:1", check=True)
+    skopeo.copy(f"docker://{address}/team/app:1", f"docker://{address}/team/app:2", check=True)
+
+    info = json.loads(skopeo.inspect(f"{address}/team/app:1", check=True).stdout)
+    assert info["Digest"] == image.digest
+    assert info["Layers"] == image.layer_digests
+    tags = json.loads(skopeo.list_tags(f"{address}/team/app", check=True).stdout)
+    assert sorted(tags["Tags"]) == ["1", "2"]
+    skopeo.copy(f"docker://{address}/team/app:2", f"oci:{tmp_path}/pulled:2", check=True)
+    pulled = tmp_path / "pulled" / "blobs" / "sha256" / image.layer_digests[1].split(":")[1]
+    assert pulled.read_bytes() == image.layers[1]
+
+    # Deleting by tag through skopeo deletes the manifest (by digest): both tags go.
+    skopeo.delete(f"{address}/team/app:1", check=True)
+    assert skopeo.inspect(f"{address}/team/app:1").returncode != 0
+    assert skopeo.inspect(f"{address}/team/app:2").returncode != 0
+    client = OciClient(service.url, USER, PASSWORD)
+    assert client.get_manifest("team/app", image.digest).status_code == 404
+    # No Index: nothing was written to an event outbox.
+    assert not os.path.exists(os.path.join(workdir, "storage", "wharf", "outbox")) or not \
+        os.listdir(os.path.join(workdir, "storage", "wharf", "outbox"))
+
+
+def test_anonymous_and_wrong_password_refused(network, standalone, tmp_path):
+    service, workdir = standalone
+    address = f"{service.host}:{service.port}"
+    owner = OciClient(service.url, USER, PASSWORD)
+    image = Image.random(layers=1, label="d-private")
+    owner.push_image("team/private", "1", image)
+
+    anonymous = OciClient(service.url)
+    for response in (anonymous.ping(), anonymous.get_manifest("team/private", "1"),
+                     anonymous.catalog(), anonymous.request("POST", "/v2/team/x/blobs/uploads/")):
+        assert response.status_code == 401, response.text
+        assert response.headers["WWW-Authenticate"].lower().startswith("basic ")
+    assert _skopeo(network, workdir, "anon").inspect(f"{address}/team/private:1").returncode != 0
+
+    wrong = OciClient(service.url, USER, "not-the-password")
+    assert wrong.get_manifest("team/private", "1").status_code == 401
+    failed = _skopeo(network, workdir, "wrong").login(address, USER, "not-the-password",
+                                                      check=False)  # fmt: skip
+    assert failed.returncode != 0
+    assert owner.get_manifest("team/private", "1").status_code == 200
+    assert "team/private" in owner.catalog_names()
