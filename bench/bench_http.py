@@ -30,10 +30,16 @@ class Response:
 
 
 class Connection:
-    """One keep-alive connection to ``host:port``; reconnects after ``Connection: close``."""
+    """One keep-alive connection to ``host:port``; reconnects after ``Connection: close``.
 
-    def __init__(self, host: str, port: int, timeout: float = TIMEOUT) -> None:
+    ``headers`` are sent with every request (e.g. ``Authorization``); a request's own
+    headers override them.
+    """
+
+    def __init__(self, host: str, port: int, timeout: float = TIMEOUT,
+                 headers: dict[str, str] | None = None) -> None:
         self.host, self.port, self.timeout = host, port, timeout
+        self.headers = dict(headers or {})
         self.sock: socket.socket | None = None
         self.pending = b""
         self.scratch = bytearray(BUFFER)
@@ -66,7 +72,8 @@ class Connection:
             length = len(body)
         if body is not None or method in ("PUT", "POST", "PATCH"):
             lines.append(f"Content-Length: {length or 0}")
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        merged = self.headers | headers if headers else self.headers
+        lines += [f"{k}: {v}" for k, v in merged.items()]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode()
         try:
             if isinstance(body, bytes):

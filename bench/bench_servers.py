@@ -45,6 +45,19 @@ def base_env() -> dict[str, str]:
     return env
 
 
+# What every benchmarked Wharf registry gets: quiet logs (the access log stays on), blob
+# bytes always through the registry.
+WHARF_SETTINGS = {"REGISTRY_LOG_LEVEL": "WARNING", "REGISTRY_STORAGE_REDIRECT_DISABLE": "true"}
+# ``wharf-registry serve``'s gunicorn options besides bind, workers and threads.
+WHARF_GUNICORN_ARGS = ["--config", "python:wharf_registry.gunicorn_conf", "--timeout", "600"]
+
+
+def disk_storage(root: Path) -> dict[str, str]:
+    """Settings of a Wharf registry storing under ``root`` (filesystem driver)."""
+    return {"REGISTRY_STORAGE": "filesystem",
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root)}
+
+
 class Server:
     """A child process serving HTTP on ``127.0.0.1:port``."""
 
@@ -128,13 +141,11 @@ class Wharf(Server):
     def __init__(self, workdir: Path, storage: str, s3: MotoS3 | None = None,
                  workers: int = 2, threads: int = 16) -> None:
         port = free_port()
-        env = base_env() | {"REGISTRY_LOG_LEVEL": "WARNING", "REGISTRY_AUTH": "none",
-                            "REGISTRY_STORAGE_REDIRECT_DISABLE": "true"}
+        env = base_env() | WHARF_SETTINGS | {"REGISTRY_AUTH": "none"}
         if storage == "disk":
             root = workdir / f"wharf-{port}"
             root.mkdir()
-            env |= {"REGISTRY_STORAGE": "filesystem",
-                    "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root)}
+            env |= disk_storage(root)
         else:
             env |= S3_CREDENTIALS | {
                 "REGISTRY_STORAGE": "s3",

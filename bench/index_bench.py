@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / d / "src" for d in ("index-service", "shared-protocol", "testing")]
 sys.path[:0] = [str(p) for p in SOURCES]
 
+from bench_workload import tree_cpu  # noqa: E402
 from wharf_index.adapters import migrations  # noqa: E402
 from wharf_index.adapters.db import Database  # noqa: E402
 from wharf_index.adapters.unit_of_work import UnitOfWork  # noqa: E402
@@ -69,28 +70,6 @@ SELECT n.id, n.name || '/' || w.word || '-' || i, w.word || '-' || i,
  CROSS JOIN LATERAL (SELECT (%(words)s::text[])[i %% %(n)s + 1] AS word) w;
 ANALYZE;
 """
-
-
-def tree_cpu(roots: list[int]) -> float:
-    """CPU seconds (user + system) used so far by ``roots`` and all their descendants."""
-    parents, cpu = {}, {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry)] = int(fields[1])
-            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    total = 0.0
-    for pid in cpu:
-        node = pid
-        while node and node not in roots:
-            node = parents.get(node, 0)
-        total += cpu[pid] if node else 0.0
-    return total
 
 
 def basic(user: str, secret: str) -> str:

@@ -25,25 +25,30 @@ Never run by CI; the figures are not asserted anywhere.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import random
 import shutil
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench_http import Connection
 from bench_servers import MotoS3, Reference, Server, Wharf
-from bench_workload import manifest_rps, peak_rss_during, pss_of, rss_of
-
-MiB = 1 << 20
-OCTETS = {"Content-Type": "application/octet-stream"}
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+from bench_workload import (
+    OCI_MANIFEST,
+    BlobData,
+    MiB,
+    concurrently,
+    manifest_rps,
+    peak_rss_during,
+    pss_of,
+    pull_blob,
+    push_blob,
+    push_manifest,
+    rss_of,
+    timed,
+)
 
 
 @dataclass(frozen=True)
@@ -58,133 +63,6 @@ class Plan:
 
 FULL = Plan(256 * MiB, 64, MiB, (1, 16, 64), 5.0, 1024 * MiB)
 QUICK = Plan(32 * MiB, 16, MiB, (1, 16, 64), 1.0, 64 * MiB)
-
-
-class BlobData:
-    """A blob of ``size`` bytes made of shared random 1 MiB blocks, unique per ``salt``.
-
-    ``chunks()`` yields the bytes without ever building the blob; ``digest`` is computed once.
-    """
-
-    _POOL: list[bytes] = []
-
-    def __init__(self, salt: int, size: int) -> None:
-        if not BlobData._POOL:
-            rng = random.Random(20240601)
-            BlobData._POOL = [rng.randbytes(MiB) for _ in range(8)]
-        self.salt, self.size = salt, size
-        hasher = hashlib.sha256()
-        for chunk in self.chunks():
-            hasher.update(chunk)
-        self.digest = "sha256:" + hasher.hexdigest()
-
-    def chunks(self) -> Iterator[bytes]:
-        left, index = self.size, 0
-        header = hashlib.sha256(f"wharf-bench-{self.salt}".encode()).digest()
-        while left > 0:
-            block = BlobData._POOL[(self.salt + index) % len(BlobData._POOL)]
-            if index == 0:
-                block = header + block[len(header):]
-            piece = block[: min(left, MiB)]
-            yield piece
-            left -= len(piece)
-            index += 1
-
-
-def push_blob(conn: Connection, repo: str, blob: BlobData) -> None:
-    """end-4b + end-6: POST a session, PUT the streamed body with ``?digest=``."""
-    started = conn.request("POST", f"/v2/{repo}/blobs/uploads/")
-    if started.status != 202:
-        raise RuntimeError(f"POST upload: {started.status} {started.body[:300]!r}")
-    location = started.headers["location"]
-    path = location.split("://", 1)[1].split("/", 1)[1] if "://" in location else location
-    sep = "&" if "?" in path else "?"
-    done = conn.request("PUT", f"/{path.lstrip('/')}{sep}digest={blob.digest}", headers=OCTETS,
-                        body=blob.chunks(), length=blob.size)
-    if done.status != 201:
-        raise RuntimeError(f"PUT upload: {done.status} {done.body[:300]!r}")
-
-
-def pull_blob(conn: Connection, repo: str, blob: BlobData) -> None:
-    response = conn.request("GET", f"/v2/{repo}/blobs/{blob.digest}", keep_body=False)
-    if response.status != 200 or response.length != blob.size:
-        raise RuntimeError(f"GET blob: {response.status}, {response.length} of {blob.size} bytes")
-
-
-def timed(work: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
-
-
-def concurrently(server: Server, blobs: list[BlobData], level: int,
-                 action: Callable[[Connection, BlobData], None]) -> float:
-    """Run ``action`` over ``blobs`` from ``level`` threads, one connection each; seconds."""
-    queue = list(blobs)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        conn = Connection("127.0.0.1", server.port)
-        try:
-            while True:
-                with lock:
-                    if not queue or errors:
-                        return
-                    blob = queue.pop()
-                action(conn, blob)
-        except Exception as exc:  # noqa: BLE001 - reported after the join
-            errors.append(exc)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(level)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    elapsed = time.perf_counter() - start
-    if errors:
-        raise errors[0]
-    return elapsed
-
-
-def manifest_for(config: bytes, layers: list[BlobData]) -> bytes:
-    return json.dumps({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
-                   "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": b.digest, "size": b.size} for b in layers],
-    }, separators=(",", ":")).encode()
-
-
-def push_manifest(conn: Connection, repo: str, layers: list[BlobData]) -> None:
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
-    response = conn.request("POST", f"/v2/{repo}/blobs/uploads/?digest=sha256:"
-                            + hashlib.sha256(config).hexdigest(), headers=OCTETS, body=config)
-    if response.status not in (201, 202):
-        raise RuntimeError(f"config upload: {response.status}")
-    if response.status == 202:  # the reference has no monolithic POST: finish with a PUT
-        location = response.headers["location"].split("://", 1)[-1].split("/", 1)[-1]
-        sep = "&" if "?" in location else "?"
-        digest = "sha256:" + hashlib.sha256(config).hexdigest()
-        done = conn.request("PUT", f"/{location.lstrip('/')}{sep}digest={digest}",
-                            headers=OCTETS, body=config)
-        if done.status != 201:
-            raise RuntimeError(f"config PUT: {done.status}")
-    body = manifest_for(config, layers)
-    response = conn.request("PUT", f"/v2/{repo}/manifests/bench",
-                            headers={"Content-Type": OCI_MANIFEST}, body=body)
-    if response.status != 201:
-        raise RuntimeError(f"manifest PUT: {response.status} {response.body[:300]!r}")
-    check = conn.request("GET", f"/v2/{repo}/manifests/bench", headers={"Accept": OCI_MANIFEST})
-    if check.body != body:
-        raise RuntimeError("manifest GET returned other bytes than were pushed")
 
 
 def run_target(make_server: Callable[[], Server], plan: Plan, data: dict,
@@ -237,9 +115,11 @@ def measure_speed(server: Server, plan: Plan, data: dict,
     for level in plan.levels:
         blobs = data[f"small-{level}"]
         total_mb = sum(b.size for b in blobs) / 1e6
-        seconds = concurrently(server, blobs, level, lambda c, b: push_blob(c, "bench/small", b))
+        seconds = concurrently(server.port, blobs, level,
+                               lambda c, b: push_blob(c, "bench/small", b))
         report(f"push {label} c={level} (MB/s)", total_mb / seconds)
-        seconds = concurrently(server, blobs, level, lambda c, b: pull_blob(c, "bench/small", b))
+        seconds = concurrently(server.port, blobs, level,
+                               lambda c, b: pull_blob(c, "bench/small", b))
         report(f"pull {label} c={level} (MB/s)", total_mb / seconds)
     push_manifest(conn, "bench/small", data[f"small-{plan.levels[0]}"])
     conn.close()

@@ -1,0 +1,434 @@
+"""Benchmark the cost of token mode: the same registry with ``REGISTRY_AUTH=token`` and with
+``REGISTRY_AUTH=none``, in the same run, on disk storage (run by hand, never by CI).
+
+    python bench/token_bench.py --quick    # about a minute
+    python bench/token_bench.py            # full: 5 interleaved rounds, ~5 minutes
+
+Starts its own PostgreSQL (wharf_testing.postgres.PostgresServer), migrates and seeds it
+with the ``wharf-index`` CLI (``migrate``, ``user create``, ``registry add ... --kind
+private``, whose printed credential the token registry gets), the Index under gunicorn
+(2 workers x 8 threads, ``wharf_index.gunicorn_conf``) and two registries under gunicorn
+with ``wharf-registry serve``'s settings (2 workers x 16 threads, access log on), each on
+its own storage directory: one with ``REGISTRY_AUTH=token`` (remote verification, cache TTL
+30 s, the durable event outbox on, as the product runs), one with ``REGISTRY_AUTH=none``
+(no events). It pushes the same image (64 layers of 1 MiB, a config, an OCI manifest
+tagged ``bench``) to both, through the token flow for the token registry, then measures,
+alternating the two registries figure by figure:
+
+- the image pull, MB/s: manifest GET + 64 blob GETs, at concurrency 1 and 16;
+- manifest HEAD (no event) and GET (one pull event in the outbox each) by tag, requests/s,
+  at concurrency 1 and 16.
+
+The client behaves like docker: each round it follows the registry's 401 challenge to the
+Index's ``/v2/token`` (Basic credentials of the user) and reuses that one token (Bearer) for
+every request, so what is measured is the registry's verification cache. A separate line
+measures cold tokens: manifest HEAD where every request carries a token never used before,
+pre-issued by the Index, so that each one costs the registry a verification call to the
+Index. After each token-mode figure the bench waits for the outbox to be delivered
+(bounded) and counts that time's CPU in the figure's CPU per operation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [ROOT / d / "src"
+           for d in ("registry-service", "index-service", "shared-protocol", "testing")]
+sys.path[:0] = [str(p) for p in SOURCES]
+
+from bench_http import Connection  # noqa: E402
+from bench_servers import WHARF_GUNICORN_ARGS, WHARF_SETTINGS, disk_storage  # noqa: E402
+from bench_workload import (  # noqa: E402
+    OCI_MANIFEST,
+    BlobData,
+    MiB,
+    concurrently,
+    fresh_token_rps,
+    manifest_rps,
+    pull_blob,
+    push_blob,
+    push_manifest,
+    tree_cpu,
+)
+from wharf_testing.postgres import PostgresServer  # noqa: E402
+from wharf_testing.services import GunicornService  # noqa: E402
+
+USER, PASSWORD = "bench", "bench password, long enough"
+REGISTRY_NAME = "bench"
+REPO, TAG = "bench/image", "bench"
+MANIFEST_PATH = f"/v2/{REPO}/manifests/{TAG}"
+ACCEPT = {"Accept": OCI_MANIFEST}
+MODES = ("none", "token")
+_CLI = "import sys; from wharf_index.cli import main; sys.exit(main())"
+
+
+@dataclass(frozen=True)
+class Plan:
+    rounds: int
+    seconds: float  # per figure and mode
+    cold_tokens: tuple[int, int]  # tokens pre-issued for the cold line at c=1, c=16
+    cold_seconds: float
+    levels: tuple[int, ...] = (1, 16)
+    layers: int = 64
+
+
+QUICK = Plan(rounds=1, seconds=1.5, cold_tokens=(150, 400), cold_seconds=4.0)
+FULL = Plan(rounds=5, seconds=3.0, cold_tokens=(600, 2000), cold_seconds=10.0)
+
+
+def basic(user: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().strip()
+
+
+class Stack:
+    """PostgreSQL, the Index and the two registries; :meth:`close` stops them (by pid)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.services: list[GunicornService] = []
+        self.postgres = PostgresServer().start()
+        pythonpath = os.pathsep.join(str(p) for p in SOURCES)
+        self.index_env = {
+            "INDEX_DATABASE_URL": self.postgres.create_database("wharf_token_bench"),
+            "INDEX_SECRET_KEY": secrets.token_urlsafe(32),
+            "INDEX_LOG_LEVEL": "WARNING",
+            "INDEX_LOG_FORMAT": "text",
+            "PYTHONPATH": pythonpath,
+        }
+        self.cli("migrate")
+        self.cli("user", "create", USER, "--email", "bench@bench.test", "--password-stdin",
+                 stdin=PASSWORD + "\n")
+        self.index = self._service(GunicornService(
+            "wharf_index.wsgi:app", self.index_env, "index-bench", workers=2, threads=8,
+            extra_args=["--config", "python:wharf_index.gunicorn_conf"]))
+        self.index.env["INDEX_PUBLIC_URL"] = self.index.url
+        self.index.start(timeout=60)
+        self.registries: dict[str, GunicornService] = {}
+        self.roots: dict[str, Path] = {}
+        for mode in MODES:
+            root = workdir / f"storage-{mode}"
+            root.mkdir()
+            env = WHARF_SETTINGS | disk_storage(root) | {"REGISTRY_AUTH": mode,
+                                                         "PYTHONPATH": pythonpath}
+            service = self._service(GunicornService(
+                "wharf_registry.wsgi:app", env, f"registry-{mode}", workers=2, threads=16,
+                extra_args=WHARF_GUNICORN_ARGS))
+            if mode == "token":
+                output = self.cli("registry", "add", REGISTRY_NAME, "--url", service.url,
+                                  "--kind", "private")
+                credential = [ln for ln in output.splitlines() if ln.strip()][-1].strip()
+                service.env |= {"REGISTRY_INDEX_URL": self.index.url,
+                                "REGISTRY_INDEX_NAME": REGISTRY_NAME,
+                                "REGISTRY_INDEX_CREDENTIAL": credential}
+            service.start(timeout=60)
+            self.registries[mode], self.roots[mode] = service, root
+
+    def _service(self, service: GunicornService) -> GunicornService:
+        self.services.append(service)
+        return service
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Run ``wharf-index ARGS`` with the Index's settings; return its stdout."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("INDEX_", "REGISTRY_"))}
+        result = subprocess.run([sys.executable, "-c", _CLI, *args], input=stdin, text=True,
+                                capture_output=True, env=env | self.index_env, timeout=120,
+                                check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"wharf-index {' '.join(args)}: exit {result.returncode}\n"
+                               f"{result.stdout}{result.stderr}")
+        return result.stdout
+
+
+    def outbox_left(self) -> int:
+        outbox = self.roots["token"] / "wharf" / "outbox"
+        return len(list(outbox.iterdir())) if outbox.is_dir() else 0
+
+    def close(self) -> None:
+        for service in reversed(self.services):
+            service.close()
+        self.postgres.stop()
+
+
+# -- the docker-like token flow ------------------------------------------------------------
+
+def challenge_token(port: int, method: str, path: str) -> str:
+    """Send ``method path`` without credentials, follow the 401's Bearer challenge to the
+    Index's token endpoint with the user's Basic credentials, return the token."""
+    conn = Connection("127.0.0.1", port)
+    try:
+        answer = conn.request(method, path, keep_body=False)
+    finally:
+        conn.close()
+    header = answer.headers.get("www-authenticate", "")
+    if answer.status != 401 or not header.startswith("Bearer "):
+        raise RuntimeError(f"{method} {path} without a token: {answer.status} {header!r}")
+    params = dict(re.findall(r'(\w+)="([^"]*)"', header))
+    return index_tokens(params["realm"], params["service"], params["scope"], 1)[0]
+
+
+def index_tokens(realm: str, service: str, scope: str, count: int,
+                 threads: int = 8) -> list[str]:
+    """``count`` tokens from ``realm`` (the Index's /v2/token) for ``scope``, Basic auth."""
+    url = urlsplit(realm)
+    path = f"{url.path}?{urlencode({'service': service, 'scope': scope})}"
+    tokens: list[str] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def fetch(n: int) -> None:
+        conn = Connection(url.hostname, url.port,
+                          headers={"Authorization": basic(USER, PASSWORD)})
+        try:
+            for _ in range(n):
+                response = conn.request("GET", path)
+                if response.status != 200:
+                    errors.append(f"token: {response.status} {response.body[:200]!r}")
+                    return
+                with lock:
+                    tokens.append(json.loads(response.body)["token"])
+        finally:
+            conn.close()
+
+    workers = [threading.Thread(target=fetch, args=(count // threads + (i < count % threads),))
+               for i in range(min(threads, count))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    if errors or len(tokens) != count:
+        raise RuntimeError(errors[0] if errors else f"{len(tokens)} of {count} tokens")
+    return tokens
+
+
+# -- the image -----------------------------------------------------------------------------
+
+class Image:
+    """64 layers of 1 MiB, their config and the manifest tagged ``bench``."""
+
+    def __init__(self, layers: int) -> None:
+        self.layers = [BlobData(5000 + i, MiB) for i in range(layers)]
+        self.size = sum(b.size for b in self.layers)
+
+    def push(self, port: int, headers: dict[str, str]) -> bytes:
+        """Push every layer (16 connections), then the config and the manifest; return the
+        manifest's bytes."""
+        concurrently(port, self.layers, 16, lambda c, b: push_blob(c, REPO, b), headers)
+        conn = Connection("127.0.0.1", port, headers=headers)
+        try:
+            push_manifest(conn, REPO, self.layers)  # also checks a GET returns the bytes
+            return conn.request("GET", MANIFEST_PATH, headers=ACCEPT).body
+        finally:
+            conn.close()
+
+    def pull(self, port: int, headers: dict[str, str], level: int, manifest: bytes) -> None:
+        """What a client does: the manifest by tag, then every layer from ``level`` threads."""
+        conn = Connection("127.0.0.1", port, headers=headers)
+        try:
+            response = conn.request("GET", MANIFEST_PATH, headers=ACCEPT)
+        finally:
+            conn.close()
+        if response.status != 200 or response.body != manifest:
+            raise RuntimeError(f"manifest GET: {response.status}")
+        concurrently(port, self.layers, level, lambda c, b: pull_blob(c, REPO, b), headers)
+
+
+# -- measuring -----------------------------------------------------------------------------
+
+@dataclass
+class Sample:
+    value: float  # MB/s or requests/s
+    registry_ms: float  # the registry's CPU per operation (pull or request), ms
+    index_ms: float  # the Index's and PostgreSQL's CPU per operation, ms (0 for none)
+    drained: float  # seconds the outbox took to be delivered after the figure
+
+
+def pull_rate(image: Image, port: int, headers: dict, level: int, seconds: float,
+              manifest: bytes) -> tuple[float, int]:
+    """Pull the image repeatedly for ``seconds`` (at least once); return (MB/s, pulls)."""
+    pulls, start = 0, time.perf_counter()
+    while pulls == 0 or time.perf_counter() - start < seconds:
+        image.pull(port, headers, level, manifest)
+        pulls += 1
+    return pulls * image.size / 1e6 / (time.perf_counter() - start), pulls
+
+
+def settle(stack: Stack, mode: str, timeout: float = 60.0) -> float:
+    """Wait until the token registry's outbox is delivered; return the seconds waited."""
+    start = time.perf_counter()
+    if mode == "token":
+        while stack.outbox_left() and time.perf_counter() - start < timeout:
+            time.sleep(0.05)
+        if stack.outbox_left():
+            print(f"   outbox not empty after {timeout:.0f} s: {stack.outbox_left()} objects")
+    return time.perf_counter() - start
+
+
+def measure(stack: Stack, mode: str, work: Callable[[], tuple[float, int]]) -> Sample:
+    """Run ``work`` -> (value, operations), then wait for the outbox to be delivered; the
+    CPU per operation of the registry and of the Index + PostgreSQL covers both."""
+    registry, index = [stack.registries[mode].pid], [stack.index.pid, stack.postgres.pid]
+    before = tree_cpu(registry), tree_cpu(index)
+    value, operations = work()
+    drained = settle(stack, mode)
+    ops = max(1, operations) / 1000
+    return Sample(value, (tree_cpu(registry) - before[0]) / ops,
+                  (tree_cpu(index) - before[1]) / ops if mode == "token" else 0.0, drained)
+
+
+def run_round(stack: Stack, plan: Plan, image: Image, manifests: dict[str, bytes],
+              first: str, record: Callable[[str, str, Sample], None]) -> None:
+    """Every figure once per mode, ``first`` mode first; one fresh token for the round."""
+    token = challenge_token(stack.registries["token"].port, "HEAD", MANIFEST_PATH)
+    auth = {"none": {}, "token": {"Authorization": f"Bearer {token}"}}
+    order = (first, *[m for m in MODES if m != first])
+    for mode in MODES:  # untimed warm-up: connections, page cache, the verification cache
+        image.pull(stack.registries[mode].port, auth[mode], 16, manifests[mode])
+    figures: list[tuple[str, Callable[[str], tuple[float, int]]]] = []
+    for level in plan.levels:
+        def pull(mode: str, level: int = level) -> tuple[float, int]:
+            return pull_rate(image, stack.registries[mode].port, auth[mode], level,
+                             plan.seconds, manifests[mode])
+        figures.append((f"image pull {len(image.layers)} x 1 MiB c={level} (MB/s)", pull))
+    for method in ("HEAD", "GET"):
+        for level in plan.levels:
+            def rps(mode: str, method: str = method, level: int = level) -> tuple[float, int]:
+                rate = manifest_rps(stack.registries[mode].port, MANIFEST_PATH, method, level,
+                                    plan.seconds, ACCEPT | auth[mode])
+                return rate, round(rate * plan.seconds)
+            figures.append((f"manifest {method} c={level} (req/s)", rps))
+    for figure, work in figures:
+        for mode in order:
+            record(figure, mode, measure(stack, mode, lambda w=work, m=mode: w(m)))
+
+
+def cold_tokens(stack: Stack, plan: Plan, record: Callable[[str, str, Sample], None]) -> None:
+    """Manifest HEAD with a never-used token per request: one Index verification each."""
+    port = stack.registries["token"].port
+    for level, count in zip(plan.levels, plan.cold_tokens, strict=True):
+        tokens = index_tokens(f"{stack.index.url}/v2/token", REGISTRY_NAME,
+                              f"repository:{REPO}:pull", count)
+
+        def work(tokens: list[str] = tokens, level: int = level) -> tuple[float, int]:
+            rate = fresh_token_rps(port, MANIFEST_PATH, "HEAD", level, tokens,
+                                   plan.cold_seconds, ACCEPT)
+            return rate, min(len(tokens), round(rate * plan.cold_seconds))
+
+        record(f"manifest HEAD, new token each c={level} (req/s)", "token",
+               measure(stack, "token", work))
+
+
+# -- the table -----------------------------------------------------------------------------
+
+def print_table(results: dict[tuple[str, str], list[Sample]]) -> None:
+    """One line per figure: medians over rounds, and the median of the per-round ratios
+    (each round measures both modes back to back, so its ratio shares that moment's load)
+    with their range."""
+    figures = list(dict.fromkeys(figure for figure, _ in results))
+    width = max(len(f) for f in figures) + 2
+    header = (f"{'figure':<{width}}{'none':>9}{'token':>9}{'ratio':>8}{'range':>13}"
+              f"{'CPU ms/op: registry none':>26}{'token':>7}{'Index+PG':>10}")
+    print("\n" + header + "\n" + "-" * len(header))
+    for figure in figures:
+        token = results.get((figure, "token"), [])
+        none = results.get((figure.replace(", new token each", ""), "none"), [])
+        if not token or not none:
+            continue
+        if len(token) == len(none):
+            ratios = [t.value / n.value for t, n in zip(token, none, strict=True)]
+        else:  # the cold line: against plain HEAD's median
+            ratios = [statistics.median(t.value for t in token)
+                      / statistics.median(n.value for n in none)]
+        med = lambda samples, f: statistics.median(f(s) for s in samples)  # noqa: E731
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else ""
+        print(f"{figure:<{width}}{med(none, lambda s: s.value):>9.1f}"
+              f"{med(token, lambda s: s.value):>9.1f}{statistics.median(ratios):>7.2f}x"
+              f"{spread:>13}{med(none, lambda s: s.registry_ms):>26.2f}"
+              f"{med(token, lambda s: s.registry_ms):>7.2f}"
+              f"{med(token, lambda s: s.index_ms):>10.2f}")
+    print("\nnone, token: medians over rounds (MB/s or requests/s). ratio: token / none, the "
+          "median of the per-round ratios (range: lowest-highest round). CPU ms/op: "
+          "server-side CPU per image pull or per request, outbox delivery included. The cold "
+          "line's none column is plain manifest HEAD. Targets: image pull >= 0.9x, manifest "
+          "HEAD c=16 >= 0.8x.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 round, short phases (~1 min)")
+    parser.add_argument("--rounds", type=int, help="override the plan's rounds")
+    parser.add_argument("--seconds", type=float, help="override the seconds per figure")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.rounds or args.seconds:
+        plan = Plan(args.rounds or plan.rounds, args.seconds or plan.seconds,
+                    plan.cold_tokens, plan.cold_seconds)
+    print(f"plan: {plan}\nload average at start: {loadavg()} ({os.cpu_count()} CPUs)",
+          flush=True)
+    image = Image(plan.layers)
+    workdir = Path(tempfile.mkdtemp(prefix="wharf-token-bench-"))
+    results: dict[tuple[str, str], list[Sample]] = {}
+
+    def record(figure: str, mode: str, sample: Sample) -> None:
+        results.setdefault((figure, mode), []).append(sample)
+        print(f"   {figure:<46}{mode:>6}{sample.value:>9.1f}   CPU ms/op: registry "
+              f"{sample.registry_ms:6.2f}, Index+PG {sample.index_ms:5.2f}"
+              + (f"; outbox delivered {sample.drained:.1f} s later" if sample.drained > 0.1
+                 else ""), flush=True)
+
+    stack = None
+    ok = False
+    try:
+        started = time.perf_counter()
+        stack = Stack(workdir)
+        push_token = challenge_token(stack.registries["token"].port, "POST",
+                                     f"/v2/{REPO}/blobs/uploads/")
+        manifests = {
+            "none": image.push(stack.registries["none"].port, {}),
+            "token": image.push(stack.registries["token"].port,
+                                {"Authorization": f"Bearer {push_token}"}),
+        }
+        if manifests["none"] != manifests["token"]:
+            raise RuntimeError("the two registries serve different manifests")
+        settle(stack, "token")
+        print(f"stack up and image pushed in {time.perf_counter() - started:.1f} s", flush=True)
+        for n in range(plan.rounds):
+            print(f"== round {n + 1} of {plan.rounds}", flush=True)
+            run_round(stack, plan, image, manifests, MODES[n % 2], record)
+        print("== cold tokens", flush=True)
+        cold_tokens(stack, plan, record)
+        ok = True
+    finally:
+        if stack is not None:
+            if not ok:
+                for service in stack.services:
+                    print(f"--- {service.name} log (tail):\n{service.log()[-2000:]}")
+            stack.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print_table(results)
+    print(f"\nload average at end: {loadavg()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
