@@ -9,7 +9,7 @@ reached: the Index re-drives the deletion later; repeating the request retries a
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 
 from ...context import current, uow
 from ...domain import errors, policy
@@ -28,11 +28,17 @@ from .schemas import (
     RepositoryUpdateIn,
 )
 
+_REPOSITORY_FIELDS = tuple(f.name for f in fields(Repository))
+
 
 def repository_row(repository: Repository, star_count: int, **extra) -> dict:
-    """The fields the repository schemas dump (dataclass fields, full name, stars, extras)."""
-    return {**asdict(repository), "full_name": repository.full_name,
-            "star_count": star_count, **extra}  # fmt: skip
+    """The fields the repository schemas dump (dataclass fields, full name, stars, extras).
+
+    A shallow copy: ``dataclasses.asdict`` deep-copies every value (datetimes included),
+    which cost ~60 us per repository, a third of a search page's Python time."""
+    row = {name: getattr(repository, name) for name in _REPOSITORY_FIELDS}
+    row.update(full_name=repository.full_name, star_count=star_count, **extra)
+    return row
 
 
 def repository_rows(items: list[Repository]) -> list[dict]:
