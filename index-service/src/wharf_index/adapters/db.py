@@ -15,6 +15,9 @@ Resilience (PostgreSQL restarted, network cut):
   PostgreSQL connection has nothing to read, so a readable socket means the server closed
   it or sent a termination notice (what a restart does). Such connections are discarded
   and another is taken, so after a restart requests do not fail one per stale connection.
+- connections are kept for reuse: up to ``maxconn`` idle ones stay open (psycopg2's own
+  pool closes every returned connection beyond ``minconn``, which under concurrency meant a
+  new PostgreSQL backend, with its fork and authentication, for most units of work).
 - a connection that breaks during a transaction is discarded (never returned to the pool)
   and :class:`DatabaseUnavailable` is raised (the API answers 503). :meth:`Database.run`
   retries a whole unit of work once when the failure happened before ``COMMIT`` was sent.
@@ -57,6 +60,19 @@ def is_connection_error(exc: BaseException, conn=None) -> bool:
     return isinstance(exc, psycopg2.OperationalError) and code is None
 
 
+class _KeepingPool(psycopg2.pool.ThreadedConnectionPool):
+    """A ThreadedConnectionPool that keeps returned connections, up to ``maxconn``.
+
+    psycopg2 opens ``minconn`` connections up front and then closes any connection returned
+    while ``minconn`` are already idle; ``_putconn`` compares against ``self.minconn``, so
+    raising it after the initial connections are opened keeps up to ``maxconn`` of them.
+    """
+
+    def __init__(self, minconn: int, maxconn: int, *args, **kwargs) -> None:
+        super().__init__(minconn, maxconn, *args, **kwargs)
+        self.minconn = maxconn
+
+
 class Database:
     """A per-process psycopg2 pool for ``url`` with bounded waits (see module docstring)."""
 
@@ -70,7 +86,7 @@ class Database:
         self.statement_timeout = statement_timeout
         self.pool_timeout = pool_timeout
         self._lock = threading.Lock()
-        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None  # a _KeepingPool
         self._slots: threading.BoundedSemaphore | None = None
         self._pid: int | None = None
 
@@ -94,7 +110,7 @@ class Database:
                 timeout_ms = self.statement_timeout * 1000
                 options = f"-c timezone=UTC -c statement_timeout={timeout_ms}"
                 try:
-                    self._pool = psycopg2.pool.ThreadedConnectionPool(
+                    self._pool = _KeepingPool(
                         self.minconn, self.maxconn, self.url,
                         connect_timeout=self.connect_timeout, options=options,
                         keepalives=1, keepalives_idle=30, keepalives_interval=10,
@@ -181,6 +197,26 @@ class Database:
                     error.committing = committing
                     raise error from exc
                 raise
+
+    @contextmanager
+    def autocommit(self) -> Iterator[psycopg2.extensions.connection]:
+        """Lend a connection in autocommit mode: each statement is its own transaction, with
+        no ``BEGIN``/``COMMIT`` round trips. Only for read-only work, where this is what
+        READ COMMITTED gives anyway (every statement takes its own snapshot).
+
+        Connection failures surface as :class:`DatabaseUnavailable`.
+        """
+        with self.connection() as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            except psycopg2.Error as exc:
+                if is_connection_error(exc, conn):
+                    raise DatabaseUnavailable(_describe(exc)) from exc
+                raise
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
 
     def run(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
         """Call ``work(conn)`` in a transaction; retry once if the connection broke pre-COMMIT."""

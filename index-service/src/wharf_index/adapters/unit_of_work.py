@@ -8,6 +8,8 @@ Usage (services do this; views never touch SQL)::
                                     # COMMIT when the block ends normally,
                                     # ROLLBACK when it raises (the exception propagates)
 
+Read-only work can use ``with uow.reading():`` instead (no BEGIN/COMMIT round trips).
+
 Re-entrant: a service may call another service with the same ``uow``; only the outermost
 ``with`` commits. ``uow.config`` carries the service configuration (password hasher,
 throttling, defaults) so service functions need no other argument. A broken connection
@@ -16,6 +18,8 @@ surfaces as :class:`~wharf_index.adapters.db.DatabaseUnavailable`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .access_tokens import AccessTokenStore
@@ -94,6 +98,28 @@ class UnitOfWork:
                 setattr(self, name, store(self.conn))
         self._depth += 1
         return self
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """Like ``with uow`` for read-only work, without a transaction of its own: outside an
+        open unit of work each statement runs in autocommit (no ``BEGIN``/``COMMIT`` round
+        trips; READ COMMITTED gives every statement its own snapshot anyway); inside one it
+        simply joins it. Never write in this block."""
+        if self._depth:
+            with self:
+                yield self
+            return
+        with self.db.autocommit() as conn:
+            self.conn = conn
+            for name, store in STORES.items():
+                setattr(self, name, store(conn))
+            self._depth = 1
+            try:
+                yield self
+            finally:
+                self._depth, self.conn = 0, None
+                for name in STORES:
+                    self.__dict__.pop(name, None)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self._depth -= 1

@@ -120,7 +120,7 @@ def login(uow, cache: CredentialCache, username: str, secret: str) -> Principal:
 
 
 def _revalidate(uow, entry: CachedCredential) -> Principal | None:
-    with uow:
+    with uow.reading():  # read-only: no BEGIN/COMMIT round trips
         state = uow.token_checks.credential_state(entry.user_id, entry.access_token_id)
         if state is None or state.user.disabled:
             return None

@@ -237,7 +237,7 @@ def verify_for_registry(uow, authority: TokenAuthority, registry_name: str, cred
         problem = exc
     if not isinstance(registry_name, str) or not isinstance(credential, str):
         raise errors.RegistryCredentialInvalid()
-    with uow:
+    with uow.reading():  # one statement: no BEGIN/COMMIT round trips
         found = uow.token_checks.verification(registry_name, claims.token_id if claims else None)
     if found is None or not credentials.matches(credentials.PURPOSE_REGISTRY, credential,
                                                 found.credential_hash):  # fmt: skip
