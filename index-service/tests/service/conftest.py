@@ -11,16 +11,20 @@ from __future__ import annotations
 import base64
 import io
 
+import psycopg2
 import pytest
 import requests
+import responses
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import accounts, registries, repositories
 from wharf_protocol.client import IndexClient
 from wharf_protocol.tokens import TokenVerifier
 
 from tests.conftest import PASSWORD
+from tests.registry_double import FakeRegistry, verifier_for
 
 REGISTRY = "registry.test"
+REGISTRY_URL = "http://registry.test:5000"
 
 
 def basic(username: str, secret: str = PASSWORD) -> dict[str, str]:
@@ -52,7 +56,7 @@ def make_repo(uow, principal):
 @pytest.fixture
 def registry(uow):
     """(Registry, credential) of "registry.test" at http://registry.test:5000."""
-    return registries.add_registry(uow, REGISTRY, "http://registry.test:5000", "private",
+    return registries.add_registry(uow, REGISTRY, REGISTRY_URL, "private",
                                    actor=SYSTEM)  # fmt: skip
 
 
@@ -113,3 +117,25 @@ def index_client(client, registry):
     with IndexClient("http://index.test", REGISTRY, registry[1], retries=0,
                      session=session) as index:  # fmt: skip
         yield index
+
+
+@pytest.fixture
+def fake(settings, registry):
+    """The registry "registry.test" played by ``responses`` (tests.registry_double)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY)
+
+
+@pytest.fixture
+def sql(db_url):
+    """Run SQL on the test database directly (autocommit): the rows, or None."""
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True
+
+    def run(statement, params=None):
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    yield run
+    conn.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from types import SimpleNamespace
 
-import psycopg2
 import pytest
 import responses
 from wharf_index.context import EXTENSION
@@ -34,35 +33,12 @@ from tests.registry_double import (
 from tests.service.conftest import REGISTRY, basic
 
 URL = "/api/v1/repositories"
-REGISTRY_URL = "http://registry.test:5000"
-
-
 @pytest.fixture
 def agent(app, settings):
     """The app's RegistryAgent (no backoff sleeps), also used for direct service calls."""
     agent = make_agent(settings)
     app.extensions[EXTENSION].extras[registry_agent.AGENT_EXTRA] = agent
     return agent
-
-
-@pytest.fixture
-def fake(settings, registry):
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY)
-
-
-@pytest.fixture
-def sql(db_url):
-    conn = psycopg2.connect(db_url)
-    conn.autocommit = True
-
-    def run(statement, params=None):
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall()
-
-    yield run
-    conn.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import psycopg2
 import pytest
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import registries
@@ -40,20 +39,6 @@ def push(repository="alice/app", tag="latest", digest=MANIFEST, references=True)
 
 def event(action, repository="alice/app", tag="", digest="", media_type=""):
     return new_event(action, Target(media_type, digest, None, repository, tag=tag))
-
-
-@pytest.fixture
-def sql(db_url):
-    conn = psycopg2.connect(db_url)
-    conn.autocommit = True
-
-    def run(statement, params=None):
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else None
-
-    yield run
-    conn.close()
 
 
 @pytest.fixture

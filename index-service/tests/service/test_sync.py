@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import psycopg2
 import pytest
 import responses
 from wharf_index.domain import errors
@@ -20,34 +19,12 @@ from tests.registry_double import (
     push_event,
     verifier_for,
 )
-from tests.service.conftest import REGISTRY
-
-REGISTRY_URL = "http://registry.test:5000"
+from tests.service.conftest import REGISTRY, REGISTRY_URL
 
 
 @pytest.fixture
 def agent(settings):
     return make_agent(settings)
-
-
-@pytest.fixture
-def fake(settings, registry):
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY)
-
-
-@pytest.fixture
-def sql(db_url):
-    conn = psycopg2.connect(db_url)
-    conn.autocommit = True
-
-    def run(statement, params=None):
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall()
-
-    yield run
-    conn.close()
 
 
 def _state(sql):
