@@ -13,6 +13,7 @@ from wharf_protocol.events import (
     ACTIONS,
     DELETE,
     EVENTS_MEDIA_TYPE,
+    MAX_SIZE,
     MOUNT,
     PULL,
     PUSH,
@@ -202,6 +203,10 @@ BAD_EVENTS = [
     ("action", "tag"), ("target", None), ("target", {"digest": LAYER_DIGEST}),
     ("target", {"repository": "a", "digest": "sha256:xyz!"}),
     ("target", {"repository": "a", "size": -1}), ("target", {"repository": "a", "size": "2"}),
+    ("target", {"repository": "a", "size": 2**63}), ("target", {"repository": "a", "size": 10**400}),
+    ("target", {"repository": "a", "length": 2**63}), ("target", {"repository": "a", "size": 1.5}),
+    ("target", {"repository": "a", "references": [
+        {"mediaType": "m", "digest": LAYER_DIGEST, "size": 2**63}]}),
     ("target", {"repository": "a", "references": [{"mediaType": "m", "digest": "x", "size": 1}]}),
     ("request", "GET"), ("actor", {"name": 5}),
 ]
@@ -217,6 +222,19 @@ def test_invalid_events(key, value):
     with pytest.raises(EventsInvalid) as info:
         load_envelope(data)
     assert key in info.value.messages["events"][0]
+
+
+def test_sizes_up_to_the_int64_maximum_load():
+    data = json.loads(SAMPLE)
+    target = data["events"][0]["target"]
+    target["size"] = target["length"] = MAX_SIZE
+    target["references"] = [{"mediaType": "m", "digest": LAYER_DIGEST, "size": MAX_SIZE}]
+    event = load_envelope(data)[0]
+    assert event.target.size == event.target.length == event.target.references[0].size == 2**63 - 1
+    text = json.dumps(data).replace(str(MAX_SIZE), "1" + "0" * 400)  # as a registry sends it
+    with pytest.raises(EventsInvalid) as info:
+        load_envelope(text)
+    assert "2**63" in str(info.value.messages["events"][0]["target"])
 
 
 @pytest.mark.parametrize("data", ["{", b"\xff", "[]", {}, {"events": {}}, {"events": [1]}])

@@ -11,6 +11,10 @@ Wire format (distribution docs, "Work with notifications", "Envelope"; notificat
         "actor": {"name"},
         "source": {"addr", "instanceID"}}]}
 
+Sizes (``target.size``, ``target.length`` and each reference's ``size``) are integers in
+``[0, 2**63)`` (:data:`MAX_SIZE` at most: OCI descriptors' ``size`` is an int64, image-spec
+"Descriptors"); anything else makes the envelope invalid.
+
 Empty target fields are omitted when dumping (Go's ``omitempty``). A repository delete is an
 event with action ``delete`` whose target has only ``repository``. Consumers load with unknown
 fields EXCLUDEd, so an older Index tolerates a newer Registry; producers' tests load with
@@ -37,6 +41,7 @@ __all__ = [
     "DELETE",
     "EVENTS_MEDIA_TYPE",
     "EVENTS_MEDIA_TYPE_V1",
+    "MAX_SIZE",
     "MOUNT",
     "PULL",
     "PUSH",
@@ -58,6 +63,7 @@ EVENTS_MEDIA_TYPE_V1 = "application/vnd.docker.distribution.events.v1+json"
 ACCEPTED_EVENTS_MEDIA_TYPES = (EVENTS_MEDIA_TYPE_V1, EVENTS_MEDIA_TYPE)
 
 PUSH, PULL, DELETE, MOUNT = "push", "pull", "delete", "mount"
+MAX_SIZE = 2**63 - 1  # the largest size a descriptor may state (int64)
 ACTIONS = (PUSH, PULL, DELETE, MOUNT)
 
 
@@ -175,6 +181,9 @@ class _RFC3339(fields.AwareDateTime):
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+SIZE = Range(min=0, max=MAX_SIZE, error="sizes are integers from 0 to 2**63 - 1")
+
+
 def _str(data_key: str | None = None) -> fields.String:
     return fields.String(data_key=data_key, load_default="")
 
@@ -191,7 +200,7 @@ def _schemas(unknown: str) -> Schema:
     class DescriptorSchema(Base):
         media_type = fields.String(data_key="mediaType", required=True)
         digest = fields.String(required=True, validate=Regexp(DIGEST_RE))
-        size = fields.Integer(required=True, strict=True, validate=Range(min=0))
+        size = fields.Integer(required=True, strict=True, validate=SIZE)
 
         @post_load
         def make(self, data: dict, **_: Any) -> Descriptor:
@@ -201,8 +210,8 @@ def _schemas(unknown: str) -> Schema:
         media_type = _str("mediaType")
         digest = fields.String(load_default="",
                                validate=Regexp(rf"(?:{DIGEST_RE.pattern})?\Z"))
-        size = fields.Integer(load_default=None, strict=True, validate=Range(min=0))
-        length = fields.Integer(load_default=None, strict=True, validate=Range(min=0))
+        size = fields.Integer(load_default=None, strict=True, validate=SIZE)
+        length = fields.Integer(load_default=None, strict=True, validate=SIZE)
         repository = fields.String(required=True, validate=Length(min=1))
         url = _str()
         tag = _str()
