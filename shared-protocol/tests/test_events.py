@@ -26,6 +26,7 @@ from wharf_protocol.events import (
     Target,
     dump_envelope,
     is_events_media_type,
+    is_size,
     load_envelope,
     new_event,
 )
@@ -203,7 +204,8 @@ BAD_EVENTS = [
     ("action", "tag"), ("target", None), ("target", {"digest": LAYER_DIGEST}),
     ("target", {"repository": "a", "digest": "sha256:xyz!"}),
     ("target", {"repository": "a", "size": -1}), ("target", {"repository": "a", "size": "2"}),
-    ("target", {"repository": "a", "size": 2**63}), ("target", {"repository": "a", "size": 10**400}),
+    ("target", {"repository": "a", "size": 2**63}),
+    ("target", {"repository": "a", "size": 10**400}),
     ("target", {"repository": "a", "length": 2**63}), ("target", {"repository": "a", "size": 1.5}),
     ("target", {"repository": "a", "references": [
         {"mediaType": "m", "digest": LAYER_DIGEST, "size": 2**63}]}),
@@ -235,6 +237,11 @@ def test_sizes_up_to_the_int64_maximum_load():
     with pytest.raises(EventsInvalid) as info:
         load_envelope(text)
     assert "2**63" in str(info.value.messages["events"][0]["target"])
+
+
+def test_is_size():
+    assert all(map(is_size, (0, 1, MAX_SIZE)))
+    assert not any(map(is_size, (-1, 2**63, 10**400, 1.0, "1", True, None)))
 
 
 @pytest.mark.parametrize("data", ["{", b"\xff", "[]", {}, {"events": {}}, {"events": [1]}])

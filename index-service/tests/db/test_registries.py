@@ -21,8 +21,8 @@ def test_add_authenticate_list_remove(uow, db_url):
         with pytest.raises(errors.RegistryCredentialInvalid):
             registries.authenticate_registry(uow, name, secret)
     assert [r.name for r in registries.list_registries(uow)] == ["registry.local:5000"]
-    assert [r.name for r in registries.registries_for(uow, "acme")] == ["registry.local:5000"]
-    assert registries.registries_for(uow, "nobody") == []
+    assert [r.name for r in registries.holders(uow, "acme/app")] == ["registry.local:5000"]
+    assert registries.holders(uow, "nobody/app") == []
     import psycopg2
 
     conn = psycopg2.connect(db_url)

@@ -2,7 +2,8 @@
 
 - ``users``: alice, bob (plain users), carol (administrator); their password is PASSWORD.
 - ``registry``: a registry "registry.test" and its credential; ``registry_auth`` its Basic
-  header; ``index_client``: wharf_protocol's IndexClient talking to the test app in-process.
+  header; ``index_client``: wharf_protocol's IndexClient talking to the test app in-process
+  (``make_index_client(name, credential)``: the same for another registry).
 - ``make_repo(name, visibility=...)``; ``get_token(...)``; ``claims_of(token)``.
 """
 
@@ -111,12 +112,25 @@ class _FlaskAdapter(requests.adapters.BaseAdapter):
 
 
 @pytest.fixture
-def index_client(client, registry):
-    session = requests.Session()
-    session.mount("http://index.test", _FlaskAdapter(client))
-    with IndexClient("http://index.test", REGISTRY, registry[1], retries=0,
-                     session=session) as index:  # fmt: skip
-        yield index
+def make_index_client(client):
+    """make_index_client(name, credential) -> an IndexClient of that registry (in-process)."""
+    opened = []
+
+    def make(name: str, credential: str) -> IndexClient:
+        session = requests.Session()
+        session.mount("http://index.test", _FlaskAdapter(client))
+        opened.append(IndexClient("http://index.test", name, credential, retries=0,
+                                  session=session))  # fmt: skip
+        return opened[-1]
+
+    yield make
+    for index in opened:
+        index.close()
+
+
+@pytest.fixture
+def index_client(make_index_client, registry):
+    return make_index_client(REGISTRY, registry[1])
 
 
 @pytest.fixture

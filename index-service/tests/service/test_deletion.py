@@ -111,7 +111,7 @@ def test_crash_between_mark_and_call_is_finished_by_redrive(uow, agent, fake, pu
     def crash(*args, **kwargs):
         raise Crash()
 
-    monkeypatch.setattr(registry_agent, "holders", crash)
+    monkeypatch.setattr(registries, "holders", crash)
     with pytest.raises(Crash):
         deletion.request_deletion(uow, agent, principal("alice"), "alice/app")
     monkeypatch.undo()
@@ -160,18 +160,24 @@ def test_namespace_without_registry_removes_records_directly(client, uow, users,
     assert _rows(sql, "alice/app") == []
 
 
-def test_registries_a_manifest_came_from_are_called_too(uow, users, make_repo, settings, agent,
-                                                       principal, sql):  # fmt: skip
+def test_only_the_registries_holding_the_repository_are_called(uow, users, make_repo, settings,
+                                                               agent, principal):  # fmt: skip
     alices, _ = registries.add_registry(uow, "alices", "http://alices.test", "private", ["alice"])
-    other, _ = registries.add_registry(uow, "other", "http://other.test", "private", ["zed"])
+    hub, _ = registries.add_registry(uow, "hub", "http://hub.test", "private")  # unrestricted
     make_repo("alice/app")
-    events.ingest(uow, other, [push_event("alice/app", "1", manifest_bytes("1"))])
+    make_repo("alice/both")
+    events.ingest(uow, hub, [push_event("alice/app", "1", manifest_bytes("1")),
+                             push_event("alice/both", "1", manifest_bytes("1"))])  # fmt: skip
+    events.ingest(uow, alices, [push_event("alice/both", "2", manifest_bytes("2"))])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         first = FakeRegistry(mock, "http://alices.test", verifier_for(settings), "alices")
-        second = FakeRegistry(mock, "http://other.test", verifier_for(settings), "other")
-        result = deletion.request_deletion(uow, agent, principal("alice"), "alice/app")
-    assert result.completed
-    assert [c[1] for c in first.calls + second.calls] == ["/v2/_wharf/repositories/alice/app"] * 2
+        second = FakeRegistry(mock, "http://hub.test", verifier_for(settings), "hub")
+        for name in ("alice/app", "alice/both"):
+            result = deletion.request_deletion(uow, agent, principal("alice"), name)
+            assert result.completed
+    assert [c[1] for c in first.calls] == ["/v2/_wharf/repositories/alice/both"]
+    assert [c[1] for c in second.calls] == [f"/v2/_wharf/repositories/alice/{n}"
+                                            for n in ("app", "both")]  # fmt: skip
 
 
 def test_only_repository_admins_may_delete(client, uow, users, make_repo, agent, principal):

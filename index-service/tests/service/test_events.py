@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 
 import pytest
@@ -11,6 +12,7 @@ from wharf_index.services import registries
 from wharf_protocol import mediatypes
 from wharf_protocol.client import EventsRejected, RegistryCredentialRejected
 from wharf_protocol.events import (
+    EVENTS_MEDIA_TYPE,
     EVENTS_MEDIA_TYPE_V1,
     Actor,
     Descriptor,
@@ -65,10 +67,10 @@ def test_duplicate_ids_applied_once(client, registry_auth, uow, app_repo):
     body = json.dumps(dump_envelope(events + events[1:]))
     first = client.post("/internal/v1/events", data=body, headers=registry_auth,
                         content_type=EVENTS_MEDIA_TYPE_V1)  # fmt: skip
-    assert first.get_json() == {"accepted": 2, "duplicates": 1}
+    assert first.get_json() == {"accepted": 2, "duplicates": 1, "refused": []}
     again = client.post("/internal/v1/events", data=body, headers=registry_auth,
                         content_type="application/json")  # fmt: skip
-    assert again.get_json() == {"accepted": 0, "duplicates": 3}
+    assert again.get_json() == {"accepted": 0, "duplicates": 3, "refused": []}
     with uow:
         repository = uow.repositories.get("alice/app")
     assert (repository.push_count, repository.pull_count) == (1, 1)
@@ -108,8 +110,12 @@ def test_delete_tag_and_manifest(index_client, uow, app_repo, sql):
     assert sql("SELECT name FROM tags") == [("old",)]
 
 
-def test_repository_delete_removes_everything(index_client, uow, app_repo, users, sql):
+def test_repository_delete_drops_the_registrys_holding_and_content_only(
+        index_client, uow, app_repo, users, sql):  # fmt: skip
+    """The registry no longer holds the repository: what came from it goes; the repository,
+    its stars, comments and webhooks (people's) stay."""
     index_client.post_events([push()])
+    assert _holders(sql, "alice/app") == [REGISTRY]
     sql(
         "INSERT INTO stars (user_id, repository_id) VALUES (%s, %s)", (users["bob"].id, app_repo.id)
     )
@@ -118,8 +124,10 @@ def test_repository_delete_removes_everything(index_client, uow, app_repo, users
     sql("INSERT INTO webhooks (repository_id, url, secret) VALUES (%s, 'http://h.test/', 's')",
         (app_repo.id,))  # fmt: skip
     index_client.post_events([event("delete")])
-    for table in ("repositories", "manifests", "tags", "stars", "comments", "webhooks"):
+    for table in ("manifests", "tags", "repository_registries"):
         assert sql(f"SELECT count(*) FROM {table}") == [(0,)], table  # noqa: S608
+    for table in ("repositories", "stars", "comments", "webhooks"):
+        assert sql(f"SELECT count(*) FROM {table}") == [(1,)], table  # noqa: S608
 
 
 def test_push_to_unknown_repository(index_client, uow, users, sql):
@@ -168,3 +176,149 @@ def test_unknown_registry_and_media_type(client, registry, index_client, uow, ap
     registries.remove_registry(uow, REGISTRY, actor=SYSTEM)
     with pytest.raises(RegistryCredentialRejected):
         index_client.post_events([push()])
+
+
+# -- a registry speaks only for the namespaces it serves ------------------------------------
+
+
+def _holders(sql, name):
+    return [row[0] for row in sql(
+        "SELECT g.name FROM repository_registries h JOIN registries g ON g.id = h.registry_id"
+        " JOIN repositories r ON r.id = h.repository_id WHERE r.full_name = %s ORDER BY 1",
+        (name,))]  # fmt: skip
+
+
+@pytest.fixture
+def bobs(uow, client, users):
+    """A registry serving only ``bob``: ``bobs(*events)`` posts them and returns the answer."""
+    _, credential = registries.add_registry(uow, "bobs.test", "http://bobs.test:5000", "private",
+                                            ["bob"], actor=SYSTEM)  # fmt: skip
+
+    def post(*events):
+        response = client.post("/internal/v1/events", data=json.dumps(dump_envelope(events)),
+                               headers=basic("bobs.test", credential),
+                               content_type=EVENTS_MEDIA_TYPE)  # fmt: skip
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    post.credential = credential
+    return post
+
+
+NOT_SERVED = "registry bobs.test does not serve namespace alice"
+
+
+def test_a_registry_cannot_delete_a_repository_of_a_namespace_it_does_not_serve(
+        index_client, bobs, uow, app_repo, users, sql, caplog):  # fmt: skip
+    index_client.post_events([push()])
+    sql("INSERT INTO stars (user_id, repository_id) VALUES (%s, %s)",
+        (users["bob"].id, app_repo.id))  # fmt: skip
+    sql("INSERT INTO comments (repository_id, author_id, body) VALUES (%s, %s, 'mine')",
+        (app_repo.id, users["alice"].id))  # fmt: skip
+    delete = event("delete")
+    with caplog.at_level(logging.WARNING, logger="wharf_index.services.events"):
+        answer = bobs(delete, event("delete", tag="latest"), event("delete", digest=MANIFEST))
+    assert answer["accepted"] == answer["duplicates"] == 0
+    assert [r["reason"] for r in answer["refused"]] == [NOT_SERVED] * 3
+    assert answer["refused"][0]["id"] == delete.id
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3 and delete.id in warnings[0].getMessage()
+    assert "bobs.test" in warnings[0].getMessage() and "alice/app" in warnings[0].getMessage()
+    for table in ("repositories", "manifests", "tags", "stars", "comments"):
+        assert sql(f"SELECT count(*) FROM {table}") == [(1,)], table  # noqa: S608
+    assert _holders(sql, "alice/app") == [REGISTRY]
+    # Acknowledged once and for all: a replay is a duplicate, never retried into effect.
+    assert bobs(delete) == {"accepted": 0, "duplicates": 1, "refused": []}
+    assert sql("SELECT count(*) FROM processed_events WHERE event_id = %s", (delete.id,)) == [(1,)]
+
+
+def test_a_registry_cannot_create_or_repoint_outside_its_namespaces(index_client, bobs, uow,
+                                                                    app_repo, sql):  # fmt: skip
+    index_client.post_events([push()])
+    planted = push("alice/planted")
+    repointed = push(digest=OTHER)  # alice/app:latest at a digest nobody pushed here
+    pull = event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST)
+    own = push("bob/app")
+    answer = bobs(planted, repointed, pull, own)
+    assert answer["accepted"] == 1 and answer["duplicates"] == 0
+    assert answer["refused"] == [{"id": e.id, "reason": NOT_SERVED}
+                                 for e in (planted, repointed, pull)]  # fmt: skip
+    with uow:
+        assert uow.repositories.find("alice/planted") is None
+        assert uow.tags.find(app_repo.id, "latest").digest == MANIFEST
+        assert uow.repositories.get("alice/app").pull_count == 0
+        assert uow.repositories.find("bob/app") is not None  # its own namespace: applied
+    assert sql("SELECT digest FROM manifests WHERE repository_id = %s", (app_repo.id,)) == [
+        (MANIFEST,)]
+    assert _holders(sql, "alice/app") == [REGISTRY] and _holders(sql, "bob/app") == ["bobs.test"]
+
+
+def test_the_registrys_client_takes_an_answer_with_refusals(make_index_client, bobs, app_repo,
+                                                            sql):  # fmt: skip
+    """What the registry's delivery loop calls: the refusals are acknowledged, not errors."""
+    make_index_client("bobs.test", bobs.credential).post_events([push(), push("bob/app")])
+    assert sql("SELECT count(*) FROM processed_events") == [(2,)]
+    assert sql("SELECT full_name FROM repositories ORDER BY 1") == [("alice/app",), ("bob/app",)]
+
+
+def test_a_registry_deletes_only_what_came_from_it(client, index_client, uow, app_repo):
+    """Two registries serving alice: one cannot remove the other's tags or manifests."""
+    _, credential = registries.add_registry(uow, "hub.test", "http://hub.test", "private",
+                                            actor=SYSTEM)  # fmt: skip
+    index_client.post_events([push()])
+    hub = {"headers": basic("hub.test", credential), "content_type": EVENTS_MEDIA_TYPE}
+    body = json.dumps(dump_envelope([event("delete", tag="latest"),
+                                     event("delete", digest=MANIFEST)]))  # fmt: skip
+    answer = client.post("/internal/v1/events", data=body, **hub).get_json()
+    assert answer == {"accepted": 2, "duplicates": 0, "refused": []}
+    with uow:
+        assert uow.tags.find(app_repo.id, "latest").digest == MANIFEST
+    index_client.post_events([event("delete", tag="latest")])  # its own: removed
+    with uow:
+        assert uow.tags.find(app_repo.id, "latest") is None
+
+
+# -- sizes ------------------------------------------------------------------------------------
+
+
+def test_sizes_outside_int64_are_refused_and_never_served(client, registry_auth, index_client,
+                                                         app_repo, sql):  # fmt: skip
+    good = dump_envelope([push()])["events"][0]
+    refs = good["target"]["references"]
+    cases = {
+        "size": {**good["target"], "size": 10**400, "length": 10**400},
+        "length": {**good["target"], "length": 2**63},
+        "references": {**good["target"], "references": [{**refs[1], "size": 999 * 10**400}]},
+        "total": {**good["target"], "references": [{**refs[1], "size": 2**62},
+                                                   {**refs[2], "size": 2**62}]},
+    }  # fmt: skip
+    for field, target in cases.items():
+        bad = {**good, "id": f"bad-{field}", "target": target}
+        body = json.dumps({"events": [good, bad]})  # Python writes all 401 digits
+        response = client.post("/internal/v1/events", data=body, headers=registry_auth,
+                               content_type=EVENTS_MEDIA_TYPE)  # fmt: skip
+        assert response.status_code == 400, field
+        error = response.get_json()["error"]
+        assert error["code"] == "EVENTS_INVALID"
+        problems = error["detail"]["messages"]["events"]
+        assert list(problems) == ["1"] and "target" in problems["1"], field  # named
+    assert sql("SELECT count(*) FROM processed_events") == [(0,)]
+    bad = replace(push(), target=replace(push().target, size=2**63))
+    with pytest.raises(EventsRejected):  # the registry then sets this one event aside
+        index_client.post_events([bad])
+    largest = replace(push(), target=replace(push().target, size=2**63 - 1, length=2**63 - 1))
+    index_client.post_events([largest])
+    tags = client.get("/api/v1/repositories/alice/app/-/tags").get_json()["items"]
+    assert [(t["name"], t["size"]) for t in tags] == [("latest", 2**63 - 1)]
+    assert all(0 <= t["layers_size"] < 2**63 for t in tags)
+
+
+def test_sizes_recorded_before_the_check_are_not_served(client, index_client, app_repo, sql):
+    index_client.post_events([push()])
+    huge = [{"digest": LAYERS[0], "size": 10**400, "mediaType": mediatypes.OCI_LAYER_GZIP},
+            {"digest": LAYERS[1], "size": 5, "mediaType": mediatypes.OCI_LAYER_GZIP}]
+    sql("UPDATE manifests SET layers = %s::jsonb", (json.dumps(huge),))
+    [tag] = client.get("/api/v1/repositories/alice/app/-/tags").get_json()["items"]
+    assert tag["layers_size"] == 5
+    one = client.get("/api/v1/repositories/alice/app/-/tags/latest").get_json()
+    assert [layer["size"] for layer in one["layers"]] == [0, 5]

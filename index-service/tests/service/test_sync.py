@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import responses
 from wharf_index.domain import errors
-from wharf_index.services import events, registries, sync
+from wharf_index.services import events, registries, stars, sync
 from wharf_protocol import mediatypes
 
 from tests.registry_double import (
@@ -38,7 +38,7 @@ def _state(sql):
 @pytest.fixture
 def drift(uow, registry, make_repo, users, fake):
     """Index and registry disagree in every way sync repairs."""
-    other, _ = registries.add_registry(uow, "other", "http://other.test", "private", ["zed"])
+    other, _ = registries.add_registry(uow, "other", "http://other.test", "private", [])
     make_repo("alice/app")
     make_repo("alice/empty")
     same, moved, old = manifest_bytes("same"), manifest_bytes("moved"), manifest_bytes("old")
@@ -56,11 +56,12 @@ def drift(uow, registry, make_repo, users, fake):
 
 def _counts(report):
     return (report.repositories_added, report.tags_added, report.tags_updated,
-            report.tags_removed, report.unknown_namespaces)  # fmt: skip
+            report.tags_removed, report.unknown_namespaces, report.repositories_released,
+            report.not_served)  # fmt: skip
 
 
 EXPECTED = (["alice/new"], ["alice/new:a", "alice/new:b"], ["alice/app:2"],
-            ["alice/app:old", "alice/empty:t"], ["ghost/x"])  # fmt: skip
+            ["alice/app:old", "alice/empty:t"], ["ghost/x"], ["alice/empty"], [])  # fmt: skip
 
 
 def test_sync_adds_updates_and_removes(uow, agent, fake, drift, sql):
@@ -105,7 +106,7 @@ def test_registry_with_namespaces_syncs_only_those(uow, agent, settings, make_re
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake = FakeRegistry(mock, "http://bobs.test", verifier_for(settings), "bobs")
         report = sync.sync(uow, agent, "bobs")
-    assert _counts(report) == ([], [], [], [], [])
+    assert _counts(report) == ([], [], [], [], [], [], [])
     assert [p for _, p, _ in fake.calls] == ["/v2/_catalog", "/v2/bob/app/tags/list"]
 
 
@@ -127,3 +128,82 @@ def test_unreachable_registry_and_unknown_registry_are_errors(uow, agent, fake, 
         sync.sync(uow, agent, REGISTRY)
     with pytest.raises(errors.RegistryNotFound):
         sync.sync(uow, agent, "nowhere")
+
+
+def _holders(sql):
+    rows = sql("SELECT r.full_name, g.name FROM repository_registries h"
+               " JOIN repositories r ON r.id = h.repository_id"
+               " JOIN registries g ON g.id = h.registry_id ORDER BY 1, 2")  # fmt: skip
+    return {name: [g for n, g in rows if n == name] for name, _ in rows}
+
+
+def test_sync_records_holdings_and_forgets_those_the_registry_lacks(uow, agent, fake, registry,
+                                                                   make_repo, principal,
+                                                                   sql):  # fmt: skip
+    """registry.test serves every namespace but alice is declared by another registry: what
+    it is recorded as holding there is still checked (the catalog lacks alice/gone)."""
+    registries.add_registry(uow, "alices", "http://alices.test", "private", ["alice"])
+    for name in ("alice/gone", "alice/kept", "alice/lost"):
+        make_repo(name)
+    events.ingest(uow, registry[0], [push_event("alice/gone", "1", manifest_bytes("g")),
+                                     push_event("alice/kept", "1", manifest_bytes("k"))])
+    stars.star(uow, principal("alice"), "alice/gone")
+    fake.push("alice/kept", "1", manifest_bytes("k"))
+    fake.push("alice/lost", "1", manifest_bytes("l"))  # its push event was lost
+    report = sync.sync(uow, agent, REGISTRY)
+    assert report.repositories_released == ["alice/gone"]
+    assert "- holding alice/gone (the registry no longer has it)" in report.lines()
+    assert "1 repositories no longer held there" in report.summary()
+    assert _holders(sql) == {"alice/kept": [REGISTRY], "alice/lost": [REGISTRY]}
+    # alice/gone keeps its record and its star, loses what came from registry.test.
+    assert sql("SELECT count(*) FROM manifests m JOIN repositories r ON r.id = m.repository_id"
+               " WHERE r.full_name = 'alice/gone'") == [(0,)]  # fmt: skip
+    assert sql("SELECT count(*) FROM stars") == [(1,)]
+    assert [r.name for r in registries.holders(uow, "alice/gone")] == ["alices"]
+
+
+def test_a_push_during_the_sync_keeps_the_holding(uow, agent, fake, registry, make_repo, sql,
+                                                 monkeypatch):  # fmt: skip
+    make_repo("alice/app")
+    events.ingest(uow, registry[0], [push_event("alice/app", "1", manifest_bytes("1"))])
+    read_catalog = agent.http.catalog
+
+    def catalog_then_push(*args):
+        yield from read_catalog(*args)  # without alice/app: pushed right after this read
+        fake.push("alice/app", "2", manifest_bytes("2"))
+        events.ingest(uow, registry[0], [push_event("alice/app", "2", manifest_bytes("2"))])
+
+    monkeypatch.setattr(agent.http, "catalog", catalog_then_push)
+    report = sync.sync(uow, agent, REGISTRY)
+    assert report.repositories_released == [] and report.tags_removed == ["alice/app:1"]
+    assert _holders(sql) == {"alice/app": [REGISTRY]}
+    assert sql("SELECT name FROM tags") == [("2",)]
+
+
+def test_catalog_names_outside_the_registrys_namespaces_are_not_taken(uow, agent, settings,
+                                                                      make_repo, users,
+                                                                      sql):  # fmt: skip
+    bobs, _ = registries.add_registry(uow, "bobs", "http://bobs.test", "private", ["bob"])
+    make_repo("bob/app")
+    make_repo("alice/old")
+    sql("INSERT INTO repository_registries (repository_id, registry_id) SELECT id, %s"
+        " FROM repositories WHERE full_name = 'alice/old'", (bobs.id,))  # recorded long ago
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeRegistry(mock, "http://bobs.test", verifier_for(settings), "bobs")
+        for name in ("bob/app", "alice/planted", "alice/old"):
+            fake.push(name, "1", manifest_bytes(name))
+        report = sync.sync(uow, agent, "bobs")
+    assert report.not_served == ["alice/planted"] and report.repositories_added == []
+    assert report.repositories_released == ["alice/old"] and report.tags_added == ["bob/app:1"]
+    assert "! alice/planted (namespace not served by the registry)" in report.lines()
+    assert sql("SELECT count(*) FROM repositories WHERE full_name = 'alice/planted'") == [(0,)]
+    assert _holders(sql) == {"bob/app": ["bobs"]}
+
+
+def test_sizes_outside_int64_in_a_registrys_manifest_are_not_recorded(uow, agent, fake,
+                                                                      registry, users,
+                                                                      sql):  # fmt: skip
+    body = manifest_bytes("huge").replace(b'"size": 1000', b'"size": 1' + b"0" * 400)
+    fake.push("alice/app", "1", body)
+    sync.sync(uow, agent, REGISTRY)
+    assert sql("SELECT layers->0->'size' FROM manifests") == [(0,)]

@@ -59,10 +59,13 @@ def test_images_private_is_404_for_outsiders(client, claims_of, users, repos):
     assert claims_of(owner.headers["X-Docker-Token"]).subject == "alice"
 
 
-def test_endpoints_prefer_declared_namespace(client, uow, repos):
+def test_endpoints_name_the_holder_then_the_declared_namespace(client, uow, repos, make_repo):
     registries.add_registry(uow, "alice-hub.test", "https://hub.alice.test", "sponsor",
                             ["alice"], actor=SYSTEM)  # fmt: skip
     response = client.get("/v1/repositories/alice/public/images", headers=WANT_TOKEN)
+    assert response.headers["X-Docker-Endpoints"] == "registry.test:5000"  # pushed there
+    make_repo("alice/fresh", "public")  # nothing pushed: the registry that declared alice
+    response = client.get("/v1/repositories/alice/fresh/images", headers=WANT_TOKEN)
     assert response.headers["X-Docker-Endpoints"] == "hub.alice.test"
 
 

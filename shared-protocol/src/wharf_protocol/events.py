@@ -54,6 +54,7 @@ __all__ = [
     "Target",
     "dump_envelope",
     "is_events_media_type",
+    "is_size",
     "load_envelope",
     "new_event",
 ]
@@ -165,6 +166,11 @@ def new_event(
     """
     return Event(str(uuid.uuid4()), datetime.now(UTC), action, target,
                  request or RequestRecord(), actor or Actor(), source or Source())
+
+
+def is_size(value: object) -> bool:
+    """Tell whether ``value`` is a valid descriptor size: an int in ``[0, 2**63)``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SIZE
 
 
 def is_events_media_type(content_type: str | None) -> bool:

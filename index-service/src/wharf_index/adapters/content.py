@@ -5,8 +5,10 @@
   once even when two deliveries race (the second INSERT waits for the first to commit,
   then finds the row).
 - ``manifests`` / ``tags``: upserts on push, deletes on delete (a manifest's tags go with
-  it: ``tags.manifest_id`` cascades). ``layers`` is stored as
-  ``[{"digest", "size", "mediaType"}]`` in manifest order (what adapters/tags.py reads).
+  it: ``tags.manifest_id`` cascades); ``manifests.registry_id`` is the registry the record
+  came from, and a registry's deletes only reach its own records (or those of none).
+  ``layers`` is stored as ``[{"digest", "size", "mediaType"}]`` in manifest order (what
+  adapters/tags.py reads).
 - pull and push counters on ``repositories``, ``manifests`` and ``tags``.
 
 The read side for the JSON API is adapters/tags.py; the /v1/ handshake reads here too
@@ -71,17 +73,36 @@ class ContentStore(Store):
             (repository_id, name, manifest_id, pushed_by, pushed_at),
         )
 
-    def delete_manifest(self, repository_id: int, digest: str) -> bool:
-        """Delete a manifest record and (by cascade) the tags pointing at it."""
+    def delete_manifest(self, repository_id: int, digest: str, *,
+                        registry_id: int | None = None) -> bool:  # fmt: skip
+        """Delete a manifest record and (by cascade) the tags pointing at it; with
+        ``registry_id``, only if the manifest came from that registry or from none."""
         return bool(self._exec(
-            "DELETE FROM manifests WHERE repository_id = %s AND digest = %s",
-            (repository_id, digest),
+            "DELETE FROM manifests WHERE repository_id = %(repo)s AND digest = %(digest)s"
+            " AND (%(registry)s::bigint IS NULL OR registry_id IS NULL"
+            " OR registry_id = %(registry)s)",
+            {"repo": repository_id, "digest": digest, "registry": registry_id},
         ))  # fmt: skip
 
-    def delete_tag(self, repository_id: int, name: str) -> bool:
+    def delete_tag(self, repository_id: int, name: str, *,
+                   registry_id: int | None = None) -> bool:  # fmt: skip
+        """Delete a tag; with ``registry_id``, only if its manifest came from that registry
+        or from none."""
         return bool(self._exec(
-            "DELETE FROM tags WHERE repository_id = %s AND name = %s", (repository_id, name)
+            "DELETE FROM tags t WHERE t.repository_id = %(repo)s AND t.name = %(name)s"
+            " AND (%(registry)s::bigint IS NULL OR EXISTS (SELECT 1 FROM manifests m"
+            " WHERE m.id = t.manifest_id AND (m.registry_id IS NULL"
+            " OR m.registry_id = %(registry)s)))",
+            {"repo": repository_id, "name": name, "registry": registry_id},
         ))  # fmt: skip
+
+    def delete_registry_content(self, repository_id: int, registry_id: int) -> int:
+        """Delete the manifests (and by cascade their tags) of a repository that came from
+        a registry; return how many."""
+        return self._exec(
+            "DELETE FROM manifests WHERE repository_id = %s AND registry_id = %s",
+            (repository_id, registry_id),
+        )
 
     # -- counters -------------------------------------------------------------------------------
 

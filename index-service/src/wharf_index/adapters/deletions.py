@@ -82,12 +82,3 @@ class DeletionStore(Store):
             {"due": due_only, "limit": limit},
         )
         return [row[0] for row in rows]
-
-    def content_registries(self, repository_id: int) -> list[str]:
-        """Names of the registries the repository's recorded manifests came from."""
-        rows = self._all(
-            "SELECT DISTINCT g.name FROM manifests m JOIN registries g ON g.id = m.registry_id"
-            " WHERE m.repository_id = %s ORDER BY g.name",
-            (repository_id,),
-        )
-        return [row[0] for row in rows]

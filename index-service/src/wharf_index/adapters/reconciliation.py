@@ -1,13 +1,15 @@
 """SQL for ``wharf-index registry sync``: the Index's side of a registry's catalog.
 
 Writes go through the other stores (repositories, content); this one only reads what the
-comparison needs: the active repositories of some namespaces and each one's tags with the
-digest they point at and the registry that manifest came from.
+comparison needs: the active repositories of some namespaces or held by a registry, each
+one's tags with the digest they point at and the registry that manifest came from, and the
+database's clock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from .base import Store
 
@@ -38,6 +40,20 @@ class ReconciliationStore(Store):
             {"only": namespaces, "excluded": list(excluded)},
         )
         return [RecordedRepository(*row) for row in rows]
+
+    def held(self, registry_id: int) -> list[RecordedRepository]:
+        """Active repositories recorded as held by the registry, by full name."""
+        rows = self._all(
+            "SELECT r.id, r.full_name FROM repositories r JOIN repository_registries h"
+            " ON h.repository_id = r.id WHERE h.registry_id = %s AND r.status = 'active'"
+            " ORDER BY r.full_name",
+            (registry_id,),
+        )
+        return [RecordedRepository(*row) for row in rows]
+
+    def now(self) -> datetime:
+        """The database's current time (the start of the transaction)."""
+        return self._one("SELECT now()")[0]
 
     def tags(self, repository_id: int) -> dict[str, RecordedTag]:
         """``{tag: RecordedTag}`` of a repository."""

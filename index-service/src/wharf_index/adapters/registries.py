@@ -1,9 +1,12 @@
-"""SQL for the registry directory: registries, their hashed credentials and namespaces."""
+"""SQL for the registry directory: registries, their hashed credentials and namespaces, and
+which repositories each holds (``repository_registries``, migration 0011)."""
 
 # ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
 # always travel as query parameters.
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from ..domain.errors import RegistryNotFound
 from ..domain.model import Registry
@@ -68,6 +71,54 @@ class RegistryStore(Store):
             (namespace,),
         )
         return [_registry(row) for row in rows]
+
+    def unrestricted(self) -> list[Registry]:
+        """Registries that declared no namespace (they serve every namespace), by name."""
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM registries g WHERE NOT EXISTS (SELECT 1 FROM"
+            " registry_namespaces WHERE registry_id = g.id) ORDER BY g.name"
+        )
+        return [_registry(row) for row in rows]
+
+    # -- holdings ---------------------------------------------------------------------------
+
+    def holding(self, full_name: str) -> list[Registry]:
+        """Registries recorded as holding the repository ``full_name``, by name."""
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM registries g JOIN repository_registries h"
+            " ON h.registry_id = g.id JOIN repositories r ON r.id = h.repository_id"
+            " WHERE r.full_name = %s ORDER BY g.name",
+            (full_name,),
+        )
+        return [_registry(row) for row in rows]
+
+    def hold(self, repository_id: int, registry_id: int) -> None:
+        """Record that the registry holds the repository (refreshes ``updated_at``)."""
+        self._exec(
+            "INSERT INTO repository_registries (repository_id, registry_id) VALUES (%s, %s)"
+            " ON CONFLICT (repository_id, registry_id) DO UPDATE SET updated_at = now()",
+            (repository_id, registry_id),
+        )
+
+    def release(self, repository_id: int, registry_id: int) -> bool:
+        """Forget that the registry holds the repository; False when it was not recorded."""
+        return bool(self._exec(
+            "DELETE FROM repository_registries WHERE repository_id = %s AND registry_id = %s",
+            (repository_id, registry_id),
+        ))  # fmt: skip
+
+    def held_since(self, repository_id: int, registry_id: int, since: datetime) -> bool:
+        """True when the holding was recorded or refreshed at or after ``since``."""
+        return self._one(
+            "SELECT 1 FROM repository_registries WHERE repository_id = %s AND registry_id = %s"
+            " AND updated_at >= %s", (repository_id, registry_id, since),
+        ) is not None  # fmt: skip
+
+    def holder_count(self, repository_id: int) -> int:
+        """How many registries are recorded as holding the repository."""
+        row = self._one("SELECT count(*) FROM repository_registries WHERE repository_id = %s",
+                        (repository_id,))  # fmt: skip
+        return int(row[0])
 
     def set_credential_hash(self, registry_id: int, credential_hash: bytes) -> None:
         self._exec("UPDATE registries SET credential_hash = %s WHERE id = %s",

@@ -33,6 +33,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import requests
 from wharf_protocol import mediatypes
 from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
+from wharf_protocol.events import is_size
 
 from ..domain.errors import RegistryRefused, RegistryUnavailable
 from ..domain.model import Registry
@@ -230,5 +231,5 @@ def _parse_manifest(registry: Registry, response: requests.Response) -> RemoteMa
 
 def _descriptor(item: dict) -> dict:
     size = item.get("size")
-    return {"digest": str(item.get("digest", "")), "size": size if isinstance(size, int) else 0,
+    return {"digest": str(item.get("digest", "")), "size": size if is_size(size) else 0,
             "mediaType": str(item.get("mediaType", ""))}  # fmt: skip

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from wharf_protocol.events import is_size
+
 from .base import Store
 
 
@@ -52,10 +54,12 @@ _FROM = "tags t JOIN manifests m ON m.id = t.manifest_id"
 
 
 def _layer(item: object) -> Layer | None:
+    """A stored layer; a size that is not an int64 (recorded before events were checked
+    for it) reads as 0, so the API never serves a number outside [0, 2**63)."""
     if not isinstance(item, dict):
         return None
     size = item.get("size")
-    return Layer(str(item.get("digest", "")), size if isinstance(size, int) else 0,
+    return Layer(str(item.get("digest", "")), size if is_size(size) else 0,
                  str(item.get("mediaType", item.get("media_type", ""))))  # fmt: skip
 
 

@@ -11,9 +11,12 @@ Index for the calling registry's name and neither revoked nor unknown; else 422
 ``wrong_audience``, ``unknown`` or ``revoked``.
 
 ``POST /internal/v1/events`` (Content-Type: either events media type, or application/json;
-other types 415): the notification envelope; 200 ``{"accepted": n, "duplicates": m}``;
-a malformed envelope -> 400 ``EVENTS_INVALID`` and nothing applied (services/events.py
-describes the effects).
+other types 415): the notification envelope; 200 ``{"accepted": n, "duplicates": m,
+"refused": [{"id", "reason"}]}`` -- refused events (for namespaces the registry does not
+serve) are acknowledged and never applied, a replay of one is a duplicate; a malformed
+envelope (bad names, digests, sizes outside [0, 2**63)) -> 400 ``EVENTS_INVALID`` naming
+the event and field, and nothing applied (the registry then sends its events one by one and
+sets aside only the malformed ones). services/events.py describes the effects.
 """
 
 from __future__ import annotations
@@ -52,4 +55,5 @@ def post_events():
     if not (is_events_media_type(content_type) or content_type == "application/json"):
         raise ApiError("UNSUPPORTED_MEDIA_TYPE", "send an events envelope", 415)
     result = events.ingest(uow(), registry, events.parse(request.get_data()))
-    return {"accepted": result.accepted, "duplicates": result.duplicates}
+    refused = [{"id": r.id, "reason": r.reason} for r in result.refused]
+    return {"accepted": result.accepted, "duplicates": result.duplicates, "refused": refused}

@@ -12,6 +12,9 @@ The rules (the Index issue, "Accounts" and "Namespaces and repositories"):
 - a repository being deleted (status ``deleting``) allows nothing but ``delete``;
 - an access token (personal or robot) limits all of the above to its scopes: the actions of
   the scopes whose pattern matches the repository's full name;
+- a registry serves the namespaces it declared; one that declared none serves every
+  namespace (scenario E): tokens for a registry and the events a registry sends reach only
+  repositories of the namespaces it serves;
 - creating a repository in a namespace needs ``write`` or ``admin`` over the whole
   namespace (or administrator), and, for tokens, ``push`` in a scope matching the new name.
 
@@ -21,7 +24,7 @@ authenticated, enabled user.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from wharf_protocol.scopes import Scope
 
@@ -105,6 +108,12 @@ def may_administer_namespace(principal: Principal, namespace: Namespace) -> bool
     if principal.user is None:
         return False
     return principal.is_admin or principal.grants.namespaces.get(namespace.id) == "admin"
+
+
+def registry_serves(declared: Collection[str], namespace: str) -> bool:
+    """Tell whether a registry that declared the namespaces ``declared`` serves
+    ``namespace`` (all of them when it declared none)."""
+    return not declared or namespace in declared
 
 
 def grant(principal: Principal, requested: Iterable[Scope],

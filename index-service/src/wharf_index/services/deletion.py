@@ -9,17 +9,18 @@ The flow, each step safe to repeat after a crash at any point:
    (domain.policy: no pull, no push; the seed's /v1/ DELETE hands that token to the
    client) and it is hidden from lists -- and a ``repository_deletions`` row records who
    asked; committed before anything else happens.
-2. :func:`drive`: for each registry holding the repository (registry_agent.holders) mint a
+2. :func:`drive`: for each registry holding the repository (registries.holders) mint a
    60 s token granting ``delete,pull`` on ``repository:<name>`` with that registry as
    audience, record it (committed: the registry verifies it with the Index), and call
    ``DELETE <registry>/v2/_wharf/repositories/<name>``. The registry deletes its content
    and emits a repository-delete event (idempotent on its side: a repository already gone
    answers 202 and emits again).
-3. When every registry answered 202 (or none holds the namespace), remove every record
-   here (services.repositories.delete_repository: tags, manifests, stars, comments,
-   webhooks, the repository) at once, so the caller's answer says "deleted". The registry's
-   event arriving later (services/events.py) then finds nothing: a no-op. If the Index
-   crashed before this step, that event does the removal instead.
+3. When every registry answered 202 (or none holds it), remove every record here
+   (services.repositories.delete_repository: tags, manifests, stars, comments, webhooks,
+   holdings, the repository) at once, so the caller's answer says "deleted". The
+   registries' events arriving later (services/events.py) then find nothing: a no-op. If
+   the Index crashed before this step, those events do the removal instead: each releases
+   its registry's holding, and the one that leaves none removes the records.
 
 A registry that is unreachable or refuses leaves the repository ``deleting`` with the
 attempt counted and the error kept (``repository_deletions``); :func:`redrive` retries with
@@ -39,7 +40,7 @@ from wharf_protocol.scopes import Scope
 
 from ..domain.errors import RegistryCallFailed
 from ..domain.model import SYSTEM, Principal, Repository
-from . import registry_agent, repositories
+from . import registries, registry_agent, repositories
 from .registry_agent import RegistryAgent
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def drive(uow, agent: RegistryAgent, repository: Repository, *,
             return DeletionResult(current, completed=False, error="in progress elsewhere")
     scope = Scope("repository", current.full_name, frozenset({"delete", "pull"}))
     try:
-        for registry in registry_agent.holders(uow, current):
+        for registry in registries.holders(uow, current.full_name):
             token = registry_agent.mint(uow, agent, registry, (scope,))
             agent.http.delete_repository(registry, current.full_name, token)
     except RegistryCallFailed as exc:

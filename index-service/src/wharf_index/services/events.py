@@ -4,29 +4,44 @@ Delivery is at-least-once (the registry's outbox retries); the effect is exactly
 event id is claimed in ``processed_events`` in the same transaction as its effect, and a
 whole envelope is one transaction (all or nothing: a bad envelope applies nothing).
 
-Effects (the Index issue, "Events from registries"; scenario B step 5, C step 5):
+A registry speaks only for the namespaces it serves (domain.policy.registry_serves, the
+rule token issuance uses: its declared namespaces, or every namespace when it declared
+none). An event for a repository outside them is **refused**: claimed like any other (so a
+replay is a duplicate, and the registry's outbox never retries it), not applied, logged at
+WARNING and listed in the answer with its id and reason.
+
+Effects (scenario B step 5, C step 5) of the events a registry may send:
 
 - ``push`` of a manifest (media type a manifest or index type, or a ``tag`` present):
   records digest, media type, size, config and layers (from ``target.references``: the
   config is the reference with a config media type, or the first one of a single-image
   manifest; the others are the layers in order, or the child manifests of an index; an event
-  without references records no layers), the pusher (``actor.name``) and time (the event's
-  timestamp), points ``tag`` at it, and counts one push on the repository (``updated_at``
-  = now). Blob pushes, mounts and blob pulls have no effect.
+  without references records no layers), the pusher (``actor.name``), the time (the event's
+  timestamp) and the registry it came from, points ``tag`` at it, records that the registry
+  holds the repository (``repository_registries``: services.registries.holders) and counts
+  one push on the repository (``updated_at`` = now). Blob pushes, mounts and blob pulls
+  have no effect. The manifest is not looked for elsewhere: the registry sends the event
+  after storing it, so it exists there.
 - ``pull`` of a manifest: one pull on the repository and on the tag (or, by digest, the
   manifest); not when the actor is the Index itself (``registry sync`` reads manifests it
   has no record of: that is no user's pull).
-- ``delete`` with a ``tag``: the tag; with only a ``digest``: that manifest and its tags;
-  with only ``repository``: every record of the repository (tags, manifests, stars,
-  comments, webhooks, the repository) via services.repositories.delete_repository.
+- ``delete`` with a ``tag``: the tag; with only a ``digest``: that manifest and its tags --
+  in both cases only records that came from this registry or from none (another registry
+  holding the same repository keeps what it holds).
+- ``delete`` with only ``repository`` (the registry no longer holds it): the registry's
+  holding and the manifests and tags that came from it. The repository record itself, with
+  its stars, comments and webhooks, stays -- they belong to people, not to a registry --
+  unless the repository is being deleted (scenario C, status ``deleting``) and no registry
+  is left holding it: then every record goes (services.repositories.delete_repository), which
+  finishes a deletion whose driver stopped after calling the registries.
 - Unknown repositories: a push creates the repository when its namespace exists (with the
   namespace's default visibility, audited as the system); events for names without a
   namespace component or for unknown namespaces, and non-push events for unknown
   repositories, are acknowledged and ignored (logged at INFO), so the registry's outbox never
   jams on them.
 
-Every event counts as ``accepted`` (applied or ignored) or ``duplicates`` (seen before, or
-repeated within the envelope).
+Every event counts as ``accepted`` (applied or ignored), ``duplicates`` (seen before, or
+repeated within the envelope) or ``refused``.
 """
 
 from __future__ import annotations
@@ -37,9 +52,17 @@ from dataclasses import dataclass
 from wharf_protocol import mediatypes
 from wharf_protocol import names as protocol_names
 from wharf_protocol.digests import Digest, DigestInvalid
-from wharf_protocol.events import DELETE, PULL, PUSH, Event, EventsInvalid, load_envelope
+from wharf_protocol.events import (
+    DELETE,
+    MAX_SIZE,
+    PULL,
+    PUSH,
+    Event,
+    EventsInvalid,
+    load_envelope,
+)
 
-from ..domain import errors
+from ..domain import errors, policy
 from ..domain.model import SYSTEM, Registry, Repository
 from .repositories import create_repository, delete_repository
 
@@ -49,9 +72,18 @@ CONFIG_TYPES = frozenset({mediatypes.OCI_CONFIG, mediatypes.DOCKER_CONFIG})
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """An event acknowledged but not applied, and why."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class IngestResult:
     accepted: int
     duplicates: int
+    refused: tuple[Refusal, ...] = ()
 
 
 def parse(body: bytes) -> list[Event]:
@@ -83,20 +115,37 @@ def _problem(target) -> dict | None:
     digests = [target.digest] if target.digest else []
     if not all(map(_valid_digest, digests + [r.digest for r in target.references])):
         return {"digest": ["unsupported or malformed digest"]}
+    if sum(r.size for r in target.references) > MAX_SIZE:
+        return {"references": ["the sizes add up to more than 2**63 - 1"]}
     return None
 
 
 def ingest(uow, registry: Registry, events: list[Event]) -> IngestResult:
-    """Apply each not yet processed event of ``events`` once, all in one transaction."""
+    """Apply each not yet processed event of ``events`` once, all in one transaction;
+    refuse (claimed, not applied) those for namespaces ``registry`` does not serve."""
     accepted = duplicates = 0
+    refused: list[Refusal] = []
     with uow:
         for event in events:
             if not uow.content.claim_event(event.id, registry.id, event.action):
                 duplicates += 1
                 continue
+            reason = _refusal(registry, event)
+            if reason:
+                refused.append(Refusal(event.id, reason))
+                logger.warning("event %s (%s %s) from registry %s refused: %s", event.id,
+                               event.action, event.target.repository, registry.name, reason)
+                continue
             accepted += 1
             _apply(uow, registry, event)
-    return IngestResult(accepted, duplicates)
+    return IngestResult(accepted, duplicates, tuple(refused))
+
+
+def _refusal(registry: Registry, event: Event) -> str | None:
+    namespace = protocol_names.namespace_of(event.target.repository)
+    if policy.registry_serves(registry.namespaces, namespace):
+        return None
+    return f"registry {registry.name} does not serve namespace {namespace}"
 
 
 def _is_manifest(event: Event) -> bool:
@@ -110,8 +159,7 @@ def _is_manifest(event: Event) -> bool:
 def _apply(uow, registry: Registry, event: Event) -> None:
     target = event.target
     if event.action == DELETE and not target.digest and not target.tag:
-        if not delete_repository(uow, target.repository, principal=SYSTEM):
-            _ignored(event, "repository unknown")
+        _repository_deleted(uow, registry, event)
         return
     if event.action == DELETE:
         relevant = bool(target.digest or target.tag)  # a blob digest matches no manifest
@@ -119,7 +167,8 @@ def _apply(uow, registry: Registry, event: Event) -> None:
         relevant = event.action in (PUSH, PULL) and _is_manifest(event)
     if not relevant:
         return  # blobs and mounts: nothing to record
-    repository = uow.repositories.find(target.repository)
+    # Locked first: a concurrent `registry sync` releasing this registry's holding waits.
+    repository = uow.repositories.find(target.repository, for_update=True)
     if repository is None and event.action == PUSH:
         repository = _create(uow, event)
     if repository is None:
@@ -135,9 +184,23 @@ def _apply(uow, registry: Registry, event: Event) -> None:
                 at=event.timestamp,
             )
     elif target.tag:
-        uow.content.delete_tag(repository.id, target.tag)
+        uow.content.delete_tag(repository.id, target.tag, registry_id=registry.id)
     else:
-        uow.content.delete_manifest(repository.id, target.digest)
+        uow.content.delete_manifest(repository.id, target.digest, registry_id=registry.id)
+
+
+def _repository_deleted(uow, registry: Registry, event: Event) -> None:
+    """The registry no longer holds the repository (see the module doc)."""
+    repository = uow.repositories.find(event.target.repository, for_update=True)
+    if repository is None:
+        _ignored(event, "repository unknown")
+        return
+    uow.registries.release(repository.id, registry.id)
+    uow.content.delete_registry_content(repository.id, registry.id)
+    if repository.status == "deleting" and uow.registries.holder_count(repository.id) == 0:
+        delete_repository(uow, repository.full_name, principal=SYSTEM)
+    else:
+        logger.info("registry %s no longer holds %s", registry.name, repository.full_name)
 
 
 def _create(uow, event: Event) -> Repository | None:
@@ -178,6 +241,7 @@ def _record_push(uow, registry: Registry, repository: Repository, event: Event) 
     if target.tag:
         uow.content.put_tag(repository.id, target.tag, manifest_id,
                             pushed_by=event.actor.name, pushed_at=event.timestamp)  # fmt: skip
+    uow.registries.hold(repository.id, registry.id)
     uow.content.count_push(repository.id)
 
 

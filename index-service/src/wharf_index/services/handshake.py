@@ -1,11 +1,10 @@
 """The seed's /v1/ handshake (scenarios A step 2, B, C) and ``docker search``.
 
-Which registries hold a repository (``X-Docker-Endpoints``): the registries that declared
-its namespace (``registry add --namespace``); when none did, every registry the Index knows
-(a small installation registers its one registry without namespaces). Tokens handed out
-here are ordinary registry tokens (recorded, verifiable, revocable) whose audience is the
-first of those registries by name; with no registry at all no token can be made and none
-is sent.
+Which registries hold a repository (``X-Docker-Endpoints``): services.registries.holders,
+the registries recorded as holding it, or, before anything was pushed, those that would take
+its first push. Tokens handed out here are ordinary registry tokens (recorded, verifiable,
+revocable) whose audience is the first of those registries by name; with no such registry
+no token can be made and none is sent.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from wharf_protocol.scopes import Scope
 from ..domain import errors, policy
 from ..domain.model import Principal
 from .access import authorize
+from .registries import holders
 from .repositories import get_repository, mark_deleting, split_name
 from .tokens import TokenAuthority, issue
 
@@ -36,11 +36,6 @@ class Handshake:
     checksums: tuple[str, ...] = ()
     token: str | None = None
     endpoints: tuple[str, ...] = ()
-
-
-def _registries(uow, namespace: str) -> list:
-    with uow:
-        return uow.registries.serving(namespace) or uow.registries.list()
 
 
 def _token(uow, authority: TokenAuthority, principal: Principal, name: str,
@@ -64,7 +59,7 @@ def images(uow, authority: TokenAuthority, principal: Principal, full_name: str,
     with uow:
         repository = get_repository(uow, principal, full_name)
         layers = uow.content.layer_checksums(repository.id)
-    registries = _registries(uow, repository.namespace)
+    registries = holders(uow, repository.full_name)
     token = _token(uow, authority, principal, full_name, {"pull"}, registries) \
         if want_token else None  # fmt: skip
     return Handshake(tuple(d for d, media_type in layers if not _is_manifest(media_type)),
@@ -81,12 +76,12 @@ def allocate(uow, authority: TokenAuthority, principal: Principal, full_name: st
     Raises NameInvalid, PermissionDenied (no push: the same answer whether or not the
     repository exists, so nothing is revealed).
     """
-    namespace, _ = split_name(full_name)
+    split_name(full_name)  # NameInvalid
     scope = Scope("repository", full_name, frozenset({"pull", "push"}))
     granted = authorize(uow, principal, (scope,), allocate=True)
     if not any("push" in s.actions for s in granted):
         raise errors.PermissionDenied(f"you may not push to {full_name}")
-    registries = _registries(uow, namespace)
+    registries = holders(uow, full_name)
     token = _token(uow, authority, principal, full_name, {"pull", "push"}, registries)
     return Handshake((), token, _hosts(registries))
 
@@ -97,7 +92,7 @@ def delete(uow, authority: TokenAuthority, principal: Principal, full_name: str)
     Raises RepositoryNotFound (invisible), PermissionDenied (no delete right).
     """
     repository = mark_deleting(uow, principal, full_name)
-    registries = _registries(uow, repository.namespace)
+    registries = holders(uow, repository.full_name)
     token = _token(uow, authority, principal, full_name, {"delete"}, registries)
     return Handshake((), token, _hosts(registries))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from wharf_protocol.names import namespace_of
+
 from ..domain import errors
 from ..domain.model import REGISTRY_KINDS, SYSTEM, Principal, Registry
 from ..domain.names import NAMESPACE_RE
@@ -79,10 +81,21 @@ def get_registry(uow, name: str) -> Registry:
         return uow.registries.get(name)
 
 
-def registries_for(uow, namespace: str) -> list[Registry]:
-    """Registries that serve ``namespace`` (for X-Docker-Endpoints and the API)."""
+def holders(uow, full_name: str) -> list[Registry]:
+    """Registries holding the repository ``full_name``, by name: the one answer for
+    ``X-Docker-Endpoints`` (and the audience of the handshake's token), ``GET
+    /api/v1/repositories/NAME/-/registries`` and the registries a deletion calls.
+
+    Those recorded as holding it (their manifest-push events, ``registry sync``); for a
+    repository none is recorded for (allocated, nothing pushed yet; or unknown) the
+    registries that would take its first push: those that declared its namespace, else
+    those registered without namespaces (they serve every namespace).
+    """
     with uow:
-        return uow.registries.serving(namespace)
+        held = uow.registries.holding(full_name)
+        if held:
+            return held
+        return uow.registries.serving(namespace_of(full_name)) or uow.registries.unrestricted()
 
 
 def remove_registry(uow, name: str, *, actor: Principal = SYSTEM) -> None:

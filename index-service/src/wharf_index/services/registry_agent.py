@@ -10,10 +10,7 @@ tokens are minted directly, not through services.access: the Index is the author
 acts for nobody in particular (the subject is the system), and a catalog scope or a pull
 on a repository it has no record of must be grantable.
 
-:func:`holders` says which registries hold a repository: the registries that declared its
-namespace (``registry add --namespace``); when none did, the registries registered without
-namespaces (a small installation's one registry serves everything); in both cases also
-every registry a recorded manifest of the repository came from.
+Which registries hold a repository is services.registries.holders.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from wharf_protocol.scopes import Scope
 from wharf_protocol.tokens import TokenIssuer
 
 from ..adapters.registry_http import RegistryHTTP
-from ..domain.model import SYSTEM, Registry, Repository
+from ..domain.model import SYSTEM, Registry
 from . import tokens
 
 TOKEN_TTL = 60  # seconds: long enough for one call with its retries, short if it leaks
@@ -53,17 +50,6 @@ def mint(uow, agent: RegistryAgent, registry: Registry, access: Iterable[Scope])
     with uow:
         tokens.record(uow, claims)
     return token
-
-
-def holders(uow, repository: Repository) -> list[Registry]:
-    """Registries holding ``repository`` (see module doc), by name."""
-    with uow:
-        known = uow.registries.list()
-        recorded = set(uow.deletions.content_registries(repository.id))
-    declared = [r for r in known if repository.namespace in r.namespaces]
-    serving = declared or [r for r in known if not r.namespaces]
-    names = {r.name for r in serving} | recorded
-    return [r for r in known if r.name in names]
 
 
 AGENT_EXTRA = "registry_agent"

@@ -7,17 +7,24 @@ with tokens the Index mints itself (services/registry_agent.py; audience = the r
 
 - the catalog (``registry:catalog:*``, paginated): repositories the registry has and the
   Index lacks get a record under their namespace (default visibility, created by the
-  system); names whose namespace the Index does not know are reported, not created;
-  repositories being deleted are skipped (their deletion removes them at the registry);
+  system); names whose namespace the Index does not know are reported, not created, and so
+  are names in namespaces the registry does not serve (domain.policy.registry_serves: the
+  rule its tokens and events obey); repositories being deleted are skipped (their
+  deletion removes them at the registry);
 - for every active repository of the registry's namespaces (its declared namespaces, or,
-  for a registry without any, every namespace no other registry declared) and every one
-  the catalog listed, the tags (``pull``, one token per batch of repositories):
+  for a registry without any, every namespace no other registry declared), every one it
+  is recorded as holding and every one the catalog listed, the tags (``pull``, one token
+  per batch of repositories):
   a tag the Index lacks or records at another digest is HEADed for its digest; when that
   manifest is not recorded yet, it is read (GET: media type, size, config, layers) and
   recorded; the tag is pointed at it. A tag the Index has and the registry lacks is removed
   (only if its manifest came from this registry or from no known one: another registry
-  may serve it). A repository the registry lacks keeps its record (it may be freshly
-  allocated and empty) but loses those tags.
+  may serve it). A repository the catalog listed is recorded as held by the registry
+  (``repository_registries``, services.registries.holders); one it lacks keeps its record
+  (it may be freshly allocated and empty; stars and comments belong to people) but loses
+  those tags and, when it was recorded as held there, the holding and every manifest that
+  came from the registry -- unless a push event refreshed the holding after the sync
+  started (the event wins).
 
 Changes are planned from reads made outside any transaction, then applied per repository
 in one transaction, each only if the tag is still as it was read, so an event ingested
@@ -34,7 +41,7 @@ from wharf_protocol import names as protocol_names
 from wharf_protocol.scopes import Scope
 
 from ..adapters.reconciliation import RecordedTag
-from ..domain import errors
+from ..domain import errors, policy
 from ..domain.model import SYSTEM, Registry
 from . import registry_agent
 from .registry_agent import RegistryAgent
@@ -54,14 +61,20 @@ class SyncReport:
     tags_added: list[str] = field(default_factory=list)
     tags_updated: list[str] = field(default_factory=list)
     tags_removed: list[str] = field(default_factory=list)
+    repositories_released: list[str] = field(default_factory=list)  # no longer held there
     unknown_namespaces: list[str] = field(default_factory=list)  # repository names
+    not_served: list[str] = field(default_factory=list)  # outside the registry's namespaces
 
     def summary(self) -> str:
         text = (f"registry {self.registry}: {len(self.repositories_added)} repositories added,"
                 f" {len(self.tags_added)} tags added, {len(self.tags_updated)} updated,"
                 f" {len(self.tags_removed)} removed")  # fmt: skip
+        if self.repositories_released:
+            text += f"; {len(self.repositories_released)} repositories no longer held there"
         if self.unknown_namespaces:
             text += f"; {len(self.unknown_namespaces)} repositories in unknown namespaces"
+        if self.not_served:
+            text += f"; {len(self.not_served)} repositories in namespaces it does not serve"
         return text + (" (dry run: nothing changed)" if self.dry_run else "")
 
     def lines(self) -> list[str]:
@@ -70,8 +83,11 @@ class SyncReport:
                 + [f"+ tag {t}" for t in self.tags_added]
                 + [f"~ tag {t}" for t in self.tags_updated]
                 + [f"- tag {t}" for t in self.tags_removed]
-                + [f"? {n} (namespace unknown to the Index)"
-                   for n in self.unknown_namespaces])  # fmt: skip
+                + [f"- holding {n} (the registry no longer has it)"
+                   for n in self.repositories_released]
+                + [f"? {n} (namespace unknown to the Index)" for n in self.unknown_namespaces]
+                + [f"! {n} (namespace not served by the registry)"
+                   for n in self.not_served])  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -90,14 +106,18 @@ def sync(uow, agent: RegistryAgent, name: str, *, dry_run: bool = False) -> Sync
     """
     report = SyncReport(name, dry_run)
     with uow:
+        started = uow.reconciliation.now()
         registry = uow.registries.get(name)
         declared = [n for r in uow.registries.list() if r.name != name for n in r.namespaces]
         recorded = uow.reconciliation.repositories(
             namespaces=list(registry.namespaces) or None,
             excluded=[] if registry.namespaces else declared)  # fmt: skip
-    names = {r.full_name: r.id for r in recorded}
+        held = {r.full_name: r.id for r in uow.reconciliation.held(registry.id)}
+    names = {r.full_name: r.id for r in recorded} | held
     token = registry_agent.mint(uow, agent, registry, (CATALOG,))
+    listed = set()
     for full_name in agent.http.catalog(registry, token):
+        listed.add(full_name)
         if full_name not in names:
             _adopt(uow, registry, full_name, names, report)
     ordered = sorted(names)
@@ -106,8 +126,41 @@ def sync(uow, agent: RegistryAgent, name: str, *, dry_run: bool = False) -> Sync
         pull = [Scope("repository", n, frozenset({"pull"})) for n in batch]
         token = registry_agent.mint(uow, agent, registry, pull)
         for full_name in batch:
-            _sync_repository(uow, agent, registry, token, full_name, names[full_name], report)
+            # Only holdings recorded before the namespace rule can be outside it: released.
+            served = policy.registry_serves(registry.namespaces, _namespace(full_name))
+            if served:
+                _sync_repository(uow, agent, registry, token, full_name, names[full_name],
+                                 report)  # fmt: skip
+            if served and full_name in listed:
+                _hold(uow, registry, names[full_name], report)
+            elif full_name in held:
+                _release(uow, registry, full_name, started, report)
     return report
+
+
+def _namespace(full_name: str) -> str:
+    return full_name.partition("/")[0]
+
+
+def _hold(uow, registry: Registry, repository_id: int | None, report: SyncReport) -> None:
+    if repository_id is not None and not report.dry_run:
+        with uow:
+            uow.registries.hold(repository_id, registry.id)
+
+
+def _release(uow, registry: Registry, full_name: str, started, report: SyncReport) -> None:
+    """The registry lacks a repository it is recorded as holding: forget the holding and
+    what came from it, unless a push event refreshed the holding since ``started``."""
+    if report.dry_run:
+        report.repositories_released.append(full_name)
+        return
+    with uow:
+        repository = uow.repositories.find(full_name, for_update=True)  # events wait
+        if repository is None or uow.registries.held_since(repository.id, registry.id, started):
+            return
+        if uow.registries.release(repository.id, registry.id):
+            uow.content.delete_registry_content(repository.id, registry.id)
+            report.repositories_released.append(full_name)
 
 
 def _adopt(uow, registry: Registry, full_name: str, names: dict, report: SyncReport) -> None:
@@ -122,6 +175,9 @@ def _adopt(uow, registry: Registry, full_name: str, names: dict, report: SyncRep
         if not rest or not protocol_names.is_valid_repository_name(full_name) or \
                 uow.namespaces.find(namespace) is None:  # fmt: skip
             report.unknown_namespaces.append(full_name)
+            return
+        if not policy.registry_serves(registry.namespaces, namespace):
+            report.not_served.append(full_name)
             return
         report.repositories_added.append(full_name)
         if report.dry_run:

@@ -41,7 +41,7 @@ from wharf_protocol.tokens import (
     TokenWrongAudience,
 )
 
-from ..domain import errors
+from ..domain import errors, policy
 from ..domain.model import Principal
 from . import credentials
 from .access import authorize
@@ -141,9 +141,8 @@ def _served(scopes: tuple[Scope, ...], namespaces: frozenset[str]) -> tuple[Scop
     """Drop repository scopes outside ``namespaces`` (scenario E: each registry serves its
     namespaces, so a token for one never grants, or allocates, a repository of another's).
     A registry that declared no namespaces serves every namespace."""
-    if not namespaces:
-        return scopes
-    return tuple(s for s in scopes if s.type != "repository" or namespace_of(s.name) in namespaces)
+    return tuple(s for s in scopes if s.type != "repository"
+                 or policy.registry_serves(namespaces, namespace_of(s.name)))  # fmt: skip
 
 
 def issue(uow, authority: TokenAuthority, principal: Principal, service: str | None,

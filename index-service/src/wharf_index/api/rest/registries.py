@@ -1,5 +1,5 @@
 """The registry directory: every signed-in user may read it (and anyone may ask which
-registries serve a repository they can see); administrators add, rotate and remove.
+registries hold a repository they can see); administrators add, rotate and remove.
 
 A registry's credential (for its calls to the Index) is in the add/rotate answer only.
 """
@@ -68,7 +68,8 @@ def remove_registry(name: str):
 @bp.get("/repositories/<api_repo:name>/-/registries")
 @doc(auth="optional", response=RegistrySchema, paginated=True)
 def list_repository_registries(name: str):
-    """List the registries that serve a repository's namespace."""
+    """List the registries holding a repository (where to pull it from); before anything
+    was pushed, those that would take its first push."""
     repository = repositories.get_repository(uow(), principal(), name)
     return _registry_list("repository-registries",
-                          registries.registries_for(uow(), repository.namespace))  # fmt: skip
+                          registries.holders(uow(), repository.full_name))  # fmt: skip
