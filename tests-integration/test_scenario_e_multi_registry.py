@@ -4,8 +4,10 @@ One Index knows three registries, each serving its namespaces: ``reg1`` (alice) 
 registry host, ``reg2`` (bob) on the registry2 host with its wall clock 50 s ahead (within
 the default 60 s leeway: everything must still work), and ``reg3`` (carol, on registry2)
 that verifies tokens locally with the Index's keys, restarted with various clock offsets.
-The Index tells clients which registry holds a repository; a token for one registry is
-refused by another; tokens survive skew within the leeway and are refused beyond it.
+The Index tells clients which registry holds a repository -- the one it was pushed to, even
+when another registry declared its namespace (``reg4`` serves every namespace, ``reg5``
+serves acme); a token for one registry is refused by another; tokens survive skew within
+the leeway and are refused beyond it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 
 import pytest
 from oci_client import Image, OciClient
-from stack import clock_prefix, wait_for
+from stack import PASSWORDS, clock_prefix, wait_for
 
 TOKEN_TTL = 60  # s; the Index's token lifetime in this module (leeway: the default 60 s)
 
@@ -63,6 +65,45 @@ def test_the_index_tells_which_registry_holds_a_repository(stack, pushed):
             f"{user}/app", "1")
         assert manifest.status_code == 200, manifest.text
         assert manifest.headers["Docker-Content-Digest"] == pushed[user].digest
+
+
+@pytest.fixture(scope="module")
+def acme(stack):
+    """acme/z:1 pushed by alice (acme's owner) to reg4, which serves every namespace, while
+    reg5 declared acme; returns the image."""
+    stack.cli("org", "create", "acme", "--owner", "alice")
+    stack.add_registry("reg4", "registry", [])
+    stack.add_registry("reg5", "registry2", ["acme"])
+    image = Image.random(layers=2, label="e-acme")
+    layout = image.write_layout(os.path.join(stack.workdir, "e-acme"), "1")
+    address = stack.registries["reg4"].address
+    stack.login("alice", "reg4").copy(layout, f"docker://{address}/acme/z:1", check=True)
+    wait_for(lambda: stack.tags_at_index("acme/z", "alice"), timeout=30,
+             message="the Index to record acme/z from reg4")  # fmt: skip
+    return image
+
+
+def test_the_index_names_the_registry_a_repository_was_pushed_to(stack, acme, tmp_path):
+    response = stack.api("GET", "/v1/repositories/acme/z/images", "alice",
+                         headers={"X-Docker-Token": "true"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    endpoints = [e.strip() for e in response.headers["X-Docker-Endpoints"].split(",")]
+    assert endpoints == [stack.registries["reg4"].address]
+    listed = stack.api("GET", "/api/v1/repositories/acme/z/-/registries", "alice")
+    assert [r["name"] for r in listed.json()["items"]] == ["reg4"], listed.text
+    # Pulled with skopeo from the registry named: the image, layer for layer.
+    [endpoint] = endpoints
+    alice = stack.login("alice", "reg4")
+    info = json.loads(alice.inspect(f"{endpoint}/acme/z:1", check=True).stdout)
+    assert info["Digest"] == acme.digest
+    alice.copy(f"docker://{endpoint}/acme/z:1", f"oci:{tmp_path}/z:1", check=True)
+    for digest, layer in zip(acme.layer_digests, acme.layers, strict=True):
+        blob = tmp_path / "z" / "blobs" / "sha256" / digest.split(":", 1)[1]
+        assert blob.read_bytes() == layer
+    # The registry that declared acme never got it: naming it would fail the pull.
+    elsewhere = stack.registries["reg5"].address
+    alice.login(elsewhere, "alice", PASSWORDS["alice"])
+    assert alice.inspect(f"{elsewhere}/acme/z:1").returncode != 0
 
 
 def test_registry_with_clock_ahead_within_leeway_works(stack, pushed):

@@ -155,3 +155,38 @@ def test_registry_calls_need_the_registrys_credential(stack, secret):
                           auth=("reg2", stack.registries["reg2"].credential))  # fmt: skip
     assert other.status_code == 422, other.text
     assert other.json()["error"]["detail"]["reason"] == "wrong_audience"
+
+
+def test_a_registry_cannot_rewrite_another_namespace_through_its_events(stack, secret):
+    """reg2 serves carol: its events for alice's repositories are refused one by one (and
+    acknowledged, so its outbox would not retry them); nothing of alice's changes."""
+    before = stack.tags_at_index(SECRET, "alice")
+    bogus = "sha256:" + "0" * 64
+    target = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 2,
+              "length": 2}  # fmt: skip
+    events = [
+        {"action": "delete", "target": {"repository": SECRET}},
+        {"action": "push", "target": {**target, "repository": "alice/planted", "digest": bogus,
+                                      "tag": "1"}},
+        {"action": "push", "target": {**target, "repository": SECRET, "digest": bogus,
+                                      "tag": "1"}},
+        {"action": "push", "target": {**target, "repository": "carol/own", "digest": bogus,
+                                      "tag": "1"}},
+    ]  # fmt: skip
+    envelope = {"events": [{"id": f"forged-{i}", "timestamp": "2024-01-02T03:04:05Z", **event}
+                           for i, event in enumerate(events)]}  # fmt: skip
+    url = stack.index.url + "/internal/v1/events"
+    answer = requests.post(url, json=envelope, timeout=10,
+                           auth=("reg2", stack.registries["reg2"].credential))  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["accepted"], body["duplicates"]) == (1, 0)  # carol/own: its namespace
+    assert [r["id"] for r in body["refused"]] == ["forged-0", "forged-1", "forged-2"]
+    assert all("does not serve namespace alice" in r["reason"] for r in body["refused"])
+    assert stack.tags_at_index(SECRET, "alice") == before
+    assert before["1"]["digest"] == secret.digest
+    planted = stack.api("GET", "/api/v1/repositories/alice/planted", "alice")
+    assert planted.status_code == 404, planted.text
+    again = requests.post(url, json=envelope, timeout=10,
+                          auth=("reg2", stack.registries["reg2"].credential))  # fmt: skip
+    assert again.json() == {"accepted": 0, "duplicates": 4, "refused": []}
