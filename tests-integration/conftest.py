@@ -1,10 +1,13 @@
-"""Fixtures of the integration tests: hosts, PostgreSQL on the db host, Wharf stacks.
+"""Fixtures of the integration tests: hosts, PostgreSQL on the db host, Wharf stacks, a
+Docker engine on the client host.
 
 Run inside the sandbox (``./sandbox python -m pytest``): each host is then a network
 namespace; elsewhere everything is on 127.0.0.1 (see wharf_testing.hosts). The session has
-one PostgreSQL; each test module builds its own :class:`stack.Stack` (a fresh database, the
-Index, registries) through a module-scoped fixture calling :func:`make_stack`. When a test
-fails, the tail of every service log of its stack is attached to the report.
+one PostgreSQL and, once a test asks for it, one Docker engine (users get their own
+:class:`docker_cli.DockerCli`); each test module builds its own :class:`stack.Stack` (a
+fresh database, the Index, registries) through a module-scoped fixture calling
+:func:`make_stack`. When a test fails, the tail of every service log of its stack (and of
+the engine's, if it used one) is attached to the report.
 """
 
 from __future__ import annotations
