@@ -1,19 +1,26 @@
-"""Fixtures of the integration tests: hosts, PostgreSQL on the db host, Wharf stacks.
+"""Fixtures of the integration tests: hosts, PostgreSQL on the db host, Wharf stacks, a
+Docker engine on the client host.
 
 Run inside the sandbox (``./sandbox python -m pytest``): each host is then a network
 namespace; elsewhere everything is on 127.0.0.1 (see wharf_testing.hosts). The session has
-one PostgreSQL; each test module builds its own :class:`stack.Stack` (a fresh database, the
-Index, registries) through a module-scoped fixture calling :func:`make_stack`. When a test
-fails, the tail of every service log of its stack is attached to the report.
+one PostgreSQL and, once a test asks for it, one Docker engine (users get their own
+:class:`docker_cli.DockerCli`); each test module builds its own :class:`stack.Stack` (a
+fresh database, the Index, registries) through a module-scoped fixture calling
+:func:`make_stack`. When a test fails, the tail of every service log of its stack (and of
+the engine's, if it used one) is attached to the report.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
+from docker_cli import DockerCli
 from stack import Stack
+from wharf_testing.dockerd import DockerDaemon, DockerError
 from wharf_testing.hosts import Network, namespaces_available
 from wharf_testing.postgres import PostgresServer
 from wharf_testing.services import GunicornService
@@ -58,6 +65,38 @@ def make_stack(network, postgres):
         stack.close()
 
 
+@pytest.fixture(scope="session")
+def dockerd(network: Network) -> Iterator[DockerDaemon]:
+    """The session's Docker engine, on the client host, allowed plain HTTP to every host
+    (stopped, and its state deleted, at the end). It not starting is a failure."""
+    failure = None
+    try:
+        daemon = DockerDaemon(prefix=network["client"].net_prefix,
+                              insecure_registries=[network.cidr])  # fmt: skip
+        daemon.start(timeout=90)
+    except DockerError as exc:
+        failure = str(exc)
+    if failure is not None:
+        pytest.fail(f"the Docker engine is needed and did not start: {failure}", pytrace=False)
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def make_docker(dockerd, network):
+    """Factory ``(label) -> DockerCli``: a docker client with a config (credentials) of its
+    own; their directories are deleted at the end of the session."""
+    base = tempfile.mkdtemp(prefix="wharf-docker-clients-")
+
+    def make(label: str = "docker") -> DockerCli:
+        return DockerCli(dockerd, network["client"], tempfile.mkdtemp(prefix=label, dir=base))
+
+    yield make
+    shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def token_stack(make_stack) -> Iterator[Stack]:
     """The Index (users sysop, an administrator, alice and bob) and registry ``reg1`` in
@@ -79,15 +118,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
-def _services(values) -> list[GunicornService]:
-    found: list[GunicornService] = []
+def _services(values) -> list[GunicornService | DockerDaemon]:
+    found: list[GunicornService | DockerDaemon] = []
     for value in values:
         if isinstance(value, Stack):
             found += value.services()
-        elif isinstance(value, GunicornService):
+        elif isinstance(value, GunicornService | DockerDaemon):
             found.append(value)
-        elif isinstance(value, tuple):
-            found += _services(value)
+        elif isinstance(value, DockerCli):
+            found.append(value.daemon)
+        elif isinstance(value, tuple | dict):
+            found += _services(value.values() if isinstance(value, dict) else value)
     return list(dict.fromkeys(found))
 
 

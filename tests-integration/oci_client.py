@@ -211,12 +211,14 @@ class Image:
         return [self.config, *self.layers]
 
     @classmethod
-    def random(cls, layers: int = 2, size: int = 4096, label: str = "wharf") -> Image:
-        """An image of ``layers`` layers, each one file of ``size`` random bytes."""
+    def random(cls, layers: int = 2, size: int = 4096, label: str = "wharf",
+               arch: str = "amd64") -> Image:  # fmt: skip
+        """An image of ``layers`` layers, each one file of ``size`` random bytes, for
+        ``linux/arch``."""
         tars = [_tar({f"{label}/layer{i}.bin": os.urandom(size)}) for i in range(layers)]
         gz = [gzip.compress(t, mtime=0) for t in tars]
         config = json.dumps({
-            "architecture": "amd64", "os": "linux",
+            "architecture": arch, "os": "linux",
             "config": {"Labels": {"wharf.test": label}},
             "rootfs": {"type": "layers", "diff_ids": [str(digest_bytes(t)) for t in tars]},
         }, sort_keys=True).encode()  # fmt: skip

@@ -4,13 +4,16 @@ The client asks the Index (token endpoint, or the seed's /v1 handshake with
 ``X-Docker-Token: true``), the Index answers with the registry (``X-Docker-Endpoints``), the
 layer checksums and a token (anonymous for public repositories); the registry checks the
 token with the Index (it holds no signing key: ``REGISTRY_AUTH_TOKEN_VERIFY=remote``) and
-serves the image. Private repositories: anonymous refused, the owner allowed.
+serves the image. Private repositories: anonymous refused, the owner allowed. Pulled with
+skopeo and with Docker's engine (``docker login`` keeps an identity token; after ``docker
+logout``, and for another user, the private image is refused).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from oci_client import Image, OciClient
@@ -148,3 +151,49 @@ def test_registry_asks_the_index_about_each_new_token(token_stack, images):
                   stdin=PASSWORDS["bob"] + "\n")  # fmt: skip
     fresh = stack.token("reg1", f"repository:{bob_repo}:pull", "bob").json()["token"]
     assert OciClient(registry.url, token=fresh).get_manifest(bob_repo, "1").status_code == 200
+
+
+# -- the same with Docker's engine (images pushed with skopeo above, pulled with docker) ----
+
+DENIED = re.compile(r"denied|unauthorized", re.IGNORECASE)
+
+
+def _pulled(docker, reference: str, repository_digest: str, image) -> dict:
+    """Pull ``reference`` afresh (the engine is shared: forget it first) and check what the
+    engine made of it: the manifest digest and the image id (its config's digest)."""
+    docker.remove(reference)
+    docker.pull(reference, check=True)
+    info = docker.inspect(reference)
+    assert repository_digest in info["RepoDigests"], info["RepoDigests"]
+    assert info["Id"] == image.config_digest
+    return info
+
+
+def test_public_image_pulled_anonymously_with_docker(token_stack, images, make_docker):
+    registry = token_stack.registries["reg1"].address
+    anonymous = make_docker("a-anonymous")
+    _pulled(anonymous, f"{registry}/{PUBLIC}:1", f"{registry}/{PUBLIC}@{images[PUBLIC].digest}",
+            images[PUBLIC])  # fmt: skip
+
+
+def test_private_image_pulled_with_docker_by_its_owner_only(token_stack, images, make_docker):
+    registry = token_stack.registries["reg1"].address
+    reference = f"{registry}/{PRIVATE}:1"
+    anonymous = make_docker("a-anonymous")
+    anonymous.remove(reference)
+    refused = anonymous.pull(reference)
+    assert refused.returncode != 0 and DENIED.search(refused.stderr), refused.stderr
+
+    alice = make_docker("a-alice").login_with_identity_token(registry, "alice", PASSWORDS["alice"])
+    _pulled(alice, reference, f"{registry}/{PRIVATE}@{images[PRIVATE].digest}", images[PRIVATE])
+    alice.logout(registry)
+    assert alice.stored_auth(registry) == {}
+    alice.remove(reference)
+    after_logout = alice.pull(reference)
+    assert after_logout.returncode != 0 and DENIED.search(after_logout.stderr), after_logout.stderr
+    assert alice.inspect(reference) is None
+
+    bob = make_docker("a-bob").login_with_identity_token(registry, "bob", PASSWORDS["bob"])
+    other_user = bob.pull(reference)
+    assert other_user.returncode != 0 and DENIED.search(other_user.stderr), other_user.stderr
+    assert bob.inspect(reference) is None

@@ -4,16 +4,21 @@ alice logs in (skopeo -> the Bearer challenge -> the Index's token endpoint with
 credentials); the token request for ``repository:alice/app:pull,push`` allocates the
 repository at the Index (step 2); the registry checks the token with the Index and accepts
 the content (3-4); its durable events then make the Index record the tag, digest and layers
-(5). Pushing into someone else's namespace is denied.
+(5). Pushing into someone else's namespace is denied. Pushed with skopeo, the protocol
+client, and Docker's engine (``docker push``, a manifest list with ``docker manifest``,
+``docker pull --platform``); ``docker login`` to the Index's own host, then ``docker search``
+through it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from oci_client import Image, TokenDenied
-from stack import wait_for
+from stack import PASSWORDS, wait_for
+from wharf_protocol import mediatypes
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +130,106 @@ def test_wrong_password_gets_no_token(token_stack):
     client.auth = ("alice", "not-alices-password")
     with pytest.raises(TokenDenied, match="401"):
         client.request("POST", "/v2/alice/app/blobs/uploads/")
+
+
+# -- the same with Docker's engine --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def alice_docker(token_stack, make_docker):
+    """alice's docker client, logged in to reg1 (with an identity token, not her password)."""
+    registry = token_stack.registries["reg1"].address
+    return make_docker("b-alice").login_with_identity_token(registry, "alice", PASSWORDS["alice"])
+
+
+def test_docker_push_then_pull_gives_the_same_digest(token_stack, alice_docker):
+    stack = token_stack
+    registry = stack.registries["reg1"].address
+    image = Image.random(layers=2, label="b-docker")
+    reference = f"{registry}/alice/docker-app:1"
+    assert alice_docker.load(stack.skopeo(), image, reference) == image.config_digest
+    digest = alice_docker.push(reference)
+
+    at_registry = stack.client("reg1", "alice").get_manifest("alice/docker-app", "1")
+    assert at_registry.status_code == 200, at_registry.text
+    assert at_registry.headers["Docker-Content-Digest"] == digest
+    assert at_registry.headers["Content-Type"] == mediatypes.DOCKER_MANIFEST
+    detail = wait_for(lambda: _tag_detail(stack, "alice/docker-app", "1", "alice"), timeout=30,
+                      message="the Index to record alice/docker-app:1")  # fmt: skip
+    assert detail["digest"] == digest and detail["config_digest"] == image.config_digest
+    assert detail["pushed_by"] == "alice"
+
+    alice_docker.remove(reference)
+    alice_docker.pull(reference, check=True)
+    pulled = alice_docker.inspect(reference)
+    assert pulled["RepoDigests"] == [f"{registry}/alice/docker-app@{digest}"]
+    assert pulled["Id"] == image.config_digest
+
+
+def test_docker_push_to_another_users_namespace_is_denied(token_stack, alice_docker):
+    stack = token_stack
+    registry = stack.registries["reg1"].address
+    reference = f"{registry}/bob/docker-stolen:1"
+    alice_docker.load(stack.skopeo(), Image.random(layers=1, label="b-stolen-docker"), reference)
+    refused = alice_docker.run("push", reference)
+    assert refused.returncode != 0
+    assert re.search(r"denied|unauthorized", refused.stderr, re.IGNORECASE), refused.stderr
+    assert stack.api("GET", "/api/v1/repositories/bob/docker-stolen", "bob").status_code == 404
+
+
+def test_docker_manifest_list_push_and_platform_pull(token_stack, alice_docker):
+    """Two single-platform images pushed with docker, a manifest list of them with ``docker
+    manifest``; ``docker pull --platform`` takes the right one (the engine stores a foreign
+    architecture's image; nothing runs)."""
+    stack = token_stack
+    registry = stack.registries["reg1"].address
+    repository = f"{registry}/alice/docker-multi"
+    platforms = {arch: Image.random(layers=1, label=f"b-multi-{arch}", arch=arch)
+                 for arch in ("amd64", "arm64")}  # fmt: skip
+    for arch, image in platforms.items():
+        alice_docker.load(stack.skopeo(), image, f"{repository}:{arch}")
+        alice_docker.push(f"{repository}:{arch}")
+    members = [f"{repository}:{arch}" for arch in platforms]
+    digest = alice_docker.manifest_push(f"{repository}:1", *members)
+
+    at_registry = stack.client("reg1", "alice").get_manifest("alice/docker-multi", "1")
+    assert at_registry.status_code == 200, at_registry.text
+    assert at_registry.headers["Docker-Content-Digest"] == digest
+    assert at_registry.headers["Content-Type"] == mediatypes.DOCKER_MANIFEST_LIST
+    listed = {(m["platform"]["os"], m["platform"]["architecture"])
+              for m in at_registry.json()["manifests"]}  # fmt: skip
+    assert listed == {("linux", "amd64"), ("linux", "arm64")}
+    detail = wait_for(lambda: _tag_detail(stack, "alice/docker-multi", "1", "alice"), timeout=30,
+                      message="the Index to record alice/docker-multi:1")  # fmt: skip
+    assert detail["digest"] == digest
+
+    for arch, image in platforms.items():
+        alice_docker.remove(*members, f"{repository}:1")
+        alice_docker.pull(f"{repository}:1", "--platform", f"linux/{arch}", check=True)
+        pulled = alice_docker.inspect(f"{repository}:1")
+        assert pulled["RepoDigests"] == [f"{repository}@{digest}"]
+        assert pulled["Id"] == image.config_digest and pulled["Architecture"] == arch
+
+
+def test_docker_login_to_the_index_and_search_through_it(token_stack, make_docker):
+    """``docker login INDEX`` (the Index's /v2/ challenge, a login token, an identity token)
+    and ``docker search INDEX/...``, which then shows the user's private repositories."""
+    stack = token_stack
+    index = f"{stack.index.host}:{stack.index.port}"
+    for name, visibility in (("alice/findme-open", "public"), ("alice/findme-hidden", "private")):
+        created = stack.api("POST", "/api/v1/repositories", "alice",
+                            json={"name": name, "visibility": visibility})  # fmt: skip
+        assert created.status_code == 201, created.text
+    everyone = ["alice/findme-open"]
+
+    alice = make_docker("b-alice-index").login_with_identity_token(index, "alice",
+                                                                   PASSWORDS["alice"])  # fmt: skip
+    assert sorted(alice.search(f"{index}/findme")) == ["alice/findme-hidden", "alice/findme-open"]
+    bob = make_docker("b-bob-index").login_with_identity_token(index, "bob", PASSWORDS["bob"])
+    assert bob.search(f"{index}/findme") == everyone
+    assert make_docker("b-anonymous").search(f"{index}/findme") == everyone
+    alice.logout(index)
+    assert alice.search(f"{index}/findme") == everyone
+
+    wrong = make_docker("b-wrong").login(index, "alice", "not-alices-password", check=False)
+    assert wrong.returncode != 0

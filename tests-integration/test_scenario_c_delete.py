@@ -5,16 +5,18 @@ repository ``deleting``, gives itself a short-lived delete token and calls the r
 ``DELETE /v2/_wharf/repositories/<name>``; the registry checks the token with the Index,
 deletes tags, manifests and links, and reports a repository-delete event; the Index then
 removes every record (tags, stars, comments). Each step may be repeated after a crash.
+Afterwards neither skopeo nor Docker's engine can pull the repository.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from oci_client import Image
-from stack import ADMIN, wait_for
+from stack import ADMIN, PASSWORDS, wait_for
 
 DELETE_TIMEOUT = 45  # s: registry call + event delivery (interval 1 s, backoff after errors)
 REDRIVE_INTERVAL = 2  # s: INDEX_DELETION_REDRIVE_INTERVAL of this module's Index
@@ -224,3 +226,34 @@ def test_deleted_name_can_be_pushed_again(token_stack, alice):
     image = _push(stack, alice, "alice/c-again")
     tags = stack.tags_at_index("alice/c-again", "alice")
     assert tags["1"]["digest"] == image.digest
+
+
+def test_docker_pull_fails_once_the_repository_is_deleted(token_stack, alice, make_docker):
+    """Pushed and pulled with Docker's engine; deleted through the Index's API; then the
+    engine's pull is refused (the name is unknown, or no longer granted)."""
+    stack = token_stack
+    registry = stack.registries["reg1"].address
+    reference = f"{registry}/alice/c-docker:1"
+    docker = make_docker("c-alice").login_with_identity_token(registry, "alice",
+                                                               PASSWORDS["alice"])  # fmt: skip
+    image = Image.random(layers=2, label="c-docker")
+    docker.load(stack.skopeo(), image, reference)
+    digest = docker.push(reference)
+    wait_for(lambda: "1" in stack.tags_at_index("alice/c-docker", "alice"), timeout=30,
+             message="the Index to record alice/c-docker:1")  # fmt: skip
+    docker.remove(reference)
+    docker.pull(reference, check=True)
+    assert docker.inspect(reference)["RepoDigests"] == [f"{registry}/alice/c-docker@{digest}"]
+    catalog = _catalog_client(stack, "alice/c-docker")
+
+    response = stack.api("DELETE", "/api/v1/repositories/alice/c-docker", "alice")
+    assert response.status_code == 202, response.text
+    _assert_deleted(stack, alice, "alice/c-docker", catalog)
+    docker.remove(reference)
+    refused = docker.pull(reference)
+    assert refused.returncode != 0
+    assert re.search(r"not found|unknown|denied|unauthorized", refused.stderr,
+                     re.IGNORECASE), refused.stderr  # fmt: skip
+    assert docker.inspect(reference) is None
+    by_digest = docker.pull(f"{registry}/alice/c-docker@{digest}")
+    assert by_digest.returncode != 0, by_digest.stdout

@@ -29,16 +29,18 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 def surfaces() -> list[ModuleType]:
     """Return the modules whose ``bp`` the Index serves; add yours to the list.
 
-    Surfaces (STYLE 3.9): ``auth`` (/v2/token), ``internal`` (/internal/v1/...), ``v1``
-    (the seed's /v1/ handshake), ``api`` (/api/v1/...), ``health``.
+    Surfaces (STYLE 3.9): ``auth`` (/v2/token), ``v2_base`` (/v2/, for ``docker login``),
+    ``internal`` (/internal/v1/...), ``v1`` (the seed's /v1/ handshake), ``api``
+    (/api/v1/...), ``health``.
     """
     from . import health
-    from .api import internal, rest, token, v1
+    from .api import internal, rest, token, v1, v2_base
 
     return [
         health,
         rest,
         token,
+        v2_base,
         internal,
         v1,
     ]

@@ -27,6 +27,7 @@ SANDBOX_ENV = "WHARF_SANDBOX"
 SUBNET = "10.231.7"  # a /24 of the private range; .1 is the bridge (pytest's side)
 BRIDGE = "wharfbr0"
 LOOPBACK = "127.0.0.1"
+NETNS_DIR = "/run/netns"  # where ``ip netns add`` puts the namespaces' handles
 
 
 class HostsError(RuntimeError):
@@ -50,6 +51,15 @@ class Host:
     def port(self, default: int) -> int:
         """``default`` on a namespace host (a port space of its own), else a free port."""
         return default if self.isolated else free_port(self.address)
+
+    @property
+    def net_prefix(self) -> tuple[str, ...]:
+        """A prefix that enters only this host's network namespace (``nsenter --net``),
+        where ``prefix`` (``ip netns exec``) also mounts a sysfs of its own, hiding the
+        cgroup filesystems below ``/sys`` (which dockerd needs); ``()`` on loopback."""
+        if not self.isolated:
+            return ()
+        return (shutil.which("nsenter") or "nsenter", f"--net={NETNS_DIR}/{self.name}", "--")
 
     def command(self, argv: Sequence[str]) -> list[str]:
         """``argv`` run on this host."""
@@ -97,6 +107,11 @@ class Network:
 
     def __getitem__(self, name: str) -> Host:
         return self.hosts[name]
+
+    @property
+    def cidr(self) -> str:
+        """Every host's address: the sandbox's /24, or 127.0.0.0/8 on loopback."""
+        return f"{SUBNET}.0/24" if self.isolated else "127.0.0.0/8"
 
     @property
     def gateway(self) -> str:

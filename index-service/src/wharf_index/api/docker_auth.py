@@ -3,11 +3,15 @@ calling ``internal``.
 
 - :func:`principal`: the caller of a token or /v1/ request: anonymous without an
   ``Authorization`` header, else the user of its Basic credentials (password or access
-  token, through the credential cache). A header that is not well-formed Basic is wrong
-  credentials, never anonymous.
+  token, through the credential cache) or, where the view allows it, of a ``Bearer`` login
+  token of the Index's own service (what Docker sends once logged in to the Index's host
+  with an identity token). A header that is not well-formed is wrong credentials, never
+  anonymous.
 - :func:`registry_credentials`: ``(name, credential)`` of a registry's Basic header.
 - :func:`basic_challenge_on_401`: every 401 of a blueprint carries
-  ``WWW-Authenticate: Basic realm="<INDEX_PUBLIC_URL>"`` (RFC 7617), whatever raised it.
+  ``WWW-Authenticate: Basic realm="<INDEX_PUBLIC_URL>"`` (RFC 7617), whatever raised it;
+  :func:`bearer_challenge_on_401` the Bearer challenge naming the Index's token endpoint
+  and its own service.
 
 Credentials are never logged or put into error messages.
 """
@@ -15,13 +19,13 @@ Credentials are never logged or put into error messages.
 from __future__ import annotations
 
 from flask import Blueprint, request
-from wharf_protocol.scopes import basic_challenge
+from wharf_protocol.scopes import basic_challenge, bearer_challenge
 
 from ..context import current, uow
 from ..domain import errors
 from ..domain.model import ANONYMOUS, Principal
 from ..services.credential_cache import login
-from ..services.tokens import TokenAuthority
+from ..services.tokens import TokenAuthority, principal_for_login_token
 
 EXTRA = "tokens"
 
@@ -45,11 +49,25 @@ def _basic() -> tuple[str, str] | None:
     return auth.username, auth.password
 
 
-def principal(*, required: bool = False) -> Principal:
+def _bearer() -> str | None:
+    """The token of a ``Bearer`` Authorization header, or None for any other header."""
+    auth = request.authorization if "Authorization" in request.headers else None
+    if auth is None or auth.type != "bearer":
+        return None
+    if not auth.token:
+        raise errors.AuthenticationFailed("invalid token")
+    return auth.token
+
+
+def principal(*, required: bool = False, bearer: bool = False) -> Principal:
     """Return the authenticated caller, or ANONYMOUS (AuthenticationFailed if ``required``).
 
+    ``bearer`` also accepts a login token of the Index's own service.
     Raises AuthenticationFailed (wrong or malformed credentials), LoginThrottled.
     """
+    token = _bearer() if bearer else None
+    if token is not None:
+        return principal_for_login_token(uow(), authority(), token)
     credentials = _basic()
     if credentials is None:
         if required:
@@ -67,6 +85,22 @@ def registry_credentials() -> tuple[str, str]:
     if credentials is None:
         raise errors.RegistryCredentialInvalid()
     return credentials
+
+
+def bearer_challenge_on_401(bp: Blueprint) -> None:
+    """Answer every 401 of ``bp``'s views with ``Bearer realm="<INDEX_PUBLIC_URL>/v2/token",
+    service="<the Index's service>"`` (token spec, "How to authenticate"; with
+    ``error="invalid_token"`` when credentials were sent, RFC 6750 section 3.1)."""
+
+    @bp.after_request
+    def challenge(response):
+        if response.status_code == 401:
+            realm = current().settings.public_url.rstrip("/") + "/v2/token"
+            error = "invalid_token" if "Authorization" in request.headers else None
+            response.headers["WWW-Authenticate"] = bearer_challenge(
+                realm, authority().service, error=error
+            )
+        return response
 
 
 def basic_challenge_on_401(bp: Blueprint) -> None:

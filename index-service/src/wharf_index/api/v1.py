@@ -11,9 +11,10 @@
 - ``DELETE /v1/repositories/<name>/`` (Basic required; admin of the repository) -> 202 with
   a delete token and the endpoints; the repository is marked ``deleting`` until the registry
   reports the deletion (scenario C).
-- ``GET /v1/search?q=&n=&page=`` (Basic optional) -> ``{"query", "num_results", "num_pages",
-  "page", "page_size", "results": [{"name", "description", "star_count", "is_official",
-  "is_automated"}]}``; private repositories only for those who may see them.
+- ``GET /v1/search?q=&n=&page=`` (Basic, or a Bearer login token of the Index: optional) ->
+  ``{"query", "num_results", "num_pages", "page", "page_size", "results": [{"name",
+  "description", "star_count", "is_official", "is_automated"}]}``; private repositories
+  only for those who may see them.
 
 Errors use the Index error shape; 401s carry a Basic challenge.
 """
@@ -84,5 +85,5 @@ def delete_repository(name: str):
 def search():
     """``docker search``: visible repositories matching ``q``, page ``page`` of ``n``."""
     args = request.args
-    principal = docker_auth.principal()
+    principal = docker_auth.principal(bearer=True)
     return handshake.search(uow(), principal, args.get("q"), args.get("n"), args.get("page"))

@@ -21,6 +21,10 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
 - :func:`verify_for_registry`: the registry's credential, then signature, expiry and
   not-before (with ``INDEX_TOKEN_LEEWAY``), issuer, audience = that registry's name, and the
   issued-token record (``unknown`` / ``revoked``), in one indexed query.
+- The Index is a service of its own (:attr:`TokenAuthority.service`, the issuer name), so
+  that ``docker login`` to the Index's host works: for that ``service`` :func:`issue` gives
+  authenticated callers a *login token* (no access; recorded like every token, so a password
+  change revokes it) and :func:`principal_for_login_token` turns one back into its user.
 """
 
 from __future__ import annotations
@@ -96,6 +100,12 @@ class TokenAuthority:
     def __repr__(self) -> str:
         return f"<TokenAuthority issuer={self.issuer!r}>"
 
+    @property
+    def service(self) -> str:
+        """The Index's own service name (``INDEX_TOKEN_ISSUER``): the ``service`` of its
+        ``/v2/`` challenge and the audience of its login tokens."""
+        return self.issuer.issuer
+
     @classmethod
     def from_settings(cls, settings) -> TokenAuthority:
         keys = list(settings.token_keys)
@@ -151,13 +161,21 @@ def issue(uow, authority: TokenAuthority, principal: Principal, service: str | N
     """Issue a token for ``service`` granting what ``principal`` may do of ``scopes``.
 
     ``offline`` adds a new refresh token (authenticated callers only) unless
-    ``refresh_token`` is given, which is then returned as is. Raises ValueInvalid (missing
-    or unknown service).
+    ``refresh_token`` is given, which is then returned as is. ``service`` naming the Index
+    itself (:attr:`TokenAuthority.service`) gives a login token: no access whatever the
+    scopes, and only for an authenticated caller. Raises ValueInvalid (missing or unknown
+    service), AuthenticationFailed (an anonymous login token).
     """
     user = principal.user
+    own = service == authority.service
+    if own and user is None:
+        raise errors.AuthenticationFailed("authentication required")
     with uow:
-        audience, namespaces = _audience(uow, service)
-        granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
+        if own:
+            audience, granted = authority.service, ()
+        else:
+            audience, namespaces = _audience(uow, service)
+            granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
         token, claims = authority.issuer.issue(principal.name, audience, granted)
         record(uow, claims, user_id=user.id if user is not None else None,
                access_token_id=principal.access_token_id)
@@ -210,14 +228,43 @@ def principal_for_refresh(uow, authority: TokenAuthority, refresh_token: str) ->
             or record.user_id is None
         ):
             raise failed
-        state = uow.token_checks.credential_state(record.user_id, record.access_token_id)
-        if state is None or state.user.disabled or state.user.username != data.get("sub"):
+        return _principal_of(uow, record, data.get("sub"), failed)
+
+
+def principal_for_login_token(uow, authority: TokenAuthority, token: str) -> Principal:
+    """Return the principal a login token (:func:`issue` for the Index's own service) stands
+    for; AuthenticationFailed if it is not genuine, expired, for another audience, unknown,
+    revoked, or its user (or access token) is no longer valid."""
+    failed = errors.AuthenticationFailed("invalid token")
+    try:
+        claims = authority.verifier.verify(token, audience=authority.service)
+    except TokenError:
+        raise failed from None
+    with uow:
+        record = uow.issued_tokens.find(claims.token_id)
+        if (
+            record is None
+            or record.kind != ACCESS_KIND
+            or record.audience != authority.service
+            or record.revoked_at is not None
+            or record.user_id is None
+        ):
             raise failed
-        if record.access_token_id is not None and not state.token_active:
-            raise failed
-        scopes = state.token_scopes if record.access_token_id is not None else None
-        return principal_for(uow, state.user, scopes=scopes,
-                             access_token_id=record.access_token_id)  # fmt: skip
+        return _principal_of(uow, record, claims.subject, failed)
+
+
+def _principal_of(uow, record, subject: object, failed: Exception) -> Principal:
+    """The principal of an issued-token record of ``subject`` (within an open ``uow``);
+    raise ``failed`` when its user is gone, disabled or renamed, or its access token is no
+    longer active (the scopes of that access token then limit the principal)."""
+    state = uow.token_checks.credential_state(record.user_id, record.access_token_id)
+    if state is None or state.user.disabled or state.user.username != subject:
+        raise failed
+    if record.access_token_id is not None and not state.token_active:
+        raise failed
+    scopes = state.token_scopes if record.access_token_id is not None else None
+    return principal_for(uow, state.user, scopes=scopes,
+                         access_token_id=record.access_token_id)  # fmt: skip
 
 
 def verify_for_registry(uow, authority: TokenAuthority, registry_name: str, credential: str,

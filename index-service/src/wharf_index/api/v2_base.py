@@ -1,0 +1,50 @@
+"""Blueprint ``v2_base``: ``GET /v2/``, the registry API's base endpoint, so that
+``docker login`` to the Index's own host works (distribution docs, "Token Authentication
+Specification", "How to authenticate"; OCI distribution-spec, "Determining support").
+
+Docker logs in to any host the same way: ``GET /v2/``; on a 401 Bearer challenge it asks the
+realm for a token for the challenge's ``service`` with the user's credentials (and
+``offline_token=true``), then sends ``GET /v2/`` again with that token: a 200 is a successful
+login, and the refresh token it received is kept as the identity token. The Index names
+itself as the service (``INDEX_TOKEN_ISSUER``); for it ``/v2/token`` issues login tokens
+(no access, authenticated callers only: services/tokens.py).
+
+- no credentials, wrong ones, or a token that is not a valid login token of the Index: 401
+  ``UNAUTHORIZED`` (Index error shape) with ``WWW-Authenticate: Bearer
+  realm="<INDEX_PUBLIC_URL>/v2/token",service="<INDEX_TOKEN_ISSUER>"`` (plus
+  ``error="invalid_token"`` when credentials were sent);
+- a valid login token (``Bearer``) or a user's Basic credentials: 200 ``{}``.
+
+Every answer carries ``Docker-Distribution-API-Version: registry/2.0``: Docker's search
+client uses the Bearer scheme at a host only when it finds that header (it then sends
+``/v1/search`` a login token, which that view accepts).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from . import docker_auth
+
+bp = Blueprint("v2_base", __name__)
+docker_auth.bearer_challenge_on_401(bp)
+API_VERSION = "registry/2.0"
+
+
+def init_app(app, context) -> None:
+    docker_auth.init_authority(context)
+
+
+@bp.after_request
+def api_version(response):
+    response.headers["Docker-Distribution-API-Version"] = API_VERSION
+    return response
+
+
+@bp.get("/v2/")
+def base():
+    """200 for a logged-in caller (login token or Basic), else 401 with the challenge."""
+    docker_auth.principal(required=True, bearer=True)
+    response = jsonify({})
+    response.headers["Cache-Control"] = "no-store"
+    return response
