@@ -58,3 +58,12 @@ def test_rotate_credential(uow):
     assert registries.authenticate_registry(uow, "hub", new).name == "hub"
     with pytest.raises(errors.RegistryCredentialInvalid):
         registries.authenticate_registry(uow, "hub", old)
+
+
+def test_the_indexs_own_service_name_is_no_registrys(uow):
+    """Tokens for the Index's own service (docker login to the Index) grant nothing; a
+    registry under that name would be handed such tokens as if they were its own."""
+    with pytest.raises(errors.NameInvalid, match="INDEX_TOKEN_ISSUER"):
+        registries.add_registry(uow, uow.config.index_service, "http://127.0.0.1:5000",
+                                "private")  # fmt: skip
+    assert registries.list_registries(uow) == []

@@ -16,6 +16,8 @@ class ServiceConfig:
     throttle_failures: int = 5
     throttle_delay: int = 2
     throttle_max_delay: int = 900
+    # The Index's own service name (INDEX_TOKEN_ISSUER): no registry may take it.
+    index_service: str = "wharf-index"
 
     @classmethod
     def from_settings(cls, settings) -> ServiceConfig:
@@ -25,4 +27,5 @@ class ServiceConfig:
             throttle_failures=settings.login_throttle_failures,
             throttle_delay=settings.login_throttle_delay,
             throttle_max_delay=settings.login_throttle_max_delay,
+            index_service=settings.token_issuer,
         )

@@ -44,6 +44,8 @@ def add_registry(uow, name: str, url: str, kind: str, namespaces=(), *,
     if not actor.is_admin:
         raise errors.PermissionDenied()
     namespaces = _check(name, url, kind, namespaces)
+    if name == uow.config.index_service:
+        raise errors.NameInvalid(name, "that is the Index's own service name (INDEX_TOKEN_ISSUER)")
     credential = credentials.new_secret()
     with uow:
         registry = uow.registries.create(
