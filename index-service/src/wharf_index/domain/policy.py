@@ -12,8 +12,13 @@ The rules (the Index issue, "Accounts" and "Namespaces and repositories"):
 - a repository being deleted (status ``deleting``) allows nothing but ``delete``;
 - an access token (personal or robot) limits all of the above to its scopes: the actions of
   the scopes whose pattern matches the repository's full name;
+- administration of a repository (visibility, description, collaborators, deleting it or
+  its tags, webhooks: :func:`may_administer`) needs the ``admin`` role and, for access
+  tokens and robots, a matching scope that names the ``admin`` action explicitly: ``*``
+  stands for the registry actions pull, push and delete only, so a token made for Docker
+  never administers anything;
 - creating a repository in a namespace needs ``write`` or ``admin`` over the whole
-  namespace (or administrator), and, for tokens, ``push`` in a scope matching the new name.
+  namespace (or administrator), and, for tokens, ``push`` in a scope matching the new name;
 
 Unknown or disabled users are the services' concern: a Principal is only built for an
 authenticated, enabled user.
@@ -25,7 +30,7 @@ from collections.abc import Callable, Iterable
 
 from wharf_protocol.scopes import Scope
 
-from .model import ACTIONS, Namespace, Principal, Repository
+from .model import ACTIONS, ADMIN_ACTION, Namespace, Principal, Repository
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"pull"}),
@@ -76,15 +81,29 @@ def allowed_actions(principal: Principal, repository: Repository) -> frozenset[s
     return frozenset(actions) & scope_actions(principal, repository.full_name)
 
 
+def scope_names_admin(principal: Principal, full_name: str) -> bool:
+    """Tell whether the principal's scopes name ``admin`` for ``full_name`` explicitly
+    (True when unscoped: a password login or a session)."""
+    if principal.scopes is None:
+        return True
+    return any(ADMIN_ACTION in s.actions and s.matches(full_name) for s in principal.scopes)
+
+
 def may_see(principal: Principal, repository: Repository) -> bool:
     """Tell whether the repository's existence may be revealed (pull or any role)."""
-    return repository.is_public or bool(allowed_actions(principal, repository))
+    return (repository.is_public or bool(allowed_actions(principal, repository))
+            or may_administer(principal, repository))  # fmt: skip
 
 
 def may_administer(principal: Principal, repository: Repository) -> bool:
-    """Tell whether the principal may change settings, collaborators, webhooks of a repo."""
-    return role_for(principal, repository) == "admin" and bool(
-        scope_actions(principal, repository.full_name)
+    """Tell whether the principal may administer a repository: change its visibility,
+    description, collaborators and webhooks, delete it or its tags.
+
+    Needs the ``admin`` role on it and, for access tokens and robots, a scope matching it
+    that names ``admin`` (never implied by ``*``). Every administrative route calls this.
+    """
+    return role_for(principal, repository) == "admin" and scope_names_admin(
+        principal, repository.full_name
     )
 
 
