@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 from wharf_index.domain.model import SYSTEM
-from wharf_index.services import access_tokens, accounts, registries
+from wharf_index.services import access_tokens, accounts, orgs, registries
 
 from tests.conftest import PASSWORD
 from tests.service.conftest import REGISTRY, access_of, basic
@@ -48,6 +48,40 @@ def test_push_allocates_in_own_namespace(get_token, claims_of, users, uow):
     with uow:
         created = uow.repositories.find("alice/new")
     assert created is not None and created.visibility == "private"
+
+
+def test_a_missing_repository_answers_its_namespace_like_an_existing_one(
+        get_token, claims_of, users, uow, principal, repos):  # fmt: skip
+    """Pull (and, for namespace admins, delete) on a repository that does not exist yet,
+    without allocating it; outsiders get exactly what a private repository gives them."""
+    orgs.create_org(uow, "acme", owner="alice", actor=principal("alice"))
+    orgs.create_team(uow, "acme", "readers", "read", all_repositories=True,
+                     actor=principal("alice"))  # fmt: skip
+    orgs.add_team_member(uow, "acme", "readers", "bob", actor=principal("alice"))
+    wanted = ("repository:alice/missing:pull,delete", "repository:acme/missing:pull,delete",
+              "repository:alice/private:pull,delete")
+
+    def granted(user=None, secret=PASSWORD):
+        body = get_token(*wanted, user=user, secret=secret).get_json()
+        return access_of(claims_of(body["token"]))
+
+    assert granted("alice") == {"repository:alice/missing": {"pull", "delete"},
+                                "repository:acme/missing": {"pull", "delete"},
+                                "repository:alice/private": {"pull", "delete"}}
+    assert granted("bob") == {"repository:acme/missing": {"pull"}}  # a namespace-wide reader
+    assert granted("carol") == {"repository:alice/missing": {"pull", "delete"},  # an admin
+                                "repository:acme/missing": {"pull", "delete"},
+                                "repository:alice/private": {"pull", "delete"}}
+    assert granted() == {}
+    _, pull_token = access_tokens.create_access_token(
+        uow, principal("alice"), "ci", [{"repository": "alice/*", "actions": ["pull"]}])
+    assert granted("alice", pull_token) == {"repository:alice/missing": {"pull"},
+                                            "repository:alice/private": {"pull"}}
+    with uow:  # pull never allocates
+        assert uow.repositories.find_many(["alice/missing", "acme/missing"]) == {}
+    outsider = get_token("repository:alice/missing:pull", "repository:alice/private:pull",
+                         "repository:nobody/missing:pull", user="bob").get_json()  # fmt: skip
+    assert claims_of(outsider["token"]).access == ()
 
 
 def test_push_in_anothers_namespace_not_granted(get_token, claims_of, users, uow, repos):

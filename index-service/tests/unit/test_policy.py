@@ -171,3 +171,25 @@ def test_admin_is_never_a_registry_action():
     assert policy.grant(token, asked, repos.get) == ()
     assert policy.scope_actions(token, "alice/app") == set()
 
+
+def test_a_missing_repository_is_pullable_by_its_namespace_insiders_only():
+    asked = (Scope("repository", "alice/missing", frozenset({"pull", "push", "delete"})),
+             Scope("repository", "acme/missing", frozenset({"pull", "push", "delete"})))
+    namespaces = {"alice/missing": ALICE_NS, "acme/missing": ACME_NS}
+    nothing = {}.get
+
+    def granted(who):
+        return {s.name: s.actions for s in policy.grant(who, asked, nothing, namespaces.get)}
+
+    assert granted(OWNER) == {"alice/missing": {"pull", "delete"}}  # push allocates first
+    assert granted(principal({ACME_NS.id: "write"}, uid=3)) == {"acme/missing": {"pull"}}
+    assert granted(principal({ACME_NS.id: "read"}, uid=3)) == {"acme/missing": {"pull"}}
+    assert granted(principal(admin=True, uid=4)) == {"alice/missing": {"pull", "delete"},
+                                                     "acme/missing": {"pull", "delete"}}
+    assert granted(ANONYMOUS) == {}
+    assert granted(STRANGER) == {}
+    assert granted(principal(repositories={10: "admin"}, uid=5)) == {}  # a collaborator
+    pull_token = principal({ALICE_NS.id: "admin"},
+                           scopes=(TokenScope("alice/*", frozenset({"pull"})),))  # fmt: skip
+    assert granted(pull_token) == {"alice/missing": {"pull"}}
+    assert policy.grant(OWNER, asked, nothing) == ()  # no namespace known: nothing

@@ -19,6 +19,11 @@ The rules (the Index issue, "Accounts" and "Namespaces and repositories"):
   never administers anything;
 - creating a repository in a namespace needs ``write`` or ``admin`` over the whole
   namespace (or administrator), and, for tokens, ``push`` in a scope matching the new name;
+- a repository that does not exist yet gets the actions of the principal's namespace-wide
+  role (own namespace, organisations owned, teams with all repositories) except ``push``,
+  which allocates it first (services.access): so whoever could create it may pull it (and
+  its namespace admins delete), and a registry answers them "unknown" rather than
+  "unauthorised"; everybody else gets nothing, exactly as for a private repository.
 
 Unknown or disabled users are the services' concern: a Principal is only built for an
 authenticated, enabled user.
@@ -126,19 +131,42 @@ def may_administer_namespace(principal: Principal, namespace: Namespace) -> bool
     return principal.is_admin or principal.grants.namespaces.get(namespace.id) == "admin"
 
 
+def absent_actions(principal: Principal, namespace: Namespace | None,
+                   full_name: str) -> frozenset[str]:  # fmt: skip
+    """Return what ``principal`` may do on ``full_name``, which does not exist (yet), in
+    ``namespace`` (None: unknown namespace or invalid name).
+
+    The actions of the principal's namespace-wide role except ``push`` (pushing allocates
+    the repository first), cut down to its scopes; nothing for anyone without such a role.
+    """
+    if principal.user is None or namespace is None:
+        return frozenset()
+    role = "admin" if principal.is_admin else principal.grants.namespaces.get(namespace.id)
+    if role is None:
+        return frozenset()
+    return (ROLE_ACTIONS[role] - {"push"}) & scope_actions(principal, full_name)
+
+
 def grant(principal: Principal, requested: Iterable[Scope],
-          resolve: Callable[[str], Repository | None]) -> tuple[Scope, ...]:  # fmt: skip
+          resolve: Callable[[str], Repository | None],
+          resolve_namespace: Callable[[str], Namespace | None] = lambda name: None,
+          ) -> tuple[Scope, ...]:  # fmt: skip
     """Cut ``requested`` scopes down to what is allowed; never raise for asking too much.
 
-    ``resolve(full_name)`` returns the repository or None (unknown names grant nothing:
-    allocate first, see services.access.authorize). ``registry:catalog:*`` is granted to
-    administrators only. Other resource types grant nothing.
+    ``resolve(full_name)`` returns the repository or None; for None,
+    ``resolve_namespace(full_name)`` returns the namespace the name would be in (or None)
+    and :func:`absent_actions` decides (push never: allocate first, see
+    services.access.authorize). ``registry:catalog:*`` is granted to administrators only.
+    Other resource types grant nothing.
     """
     granted: list[Scope] = []
     for scope in requested:
         if scope.type == "repository":
             repository = resolve(scope.name)
-            allowed = allowed_actions(principal, repository) if repository else frozenset()
+            if repository is not None:
+                allowed = allowed_actions(principal, repository)
+            else:
+                allowed = absent_actions(principal, resolve_namespace(scope.name), scope.name)
             wanted = ALL_ACTIONS if "*" in scope.actions else scope.actions
             actions = wanted & allowed  # "*" asked: granted as the explicit actions
         elif scope.type == "registry" and scope.name == "catalog" and principal.is_admin:
