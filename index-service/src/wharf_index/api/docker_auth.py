@@ -8,6 +8,7 @@ calling ``internal``.
 - :func:`registry_credentials`: ``(name, credential)`` of a registry's Basic header.
 - :func:`basic_challenge_on_401`: every 401 of a blueprint carries
   ``WWW-Authenticate: Basic realm="<INDEX_PUBLIC_URL>"`` (RFC 7617), whatever raised it.
+- :func:`client_address`: the caller's address, as the login throttle counts failures.
 
 Credentials are never logged or put into error messages.
 """
@@ -45,6 +46,13 @@ def _basic() -> tuple[str, str] | None:
     return auth.username, auth.password
 
 
+def client_address() -> str:
+    """Return the client's address: the peer of the connection gunicorn accepted, or, with
+    ``INDEX_TRUSTED_PROXIES`` set, the one those proxies put in ``X-Forwarded-For``
+    (werkzeug's ProxyFix, installed by create_app)."""
+    return request.remote_addr or ""
+
+
 def principal(*, required: bool = False) -> Principal:
     """Return the authenticated caller, or ANONYMOUS (AuthenticationFailed if ``required``).
 
@@ -55,7 +63,7 @@ def principal(*, required: bool = False) -> Principal:
         if required:
             raise errors.AuthenticationFailed("authentication required")
         return ANONYMOUS
-    return login(uow(), authority().cache, *credentials)
+    return login(uow(), authority().cache, *credentials, address=client_address())
 
 
 def registry_credentials() -> tuple[str, str]:

@@ -45,6 +45,9 @@ class User:
     robot_owner_id: int | None = None  # the owning namespace's id, for robots
     disabled: bool = False
     created_at: datetime | None = None
+    # Goes up whenever the user's credentials change (password set or reset, account
+    # disabled): sessions and refresh tokens made before carry the old value and end.
+    credential_epoch: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
   itsdangerous-signed with the token keys under its own salt (so it is never a registry
   token), recorded with kind ``refresh`` (revocable; revoked with the user's other tokens on
   a password change), bound to the user (and, for access-token logins, to that token and
-  its scopes), valid ``INDEX_REFRESH_TOKEN_TTL`` seconds. :func:`refresh` exchanges it for
+  its scopes) and to the user's credential epoch at the time the credentials were checked
+  (so one minted by a request that checked the old password while the password changed
+  is refused too), valid ``INDEX_REFRESH_TOKEN_TTL`` seconds. :func:`refresh` exchanges it for
   an access token; as the OAuth2 spec of the reference registry says for
   ``grant_type=refresh_token``, the same refresh token is returned, never a new one.
 - :func:`verify_for_registry`: the registry's credential, then signature, expiry and
@@ -187,7 +189,8 @@ def _new_refresh_token(uow, authority: TokenAuthority, principal: Principal,
         kind="refresh", user_id=principal.user.id, access_token_id=principal.access_token_id,
         issued_at=_utc(claims.issued_at),
     )  # fmt: skip
-    return authority.refresh_serializer.dumps({"jti": jti, "sub": principal.name})
+    return authority.refresh_serializer.dumps({"jti": jti, "sub": principal.name,
+                                               "ep": principal.user.credential_epoch})
 
 
 def principal_for_refresh(uow, authority: TokenAuthority, refresh_token: str) -> Principal:
@@ -213,6 +216,8 @@ def principal_for_refresh(uow, authority: TokenAuthority, refresh_token: str) ->
             raise failed
         state = uow.token_checks.credential_state(record.user_id, record.access_token_id)
         if state is None or state.user.disabled or state.user.username != data.get("sub"):
+            raise failed
+        if state.user.credential_epoch != data.get("ep", 0):  # 0: made before epochs existed
             raise failed
         if record.access_token_id is not None and not state.token_active:
             raise failed
