@@ -176,8 +176,10 @@ def test_bearer_token_guessing_is_throttled(client, users):
         return client.get(f"{API}/user", headers=bearer(token), environ_base=address)
 
     assert [use(wrong, home).status_code for _ in range(4)] == [401, 401, 401, 429]
-    assert use(secret, home).status_code == 429
+    assert use(secret, home).status_code == 429  # the token guessed at is locked out here
     assert use(secret, away).status_code == 200
+    other = _token(client)  # another token (another public id) is not
+    assert use(other, home).status_code == 200
 
 
 @pytest.mark.parametrize("proxies", [0, 1])

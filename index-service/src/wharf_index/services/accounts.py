@@ -19,7 +19,7 @@ from ..domain import errors
 from ..domain.model import SYSTEM, Principal, TokenScope, User
 from ..domain.names import check_namespace_name
 from . import audit, login_throttle
-from .credentials import looks_like_access_token
+from .credentials import looks_like_access_token, parse_access_token
 from .passwords import check_password_rules
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -99,10 +99,14 @@ def authenticate(uow, username: str, secret: str, *, address: str | None = None)
 
 def authenticate_bearer(uow, token: str, *, address: str | None = None) -> Principal:
     """Check an access token sent without a name (``Authorization: Bearer``), throttled
-    under the empty name. Raises AuthenticationFailed, LoginThrottled."""
+    under the name ``bearer:<its public id>`` (``bearer:`` when malformed): the token's
+    public id names what is being guessed, as a username does for a password.
+    Raises AuthenticationFailed, LoginThrottled."""
     from .access_tokens import authenticate_token
 
-    return login_throttle.guarded(uow, "", address, partial(authenticate_token, uow, token))
+    parsed = parse_access_token(token)
+    name = f"bearer:{parsed[0] if parsed else ''}"
+    return login_throttle.guarded(uow, name, address, partial(authenticate_token, uow, token))
 
 
 def could_be_username(name: object) -> bool:

@@ -7,7 +7,10 @@ client's address), whether or not an account of that name exists. From the
 ``INDEX_LOGIN_THROTTLE_DELAY * 2**(failures - threshold)`` seconds, capped at
 ``INDEX_LOGIN_THROTTLE_MAX_DELAY``; while locked, every attempt of the pair answers
 LoginThrottled (429 with ``Retry-After``) without checking the secret, right or wrong.
-A success resets the pair. Bearer tokens carry no name: they count under the empty name.
+A success resets the pair. Bearer tokens carry no name: they count under
+``bearer:<the token's public id>`` (the part of ``wharf_pat_<public id>_<secret>`` that
+names the token; no username contains ``:``), so a script hammering with its revoked token
+locks out only that token from its address.
 
 So an attacker guessing one account's password from one address is slowed down as before,
 but:
