@@ -153,6 +153,35 @@ def test_registry_asks_the_index_about_each_new_token(token_stack, images):
     assert OciClient(registry.url, token=fresh).get_manifest(bob_repo, "1").status_code == 200
 
 
+def test_a_missing_repository_is_unknown_to_its_owner_and_private_to_others(token_stack,
+                                                                             images):  # fmt: skip
+    """Whoever may push to a repository may pull it, existing or not: the owner's token
+    grants pull (and delete) on a name that does not exist yet, without allocating it, so
+    the registry answers "unknown" (404) where it used to answer 401 insufficient_scope;
+    an outsider gets exactly the answer of an existing private repository."""
+    missing, digest = "alice/not-pushed-yet", "sha256:" + "0" * 64
+    owner = token_stack.client("reg1", "alice")
+    codes = {
+        "tags": (owner.list_tags(missing), "NAME_UNKNOWN"),
+        "manifest": (owner.get_manifest(missing, "1"), "MANIFEST_UNKNOWN"),
+        "blob": (owner.get_blob(missing, digest), "BLOB_UNKNOWN"),
+        "delete": (owner.delete_manifest(missing, digest), "MANIFEST_UNKNOWN"),
+    }
+    for what, (response, code) in codes.items():
+        assert response.status_code == 404, (what, response.status_code, response.text)
+        assert response.json()["errors"][0]["code"] == code, (what, response.text)
+    granted = owner.last_token_response.json()["token"]
+    assert token_stack.api("GET", f"/api/v1/repositories/{missing}", "alice").status_code == 404
+    with_pull = OciClient(token_stack.registries["reg1"].url, token=granted)
+    assert with_pull.request("POST", f"/v2/{missing}/blobs/uploads/").status_code == 401
+    for name in (missing, PRIVATE):  # an outsider cannot tell the two apart
+        bob = token_stack.client("reg1", "bob")
+        for response in (bob.list_tags(name), bob.get_manifest(name, "1"),
+                         bob.get_blob(name, digest)):  # fmt: skip
+            assert response.status_code == 401, (name, response.text)
+            assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+
+
 # -- the same with Docker's engine (images pushed with skopeo above, pulled with docker) ----
 
 DENIED = re.compile(r"denied|unauthorized", re.IGNORECASE)

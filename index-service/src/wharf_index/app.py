@@ -15,6 +15,7 @@ from types import ModuleType
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .adapters.db import Database
 from .api.errors import register_error_handlers
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, *, pool: Database | None = None
         config=ServiceConfig.from_settings(settings),
     )
     app.session_interface = _CookielessSessionInterface()
+    if settings.trusted_proxies:  # the client address the login throttle counts by
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     app.extensions[EXTENSION] = context
     _init_request_ids(app)
     register_error_handlers(app)

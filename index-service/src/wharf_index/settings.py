@@ -72,7 +72,9 @@ class Settings:
     ``INDEX_CREDENTIAL_CACHE_SIZE``; max_page_size ``INDEX_MAX_PAGE_SIZE``; bind
     ``INDEX_BIND``; workers ``INDEX_WORKERS``; threads ``INDEX_THREADS``;
     deletion_redrive_interval ``INDEX_DELETION_REDRIVE_INTERVAL`` (seconds between re-drives
-    of repository deletions stuck in ``deleting``, in each served worker; 0 turns it off).
+    of repository deletions stuck in ``deleting``, in each served worker; 0 turns it off);
+    trusted_proxies ``INDEX_TRUSTED_PROXIES`` (how many reverse proxies in front of the
+    Index append to ``X-Forwarded-For``; 0: the connection's peer is the client).
     Durations are whole seconds.
     """
 
@@ -103,6 +105,7 @@ class Settings:
     workers: int = 2
     threads: int = 8
     deletion_redrive_interval: int = 60
+    trusted_proxies: int = 0
 
     def __post_init__(self) -> None:
         if not self.token_keys:
@@ -155,6 +158,7 @@ _INTEGERS = (
     ("workers", "INDEX_WORKERS", 1),
     ("threads", "INDEX_THREADS", 1),
     ("deletion_redrive_interval", "INDEX_DELETION_REDRIVE_INTERVAL", 0),
+    ("trusted_proxies", "INDEX_TRUSTED_PROXIES", 0),
 )
 
 _MISSING = object()

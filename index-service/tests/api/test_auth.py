@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+from wharf_index.app import create_app
 from wharf_index.services import accounts
 
 from tests.api.conftest import API, basic, bearer
@@ -98,3 +102,102 @@ def test_token_scopes_limit_repository_actions(client, users, make_repo):
     names = [r["full_name"] for r in client.get(f"{API}/repositories", headers=token).json["items"]]
     assert names == ["alice/app"]
     assert client.delete(f"{API}/repositories/alice/app", headers=token).status_code == 403
+
+
+NEW_PASSWORD = "another long enough password"
+SCOPES = [{"repository": "alice/*", "actions": ["pull"]}]
+
+
+def test_a_password_change_ends_the_session(client, users, uow):
+    """An administrator's reset (or a change made elsewhere) ends every session: it can no
+    longer read, nor mint an access token with the old login."""
+    csrf = _login(client).json["csrf_token"]
+    accounts.set_password(uow, "alice", NEW_PASSWORD)
+    minted = client.post(f"{API}/tokens", json={"name": "late", "scopes": SCOPES},
+                         headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert minted.status_code == 401 and minted.json["error"]["code"] == "UNAUTHORIZED"
+    assert client.get(f"{API}/user").status_code == 401
+    assert _login(client, password=NEW_PASSWORD).status_code == 200
+    assert client.get(f"{API}/user").status_code == 200
+
+
+def test_changing_ones_own_password_keeps_this_session_only(app, users):
+    mine, elsewhere, admin = app.test_client(), app.test_client(), app.test_client()
+    csrf = _login(mine).json["csrf_token"]
+    _login(elsewhere)
+    _login(admin, name="carol")
+    changed = mine.put(f"{API}/users/alice/password", headers={"X-CSRF-Token": csrf},
+                       json={"old_password": PASSWORD, "password": NEW_PASSWORD})  # fmt: skip
+    assert changed.status_code == 204
+    assert mine.get(f"{API}/user").json["username"] == "alice"
+    assert mine.post(f"{API}/tokens", json={"name": "ok", "scopes": SCOPES},
+                     headers={"X-CSRF-Token": csrf}).status_code == 201  # fmt: skip
+    assert elsewhere.get(f"{API}/user").status_code == 401
+    assert admin.get(f"{API}/user").json["username"] == "carol"  # other users unaffected
+
+
+def test_an_administrators_reset_ends_the_users_sessions_not_the_administrators(app, users):
+    alice, carol = app.test_client(), app.test_client()
+    _login(alice)
+    csrf = _login(carol, name="carol").json["csrf_token"]
+    reset = carol.put(f"{API}/users/alice/password", json={"password": NEW_PASSWORD},
+                      headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert reset.status_code == 204
+    assert alice.get(f"{API}/user").status_code == 401
+    assert carol.get(f"{API}/user").json["username"] == "carol"
+
+
+def test_a_disabled_then_enabled_account_does_not_revive_old_sessions(client, users, uow):
+    _login(client)
+    accounts.set_disabled(uow, "alice", True)
+    accounts.set_disabled(uow, "alice", False)
+    assert client.get(f"{API}/user").status_code == 401
+
+
+def test_the_session_login_is_throttled_per_address(client, users):
+    home, away = {"REMOTE_ADDR": "192.0.2.1"}, {"REMOTE_ADDR": "198.51.100.7"}
+
+    def login(name, password, address):
+        return client.post(f"{API}/session", json={"username": name, "password": password},
+                           environ_base=address).status_code  # fmt: skip
+
+    for name in ("alice", "nobody"):
+        assert [login(name, "wrong password!", home) for _ in range(4)] == [401, 401, 401, 429]
+    assert login("alice", PASSWORD, home) == 429
+    assert login("alice", PASSWORD, away) == 200
+
+
+def test_bearer_token_guessing_is_throttled(client, users):
+    secret = _token(client)
+    wrong = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    home, away = {"REMOTE_ADDR": "192.0.2.1"}, {"REMOTE_ADDR": "198.51.100.7"}
+
+    def use(token, address):
+        return client.get(f"{API}/user", headers=bearer(token), environ_base=address)
+
+    assert [use(wrong, home).status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert use(secret, home).status_code == 429  # the token guessed at is locked out here
+    assert use(secret, away).status_code == 200
+    other = _token(client)  # another token (another public id) is not
+    assert use(other, home).status_code == 200
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_the_client_address_comes_from_trusted_proxies_only(settings, database, proxies):
+    """Behind INDEX_TRUSTED_PROXIES proxies the address is the one they put in
+    X-Forwarded-For; otherwise that header is the client's own claim and is ignored."""
+    app = create_app(replace(settings, trusted_proxies=proxies), pool=database)
+    client = app.test_client()
+    accounts.create_user(app.extensions["wharf_index"].uow(), "alice", "a@example.test",
+                         PASSWORD)  # fmt: skip
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+
+    def login(password, forwarded):
+        return client.post(f"{API}/session", json={"username": "alice", "password": password},
+                           headers={"X-Forwarded-For": forwarded},
+                           environ_base=proxy).status_code  # fmt: skip
+
+    for _ in range(3):
+        login("wrong password!", "192.0.2.1")
+    assert login(PASSWORD, "192.0.2.1") == 429
+    assert login(PASSWORD, "198.51.100.7") == (200 if proxies else 429)

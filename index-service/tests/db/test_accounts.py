@@ -1,4 +1,5 @@
-"""Users: creation rules, authentication, throttling, passwords, administrators."""
+"""Users: creation rules, authentication, passwords, administrators (throttling:
+test_login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -68,34 +69,6 @@ def test_authenticate(uow, make_user):
     for name, password in (("alice", "wrong password"), ("nobody", PASSWORD), ("", "")):
         with pytest.raises(errors.AuthenticationFailed):
             accounts.authenticate(uow, name, password)
-
-
-def test_failed_logins_lock_the_account_then_success_resets(uow, make_user, db_url):
-    make_user("alice")
-    for _ in range(3):  # threshold is 3 in the test config
-        with pytest.raises(errors.AuthenticationFailed):
-            accounts.authenticate(uow, "alice", "wrong password")
-    with pytest.raises(errors.LoginThrottled) as caught:
-        accounts.authenticate(uow, "alice", PASSWORD)  # even the right password waits
-    assert 0 < caught.value.retry_after <= 30
-    conn = psycopg2.connect(db_url)
-    conn.autocommit = True
-    conn.cursor().execute("UPDATE login_failures SET locked_until = now() - interval '1 s'")
-    conn.close()
-    accounts.authenticate(uow, "alice", PASSWORD)
-    with uow:
-        assert uow.users.lockout_remaining(uow.users.get("alice").id) == 0
-
-
-def test_lockout_grows_exponentially(uow, make_user):
-    user = make_user("alice")
-    with uow:
-        locks = [uow.users.record_failed_login(user.id, threshold=2, delay=10, max_delay=35)
-                 for _ in range(5)]  # fmt: skip
-    assert [f for f, _ in locks] == [1, 2, 3, 4, 5]
-    assert locks[0][1] is None
-    spans = [(lock - locks[1][1]).total_seconds() for _, lock in locks[1:]]
-    assert spans[0] == 0 and 9 <= spans[1] <= 11 and 24 <= spans[2] <= 26 and 24 <= spans[3] <= 26
 
 
 def test_disabled_users_and_robots_cannot_log_in(uow, make_user):

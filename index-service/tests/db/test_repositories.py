@@ -76,9 +76,13 @@ def test_collaborators(uow, people):
         repositories.set_collaborator(uow, bob, "alice/app", "bob", "admin")
     repositories.set_collaborator(uow, alice, "alice/app", "bob", "write")
     bob = accounts.principal_for(uow, bob.user)
+    with pytest.raises(errors.PermissionDenied):  # the description is administration
+        repositories.set_description(uow, bob, "alice/app", "bob was here")
+    repositories.set_collaborator(uow, alice, "alice/app", "bob", "admin")
+    bob = accounts.principal_for(uow, bob.user)
     assert repositories.set_description(uow, bob, "alice/app", "ok").description == "ok"
     assert [(c.username, c.role) for c in
-            repositories.list_collaborators(uow, alice, "alice/app")] == [("bob", "write")]
+            repositories.list_collaborators(uow, alice, "alice/app")] == [("bob", "admin")]
     repositories.remove_collaborator(uow, alice, "alice/app", "bob")
     bob = accounts.principal_for(uow, bob.user)
     with pytest.raises(errors.RepositoryNotFound):

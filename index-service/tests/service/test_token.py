@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 from wharf_index.domain.model import SYSTEM
-from wharf_index.services import access_tokens, accounts, registries
+from wharf_index.services import access_tokens, accounts, orgs, registries, tokens
 
 from tests.conftest import PASSWORD
 from tests.service.conftest import REGISTRY, access_of, basic
@@ -48,6 +48,40 @@ def test_push_allocates_in_own_namespace(get_token, claims_of, users, uow):
     with uow:
         created = uow.repositories.find("alice/new")
     assert created is not None and created.visibility == "private"
+
+
+def test_a_missing_repository_answers_its_namespace_like_an_existing_one(
+        get_token, claims_of, users, uow, principal, repos):  # fmt: skip
+    """Pull (and, for namespace admins, delete) on a repository that does not exist yet,
+    without allocating it; outsiders get exactly what a private repository gives them."""
+    orgs.create_org(uow, "acme", owner="alice", actor=principal("alice"))
+    orgs.create_team(uow, "acme", "readers", "read", all_repositories=True,
+                     actor=principal("alice"))  # fmt: skip
+    orgs.add_team_member(uow, "acme", "readers", "bob", actor=principal("alice"))
+    wanted = ("repository:alice/missing:pull,delete", "repository:acme/missing:pull,delete",
+              "repository:alice/private:pull,delete")
+
+    def granted(user=None, secret=PASSWORD):
+        body = get_token(*wanted, user=user, secret=secret).get_json()
+        return access_of(claims_of(body["token"]))
+
+    assert granted("alice") == {"repository:alice/missing": {"pull", "delete"},
+                                "repository:acme/missing": {"pull", "delete"},
+                                "repository:alice/private": {"pull", "delete"}}
+    assert granted("bob") == {"repository:acme/missing": {"pull"}}  # a namespace-wide reader
+    assert granted("carol") == {"repository:alice/missing": {"pull", "delete"},  # an admin
+                                "repository:acme/missing": {"pull", "delete"},
+                                "repository:alice/private": {"pull", "delete"}}
+    assert granted() == {}
+    _, pull_token = access_tokens.create_access_token(
+        uow, principal("alice"), "ci", [{"repository": "alice/*", "actions": ["pull"]}])
+    assert granted("alice", pull_token) == {"repository:alice/missing": {"pull"},
+                                            "repository:alice/private": {"pull"}}
+    with uow:  # pull never allocates
+        assert uow.repositories.find_many(["alice/missing", "acme/missing"]) == {}
+    outsider = get_token("repository:alice/missing:pull", "repository:alice/private:pull",
+                         "repository:nobody/missing:pull", user="bob").get_json()  # fmt: skip
+    assert claims_of(outsider["token"]).access == ()
 
 
 def test_push_in_anothers_namespace_not_granted(get_token, claims_of, users, uow, repos):
@@ -250,3 +284,76 @@ def test_refresh_token_is_not_a_registry_token(client, users, index_client):
     with pytest.raises(TokenRejected) as refused:
         index_client.verify_token(body["refresh_token"])
     assert refused.value.reason == "bad_signature"
+
+
+HOME, AWAY = {"REMOTE_ADDR": "192.0.2.1"}, {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def _token_as(client, user, secret, address):
+    return client.get("/v2/token", query_string={"service": REGISTRY},
+                      headers=basic(user, secret), environ_base=address)  # fmt: skip
+
+
+def test_a_lock_out_holds_only_for_the_address_that_failed(client, users, registry):
+    for name in ("alice", "nobody"):  # an unknown name answers exactly like a real one
+        statuses = [_token_as(client, name, "wrong password!", HOME).status_code
+                    for _ in range(4)]  # fmt: skip
+        assert statuses == [401, 401, 401, 429], name
+    locked = _token_as(client, "alice", PASSWORD, HOME)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) >= 1
+    assert _token_as(client, "alice", PASSWORD, AWAY).status_code == 200
+    assert _token_as(client, "alice", PASSWORD, HOME).status_code == 429
+
+
+def test_a_remembered_password_does_not_open_a_locked_address(client, users, registry,
+                                                              count_checks):  # fmt: skip
+    """The credential cache holds alice's password (used from elsewhere a moment ago): a
+    guesser locked out at HOME must not learn that a guess is right."""
+    assert _token_as(client, "alice", PASSWORD, AWAY).status_code == 200
+    for _ in range(3):
+        _token_as(client, "alice", "wrong password!", HOME)
+    assert _token_as(client, "alice", PASSWORD, HOME).status_code == 429
+    assert _token_as(client, "alice", PASSWORD, AWAY).status_code == 200
+    assert len(count_checks) == 4  # the remembered password was not checked again
+
+
+def test_access_token_guessing_is_throttled_per_address(client, uow, principal, registry):
+    _, secret = access_tokens.create_access_token(uow, principal("alice"), "ci", ["*:pull"])
+    wrong = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    assert [_token_as(client, "alice", wrong, HOME).status_code for _ in range(4)] \
+        == [401, 401, 401, 429]  # fmt: skip
+    assert _token_as(client, "alice", secret, HOME).status_code == 429
+    assert _token_as(client, "alice", secret, AWAY).status_code == 200
+
+
+def test_a_refresh_token_minted_across_a_password_change_is_refused(client, uow, users,
+                                                                    registry, app):  # fmt: skip
+    """A request that checked the old password while the password changed must not leave
+    a refresh token behind that outlives the change."""
+    authority = app.extensions["wharf_index"].extras["tokens"]
+    checked = accounts.authenticate(uow, "alice", PASSWORD)  # before the change ...
+    accounts.set_password(uow, "alice", NEW_PASSWORD)
+    late = tokens.issue(uow, authority, checked, REGISTRY, (), offline=True)  # ... after it
+    assert _post(client, grant_type="refresh_token",
+                 refresh_token=late.refresh_token).status_code == 401  # fmt: skip
+    fresh = tokens.issue(uow, authority, accounts.authenticate(uow, "alice", NEW_PASSWORD),
+                         REGISTRY, (), offline=True)  # fmt: skip
+    assert _post(client, grant_type="refresh_token",
+                 refresh_token=fresh.refresh_token).status_code == 200  # fmt: skip
+
+
+@pytest.mark.parametrize("change", ["password", "disable", "delete"])
+def test_refresh_tokens_end_with_the_credentials(client, uow, users, registry, change):
+    body = _post(client, grant_type="password", username="bob", password=PASSWORD,
+                 access_type="offline").get_json()  # fmt: skip
+    refresh = body["refresh_token"]
+    assert _post(client, grant_type="refresh_token", refresh_token=refresh).status_code == 200
+    if change == "password":
+        accounts.set_password(uow, "bob", NEW_PASSWORD)  # an administrator's reset, too
+    elif change == "disable":
+        accounts.set_disabled(uow, "bob", True)
+        accounts.set_disabled(uow, "bob", False)
+    else:
+        accounts.delete_user(uow, "bob")
+        accounts.create_user(uow, "bob", "bob@example.test", PASSWORD)  # the name reused
+    assert _post(client, grant_type="refresh_token", refresh_token=refresh).status_code == 401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from wharf_index.domain.model import SYSTEM
-from wharf_index.services import registries
+from wharf_index.services import access_tokens, registries
 from wharf_protocol import mediatypes
 from wharf_protocol.events import Descriptor, Target, new_event
 
@@ -98,6 +98,26 @@ def test_delete_gives_delete_token(client, claims_of, uow, users, repos):
     assert access_of(claims) == {"repository:alice/public": {"delete"}}
     with uow:
         assert uow.repositories.find("alice/public").status == "deleting"
+
+
+def test_delete_with_an_access_token_needs_admin(client, claims_of, uow, users, principal,
+                                                  repos):  # fmt: skip
+    def token(*actions):
+        scopes = [{"repository": "alice/*", "actions": list(actions)}]
+        return access_tokens.create_access_token(uow, principal("alice"), "t", scopes)[1]
+
+    for actions in (("delete",), ("*",)):  # registry deletion is not repository deletion
+        response = client.delete("/v1/repositories/alice/public/",
+                                 headers=basic("alice", token(*actions)))  # fmt: skip
+        assert response.status_code == 403, actions
+        assert "X-Docker-Token" not in response.headers
+    with uow:
+        assert uow.repositories.find("alice/public").status == "active"
+    response = client.delete("/v1/repositories/alice/public/",
+                             headers=basic("alice", token("admin", "delete")))  # fmt: skip
+    assert response.status_code == 202
+    assert access_of(claims_of(response.headers["X-Docker-Token"])) == {
+        "repository:alice/public": {"delete"}}
 
 
 def _search(client, headers=None, **query):

@@ -137,3 +137,59 @@ def test_namespace_administration():
     assert not policy.may_administer_namespace(ANONYMOUS, ALICE_NS)
     assert policy.may_administer(OWNER, repo())
     assert not policy.may_administer(principal(repositories={10: "write"}, uid=5), repo())
+
+
+def test_administration_needs_a_scope_naming_admin():
+    def scoped(*scopes, **kw):
+        return principal({ALICE_NS.id: "admin"}, scopes=tuple(scopes), **kw)
+
+    for actions in ({"pull"}, {"push"}, {"pull", "push"}, {"pull", "push", "delete"}, {"*"}):
+        token = scoped(TokenScope("alice/*", frozenset(actions)))
+        assert not policy.may_administer(token, repo()), actions
+        assert policy.may_see(token, repo())
+    named = scoped(TokenScope("alice/app", frozenset({"admin"})))
+    assert policy.may_administer(named, repo())
+    assert policy.may_see(named, repo())  # admin alone reveals the repository it administers
+    assert policy.allowed_actions(named, repo()) == set()  # ... but no registry action
+    assert not policy.may_administer(named, repo(11, name="other"))
+    assert not policy.may_see(named, repo(11, name="other"))
+    # the scope names admin, the role must still be admin
+    writer = principal(repositories={10: "write"}, uid=5,
+                       scopes=(TokenScope("*", frozenset({"admin", "*"})),))  # fmt: skip
+    assert not policy.may_administer(writer, repo())
+    site_admin = principal(admin=True, uid=6, scopes=(TokenScope("*", frozenset({"*"})),))
+    assert not policy.may_administer(site_admin, repo())
+    assert policy.may_administer(principal(admin=True, uid=6), repo())
+    assert policy.scope_names_admin(OWNER, "any/thing")  # unscoped: a password or a session
+
+
+def test_admin_is_never_a_registry_action():
+    repos = {"alice/app": repo()}
+    token = principal({ALICE_NS.id: "admin"},
+                      scopes=(TokenScope("alice/*", frozenset({"admin"})),))  # fmt: skip
+    asked = (Scope("repository", "alice/app", frozenset({"*"})),)
+    assert policy.grant(token, asked, repos.get) == ()
+    assert policy.scope_actions(token, "alice/app") == set()
+
+
+def test_a_missing_repository_is_pullable_by_its_namespace_insiders_only():
+    asked = (Scope("repository", "alice/missing", frozenset({"pull", "push", "delete"})),
+             Scope("repository", "acme/missing", frozenset({"pull", "push", "delete"})))
+    namespaces = {"alice/missing": ALICE_NS, "acme/missing": ACME_NS}
+    nothing = {}.get
+
+    def granted(who):
+        return {s.name: s.actions for s in policy.grant(who, asked, nothing, namespaces.get)}
+
+    assert granted(OWNER) == {"alice/missing": {"pull", "delete"}}  # push allocates first
+    assert granted(principal({ACME_NS.id: "write"}, uid=3)) == {"acme/missing": {"pull"}}
+    assert granted(principal({ACME_NS.id: "read"}, uid=3)) == {"acme/missing": {"pull"}}
+    assert granted(principal(admin=True, uid=4)) == {"alice/missing": {"pull", "delete"},
+                                                     "acme/missing": {"pull", "delete"}}
+    assert granted(ANONYMOUS) == {}
+    assert granted(STRANGER) == {}
+    assert granted(principal(repositories={10: "admin"}, uid=5)) == {}  # a collaborator
+    pull_token = principal({ALICE_NS.id: "admin"},
+                           scopes=(TokenScope("alice/*", frozenset({"pull"})),))  # fmt: skip
+    assert granted(pull_token) == {"alice/missing": {"pull"}}
+    assert policy.grant(OWNER, asked, nothing) == ()  # no namespace known: nothing

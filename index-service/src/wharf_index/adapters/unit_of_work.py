@@ -30,6 +30,7 @@ from .db import Database
 from .deletions import DeletionStore
 from .grants import GrantStore
 from .issued_tokens import IssuedTokenStore
+from .login_failures import LoginFailureStore
 from .namespaces import NamespaceStore
 from .orgs import OrgStore
 from .reconciliation import ReconciliationStore
@@ -43,6 +44,7 @@ from .users import UserStore
 
 STORES = {
     "users": UserStore,
+    "login_failures": LoginFailureStore,
     "namespaces": NamespaceStore,
     "orgs": OrgStore,
     "repositories": RepositoryStore,
@@ -66,6 +68,7 @@ class UnitOfWork:
     """A transaction over ``db`` exposing one store per aggregate (see module docstring)."""
 
     users: UserStore
+    login_failures: LoginFailureStore
     namespaces: NamespaceStore
     orgs: OrgStore
     repositories: RepositoryStore

@@ -1,11 +1,9 @@
-"""SQL for users, robots and failed-login tracking."""
+"""SQL for users and robots."""
 
 # ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
 # always travel as query parameters.
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from ..domain.errors import UserNotFound
 from ..domain.model import User
@@ -13,7 +11,7 @@ from .base import Store
 
 _COLUMNS = (
     "u.id, u.username, u.email, u.is_admin, u.is_robot, u.namespace_id, u.robot_owner_id,"
-    " u.disabled, u.created_at"
+    " u.disabled, u.created_at, u.credential_epoch"
 )
 
 
@@ -90,6 +88,11 @@ class UserStore(Store):
             (password_hash, user_id),
         )
 
+    def bump_credential_epoch(self, user_id: int) -> None:
+        """End the user's sessions and refresh tokens: their epoch no longer matches."""
+        self._exec("UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = %s",
+                   (user_id,))  # fmt: skip
+
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self._exec("UPDATE users SET is_admin = %s WHERE id = %s", (is_admin, user_id))
 
@@ -107,45 +110,3 @@ class UserStore(Store):
             (user_id,),
         )
         self._exec("DELETE FROM users WHERE id = %s", (user_id,))
-
-    # -- failed logins --------------------------------------------------------------------
-
-    def lockout_remaining(self, user_id: int) -> int:
-        """Return the seconds left in the user's lock-out window (0 when not locked)."""
-        row = self._one(
-            "SELECT ceil(extract(epoch FROM locked_until - now())) FROM login_failures"
-            " WHERE user_id = %s AND locked_until > now()",
-            (user_id,),
-        )
-        return int(row[0]) if row else 0
-
-    def record_failed_login(self, user_id: int, *, threshold: int, delay: int,
-                            max_delay: int) -> tuple[int, datetime | None]:  # fmt: skip
-        """Count one failure atomically; return (failures, locked_until).
-
-        From the ``threshold``-th consecutive failure on, the account is locked for
-        ``delay * 2**(failures - threshold)`` seconds, capped at ``max_delay``.
-        """
-        row = self._one(
-            """
-            INSERT INTO login_failures AS f (user_id, failures, last_failure_at)
-            VALUES (%(user)s, 1, now())
-            ON CONFLICT (user_id) DO UPDATE
-               SET failures = f.failures + 1, last_failure_at = now()
-            RETURNING failures
-            """,
-            {"user": user_id},
-        )
-        failures = int(row[0])
-        if failures < threshold:
-            return failures, None
-        seconds = min(max_delay, delay * 2 ** min(failures - threshold, 30))
-        row = self._one(
-            "UPDATE login_failures SET locked_until = now() + make_interval(secs => %s)"
-            " WHERE user_id = %s RETURNING locked_until",
-            (seconds, user_id),
-        )
-        return failures, row[0]
-
-    def reset_failed_logins(self, user_id: int) -> None:
-        self._exec("DELETE FROM login_failures WHERE user_id = %s", (user_id,))

@@ -12,6 +12,7 @@ calling ``internal``.
   ``WWW-Authenticate: Basic realm="<INDEX_PUBLIC_URL>"`` (RFC 7617), whatever raised it;
   :func:`bearer_challenge_on_401` the Bearer challenge naming the Index's token endpoint
   and its own service.
+- :func:`client_address`: the caller's address, as the login throttle counts failures.
 
 Credentials are never logged or put into error messages.
 """
@@ -59,6 +60,13 @@ def _bearer() -> str | None:
     return auth.token
 
 
+def client_address() -> str:
+    """Return the client's address: the peer of the connection gunicorn accepted, or, with
+    ``INDEX_TRUSTED_PROXIES`` set, the one those proxies put in ``X-Forwarded-For``
+    (werkzeug's ProxyFix, installed by create_app)."""
+    return request.remote_addr or ""
+
+
 def principal(*, required: bool = False, bearer: bool = False) -> Principal:
     """Return the authenticated caller, or ANONYMOUS (AuthenticationFailed if ``required``).
 
@@ -73,7 +81,7 @@ def principal(*, required: bool = False, bearer: bool = False) -> Principal:
         if required:
             raise errors.AuthenticationFailed("authentication required")
         return ANONYMOUS
-    return login(uow(), authority().cache, *credentials)
+    return login(uow(), authority().cache, *credentials, address=client_address())
 
 
 def registry_credentials() -> tuple[str, str]:

@@ -80,7 +80,8 @@ def post_token():
     if grant_type == "password":
         if not form.get("username") or "password" not in form:
             raise errors.ValueInvalid("username", "username and password are required")
-        principal = login(uow(), authority.cache, form["username"], form["password"])
+        principal = login(uow(), authority.cache, form["username"], form["password"],
+                          address=docker_auth.client_address())  # fmt: skip
     elif grant_type == "refresh_token":
         refresh_token = form.get("refresh_token")
         if not refresh_token:

@@ -8,8 +8,9 @@
   repositories: the same 404.
 - ``PUT /v1/repositories/<name>/`` (Basic required) -> 200 ``""`` with a pull+push token and
   the endpoints; allocates the repository (scenario B); 403 without push.
-- ``DELETE /v1/repositories/<name>/`` (Basic required; admin of the repository) -> 202 with
-  a delete token and the endpoints; the repository is marked ``deleting`` until the registry
+- ``DELETE /v1/repositories/<name>/`` (Basic required; admin of the repository, and for an
+  access token a scope naming ``admin``: deleting a repository is administration) -> 202
+  with a delete token and the endpoints; the repository is marked ``deleting`` until the registry
   reports the deletion (scenario C).
 - ``GET /v1/search?q=&n=&page=`` (Basic, or a Bearer login token of the Index: optional) ->
   ``{"query", "num_results", "num_pages", "page", "page_size", "results": [{"name",

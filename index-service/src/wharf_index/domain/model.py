@@ -14,6 +14,11 @@ ROLES = ("read", "write", "admin")
 VISIBILITIES = ("public", "private")
 REGISTRY_KINDS = ("private", "sponsor", "mirror", "vendor")
 ACTIONS = ("pull", "push", "delete")
+# The action an access-token scope must name for repository administration (visibility,
+# description, collaborators, deletion of the repository or its tags, webhooks); never
+# implied by ``*``, which stands for the registry actions above.
+ADMIN_ACTION = "admin"
+TOKEN_ACTIONS = (*ACTIONS, ADMIN_ACTION)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,9 @@ class User:
     robot_owner_id: int | None = None  # the owning namespace's id, for robots
     disabled: bool = False
     created_at: datetime | None = None
+    # Goes up whenever the user's credentials change (password set or reset, account
+    # disabled): sessions and refresh tokens made before carry the old value and end.
+    credential_epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,9 @@ class TokenScope:
     """What an access token may touch: a repository pattern and actions.
 
     ``repository`` is a full name (``alice/app``), a prefix pattern (``alice/*``: every
-    repository under ``alice/``, at any depth) or ``*`` (every repository).
+    repository under ``alice/``, at any depth) or ``*`` (every repository). ``actions`` are
+    registry actions (``pull``, ``push``, ``delete``, ``*`` for all three) and/or ``admin``
+    (repository administration; ``*`` does not include it).
     """
 
     repository: str

@@ -15,8 +15,18 @@ The rules (the Index issue, "Accounts" and "Namespaces and repositories"):
 - a registry serves the namespaces it declared; one that declared none serves every
   namespace (scenario E): tokens for a registry and the events a registry sends reach only
   repositories of the namespaces it serves;
+- administration of a repository (visibility, description, collaborators, deleting it or
+  its tags, webhooks: :func:`may_administer`) needs the ``admin`` role and, for access
+  tokens and robots, a matching scope that names the ``admin`` action explicitly: ``*``
+  stands for the registry actions pull, push and delete only, so a token made for Docker
+  never administers anything;
 - creating a repository in a namespace needs ``write`` or ``admin`` over the whole
-  namespace (or administrator), and, for tokens, ``push`` in a scope matching the new name.
+  namespace (or administrator), and, for tokens, ``push`` in a scope matching the new name;
+- a repository that does not exist yet gets the actions of the principal's namespace-wide
+  role (own namespace, organisations owned, teams with all repositories) except ``push``,
+  which allocates it first (services.access): so whoever could create it may pull it (and
+  its namespace admins delete), and a registry answers them "unknown" rather than
+  "unauthorised"; everybody else gets nothing, exactly as for a private repository.
 
 Unknown or disabled users are the services' concern: a Principal is only built for an
 authenticated, enabled user.
@@ -28,7 +38,7 @@ from collections.abc import Callable, Collection, Iterable
 
 from wharf_protocol.scopes import Scope
 
-from .model import ACTIONS, Namespace, Principal, Repository
+from .model import ACTIONS, ADMIN_ACTION, Namespace, Principal, Repository
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"pull"}),
@@ -79,15 +89,29 @@ def allowed_actions(principal: Principal, repository: Repository) -> frozenset[s
     return frozenset(actions) & scope_actions(principal, repository.full_name)
 
 
+def scope_names_admin(principal: Principal, full_name: str) -> bool:
+    """Tell whether the principal's scopes name ``admin`` for ``full_name`` explicitly
+    (True when unscoped: a password login or a session)."""
+    if principal.scopes is None:
+        return True
+    return any(ADMIN_ACTION in s.actions and s.matches(full_name) for s in principal.scopes)
+
+
 def may_see(principal: Principal, repository: Repository) -> bool:
     """Tell whether the repository's existence may be revealed (pull or any role)."""
-    return repository.is_public or bool(allowed_actions(principal, repository))
+    return (repository.is_public or bool(allowed_actions(principal, repository))
+            or may_administer(principal, repository))  # fmt: skip
 
 
 def may_administer(principal: Principal, repository: Repository) -> bool:
-    """Tell whether the principal may change settings, collaborators, webhooks of a repo."""
-    return role_for(principal, repository) == "admin" and bool(
-        scope_actions(principal, repository.full_name)
+    """Tell whether the principal may administer a repository: change its visibility,
+    description, collaborators and webhooks, delete it or its tags.
+
+    Needs the ``admin`` role on it and, for access tokens and robots, a scope matching it
+    that names ``admin`` (never implied by ``*``). Every administrative route calls this.
+    """
+    return role_for(principal, repository) == "admin" and scope_names_admin(
+        principal, repository.full_name
     )
 
 
@@ -116,19 +140,42 @@ def registry_serves(declared: Collection[str], namespace: str) -> bool:
     return not declared or namespace in declared
 
 
+def absent_actions(principal: Principal, namespace: Namespace | None,
+                   full_name: str) -> frozenset[str]:  # fmt: skip
+    """Return what ``principal`` may do on ``full_name``, which does not exist (yet), in
+    ``namespace`` (None: unknown namespace or invalid name).
+
+    The actions of the principal's namespace-wide role except ``push`` (pushing allocates
+    the repository first), cut down to its scopes; nothing for anyone without such a role.
+    """
+    if principal.user is None or namespace is None:
+        return frozenset()
+    role = "admin" if principal.is_admin else principal.grants.namespaces.get(namespace.id)
+    if role is None:
+        return frozenset()
+    return (ROLE_ACTIONS[role] - {"push"}) & scope_actions(principal, full_name)
+
+
 def grant(principal: Principal, requested: Iterable[Scope],
-          resolve: Callable[[str], Repository | None]) -> tuple[Scope, ...]:  # fmt: skip
+          resolve: Callable[[str], Repository | None],
+          resolve_namespace: Callable[[str], Namespace | None] = lambda name: None,
+          ) -> tuple[Scope, ...]:  # fmt: skip
     """Cut ``requested`` scopes down to what is allowed; never raise for asking too much.
 
-    ``resolve(full_name)`` returns the repository or None (unknown names grant nothing:
-    allocate first, see services.access.authorize). ``registry:catalog:*`` is granted to
-    administrators only. Other resource types grant nothing.
+    ``resolve(full_name)`` returns the repository or None; for None,
+    ``resolve_namespace(full_name)`` returns the namespace the name would be in (or None)
+    and :func:`absent_actions` decides (push never: allocate first, see
+    services.access.authorize). ``registry:catalog:*`` is granted to administrators only.
+    Other resource types grant nothing.
     """
     granted: list[Scope] = []
     for scope in requested:
         if scope.type == "repository":
             repository = resolve(scope.name)
-            allowed = allowed_actions(principal, repository) if repository else frozenset()
+            if repository is not None:
+                allowed = allowed_actions(principal, repository)
+            else:
+                allowed = absent_actions(principal, resolve_namespace(scope.name), scope.name)
             wanted = ALL_ACTIONS if "*" in scope.actions else scope.actions
             actions = wanted & allowed  # "*" asked: granted as the explicit actions
         elif scope.type == "registry" and scope.name == "catalog" and principal.is_admin:

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 
 from wharf_protocol.scopes import Scope
 
-from ..domain import policy
-from ..domain.model import Principal
-from .repositories import ensure_repository
+from ..domain import errors, policy
+from ..domain.model import Namespace, Principal
+from .repositories import ensure_repository, split_name
 
 
 def authorize(uow, principal: Principal, requested: Iterable[Scope], *,
@@ -21,7 +21,9 @@ def authorize(uow, principal: Principal, requested: Iterable[Scope], *,
 
     With ``allocate``, a ``push`` (or ``*``) request on a repository that does not exist
     creates it when the principal may create repositories in its namespace (scenario B);
-    otherwise push is simply not granted.
+    otherwise push is simply not granted. Other actions on a repository that still does
+    not exist are decided by policy.absent_actions, without allocating it: its namespace's
+    insiders may pull (admins delete) and the registry answers them "unknown".
     """
     requested = tuple(requested)
     names = [s.name for s in requested if s.type == "repository"]
@@ -34,4 +36,25 @@ def authorize(uow, principal: Principal, requested: Iterable[Scope], *,
                     repository = ensure_repository(uow, principal, scope.name)
                     if repository is not None:
                         found[scope.name] = repository
-        return policy.grant(principal, requested, found.get)
+        namespaces = _namespaces(uow, principal, [n for n in names if n not in found])
+        return policy.grant(principal, requested, found.get, namespaces.get)
+
+
+def _namespaces(uow, principal: Principal, missing: list[str]) -> dict[str, Namespace]:
+    """Map each valid name of ``missing`` to its namespace, for the namespaces in which the
+    principal holds a namespace-wide role (nobody else gets anything on a missing name)."""
+    if principal.user is None or not (principal.is_admin or principal.grants.namespaces):
+        return {}
+    records: dict[str, Namespace | None] = {}
+    found: dict[str, Namespace] = {}
+    for full_name in missing:
+        try:
+            namespace, _ = split_name(full_name)
+        except errors.NameInvalid:
+            continue
+        if namespace not in records:
+            records[namespace] = uow.namespaces.find(namespace)
+        record = records[namespace]
+        if record is not None and (principal.is_admin or record.id in principal.grants.namespaces):
+            found[full_name] = record
+    return found

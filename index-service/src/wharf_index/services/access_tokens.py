@@ -7,6 +7,10 @@ domain.model.TokenScope), optionally expiring, revocable, and its last use is re
 A robot is a user named ``<namespace>+<name>`` owned by a namespace; it has no password,
 only tokens, and acts with admin rights over its owner's namespace (plus any collaborator
 or team grant given to it), always cut down to its token's scopes.
+
+Scope actions: ``pull``, ``push``, ``delete`` (``*`` is all three: what a registry token
+may carry) and ``admin``, repository administration through the API, which only a scope
+naming it explicitly grants (domain.policy.may_administer).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from wharf_protocol import names as protocol_names
 
 from ..domain import errors, policy
-from ..domain.model import ACTIONS, SYSTEM, AccessToken, Principal, TokenScope, User
+from ..domain.model import SYSTEM, TOKEN_ACTIONS, AccessToken, Principal, TokenScope, User
 from ..domain.names import robot_username
 from . import audit, credentials
 from .accounts import principal_for
@@ -38,8 +42,9 @@ def parse_scopes(raw) -> tuple[TokenScope, ...]:
         actions = frozenset(a for a in item.get("actions") or () if a)
         if not _valid_pattern(pattern):
             raise errors.ScopeInvalid(f"invalid repository pattern: {pattern!r}")
-        if not actions or not actions <= set(ACTIONS) | {"*"}:
-            raise errors.ScopeInvalid(f"actions must be pull, push, delete or *: {sorted(actions)}")
+        if not actions or not actions <= set(TOKEN_ACTIONS) | {"*"}:
+            raise errors.ScopeInvalid(
+                f"actions must be pull, push, delete, * or admin: {sorted(actions)}")
         scopes.append(TokenScope(pattern, actions))
     if not scopes:
         raise errors.ScopeInvalid("a token needs at least one scope")

@@ -1,25 +1,29 @@
 """Accounts: create users, authenticate (with failed-login slow-down), passwords, admins.
 
-Throttling: every failed password for an existing account is counted in
-``login_failures``; from the ``INDEX_LOGIN_THROTTLE_FAILURES``-th consecutive failure on,
-the account is locked for ``delay * 2**(failures - threshold)`` seconds (capped at
-``INDEX_LOGIN_THROTTLE_MAX_DELAY``). While locked, :func:`authenticate` raises
-LoginThrottled without checking the password; a success resets the count. Unknown
-usernames fail after the same amount of hashing work and are not recorded.
+Throttling (services/login_throttle.py): failures are counted per (name as given, client
+address), for unknown names exactly as for real ones; a locked pair gets LoginThrottled
+without its secret being checked, and other addresses are not affected.
+
+Credential epoch: setting a password (changing it, an administrator's reset) and
+disabling an account raise ``users.credential_epoch``; sessions and refresh tokens
+remember the epoch they were made with and end when it differs (api/rest/auth.py,
+services/tokens.py), and the user's issued registry and refresh tokens are revoked.
 """
 
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from ..domain import errors
 from ..domain.model import SYSTEM, Principal, TokenScope, User
 from ..domain.names import check_namespace_name
-from . import audit
-from .credentials import looks_like_access_token
+from . import audit, login_throttle
+from .credentials import looks_like_access_token, parse_access_token
 from .passwords import check_password_rules
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_USERNAME = 130  # users.username's limit (robots are "<namespace>+<name>")
 
 
 def check_email(email: object) -> str:
@@ -76,42 +80,65 @@ def principal_for(uow, user: User, scopes: tuple[TokenScope, ...] | None = None,
     return Principal(user=user, grants=grants, scopes=scopes, access_token_id=access_token_id)
 
 
-def authenticate(uow, username: str, secret: str) -> Principal:
+def authenticate(uow, username: str, secret: str, *, address: str | None = None) -> Principal:
     """Check a username and a password *or* an access token; return the Principal.
 
-    Must be called outside any open ``with uow`` (a failure is committed before raising).
+    ``address`` is the client's (the throttle counts failures per name and address). Must
+    be called outside any open ``with uow`` (a failure is committed before raising).
     Raises AuthenticationFailed (wrong name, password or token; disabled account; robots
-    with a password) or LoginThrottled (password logins while locked out).
+    with a password) or LoginThrottled (too many failures of this name from this address).
     """
     if looks_like_access_token(secret):
         from .access_tokens import authenticate_token
 
-        return authenticate_token(uow, secret, username=username)
+        attempt = partial(authenticate_token, uow, secret, username=username)
+    else:
+        attempt = partial(_check_password, uow, username, secret)
+    return login_throttle.guarded(uow, username, address, attempt)
+
+
+def authenticate_bearer(uow, token: str, *, address: str | None = None) -> Principal:
+    """Check an access token sent without a name (``Authorization: Bearer``), throttled
+    under the name ``bearer:<its public id>`` (``bearer:`` when malformed): the token's
+    public id names what is being guessed, as a username does for a password.
+    Raises AuthenticationFailed, LoginThrottled."""
+    from .access_tokens import authenticate_token
+
+    parsed = parse_access_token(token)
+    name = f"bearer:{parsed[0] if parsed else ''}"
+    return login_throttle.guarded(uow, name, address, partial(authenticate_token, uow, token))
+
+
+def could_be_username(name: object) -> bool:
+    """Tell whether ``name`` may name an account at all (a string PostgreSQL can hold, of a
+    username's length); anything else is simply unknown."""
+    return isinstance(name, str) and 0 < len(name) <= MAX_USERNAME and _text(name)
+
+
+def _text(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_password(uow, username: str, secret: str) -> Principal:
+    """The same queries and one password hash whether or not ``username`` exists."""
     hasher = uow.config.hasher
     with uow:
-        found = uow.users.credentials(username) if isinstance(username, str) else None
-        user, password_hash = found if found else (None, None)
-        if user is not None and (user.disabled or user.is_robot):
-            user, password_hash = None, None
-        if user is not None:
-            remaining = uow.users.lockout_remaining(user.id)
-            if remaining:
-                raise errors.LoginThrottled(remaining)
-    ok = hasher.verify(secret if isinstance(secret, str) else "", password_hash)
-    if user is None:
+        found = uow.users.credentials(username) if could_be_username(username) else None
+    user, password_hash = found if found else (None, None)
+    if user is not None and (user.disabled or user.is_robot):
+        user, password_hash = None, None
+    ok = hasher.verify(secret if isinstance(secret, str) and _text(secret) else "", password_hash)
+    if user is None or not ok:
         raise errors.AuthenticationFailed()
-    with uow:
-        if not ok:
-            config = uow.config
-            uow.users.record_failed_login(user.id, threshold=config.throttle_failures,
-                                          delay=config.throttle_delay,
-                                          max_delay=config.throttle_max_delay)  # fmt: skip
-        else:
-            uow.users.reset_failed_logins(user.id)
-            if hasher.needs_rehash(password_hash):
-                uow.users.set_password_hash(user.id, hasher.hash(secret))
-    if not ok:
-        raise errors.AuthenticationFailed()
+    if hasher.needs_rehash(password_hash):
+        with uow:
+            uow.users.set_password_hash(user.id, hasher.hash(secret))
     return principal_for(uow, user)
 
 
@@ -128,14 +155,17 @@ def set_password(uow, username: str, password: str, *, actor: Principal = SYSTEM
         if user.is_robot:
             raise errors.ValueInvalid("password", "robots have no password; use a token")
         uow.users.set_password_hash(user.id, password_hash)
-        uow.users.reset_failed_logins(user.id)
+        uow.users.bump_credential_epoch(user.id)
+        uow.login_failures.reset(login_throttle.name_hash(username))
         uow.issued_tokens.revoke_for_user(user.id)
         audit.record(uow, actor, "user.set_password", "user", username)
 
 
-def change_password(uow, username: str, old_password: str, new_password: str) -> None:
-    """Change one's own password after checking the old one (AuthenticationFailed)."""
-    principal = authenticate(uow, username, old_password)
+def change_password(uow, username: str, old_password: str, new_password: str, *,
+                    address: str | None = None) -> None:  # fmt: skip
+    """Change one's own password after checking the old one (AuthenticationFailed,
+    LoginThrottled: the check is throttled like a login from ``address``)."""
+    principal = authenticate(uow, username, old_password, address=address)
     if principal.scopes is not None:
         raise errors.AuthenticationFailed()
     set_password(uow, username, new_password, actor=principal)
@@ -163,6 +193,7 @@ def set_disabled(uow, username: str, disabled: bool, *, actor: Principal = SYSTE
         user = uow.users.get(username)
         uow.users.set_disabled(user.id, disabled)
         if disabled:
+            uow.users.bump_credential_epoch(user.id)
             uow.issued_tokens.revoke_for_user(user.id)
         audit.record(uow, actor, "user.disable" if disabled else "user.enable", "user", username)
 

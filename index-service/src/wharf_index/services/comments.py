@@ -1,5 +1,8 @@
 """Comments on repositories: signed-in users who can see a repository comment on it;
 authors delete their own; repository administrators (and site administrators) moderate.
+An access token is never the author (posting is the person's, with a password or a
+session: api/rest/comments.py); it deletes comments only as a moderator, with a scope
+naming ``admin`` (policy.may_administer).
 
 Private repositories the caller may not see behave as absent (RepositoryNotFound); a
 comment id of another repository is "comment N not found".
@@ -48,7 +51,8 @@ def delete_comment(uow, principal: Principal, full_name: str, comment_id: int) -
         comment = uow.comments.find(repository.id, comment_id)
         if comment is None:
             raise errors.NotFound("comment", comment_id)
-        own = principal.user is not None and comment.author_id == principal.user.id
+        own = principal.scopes is None and principal.user is not None \
+            and comment.author_id == principal.user.id
         if not own and not policy.may_administer(principal, repository):
             raise errors.PermissionDenied("only the author or repository admins may do that")
         uow.comments.delete(comment.id)

@@ -16,9 +16,12 @@ Every hit is re-checked with one indexed query (adapters/token_checks.py): the u
 exist, be enabled and still have the same ``password_changed_at`` (any password change or
 reset, in any process, makes the old entry fail at once: the old password stops working
 immediately); an access token must still be active. A failed re-check drops the entry and
-falls back to the full check. Failures are never cached; a hit skips the lock-out check
-(the entry proves the secret is right) and records the access token's last use at most
-once per ``ttl``.
+falls back to the full check. Failures are never cached; the access token's last use is
+recorded at most once per ``ttl``.
+
+A hit still honours the lock-out of its (name, client address) (services/login_throttle.py;
+the same query): otherwise a guesser locked out from an address would learn a right guess
+at HMAC speed whenever the owner's entry is warm in that process.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..domain.errors import LoginThrottled
 from ..domain.model import Principal
-from . import accounts
+from . import accounts, login_throttle
 
 _KEY_LABEL = b"wharf-index.credential-cache.v1"
 
@@ -98,8 +102,10 @@ class CredentialCache:
         return len(self._entries)
 
 
-def login(uow, cache: CredentialCache, username: str, secret: str) -> Principal:
-    """Authenticate ``username`` with a password or access token, through the cache.
+def login(uow, cache: CredentialCache, username: str, secret: str, *,
+          address: str | None = None) -> Principal:  # fmt: skip
+    """Authenticate ``username`` with a password or access token, through the cache;
+    ``address`` is the client's (for the throttle).
 
     Call outside an open ``with uow``. Raises AuthenticationFailed or LoginThrottled (as
     services.accounts.authenticate does).
@@ -107,21 +113,29 @@ def login(uow, cache: CredentialCache, username: str, secret: str) -> Principal:
     key = cache.key(username, secret)
     entry = cache.get(key)
     if entry is not None:
-        principal = _revalidate(uow, entry)
+        principal = _revalidate(uow, entry, username, address)
         if principal is not None:
             return principal
         cache.drop(key)
-    with uow:  # read the generation *before* the check: a change in between fails safe
-        state = uow.token_checks.credential_state(username=username)
-    principal = accounts.authenticate(uow, username, secret)
+    state = None
+    if accounts.could_be_username(username):
+        with uow:  # read the generation *before* the check: a change in between fails safe
+            state = uow.token_checks.credential_state(username=username)
+    principal = accounts.authenticate(uow, username, secret, address=address)
     if state is not None and state.user.id == principal.user.id:
         cache.put(key, principal.user.id, state.password_changed_at, principal.access_token_id)
     return principal
 
 
-def _revalidate(uow, entry: CachedCredential) -> Principal | None:
+def _revalidate(uow, entry: CachedCredential, username: str,
+                address: str | None) -> Principal | None:  # fmt: skip
     with uow.reading():  # read-only: no BEGIN/COMMIT round trips
-        state = uow.token_checks.credential_state(entry.user_id, entry.access_token_id)
+        state = uow.token_checks.credential_state(
+            entry.user_id, entry.access_token_id, name_hash=login_throttle.name_hash(username),
+            address=login_throttle.stored_address(address),
+        )  # fmt: skip
+        if state is not None and state.locked_for:
+            raise LoginThrottled(state.locked_for)
         if state is None or state.user.disabled:
             return None
         if entry.access_token_id is None:

@@ -4,6 +4,12 @@ collaborators.
 Visibility rule: a caller who may not see a private repository gets RepositoryNotFound,
 exactly as for a name that does not exist; PermissionDenied only when the repository is
 visible to them but the action is not allowed.
+
+Administration -- visibility, description, collaborators, deletion (and, through
+policy.may_administer, anything added later such as tags and webhooks) -- needs
+policy.may_administer: the ``admin`` role, and for access tokens and robots a scope naming
+the ``admin`` action. Creating a repository needs push; choosing its visibility or
+description at creation is administration too.
 """
 
 from __future__ import annotations
@@ -64,6 +70,10 @@ def create_repository(uow, principal: Principal, full_name: str, *,
         namespace = uow.namespaces.get(namespace_name)
         if not policy.may_create_repository(principal, namespace, full_name):
             raise errors.PermissionDenied(f"you may not create repositories in {namespace_name}")
+        chosen = visibility not in (None, namespace.default_visibility) or description
+        if chosen and not policy.scope_names_admin(principal, full_name):
+            raise errors.PermissionDenied(
+                "choosing visibility or a description needs a token scope naming admin")
         repository = uow.repositories.create(namespace.id, namespace.name, rest,
                                              visibility or namespace.default_visibility,
                                              description)  # fmt: skip
@@ -134,13 +144,11 @@ def set_visibility(uow, principal: Principal, full_name: str, visibility: str) -
 
 
 def set_description(uow, principal: Principal, full_name: str, description: str) -> Repository:
-    """Replace a repository's description (users with push)."""
+    """Replace a repository's description (repository admins)."""
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
         raise errors.ValueInvalid("description", f"at most {MAX_DESCRIPTION} characters")
     with uow:
-        repository = _visible(uow, principal, full_name, for_update=True)
-        if "push" not in policy.allowed_actions(principal, repository):
-            raise errors.PermissionDenied(f"you may not change {full_name}")
+        repository = _administered(uow, principal, full_name)
         uow.repositories.set_description(repository.id, description)
         audit.record(uow, principal, "repository.set_description", "repository", full_name,
                      namespace_id=repository.namespace_id, repository_id=repository.id)  # fmt: skip
@@ -160,11 +168,9 @@ def set_namespace_visibility(uow, principal: Principal, namespace: str, visibili
 
 
 def mark_deleting(uow, principal: Principal, full_name: str) -> Repository:
-    """Start deleting a repository: status 'deleting' (needs ``delete``; idempotent)."""
+    """Start deleting a repository: status 'deleting' (repository admins; idempotent)."""
     with uow:
-        repository = _visible(uow, principal, full_name, for_update=True)
-        if "delete" not in policy.allowed_actions(principal, repository):
-            raise errors.PermissionDenied(f"you may not delete {full_name}")
+        repository = _administered(uow, principal, full_name)
         uow.repositories.set_status(repository.id, "deleting")
         audit.record(uow, principal, "repository.delete_requested", "repository", full_name,
                      namespace_id=repository.namespace_id, repository_id=repository.id)  # fmt: skip

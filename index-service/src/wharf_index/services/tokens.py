@@ -15,7 +15,9 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
   itsdangerous-signed with the token keys under its own salt (so it is never a registry
   token), recorded with kind ``refresh`` (revocable; revoked with the user's other tokens on
   a password change), bound to the user (and, for access-token logins, to that token and
-  its scopes), valid ``INDEX_REFRESH_TOKEN_TTL`` seconds. :func:`refresh` exchanges it for
+  its scopes) and to the user's credential epoch at the time the credentials were checked
+  (so one minted by a request that checked the old password while the password changed
+  is refused too), valid ``INDEX_REFRESH_TOKEN_TTL`` seconds. :func:`refresh` exchanges it for
   an access token; as the OAuth2 spec of the reference registry says for
   ``grant_type=refresh_token``, the same refresh token is returned, never a new one.
 - :func:`verify_for_registry`: the registry's credential, then signature, expiry and
@@ -204,7 +206,8 @@ def _new_refresh_token(uow, authority: TokenAuthority, principal: Principal,
         kind="refresh", user_id=principal.user.id, access_token_id=principal.access_token_id,
         issued_at=_utc(claims.issued_at),
     )  # fmt: skip
-    return authority.refresh_serializer.dumps({"jti": jti, "sub": principal.name})
+    return authority.refresh_serializer.dumps({"jti": jti, "sub": principal.name,
+                                               "ep": principal.user.credential_epoch})
 
 
 def principal_for_refresh(uow, authority: TokenAuthority, refresh_token: str) -> Principal:
@@ -228,7 +231,8 @@ def principal_for_refresh(uow, authority: TokenAuthority, refresh_token: str) ->
             or record.user_id is None
         ):
             raise failed
-        return _principal_of(uow, record, data.get("sub"), failed)
+        # epoch 0: made before credential epochs existed
+        return _principal_of(uow, record, data.get("sub"), failed, epoch=data.get("ep", 0))
 
 
 def principal_for_login_token(uow, authority: TokenAuthority, token: str) -> Principal:
@@ -253,12 +257,16 @@ def principal_for_login_token(uow, authority: TokenAuthority, token: str) -> Pri
         return _principal_of(uow, record, claims.subject, failed)
 
 
-def _principal_of(uow, record, subject: object, failed: Exception) -> Principal:
+def _principal_of(uow, record, subject: object, failed: Exception, *,
+                  epoch: int | None = None) -> Principal:
     """The principal of an issued-token record of ``subject`` (within an open ``uow``);
-    raise ``failed`` when its user is gone, disabled or renamed, or its access token is no
-    longer active (the scopes of that access token then limit the principal)."""
+    raise ``failed`` when its user is gone, disabled or renamed, its credentials changed
+    since ``epoch`` (refresh tokens carry the epoch they were made in), or its access token
+    is no longer active (the scopes of that access token then limit the principal)."""
     state = uow.token_checks.credential_state(record.user_id, record.access_token_id)
     if state is None or state.user.disabled or state.user.username != subject:
+        raise failed
+    if epoch is not None and state.user.credential_epoch != epoch:
         raise failed
     if record.access_token_id is not None and not state.token_active:
         raise failed

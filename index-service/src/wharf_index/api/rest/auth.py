@@ -4,13 +4,16 @@ Accepted, in this order:
 
 1. ``Authorization: Basic`` -- ``username:password`` or ``username:<access token>``
    (services.accounts.authenticate routes tokens; wrong credentials are 401, repeated
-   failures 429 with Retry-After).
-2. ``Authorization: Bearer <access token>`` (``wharf_pat_...``).
+   failures of one name from one address 429 with Retry-After).
+2. ``Authorization: Bearer <access token>`` (``wharf_pat_...``; throttled the same way).
 3. The session cookie set by ``POST /api/v1/session`` (Flask's session, signed with
    INDEX_SECRET_KEY; HttpOnly, SameSite=Lax). Requests other than GET/HEAD/OPTIONS made
    with the cookie must carry ``X-CSRF-Token`` equal to the ``csrf_token`` the login
-   answered (403 CSRF_FAILED otherwise). A session of a deleted, renamed or disabled
-   account ends at once (401).
+   answered (403 CSRF_FAILED otherwise). The session holds the user's credential epoch:
+   once the account is deleted, disabled or its password changed (by anyone, anywhere),
+   the session ends at once (401). The one exception: a user changing their own password
+   with this session gets it renewed (:func:`renew_session`), as they just proved the old
+   password; every other session of theirs ends.
 4. Nothing: the anonymous principal (public reads only).
 
 Any Authorization header that does not authenticate is a 401 (never a silent anonymous
@@ -29,9 +32,9 @@ from wharf_protocol.errcode import ApiError
 from ...context import uow
 from ...domain import errors
 from ...domain.model import ANONYMOUS, Principal, User
-from ...services import access_tokens, accounts
+from ...services import accounts
 from ...services.credential_cache import login
-from ..docker_auth import authority
+from ..docker_auth import authority, client_address
 from . import bp
 from .inputs import load, storable
 from .openapi import doc
@@ -40,6 +43,7 @@ from .schemas import LoginIn, SessionSchema
 SESSION_USER_ID = "uid"
 SESSION_USERNAME = "user"
 SESSION_CSRF = "csrf"
+SESSION_EPOCH = "ep"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CHALLENGE = 'Bearer realm="wharf-index"'
@@ -89,13 +93,14 @@ def _authenticate() -> Principal:
             # Through the credential cache /v2/token uses: scrypt is slow by design, and
             # API clients send Basic credentials on every request.
             return login(uow(), authority().cache, credentials.username,
-                         credentials.password or "")  # fmt: skip
+                         credentials.password or "", address=client_address())  # fmt: skip
         if scheme.lower() == "bearer" and value.strip():
-            return access_tokens.authenticate_token(uow(), value.strip())
+            return accounts.authenticate_bearer(uow(), value.strip(), address=client_address())
         raise ApiError("UNAUTHORIZED", "unsupported Authorization header", 401)
     if SESSION_USER_ID not in session:
         return ANONYMOUS
     _check_csrf()
+    g.api_session = True
     return _session_principal()
 
 
@@ -114,7 +119,8 @@ def _session_principal() -> Principal:
         user = accounts.get_user(work, str(session.get(SESSION_USERNAME, "")))
     except errors.UserNotFound:
         user = None
-    if user is None or user.id != session.get(SESSION_USER_ID) or user.disabled:
+    if (user is None or user.id != session.get(SESSION_USER_ID) or user.disabled
+            or user.credential_epoch != session.get(SESSION_EPOCH)):  # fmt: skip
         session.clear()
         raise ApiError("UNAUTHORIZED", "the session has ended; sign in again", 401)
     return accounts.principal_for(work, user)
@@ -125,8 +131,17 @@ def start_session(user: User) -> str:
     session.clear()
     session[SESSION_USER_ID] = user.id
     session[SESSION_USERNAME] = user.username
+    session[SESSION_EPOCH] = user.credential_epoch
     session[SESSION_CSRF] = secrets.token_urlsafe(32)
     return session[SESSION_CSRF]
+
+
+def renew_session(user: User) -> None:
+    """Carry this request's session over a credential change of its own user (``user`` as
+    it is now); other sessions stay ended. No-op unless the request came with the session
+    of ``user``. The CSRF token stays the same."""
+    if g.get("api_session") and session.get(SESSION_USER_ID) == user.id:
+        session[SESSION_EPOCH] = user.credential_epoch
 
 
 def end_session() -> None:
@@ -154,7 +169,8 @@ def add_challenge(response):
 def create_session():
     """Sign in with a password; set the session cookie and answer the CSRF token."""
     data = load(LoginIn)
-    signed_in = accounts.authenticate(uow(), data["username"], data["password"])
+    signed_in = accounts.authenticate(uow(), data["username"], data["password"],
+                                      address=client_address())  # fmt: skip
     if signed_in.scopes is not None:
         raise errors.AuthenticationFailed("sign in with a password, not an access token")
     token = start_session(signed_in.user)

@@ -1,12 +1,14 @@
-"""Comments on a repository: list (anyone who can see it), add (signed-in users), delete
-(the author; repository administrators and site administrators moderate)."""
+"""Comments on a repository: list (anyone who can see it), add (signed-in users, with a
+password or a session: access tokens may not post), delete (the author with a password or
+a session; repository administrators and site administrators moderate, access tokens only
+with a scope naming ``admin``)."""
 
 from __future__ import annotations
 
 from ...context import uow
 from ...services import comments
 from . import bp
-from .auth import principal, require_user
+from .auth import principal, require_account, require_user
 from .inputs import load
 from .openapi import doc
 from .pagination import page_body, page_request
@@ -24,10 +26,10 @@ def list_comments(name: str):
 
 
 @bp.post("/repositories/<api_repo:name>/-/comments")
-@doc(auth="user", body=CommentIn, response=CommentSchema, status=201)
+@doc(auth="account", body=CommentIn, response=CommentSchema, status=201)
 def add_comment(name: str):
     """Comment on a repository."""
-    caller = require_user()
+    caller = require_account()
     data = load(CommentIn)
     return CommentSchema().dump(comments.add_comment(uow(), caller, name, data["body"])), 201
 

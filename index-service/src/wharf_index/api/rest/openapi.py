@@ -23,7 +23,8 @@ API_VERSION = "1.0"
 AUTH_NOTES = {
     "none": "no authentication",
     "optional": "anonymous callers see public data only",
-    "user": "any signed-in user (access tokens within their scopes)",
+    "user": "any signed-in user (access tokens within their scopes; repository"
+            " administration needs a scope naming admin)",
     "account": "a password login or session (not an access token)",
     "admin": "an administrator (password login or session)",
 }

@@ -89,7 +89,8 @@ def get_repository(name: str):
 @bp.patch("/repositories/<api_repo:name>")
 @doc(auth="user", body=RepositoryUpdateIn, response=RepositoryDetailSchema)
 def update_repository(name: str):
-    """Change visibility (repository admins) and/or description (users with push)."""
+    """Change visibility and/or description (repository admins; access tokens with a scope
+    naming ``admin``)."""
     caller = require_user()
     data = load(RepositoryUpdateIn)
     if not data:
@@ -104,8 +105,9 @@ def update_repository(name: str):
 @bp.delete("/repositories/<api_repo:name>")
 @doc(auth="user", response=RepositorySchema, status=202)
 def delete_repository(name: str):
-    """Delete a repository here and at its registries (its admins); 202, ``status``
-    ``deleted`` or (registry unreachable, retried later) ``deleting``."""
+    """Delete a repository here and at its registries (its admins; access tokens with a
+    scope naming ``admin``); 202, ``status`` ``deleted`` or (registry unreachable, retried
+    later) ``deleting``."""
     agent = registry_agent.for_context(current())
     result = deletion.request_deletion(uow(), agent, require_user(), name)
     row = repository_rows([result.repository])[0] | {"status": result.status}

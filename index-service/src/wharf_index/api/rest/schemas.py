@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from ...domain.model import REGISTRY_KINDS, ROLES, VISIBILITIES
 
-ACTIONS = ("pull", "push", "delete", "*")
+ACTIONS = ("pull", "push", "delete", "*", "admin")  # "*": the three registry actions only
 
 
 def _text(max_length: int, *, required: bool = True, min_length: int = 1, **kw):
@@ -222,8 +222,12 @@ class CommentIn(Schema):
 
 class TokenScopeSchema(Schema):
     repository = _text(260, metadata={"description": "full name, 'ns/*' or '*'"})
-    actions = fields.List(fields.String(validate=validate.OneOf(ACTIONS)), required=True,
-                          validate=validate.Length(1, 4))  # fmt: skip
+    actions = fields.List(
+        fields.String(validate=validate.OneOf(ACTIONS)), required=True,
+        validate=validate.Length(1, len(ACTIONS)),
+        metadata={"description": "pull, push, delete ('*': all three) and/or admin"
+                                 " (repository administration; never implied by '*')"},
+    )  # fmt: skip
 
 
 class AccessTokenSchema(Schema):

@@ -1,6 +1,8 @@
 """Stars: star and unstar a repository, its count, and the repositories a user starred.
 
 A star needs only that the caller can see the repository; private ones behave as absent.
+Starring is the person's own act: it needs a password login or a session (access tokens,
+made for registries and scripts, get 403).
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from ...context import uow
 from ...services import stars
 from . import bp
-from .auth import principal, require_user
+from .auth import principal, require_account
 from .openapi import doc
 from .pagination import page_body, page_request
 from .repositories import repository_rows
@@ -28,18 +30,18 @@ def get_stars(name: str):
 
 
 @bp.put("/repositories/<api_repo:name>/-/stars")
-@doc(auth="user", response=StarsSchema)
+@doc(auth="account", response=StarsSchema)
 def star_repository(name: str):
     """Star the repository (idempotent)."""
-    count, starred = stars.star(uow(), require_user(), name)
+    count, starred = stars.star(uow(), require_account(), name)
     return _answer(name, count, starred)
 
 
 @bp.delete("/repositories/<api_repo:name>/-/stars")
-@doc(auth="user", response=StarsSchema)
+@doc(auth="account", response=StarsSchema)
 def unstar_repository(name: str):
     """Remove the caller's star (idempotent)."""
-    count, starred = stars.unstar(uow(), require_user(), name)
+    count, starred = stars.unstar(uow(), require_account(), name)
     return _answer(name, count, starred)
 
 

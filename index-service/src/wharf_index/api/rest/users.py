@@ -7,8 +7,16 @@ from ...domain import errors
 from ...domain.model import Principal, User
 from ...services import accounts
 from ...services.paging import take
+from ..docker_auth import client_address
 from . import bp
-from .auth import end_session, principal, require_account, require_admin, require_user
+from .auth import (
+    end_session,
+    principal,
+    renew_session,
+    require_account,
+    require_admin,
+    require_user,
+)
 from .inputs import flag, load
 from .openapi import doc
 from .pagination import page_body, page_request
@@ -85,7 +93,10 @@ def update_user(username: str):
 @bp.put("/users/<username>/password")
 @doc(auth="account", body=PasswordIn, status=204)
 def set_password(username: str):
-    """Change a password: one's own (``old_password`` required) or anyone's (admins)."""
+    """Change a password: one's own (``old_password`` required) or anyone's (admins).
+
+    Every session and refresh token of that user ends; the caller's own session, when it
+    changed its own password, is renewed."""
     caller = require_account()
     data = load(PasswordIn)
     if caller.is_admin:
@@ -95,7 +106,9 @@ def set_password(username: str):
     elif "old_password" not in data:
         raise errors.ValueInvalid("old_password", "the current password is required")
     else:
-        accounts.change_password(uow(), username, data["old_password"], data["password"])
+        accounts.change_password(uow(), username, data["old_password"], data["password"],
+                                 address=client_address())  # fmt: skip
+    renew_session(accounts.get_user(uow(), username))  # only this request's own session
     return "", 204
 
 
