@@ -76,6 +76,17 @@ def test_malformed_manifest(client, oci, body):
     assert client.get("/v2/team/app/manifests/v1").status_code == 404
 
 
+@pytest.mark.parametrize("body", [
+    b"[" * 10_000 + b"]" * 10_000,
+    b'{"schemaVersion": 2, "x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+    b'{"schemaVersion": 2, "x": ' + b'{"a": ' * 10_000,
+])
+def test_deeply_nested_json_is_an_invalid_manifest(client, oci, body):
+    r = oci.put_manifest("team/app", "v1", body, media_type=mediatypes.OCI_MANIFEST, status=400)
+    assert oci.codes(r) == ["MANIFEST_INVALID"]
+    assert "deeper than 64" in r.get_json()["errors"][0]["message"]
+
+
 def test_content_type_contradicting_the_body(client, oci):
     body = oci.image("team/app")
     r = oci.put_manifest("team/app", "v1", body, media_type=mediatypes.DOCKER_MANIFEST,

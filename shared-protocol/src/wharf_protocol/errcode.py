@@ -13,10 +13,11 @@ as :class:`ApiError`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from . import jsondepth
 
 __all__ = [
     "API_EVENTS_INVALID",
@@ -204,7 +205,7 @@ def envelope(*errors: ProtocolError) -> dict[str, list[dict[str, Any]]]:
 def _as_mapping(body: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
     if isinstance(body, str | bytes):
         try:
-            body = json.loads(body)
+            body = jsondepth.loads(body)
         except ValueError as exc:
             raise ValueError(f"error body is not JSON: {exc}") from None
     if not isinstance(body, Mapping):

@@ -7,15 +7,19 @@ artifacts (``artifactType``, ``subject``). Checks: the body is a JSON object wit
 ``mediaType`` are typed by ``Content-Type``, else by shape); descriptors are objects with a
 valid ``digest``, an integer ``size`` >= 0 and a string ``mediaType``. Existence of what the
 manifest references is checked by ``manifests.py`` against the repository.
+
+Every manifest body is parsed with :func:`wharf_protocol.jsondepth.loads`: one nested more
+than ``MAX_DEPTH`` (64) arrays and objects deep is ``MANIFEST_INVALID`` before any parsing,
+never a ``RecursionError`` (a real manifest nests 5 or 6 deep). That holds for the bodies read
+back from storage too, which a registry sharing the storage may have written.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from wharf_protocol import mediatypes
+from wharf_protocol import jsondepth, mediatypes
 from wharf_protocol.digests import Digest, DigestInvalid
 from wharf_protocol.events import Descriptor
 
@@ -85,7 +89,7 @@ def references_of(body: bytes) -> tuple[Descriptor, ...]:
     These go into the push event's ``target.references`` so the Index can record digests and
     sizes without fetching the manifest.
     """
-    doc = json.loads(body)
+    doc = jsondepth.loads(body)
     if "manifests" in doc:
         entries = doc["manifests"]
     else:
@@ -96,7 +100,7 @@ def references_of(body: bytes) -> tuple[Descriptor, ...]:
 
 def media_type_of(body: bytes) -> str:
     """Return the media type of a stored (already validated) manifest body."""
-    doc = json.loads(body)
+    doc = jsondepth.loads(body)
     if isinstance(doc.get("mediaType"), str):
         return doc["mediaType"]
     return mediatypes.OCI_INDEX if "manifests" in doc else mediatypes.OCI_MANIFEST
@@ -104,8 +108,8 @@ def media_type_of(body: bytes) -> str:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = jsondepth.loads(body)
+    except ValueError as exc:  # JsonTooDeep and UnicodeDecodeError too
         raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise ManifestInvalid("manifest is not a JSON object")
