@@ -54,13 +54,14 @@ def test_catalog_of_empty_registry(client):
     assert client.get("/v2/_catalog").get_json() == {"repositories": []}
 
 
-def _artifact(oci, name, subject, artifact_type):
+def _artifact(oci, name, subject, artifact_type, subject_size=1):
     empty = oci.push_blob(name, b"{}")
     body = json.dumps({
         "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "artifactType": artifact_type,
         "config": {"mediaType": mediatypes.EMPTY_JSON, "digest": empty, "size": 2},
         "layers": [], "annotations": {"org.example": artifact_type},
-        "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject, "size": 1},
+        "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
+                    "size": subject_size},
     }).encode()
     digest = str(digest_bytes(body))
     oci.put_manifest(name, digest, body)
@@ -68,9 +69,9 @@ def _artifact(oci, name, subject, artifact_type):
 
 
 def test_referrers_listing_and_filter(client, oci):
-    subject, _ = oci.push_image("team/app", "v1")
-    sbom, size = _artifact(oci, "team/app", subject, "application/vnd.example.sbom")
-    sig, _ = _artifact(oci, "team/app", subject, "application/vnd.example.sig")
+    subject, body = oci.push_image("team/app", "v1")
+    sbom, size = _artifact(oci, "team/app", subject, "application/vnd.example.sbom", len(body))
+    sig, _ = _artifact(oci, "team/app", subject, "application/vnd.example.sig", len(body))
     r = client.get(f"/v2/team/app/referrers/{subject}")
     assert r.status_code == 200 and r.headers["Content-Type"] == mediatypes.OCI_INDEX
     index = r.get_json()

@@ -155,14 +155,14 @@ def test_retag_points_at_the_new_manifest(client, oci):
 
 
 def test_artifact_with_subject(client, oci):
-    subject, _ = oci.push_image("team/app", "v1")
+    subject, body = oci.push_image("team/app", "v1")
     empty = oci.push_blob("team/app", b"{}")
     artifact = json.dumps({
         "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
         "artifactType": "application/vnd.example.sbom",
         "config": {"mediaType": mediatypes.EMPTY_JSON, "digest": empty, "size": 2},
         "layers": [], "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
-                                  "size": 100},
+                                  "size": len(body)},
     }).encode()
     r = oci.put_manifest("team/app", str(digest_bytes(artifact)), artifact)
     assert r.headers["OCI-Subject"] == subject
@@ -176,3 +176,84 @@ def test_push_and_pull_events(client, oci, sink):
     assert pushes[0].request.method == "PUT" and pushes[0].request.id
     pulls = [e for e in sink.events if e.action == "pull"]
     assert pulls[-1].target.digest == digest and pulls[-1].source.instance_id
+
+
+def _image_doc(oci, name="team/app"):
+    """An OCI image whose config and layer are pushed; the doc, and the layer's size (11)."""
+    return json.loads(oci.image(name, layers=[b"eleven byte"])), 11
+
+
+def _index_doc(oci, name="team/app"):
+    digest, body = oci.push_image(name, "child")
+    return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [
+        {"mediaType": mediatypes.OCI_MANIFEST, "digest": digest, "size": len(body)}]}
+
+
+def _set(doc, where, size):
+    {"config": lambda: doc["config"], "layer": lambda: doc["layers"][0],
+     "child": lambda: doc["manifests"][0], "subject": lambda: doc["subject"]}[where]()[
+        "size"] = size
+
+
+@pytest.mark.parametrize("size", [-1, 2**63, 10**400, 1.5, True, "11", None],
+                         ids=["negative", "2^63", "10^400", "float", "bool", "string", "null"])
+@pytest.mark.parametrize("where", ["config", "layer", "child", "subject"])
+def test_descriptor_sizes_outside_int64_are_invalid(client, oci, sink, where, size):
+    doc = _index_doc(oci) if where == "child" else _image_doc(oci)[0]
+    doc["subject"] = {"mediaType": mediatypes.OCI_MANIFEST, "digest": MISSING, "size": 1}
+    _set(doc, where, size)
+    r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=400)
+    assert oci.codes(r) == ["MANIFEST_INVALID"]
+    assert client.get("/v2/team/app/manifests/v1").status_code == 404
+    assert not [e for e in sink.events if e.action == "push" and e.target.tag == "v1"]
+
+
+@pytest.mark.parametrize(("where", "wrong"), [
+    ("config", 999), ("layer", 999), ("layer", 0), ("child", 1), ("subject", 7),
+])
+def test_declared_sizes_must_be_the_sizes_of_the_content_held(client, oci, sink, where, wrong):
+    if where == "child":
+        doc = _index_doc(oci)
+    else:
+        doc, _ = _image_doc(oci)
+        subject, body = oci.push_image("team/app", "subject")
+        doc["subject"] = {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
+                          "size": len(body)}
+    good = json.dumps(doc).encode()
+    _set(doc, where, wrong)
+    r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=400)
+    assert oci.codes(r) == ["MANIFEST_INVALID"]
+    assert r.get_json()["errors"][0]["detail"]["size"] == wrong
+    assert client.get("/v2/team/app/manifests/v1").status_code == 404
+    assert not [e for e in sink.events if e.action == "push" and e.target.tag == "v1"]
+    oci.put_manifest("team/app", "v1", good)
+    pushed = [e for e in sink.events if e.action == "push" and e.target.tag == "v1"]
+    declared = doc.get("manifests") or [doc["config"], *doc["layers"]]
+    assert [d.size for d in pushed[0].target.references] == [
+        client.head(f"/v2/team/app/{'manifests' if where == 'child' else 'blobs'}/"
+                    f"{d['digest']}").content_length for d in declared]
+
+
+def test_every_wrong_size_is_one_error_and_missing_blobs_come_first(client, oci):
+    doc, size = _image_doc(oci)
+    doc["config"]["size"] += 1
+    doc["layers"][0]["size"] = size + 1
+    r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=400)
+    assert [e["detail"]["digest"] for e in r.get_json()["errors"]] == [
+        doc["config"]["digest"], doc["layers"][0]["digest"]]
+    doc["layers"].append({"mediaType": mediatypes.OCI_LAYER_GZIP, "digest": MISSING, "size": 3})
+    r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=404)
+    assert oci.codes(r) == ["MANIFEST_BLOB_UNKNOWN"]
+
+
+def test_sizes_of_content_the_repository_does_not_hold_are_taken_as_declared(client, oci):
+    doc, _ = _image_doc(oci)
+    elsewhere = oci.push_blob("team/other", b"held by another repository")
+    doc["layers"].append({"mediaType": mediatypes.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+                          "digest": elsewhere, "size": 1, "urls": ["https://example.com/l"]})
+    doc["subject"] = {"mediaType": mediatypes.OCI_MANIFEST, "digest": MISSING, "size": 5}
+    oci.put_manifest("team/app", "v1", json.dumps(doc).encode())
+    linked = oci.push_blob("team/app", b"held by this one")
+    doc["layers"][-1]["digest"] = linked
+    r = oci.put_manifest("team/app", "v2", json.dumps(doc).encode(), status=400)
+    assert r.get_json()["errors"][0]["detail"] == {"digest": linked, "size": 1}

@@ -49,6 +49,12 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     ce.SizeInvalid: _one(errcode.SIZE_INVALID),
     ce.RangeInvalid: _one(errcode.RANGE_INVALID),
     ce.ManifestTooLarge: _one(errcode.MANIFEST_INVALID, 413),
+    ce.DescriptorSizeMismatch: lambda e: [
+        ProtocolError(errcode.MANIFEST_INVALID,
+                      f"descriptor size {declared} is not the size of {d} ({stored})",
+                      {"digest": d, "size": declared})
+        for d, declared, stored in e.mismatches
+    ],
     ce.ManifestInvalid: _one(errcode.MANIFEST_INVALID),
     ReferenceInvalid: _one(errcode.MANIFEST_INVALID),
     TagInvalid: _one(errcode.MANIFEST_INVALID),

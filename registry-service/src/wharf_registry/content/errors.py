@@ -72,6 +72,19 @@ class ManifestTooLarge(ManifestInvalid):
         super().__init__(f"manifest larger than {limit} bytes")
 
 
+class DescriptorSizeMismatch(ManifestInvalid):
+    """Descriptors declare sizes other than those of the content the repository holds.
+
+    ``mismatches`` lists ``(digest, declared size, stored size)``, one ``MANIFEST_INVALID``
+    error each.
+    """
+
+    def __init__(self, mismatches: list[tuple[str, int, int]]) -> None:
+        self.mismatches = list(mismatches)
+        super().__init__("; ".join(f"{d}: size {declared} declared, {stored} stored"
+                                   for d, declared, stored in self.mismatches))
+
+
 class ManifestBlobUnknown(ContentError):
     """The manifest references blobs or manifests missing in the repository.
 
