@@ -80,18 +80,37 @@ def test_out_of_order_chunk_is_416_and_keeps_the_session(client, oci, start):
     location = oci.start("team/app")
     patch(client, location, DATA[:10], start=0)
     r = patch(client, location, DATA[start:20], start=start)
-    assert r.status_code == 416 and oci.codes(r) == ["RANGE_INVALID"]
+    assert r.status_code == 416 and oci.codes(r) == ["BLOB_UPLOAD_INVALID"]
     assert r.headers["Range"] == "0-9"
     assert r.headers["Location"] == location
     assert client.get(location).headers["Range"] == "0-9"
 
 
-@pytest.mark.parametrize("header", ["garbage", "5-2", "0-99"])
-def test_bad_content_range_is_416(client, oci, header):
+BAD_CONTENT_RANGES = [
+    "garbage", "5-2", "0-99", "", "bytes=0-9", "bytes 0-9", "bytes 0-9/10", "bytes 0-9/*",
+    "0-9/10", "0 - 9", "0-", "-9", "0-9,10-19", "+0-9", "0x0-9", "\u0660-\u0669",
+    "9" * 20 + "-" + "9" * 20, "0-" + "9" * 5000,
+]
+
+
+@pytest.mark.parametrize("method", ["patch", "put"])
+@pytest.mark.parametrize("header", BAD_CONTENT_RANGES)
+def test_a_content_range_not_of_the_form_start_end_is_416(client, oci, method, header):
     location = oci.start("team/app")
-    r = client.patch(location, data=DATA[:10], headers={"Content-Range": header})
-    assert r.status_code == 416 and oci.codes(r) == ["RANGE_INVALID"]
-    assert client.get(location).headers["Range"] == "0-0"
+    patch(client, location, DATA[:10], start=0)
+    url = f"{location}?digest={DIGEST}" if method == "put" else location
+    r = getattr(client, method)(url, data=DATA[10:20], headers={"Content-Range": header})
+    assert r.status_code == 416 and oci.codes(r) == ["BLOB_UPLOAD_INVALID"]
+    assert r.headers["Range"] == "0-9" and r.headers["Location"] == location
+    assert client.get(location).headers["Range"] == "0-9"  # the session is unchanged
+    assert patch(client, location, DATA[10:], start=10).status_code == 202
+
+
+def test_a_range_header_in_place_of_content_range_is_not_appended(client, oci):
+    location = oci.start("team/app")
+    patch(client, location, DATA[:20], start=0)
+    r = client.patch(location, data=DATA[20:30], headers={"Content-Range": "bytes=20-29"})
+    assert r.status_code == 416 and client.get(location).headers["Range"] == "0-19"
 
 
 def test_first_chunk_must_start_at_zero(client, oci):

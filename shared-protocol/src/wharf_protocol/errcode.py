@@ -140,11 +140,6 @@ TOOMANYREQUESTS = register(
     "TOOMANYREQUESTS", "too many requests", 429,
     "Returned when a client attempts to contact a service too many times.",
 )  # code-15
-RANGE_INVALID = register(
-    "RANGE_INVALID", "invalid content range", 416,
-    "Wharf extension: a Content-Range (chunked upload) or Range (blob download) header is "
-    "malformed or does not fit the current upload or blob.",
-)
 PAGINATION_NUMBER_INVALID = register(
     "PAGINATION_NUMBER_INVALID", "invalid number of results requested", 400,
     "The reference registry's code (registry/api/v2/errors.go) for a bad n or last parameter "

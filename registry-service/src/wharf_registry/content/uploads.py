@@ -39,7 +39,7 @@ from wharf_protocol.digests import Digest, Hasher, hash_stream
 from ..storage.base import FileWriter, PathNotFound, StorageDriver, StorageError
 from . import paths
 from .blobs import BlobStore
-from .errors import DigestMismatch, RangeInvalid, UploadInvalid, UploadUnknown
+from .errors import DigestMismatch, UploadInvalid, UploadRangeInvalid, UploadUnknown
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class UploadSessions:
     def append(self, name: str, upload_id: str, body: Body) -> int:
         """Append one chunk (end-5); return the new size.
 
-        RangeInvalid (session kept) if ``body.start`` is not the current size; UploadInvalid
+        UploadRangeInvalid (session kept) if ``body.start`` is not the current size; UploadInvalid
         (session deleted) if the body is cut short.
         """
         with self._unless_gone(upload_id):
@@ -173,8 +173,8 @@ class UploadSessions:
         if body.start is not None and body.start != writer.size:
             size = writer.size
             writer.close()
-            raise RangeInvalid(f"chunk starts at {body.start}, upload has {size} bytes",
-                               size, upload_id)
+            raise UploadRangeInvalid(f"chunk starts at {body.start}, upload has {size} bytes",
+                                     size, upload_id)
 
     def _hasher(self, name: str, upload_id: str, size: int) -> Hasher | None:
         hasher = self.hashers.take(name, upload_id, size)
