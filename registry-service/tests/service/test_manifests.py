@@ -116,11 +116,28 @@ def test_digest_mismatch_when_pushed_by_digest(client, oci):
     assert client.get(f"/v2/team/app/manifests/{digest_bytes(body)}").status_code == 404
 
 
-@pytest.mark.parametrize("ref", ["-bad", "a" * 129, "sha256:abc"])
-def test_invalid_reference(client, oci, ref):
-    r = client.get(f"/v2/team/app/manifests/{ref}")
-    assert r.status_code == 400
-    assert oci.codes(r)[0] in ("MANIFEST_INVALID", "DIGEST_INVALID")
+INVALID_REFERENCES = [".INVALID_MANIFEST_NAME", "-bad", "a" * 129, "sha256:abc",
+                      "md5:" + "a" * 32, "sha256:" + "A" * 64, "a:b:c"]
+
+
+@pytest.mark.parametrize("method", ["get", "head", "delete"])
+@pytest.mark.parametrize("ref", INVALID_REFERENCES)
+def test_a_reference_neither_tag_nor_digest_names_no_manifest(client, oci, method, ref):
+    oci.push_image("team/app", "v1")
+    r = getattr(client, method)(f"/v2/team/app/manifests/{ref}")
+    assert r.status_code == 404
+    if method != "head":
+        assert oci.codes(r) == ["MANIFEST_UNKNOWN"]
+
+
+@pytest.mark.parametrize(("ref", "code"), [
+    (".INVALID_MANIFEST_NAME", "MANIFEST_INVALID"), ("-bad", "MANIFEST_INVALID"),
+    ("a" * 129, "MANIFEST_INVALID"), ("sha256:abc", "DIGEST_INVALID"),
+    ("sha256:totallywrong", "DIGEST_INVALID"),
+])
+def test_pushing_to_an_invalid_reference_is_a_client_error(client, oci, ref, code):
+    r = oci.put_manifest("team/app", ref, oci.image("team/app"), status=400)
+    assert oci.codes(r) == [code]
 
 
 def test_unknown_manifest(client, oci):
