@@ -95,9 +95,15 @@ def test_referrers_of_unknown_subject_is_empty(client, oci):
     assert r.status_code == 200 and r.get_json()["manifests"] == []
 
 
+def test_referrers_in_a_repository_that_does_not_exist_are_an_empty_index(client):
+    for query in ("", "?artifactType=application/vnd.example.sbom"):
+        r = client.get(f"/v2/team/none/referrers/sha256:{'c' * 64}{query}")
+        assert r.status_code == 200 and r.headers["Content-Type"] == mediatypes.OCI_INDEX
+        assert r.get_json() == {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
+                                "manifests": []}
+
+
 def test_referrers_errors(client, oci):
-    r = client.get("/v2/team/none/referrers/sha256:" + "c" * 64)
-    assert r.status_code == 404 and oci.codes(r) == ["NAME_UNKNOWN"]
-    oci.push_image("team/app", "v1")
-    r = client.get("/v2/team/app/referrers/sha256:bad")
-    assert r.status_code == 400 and oci.codes(r) == ["DIGEST_INVALID"]
+    for name in ("team/app", "team/none"):
+        r = client.get(f"/v2/{name}/referrers/sha256:bad")
+        assert r.status_code == 400 and oci.codes(r) == ["DIGEST_INVALID"]
