@@ -152,9 +152,12 @@ def test_other_request_errors_are_not_retried(client, mocked):
     assert len(mocked.calls) == 1
 
 
+DEEP = '{"claims": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
 @pytest.mark.parametrize(("status", "body"), [
     (200, "not json"), (200, {"nope": 1}), (200, {"claims": {"iss": "x"}}), (200, []),
-    (404, {}), (501, {}),
+    (404, {}), (501, {}), (200, DEEP),
 ])
 def test_verify_unexpected_replies(client, mocked, status, body):
     mocked.post(VERIFY, status=status, **({"body": body} if isinstance(body, str) else
@@ -188,8 +191,9 @@ def test_events_rejected_not_retried(client, mocked, status, sleeps):
     assert len(mocked.calls) == 1 and sleeps == []
 
 
-def test_events_rejected_with_a_non_json_body(client, mocked):
-    mocked.post(EVENTS, status=400, body="<html>")
+@pytest.mark.parametrize("body", ["<html>", '{"error": ' + "[" * 100_000 + "]" * 100_000 + "}"])
+def test_events_rejected_with_a_non_json_body(client, mocked, body):
+    mocked.post(EVENTS, status=400, body=body)
     with pytest.raises(EventsRejected, match="HTTP 400"):
         client.post_events(events())
 

@@ -75,3 +75,9 @@ def test_read_only_refuses_writes(fs_driver, make_client):
     assert [e["code"] for e in r.get_json()["errors"]] == ["UNSUPPORTED"]
     assert client.delete("/v2/team/app/manifests/v1").status_code == 405
     assert client.get("/v2/team/app/tags/list").status_code == 404
+
+
+def test_referrers_in_a_repository_that_does_not_exist_are_an_empty_index(client):
+    r = client.get("/v2/team/none/referrers/sha256:" + "c" * 64,
+                   headers=basic("alice", "s3cret"))
+    assert r.status_code == 200 and r.get_json()["manifests"] == []

@@ -54,13 +54,14 @@ def test_catalog_of_empty_registry(client):
     assert client.get("/v2/_catalog").get_json() == {"repositories": []}
 
 
-def _artifact(oci, name, subject, artifact_type):
+def _artifact(oci, name, subject, artifact_type, subject_size=1):
     empty = oci.push_blob(name, b"{}")
     body = json.dumps({
         "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "artifactType": artifact_type,
         "config": {"mediaType": mediatypes.EMPTY_JSON, "digest": empty, "size": 2},
         "layers": [], "annotations": {"org.example": artifact_type},
-        "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject, "size": 1},
+        "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
+                    "size": subject_size},
     }).encode()
     digest = str(digest_bytes(body))
     oci.put_manifest(name, digest, body)
@@ -68,9 +69,9 @@ def _artifact(oci, name, subject, artifact_type):
 
 
 def test_referrers_listing_and_filter(client, oci):
-    subject, _ = oci.push_image("team/app", "v1")
-    sbom, size = _artifact(oci, "team/app", subject, "application/vnd.example.sbom")
-    sig, _ = _artifact(oci, "team/app", subject, "application/vnd.example.sig")
+    subject, body = oci.push_image("team/app", "v1")
+    sbom, size = _artifact(oci, "team/app", subject, "application/vnd.example.sbom", len(body))
+    sig, _ = _artifact(oci, "team/app", subject, "application/vnd.example.sig", len(body))
     r = client.get(f"/v2/team/app/referrers/{subject}")
     assert r.status_code == 200 and r.headers["Content-Type"] == mediatypes.OCI_INDEX
     index = r.get_json()
@@ -94,9 +95,15 @@ def test_referrers_of_unknown_subject_is_empty(client, oci):
     assert r.status_code == 200 and r.get_json()["manifests"] == []
 
 
+def test_referrers_in_a_repository_that_does_not_exist_are_an_empty_index(client):
+    for query in ("", "?artifactType=application/vnd.example.sbom"):
+        r = client.get(f"/v2/team/none/referrers/sha256:{'c' * 64}{query}")
+        assert r.status_code == 200 and r.headers["Content-Type"] == mediatypes.OCI_INDEX
+        assert r.get_json() == {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
+                                "manifests": []}
+
+
 def test_referrers_errors(client, oci):
-    r = client.get("/v2/team/none/referrers/sha256:" + "c" * 64)
-    assert r.status_code == 404 and oci.codes(r) == ["NAME_UNKNOWN"]
-    oci.push_image("team/app", "v1")
-    r = client.get("/v2/team/app/referrers/sha256:bad")
-    assert r.status_code == 400 and oci.codes(r) == ["DIGEST_INVALID"]
+    for name in ("team/app", "team/none"):
+        r = client.get(f"/v2/{name}/referrers/sha256:bad")
+        assert r.status_code == 400 and oci.codes(r) == ["DIGEST_INVALID"]

@@ -76,6 +76,17 @@ def test_malformed_manifest(client, oci, body):
     assert client.get("/v2/team/app/manifests/v1").status_code == 404
 
 
+@pytest.mark.parametrize("body", [
+    b"[" * 10_000 + b"]" * 10_000,
+    b'{"schemaVersion": 2, "x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+    b'{"schemaVersion": 2, "x": ' + b'{"a": ' * 10_000,
+])
+def test_deeply_nested_json_is_an_invalid_manifest(client, oci, body):
+    r = oci.put_manifest("team/app", "v1", body, media_type=mediatypes.OCI_MANIFEST, status=400)
+    assert oci.codes(r) == ["MANIFEST_INVALID"]
+    assert "deeper than 64" in r.get_json()["errors"][0]["message"]
+
+
 def test_content_type_contradicting_the_body(client, oci):
     body = oci.image("team/app")
     r = oci.put_manifest("team/app", "v1", body, media_type=mediatypes.DOCKER_MANIFEST,
@@ -105,11 +116,28 @@ def test_digest_mismatch_when_pushed_by_digest(client, oci):
     assert client.get(f"/v2/team/app/manifests/{digest_bytes(body)}").status_code == 404
 
 
-@pytest.mark.parametrize("ref", ["-bad", "a" * 129, "sha256:abc"])
-def test_invalid_reference(client, oci, ref):
-    r = client.get(f"/v2/team/app/manifests/{ref}")
-    assert r.status_code == 400
-    assert oci.codes(r)[0] in ("MANIFEST_INVALID", "DIGEST_INVALID")
+INVALID_REFERENCES = [".INVALID_MANIFEST_NAME", "-bad", "a" * 129, "sha256:abc",
+                      "md5:" + "a" * 32, "sha256:" + "A" * 64, "a:b:c"]
+
+
+@pytest.mark.parametrize("method", ["get", "head", "delete"])
+@pytest.mark.parametrize("ref", INVALID_REFERENCES)
+def test_a_reference_neither_tag_nor_digest_names_no_manifest(client, oci, method, ref):
+    oci.push_image("team/app", "v1")
+    r = getattr(client, method)(f"/v2/team/app/manifests/{ref}")
+    assert r.status_code == 404
+    if method != "head":
+        assert oci.codes(r) == ["MANIFEST_UNKNOWN"]
+
+
+@pytest.mark.parametrize(("ref", "code"), [
+    (".INVALID_MANIFEST_NAME", "MANIFEST_INVALID"), ("-bad", "MANIFEST_INVALID"),
+    ("a" * 129, "MANIFEST_INVALID"), ("sha256:abc", "DIGEST_INVALID"),
+    ("sha256:totallywrong", "DIGEST_INVALID"),
+])
+def test_pushing_to_an_invalid_reference_is_a_client_error(client, oci, ref, code):
+    r = oci.put_manifest("team/app", ref, oci.image("team/app"), status=400)
+    assert oci.codes(r) == [code]
 
 
 def test_unknown_manifest(client, oci):
@@ -144,14 +172,14 @@ def test_retag_points_at_the_new_manifest(client, oci):
 
 
 def test_artifact_with_subject(client, oci):
-    subject, _ = oci.push_image("team/app", "v1")
+    subject, body = oci.push_image("team/app", "v1")
     empty = oci.push_blob("team/app", b"{}")
     artifact = json.dumps({
         "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
         "artifactType": "application/vnd.example.sbom",
         "config": {"mediaType": mediatypes.EMPTY_JSON, "digest": empty, "size": 2},
         "layers": [], "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
-                                  "size": 100},
+                                  "size": len(body)},
     }).encode()
     r = oci.put_manifest("team/app", str(digest_bytes(artifact)), artifact)
     assert r.headers["OCI-Subject"] == subject
@@ -165,3 +193,84 @@ def test_push_and_pull_events(client, oci, sink):
     assert pushes[0].request.method == "PUT" and pushes[0].request.id
     pulls = [e for e in sink.events if e.action == "pull"]
     assert pulls[-1].target.digest == digest and pulls[-1].source.instance_id
+
+
+def _image_doc(oci, name="team/app"):
+    """An OCI image whose config and layer are pushed; the doc, and the layer's size (11)."""
+    return json.loads(oci.image(name, layers=[b"eleven byte"])), 11
+
+
+def _index_doc(oci, name="team/app"):
+    digest, body = oci.push_image(name, "child")
+    return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [
+        {"mediaType": mediatypes.OCI_MANIFEST, "digest": digest, "size": len(body)}]}
+
+
+def _set(doc, where, size):
+    {"config": lambda: doc["config"], "layer": lambda: doc["layers"][0],
+     "child": lambda: doc["manifests"][0], "subject": lambda: doc["subject"]}[where]()[
+        "size"] = size
+
+
+@pytest.mark.parametrize("size", [-1, 2**63, 10**400, 1.5, True, "11", None],
+                         ids=["negative", "2^63", "10^400", "float", "bool", "string", "null"])
+@pytest.mark.parametrize("where", ["config", "layer", "child", "subject"])
+def test_descriptor_sizes_outside_int64_are_invalid(client, oci, sink, where, size):
+    doc = _index_doc(oci) if where == "child" else _image_doc(oci)[0]
+    doc["subject"] = {"mediaType": mediatypes.OCI_MANIFEST, "digest": MISSING, "size": 1}
+    _set(doc, where, size)
+    r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=400)
+    assert oci.codes(r) == ["MANIFEST_INVALID"]
+    assert client.get("/v2/team/app/manifests/v1").status_code == 404
+    assert not [e for e in sink.events if e.action == "push" and e.target.tag == "v1"]
+
+
+@pytest.mark.parametrize(("where", "wrong"), [
+    ("config", 999), ("layer", 999), ("layer", 0), ("child", 1), ("subject", 7),
+])
+def test_declared_sizes_must_be_the_sizes_of_the_content_held(client, oci, sink, where, wrong):
+    if where == "child":
+        doc = _index_doc(oci)
+    else:
+        doc, _ = _image_doc(oci)
+        subject, body = oci.push_image("team/app", "subject")
+        doc["subject"] = {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
+                          "size": len(body)}
+    good = json.dumps(doc).encode()
+    _set(doc, where, wrong)
+    r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=400)
+    assert oci.codes(r) == ["MANIFEST_INVALID"]
+    assert r.get_json()["errors"][0]["detail"]["size"] == wrong
+    assert client.get("/v2/team/app/manifests/v1").status_code == 404
+    assert not [e for e in sink.events if e.action == "push" and e.target.tag == "v1"]
+    oci.put_manifest("team/app", "v1", good)
+    pushed = [e for e in sink.events if e.action == "push" and e.target.tag == "v1"]
+    declared = doc.get("manifests") or [doc["config"], *doc["layers"]]
+    assert [d.size for d in pushed[0].target.references] == [
+        client.head(f"/v2/team/app/{'manifests' if where == 'child' else 'blobs'}/"
+                    f"{d['digest']}").content_length for d in declared]
+
+
+def test_every_wrong_size_is_one_error_and_missing_blobs_come_first(client, oci):
+    doc, size = _image_doc(oci)
+    doc["config"]["size"] += 1
+    doc["layers"][0]["size"] = size + 1
+    r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=400)
+    assert [e["detail"]["digest"] for e in r.get_json()["errors"]] == [
+        doc["config"]["digest"], doc["layers"][0]["digest"]]
+    doc["layers"].append({"mediaType": mediatypes.OCI_LAYER_GZIP, "digest": MISSING, "size": 3})
+    r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=404)
+    assert oci.codes(r) == ["MANIFEST_BLOB_UNKNOWN"]
+
+
+def test_sizes_of_content_the_repository_does_not_hold_are_taken_as_declared(client, oci):
+    doc, _ = _image_doc(oci)
+    elsewhere = oci.push_blob("team/other", b"held by another repository")
+    doc["layers"].append({"mediaType": mediatypes.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+                          "digest": elsewhere, "size": 1, "urls": ["https://example.com/l"]})
+    doc["subject"] = {"mediaType": mediatypes.OCI_MANIFEST, "digest": MISSING, "size": 5}
+    oci.put_manifest("team/app", "v1", json.dumps(doc).encode())
+    linked = oci.push_blob("team/app", b"held by this one")
+    doc["layers"][-1]["digest"] = linked
+    r = oci.put_manifest("team/app", "v2", json.dumps(doc).encode(), status=400)
+    assert r.get_json()["errors"][0]["detail"] == {"digest": linked, "size": 1}

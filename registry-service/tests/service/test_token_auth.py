@@ -243,3 +243,9 @@ def test_token_mode_refuses_to_start_without_the_index_connection(settings, miss
     incomplete = Settings(**{**settings.__dict__, missing: None, "token_service": None})
     with pytest.raises(ConfigError, match=variable):
         create_app(incomplete)
+
+
+def test_referrers_in_a_repository_not_yet_existing_are_an_empty_index(as_user, index):
+    owner = as_user(index.token("repository:alice/new:pull", subject="alice"))
+    r = owner.client.get(f"/v2/alice/new/referrers/{DIGEST}")
+    assert r.status_code == 200 and r.get_json()["manifests"] == []

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import threading
 
 import pytest
 from wharf_protocol.digests import digest_bytes
@@ -79,18 +80,37 @@ def test_out_of_order_chunk_is_416_and_keeps_the_session(client, oci, start):
     location = oci.start("team/app")
     patch(client, location, DATA[:10], start=0)
     r = patch(client, location, DATA[start:20], start=start)
-    assert r.status_code == 416 and oci.codes(r) == ["RANGE_INVALID"]
+    assert r.status_code == 416 and oci.codes(r) == ["BLOB_UPLOAD_INVALID"]
     assert r.headers["Range"] == "0-9"
     assert r.headers["Location"] == location
     assert client.get(location).headers["Range"] == "0-9"
 
 
-@pytest.mark.parametrize("header", ["garbage", "5-2", "0-99"])
-def test_bad_content_range_is_416(client, oci, header):
+BAD_CONTENT_RANGES = [
+    "garbage", "5-2", "0-99", "", "bytes=0-9", "bytes 0-9", "bytes 0-9/10", "bytes 0-9/*",
+    "0-9/10", "0 - 9", "0-", "-9", "0-9,10-19", "+0-9", "0x0-9", "\u0660-\u0669",
+    "9" * 20 + "-" + "9" * 20, "0-" + "9" * 5000,
+]
+
+
+@pytest.mark.parametrize("method", ["patch", "put"])
+@pytest.mark.parametrize("header", BAD_CONTENT_RANGES)
+def test_a_content_range_not_of_the_form_start_end_is_416(client, oci, method, header):
     location = oci.start("team/app")
-    r = client.patch(location, data=DATA[:10], headers={"Content-Range": header})
-    assert r.status_code == 416 and oci.codes(r) == ["RANGE_INVALID"]
-    assert client.get(location).headers["Range"] == "0-0"
+    patch(client, location, DATA[:10], start=0)
+    url = f"{location}?digest={DIGEST}" if method == "put" else location
+    r = getattr(client, method)(url, data=DATA[10:20], headers={"Content-Range": header})
+    assert r.status_code == 416 and oci.codes(r) == ["BLOB_UPLOAD_INVALID"]
+    assert r.headers["Range"] == "0-9" and r.headers["Location"] == location
+    assert client.get(location).headers["Range"] == "0-9"  # the session is unchanged
+    assert patch(client, location, DATA[10:], start=10).status_code == 202
+
+
+def test_a_range_header_in_place_of_content_range_is_not_appended(client, oci):
+    location = oci.start("team/app")
+    patch(client, location, DATA[:20], start=0)
+    r = client.patch(location, data=DATA[20:30], headers={"Content-Range": "bytes=20-29"})
+    assert r.status_code == 416 and client.get(location).headers["Range"] == "0-19"
 
 
 def test_first_chunk_must_start_at_zero(client, oci):
@@ -137,6 +157,75 @@ def test_unknown_upload(client, oci, method):
         url += f"?digest={DIGEST}"
     r = getattr(client, method)(url, data=b"x" if method in ("patch", "put") else None)
     assert r.status_code == 404 and oci.codes(r) == ["BLOB_UPLOAD_UNKNOWN"]
+
+
+BAD_UPLOAD_IDS = ["%2e%2e", ".", "x:y", "a%7Cb", "%C2%AD", "x%00", "a" * 300,
+                  "0F6C1B5E-3C1A-4B4E-9A52-1E4F2A0E6D01", "-"]
+
+
+@pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
+@pytest.mark.parametrize("upload_id", BAD_UPLOAD_IDS)
+def test_an_upload_id_that_is_no_session_id_is_unknown(client, oci, method, upload_id):
+    oci.start("team/app")  # the repository's _uploads/ exists: the id is looked up there
+    url = f"/v2/team/app/blobs/uploads/{upload_id}"
+    if method == "put":
+        url += f"?digest={DIGEST}"
+    r = getattr(client, method)(url, data=b"x" if method in ("patch", "put") else None)
+    assert r.status_code == 404 and oci.codes(r) == ["BLOB_UPLOAD_UNKNOWN"]
+
+
+def race(driver, monkeypatch, *requests):
+    """Run ``requests`` (callables) in threads, lined up to resume the upload together."""
+    barrier = threading.Barrier(len(requests))
+    resume = driver.writer
+
+    def writer(path, append=False):
+        if append:
+            barrier.wait(timeout=10)
+        return resume(path, append)
+
+    monkeypatch.setattr(driver, "writer", writer)
+    answers = [None] * len(requests)
+
+    def run(i):
+        answers[i] = requests[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    monkeypatch.undo()
+    return answers
+
+
+@pytest.mark.parametrize("last_chunk", [False, True])
+def test_two_puts_completing_one_upload_at_once(any_driver, make_client, settings, oci,
+                                                monkeypatch, last_chunk):
+    client = make_client(settings, driver=any_driver)
+    oci = type(oci)(client)
+    location = oci.start("team/app")
+    patch(client, location, DATA[:20], start=0)
+    body, headers = (DATA[20:], {"Content-Range": f"20-{len(DATA) - 1}"}) if last_chunk \
+        else (DATA, {})
+    if not last_chunk:
+        patch(client, location, DATA[20:], start=20)
+        body = None
+
+    def put():
+        return client.put(f"{location}?digest={DIGEST}", data=body, headers=headers)
+
+    answers = race(any_driver, monkeypatch, put, put)
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses in ([201, 201], [201, 404]), [r.get_data(as_text=True) for r in answers]
+    for r in answers:
+        if r.status_code == 404:
+            assert oci.codes(r) == ["BLOB_UPLOAD_UNKNOWN"]
+        else:
+            assert r.headers["Docker-Content-Digest"] == DIGEST
+    assert client.get(f"/v2/team/app/blobs/{DIGEST}").data == DATA
+    assert oci.uploads("team/app") == []
 
 
 def test_upload_is_scoped_to_its_repository(client, oci):

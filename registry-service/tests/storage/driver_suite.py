@@ -214,6 +214,33 @@ class DriverSuite:
             driver.writer("/c/blob", append=True)
         assert leftovers() == []
 
+    def test_a_late_resumed_writer_never_changes_committed_content(self, driver, reopen):
+        writer = driver.writer("/late/blob")
+        writer.write(b"first")
+        writer.close()
+        committing = driver.writer("/late/blob", append=True)
+        committed, outcome = threading.Event(), []
+
+        def late() -> None:  # a second request on the same upload, resuming meanwhile
+            try:
+                resumed = reopen().writer("/late/blob", append=True)
+                committed.wait(timeout=10)
+                resumed.write(b"LATE")
+                resumed.close()
+                outcome.append("written")
+            except PathNotFound:
+                outcome.append("gone")
+
+        thread = threading.Thread(target=late)
+        thread.start()
+        thread.join(timeout=0.5)  # let it resume (or wait for its turn) before the commit
+        committing.write(b"+more")
+        committing.commit()
+        committed.set()
+        thread.join(timeout=10)
+        assert not thread.is_alive() and outcome
+        assert driver.get_content("/late/blob") == b"first+more"
+
     def test_concurrent_writers_leave_one_complete_content(self, driver):
         contents = [pattern(50_000 + i, seed=i) for i in range(4)]
         errors = []

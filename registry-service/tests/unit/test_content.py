@@ -9,8 +9,8 @@ from wharf_registry.content.errors import (
     BlobUnknown,
     DigestMismatch,
     ManifestUnknown,
-    RangeInvalid,
     UploadInvalid,
+    UploadRangeInvalid,
     UploadUnknown,
 )
 from wharf_registry.content.uploads import Body
@@ -70,7 +70,7 @@ def test_mismatch_deletes_the_session(content):
 def test_wrong_offset_keeps_the_session(content):
     upload = content.uploads.start("a")
     content.uploads.append("a", upload, body(DATA[:10], 0))
-    with pytest.raises(RangeInvalid) as info:
+    with pytest.raises(UploadRangeInvalid) as info:
         content.uploads.append("a", upload, body(DATA[20:30], 20))
     assert info.value.size == 10 and content.uploads.status("a", upload) == 10
 

@@ -49,7 +49,7 @@ def test_foreign_layers_with_urls_are_not_required():
     manifest(layers=[{"digest": D2, "size": 1}]), manifest(layers=[
         {"mediaType": "x", "digest": D2, "size": -1}]),
     manifest(annotations={"a": 1}), manifest(manifests=[]), manifest(mediaType=7),
-    b"\xff\xfe", b"null",
+    b"\xff\xfe", b"null", manifest(deep=json.loads("[" * 100 + "]" * 100)),
 ])
 def test_invalid(doc):
     with pytest.raises(ManifestInvalid):

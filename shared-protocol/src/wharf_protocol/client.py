@@ -28,6 +28,7 @@ from typing import Any
 
 import requests
 
+from . import jsondepth
 from .errcode import parse_api_error
 from .events import EVENTS_MEDIA_TYPE, Event, dump_envelope
 from .tokens import Claims, TokenError
@@ -164,7 +165,7 @@ class IndexClient:
         if response.status_code != 200:
             raise IndexUnavailable(f"token verification answered HTTP {response.status_code}")
         try:
-            return Claims.from_dict(response.json()["claims"])
+            return Claims.from_dict(jsondepth.loads(response.content)["claims"])
         except (ValueError, KeyError, TypeError, TokenError):
             raise IndexUnavailable("token verification answered an unexpected body") from None
 

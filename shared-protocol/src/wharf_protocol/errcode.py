@@ -13,10 +13,11 @@ as :class:`ApiError`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from . import jsondepth
 
 __all__ = [
     "API_EVENTS_INVALID",
@@ -139,11 +140,6 @@ TOOMANYREQUESTS = register(
     "TOOMANYREQUESTS", "too many requests", 429,
     "Returned when a client attempts to contact a service too many times.",
 )  # code-15
-RANGE_INVALID = register(
-    "RANGE_INVALID", "invalid content range", 416,
-    "Wharf extension: a Content-Range (chunked upload) or Range (blob download) header is "
-    "malformed or does not fit the current upload or blob.",
-)
 PAGINATION_NUMBER_INVALID = register(
     "PAGINATION_NUMBER_INVALID", "invalid number of results requested", 400,
     "The reference registry's code (registry/api/v2/errors.go) for a bad n or last parameter "
@@ -204,7 +200,7 @@ def envelope(*errors: ProtocolError) -> dict[str, list[dict[str, Any]]]:
 def _as_mapping(body: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
     if isinstance(body, str | bytes):
         try:
-            body = json.loads(body)
+            body = jsondepth.loads(body)
         except ValueError as exc:
             raise ValueError(f"error body is not JSON: {exc}") from None
     if not isinstance(body, Mapping):

@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 from flask import Response, redirect, request, send_file
-from werkzeug.http import parse_range_header
 from wharf_protocol.digests import Digest
 
-from ..content.errors import RangeInvalid
 from . import bp
 from .access import require_access
 from .helpers import content, emit, services, stream
+from .ranges import blob_range
 
 
 @bp.route("/<repo:name>/blobs/<digest>", methods=["GET", "HEAD"])
 @require_access("pull")
 def get_blob(name: str, digest: str):
-    """end-2: GET/HEAD /v2/<name>/blobs/<digest> — the blob, or one byte range (206/416)."""
+    """end-2: GET/HEAD /v2/<name>/blobs/<digest> — the blob, or one byte range (206/416).
+
+    ``Range`` is read on GET only (RFC 9110, 14.2: HEAD has no range semantics); see
+    ``api/ranges.py`` for what each header gets.
+    """
     digest_ = Digest.parse(digest)
     blobs = content().blobs
     size = blobs.stat(name, digest_)
     headers = {"Docker-Content-Digest": str(digest_), "Accept-Ranges": "bytes",
                "ETag": f'"{digest_}"', "Cache-Control": "max-age=31536000"}
-    byte_range = _range(size)
     if request.method == "HEAD":
         return Response(status=200, content_type="application/octet-stream",
                         headers={**headers, "Content-Length": str(size)})
+    byte_range = blob_range(request.headers.get("Range"), request.headers.get("If-Range"),
+                            headers["ETag"], size)
     if byte_range is not None:
         start, stop = byte_range
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
@@ -55,19 +59,3 @@ def delete_blob(name: str, digest: str):
     content().blobs.unlink(name, digest_)
     emit("delete", name, digest=digest_)
     return Response(status=202, headers={"Content-Length": "0"})
-
-
-def _range(size: int) -> tuple[int, int] | None:
-    """Return ``(start, stop)`` of a single satisfiable Range; None to send everything.
-
-    A malformed or multi-range header is ignored (RFC 9110, 14.2); an unsatisfiable one
-    raises RangeInvalid (416 with ``Content-Range: bytes */<size>``).
-    """
-    header = request.headers.get("Range")
-    parsed = parse_range_header(header) if header else None
-    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
-        return None
-    found = parsed.range_for_length(size)
-    if found is None:
-        raise RangeInvalid(f"range {header} not satisfiable for {size} bytes", size)
-    return found

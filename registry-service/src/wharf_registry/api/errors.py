@@ -47,8 +47,15 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     ce.DigestMismatch: _one(errcode.DIGEST_INVALID, detail=lambda e: {"digest": e.expected}),
     DigestInvalid: _one(errcode.DIGEST_INVALID),
     ce.SizeInvalid: _one(errcode.SIZE_INVALID),
-    ce.RangeInvalid: _one(errcode.RANGE_INVALID),
+    ce.UploadRangeInvalid: _one(errcode.BLOB_UPLOAD_INVALID, 416),
+    ce.RangeNotSatisfiable: _one(errcode.SIZE_INVALID, 416, detail=lambda e: {"size": e.size}),
     ce.ManifestTooLarge: _one(errcode.MANIFEST_INVALID, 413),
+    ce.DescriptorSizeMismatch: lambda e: [
+        ProtocolError(errcode.MANIFEST_INVALID,
+                      f"descriptor size {declared} is not the size of {d} ({stored})",
+                      {"digest": d, "size": declared})
+        for d, declared, stored in e.mismatches
+    ],
     ce.ManifestInvalid: _one(errcode.MANIFEST_INVALID),
     ReferenceInvalid: _one(errcode.MANIFEST_INVALID),
     TagInvalid: _one(errcode.MANIFEST_INVALID),
@@ -66,7 +73,7 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
 
 _HTTP_CODES = {401: errcode.UNAUTHORIZED, 403: errcode.DENIED, 404: errcode.NAME_UNKNOWN,
                405: errcode.UNSUPPORTED, 413: errcode.SIZE_INVALID, 415: errcode.UNSUPPORTED,
-               416: errcode.RANGE_INVALID, 429: errcode.TOOMANYREQUESTS}
+               416: errcode.SIZE_INVALID, 429: errcode.TOOMANYREQUESTS}
 
 
 def translate(exc: Exception) -> Errors | None:
@@ -117,10 +124,10 @@ def _headers(exc: Exception) -> dict[str, str]:
         return {"WWW-Authenticate": exc.challenge}
     if isinstance(exc, IndexUnreachable):
         return {"Retry-After": "5"}
-    if isinstance(exc, ce.RangeInvalid) and exc.upload_id is not None:
+    if isinstance(exc, ce.UploadRangeInvalid):
         name = (request.view_args or {}).get("name", "")
         return {"Location": upload_location(name, exc.upload_id), "Range": upload_range(exc.size),
                 "Docker-Upload-UUID": exc.upload_id, "Blob-Upload-Session-ID": exc.upload_id}
-    if isinstance(exc, ce.RangeInvalid):
+    if isinstance(exc, ce.RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}
     return {}

@@ -1,11 +1,19 @@
-"""Manifests: end-3 (GET/HEAD), end-7 (PUT), end-9 (DELETE), by tag or digest."""
+"""Manifests: end-3 (GET/HEAD), end-7 (PUT), end-9 (DELETE), by tag or digest.
+
+A ``<reference>`` must be a tag or a digest ("Pulling manifests"). To read or delete, one that
+is neither names no manifest: ``404 MANIFEST_UNKNOWN``, as for any manifest not found (the
+conformance suite asks ``.INVALID_MANIFEST_NAME`` for a 404). To push, it is the client's
+error: ``400 MANIFEST_INVALID`` for a bad tag (the spec's table has no tag code) and
+``400 DIGEST_INVALID`` for a malformed digest.
+"""
 
 from __future__ import annotations
 
 from flask import Response, request
-from wharf_protocol.names import parse_reference
+from wharf_protocol.digests import DigestInvalid
+from wharf_protocol.names import Reference, ReferenceInvalid, parse_reference
 
-from ..content.errors import ManifestTooLarge
+from ..content.errors import ManifestTooLarge, ManifestUnknown
 from . import bp
 from .access import require_access
 from .helpers import content, emit, location, services
@@ -15,7 +23,7 @@ from .helpers import content, emit, location, services
 @require_access("pull")
 def get_manifest(name: str, reference: str):
     """end-3: GET/HEAD /v2/<name>/manifests/<reference> — the manifest's exact bytes."""
-    ref = parse_reference(reference)
+    ref = _existing_reference(reference)
     manifest = content().manifests.get(name, ref)
     if request.method == "GET":
         emit("pull", name, digest=manifest.digest, media_type=manifest.media_type,
@@ -46,13 +54,21 @@ def put_manifest(name: str, reference: str):
 @require_access("delete")
 def delete_manifest(name: str, reference: str):
     """end-9: DELETE /v2/<name>/manifests/<reference> — a tag, or a manifest and its tags."""
-    ref = parse_reference(reference)
+    ref = _existing_reference(reference)
     digest, tags = content().manifests.delete(name, ref)
     if ref.tag is not None:
         emit("delete", name, tag=ref.tag)
     else:
         emit("delete", name, digest=digest)
     return Response(status=202, headers={"Content-Length": "0"})
+
+
+def _existing_reference(reference: str) -> Reference:
+    """Parse a reference to read or delete; ManifestUnknown if it is no tag and no digest."""
+    try:
+        return parse_reference(reference)
+    except (ReferenceInvalid, DigestInvalid):
+        raise ManifestUnknown(reference) from None
 
 
 def _read_body(limit: int) -> bytes:

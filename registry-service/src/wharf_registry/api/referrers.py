@@ -1,4 +1,10 @@
-"""Referrers: end-12a (list) and end-12b (``artifactType`` filter, ``OCI-Filters-Applied``)."""
+"""Referrers: end-12a (list) and end-12b (``artifactType`` filter, ``OCI-Filters-Applied``).
+
+A registry that offers the referrers API must not answer it with 404 ("Listing Referrers"):
+clients take a 404 for "no referrers API" and fall back to the referrers tag schema. So a
+subject nothing refers to, and a repository that does not exist (yet), both get 200 with an
+empty image index; only a malformed digest is a client error (400 ``DIGEST_INVALID``).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,6 @@ from .helpers import content
 def list_referrers(name: str, digest: str):
     """end-12a/12b: GET /v2/<name>/referrers/<digest> — an image index of referrers (200)."""
     subject = Digest.parse(digest)
-    content().blobs.require_repository(name)
     artifact_type = request.args.get("artifactType") or None
     manifests = content().referrers.list(name, subject, artifact_type)
     response = jsonify({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,

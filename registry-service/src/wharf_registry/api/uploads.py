@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, g, request
 from wharf_protocol.digests import Digest, DigestInvalid
 from wharf_protocol.names import NameInvalid, validate_repository_name
 from wharf_protocol.scopes import Scope
 
-from ..content.errors import RangeInvalid
+from ..content.errors import UploadRangeInvalid
 from . import bp
 from .access import may_access, require_access
 from .helpers import (
@@ -22,8 +20,7 @@ from .helpers import (
     upload_location,
     upload_range,
 )
-
-CONTENT_RANGE_RE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
+from .ranges import chunk_range
 
 
 @bp.route("/<repo:name>/blobs/uploads/", methods=["POST"], strict_slashes=False)
@@ -103,17 +100,21 @@ def _mount(name: str, mount: str | None, source: str | None) -> Response | None:
 
 
 def _content_range(name: str, upload_id: str) -> tuple[int | None, int | None]:
-    """Parse ``Content-Range: <start>-<end>``; RangeInvalid (416) when malformed or inconsistent."""
+    """Parse ``Content-Range: <start>-<end>`` (end-5: exactly that form, inclusive).
+
+    UploadRangeInvalid (416, session kept) when it is malformed, inverted, or disagrees with
+    ``Content-Length``.
+    """
     header = request.headers.get("Content-Range")
     if header is None:
         return None, None
-    match = CONTENT_RANGE_RE.fullmatch(header.strip())
-    start, end = (int(match[1]), int(match[2])) if match else (0, -1)
+    parsed = chunk_range(header)
+    start, end = parsed if parsed is not None else (0, -1)
     length = end - start + 1
     declared = request.content_length
-    if not match or length < 1 or (declared is not None and declared != length):
+    if parsed is None or length < 1 or (declared is not None and declared != length):
         size = content().uploads.status(name, upload_id)
-        raise RangeInvalid(f"invalid Content-Range {header!r}", size, upload_id)
+        raise UploadRangeInvalid(f"invalid Content-Range {header!r}", size, upload_id)
     return start, length
 
 

@@ -8,7 +8,10 @@ access controller); anonymous requests get ``401`` with ``WWW-Authenticate: Basi
 bcrypt is slow on purpose, so successful checks are remembered for a short time, keyed by an
 HMAC of the credentials under a random per-process key (the cache never holds a password or
 anything that can be checked offline against one). Unknown users still cost one bcrypt
-check, so response times do not reveal which users exist.
+check, against a dummy hash made once at start-up with the cost most entries of the file use
+(the highest of equally common costs): an unknown user and a wrong password then cost the same
+time, so response times do not reveal which users exist. Costs must be bcrypt's 4..31.
+Passwords are checked on their first 72 bytes, all that bcrypt (and ``htpasswd -B``) hashes.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 
 import bcrypt
 from flask import Request
@@ -35,6 +39,9 @@ logger = logging.getLogger(__name__)
 BCRYPT_RE = re.compile(r"\$2[aby]\$[0-9]{2}\$[./A-Za-z0-9]{53}")
 CACHE_TTL = 60.0
 CACHE_SIZE = 1024
+MIN_COST, MAX_COST = 4, 31  # what bcrypt accepts
+DEFAULT_COST = 10  # the dummy's cost when the file has no entries
+MAX_PASSWORD_BYTES = 72  # bcrypt ignores the rest (and the bcrypt package refuses it)
 
 
 class HtpasswdError(ValueError):
@@ -58,8 +65,28 @@ def load_htpasswd(path: str) -> dict[str, bytes]:
             raise HtpasswdError(
                 f"{path} line {number}: only bcrypt entries (htpasswd -B) are supported"
             )
+        if not MIN_COST <= bcrypt_cost(hashed.encode()) <= MAX_COST:
+            raise HtpasswdError(
+                f"{path} line {number}: bcrypt cost must be {MIN_COST}..{MAX_COST}"
+            )
         users[user] = hashed.encode()
     return users
+
+
+def bcrypt_cost(hashed: bytes) -> int:
+    """Return the cost (log2 rounds) of a bcrypt hash ``$2y$<cost>$...``."""
+    return int(hashed[4:6])
+
+
+def dummy_cost(users: Mapping[str, bytes]) -> int:
+    """Return the cost an unknown user's check must pay: the most common cost in ``users``.
+
+    Ties go to the highest cost; an empty file gives ``DEFAULT_COST``.
+    """
+    counts = Counter(bcrypt_cost(hashed) for hashed in users.values())
+    if not counts:
+        return DEFAULT_COST
+    return max(counts, key=lambda cost: (counts[cost], cost))
 
 
 class HtpasswdAuth(Authenticator):
@@ -75,7 +102,8 @@ class HtpasswdAuth(Authenticator):
         self._key = secrets.token_bytes(32)
         self._cache: dict[bytes, float] = {}
         self._lock = threading.Lock()
-        self._dummy = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds=10))
+        self._dummy = bcrypt.hashpw(secrets.token_bytes(16),
+                                    bcrypt.gensalt(rounds=dummy_cost(users)))
 
     @classmethod
     def from_file(cls, path: str, realm: str) -> HtpasswdAuth:
@@ -102,7 +130,8 @@ class HtpasswdAuth(Authenticator):
         if expires is not None and expires > now:
             return True
         hashed = self._users.get(user)
-        ok = bcrypt.checkpw(password.encode(), hashed or self._dummy) and hashed is not None
+        secret = password.encode()[:MAX_PASSWORD_BYTES]
+        ok = bcrypt.checkpw(secret, hashed or self._dummy) and hashed is not None
         if ok:
             with self._lock:
                 if len(self._cache) >= CACHE_SIZE:

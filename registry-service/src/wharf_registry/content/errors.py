@@ -48,15 +48,28 @@ class SizeInvalid(ContentError):
     """A declared size does not match the content (``SIZE_INVALID``)."""
 
 
-class RangeInvalid(ContentError):
-    """A chunk does not start at the upload's current size, or a Range is unsatisfiable.
+class UploadRangeInvalid(ContentError):
+    """A chunk's ``Content-Range`` is malformed or does not start at the upload's size.
 
-    ``size`` is the current upload or blob size, so that the answer can state it.
+    Answered 416 (end-5) with the spec's ``BLOB_UPLOAD_INVALID`` and the upload's
+    ``Location``/``Range``; the session is kept. ``size`` is the upload's current size.
     """
 
-    def __init__(self, message: str, size: int, upload_id: str | None = None) -> None:
+    def __init__(self, message: str, size: int, upload_id: str) -> None:
         self.size = size
         self.upload_id = upload_id
+        super().__init__(message)
+
+
+class RangeNotSatisfiable(ContentError):
+    """A blob GET's ``Range`` is invalid or unsatisfiable for the blob's ``size`` bytes.
+
+    Answered 416 with ``Content-Range: bytes */<size>`` (RFC 9110, 15.5.17) and the spec's
+    ``SIZE_INVALID``: the range the client gave does not fit the content's length.
+    """
+
+    def __init__(self, message: str, size: int) -> None:
+        self.size = size
         super().__init__(message)
 
 
@@ -70,6 +83,19 @@ class ManifestTooLarge(ManifestInvalid):
     def __init__(self, limit: int) -> None:
         self.limit = limit
         super().__init__(f"manifest larger than {limit} bytes")
+
+
+class DescriptorSizeMismatch(ManifestInvalid):
+    """Descriptors declare sizes other than those of the content the repository holds.
+
+    ``mismatches`` lists ``(digest, declared size, stored size)``, one ``MANIFEST_INVALID``
+    error each.
+    """
+
+    def __init__(self, mismatches: list[tuple[str, int, int]]) -> None:
+        self.mismatches = list(mismatches)
+        super().__init__("; ".join(f"{d}: size {declared} declared, {stored} stored"
+                                   for d, declared, stored in self.mismatches))
 
 
 class ManifestBlobUnknown(ContentError):

@@ -2,9 +2,11 @@
 
 Push order, chosen so that a crash leaves nothing half-visible: validate; check that every
 referenced blob is linked in *this* repository and every manifest an index names is a
-revision of it; write the body to ``blobs/`` (invisible until linked); link the revision;
-record the referrer; point the tag. Reads go through the revision link, so a manifest is
-visible only once it is linked.
+revision of it, and that every descriptor's size is the size of the content wherever this
+repository holds it (config, layers, index children; foreign layers and the subject when
+present; never content only other repositories hold, which would reveal it); write the body
+to ``blobs/`` (invisible until linked); link the revision; record the referrer; point the
+tag. Reads go through the revision link, so a manifest is visible only once it is linked.
 """
 
 from __future__ import annotations
@@ -19,10 +21,17 @@ from wharf_protocol.names import Reference
 from ..storage.base import PathNotFound, StorageDriver
 from . import paths
 from .blobs import BlobStore
-from .errors import DigestMismatch, ManifestBlobUnknown, ManifestTooLarge, ManifestUnknown
+from .errors import (
+    BlobUnknown,
+    DescriptorSizeMismatch,
+    DigestMismatch,
+    ManifestBlobUnknown,
+    ManifestTooLarge,
+    ManifestUnknown,
+)
 from .referrers import ReferrersIndex
 from .tags import TagStore
-from .validation import ParsedManifest, media_type_of, parse_manifest, references_of
+from .validation import ParsedManifest, Ref, media_type_of, parse_manifest, references_of
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +71,8 @@ class ManifestStore:
         """Validate and store ``body`` under ``ref`` (end-7).
 
         Raises ManifestTooLarge, ManifestInvalid, DigestMismatch (pushed by digest),
-        ManifestBlobUnknown (listing every missing blob or child manifest).
+        ManifestBlobUnknown (listing every missing blob or child manifest),
+        DescriptorSizeMismatch (listing every descriptor whose size is not the content's).
         """
         if len(body) > self.max_size:
             raise ManifestTooLarge(self.max_size)
@@ -120,10 +130,26 @@ class ManifestStore:
         return manifest.digest, removed
 
     def _check_references(self, name: str, manifest: ParsedManifest) -> None:
-        missing = [str(d) for d in manifest.blobs if not self.blobs.is_linked(name, d)]
-        missing += [str(d) for d in manifest.children if not self.exists(name, d)]
+        held = [r for r in manifest.blobs if self.blobs.is_linked(name, r.digest)]
+        held += [r for r in manifest.children if self.exists(name, r.digest)]
+        sizes = {r: self._stored_size(r) for r in held}
+        required = (*manifest.blobs, *manifest.children)
+        missing = [str(r) for r in required if r not in sizes or sizes[r] is None]
         if missing:
             raise ManifestBlobUnknown(missing)
+        for ref in manifest.optional:
+            if self.blobs.is_linked(name, ref.digest) or self.exists(name, ref.digest):
+                sizes[ref] = self._stored_size(ref)
+        wrong = [(str(r), r.size, size) for r, size in sizes.items()
+                 if size is not None and size != r.size]
+        if wrong:
+            raise DescriptorSizeMismatch(wrong)
+
+    def _stored_size(self, ref: Ref) -> int | None:
+        try:
+            return self.blobs.size(ref.digest)
+        except BlobUnknown:
+            return None
 
 
 def _subject_of(body: bytes) -> Digest | None:

@@ -12,14 +12,24 @@ Visibility: the data is committed under ``_uploads/``, its digest verified, then
 ``blobs/`` and only then linked into the repository; a mismatch deletes the session. A body
 shorter than announced, or a failing read (client gone), cancels the writer and deletes the
 session: nothing of a partial chunk is ever kept or shown (``UploadInvalid``).
+
+Upload ids are the lower-case UUIDs :meth:`UploadSessions.start` makes (the spec has the
+location carry a UUID, end-4a; the reference registry makes the same); any other id names no
+session (``UploadUnknown``) and never reaches a storage path. Two requests on one upload at
+once (two PUTs completing it, a PATCH racing the PUT) are serialised by the driver's writer
+where the storage needs it; the one that finds the upload finished or cancelled by the other
+gets ``UploadUnknown`` (its data was moved or deleted under it), never a storage error.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -29,11 +39,13 @@ from wharf_protocol.digests import Digest, Hasher, hash_stream
 from ..storage.base import FileWriter, PathNotFound, StorageDriver, StorageError
 from . import paths
 from .blobs import BlobStore
-from .errors import DigestMismatch, RangeInvalid, UploadInvalid, UploadUnknown
+from .errors import DigestMismatch, UploadInvalid, UploadRangeInvalid, UploadUnknown
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
+#: The upload ids ``start`` makes: ``str(uuid.uuid4())``.
+UPLOAD_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -84,23 +96,25 @@ class UploadSessions:
 
     def status(self, name: str, upload_id: str) -> int:
         """Return the bytes received so far (end-13); UploadUnknown if no such session."""
-        writer = self._resume(name, upload_id)
-        size = writer.size
-        writer.close()
-        return size
+        with self._unless_gone(upload_id):
+            writer = self._resume(name, upload_id)
+            size = writer.size
+            writer.close()
+            return size
 
     def append(self, name: str, upload_id: str, body: Body) -> int:
         """Append one chunk (end-5); return the new size.
 
-        RangeInvalid (session kept) if ``body.start`` is not the current size; UploadInvalid
+        UploadRangeInvalid (session kept) if ``body.start`` is not the current size; UploadInvalid
         (session deleted) if the body is cut short.
         """
-        writer = self._resume(name, upload_id)
-        self._check_start(writer, body, upload_id)
-        hasher = self._hasher(name, upload_id, writer.size)
-        self._copy(name, upload_id, writer, body, hasher)
-        size = writer.size
-        writer.close()
+        with self._unless_gone(upload_id):
+            writer = self._resume(name, upload_id)
+            self._check_start(writer, body, upload_id)
+            hasher = self._hasher(name, upload_id, writer.size)
+            self._copy(name, upload_id, writer, body, hasher)
+            size = writer.size
+            writer.close()
         if hasher is not None:
             self.hashers.put(name, upload_id, hasher)
         return size
@@ -109,15 +123,17 @@ class UploadSessions:
         """Take an optional last chunk, verify ``digest``, publish and link the blob (end-6).
 
         Returns the blob size. DigestMismatch deletes the session; nothing becomes visible.
+        UploadUnknown when another request finished or cancelled the upload meanwhile.
         """
-        writer = self._resume(name, upload_id)
-        if body is not None:
-            self._check_start(writer, body, upload_id)
-        hasher = self._hasher(name, upload_id, writer.size)
-        if body is not None:
-            self._copy(name, upload_id, writer, body, hasher)
-        writer.commit()
-        return self._publish(name, upload_id, digest, hasher)
+        with self._unless_gone(upload_id):
+            writer = self._resume(name, upload_id)
+            if body is not None:
+                self._check_start(writer, body, upload_id)
+            hasher = self._hasher(name, upload_id, writer.size)
+            if body is not None:
+                self._copy(name, upload_id, writer, body, hasher)
+            writer.commit()
+            return self._publish(name, upload_id, digest, hasher)
 
     def put(self, name: str, digest: Digest, body: Body) -> int:
         """Store a whole blob in one request (end-4b); return its size."""
@@ -130,12 +146,23 @@ class UploadSessions:
 
     def cancel(self, name: str, upload_id: str) -> None:
         """Discard the session and its bytes; UploadUnknown if there is none."""
-        self._resume(name, upload_id).cancel()
+        with self._unless_gone(upload_id):
+            self._resume(name, upload_id).cancel()
         self._drop(name, upload_id)
 
     # -- internals -----------------------------------------------------------------------
 
+    @contextmanager
+    def _unless_gone(self, upload_id: str) -> Iterator[None]:
+        """Turn PathNotFound into UploadUnknown: the upload was finished or cancelled meanwhile."""
+        try:
+            yield
+        except PathNotFound:
+            raise UploadUnknown(upload_id) from None
+
     def _resume(self, name: str, upload_id: str) -> FileWriter:
+        if not UPLOAD_ID_RE.fullmatch(upload_id):
+            raise UploadUnknown(upload_id)
         try:
             self.driver.stat(paths.upload_startedat(name, upload_id))
             return self.driver.writer(paths.upload_data(name, upload_id), append=True)
@@ -146,8 +173,8 @@ class UploadSessions:
         if body.start is not None and body.start != writer.size:
             size = writer.size
             writer.close()
-            raise RangeInvalid(f"chunk starts at {body.start}, upload has {size} bytes",
-                               size, upload_id)
+            raise UploadRangeInvalid(f"chunk starts at {body.start}, upload has {size} bytes",
+                                     size, upload_id)
 
     def _hasher(self, name: str, upload_id: str, size: int) -> Hasher | None:
         hasher = self.hashers.take(name, upload_id, size)

@@ -5,17 +5,22 @@ artifacts (``artifactType``, ``subject``). Checks: the body is a JSON object wit
 ``schemaVersion`` 2; its ``mediaType`` (when present) equals the request's ``Content-Type``
 (when given); the type is one of ``MANIFEST_TYPES``/``INDEX_TYPES`` (OCI bodies without a
 ``mediaType`` are typed by ``Content-Type``, else by shape); descriptors are objects with a
-valid ``digest``, an integer ``size`` >= 0 and a string ``mediaType``. Existence of what the
-manifest references is checked by ``manifests.py`` against the repository.
+valid ``digest``, an integer ``size`` in [0, 2^63) (the image spec's int64) and a string
+``mediaType``. Existence of what the manifest references, and that each declared size is the
+size of the content where the repository holds it, is checked by ``manifests.py``.
+
+Every manifest body is parsed with :func:`wharf_protocol.jsondepth.loads`: one nested more
+than ``MAX_DEPTH`` (64) arrays and objects deep is ``MANIFEST_INVALID`` before any parsing,
+never a ``RecursionError`` (a real manifest nests 5 or 6 deep). That holds for the bodies read
+back from storage too, which a registry sharing the storage may have written.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from wharf_protocol import mediatypes
+from wharf_protocol import jsondepth, mediatypes
 from wharf_protocol.digests import Digest, DigestInvalid
 from wharf_protocol.events import Descriptor
 
@@ -30,16 +35,34 @@ FOREIGN_LAYERS = frozenset({
 })
 
 
+#: Sizes are int64 in the OCI image spec ("Descriptor", ``size``).
+MAX_SIZE = (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A descriptor as the registry checks it: a digest and the size declared for it."""
+
+    digest: Digest
+    size: int
+
+    def __str__(self) -> str:
+        return str(self.digest)
+
+
 @dataclass(frozen=True)
 class ParsedManifest:
     """What the registry needs to know about a pushed manifest."""
 
     media_type: str
-    blobs: tuple[Digest, ...] = ()  # config + layers that must be linked in the repository
-    children: tuple[Digest, ...] = ()  # manifests an index names
+    blobs: tuple[Ref, ...] = ()  # config + layers that must be linked in the repository
+    children: tuple[Ref, ...] = ()  # manifests an index names
     subject: Digest | None = None
     artifact_type: str | None = None
     annotations: dict[str, str] = field(default_factory=dict)
+    #: descriptors the repository need not hold (foreign layers, the subject): their sizes
+    #: are checked only where it does
+    optional: tuple[Ref, ...] = ()
 
     @property
     def is_index(self) -> bool:
@@ -60,23 +83,27 @@ def parse_manifest(body: bytes, content_type: str | None) -> ParsedManifest:
         raise ManifestInvalid("schemaVersion must be 2")
     media_type = _media_type(doc, base_type(content_type))
     subject = _descriptor(doc["subject"], "subject") if "subject" in doc else None
+    optional = [subject] if subject is not None else []
     artifact_type = _optional_str(doc, "artifactType")
     annotations = _annotations(doc)
+    blobs: list[Ref] = []
+    children: tuple[Ref, ...] = ()
     if media_type in mediatypes.INDEX_TYPES:
         entries = _list(doc, "manifests")
         children = tuple(_descriptor(e, f"manifests[{i}]") for i, e in enumerate(entries))
-        return ParsedManifest(media_type, (), children, subject, artifact_type, annotations)
-    if not isinstance(doc.get("config"), dict):
-        raise ManifestInvalid("manifest has no config descriptor")
-    config = _descriptor(doc["config"], "config")
-    blobs = [config]
-    for i, layer in enumerate(_list(doc, "layers")):
-        digest = _descriptor(layer, f"layers[{i}]")
-        if not (layer.get("urls") and layer.get("mediaType") in FOREIGN_LAYERS):
-            blobs.append(digest)
-    if artifact_type is None:
-        artifact_type = doc["config"]["mediaType"]
-    return ParsedManifest(media_type, tuple(blobs), (), subject, artifact_type, annotations)
+    else:
+        if not isinstance(doc.get("config"), dict):
+            raise ManifestInvalid("manifest has no config descriptor")
+        blobs.append(_descriptor(doc["config"], "config"))
+        for i, layer in enumerate(_list(doc, "layers")):
+            ref = _descriptor(layer, f"layers[{i}]")
+            foreign = layer.get("urls") and layer.get("mediaType") in FOREIGN_LAYERS
+            (optional if foreign else blobs).append(ref)
+        if artifact_type is None:
+            artifact_type = doc["config"]["mediaType"]
+    return ParsedManifest(media_type, tuple(blobs), children,
+                          subject.digest if subject is not None else None, artifact_type,
+                          annotations, tuple(optional))
 
 
 def references_of(body: bytes) -> tuple[Descriptor, ...]:
@@ -85,7 +112,7 @@ def references_of(body: bytes) -> tuple[Descriptor, ...]:
     These go into the push event's ``target.references`` so the Index can record digests and
     sizes without fetching the manifest.
     """
-    doc = json.loads(body)
+    doc = jsondepth.loads(body)
     if "manifests" in doc:
         entries = doc["manifests"]
     else:
@@ -96,7 +123,7 @@ def references_of(body: bytes) -> tuple[Descriptor, ...]:
 
 def media_type_of(body: bytes) -> str:
     """Return the media type of a stored (already validated) manifest body."""
-    doc = json.loads(body)
+    doc = jsondepth.loads(body)
     if isinstance(doc.get("mediaType"), str):
         return doc["mediaType"]
     return mediatypes.OCI_INDEX if "manifests" in doc else mediatypes.OCI_MANIFEST
@@ -104,8 +131,8 @@ def media_type_of(body: bytes) -> str:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = jsondepth.loads(body)
+    except ValueError as exc:  # JsonTooDeep and UnicodeDecodeError too
         raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise ManifestInvalid("manifest is not a JSON object")
@@ -130,16 +157,16 @@ def _media_type(doc: dict[str, Any], content_type: str | None) -> str:
     return media_type
 
 
-def _descriptor(value: Any, where: str) -> Digest:
+def _descriptor(value: Any, where: str) -> Ref:
     if not isinstance(value, dict):
         raise ManifestInvalid(f"{where}: descriptor is not an object")
     if not isinstance(value.get("mediaType"), str):
         raise ManifestInvalid(f"{where}: descriptor has no mediaType")
     size = value.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ManifestInvalid(f"{where}: descriptor size must be an integer >= 0")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
+        raise ManifestInvalid(f"{where}: descriptor size must be an integer in [0, 2^63)")
     try:
-        return Digest.parse(value.get("digest"))
+        return Ref(Digest.parse(value.get("digest")), size)
     except DigestInvalid as exc:
         raise ManifestInvalid(f"{where}: {exc}") from None
 

@@ -12,11 +12,19 @@ Writers keep their bytes beside the final name, in names no valid path can take:
   ``writer(path, append=True)``, from any process on this disk, appends to it in place and
   ``commit()`` renames it onto ``<name>``.
 
+A resumed writer holds an exclusive ``flock`` on the pending file from its opening to its
+end, and renames or deletes the file before letting go. Two writers resuming one path
+(two requests on one upload) thus take turns, and the second, once it holds the lock, checks
+that the pending name still is the file it opened: if the first committed or cancelled it,
+the second gets PathNotFound instead of writing into content already committed (renaming
+keeps the inode, so a late write would change a published file).
+
 Reserved names are never listed, stat-ed or walked; deleting a directory removes them too.
 """
 
 from __future__ import annotations
 
+import fcntl
 import heapq
 import os
 import shutil
@@ -48,6 +56,11 @@ class FilesystemWriter:
         if append:
             self._current = self._pending
             self._file = open(self._pending, "r+b")
+            try:
+                _lock(self._file.fileno(), self._pending)
+            except BaseException:
+                self._file.close()
+                raise
             self._file.seek(0, os.SEEK_END)
         else:
             make_dirs(directory)
@@ -65,17 +78,18 @@ class FilesystemWriter:
         return len(data)
 
     def commit(self) -> None:
-        self._sync_and_close()
-        try:
-            os.replace(self._current, self._final)
-        except OSError:
-            _unlink(self._current)
-            raise
+        with self._file:  # closed (and unlocked) only once renamed, see the module docstring
+            self._sync()
+            try:
+                os.replace(self._current, self._final)
+            except OSError:
+                _unlink(self._current)
+                raise
         fsync_dir(os.path.dirname(self._final))
 
     def cancel(self) -> None:
-        self._file.close()
-        _unlink(self._current)
+        with self._file:
+            _unlink(self._current)
 
     def close(self) -> None:
         self._sync_and_close()
@@ -85,8 +99,11 @@ class FilesystemWriter:
 
     def _sync_and_close(self) -> None:
         with self._file:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            self._sync()
+
+    def _sync(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
 
 
 class FilesystemDriver(StorageDriver):
@@ -216,6 +233,14 @@ def fsync_dir(directory: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _lock(fd: int, path: str) -> None:
+    """Lock ``fd`` (waiting for another writer); FileNotFoundError if ``path`` is not it."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    opened, named = os.fstat(fd), os.stat(path)
+    if (opened.st_dev, opened.st_ino) != (named.st_dev, named.st_ino):
+        raise FileNotFoundError(path)
 
 
 def _unlink(path: str) -> None:
