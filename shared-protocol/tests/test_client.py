@@ -220,3 +220,18 @@ def test_constructor_checks_and_repr():
     assert_secret_hidden(client)
     assert SECRET not in str(vars(client).get("registry_name"))
     client.close()
+
+
+@pytest.mark.parametrize("body, refused", [
+    ({"accepted": 2, "duplicates": 0, "refused": [{"id": "e1", "reason": "not served"}]},
+     [("e1", "not served")]),
+    ({"accepted": 1, "duplicates": 0}, []),
+    ({"refused": "garbage"}, []),
+    ({"refused": [7, {"id": "e2"}]}, [("e2", "")]),
+    ([], []),
+    ("[" * 100_000, []),
+])
+def test_post_events_returns_the_refusals(client, mocked, body, refused):
+    mocked.post(EVENTS, status=200, **({"body": body} if isinstance(body, str) else
+                                       {"json": body}))
+    assert client.post_events(events()) == refused

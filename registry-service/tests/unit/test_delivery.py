@@ -134,3 +134,25 @@ def _raises(sink) -> bool:
     except OutboxError:
         return True
     return False
+
+
+def test_refused_events_are_logged_and_not_resent(caplog):
+    """The Index acknowledges events it will not apply (another namespace's, say) and lists
+    them; the registry logs each with the reason and does not send them again."""
+
+    class Refusing(Client):
+        def post_events(self, events):
+            super().post_events(events)
+            return [(e.id, "namespace not served by this registry") for e in events
+                    if e.target.repository.startswith("alice/")]  # fmt: skip
+
+    driver, client = InMemoryDriver(), Refusing()
+    sink = OutboxSink(Outbox(driver))
+    ours, theirs = event("team/app"), event("alice/victim")
+    sink.write([ours, theirs])
+    delivery = Delivery(Outbox(driver), client)
+    with caplog.at_level(logging.WARNING):
+        assert delivery.run_once() == 2
+    assert f"the Index refused event {theirs.id} (push alice/victim)" in caplog.text
+    assert "namespace not served" in caplog.text and ours.id not in caplog.text
+    assert delivery.run_once() == 0 and len(client.posted) == 2

@@ -81,6 +81,22 @@ def _error_message(response: requests.Response) -> tuple[str, Any]:
     return f"{error.code}: {error.message}", error.detail
 
 
+def _refusals(response: requests.Response) -> list[tuple[str, str]]:
+    """The ``refused`` list of an events answer as (id, reason) pairs; anything else: []."""
+    try:
+        body = jsondepth.loads(response.content) if response.content else {}
+    except ValueError:
+        return []
+    refused = body.get("refused") if isinstance(body, dict) else None
+    if not isinstance(refused, list):
+        return []
+    return [
+        (str(item.get("id", "")), str(item.get("reason", "")))
+        for item in refused
+        if isinstance(item, dict)
+    ]
+
+
 class IndexClient:
     """Call the Index's internal API with timeouts and bounded, backed-off retries.
 
@@ -169,15 +185,21 @@ class IndexClient:
         except (ValueError, KeyError, TypeError, TokenError):
             raise IndexUnavailable("token verification answered an unexpected body") from None
 
-    def post_events(self, events: Sequence[Event]) -> None:
+    def post_events(self, events: Sequence[Event]) -> list[tuple[str, str]]:
         """Deliver ``events`` to the Index in one envelope; an empty sequence sends nothing.
+
+        Return the events the Index acknowledged without applying them, as ``(event id,
+        reason)`` pairs from the answer's ``refused`` list (an Index refuses, for example,
+        events for namespaces the registry does not serve); they are delivered all the same
+        and must not be sent again. An answer without that list (older Indexes, 202/204)
+        refuses nothing.
 
         Raises :class:`EventsRejected` (400/422, not retried),
         :class:`RegistryCredentialRejected` or :class:`IndexUnavailable` (after retries, or for
         another status).
         """
         if not events:
-            return
+            return []
         body = json.dumps(dump_envelope(events)).encode()
         response = self._post(EVENTS_PATH, body, EVENTS_MEDIA_TYPE)
         self._check_credential(response)
@@ -185,3 +207,4 @@ class IndexClient:
             raise EventsRejected(_error_message(response)[0])
         if response.status_code not in (200, 202, 204):
             raise IndexUnavailable(f"events delivery answered HTTP {response.status_code}")
+        return _refusals(response)

@@ -10,7 +10,9 @@ and a thread never survives a fork, so a process id check decides). Each pass
 2. take the outbox lease (another live replica delivering: skip this pass);
 3. post the events in one envelope with ``IndexClient.post_events``;
 4. delete the objects once the Index acknowledged (at-least-once: a crash between 3 and 4 resends
-   them, and the Index applies each event id once).
+   them, and the Index applies each event id once). Events the Index acknowledged but
+   refused to apply (its answer's ``refused`` list: a namespace this registry does not
+   serve, say) are logged at WARNING with the Index's reason; resending cannot change that.
 
 Failures: ``IndexUnavailable`` (network, 5xx) and ``RegistryCredentialRejected`` keep every
 event and back off exponentially, ``interval * 2**failures`` up to ``max_backoff``;
@@ -81,7 +83,7 @@ class Delivery:
         loaded, consumed = self._load(paths)
         events = [event for _, batch in loaded for event in batch]
         try:
-            self.client.post_events(events)
+            self._log_refusals(events, self.client.post_events(events))
         except EventsRejected as exc:
             self._one_by_one(loaded, exc)
         for path, _ in loaded:
@@ -121,12 +123,21 @@ class Delivery:
             refused = []
             for event in events:
                 try:
-                    self.client.post_events([event])
+                    self._log_refusals([event], self.client.post_events([event]))
                 except EventsRejected as one:
                     refused.append(event)
                     exc = one
             if refused:
                 self._bury(path, refused, exc)
+
+    @staticmethod
+    def _log_refusals(events: list[Event], refusals) -> None:
+        """Log the events the Index acknowledged without applying them (never resent)."""
+        by_id = {event.id: event for event in events}
+        for event_id, reason in refusals or ():
+            event = by_id.get(event_id)
+            what = f"{event.action} {event.target.repository}" if event else "unknown event"
+            logger.warning("the Index refused event %s (%s): %s", event_id, what, reason)
 
     def _bury(self, path: str, events: list[Event], exc: EventsRejected) -> None:
         for event in events:
