@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from protocol_strategies import repository_names, sha256_hex, tags
+from wharf_protocol.descriptors import MAX_SIZE
 from wharf_protocol.digests import Digest
 from wharf_protocol.events import (
     ACCEPTED_EVENTS_MEDIA_TYPES,
     ACTIONS,
     DELETE,
     EVENTS_MEDIA_TYPE,
-    MAX_SIZE,
     MOUNT,
     PULL,
     PUSH,
@@ -26,7 +26,6 @@ from wharf_protocol.events import (
     Target,
     dump_envelope,
     is_events_media_type,
-    is_size,
     load_envelope,
     new_event,
 )
@@ -239,9 +238,6 @@ def test_sizes_up_to_the_int64_maximum_load():
     assert "2**63" in str(info.value.messages["events"][0]["target"])
 
 
-def test_is_size():
-    assert all(map(is_size, (0, 1, MAX_SIZE)))
-    assert not any(map(is_size, (-1, 2**63, 10**400, 1.0, "1", True, None)))
 
 
 @pytest.mark.parametrize("data", ["{", b"\xff", "[]", {}, {"events": {}}, {"events": [1]}])

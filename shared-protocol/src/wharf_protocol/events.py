@@ -12,7 +12,7 @@ Wire format (distribution docs, "Work with notifications", "Envelope"; notificat
         "source": {"addr", "instanceID"}}]}
 
 Sizes (``target.size``, ``target.length`` and each reference's ``size``) are integers in
-``[0, 2**63)`` (:data:`MAX_SIZE` at most: OCI descriptors' ``size`` is an int64, image-spec
+``[0, 2**63)`` (:mod:`.descriptors`: OCI descriptors' ``size`` is an int64, image-spec
 "Descriptors"); anything else makes the envelope invalid.
 
 Empty target fields are omitted when dumping (Go's ``omitempty``). A repository delete is an
@@ -33,6 +33,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_dump, post_load
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from .descriptors import MAX_SIZE
 from .digests import DIGEST_RE, Digest
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
     "DELETE",
     "EVENTS_MEDIA_TYPE",
     "EVENTS_MEDIA_TYPE_V1",
-    "MAX_SIZE",
     "MOUNT",
     "PULL",
     "PUSH",
@@ -54,7 +54,6 @@ __all__ = [
     "Target",
     "dump_envelope",
     "is_events_media_type",
-    "is_size",
     "load_envelope",
     "new_event",
 ]
@@ -64,7 +63,6 @@ EVENTS_MEDIA_TYPE_V1 = "application/vnd.docker.distribution.events.v1+json"
 ACCEPTED_EVENTS_MEDIA_TYPES = (EVENTS_MEDIA_TYPE_V1, EVENTS_MEDIA_TYPE)
 
 PUSH, PULL, DELETE, MOUNT = "push", "pull", "delete", "mount"
-MAX_SIZE = 2**63 - 1  # the largest size a descriptor may state (int64)
 ACTIONS = (PUSH, PULL, DELETE, MOUNT)
 
 
@@ -166,11 +164,6 @@ def new_event(
     """
     return Event(str(uuid.uuid4()), datetime.now(UTC), action, target,
                  request or RequestRecord(), actor or Actor(), source or Source())
-
-
-def is_size(value: object) -> bool:
-    """Tell whether ``value`` is a valid descriptor size: an int in ``[0, 2**63)``."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SIZE
 
 
 def is_events_media_type(content_type: str | None) -> bool:

@@ -32,8 +32,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from wharf_protocol import mediatypes
+from wharf_protocol.descriptors import is_size
 from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
-from wharf_protocol.events import is_size
 
 from ..domain.errors import RegistryRefused, RegistryUnavailable
 from ..domain.model import Registry

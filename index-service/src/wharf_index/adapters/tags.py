@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from wharf_protocol.events import is_size
+from wharf_protocol.descriptors import is_size
 
 from .base import Store
 

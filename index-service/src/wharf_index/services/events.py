@@ -51,10 +51,10 @@ from dataclasses import dataclass
 
 from wharf_protocol import mediatypes
 from wharf_protocol import names as protocol_names
+from wharf_protocol.descriptors import MAX_SIZE
 from wharf_protocol.digests import Digest, DigestInvalid
 from wharf_protocol.events import (
     DELETE,
-    MAX_SIZE,
     PULL,
     PUSH,
     Event,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wharf_protocol import jsondepth, mediatypes
+from wharf_protocol.descriptors import is_size
 from wharf_protocol.digests import Digest, DigestInvalid
 from wharf_protocol.events import Descriptor
 
@@ -33,10 +34,6 @@ FOREIGN_LAYERS = frozenset({
     mediatypes.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
     mediatypes.OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
 })
-
-
-#: Sizes are int64 in the OCI image spec ("Descriptor", ``size``).
-MAX_SIZE = (1 << 63) - 1
 
 
 @dataclass(frozen=True)
@@ -163,7 +160,7 @@ def _descriptor(value: Any, where: str) -> Ref:
     if not isinstance(value.get("mediaType"), str):
         raise ManifestInvalid(f"{where}: descriptor has no mediaType")
     size = value.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
+    if not is_size(size):
         raise ManifestInvalid(f"{where}: descriptor size must be an integer in [0, 2^63)")
     try:
         return Ref(Digest.parse(value.get("digest")), size)
