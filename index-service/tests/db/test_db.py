@@ -9,6 +9,8 @@ import pytest
 from wharf_index.adapters.db import Database, DatabaseUnavailable
 from wharf_index.adapters.unit_of_work import UnitOfWork
 
+from tests.conftest import terminate_sessions
+
 
 def _count(db):
     with db.transaction() as conn, conn.cursor() as cur:
@@ -46,18 +48,9 @@ def test_sql_errors_roll_back_and_the_connection_stays_usable(database):
     assert _count(database) == 0
 
 
-def _terminate_all(url):
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
-    conn.close()
-
-
 def test_stale_connections_are_discarded_after_server_side_termination(database, db_url):
     assert _count(database) == 0
-    _terminate_all(db_url)  # what a PostgreSQL restart does to pooled connections
+    terminate_sessions(db_url)  # what a PostgreSQL restart does to pooled connections
     assert _count(database) == 0  # no error: the dead connection is noticed and replaced
 
 
@@ -67,7 +60,7 @@ def test_run_retries_once_when_the_connection_breaks_mid_transaction(database, d
     def work(conn):
         attempts.append(1)
         if len(attempts) == 1:
-            _terminate_all(db_url)
+            terminate_sessions(db_url)
         with conn.cursor() as cur:
             cur.execute("SELECT 1")
             return cur.fetchone()[0]
@@ -78,7 +71,7 @@ def test_run_retries_once_when_the_connection_breaks_mid_transaction(database, d
 
 def test_broken_connection_inside_transaction_is_unavailable(database, db_url):
     with pytest.raises(DatabaseUnavailable), database.transaction() as conn:
-        _terminate_all(db_url)
+        terminate_sessions(db_url)
         conn.cursor().execute("SELECT 1")
     assert _count(database) == 0
 
