@@ -6,11 +6,24 @@ again when the process id changed (gunicorn forked a worker after the parent tou
 the parent's sockets are abandoned, never closed, since closing would end the parent's
 sessions).
 
-Resilience (PostgreSQL restarted, network cut):
+Resilience (PostgreSQL restarted, stopped or hung, network cut):
 
-- connecting has a timeout (``connect_timeout``) and TCP keepalives; statements have a
-  server-side ``statement_timeout``; waiting for a free pooled connection is bounded by
-  ``pool_timeout``. Nothing hangs.
+- every wait for the server has a client-side bound, because a server that stopped
+  answering while its host still holds the TCP connection open (a SIGSTOPped or wedged
+  PostgreSQL, a hung host behind a live kernel) never makes libpq return: the kernel
+  acknowledges what we send and keepalive probes, so neither ``statement_timeout`` (server
+  side), TCP keepalives nor ``tcp_user_timeout`` end the wait. psycopg2 runs in its
+  "green" mode with :func:`_wait` as wait callback (``psycopg2.extensions
+  .set_wait_callback``, installed with the first pool): libpq is used non-blocking and
+  each wait (connecting, a statement, ``COMMIT``) polls with a deadline --
+  ``connect_timeout`` while connecting, ``response_timeout`` for an answer -- after which
+  the connection is closed (psycopg2 closes it when the callback raises) and
+  :class:`DatabaseTimeout` surfaces as :class:`DatabaseUnavailable` (503). :meth:`Database
+  .limits` tightens the bounds for the current thread (the token endpoints, readiness).
+  Connections not made by a :class:`Database` wait without a bound, as in blocking mode.
+- connections also have TCP keepalives and ``tcp_user_timeout`` (an unreachable peer is
+  noticed on idle pooled connections), and statements a server-side ``statement_timeout``;
+  waiting for a free pooled connection is bounded by ``pool_timeout``. Nothing hangs.
 - a pooled connection is checked before it is handed out without a round trip: an idle
   PostgreSQL connection has nothing to read, so a readable socket means the server closed
   it or sent a termination notice (what a restart does). Such connections are discarded
@@ -20,7 +33,8 @@ Resilience (PostgreSQL restarted, network cut):
   new PostgreSQL backend, with its fork and authentication, for most units of work).
 - a connection that breaks during a transaction is discarded (never returned to the pool)
   and :class:`DatabaseUnavailable` is raised (the API answers 503). :meth:`Database.run`
-  retries a whole unit of work once when the failure happened before ``COMMIT`` was sent.
+  retries a whole unit of work once when the failure happened before ``COMMIT`` was sent
+  (not after a timeout: the server is not answering, a retry would only double the wait).
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ import logging
 import os
 import select
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -45,7 +60,18 @@ _CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
 
 class DatabaseUnavailable(Exception):
-    """PostgreSQL cannot be reached or the connection broke; safe to retry later (503)."""
+    """PostgreSQL cannot be reached or the connection broke; safe to retry later (503).
+
+    ``committing``: the failure happened during ``COMMIT`` (the outcome is unknown);
+    ``timed_out``: the server did not answer within its bound.
+    """
+
+    committing = False
+    timed_out = False
+
+
+class DatabaseTimeout(psycopg2.OperationalError):
+    """The server did not answer within the client-side bound; the connection is closed."""
 
 
 def is_connection_error(exc: BaseException, conn=None) -> bool:
@@ -58,6 +84,70 @@ def is_connection_error(exc: BaseException, conn=None) -> bool:
     if code and code.startswith(_CONNECTION_SQLSTATES):
         return True
     return isinstance(exc, psycopg2.OperationalError) and code is None
+
+
+# -- client-side bounds ---------------------------------------------------------------------
+
+_bounds = threading.local()  # .wait (seconds per wait), .deadline (monotonic): Database.limits
+
+
+class _Connection(psycopg2.extensions.connection):
+    """A connection of a :class:`Database`: its subclass per Database carries the bounds."""
+
+    connect_timeout: float | None = None
+    response_timeout: float | None = None
+
+
+def _limit(conn) -> float | None:
+    """Seconds the current wait on ``conn`` may last (None: no bound)."""
+    if not isinstance(conn, _Connection):
+        return None
+    connecting = conn.status == psycopg2.extensions.STATUS_SETUP
+    limit = conn.connect_timeout if connecting else conn.response_timeout
+    return _tighter(limit)
+
+
+def _tighter(limit: float | None) -> float | None:
+    """``limit`` cut down to the current thread's :meth:`Database.limits`."""
+    wait = getattr(_bounds, "wait", None)
+    deadline = getattr(_bounds, "deadline", None)
+    for bound in (wait, None if deadline is None else max(deadline - time.monotonic(), 0.0)):
+        if bound is not None and (limit is None or bound < limit):
+            limit = bound
+    return limit
+
+
+def _wait(conn) -> None:
+    """psycopg2's wait callback: poll ``conn`` until its operation completes, within the
+    bound of :func:`_limit`; raise :class:`DatabaseTimeout` past it (psycopg2 then closes
+    the connection). Interrupts (KeyboardInterrupt) propagate the same way."""
+    limit = _limit(conn)
+    deadline = None if limit is None else time.monotonic() + limit
+    poller = select.poll()
+    while True:
+        state = conn.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        if state == psycopg2.extensions.POLL_READ:
+            poller.register(conn.fileno(), select.POLLIN)
+        elif state == psycopg2.extensions.POLL_WRITE:
+            poller.register(conn.fileno(), select.POLLOUT)
+        else:  # pragma: no cover - psycopg2 documents no other state
+            raise psycopg2.OperationalError(f"unexpected poll state {state}")
+        if deadline is None:
+            poller.poll()
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            raise DatabaseTimeout(f"no answer from the database within {limit:g}s")
+
+
+def _install_wait_callback() -> None:
+    current = psycopg2.extensions.get_wait_callback()
+    if current is not _wait:
+        if current is not None:
+            logger.warning("replacing psycopg2's wait callback %r", current)
+        psycopg2.extensions.set_wait_callback(_wait)
 
 
 class _KeepingPool(psycopg2.pool.ThreadedConnectionPool):
@@ -77,26 +167,31 @@ class Database:
     """A per-process psycopg2 pool for ``url`` with bounded waits (see module docstring)."""
 
     def __init__(self, url: str, *, minconn: int = 1, maxconn: int = 10,
-                 connect_timeout: int = 5, statement_timeout: int = 30,
-                 pool_timeout: int = 10) -> None:  # fmt: skip
+                 connect_timeout: float = 5, statement_timeout: int = 30,
+                 pool_timeout: float = 10, response_timeout: float | None = 5) -> None:  # fmt: skip
         self.url = url
         self.minconn = minconn
         self.maxconn = maxconn
         self.connect_timeout = connect_timeout
         self.statement_timeout = statement_timeout
         self.pool_timeout = pool_timeout
+        self.response_timeout = response_timeout
+        self._connection_class = type("DatabaseConnection", (_Connection,), {
+            "connect_timeout": connect_timeout, "response_timeout": response_timeout})  # fmt: skip
         self._lock = threading.Lock()
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None  # a _KeepingPool
         self._slots: threading.BoundedSemaphore | None = None
         self._pid: int | None = None
 
     @classmethod
-    def from_settings(cls, settings) -> Database:
-        """Build from :class:`wharf_index.settings.Settings` (does not connect)."""
-        return cls(settings.database_url, minconn=settings.db_pool_min,
-                   maxconn=settings.db_pool_max, connect_timeout=settings.db_connect_timeout,
+    def from_settings(cls, settings, **overrides) -> Database:
+        """Build from :class:`wharf_index.settings.Settings` (does not connect); keyword
+        arguments override the pool sizes (``minconn``, ``maxconn``)."""
+        sizes = {"minconn": settings.db_pool_min, "maxconn": settings.db_pool_max, **overrides}
+        return cls(settings.database_url, **sizes, connect_timeout=settings.db_connect_timeout,
                    statement_timeout=settings.db_statement_timeout,
-                   pool_timeout=settings.db_pool_timeout)  # fmt: skip
+                   pool_timeout=settings.db_pool_timeout,
+                   response_timeout=settings.db_response_timeout)  # fmt: skip
 
     def __repr__(self) -> str:
         return f"<Database pool {self.minconn}..{self.maxconn}>"  # the URL may hold a password
@@ -107,17 +202,21 @@ class Database:
         pid = os.getpid()
         with self._lock:
             if self._pool is None or self._pid != pid:
+                _install_wait_callback()
                 timeout_ms = self.statement_timeout * 1000
                 options = f"-c timezone=UTC -c statement_timeout={timeout_ms}"
+                user_timeout = int((self.response_timeout or 0) * 1000)
                 try:
                     self._pool = _KeepingPool(
                         self.minconn, self.maxconn, self.url,
-                        connect_timeout=self.connect_timeout, options=options,
+                        connection_factory=self._connection_class,
+                        connect_timeout=max(int(self.connect_timeout), 1), options=options,
                         keepalives=1, keepalives_idle=30, keepalives_interval=10,
-                        keepalives_count=3, application_name="wharf-index",
+                        keepalives_count=3, tcp_user_timeout=user_timeout,
+                        application_name="wharf-index",
                     )  # fmt: skip
                 except psycopg2.Error as exc:
-                    raise DatabaseUnavailable(_describe(exc)) from None
+                    raise _unavailable(exc) from None
                 self._slots = threading.BoundedSemaphore(self.maxconn)
                 self._pid = pid
             assert self._slots is not None
@@ -133,6 +232,24 @@ class Database:
 
     # -- connections and transactions ---------------------------------------------------------
 
+    @staticmethod
+    @contextmanager
+    def limits(*, wait: float | None = None, total: float | None = None) -> Iterator[None]:
+        """Tighten the bounds of this thread's database work inside the block: each wait
+        (for a pooled connection, connecting, an answer) at most ``wait`` seconds, and all
+        of them together over by ``total`` seconds from now. Nested blocks only tighten."""
+        saved = (getattr(_bounds, "wait", None), getattr(_bounds, "deadline", None))
+        if wait is not None and (saved[0] is None or wait < saved[0]):
+            _bounds.wait = wait
+        if total is not None:
+            deadline = time.monotonic() + total
+            if saved[1] is None or deadline < saved[1]:
+                _bounds.deadline = deadline
+        try:
+            yield
+        finally:
+            _bounds.wait, _bounds.deadline = saved
+
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
         """Lend a healthy connection; it goes back to the pool, or is discarded if broken.
@@ -141,7 +258,7 @@ class Database:
         or the server cannot be reached. The caller manages the transaction.
         """
         pool, slots = self._ensure_pool()
-        if not slots.acquire(timeout=self.pool_timeout):
+        if not slots.acquire(timeout=_tighter(self.pool_timeout)):
             raise DatabaseUnavailable("no free database connection (pool exhausted)")
         conn = None
         try:
@@ -166,7 +283,7 @@ class Database:
             try:
                 conn = pool.getconn()
             except psycopg2.Error as exc:
-                raise DatabaseUnavailable(_describe(exc)) from None
+                raise _unavailable(exc) from None
             if _is_alive(conn):
                 return conn
             logger.info("discarding a stale database connection")
@@ -193,7 +310,7 @@ class Database:
                     except psycopg2.Error:
                         pass
                 if isinstance(exc, psycopg2.Error) and is_connection_error(exc, conn):
-                    error = DatabaseUnavailable(_describe(exc))
+                    error = _unavailable(exc)
                     error.committing = committing
                     raise error from exc
                 raise
@@ -212,7 +329,7 @@ class Database:
                 yield conn
             except psycopg2.Error as exc:
                 if is_connection_error(exc, conn):
-                    raise DatabaseUnavailable(_describe(exc)) from exc
+                    raise _unavailable(exc) from exc
                 raise
             finally:
                 if not conn.closed:
@@ -225,14 +342,15 @@ class Database:
                 with self.transaction() as conn:
                     return work(conn)
             except DatabaseUnavailable as exc:
-                if attempt == 2 or getattr(exc, "committing", False):
+                if attempt == 2 or exc.committing or exc.timed_out:
                     raise
                 logger.warning("database connection lost; retrying once")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def ping(self) -> None:
-        """Run ``SELECT 1``; raise DatabaseUnavailable when the database does not answer."""
-        with self.transaction() as conn, conn.cursor() as cur:
+    def ping(self, timeout: float | None = None) -> None:
+        """Run ``SELECT 1``; raise DatabaseUnavailable when the database does not answer
+        (within ``timeout`` seconds in all, the wait for a pooled connection included)."""
+        with self.limits(total=timeout), self.autocommit() as conn, conn.cursor() as cur:
             cur.execute("SELECT 1")
             cur.fetchone()
 
@@ -242,10 +360,11 @@ def _is_alive(conn) -> bool:
     if conn.closed:
         return False
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return not poller.poll(0)
     except (OSError, ValueError, psycopg2.Error):
         return False
-    return not readable
 
 
 def _reset(conn) -> None:
@@ -255,6 +374,12 @@ def _reset(conn) -> None:
             conn.rollback()
     except psycopg2.Error:
         conn.close()
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    error = DatabaseUnavailable(_describe(exc))
+    error.timed_out = isinstance(exc, DatabaseTimeout)
+    return error
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,11 +8,16 @@ calling ``internal``.
 - :func:`registry_credentials`: ``(name, credential)`` of a registry's Basic header.
 - :func:`basic_challenge_on_401`: every 401 of a blueprint carries
   ``WWW-Authenticate: Basic realm="<INDEX_PUBLIC_URL>"`` (RFC 7617), whatever raised it.
+- :func:`token_path`: a view decorator bounding each of the view's database waits by
+  ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT`` (the token endpoint and token verification, which
+  clients and registries wait on: a hung database fails them fast, 503).
 
 Credentials are never logged or put into error messages.
 """
 
 from __future__ import annotations
+
+import functools
 
 from flask import Blueprint, request
 from wharf_protocol.scopes import basic_challenge
@@ -34,6 +39,18 @@ def init_authority(context) -> None:
 
 def authority() -> TokenAuthority:
     return current().extras[EXTRA]
+
+
+def token_path(view):
+    """Run ``view`` with its database waits bounded by ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``."""
+
+    @functools.wraps(view)
+    def bounded(*args, **kwargs):
+        context = current()
+        with context.db.limits(wait=context.settings.db_token_response_timeout):
+            return view(*args, **kwargs)
+
+    return bounded
 
 
 def _basic() -> tuple[str, str] | None:
