@@ -12,6 +12,9 @@ table, children first: ~20 ms, where a fresh ``CREATE DATABASE ... TEMPLATE`` co
   password hashing (scrypt n=1024: tests only!) and a low login-throttle threshold (3).
 - ``settings`` / ``app`` / ``client``: the Flask app on that database.
 - ``make_user(name, admin=False)``: create a user whose password is ``PASSWORD``.
+- ``sql(statement, params=None)``: run SQL on the test database directly (autocommit).
+- ``own_postgres``: a PostgreSQL cluster of the test's own (to stop, see
+  tests/stopped_postgres.py), removed afterwards.
 - :func:`terminate_sessions` cuts every other session to a database, as a PostgreSQL
   restart does, and returns once those backends are gone.
 """
@@ -31,6 +34,7 @@ from wharf_index.services import accounts
 from wharf_index.services.config import ServiceConfig
 from wharf_index.services.passwords import PasswordHasher
 from wharf_index.settings import Settings
+from wharf_testing.postgres import PostgresServer
 
 PASSWORD = "correct horse battery staple"
 SECRET_KEY = "test-secret-key-not-for-production"
@@ -117,6 +121,30 @@ def db_url(_shared_db) -> str:
     finally:
         conn.close()
     return url
+
+
+@pytest.fixture
+def own_postgres():
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sql(db_url):
+    """Run SQL on the test database directly (autocommit): the rows, or None."""
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True
+
+    def run(statement, params=None):
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    yield run
+    conn.close()
 
 
 @pytest.fixture

@@ -1,15 +1,19 @@
-"""The pool and transactions: commit/rollback, re-entrancy, stale connections, limits."""
+"""The pool and transactions: commit/rollback, re-entrancy, stale connections, limits, and
+the client-side bounds on a server that stopped answering."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg2
 import pytest
+from wharf_index.adapters import db as db_module
 from wharf_index.adapters.db import Database, DatabaseUnavailable
 from wharf_index.adapters.unit_of_work import UnitOfWork
 
 from tests.conftest import terminate_sessions
+from tests.stopped_postgres import suspended
 
 
 def _count(db):
@@ -108,3 +112,45 @@ def test_pool_is_recreated_in_a_forked_child(database):
 
 def test_readyz_with_a_database(client):
     assert client.get("/readyz").json == {"status": "ok", "database": "ok"}
+
+
+def test_a_stopped_server_is_given_up_within_the_bounds_and_then_reused(own_postgres):
+    url = own_postgres.create_database("bounded")
+    db = Database(url, minconn=0, maxconn=2, connect_timeout=1, response_timeout=1,
+                  pool_timeout=1)  # fmt: skip
+    attempts = []
+
+    def work(conn):
+        attempts.append(1)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            return cur.fetchone()[0]
+
+    try:
+        assert db.run(work) == 1
+        with suspended(own_postgres):
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailable, match="no answer") as raised:
+                db.run(work)  # the pooled connection: the query is never answered
+            assert raised.value.timed_out and len(attempts) == 2  # not retried: no use
+            with pytest.raises(DatabaseUnavailable, match="no answer"):
+                db.ping()  # a new connection: the server never completes the start-up
+            assert time.monotonic() - started < 10  # two bounded waits, never a hang
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailable), db.limits(total=0.2):
+                db.ping()
+            assert time.monotonic() - started < 1
+        assert db.run(work) == 1  # resumed: the abandoned connection was closed, not reused
+    finally:
+        db.close()
+
+
+def test_limits_only_tighten_and_are_restored():
+    with Database.limits(wait=2):
+        with Database.limits(wait=5, total=60):
+            assert db_module._tighter(10) == 2
+            assert db_module._tighter(None) == 2
+        assert db_module._tighter(10) == 2
+        with Database.limits(total=0.5):
+            assert db_module._tighter(10) <= 0.5
+    assert db_module._tighter(10) == 10 and db_module._tighter(None) is None

@@ -6,16 +6,13 @@ endpoint and token verification 503 ``UNAVAILABLE`` with ``Retry-After`` within 
 ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``, and once the server resumes the same processes serve
 again (the abandoned connections were closed, the others are reused).
 
-The test runs a PostgreSQL cluster of its own and stops only that cluster's processes (its
-postmaster and the postmaster's children), always resuming them.
+The test runs a PostgreSQL cluster of its own (``own_postgres``) and stops only that
+cluster's processes, always resuming them (tests/stopped_postgres.py).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
-import signal
 import time
 
 import pytest
@@ -25,59 +22,16 @@ from wharf_index.adapters.db import Database
 from wharf_index.adapters.unit_of_work import UnitOfWork
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import accounts, registries
-from wharf_testing.postgres import PostgresServer
 
 from tests.conftest import PASSWORD, SECRET_KEY
 from tests.service.test_gunicorn import _pythonpath
+from tests.stopped_postgres import suspended
 
 pytestmark = pytest.mark.db
 
 READY_BOUND = 2.0  # what a load balancer may expect of /readyz
 TOKEN_TIMEOUT = 1  # INDEX_DB_TOKEN_RESPONSE_TIMEOUT of the Index under test
 TOKEN_BOUND = TOKEN_TIMEOUT + 2.0  # the wait plus generous room for a loaded machine
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                stat = fh.read()
-        except OSError:
-            continue  # exited meanwhile
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry))
-    return found
-
-
-@contextlib.contextmanager
-def suspended(server: PostgresServer):
-    """SIGSTOP the cluster's postmaster and backends; SIGCONT them on the way out."""
-    assert server.pid is not None
-    stopped = []
-    try:
-        os.kill(server.pid, signal.SIGSTOP)  # first: it forks no new backend from now on
-        stopped.append(server.pid)
-        for pid in _children(server.pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGSTOP)
-                stopped.append(pid)
-        yield
-    finally:
-        for pid in stopped:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-
-
-@pytest.fixture
-def own_postgres():
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -75,8 +75,21 @@ class IssuedTokenStore(Store):
             (user_id,),
         )
 
-    def delete_expired(self, older_than_seconds: int = 86400) -> int:
+    def prune_expired(self, grace_seconds: int, limit: int) -> int:
+        """Delete up to ``limit`` records of tokens expired more than ``grace_seconds`` ago;
+        return how many were deleted."""
         return self._exec(
-            "DELETE FROM issued_tokens WHERE expires_at < now() - make_interval(secs => %s)",
-            (older_than_seconds,),
+            "DELETE FROM issued_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM issued_tokens"
+            " WHERE expires_at < now() - make_interval(secs => %(grace)s) LIMIT %(limit)s))"
+            " AND expires_at < now() - make_interval(secs => %(grace)s)",
+            {"grace": grace_seconds, "limit": limit},
         )
+
+    def count_expired(self, grace_seconds: int) -> int:
+        """How many records :meth:`prune_expired` would delete in all."""
+        row = self._one(
+            "SELECT count(*) FROM issued_tokens"
+            " WHERE expires_at < now() - make_interval(secs => %s)",
+            (grace_seconds,),
+        )
+        return int(row[0])
