@@ -154,3 +154,21 @@ def test_limits_only_tighten_and_are_restored():
         with Database.limits(total=0.5):
             assert db_module._tighter(10) <= 0.5
     assert db_module._tighter(10) == 10 and db_module._tighter(None) is None
+
+
+def test_a_hung_connection_attempt_stalls_only_its_own_thread(own_postgres):
+    url = own_postgres.create_database("bounded")
+    db = Database(url, minconn=0, maxconn=2, connect_timeout=4, response_timeout=4)
+    connecting = threading.Thread(target=lambda: pytest.raises(DatabaseUnavailable, db.ping))
+    try:
+        with suspended(own_postgres):
+            connecting.start()  # a new connection: the server never completes the start-up
+            time.sleep(0.2)  # let it take the pool's lock if connecting held one
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailable):
+                db.ping(timeout=0.5)
+            assert time.monotonic() - started < 2  # not the other thread's 4 s
+            connecting.join(10)
+        db.ping()
+    finally:
+        db.close()

@@ -1,6 +1,6 @@
 """PostgreSQL access: a lazily created, fork-aware psycopg2 pool and transactions.
 
-:class:`Database` owns one ``ThreadedConnectionPool`` per *process*. Nothing connects at
+:class:`Database` owns one connection pool per *process*. Nothing connects at
 import or construction: the pool is created on the first :meth:`Database.connection`, and
 again when the process id changed (gunicorn forked a worker after the parent touched it;
 the parent's sockets are abandoned, never closed, since closing would end the parent's
@@ -28,9 +28,9 @@ Resilience (PostgreSQL restarted, stopped or hung, network cut):
   PostgreSQL connection has nothing to read, so a readable socket means the server closed
   it or sent a termination notice (what a restart does). Such connections are discarded
   and another is taken, so after a restart requests do not fail one per stale connection.
-- connections are kept for reuse: up to ``maxconn`` idle ones stay open (psycopg2's own
-  pool closes every returned connection beyond ``minconn``, which under concurrency meant a
-  new PostgreSQL backend, with its fork and authentication, for most units of work).
+- connections are kept for reuse: up to ``maxconn`` idle ones stay open (:class:`_Pool`:
+  psycopg2's own pool closes every returned connection beyond ``minconn``, and connects
+  while holding its lock, so one hung connection attempt stalled every thread).
 - a connection that breaks during a transaction is discarded (never returned to the pool)
   and :class:`DatabaseUnavailable` is raised (the API answers 503). :meth:`Database.run`
   retries a whole unit of work once when the failure happened before ``COMMIT`` was sent
@@ -50,7 +50,6 @@ from typing import TypeVar
 
 import psycopg2
 import psycopg2.extensions
-import psycopg2.pool
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -150,17 +149,40 @@ def _install_wait_callback() -> None:
         psycopg2.extensions.set_wait_callback(_wait)
 
 
-class _KeepingPool(psycopg2.pool.ThreadedConnectionPool):
-    """A ThreadedConnectionPool that keeps returned connections, up to ``maxconn``.
+class _Pool:
+    """The idle connections of one process; the Database's slots bound how many exist.
 
-    psycopg2 opens ``minconn`` connections up front and then closes any connection returned
-    while ``minconn`` are already idle; ``_putconn`` compares against ``self.minconn``, so
-    raising it after the initial connections are opened keeps up to ``maxconn`` of them.
+    Connecting and closing happen outside the lock, so a slow or hung connection attempt
+    delays only the thread that needs it (psycopg2's pools connect while holding their
+    lock, which made every other thread wait for it too). Returned connections are kept
+    (psycopg2's ThreadedConnectionPool closes every one beyond ``minconn``, which under
+    concurrency meant a new backend, with its fork and authentication, for most units of
+    work); the most recently returned is lent first.
     """
 
-    def __init__(self, minconn: int, maxconn: int, *args, **kwargs) -> None:
-        super().__init__(minconn, maxconn, *args, **kwargs)
-        self.minconn = maxconn
+    def __init__(self, connect: Callable[[], psycopg2.extensions.connection]) -> None:
+        self._connect = connect
+        self._idle: list[psycopg2.extensions.connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> psycopg2.extensions.connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def put(self, conn, *, close: bool = False) -> None:
+        if close or conn.closed:
+            _close(conn)
+            return
+        with self._lock:
+            self._idle.append(conn)
+
+    def closeall(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            _close(conn)
 
 
 class Database:
@@ -179,7 +201,7 @@ class Database:
         self._connection_class = type("DatabaseConnection", (_Connection,), {
             "connect_timeout": connect_timeout, "response_timeout": response_timeout})  # fmt: skip
         self._lock = threading.Lock()
-        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None  # a _KeepingPool
+        self._pool: _Pool | None = None
         self._slots: threading.BoundedSemaphore | None = None
         self._pid: int | None = None
 
@@ -198,29 +220,37 @@ class Database:
 
     # -- pool lifecycle ---------------------------------------------------------------------
 
-    def _ensure_pool(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, threading.Semaphore]:
+    def _ensure_pool(self) -> tuple[_Pool, threading.Semaphore]:
+        """This process's pool; the thread creating it opens ``minconn`` connections."""
         pid = os.getpid()
         with self._lock:
-            if self._pool is None or self._pid != pid:
+            created = self._pool is None or self._pid != pid
+            if created:
                 _install_wait_callback()
-                timeout_ms = self.statement_timeout * 1000
-                options = f"-c timezone=UTC -c statement_timeout={timeout_ms}"
-                user_timeout = int((self.response_timeout or 0) * 1000)
-                try:
-                    self._pool = _KeepingPool(
-                        self.minconn, self.maxconn, self.url,
-                        connection_factory=self._connection_class,
-                        connect_timeout=max(int(self.connect_timeout), 1), options=options,
-                        keepalives=1, keepalives_idle=30, keepalives_interval=10,
-                        keepalives_count=3, tcp_user_timeout=user_timeout,
-                        application_name="wharf-index",
-                    )  # fmt: skip
-                except psycopg2.Error as exc:
-                    raise _unavailable(exc) from None
+                self._pool = _Pool(self._connect)
                 self._slots = threading.BoundedSemaphore(self.maxconn)
                 self._pid = pid
-            assert self._slots is not None
-            return self._pool, self._slots
+            pool, slots = self._pool, self._slots
+        assert pool is not None and slots is not None
+        if created:
+            try:
+                opened = [pool.get() for _ in range(self.minconn)]
+            except psycopg2.Error as exc:
+                raise _unavailable(exc) from None
+            for conn in opened:
+                pool.put(conn)
+        return pool, slots
+
+    def _connect(self) -> psycopg2.extensions.connection:
+        timeout_ms = self.statement_timeout * 1000
+        return psycopg2.connect(
+            self.url, connection_factory=self._connection_class,
+            connect_timeout=max(int(self.connect_timeout), 1),
+            options=f"-c timezone=UTC -c statement_timeout={timeout_ms}",
+            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+            tcp_user_timeout=int((self.response_timeout or 0) * 1000),
+            application_name="wharf-index",
+        )  # fmt: skip
 
     def close(self) -> None:
         """Close every pooled connection of this process (the next use reconnects)."""
@@ -266,28 +296,26 @@ class Database:
             yield conn
         except BaseException as exc:
             if conn is not None and is_connection_error(exc, conn):
-                pool.putconn(conn, close=True)
+                pool.put(conn, close=True)
                 conn = None
             raise
         finally:
             if conn is not None:
-                if conn.closed:
-                    pool.putconn(conn, close=True)
-                else:
+                if not conn.closed:
                     _reset(conn)
-                    pool.putconn(conn, close=bool(conn.closed))
+                pool.put(conn)
             slots.release()
 
-    def _checkout(self, pool: psycopg2.pool.ThreadedConnectionPool):
+    def _checkout(self, pool: _Pool):
         for _ in range(self.maxconn + 1):
             try:
-                conn = pool.getconn()
+                conn = pool.get()
             except psycopg2.Error as exc:
                 raise _unavailable(exc) from None
             if _is_alive(conn):
                 return conn
             logger.info("discarding a stale database connection")
-            pool.putconn(conn, close=True)
+            pool.put(conn, close=True)
         raise DatabaseUnavailable("no live database connection")
 
     @contextmanager
@@ -365,6 +393,13 @@ def _is_alive(conn) -> bool:
         return not poller.poll(0)
     except (OSError, ValueError, psycopg2.Error):
         return False
+
+
+def _close(conn) -> None:
+    try:
+        conn.close()
+    except psycopg2.Error:
+        pass
 
 
 def _reset(conn) -> None:
