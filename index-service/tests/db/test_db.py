@@ -8,7 +8,7 @@ import time
 
 import psycopg2
 import pytest
-from wharf_index.adapters import db as db_module
+from wharf_index.adapters import db_bounds
 from wharf_index.adapters.db import Database, DatabaseUnavailable
 from wharf_index.adapters.unit_of_work import UnitOfWork
 
@@ -148,12 +148,12 @@ def test_a_stopped_server_is_given_up_within_the_bounds_and_then_reused(own_post
 def test_limits_only_tighten_and_are_restored():
     with Database.limits(wait=2):
         with Database.limits(wait=5, total=60):
-            assert db_module._tighter(10) == 2
-            assert db_module._tighter(None) == 2
-        assert db_module._tighter(10) == 2
+            assert db_bounds.tighter(10) == 2
+            assert db_bounds.tighter(None) == 2
+        assert db_bounds.tighter(10) == 2
         with Database.limits(total=0.5):
-            assert db_module._tighter(10) <= 0.5
-    assert db_module._tighter(10) == 10 and db_module._tighter(None) is None
+            assert db_bounds.tighter(10) <= 0.5
+    assert db_bounds.tighter(10) == 10 and db_bounds.tighter(None) is None
 
 
 def test_a_hung_connection_attempt_stalls_only_its_own_thread(own_postgres):

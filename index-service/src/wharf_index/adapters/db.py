@@ -8,19 +8,11 @@ sessions).
 
 Resilience (PostgreSQL restarted, stopped or hung, network cut):
 
-- every wait for the server has a client-side bound, because a server that stopped
-  answering while its host still holds the TCP connection open (a SIGSTOPped or wedged
-  PostgreSQL, a hung host behind a live kernel) never makes libpq return: the kernel
-  acknowledges what we send and keepalive probes, so neither ``statement_timeout`` (server
-  side), TCP keepalives nor ``tcp_user_timeout`` end the wait. psycopg2 runs in its
-  "green" mode with :func:`_wait` as wait callback (``psycopg2.extensions
-  .set_wait_callback``, installed with the first pool): libpq is used non-blocking and
-  each wait (connecting, a statement, ``COMMIT``) polls with a deadline --
-  ``connect_timeout`` while connecting, ``response_timeout`` for an answer -- after which
-  the connection is closed (psycopg2 closes it when the callback raises) and
-  :class:`DatabaseTimeout` surfaces as :class:`DatabaseUnavailable` (503). :meth:`Database
-  .limits` tightens the bounds for the current thread (the token endpoints, readiness).
-  Connections not made by a :class:`Database` wait without a bound, as in blocking mode.
+- every wait for the server has a client-side bound (db_bounds.py): ``connect_timeout``
+  while connecting, ``response_timeout`` for an answer, tightened per thread by
+  :meth:`Database.limits` (the token endpoints, readiness). Past it the connection is
+  closed and :class:`DatabaseUnavailable` (``timed_out``) raised (503), so a server that
+  stopped answering with its TCP connections still open hangs no request.
 - connections also have TCP keepalives and ``tcp_user_timeout`` (an unreachable peer is
   noticed on idle pooled connections), and statements a server-side ``statement_timeout``;
   waiting for a free pooled connection is bounded by ``pool_timeout``. Nothing hangs.
@@ -43,13 +35,15 @@ import logging
 import os
 import select
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 import psycopg2
 import psycopg2.extensions
+
+from . import db_bounds
+from .db_bounds import DatabaseTimeout
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,10 +63,6 @@ class DatabaseUnavailable(Exception):
     timed_out = False
 
 
-class DatabaseTimeout(psycopg2.OperationalError):
-    """The server did not answer within the client-side bound; the connection is closed."""
-
-
 def is_connection_error(exc: BaseException, conn=None) -> bool:
     """Return True when ``exc`` means the connection is unusable (not a SQL error)."""
     if conn is not None and conn.closed:
@@ -83,70 +73,6 @@ def is_connection_error(exc: BaseException, conn=None) -> bool:
     if code and code.startswith(_CONNECTION_SQLSTATES):
         return True
     return isinstance(exc, psycopg2.OperationalError) and code is None
-
-
-# -- client-side bounds ---------------------------------------------------------------------
-
-_bounds = threading.local()  # .wait (seconds per wait), .deadline (monotonic): Database.limits
-
-
-class _Connection(psycopg2.extensions.connection):
-    """A connection of a :class:`Database`: its subclass per Database carries the bounds."""
-
-    connect_timeout: float | None = None
-    response_timeout: float | None = None
-
-
-def _limit(conn) -> float | None:
-    """Seconds the current wait on ``conn`` may last (None: no bound)."""
-    if not isinstance(conn, _Connection):
-        return None
-    connecting = conn.status == psycopg2.extensions.STATUS_SETUP
-    limit = conn.connect_timeout if connecting else conn.response_timeout
-    return _tighter(limit)
-
-
-def _tighter(limit: float | None) -> float | None:
-    """``limit`` cut down to the current thread's :meth:`Database.limits`."""
-    wait = getattr(_bounds, "wait", None)
-    deadline = getattr(_bounds, "deadline", None)
-    for bound in (wait, None if deadline is None else max(deadline - time.monotonic(), 0.0)):
-        if bound is not None and (limit is None or bound < limit):
-            limit = bound
-    return limit
-
-
-def _wait(conn) -> None:
-    """psycopg2's wait callback: poll ``conn`` until its operation completes, within the
-    bound of :func:`_limit`; raise :class:`DatabaseTimeout` past it (psycopg2 then closes
-    the connection). Interrupts (KeyboardInterrupt) propagate the same way."""
-    limit = _limit(conn)
-    deadline = None if limit is None else time.monotonic() + limit
-    poller = select.poll()
-    while True:
-        state = conn.poll()
-        if state == psycopg2.extensions.POLL_OK:
-            return
-        if state == psycopg2.extensions.POLL_READ:
-            poller.register(conn.fileno(), select.POLLIN)
-        elif state == psycopg2.extensions.POLL_WRITE:
-            poller.register(conn.fileno(), select.POLLOUT)
-        else:  # pragma: no cover - psycopg2 documents no other state
-            raise psycopg2.OperationalError(f"unexpected poll state {state}")
-        if deadline is None:
-            poller.poll()
-            continue
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not poller.poll(remaining * 1000):
-            raise DatabaseTimeout(f"no answer from the database within {limit:g}s")
-
-
-def _install_wait_callback() -> None:
-    current = psycopg2.extensions.get_wait_callback()
-    if current is not _wait:
-        if current is not None:
-            logger.warning("replacing psycopg2's wait callback %r", current)
-        psycopg2.extensions.set_wait_callback(_wait)
 
 
 class _Pool:
@@ -198,7 +124,7 @@ class Database:
         self.statement_timeout = statement_timeout
         self.pool_timeout = pool_timeout
         self.response_timeout = response_timeout
-        self._connection_class = type("DatabaseConnection", (_Connection,), {
+        self._connection_class = type("DatabaseConnection", (db_bounds.BoundedConnection,), {
             "connect_timeout": connect_timeout, "response_timeout": response_timeout})  # fmt: skip
         self._lock = threading.Lock()
         self._pool: _Pool | None = None
@@ -226,7 +152,7 @@ class Database:
         with self._lock:
             created = self._pool is None or self._pid != pid
             if created:
-                _install_wait_callback()
+                db_bounds.install_wait_callback()
                 self._pool = _Pool(self._connect)
                 self._slots = threading.BoundedSemaphore(self.maxconn)
                 self._pid = pid
@@ -262,23 +188,7 @@ class Database:
 
     # -- connections and transactions ---------------------------------------------------------
 
-    @staticmethod
-    @contextmanager
-    def limits(*, wait: float | None = None, total: float | None = None) -> Iterator[None]:
-        """Tighten the bounds of this thread's database work inside the block: each wait
-        (for a pooled connection, connecting, an answer) at most ``wait`` seconds, and all
-        of them together over by ``total`` seconds from now. Nested blocks only tighten."""
-        saved = (getattr(_bounds, "wait", None), getattr(_bounds, "deadline", None))
-        if wait is not None and (saved[0] is None or wait < saved[0]):
-            _bounds.wait = wait
-        if total is not None:
-            deadline = time.monotonic() + total
-            if saved[1] is None or deadline < saved[1]:
-                _bounds.deadline = deadline
-        try:
-            yield
-        finally:
-            _bounds.wait, _bounds.deadline = saved
+    limits = staticmethod(db_bounds.limits)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
@@ -288,7 +198,7 @@ class Database:
         or the server cannot be reached. The caller manages the transaction.
         """
         pool, slots = self._ensure_pool()
-        if not slots.acquire(timeout=_tighter(self.pool_timeout)):
+        if not slots.acquire(timeout=db_bounds.tighter(self.pool_timeout)):
             raise DatabaseUnavailable("no free database connection (pool exhausted)")
         conn = None
         try:
