@@ -12,10 +12,16 @@ table, children first: ~20 ms, where a fresh ``CREATE DATABASE ... TEMPLATE`` co
   password hashing (scrypt n=1024: tests only!) and a low login-throttle threshold (3).
 - ``settings`` / ``app`` / ``client``: the Flask app on that database.
 - ``make_user(name, admin=False)``: create a user whose password is ``PASSWORD``.
+- ``sql(statement, params=None)``: run SQL on the test database directly (autocommit).
+- ``own_postgres``: a PostgreSQL cluster of the test's own (to stop, see
+  tests/stopped_postgres.py), removed afterwards.
+- :func:`terminate_sessions` cuts every other session to a database, as a PostgreSQL
+  restart does, and returns once those backends are gone.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import psycopg2
@@ -28,10 +34,39 @@ from wharf_index.services import accounts
 from wharf_index.services.config import ServiceConfig
 from wharf_index.services.passwords import PasswordHasher
 from wharf_index.settings import Settings
+from wharf_testing.postgres import PostgresServer
 
 PASSWORD = "correct horse battery staple"
 SECRET_KEY = "test-secret-key-not-for-production"
 FAST_HASHER = PasswordHasher(n=1024)
+
+
+def terminate_sessions(url: str, timeout: float = 10.0) -> None:
+    """Terminate every other session to the database of ``url`` and wait until they are gone.
+
+    ``pg_terminate_backend`` only signals a backend: it returns before the backend has sent
+    its termination notice and exited, so a test that uses a "terminated" connection at once
+    would sometimes still find it working. Once a backend has left ``pg_stat_activity`` its
+    notice has been written and its socket is closing.
+    """
+    conn = psycopg2.connect(url, connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT array_agg(pid) FILTER (WHERE pg_terminate_backend(pid))"
+                        " FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid()")  # fmt: skip
+            pids = cur.fetchone()[0] or []
+            deadline = time.monotonic() + timeout
+            while pids:
+                cur.execute("SELECT array_agg(pid) FROM pg_stat_activity WHERE pid = ANY(%s)",
+                            (pids,))  # fmt: skip
+                pids = cur.fetchone()[0] or []
+                if pids and time.monotonic() > deadline:
+                    raise AssertionError(f"backends {pids} still running after {timeout}s")
+                time.sleep(0.01)
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +121,30 @@ def db_url(_shared_db) -> str:
     finally:
         conn.close()
     return url
+
+
+@pytest.fixture
+def own_postgres():
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sql(db_url):
+    """Run SQL on the test database directly (autocommit): the rows, or None."""
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True
+
+    def run(statement, params=None):
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    yield run
+    conn.close()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The ``wharf-index`` command: migrate, serve, and user/org/team/registry administration.
 
 Commands that call registries (``repo delete``, ``repo redrive``, ``registry sync``) live in
-cli_registry_ops.py.
+cli_registry_ops.py, ``prune`` in cli_housekeeping.py.
 
 Every command reads the ``INDEX_*`` settings first; bad configuration exits with status 2
 and a message naming each bad variable. User errors (unknown user, name taken, bad
@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from . import cli_registry_ops
+from . import cli_housekeeping, cli_registry_ops
 from .adapters import migrations
 from .adapters.db import Database, DatabaseUnavailable
 from .adapters.unit_of_work import UnitOfWork
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-credential", help="replace a registry's credential; prints the new one once"
     ).add_argument("name")
     cli_registry_ops.add_parsers(sub, registry)
+    cli_housekeeping.add_parsers(sub)
     return parser
 
 
@@ -132,12 +133,11 @@ def _dispatch(args, settings: Settings, stdin, stdout, environ) -> int:
         return _migrate(settings, stdout)
     if args.command == "serve":
         return _serve(args, settings, environ)
-    db = Database(settings.database_url, minconn=0, maxconn=1,
-                  connect_timeout=settings.db_connect_timeout)  # fmt: skip
+    db = Database.from_settings(settings, minconn=0, maxconn=1)
     try:
         uow = UnitOfWork(db, ServiceConfig.from_settings(settings))
         args.settings = settings
-        handler = _HANDLERS[(args.command, args.action)]
+        handler = _HANDLERS[(args.command, getattr(args, "action", None))]
         return handler(uow, args, stdin, stdout) or 0
     finally:
         db.close()
@@ -288,4 +288,5 @@ _HANDLERS = {
     ("registry", "remove"): _registry_remove,
     ("registry", "rotate-credential"): _registry_rotate_credential,
     **cli_registry_ops.HANDLERS,
+    **cli_housekeeping.HANDLERS,
 }  # fmt: skip

@@ -1,4 +1,9 @@
-"""Health: ``GET /healthz`` (liveness) and ``GET /readyz`` (the database answers)."""
+"""Health: ``GET /healthz`` (liveness) and ``GET /readyz`` (the database answers).
+
+``/readyz`` answers within about :data:`READY_TIMEOUT` seconds whatever the database does
+(a stopped server, an exhausted pool): the wait for a pooled connection and for the answer
+to ``SELECT 1`` share that bound (adapters/db.py ``Database.ping``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from .adapters.db import DatabaseUnavailable
 from .context import current
 
 bp = Blueprint("health", __name__)
+READY_TIMEOUT = 1.0
 
 
 @bp.get("/healthz")
@@ -18,9 +24,9 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Answer 200 when PostgreSQL answers ``SELECT 1``, else 503 (load balancers)."""
+    """Answer 200 when PostgreSQL answers ``SELECT 1`` within READY_TIMEOUT, else 503."""
     try:
-        current().db.ping()
+        current().db.ping(timeout=READY_TIMEOUT)
     except DatabaseUnavailable:
         return {"status": "unavailable", "database": "down"}, 503
     return {"status": "ok", "database": "ok"}

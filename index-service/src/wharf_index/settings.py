@@ -64,7 +64,10 @@ class Settings:
     public_url ``INDEX_PUBLIC_URL``; default_visibility ``INDEX_DEFAULT_VISIBILITY``;
     db_pool_min/db_pool_max ``INDEX_DB_POOL_MIN/MAX``; db_connect_timeout
     ``INDEX_DB_CONNECT_TIMEOUT``; db_statement_timeout ``INDEX_DB_STATEMENT_TIMEOUT``;
-    db_pool_timeout ``INDEX_DB_POOL_TIMEOUT``; log_level ``INDEX_LOG_LEVEL``; log_format
+    db_pool_timeout ``INDEX_DB_POOL_TIMEOUT``; db_response_timeout
+    ``INDEX_DB_RESPONSE_TIMEOUT`` (client-side bound of each wait for the database's answer);
+    db_token_response_timeout ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT`` (the same on the token
+    endpoint and token verification); log_level ``INDEX_LOG_LEVEL``; log_format
     ``INDEX_LOG_FORMAT``; login_throttle_failures ``INDEX_LOGIN_THROTTLE_FAILURES``;
     login_throttle_delay ``INDEX_LOGIN_THROTTLE_DELAY``; login_throttle_max_delay
     ``INDEX_LOGIN_THROTTLE_MAX_DELAY``; password_scrypt_n ``INDEX_PASSWORD_SCRYPT_N``;
@@ -74,7 +77,11 @@ class Settings:
     deletion_redrive_interval ``INDEX_DELETION_REDRIVE_INTERVAL`` (seconds between re-drives
     of repository deletions stuck in ``deleting``, in each served worker; 0 turns it off);
     trusted_proxies ``INDEX_TRUSTED_PROXIES`` (how many reverse proxies in front of the
-    Index append to ``X-Forwarded-For``; 0: the connection's peer is the client).
+    Index append to ``X-Forwarded-For``; 0: the connection's peer is the client);
+    prune_interval ``INDEX_PRUNE_INTERVAL`` (seconds between prunings of expired token
+    records and old processed event ids; 0 turns it off); event_retention
+    ``INDEX_EVENT_RETENTION`` (seconds a processed event id is kept); prune_batch
+    ``INDEX_PRUNE_BATCH`` (rows per delete).
     Durations are whole seconds.
     """
 
@@ -92,6 +99,8 @@ class Settings:
     db_connect_timeout: int = 5
     db_statement_timeout: int = 30
     db_pool_timeout: int = 10
+    db_response_timeout: int = 5
+    db_token_response_timeout: int = 2
     log_level: str = "INFO"
     log_format: str = "json"
     login_throttle_failures: int = 5
@@ -106,6 +115,9 @@ class Settings:
     threads: int = 8
     deletion_redrive_interval: int = 60
     trusted_proxies: int = 0
+    prune_interval: int = 3600
+    event_retention: int = 7 * 24 * 3600
+    prune_batch: int = 1000
 
     def __post_init__(self) -> None:
         if not self.token_keys:
@@ -149,6 +161,8 @@ _INTEGERS = (
     ("db_connect_timeout", "INDEX_DB_CONNECT_TIMEOUT", 1),
     ("db_statement_timeout", "INDEX_DB_STATEMENT_TIMEOUT", 0),
     ("db_pool_timeout", "INDEX_DB_POOL_TIMEOUT", 1),
+    ("db_response_timeout", "INDEX_DB_RESPONSE_TIMEOUT", 1),
+    ("db_token_response_timeout", "INDEX_DB_TOKEN_RESPONSE_TIMEOUT", 1),
     ("login_throttle_failures", "INDEX_LOGIN_THROTTLE_FAILURES", 1),
     ("login_throttle_delay", "INDEX_LOGIN_THROTTLE_DELAY", 0),
     ("login_throttle_max_delay", "INDEX_LOGIN_THROTTLE_MAX_DELAY", 0),
@@ -159,6 +173,9 @@ _INTEGERS = (
     ("threads", "INDEX_THREADS", 1),
     ("deletion_redrive_interval", "INDEX_DELETION_REDRIVE_INTERVAL", 0),
     ("trusted_proxies", "INDEX_TRUSTED_PROXIES", 0),
+    ("prune_interval", "INDEX_PRUNE_INTERVAL", 0),
+    ("event_retention", "INDEX_EVENT_RETENTION", 3600),
+    ("prune_batch", "INDEX_PRUNE_BATCH", 1),
 )
 
 _MISSING = object()

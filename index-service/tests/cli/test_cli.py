@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -119,6 +120,21 @@ def test_registries(run, uow):
     assert run("registry", "rotate-credential", "nowhere").code == 1
     assert run("registry", "remove", "reg.example").code == 0
     assert run("registry", "remove", "reg.example").code == 1
+
+
+def test_prune_counts_then_deletes(run, uow, sql):
+    with uow:
+        uow.issued_tokens.record("old", subject="alice", audience="registry.test",
+                                 expires_at=datetime.now(UTC) - timedelta(hours=1))  # fmt: skip
+    dry = run("prune", "--dry-run")
+    assert dry.code == 0 and dry.out.splitlines() == [
+        "1 expired issued-token records would be deleted",
+        "0 old processed event ids would be deleted",
+    ]
+    assert sql("SELECT count(*) FROM issued_tokens") == [(1,)]
+    done = run("prune")
+    assert done.code == 0 and done.out.splitlines()[0] == "1 expired issued-token records deleted"
+    assert sql("SELECT count(*) FROM issued_tokens") == [(0,)]
 
 
 def test_bad_configuration_names_the_variable(run):

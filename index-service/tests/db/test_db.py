@@ -1,13 +1,19 @@
-"""The pool and transactions: commit/rollback, re-entrancy, stale connections, limits."""
+"""The pool and transactions: commit/rollback, re-entrancy, stale connections, limits, and
+the client-side bounds on a server that stopped answering."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg2
 import pytest
+from wharf_index.adapters import db_bounds
 from wharf_index.adapters.db import Database, DatabaseUnavailable
 from wharf_index.adapters.unit_of_work import UnitOfWork
+
+from tests.conftest import terminate_sessions
+from tests.stopped_postgres import suspended
 
 
 def _count(db):
@@ -46,18 +52,9 @@ def test_sql_errors_roll_back_and_the_connection_stays_usable(database):
     assert _count(database) == 0
 
 
-def _terminate_all(url):
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
-    conn.close()
-
-
 def test_stale_connections_are_discarded_after_server_side_termination(database, db_url):
     assert _count(database) == 0
-    _terminate_all(db_url)  # what a PostgreSQL restart does to pooled connections
+    terminate_sessions(db_url)  # what a PostgreSQL restart does to pooled connections
     assert _count(database) == 0  # no error: the dead connection is noticed and replaced
 
 
@@ -67,7 +64,7 @@ def test_run_retries_once_when_the_connection_breaks_mid_transaction(database, d
     def work(conn):
         attempts.append(1)
         if len(attempts) == 1:
-            _terminate_all(db_url)
+            terminate_sessions(db_url)
         with conn.cursor() as cur:
             cur.execute("SELECT 1")
             return cur.fetchone()[0]
@@ -78,7 +75,7 @@ def test_run_retries_once_when_the_connection_breaks_mid_transaction(database, d
 
 def test_broken_connection_inside_transaction_is_unavailable(database, db_url):
     with pytest.raises(DatabaseUnavailable), database.transaction() as conn:
-        _terminate_all(db_url)
+        terminate_sessions(db_url)
         conn.cursor().execute("SELECT 1")
     assert _count(database) == 0
 
@@ -115,3 +112,63 @@ def test_pool_is_recreated_in_a_forked_child(database):
 
 def test_readyz_with_a_database(client):
     assert client.get("/readyz").json == {"status": "ok", "database": "ok"}
+
+
+def test_a_stopped_server_is_given_up_within_the_bounds_and_then_reused(own_postgres):
+    url = own_postgres.create_database("bounded")
+    db = Database(url, minconn=0, maxconn=2, connect_timeout=1, response_timeout=1,
+                  pool_timeout=1)  # fmt: skip
+    attempts = []
+
+    def work(conn):
+        attempts.append(1)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            return cur.fetchone()[0]
+
+    try:
+        assert db.run(work) == 1
+        with suspended(own_postgres):
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailable, match="no answer") as raised:
+                db.run(work)  # the pooled connection: the query is never answered
+            assert raised.value.timed_out and len(attempts) == 2  # not retried: no use
+            with pytest.raises(DatabaseUnavailable, match="no answer"):
+                db.ping()  # a new connection: the server never completes the start-up
+            assert time.monotonic() - started < 10  # two bounded waits, never a hang
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailable), db.limits(total=0.2):
+                db.ping()
+            assert time.monotonic() - started < 1
+        assert db.run(work) == 1  # resumed: the abandoned connection was closed, not reused
+    finally:
+        db.close()
+
+
+def test_limits_only_tighten_and_are_restored():
+    with Database.limits(wait=2):
+        with Database.limits(wait=5, total=60):
+            assert db_bounds.tighter(10) == 2
+            assert db_bounds.tighter(None) == 2
+        assert db_bounds.tighter(10) == 2
+        with Database.limits(total=0.5):
+            assert db_bounds.tighter(10) <= 0.5
+    assert db_bounds.tighter(10) == 10 and db_bounds.tighter(None) is None
+
+
+def test_a_hung_connection_attempt_stalls_only_its_own_thread(own_postgres):
+    url = own_postgres.create_database("bounded")
+    db = Database(url, minconn=0, maxconn=2, connect_timeout=4, response_timeout=4)
+    connecting = threading.Thread(target=lambda: pytest.raises(DatabaseUnavailable, db.ping))
+    try:
+        with suspended(own_postgres):
+            connecting.start()  # a new connection: the server never completes the start-up
+            time.sleep(0.2)  # let it take the pool's lock if connecting held one
+            started = time.monotonic()
+            with pytest.raises(DatabaseUnavailable):
+                db.ping(timeout=0.5)
+            assert time.monotonic() - started < 2  # not the other thread's 4 s
+            connecting.join(10)
+        db.ping()
+    finally:
+        db.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import io
 
-import psycopg2
 import pytest
 import requests
 import responses
@@ -138,18 +137,3 @@ def fake(settings, registry):
     """The registry "registry.test" played by ``responses`` (tests.registry_double)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY)
-
-
-@pytest.fixture
-def sql(db_url):
-    """Run SQL on the test database directly (autocommit): the rows, or None."""
-    conn = psycopg2.connect(db_url)
-    conn.autocommit = True
-
-    def run(statement, params=None):
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else None
-
-    yield run
-    conn.close()

@@ -13,6 +13,7 @@ from wharf_index.domain import errors
 from wharf_index.services import (
     deletion,
     events,
+    housekeeping,
     registries,
     registry_agent,
     repositories,
@@ -194,26 +195,32 @@ def test_only_repository_admins_may_delete(client, uow, users, make_repo, agent,
     assert client.get(f"{URL}/alice/private", headers=basic("alice")).json["status"] == "active"
 
 
-def test_redriver_pass_survives_failures(uow, agent, fake, pushed, principal):
+def test_housekeeping_redrives_stuck_deletions(uow, agent, fake, pushed, principal, sql):
     fake.down = True
     deletion.request_deletion(uow, agent, principal("alice"), "alice/app")
-    redriver = deletion.Redriver(lambda: uow, agent, interval=60)
-    assert [r.completed for r in redriver.run_once()] == [False]
+    redrive = housekeeping.Task(housekeeping.REDRIVE, 60, lambda: deletion.redrive(uow, agent))
+    keeper = housekeeping.Housekeeper(lambda: uow, [redrive])
+    assert keeper.run_once() == [housekeeping.REDRIVE]
+    assert _rows(sql, "alice/app") == [("deleting", 2)]
     fake.down = False
-    assert [r.completed for r in redriver.run_once()] == [True]
-    broken = deletion.Redriver(lambda: 1 / 0, agent, interval=60)
-    assert broken.run_once() == []  # logged, never raised: the thread lives on
+    assert keeper.run_once() == []  # ran less than an interval ago
+    sql("UPDATE housekeeping_schedule SET next_run_at = now()")
+    assert keeper.run_once() == [housekeeping.REDRIVE]
+    assert _rows(sql, "alice/app") == []
 
 
-def test_redriver_thread_starts_per_setting_and_stops(uow, settings, agent):
-    context = SimpleNamespace(settings=replace(settings, deletion_redrive_interval=0),
-                              extras={registry_agent.AGENT_EXTRA: agent}, uow=lambda: uow)
-    assert deletion.start_redriver(context) is None
-    context.settings = replace(settings, deletion_redrive_interval=3600)
-    redriver = deletion.start_redriver(context)
-    assert context.extras["redriver"] is redriver and redriver.interval == 3600
-    redriver.stop(timeout=30)
-    assert not redriver._thread.is_alive()
+def test_housekeeping_thread_starts_per_setting_and_stops(uow, settings, agent):
+    off = replace(settings, deletion_redrive_interval=0, prune_interval=0)
+    context = SimpleNamespace(settings=off, extras={registry_agent.AGENT_EXTRA: agent},
+                              uow=lambda: uow)  # fmt: skip
+    assert housekeeping.start_housekeeping(context) is None
+    context.settings = replace(settings, deletion_redrive_interval=600, prune_interval=3600)
+    keeper = housekeeping.start_housekeeping(context)
+    assert context.extras["housekeeper"] is keeper and keeper.tick == 600
+    assert [(t.name, t.interval) for t in keeper.tasks] == [(housekeeping.REDRIVE, 600),
+                                                           (housekeeping.PRUNE, 3600)]  # fmt: skip
+    keeper.stop(timeout=30)
+    assert not keeper._thread.is_alive()
 
 
 def test_redrive_interval_setting(db_url):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 
-import psycopg2
 import pytest
 import requests
 import wharf_index
 import wharf_protocol
 
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, terminate_sessions
 
 pytestmark = pytest.mark.db
 
@@ -22,16 +21,6 @@ def _pythonpath() -> str:
     return os.pathsep.join(sorted(roots))
 
 
-def _terminate_sessions(url: str) -> None:
-    """Cut every session to the database, as a PostgreSQL restart does."""
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
-    conn.close()
-
-
 def test_serves_and_recovers_from_lost_connections(service_factory, db_url):
     env = {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": SECRET_KEY,
            "INDEX_LOG_FORMAT": "json", "PYTHONPATH": _pythonpath()}  # fmt: skip
@@ -40,7 +29,7 @@ def test_serves_and_recovers_from_lost_connections(service_factory, db_url):
                               extra_args=("-c", "python:wharf_index.gunicorn_conf"))  # fmt: skip
     statuses = [requests.get(service.url + "/readyz", timeout=10).status_code for _ in range(8)]
     assert statuses == [200] * 8
-    _terminate_sessions(db_url)
+    terminate_sessions(db_url)
     statuses = [requests.get(service.url + "/readyz", timeout=10).status_code for _ in range(8)]
     assert statuses == [200] * 8  # stale pooled connections are replaced, never surfaced
     response = requests.get(service.url + "/healthz", headers={"X-Request-ID": "req-42"},

@@ -91,3 +91,24 @@ def test_repr_hides_secrets():
 def test_case_is_normalised_for_levels_and_formats():
     settings = Settings.from_env(dict(BASE, INDEX_LOG_LEVEL="debug", INDEX_LOG_FORMAT="TEXT"))
     assert (settings.log_level, settings.log_format) == ("DEBUG", "text")
+
+
+def test_database_bounds_and_housekeeping_settings():
+    settings = Settings.from_env(BASE)
+    assert (settings.db_response_timeout, settings.db_token_response_timeout) == (5, 2)
+    assert (settings.prune_interval, settings.event_retention, settings.prune_batch) == (
+        3600, 7 * 24 * 3600, 1000)  # fmt: skip
+    custom = Settings.from_env(dict(BASE, INDEX_DB_RESPONSE_TIMEOUT="10",
+                                    INDEX_DB_TOKEN_RESPONSE_TIMEOUT="1",
+                                    INDEX_PRUNE_INTERVAL="0", INDEX_EVENT_RETENTION="86400",
+                                    INDEX_PRUNE_BATCH="50"))  # fmt: skip
+    assert (custom.db_response_timeout, custom.db_token_response_timeout) == (10, 1)
+    assert (custom.prune_interval, custom.event_retention, custom.prune_batch) == (0, 86400, 50)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_DB_RESPONSE_TIMEOUT="0",
+                               INDEX_DB_TOKEN_RESPONSE_TIMEOUT="soon",
+                               INDEX_EVENT_RETENTION="60", INDEX_PRUNE_BATCH="0"))  # fmt: skip
+    assert set(caught.value.problems) == {
+        "INDEX_DB_RESPONSE_TIMEOUT", "INDEX_DB_TOKEN_RESPONSE_TIMEOUT", "INDEX_EVENT_RETENTION",
+        "INDEX_PRUNE_BATCH",
+    }  # fmt: skip

@@ -3,7 +3,8 @@
 - ``processed_events``: :meth:`ContentStore.claim_event` inserts an event id once; the
   caller applies the event's effect in the same transaction, so an id is applied exactly
   once even when two deliveries race (the second INSERT waits for the first to commit,
-  then finds the row).
+  then finds the row). Ids are kept ``INDEX_EVENT_RETENTION`` seconds
+  (:meth:`ContentStore.prune_events`; the Index README says why that is long enough).
 - ``manifests`` / ``tags``: upserts on push, deletes on delete (a manifest's tags go with
   it: ``tags.manifest_id`` cascades); ``manifests.registry_id`` is the registry the record
   came from, and a registry's deletes only reach its own records (or those of none).
@@ -35,6 +36,25 @@ class ContentStore(Store):
             (event_id, registry_id, action),
         )
         return row is not None
+
+    def prune_events(self, retention_seconds: int, limit: int) -> int:
+        """Forget up to ``limit`` event ids processed more than ``retention_seconds`` ago;
+        return how many were forgotten."""
+        return self._exec(
+            "DELETE FROM processed_events WHERE ctid = ANY(ARRAY(SELECT ctid"
+            " FROM processed_events WHERE processed_at < now() - make_interval(secs => %(keep)s)"
+            " LIMIT %(limit)s)) AND processed_at < now() - make_interval(secs => %(keep)s)",
+            {"keep": retention_seconds, "limit": limit},
+        )
+
+    def count_old_events(self, retention_seconds: int) -> int:
+        """How many event ids :meth:`prune_events` would forget in all."""
+        row = self._one(
+            "SELECT count(*) FROM processed_events"
+            " WHERE processed_at < now() - make_interval(secs => %s)",
+            (retention_seconds,),
+        )
+        return int(row[0])
 
     # -- manifests and tags ---------------------------------------------------------------------
 

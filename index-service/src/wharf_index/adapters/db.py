@@ -1,26 +1,32 @@
 """PostgreSQL access: a lazily created, fork-aware psycopg2 pool and transactions.
 
-:class:`Database` owns one ``ThreadedConnectionPool`` per *process*. Nothing connects at
+:class:`Database` owns one connection pool per *process*. Nothing connects at
 import or construction: the pool is created on the first :meth:`Database.connection`, and
 again when the process id changed (gunicorn forked a worker after the parent touched it;
 the parent's sockets are abandoned, never closed, since closing would end the parent's
 sessions).
 
-Resilience (PostgreSQL restarted, network cut):
+Resilience (PostgreSQL restarted, stopped or hung, network cut):
 
-- connecting has a timeout (``connect_timeout``) and TCP keepalives; statements have a
-  server-side ``statement_timeout``; waiting for a free pooled connection is bounded by
-  ``pool_timeout``. Nothing hangs.
+- every wait for the server has a client-side bound (db_bounds.py): ``connect_timeout``
+  while connecting, ``response_timeout`` for an answer, tightened per thread by
+  :meth:`Database.limits` (the token endpoints, readiness). Past it the connection is
+  closed and :class:`DatabaseUnavailable` (``timed_out``) raised (503), so a server that
+  stopped answering with its TCP connections still open hangs no request.
+- connections also have TCP keepalives and ``tcp_user_timeout`` (an unreachable peer is
+  noticed on idle pooled connections), and statements a server-side ``statement_timeout``;
+  waiting for a free pooled connection is bounded by ``pool_timeout``. Nothing hangs.
 - a pooled connection is checked before it is handed out without a round trip: an idle
   PostgreSQL connection has nothing to read, so a readable socket means the server closed
   it or sent a termination notice (what a restart does). Such connections are discarded
   and another is taken, so after a restart requests do not fail one per stale connection.
-- connections are kept for reuse: up to ``maxconn`` idle ones stay open (psycopg2's own
-  pool closes every returned connection beyond ``minconn``, which under concurrency meant a
-  new PostgreSQL backend, with its fork and authentication, for most units of work).
+- connections are kept for reuse: up to ``maxconn`` idle ones stay open (:class:`_Pool`:
+  psycopg2's own pool closes every returned connection beyond ``minconn``, and connects
+  while holding its lock, so one hung connection attempt stalled every thread).
 - a connection that breaks during a transaction is discarded (never returned to the pool)
   and :class:`DatabaseUnavailable` is raised (the API answers 503). :meth:`Database.run`
-  retries a whole unit of work once when the failure happened before ``COMMIT`` was sent.
+  retries a whole unit of work once when the failure happened before ``COMMIT`` was sent
+  (not after a timeout: the server is not answering, a retry would only double the wait).
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from typing import TypeVar
 
 import psycopg2
 import psycopg2.extensions
-import psycopg2.pool
+
+from . import db_bounds
+from .db_bounds import DatabaseTimeout
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,7 +53,14 @@ _CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
 
 class DatabaseUnavailable(Exception):
-    """PostgreSQL cannot be reached or the connection broke; safe to retry later (503)."""
+    """PostgreSQL cannot be reached or the connection broke; safe to retry later (503).
+
+    ``committing``: the failure happened during ``COMMIT`` (the outcome is unknown);
+    ``timed_out``: the server did not answer within its bound.
+    """
+
+    committing = False
+    timed_out = False
 
 
 def is_connection_error(exc: BaseException, conn=None) -> bool:
@@ -60,68 +75,108 @@ def is_connection_error(exc: BaseException, conn=None) -> bool:
     return isinstance(exc, psycopg2.OperationalError) and code is None
 
 
-class _KeepingPool(psycopg2.pool.ThreadedConnectionPool):
-    """A ThreadedConnectionPool that keeps returned connections, up to ``maxconn``.
+class _Pool:
+    """The idle connections of one process; the Database's slots bound how many exist.
 
-    psycopg2 opens ``minconn`` connections up front and then closes any connection returned
-    while ``minconn`` are already idle; ``_putconn`` compares against ``self.minconn``, so
-    raising it after the initial connections are opened keeps up to ``maxconn`` of them.
+    Connecting and closing happen outside the lock, so a slow or hung connection attempt
+    delays only the thread that needs it (psycopg2's pools connect while holding their
+    lock, which made every other thread wait for it too). Returned connections are kept
+    (psycopg2's ThreadedConnectionPool closes every one beyond ``minconn``, which under
+    concurrency meant a new backend, with its fork and authentication, for most units of
+    work); the most recently returned is lent first.
     """
 
-    def __init__(self, minconn: int, maxconn: int, *args, **kwargs) -> None:
-        super().__init__(minconn, maxconn, *args, **kwargs)
-        self.minconn = maxconn
+    def __init__(self, connect: Callable[[], psycopg2.extensions.connection]) -> None:
+        self._connect = connect
+        self._idle: list[psycopg2.extensions.connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> psycopg2.extensions.connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def put(self, conn, *, close: bool = False) -> None:
+        if close or conn.closed:
+            _close(conn)
+            return
+        with self._lock:
+            self._idle.append(conn)
+
+    def closeall(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            _close(conn)
 
 
 class Database:
     """A per-process psycopg2 pool for ``url`` with bounded waits (see module docstring)."""
 
     def __init__(self, url: str, *, minconn: int = 1, maxconn: int = 10,
-                 connect_timeout: int = 5, statement_timeout: int = 30,
-                 pool_timeout: int = 10) -> None:  # fmt: skip
+                 connect_timeout: float = 5, statement_timeout: int = 30,
+                 pool_timeout: float = 10, response_timeout: float | None = 5) -> None:  # fmt: skip
         self.url = url
         self.minconn = minconn
         self.maxconn = maxconn
         self.connect_timeout = connect_timeout
         self.statement_timeout = statement_timeout
         self.pool_timeout = pool_timeout
+        self.response_timeout = response_timeout
+        self._connection_class = type("DatabaseConnection", (db_bounds.BoundedConnection,), {
+            "connect_timeout": connect_timeout, "response_timeout": response_timeout})  # fmt: skip
         self._lock = threading.Lock()
-        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None  # a _KeepingPool
+        self._pool: _Pool | None = None
         self._slots: threading.BoundedSemaphore | None = None
         self._pid: int | None = None
 
     @classmethod
-    def from_settings(cls, settings) -> Database:
-        """Build from :class:`wharf_index.settings.Settings` (does not connect)."""
-        return cls(settings.database_url, minconn=settings.db_pool_min,
-                   maxconn=settings.db_pool_max, connect_timeout=settings.db_connect_timeout,
+    def from_settings(cls, settings, **overrides) -> Database:
+        """Build from :class:`wharf_index.settings.Settings` (does not connect); keyword
+        arguments override the pool sizes (``minconn``, ``maxconn``)."""
+        sizes = {"minconn": settings.db_pool_min, "maxconn": settings.db_pool_max, **overrides}
+        return cls(settings.database_url, **sizes, connect_timeout=settings.db_connect_timeout,
                    statement_timeout=settings.db_statement_timeout,
-                   pool_timeout=settings.db_pool_timeout)  # fmt: skip
+                   pool_timeout=settings.db_pool_timeout,
+                   response_timeout=settings.db_response_timeout)  # fmt: skip
 
     def __repr__(self) -> str:
         return f"<Database pool {self.minconn}..{self.maxconn}>"  # the URL may hold a password
 
     # -- pool lifecycle ---------------------------------------------------------------------
 
-    def _ensure_pool(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, threading.Semaphore]:
+    def _ensure_pool(self) -> tuple[_Pool, threading.Semaphore]:
+        """This process's pool; the thread creating it opens ``minconn`` connections."""
         pid = os.getpid()
         with self._lock:
-            if self._pool is None or self._pid != pid:
-                timeout_ms = self.statement_timeout * 1000
-                options = f"-c timezone=UTC -c statement_timeout={timeout_ms}"
-                try:
-                    self._pool = _KeepingPool(
-                        self.minconn, self.maxconn, self.url,
-                        connect_timeout=self.connect_timeout, options=options,
-                        keepalives=1, keepalives_idle=30, keepalives_interval=10,
-                        keepalives_count=3, application_name="wharf-index",
-                    )  # fmt: skip
-                except psycopg2.Error as exc:
-                    raise DatabaseUnavailable(_describe(exc)) from None
+            created = self._pool is None or self._pid != pid
+            if created:
+                db_bounds.install_wait_callback()
+                self._pool = _Pool(self._connect)
                 self._slots = threading.BoundedSemaphore(self.maxconn)
                 self._pid = pid
-            assert self._slots is not None
-            return self._pool, self._slots
+            pool, slots = self._pool, self._slots
+        assert pool is not None and slots is not None
+        if created:
+            try:
+                opened = [pool.get() for _ in range(self.minconn)]
+            except psycopg2.Error as exc:
+                raise _unavailable(exc) from None
+            for conn in opened:
+                pool.put(conn)
+        return pool, slots
+
+    def _connect(self) -> psycopg2.extensions.connection:
+        timeout_ms = self.statement_timeout * 1000
+        return psycopg2.connect(
+            self.url, connection_factory=self._connection_class,
+            connect_timeout=max(int(self.connect_timeout), 1),
+            options=f"-c timezone=UTC -c statement_timeout={timeout_ms}",
+            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+            tcp_user_timeout=int((self.response_timeout or 0) * 1000),
+            application_name="wharf-index",
+        )  # fmt: skip
 
     def close(self) -> None:
         """Close every pooled connection of this process (the next use reconnects)."""
@@ -133,6 +188,8 @@ class Database:
 
     # -- connections and transactions ---------------------------------------------------------
 
+    limits = staticmethod(db_bounds.limits)
+
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
         """Lend a healthy connection; it goes back to the pool, or is discarded if broken.
@@ -141,7 +198,7 @@ class Database:
         or the server cannot be reached. The caller manages the transaction.
         """
         pool, slots = self._ensure_pool()
-        if not slots.acquire(timeout=self.pool_timeout):
+        if not slots.acquire(timeout=db_bounds.tighter(self.pool_timeout)):
             raise DatabaseUnavailable("no free database connection (pool exhausted)")
         conn = None
         try:
@@ -149,28 +206,26 @@ class Database:
             yield conn
         except BaseException as exc:
             if conn is not None and is_connection_error(exc, conn):
-                pool.putconn(conn, close=True)
+                pool.put(conn, close=True)
                 conn = None
             raise
         finally:
             if conn is not None:
-                if conn.closed:
-                    pool.putconn(conn, close=True)
-                else:
+                if not conn.closed:
                     _reset(conn)
-                    pool.putconn(conn, close=bool(conn.closed))
+                pool.put(conn)
             slots.release()
 
-    def _checkout(self, pool: psycopg2.pool.ThreadedConnectionPool):
+    def _checkout(self, pool: _Pool):
         for _ in range(self.maxconn + 1):
             try:
-                conn = pool.getconn()
+                conn = pool.get()
             except psycopg2.Error as exc:
-                raise DatabaseUnavailable(_describe(exc)) from None
+                raise _unavailable(exc) from None
             if _is_alive(conn):
                 return conn
             logger.info("discarding a stale database connection")
-            pool.putconn(conn, close=True)
+            pool.put(conn, close=True)
         raise DatabaseUnavailable("no live database connection")
 
     @contextmanager
@@ -193,7 +248,7 @@ class Database:
                     except psycopg2.Error:
                         pass
                 if isinstance(exc, psycopg2.Error) and is_connection_error(exc, conn):
-                    error = DatabaseUnavailable(_describe(exc))
+                    error = _unavailable(exc)
                     error.committing = committing
                     raise error from exc
                 raise
@@ -212,7 +267,7 @@ class Database:
                 yield conn
             except psycopg2.Error as exc:
                 if is_connection_error(exc, conn):
-                    raise DatabaseUnavailable(_describe(exc)) from exc
+                    raise _unavailable(exc) from exc
                 raise
             finally:
                 if not conn.closed:
@@ -225,14 +280,15 @@ class Database:
                 with self.transaction() as conn:
                     return work(conn)
             except DatabaseUnavailable as exc:
-                if attempt == 2 or getattr(exc, "committing", False):
+                if attempt == 2 or exc.committing or exc.timed_out:
                     raise
                 logger.warning("database connection lost; retrying once")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def ping(self) -> None:
-        """Run ``SELECT 1``; raise DatabaseUnavailable when the database does not answer."""
-        with self.transaction() as conn, conn.cursor() as cur:
+    def ping(self, timeout: float | None = None) -> None:
+        """Run ``SELECT 1``; raise DatabaseUnavailable when the database does not answer
+        (within ``timeout`` seconds in all, the wait for a pooled connection included)."""
+        with self.limits(total=timeout), self.autocommit() as conn, conn.cursor() as cur:
             cur.execute("SELECT 1")
             cur.fetchone()
 
@@ -242,10 +298,18 @@ def _is_alive(conn) -> bool:
     if conn.closed:
         return False
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return not poller.poll(0)
     except (OSError, ValueError, psycopg2.Error):
         return False
-    return not readable
+
+
+def _close(conn) -> None:
+    try:
+        conn.close()
+    except psycopg2.Error:
+        pass
 
 
 def _reset(conn) -> None:
@@ -255,6 +319,12 @@ def _reset(conn) -> None:
             conn.rollback()
     except psycopg2.Error:
         conn.close()
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    error = DatabaseUnavailable(_describe(exc))
+    error.timed_out = isinstance(exc, DatabaseTimeout)
+    return error
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,4 +1,12 @@
-"""SQL for the record of issued registry/refresh tokens (revocation and "never issued")."""
+"""SQL for the record of issued registry/refresh tokens (revocation and "never issued").
+
+Recording a token is the token endpoint's only write, on every request; its commit need not
+wait for the WAL flush (services/tokens.py says why losing the last records in a crash is
+acceptable). :meth:`IssuedTokenStore.record` therefore turns ``synchronous_commit`` off for
+its transaction -- but only when that transaction has written nothing before (no
+transaction id assigned yet), so a repository allocated by the same request, and its audit
+row, still commit durably. Writes after the record share its commit: record last.
+"""
 
 # ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
 # always travel as query parameters.
@@ -36,9 +44,13 @@ class IssuedTokenStore(Store):
                access: list | None = None, kind: str = "access", user_id: int | None = None,
                access_token_id: int | None = None,
                issued_at: datetime | None = None) -> None:  # fmt: skip
-        """Remember an issued token (``access``: the JSON-ready granted scopes)."""
+        """Remember an issued token (``access``: the JSON-ready granted scopes); the commit
+        does not wait for the WAL flush unless the transaction wrote before (module doc).
+        One round trip."""
         self._exec(
-            "INSERT INTO issued_tokens (jti, kind, subject, user_id, access_token_id, audience,"
+            "SELECT set_config('synchronous_commit', 'off', true)"
+            " WHERE txid_current_if_assigned() IS NULL;"
+            " INSERT INTO issued_tokens (jti, kind, subject, user_id, access_token_id, audience,"
             " access, issued_at, expires_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()), %s)",
             (jti, kind, subject, user_id, access_token_id, audience, Json(access or []),
@@ -63,8 +75,21 @@ class IssuedTokenStore(Store):
             (user_id,),
         )
 
-    def delete_expired(self, older_than_seconds: int = 86400) -> int:
+    def prune_expired(self, grace_seconds: int, limit: int) -> int:
+        """Delete up to ``limit`` records of tokens expired more than ``grace_seconds`` ago;
+        return how many were deleted."""
         return self._exec(
-            "DELETE FROM issued_tokens WHERE expires_at < now() - make_interval(secs => %s)",
-            (older_than_seconds,),
+            "DELETE FROM issued_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM issued_tokens"
+            " WHERE expires_at < now() - make_interval(secs => %(grace)s) LIMIT %(limit)s))"
+            " AND expires_at < now() - make_interval(secs => %(grace)s)",
+            {"grace": grace_seconds, "limit": limit},
         )
+
+    def count_expired(self, grace_seconds: int) -> int:
+        """How many records :meth:`prune_expired` would delete in all."""
+        row = self._one(
+            "SELECT count(*) FROM issued_tokens"
+            " WHERE expires_at < now() - make_interval(secs => %s)",
+            (grace_seconds,),
+        )
+        return int(row[0])

@@ -97,12 +97,10 @@ class TokenCheckStore(Store):
 
     def audience(self, service: str) -> tuple[int, str, list[str]] | None:
         """Return (id, name, served namespaces) of the registry called ``service`` (None if
-        unknown; an empty list: it declared none), and let this transaction commit without
-        waiting for its WAL flush (it records an issued token: services/tokens.py says why
-        losing the last ones in a crash is acceptable). One round trip."""
+        unknown; an empty list: it declared none). One round trip."""
         return self._one(
-            "SET LOCAL synchronous_commit TO off; SELECT r.id, r.name,"
-            " coalesce((SELECT array_agg(n.namespace) FROM registry_namespaces n"
-            " WHERE n.registry_id = r.id), '{}') FROM registries r WHERE r.name = %s",
+            "SELECT r.id, r.name, coalesce((SELECT array_agg(n.namespace)"
+            " FROM registry_namespaces n WHERE n.registry_id = r.id), '{}')"
+            " FROM registries r WHERE r.name = %s",
             (service,),
         )

@@ -29,6 +29,7 @@ from .content import ContentStore
 from .db import Database
 from .deletions import DeletionStore
 from .grants import GrantStore
+from .housekeeping import HousekeepingStore
 from .issued_tokens import IssuedTokenStore
 from .login_failures import LoginFailureStore
 from .namespaces import NamespaceStore
@@ -61,6 +62,7 @@ STORES = {
     "token_checks": TokenCheckStore,
     "deletions": DeletionStore,
     "reconciliation": ReconciliationStore,
+    "housekeeping": HousekeepingStore,
 }
 
 
@@ -85,6 +87,7 @@ class UnitOfWork:
     token_checks: TokenCheckStore
     deletions: DeletionStore
     reconciliation: ReconciliationStore
+    housekeeping: HousekeepingStore
 
     def __init__(self, db: Database, config: Any = None) -> None:
         self.db = db

@@ -13,11 +13,16 @@ calling ``internal``.
   :func:`bearer_challenge_on_401` the Bearer challenge naming the Index's token endpoint
   and its own service.
 - :func:`client_address`: the caller's address, as the login throttle counts failures.
+- :func:`token_path`: a view decorator bounding each of the view's database waits by
+  ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT`` (the token endpoint and token verification, which
+  clients and registries wait on: a hung database fails them fast, 503).
 
 Credentials are never logged or put into error messages.
 """
 
 from __future__ import annotations
+
+import functools
 
 from flask import Blueprint, request
 from wharf_protocol.scopes import basic_challenge, bearer_challenge
@@ -39,6 +44,18 @@ def init_authority(context) -> None:
 
 def authority() -> TokenAuthority:
     return current().extras[EXTRA]
+
+
+def token_path(view):
+    """Run ``view`` with its database waits bounded by ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``."""
+
+    @functools.wraps(view)
+    def bounded(*args, **kwargs):
+        context = current()
+        with context.db.limits(wait=context.settings.db_token_response_timeout):
+            return view(*args, **kwargs)
+
+    return bounded
 
 
 def _basic() -> tuple[str, str] | None:

@@ -8,7 +8,8 @@ the token is genuine, in its validity window (with ``INDEX_TOKEN_LEEWAY``), issu
 Index for the calling registry's name and neither revoked nor unknown; else 422
 ``{"error": {"code": "TOKEN_INVALID", "message", "detail": {"reason": ...}}}`` with reason
 ``malformed``, ``bad_signature``, ``expired``, ``not_yet_valid``, ``wrong_issuer``,
-``wrong_audience``, ``unknown`` or ``revoked``.
+``wrong_audience``, ``unknown`` or ``revoked``; 503 ``UNAVAILABLE`` when the database does
+not answer within ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT`` (the registry's client retries).
 
 ``POST /internal/v1/events`` (Content-Type: either events media type, or application/json;
 other types 415): the notification envelope; 200 ``{"accepted": n, "duplicates": m,
@@ -38,6 +39,7 @@ def init_app(app, context) -> None:
 
 
 @bp.post("/internal/v1/tokens/verify")
+@docker_auth.token_path
 def verify_token():
     """Scenario A steps 4-5: tell a registry whether a token is genuine, and its claims."""
     name, credential = docker_auth.registry_credentials()

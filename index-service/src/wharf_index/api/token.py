@@ -17,7 +17,8 @@ Answer: 200 ``{"token", "access_token", "expires_in", "issued_at"[, "refresh_tok
 scopes intersected with what the caller may do; anonymous callers get pull on public
 repositories; asking too much is never an error. Errors (Index error shape): 400 bad
 parameters, 401 wrong credentials or refresh token (with a Basic challenge), 429 throttled
-(``Retry-After``).
+(``Retry-After``), 503 ``UNAVAILABLE`` (``Retry-After``) when the database does not
+answer within ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def _respond(grant: tokens.TokenGrant, *, oauth: bool = False):
 
 
 @bp.get("/v2/token")
+@docker_auth.token_path
 def get_token():
     """Docker token authentication: issue a bearer token for ``service`` and ``scope``s."""
     args = request.args
@@ -68,6 +70,7 @@ def get_token():
 
 
 @bp.post("/v2/token")
+@docker_auth.token_path
 def post_token():
     """OAuth2 token endpoint: ``grant_type`` password or refresh_token."""
     form = request.form

@@ -42,6 +42,7 @@ def api_version(response):
 
 
 @bp.get("/v2/")
+@docker_auth.token_path
 def base():
     """200 for a logged-in caller (login token or Basic), else 401 with the challenge."""
     docker_auth.principal(required=True, bearer=True)

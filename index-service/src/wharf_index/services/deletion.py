@@ -24,16 +24,15 @@ The flow, each step safe to repeat after a crash at any point:
 
 A registry that is unreachable or refuses leaves the repository ``deleting`` with the
 attempt counted and the error kept (``repository_deletions``); :func:`redrive` retries with
-fresh tokens. It runs from ``wharf-index repo redrive`` and, in served Indexes, from the
-:class:`Redriver` thread every ``INDEX_DELETION_REDRIVE_INTERVAL`` seconds (wsgi.py starts
-it in each gunicorn worker; a lease in ``repository_deletions`` keeps workers from driving
-the same deletion at once -- double calls would be harmless anyway).
+fresh tokens. It runs from ``wharf-index repo redrive`` and, in served Indexes, as the
+housekeeping task ``deletion-redrive`` every ``INDEX_DELETION_REDRIVE_INTERVAL`` seconds
+(services/housekeeping.py; a lease in ``repository_deletions`` also keeps two drivers from
+driving the same deletion at once -- double calls would be harmless anyway).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 from wharf_protocol.scopes import Scope
@@ -130,44 +129,3 @@ def _remove_records(uow, repository: Repository) -> None:
         current = uow.repositories.find(repository.full_name, for_update=True)
         if _same_deletion(current, repository):
             repositories.delete_repository(uow, repository.full_name, principal=SYSTEM)
-
-
-class Redriver:
-    """A daemon thread calling :func:`redrive` every ``interval`` seconds (one per process)."""
-
-    def __init__(self, uow_factory, agent: RegistryAgent, interval: int) -> None:
-        self._uow_factory = uow_factory
-        self._agent = agent
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wharf-redrive", daemon=True)
-
-    def start(self) -> Redriver:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def run_once(self) -> list[DeletionResult]:
-        """One pass; never raises (a failing pass is logged and retried next time)."""
-        try:
-            return redrive(self._uow_factory(), self._agent)
-        except Exception:  # noqa: BLE001 - the thread must survive database outages
-            logger.exception("deletion redrive failed")
-            return []
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.run_once()
-
-
-def start_redriver(context) -> Redriver | None:
-    """Start the app's Redriver (``INDEX_DELETION_REDRIVE_INTERVAL`` seconds; 0: none)."""
-    interval = context.settings.deletion_redrive_interval
-    if interval <= 0:
-        return None
-    redriver = Redriver(context.uow, registry_agent.for_context(context), interval)
-    context.extras["redriver"] = redriver
-    return redriver.start()

@@ -10,7 +10,10 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
   audience, expiry, access) so verification can refuse revoked and never-issued tokens.
   The record is committed with ``synchronous_commit = off``: a PostgreSQL crash may lose
   the last few hundred milliseconds of records, whose tokens are then refused as
-  "unknown" and simply fetched again; the issuance rate is not bound by WAL flushes.
+  "unknown" and simply fetched again; the issuance rate is not bound by WAL flushes. A
+  request that allocated a repository (scenario B) commits durably instead: the relaxed
+  commit applies only to a transaction whose one write is the record
+  (adapters/issued_tokens.py).
 - With ``offline`` an authenticated caller also gets a refresh token: opaque to clients,
   itsdangerous-signed with the token keys under its own salt (so it is never a registry
   token), recorded with kind ``refresh`` (revocable; revoked with the user's other tokens on
