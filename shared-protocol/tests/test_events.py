@@ -246,6 +246,20 @@ def test_invalid_envelopes(data):
         load_envelope(data)
 
 
+DEEP_ENVELOPES = [
+    '{"events": [' + "[" * 50_000 + "]" * 50_000 + "]}",
+    '{"events": [{"target": ' + '{"a":' * 50_000 + "1" + "}" * 50_001 + "]}",
+]
+
+
+@pytest.mark.parametrize("deep", DEEP_ENVELOPES)
+def test_deeply_nested_envelopes_are_invalid_not_a_recursion_error(deep):
+    for data in (deep, deep.encode()):
+        with pytest.raises(EventsInvalid) as info:
+            load_envelope(data)
+        assert "nested deeper than" in str(info.value.messages)
+
+
 def test_missing_request_actor_source_default_to_empty_records():
     data = {"events": [{"id": "1", "timestamp": "2006-01-02T15:04:05Z", "action": "pull",
                         "target": {"repository": "a"}}]}

@@ -23,7 +23,6 @@ fields EXCLUDEd, so an older Index tolerates a newer Registry; producers' tests 
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_dump, post_load
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from . import jsondepth
 from .descriptors import MAX_SIZE
 from .digests import DIGEST_RE, Digest
 
@@ -287,12 +287,15 @@ def load_envelope(data: Mapping[str, Any] | str | bytes, strict: bool = False) -
     """Load an envelope (object or JSON text) into Events.
 
     Unknown fields are ignored unless ``strict`` (then they are errors). Raises
-    :class:`EventsInvalid` for invalid JSON, a missing ``events`` list, a missing or bad
+    :class:`EventsInvalid` for invalid JSON (or JSON nested deeper than
+    :data:`~wharf_protocol.jsondepth.MAX_DEPTH`), a missing ``events`` list, a missing or bad
     ``id``/``timestamp``/``action``/``target.repository``, malformed digests or sizes.
     """
     if isinstance(data, str | bytes):
         try:
-            data = json.loads(data)
+            data = jsondepth.loads(data)
+        except jsondepth.JsonTooDeep as exc:
+            raise EventsInvalid({"_schema": [str(exc)]}) from None
         except ValueError as exc:
             raise EventsInvalid({"_schema": [f"not JSON: {exc}"]}) from None
     try:

@@ -17,12 +17,12 @@ Calls (each with ``Authorization: Bearer <token>`` the Index minted for that reg
 Failures are domain errors: connection errors, timeouts, 429 and 5xx are retried
 ``retries`` times with exponential backoff, then RegistryUnavailable; other unexpected
 statuses (401/403 token refused, 400...) RegistryRefused. A 404 on tags or a manifest is
-an answer (None), not an error. Tokens never appear in messages or logs.
+an answer (None), not an error. Tokens never appear in messages or logs. JSON answers are
+parsed with a nesting bound (wharf_protocol.jsondepth): a deep one is refused, not a crash.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
-from wharf_protocol import mediatypes
+from wharf_protocol import jsondepth, mediatypes
 from wharf_protocol.descriptors import is_size
 from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
 
@@ -169,7 +169,7 @@ class RegistryHTTP:
     def _refused(registry: Registry, what: str, response: requests.Response) -> RegistryRefused:
         code = ""
         try:
-            errors = response.json().get("errors") or []
+            errors = jsondepth.loads(response.content).get("errors") or []
             code = f" {errors[0].get('code', '')}" if errors else ""
         except (ValueError, AttributeError, TypeError):
             pass
@@ -191,7 +191,7 @@ def _next(link: str) -> str | None:
 
 def _json(registry: Registry, response: requests.Response) -> dict:
     try:
-        body = response.json()
+        body = jsondepth.loads(response.content)
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -212,7 +212,7 @@ def _parse_manifest(registry: Registry, response: requests.Response) -> RemoteMa
     try:
         algorithm = Digest.parse(header).algorithm if header else "sha256"
         digest = str(digest_bytes(body, algorithm))
-        document = json.loads(body)
+        document = jsondepth.loads(body)
     except (DigestInvalid, ValueError):
         raise RegistryRefused(registry.name, "manifest is not JSON or has a bad digest") from None
     if header and header != digest:

@@ -10,6 +10,8 @@ Index for the calling registry's name and neither revoked nor unknown; else 422
 ``malformed``, ``bad_signature``, ``expired``, ``not_yet_valid``, ``wrong_issuer``,
 ``wrong_audience``, ``unknown`` or ``revoked``; 503 ``UNAVAILABLE`` when the database does
 not answer within ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT`` (the registry's client retries).
+A body that is not a JSON object (not JSON, or nested deeper than wharf_protocol.jsondepth
+allows) holds no token: ``malformed``.
 
 ``POST /internal/v1/events`` (Content-Type: either events media type, or application/json;
 other types 415): the notification envelope; 200 ``{"accepted": n, "duplicates": m,
@@ -23,6 +25,7 @@ sets aside only the malformed ones). services/events.py describes the effects.
 from __future__ import annotations
 
 from flask import Blueprint, request
+from wharf_protocol import jsondepth
 from wharf_protocol.errcode import ApiError
 from wharf_protocol.events import is_events_media_type
 
@@ -38,12 +41,22 @@ def init_app(app, context) -> None:
     docker_auth.init_authority(context)
 
 
+def _json_body() -> object:
+    """The JSON body, or None when it is not JSON (or nests deeper than jsondepth allows)."""
+    if not request.is_json:
+        return None
+    try:
+        return jsondepth.loads(request.get_data())
+    except ValueError:  # not JSON, not decodable, JsonTooDeep
+        return None
+
+
 @bp.post("/internal/v1/tokens/verify")
 @docker_auth.token_path
 def verify_token():
     """Scenario A steps 4-5: tell a registry whether a token is genuine, and its claims."""
     name, credential = docker_auth.registry_credentials()
-    body = request.get_json(silent=True)
+    body = _json_body()
     token = body.get("token") if isinstance(body, dict) else None
     claims = tokens.verify_for_registry(uow(), docker_auth.authority(), name, credential, token)
     return {"claims": claims.to_dict()}

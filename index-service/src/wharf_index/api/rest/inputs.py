@@ -3,6 +3,8 @@
 Everything that is not acceptable is a ``400 VALIDATION_FAILED`` whose ``detail`` maps
 each bad field to messages -- never a 500. Strings holding NUL or unpaired surrogates
 (which PostgreSQL cannot store) are refused here, in the path, the query and the body.
+Bodies are parsed by wharf_protocol.jsondepth: JSON nested deeper than
+:data:`~wharf_protocol.jsondepth.MAX_DEPTH` levels is refused before anything recurses.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from flask import request
 from marshmallow import Schema, ValidationError
+from wharf_protocol import jsondepth
 from wharf_protocol.errcode import ApiError
 
 from . import bp
@@ -46,11 +49,23 @@ def refuse_unstorable_input() -> None:
         raise invalid({"_request": ["NUL characters are not allowed"]})
 
 
+def json_body() -> Any:
+    """Return the request's JSON body; 400 VALIDATION_FAILED when the Content-Type is not
+    JSON, the body is not JSON, or it nests deeper than jsondepth.MAX_DEPTH levels."""
+    if not request.is_json:
+        raise invalid({"_body": ["a JSON body (Content-Type: application/json) is required"]})
+    try:
+        return jsondepth.loads(request.get_data(cache=True))
+    except jsondepth.JsonTooDeep as exc:
+        problem = str(exc)
+    except ValueError as exc:  # not JSON, or not decodable
+        problem = f"not JSON: {exc}"
+    raise invalid({"_body": [problem]}, "the request body is not acceptable JSON")
+
+
 def load(schema: type[Schema]) -> dict[str, Any]:
     """Return the JSON body loaded with ``schema``; 400 VALIDATION_FAILED otherwise."""
-    data = request.get_json(silent=True)
-    if data is None:
-        raise invalid({"_body": ["a JSON body (Content-Type: application/json) is required"]})
+    data = json_body()
     if not storable(data):
         raise invalid({"_body": ["strings may not hold NUL or unpaired surrogates"]})
     try:
