@@ -38,6 +38,6 @@ def test_schemas_are_referenced_and_defined(client):
         assert name in document["components"]["schemas"]
     repository = document["components"]["schemas"]["RepositoryCreateIn"]
     assert repository["required"] == ["name"]
-    assert repository["properties"]["visibility"]["enum"] == ["public", "private"]
+    assert repository["properties"]["visibility"]["enum"] == ["public", "private", None]
     listing = document["paths"]["/repositories"]["get"]["responses"]["200"]
     assert set(listing["content"]["application/json"]["schema"]["properties"]) == {"items", "next"}

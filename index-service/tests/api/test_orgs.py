@@ -33,7 +33,7 @@ def test_members(client, users, acme):
     assert members == [{"username": "alice", "is_owner": True},
                        {"username": "bob", "is_owner": False}]
     last_owner = client.delete(f"{acme}/members/alice", headers=basic("alice"))
-    assert last_owner.status_code == 400
+    assert last_owner.status_code == 409 and last_owner.json["error"]["code"] == "CONFLICT"
     assert client.delete(f"{acme}/members/bob", headers=basic("alice")).status_code == 204
 
 

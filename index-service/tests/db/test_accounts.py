@@ -47,7 +47,7 @@ def test_duplicate_names_and_emails(uow, make_user):
     make_user("alice")
     with pytest.raises(errors.UsernameTaken):
         accounts.create_user(uow, "alice", "other@example.test", PASSWORD)
-    with pytest.raises(errors.ValueInvalid):
+    with pytest.raises(errors.StateConflict):
         accounts.create_user(uow, "bob", "ALICE@example.test", PASSWORD)
     orgs.create_org(uow, "acme", owner="alice")
     with pytest.raises(errors.UsernameTaken):
@@ -115,7 +115,7 @@ def test_delete_user_removes_namespace_but_not_the_last_org_owner(uow, make_user
     make_user("alice")
     make_user("bob")
     orgs.create_org(uow, "acme", owner="alice")
-    with pytest.raises(errors.ValueInvalid, match="last owner"):
+    with pytest.raises(errors.StateConflict, match="last owner"):
         accounts.delete_user(uow, "alice")
     accounts.delete_user(uow, "bob")
     with uow:

@@ -98,7 +98,7 @@ def test_removing_a_member_removes_team_access(uow, acme):
 
 
 def test_last_owner_stays(uow, acme):
-    with pytest.raises(errors.ValueInvalid, match="last owner"):
+    with pytest.raises(errors.StateConflict, match="last owner"):
         orgs.remove_member(uow, "acme", "alice")
     orgs.add_member(uow, "acme", "bob", owner=True)
     orgs.remove_member(uow, "acme", "alice")

@@ -153,7 +153,7 @@ class RegistryHTTP:
                     method, url, headers=headers, timeout=self.timeout, allow_redirects=False)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = type(exc).__name__
-            except requests.RequestException as exc:
+            except (requests.RequestException, ValueError) as exc:  # ValueError: a bad URL
                 reason = f"{method} {url}: {type(exc).__name__}"
                 raise RegistryUnavailable(registry.name, reason) from None
             else:

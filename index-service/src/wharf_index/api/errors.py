@@ -79,7 +79,9 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
             break
     else:  # pragma: no cover - IndexError_ is in the table
         code, status = "INVALID", 400
-    detail = {"field": exc.field} if isinstance(exc, errors.Invalid) else None
+    field = getattr(exc, "field", None) if isinstance(exc, errors.Invalid | errors.StateConflict) \
+        else None
+    detail = {"field": field} if field else None
     if isinstance(exc, errors.LoginThrottled):
         detail = {"retry_after": exc.retry_after}
     return ApiError(code, str(exc), status, detail)

@@ -5,7 +5,8 @@ Hierarchy::
     IndexError_ (base; named with a trailing underscore so it does not shadow the builtin)
       NotFound > UserNotFound, NamespaceNotFound, OrganisationNotFound, TeamNotFound,
                  RepositoryNotFound, AccessTokenNotFound, RegistryNotFound
-      Conflict > UsernameTaken, NamespaceTaken, RepositoryExists, TeamExists, RegistryExists
+      Conflict > UsernameTaken, NamespaceTaken, RepositoryExists, TeamExists, RegistryExists,
+                 StateConflict (valid input the current state refuses: last owner, ...)
       Invalid  > NameInvalid, ReservedName, PasswordInvalid, ScopeInvalid, RoleInvalid,
                  VisibilityInvalid, ValueInvalid
       AuthenticationFailed (wrong credentials; deliberately says nothing about which part)
@@ -96,6 +97,17 @@ class TeamExists(Conflict):
 class RegistryExists(Conflict):
     def __init__(self, name: object) -> None:
         super().__init__("registry", name)
+
+
+class StateConflict(Conflict):
+    """Well-formed input that the current state refuses (an email address in use, the last
+    owner of an organisation, a robot asked to hold a password or administrator rights);
+    ``field`` names the input concerned."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.name = None
+        IndexError_.__init__(self, message)
 
 
 class Invalid(IndexError_):

@@ -22,7 +22,7 @@ from . import audit, login_throttle
 from .credentials import looks_like_access_token, parse_access_token
 from .passwords import check_password_rules
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 MAX_USERNAME = 130  # users.username's limit (robots are "<namespace>+<name>")
 
 
@@ -37,7 +37,8 @@ def create_user(uow, username: str, email: str, password: str, *, admin: bool = 
                 actor: Principal = SYSTEM) -> User:  # fmt: skip
     """Create a user and its namespace; return the user.
 
-    Raises NameInvalid/ReservedName, ValueInvalid (email), PasswordInvalid, UsernameTaken
+    Raises NameInvalid/ReservedName, ValueInvalid (email), StateConflict (email in use),
+    PasswordInvalid, UsernameTaken
     (a user, robot owner or organisation holds the name), PermissionDenied (``admin`` by a
     non-administrator).
     """
@@ -51,7 +52,7 @@ def create_user(uow, username: str, email: str, password: str, *, admin: bool = 
         if namespace is None:
             raise errors.UsernameTaken(username)
         if uow.users.email_taken(email):
-            raise errors.ValueInvalid("email", "that email address is already in use")
+            raise errors.StateConflict("email", "that email address is already in use")
         user = uow.users.create(username, email, password_hash, namespace.id, is_admin=admin)
         if user is None:
             raise errors.UsernameTaken(username)
@@ -153,7 +154,7 @@ def set_password(uow, username: str, password: str, *, actor: Principal = SYSTEM
         if not actor.is_admin and (actor.user is None or actor.user.id != user.id):
             raise errors.PermissionDenied()
         if user.is_robot:
-            raise errors.ValueInvalid("password", "robots have no password; use a token")
+            raise errors.StateConflict("password", "robots have no password; use a token")
         uow.users.set_password_hash(user.id, password_hash)
         uow.users.bump_credential_epoch(user.id)
         uow.login_failures.reset(login_throttle.name_hash(username))
@@ -178,7 +179,7 @@ def set_admin(uow, username: str, is_admin: bool, *, actor: Principal = SYSTEM) 
     with uow:
         user = uow.users.get(username)
         if user.is_robot:
-            raise errors.ValueInvalid("admin", "robots cannot be administrators")
+            raise errors.StateConflict("admin", "robots cannot be administrators")
         uow.users.set_admin(user.id, is_admin)
         audit.record(uow, actor, "user.grant_admin" if is_admin else "user.revoke_admin",
                      "user", username)  # fmt: skip
@@ -201,7 +202,7 @@ def set_disabled(uow, username: str, disabled: bool, *, actor: Principal = SYSTE
 def delete_user(uow, username: str, *, actor: Principal = SYSTEM) -> None:
     """Delete a user with its namespace, repositories and robots (self or administrator).
 
-    Raises UserNotFound, PermissionDenied, or Invalid when the user is the last owner of
+    Raises UserNotFound, PermissionDenied, or StateConflict when the user is the last owner of
     an organisation (hand it over first).
     """
     with uow:
@@ -210,7 +211,7 @@ def delete_user(uow, username: str, *, actor: Principal = SYSTEM) -> None:
             raise errors.PermissionDenied()
         orphaned = uow.orgs.solely_owned_by(user.id)
         if orphaned:
-            raise errors.ValueInvalid(
+            raise errors.StateConflict(
                 "user", f"{username} is the last owner of: {', '.join(orphaned)}"
             )
         # recorded first: a self-deletion's actor row must still exist (then SET NULL)

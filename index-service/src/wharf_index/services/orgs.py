@@ -41,7 +41,7 @@ def create_org(uow, name: str, *, owner: str, email: str | None = None,
     with uow:
         owner_user = uow.users.get(owner)
         if owner_user.is_robot:
-            raise errors.ValueInvalid("owner", "a robot cannot own an organisation")
+            raise errors.StateConflict("owner", "a robot cannot own an organisation")
         if not actor.is_admin and (actor.user is None or actor.user.id != owner_user.id):
             raise errors.PermissionDenied("you may only create organisations you own")
         namespace = uow.namespaces.create(name, "org", uow.config.default_visibility)
@@ -91,7 +91,7 @@ def remove_member(uow, org_name: str, username: str, *, actor: Principal = SYSTE
         user = uow.users.get(username)
         members = {m.user_id: m for m in uow.orgs.members(org.id)}
         if user.id in members and members[user.id].is_owner and uow.orgs.count_owners(org.id) == 1:
-            raise errors.ValueInvalid("member", f"{username} is the last owner of {org_name}")
+            raise errors.StateConflict("member", f"{username} is the last owner of {org_name}")
         if not uow.orgs.remove_member(org.id, user.id):
             raise errors.UserNotFound(username)
         audit.record(uow, actor, "org.remove_member", "org", org_name,

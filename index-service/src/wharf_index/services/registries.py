@@ -8,7 +8,6 @@ stored as an HMAC (credentials.py).
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from wharf_protocol.names import namespace_of
 
@@ -17,14 +16,21 @@ from ..domain.model import REGISTRY_KINDS, SYSTEM, Principal, Registry
 from ..domain.names import NAMESPACE_RE
 from . import audit, credentials
 
-REGISTRY_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9._:-]*[a-z0-9])?$")
+REGISTRY_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9._:-]*[a-z0-9])?")
+MAX_REGISTRY_NAME = 253
+#: http(s), a host name or IPv4 address (dot-separated labels of 1..63 characters), an
+#: optional port, an optional path of printable ASCII (no spaces: the URL is used as is).
+REGISTRY_URL_RE = re.compile(r"https?://[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
+                             r"(?::[0-9]{1,5})?(?:/[!-~]*)?")
+MAX_REGISTRY_URL = 2048
 
 
 def _check(name: str, url: str, kind: str, namespaces) -> tuple[str, ...]:
-    if not isinstance(name, str) or len(name) > 253 or not REGISTRY_NAME_RE.match(name):
+    if not isinstance(name, str) or len(name) > MAX_REGISTRY_NAME \
+            or not REGISTRY_NAME_RE.fullmatch(name):
         raise errors.NameInvalid(name, "registry names are lowercase host-like names")
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not isinstance(url, str) or len(url) > MAX_REGISTRY_URL \
+            or not REGISTRY_URL_RE.fullmatch(url):
         raise errors.ValueInvalid("url", "the registry URL must be http:// or https://")
     if kind not in REGISTRY_KINDS:
         raise errors.ValueInvalid("kind", f"kind must be one of {', '.join(REGISTRY_KINDS)}")

@@ -40,7 +40,8 @@ class RepositoryNameConverter(BaseConverter):
 class IdConverter(BaseConverter):
     """A positive database id that fits PostgreSQL's bigint (at most 18 digits)."""
 
-    regex = r"[1-9][0-9]{0,17}"
+    max_digits = 18
+    regex = f"[1-9][0-9]{{0,{max_digits - 1}}}"
     part_isolating = True
 
     def to_python(self, value: str) -> int:

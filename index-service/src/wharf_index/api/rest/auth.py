@@ -165,7 +165,7 @@ def add_challenge(response):
 
 
 @bp.post("/session")
-@doc(auth="none", body=LoginIn, response=SessionSchema)
+@doc(auth="none", body=LoginIn, response=SessionSchema, errors=(401, 429))
 def create_session():
     """Sign in with a password; set the session cookie and answer the CSRF token."""
     data = load(LoginIn)
@@ -178,7 +178,7 @@ def create_session():
 
 
 @bp.get("/session")
-@doc(auth="account", response=SessionSchema)
+@doc(auth="account", response=SessionSchema, security=("session",))
 def get_session():
     """Return the signed-in user and the session's CSRF token (401 without a session)."""
     if SESSION_USER_ID not in session:
@@ -187,7 +187,7 @@ def get_session():
 
 
 @bp.delete("/session")
-@doc(auth="none", status=204)
+@doc(auth="none", status=204, db=False)
 def delete_session():
     """Sign out: clear the session cookie (idempotent)."""
     end_session()

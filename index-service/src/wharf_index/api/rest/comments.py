@@ -26,7 +26,8 @@ def list_comments(name: str):
 
 
 @bp.post("/repositories/<api_repo:name>/-/comments")
-@doc(auth="account", body=CommentIn, response=CommentSchema, status=201)
+@doc(auth="account", body=CommentIn, response=CommentSchema, status=201,
+     links={"comment_id": "id"})
 def add_comment(name: str):
     """Comment on a repository."""
     caller = require_account()

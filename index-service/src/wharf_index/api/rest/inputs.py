@@ -9,6 +9,7 @@ Bodies are parsed by wharf_protocol.jsondepth: JSON nested deeper than
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import request
@@ -16,6 +17,7 @@ from marshmallow import Schema, ValidationError
 from wharf_protocol import jsondepth
 from wharf_protocol.errcode import ApiError
 
+from ...domain.names import MAX_NAMESPACE_LENGTH
 from . import bp
 
 
@@ -75,19 +77,40 @@ def load(schema: type[Schema]) -> dict[str, Any]:
                       else {"_body": exc.messages}, "the request body is invalid") from None
 
 
-def query(name: str, *, max_length: int = 200) -> str | None:
-    """Return query parameter ``name`` (None when absent); 400 when empty or too long."""
-    value = request.args.get(name)
+@dataclass(frozen=True)
+class Param:
+    """A query parameter: what :func:`query` and :func:`flag` accept, and what the OpenAPI
+    document says about it (openapi.py reads these same objects)."""
+
+    name: str
+    max_length: int = 200
+    required: bool = False
+    not_blank: bool = False
+    boolean: bool = False
+    description: str = ""
+
+
+NAMESPACE_FILTER = Param("namespace", MAX_NAMESPACE_LENGTH, description="only this namespace")
+
+
+def query(param: Param) -> str | None:
+    """Return the value of ``param`` (None when absent and optional); 400 when missing but
+    required, empty, too long, or blank where it must not be."""
+    value = request.args.get(param.name)
     if value is None:
+        if param.required:
+            raise invalid({param.name: ["this parameter is required"]})
         return None
-    if not 1 <= len(value) <= max_length:
-        raise invalid({name: [f"must be 1..{max_length} characters"]})
+    if not 1 <= len(value) <= param.max_length:
+        raise invalid({param.name: [f"must be 1..{param.max_length} characters"]})
+    if param.not_blank and not value.strip():
+        raise invalid({param.name: ["must not be blank"]})
     return value
 
 
-def flag(name: str) -> bool:
-    """Return a boolean query parameter (``true``/``false``, absent = false)."""
-    value = request.args.get(name, "false").lower()
-    if value not in ("true", "false", "1", "0"):
-        raise invalid({name: ["must be true or false"]})
-    return value in ("true", "1")
+def flag(param: Param) -> bool:
+    """Return a boolean query parameter: exactly ``true`` or ``false`` (absent = false)."""
+    value = request.args.get(param.name, "false")
+    if value not in ("true", "false"):
+        raise invalid({param.name: ["must be true or false"]})
+    return value == "true"

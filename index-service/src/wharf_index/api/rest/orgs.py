@@ -57,7 +57,8 @@ def list_orgs():
 
 
 @bp.post("/orgs")
-@doc(auth="account", body=OrgCreateIn, response=OrgSchema, status=201)
+@doc(auth="account", body=OrgCreateIn, response=OrgSchema, status=201, errors=(404, 409),
+     links={"org": "name"})
 def create_org():
     """Create an organisation owned by the caller (admins may name another ``owner``)."""
     caller = require_account()
@@ -93,7 +94,7 @@ def put_member(org: str, username: str):
 
 
 @bp.delete("/orgs/<org>/members/<username>")
-@doc(auth="account", status=204)
+@doc(auth="account", status=204, errors=(409,))
 def delete_member(org: str, username: str):
     """Remove a member from the organisation and its teams (owners)."""
     orgs.remove_member(uow(), org, username, actor=require_account())
@@ -110,7 +111,8 @@ def list_teams(org: str):
 
 
 @bp.post("/orgs/<org>/teams")
-@doc(auth="account", body=TeamCreateIn, response=TeamSchema, status=201)
+@doc(auth="account", body=TeamCreateIn, response=TeamSchema, status=201, errors=(409,),
+     links={"team": "name"})
 def create_team(org: str):
     """Create a team with a role on chosen or all repositories (owners)."""
     caller = require_account()

@@ -1,7 +1,8 @@
 """Pagination of every ``/api/v1`` list.
 
-Request: ``?limit=N`` (1..INDEX_MAX_PAGE_SIZE, default 50 or the maximum if lower; larger
-values are clamped to the maximum) and ``?cursor=C`` (taken from a previous answer).
+Request: ``?limit=N`` (an integer from 1 to 999999999 in ASCII digits; default 50 or
+INDEX_MAX_PAGE_SIZE if lower; values above INDEX_MAX_PAGE_SIZE are clamped to it) and
+``?cursor=C`` (taken from a previous answer; base64url and ``.`` characters only).
 Response body: ``{"items": [...], "next": C | null}``; ``next`` is null on the last page.
 No Link header: the body is the one place.
 
@@ -14,6 +15,7 @@ listing -- garbage, a cursor of another listing, a forged or over-long one -- is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import request
@@ -26,6 +28,10 @@ from ...services.paging import Page, slice_sorted
 SALT = "wharf-index.api-cursor"
 DEFAULT_LIMIT = 50
 MAX_CURSOR_LENGTH = 2048
+#: What itsdangerous' URL-safe serializer writes: base64url parts joined by ``.``.
+CURSOR_RE = re.compile(r"[A-Za-z0-9_.-]+")
+MAX_LIMIT_DIGITS = 9
+MAX_LIMIT = 10**MAX_LIMIT_DIGITS - 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def parse_limit(raw: str | None) -> int:
     """Return the page size for ``raw`` (None: the default); 400 for non-integers or < 1."""
     if raw is None:
         return min(DEFAULT_LIMIT, max_limit())
-    if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_LIMIT_DIGITS or int(raw) < 1:
         raise ApiError("VALIDATION_FAILED", "limit must be a positive integer", 400,
                        {"limit": ["must be a positive integer"]})  # fmt: skip
     return min(int(raw), max_limit())
@@ -65,7 +71,7 @@ def encode_cursor(kind: str, key: tuple) -> str:
 
 def decode_cursor(kind: str, types: tuple[type, ...], raw: str) -> tuple:
     """Return the key in ``raw`` if it is a cursor of ``kind`` whose parts have ``types``."""
-    if not raw or len(raw) > MAX_CURSOR_LENGTH:
+    if len(raw) > MAX_CURSOR_LENGTH or not CURSOR_RE.fullmatch(raw):
         raise _invalid("malformed cursor")
     try:
         data = _serializer().loads(raw)

@@ -37,7 +37,8 @@ def get_registry(name: str):
 
 
 @bp.post("/registries")
-@doc(auth="admin", body=RegistryCreateIn, response=RegistryCreatedSchema, status=201)
+@doc(auth="admin", body=RegistryCreateIn, response=RegistryCreatedSchema, status=201,
+     errors=(409,), links={"name": "registry/name"})
 def add_registry():
     """Add a registry; the answer holds its credential, shown only once."""
     caller = require_admin()

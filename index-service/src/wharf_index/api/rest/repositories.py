@@ -17,7 +17,7 @@ from ...domain.model import Principal, Repository
 from ...services import deletion, registry_agent, repositories, search, stars
 from . import bp
 from .auth import principal, require_account, require_user
-from .inputs import load, query
+from .inputs import NAMESPACE_FILTER, load, query
 from .openapi import doc
 from .pagination import page_body, page_request
 from .schemas import (
@@ -56,18 +56,20 @@ def _detail(caller: Principal, name: str) -> dict:
 
 
 @bp.get("/repositories")
-@doc(auth="optional", response=RepositorySchema, paginated=True, query=("namespace",))
+@doc(auth="optional", response=RepositorySchema, paginated=True, query=(NAMESPACE_FILTER,),
+     errors=(404,))
 def list_repositories():
     """List the repositories the caller may see by full name, optionally in a namespace."""
     wanted = page_request("repositories", (str,))
-    page = search.browse(uow(), principal(), namespace=query("namespace", max_length=64),
+    page = search.browse(uow(), principal(), namespace=query(NAMESPACE_FILTER),
                          after=wanted.after, limit=wanted.limit)  # fmt: skip
     return page_body("repositories", page,
                      RepositorySchema(many=True).dump(repository_rows(page.items)))  # fmt: skip
 
 
 @bp.post("/repositories")
-@doc(auth="user", body=RepositoryCreateIn, response=RepositoryDetailSchema, status=201)
+@doc(auth="user", body=RepositoryCreateIn, response=RepositoryDetailSchema, status=201,
+     errors=(404, 409), links={"name": "full_name"})
 def create_repository():
     """Create a repository (``name`` is ``namespace/name``; visibility defaults to the
     namespace's default)."""

@@ -1,21 +1,58 @@
 """marshmallow schemas of the ``/api/v1`` bodies: requests (``*In``) and responses.
 
-Requests are loaded strictly (unknown fields are errors, marshmallow's RAISE); responses are
-dumped from domain objects or dicts. DateTime fields dump ISO 8601 with an offset, which is
-RFC 3339. openapi.py turns these classes into the OpenAPI document's components.
+Requests are loaded strictly (unknown fields are errors, marshmallow's RAISE; JSON types
+exactly: rules.py) and checked against the same rules the services apply (names, emails,
+passwords, scopes, lengths), so the OpenAPI document, generated from these classes, says
+exactly what is accepted. Responses are dumped from domain objects or dicts. DateTime
+fields dump ISO 8601 with an offset, which is RFC 3339. openapi.py turns these classes into
+the OpenAPI document's components.
 """
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from wharf_protocol.names import MAX_NAME_LENGTH, REPOSITORY_NAME_RE
 
 from ...domain.model import REGISTRY_KINDS, ROLES, VISIBILITIES
+from ...domain.names import (
+    MAX_NAMESPACE_LENGTH,
+    NAMESPACE_RE,
+    RESERVED,
+    ROBOT_SHORT_RE,
+)
+from ...services.access_tokens import MAX_TOKEN_DAYS
+from ...services.accounts import EMAIL_RE, MAX_USERNAME
+from ...services.comments import MAX_BODY
+from ...services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from ...services.registries import (
+    MAX_REGISTRY_NAME,
+    MAX_REGISTRY_URL,
+    REGISTRY_NAME_RE,
+    REGISTRY_URL_RE,
+)
+from ...services.repositories import MAX_DESCRIPTION
+from .rules import NotBlank, NotOneOf, Pattern, StrictBoolean, StrictInteger, text
 
 ACTIONS = ("pull", "push", "delete", "*", "admin")  # "*": the three registry actions only
+MAX_LOGIN_NAME = MAX_USERNAME  # a user's or robot's (``ns+short``) name
+MAX_EMAIL = 254
+#: A user's or organisation's name (domain/names.py; ``library`` and ``admin``: admins only).
+NAMESPACE_NAME = Pattern(NAMESPACE_RE, "lowercase letters, digits and . _ __ - separators")
+NOT_RESERVED = NotOneOf(RESERVED)
+REPOSITORY_NAME = Pattern(f"{REPOSITORY_NAME_RE.pattern}/{REPOSITORY_NAME_RE.pattern}",
+                          "namespace/name, lowercase path components")  # fmt: skip
+#: A token scope's repository: a full name, ``ns/*`` (everything under ns/) or ``*``.
+SCOPE_PATTERN = Pattern(f"\\*|{REPOSITORY_NAME_RE.pattern}(?:/\\*)?",
+                        "a repository name, namespace/* or *")  # fmt: skip
+EMAIL = Pattern(EMAIL_RE, "a valid email address is required")
 
 
 def _text(max_length: int, *, required: bool = True, min_length: int = 1, **kw):
-    return fields.String(required=required, validate=validate.Length(min_length, max_length), **kw)
+    return text(max_length, required=required, min_length=min_length, **kw)
+
+
+def _name(max_length: int = MAX_NAMESPACE_LENGTH, *rules, **kw):
+    return text(max_length, rules=rules, **kw)
 
 
 # -- accounts -------------------------------------------------------------------------------
@@ -36,8 +73,8 @@ class UserPrivateSchema(UserSchema):
 
 
 class LoginIn(Schema):
-    username = _text(130)
-    password = _text(1024)
+    username = _text(MAX_LOGIN_NAME)
+    password = _text(MAX_PASSWORD_LENGTH)
 
 
 class SessionSchema(Schema):
@@ -46,20 +83,21 @@ class SessionSchema(Schema):
 
 
 class UserCreateIn(Schema):
-    username = _text(64)
-    email = _text(254)
-    password = _text(1024)
-    admin = fields.Boolean(load_default=False)
+    username = _name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME, NOT_RESERVED)
+    email = _name(MAX_EMAIL, EMAIL)
+    password = _text(MAX_PASSWORD_LENGTH, min_length=MIN_PASSWORD_LENGTH)
+    admin = StrictBoolean(load_default=False)
 
 
 class UserUpdateIn(Schema):
-    admin = fields.Boolean()
-    disabled = fields.Boolean()
+    admin = StrictBoolean()
+    disabled = StrictBoolean()
 
 
 class PasswordIn(Schema):
-    password = _text(1024)
-    old_password = _text(1024, required=False)
+    password = _text(MAX_PASSWORD_LENGTH, min_length=MIN_PASSWORD_LENGTH)
+    old_password = _text(MAX_PASSWORD_LENGTH, required=False, metadata={
+        "description": "the current password: required unless an administrator sets it"})
 
 
 # -- organisations ---------------------------------------------------------------------------
@@ -71,9 +109,11 @@ class OrgSchema(Schema):
 
 
 class OrgCreateIn(Schema):
-    name = _text(64)
-    email = _text(254, required=False, allow_none=True)
-    owner = _text(130, required=False)
+    name = _name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME, NOT_RESERVED)
+    email = _name(MAX_EMAIL, EMAIL, required=False, allow_none=True)
+    owner = _name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME, required=False,
+                  metadata={"description": "the owning user (administrators only; "
+                                           "default: the caller)"})
 
 
 class MemberSchema(Schema):
@@ -82,7 +122,7 @@ class MemberSchema(Schema):
 
 
 class MemberIn(Schema):
-    owner = fields.Boolean(load_default=False)
+    owner = StrictBoolean(load_default=False)
 
 
 class TeamSchema(Schema):
@@ -93,15 +133,15 @@ class TeamSchema(Schema):
 
 
 class TeamCreateIn(Schema):
-    name = _text(64)
+    name = _name(MAX_NAMESPACE_LENGTH, Pattern(NAMESPACE_RE, "invalid team name"))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    all_repositories = fields.Boolean(load_default=False)
+    all_repositories = StrictBoolean(load_default=False)
     description = _text(1000, required=False, min_length=0, load_default="")
 
 
 class TeamUpdateIn(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
-    all_repositories = fields.Boolean()
+    all_repositories = StrictBoolean()
 
 
 class NameSchema(Schema):
@@ -145,14 +185,23 @@ class SearchResultSchema(RepositorySchema):
 
 
 class RepositoryCreateIn(Schema):
-    name = _text(255, metadata={"description": "full name, namespace/name"})
+    name = _name(MAX_NAME_LENGTH, REPOSITORY_NAME,
+                 metadata={"description": "full name, namespace/name"})
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES), allow_none=True)
-    description = _text(4000, required=False, min_length=0, load_default="")
+    description = _text(MAX_DESCRIPTION, required=False, min_length=0, load_default="")
 
 
 class RepositoryUpdateIn(Schema):
+    """Give visibility and/or description."""
+
+    json_schema = {"minProperties": 1}
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
-    description = _text(4000, required=False, min_length=0)
+    description = _text(MAX_DESCRIPTION, required=False, min_length=0)
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs) -> None:
+        if not data:
+            raise ValidationError("give visibility and/or description", "_schema")
 
 
 class NamespaceSchema(Schema):
@@ -214,14 +263,15 @@ class CommentSchema(Schema):
 
 
 class CommentIn(Schema):
-    body = _text(10000)
+    body = _text(MAX_BODY, rules=(NotBlank(),))
 
 
 # -- tokens, robots, registries, audit -------------------------------------------------------
 
 
 class TokenScopeSchema(Schema):
-    repository = _text(260, metadata={"description": "full name, 'ns/*' or '*'"})
+    repository = _name(MAX_NAME_LENGTH, SCOPE_PATTERN,
+                       metadata={"description": "full name, 'ns/*' or '*'"})
     actions = fields.List(
         fields.String(validate=validate.OneOf(ACTIONS)), required=True,
         validate=validate.Length(1, len(ACTIONS)),
@@ -242,11 +292,11 @@ class AccessTokenSchema(Schema):
 
 
 class TokenCreateIn(Schema):
-    name = _text(100)
+    name = _text(100, rules=(NotBlank(),))
     scopes = fields.List(fields.Nested(TokenScopeSchema), required=True,
                          validate=validate.Length(1, 100))  # fmt: skip
-    expires_in_days = fields.Integer(allow_none=True, load_default=None,
-                                     validate=validate.Range(1, 3650))  # fmt: skip
+    expires_in_days = StrictInteger(allow_none=True, load_default=None,
+                                    validate=validate.Range(1, MAX_TOKEN_DAYS))  # fmt: skip
 
 
 class TokenCreatedSchema(Schema):
@@ -255,7 +305,8 @@ class TokenCreatedSchema(Schema):
 
 
 class RobotCreateIn(TokenCreateIn):
-    name = _text(64, metadata={"description": "short name; the robot is <namespace>+<name>"})
+    name = _name(MAX_NAMESPACE_LENGTH, Pattern(ROBOT_SHORT_RE, "lowercase letters, digits, _"),
+                 metadata={"description": "short name; the robot is <namespace>+<name>"})
 
 
 class RobotCreatedSchema(Schema):
@@ -272,10 +323,11 @@ class RegistrySchema(Schema):
 
 
 class RegistryCreateIn(Schema):
-    name = _text(253)
-    url = _text(2048)
+    name = _name(MAX_REGISTRY_NAME, Pattern(REGISTRY_NAME_RE, "a lowercase host-like name"))
+    url = _name(MAX_REGISTRY_URL, Pattern(REGISTRY_URL_RE, "an http:// or https:// URL"))
     kind = fields.String(required=True, validate=validate.OneOf(REGISTRY_KINDS))
-    namespaces = fields.List(_text(64), load_default=list, validate=validate.Length(0, 1000))
+    namespaces = fields.List(_name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME), load_default=list,
+                             validate=validate.Length(0, 1000))  # fmt: skip
 
 
 class RegistryCreatedSchema(Schema):

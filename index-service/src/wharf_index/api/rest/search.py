@@ -12,22 +12,23 @@ from ...domain.model import Repository
 from ...services import search
 from . import bp
 from .auth import principal
-from .inputs import invalid, query
+from .inputs import NAMESPACE_FILTER, Param, query
 from .openapi import doc
 from .pagination import page_body, page_request
 from .repositories import repository_rows
 from .schemas import SearchResultSchema
 
+Q = Param("q", search.MAX_QUERY, required=True, not_blank=True, description="the search text")
+
 
 @bp.get("/search")
-@doc(auth="optional", response=SearchResultSchema, paginated=True, query=("q", "namespace"))
+@doc(auth="optional", response=SearchResultSchema, paginated=True, query=(Q, NAMESPACE_FILTER),
+     errors=(404,))
 def search_repositories():
     """Search the repositories the caller may see, best match first."""
-    text = query("q", max_length=search.MAX_QUERY)
-    if text is None or not text.strip():
-        raise invalid({"q": ["a search query is required"]})
+    text = query(Q)
     wanted = page_request("search", (float, str))
-    page = search.search(uow(), principal(), text, namespace=query("namespace", max_length=64),
+    page = search.search(uow(), principal(), text, namespace=query(NAMESPACE_FILTER),
                          after=wanted.after, limit=wanted.limit)  # fmt: skip
     found: list[Repository] = [repository for repository, _ in page.items]
     rows = [dict(row, rank=rank) for row, (_, rank) in zip(repository_rows(found), page.items,

@@ -11,10 +11,11 @@ from ...context import uow
 from ...services import access_tokens
 from . import bp
 from .auth import require_account
-from .inputs import load, query
+from .inputs import Param, load, query
 from .openapi import doc
 from .pagination import paged_list
 from .schemas import (
+    MAX_LOGIN_NAME,
     AccessTokenSchema,
     RobotCreatedSchema,
     RobotCreateIn,
@@ -23,6 +24,8 @@ from .schemas import (
     UserSchema,
 )
 
+USER = Param("user", MAX_LOGIN_NAME, description="whose tokens (administrators only)")
+
 
 def _token_list(found) -> dict:
     return paged_list("tokens", (int,), found, lambda t: (t.id,),
@@ -30,15 +33,16 @@ def _token_list(found) -> dict:
 
 
 @bp.get("/tokens")
-@doc(auth="account", response=AccessTokenSchema, paginated=True, query=("user",))
+@doc(auth="account", response=AccessTokenSchema, paginated=True, query=(USER,), errors=(404,))
 def list_tokens():
     """List the caller's access tokens (administrators: anyone's with ``user=``)."""
-    username = query("user", max_length=130)
+    username = query(USER)
     return _token_list(access_tokens.list_tokens(uow(), require_account(), username))
 
 
 @bp.post("/tokens")
-@doc(auth="account", body=TokenCreateIn, response=TokenCreatedSchema, status=201)
+@doc(auth="account", body=TokenCreateIn, response=TokenCreatedSchema, status=201,
+     links={"token_id": "token/id"})
 def create_token():
     """Create a personal access token; the answer holds its secret, shown only once."""
     caller = require_account()
@@ -67,7 +71,7 @@ def list_robots(namespace: str):
 
 
 @bp.post("/namespaces/<namespace>/robots")
-@doc(auth="account", body=RobotCreateIn, response=RobotCreatedSchema, status=201)
+@doc(auth="account", body=RobotCreateIn, response=RobotCreatedSchema, status=201, errors=(409,))
 def create_robot(namespace: str):
     """Create robot ``<namespace>+<name>`` with a first token (secret shown once)."""
     caller = require_account()

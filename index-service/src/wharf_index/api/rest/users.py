@@ -17,10 +17,12 @@ from .auth import (
     require_admin,
     require_user,
 )
-from .inputs import flag, load
+from .inputs import Param, flag, load
 from .openapi import doc
 from .pagination import page_body, page_request
 from .schemas import PasswordIn, UserCreateIn, UserPrivateSchema, UserSchema, UserUpdateIn
+
+ROBOTS = Param("robots", boolean=True, description="include robots")
 
 
 def _is_self(caller: Principal, user: User) -> bool:
@@ -41,19 +43,20 @@ def get_current_user():
 
 
 @bp.get("/users")
-@doc(auth="admin", response=UserPrivateSchema, paginated=True, query=("robots",))
+@doc(auth="admin", response=UserPrivateSchema, paginated=True, query=(ROBOTS,))
 def list_users():
     """List users by name (administrators; ``robots=true`` includes robots)."""
     require_admin()
     wanted = page_request("users", (str,))
     rows = accounts.list_users(uow(), after=wanted.after[0] if wanted.after else None,
-                               limit=wanted.limit + 1, robots=flag("robots"))  # fmt: skip
+                               limit=wanted.limit + 1, robots=flag(ROBOTS))  # fmt: skip
     page = take(rows, wanted.limit, lambda u: (u.username,))
     return page_body("users", page, UserPrivateSchema(many=True).dump(page.items))
 
 
 @bp.post("/users")
-@doc(auth="admin", body=UserCreateIn, response=UserPrivateSchema, status=201)
+@doc(auth="admin", body=UserCreateIn, response=UserPrivateSchema, status=201, errors=(409,),
+     links={"username": "username"})
 def create_user():
     """Create a user (administrators)."""
     caller = require_admin()
@@ -64,7 +67,7 @@ def create_user():
 
 
 @bp.get("/users/<username>")
-@doc(auth="optional", response=UserPrivateSchema)
+@doc(auth="optional", response=(UserPrivateSchema, UserSchema))
 def get_user(username: str):
     """Return a user's public profile (with the email for themself and administrators).
 
@@ -78,7 +81,7 @@ def get_user(username: str):
 
 
 @bp.patch("/users/<username>")
-@doc(auth="admin", body=UserUpdateIn, response=UserPrivateSchema)
+@doc(auth="admin", body=UserUpdateIn, response=UserPrivateSchema, errors=(409,))
 def update_user(username: str):
     """Grant or revoke administrator rights, disable or enable (administrators)."""
     caller = require_admin()
@@ -91,7 +94,7 @@ def update_user(username: str):
 
 
 @bp.put("/users/<username>/password")
-@doc(auth="account", body=PasswordIn, status=204)
+@doc(auth="account", body=PasswordIn, status=204, errors=(409,))
 def set_password(username: str):
     """Change a password: one's own (``old_password`` required) or anyone's (admins).
 
@@ -113,7 +116,7 @@ def set_password(username: str):
 
 
 @bp.delete("/users/<username>")
-@doc(auth="account", status=204)
+@doc(auth="account", status=204, errors=(409,))
 def delete_user(username: str):
     """Delete an account with its namespace and repositories (oneself or admins)."""
     caller = require_account()
