@@ -7,7 +7,11 @@ Conventions (every endpoint; index-service/README.md, section "API", lists them)
   ``Authorization: Bearer <access token>``. Access tokens act within their scopes and may
   not manage accounts, organisations, tokens or registries.
 - Errors: ``{"error": {"code", "message"[, "detail"]}}`` (api/errors.py); invalid bodies and
-  parameters are ``400 VALIDATION_FAILED`` with per-field messages in ``detail``.
+  parameters are ``400 VALIDATION_FAILED`` with per-field messages in ``detail``; input the
+  current state refuses (email in use, last owner) is ``409 CONFLICT``.
+- Input is what the OpenAPI document says, exactly (openapi.py): JSON booleans and
+  integers only in bodies, ``true``/``false`` only for query booleans, JSON nested at most
+  64 levels deep, no NUL characters anywhere.
 - Lists: ``?limit=`` (default 50, at most INDEX_MAX_PAGE_SIZE) and ``?cursor=``; the body is
   ``{"items": [...], "next": <cursor or null>}`` (pagination.py).
 - Privacy: a private repository the caller may not see is answered exactly like one that
