@@ -67,3 +67,21 @@ def test_the_indexs_own_service_name_is_no_registrys(uow):
         registries.add_registry(uow, uow.config.index_service, "http://127.0.0.1:5000",
                                 "private")  # fmt: skip
     assert registries.list_registries(uow) == []
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("http://[::1]:5000", True),
+    ("https://[2001:db8::7]/", True),
+    ("http://registry.example:65535/v", True),
+    ("http://registry.example:65536", False),
+    ("http://registry.example:0", False),
+    ("http://[nope]:5000", False),
+    ("ftp://registry.example", False),
+])
+def test_registry_urls(uow, url, ok):
+    """Host names, IPv4 and bracketed IPv6 literals, ports 1..65535 (RFC 3986 3.2)."""
+    if ok:
+        assert registries.add_registry(uow, "reg.test", url, "private")[0].url == url.rstrip("/")
+    else:
+        with pytest.raises(errors.ValueInvalid):
+            registries.add_registry(uow, "reg.test", url, "private")

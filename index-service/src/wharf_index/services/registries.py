@@ -18,10 +18,14 @@ from . import audit, credentials
 
 REGISTRY_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9._:-]*[a-z0-9])?")
 MAX_REGISTRY_NAME = 253
-#: http(s), a host name or IPv4 address (dot-separated labels of 1..63 characters), an
-#: optional port, an optional path of printable ASCII (no spaces: the URL is used as is).
-REGISTRY_URL_RE = re.compile(r"https?://[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
-                             r"(?::[0-9]{1,5})?(?:/[!-~]*)?")
+#: http(s), a host name or IPv4 address (dot-separated labels of 1..63 characters) or an
+#: IPv6 literal in brackets (RFC 3986 section 3.2.2), an optional port (1..65535), an
+#: optional path of printable ASCII (no spaces: the URL is used as is).
+REGISTRY_URL_RE = re.compile(
+    r"https?://(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])"
+    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]"
+    r"|6553[0-5]))?(?:/[!-~]*)?"
+)
 MAX_REGISTRY_URL = 2048
 
 
