@@ -203,7 +203,8 @@ class HeadFirstWorker(ThreadWorker):
         if not self.frames_heads:
             super().enqueue_req(conn)
             return
-        conn.sock.setblocking(False)
+        if conn.sock.gettimeout() != 0:  # kept-alive connections already are non-blocking
+            conn.sock.setblocking(False)
         conn.head = bytearray(conn.parser.unreader.take_buffered() if conn.parser else b"")
         deadline = time.monotonic() + self.header_timeout
         if not ((conn.head and self._advance(conn)) or self._read_head(conn)):
