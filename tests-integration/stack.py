@@ -84,7 +84,7 @@ class Stack:
         self.index_env["INDEX_PUBLIC_URL"] = f"http://{index.address}:{port}"
         self.index = GunicornService(
             "wharf_index.wsgi:app", self.index_env, "index", host=index.address, port=port,
-            prefix=index.prefix, workers=1, threads=8,
+            prefix=index.prefix, workers=1, threads=8, worker_class=None,
             extra_args=["--config", "python:wharf_index.gunicorn_conf"],
         )  # fmt: skip
 
@@ -156,7 +156,7 @@ class Stack:
         prefix = clock_prefix(host, clock_offset) if clock_offset else host.prefix
         return GunicornService(
             "wharf_registry.wsgi:app", full, f"registry {name}", host=host.address, port=port,
-            prefix=prefix, workers=1, threads=8,
+            prefix=prefix, workers=1, threads=8, worker_class=None,
             extra_args=["--config", "python:wharf_registry.gunicorn_conf"],
         )  # fmt: skip
 

@@ -1,16 +1,38 @@
 """Gunicorn configuration used by ``wharf-index serve`` (``-c python:wharf_index.gunicorn_conf``).
 
-gthread workers (threads suit an I/O-bound app on a connection pool), logs to stdout in the
-Index's format (``INDEX_LOG_FORMAT``), no ``preload_app`` (the psycopg2 pool must be created in
-each worker, never inherited across fork). Bind, workers and threads come from the command
-line (``serve`` passes them).
+Threaded workers (threads suit an I/O-bound app on a connection pool): gunicorn's gthread
+reading request heads in its event loop (:class:`wharf_protocol.serving.HeadFirstWorker`), so
+clients that trickle their heads hold no thread (408 after INDEX_HTTP_HEADER_TIMEOUT),
+requests with a body run on threads of their own, and a request's socket may stall for
+INDEX_HTTP_BODY_TIMEOUT at most. Limits: request line 8190 bytes (Docker's token requests
+repeat ``scope=`` once per repository), 100 header fields of at most 8190 bytes, 64 KiB of
+head in all; refused requests (400/408/414/431) get the Index's JSON error body
+(``api.errors.refused_request_body``). Logs to stdout in the Index's format
+(``INDEX_LOG_FORMAT``), no ``preload_app`` (the psycopg2 pool must be created in each
+worker, never inherited across fork), no control socket (gunicorn >= 25 would create one
+under ``$HOME/.gunicorn/``; nothing uses it). Bind, workers and threads come from the
+command line (``serve`` passes them).
 """
 
 import os
 
-from wharf_index.logconfig import logging_config
+from wharf_protocol import serving
 
-worker_class = "gthread"
+from wharf_index.api.errors import refused_request_body
+from wharf_index.logconfig import logging_config
+from wharf_index.settings import ConfigError, Settings
+
+try:
+    _timeouts = Settings.from_env()
+    _header_timeout, _body_timeout = _timeouts.http_header_timeout, _timeouts.http_body_timeout
+except ConfigError:  # plain gunicorn with bad variables: the app names them when it starts
+    _header_timeout, _body_timeout = Settings.http_header_timeout, Settings.http_body_timeout
+
+worker_class = serving.worker_class(refused_request_body, header_timeout=_header_timeout,
+                                    io_timeout=_body_timeout, name="IndexWorker")
+limit_request_line = serving.LIMIT_REQUEST_LINE
+limit_request_fields = serving.LIMIT_REQUEST_FIELDS
+limit_request_field_size = serving.LIMIT_REQUEST_FIELD_SIZE
 accesslog = "-"
 errorlog = "-"
 timeout = 60
@@ -19,6 +41,7 @@ keepalive = 5
 max_requests = 10000
 max_requests_jitter = 1000
 preload_app = False
+control_socket_disable = True
 logconfig_dict = logging_config(
     os.environ.get("INDEX_LOG_LEVEL", "INFO"), os.environ.get("INDEX_LOG_FORMAT", "json").lower()
 )

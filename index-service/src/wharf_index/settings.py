@@ -73,7 +73,9 @@ class Settings:
     ``INDEX_LOGIN_THROTTLE_MAX_DELAY``; password_scrypt_n ``INDEX_PASSWORD_SCRYPT_N``;
     credential_cache_ttl ``INDEX_CREDENTIAL_CACHE_TTL``; credential_cache_size
     ``INDEX_CREDENTIAL_CACHE_SIZE``; max_page_size ``INDEX_MAX_PAGE_SIZE``; bind
-    ``INDEX_BIND``; workers ``INDEX_WORKERS``; threads ``INDEX_THREADS``;
+    ``INDEX_BIND``; workers ``INDEX_WORKERS``; threads ``INDEX_THREADS``; http_header_timeout
+    ``INDEX_HTTP_HEADER_TIMEOUT`` (seconds a client has to send a request head);
+    http_body_timeout ``INDEX_HTTP_BODY_TIMEOUT`` (seconds a request's socket may stall);
     deletion_redrive_interval ``INDEX_DELETION_REDRIVE_INTERVAL`` (seconds between re-drives
     of repository deletions stuck in ``deleting``, in each served worker; 0 turns it off);
     trusted_proxies ``INDEX_TRUSTED_PROXIES`` (how many reverse proxies in front of the
@@ -113,6 +115,8 @@ class Settings:
     bind: str = "127.0.0.1:5001"
     workers: int = 2
     threads: int = 8
+    http_header_timeout: int = 20
+    http_body_timeout: int = 60
     deletion_redrive_interval: int = 60
     trusted_proxies: int = 0
     prune_interval: int = 3600
@@ -171,6 +175,8 @@ _INTEGERS = (
     ("max_page_size", "INDEX_MAX_PAGE_SIZE", 1),
     ("workers", "INDEX_WORKERS", 1),
     ("threads", "INDEX_THREADS", 1),
+    ("http_header_timeout", "INDEX_HTTP_HEADER_TIMEOUT", 1),
+    ("http_body_timeout", "INDEX_HTTP_BODY_TIMEOUT", 1),
     ("deletion_redrive_interval", "INDEX_DELETION_REDRIVE_INTERVAL", 0),
     ("trusted_proxies", "INDEX_TRUSTED_PROXIES", 0),
     ("prune_interval", "INDEX_PRUNE_INTERVAL", 0),

@@ -17,9 +17,8 @@ password hashing, is set for the test): schemathesis probes every operation with
 wrong credential and expects 401, which a throttled name and address would turn into the
 documented 429 (throttling has tests of its own).
 
-gunicorn's request line limit is lifted (``--limit-request-line 0``): its 414, listed on
-every operation, is the front server's (tested with it); lifted, every query schemathesis
-makes up reaches the application, whose answers are under test here.
+The Index runs with its own gunicorn configuration and worker, so a request line over the
+limit gets the documented 414 with the JSON error body, as in production.
 
 A ``before_call`` hook (``schemathesis_hooks.py``) guards the administrator: a request
 that would change, delete, disable or demote the administrator's account goes to a
@@ -154,9 +153,8 @@ def index(service_factory, db_url, uow, app, tmp_path):
            "INDEX_LOGIN_THROTTLE_FAILURES": "1000000",
            "INDEX_LOG_FORMAT": "json", "PYTHONPATH": _pythonpath()}  # fmt: skip
     service = service_factory("wharf_index.wsgi:app", env, "index", workers=2, threads=4,
-                              health_path="/readyz",
-                              extra_args=("-c", "python:wharf_index.gunicorn_conf",
-                                          "--limit-request-line", "0"))  # fmt: skip
+                              health_path="/readyz", worker_class=None,
+                              extra_args=("-c", "python:wharf_index.gunicorn_conf"))  # fmt: skip
     return service, config
 
 

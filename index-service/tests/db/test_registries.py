@@ -76,6 +76,8 @@ def test_the_indexs_own_service_name_is_no_registrys(uow):
     ("http://registry.example:65536", False),
     ("http://registry.example:0", False),
     ("http://[nope]:5000", False),
+    ("http://[B852c0]:5000", False),
+    ("http://[1::2::3]", False),
     ("ftp://registry.example", False),
 ])
 def test_registry_urls(uow, url, ok):

@@ -5,6 +5,7 @@
   header; ``index_client``: wharf_protocol's IndexClient talking to the test app in-process
   (``make_index_client(name, credential)``: the same for another registry).
 - ``make_repo(name, visibility=...)``; ``get_token(...)``; ``claims_of(token)``.
+- ``served_index(**env)``: the Index under gunicorn as ``wharf-index serve`` runs it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import requests
 import responses
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import accounts, registries, repositories
+from wharf_index.settings import Settings
 from wharf_protocol.client import IndexClient
 from wharf_protocol.tokens import TokenVerifier
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SECRET_KEY
 from tests.registry_double import FakeRegistry, verifier_for
 
 REGISTRY = "registry.test"
@@ -137,3 +139,21 @@ def fake(settings, registry):
     """The registry "registry.test" played by ``responses`` (tests.registry_double)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY)
+
+
+@pytest.fixture
+def served_index(service_factory, db_url):
+    """Factory ``(**env) -> GunicornService``: the Index as ``wharf-index serve`` runs it.
+
+    Its gunicorn configuration (worker class, limits, timeouts, no control socket) and the
+    default workers and threads, on the test database.
+    """
+    def start(**extra: str):
+        env = {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": SECRET_KEY,
+               "INDEX_LOG_LEVEL": "WARNING", "INDEX_DELETION_REDRIVE_INTERVAL": "0", **extra}
+        return service_factory("wharf_index.wsgi:app", env, "index-served",
+                               workers=Settings.workers, threads=Settings.threads,
+                               worker_class=None,
+                               extra_args=("-c", "python:wharf_index.gunicorn_conf"))
+
+    return start

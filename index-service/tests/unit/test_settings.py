@@ -112,3 +112,36 @@ def test_database_bounds_and_housekeeping_settings():
         "INDEX_DB_RESPONSE_TIMEOUT", "INDEX_DB_TOKEN_RESPONSE_TIMEOUT", "INDEX_EVENT_RETENTION",
         "INDEX_PRUNE_BATCH",
     }  # fmt: skip
+
+
+def test_http_timeouts():
+    settings = Settings.from_env(BASE)
+    assert (settings.http_header_timeout, settings.http_body_timeout) == (20, 60)
+    settings = Settings.from_env({**BASE, "INDEX_HTTP_HEADER_TIMEOUT": "5",
+                                  "INDEX_HTTP_BODY_TIMEOUT": "7"})  # fmt: skip
+    assert (settings.http_header_timeout, settings.http_body_timeout) == (5, 7)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "INDEX_HTTP_HEADER_TIMEOUT": "0",
+                           "INDEX_HTTP_BODY_TIMEOUT": "soon"})  # fmt: skip
+    assert set(caught.value.problems) == {"INDEX_HTTP_HEADER_TIMEOUT", "INDEX_HTTP_BODY_TIMEOUT"}
+
+
+def test_the_gunicorn_config_serves_with_the_settings_timeouts(monkeypatch):
+    """gunicorn_conf builds its worker class from Settings, with the Index's error shape."""
+    import importlib
+
+    from wharf_index import gunicorn_conf
+
+    for name, value in {**BASE, "INDEX_HTTP_HEADER_TIMEOUT": "9",
+                        "INDEX_HTTP_BODY_TIMEOUT": "11"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    conf = importlib.reload(gunicorn_conf)
+    try:
+        assert (conf.worker_class.header_timeout, conf.worker_class.io_timeout) == (9.0, 11.0)
+        assert conf.worker_class.error_body(431, "too large") == {
+            "error": {"code": "HEADERS_TOO_LARGE", "message": "too large"}}
+        assert conf.control_socket_disable is True
+        assert conf.limit_request_line == 8190
+    finally:
+        monkeypatch.undo()
+        importlib.reload(gunicorn_conf)

@@ -3,9 +3,16 @@
 ``wharf-registry serve`` uses this module and passes ``--bind``/``--workers``/``--threads``/
 ``--timeout`` on the command line (which gunicorn lets override the values here).
 
-- ``gthread`` workers: a sync worker is killed when one request outlives ``timeout``, which
-  a multi-GiB blob upload does; in a gthread worker the main loop keeps notifying the master
-  while threads stream bodies, so ``timeout`` only catches a stuck worker.
+- Threaded workers (:class:`wharf_protocol.serving.HeadFirstWorker`, gunicorn's ``gthread``
+  reading request heads in its event loop): a sync worker is killed when one request
+  outlives ``timeout``, which a multi-GiB blob upload does; here the event loop keeps
+  notifying the master while threads stream bodies, so ``timeout`` only catches a stuck
+  worker. Heads that trickle in hold no thread (408 after REGISTRY_HTTP_HEADER_TIMEOUT);
+  requests with a body (uploads) run on their own ``threads`` threads, so stalled uploads
+  (dropped after REGISTRY_HTTP_BODY_TIMEOUT) never hold up pulls and health checks.
+- Limits: request line 8190 bytes (Docker's token requests repeat ``scope=``), 100 header
+  fields of at most 8190 bytes, 64 KiB of head in all; refused requests (400/408/414/431)
+  get the OCI error envelope (``api.errors.refused_request_body``), not an HTML page.
 - ``keepalive`` long enough for clients that reuse connections between layer requests.
 - Access and error logs to stdout through :mod:`wharf_registry.logconfig` (JSON by default,
   ``REGISTRY_LOG_FORMAT``/``REGISTRY_LOG_LEVEL``), each access line with the request id the
@@ -17,13 +24,30 @@ from __future__ import annotations
 
 import os
 
+from wharf_protocol import serving
+
+from wharf_registry.api.errors import refused_request_body
+from wharf_registry.app import API_VERSION
 from wharf_registry.logconfig import FORMATS, logging_config
+from wharf_registry.settings import ConfigError, Settings
 
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 16
 DEFAULT_TIMEOUT = 600
 
-worker_class = "gthread"
+try:
+    _settings = Settings.from_env()
+except ConfigError:  # plain gunicorn with bad variables: the app names them when it starts
+    _settings = Settings()
+
+worker_class = serving.worker_class(
+    refused_request_body, header_timeout=_settings.http_header_timeout,
+    io_timeout=_settings.http_body_timeout,
+    error_headers={"Docker-Distribution-API-Version": API_VERSION}, name="RegistryWorker",
+)
+limit_request_line = serving.LIMIT_REQUEST_LINE
+limit_request_fields = serving.LIMIT_REQUEST_FIELDS
+limit_request_field_size = serving.LIMIT_REQUEST_FIELD_SIZE
 workers = DEFAULT_WORKERS
 threads = DEFAULT_THREADS
 timeout = DEFAULT_TIMEOUT

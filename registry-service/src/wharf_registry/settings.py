@@ -31,6 +31,7 @@ Variables (the README carries the same table)::
     REGISTRY_HTTP_ADDR                     bind address of ``serve``         [0.0.0.0:5000]
     REGISTRY_HTTP_HOST                     public base URL for Location headers [relative]
     REGISTRY_HTTP_BODY_TIMEOUT             idle seconds while a body moves, then drop [60]
+    REGISTRY_HTTP_HEADER_TIMEOUT           seconds to send a whole request head, then 408 [20]
     REGISTRY_LOG_LEVEL                     DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
     REGISTRY_LOG_FORMAT                    json | text                       [json]
     REGISTRY_VALIDATION_MANIFESTS_MAXSIZE  largest manifest in bytes (413)   [4194304]
@@ -90,6 +91,7 @@ class Settings:
     http_addr: str = "0.0.0.0:5000"  # noqa: S104
     http_host: str | None = None
     http_body_timeout: int = 60
+    http_header_timeout: int = 20
     log_level: str = "INFO"
     log_format: str = "json"
     manifest_max_size: int = 4 * 1024 * 1024
@@ -176,6 +178,7 @@ class Settings:
             http_addr=env.get("REGISTRY_HTTP_ADDR") or cls.http_addr,
             http_host=parser.url("REGISTRY_HTTP_HOST"),
             http_body_timeout=parser.integer("REGISTRY_HTTP_BODY_TIMEOUT", 60),
+            http_header_timeout=parser.integer("REGISTRY_HTTP_HEADER_TIMEOUT", 20),
             log_level=parser.choice("REGISTRY_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_format=parser.choice("REGISTRY_LOG_FORMAT", LOG_FORMATS, "json"),
             manifest_max_size=parser.integer("REGISTRY_VALIDATION_MANIFESTS_MAXSIZE", 4 << 20),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wharf_registry.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKERS
 
 APP = "wharf_registry.wsgi:app"
 
@@ -31,5 +32,30 @@ def start_registry(service_factory, tmp_path):
             **extra,
         }
         return service_factory(APP, env, f"registry-{count}", workers=1, threads=8)
+
+    return _start
+
+
+@pytest.fixture
+def serve_registry(service_factory, tmp_path):
+    """Factory ``(**env) -> GunicornService``: the registry as ``wharf-registry serve`` runs it.
+
+    Its gunicorn configuration (worker class, limits, timeouts) and default workers and
+    threads, filesystem storage in ``tmp_path``, auth none.
+    """
+
+    def _start(**extra: str):
+        root = tmp_path / "served-storage"
+        root.mkdir(parents=True, exist_ok=True)
+        env = {
+            "REGISTRY_STORAGE": "filesystem",
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root),
+            "REGISTRY_AUTH": "none",
+            "REGISTRY_LOG_LEVEL": "WARNING",
+            **extra,
+        }
+        return service_factory(APP, env, "registry-served", workers=DEFAULT_WORKERS,
+                               threads=DEFAULT_THREADS, worker_class=None,
+                               extra_args=("--config", "python:wharf_registry.gunicorn_conf"))
 
     return _start

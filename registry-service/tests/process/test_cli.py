@@ -122,9 +122,12 @@ def test_gunicorn_command_line_uses_gthread_config():
 
 
 def test_gunicorn_config_selects_threaded_workers():
+    from gunicorn.workers.gthread import ThreadWorker
+    from wharf_protocol.serving import HeadFirstWorker
     from wharf_registry import gunicorn_conf
 
-    assert gunicorn_conf.worker_class == "gthread"
+    assert issubclass(gunicorn_conf.worker_class, HeadFirstWorker)
+    assert issubclass(gunicorn_conf.worker_class, ThreadWorker)
     assert gunicorn_conf.timeout >= 300
     assert gunicorn_conf.accesslog == "-"
 

@@ -124,3 +124,31 @@ def test_notifications_need_the_index_connection():
                                           "REGISTRY_NOTIFICATIONS_ENABLED=true"):
         Settings.from_env({"REGISTRY_INDEX_URL": "http://index", "REGISTRY_INDEX_NAME": "r"})
     assert Settings.from_env({}).notifications_enabled is False
+
+
+def test_http_timeouts():
+    assert (Settings.from_env({}).http_header_timeout, Settings().http_body_timeout) == (20, 60)
+    s = Settings.from_env({"REGISTRY_HTTP_HEADER_TIMEOUT": "5", "REGISTRY_HTTP_BODY_TIMEOUT": "7"})
+    assert (s.http_header_timeout, s.http_body_timeout) == (5, 7)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"REGISTRY_HTTP_HEADER_TIMEOUT": "0"})
+    assert [p.split(":")[0] for p in caught.value.problems] == ["REGISTRY_HTTP_HEADER_TIMEOUT"]
+
+
+def test_the_gunicorn_config_serves_with_the_settings_timeouts(monkeypatch):
+    """gunicorn_conf builds its worker class from Settings (the timeouts, the error shape)."""
+    import importlib
+
+    from wharf_registry import gunicorn_conf
+
+    monkeypatch.setenv("REGISTRY_HTTP_HEADER_TIMEOUT", "9")
+    monkeypatch.setenv("REGISTRY_HTTP_BODY_TIMEOUT", "11")
+    conf = importlib.reload(gunicorn_conf)
+    try:
+        assert (conf.worker_class.header_timeout, conf.worker_class.io_timeout) == (9.0, 11.0)
+        assert conf.worker_class.error_body(414, "too long") == {
+            "errors": [{"code": "UNKNOWN", "message": "too long"}]}
+        assert conf.limit_request_line == 8190
+    finally:
+        monkeypatch.undo()
+        importlib.reload(gunicorn_conf)

@@ -2,7 +2,8 @@
 
 Fixtures: a throwaway PostgreSQL (:mod:`.postgres`), moto's standalone S3 server
 (:mod:`.s3`), services under gunicorn (:mod:`.services`); helpers: :func:`free_port`,
-:func:`imported_modules` for the package-boundary tests.
+:func:`imported_modules` for the package-boundary tests, slow and malformed clients
+(:mod:`.misbehaving`).
 """
 
 from .boundaries import imported_modules

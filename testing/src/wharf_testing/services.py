@@ -40,12 +40,14 @@ class GunicornService:
         cwd: str | None = None,
         extra_args: Sequence[str] = (),
         prefix: Sequence[str] = (),
+        worker_class: str | None = "gthread",
     ) -> None:
         self.app, self.env, self.name = app, dict(env), name
         self.host, self.port = host, port or free_port(host)
         self.workers, self.threads = workers, threads
         self.health_path, self.cwd, self.extra_args = health_path, cwd, tuple(extra_args)
         self.prefix = tuple(prefix)  # run under it, e.g. ``ip netns exec HOST`` (see .hosts)
+        self.worker_class = worker_class  # None: the one a ``-c`` config in extra_args names
         self.workdir = tempfile.mkdtemp(prefix=f"wharf-{_safe(name)}-")
         self._proc = None
         self._final_log: str | None = None
@@ -70,8 +72,8 @@ class GunicornService:
         return [
             *self.prefix, sys.executable, "-m", "gunicorn", "--bind", f"{self.host}:{self.port}",
             "--workers", str(self.workers), "--threads", str(self.threads),
-            "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "5",
-            *self.extra_args, self.app,
+            *(("--worker-class", self.worker_class) if self.worker_class else ()),
+            "--timeout", "120", "--graceful-timeout", "5", *self.extra_args, self.app,
         ]  # fmt: skip
 
     def start(self, timeout: float = 30.0) -> GunicornService:

@@ -8,7 +8,9 @@
 - wharf_protocol TokenError (token verification) -> 422 ``TOKEN_INVALID`` with
   ``detail.reason``; EventsInvalid (registry events) -> 400 ``EVENTS_INVALID``.
 - DatabaseUnavailable -> 503 ``UNAVAILABLE`` with ``Retry-After``.
-- werkzeug HTTPException -> its status with a code from ``HTTP_CODES``.
+- werkzeug HTTPException -> its status with a code from ``HTTP_CODES``; requests gunicorn
+  refused before the app saw them (bad or oversized head) get the same body through
+  :func:`refused_request_body`, which the gunicorn worker calls (gunicorn_conf.py).
 - anything else -> logged with its stack (and the request id), 500 ``UNKNOWN`` without
   internals.
 """
@@ -66,9 +68,20 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
 
 HTTP_CODES = {
     400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 409: "CONFLICT", 413: "TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE", 422: "INVALID", 429: "TOOMANYREQUESTS",
+    405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 408: "REQUEST_TIMEOUT", 409: "CONFLICT",
+    413: "TOO_LARGE", 414: "URI_TOO_LONG", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "INVALID",
+    429: "TOOMANYREQUESTS", 431: "HEADERS_TOO_LARGE",
 }  # fmt: skip
+
+
+def code_for_status(status: int) -> str:
+    """The error code of a bare HTTP status (``HTTP_CODES``, else BAD_REQUEST / UNKNOWN)."""
+    return HTTP_CODES.get(status, "UNKNOWN" if status >= 500 else "BAD_REQUEST")
+
+
+def refused_request_body(status: int, message: str) -> dict:
+    """The error body for a request refused before the app saw it (400/408/414/431)."""
+    return ApiError(code_for_status(status), message, status).to_body()
 
 
 def to_api_error(exc: errors.IndexError_) -> ApiError:
@@ -133,7 +146,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
         status = exc.code or 500
-        code = HTTP_CODES.get(status, "UNKNOWN" if status >= 500 else "BAD_REQUEST")
+        code = code_for_status(status)
         headers = dict(exc.get_headers()) if status == 405 else {}
         headers.pop("Content-Type", None)
         return _respond(ApiError(code, exc.description or exc.name, status), headers)

@@ -21,8 +21,16 @@ MAX_REGISTRY_NAME = 253
 #: http(s), a host name or IPv4 address (dot-separated labels of 1..63 characters) or an
 #: IPv6 literal in brackets (RFC 3986 section 3.2.2), an optional port (1..65535), an
 #: optional path of printable ASCII (no spaces: the URL is used as is).
+_H16 = "[0-9A-Fa-f]{1,4}"
+#: RFC 4291 section 2.2's text forms, written out (no embedded IPv4, no zone ids).
+_IPV6 = "|".join((
+    f"(?:{_H16}:){{7}}{_H16}",
+    f"(?:{_H16}:){{1,7}}:",
+    *(f"(?:{_H16}:){{1,{6 - n}}}(?::{_H16}){{1,{n + 1}}}" for n in range(6)),
+    f":(?:(?::{_H16}){{1,7}}|:)",
+))
 REGISTRY_URL_RE = re.compile(
-    r"https?://(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])"
+    rf"https?://(?:[A-Za-z0-9-]{{1,63}}(?:\.[A-Za-z0-9-]{{1,63}})*|\[(?:{_IPV6})\])"
     r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]"
     r"|6553[0-5]))?(?:/[!-~]*)?"
 )

@@ -4,6 +4,8 @@
 function returning the wire errors; ``register_error_handlers(app)`` installs handlers for
 ProtocolError, the table's exceptions, werkzeug's HTTPException and everything else
 (``UNKNOWN`` 500, logged with the request id and stack, no internals in the answer).
+``refused_request_body`` is the same envelope for requests the server refused before the
+app saw them.
 """
 
 from __future__ import annotations
@@ -90,6 +92,14 @@ def error_response(errors: Errors, headers: dict[str, str] | None = None) -> Res
     response.status_code = errors[0].status
     response.headers.update(headers or {})
     return response
+
+
+def refused_request_body(status: int, message: str) -> dict:
+    """The envelope for a request gunicorn refused before the app saw it (bad or oversized
+    head, 400/408/414/431): the code :func:`_http_error` gives that status (the spec has none
+    for these, so ``UNKNOWN``). Used by the gunicorn worker (gunicorn_conf.py)."""
+    code = _HTTP_CODES.get(status, errcode.UNKNOWN)
+    return errcode.envelope(ProtocolError(code, message, status=status))
 
 
 def register_error_handlers(app: Flask) -> None:
