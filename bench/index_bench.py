@@ -14,7 +14,7 @@ holding keep-alive connections (http.client), each phase bounded in time:
 - search latency p50/p95: ``/v1/search`` and ``/api/v1/search``, one client (latency) and
   16 clients (under load).
 
-Targets (issue 4): repeated-credential and anonymous issuance >= 500/s, verification
+Targets: repeated-credential and anonymous issuance >= 500/s, verification
 >= 1000/s, search p95 < 50 ms at 100,000 repositories.
 """
 

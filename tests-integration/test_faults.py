@@ -1,4 +1,4 @@
-"""Faults (issue 5 item 6): the Index down during pulls and pushes, a registry killed with
+"""Faults: the Index down during pulls and pushes, a registry killed with
 events in its outbox and mid-upload, PostgreSQL restarted under a running Index.
 
 Each test leaves every process running again (restarts in ``finally``). The registry backs

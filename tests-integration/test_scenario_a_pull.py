@@ -1,6 +1,6 @@
-"""Scenario A: pull from a repository (MISSION.md).
+"""Scenario A: pull from a repository (docs/architecture.md).
 
-The client asks the Index (token endpoint, or the seed's /v1 handshake with
+The client asks the Index (token endpoint, or the original /v1 handshake with
 ``X-Docker-Token: true``), the Index answers with the registry (``X-Docker-Endpoints``), the
 layer checksums and a token (anonymous for public repositories); the registry checks the
 token with the Index (it holds no signing key: ``REGISTRY_AUTH_TOKEN_VERIFY=remote``) and

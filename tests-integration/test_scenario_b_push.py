@@ -1,4 +1,4 @@
-"""Scenario B: push to a repository (MISSION.md).
+"""Scenario B: push to a repository (docs/architecture.md).
 
 alice logs in (skopeo -> the Bearer challenge -> the Index's token endpoint with her
 credentials); the token request for ``repository:alice/app:pull,push`` allocates the

@@ -1,4 +1,4 @@
-"""Scenario C: delete a repository (MISSION.md; contracts "Issue 5 decisions").
+"""Scenario C: delete a repository (docs/architecture.md).
 
 The Index receives the request (API as the owner, or ``wharf-index repo delete``), marks the
 repository ``deleting``, gives itself a short-lived delete token and calls the registry's
@@ -197,7 +197,7 @@ def test_cli_delete_with_the_registry_down_then_redrive(token_stack, alice):
 
 
 def test_seed_handshake_delete_with_the_client_carrying_the_token(token_stack, alice):
-    """The seed's flow: ``DELETE /v1/repositories/<name>/`` answers with a delete token and
+    """The original /v1 flow: ``DELETE /v1/repositories/<name>/`` answers with a delete token and
     the registry; the client sends the delete signal to the registry with that token; the
     registry checks it with the Index, deletes, and its event removes the records."""
     stack = token_stack

@@ -1,4 +1,4 @@
-"""Scenario D: a Registry without an Index (MISSION.md).
+"""Scenario D: a Registry without an Index (docs/architecture.md).
 
 The registry runs with ``REGISTRY_AUTH=htpasswd`` (bcrypt entries made by ``htpasswd -B``)
 and no ``REGISTRY_INDEX_URL``: skopeo logs in with the registry's own credentials, pushes,

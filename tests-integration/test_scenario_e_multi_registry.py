@@ -1,4 +1,4 @@
-"""Scenario E: registries with your own Index (MISSION.md; issue 5 item 4).
+"""Scenario E: registries with your own Index (docs/architecture.md).
 
 One Index knows three registries, each serving its namespaces: ``reg1`` (alice) on the
 registry host, ``reg2`` (bob) on the registry2 host with its wall clock 50 s ahead (within

@@ -1,4 +1,4 @@
-"""Security (issue 5 item 6): a token for one registry refused by another; pushing into
+"""Security: a token for one registry refused by another; pushing into
 another user's namespace denied; a private repository invisible to outsiders through every
 path (registry catalog, tags, manifests, blobs, Index search, v1 search, the API).
 """

@@ -1,4 +1,4 @@
-"""The Registry -> Index client (calls 4 and 5 of DESIGN.md), against ``responses`` mocks."""
+"""The Registry -> Index client (token verification and events), against ``responses`` mocks."""
 
 import base64
 import json

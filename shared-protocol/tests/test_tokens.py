@@ -1,4 +1,4 @@
-"""Registry tokens: issue, verify, rotate keys, refuse bad tokens (token spec; DESIGN.md)."""
+"""Registry tokens: issue, verify, rotate keys, refuse bad tokens (Docker token specification)."""
 
 import hashlib
 

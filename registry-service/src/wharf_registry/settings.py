@@ -99,7 +99,7 @@ class Settings:
     catalog_max_entries: int = 1000
     tags_max_entries: int = 10000
     read_only: bool = False
-    # The Index connection (issue 5): token auth and durable events.
+    # The Index connection: token auth and durable events.
     index_url: str | None = None
     index_name: str | None = None
     index_credential: str | None = field(default=None, repr=False)

@@ -1,6 +1,6 @@
 """The Registry's client for the Index's internal API (the only module doing network I/O).
 
-Endpoints (Wharf's own, DESIGN.md "Processes and what they talk", calls 4 and 5), both
+Endpoints (Wharf's own; docs/architecture.md, "Processes and what they talk"), both
 authenticated with HTTP Basic ``registry_name:credential`` (the credential the Index printed
 when the registry was registered)::
 

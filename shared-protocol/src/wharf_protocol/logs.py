@@ -8,7 +8,7 @@ Each service calls :func:`configure_logging` once, before its app is built (from
 Every record that reaches the handler passes two filters:
 
 - :class:`RequestIdFilter` sets ``record.request_id`` from that callable, or ``"-"`` outside a
-  request, so Registry and Index logs can be joined on it (STYLE 3.10).
+  request, so Registry and Index logs can be joined on it.
 - :class:`RedactingFilter` removes secrets that were passed to a log call by mistake:
   ``Authorization`` values (``Basic``/``Bearer`` credentials), fields or query parameters named
   like a password, token, secret or credential, the whole query string of a presigned URL, and

@@ -1,4 +1,4 @@
-"""The one auth decorator: ``@require_access(action)`` (STYLE 3.9).
+"""The one auth decorator: ``@require_access(action)`` (one seam, not a stack).
 
 For every request it: checks the repository name in the URL (``NAME_INVALID`` for a bad
 name, including one smuggled in with an encoded slash ``%2F``), computes the scopes the

@@ -1,4 +1,4 @@
-"""The one translation point from exceptions to the spec's error envelopes (STYLE 3.7).
+"""The one translation point from exceptions to the spec's error envelopes.
 
 ``DOMAIN_ERRORS`` maps exception types (looked up along the MRO, most specific first) to a
 function returning the wire errors; ``register_error_handlers(app)`` installs handlers for

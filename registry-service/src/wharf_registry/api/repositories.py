@@ -1,4 +1,4 @@
-"""Wharf extension: ``DELETE /v2/_wharf/repositories/<name>`` (scenario C, issue 5).
+"""Wharf extension: ``DELETE /v2/_wharf/repositories/<name>`` (scenario C).
 
 Not in the OCI distribution spec (which has no repository delete); the ``_wharf`` component
 cannot start a repository name, so the route never shadows a repository.

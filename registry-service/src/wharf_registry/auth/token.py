@@ -12,13 +12,14 @@ Per request (distribution's ``registry/auth/token`` access controller, whose ans
 - the Index unreachable (or refusing this registry's credential) and no usable cached
   verification -> 503 ``INDEX_UNAVAILABLE`` (:class:`IndexUnreachable`), logged with the cause.
 
-Verification (DESIGN "Processes and what they talk", call 4): ``remote`` asks the Index
-(``IndexClient.verify_token``) and caches the claims, keyed by a SHA-256 of the token (the
-token itself is never stored or logged), for at most min(``exp`` + leeway, now + TTL): a token
-revoked at the Index stops working within the TTL. While the Index cannot be reached, a token
-verified before keeps working until it expires (stale-if-error), so pulls survive an Index
-outage; a token never seen gets the 503. ``local`` checks the itsdangerous signature with
-the shared keys (:class:`wharf_protocol.tokens.TokenVerifier`), no network call, no cache.
+Verification (scenario A, steps 4-5; docs/architecture.md, "The token protocol"): ``remote``
+asks the Index (``IndexClient.verify_token``) and caches the claims, keyed by a SHA-256 of
+the token (the token itself is never stored or logged), for at most min(``exp`` + leeway,
+now + TTL): a token revoked at the Index stops working within the TTL. While the Index cannot
+be reached, a token verified before keeps working until it expires (stale-if-error), so
+pulls survive an Index outage; a token never seen gets the 503. ``local`` checks the
+itsdangerous signature with the shared keys (:class:`wharf_protocol.tokens.TokenVerifier`),
+no network call, no cache.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Events: the sink seam (:mod:`.sinks`), the emitter building events (:mod:`.emitter`),
 the durable outbox sink (:mod:`.outbox`) and its background delivery (:mod:`.delivery`).
 
-The chain (STYLE "events: sink chain"): emitter -> OutboxSink (storage, inside the request)
--> Delivery (background thread, retries with backoff) -> IndexClient (HTTP).
+The chain, after the reference registry's notification sinks: emitter -> OutboxSink
+(storage, inside the request) -> Delivery (background thread, retries with backoff) ->
+IndexClient (HTTP).
 """
 
 from .delivery import Delivery

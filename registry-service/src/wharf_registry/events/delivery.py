@@ -1,4 +1,4 @@
-"""Deliver the outbox to the Index in the background (DESIGN "Processes", call 5).
+"""Deliver the outbox to the Index in the background (docs/architecture.md, "Events").
 
 One daemon thread per worker process, started by :meth:`Delivery.ensure_started` on the
 first request the process serves (gunicorn creates the app in each worker after the fork,
