@@ -17,7 +17,7 @@ import re
 
 import pytest
 from oci_client import Image, OciClient
-from stack import PASSWORDS
+from stack import PASSWORDS, wait_for
 
 PUBLIC, PRIVATE = "alice/public-app", "alice/private-app"
 
@@ -37,6 +37,9 @@ def images(token_stack):
         layout = image.write_layout(os.path.join(stack.workdir, name.replace("/", "_")), "1")
         alice.copy(layout, f"docker://{registry}/{name}:1", check=True)
         pushed[name] = image
+    for name in pushed:  # the push events reach the Index through the outbox, within seconds
+        wait_for(lambda name=name: "1" in stack.tags_at_index(name, "alice"),
+                 message=f"the Index to record {name}:1")  # fmt: skip
     return pushed
 
 
