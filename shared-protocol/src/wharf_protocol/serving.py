@@ -241,9 +241,9 @@ class HeadFirstWorker(ThreadWorker):
         status, reason, message = self.describe(exc)
         if status >= 500:
             self.log.exception("Error handling request %s", getattr(req, "uri", "(no URI)"))
-        else:
-            self.log.warning("refused request from ip=%s: %s %s (%s)", addr[0], status,
-                             reason, type(exc).__name__)  # fmt: skip
+        else:  # INFO: clients probing TLS on a plain port (skopeo, docker) do this all day
+            self.log.info("refused request from ip=%s: %s %s (%s)", addr[0], status,
+                          reason, type(exc).__name__)  # fmt: skip
         data = self.error_response(status, reason, message)
         req = req if isinstance(req, Request) else getattr(exc, "req", None)
         if isinstance(req, Request):
