@@ -20,7 +20,7 @@ from typing import TextIO
 
 from . import cli_housekeeping, cli_registry_ops
 from .adapters import migrations
-from .adapters.db import Database, DatabaseUnavailable
+from .adapters.db import Database
 from .adapters.unit_of_work import UnitOfWork
 from .domain import errors
 from .domain.model import REGISTRY_KINDS, ROLES
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     except (CommandError, errors.IndexError_, migrations.MigrationError) as exc:
         print(f"{PROG}: error: {exc}", file=stderr)
         return 1
-    except DatabaseUnavailable as exc:
+    except errors.DatabaseUnavailable as exc:
         print(f"{PROG}: error: database unavailable: {exc}", file=stderr)
         return 1
 

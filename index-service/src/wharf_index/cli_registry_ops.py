@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 import time
 
-from .adapters.db import DatabaseUnavailable
 from .domain import errors
 from .domain.model import SYSTEM
 from .services import deletion, sync
@@ -68,7 +67,7 @@ def registry_sync(uow, args, stdin, stdout, *, sleep=time.sleep, stderr=None):
     while True:
         try:
             report = sync.sync(uow, agent, args.name, dry_run=args.dry_run)
-        except (errors.IndexError_, DatabaseUnavailable) as exc:
+        except (errors.IndexError_, errors.DatabaseUnavailable) as exc:
             if not args.every:
                 raise
             print(f"wharf-index: error: {exc}", file=stderr or sys.stderr)

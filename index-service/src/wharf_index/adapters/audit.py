@@ -5,24 +5,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from psycopg2.extras import Json
 
+from ..domain.records import AuditEntry
 from .base import Store
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor_name: str
-    action: str
-    target_type: str
-    target: str
-    detail: dict
-
 
 _COLUMNS = "id, at, actor_name, action, target_type, target, detail"
 

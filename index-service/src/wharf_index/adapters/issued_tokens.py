@@ -13,26 +13,12 @@ row, still commit durably. Writes after the record share its commit: record last
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from psycopg2.extras import Json
 
+from ..domain.records import IssuedToken
 from .base import Store
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    jti: str
-    kind: str
-    subject: str
-    user_id: int | None
-    access_token_id: int | None
-    audience: str
-    issued_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-
 
 _COLUMNS = (
     "jti, kind, subject, user_id, access_token_id, audience, issued_at, expires_at, revoked_at"

@@ -8,23 +8,10 @@ database's clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from ..domain.records import RecordedRepository, RecordedTag
 from .base import Store
-
-
-@dataclass(frozen=True)
-class RecordedRepository:
-    id: int
-    full_name: str
-
-
-@dataclass(frozen=True)
-class RecordedTag:
-    name: str
-    digest: str
-    registry: str | None  # None: recorded without a registry (or that registry was removed)
 
 
 class ReconciliationStore(Store):

@@ -9,36 +9,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from ..domain.model import TokenScope, User
+from ..domain.records import CredentialState, Verification
 from .base import Store
-
-
-@dataclass(frozen=True)
-class CredentialState:
-    """What a credential-cache hit is checked against."""
-
-    user: User
-    password_changed_at: datetime | None
-    token_active: bool  # the access token exists, belongs to the user, is unrevoked/unexpired
-    token_scopes: tuple[TokenScope, ...] | None
-    locked_for: int = 0  # seconds left in the lock-out of the (name, address) asked about
-
-
-@dataclass(frozen=True)
-class Verification:
-    """A registry (id, name, credential hash) and, when found, the issued-token record."""
-
-    registry_id: int
-    registry_name: str
-    credential_hash: bytes
-    token_kind: str | None
-    token_audience: str | None
-    token_revoked: bool
-    token_expires_at: datetime | None
-
 
 _CREDENTIAL_STATE = """
 SELECT u.id, u.username, u.email, u.is_admin, u.is_robot, u.namespace_id, u.robot_owner_id,

@@ -13,7 +13,7 @@ Read-only work can use ``with uow.reading():`` instead (no BEGIN/COMMIT round tr
 Re-entrant: a service may call another service with the same ``uow``; only the outermost
 ``with`` commits. ``uow.config`` carries the service configuration (password hasher,
 throttling, defaults) so service functions need no other argument. A broken connection
-surfaces as :class:`~wharf_index.adapters.db.DatabaseUnavailable`.
+surfaces as :class:`~wharf_index.domain.errors.DatabaseUnavailable`.
 """
 
 from __future__ import annotations

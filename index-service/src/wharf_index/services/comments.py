@@ -10,9 +10,9 @@ comment id of another repository is "comment N not found".
 
 from __future__ import annotations
 
-from ..adapters.comments import Comment
 from ..domain import errors, policy
 from ..domain.model import Principal
+from ..domain.records import Comment
 from . import audit
 from .paging import Page, take
 from .repositories import get_repository

@@ -40,9 +40,9 @@ from datetime import UTC, datetime
 from wharf_protocol import names as protocol_names
 from wharf_protocol.scopes import Scope
 
-from ..adapters.reconciliation import RecordedTag
 from ..domain import errors, policy
 from ..domain.model import SYSTEM, Registry
+from ..domain.records import RecordedTag, RemoteManifest
 from . import registry_agent
 from .registry_agent import RegistryAgent
 from .repositories import create_repository
@@ -95,7 +95,7 @@ class _Change:
     tag: str
     was: str | None  # the recorded digest the plan was made from (None: no tag)
     digest: str | None  # the registry's digest (None: remove the tag)
-    manifest: object = None  # a RemoteManifest to record first, when not recorded yet
+    manifest: RemoteManifest | None = None  # to record first, when not recorded yet
 
 
 def sync(uow, agent: RegistryAgent, name: str, *, dry_run: bool = False) -> SyncReport:

@@ -6,9 +6,9 @@ with the repository's visibility rule: invisible repositories are RepositoryNotF
 
 from __future__ import annotations
 
-from ..adapters.tags import TagRecord
 from ..domain import errors
 from ..domain.model import Principal
+from ..domain.records import TagRecord
 from .paging import Page, take
 from .repositories import get_repository
 
