@@ -21,7 +21,7 @@ from typing import TextIO
 from . import cli_housekeeping, cli_registry_ops
 from .adapters import migrations
 from .adapters.db import Database
-from .adapters.unit_of_work import UnitOfWork
+from .adapters.unit_of_work import PgUnitOfWork
 from .domain import errors
 from .domain.model import REGISTRY_KINDS, ROLES
 from .logconfig import configure_logging
@@ -135,7 +135,7 @@ def _dispatch(args, settings: Settings, stdin, stdout, environ) -> int:
         return _serve(args, settings, environ)
     db = Database.from_settings(settings, minconn=0, maxconn=1)
     try:
-        uow = UnitOfWork(db, ServiceConfig.from_settings(settings))
+        uow = PgUnitOfWork(db, ServiceConfig.from_settings(settings))
         args.settings = settings
         handler = _HANDLERS[(args.command, getattr(args, "action", None))]
         return handler(uow, args, stdin, stdout) or 0

@@ -18,8 +18,9 @@ from typing import Any
 from flask import current_app
 
 from .adapters.db import Database
-from .adapters.unit_of_work import UnitOfWork
+from .adapters.unit_of_work import PgUnitOfWork
 from .services.config import ServiceConfig
+from .services.unit_of_work import UnitOfWork
 from .settings import Settings
 
 EXTENSION = "wharf_index"
@@ -37,7 +38,7 @@ class IndexContext:
 
     def uow(self) -> UnitOfWork:
         """Return a new unit of work (no connection until ``with``)."""
-        return UnitOfWork(self.db, self.config)
+        return PgUnitOfWork(self.db, self.config)
 
 
 def current() -> IndexContext:

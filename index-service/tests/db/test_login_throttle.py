@@ -12,7 +12,7 @@ from dataclasses import replace
 import psycopg2
 import pytest
 from wharf_index.adapters.base import Store
-from wharf_index.adapters.unit_of_work import UnitOfWork
+from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.domain import errors
 from wharf_index.services import access_tokens, accounts, login_throttle
 from wharf_index.services.passwords import PasswordHasher
@@ -95,7 +95,7 @@ def test_unknown_names_cost_the_same_work(database, service_config, make_user, m
         hasher = CountingHasher()
         config = replace(service_config, hasher=hasher)
         statements.clear()
-        outcomes = [_outcome(UnitOfWork(database, config), name, "wrong password")
+        outcomes = [_outcome(PgUnitOfWork(database, config), name, "wrong password")
                     for _ in range(4)]  # fmt: skip
         work[name] = (outcomes, hasher.checks, list(statements))
     assert work["alice"] == work["nobody"]

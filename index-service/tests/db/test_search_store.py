@@ -1,4 +1,4 @@
-"""SearchStore against PostgreSQL: one matching for both searches, the rank tiers, keyset
+"""PgSearchStore against PostgreSQL: one matching for both searches, the rank tiers, keyset
 pages across equal ranks, privacy on every plan (trigram indexes, short queries, similar
 names), and planner settings that end with the transaction."""
 

@@ -13,7 +13,7 @@ from .base import Store
 _COLUMNS = "id, at, actor_name, action, target_type, target, detail"
 
 
-class AuditStore(Store):
+class PgAuditStore(Store):
     def record(self, action: str, *, actor_id: int | None = None, actor_name: str = "",
                target_type: str = "", target: str = "", namespace_id: int | None = None,
                repository_id: int | None = None, detail: dict | None = None,

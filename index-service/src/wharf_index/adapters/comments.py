@@ -12,7 +12,7 @@ _COLUMNS = "c.id, c.repository_id, c.author_id, u.username, c.body, c.created_at
 _FROM = "comments c LEFT JOIN users u ON u.id = c.author_id"
 
 
-class CommentStore(Store):
+class PgCommentStore(Store):
     def add(self, repository_id: int, author_id: int, body: str) -> Comment:
         row = self._one(
             "WITH c AS (INSERT INTO comments (repository_id, author_id, body)"

@@ -17,7 +17,7 @@ _COLUMNS = (
 )
 
 
-class DeletionStore(Store):
+class PgDeletionStore(Store):
     def requested(self, repository_id: int, requested_by: str) -> None:
         """Record that a deletion was asked for (keeps the first request's time)."""
         self._exec(

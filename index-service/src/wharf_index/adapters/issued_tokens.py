@@ -2,7 +2,7 @@
 
 Recording a token is the token endpoint's only write, on every request; its commit need not
 wait for the WAL flush (services/tokens.py says why losing the last records in a crash is
-acceptable). :meth:`IssuedTokenStore.record` therefore turns ``synchronous_commit`` off for
+acceptable). :meth:`PgIssuedTokenStore.record` therefore turns ``synchronous_commit`` off for
 its transaction -- but only when that transaction has written nothing before (no
 transaction id assigned yet), so a repository allocated by the same request, and its audit
 row, still commit durably. Writes after the record share its commit: record last.
@@ -25,7 +25,7 @@ _COLUMNS = (
 )
 
 
-class IssuedTokenStore(Store):
+class PgIssuedTokenStore(Store):
     def record(self, jti: str, *, subject: str, audience: str, expires_at: datetime,
                access: list | None = None, kind: str = "access", user_id: int | None = None,
                access_token_id: int | None = None,

@@ -8,15 +8,16 @@ database's clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from ..domain.records import RecordedRepository, RecordedTag
 from .base import Store
 
 
-class ReconciliationStore(Store):
+class PgReconciliationStore(Store):
     def repositories(self, *, namespaces: list[str] | None = None,
-                     excluded: list[str] = ()) -> list[RecordedRepository]:  # fmt: skip
+                     excluded: Sequence[str] = ()) -> list[RecordedRepository]:  # fmt: skip
         """Active repositories by full name: in ``namespaces`` when given, else in every
         namespace not in ``excluded``."""
         rows = self._all(

@@ -11,7 +11,7 @@ from .base import Store, like_pattern
 from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_clause
 
 
-class RepositoryStore(Store):
+class PgRepositoryStore(Store):
     def create(self, namespace_id: int, namespace: str, name: str, visibility: str,
                description: str = "") -> Repository | None:  # fmt: skip
         """Insert a repository; None when ``namespace/name`` exists already (no abort)."""

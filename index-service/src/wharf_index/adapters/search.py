@@ -69,7 +69,7 @@ _BY_NAME = (  # stars are counted for the page only
 )
 
 
-class SearchStore(Store):
+class PgSearchStore(Store):
     def search(self, principal: Principal, query: str, *, namespace_id: int | None,
                after: tuple[float, str] | None,
                limit: int) -> list[tuple[Repository, float]]:  # fmt: skip

@@ -10,7 +10,7 @@ from .base import Store
 from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_clause
 
 
-class StarStore(Store):
+class PgStarStore(Store):
     def add(self, user_id: int, repository_id: int) -> bool:
         """Star; False when already starred (idempotent)."""
         return bool(self._exec(

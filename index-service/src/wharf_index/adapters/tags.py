@@ -38,7 +38,7 @@ def _tag(row: tuple) -> TagRecord:
     return TagRecord(name, digest, media_type, size, config, parsed, *rest)
 
 
-class TagStore(Store):
+class PgTagStore(Store):
     def list(self, repository_id: int, *, after: str | None, limit: int) -> list[TagRecord]:
         """Tags of a repository ordered by name (keyset ``after`` = last name seen)."""
         rows = self._all(

@@ -1,9 +1,9 @@
 """SQL for the token authority's hot paths: one indexed query each.
 
-- :meth:`TokenCheckStore.credential_state`: is a cached credential still good? (the user's
+- :meth:`PgTokenCheckStore.credential_state`: is a cached credential still good? (the user's
   password generation, credential epoch, disabled flag, the access token's state and,
   when asked, the lock-out of a (name, client address)).
-- :meth:`TokenCheckStore.verification`: the registry's credential hash and the issued-token
+- :meth:`PgTokenCheckStore.verification`: the registry's credential hash and the issued-token
   record of a ``jti`` in one round trip (token verification for registries).
 """
 
@@ -36,7 +36,7 @@ SELECT g.id, g.name, g.credential_hash, t.kind, t.audience, t.revoked_at IS NOT 
 """
 
 
-class TokenCheckStore(Store):
+class PgTokenCheckStore(Store):
     def credential_state(self, user_id: int | None = None, access_token_id: int | None = None,
                          *, username: str | None = None, name_hash: bytes | None = None,
                          address: str | None = None) -> CredentialState | None:  # fmt: skip

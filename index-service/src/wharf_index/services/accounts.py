@@ -21,6 +21,7 @@ from ..domain.names import check_namespace_name
 from . import audit, login_throttle
 from .credentials import looks_like_access_token, parse_access_token
 from .passwords import check_password_rules
+from .unit_of_work import UnitOfWork
 
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 MAX_USERNAME = 130  # users.username's limit (robots are "<namespace>+<name>")
@@ -33,7 +34,7 @@ def check_email(email: object) -> str:
     return email.strip()
 
 
-def create_user(uow, username: str, email: str, password: str, *, admin: bool = False,
+def create_user(uow: UnitOfWork, username: str, email: str, password: str, *, admin: bool = False,
                 actor: Principal = SYSTEM) -> User:  # fmt: skip
     """Create a user and its namespace; return the user.
 
@@ -61,19 +62,19 @@ def create_user(uow, username: str, email: str, password: str, *, admin: bool = 
         return user
 
 
-def get_user(uow, username: str) -> User:
+def get_user(uow: UnitOfWork, username: str) -> User:
     """Return the user; UserNotFound otherwise."""
     with uow:
         return uow.users.get(username)
 
 
-def list_users(uow, *, after: str | None = None, limit: int = 100,
+def list_users(uow: UnitOfWork, *, after: str | None = None, limit: int = 100,
                robots: bool = False) -> list[User]:  # fmt: skip
     with uow:
         return uow.users.list(after=after, limit=limit, robots=robots)
 
 
-def principal_for(uow, user: User, scopes: tuple[TokenScope, ...] | None = None,
+def principal_for(uow: UnitOfWork, user: User, scopes: tuple[TokenScope, ...] | None = None,
                   access_token_id: int | None = None) -> Principal:  # fmt: skip
     """Build the Principal of an authenticated user (loads its grants)."""
     with uow:
@@ -81,7 +82,8 @@ def principal_for(uow, user: User, scopes: tuple[TokenScope, ...] | None = None,
     return Principal(user=user, grants=grants, scopes=scopes, access_token_id=access_token_id)
 
 
-def authenticate(uow, username: str, secret: str, *, address: str | None = None) -> Principal:
+def authenticate(uow: UnitOfWork, username: str, secret: str, *,
+                 address: str | None = None) -> Principal:  # fmt: skip
     """Check a username and a password *or* an access token; return the Principal.
 
     ``address`` is the client's (the throttle counts failures per name and address). Must
@@ -98,7 +100,7 @@ def authenticate(uow, username: str, secret: str, *, address: str | None = None)
     return login_throttle.guarded(uow, username, address, attempt)
 
 
-def authenticate_bearer(uow, token: str, *, address: str | None = None) -> Principal:
+def authenticate_bearer(uow: UnitOfWork, token: str, *, address: str | None = None) -> Principal:
     """Check an access token sent without a name (``Authorization: Bearer``), throttled
     under the name ``bearer:<its public id>`` (``bearer:`` when malformed): the token's
     public id names what is being guessed, as a username does for a password.
@@ -126,7 +128,7 @@ def _text(value: str) -> bool:
     return True
 
 
-def _check_password(uow, username: str, secret: str) -> Principal:
+def _check_password(uow: UnitOfWork, username: str, secret: str) -> Principal:
     """The same queries and one password hash whether or not ``username`` exists."""
     hasher = uow.config.hasher
     with uow:
@@ -143,7 +145,8 @@ def _check_password(uow, username: str, secret: str) -> Principal:
     return principal_for(uow, user)
 
 
-def set_password(uow, username: str, password: str, *, actor: Principal = SYSTEM) -> None:
+def set_password(uow: UnitOfWork, username: str, password: str, *,
+                 actor: Principal = SYSTEM) -> None:  # fmt: skip
     """Replace a user's password (self or administrator); revoke their issued tokens.
 
     Raises UserNotFound, PasswordInvalid, PermissionDenied.
@@ -162,7 +165,7 @@ def set_password(uow, username: str, password: str, *, actor: Principal = SYSTEM
         audit.record(uow, actor, "user.set_password", "user", username)
 
 
-def change_password(uow, username: str, old_password: str, new_password: str, *,
+def change_password(uow: UnitOfWork, username: str, old_password: str, new_password: str, *,
                     address: str | None = None) -> None:  # fmt: skip
     """Change one's own password after checking the old one (AuthenticationFailed,
     LoginThrottled: the check is throttled like a login from ``address``)."""
@@ -172,7 +175,7 @@ def change_password(uow, username: str, old_password: str, new_password: str, *,
     set_password(uow, username, new_password, actor=principal)
 
 
-def set_admin(uow, username: str, is_admin: bool, *, actor: Principal = SYSTEM) -> User:
+def set_admin(uow: UnitOfWork, username: str, is_admin: bool, *, actor: Principal = SYSTEM) -> User:
     """Grant or revoke administrator rights. Raises UserNotFound, PermissionDenied."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
@@ -186,7 +189,8 @@ def set_admin(uow, username: str, is_admin: bool, *, actor: Principal = SYSTEM) 
         return uow.users.get(username)
 
 
-def set_disabled(uow, username: str, disabled: bool, *, actor: Principal = SYSTEM) -> None:
+def set_disabled(uow: UnitOfWork, username: str, disabled: bool, *,
+                 actor: Principal = SYSTEM) -> None:  # fmt: skip
     """Disable (no logins, no tokens) or re-enable an account; administrators only."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
@@ -199,7 +203,7 @@ def set_disabled(uow, username: str, disabled: bool, *, actor: Principal = SYSTE
         audit.record(uow, actor, "user.disable" if disabled else "user.enable", "user", username)
 
 
-def delete_user(uow, username: str, *, actor: Principal = SYSTEM) -> None:
+def delete_user(uow: UnitOfWork, username: str, *, actor: Principal = SYSTEM) -> None:
     """Delete a user with its namespace, repositories and robots (self or administrator).
 
     Raises UserNotFound, PermissionDenied, or StateConflict when the user is the last owner of

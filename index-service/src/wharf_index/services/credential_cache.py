@@ -38,6 +38,7 @@ from datetime import datetime
 from ..domain.errors import LoginThrottled
 from ..domain.model import Principal
 from . import accounts, login_throttle
+from .unit_of_work import UnitOfWork
 
 _KEY_LABEL = b"wharf-index.credential-cache.v1"
 
@@ -102,7 +103,7 @@ class CredentialCache:
         return len(self._entries)
 
 
-def login(uow, cache: CredentialCache, username: str, secret: str, *,
+def login(uow: UnitOfWork, cache: CredentialCache, username: str, secret: str, *,
           address: str | None = None) -> Principal:  # fmt: skip
     """Authenticate ``username`` with a password or access token, through the cache;
     ``address`` is the client's (for the throttle).
@@ -127,7 +128,7 @@ def login(uow, cache: CredentialCache, username: str, secret: str, *,
     return principal
 
 
-def _revalidate(uow, entry: CachedCredential, username: str,
+def _revalidate(uow: UnitOfWork, entry: CachedCredential, username: str,
                 address: str | None) -> Principal | None:  # fmt: skip
     with uow.reading():  # read-only: no BEGIN/COMMIT round trips
         state = uow.token_checks.credential_state(

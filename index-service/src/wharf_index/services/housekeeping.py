@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import deletion, registry_agent
+from .unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ class PruneReport:
                 f"{self.processed_events} old processed event ids {verb}"]  # fmt: skip
 
 
-def prune(uow, *, token_grace: int, event_retention: int, batch: int, dry_run: bool = False,
+def prune(uow: UnitOfWork, *, token_grace: int, event_retention: int, batch: int,
+          dry_run: bool = False,
           max_batches: int | None = None) -> PruneReport:  # fmt: skip
     """Delete expired issued-token records and old processed event ids (module docstring),
     ``batch`` rows per transaction, at most ``max_batches`` batches per table (None: until
@@ -73,7 +75,7 @@ def prune(uow, *, token_grace: int, event_retention: int, batch: int, dry_run: b
     return PruneReport(tokens, events)
 
 
-def _in_batches(uow, delete_batch: Callable[[], int], batch: int,
+def _in_batches(uow: UnitOfWork, delete_batch: Callable[[], int], batch: int,
                 max_batches: int | None) -> int:  # fmt: skip
     total = batches = 0
     while max_batches is None or batches < max_batches:
@@ -85,7 +87,7 @@ def _in_batches(uow, delete_batch: Callable[[], int], batch: int,
     return total
 
 
-def prune_with_settings(uow, settings, *, dry_run: bool = False,
+def prune_with_settings(uow: UnitOfWork, settings, *, dry_run: bool = False,
                         max_batches: int | None = None) -> PruneReport:  # fmt: skip
     """:func:`prune` with the grace, retention and batch size of ``settings``."""
     return prune(uow, token_grace=settings.token_leeway, event_retention=settings.event_retention,

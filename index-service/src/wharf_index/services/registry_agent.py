@@ -24,6 +24,7 @@ from wharf_protocol.tokens import TokenIssuer
 from ..adapters.registry_http import RegistryHTTP
 from ..domain.model import SYSTEM, Registry
 from . import tokens
+from .unit_of_work import UnitOfWork
 
 TOKEN_TTL = 60  # seconds: long enough for one call with its retries, short if it leaks
 
@@ -43,7 +44,7 @@ class RegistryAgent:
         return cls(issuer, http or RegistryHTTP())
 
 
-def mint(uow, agent: RegistryAgent, registry: Registry, access: Iterable[Scope]) -> str:
+def mint(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, access: Iterable[Scope]) -> str:
     """Issue and record (committed) a token for ``registry`` granting ``access``."""
     token, claims = agent.issuer.issue(SYSTEM.name, registry.name, tuple(access),
                                        ttl=agent.token_ttl)  # fmt: skip
