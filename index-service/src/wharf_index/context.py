@@ -4,7 +4,7 @@
 (and the other surfaces' code) do::
 
     from wharf_index.context import current, uow
-    principal = accounts.authenticate(uow(), username, password)
+    principal = authentication.authenticate(uow(), username, password)
     issuer = current().settings ...
 
 Nothing here connects to the database: the pool is created on first use in each worker.

@@ -14,7 +14,7 @@ import pytest
 from wharf_index.adapters.base import Store
 from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.domain import errors
-from wharf_index.services import access_tokens, accounts, login_throttle
+from wharf_index.services import access_tokens, accounts, authentication, login_throttle, principals
 from wharf_index.services.passwords import PasswordHasher
 
 from tests.conftest import PASSWORD
@@ -24,7 +24,7 @@ HOME, AWAY = "192.0.2.1", "198.51.100.7"
 
 def _outcome(uow, name, secret, address=HOME) -> str:
     try:
-        accounts.authenticate(uow, name, secret, address=address)
+        authentication.authenticate(uow, name, secret, address=address)
     except errors.LoginThrottled as exc:
         assert exc.retry_after > 0
         return "429"
@@ -131,7 +131,7 @@ def test_names_of_any_shape_are_counted(uow):
 def test_access_token_guessing_is_throttled(uow, make_user):
     user = make_user("alice")
     _, secret = access_tokens.create_access_token(
-        uow, accounts.principal_for(uow, user), "ci", ["alice/*:pull"])
+        uow, principals.principal_for(uow, user), "ci", ["alice/*:pull"])
     guess = secret[:-4] + ("AAAA" if not secret.endswith("AAAA") else "BBBB")
     assert [_outcome(uow, "alice", guess) for _ in range(3)] == ["401"] * 3
     assert _outcome(uow, "alice", secret) == "429"
@@ -139,7 +139,7 @@ def test_access_token_guessing_is_throttled(uow, make_user):
 
     def bearer(token, address=HOME):
         try:
-            accounts.authenticate_bearer(uow, token, address=address)
+            authentication.authenticate_bearer(uow, token, address=address)
         except errors.LoginThrottled:
             return "429"
         except errors.AuthenticationFailed:

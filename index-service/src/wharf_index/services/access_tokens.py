@@ -23,7 +23,7 @@ from ..domain import errors, policy
 from ..domain.model import SYSTEM, TOKEN_ACTIONS, AccessToken, Principal, TokenScope, User
 from ..domain.names import robot_username
 from . import audit, credentials
-from .accounts import principal_for
+from .principals import principal_for
 from .unit_of_work import UnitOfWork
 
 MAX_TOKEN_DAYS = 3650

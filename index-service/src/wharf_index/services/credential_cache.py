@@ -37,7 +37,7 @@ from datetime import datetime
 
 from ..domain.errors import LoginThrottled
 from ..domain.model import Principal
-from . import accounts, login_throttle
+from . import authentication, login_throttle
 from .unit_of_work import UnitOfWork
 
 _KEY_LABEL = b"wharf-index.credential-cache.v1"
@@ -109,7 +109,7 @@ def login(uow: UnitOfWork, cache: CredentialCache, username: str, secret: str, *
     ``address`` is the client's (for the throttle).
 
     Call outside an open ``with uow``. Raises AuthenticationFailed or LoginThrottled (as
-    services.accounts.authenticate does).
+    services.authentication.authenticate does).
     """
     key = cache.key(username, secret)
     entry = cache.get(key)
@@ -119,10 +119,10 @@ def login(uow: UnitOfWork, cache: CredentialCache, username: str, secret: str, *
             return principal
         cache.drop(key)
     state = None
-    if accounts.could_be_username(username):
+    if authentication.could_be_username(username):
         with uow:  # read the generation *before* the check: a change in between fails safe
             state = uow.token_checks.credential_state(username=username)
-    principal = accounts.authenticate(uow, username, secret, address=address)
+    principal = authentication.authenticate(uow, username, secret, address=address)
     if state is not None and state.user.id == principal.user.id:
         cache.put(key, principal.user.id, state.password_changed_at, principal.access_token_id)
     return principal

@@ -54,8 +54,8 @@ from ..domain import errors, policy
 from ..domain.model import Principal
 from . import credentials
 from .access import authorize
-from .accounts import principal_for
 from .credential_cache import CredentialCache
+from .principals import principal_for
 from .unit_of_work import UnitOfWork
 
 REFRESH_SALT = "wharf.refresh-token"  # noqa: S105 - a salt label, not a secret
