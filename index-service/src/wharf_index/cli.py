@@ -21,12 +21,12 @@ from typing import TextIO
 from . import cli_housekeeping, cli_registry_ops
 from .adapters import migrations
 from .adapters.db import Database
-from .adapters.unit_of_work import PgUnitOfWork
+from .context import build_context
 from .domain import errors
 from .domain.model import REGISTRY_KINDS, ROLES
+from .domain.registry_client import RegistryClient
 from .logconfig import configure_logging
 from .services import accounts, orgs, registries
-from .services.config import ServiceConfig
 from .settings import ConfigError, Settings
 
 PROG = "wharf-index"
@@ -109,8 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
          stdin: TextIO | None = None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:  # fmt: skip
-    """Run the command line; return the exit status (0 ok, 1 user error, 2 usage/config)."""
+         stderr: TextIO | None = None,
+         registry_client: RegistryClient | None = None) -> int:  # fmt: skip
+    """Run the command line; return the exit status (0 ok, 1 user error, 2 usage/config).
+
+    ``registry_client`` replaces the HTTP client for registries (tests)."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
     try:
@@ -119,7 +122,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         print(f"{PROG}: {exc}", file=stderr)
         return 2
     try:
-        return _dispatch(args, settings, stdin, stdout, environ)
+        return _dispatch(args, settings, stdin, stdout, environ, registry_client)
     except (CommandError, errors.IndexError_, migrations.MigrationError) as exc:
         print(f"{PROG}: error: {exc}", file=stderr)
         return 1
@@ -128,17 +131,18 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         return 1
 
 
-def _dispatch(args, settings: Settings, stdin, stdout, environ) -> int:
+def _dispatch(args, settings: Settings, stdin, stdout, environ, registry_client) -> int:
+    """Run a handler ``(uow, args, stdin, stdout)``; ``args.context`` is the command's
+    IndexContext (built as create_app builds the app's: context.build_context)."""
     if args.command == "migrate":
         return _migrate(settings, stdout)
     if args.command == "serve":
         return _serve(args, settings, environ)
     db = Database.from_settings(settings, minconn=0, maxconn=1)
     try:
-        uow = PgUnitOfWork(db, ServiceConfig.from_settings(settings))
-        args.settings = settings
+        args.context = build_context(settings, db=db, registry_client=registry_client)
         handler = _HANDLERS[(args.command, getattr(args, "action", None))]
-        return handler(uow, args, stdin, stdout) or 0
+        return handler(args.context.uow(), args, stdin, stdout) or 0
     finally:
         db.close()
 
@@ -229,9 +233,14 @@ def _org_add_member(uow, args, stdin, stdout):
 
 
 def _org_list(uow, args, stdin, stdout):
-    with uow:
-        for org in uow.orgs.list(limit=10000):
+    after = None
+    while True:
+        page = orgs.list_orgs(uow, after=after, limit=500)
+        for org in page:
             print(org.name, file=stdout)
+        if len(page) < 500:
+            return
+        after = page[-1].name
 
 
 def _team_create(uow, args, stdin, stdout):

@@ -330,7 +330,7 @@ def test_a_refresh_token_minted_across_a_password_change_is_refused(client, uow,
                                                                     registry, app):  # fmt: skip
     """A request that checked the old password while the password changed must not leave
     a refresh token behind that outlives the change."""
-    authority = app.extensions["wharf_index"].extras["tokens"]
+    authority = app.extensions["wharf_index"].authority
     checked = authentication.authenticate(uow, "alice", PASSWORD)  # before the change ...
     accounts.set_password(uow, "alice", NEW_PASSWORD)
     late = tokens.issue(uow, authority, checked, REGISTRY, (), offline=True)  # ... after it

@@ -95,7 +95,8 @@ class TokenGrant:
 
 @dataclass
 class TokenAuthority:
-    """Per-app token objects (kept in ``context.extras["tokens"]``)."""
+    """The token objects of one app (IndexContext.authority): issuer, verifier, the
+    refresh-token serializer and the credential cache."""
 
     issuer: TokenIssuer
     verifier: TokenVerifier
