@@ -1,4 +1,5 @@
-"""The Index's HTTP client for registries (scenario C and ``registry sync``), over requests.
+"""The Index's HTTP client for registries (scenario C and ``registry sync``), over requests:
+:class:`RegistryHTTP` implements the domain's RegistryClient port (domain/registry_client.py).
 
 Calls (each with ``Authorization: Bearer <token>`` the Index minted for that registry):
 
