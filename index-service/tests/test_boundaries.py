@@ -18,7 +18,8 @@ from wharf_testing import imported_modules
 
 PACKAGE = Path(wharf_index.__file__).parent
 OWN = "wharf_index"
-STORES = set(UnitOfWork.__annotations__) - {"config"}
+STORES = {name for name, member in vars(UnitOfWork).items()
+          if isinstance(member, property)} - {"config"}  # fmt: skip
 FRAMEWORKS = ("flask", "werkzeug", "psycopg2", "requests", "gunicorn")
 OUTER = tuple(f"{OWN}.{name}" for name in (
     "api", "web", "app", "context", "cli", "cli_registry_ops", "cli_housekeeping", "wsgi",

@@ -23,9 +23,14 @@ from wharf_index.services.unit_of_work import UnitOfWork
 SERVICES = Path(unit_of_work.__file__).parent
 
 
+def _members() -> dict[str, type]:
+    """The UnitOfWork Protocol's read-only members and their declared types."""
+    return {name: typing.get_type_hints(member.fget)["return"]
+            for name, member in vars(UnitOfWork).items() if isinstance(member, property)}
+
+
 def _store_ports() -> dict[str, type]:
-    hints = typing.get_type_hints(UnitOfWork)
-    return {name: hint for name, hint in hints.items() if name != "config"}
+    return {name: port for name, port in _members().items() if name != "config"}
 
 
 def _methods(port: type) -> dict[str, typing.Callable]:
@@ -55,7 +60,7 @@ def _drift(port: type, implementation: type) -> list[str]:
 
 def test_the_unit_of_work_offers_every_declared_store():
     assert set(STORES) == set(_store_ports())
-    assert typing.get_type_hints(UnitOfWork)["config"] is ServiceConfig
+    assert _members()["config"] is ServiceConfig
     uow = PgUnitOfWork(None, ServiceConfig())  # no connection until ``with``
     assert isinstance(uow.config, ServiceConfig)
     for name in ("__enter__", "__exit__", "reading"):

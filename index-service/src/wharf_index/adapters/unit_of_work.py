@@ -120,11 +120,12 @@ class PgUnitOfWork:
                 for name in STORES:
                     self.__dict__.pop(name, None)
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Leave a block; the outermost commits, or rolls back and lets the exception go on
+        (never swallowed)."""
         self._depth -= 1
         if self._depth == 0:
             transaction, self._transaction, self.conn = self._transaction, None, None
             for name in STORES:
                 self.__dict__.pop(name, None)
-            return bool(transaction.__exit__(exc_type, exc, tb))
-        return False
+            transaction.__exit__(exc_type, exc, tb)

@@ -13,6 +13,8 @@ A Protocol lists only what the services call. Common contracts:
 - removals return whether there was something to remove.
 
 Stores run their statements in the unit of work's open transaction; they never commit.
+A store's ``list`` comes last in its Protocol: below it, ``list[...]`` in the class body
+would name that method to a type checker, not the builtin.
 The stores of repositories, what hangs off them and registries are in
 domain/repository_stores.py.
 """
@@ -48,8 +50,6 @@ class UserStore(Protocol):
     def credentials(self, username: str) -> tuple[User, str | None] | None:
         """(user, password hash) of ``username``, or None."""
 
-    def list(self, *, after: str | None = None, limit: int = 100,
-             robots: bool = False) -> list[User]: ...  # fmt: skip
     def robots_of(self, namespace_id: int) -> list[User]: ...
     def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
 
@@ -61,6 +61,9 @@ class UserStore(Protocol):
 
     def delete(self, user_id: int) -> None:
         """Delete the user; its namespace (and repositories) go with it when it has one."""
+
+    def list(self, *, after: str | None = None, limit: int = 100,
+             robots: bool = False) -> list[User]: ...  # fmt: skip
 
 
 class LoginFailureStore(Protocol):
@@ -92,7 +95,6 @@ class OrgStore(Protocol):
 
     def create(self, namespace_id: int, email: str | None = None) -> Organisation: ...
     def get(self, name: str) -> Organisation: ...
-    def list(self, *, after: str | None = None, limit: int = 100) -> list[Organisation]: ...
 
     def add_member(self, org_id: int, user_id: int, *, is_owner: bool = False) -> None:
         """Add (or update) a member; an existing owner stays owner unless ``is_owner``."""
@@ -120,6 +122,7 @@ class OrgStore(Protocol):
     def grant_repository(self, team_id: int, repository_id: int) -> None: ...
     def revoke_repository(self, team_id: int, repository_id: int) -> bool: ...
     def team_repositories(self, team_id: int) -> list[str]: ...
+    def list(self, *, after: str | None = None, limit: int = 100) -> list[Organisation]: ...
 
 
 class GrantStore(Protocol):
