@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TextIO
 
 from . import cli_housekeeping, cli_registry_ops
@@ -30,6 +31,7 @@ from .services import accounts, orgs, registries
 from .settings import ConfigError, Settings
 
 PROG = "wharf-index"
+LIST_PAGE = 500  # rows per query of the list commands
 
 
 class CommandError(Exception):
@@ -188,17 +190,23 @@ def _user_create(uow, args, stdin, stdout):
           file=stdout)  # fmt: skip
 
 
-def _user_list(uow, args, stdin, stdout):
-    after = None
+def _every(list_page, key):
+    """Every item of a keyset listing (``list_page(after=, limit=)``), page by page."""
+    after, size = None, LIST_PAGE
     while True:
-        page = accounts.list_users(uow, after=after, limit=500, robots=True)
-        for user in page:
-            flags = [f for f, on in (("admin", user.is_admin), ("robot", user.is_robot),
-                                     ("disabled", user.disabled)) if on]  # fmt: skip
-            print(f"{user.username}\t{user.email or '-'}\t{','.join(flags) or '-'}", file=stdout)
-        if len(page) < 500:
+        page = list_page(after=after, limit=size)
+        yield from page
+        if len(page) < size:
             return
-        after = page[-1].username
+        after = key(page[-1])
+
+
+def _user_list(uow, args, stdin, stdout):
+    users = partial(accounts.list_users, uow, robots=True)
+    for user in _every(users, lambda user: user.username):
+        flags = [f for f, on in (("admin", user.is_admin), ("robot", user.is_robot),
+                                 ("disabled", user.disabled)) if on]  # fmt: skip
+        print(f"{user.username}\t{user.email or '-'}\t{','.join(flags) or '-'}", file=stdout)
 
 
 def _user_set_password(uow, args, stdin, stdout):
@@ -233,14 +241,8 @@ def _org_add_member(uow, args, stdin, stdout):
 
 
 def _org_list(uow, args, stdin, stdout):
-    after = None
-    while True:
-        page = orgs.list_orgs(uow, after=after, limit=500)
-        for org in page:
-            print(org.name, file=stdout)
-        if len(page) < 500:
-            return
-        after = page[-1].name
+    for org in _every(partial(orgs.list_orgs, uow), lambda org: org.name):
+        print(org.name, file=stdout)
 
 
 def _team_create(uow, args, stdin, stdout):
