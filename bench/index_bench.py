@@ -41,9 +41,9 @@ sys.path[:0] = [str(p) for p in SOURCES]
 from bench_workload import tree_cpu  # noqa: E402
 from wharf_index.adapters import migrations  # noqa: E402
 from wharf_index.adapters.db import Database  # noqa: E402
-from wharf_index.adapters.unit_of_work import UnitOfWork  # noqa: E402
+from wharf_index.adapters.unit_of_work import PgUnitOfWork  # noqa: E402
 from wharf_index.domain.model import SYSTEM  # noqa: E402
-from wharf_index.services import access_tokens, accounts, registries, repositories  # noqa: E402
+from wharf_index.services import access_tokens, accounts, principals, registries, repositories  # noqa: E402
 from wharf_index.services.config import ServiceConfig  # noqa: E402
 from wharf_testing.postgres import PostgresServer  # noqa: E402
 from wharf_testing.services import GunicornService  # noqa: E402
@@ -80,9 +80,9 @@ def seed(url: str) -> dict[str, str]:
     """Create alice, her access token, the registry and 100,000 repositories."""
     migrations.migrate(url)
     db = Database(url, minconn=0, maxconn=2)
-    uow = UnitOfWork(db, ServiceConfig())  # production scrypt parameters
+    uow = PgUnitOfWork(db, ServiceConfig())  # production scrypt parameters
     alice = accounts.create_user(uow, "alice", "alice@bench.test", PASSWORD)
-    principal = accounts.principal_for(uow, alice)
+    principal = principals.principal_for(uow, alice)
     repositories.create_repository(uow, principal, "alice/app", visibility="public")
     _, pat = access_tokens.create_access_token(
         uow, principal, "bench", [{"repository": "alice/*", "actions": ["pull", "push"]}]

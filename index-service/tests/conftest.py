@@ -8,7 +8,7 @@ table, children first: ~20 ms, where a fresh ``CREATE DATABASE ... TEMPLATE`` co
 ``postgres_database(template=template_db)``.
 
 - ``db_url``: URL of the (emptied) migrated test database.
-- ``database``: an adapters.db.Database (pool) on it; ``uow``: a UnitOfWork with fast
+- ``database``: an adapters.db.Database (pool) on it; ``uow``: a PgUnitOfWork with fast
   password hashing (scrypt n=1024: tests only!) and a low login-throttle threshold (3).
 - ``settings`` / ``app`` / ``client``: the Flask app on that database.
 - ``make_user(name, admin=False)``: create a user whose password is ``PASSWORD``.
@@ -28,7 +28,7 @@ import psycopg2
 import pytest
 from wharf_index.adapters import migrations
 from wharf_index.adapters.db import Database
-from wharf_index.adapters.unit_of_work import UnitOfWork
+from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.app import create_app
 from wharf_index.services import accounts
 from wharf_index.services.config import ServiceConfig
@@ -161,8 +161,8 @@ def service_config() -> ServiceConfig:
 
 
 @pytest.fixture
-def uow(database, service_config) -> UnitOfWork:
-    return UnitOfWork(database, service_config)
+def uow(database, service_config) -> PgUnitOfWork:
+    return PgUnitOfWork(database, service_config)
 
 
 @pytest.fixture

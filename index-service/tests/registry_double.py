@@ -131,9 +131,14 @@ def no_sleep(seconds: float) -> None:
     """Backoff without waiting (tests)."""
 
 
+def make_client() -> RegistryHTTP:
+    """The Index's HTTP client for registries, retrying once without sleeping."""
+    return RegistryHTTP(retries=1, sleep=no_sleep)
+
+
 def make_agent(settings):
     """A RegistryAgent on the Index's keys whose retries do not sleep."""
-    return RegistryAgent.from_settings(settings, http=RegistryHTTP(retries=1, sleep=no_sleep))
+    return RegistryAgent.from_settings(settings, make_client())
 
 
 def verifier_for(settings):

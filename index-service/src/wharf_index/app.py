@@ -2,9 +2,11 @@
 
 Adding a surface: write a module (e.g. ``api/token.py`` or ``api/v1/__init__.py``) that
 exposes ``bp`` (a Blueprint), optionally ``URL_PREFIX`` (default: none) and optionally
-``init_app(app, context)`` (called before registration: put per-app objects such as a
-token issuer or a credential cache in ``context.extras``), then add the module to the list
-in :func:`surfaces`. Nothing else in this file needs to change.
+``init_app(app, context)`` (called before registration, e.g. to register URL converters),
+then add the module to the list in :func:`surfaces`. Nothing else in this file needs to
+change. The long-lived objects surfaces use (token authority, registry agent, ...) are
+typed fields of the IndexContext, built once here (context.build_context); a new one
+becomes a field there, never something a surface creates on first use.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .adapters.db import Database
 from .api.errors import register_error_handlers
-from .context import EXTENSION, IndexContext
-from .services.config import ServiceConfig
+from .context import EXTENSION, build_context
 from .settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -51,7 +52,9 @@ def create_app(settings: Settings | None = None, *, pool: Database | None = None
     """Create and configure the Index WSGI app. Nothing connects at import or here.
 
     ``settings`` defaults to ``Settings.from_env()`` (ConfigError on bad variables);
-    ``pool`` overrides the Database built from the settings (tests share one).
+    ``pool`` overrides the Database built from the settings (tests share one). The app's
+    IndexContext (context.build_context: token authority, registry agent, housekeeper) is
+    complete before the first request; the housekeeper is not started here (wsgi.py).
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -63,11 +66,7 @@ def create_app(settings: Settings | None = None, *, pool: Database | None = None
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
-    context = IndexContext(
-        settings=settings,
-        db=pool or Database.from_settings(settings),
-        config=ServiceConfig.from_settings(settings),
-    )
+    context = build_context(settings, db=pool)
     app.session_interface = _CookielessSessionInterface()
     if settings.trusted_proxies:  # the client address the login throttle counts by
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)

@@ -16,20 +16,22 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TextIO
 
 from . import cli_housekeeping, cli_registry_ops
 from .adapters import migrations
-from .adapters.db import Database, DatabaseUnavailable
-from .adapters.unit_of_work import UnitOfWork
+from .adapters.db import Database
+from .context import build_context
 from .domain import errors
 from .domain.model import REGISTRY_KINDS, ROLES
+from .domain.registry_client import RegistryClient
 from .logconfig import configure_logging
 from .services import accounts, orgs, registries
-from .services.config import ServiceConfig
 from .settings import ConfigError, Settings
 
 PROG = "wharf-index"
+LIST_PAGE = 500  # rows per query of the list commands
 
 
 class CommandError(Exception):
@@ -109,8 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
          stdin: TextIO | None = None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:  # fmt: skip
-    """Run the command line; return the exit status (0 ok, 1 user error, 2 usage/config)."""
+         stderr: TextIO | None = None,
+         registry_client: RegistryClient | None = None) -> int:  # fmt: skip
+    """Run the command line; return the exit status (0 ok, 1 user error, 2 usage/config).
+
+    ``registry_client`` replaces the HTTP client for registries (tests)."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
     try:
@@ -119,26 +124,27 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         print(f"{PROG}: {exc}", file=stderr)
         return 2
     try:
-        return _dispatch(args, settings, stdin, stdout, environ)
+        return _dispatch(args, settings, stdin, stdout, environ, registry_client)
     except (CommandError, errors.IndexError_, migrations.MigrationError) as exc:
         print(f"{PROG}: error: {exc}", file=stderr)
         return 1
-    except DatabaseUnavailable as exc:
+    except errors.DatabaseUnavailable as exc:
         print(f"{PROG}: error: database unavailable: {exc}", file=stderr)
         return 1
 
 
-def _dispatch(args, settings: Settings, stdin, stdout, environ) -> int:
+def _dispatch(args, settings: Settings, stdin, stdout, environ, registry_client) -> int:
+    """Run a handler ``(uow, args, stdin, stdout)``; ``args.context`` is the command's
+    IndexContext (built as create_app builds the app's: context.build_context)."""
     if args.command == "migrate":
         return _migrate(settings, stdout)
     if args.command == "serve":
         return _serve(args, settings, environ)
     db = Database.from_settings(settings, minconn=0, maxconn=1)
     try:
-        uow = UnitOfWork(db, ServiceConfig.from_settings(settings))
-        args.settings = settings
+        args.context = build_context(settings, db=db, registry_client=registry_client)
         handler = _HANDLERS[(args.command, getattr(args, "action", None))]
-        return handler(uow, args, stdin, stdout) or 0
+        return handler(args.context.uow(), args, stdin, stdout) or 0
     finally:
         db.close()
 
@@ -184,17 +190,23 @@ def _user_create(uow, args, stdin, stdout):
           file=stdout)  # fmt: skip
 
 
-def _user_list(uow, args, stdin, stdout):
-    after = None
+def _every(list_page, key):
+    """Every item of a keyset listing (``list_page(after=, limit=)``), page by page."""
+    after, size = None, LIST_PAGE
     while True:
-        page = accounts.list_users(uow, after=after, limit=500, robots=True)
-        for user in page:
-            flags = [f for f, on in (("admin", user.is_admin), ("robot", user.is_robot),
-                                     ("disabled", user.disabled)) if on]  # fmt: skip
-            print(f"{user.username}\t{user.email or '-'}\t{','.join(flags) or '-'}", file=stdout)
-        if len(page) < 500:
+        page = list_page(after=after, limit=size)
+        yield from page
+        if len(page) < size:
             return
-        after = page[-1].username
+        after = key(page[-1])
+
+
+def _user_list(uow, args, stdin, stdout):
+    users = partial(accounts.list_users, uow, robots=True)
+    for user in _every(users, lambda user: user.username):
+        flags = [f for f, on in (("admin", user.is_admin), ("robot", user.is_robot),
+                                 ("disabled", user.disabled)) if on]  # fmt: skip
+        print(f"{user.username}\t{user.email or '-'}\t{','.join(flags) or '-'}", file=stdout)
 
 
 def _user_set_password(uow, args, stdin, stdout):
@@ -229,9 +241,8 @@ def _org_add_member(uow, args, stdin, stdout):
 
 
 def _org_list(uow, args, stdin, stdout):
-    with uow:
-        for org in uow.orgs.list(limit=10000):
-            print(org.name, file=stdout)
+    for org in _every(partial(orgs.list_orgs, uow), lambda org: org.name):
+        print(org.name, file=stdout)
 
 
 def _team_create(uow, args, stdin, stdout):

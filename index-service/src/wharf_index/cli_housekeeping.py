@@ -19,7 +19,8 @@ def add_parsers(sub) -> None:
 
 
 def prune(uow, args, stdin, stdout):
-    report = housekeeping.prune_with_settings(uow, args.settings, dry_run=args.dry_run)
+    report = housekeeping.prune_with_settings(uow, args.context.settings,
+                                              dry_run=args.dry_run)  # fmt: skip
     for line in report.lines():
         print(line, file=stdout)
 

@@ -15,11 +15,9 @@ from __future__ import annotations
 import sys
 import time
 
-from .adapters.db import DatabaseUnavailable
 from .domain import errors
 from .domain.model import SYSTEM
 from .services import deletion, sync
-from .services.registry_agent import RegistryAgent
 
 
 class PendingDeletion(errors.IndexError_):
@@ -40,12 +38,8 @@ def add_parsers(sub, registry) -> None:
                              help="repeat every SECONDS seconds, forever")  # fmt: skip
 
 
-def _agent(args) -> RegistryAgent:
-    return RegistryAgent.from_settings(args.settings)
-
-
 def repo_delete(uow, args, stdin, stdout):
-    result = deletion.request_deletion(uow, _agent(args), SYSTEM, args.name)
+    result = deletion.request_deletion(uow, args.context.agent, SYSTEM, args.name)
     if not result.completed:
         raise PendingDeletion(f"{args.name} is marked deleting but not deleted yet "
                               f"({result.error}); `wharf-index repo redrive` retries")  # fmt: skip
@@ -53,7 +47,7 @@ def repo_delete(uow, args, stdin, stdout):
 
 
 def repo_redrive(uow, args, stdin, stdout):
-    results = deletion.redrive(uow, _agent(args), due_only=False)
+    results = deletion.redrive(uow, args.context.agent, due_only=False)
     for result in results:
         name = result.repository.full_name
         print(f"deleted {name}" if result.completed else f"still deleting {name}: "
@@ -64,11 +58,11 @@ def repo_redrive(uow, args, stdin, stdout):
 
 
 def registry_sync(uow, args, stdin, stdout, *, sleep=time.sleep, stderr=None):
-    agent = _agent(args)
+    agent = args.context.agent
     while True:
         try:
             report = sync.sync(uow, agent, args.name, dry_run=args.dry_run)
-        except (errors.IndexError_, DatabaseUnavailable) as exc:
+        except (errors.IndexError_, errors.DatabaseUnavailable) as exc:
             if not args.every:
                 raise
             print(f"wharf-index: error: {exc}", file=stderr or sys.stderr)

@@ -1,25 +1,41 @@
-"""Per-app runtime objects, reached from views with :func:`current` / :func:`uow`.
+"""The composition root: the Index's long-lived objects, built once per app (or command).
 
-``create_app`` stores an :class:`IndexContext` in ``app.extensions["wharf_index"]``. Views
-(and the other surfaces' code) do::
+:func:`build_context` makes an :class:`IndexContext` from the settings: the database pool,
+the service configuration, the token authority (signing keys, verifier, credential cache),
+the registry agent (the Index's own keys and the HTTP client for registries:
+adapters/registry_http.py behind the domain's RegistryClient port) and the housekeeper
+(services/housekeeping.py). ``create_app`` builds one and stores it in
+``app.extensions["wharf_index"]``; the command line (cli.py) builds its own with the same
+function. Nothing is created later, by the first request or blueprint that needs it.
+
+The housekeeper is built here but not started: only served Indexes run its thread
+(wsgi.py starts it in each gunicorn worker); tests and the command line never do.
+
+Views (and the other surfaces' code) reach the context with :func:`current`, and a unit of
+work with :func:`uow`::
 
     from wharf_index.context import current, uow
-    principal = accounts.authenticate(uow(), username, password)
-    issuer = current().settings ...
+    principal = authentication.authenticate(uow(), username, password)
+    grant = tokens.issue(uow(), current().authority, principal, service, scopes)
 
 Nothing here connects to the database: the pool is created on first use in each worker.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from flask import current_app
 
 from .adapters.db import Database
-from .adapters.unit_of_work import UnitOfWork
+from .adapters.registry_http import RegistryHTTP
+from .adapters.unit_of_work import PgUnitOfWork
+from .domain.registry_client import RegistryClient
 from .services.config import ServiceConfig
+from .services.housekeeping import Housekeeper, housekeeper
+from .services.registry_agent import RegistryAgent
+from .services.tokens import TokenAuthority
+from .services.unit_of_work import UnitOfWork
 from .settings import Settings
 
 EXTENSION = "wharf_index"
@@ -27,17 +43,38 @@ EXTENSION = "wharf_index"
 
 @dataclass
 class IndexContext:
-    """Settings, the database and service configuration of one app; ``extras`` is free
-    room for other surfaces' per-app objects (token issuer, credential cache, ...)."""
+    """One app's settings and long-lived objects (see the module docstring).
+
+    ``housekeeper`` is None when every periodic task is turned off; it is not running
+    unless wsgi.py started it.
+    """
 
     settings: Settings
     db: Database
     config: ServiceConfig
-    extras: dict[str, Any] = field(default_factory=dict)
+    authority: TokenAuthority
+    agent: RegistryAgent
+    housekeeper: Housekeeper | None = None
 
     def uow(self) -> UnitOfWork:
         """Return a new unit of work (no connection until ``with``)."""
-        return UnitOfWork(self.db, self.config)
+        return PgUnitOfWork(self.db, self.config)
+
+
+def build_context(settings: Settings, *, db: Database | None = None,
+                  registry_client: RegistryClient | None = None) -> IndexContext:  # fmt: skip
+    """Build the long-lived objects of ``settings``. ``db`` replaces the pool the settings
+    describe (tests share one; the command line uses one connection), ``registry_client``
+    the HTTP client for registries (tests: one that does not sleep between retries)."""
+    context = IndexContext(
+        settings=settings,
+        db=db or Database.from_settings(settings),
+        config=ServiceConfig.from_settings(settings),
+        authority=TokenAuthority.from_settings(settings),
+        agent=RegistryAgent.from_settings(settings, registry_client or RegistryHTTP()),
+    )
+    context.housekeeper = housekeeper(settings, context.uow, context.agent)
+    return context
 
 
 def current() -> IndexContext:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from .adapters.db import DatabaseUnavailable
 from .context import current
+from .domain.errors import DatabaseUnavailable
 
 bp = Blueprint("health", __name__)
 READY_TIMEOUT = 1.0

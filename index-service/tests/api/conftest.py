@@ -11,7 +11,7 @@ import json
 
 import psycopg2
 import pytest
-from wharf_index.services import accounts, repositories
+from wharf_index.services import principals, repositories
 
 from tests.conftest import PASSWORD
 
@@ -40,7 +40,7 @@ def make_repo(uow, users):
 
     def make(full_name: str, *, visibility: str = "private", description: str = "",
              owner: str | None = None):  # fmt: skip
-        principal = accounts.principal_for(uow, users[owner or full_name.split("/")[0]])
+        principal = principals.principal_for(uow, users[owner or full_name.split("/")[0]])
         return repositories.create_repository(uow, principal, full_name, visibility=visibility,
                                               description=description)  # fmt: skip
 

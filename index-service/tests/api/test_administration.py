@@ -22,7 +22,7 @@ from __future__ import annotations
 import psycopg2
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from wharf_index.services import access_tokens, accounts, comments, orgs, repositories
+from wharf_index.services import access_tokens, comments, orgs, principals, repositories
 
 from tests.api.conftest import API, basic, bearer
 from tests.conftest import PASSWORD
@@ -139,9 +139,9 @@ def world(uow, make_user, _shared_db):
 def _populate(uow, make_user):
     made = {name: make_user(name, admin=name == "carol")
             for name in ("alice", "bob", "carol", "dave", "erin")}  # fmt: skip
-    alice = accounts.principal_for(uow, made["alice"])
+    alice = principals.principal_for(uow, made["alice"])
     orgs.create_org(uow, "acme", owner="alice", actor=alice)
-    alice = accounts.principal_for(uow, made["alice"])  # now an owner of acme
+    alice = principals.principal_for(uow, made["alice"])  # now an owner of acme
     orgs.add_member(uow, "acme", "carol", owner=True, actor=alice)
     repositories.create_repository(uow, alice, "acme/app", visibility="private")
     repositories.set_collaborator(uow, alice, "acme/app", "dave", "read")
@@ -205,7 +205,7 @@ def test_the_table_covers_every_mutating_route(app):
 
 
 def test_a_scope_naming_admin_administers_only_where_it_matches(client, users, uow):
-    alice = accounts.principal_for(uow, users["alice"])
+    alice = principals.principal_for(uow, users["alice"])
     repositories.create_repository(uow, alice, "alice/app")
     repositories.create_repository(uow, alice, "alice/other")
     _, secret = access_tokens.create_access_token(

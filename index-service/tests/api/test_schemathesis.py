@@ -46,6 +46,7 @@ from wharf_index.services import (
     comments,
     events,
     orgs,
+    principals,
     registries,
     repositories,
     stars,
@@ -90,7 +91,7 @@ def _seed(uow) -> dict[str, list]:
     users = {name: accounts.create_user(uow, name, f"{name}@example.test", PASSWORD)
              for name in ("alice", STAND_IN, "carol")}  # fmt: skip
     orgs.create_org(uow, "acme", owner="alice")
-    alice = accounts.principal_for(uow, users["alice"])
+    alice = principals.principal_for(uow, users["alice"])
     orgs.create_team(uow, "acme", "devs", "write", actor=alice)
     orgs.add_team_member(uow, "acme", "devs", "carol", actor=alice)
     for name, visibility in (("alice/app", "public"), ("alice/private", "private"),

@@ -98,6 +98,17 @@ def test_orgs_and_teams(run, uow):
         assert uow.orgs.team_members(uow.orgs.get_team(org.id, "devs").id) == ["bob"]
 
 
+def test_the_list_commands_print_every_page(run, make_user, monkeypatch):
+    monkeypatch.setattr(cli, "LIST_PAGE", 2)
+    for name in ("alice", "bob", "carol", "dave"):
+        make_user(name)
+    for org in ("acme", "beta", "corp", "delta"):
+        assert run("org", "create", org, "--owner", "alice").code == 0
+    assert run("org", "list").out.split() == ["acme", "beta", "corp", "delta"]
+    assert [line.split("\t")[0] for line in run("user", "list").out.splitlines()] == [
+        "alice", "bob", "carol", "dave"]
+
+
 def test_registries(run, uow):
     added = run("registry", "add", "reg.example", "--url", "https://reg.example", "--kind",
                 "private", "--namespace", "acme", "--namespace", "alice")  # fmt: skip

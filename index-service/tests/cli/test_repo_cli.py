@@ -9,12 +9,13 @@ from types import SimpleNamespace
 import pytest
 import responses
 from wharf_index import cli, cli_registry_ops
+from wharf_index.context import build_context
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import accounts, registries, repositories
 from wharf_index.settings import Settings
 
 from tests.conftest import PASSWORD, SECRET_KEY
-from tests.registry_double import FakeRegistry, make_agent, manifest_bytes, verifier_for
+from tests.registry_double import FakeRegistry, make_client, manifest_bytes, verifier_for
 
 URL = "http://registry.test:5000"
 
@@ -29,17 +30,17 @@ def env(db_url):
 def run(env):
     def run(*argv):
         out, err = io.StringIO(), io.StringIO()
-        code = cli.main(list(argv), environ=env, stdin=io.StringIO(), stdout=out, stderr=err)
+        code = cli.main(list(argv), environ=env, stdin=io.StringIO(), stdout=out, stderr=err,
+                        registry_client=make_client())  # fmt: skip
         return SimpleNamespace(code=code, out=out.getvalue(), err=err.getvalue())
 
     return run
 
 
 @pytest.fixture
-def fake(env, uow, monkeypatch):
+def fake(env, uow):
     """alice/app at the Index, and registry "reg" (no namespaces: serves every one)."""
     settings = Settings.from_env(env)
-    monkeypatch.setattr(cli_registry_ops, "_agent", lambda args: make_agent(args.settings))
     accounts.create_user(uow, "alice", "alice@example.test", PASSWORD)
     repositories.create_repository(uow, SYSTEM, "alice/app")
     registries.add_registry(uow, "reg", URL, "private")
@@ -80,9 +81,9 @@ def test_registry_sync_dry_run_then_for_real(run, fake):
     assert missing.code == 1 and "registry nowhere not found" in missing.err
 
 
-def test_registry_sync_every_repeats_and_survives_failures(env, uow, fake):
-    settings = Settings.from_env(env)
-    args = SimpleNamespace(name="reg", dry_run=True, every=5, settings=settings)
+def test_registry_sync_every_repeats_and_survives_failures(env, database, uow, fake):
+    context = build_context(Settings.from_env(env), db=database, registry_client=make_client())
+    args = SimpleNamespace(name="reg", dry_run=True, every=5, context=context)
     slept, out, err = [], io.StringIO(), io.StringIO()
 
     class Done(Exception):

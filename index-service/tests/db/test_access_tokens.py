@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 from wharf_index.domain import errors, policy
 from wharf_index.domain.model import SYSTEM
-from wharf_index.services import access_tokens, accounts, orgs, repositories
+from wharf_index.services import access_tokens, authentication, orgs, principals, repositories
 from wharf_index.services.access import authorize
 from wharf_protocol.scopes import Scope, parse_scopes
 
@@ -19,7 +19,7 @@ from tests.conftest import PASSWORD
 def alice(uow, make_user):
     make_user("alice")
     make_user("bob")
-    principal = accounts.authenticate(uow, "alice", PASSWORD)
+    principal = authentication.authenticate(uow, "alice", PASSWORD)
     repositories.create_repository(uow, principal, "alice/app")
     repositories.create_repository(uow, principal, "alice/other")
     return principal
@@ -50,7 +50,7 @@ def _audit(uow):
 
 def test_token_logs_in_as_docker_password_limited_to_its_scope(uow, alice):
     _, token = access_tokens.create_access_token(uow, alice, "ci", ["alice/app:pull"])
-    principal = accounts.authenticate(uow, "alice", token)
+    principal = authentication.authenticate(uow, "alice", token)
     assert principal.scopes is not None and principal.access_token_id is not None
     with uow:
         app, other = uow.repositories.get("alice/app"), uow.repositories.get("alice/other")
@@ -66,18 +66,18 @@ def test_token_logs_in_as_docker_password_limited_to_its_scope(uow, alice):
 def test_token_needs_the_owner_username(uow, alice):
     _, token = access_tokens.create_access_token(uow, alice, "ci", ["*:pull"])
     with pytest.raises(errors.AuthenticationFailed):
-        accounts.authenticate(uow, "bob", token)
+        authentication.authenticate(uow, "bob", token)
     with pytest.raises(errors.AuthenticationFailed):
-        accounts.authenticate(uow, "alice", token[:-1] + ("A" if token[-1] != "A" else "B"))
+        authentication.authenticate(uow, "alice", token[:-1] + ("A" if token[-1] != "A" else "B"))
 
 
 def test_revoked_and_expired_tokens_are_refused(uow, alice, db_url):
     record, token = access_tokens.create_access_token(uow, alice, "ci", ["alice/*:pull"],
                                                       expires_in_days=1)  # fmt: skip
-    assert accounts.authenticate(uow, "alice", token)
+    assert authentication.authenticate(uow, "alice", token)
     _sql(db_url, "UPDATE access_tokens SET expires_at = now() - interval '1 s'")
     with pytest.raises(errors.AuthenticationFailed):
-        accounts.authenticate(uow, "alice", token)
+        authentication.authenticate(uow, "alice", token)
     record2, token2 = access_tokens.create_access_token(uow, alice, "ci2", ["alice/*:pull"])
     with uow:
         uow.issued_tokens.record("jti-1", subject="alice", audience="r1",
@@ -86,7 +86,7 @@ def test_revoked_and_expired_tokens_are_refused(uow, alice, db_url):
     access_tokens.revoke_token(uow, alice, record2.id)
     access_tokens.revoke_token(uow, alice, record2.id)  # idempotent
     with pytest.raises(errors.AuthenticationFailed):
-        accounts.authenticate(uow, "alice", token2)
+        authentication.authenticate(uow, "alice", token2)
     with uow:
         assert uow.issued_tokens.find("jti-1").revoked_at is not None
 
@@ -94,7 +94,7 @@ def test_revoked_and_expired_tokens_are_refused(uow, alice, db_url):
 def test_last_use_is_recorded(uow, alice):
     record, token = access_tokens.create_access_token(uow, alice, "ci", ["alice/app:pull"])
     assert record.last_used_at is None
-    accounts.authenticate(uow, "alice", token)
+    authentication.authenticate(uow, "alice", token)
     [listed] = access_tokens.list_tokens(uow, alice)
     assert listed.last_used_at is not None
 
@@ -106,7 +106,7 @@ def test_token_rules(uow, alice):
     with pytest.raises(errors.ValueInvalid):
         access_tokens.create_access_token(uow, alice, "ci", ["*:pull"], expires_in_days=0)
     _, token = access_tokens.create_access_token(uow, alice, "ci", ["*:pull"])
-    from_token = accounts.authenticate(uow, "alice", token)
+    from_token = authentication.authenticate(uow, "alice", token)
     with pytest.raises(errors.PermissionDenied):
         access_tokens.create_access_token(uow, from_token, "more", ["*:*"])
     with pytest.raises(errors.PermissionDenied):
@@ -115,7 +115,7 @@ def test_token_rules(uow, alice):
 
 def test_others_cannot_see_or_revoke_my_tokens(uow, alice):
     record, _ = access_tokens.create_access_token(uow, alice, "ci", ["*:pull"])
-    bob = accounts.authenticate(uow, "bob", PASSWORD)
+    bob = authentication.authenticate(uow, "bob", PASSWORD)
     assert access_tokens.list_tokens(uow, bob) == []
     with pytest.raises(errors.PermissionDenied):
         access_tokens.list_tokens(uow, bob, "alice")
@@ -126,28 +126,28 @@ def test_others_cannot_see_or_revoke_my_tokens(uow, alice):
 def test_robot_pushes_within_its_scope(uow, alice):
     robot, token = access_tokens.create_robot(uow, alice, "alice", "ci", ["alice/app:pull,push"])
     assert robot.username == "alice+ci" and robot.is_robot
-    principal = accounts.authenticate(uow, "alice+ci", token)
+    principal = authentication.authenticate(uow, "alice+ci", token)
     granted = authorize(uow, principal, parse_scopes(
         ["repository:alice/app:pull,push,delete", "repository:alice/other:pull"]))
     assert granted == (Scope("repository", "alice/app", frozenset({"pull", "push"})),)
     with pytest.raises(errors.AuthenticationFailed):
-        accounts.authenticate(uow, "alice+ci", "a password will not do")
+        authentication.authenticate(uow, "alice+ci", "a password will not do")
     assert [r.username for r in access_tokens.list_robots(uow, alice, "alice")] == ["alice+ci"]
 
 
 def test_org_robots_and_robot_rules(uow, alice):
     orgs.create_org(uow, "acme", owner="alice")
     repositories.create_repository(uow, SYSTEM, "acme/app")
-    alice = accounts.principal_for(uow, alice.user)  # a Principal is a per-request snapshot
+    alice = principals.principal_for(uow, alice.user)  # a Principal is a per-request snapshot
     robot, token = access_tokens.create_robot(uow, alice, "acme", "deploy", ["acme/*:pull"])
-    principal = accounts.authenticate(uow, "acme+deploy", token)
+    principal = authentication.authenticate(uow, "acme+deploy", token)
     assert authorize(uow, principal, parse_scopes(["repository:acme/app:pull,push"])) == (
         Scope("repository", "acme/app", frozenset({"pull"})),)
-    bob = accounts.authenticate(uow, "bob", PASSWORD)
+    bob = authentication.authenticate(uow, "bob", PASSWORD)
     with pytest.raises(errors.PermissionDenied):
         access_tokens.create_robot(uow, bob, "acme", "evil", ["acme/*:pull"])
     with pytest.raises(errors.UsernameTaken):
         access_tokens.create_robot(uow, alice, "acme", "deploy", ["acme/*:pull"])
     _, second = access_tokens.create_robot_token(uow, alice, "acme+deploy", "second",
                                                  ["acme/app:pull"])  # fmt: skip
-    assert accounts.authenticate(uow, "acme+deploy", second).user.id == robot.id
+    assert authentication.authenticate(uow, "acme+deploy", second).user.id == robot.id

@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 from wharf_index.domain import errors
 from wharf_index.domain.model import Principal
-from wharf_index.services import accounts, orgs
+from wharf_index.services import accounts, authentication, orgs
 
 from tests.conftest import PASSWORD
 
@@ -63,30 +63,30 @@ def test_bad_email_and_password(uow):
 
 def test_authenticate(uow, make_user):
     make_user("alice")
-    principal = accounts.authenticate(uow, "alice", PASSWORD)
+    principal = authentication.authenticate(uow, "alice", PASSWORD)
     assert principal.user.username == "alice" and principal.scopes is None
     assert principal.grants.namespaces == {principal.user.namespace_id: "admin"}
     for name, password in (("alice", "wrong password"), ("nobody", PASSWORD), ("", "")):
         with pytest.raises(errors.AuthenticationFailed):
-            accounts.authenticate(uow, name, password)
+            authentication.authenticate(uow, name, password)
 
 
 def test_disabled_users_and_robots_cannot_log_in(uow, make_user):
     make_user("alice")
     accounts.set_disabled(uow, "alice", True)
     with pytest.raises(errors.AuthenticationFailed):
-        accounts.authenticate(uow, "alice", PASSWORD)
+        authentication.authenticate(uow, "alice", PASSWORD)
     accounts.set_disabled(uow, "alice", False)
-    assert accounts.authenticate(uow, "alice", PASSWORD).user.username == "alice"
+    assert authentication.authenticate(uow, "alice", PASSWORD).user.username == "alice"
 
 
 def test_set_and_change_password(uow, make_user):
     make_user("alice")
     accounts.set_password(uow, "alice", "a brand new password")
     with pytest.raises(errors.AuthenticationFailed):
-        accounts.authenticate(uow, "alice", PASSWORD)
+        authentication.authenticate(uow, "alice", PASSWORD)
     accounts.change_password(uow, "alice", "a brand new password", "yet another password")
-    assert accounts.authenticate(uow, "alice", "yet another password")
+    assert authentication.authenticate(uow, "alice", "yet another password")
     with pytest.raises(errors.AuthenticationFailed):
         accounts.change_password(uow, "alice", "wrong password", "whatever else")
 
@@ -101,7 +101,7 @@ def test_only_self_or_admin_may_set_a_password(uow, make_user):
 def test_admins(uow, make_user):
     make_user("alice")
     assert accounts.set_admin(uow, "alice", True).is_admin
-    assert accounts.authenticate(uow, "alice", PASSWORD).is_admin
+    assert authentication.authenticate(uow, "alice", PASSWORD).is_admin
     assert not accounts.set_admin(uow, "alice", False).is_admin
     bob = make_user("bob")
     with pytest.raises(errors.PermissionDenied):
@@ -135,9 +135,9 @@ def test_list_users_paginates(uow, make_user):
 def test_passwords_never_reach_the_logs(uow, make_user, caplog):
     with caplog.at_level(logging.DEBUG):
         make_user("alice")
-        accounts.authenticate(uow, "alice", PASSWORD)
+        authentication.authenticate(uow, "alice", PASSWORD)
         with pytest.raises(errors.AuthenticationFailed):
-            accounts.authenticate(uow, "alice", "wrong password 123")
+            authentication.authenticate(uow, "alice", "wrong password 123")
     assert PASSWORD not in caplog.text and "wrong password 123" not in caplog.text
 
 

@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 from wharf_index.adapters import db_bounds
 from wharf_index.adapters.db import Database, DatabaseUnavailable
-from wharf_index.adapters.unit_of_work import UnitOfWork
+from wharf_index.adapters.unit_of_work import PgUnitOfWork
 
 from tests.conftest import terminate_sessions
 from tests.stopped_postgres import suspended
@@ -23,7 +23,7 @@ def _count(db):
 
 
 def test_commit_on_success_rollback_on_error(database):
-    uow = UnitOfWork(database)
+    uow = PgUnitOfWork(database)
     with uow:
         uow.namespaces.create("kept", "user", "private")
     with pytest.raises(RuntimeError), uow:
@@ -35,7 +35,7 @@ def test_commit_on_success_rollback_on_error(database):
 
 
 def test_unit_of_work_is_reentrant(database):
-    uow = UnitOfWork(database)
+    uow = PgUnitOfWork(database)
     with uow:
         uow.namespaces.create("outer", "user", "private")
         with uow:

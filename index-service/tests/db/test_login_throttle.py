@@ -12,9 +12,9 @@ from dataclasses import replace
 import psycopg2
 import pytest
 from wharf_index.adapters.base import Store
-from wharf_index.adapters.unit_of_work import UnitOfWork
+from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.domain import errors
-from wharf_index.services import access_tokens, accounts, login_throttle
+from wharf_index.services import access_tokens, accounts, authentication, login_throttle, principals
 from wharf_index.services.passwords import PasswordHasher
 
 from tests.conftest import PASSWORD
@@ -24,7 +24,7 @@ HOME, AWAY = "192.0.2.1", "198.51.100.7"
 
 def _outcome(uow, name, secret, address=HOME) -> str:
     try:
-        accounts.authenticate(uow, name, secret, address=address)
+        authentication.authenticate(uow, name, secret, address=address)
     except errors.LoginThrottled as exc:
         assert exc.retry_after > 0
         return "429"
@@ -95,7 +95,7 @@ def test_unknown_names_cost_the_same_work(database, service_config, make_user, m
         hasher = CountingHasher()
         config = replace(service_config, hasher=hasher)
         statements.clear()
-        outcomes = [_outcome(UnitOfWork(database, config), name, "wrong password")
+        outcomes = [_outcome(PgUnitOfWork(database, config), name, "wrong password")
                     for _ in range(4)]  # fmt: skip
         work[name] = (outcomes, hasher.checks, list(statements))
     assert work["alice"] == work["nobody"]
@@ -131,7 +131,7 @@ def test_names_of_any_shape_are_counted(uow):
 def test_access_token_guessing_is_throttled(uow, make_user):
     user = make_user("alice")
     _, secret = access_tokens.create_access_token(
-        uow, accounts.principal_for(uow, user), "ci", ["alice/*:pull"])
+        uow, principals.principal_for(uow, user), "ci", ["alice/*:pull"])
     guess = secret[:-4] + ("AAAA" if not secret.endswith("AAAA") else "BBBB")
     assert [_outcome(uow, "alice", guess) for _ in range(3)] == ["401"] * 3
     assert _outcome(uow, "alice", secret) == "429"
@@ -139,7 +139,7 @@ def test_access_token_guessing_is_throttled(uow, make_user):
 
     def bearer(token, address=HOME):
         try:
-            accounts.authenticate_bearer(uow, token, address=address)
+            authentication.authenticate_bearer(uow, token, address=address)
         except errors.LoginThrottled:
             return "429"
         except errors.AuthenticationFailed:

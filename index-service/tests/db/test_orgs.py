@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from wharf_index.domain import errors, policy
 from wharf_index.domain.model import SYSTEM, Principal
-from wharf_index.services import accounts, orgs, repositories
+from wharf_index.services import authentication, orgs, repositories
 
 from tests.conftest import PASSWORD
 
 
 def login(uow, name):
-    return accounts.authenticate(uow, name, PASSWORD)
+    return authentication.authenticate(uow, name, PASSWORD)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from wharf_index.domain import errors
-from wharf_index.services import accounts, registries
+from wharf_index.services import authentication, registries
 
 from tests.conftest import PASSWORD
 
@@ -47,7 +47,7 @@ def test_rules(uow, make_user):
         with pytest.raises(errors.Invalid):
             registries.add_registry(uow, *args)
     make_user("bob")
-    bob = accounts.authenticate(uow, "bob", PASSWORD)
+    bob = authentication.authenticate(uow, "bob", PASSWORD)
     with pytest.raises(errors.PermissionDenied):
         registries.add_registry(uow, "mine", "https://x", "private", actor=bob)
 

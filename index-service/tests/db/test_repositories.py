@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from wharf_index.domain import errors
 from wharf_index.domain.model import ANONYMOUS, SYSTEM
-from wharf_index.services import accounts, repositories
+from wharf_index.services import authentication, principals, repositories
 from wharf_index.services.access import authorize
 from wharf_protocol.scopes import Scope, parse_scopes
 
@@ -17,7 +17,7 @@ from tests.conftest import PASSWORD
 def people(uow, make_user):
     make_user("alice")
     make_user("bob")
-    return {n: accounts.authenticate(uow, n, PASSWORD) for n in ("alice", "bob")}
+    return {n: authentication.authenticate(uow, n, PASSWORD) for n in ("alice", "bob")}
 
 
 def test_create_uses_the_namespace_default_visibility(uow, people):
@@ -68,23 +68,23 @@ def test_collaborators(uow, people):
     alice, bob = people["alice"], people["bob"]
     repositories.create_repository(uow, alice, "alice/app")
     repositories.set_collaborator(uow, alice, "alice/app", "bob", "read")
-    bob = accounts.principal_for(uow, bob.user)
+    bob = principals.principal_for(uow, bob.user)
     assert repositories.get_repository(uow, bob, "alice/app").full_name == "alice/app"
     with pytest.raises(errors.PermissionDenied):
         repositories.set_description(uow, bob, "alice/app", "bob was here")
     with pytest.raises(errors.PermissionDenied):
         repositories.set_collaborator(uow, bob, "alice/app", "bob", "admin")
     repositories.set_collaborator(uow, alice, "alice/app", "bob", "write")
-    bob = accounts.principal_for(uow, bob.user)
+    bob = principals.principal_for(uow, bob.user)
     with pytest.raises(errors.PermissionDenied):  # the description is administration
         repositories.set_description(uow, bob, "alice/app", "bob was here")
     repositories.set_collaborator(uow, alice, "alice/app", "bob", "admin")
-    bob = accounts.principal_for(uow, bob.user)
+    bob = principals.principal_for(uow, bob.user)
     assert repositories.set_description(uow, bob, "alice/app", "ok").description == "ok"
     assert [(c.username, c.role) for c in
             repositories.list_collaborators(uow, alice, "alice/app")] == [("bob", "admin")]
     repositories.remove_collaborator(uow, alice, "alice/app", "bob")
-    bob = accounts.principal_for(uow, bob.user)
+    bob = principals.principal_for(uow, bob.user)
     with pytest.raises(errors.RepositoryNotFound):
         repositories.get_repository(uow, bob, "alice/app")
     with pytest.raises(errors.RoleInvalid):

@@ -1,4 +1,4 @@
-"""SearchStore against PostgreSQL: one matching for both searches, the rank tiers, keyset
+"""PgSearchStore against PostgreSQL: one matching for both searches, the rank tiers, keyset
 pages across equal ranks, privacy on every plan (trigram indexes, short queries, similar
 names), and planner settings that end with the transaction."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from wharf_index.domain.model import ANONYMOUS
-from wharf_index.services import accounts, repositories
+from wharf_index.services import authentication, repositories
 
 from tests.conftest import PASSWORD
 
@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD
 def people(uow, make_user):
     for name in ("alice", "bob"):
         make_user(name)
-    return {n: accounts.authenticate(uow, n, PASSWORD) for n in ("alice", "bob")}
+    return {n: authentication.authenticate(uow, n, PASSWORD) for n in ("alice", "bob")}
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 import requests
 import responses
 from wharf_index.domain.model import SYSTEM
-from wharf_index.services import accounts, registries, repositories
+from wharf_index.services import principals, registries, repositories
 from wharf_index.settings import Settings
 from wharf_protocol.client import IndexClient
 from wharf_protocol.tokens import TokenVerifier
@@ -42,7 +42,7 @@ def users(make_user):
 @pytest.fixture
 def principal(uow, users):
     """principal("alice") -> the password Principal of a user."""
-    return lambda name: accounts.principal_for(uow, users[name])
+    return lambda name: principals.principal_for(uow, users[name])
 
 
 @pytest.fixture

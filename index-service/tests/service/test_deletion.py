@@ -4,7 +4,6 @@ registry call (a ``responses`` double), record removal, failures and re-drives."
 from __future__ import annotations
 
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 import responses
@@ -15,7 +14,6 @@ from wharf_index.services import (
     events,
     housekeeping,
     registries,
-    registry_agent,
     repositories,
     stars,
     tokens,
@@ -38,7 +36,7 @@ URL = "/api/v1/repositories"
 def agent(app, settings):
     """The app's RegistryAgent (no backoff sleeps), also used for direct service calls."""
     agent = make_agent(settings)
-    app.extensions[EXTENSION].extras[registry_agent.AGENT_EXTRA] = agent
+    app.extensions[EXTENSION].agent = agent
     return agent
 
 
@@ -209,16 +207,16 @@ def test_housekeeping_redrives_stuck_deletions(uow, agent, fake, pushed, princip
     assert _rows(sql, "alice/app") == []
 
 
-def test_housekeeping_thread_starts_per_setting_and_stops(uow, settings, agent):
+def test_housekeeping_thread_per_setting_built_unstarted_then_started_and_stopped(
+        uow, settings, agent):  # fmt: skip
     off = replace(settings, deletion_redrive_interval=0, prune_interval=0)
-    context = SimpleNamespace(settings=off, extras={registry_agent.AGENT_EXTRA: agent},
-                              uow=lambda: uow)  # fmt: skip
-    assert housekeeping.start_housekeeping(context) is None
-    context.settings = replace(settings, deletion_redrive_interval=600, prune_interval=3600)
-    keeper = housekeeping.start_housekeeping(context)
-    assert context.extras["housekeeper"] is keeper and keeper.tick == 600
+    assert housekeeping.housekeeper(off, lambda: uow, agent) is None
+    on = replace(settings, deletion_redrive_interval=600, prune_interval=3600)
+    keeper = housekeeping.housekeeper(on, lambda: uow, agent)
+    assert keeper.tick == 600 and not keeper._thread.is_alive()
     assert [(t.name, t.interval) for t in keeper.tasks] == [(housekeeping.REDRIVE, 600),
                                                            (housekeeping.PRUNE, 3600)]  # fmt: skip
+    assert keeper.start() is keeper and keeper._thread.is_alive()
     keeper.stop(timeout=30)
     assert not keeper._thread.is_alive()
 

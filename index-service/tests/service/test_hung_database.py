@@ -19,7 +19,7 @@ import pytest
 import requests
 from wharf_index.adapters import migrations
 from wharf_index.adapters.db import Database
-from wharf_index.adapters.unit_of_work import UnitOfWork
+from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import accounts, registries
 
@@ -41,7 +41,7 @@ def hung_index(own_postgres, service_factory, service_config):
     migrations.migrate(url)
     db = Database(url, minconn=0, maxconn=1)
     try:
-        uow = UnitOfWork(db, service_config)
+        uow = PgUnitOfWork(db, service_config)
         accounts.create_user(uow, "alice", "alice@example.test", PASSWORD)
         _, credential = registries.add_registry(uow, "registry.test", "http://registry.test:5000",
                                                 "private", actor=SYSTEM)  # fmt: skip

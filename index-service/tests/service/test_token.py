@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 from wharf_index.domain.model import SYSTEM
-from wharf_index.services import access_tokens, accounts, orgs, registries, tokens
+from wharf_index.services import access_tokens, accounts, authentication, orgs, registries, tokens
 
 from tests.conftest import PASSWORD
 from tests.service.conftest import REGISTRY, access_of, basic
@@ -330,13 +330,13 @@ def test_a_refresh_token_minted_across_a_password_change_is_refused(client, uow,
                                                                     registry, app):  # fmt: skip
     """A request that checked the old password while the password changed must not leave
     a refresh token behind that outlives the change."""
-    authority = app.extensions["wharf_index"].extras["tokens"]
-    checked = accounts.authenticate(uow, "alice", PASSWORD)  # before the change ...
+    authority = app.extensions["wharf_index"].authority
+    checked = authentication.authenticate(uow, "alice", PASSWORD)  # before the change ...
     accounts.set_password(uow, "alice", NEW_PASSWORD)
     late = tokens.issue(uow, authority, checked, REGISTRY, (), offline=True)  # ... after it
     assert _post(client, grant_type="refresh_token",
                  refresh_token=late.refresh_token).status_code == 401  # fmt: skip
-    fresh = tokens.issue(uow, authority, accounts.authenticate(uow, "alice", NEW_PASSWORD),
+    fresh = tokens.issue(uow, authority, authentication.authenticate(uow, "alice", NEW_PASSWORD),
                          REGISTRY, (), offline=True)  # fmt: skip
     assert _post(client, grant_type="refresh_token",
                  refresh_token=fresh.refresh_token).status_code == 200  # fmt: skip

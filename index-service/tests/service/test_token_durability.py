@@ -14,7 +14,7 @@ import dataclasses
 import psycopg2
 import pytest
 from wharf_index.adapters.db import Database
-from wharf_index.adapters.unit_of_work import UnitOfWork
+from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.app import create_app
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import accounts, registries
@@ -63,7 +63,7 @@ def noted_url(postgres_database, template_db):
 @pytest.fixture
 def noted_client(noted_url, settings, service_config):
     db = Database(noted_url, minconn=0, maxconn=2)
-    uow = UnitOfWork(db, service_config)
+    uow = PgUnitOfWork(db, service_config)
     accounts.create_user(uow, "alice", "alice@example.test", PASSWORD)
     registries.add_registry(uow, REGISTRY, REGISTRY_URL, "private", actor=SYSTEM)
     _run(noted_url, "DELETE FROM commit_settings")

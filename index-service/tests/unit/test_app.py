@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from wharf_index.adapters.db import Database, DatabaseUnavailable
+from wharf_index.adapters.registry_http import RegistryHTTP
 from wharf_index.api.errors import DOMAIN_ERRORS, to_api_error
 from wharf_index.app import create_app
+from wharf_index.context import EXTENSION, IndexContext
 from wharf_index.domain import errors
+from wharf_index.services.housekeeping import Housekeeper
+from wharf_index.services.registry_agent import RegistryAgent
+from wharf_index.services.tokens import TokenAuthority
 from wharf_index.settings import Settings
 from wharf_protocol.errcode import UNAUTHORIZED, ApiError, ProtocolError
 from wharf_testing import free_port
@@ -36,6 +46,43 @@ def _raise(app, exc):
 
 def test_create_app_does_not_connect(offline_app):
     assert offline_app.test_client().get("/healthz").json == {"status": "ok"}
+
+
+def test_create_app_builds_every_long_lived_object_before_any_request(offline_app):
+    context = offline_app.extensions[EXTENSION]
+    assert [f.name for f in dataclasses.fields(IndexContext)] == [
+        "settings", "db", "config", "authority", "agent", "housekeeper"]  # no free-form room
+    built = (context.authority, context.agent, context.housekeeper)
+    assert isinstance(context.authority, TokenAuthority)
+    assert isinstance(context.agent, RegistryAgent) and isinstance(context.agent.http, RegistryHTTP)
+    assert isinstance(context.housekeeper, Housekeeper)
+    assert not context.housekeeper._thread.is_alive()  # built, started only by wsgi.py
+    client = offline_app.test_client()
+    assert client.get("/v2/").status_code == 401  # a Docker-facing surface, its challenge
+    assert client.get("/v1/_ping").status_code == 200
+    assert all(new is old for new, old in zip(
+        (context.authority, context.agent, context.housekeeper), built, strict=True))
+
+
+def test_only_the_served_app_runs_the_housekeeper():
+    """wsgi.py (gunicorn's entry point) starts the thread create_app built; with every
+    periodic task turned off there is none."""
+    probe = ("import json, threading\nimport wharf_index.wsgi as w\n"
+             "keeper = w.app.extensions['wharf_index'].housekeeper\n"
+             "print(json.dumps([keeper is not None and keeper._thread.is_alive(),"
+             " [t.name for t in threading.enumerate()]]))")  # fmt: skip
+    env = {**os.environ, "INDEX_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+           "INDEX_SECRET_KEY": "k" * 32, "INDEX_LOG_FORMAT": "text"}  # fmt: skip
+
+    def run(**extra):
+        done = subprocess.run([sys.executable, "-c", probe], env=env | extra, timeout=60,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    alive, threads = run()
+    assert alive and "wharf-housekeeping" in threads
+    assert run(INDEX_DELETION_REDRIVE_INTERVAL="0", INDEX_PRUNE_INTERVAL="0") == [False, [
+        "MainThread"]]
 
 
 def test_readyz_is_503_when_the_database_is_down(offline_app):

@@ -27,7 +27,7 @@ def _token(row: tuple) -> AccessToken:
                        tuple(TokenScope.from_dict(s) for s in scopes), *times)  # fmt: skip
 
 
-class AccessTokenStore(Store):
+class PgAccessTokenStore(Store):
     def create(self, public_id: str, user_id: int, name: str, secret_hash: bytes,
                scopes: tuple[TokenScope, ...], expires_at: datetime | None,
                created_by: int | None) -> AccessToken:  # fmt: skip

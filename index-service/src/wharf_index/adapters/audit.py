@@ -5,29 +5,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from psycopg2.extras import Json
 
+from ..domain.records import AuditEntry
 from .base import Store
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    actor_name: str
-    action: str
-    target_type: str
-    target: str
-    detail: dict
-
 
 _COLUMNS = "id, at, actor_name, action, target_type, target, detail"
 
 
-class AuditStore(Store):
+class PgAuditStore(Store):
     def record(self, action: str, *, actor_id: int | None = None, actor_name: str = "",
                target_type: str = "", target: str = "", namespace_id: int | None = None,
                repository_id: int | None = None, detail: dict | None = None,

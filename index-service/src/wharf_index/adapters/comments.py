@@ -5,30 +5,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
+from ..domain.records import Comment
 from .base import Store
-
-
-@dataclass(frozen=True)
-class Comment:
-    """A comment; ``author`` is None once its author's account was deleted."""
-
-    id: int
-    repository_id: int
-    author_id: int | None
-    author: str | None
-    body: str
-    created_at: datetime
-    updated_at: datetime
-
 
 _COLUMNS = "c.id, c.repository_id, c.author_id, u.username, c.body, c.created_at, c.updated_at"
 _FROM = "comments c LEFT JOIN users u ON u.id = c.author_id"
 
 
-class CommentStore(Store):
+class PgCommentStore(Store):
     def add(self, repository_id: int, author_id: int, body: str) -> Comment:
         row = self._one(
             "WITH c AS (INSERT INTO comments (repository_id, author_id, body)"

@@ -1,10 +1,10 @@
 """SQL that writes the image record from registry events (tables of migration 0004).
 
-- ``processed_events``: :meth:`ContentStore.claim_event` inserts an event id once; the
+- ``processed_events``: :meth:`PgContentStore.claim_event` inserts an event id once; the
   caller applies the event's effect in the same transaction, so an id is applied exactly
   once even when two deliveries race (the second INSERT waits for the first to commit,
   then finds the row). Ids are kept ``INDEX_EVENT_RETENTION`` seconds
-  (:meth:`ContentStore.prune_events`; the Index README says why that is long enough).
+  (:meth:`PgContentStore.prune_events`; the Index README says why that is long enough).
 - ``manifests`` / ``tags``: upserts on push, deletes on delete (a manifest's tags go with
   it: ``tags.manifest_id`` cascades); ``manifests.registry_id`` is the registry the record
   came from, and a registry's deletes only reach its own records (or those of none).
@@ -13,7 +13,7 @@
 - pull and push counters on ``repositories``, ``manifests`` and ``tags``.
 
 The read side for the JSON API is adapters/tags.py; the /v1/ handshake reads here too
-(:meth:`ContentStore.layer_checksums`).
+(:meth:`PgContentStore.layer_checksums`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from psycopg2.extras import Json
 from .base import Store
 
 
-class ContentStore(Store):
+class PgContentStore(Store):
     # -- processed events ---------------------------------------------------------------------
 
     def claim_event(self, event_id: str, registry_id: int, action: str) -> bool:

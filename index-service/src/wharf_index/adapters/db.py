@@ -42,6 +42,7 @@ from typing import TypeVar
 import psycopg2
 import psycopg2.extensions
 
+from ..domain.errors import DatabaseUnavailable
 from . import db_bounds
 from .db_bounds import DatabaseTimeout
 
@@ -50,17 +51,6 @@ T = TypeVar("T")
 
 # SQLSTATE classes that mean "the connection or the server is gone", not "your SQL is wrong".
 _CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-
-
-class DatabaseUnavailable(Exception):
-    """PostgreSQL cannot be reached or the connection broke; safe to retry later (503).
-
-    ``committing``: the failure happened during ``COMMIT`` (the outcome is unknown);
-    ``timed_out``: the server did not answer within its bound.
-    """
-
-    committing = False
-    timed_out = False
 
 
 def is_connection_error(exc: BaseException, conn=None) -> bool:

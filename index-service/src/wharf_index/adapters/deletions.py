@@ -8,24 +8,8 @@ the registries at the same moment. The row goes with the repository (ON DELETE C
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
+from ..domain.records import DeletionState
 from .base import Store
-
-
-@dataclass(frozen=True)
-class DeletionState:
-    """The bookkeeping of one deletion in progress."""
-
-    repository_id: int
-    requested_by: str
-    requested_at: datetime
-    attempts: int
-    last_attempt_at: datetime | None
-    last_error: str | None
-    next_attempt_at: datetime
-
 
 _COLUMNS = (
     "repository_id, requested_by, requested_at, attempts, last_attempt_at, last_error,"
@@ -33,7 +17,7 @@ _COLUMNS = (
 )
 
 
-class DeletionStore(Store):
+class PgDeletionStore(Store):
     def requested(self, repository_id: int, requested_by: str) -> None:
         """Record that a deletion was asked for (keeps the first request's time)."""
         self._exec(

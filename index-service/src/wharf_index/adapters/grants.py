@@ -24,7 +24,7 @@ SELECT 'repo', tr.repository_id, t.role FROM team_members tm JOIN teams t ON t.i
 """
 
 
-class GrantStore(Store):
+class PgGrantStore(Store):
     def for_user(self, user_id: int) -> Grants:
         """Return every role ``user_id`` holds, strongest role per namespace/repository."""
         namespaces: dict[int, str] = {}

@@ -1,6 +1,6 @@
 """SQL for the housekeeping schedule (table of migration 0012): one lease row per task.
 
-:meth:`HousekeepingStore.claim` is the only way a task starts: it moves ``next_run_at`` one
+:meth:`PgHousekeepingStore.claim` is the only way a task starts: it moves ``next_run_at`` one
 interval ahead, and succeeds for one caller only while the task is due, whichever worker or
 host asks (services/housekeeping.py).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from .base import Store
 
 
-class HousekeepingStore(Store):
+class PgHousekeepingStore(Store):
     def claim(self, task: str, interval: int) -> bool:
         """Take ``task`` for this run when it is due (or new); False when another caller
         ran it less than its interval ago."""

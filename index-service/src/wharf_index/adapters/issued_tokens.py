@@ -2,7 +2,7 @@
 
 Recording a token is the token endpoint's only write, on every request; its commit need not
 wait for the WAL flush (services/tokens.py says why losing the last records in a crash is
-acceptable). :meth:`IssuedTokenStore.record` therefore turns ``synchronous_commit`` off for
+acceptable). :meth:`PgIssuedTokenStore.record` therefore turns ``synchronous_commit`` off for
 its transaction -- but only when that transaction has written nothing before (no
 transaction id assigned yet), so a repository allocated by the same request, and its audit
 row, still commit durably. Writes after the record share its commit: record last.
@@ -13,33 +13,19 @@ row, still commit durably. Writes after the record share its commit: record last
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from psycopg2.extras import Json
 
+from ..domain.records import IssuedToken
 from .base import Store
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    jti: str
-    kind: str
-    subject: str
-    user_id: int | None
-    access_token_id: int | None
-    audience: str
-    issued_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-
 
 _COLUMNS = (
     "jti, kind, subject, user_id, access_token_id, audience, issued_at, expires_at, revoked_at"
 )
 
 
-class IssuedTokenStore(Store):
+class PgIssuedTokenStore(Store):
     def record(self, jti: str, *, subject: str, audience: str, expires_at: datetime,
                access: list | None = None, kind: str = "access", user_id: int | None = None,
                access_token_id: int | None = None,

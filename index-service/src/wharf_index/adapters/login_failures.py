@@ -7,7 +7,7 @@ from datetime import datetime
 from .base import Store
 
 
-class LoginFailureStore(Store):
+class PgLoginFailureStore(Store):
     def state(self, name_hash: bytes, address: str) -> tuple[int, int]:
         """Return (failures recorded, seconds left in the lock-out) of a (name, address);
         (0, 0) when nothing is recorded. Forgotten rows count as nothing."""

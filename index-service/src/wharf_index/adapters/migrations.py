@@ -18,7 +18,7 @@ from importlib import resources
 
 import psycopg2
 
-from .db import DatabaseUnavailable
+from ..domain.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 

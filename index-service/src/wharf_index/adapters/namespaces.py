@@ -12,7 +12,7 @@ from .base import Store
 _COLUMNS = "id, name, kind, default_visibility, created_at"
 
 
-class NamespaceStore(Store):
+class PgNamespaceStore(Store):
     def create(self, name: str, kind: str, default_visibility: str) -> Namespace | None:
         """Insert a namespace; return None when the name is taken (no error, no abort)."""
         row = self._one(

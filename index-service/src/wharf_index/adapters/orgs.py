@@ -13,7 +13,7 @@ _ORG = "o.id, n.name, o.namespace_id, o.email, o.created_at"
 _TEAM = "t.id, t.org_id, t.name, t.role, t.all_repositories, t.description"
 
 
-class OrgStore(Store):
+class PgOrgStore(Store):
     def create(self, namespace_id: int, email: str | None = None) -> Organisation:
         row = self._one(
             "WITH o AS (INSERT INTO organisations (namespace_id, email) VALUES (%s, %s)"

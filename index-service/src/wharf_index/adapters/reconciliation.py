@@ -8,28 +8,16 @@ database's clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 
+from ..domain.records import RecordedRepository, RecordedTag
 from .base import Store
 
 
-@dataclass(frozen=True)
-class RecordedRepository:
-    id: int
-    full_name: str
-
-
-@dataclass(frozen=True)
-class RecordedTag:
-    name: str
-    digest: str
-    registry: str | None  # None: recorded without a registry (or that registry was removed)
-
-
-class ReconciliationStore(Store):
+class PgReconciliationStore(Store):
     def repositories(self, *, namespaces: list[str] | None = None,
-                     excluded: list[str] = ()) -> list[RecordedRepository]:  # fmt: skip
+                     excluded: Sequence[str] = ()) -> list[RecordedRepository]:  # fmt: skip
         """Active repositories by full name: in ``namespaces`` when given, else in every
         namespace not in ``excluded``."""
         rows = self._all(

@@ -24,7 +24,7 @@ def _registry(row: tuple) -> Registry:
     return Registry(rid, name, url, kind, tuple(namespaces), created_at)
 
 
-class RegistryStore(Store):
+class PgRegistryStore(Store):
     def create(self, name: str, url: str, kind: str, credential_hash: bytes,
                namespaces: tuple[str, ...]) -> Registry | None:  # fmt: skip
         """Insert a registry and its namespaces; None when the name is taken."""

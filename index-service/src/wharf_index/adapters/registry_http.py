@@ -1,4 +1,5 @@
-"""The Index's HTTP client for registries (scenario C and ``registry sync``), over requests.
+"""The Index's HTTP client for registries (scenario C and ``registry sync``), over requests:
+:class:`RegistryHTTP` implements the domain's RegistryClient port (domain/registry_client.py).
 
 Calls (each with ``Authorization: Bearer <token>`` the Index minted for that registry):
 
@@ -27,7 +28,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
@@ -37,6 +37,7 @@ from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
 
 from ..domain.errors import RegistryRefused, RegistryUnavailable
 from ..domain.model import Registry
+from ..domain.records import RemoteManifest
 
 logger = logging.getLogger(__name__)
 
@@ -46,17 +47,6 @@ MANIFEST_ACCEPT = ", ".join((
     mediatypes.DOCKER_MANIFEST, mediatypes.DOCKER_MANIFEST_LIST,
 ))  # fmt: skip
 _NEXT_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.I)
-
-
-@dataclass(frozen=True)
-class RemoteManifest:
-    """A manifest as a registry serves it, in the shape the content store records."""
-
-    digest: str
-    media_type: str
-    size: int
-    config_digest: str | None
-    layers: list[dict]  # [{"digest", "size", "mediaType"}] in manifest order
 
 
 class RegistryHTTP:

@@ -1,59 +1,35 @@
 """SQL for repositories and their collaborators, with visibility-filtered listing/search."""
 
-# ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
-# always travel as query parameters.
+# ruff: noqa: S608 - interpolated parts are constant column lists and the visibility
+# clause from adapters.repository_rows; values always travel as query parameters.
 
 from __future__ import annotations
 
 from ..domain.errors import RepositoryNotFound
 from ..domain.model import Collaborator, Principal, Repository
 from .base import Store, like_pattern
-
-_COLUMNS = (
-    "r.id, r.namespace_id, r.full_name, r.name, r.visibility, r.description, r.status,"
-    " r.push_count, r.pull_count, r.created_at, r.updated_at"
-)
+from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_clause
 
 
-def _repository(row: tuple) -> Repository:
-    rid, ns_id, full_name, name, *rest = row
-    return Repository(rid, ns_id, full_name.split("/", 1)[0], name, *rest)
-
-
-def visible_clause(principal: Principal) -> tuple[str, dict]:
-    """Return a SQL condition on ``r`` true for repositories the principal may see.
-
-    Token scopes are *not* applied here (patterns are not SQL): callers with a scoped
-    principal post-filter with ``policy.may_see``. Status 'deleting' is hidden.
-    """
-    if principal.is_admin:
-        return "r.status = 'active'", {}
-    grants = principal.grants
-    return (
-        "r.status = 'active' AND (r.visibility = 'public'"
-        " OR r.namespace_id = ANY(%(vis_ns)s) OR r.id = ANY(%(vis_repo)s))",
-        {"vis_ns": list(grants.namespaces), "vis_repo": list(grants.repositories)},
-    )
-
-
-class RepositoryStore(Store):
+class PgRepositoryStore(Store):
     def create(self, namespace_id: int, namespace: str, name: str, visibility: str,
                description: str = "") -> Repository | None:  # fmt: skip
         """Insert a repository; None when ``namespace/name`` exists already (no abort)."""
         row = self._one(
             "INSERT INTO repositories AS r (namespace_id, full_name, name, visibility,"
             " description) VALUES (%s, %s, %s, %s, %s)"
-            f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+            f" ON CONFLICT DO NOTHING RETURNING {REPOSITORY_COLUMNS}",
             (namespace_id, f"{namespace}/{name}", name, visibility, description),
         )
-        return _repository(row) if row else None
+        return repository_from_row(row) if row else None
 
     def find(self, full_name: str, *, for_update: bool = False) -> Repository | None:
         lock = " FOR UPDATE" if for_update else ""
         row = self._one(
-            f"SELECT {_COLUMNS} FROM repositories r WHERE r.full_name = %s{lock}", (full_name,)
+            f"SELECT {REPOSITORY_COLUMNS} FROM repositories r WHERE r.full_name = %s{lock}",
+            (full_name,),
         )
-        return _repository(row) if row else None
+        return repository_from_row(row) if row else None
 
     def get(self, full_name: str) -> Repository:
         repository = self.find(full_name)
@@ -64,10 +40,10 @@ class RepositoryStore(Store):
     def find_many(self, full_names: list[str]) -> dict[str, Repository]:
         """Return ``{full_name: repository}`` for those of ``full_names`` that exist."""
         rows = self._all(
-            f"SELECT {_COLUMNS} FROM repositories r WHERE r.full_name = ANY(%s)",
+            f"SELECT {REPOSITORY_COLUMNS} FROM repositories r WHERE r.full_name = ANY(%s)",
             (list(full_names),),
         )
-        return {repo.full_name: repo for repo in map(_repository, rows)}
+        return {repo.full_name: repo for repo in map(repository_from_row, rows)}
 
     def list_visible(self, principal: Principal, *, namespace_id: int | None = None,
                      query: str | None = None, after: str | None = None,
@@ -81,14 +57,14 @@ class RepositoryStore(Store):
         params.update(ns=namespace_id, after=after, limit=limit,
                       q=like_pattern(query) if query else None)  # fmt: skip
         rows = self._all(
-            f"SELECT {_COLUMNS} FROM repositories r WHERE {clause}"
+            f"SELECT {REPOSITORY_COLUMNS} FROM repositories r WHERE {clause}"
             " AND (%(ns)s::bigint IS NULL OR r.namespace_id = %(ns)s)"
             " AND (%(q)s::text IS NULL OR r.full_name ILIKE %(q)s OR r.description ILIKE %(q)s)"
             " AND (%(after)s::text IS NULL OR r.full_name > %(after)s)"
             " ORDER BY r.full_name LIMIT %(limit)s",
             params,
         )
-        return [_repository(row) for row in rows]
+        return [repository_from_row(row) for row in rows]
 
     def set_visibility(self, repository_id: int, visibility: str) -> None:
         self._exec(

@@ -33,7 +33,7 @@ one sequential scan with the planner's defaults.
 """
 
 # ruff: noqa: S608 - interpolated parts are constant SQL fragments and the visibility
-# clause from adapters.repositories; values always travel as query parameters.
+# clause from adapters.repository_rows; values always travel as query parameters.
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ import re
 
 from ..domain.model import Principal, Repository
 from .base import Store, like_pattern
-from .repositories import _COLUMNS, _repository, visible_clause
+from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_clause
 
 _TRIGRAM = re.compile(r"[A-Za-z0-9]{3}")
 _INDEXED = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off; "
@@ -69,7 +69,7 @@ _BY_NAME = (  # stars are counted for the page only
 )
 
 
-class SearchStore(Store):
+class PgSearchStore(Store):
     def search(self, principal: Principal, query: str, *, namespace_id: int | None,
                after: tuple[float, str] | None,
                limit: int) -> list[tuple[Repository, float]]:  # fmt: skip
@@ -79,7 +79,7 @@ class SearchStore(Store):
         params.update(limit=limit, rank=after[0] if after else None,
                       after=after[1] if after else None)  # fmt: skip
         rows = self._all(sql + _RANKED, params)
-        return [(_repository(row[:-1]), float(row[-1])) for row in rows]
+        return [(repository_from_row(row[:-1]), float(row[-1])) for row in rows]
 
     def page(self, principal: Principal, query: str, *, limit: int,
              offset: int) -> tuple[list[tuple[Repository, int]], int]:  # fmt: skip
@@ -89,7 +89,7 @@ class SearchStore(Store):
         params.update(limit=limit, offset=offset)
         rows = self._all(sql + _BY_NAME, params)
         if rows or offset == 0:
-            return [(_repository(row[:-2]), int(row[-1])) for row in rows], (
+            return [(repository_from_row(row[:-2]), int(row[-1])) for row in rows], (
                 int(rows[0][-2]) if rows else 0)  # fmt: skip
         total = self._one(sql + " SELECT count(*) FROM matches", params)
         return [], int(total[0])
@@ -113,7 +113,7 @@ class SearchStore(Store):
         rank = f", {_RANK} AS rank" if ranked else ""
         return (
             (_INDEXED if indexed else "")
-            + f"WITH matches AS MATERIALIZED (SELECT {_COLUMNS}{rank} FROM repositories r"
+            + f"WITH matches AS MATERIALIZED (SELECT {REPOSITORY_COLUMNS}{rank} FROM repositories r"
             f" WHERE {clause} AND (%(ns)s::bigint IS NULL OR r.namespace_id = %(ns)s)"
             f" AND {match})",
             params,

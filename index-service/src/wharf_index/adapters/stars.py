@@ -1,16 +1,16 @@
 """SQL for stars: who starred which repository, and counts."""
 
 # ruff: noqa: S608 - interpolated parts are constant column lists and the visibility
-# clause from adapters.repositories; values always travel as query parameters.
+# clause from adapters.repository_rows; values always travel as query parameters.
 
 from __future__ import annotations
 
 from ..domain.model import Principal, Repository
 from .base import Store
-from .repositories import _COLUMNS, _repository, visible_clause
+from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_clause
 
 
-class StarStore(Store):
+class PgStarStore(Store):
     def add(self, user_id: int, repository_id: int) -> bool:
         """Star; False when already starred (idempotent)."""
         return bool(self._exec(
@@ -45,10 +45,11 @@ class StarStore(Store):
         clause, params = visible_clause(principal)
         params.update(user=user_id, after=after, limit=limit)
         rows = self._all(
-            f"SELECT {_COLUMNS} FROM stars s JOIN repositories r ON r.id = s.repository_id"
+            f"SELECT {REPOSITORY_COLUMNS} FROM stars s"
+            " JOIN repositories r ON r.id = s.repository_id"
             f" WHERE s.user_id = %(user)s AND {clause}"
             " AND (%(after)s::text IS NULL OR r.full_name > %(after)s)"
             " ORDER BY r.full_name LIMIT %(limit)s",
             params,
         )
-        return [_repository(row) for row in rows]
+        return [repository_from_row(row) for row in rows]

@@ -10,41 +10,10 @@ tags with their manifest's digest, media type, size, config and layers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from wharf_protocol.descriptors import is_size
 
+from ..domain.records import Layer, TagRecord
 from .base import Store
-
-
-@dataclass(frozen=True)
-class Layer:
-    digest: str
-    size: int
-    media_type: str
-
-
-@dataclass(frozen=True)
-class TagRecord:
-    """A tag and the manifest it points at."""
-
-    name: str
-    digest: str
-    media_type: str
-    size: int
-    config_digest: str | None
-    layers: tuple[Layer, ...]
-    pushed_by: str
-    pushed_at: datetime
-    pull_count: int
-    last_pulled_at: datetime | None
-
-    @property
-    def layers_size(self) -> int:
-        """Compressed bytes of all layers (what a pull downloads at most)."""
-        return sum(layer.size for layer in self.layers)
-
 
 _COLUMNS = (
     "t.name, m.digest, m.media_type, m.size, m.config_digest, m.layers, t.pushed_by,"
@@ -69,7 +38,7 @@ def _tag(row: tuple) -> TagRecord:
     return TagRecord(name, digest, media_type, size, config, parsed, *rest)
 
 
-class TagStore(Store):
+class PgTagStore(Store):
     def list(self, repository_id: int, *, after: str | None, limit: int) -> list[TagRecord]:
         """Tags of a repository ordered by name (keyset ``after`` = last name seen)."""
         rows = self._all(

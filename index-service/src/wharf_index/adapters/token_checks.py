@@ -1,44 +1,17 @@
 """SQL for the token authority's hot paths: one indexed query each.
 
-- :meth:`TokenCheckStore.credential_state`: is a cached credential still good? (the user's
+- :meth:`PgTokenCheckStore.credential_state`: is a cached credential still good? (the user's
   password generation, credential epoch, disabled flag, the access token's state and,
   when asked, the lock-out of a (name, client address)).
-- :meth:`TokenCheckStore.verification`: the registry's credential hash and the issued-token
+- :meth:`PgTokenCheckStore.verification`: the registry's credential hash and the issued-token
   record of a ``jti`` in one round trip (token verification for registries).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from ..domain.model import TokenScope, User
+from ..domain.records import CredentialState, Verification
 from .base import Store
-
-
-@dataclass(frozen=True)
-class CredentialState:
-    """What a credential-cache hit is checked against."""
-
-    user: User
-    password_changed_at: datetime | None
-    token_active: bool  # the access token exists, belongs to the user, is unrevoked/unexpired
-    token_scopes: tuple[TokenScope, ...] | None
-    locked_for: int = 0  # seconds left in the lock-out of the (name, address) asked about
-
-
-@dataclass(frozen=True)
-class Verification:
-    """A registry (id, name, credential hash) and, when found, the issued-token record."""
-
-    registry_id: int
-    registry_name: str
-    credential_hash: bytes
-    token_kind: str | None
-    token_audience: str | None
-    token_revoked: bool
-    token_expires_at: datetime | None
-
 
 _CREDENTIAL_STATE = """
 SELECT u.id, u.username, u.email, u.is_admin, u.is_robot, u.namespace_id, u.robot_owner_id,
@@ -63,7 +36,7 @@ SELECT g.id, g.name, g.credential_hash, t.kind, t.audience, t.revoked_at IS NOT 
 """
 
 
-class TokenCheckStore(Store):
+class PgTokenCheckStore(Store):
     def credential_state(self, user_id: int | None = None, access_token_id: int | None = None,
                          *, username: str | None = None, name_hash: bytes | None = None,
                          address: str | None = None) -> CredentialState | None:  # fmt: skip

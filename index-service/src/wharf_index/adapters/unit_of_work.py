@@ -1,19 +1,11 @@
-"""The unit of work: one transaction and the stores that share it.
+"""The unit of work over PostgreSQL: one transaction and the stores that share it.
 
-Usage (services do this; views never touch SQL)::
-
-    with uow:                       # BEGIN (a pooled connection is lent)
-        user = uow.users.get("alice")
-        uow.audit.record("user.update", ...)
-                                    # COMMIT when the block ends normally,
-                                    # ROLLBACK when it raises (the exception propagates)
-
-Read-only work can use ``with uow.reading():`` instead (no BEGIN/COMMIT round trips).
-
-Re-entrant: a service may call another service with the same ``uow``; only the outermost
-``with`` commits. ``uow.config`` carries the service configuration (password hasher,
-throttling, defaults) so service functions need no other argument. A broken connection
-surfaces as :class:`~wharf_index.adapters.db.DatabaseUnavailable`.
+:class:`PgUnitOfWork` implements the unit of work the services depend on
+(services/unit_of_work.py: its usage, re-entrance and ``reading()``), with one SQL store
+per attribute (``STORES``: each implements its Protocol of domain/stores.py or
+domain/repository_stores.py). The stores exist only inside ``with uow`` / ``with
+uow.reading()``: they are built on the connection the block lends. A broken connection
+surfaces as :class:`~wharf_index.domain.errors.DatabaseUnavailable`.
 """
 
 from __future__ import annotations
@@ -22,72 +14,73 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .access_tokens import AccessTokenStore
-from .audit import AuditStore
-from .comments import CommentStore
-from .content import ContentStore
+from .access_tokens import PgAccessTokenStore
+from .audit import PgAuditStore
+from .comments import PgCommentStore
+from .content import PgContentStore
 from .db import Database
-from .deletions import DeletionStore
-from .grants import GrantStore
-from .housekeeping import HousekeepingStore
-from .issued_tokens import IssuedTokenStore
-from .login_failures import LoginFailureStore
-from .namespaces import NamespaceStore
-from .orgs import OrgStore
-from .reconciliation import ReconciliationStore
-from .registries import RegistryStore
-from .repositories import RepositoryStore
-from .search import SearchStore
-from .stars import StarStore
-from .tags import TagStore
-from .token_checks import TokenCheckStore
-from .users import UserStore
+from .deletions import PgDeletionStore
+from .grants import PgGrantStore
+from .housekeeping import PgHousekeepingStore
+from .issued_tokens import PgIssuedTokenStore
+from .login_failures import PgLoginFailureStore
+from .namespaces import PgNamespaceStore
+from .orgs import PgOrgStore
+from .reconciliation import PgReconciliationStore
+from .registries import PgRegistryStore
+from .repositories import PgRepositoryStore
+from .search import PgSearchStore
+from .stars import PgStarStore
+from .tags import PgTagStore
+from .token_checks import PgTokenCheckStore
+from .users import PgUserStore
 
 STORES = {
-    "users": UserStore,
-    "login_failures": LoginFailureStore,
-    "namespaces": NamespaceStore,
-    "orgs": OrgStore,
-    "repositories": RepositoryStore,
-    "grants": GrantStore,
-    "access_tokens": AccessTokenStore,
-    "registries": RegistryStore,
-    "issued_tokens": IssuedTokenStore,
-    "audit": AuditStore,
-    "stars": StarStore,
-    "comments": CommentStore,
-    "tags": TagStore,
-    "search": SearchStore,
-    "content": ContentStore,
-    "token_checks": TokenCheckStore,
-    "deletions": DeletionStore,
-    "reconciliation": ReconciliationStore,
-    "housekeeping": HousekeepingStore,
+    "users": PgUserStore,
+    "login_failures": PgLoginFailureStore,
+    "namespaces": PgNamespaceStore,
+    "orgs": PgOrgStore,
+    "repositories": PgRepositoryStore,
+    "grants": PgGrantStore,
+    "access_tokens": PgAccessTokenStore,
+    "registries": PgRegistryStore,
+    "issued_tokens": PgIssuedTokenStore,
+    "audit": PgAuditStore,
+    "stars": PgStarStore,
+    "comments": PgCommentStore,
+    "tags": PgTagStore,
+    "search": PgSearchStore,
+    "content": PgContentStore,
+    "token_checks": PgTokenCheckStore,
+    "deletions": PgDeletionStore,
+    "reconciliation": PgReconciliationStore,
+    "housekeeping": PgHousekeepingStore,
 }
 
 
-class UnitOfWork:
-    """A transaction over ``db`` exposing one store per aggregate (see module docstring)."""
+class PgUnitOfWork:
+    """A transaction over ``db`` exposing one store per aggregate; ``config`` is the
+    services' configuration (a ServiceConfig), carried for them."""
 
-    users: UserStore
-    login_failures: LoginFailureStore
-    namespaces: NamespaceStore
-    orgs: OrgStore
-    repositories: RepositoryStore
-    grants: GrantStore
-    access_tokens: AccessTokenStore
-    registries: RegistryStore
-    issued_tokens: IssuedTokenStore
-    audit: AuditStore
-    stars: StarStore
-    comments: CommentStore
-    tags: TagStore
-    search: SearchStore
-    content: ContentStore
-    token_checks: TokenCheckStore
-    deletions: DeletionStore
-    reconciliation: ReconciliationStore
-    housekeeping: HousekeepingStore
+    users: PgUserStore
+    login_failures: PgLoginFailureStore
+    namespaces: PgNamespaceStore
+    orgs: PgOrgStore
+    repositories: PgRepositoryStore
+    grants: PgGrantStore
+    access_tokens: PgAccessTokenStore
+    registries: PgRegistryStore
+    issued_tokens: PgIssuedTokenStore
+    audit: PgAuditStore
+    stars: PgStarStore
+    comments: PgCommentStore
+    tags: PgTagStore
+    search: PgSearchStore
+    content: PgContentStore
+    token_checks: PgTokenCheckStore
+    deletions: PgDeletionStore
+    reconciliation: PgReconciliationStore
+    housekeeping: PgHousekeepingStore
 
     def __init__(self, db: Database, config: Any = None) -> None:
         self.db = db
@@ -96,7 +89,7 @@ class UnitOfWork:
         self._depth = 0
         self._transaction = None
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> PgUnitOfWork:
         if self._depth == 0:
             self._transaction = self.db.transaction()
             self.conn = self._transaction.__enter__()
@@ -106,7 +99,7 @@ class UnitOfWork:
         return self
 
     @contextmanager
-    def reading(self) -> Iterator[UnitOfWork]:
+    def reading(self) -> Iterator[PgUnitOfWork]:
         """Like ``with uow`` for read-only work, without a transaction of its own: outside an
         open unit of work each statement runs in autocommit (no ``BEGIN``/``COMMIT`` round
         trips; READ COMMITTED gives every statement its own snapshot anyway); inside one it
@@ -127,11 +120,12 @@ class UnitOfWork:
                 for name in STORES:
                     self.__dict__.pop(name, None)
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Leave a block; the outermost commits, or rolls back and lets the exception go on
+        (never swallowed)."""
         self._depth -= 1
         if self._depth == 0:
             transaction, self._transaction, self.conn = self._transaction, None, None
             for name in STORES:
                 self.__dict__.pop(name, None)
-            return bool(transaction.__exit__(exc_type, exc, tb))
-        return False
+            transaction.__exit__(exc_type, exc, tb)

@@ -15,7 +15,7 @@ _COLUMNS = (
 )
 
 
-class UserStore(Store):
+class PgUserStore(Store):
     def create(self, username: str, email: str | None, password_hash: str | None,
                namespace_id: int, *, is_admin: bool = False) -> User | None:  # fmt: skip
         """Insert a human user; None when the username or email is taken (no abort)."""

@@ -33,17 +33,10 @@ from ..domain.model import ANONYMOUS, Principal
 from ..services.credential_cache import login
 from ..services.tokens import TokenAuthority, principal_for_login_token
 
-EXTRA = "tokens"
-
-
-def init_authority(context) -> None:
-    """Create the app's TokenAuthority once (each Docker-facing surface calls this)."""
-    if EXTRA not in context.extras:
-        context.extras[EXTRA] = TokenAuthority.from_settings(context.settings)
-
 
 def authority() -> TokenAuthority:
-    return current().extras[EXTRA]
+    """The app's token authority (one per app; its credential cache serves every surface)."""
+    return current().authority
 
 
 def token_path(view):

@@ -31,7 +31,6 @@ from wharf_protocol.errcode import (
 from wharf_protocol.events import EventsInvalid
 from wharf_protocol.tokens import TokenError
 
-from ..adapters.db import DatabaseUnavailable
 from ..domain import errors
 
 logger = logging.getLogger(__name__)
@@ -137,8 +136,8 @@ def register_error_handlers(app: Flask) -> None:
         detail = {"messages": exc.messages}
         return _respond(ApiError(API_EVENTS_INVALID, "invalid events envelope", 400, detail))
 
-    @app.errorhandler(DatabaseUnavailable)
-    def handle_unavailable(exc: DatabaseUnavailable):
+    @app.errorhandler(errors.DatabaseUnavailable)
+    def handle_unavailable(exc: errors.DatabaseUnavailable):
         logger.warning("database unavailable: %s", exc)
         error = ApiError("UNAVAILABLE", "the service is temporarily unavailable", 503)
         return _respond(error, {"Retry-After": "1"})

@@ -37,10 +37,6 @@ bp = Blueprint("internal", __name__)
 docker_auth.basic_challenge_on_401(bp)
 
 
-def init_app(app, context) -> None:
-    docker_auth.init_authority(context)
-
-
 def _json_body() -> object:
     """The JSON body, or None when it is not JSON (or nests deeper than jsondepth allows)."""
     if not request.is_json:

@@ -36,10 +36,6 @@ docker_auth.basic_challenge_on_401(bp)
 TRUE = ("true", "1", "yes")
 
 
-def init_app(app, context) -> None:
-    docker_auth.init_authority(context)
-
-
 def _respond(grant: tokens.TokenGrant, *, oauth: bool = False):
     body = {"token": grant.token, "access_token": grant.token,
             "expires_in": grant.expires_in, "issued_at": grant.issued_at}  # fmt: skip

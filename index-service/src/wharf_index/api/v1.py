@@ -33,10 +33,6 @@ docker_auth.basic_challenge_on_401(bp)
 REGISTRY_VERSION = "0.9.1"
 
 
-def init_app(app, context) -> None:
-    docker_auth.init_authority(context)
-
-
 def _respond(body, status: int, result: handshake.Handshake):
     response = jsonify(body)
     response.status_code = status

@@ -31,10 +31,6 @@ docker_auth.bearer_challenge_on_401(bp)
 API_VERSION = "registry/2.0"
 
 
-def init_app(app, context) -> None:
-    docker_auth.init_authority(context)
-
-
 @bp.after_request
 def api_version(response):
     response.headers["Docker-Distribution-API-Version"] = API_VERSION

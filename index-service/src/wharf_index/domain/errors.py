@@ -15,6 +15,7 @@ Hierarchy::
       RegistryCredentialInvalid
       RegistryCallFailed > RegistryUnavailable (network, timeout, 5xx), RegistryRefused
                            (the registry answered, but not as expected: 401/403/4xx)
+    DatabaseUnavailable (no IndexError_: the stores cannot be reached; 503, retry later)
 
 A private repository the caller may not see must be reported as RepositoryNotFound, never
 PermissionDenied, so outsiders cannot learn that it exists.
@@ -192,3 +193,15 @@ class RegistryUnavailable(RegistryCallFailed):
 
 class RegistryRefused(RegistryCallFailed):
     """The registry answered with an unexpected status (e.g. 401: token not accepted)."""
+
+
+class DatabaseUnavailable(Exception):
+    """PostgreSQL cannot be reached or the connection broke; safe to retry later (503).
+    Raised by the stores' adapters (adapters/db.py), never by the domain's rules.
+
+    ``committing``: the failure happened during ``COMMIT`` (the outcome is unknown);
+    ``timed_out``: the server did not answer within its bound.
+    """
+
+    committing = False
+    timed_out = False

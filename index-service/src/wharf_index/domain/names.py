@@ -23,6 +23,7 @@ import re
 from .errors import NameInvalid, ReservedName
 
 MAX_NAMESPACE_LENGTH = 64
+MAX_USERNAME = 130  # users.username's limit (robots are "<namespace>+<name>")
 NAMESPACE_RE = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
 ROBOT_SHORT_RE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 ROBOT_SEPARATOR = "+"

@@ -12,9 +12,10 @@ from wharf_protocol.scopes import Scope
 from ..domain import errors, policy
 from ..domain.model import Namespace, Principal
 from .repositories import ensure_repository, split_name
+from .unit_of_work import UnitOfWork
 
 
-def authorize(uow, principal: Principal, requested: Iterable[Scope], *,
+def authorize(uow: UnitOfWork, principal: Principal, requested: Iterable[Scope], *,
               allocate: bool = True) -> tuple[Scope, ...]:  # fmt: skip
     """Return ``requested`` cut down to what ``principal`` may do; never raises for asking
     too much.
@@ -40,7 +41,7 @@ def authorize(uow, principal: Principal, requested: Iterable[Scope], *,
         return policy.grant(principal, requested, found.get, namespaces.get)
 
 
-def _namespaces(uow, principal: Principal, missing: list[str]) -> dict[str, Namespace]:
+def _namespaces(uow: UnitOfWork, principal: Principal, missing: list[str]) -> dict[str, Namespace]:
     """Map each valid name of ``missing`` to its namespace, for the namespaces in which the
     principal holds a namespace-wide role (nobody else gets anything on a missing name)."""
     if principal.user is None or not (principal.is_admin or principal.grants.namespaces):

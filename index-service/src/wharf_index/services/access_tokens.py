@@ -23,7 +23,8 @@ from ..domain import errors, policy
 from ..domain.model import SYSTEM, TOKEN_ACTIONS, AccessToken, Principal, TokenScope, User
 from ..domain.names import robot_username
 from . import audit, credentials
-from .accounts import principal_for
+from .principals import principal_for
+from .unit_of_work import UnitOfWork
 
 MAX_TOKEN_DAYS = 3650
 
@@ -68,7 +69,8 @@ def _expiry(expires_in_days: int | None) -> datetime | None:
     return datetime.now(UTC) + timedelta(days=expires_in_days)
 
 
-def _issue(uow, user: User, name: str, scopes, expires_in_days, actor) -> tuple[AccessToken, str]:
+def _issue(uow: UnitOfWork, user: User, name: str, scopes, expires_in_days,
+           actor) -> tuple[AccessToken, str]:  # fmt: skip
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         raise errors.ValueInvalid("name", "token names are 1..100 characters")
     public_id, secret = credentials.new_public_id(), credentials.new_secret()
@@ -84,7 +86,7 @@ def _issue(uow, user: User, name: str, scopes, expires_in_days, actor) -> tuple[
     return token, credentials.format_access_token(public_id, secret)
 
 
-def create_access_token(uow, principal: Principal, name: str, scopes, *,
+def create_access_token(uow: UnitOfWork, principal: Principal, name: str, scopes, *,
                         expires_in_days: int | None = None,
                         username: str | None = None) -> tuple[AccessToken, str]:  # fmt: skip
     """Create a personal access token for the principal (or, for admins, ``username``).
@@ -103,7 +105,7 @@ def create_access_token(uow, principal: Principal, name: str, scopes, *,
         return _issue(uow, user, name, scopes, expires_in_days, principal)
 
 
-def create_robot(uow, principal: Principal, namespace: str, short_name: str, scopes, *,
+def create_robot(uow: UnitOfWork, principal: Principal, namespace: str, short_name: str, scopes, *,
                  expires_in_days: int | None = None) -> tuple[User, str]:  # fmt: skip
     """Create robot ``namespace+short_name`` with a first token; return (robot, token string).
 
@@ -126,7 +128,7 @@ def create_robot(uow, principal: Principal, namespace: str, short_name: str, sco
         return robot, token
 
 
-def create_robot_token(uow, principal: Principal, robot: str, name: str, scopes, *,
+def create_robot_token(uow: UnitOfWork, principal: Principal, robot: str, name: str, scopes, *,
                        expires_in_days: int | None = None) -> tuple[AccessToken, str]:  # fmt: skip
     """Add another token to a robot (owners of the robot's namespace)."""
     with uow:
@@ -139,7 +141,7 @@ def create_robot_token(uow, principal: Principal, robot: str, name: str, scopes,
         return _issue(uow, user, name, scopes, expires_in_days, principal)
 
 
-def list_robots(uow, principal: Principal, namespace: str) -> list[User]:
+def list_robots(uow: UnitOfWork, principal: Principal, namespace: str) -> list[User]:
     with uow:
         owner = uow.namespaces.get(namespace)
         if not policy.may_administer_namespace(principal, owner):
@@ -147,14 +149,15 @@ def list_robots(uow, principal: Principal, namespace: str) -> list[User]:
         return uow.users.robots_of(owner.id)
 
 
-def list_tokens(uow, principal: Principal, username: str | None = None) -> list[AccessToken]:
+def list_tokens(uow: UnitOfWork, principal: Principal,
+                username: str | None = None) -> list[AccessToken]:  # fmt: skip
     """Tokens of the principal, of ``username`` (admins), or of a robot they own."""
     with uow:
         user = _token_owner(uow, principal, username)
         return uow.access_tokens.list_for_user(user.id)
 
 
-def revoke_token(uow, principal: Principal, token_id: int) -> None:
+def revoke_token(uow: UnitOfWork, principal: Principal, token_id: int) -> None:
     """Revoke a token (its owner, the robot's namespace owners, admins); idempotent.
 
     Registry tokens already issued through it are revoked too. AccessTokenNotFound for
@@ -171,7 +174,7 @@ def revoke_token(uow, principal: Principal, token_id: int) -> None:
                      detail={"token": token.public_id})  # fmt: skip
 
 
-def _token_owner(uow, principal: Principal, username: str | None) -> User:
+def _token_owner(uow: UnitOfWork, principal: Principal, username: str | None) -> User:
     if principal.user is None:
         raise errors.PermissionDenied()
     user = uow.users.get(username) if username else principal.user
@@ -184,7 +187,7 @@ def _token_owner(uow, principal: Principal, username: str | None) -> User:
     raise errors.PermissionDenied()
 
 
-def authenticate_token(uow, token: str, *, username: str | None = None,
+def authenticate_token(uow: UnitOfWork, token: str, *, username: str | None = None,
                        actor: Principal = SYSTEM) -> Principal:  # fmt: skip
     """Return the scoped Principal of an access token string; record its use.
 

@@ -1,8 +1,7 @@
-"""Accounts: create users, authenticate (with failed-login slow-down), passwords, admins.
+"""Accounts: create users, passwords, administrators, disabling and deleting.
 
-Throttling (services/login_throttle.py): failures are counted per (name as given, client
-address), for unknown names exactly as for real ones; a locked pair gets LoginThrottled
-without its secret being checked, and other addresses are not affected.
+Logging in (passwords and access tokens, throttled) is services/authentication.py; the
+Principal of a signed-in user services/principals.py.
 
 Credential epoch: setting a password (changing it, an administrator's reset) and
 disabling an account raise ``users.credential_epoch``; sessions and refresh tokens
@@ -13,17 +12,16 @@ services/tokens.py), and the user's issued registry and refresh tokens are revok
 from __future__ import annotations
 
 import re
-from functools import partial
 
 from ..domain import errors
-from ..domain.model import SYSTEM, Principal, TokenScope, User
+from ..domain.model import SYSTEM, Principal, User
 from ..domain.names import check_namespace_name
 from . import audit, login_throttle
-from .credentials import looks_like_access_token, parse_access_token
+from .authentication import authenticate
 from .passwords import check_password_rules
+from .unit_of_work import UnitOfWork
 
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
-MAX_USERNAME = 130  # users.username's limit (robots are "<namespace>+<name>")
 
 
 def check_email(email: object) -> str:
@@ -33,7 +31,7 @@ def check_email(email: object) -> str:
     return email.strip()
 
 
-def create_user(uow, username: str, email: str, password: str, *, admin: bool = False,
+def create_user(uow: UnitOfWork, username: str, email: str, password: str, *, admin: bool = False,
                 actor: Principal = SYSTEM) -> User:  # fmt: skip
     """Create a user and its namespace; return the user.
 
@@ -61,89 +59,20 @@ def create_user(uow, username: str, email: str, password: str, *, admin: bool = 
         return user
 
 
-def get_user(uow, username: str) -> User:
+def get_user(uow: UnitOfWork, username: str) -> User:
     """Return the user; UserNotFound otherwise."""
     with uow:
         return uow.users.get(username)
 
 
-def list_users(uow, *, after: str | None = None, limit: int = 100,
+def list_users(uow: UnitOfWork, *, after: str | None = None, limit: int = 100,
                robots: bool = False) -> list[User]:  # fmt: skip
     with uow:
         return uow.users.list(after=after, limit=limit, robots=robots)
 
 
-def principal_for(uow, user: User, scopes: tuple[TokenScope, ...] | None = None,
-                  access_token_id: int | None = None) -> Principal:  # fmt: skip
-    """Build the Principal of an authenticated user (loads its grants)."""
-    with uow:
-        grants = uow.grants.for_user(user.id)
-    return Principal(user=user, grants=grants, scopes=scopes, access_token_id=access_token_id)
-
-
-def authenticate(uow, username: str, secret: str, *, address: str | None = None) -> Principal:
-    """Check a username and a password *or* an access token; return the Principal.
-
-    ``address`` is the client's (the throttle counts failures per name and address). Must
-    be called outside any open ``with uow`` (a failure is committed before raising).
-    Raises AuthenticationFailed (wrong name, password or token; disabled account; robots
-    with a password) or LoginThrottled (too many failures of this name from this address).
-    """
-    if looks_like_access_token(secret):
-        from .access_tokens import authenticate_token
-
-        attempt = partial(authenticate_token, uow, secret, username=username)
-    else:
-        attempt = partial(_check_password, uow, username, secret)
-    return login_throttle.guarded(uow, username, address, attempt)
-
-
-def authenticate_bearer(uow, token: str, *, address: str | None = None) -> Principal:
-    """Check an access token sent without a name (``Authorization: Bearer``), throttled
-    under the name ``bearer:<its public id>`` (``bearer:`` when malformed): the token's
-    public id names what is being guessed, as a username does for a password.
-    Raises AuthenticationFailed, LoginThrottled."""
-    from .access_tokens import authenticate_token
-
-    parsed = parse_access_token(token)
-    name = f"bearer:{parsed[0] if parsed else ''}"
-    return login_throttle.guarded(uow, name, address, partial(authenticate_token, uow, token))
-
-
-def could_be_username(name: object) -> bool:
-    """Tell whether ``name`` may name an account at all (a string PostgreSQL can hold, of a
-    username's length); anything else is simply unknown."""
-    return isinstance(name, str) and 0 < len(name) <= MAX_USERNAME and _text(name)
-
-
-def _text(value: str) -> bool:
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_password(uow, username: str, secret: str) -> Principal:
-    """The same queries and one password hash whether or not ``username`` exists."""
-    hasher = uow.config.hasher
-    with uow:
-        found = uow.users.credentials(username) if could_be_username(username) else None
-    user, password_hash = found if found else (None, None)
-    if user is not None and (user.disabled or user.is_robot):
-        user, password_hash = None, None
-    ok = hasher.verify(secret if isinstance(secret, str) and _text(secret) else "", password_hash)
-    if user is None or not ok:
-        raise errors.AuthenticationFailed()
-    if hasher.needs_rehash(password_hash):
-        with uow:
-            uow.users.set_password_hash(user.id, hasher.hash(secret))
-    return principal_for(uow, user)
-
-
-def set_password(uow, username: str, password: str, *, actor: Principal = SYSTEM) -> None:
+def set_password(uow: UnitOfWork, username: str, password: str, *,
+                 actor: Principal = SYSTEM) -> None:  # fmt: skip
     """Replace a user's password (self or administrator); revoke their issued tokens.
 
     Raises UserNotFound, PasswordInvalid, PermissionDenied.
@@ -162,7 +91,7 @@ def set_password(uow, username: str, password: str, *, actor: Principal = SYSTEM
         audit.record(uow, actor, "user.set_password", "user", username)
 
 
-def change_password(uow, username: str, old_password: str, new_password: str, *,
+def change_password(uow: UnitOfWork, username: str, old_password: str, new_password: str, *,
                     address: str | None = None) -> None:  # fmt: skip
     """Change one's own password after checking the old one (AuthenticationFailed,
     LoginThrottled: the check is throttled like a login from ``address``)."""
@@ -172,7 +101,7 @@ def change_password(uow, username: str, old_password: str, new_password: str, *,
     set_password(uow, username, new_password, actor=principal)
 
 
-def set_admin(uow, username: str, is_admin: bool, *, actor: Principal = SYSTEM) -> User:
+def set_admin(uow: UnitOfWork, username: str, is_admin: bool, *, actor: Principal = SYSTEM) -> User:
     """Grant or revoke administrator rights. Raises UserNotFound, PermissionDenied."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
@@ -186,7 +115,8 @@ def set_admin(uow, username: str, is_admin: bool, *, actor: Principal = SYSTEM) 
         return uow.users.get(username)
 
 
-def set_disabled(uow, username: str, disabled: bool, *, actor: Principal = SYSTEM) -> None:
+def set_disabled(uow: UnitOfWork, username: str, disabled: bool, *,
+                 actor: Principal = SYSTEM) -> None:  # fmt: skip
     """Disable (no logins, no tokens) or re-enable an account; administrators only."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
@@ -199,7 +129,7 @@ def set_disabled(uow, username: str, disabled: bool, *, actor: Principal = SYSTE
         audit.record(uow, actor, "user.disable" if disabled else "user.enable", "user", username)
 
 
-def delete_user(uow, username: str, *, actor: Principal = SYSTEM) -> None:
+def delete_user(uow: UnitOfWork, username: str, *, actor: Principal = SYSTEM) -> None:
     """Delete a user with its namespace, repositories and robots (self or administrator).
 
     Raises UserNotFound, PermissionDenied, or StateConflict when the user is the last owner of

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.model import Principal
+from .unit_of_work import UnitOfWork
 
 
-def record(uow, actor: Principal, action: str, target_type: str = "", target: str = "",
+def record(uow: UnitOfWork, actor: Principal, action: str, target_type: str = "", target: str = "",
            **kw: Any) -> None:  # fmt: skip
     """Append an audit entry for ``actor`` (the CLI's SYSTEM principal has no user row)."""
     user = actor.user

@@ -8,9 +8,10 @@ from __future__ import annotations
 from ..domain import errors
 from ..domain.model import Principal
 from .paging import Page, take
+from .unit_of_work import UnitOfWork
 
 
-def list_entries(uow, principal: Principal, *, actor: str | None = None,
+def list_entries(uow: UnitOfWork, principal: Principal, *, actor: str | None = None,
                  namespace: str | None = None, after: tuple | None = None,
                  limit: int = 50) -> Page:  # fmt: skip
     """Entries newest first. Non-administrators get their own actions only (``actor`` and

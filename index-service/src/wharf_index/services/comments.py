@@ -10,17 +10,18 @@ comment id of another repository is "comment N not found".
 
 from __future__ import annotations
 
-from ..adapters.comments import Comment
 from ..domain import errors, policy
 from ..domain.model import Principal
+from ..domain.records import Comment
 from . import audit
 from .paging import Page, take
 from .repositories import get_repository
+from .unit_of_work import UnitOfWork
 
 MAX_BODY = 10000
 
 
-def add_comment(uow, principal: Principal, full_name: str, body: str) -> Comment:
+def add_comment(uow: UnitOfWork, principal: Principal, full_name: str, body: str) -> Comment:
     """Add a comment. Raises RepositoryNotFound, PermissionDenied (anonymous), ValueInvalid."""
     if not isinstance(body, str) or not 1 <= len(body.strip()) or len(body) > MAX_BODY:
         raise errors.ValueInvalid("body", f"comments are 1..{MAX_BODY} characters")
@@ -31,7 +32,7 @@ def add_comment(uow, principal: Principal, full_name: str, body: str) -> Comment
         return uow.comments.add(repository.id, principal.user.id, body)
 
 
-def list_comments(uow, principal: Principal, full_name: str, *, after: tuple | None,
+def list_comments(uow: UnitOfWork, principal: Principal, full_name: str, *, after: tuple | None,
                   limit: int) -> Page:  # fmt: skip
     """Comments of a visible repository, oldest first; keys are ``(id,)``."""
     with uow:
@@ -41,7 +42,7 @@ def list_comments(uow, principal: Principal, full_name: str, *, after: tuple | N
     return take(rows, limit, lambda c: (c.id,))
 
 
-def delete_comment(uow, principal: Principal, full_name: str, comment_id: int) -> None:
+def delete_comment(uow: UnitOfWork, principal: Principal, full_name: str, comment_id: int) -> None:
     """Delete a comment: its author, repository administrators, site administrators.
 
     Raises RepositoryNotFound, NotFound (comment), PermissionDenied.

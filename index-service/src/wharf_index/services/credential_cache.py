@@ -37,7 +37,8 @@ from datetime import datetime
 
 from ..domain.errors import LoginThrottled
 from ..domain.model import Principal
-from . import accounts, login_throttle
+from . import authentication, login_throttle
+from .unit_of_work import UnitOfWork
 
 _KEY_LABEL = b"wharf-index.credential-cache.v1"
 
@@ -102,13 +103,13 @@ class CredentialCache:
         return len(self._entries)
 
 
-def login(uow, cache: CredentialCache, username: str, secret: str, *,
+def login(uow: UnitOfWork, cache: CredentialCache, username: str, secret: str, *,
           address: str | None = None) -> Principal:  # fmt: skip
     """Authenticate ``username`` with a password or access token, through the cache;
     ``address`` is the client's (for the throttle).
 
     Call outside an open ``with uow``. Raises AuthenticationFailed or LoginThrottled (as
-    services.accounts.authenticate does).
+    services.authentication.authenticate does).
     """
     key = cache.key(username, secret)
     entry = cache.get(key)
@@ -118,16 +119,16 @@ def login(uow, cache: CredentialCache, username: str, secret: str, *,
             return principal
         cache.drop(key)
     state = None
-    if accounts.could_be_username(username):
+    if authentication.could_be_username(username):
         with uow:  # read the generation *before* the check: a change in between fails safe
             state = uow.token_checks.credential_state(username=username)
-    principal = accounts.authenticate(uow, username, secret, address=address)
+    principal = authentication.authenticate(uow, username, secret, address=address)
     if state is not None and state.user.id == principal.user.id:
         cache.put(key, principal.user.id, state.password_changed_at, principal.access_token_id)
     return principal
 
 
-def _revalidate(uow, entry: CachedCredential, username: str,
+def _revalidate(uow: UnitOfWork, entry: CachedCredential, username: str,
                 address: str | None) -> Principal | None:  # fmt: skip
     with uow.reading():  # read-only: no BEGIN/COMMIT round trips
         state = uow.token_checks.credential_state(

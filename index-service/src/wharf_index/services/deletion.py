@@ -41,6 +41,7 @@ from ..domain.errors import RegistryCallFailed
 from ..domain.model import SYSTEM, Principal, Repository
 from . import registries, registry_agent, repositories
 from .registry_agent import RegistryAgent
+from .unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class DeletionResult:
         return "deleted" if self.completed else DELETING
 
 
-def request_deletion(uow, agent: RegistryAgent, principal: Principal,
+def request_deletion(uow: UnitOfWork, agent: RegistryAgent, principal: Principal,
                      full_name: str) -> DeletionResult:  # fmt: skip
     """Mark ``full_name`` deleting, then drive the deletion once (steps 1-3 above).
 
@@ -75,7 +76,7 @@ def request_deletion(uow, agent: RegistryAgent, principal: Principal,
     return drive(uow, agent, marked, force=True)
 
 
-def drive(uow, agent: RegistryAgent, repository: Repository, *,
+def drive(uow: UnitOfWork, agent: RegistryAgent, repository: Repository, *,
           force: bool = False) -> DeletionResult:  # fmt: skip
     """Call every registry holding ``repository``, then remove its records (idempotent).
 
@@ -102,7 +103,8 @@ def drive(uow, agent: RegistryAgent, repository: Repository, *,
     return DeletionResult(current, completed=True)
 
 
-def redrive(uow, agent: RegistryAgent, *, due_only: bool = True) -> list[DeletionResult]:
+def redrive(uow: UnitOfWork, agent: RegistryAgent, *,
+            due_only: bool = True) -> list[DeletionResult]:  # fmt: skip
     """Drive every deletion stuck in ``deleting``; return their results.
 
     ``due_only`` (the thread) skips deletions whose lease is held; without it (the CLI)
@@ -124,7 +126,7 @@ def _same_deletion(current: Repository | None, marked: Repository) -> bool:
     return current is not None and current.id == marked.id and current.status == DELETING
 
 
-def _remove_records(uow, repository: Repository) -> None:
+def _remove_records(uow: UnitOfWork, repository: Repository) -> None:
     with uow:
         current = uow.repositories.find(repository.full_name, for_update=True)
         if _same_deletion(current, repository):

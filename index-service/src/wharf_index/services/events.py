@@ -65,6 +65,7 @@ from wharf_protocol.events import (
 from ..domain import errors, policy
 from ..domain.model import SYSTEM, Registry, Repository
 from .repositories import create_repository, delete_repository
+from .unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def _problem(target) -> dict | None:
     return None
 
 
-def ingest(uow, registry: Registry, events: list[Event]) -> IngestResult:
+def ingest(uow: UnitOfWork, registry: Registry, events: list[Event]) -> IngestResult:
     """Apply each not yet processed event of ``events`` once, all in one transaction;
     refuse (claimed, not applied) those for namespaces ``registry`` does not serve."""
     accepted = duplicates = 0
@@ -156,7 +157,7 @@ def _is_manifest(event: Event) -> bool:
     )
 
 
-def _apply(uow, registry: Registry, event: Event) -> None:
+def _apply(uow: UnitOfWork, registry: Registry, event: Event) -> None:
     target = event.target
     if event.action == DELETE and not target.digest and not target.tag:
         _repository_deleted(uow, registry, event)
@@ -189,7 +190,7 @@ def _apply(uow, registry: Registry, event: Event) -> None:
         uow.content.delete_manifest(repository.id, target.digest, registry_id=registry.id)
 
 
-def _repository_deleted(uow, registry: Registry, event: Event) -> None:
+def _repository_deleted(uow: UnitOfWork, registry: Registry, event: Event) -> None:
     """The registry no longer holds the repository (see the module doc)."""
     repository = uow.repositories.find(event.target.repository, for_update=True)
     if repository is None:
@@ -203,7 +204,7 @@ def _repository_deleted(uow, registry: Registry, event: Event) -> None:
         logger.info("registry %s no longer holds %s", registry.name, repository.full_name)
 
 
-def _create(uow, event: Event) -> Repository | None:
+def _create(uow: UnitOfWork, event: Event) -> Repository | None:
     namespace, _, rest = event.target.repository.partition("/")
     if not rest or uow.namespaces.find(namespace) is None:
         return None
@@ -226,7 +227,7 @@ def _split_references(event: Event) -> tuple[str | None, list[dict]]:
     return references[0]["digest"], references[1:]
 
 
-def _record_push(uow, registry: Registry, repository: Repository, event: Event) -> None:
+def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, event: Event) -> None:
     target = event.target
     if not target.digest:  # a tag without its digest cannot be recorded
         _ignored(event, "push without a digest")

@@ -22,6 +22,7 @@ from .access import authorize
 from .registries import holders
 from .repositories import get_repository, mark_deleting, split_name
 from .tokens import TokenAuthority, issue
+from .unit_of_work import UnitOfWork
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -38,7 +39,7 @@ class Handshake:
     endpoints: tuple[str, ...] = ()
 
 
-def _token(uow, authority: TokenAuthority, principal: Principal, name: str,
+def _token(uow: UnitOfWork, authority: TokenAuthority, principal: Principal, name: str,
            actions: set[str], registries: list) -> str | None:  # fmt: skip
     if not registries:
         return None
@@ -50,7 +51,7 @@ def _hosts(registries: list) -> tuple[str, ...]:
     return tuple(urlsplit(registry.url).netloc for registry in registries)
 
 
-def images(uow, authority: TokenAuthority, principal: Principal, full_name: str, *,
+def images(uow: UnitOfWork, authority: TokenAuthority, principal: Principal, full_name: str, *,
            want_token: bool) -> Handshake:  # fmt: skip
     """Layer checksums of the repository's tagged manifests (+ a pull token if asked).
 
@@ -70,7 +71,8 @@ def _is_manifest(media_type: str) -> bool:
     return mediatypes.is_manifest(media_type or "") or mediatypes.is_index(media_type or "")
 
 
-def allocate(uow, authority: TokenAuthority, principal: Principal, full_name: str) -> Handshake:
+def allocate(uow: UnitOfWork, authority: TokenAuthority, principal: Principal,
+             full_name: str) -> Handshake:  # fmt: skip
     """Scenario B: allocate ``full_name`` if needed and hand out a pull+push token.
 
     Raises NameInvalid, PermissionDenied (no push: the same answer whether or not the
@@ -86,7 +88,8 @@ def allocate(uow, authority: TokenAuthority, principal: Principal, full_name: st
     return Handshake((), token, _hosts(registries))
 
 
-def delete(uow, authority: TokenAuthority, principal: Principal, full_name: str) -> Handshake:
+def delete(uow: UnitOfWork, authority: TokenAuthority, principal: Principal,
+           full_name: str) -> Handshake:  # fmt: skip
     """Scenario C steps 1-2: mark the repository deleting and hand out a delete token.
 
     Raises RepositoryNotFound (invisible), PermissionDenied (no delete right).
@@ -105,7 +108,7 @@ def _integer(raw: str | None, name: str, default: int, maximum: int) -> int:
     return int(raw)
 
 
-def search(uow, principal: Principal, query: str | None, n: str | None,
+def search(uow: UnitOfWork, principal: Principal, query: str | None, n: str | None,
            page: str | None) -> dict:  # fmt: skip
     """``docker search``: one page of visible repositories matching ``query``.
 

@@ -7,8 +7,9 @@ Tasks (:func:`tasks`), each with its interval (0 turns it off):
   ``deleting``;
 - ``prune`` (``INDEX_PRUNE_INTERVAL``): :func:`prune`.
 
-:class:`Housekeeper` is one daemon thread per served worker process (wsgi.py starts it with
-:func:`start_housekeeping`; gunicorn imports wsgi.py in each worker). On each tick it offers
+:class:`Housekeeper` is one daemon thread per served worker process: the composition root
+(context.py) builds it with :func:`housekeeper`, and only wsgi.py starts it (gunicorn imports
+wsgi.py in each worker); tests and the command line never do. On each tick it offers
 every task to the schedule (``uow.housekeeping.claim``): a task runs only when its lease in
 the database says it is due, and taking it moves the lease one interval ahead, so with any
 number of workers and hosts each task runs once per interval. A failing run is logged and
@@ -34,7 +35,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import deletion, registry_agent
+from . import deletion
+from .registry_agent import RegistryAgent
+from .unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,8 @@ class PruneReport:
                 f"{self.processed_events} old processed event ids {verb}"]  # fmt: skip
 
 
-def prune(uow, *, token_grace: int, event_retention: int, batch: int, dry_run: bool = False,
+def prune(uow: UnitOfWork, *, token_grace: int, event_retention: int, batch: int,
+          dry_run: bool = False,
           max_batches: int | None = None) -> PruneReport:  # fmt: skip
     """Delete expired issued-token records and old processed event ids (module docstring),
     ``batch`` rows per transaction, at most ``max_batches`` batches per table (None: until
@@ -73,7 +77,7 @@ def prune(uow, *, token_grace: int, event_retention: int, batch: int, dry_run: b
     return PruneReport(tokens, events)
 
 
-def _in_batches(uow, delete_batch: Callable[[], int], batch: int,
+def _in_batches(uow: UnitOfWork, delete_batch: Callable[[], int], batch: int,
                 max_batches: int | None) -> int:  # fmt: skip
     total = batches = 0
     while max_batches is None or batches < max_batches:
@@ -85,7 +89,7 @@ def _in_batches(uow, delete_batch: Callable[[], int], batch: int,
     return total
 
 
-def prune_with_settings(uow, settings, *, dry_run: bool = False,
+def prune_with_settings(uow: UnitOfWork, settings, *, dry_run: bool = False,
                         max_batches: int | None = None) -> PruneReport:  # fmt: skip
     """:func:`prune` with the grace, retention and batch size of ``settings``."""
     return prune(uow, token_grace=settings.token_leeway, event_retention=settings.event_retention,
@@ -101,15 +105,14 @@ class Task:
     run: Callable[[], object]
 
 
-def tasks(context) -> list[Task]:
-    """The served Index's tasks with a non-zero interval (module docstring)."""
-    settings = context.settings
-    agent = registry_agent.for_context(context)
+def tasks(settings, uow_factory: Callable[[], UnitOfWork], agent: RegistryAgent) -> list[Task]:
+    """The served Index's tasks with a non-zero interval (module docstring); each run takes
+    a new unit of work from ``uow_factory``."""
     found = [
         Task(REDRIVE, settings.deletion_redrive_interval,
-             lambda: deletion.redrive(context.uow(), agent)),
+             lambda: deletion.redrive(uow_factory(), agent)),
         Task(PRUNE, settings.prune_interval,
-             lambda: prune_with_settings(context.uow(), settings,
+             lambda: prune_with_settings(uow_factory(), settings,
                                          max_batches=MAX_BATCHES_PER_RUN)),
     ]  # fmt: skip
     return [task for task in found if task.interval > 0]
@@ -118,7 +121,8 @@ def tasks(context) -> list[Task]:
 class Housekeeper:
     """A daemon thread offering its tasks to the schedule every ``tick`` seconds."""
 
-    def __init__(self, uow_factory, tasks: list[Task], tick: float | None = None) -> None:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], tasks: list[Task],
+                 tick: float | None = None) -> None:  # fmt: skip
         self._uow_factory = uow_factory
         self.tasks = list(tasks)
         self.tick = tick if tick is not None else min(t.interval for t in self.tasks)
@@ -169,11 +173,8 @@ def _run_logged(task: Task) -> str | None:
     return None
 
 
-def start_housekeeping(context) -> Housekeeper | None:
-    """Start the app's Housekeeper (None when every task is turned off)."""
-    found = tasks(context)
-    if not found:
-        return None
-    housekeeper = Housekeeper(context.uow, found)
-    context.extras["housekeeper"] = housekeeper
-    return housekeeper.start()
+def housekeeper(settings, uow_factory: Callable[[], UnitOfWork],
+                agent: RegistryAgent) -> Housekeeper | None:  # fmt: skip
+    """The Housekeeper of :func:`tasks`, not started (None when every task is turned off)."""
+    found = tasks(settings, uow_factory, agent)
+    return Housekeeper(uow_factory, found) if found else None

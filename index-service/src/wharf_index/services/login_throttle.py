@@ -33,6 +33,7 @@ from collections.abc import Callable
 
 from ..domain import errors
 from ..domain.model import Principal
+from .unit_of_work import UnitOfWork
 
 MAX_ADDRESS = 64
 
@@ -48,7 +49,7 @@ def stored_address(address: str | None) -> str:
     return (address or "")[:MAX_ADDRESS]
 
 
-def check(uow, name: object, address: str | None) -> int:
+def check(uow: UnitOfWork, name: object, address: str | None) -> int:
     """Raise LoginThrottled while (name, address) is locked out; else return the failures
     recorded for it (0: nothing to reset on success)."""
     with uow:
@@ -58,7 +59,7 @@ def check(uow, name: object, address: str | None) -> int:
     return failures
 
 
-def failed(uow, name: object, address: str | None) -> None:
+def failed(uow: UnitOfWork, name: object, address: str | None) -> None:
     """Count one failure of (name, address); commits at once."""
     config = uow.config
     with uow:
@@ -68,7 +69,7 @@ def failed(uow, name: object, address: str | None) -> None:
                                   max_delay=config.throttle_max_delay)  # fmt: skip
 
 
-def guarded(uow, name: object, address: str | None,
+def guarded(uow: UnitOfWork, name: object, address: str | None,
             attempt: Callable[[], Principal]) -> Principal:  # fmt: skip
     """Run ``attempt`` (a secret check raising AuthenticationFailed) under the throttle.
 

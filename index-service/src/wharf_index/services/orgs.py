@@ -14,6 +14,7 @@ from ..domain.names import check_namespace_name, check_short_name
 from ..domain.policy import may_administer_namespace
 from . import audit
 from .accounts import check_email
+from .unit_of_work import UnitOfWork
 
 
 def _check_role(role: str) -> str:
@@ -22,14 +23,14 @@ def _check_role(role: str) -> str:
     return role
 
 
-def _owned_org(uow, name: str, actor: Principal) -> Organisation:
+def _owned_org(uow: UnitOfWork, name: str, actor: Principal) -> Organisation:
     org = uow.orgs.get(name)
     if not may_administer_namespace(actor, uow.namespaces.by_id(org.namespace_id)):
         raise errors.PermissionDenied(f"only owners of {name} may do that")
     return org
 
 
-def create_org(uow, name: str, *, owner: str, email: str | None = None,
+def create_org(uow: UnitOfWork, name: str, *, owner: str, email: str | None = None,
                actor: Principal = SYSTEM) -> Organisation:  # fmt: skip
     """Create an organisation (and its namespace) owned by user ``owner``.
 
@@ -54,23 +55,23 @@ def create_org(uow, name: str, *, owner: str, email: str | None = None,
         return org
 
 
-def get_org(uow, name: str) -> Organisation:
+def get_org(uow: UnitOfWork, name: str) -> Organisation:
     with uow:
         return uow.orgs.get(name)
 
 
-def list_orgs(uow, *, after: str | None = None, limit: int = 100) -> list[Organisation]:
+def list_orgs(uow: UnitOfWork, *, after: str | None = None, limit: int = 100) -> list[Organisation]:
     """Organisations by name, keyset-paginated (``after`` = last name seen)."""
     with uow:
         return uow.orgs.list(after=after, limit=limit)
 
 
-def list_members(uow, name: str) -> list[OrgMember]:
+def list_members(uow: UnitOfWork, name: str) -> list[OrgMember]:
     with uow:
         return uow.orgs.members(uow.orgs.get(name).id)
 
 
-def add_member(uow, org_name: str, username: str, *, owner: bool = False,
+def add_member(uow: UnitOfWork, org_name: str, username: str, *, owner: bool = False,
                actor: Principal = SYSTEM) -> None:  # fmt: skip
     """Add ``username`` to the organisation (as an owner with ``owner``); owners only."""
     with uow:
@@ -84,7 +85,8 @@ def add_member(uow, org_name: str, username: str, *, owner: bool = False,
                      detail={"user": username, "owner": owner})  # fmt: skip
 
 
-def remove_member(uow, org_name: str, username: str, *, actor: Principal = SYSTEM) -> None:
+def remove_member(uow: UnitOfWork, org_name: str, username: str, *,
+                  actor: Principal = SYSTEM) -> None:  # fmt: skip
     """Remove a member (and from every team); the last owner cannot be removed."""
     with uow:
         org = _owned_org(uow, org_name, actor)
@@ -98,7 +100,8 @@ def remove_member(uow, org_name: str, username: str, *, actor: Principal = SYSTE
                      namespace_id=org.namespace_id, detail={"user": username})  # fmt: skip
 
 
-def create_team(uow, org_name: str, team: str, role: str, *, all_repositories: bool = False,
+def create_team(uow: UnitOfWork, org_name: str, team: str, role: str, *,
+                all_repositories: bool = False,
                 description: str = "", actor: Principal = SYSTEM) -> Team:  # fmt: skip
     """Create a team with ``role``; raises TeamExists, RoleInvalid, PermissionDenied."""
     check_short_name(team, "team name")
@@ -115,7 +118,7 @@ def create_team(uow, org_name: str, team: str, role: str, *, all_repositories: b
         return created
 
 
-def update_team(uow, org_name: str, team: str, *, role: str | None = None,
+def update_team(uow: UnitOfWork, org_name: str, team: str, *, role: str | None = None,
                 all_repositories: bool | None = None,
                 actor: Principal = SYSTEM) -> Team:  # fmt: skip
     """Change a team's role and/or its all-repositories flag."""
@@ -133,7 +136,7 @@ def update_team(uow, org_name: str, team: str, *, role: str | None = None,
         return uow.orgs.get_team(org.id, team)
 
 
-def delete_team(uow, org_name: str, team: str, *, actor: Principal = SYSTEM) -> None:
+def delete_team(uow: UnitOfWork, org_name: str, team: str, *, actor: Principal = SYSTEM) -> None:
     with uow:
         org = _owned_org(uow, org_name, actor)
         uow.orgs.delete_team(uow.orgs.get_team(org.id, team).id)
@@ -141,18 +144,18 @@ def delete_team(uow, org_name: str, team: str, *, actor: Principal = SYSTEM) -> 
                      namespace_id=org.namespace_id)  # fmt: skip
 
 
-def list_teams(uow, org_name: str) -> list[Team]:
+def list_teams(uow: UnitOfWork, org_name: str) -> list[Team]:
     with uow:
         return uow.orgs.teams(uow.orgs.get(org_name).id)
 
 
-def team_members(uow, org_name: str, team: str) -> list[str]:
+def team_members(uow: UnitOfWork, org_name: str, team: str) -> list[str]:
     with uow:
         org = uow.orgs.get(org_name)
         return uow.orgs.team_members(uow.orgs.get_team(org.id, team).id)
 
 
-def add_team_member(uow, org_name: str, team: str, username: str, *,
+def add_team_member(uow: UnitOfWork, org_name: str, team: str, username: str, *,
                     actor: Principal = SYSTEM) -> None:  # fmt: skip
     """Add a user to a team (and to the organisation if needed)."""
     with uow:
@@ -165,7 +168,7 @@ def add_team_member(uow, org_name: str, team: str, username: str, *,
                      namespace_id=org.namespace_id, detail={"user": username})  # fmt: skip
 
 
-def remove_team_member(uow, org_name: str, team: str, username: str, *,
+def remove_team_member(uow: UnitOfWork, org_name: str, team: str, username: str, *,
                        actor: Principal = SYSTEM) -> None:  # fmt: skip
     with uow:
         org = _owned_org(uow, org_name, actor)
@@ -176,7 +179,8 @@ def remove_team_member(uow, org_name: str, team: str, username: str, *,
                      namespace_id=org.namespace_id, detail={"user": username})  # fmt: skip
 
 
-def grant_repository(uow, org_name: str, team: str, repository: str, *, grant: bool = True,
+def grant_repository(uow: UnitOfWork, org_name: str, team: str, repository: str, *,
+                     grant: bool = True,
                      actor: Principal = SYSTEM) -> None:  # fmt: skip
     """Give (or with ``grant=False`` take back) a team's role on one org repository.
 
@@ -197,7 +201,7 @@ def grant_repository(uow, org_name: str, team: str, repository: str, *, grant: b
                      repository_id=repo.id, detail={"repository": repository})  # fmt: skip
 
 
-def team_repositories(uow, org_name: str, team: str) -> list[str]:
+def team_repositories(uow: UnitOfWork, org_name: str, team: str) -> list[str]:
     with uow:
         org = uow.orgs.get(org_name)
         return uow.orgs.team_repositories(uow.orgs.get_team(org.id, team).id)

@@ -15,6 +15,7 @@ from ..domain import errors
 from ..domain.model import REGISTRY_KINDS, SYSTEM, Principal, Registry
 from ..domain.names import NAMESPACE_RE
 from . import audit, credentials
+from .unit_of_work import UnitOfWork
 
 REGISTRY_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9._:-]*[a-z0-9])?")
 MAX_REGISTRY_NAME = 253
@@ -53,7 +54,7 @@ def _check(name: str, url: str, kind: str, namespaces) -> tuple[str, ...]:
     return namespaces
 
 
-def add_registry(uow, name: str, url: str, kind: str, namespaces=(), *,
+def add_registry(uow: UnitOfWork, name: str, url: str, kind: str, namespaces=(), *,
                  actor: Principal = SYSTEM) -> tuple[Registry, str]:  # fmt: skip
     """Record a registry; return (registry, credential). The credential is never shown again.
 
@@ -77,7 +78,7 @@ def add_registry(uow, name: str, url: str, kind: str, namespaces=(), *,
         return registry, credential
 
 
-def rotate_credential(uow, name: str, *, actor: Principal = SYSTEM) -> str:
+def rotate_credential(uow: UnitOfWork, name: str, *, actor: Principal = SYSTEM) -> str:
     """Replace a registry's credential; return the new one (shown once)."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
@@ -91,17 +92,17 @@ def rotate_credential(uow, name: str, *, actor: Principal = SYSTEM) -> str:
     return credential
 
 
-def list_registries(uow) -> list[Registry]:
+def list_registries(uow: UnitOfWork) -> list[Registry]:
     with uow:
         return uow.registries.list()
 
 
-def get_registry(uow, name: str) -> Registry:
+def get_registry(uow: UnitOfWork, name: str) -> Registry:
     with uow:
         return uow.registries.get(name)
 
 
-def holders(uow, full_name: str) -> list[Registry]:
+def holders(uow: UnitOfWork, full_name: str) -> list[Registry]:
     """Registries holding the repository ``full_name``, by name: the one answer for
     ``X-Docker-Endpoints`` (and the audience of the handshake's token), ``GET
     /api/v1/repositories/NAME/-/registries`` and the registries a deletion calls.
@@ -118,7 +119,7 @@ def holders(uow, full_name: str) -> list[Registry]:
         return uow.registries.serving(namespace_of(full_name)) or uow.registries.unrestricted()
 
 
-def remove_registry(uow, name: str, *, actor: Principal = SYSTEM) -> None:
+def remove_registry(uow: UnitOfWork, name: str, *, actor: Principal = SYSTEM) -> None:
     """Forget a registry (its credential stops working at once). RegistryNotFound."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
@@ -128,7 +129,7 @@ def remove_registry(uow, name: str, *, actor: Principal = SYSTEM) -> None:
         audit.record(uow, actor, "registry.remove", "registry", name)
 
 
-def authenticate_registry(uow, name: str, credential: str) -> Registry:
+def authenticate_registry(uow: UnitOfWork, name: str, credential: str) -> Registry:
     """Return the registry whose Basic ``name:credential`` this is.
 
     Raises RegistryCredentialInvalid for unknown names and wrong credentials alike.

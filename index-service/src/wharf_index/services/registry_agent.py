@@ -1,8 +1,9 @@
 """The Index acting as a registry client (scenario C step 2, ``registry sync``).
 
 :class:`RegistryAgent` holds what the Index needs to call registries itself: a token
-issuer (the Index's own keys and issuer name) and the HTTP client
-(adapters/registry_http.py). :func:`mint` issues a short-lived token for one registry
+issuer (the Index's own keys and issuer name) and a registry client (the domain's
+RegistryClient port; the composition root, context.py, gives it the HTTP client of
+adapters/registry_http.py). :func:`mint` issues a short-lived token for one registry
 (audience = its name) and records it in ``issued_tokens`` (kind ``access``, subject
 ``wharf-index``, no user) in its own committed transaction, so the registry's verification
 call (``/internal/v1/tokens/verify``) finds it before the Index sends the request. These
@@ -21,9 +22,10 @@ from dataclasses import dataclass, field
 from wharf_protocol.scopes import Scope
 from wharf_protocol.tokens import TokenIssuer
 
-from ..adapters.registry_http import RegistryHTTP
 from ..domain.model import SYSTEM, Registry
+from ..domain.registry_client import RegistryClient
 from . import tokens
+from .unit_of_work import UnitOfWork
 
 TOKEN_TTL = 60  # seconds: long enough for one call with its retries, short if it leaks
 
@@ -33,31 +35,22 @@ class RegistryAgent:
     """The Index's registry-client kit: ``issuer`` (own keys), ``http``, ``token_ttl``."""
 
     issuer: TokenIssuer = field(repr=False)
-    http: RegistryHTTP = field(repr=False)
+    http: RegistryClient = field(repr=False)
     token_ttl: int = TOKEN_TTL
 
     @classmethod
-    def from_settings(cls, settings, *, http: RegistryHTTP | None = None) -> RegistryAgent:
+    def from_settings(cls, settings, http: RegistryClient) -> RegistryAgent:
+        """The agent of the Index's keys and issuer name in ``settings``, calling
+        registries through ``http``."""
         issuer = TokenIssuer(list(settings.token_keys), settings.token_issuer,
                              ttl=TOKEN_TTL)  # fmt: skip
-        return cls(issuer, http or RegistryHTTP())
+        return cls(issuer, http)
 
 
-def mint(uow, agent: RegistryAgent, registry: Registry, access: Iterable[Scope]) -> str:
+def mint(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, access: Iterable[Scope]) -> str:
     """Issue and record (committed) a token for ``registry`` granting ``access``."""
     token, claims = agent.issuer.issue(SYSTEM.name, registry.name, tuple(access),
                                        ttl=agent.token_ttl)  # fmt: skip
     with uow:
         tokens.record(uow, claims)
     return token
-
-
-AGENT_EXTRA = "registry_agent"
-
-
-def for_context(context) -> RegistryAgent:
-    """Return the app's agent (``context.extras``), creating it on first use."""
-    agent = context.extras.get(AGENT_EXTRA)
-    if agent is None:
-        agent = context.extras[AGENT_EXTRA] = RegistryAgent.from_settings(context.settings)
-    return agent

@@ -19,6 +19,7 @@ from wharf_protocol import names as protocol_names
 from ..domain import errors, policy
 from ..domain.model import ROLES, SYSTEM, VISIBILITIES, Collaborator, Principal, Repository
 from . import audit
+from .unit_of_work import UnitOfWork
 
 MAX_DESCRIPTION = 4000
 
@@ -33,14 +34,15 @@ def split_name(full_name: str) -> tuple[str, str]:
     return namespace, rest
 
 
-def _visible(uow, principal: Principal, full_name: str, *, for_update: bool = False) -> Repository:
+def _visible(uow: UnitOfWork, principal: Principal, full_name: str, *,
+             for_update: bool = False) -> Repository:  # fmt: skip
     repository = uow.repositories.find(full_name, for_update=for_update)
     if repository is None or not policy.may_see(principal, repository):
         raise errors.RepositoryNotFound(full_name)
     return repository
 
 
-def _administered(uow, principal: Principal, full_name: str) -> Repository:
+def _administered(uow: UnitOfWork, principal: Principal, full_name: str) -> Repository:
     repository = _visible(uow, principal, full_name, for_update=True)
     if not policy.may_administer(principal, repository):
         raise errors.PermissionDenied(f"you may not administer {full_name}")
@@ -53,7 +55,7 @@ def _check_visibility(visibility: str) -> str:
     return visibility
 
 
-def create_repository(uow, principal: Principal, full_name: str, *,
+def create_repository(uow: UnitOfWork, principal: Principal, full_name: str, *,
                       visibility: str | None = None,
                       description: str = "") -> Repository:  # fmt: skip
     """Create ``namespace/name`` (visibility defaults to the namespace's default).
@@ -85,7 +87,7 @@ def create_repository(uow, principal: Principal, full_name: str, *,
         return repository
 
 
-def ensure_repository(uow, principal: Principal, full_name: str) -> Repository | None:
+def ensure_repository(uow: UnitOfWork, principal: Principal, full_name: str) -> Repository | None:
     """Return the repository, allocating it when absent and the principal may create it.
 
     None when it does not exist and may not be created (or the name is invalid or its
@@ -108,13 +110,13 @@ def ensure_repository(uow, principal: Principal, full_name: str) -> Repository |
             return uow.repositories.find(full_name)
 
 
-def get_repository(uow, principal: Principal, full_name: str) -> Repository:
+def get_repository(uow: UnitOfWork, principal: Principal, full_name: str) -> Repository:
     """Return the repository if ``principal`` may see it; RepositoryNotFound otherwise."""
     with uow:
         return _visible(uow, principal, full_name)
 
 
-def list_repositories(uow, principal: Principal, *, namespace: str | None = None,
+def list_repositories(uow: UnitOfWork, principal: Principal, *, namespace: str | None = None,
                       query: str | None = None, after: str | None = None,
                       limit: int = 100) -> list[Repository]:  # fmt: skip
     """Repositories visible to ``principal`` by full name (keyset ``after``), optionally in
@@ -131,7 +133,8 @@ def list_repositories(uow, principal: Principal, *, namespace: str | None = None
     return found
 
 
-def set_visibility(uow, principal: Principal, full_name: str, visibility: str) -> Repository:
+def set_visibility(uow: UnitOfWork, principal: Principal, full_name: str,
+                   visibility: str) -> Repository:  # fmt: skip
     """Make a repository public or private (repository admins)."""
     _check_visibility(visibility)
     with uow:
@@ -143,7 +146,8 @@ def set_visibility(uow, principal: Principal, full_name: str, visibility: str) -
         return uow.repositories.get(full_name)
 
 
-def set_description(uow, principal: Principal, full_name: str, description: str) -> Repository:
+def set_description(uow: UnitOfWork, principal: Principal, full_name: str,
+                    description: str) -> Repository:  # fmt: skip
     """Replace a repository's description (repository admins)."""
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
         raise errors.ValueInvalid("description", f"at most {MAX_DESCRIPTION} characters")
@@ -155,7 +159,8 @@ def set_description(uow, principal: Principal, full_name: str, description: str)
         return uow.repositories.get(full_name)
 
 
-def set_namespace_visibility(uow, principal: Principal, namespace: str, visibility: str) -> None:
+def set_namespace_visibility(uow: UnitOfWork, principal: Principal, namespace: str,
+                             visibility: str) -> None:  # fmt: skip
     """Set the default visibility of new repositories in ``namespace`` (its owners)."""
     _check_visibility(visibility)
     with uow:
@@ -167,7 +172,7 @@ def set_namespace_visibility(uow, principal: Principal, namespace: str, visibili
                      namespace_id=found.id, detail={"visibility": visibility})  # fmt: skip
 
 
-def mark_deleting(uow, principal: Principal, full_name: str) -> Repository:
+def mark_deleting(uow: UnitOfWork, principal: Principal, full_name: str) -> Repository:
     """Start deleting a repository: status 'deleting' (repository admins; idempotent)."""
     with uow:
         repository = _administered(uow, principal, full_name)
@@ -177,7 +182,7 @@ def mark_deleting(uow, principal: Principal, full_name: str) -> Repository:
         return uow.repositories.get(full_name)
 
 
-def delete_repository(uow, full_name: str, *, principal: Principal = SYSTEM) -> bool:
+def delete_repository(uow: UnitOfWork, full_name: str, *, principal: Principal = SYSTEM) -> bool:
     """Remove every record of a repository; False when it did not exist (idempotent).
 
     For the registry's repository-deleted event (SYSTEM) or administrators; others call
@@ -196,7 +201,7 @@ def delete_repository(uow, full_name: str, *, principal: Principal = SYSTEM) -> 
         return True
 
 
-def set_collaborator(uow, principal: Principal, full_name: str, username: str,
+def set_collaborator(uow: UnitOfWork, principal: Principal, full_name: str, username: str,
                      role: str) -> None:  # fmt: skip
     """Give ``username`` ``role`` (read, write, admin) on a repository (repository admins)."""
     if role not in ROLES:
@@ -210,7 +215,8 @@ def set_collaborator(uow, principal: Principal, full_name: str, username: str,
                      detail={"user": username, "role": role})  # fmt: skip
 
 
-def remove_collaborator(uow, principal: Principal, full_name: str, username: str) -> None:
+def remove_collaborator(uow: UnitOfWork, principal: Principal, full_name: str,
+                        username: str) -> None:  # fmt: skip
     with uow:
         repository = _administered(uow, principal, full_name)
         if not uow.repositories.remove_collaborator(repository.id, uow.users.get(username).id):
@@ -220,6 +226,6 @@ def remove_collaborator(uow, principal: Principal, full_name: str, username: str
                      detail={"user": username})  # fmt: skip
 
 
-def list_collaborators(uow, principal: Principal, full_name: str) -> list[Collaborator]:
+def list_collaborators(uow: UnitOfWork, principal: Principal, full_name: str) -> list[Collaborator]:
     with uow:
         return uow.repositories.collaborators(_administered(uow, principal, full_name).id)

@@ -13,15 +13,16 @@ from __future__ import annotations
 from ..domain import errors, policy
 from ..domain.model import Principal
 from .paging import Page, take
+from .unit_of_work import UnitOfWork
 
 MAX_QUERY = 200
 
 
-def _namespace_id(uow, namespace: str | None) -> int | None:
+def _namespace_id(uow: UnitOfWork, namespace: str | None) -> int | None:
     return uow.namespaces.get(namespace).id if namespace else None
 
 
-def browse(uow, principal: Principal, *, namespace: str | None = None,
+def browse(uow: UnitOfWork, principal: Principal, *, namespace: str | None = None,
            after: tuple | None = None, limit: int = 50) -> Page:  # fmt: skip
     """Visible repositories by full name; keys ``(full_name,)``. Raises NamespaceNotFound."""
     with uow:
@@ -32,7 +33,7 @@ def browse(uow, principal: Principal, *, namespace: str | None = None,
     return take(rows, limit, lambda r: (r.full_name,), keep=lambda r: policy.may_see(principal, r))
 
 
-def search(uow, principal: Principal, query: str, *, namespace: str | None = None,
+def search(uow: UnitOfWork, principal: Principal, query: str, *, namespace: str | None = None,
            after: tuple | None = None, limit: int = 50) -> Page:  # fmt: skip
     """Visible repositories matching ``query``, best first; items are (repository, rank),
     keys ``(rank, full_name)``. Raises ValueInvalid (empty or too long query),

@@ -10,6 +10,7 @@ from ..domain import errors, policy
 from ..domain.model import Principal, Repository
 from .paging import Page, take
 from .repositories import get_repository
+from .unit_of_work import UnitOfWork
 
 
 def _user_id(principal: Principal) -> int:
@@ -18,7 +19,7 @@ def _user_id(principal: Principal) -> int:
     return principal.user.id
 
 
-def star(uow, principal: Principal, full_name: str) -> tuple[int, bool]:
+def star(uow: UnitOfWork, principal: Principal, full_name: str) -> tuple[int, bool]:
     """Star a visible repository (idempotent); return (stars, True)."""
     with uow:
         repository = get_repository(uow, principal, full_name)
@@ -26,7 +27,7 @@ def star(uow, principal: Principal, full_name: str) -> tuple[int, bool]:
         return uow.stars.counts([repository.id])[repository.id], True
 
 
-def unstar(uow, principal: Principal, full_name: str) -> tuple[int, bool]:
+def unstar(uow: UnitOfWork, principal: Principal, full_name: str) -> tuple[int, bool]:
     """Remove the caller's star (idempotent); return (stars, False)."""
     with uow:
         repository = get_repository(uow, principal, full_name)
@@ -34,7 +35,7 @@ def unstar(uow, principal: Principal, full_name: str) -> tuple[int, bool]:
         return uow.stars.counts([repository.id])[repository.id], False
 
 
-def summary(uow, principal: Principal, full_name: str) -> tuple[Repository, int, bool]:
+def summary(uow: UnitOfWork, principal: Principal, full_name: str) -> tuple[Repository, int, bool]:
     """Return (repository, stars, starred by the caller) for a visible repository."""
     with uow:
         repository = get_repository(uow, principal, full_name)
@@ -43,7 +44,7 @@ def summary(uow, principal: Principal, full_name: str) -> tuple[Repository, int,
         return repository, uow.stars.counts([repository.id])[repository.id], starred
 
 
-def counts(uow, repositories: list[Repository]) -> dict[int, int]:
+def counts(uow: UnitOfWork, repositories: list[Repository]) -> dict[int, int]:
     """Return ``{repository id: stars}`` for repositories the caller already sees."""
     if not repositories:
         return {}
@@ -51,7 +52,7 @@ def counts(uow, repositories: list[Repository]) -> dict[int, int]:
         return uow.stars.counts([r.id for r in repositories])
 
 
-def starred_by(uow, principal: Principal, username: str, *, after: tuple | None,
+def starred_by(uow: UnitOfWork, principal: Principal, username: str, *, after: tuple | None,
                limit: int) -> Page:  # fmt: skip
     """Repositories ``username`` starred, restricted to those ``principal`` may see.
 

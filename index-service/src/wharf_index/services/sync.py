@@ -40,12 +40,13 @@ from datetime import UTC, datetime
 from wharf_protocol import names as protocol_names
 from wharf_protocol.scopes import Scope
 
-from ..adapters.reconciliation import RecordedTag
 from ..domain import errors, policy
 from ..domain.model import SYSTEM, Registry
+from ..domain.records import RecordedTag, RemoteManifest
 from . import registry_agent
 from .registry_agent import RegistryAgent
 from .repositories import create_repository
+from .unit_of_work import UnitOfWork
 
 BATCH = 50  # repositories per pull token (keeps the Authorization header small)
 CATALOG = Scope("registry", "catalog", frozenset({"*"}))
@@ -95,10 +96,10 @@ class _Change:
     tag: str
     was: str | None  # the recorded digest the plan was made from (None: no tag)
     digest: str | None  # the registry's digest (None: remove the tag)
-    manifest: object = None  # a RemoteManifest to record first, when not recorded yet
+    manifest: RemoteManifest | None = None  # to record first, when not recorded yet
 
 
-def sync(uow, agent: RegistryAgent, name: str, *, dry_run: bool = False) -> SyncReport:
+def sync(uow: UnitOfWork, agent: RegistryAgent, name: str, *, dry_run: bool = False) -> SyncReport:
     """Compare registry ``name`` with the records and repair them (see module doc).
 
     Raises RegistryNotFound, RegistryUnavailable / RegistryRefused (nothing further is
@@ -142,13 +143,15 @@ def _namespace(full_name: str) -> str:
     return full_name.partition("/")[0]
 
 
-def _hold(uow, registry: Registry, repository_id: int | None, report: SyncReport) -> None:
+def _hold(uow: UnitOfWork, registry: Registry, repository_id: int | None,
+          report: SyncReport) -> None:  # fmt: skip
     if repository_id is not None and not report.dry_run:
         with uow:
             uow.registries.hold(repository_id, registry.id)
 
 
-def _release(uow, registry: Registry, full_name: str, started, report: SyncReport) -> None:
+def _release(uow: UnitOfWork, registry: Registry, full_name: str, started,
+             report: SyncReport) -> None:  # fmt: skip
     """The registry lacks a repository it is recorded as holding: forget the holding and
     what came from it, unless a push event refreshed the holding since ``started``."""
     if report.dry_run:
@@ -163,7 +166,8 @@ def _release(uow, registry: Registry, full_name: str, started, report: SyncRepor
             report.repositories_released.append(full_name)
 
 
-def _adopt(uow, registry: Registry, full_name: str, names: dict, report: SyncReport) -> None:
+def _adopt(uow: UnitOfWork, registry: Registry, full_name: str, names: dict,
+           report: SyncReport) -> None:  # fmt: skip
     """Take a catalog name the sync's scope lacks into ``names`` (creating its record)."""
     namespace, _, rest = full_name.partition("/")
     with uow:
@@ -189,7 +193,7 @@ def _adopt(uow, registry: Registry, full_name: str, names: dict, report: SyncRep
             names[full_name] = uow.repositories.get(full_name).id
 
 
-def _sync_repository(uow, agent: RegistryAgent, registry: Registry, token: str,
+def _sync_repository(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, token: str,
                      full_name: str, repository_id: int | None,
                      report: SyncReport) -> None:  # fmt: skip
     recorded: dict[str, RecordedTag] = {}
@@ -209,7 +213,7 @@ def _sync_repository(uow, agent: RegistryAgent, registry: Registry, token: str,
         _apply(uow, registry, repository_id, changes)
 
 
-def _plan(uow, agent: RegistryAgent, registry: Registry, token: str, full_name: str,
+def _plan(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, token: str, full_name: str,
           repository_id: int | None, recorded: dict[str, RecordedTag], remote: list[str], *,
           fetch: bool) -> list[_Change]:  # fmt: skip
     """Changes that make ``recorded`` match ``remote``; manifests the Index has not
@@ -233,14 +237,14 @@ def _plan(uow, agent: RegistryAgent, registry: Registry, token: str, full_name: 
     return changes
 
 
-def _has_manifest(uow, repository_id: int | None, digest: str) -> bool:
+def _has_manifest(uow: UnitOfWork, repository_id: int | None, digest: str) -> bool:
     if repository_id is None:
         return False
     with uow:
         return uow.reconciliation.manifest_id(repository_id, digest) is not None
 
 
-def _apply(uow, registry: Registry, repository_id: int, changes: list[_Change]) -> None:
+def _apply(uow: UnitOfWork, registry: Registry, repository_id: int, changes: list[_Change]) -> None:
     now = datetime.now(UTC)
     with uow:
         current = uow.reconciliation.tags(repository_id)

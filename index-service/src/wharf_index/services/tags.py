@@ -6,14 +6,15 @@ with the repository's visibility rule: invisible repositories are RepositoryNotF
 
 from __future__ import annotations
 
-from ..adapters.tags import TagRecord
 from ..domain import errors
 from ..domain.model import Principal
+from ..domain.records import TagRecord
 from .paging import Page, take
 from .repositories import get_repository
+from .unit_of_work import UnitOfWork
 
 
-def list_tags(uow, principal: Principal, full_name: str, *, after: tuple | None,
+def list_tags(uow: UnitOfWork, principal: Principal, full_name: str, *, after: tuple | None,
               limit: int) -> Page:  # fmt: skip
     """Tags by name; keys are ``(name,)``. Raises RepositoryNotFound."""
     with uow:
@@ -22,7 +23,7 @@ def list_tags(uow, principal: Principal, full_name: str, *, after: tuple | None,
     return take(rows, limit, lambda t: (t.name,))
 
 
-def get_tag(uow, principal: Principal, full_name: str, tag: str) -> TagRecord:
+def get_tag(uow: UnitOfWork, principal: Principal, full_name: str, tag: str) -> TagRecord:
     """Return one tag with its layers. Raises RepositoryNotFound, NotFound (tag)."""
     with uow:
         repository = get_repository(uow, principal, full_name)

@@ -54,8 +54,9 @@ from ..domain import errors, policy
 from ..domain.model import Principal
 from . import credentials
 from .access import authorize
-from .accounts import principal_for
 from .credential_cache import CredentialCache
+from .principals import principal_for
+from .unit_of_work import UnitOfWork
 
 REFRESH_SALT = "wharf.refresh-token"  # noqa: S105 - a salt label, not a secret
 MAX_SCOPES = 100
@@ -94,7 +95,8 @@ class TokenGrant:
 
 @dataclass
 class TokenAuthority:
-    """Per-app token objects (kept in ``context.extras["tokens"]``)."""
+    """The token objects of one app (IndexContext.authority): issuer, verifier, the
+    refresh-token serializer and the credential cache."""
 
     issuer: TokenIssuer
     verifier: TokenVerifier
@@ -142,7 +144,7 @@ def _utc(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def _audience(uow, service: str | None) -> tuple[str, frozenset[str]]:
+def _audience(uow: UnitOfWork, service: str | None) -> tuple[str, frozenset[str]]:
     """Return the registry's name (the audience) and the namespaces it declared serving."""
     if not service:
         raise errors.ValueInvalid("service", "the service parameter (the registry) is required")
@@ -160,7 +162,7 @@ def _served(scopes: tuple[Scope, ...], namespaces: frozenset[str]) -> tuple[Scop
                  or policy.registry_serves(namespaces, namespace_of(s.name)))  # fmt: skip
 
 
-def issue(uow, authority: TokenAuthority, principal: Principal, service: str | None,
+def issue(uow: UnitOfWork, authority: TokenAuthority, principal: Principal, service: str | None,
           scopes: tuple[Scope, ...], *, offline: bool = False, allocate: bool = True,
           refresh_token: str | None = None) -> TokenGrant:  # fmt: skip
     """Issue a token for ``service`` granting what ``principal`` may do of ``scopes``.
@@ -189,7 +191,7 @@ def issue(uow, authority: TokenAuthority, principal: Principal, service: str | N
     return TokenGrant(token, claims, refresh_token if offline else None)
 
 
-def record(uow, claims: Claims, *, user_id: int | None = None,
+def record(uow: UnitOfWork, claims: Claims, *, user_id: int | None = None,
            access_token_id: int | None = None) -> None:
     """Record an issued registry token (its jti) in the open ``uow``, so the verification
     endpoint knows it and revocation (of the user or access token given) reaches it."""
@@ -200,7 +202,7 @@ def record(uow, claims: Claims, *, user_id: int | None = None,
     )  # fmt: skip
 
 
-def _new_refresh_token(uow, authority: TokenAuthority, principal: Principal,
+def _new_refresh_token(uow: UnitOfWork, authority: TokenAuthority, principal: Principal,
                        claims: Claims) -> str:  # fmt: skip
     jti = credentials.new_secret()
     expires_at = claims.issued_at + authority.refresh_ttl
@@ -213,7 +215,8 @@ def _new_refresh_token(uow, authority: TokenAuthority, principal: Principal,
                                                "ep": principal.user.credential_epoch})
 
 
-def principal_for_refresh(uow, authority: TokenAuthority, refresh_token: str) -> Principal:
+def principal_for_refresh(uow: UnitOfWork, authority: TokenAuthority,
+                          refresh_token: str) -> Principal:  # fmt: skip
     """Return the principal a refresh token stands for; AuthenticationFailed if it is not
     genuine, unknown, revoked, expired, or its user (or access token) is no longer valid."""
     failed = errors.AuthenticationFailed("invalid refresh token")
@@ -238,7 +241,7 @@ def principal_for_refresh(uow, authority: TokenAuthority, refresh_token: str) ->
         return _principal_of(uow, record, data.get("sub"), failed, epoch=data.get("ep", 0))
 
 
-def principal_for_login_token(uow, authority: TokenAuthority, token: str) -> Principal:
+def principal_for_login_token(uow: UnitOfWork, authority: TokenAuthority, token: str) -> Principal:
     """Return the principal a login token (:func:`issue` for the Index's own service) stands
     for; AuthenticationFailed if it is not genuine, expired, for another audience, unknown,
     revoked, or its user (or access token) is no longer valid."""
@@ -260,7 +263,7 @@ def principal_for_login_token(uow, authority: TokenAuthority, token: str) -> Pri
         return _principal_of(uow, record, claims.subject, failed)
 
 
-def _principal_of(uow, record, subject: object, failed: Exception, *,
+def _principal_of(uow: UnitOfWork, record, subject: object, failed: Exception, *,
                   epoch: int | None = None) -> Principal:
     """The principal of an issued-token record of ``subject`` (within an open ``uow``);
     raise ``failed`` when its user is gone, disabled or renamed, its credentials changed
@@ -278,7 +281,8 @@ def _principal_of(uow, record, subject: object, failed: Exception, *,
                          access_token_id=record.access_token_id)  # fmt: skip
 
 
-def verify_for_registry(uow, authority: TokenAuthority, registry_name: str, credential: str,
+def verify_for_registry(uow: UnitOfWork, authority: TokenAuthority, registry_name: str,
+                        credential: str,
                         token: object) -> Claims:  # fmt: skip
     """Return the claims of ``token`` if it is valid for the calling registry.
 

@@ -26,8 +26,6 @@ from __future__ import annotations
 from flask import Blueprint
 from werkzeug.routing import BaseConverter
 
-from .. import docker_auth
-
 URL_PREFIX = "/api/v1"
 
 bp = Blueprint("api", __name__)
@@ -56,8 +54,7 @@ class IdConverter(BaseConverter):
 
 
 def init_app(app, context) -> None:
-    """Register the URL converters the routes use, and the shared credential cache."""
-    docker_auth.init_authority(context)  # Basic logins share /v2/token's credential cache
+    """Register the URL converters the routes use."""
     app.url_map.converters["api_repo"] = RepositoryNameConverter
     app.url_map.converters["api_id"] = IdConverter
 

@@ -3,7 +3,7 @@
 Accepted, in this order:
 
 1. ``Authorization: Basic`` -- ``username:password`` or ``username:<access token>``
-   (services.accounts.authenticate routes tokens; wrong credentials are 401, repeated
+   (services.authentication.authenticate routes tokens; wrong credentials are 401, repeated
    failures of one name from one address 429 with Retry-After).
 2. ``Authorization: Bearer <access token>`` (``wharf_pat_...``; throttled the same way).
 3. The session cookie set by ``POST /api/v1/session`` (Flask's session, signed with
@@ -32,7 +32,7 @@ from wharf_protocol.errcode import ApiError
 from ...context import uow
 from ...domain import errors
 from ...domain.model import ANONYMOUS, Principal, User
-from ...services import accounts
+from ...services import accounts, authentication, principals
 from ...services.credential_cache import login
 from ..docker_auth import authority, client_address
 from . import bp
@@ -95,7 +95,8 @@ def _authenticate() -> Principal:
             return login(uow(), authority().cache, credentials.username,
                          credentials.password or "", address=client_address())  # fmt: skip
         if scheme.lower() == "bearer" and value.strip():
-            return accounts.authenticate_bearer(uow(), value.strip(), address=client_address())
+            return authentication.authenticate_bearer(uow(), value.strip(),
+                                                      address=client_address())  # fmt: skip
         raise ApiError("UNAUTHORIZED", "unsupported Authorization header", 401)
     if SESSION_USER_ID not in session:
         return ANONYMOUS
@@ -123,7 +124,7 @@ def _session_principal() -> Principal:
             or user.credential_epoch != session.get(SESSION_EPOCH)):  # fmt: skip
         session.clear()
         raise ApiError("UNAUTHORIZED", "the session has ended; sign in again", 401)
-    return accounts.principal_for(work, user)
+    return principals.principal_for(work, user)
 
 
 def start_session(user: User) -> str:
@@ -169,7 +170,7 @@ def add_challenge(response):
 def create_session():
     """Sign in with a password; set the session cookie and answer the CSRF token."""
     data = load(LoginIn)
-    signed_in = accounts.authenticate(uow(), data["username"], data["password"],
+    signed_in = authentication.authenticate(uow(), data["username"], data["password"],
                                       address=client_address())  # fmt: skip
     if signed_in.scopes is not None:
         raise errors.AuthenticationFailed("sign in with a password, not an access token")

@@ -14,7 +14,7 @@ from dataclasses import fields
 from ...context import current, uow
 from ...domain import errors, policy
 from ...domain.model import Principal, Repository
-from ...services import deletion, registry_agent, repositories, search, stars
+from ...services import deletion, repositories, search, stars
 from . import bp
 from .auth import principal, require_account, require_user
 from .inputs import NAMESPACE_FILTER, load, query
@@ -110,8 +110,7 @@ def delete_repository(name: str):
     """Delete a repository here and at its registries (its admins; access tokens with a
     scope naming ``admin``); 202, ``status`` ``deleted`` or (registry unreachable, retried
     later) ``deleting``."""
-    agent = registry_agent.for_context(current())
-    result = deletion.request_deletion(uow(), agent, require_user(), name)
+    result = deletion.request_deletion(uow(), current().agent, require_user(), name)
     row = repository_rows([result.repository])[0] | {"status": result.status}
     return RepositorySchema().dump(row), 202
 

@@ -16,12 +16,13 @@ from wharf_protocol.names import MAX_NAME_LENGTH, REPOSITORY_NAME_RE
 from ...domain.model import REGISTRY_KINDS, ROLES, VISIBILITIES
 from ...domain.names import (
     MAX_NAMESPACE_LENGTH,
+    MAX_USERNAME,
     NAMESPACE_RE,
     RESERVED,
     ROBOT_SHORT_RE,
 )
 from ...services.access_tokens import MAX_TOKEN_DAYS
-from ...services.accounts import EMAIL_RE, MAX_USERNAME
+from ...services.accounts import EMAIL_RE
 from ...services.comments import MAX_BODY
 from ...services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ...services.registries import (

@@ -1,0 +1,152 @@
+"""Values the stores and the registry client return, besides the aggregates of model.py:
+read models for one use each (tags as the API shows them, comments, the audit log), the
+bookkeeping of tokens and deletions, and what ``registry sync`` compares.
+
+Plain frozen values like model.py's; timestamps are timezone-aware UTC ``datetime``
+objects. The stores that build them are in adapters/ (one per table group), the ports
+that return them in domain/stores.py and domain/registry_client.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .model import TokenScope, User
+
+# -- the image record (tags and manifests) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    digest: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """A tag and the manifest it points at."""
+
+    name: str
+    digest: str
+    media_type: str
+    size: int
+    config_digest: str | None
+    layers: tuple[Layer, ...]
+    pushed_by: str
+    pushed_at: datetime
+    pull_count: int
+    last_pulled_at: datetime | None
+
+    @property
+    def layers_size(self) -> int:
+        """Compressed bytes of all layers (what a pull downloads at most)."""
+        return sum(layer.size for layer in self.layers)
+
+
+@dataclass(frozen=True)
+class RemoteManifest:
+    """A manifest as a registry serves it, in the shape the content store records."""
+
+    digest: str
+    media_type: str
+    size: int
+    config_digest: str | None
+    layers: list[dict]  # [{"digest", "size", "mediaType"}] in manifest order
+
+
+# -- people's records -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment; ``author`` is None once its author's account was deleted."""
+
+    id: int
+    repository_id: int
+    author_id: int | None
+    author: str | None
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor_name: str
+    action: str
+    target_type: str
+    target: str
+    detail: dict
+
+
+# -- the token authority's bookkeeping ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    jti: str
+    kind: str
+    subject: str
+    user_id: int | None
+    access_token_id: int | None
+    audience: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    """What a credential-cache hit is checked against."""
+
+    user: User
+    password_changed_at: datetime | None
+    token_active: bool  # the access token exists, belongs to the user, is unrevoked/unexpired
+    token_scopes: tuple[TokenScope, ...] | None
+    locked_for: int = 0  # seconds left in the lock-out of the (name, address) asked about
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A registry (id, name, credential hash) and, when found, the issued-token record."""
+
+    registry_id: int
+    registry_name: str
+    credential_hash: bytes
+    token_kind: str | None
+    token_audience: str | None
+    token_revoked: bool
+    token_expires_at: datetime | None
+
+
+# -- deletions and reconciliation -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletionState:
+    """The bookkeeping of one repository deletion in progress."""
+
+    repository_id: int
+    requested_by: str
+    requested_at: datetime
+    attempts: int
+    last_attempt_at: datetime | None
+    last_error: str | None
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordedRepository:
+    id: int
+    full_name: str
+
+
+@dataclass(frozen=True)
+class RecordedTag:
+    name: str
+    digest: str
+    registry: str | None  # None: recorded without a registry (or that registry was removed)

@@ -1,0 +1,35 @@
+"""The registry client's port: the calls the Index makes to registries itself (repository
+deletion, ``registry sync``), each with a token the Index minted for that registry.
+
+adapters/registry_http.py implements it over HTTP (the paths, pagination, retries and
+error rules are described there); services/registry_agent.py carries one, given by the
+composition root (context.py). Failures are the domain's RegistryUnavailable (network,
+timeouts, 5xx after retries) and RegistryRefused (any other unexpected answer); tokens
+never appear in them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from .model import Registry
+from .records import RemoteManifest
+
+
+class RegistryClient(Protocol):
+    def delete_repository(self, registry: Registry, name: str, token: str) -> None:
+        """Have ``registry`` delete repository ``name``; return once it accepted."""
+
+    def catalog(self, registry: Registry, token: str) -> Iterator[str]:
+        """Every repository name of the registry's catalog."""
+
+    def tags(self, registry: Registry, name: str, token: str) -> list[str] | None:
+        """Every tag of ``name`` (None: the registry does not know the repository)."""
+
+    def manifest_digest(self, registry: Registry, name: str, tag: str, token: str) -> str | None:
+        """The digest of a tag's manifest (None: unknown, or no digest given)."""
+
+    def manifest(self, registry: Registry, name: str, tag: str,
+                 token: str) -> RemoteManifest | None:  # fmt: skip
+        """A tag's manifest, its digest checked against its body (None: unknown)."""

@@ -1,0 +1,198 @@
+"""The stores' ports for repositories and what hangs off them (the image record of tags
+and manifests, stars, comments, search, deletions in progress, reconciliation with a
+registry) and for the registry directory. Contracts as in domain/stores.py.
+
+Repository reads that take a ``principal`` return only what it may see (status
+``deleting`` hidden; token scopes are not applied: callers filter with
+``policy.may_see``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from .model import Collaborator, Principal, Registry, Repository
+from .records import Comment, RecordedRepository, RecordedTag, TagRecord
+
+
+class RepositoryStore(Protocol):
+    """``uow.repositories``: repositories and their collaborators."""
+
+    def create(self, namespace_id: int, namespace: str, name: str, visibility: str,
+               description: str = "") -> Repository | None: ...  # fmt: skip
+    def find(self, full_name: str, *, for_update: bool = False) -> Repository | None: ...
+    def get(self, full_name: str) -> Repository: ...
+    def find_many(self, full_names: list[str]) -> dict[str, Repository]:
+        """``{full_name: repository}`` of those of ``full_names`` that exist."""
+
+    def list_visible(self, principal: Principal, *, namespace_id: int | None = None,
+                     query: str | None = None, after: str | None = None,
+                     limit: int = 100) -> list[Repository]:  # fmt: skip
+        """By full name; ``query`` matches a substring of the full name or description
+        (LIKE wildcards in it are literal)."""
+
+    def set_visibility(self, repository_id: int, visibility: str) -> None: ...
+    def set_description(self, repository_id: int, description: str) -> None: ...
+    def set_status(self, repository_id: int, status: str) -> None: ...
+    def delete(self, repository_id: int) -> None:
+        """Delete the repository and every record of it (tags, manifests, stars, ...)."""
+
+    def set_collaborator(self, repository_id: int, user_id: int, role: str) -> None: ...
+    def remove_collaborator(self, repository_id: int, user_id: int) -> bool: ...
+    def collaborators(self, repository_id: int) -> list[Collaborator]: ...
+
+
+class StarStore(Protocol):
+    """``uow.stars``: who starred which repository."""
+
+    def add(self, user_id: int, repository_id: int) -> bool: ...
+    def remove(self, user_id: int, repository_id: int) -> bool: ...
+    def has(self, user_id: int, repository_id: int) -> bool: ...
+    def counts(self, repository_ids: list[int]) -> dict[int, int]:
+        """``{repository id: stars}``, 0 for repositories nobody starred."""
+
+    def starred_by(self, user_id: int, principal: Principal, *, after: str | None,
+                   limit: int) -> list[Repository]:  # fmt: skip
+        """Repositories ``user_id`` starred that ``principal`` may see, by full name."""
+
+
+class CommentStore(Protocol):
+    """``uow.comments``: comments on repositories, oldest first."""
+
+    def add(self, repository_id: int, author_id: int, body: str) -> Comment: ...
+    def find(self, repository_id: int, comment_id: int) -> Comment | None: ...
+    def list(self, repository_id: int, *, after_id: int | None,
+             limit: int) -> list[Comment]: ...  # fmt: skip
+    def delete(self, comment_id: int) -> bool: ...
+
+
+class TagStore(Protocol):
+    """``uow.tags``: the image record as the API reads it (tags with their manifests)."""
+
+    def list(self, repository_id: int, *, after: str | None, limit: int) -> list[TagRecord]: ...
+    def find(self, repository_id: int, name: str) -> TagRecord | None: ...
+
+
+class SearchStore(Protocol):
+    """``uow.search``: repository search over names and descriptions."""
+
+    def search(self, principal: Principal, query: str, *, namespace_id: int | None,
+               after: tuple[float, str] | None,
+               limit: int) -> list[tuple[Repository, float]]:  # fmt: skip
+        """(repository, rank) matching ``query`` (not empty), best first, after the key
+        ``after`` = (rank, full name) of the previous page."""
+
+    def page(self, principal: Principal, query: str, *, limit: int,
+             offset: int) -> tuple[list[tuple[Repository, int]], int]:  # fmt: skip
+        """([(repository, star count)], total matches) of one page by full name; an empty
+        ``query`` matches every repository ``principal`` may see."""
+
+
+class ContentStore(Protocol):
+    """``uow.content``: the image record as registry events write it, processed event
+    ids, pull and push counters."""
+
+    def claim_event(self, event_id: str, registry_id: int, action: str) -> bool:
+        """Record ``event_id`` as processed; False when it was processed before."""
+
+    def prune_events(self, retention_seconds: int, limit: int) -> int:
+        """Forget up to ``limit`` event ids processed more than ``retention_seconds`` ago;
+        return how many."""
+
+    def count_old_events(self, retention_seconds: int) -> int:
+        """How many event ids :meth:`prune_events` would forget in all."""
+
+    def put_manifest(self, repository_id: int, digest: str, *, media_type: str, size: int,
+                     config_digest: str | None, layers: list[dict], pushed_by: str,
+                     pushed_at: datetime, registry_id: int | None) -> int:  # fmt: skip
+        """Insert or refresh a manifest record; return its id."""
+
+    def put_tag(self, repository_id: int, name: str, manifest_id: int, *, pushed_by: str,
+                pushed_at: datetime) -> None:  # fmt: skip
+        """Point tag ``name`` at a manifest."""
+
+    def delete_manifest(self, repository_id: int, digest: str, *,
+                        registry_id: int | None = None) -> bool:  # fmt: skip
+        """Delete a manifest and its tags; with ``registry_id`` only when it came from
+        that registry or from none."""
+
+    def delete_tag(self, repository_id: int, name: str, *,
+                   registry_id: int | None = None) -> bool:  # fmt: skip
+        """Delete a tag; with ``registry_id`` only when its manifest came from that
+        registry or from none."""
+
+    def delete_registry_content(self, repository_id: int, registry_id: int) -> int:
+        """Delete the manifests (and their tags) that came from a registry; how many."""
+
+    def count_push(self, repository_id: int) -> None: ...
+    def count_pull(self, repository_id: int, *, tag: str = "", digest: str = "",
+                   at: datetime | None = None) -> None: ...  # fmt: skip
+    def layer_checksums(self, repository_id: int) -> list[tuple[str, str]]:
+        """(digest, media type) of the layers of the tagged manifests, each digest once."""
+
+
+class RegistryStore(Protocol):
+    """``uow.registries``: the registry directory and which registries hold what."""
+
+    def create(self, name: str, url: str, kind: str, credential_hash: bytes,
+               namespaces: tuple[str, ...]) -> Registry | None: ...  # fmt: skip
+    def get(self, name: str) -> Registry: ...
+    def with_hash(self, name: str) -> tuple[Registry, bytes] | None: ...
+    def serving(self, namespace: str) -> list[Registry]:
+        """The registries that declared ``namespace``."""
+
+    def unrestricted(self) -> list[Registry]:
+        """The registries that declared no namespace (they serve every one)."""
+
+    def holding(self, full_name: str) -> list[Registry]:
+        """The registries recorded as holding the repository ``full_name``."""
+
+    def hold(self, repository_id: int, registry_id: int) -> None:
+        """Record (or refresh) that the registry holds the repository."""
+
+    def release(self, repository_id: int, registry_id: int) -> bool: ...
+    def held_since(self, repository_id: int, registry_id: int, since: datetime) -> bool:
+        """True when the holding was recorded or refreshed at or after ``since``."""
+
+    def holder_count(self, repository_id: int) -> int: ...
+    def set_credential_hash(self, registry_id: int, credential_hash: bytes) -> None: ...
+    def delete(self, registry_id: int) -> None: ...
+    def list(self) -> list[Registry]: ...
+
+
+class DeletionStore(Protocol):
+    """``uow.deletions``: repository deletions in progress, with a lease per deletion."""
+
+    def requested(self, repository_id: int, requested_by: str) -> None:
+        """Record that a deletion was asked for (the first request's time is kept)."""
+
+    def claim(self, repository_id: int, lease_seconds: int, *, force: bool = False) -> bool:
+        """Take the lease for ``lease_seconds`` unless another driver holds it (``force``:
+        take it anyway)."""
+
+    def attempted(self, repository_id: int, error: str | None) -> None:
+        """Count an attempt; a failed one (``error``) is due again at once."""
+
+    def pending(self, *, due_only: bool = True, limit: int = 1000) -> list[str]:
+        """Full names of the repositories being deleted (``due_only``: whose lease
+        expired), oldest request first."""
+
+
+class ReconciliationStore(Protocol):
+    """``uow.reconciliation``: what ``registry sync`` compares with a registry."""
+
+    def repositories(self, *, namespaces: list[str] | None = None,
+                     excluded: Sequence[str] = ()) -> list[RecordedRepository]:  # fmt: skip
+        """Active repositories by full name: in ``namespaces`` when given, else in every
+        namespace not ``excluded``."""
+
+    def held(self, registry_id: int) -> list[RecordedRepository]:
+        """Active repositories recorded as held by the registry, by full name."""
+
+    def now(self) -> datetime:
+        """The database's time (the start of the transaction)."""
+
+    def tags(self, repository_id: int) -> dict[str, RecordedTag]: ...
+    def manifest_id(self, repository_id: int, digest: str) -> int | None: ...

@@ -1,0 +1,222 @@
+"""The stores' ports: what the services ask of the records, one Protocol per store.
+
+The unit of work (services/unit_of_work.py) carries one of each (``uow.users``,
+``uow.repositories``, ...); adapters/ implements them in SQL (``PgUserStore`` ...), and a
+test checks that every implementation has each method here with the same parameters.
+A Protocol lists only what the services call. Common contracts:
+
+- ``get``, ``get_team`` and ``by_id`` raise the domain's NotFound of their kind
+  (UserNotFound, ...); ``find`` returns None instead;
+- a ``create`` whose name may be taken returns None then (no error: the transaction
+  goes on);
+- listings taking ``after`` continue after that key (the last one of the previous page);
+- removals return whether there was something to remove.
+
+Stores run their statements in the unit of work's open transaction; they never commit.
+A store's ``list`` comes last in its Protocol: below it, ``list[...]`` in the class body
+would name that method to a type checker, not the builtin.
+The stores of repositories, what hangs off them and registries are in
+domain/repository_stores.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from .model import (
+    AccessToken,
+    Grants,
+    Namespace,
+    Organisation,
+    OrgMember,
+    Team,
+    TokenScope,
+    User,
+)
+from .records import AuditEntry, CredentialState, IssuedToken, Verification
+
+
+class UserStore(Protocol):
+    """``uow.users``: people and robots (password hashes only through ``credentials``)."""
+
+    def create(self, username: str, email: str | None, password_hash: str | None,
+               namespace_id: int, *, is_admin: bool = False) -> User | None: ...  # fmt: skip
+    def create_robot(self, username: str, owner_namespace_id: int) -> User | None: ...
+    def get(self, username: str) -> User: ...
+    def by_id(self, user_id: int) -> User: ...
+    def email_taken(self, email: str) -> bool: ...
+
+    def credentials(self, username: str) -> tuple[User, str | None] | None:
+        """(user, password hash) of ``username``, or None."""
+
+    def robots_of(self, namespace_id: int) -> list[User]: ...
+    def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
+
+    def bump_credential_epoch(self, user_id: int) -> None:
+        """End the user's sessions and refresh tokens: their epoch no longer matches."""
+
+    def set_admin(self, user_id: int, is_admin: bool) -> None: ...
+    def set_disabled(self, user_id: int, disabled: bool) -> None: ...
+
+    def delete(self, user_id: int) -> None:
+        """Delete the user; its namespace (and repositories) go with it when it has one."""
+
+    def list(self, *, after: str | None = None, limit: int = 100,
+             robots: bool = False) -> list[User]: ...  # fmt: skip
+
+
+class LoginFailureStore(Protocol):
+    """``uow.login_failures``: failed logins per (hash of the name, client address)."""
+
+    def state(self, name_hash: bytes, address: str) -> tuple[int, int]:
+        """(failures recorded, seconds left in the lock-out); (0, 0) for none."""
+
+    def record(self, name_hash: bytes, address: str, *, threshold: int, delay: int,
+               max_delay: int) -> tuple[int, datetime | None]:  # fmt: skip
+        """Count one failure atomically; return (failures, locked until)."""
+
+    def reset(self, name_hash: bytes, address: str | None = None) -> None:
+        """Forget the failures of a name from ``address`` (from every address: None)."""
+
+
+class NamespaceStore(Protocol):
+    """``uow.namespaces``: the first component of repository names."""
+
+    def create(self, name: str, kind: str, default_visibility: str) -> Namespace | None: ...
+    def find(self, name: str) -> Namespace | None: ...
+    def get(self, name: str) -> Namespace: ...
+    def by_id(self, namespace_id: int) -> Namespace: ...
+    def set_default_visibility(self, namespace_id: int, visibility: str) -> None: ...
+
+
+class OrgStore(Protocol):
+    """``uow.orgs``: organisations, their members and owners, teams and team grants."""
+
+    def create(self, namespace_id: int, email: str | None = None) -> Organisation: ...
+    def get(self, name: str) -> Organisation: ...
+
+    def add_member(self, org_id: int, user_id: int, *, is_owner: bool = False) -> None:
+        """Add (or update) a member; an existing owner stays owner unless ``is_owner``."""
+
+    def set_owner(self, org_id: int, user_id: int, is_owner: bool) -> bool: ...
+
+    def remove_member(self, org_id: int, user_id: int) -> bool:
+        """Remove the member from the organisation and from all of its teams."""
+
+    def members(self, org_id: int) -> list[OrgMember]: ...
+    def count_owners(self, org_id: int) -> int: ...
+
+    def solely_owned_by(self, user_id: int) -> list[str]:
+        """Names of the organisations whose only owner is ``user_id``."""
+
+    def create_team(self, org_id: int, name: str, role: str, *, all_repositories: bool,
+                    description: str = "") -> Team | None: ...  # fmt: skip
+    def get_team(self, org_id: int, name: str) -> Team: ...
+    def teams(self, org_id: int) -> list[Team]: ...
+    def update_team(self, team_id: int, *, role: str, all_repositories: bool) -> None: ...
+    def delete_team(self, team_id: int) -> None: ...
+    def add_team_member(self, team_id: int, user_id: int) -> None: ...
+    def remove_team_member(self, team_id: int, user_id: int) -> bool: ...
+    def team_members(self, team_id: int) -> list[str]: ...
+    def grant_repository(self, team_id: int, repository_id: int) -> None: ...
+    def revoke_repository(self, team_id: int, repository_id: int) -> bool: ...
+    def team_repositories(self, team_id: int) -> list[str]: ...
+    def list(self, *, after: str | None = None, limit: int = 100) -> list[Organisation]: ...
+
+
+class GrantStore(Protocol):
+    """``uow.grants``: the roles a user holds, for the policy."""
+
+    def for_user(self, user_id: int) -> Grants:
+        """Every role ``user_id`` holds, the strongest per namespace and repository."""
+
+
+class AccessTokenStore(Protocol):
+    """``uow.access_tokens``: personal and robot access tokens (secrets as hashes)."""
+
+    def create(self, public_id: str, user_id: int, name: str, secret_hash: bytes,
+               scopes: tuple[TokenScope, ...], expires_at: datetime | None,
+               created_by: int | None) -> AccessToken: ...  # fmt: skip
+
+    def with_hash(self, public_id: str) -> tuple[AccessToken, bytes] | None:
+        """(token, stored secret hash) of ``public_id``, or None."""
+
+    def get(self, token_id: int) -> AccessToken: ...
+    def list_for_user(self, user_id: int) -> list[AccessToken]: ...
+
+    def revoke(self, token_id: int) -> bool:
+        """Mark revoked (idempotent); the registry tokens issued through it too."""
+
+    def touch(self, token_id: int) -> None:
+        """Record a use now (coarsely: not on every request)."""
+
+    def now(self) -> datetime:
+        """The database's clock (expiry is judged by it, as it writes the times)."""
+
+
+class IssuedTokenStore(Protocol):
+    """``uow.issued_tokens``: the record of issued registry and refresh tokens."""
+
+    def record(self, jti: str, *, subject: str, audience: str, expires_at: datetime,
+               access: list | None = None, kind: str = "access", user_id: int | None = None,
+               access_token_id: int | None = None,
+               issued_at: datetime | None = None) -> None:  # fmt: skip
+        """Remember an issued token (``access``: the JSON-ready granted scopes). Its
+        commit may skip the WAL flush when the transaction wrote nothing before: record
+        last."""
+
+    def find(self, jti: str) -> IssuedToken | None: ...
+
+    def revoke_for_user(self, user_id: int) -> int:
+        """Revoke every unexpired token of a user; return how many."""
+
+    def prune_expired(self, grace_seconds: int, limit: int) -> int:
+        """Delete up to ``limit`` records of tokens expired more than ``grace_seconds``
+        ago; return how many were deleted."""
+
+    def count_expired(self, grace_seconds: int) -> int:
+        """How many records :meth:`prune_expired` would delete in all."""
+
+
+class TokenCheckStore(Protocol):
+    """``uow.token_checks``: the token authority's hot paths, one indexed query each."""
+
+    def credential_state(self, user_id: int | None = None, access_token_id: int | None = None,
+                         *, username: str | None = None, name_hash: bytes | None = None,
+                         address: str | None = None) -> CredentialState | None:  # fmt: skip
+        """What a cached credential is checked against (the user by id or by
+        ``username``; with ``name_hash`` and ``address`` also that pair's lock-out), or
+        None when there is no such user."""
+
+    def verification(self, registry_name: str, jti: str | None) -> Verification | None:
+        """The registry called ``registry_name`` with the record of ``jti`` (its token
+        fields None when never issued); None for an unknown registry."""
+
+    def audience(self, service: str) -> tuple[int, str, list[str]] | None:
+        """(id, name, declared namespaces) of the registry called ``service``, or None."""
+
+
+class AuditStore(Protocol):
+    """``uow.audit``: the append-only audit log."""
+
+    def record(self, action: str, *, actor_id: int | None = None, actor_name: str = "",
+               target_type: str = "", target: str = "", namespace_id: int | None = None,
+               repository_id: int | None = None, detail: dict | None = None,
+               request_id: str = "", remote_addr: str = "") -> None:  # fmt: skip
+        """Append one entry; ``detail`` never holds secrets."""
+
+    def list(self, *, namespace_id: int | None = None, actor_id: int | None = None,
+             before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:  # fmt: skip
+        """Newest first; ``before_id`` continues after the last entry seen."""
+
+
+class HousekeepingStore(Protocol):
+    """``uow.housekeeping``: the schedule of the periodic tasks, shared by every process."""
+
+    def claim(self, task: str, interval: int) -> bool:
+        """Take ``task`` for this run when it is due (or new); False when another caller
+        ran it less than ``interval`` seconds ago."""
+
+    def finished(self, task: str, error: str | None) -> None:
+        """Record the end of a run of ``task`` (``error``: why it failed, else None)."""
