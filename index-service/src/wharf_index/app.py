@@ -31,8 +31,8 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 def surfaces() -> list[ModuleType]:
     """Return the modules whose ``bp`` the Index serves; add yours to the list.
 
-    Surfaces (STYLE 3.9): ``auth`` (/v2/token), ``v2_base`` (/v2/, for ``docker login``),
-    ``internal`` (/internal/v1/...), ``v1`` (the seed's /v1/ handshake), ``api``
+    Surfaces: ``auth`` (/v2/token), ``v2_base`` (/v2/, for ``docker login``),
+    ``internal`` (/internal/v1/...), ``v1`` (the original /v1/ handshake), ``api``
     (/api/v1/...), ``health``.
     """
     from . import health

@@ -1,4 +1,4 @@
-"""The seed's /v1/ handshake and ``docker search``."""
+"""The original /v1/ handshake and ``docker search``."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 
 Calls (each with ``Authorization: Bearer <token>`` the Index minted for that registry):
 
-- ``DELETE /v2/_wharf/repositories/<name>`` (Wharf extension, contracts "Issue 5
-  decisions"): 202 (also 200/204) = done on the registry's side; idempotent there.
+- ``DELETE /v2/_wharf/repositories/<name>`` (a Wharf extension,
+  scenario C): 202 (also 200/204) = done on the registry's side; idempotent there.
 - ``GET /v2/_catalog`` and ``GET /v2/<name>/tags/list`` with ``n`` and the spec's
   pagination (end-8b): the next page is the ``Link: <...>; rel="next"`` header. Only the
   path and query of a Link are used, always against the registry's recorded URL, so the

@@ -1,4 +1,4 @@
-"""The one place where errors become HTTP responses (STYLE 3.7).
+"""The one place where errors become HTTP responses.
 
 - :class:`~wharf_protocol.errcode.ApiError` -> its own body and status.
 - :class:`~wharf_protocol.errcode.ProtocolError` (Docker/OCI surfaces: /v2/token, /v1/)

@@ -1,4 +1,4 @@
-"""Blueprint ``v1``: the seed's Index handshake and ``docker search`` (services/handshake.py).
+"""Blueprint ``v1``: the original Index handshake (Docker's v1 protocol) and ``docker search`` (services/handshake.py).
 
 - ``GET /v1/_ping`` -> 200 ``true`` with ``X-Docker-Registry-Version``.
 - ``GET /v1/repositories/<name>/images`` (Basic optional) -> 200

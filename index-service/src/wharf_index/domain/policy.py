@@ -1,6 +1,6 @@
 """Who may pull, push and delete what: pure functions over a Principal and a Repository.
 
-The rules (the Index issue, "Accounts" and "Namespaces and repositories"):
+The rules (the README's "Roles" decision; docs/architecture.md, "The token protocol"):
 
 - a repository's role for a user is the highest of: the namespace grant (own namespace and
   organisations they own: ``admin``; a team with ``all_repositories``: its role) and the

@@ -1,6 +1,6 @@
 """Authorise a token request: requested scopes -> granted scopes (scenario B included).
 
-Used by the token endpoint (/v2/token) and the seed's /v1/ handshake.
+Used by the token endpoint (/v2/token) and the original /v1/ handshake.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Delete a repository everywhere (MISSION scenario C; contracts "Issue 5 decisions").
+"""Delete a repository everywhere (scenario C; docs/architecture.md).
 
 The flow, each step safe to repeat after a crash at any point:
 
@@ -6,7 +6,7 @@ The flow, each step safe to repeat after a crash at any point:
    delete``): services.repositories.mark_deleting (needs ``delete``, i.e. the repository's
    admins; outsiders of a private repository get RepositoryNotFound) sets status
    ``deleting`` -- from then on the token endpoint grants nothing but ``delete`` on it
-   (domain.policy: no pull, no push; the seed's /v1/ DELETE hands that token to the
+   (domain.policy: no pull, no push; the original /v1/ DELETE hands that token to the
    client) and it is hidden from lists -- and a ``repository_deletions`` row records who
    asked; committed before anything else happens.
 2. :func:`drive`: for each registry holding the repository (registries.holders) mint a

@@ -1,4 +1,4 @@
-"""The seed's /v1/ handshake (scenarios A step 2, B, C) and ``docker search``.
+"""The original /v1/ handshake (Docker's v1 Index protocol) (scenarios A step 2, B, C) and ``docker search``.
 
 Which registries hold a repository (``X-Docker-Endpoints``): services.registries.holders,
 the registries recorded as holding it, or, before anything was pushed, those that would take

@@ -1,4 +1,4 @@
-"""API authentication: who is asking, once per request (STYLE 3.9: one seam, not a tower).
+"""API authentication: who is asking, once per request (one seam, not a tower).
 
 Accepted, in this order:
 
