@@ -36,8 +36,9 @@ class Connection:
     headers override them.
     """
 
-    def __init__(self, host: str, port: int, timeout: float = TIMEOUT,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, timeout: float = TIMEOUT, headers: dict[str, str] | None = None
+    ) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.headers = dict(headers or {})
         self.sock: socket.socket | None = None

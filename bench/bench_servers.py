@@ -25,8 +25,15 @@ S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench-
 REGION = "us-east-1"
 # Variables that point tools at a CA bundle or a proxy; the reference registry's AWS SDK
 # refuses to start with a custom CA bundle and a plain-HTTP endpoint.
-_DROPPED_ENV = ("AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_SESSION_TOKEN", "HTTP_PROXY", "HTTPS_PROXY",
-                "http_proxy", "https_proxy")
+_DROPPED_ENV = (
+    "AWS_CA_BUNDLE",
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+)
 
 
 def free_port() -> int:
@@ -36,8 +43,11 @@ def free_port() -> int:
 
 
 def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in _DROPPED_ENV and not k.startswith("REGISTRY_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _DROPPED_ENV and not k.startswith("REGISTRY_")
+    }
     env["PYTHONPATH"] = os.pathsep.join(
         [str(p) for p in SOURCE_DIRS] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )
@@ -54,8 +64,10 @@ WHARF_GUNICORN_ARGS = ["--config", "python:wharf_registry.gunicorn_conf", "--tim
 
 def disk_storage(root: Path) -> dict[str, str]:
     """Settings of a Wharf registry storing under ``root`` (filesystem driver)."""
-    return {"REGISTRY_STORAGE": "filesystem",
-            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root)}
+    return {
+        "REGISTRY_STORAGE": "filesystem",
+        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root),
+    }
 
 
 class Server:
@@ -63,13 +75,20 @@ class Server:
 
     name = "server"
 
-    def __init__(self, workdir: Path, argv: list[str], env: dict[str, str], port: int,
-                 health: str) -> None:
+    def __init__(
+        self, workdir: Path, argv: list[str], env: dict[str, str], port: int, health: str
+    ) -> None:
         self.workdir, self.port, self.health = workdir, port, health
         self.log_path = workdir / f"{self.name}-{port}.log"
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         cwd=workdir, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                start_new_session=True,
+            )
         self._wait_ready()
 
     @property
@@ -126,9 +145,13 @@ class MotoS3(Server):
     def create_bucket(self, name: str) -> str:
         import boto3  # only needed with S3
 
-        client = boto3.client("s3", endpoint_url=self.url, region_name=REGION,
-                              aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                              aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
         client.create_bucket(Bucket=name)
         return name
 
@@ -138,8 +161,14 @@ class Wharf(Server):
 
     name = "wharf"
 
-    def __init__(self, workdir: Path, storage: str, s3: MotoS3 | None = None,
-                 workers: int = 2, threads: int = 16) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        storage: str,
+        s3: MotoS3 | None = None,
+        workers: int = 2,
+        threads: int = 16,
+    ) -> None:
         port = free_port()
         env = base_env() | WHARF_SETTINGS | {"REGISTRY_AUTH": "none"}
         if storage == "disk":
@@ -154,8 +183,18 @@ class Wharf(Server):
                 "REGISTRY_STORAGE_S3_REGION": REGION,
                 "REGISTRY_STORAGE_S3_REDIRECT": "false",
             }
-        argv = [sys.executable, "-m", "wharf_registry.cli", "serve", "--bind",
-                f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
+        argv = [
+            sys.executable,
+            "-m",
+            "wharf_registry.cli",
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ]
         super().__init__(workdir, argv, env, port, "/healthz")
 
 
@@ -185,9 +224,11 @@ class Reference(Server):
             )
         config = workdir / f"reference-{port}.yml"
         config.write_text(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n" + driver
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n"
+            + driver
             + "  redirect:\n    disable: true\n  delete:\n    enabled: true\n"
             + f"http:\n  addr: 127.0.0.1:{port}\n"
         )
-        super().__init__(workdir, [REFERENCE_BINARY, "serve", str(config)], base_env(), port,
-                         "/v2/")
+        super().__init__(
+            workdir, [REFERENCE_BINARY, "serve", str(config)], base_env(), port, "/v2/"
+        )

@@ -45,7 +45,7 @@ class BlobData:
         while left > 0:
             block = BlobData._POOL[(self.salt + index) % len(BlobData._POOL)]
             if index == 0:
-                block = header + block[len(header):]
+                block = header + block[len(header) :]
             piece = block[: min(left, MiB)]
             yield piece
             left -= len(piece)
@@ -60,8 +60,13 @@ def push_blob(conn: Connection, repo: str, blob: BlobData) -> None:
     location = started.headers["location"]
     path = location.split("://", 1)[1].split("/", 1)[1] if "://" in location else location
     sep = "&" if "?" in path else "?"
-    done = conn.request("PUT", f"/{path.lstrip('/')}{sep}digest={blob.digest}", headers=OCTETS,
-                        body=blob.chunks(), length=blob.size)
+    done = conn.request(
+        "PUT",
+        f"/{path.lstrip('/')}{sep}digest={blob.digest}",
+        headers=OCTETS,
+        body=blob.chunks(),
+        length=blob.size,
+    )
     if done.status != 201:
         raise RuntimeError(f"PUT upload: {done.status} {done.body[:300]!r}")
 
@@ -78,9 +83,13 @@ def timed(work: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def concurrently(port: int, blobs: list[BlobData], level: int,
-                 action: Callable[[Connection, BlobData], None],
-                 headers: dict[str, str] | None = None) -> float:
+def concurrently(
+    port: int,
+    blobs: list[BlobData],
+    level: int,
+    action: Callable[[Connection, BlobData], None],
+    headers: dict[str, str] | None = None,
+) -> float:
     """Run ``action`` over ``blobs`` from ``level`` threads, one connection each (sending
     ``headers`` with every request); return the seconds it took."""
     queue = list(blobs)
@@ -114,35 +123,53 @@ def concurrently(port: int, blobs: list[BlobData], level: int,
 
 
 def manifest_for(config: bytes, layers: list[BlobData]) -> bytes:
-    return json.dumps({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
-                   "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": b.digest, "size": b.size} for b in layers],
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": b.digest,
+                    "size": b.size,
+                }
+                for b in layers
+            ],
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def push_manifest(conn: Connection, repo: str, layers: list[BlobData]) -> None:
-    config = json.dumps({"architecture": "amd64", "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
-    response = conn.request("POST", f"/v2/{repo}/blobs/uploads/?digest=sha256:"
-                            + hashlib.sha256(config).hexdigest(), headers=OCTETS, body=config)
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    ).encode()
+    response = conn.request(
+        "POST",
+        f"/v2/{repo}/blobs/uploads/?digest=sha256:" + hashlib.sha256(config).hexdigest(),
+        headers=OCTETS,
+        body=config,
+    )
     if response.status not in (201, 202):
         raise RuntimeError(f"config upload: {response.status}")
     if response.status == 202:  # the reference has no monolithic POST: finish with a PUT
         location = response.headers["location"].split("://", 1)[-1].split("/", 1)[-1]
         sep = "&" if "?" in location else "?"
         digest = "sha256:" + hashlib.sha256(config).hexdigest()
-        done = conn.request("PUT", f"/{location.lstrip('/')}{sep}digest={digest}",
-                            headers=OCTETS, body=config)
+        done = conn.request(
+            "PUT", f"/{location.lstrip('/')}{sep}digest={digest}", headers=OCTETS, body=config
+        )
         if done.status != 201:
             raise RuntimeError(f"config PUT: {done.status}")
     body = manifest_for(config, layers)
-    response = conn.request("PUT", f"/v2/{repo}/manifests/bench",
-                            headers={"Content-Type": OCI_MANIFEST}, body=body)
+    response = conn.request(
+        "PUT", f"/v2/{repo}/manifests/bench", headers={"Content-Type": OCI_MANIFEST}, body=body
+    )
     if response.status != 201:
         raise RuntimeError(f"manifest PUT: {response.status} {response.body[:300]!r}")
     check = conn.request("GET", f"/v2/{repo}/manifests/bench", headers={"Accept": OCI_MANIFEST})
@@ -150,10 +177,16 @@ def push_manifest(conn: Connection, repo: str, layers: list[BlobData]) -> None:
         raise RuntimeError("manifest GET returned other bytes than were pushed")
 
 
-
-
-def _client_process(port: int, path: str, method: str, threads: int, start: float, stop: float,
-                    headers: dict, results) -> None:
+def _client_process(
+    port: int,
+    path: str,
+    method: str,
+    threads: int,
+    start: float,
+    stop: float,
+    headers: dict,
+    results,
+) -> None:
     """Run ``threads`` keep-alive loops from ``start`` to ``stop``; put (ok, failed)."""
     counts = [0, 0]
     lock = threading.Lock()
@@ -186,8 +219,9 @@ def _client_process(port: int, path: str, method: str, threads: int, start: floa
     results.put(tuple(counts))
 
 
-def manifest_rps(port: int, path: str, method: str, concurrency: int, seconds: float,
-                 headers: dict) -> float:
+def manifest_rps(
+    port: int, path: str, method: str, concurrency: int, seconds: float, headers: dict
+) -> float:
     """Requests per second answered 200 with ``concurrency`` connections for ``seconds``.
 
     The connections are spread over up to 4 client processes so that the client's GIL is
@@ -199,9 +233,19 @@ def manifest_rps(port: int, path: str, method: str, concurrency: int, seconds: f
     start = time.time() + 0.5
     stop = start + seconds
     procs = [
-        context.Process(target=_client_process, args=(
-            port, path, method, concurrency // processes + (i < concurrency % processes),
-            start, stop, headers, results))
+        context.Process(
+            target=_client_process,
+            args=(
+                port,
+                path,
+                method,
+                concurrency // processes + (i < concurrency % processes),
+                start,
+                stop,
+                headers,
+                results,
+            ),
+        )
         for i in range(processes)
     ]
     for proc in procs:
@@ -265,8 +309,15 @@ def peak_rss_during(server, work: Callable[[], None], probe=rss_of) -> int:
     return peak
 
 
-def fresh_token_rps(port: int, path: str, method: str, concurrency: int, tokens: list[str],
-                    seconds: float, headers: dict) -> float:
+def fresh_token_rps(
+    port: int,
+    path: str,
+    method: str,
+    concurrency: int,
+    tokens: list[str],
+    seconds: float,
+    headers: dict,
+) -> float:
     """Requests per second answered 200 when every request carries a token never used before.
 
     ``concurrency`` threads, one keep-alive connection each, take the next unused token of
@@ -286,8 +337,9 @@ def fresh_token_rps(port: int, path: str, method: str, concurrency: int, tokens:
                     if not pending or errors:
                         return
                     token = pending.pop()
-                response = conn.request(method, path, keep_body=False,
-                                        headers={"Authorization": f"Bearer {token}"})
+                response = conn.request(
+                    method, path, keep_body=False, headers={"Authorization": f"Bearer {token}"}
+                )
                 if response.status != 200:
                     errors.append(f"{method} {path}: {response.status}")
                     return

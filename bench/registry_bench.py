@@ -65,8 +65,9 @@ FULL = Plan(256 * MiB, 64, MiB, (1, 16, 64), 5.0, 1024 * MiB)
 QUICK = Plan(32 * MiB, 16, MiB, (1, 16, 64), 1.0, 64 * MiB)
 
 
-def run_target(make_server: Callable[[], Server], plan: Plan, data: dict,
-               report: Callable[[str, float], None]) -> None:
+def run_target(
+    make_server: Callable[[], Server], plan: Plan, data: dict, report: Callable[[str, float], None]
+) -> None:
     """Measure every figure of ``plan`` on servers from ``make_server``; ``report(figure, value)``.
 
     The memory figure is taken on a second, freshly started server so that it shows what a
@@ -86,8 +87,9 @@ def run_target(make_server: Callable[[], Server], plan: Plan, data: dict,
         label = f"{plan.memory_blob // MiB} MiB push+pull"
         peak = peak_rss_during(server, lambda: push_and_pull(server, data["memory"]))
         report(f"peak RSS, {label} (MiB)", peak / MiB)
-        peak = peak_rss_during(server, lambda: push_and_pull(server, data["memory"], "again"),
-                               probe=pss_of)
+        peak = peak_rss_during(
+            server, lambda: push_and_pull(server, data["memory"], "again"), probe=pss_of
+        )
         report(f"peak PSS, {label} again (MiB)", peak / MiB)
     finally:
         server.stop()
@@ -102,31 +104,44 @@ def push_and_pull(server: Server, blob: BlobData, repo: str = "first") -> None:
         conn.close()
 
 
-def measure_speed(server: Server, plan: Plan, data: dict,
-                  report: Callable[[str, float], None]) -> None:
+def measure_speed(
+    server: Server, plan: Plan, data: dict, report: Callable[[str, float], None]
+) -> None:
     """Blob push/pull MB/s and manifest requests per second."""
     conn = Connection("127.0.0.1", server.port)
     size_mb = plan.big / 1e6
-    report(f"push 1 x {plan.big // MiB} MiB (MB/s)",
-           size_mb / timed(lambda: push_blob(conn, "bench/big", data["big"])))
-    report(f"pull 1 x {plan.big // MiB} MiB (MB/s)",
-           size_mb / timed(lambda: pull_blob(conn, "bench/big", data["big"])))
+    report(
+        f"push 1 x {plan.big // MiB} MiB (MB/s)",
+        size_mb / timed(lambda: push_blob(conn, "bench/big", data["big"])),
+    )
+    report(
+        f"pull 1 x {plan.big // MiB} MiB (MB/s)",
+        size_mb / timed(lambda: pull_blob(conn, "bench/big", data["big"])),
+    )
     label = f"{plan.small_count} x {plan.small_size // MiB} MiB"
     for level in plan.levels:
         blobs = data[f"small-{level}"]
         total_mb = sum(b.size for b in blobs) / 1e6
-        seconds = concurrently(server.port, blobs, level,
-                               lambda c, b: push_blob(c, "bench/small", b))
+        seconds = concurrently(
+            server.port, blobs, level, lambda c, b: push_blob(c, "bench/small", b)
+        )
         report(f"push {label} c={level} (MB/s)", total_mb / seconds)
-        seconds = concurrently(server.port, blobs, level,
-                               lambda c, b: pull_blob(c, "bench/small", b))
+        seconds = concurrently(
+            server.port, blobs, level, lambda c, b: pull_blob(c, "bench/small", b)
+        )
         report(f"pull {label} c={level} (MB/s)", total_mb / seconds)
     push_manifest(conn, "bench/small", data[f"small-{plan.levels[0]}"])
     conn.close()
     for method in ("HEAD", "GET"):
         for level in plan.levels:
-            rps = manifest_rps(server.port, "/v2/bench/small/manifests/bench", method, level,
-                               plan.rps_seconds, {"Accept": OCI_MANIFEST})
+            rps = manifest_rps(
+                server.port,
+                "/v2/bench/small/manifests/bench",
+                method,
+                level,
+                plan.rps_seconds,
+                {"Accept": OCI_MANIFEST},
+            )
             report(f"manifest {method} c={level} (req/s)", rps)
 
 
@@ -153,8 +168,9 @@ def print_table(results: dict, targets: list[str]) -> None:
 def build_data(plan: Plan) -> dict:
     data: dict = {"big": BlobData(1, plan.big), "memory": BlobData(2, plan.memory_blob)}
     for level in plan.levels:
-        data[f"small-{level}"] = [BlobData(1000 * level + i, plan.small_size)
-                                  for i in range(plan.small_count)]
+        data[f"small-{level}"] = [
+            BlobData(1000 * level + i, plan.small_size) for i in range(plan.small_count)
+        ]
     return data
 
 
@@ -162,14 +178,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, ~1 minute")
     parser.add_argument("--storage", default="disk,s3", help="comma list of disk, s3")
-    parser.add_argument("--targets", default="wharf,reference",
-                        help="comma list of wharf, reference (skipped when not installed)")
+    parser.add_argument(
+        "--targets",
+        default="wharf,reference",
+        help="comma list of wharf, reference (skipped when not installed)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    targets = [t for t in args.targets.split(",")
-               if t == "wharf" or (t == "reference" and Reference.available())]
+    targets = [
+        t
+        for t in args.targets.split(",")
+        if t == "wharf" or (t == "reference" and Reference.available())
+    ]
     print(f"plan: {plan}\ntargets: {', '.join(targets)}; preparing data...", flush=True)
     data = build_data(plan)
     workdir = Path(tempfile.mkdtemp(prefix="wharf-bench-"))

@@ -49,8 +49,9 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [ROOT / d / "src"
-           for d in ("registry-service", "index-service", "shared-protocol", "testing")]
+SOURCES = [
+    ROOT / d / "src" for d in ("registry-service", "index-service", "shared-protocol", "testing")
+]
 sys.path[:0] = [str(p) for p in SOURCES]
 
 from bench_http import Connection  # noqa: E402
@@ -117,11 +118,25 @@ class Stack:
             "PYTHONPATH": pythonpath,
         }
         self.cli("migrate")
-        self.cli("user", "create", USER, "--email", "bench@bench.test", "--password-stdin",
-                 stdin=PASSWORD + "\n")
-        self.index = self._service(GunicornService(
-            "wharf_index.wsgi:app", self.index_env, "index-bench", workers=2, threads=8,
-            extra_args=["--config", "python:wharf_index.gunicorn_conf"]))
+        self.cli(
+            "user",
+            "create",
+            USER,
+            "--email",
+            "bench@bench.test",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+        self.index = self._service(
+            GunicornService(
+                "wharf_index.wsgi:app",
+                self.index_env,
+                "index-bench",
+                workers=2,
+                threads=8,
+                extra_args=["--config", "python:wharf_index.gunicorn_conf"],
+            )
+        )
         self.index.env["INDEX_PUBLIC_URL"] = self.index.url
         self.index.start(timeout=60)
         self.registries: dict[str, GunicornService] = {}
@@ -129,18 +144,31 @@ class Stack:
         for mode in MODES:
             root = workdir / f"storage-{mode}"
             root.mkdir()
-            env = WHARF_SETTINGS | disk_storage(root) | {"REGISTRY_AUTH": mode,
-                                                         "PYTHONPATH": pythonpath}
-            service = self._service(GunicornService(
-                "wharf_registry.wsgi:app", env, f"registry-{mode}", workers=2, threads=16,
-                extra_args=WHARF_GUNICORN_ARGS))
+            env = (
+                WHARF_SETTINGS
+                | disk_storage(root)
+                | {"REGISTRY_AUTH": mode, "PYTHONPATH": pythonpath}
+            )
+            service = self._service(
+                GunicornService(
+                    "wharf_registry.wsgi:app",
+                    env,
+                    f"registry-{mode}",
+                    workers=2,
+                    threads=16,
+                    extra_args=WHARF_GUNICORN_ARGS,
+                )
+            )
             if mode == "token":
-                output = self.cli("registry", "add", REGISTRY_NAME, "--url", service.url,
-                                  "--kind", "private")
+                output = self.cli(
+                    "registry", "add", REGISTRY_NAME, "--url", service.url, "--kind", "private"
+                )
                 credential = [ln for ln in output.splitlines() if ln.strip()][-1].strip()
-                service.env |= {"REGISTRY_INDEX_URL": self.index.url,
-                                "REGISTRY_INDEX_NAME": REGISTRY_NAME,
-                                "REGISTRY_INDEX_CREDENTIAL": credential}
+                service.env |= {
+                    "REGISTRY_INDEX_URL": self.index.url,
+                    "REGISTRY_INDEX_NAME": REGISTRY_NAME,
+                    "REGISTRY_INDEX_CREDENTIAL": credential,
+                }
             service.start(timeout=60)
             self.registries[mode], self.roots[mode] = service, root
 
@@ -151,14 +179,21 @@ class Stack:
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run ``wharf-index ARGS`` with the Index's settings; return its stdout."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("INDEX_", "REGISTRY_"))}
-        result = subprocess.run([sys.executable, "-c", _CLI, *args], input=stdin, text=True,
-                                capture_output=True, env=env | self.index_env, timeout=120,
-                                check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", _CLI, *args],
+            input=stdin,
+            text=True,
+            capture_output=True,
+            env=env | self.index_env,
+            timeout=120,
+            check=False,
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"wharf-index {' '.join(args)}: exit {result.returncode}\n"
-                               f"{result.stdout}{result.stderr}")
+            raise RuntimeError(
+                f"wharf-index {' '.join(args)}: exit {result.returncode}\n"
+                f"{result.stdout}{result.stderr}"
+            )
         return result.stdout
-
 
     def outbox_left(self) -> int:
         outbox = self.roots["token"] / "wharf" / "outbox"
@@ -171,6 +206,7 @@ class Stack:
 
 
 # -- the docker-like token flow ------------------------------------------------------------
+
 
 def challenge_token(port: int, method: str, path: str) -> str:
     """Send ``method path`` without credentials, follow the 401's Bearer challenge to the
@@ -187,8 +223,7 @@ def challenge_token(port: int, method: str, path: str) -> str:
     return index_tokens(params["realm"], params["service"], params["scope"], 1)[0]
 
 
-def index_tokens(realm: str, service: str, scope: str, count: int,
-                 threads: int = 8) -> list[str]:
+def index_tokens(realm: str, service: str, scope: str, count: int, threads: int = 8) -> list[str]:
     """``count`` tokens from ``realm`` (the Index's /v2/token) for ``scope``, Basic auth."""
     url = urlsplit(realm)
     path = f"{url.path}?{urlencode({'service': service, 'scope': scope})}"
@@ -197,8 +232,7 @@ def index_tokens(realm: str, service: str, scope: str, count: int,
     errors: list[str] = []
 
     def fetch(n: int) -> None:
-        conn = Connection(url.hostname, url.port,
-                          headers={"Authorization": basic(USER, PASSWORD)})
+        conn = Connection(url.hostname, url.port, headers={"Authorization": basic(USER, PASSWORD)})
         try:
             for _ in range(n):
                 response = conn.request("GET", path)
@@ -210,8 +244,10 @@ def index_tokens(realm: str, service: str, scope: str, count: int,
         finally:
             conn.close()
 
-    workers = [threading.Thread(target=fetch, args=(count // threads + (i < count % threads),))
-               for i in range(min(threads, count))]
+    workers = [
+        threading.Thread(target=fetch, args=(count // threads + (i < count % threads),))
+        for i in range(min(threads, count))
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -222,6 +258,7 @@ def index_tokens(realm: str, service: str, scope: str, count: int,
 
 
 # -- the image -----------------------------------------------------------------------------
+
 
 class Image:
     """64 layers of 1 MiB, their config and the manifest tagged ``bench``."""
@@ -255,6 +292,7 @@ class Image:
 
 # -- measuring -----------------------------------------------------------------------------
 
+
 @dataclass
 class Sample:
     value: float  # MB/s or requests/s
@@ -263,8 +301,9 @@ class Sample:
     drained: float  # seconds the outbox took to be delivered after the figure
 
 
-def pull_rate(image: Image, port: int, headers: dict, level: int, seconds: float,
-              manifest: bytes) -> tuple[float, int]:
+def pull_rate(
+    image: Image, port: int, headers: dict, level: int, seconds: float, manifest: bytes
+) -> tuple[float, int]:
     """Pull the image repeatedly for ``seconds`` (at least once); return (MB/s, pulls)."""
     pulls, start = 0, time.perf_counter()
     while pulls == 0 or time.perf_counter() - start < seconds:
@@ -292,12 +331,22 @@ def measure(stack: Stack, mode: str, work: Callable[[], tuple[float, int]]) -> S
     value, operations = work()
     drained = settle(stack, mode)
     ops = max(1, operations) / 1000
-    return Sample(value, (tree_cpu(registry) - before[0]) / ops,
-                  (tree_cpu(index) - before[1]) / ops if mode == "token" else 0.0, drained)
+    return Sample(
+        value,
+        (tree_cpu(registry) - before[0]) / ops,
+        (tree_cpu(index) - before[1]) / ops if mode == "token" else 0.0,
+        drained,
+    )
 
 
-def run_round(stack: Stack, plan: Plan, image: Image, manifests: dict[str, bytes],
-              first: str, record: Callable[[str, str, Sample], None]) -> None:
+def run_round(
+    stack: Stack,
+    plan: Plan,
+    image: Image,
+    manifests: dict[str, bytes],
+    first: str,
+    record: Callable[[str, str, Sample], None],
+) -> None:
     """Every figure once per mode, ``first`` mode first; one fresh token for the round."""
     token = challenge_token(stack.registries["token"].port, "HEAD", MANIFEST_PATH)
     auth = {"none": {}, "token": {"Authorization": f"Bearer {token}"}}
@@ -306,16 +355,27 @@ def run_round(stack: Stack, plan: Plan, image: Image, manifests: dict[str, bytes
         image.pull(stack.registries[mode].port, auth[mode], 16, manifests[mode])
     figures: list[tuple[str, Callable[[str], tuple[float, int]]]] = []
     for level in plan.levels:
+
         def pull(mode: str, level: int = level) -> tuple[float, int]:
-            return pull_rate(image, stack.registries[mode].port, auth[mode], level,
-                             plan.seconds, manifests[mode])
+            return pull_rate(
+                image, stack.registries[mode].port, auth[mode], level, plan.seconds, manifests[mode]
+            )
+
         figures.append((f"image pull {len(image.layers)} x 1 MiB c={level} (MB/s)", pull))
     for method in ("HEAD", "GET"):
         for level in plan.levels:
+
             def rps(mode: str, method: str = method, level: int = level) -> tuple[float, int]:
-                rate = manifest_rps(stack.registries[mode].port, MANIFEST_PATH, method, level,
-                                    plan.seconds, ACCEPT | auth[mode])
+                rate = manifest_rps(
+                    stack.registries[mode].port,
+                    MANIFEST_PATH,
+                    method,
+                    level,
+                    plan.seconds,
+                    ACCEPT | auth[mode],
+                )
                 return rate, round(rate * plan.seconds)
+
             figures.append((f"manifest {method} c={level} (req/s)", rps))
     for figure, work in figures:
         for mode in order:
@@ -326,19 +386,25 @@ def cold_tokens(stack: Stack, plan: Plan, record: Callable[[str, str, Sample], N
     """Manifest HEAD with a never-used token per request: one Index verification each."""
     port = stack.registries["token"].port
     for level, count in zip(plan.levels, plan.cold_tokens, strict=True):
-        tokens = index_tokens(f"{stack.index.url}/v2/token", REGISTRY_NAME,
-                              f"repository:{REPO}:pull", count)
+        tokens = index_tokens(
+            f"{stack.index.url}/v2/token", REGISTRY_NAME, f"repository:{REPO}:pull", count
+        )
 
         def work(tokens: list[str] = tokens, level: int = level) -> tuple[float, int]:
-            rate = fresh_token_rps(port, MANIFEST_PATH, "HEAD", level, tokens,
-                                   plan.cold_seconds, ACCEPT)
+            rate = fresh_token_rps(
+                port, MANIFEST_PATH, "HEAD", level, tokens, plan.cold_seconds, ACCEPT
+            )
             return rate, min(len(tokens), round(rate * plan.cold_seconds))
 
-        record(f"manifest HEAD, new token each c={level} (req/s)", "token",
-               measure(stack, "token", work))
+        record(
+            f"manifest HEAD, new token each c={level} (req/s)",
+            "token",
+            measure(stack, "token", work),
+        )
 
 
 # -- the table -----------------------------------------------------------------------------
+
 
 def print_table(results: dict[tuple[str, str], list[Sample]]) -> None:
     """One line per figure: medians over rounds, and the median of the per-round ratios
@@ -346,8 +412,10 @@ def print_table(results: dict[tuple[str, str], list[Sample]]) -> None:
     with their range."""
     figures = list(dict.fromkeys(figure for figure, _ in results))
     width = max(len(f) for f in figures) + 2
-    header = (f"{'figure':<{width}}{'none':>9}{'token':>9}{'ratio':>8}{'range':>13}"
-              f"{'CPU ms/op: registry none':>26}{'token':>7}{'Index+PG':>10}")
+    header = (
+        f"{'figure':<{width}}{'none':>9}{'token':>9}{'ratio':>8}{'range':>13}"
+        f"{'CPU ms/op: registry none':>26}{'token':>7}{'Index+PG':>10}"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for figure in figures:
         token = results.get((figure, "token"), [])
@@ -357,20 +425,25 @@ def print_table(results: dict[tuple[str, str], list[Sample]]) -> None:
         if len(token) == len(none):
             ratios = [t.value / n.value for t, n in zip(token, none, strict=True)]
         else:  # the cold line: against plain HEAD's median
-            ratios = [statistics.median(t.value for t in token)
-                      / statistics.median(n.value for n in none)]
+            ratios = [
+                statistics.median(t.value for t in token) / statistics.median(n.value for n in none)
+            ]
         med = lambda samples, f: statistics.median(f(s) for s in samples)  # noqa: E731
         spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else ""
-        print(f"{figure:<{width}}{med(none, lambda s: s.value):>9.1f}"
-              f"{med(token, lambda s: s.value):>9.1f}{statistics.median(ratios):>7.2f}x"
-              f"{spread:>13}{med(none, lambda s: s.registry_ms):>26.2f}"
-              f"{med(token, lambda s: s.registry_ms):>7.2f}"
-              f"{med(token, lambda s: s.index_ms):>10.2f}")
-    print("\nnone, token: medians over rounds (MB/s or requests/s). ratio: token / none, the "
-          "median of the per-round ratios (range: lowest-highest round). CPU ms/op: "
-          "server-side CPU per image pull or per request, outbox delivery included. The cold "
-          "line's none column is plain manifest HEAD. Targets: image pull >= 0.9x, manifest "
-          "HEAD c=16 >= 0.8x.")
+        print(
+            f"{figure:<{width}}{med(none, lambda s: s.value):>9.1f}"
+            f"{med(token, lambda s: s.value):>9.1f}{statistics.median(ratios):>7.2f}x"
+            f"{spread:>13}{med(none, lambda s: s.registry_ms):>26.2f}"
+            f"{med(token, lambda s: s.registry_ms):>7.2f}"
+            f"{med(token, lambda s: s.index_ms):>10.2f}"
+        )
+    print(
+        "\nnone, token: medians over rounds (MB/s or requests/s). ratio: token / none, the "
+        "median of the per-round ratios (range: lowest-highest round). CPU ms/op: "
+        "server-side CPU per image pull or per request, outbox delivery included. The cold "
+        "line's none column is plain manifest HEAD. Targets: image pull >= 0.9x, manifest "
+        "HEAD c=16 >= 0.8x."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,32 +454,39 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.rounds or args.seconds:
-        plan = Plan(args.rounds or plan.rounds, args.seconds or plan.seconds,
-                    plan.cold_tokens, plan.cold_seconds)
-    print(f"plan: {plan}\nload average at start: {loadavg()} ({os.cpu_count()} CPUs)",
-          flush=True)
+        plan = Plan(
+            args.rounds or plan.rounds,
+            args.seconds or plan.seconds,
+            plan.cold_tokens,
+            plan.cold_seconds,
+        )
+    print(f"plan: {plan}\nload average at start: {loadavg()} ({os.cpu_count()} CPUs)", flush=True)
     image = Image(plan.layers)
     workdir = Path(tempfile.mkdtemp(prefix="wharf-token-bench-"))
     results: dict[tuple[str, str], list[Sample]] = {}
 
     def record(figure: str, mode: str, sample: Sample) -> None:
         results.setdefault((figure, mode), []).append(sample)
-        print(f"   {figure:<46}{mode:>6}{sample.value:>9.1f}   CPU ms/op: registry "
-              f"{sample.registry_ms:6.2f}, Index+PG {sample.index_ms:5.2f}"
-              + (f"; outbox delivered {sample.drained:.1f} s later" if sample.drained > 0.1
-                 else ""), flush=True)
+        print(
+            f"   {figure:<46}{mode:>6}{sample.value:>9.1f}   CPU ms/op: registry "
+            f"{sample.registry_ms:6.2f}, Index+PG {sample.index_ms:5.2f}"
+            + (f"; outbox delivered {sample.drained:.1f} s later" if sample.drained > 0.1 else ""),
+            flush=True,
+        )
 
     stack = None
     ok = False
     try:
         started = time.perf_counter()
         stack = Stack(workdir)
-        push_token = challenge_token(stack.registries["token"].port, "POST",
-                                     f"/v2/{REPO}/blobs/uploads/")
+        push_token = challenge_token(
+            stack.registries["token"].port, "POST", f"/v2/{REPO}/blobs/uploads/"
+        )
         manifests = {
             "none": image.push(stack.registries["none"].port, {}),
-            "token": image.push(stack.registries["token"].port,
-                                {"Authorization": f"Bearer {push_token}"}),
+            "token": image.push(
+                stack.registries["token"].port, {"Authorization": f"Bearer {push_token}"}
+            ),
         }
         if manifests["none"] != manifests["token"]:
             raise RuntimeError("the two registries serve different manifests")

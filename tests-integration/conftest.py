@@ -71,8 +71,9 @@ def dockerd(network: Network) -> Iterator[DockerDaemon]:
     (stopped, and its state deleted, at the end). It not starting is a failure."""
     failure = None
     try:
-        daemon = DockerDaemon(prefix=network["client"].net_prefix,
-                              insecure_registries=[network.cidr])  # fmt: skip
+        daemon = DockerDaemon(
+            prefix=network["client"].net_prefix, insecure_registries=[network.cidr]
+        )
         daemon.start(timeout=90)
     except DockerError as exc:
         failure = str(exc)

@@ -36,27 +36,52 @@ class DockerCli:
         self.daemon, self.host, self.workdir = daemon, host, workdir
         self.config_dir = os.path.join(workdir, "docker-config")
         os.makedirs(self.config_dir, mode=0o700, exist_ok=True)
-        self.env = base_env() | {"HOME": workdir, "DOCKER_CONFIG": self.config_dir,
-                                 "DOCKER_HOST": daemon.host}  # fmt: skip
+        self.env = base_env() | {
+            "HOME": workdir,
+            "DOCKER_CONFIG": self.config_dir,
+            "DOCKER_HOST": daemon.host,
+        }
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = False, timeout: float = 180,
-            on_host: bool = False) -> subprocess.CompletedProcess:  # fmt: skip
+    def run(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        check: bool = False,
+        timeout: float = 180,
+        on_host: bool = False,
+    ) -> subprocess.CompletedProcess:
         """``docker ARGS...`` (on the client host when ``on_host``); raise when ``check``."""
         argv = [self.daemon.cli, *args]
         if on_host:
             argv = self.host.command(argv)
-        result = subprocess.run(argv, input=stdin, capture_output=True, text=True,  # noqa: S603
-                                env=self.env, timeout=timeout, check=False)  # fmt: skip
+        result = subprocess.run(
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,  # noqa: S603
+            env=self.env,
+            timeout=timeout,
+            check=False,
+        )
         if check and result.returncode != 0:
-            raise DockerCliError(f"docker {' '.join(args)} exited {result.returncode}:\n"
-                                 f"{result.stdout}\n{result.stderr}")  # fmt: skip
+            raise DockerCliError(
+                f"docker {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
         return result
 
     # -- credentials -------------------------------------------------------------------
 
     def login(self, server: str, username: str, password: str, *, check: bool = True):
-        return self.run("login", "--username", username, "--password-stdin", server,
-                        stdin=password + "\n", check=check)  # fmt: skip
+        return self.run(
+            "login",
+            "--username",
+            username,
+            "--password-stdin",
+            server,
+            stdin=password + "\n",
+            check=check,
+        )
 
     def login_with_identity_token(self, server: str, username: str, password: str) -> DockerCli:
         """``docker login`` and check what it kept: an identity token (the refresh token the
@@ -130,10 +155,18 @@ class DockerCli:
     def manifest_push(self, reference: str, *platform_images: str) -> str:
         """``docker manifest create`` + ``push`` (plain HTTP): a manifest list of images
         already in the registry; the digest of the pushed list."""
-        self.run("manifest", "create", "--insecure", reference, *platform_images, check=True,
-                 on_host=True)  # fmt: skip
-        result = self.run("manifest", "push", "--purge", "--insecure", reference, check=True,
-                          on_host=True)  # fmt: skip
+        self.run(
+            "manifest",
+            "create",
+            "--insecure",
+            reference,
+            *platform_images,
+            check=True,
+            on_host=True,
+        )
+        result = self.run(
+            "manifest", "push", "--purge", "--insecure", reference, check=True, on_host=True
+        )
         digests = re.findall(r"sha256:[0-9a-f]{64}", result.stdout)
         assert digests, f"no digest in the output of docker manifest push:\n{result.stdout}"
         return digests[-1]

@@ -25,8 +25,12 @@ from wharf_protocol.digests import digest_bytes
 from wharf_protocol.scopes import parse_challenge
 
 TIMEOUT = (3.05, 30)
-ACCEPT = (mediatypes.OCI_MANIFEST, mediatypes.OCI_INDEX, mediatypes.DOCKER_MANIFEST,
-          mediatypes.DOCKER_MANIFEST_LIST)  # fmt: skip
+ACCEPT = (
+    mediatypes.OCI_MANIFEST,
+    mediatypes.OCI_INDEX,
+    mediatypes.DOCKER_MANIFEST,
+    mediatypes.DOCKER_MANIFEST_LIST,
+)
 OCTETS = {"Content-Type": "application/octet-stream"}
 
 
@@ -42,8 +46,14 @@ class OciClient:
     (no dance: to show what a registry does with a given token).
     """
 
-    def __init__(self, base_url: str, username: str | None = None, password: str | None = None,
-                 *, token: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        token: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = (username, password) if username else None
         self.forced_token = token
@@ -71,8 +81,9 @@ class OciClient:
         and use it from now on; return it."""
         response = self.session.get(self.base_url + "/v2/", timeout=TIMEOUT)
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
-        token = self.fetch_token(challenge.params["realm"], challenge.params["service"],
-                                 " ".join(scopes))  # fmt: skip
+        token = self.fetch_token(
+            challenge.params["realm"], challenge.params["service"], " ".join(scopes)
+        )
         self.last_token = token
         return token
 
@@ -130,13 +141,14 @@ class OciClient:
         digest = str(digest_bytes(data))
         if chunk_size is None:
             path = f"/v2/{name}/blobs/uploads/"
-            response = self.request("POST", path, params={"digest": digest}, data=data,
-                                    headers=OCTETS)  # fmt: skip
+            response = self.request(
+                "POST", path, params={"digest": digest}, data=data, headers=OCTETS
+            )
             _expect(response, 201)
             return digest
         location = self.start_upload(name)
         for start in range(0, len(data), chunk_size):
-            location = self.patch_chunk(location, data[start:start + chunk_size], start)
+            location = self.patch_chunk(location, data[start : start + chunk_size], start)
         response = self.request("PUT", location, params={"digest": digest})
         _expect(response, 201)
         return digest
@@ -152,13 +164,19 @@ class OciClient:
         _expect(response, 202)
         return urljoin(self.base_url + "/", response.headers["Location"])
 
-    def push_manifest(self, name: str, reference: str, body: bytes,
-                      media_type: str = mediatypes.OCI_MANIFEST) -> requests.Response:  # fmt: skip
-        return self.request("PUT", f"/v2/{name}/manifests/{reference}", data=body,
-                            headers={"Content-Type": media_type})  # fmt: skip
+    def push_manifest(
+        self, name: str, reference: str, body: bytes, media_type: str = mediatypes.OCI_MANIFEST
+    ) -> requests.Response:
+        return self.request(
+            "PUT",
+            f"/v2/{name}/manifests/{reference}",
+            data=body,
+            headers={"Content-Type": media_type},
+        )
 
-    def push_image(self, name: str, tag: str, image: Image, *,
-                   chunk_size: int | None = None) -> str:  # fmt: skip
+    def push_image(
+        self, name: str, tag: str, image: Image, *, chunk_size: int | None = None
+    ) -> str:
         """Push config, layers and manifest; return the manifest digest."""
         for blob in image.blobs():
             self.push_blob(name, blob, chunk_size=chunk_size)
@@ -211,22 +229,31 @@ class Image:
         return [self.config, *self.layers]
 
     @classmethod
-    def random(cls, layers: int = 2, size: int = 4096, label: str = "wharf",
-               arch: str = "amd64") -> Image:  # fmt: skip
+    def random(
+        cls, layers: int = 2, size: int = 4096, label: str = "wharf", arch: str = "amd64"
+    ) -> Image:
         """An image of ``layers`` layers, each one file of ``size`` random bytes, for
         ``linux/arch``."""
         tars = [_tar({f"{label}/layer{i}.bin": os.urandom(size)}) for i in range(layers)]
         gz = [gzip.compress(t, mtime=0) for t in tars]
-        config = json.dumps({
-            "architecture": arch, "os": "linux",
-            "config": {"Labels": {"wharf.test": label}},
-            "rootfs": {"type": "layers", "diff_ids": [str(digest_bytes(t)) for t in tars]},
-        }, sort_keys=True).encode()  # fmt: skip
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
-            "config": _descriptor(mediatypes.OCI_CONFIG, config),
-            "layers": [_descriptor(mediatypes.OCI_LAYER_GZIP, layer) for layer in gz],
-        }, sort_keys=True).encode()  # fmt: skip
+        config = json.dumps(
+            {
+                "architecture": arch,
+                "os": "linux",
+                "config": {"Labels": {"wharf.test": label}},
+                "rootfs": {"type": "layers", "diff_ids": [str(digest_bytes(t)) for t in tars]},
+            },
+            sort_keys=True,
+        ).encode()
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": mediatypes.OCI_MANIFEST,
+                "config": _descriptor(mediatypes.OCI_CONFIG, config),
+                "layers": [_descriptor(mediatypes.OCI_LAYER_GZIP, layer) for layer in gz],
+            },
+            sort_keys=True,
+        ).encode()
         return cls(config, tuple(gz), manifest)
 
     def write_layout(self, directory: str, tag: str = "latest") -> str:
@@ -241,8 +268,9 @@ class Image:
         entry = _descriptor(mediatypes.OCI_MANIFEST, self.manifest)
         entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
         with open(os.path.join(directory, "index.json"), "w", encoding="utf-8") as fh:
-            json.dump({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
-                       "manifests": [entry]}, fh)  # fmt: skip
+            json.dump(
+                {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [entry]}, fh
+            )
         return f"oci:{directory}:{tag}"
 
 

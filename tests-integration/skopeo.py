@@ -34,45 +34,87 @@ class Skopeo:
         with open(self.authfile, "w", encoding="utf-8") as fh:
             json.dump({"auths": {}}, fh)
         self.env = base_env() | {
-            "HOME": workdir, "XDG_RUNTIME_DIR": os.path.join(workdir, "run"),
-            "XDG_CONFIG_HOME": os.path.join(workdir, "config"), "REGISTRY_AUTH_FILE": self.authfile,
-        }  # fmt: skip
+            "HOME": workdir,
+            "XDG_RUNTIME_DIR": os.path.join(workdir, "run"),
+            "XDG_CONFIG_HOME": os.path.join(workdir, "config"),
+            "REGISTRY_AUTH_FILE": self.authfile,
+        }
         self.binary = shutil.which("skopeo") or "skopeo"
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = False,
-            timeout: float = 180) -> subprocess.CompletedProcess:  # fmt: skip
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = False, timeout: float = 180
+    ) -> subprocess.CompletedProcess:
         """``skopeo --policy P ARGS...`` on the client host; raise on failure when ``check``."""
         argv = [self.binary, "--policy", self.policy, *args]
-        result = self.host.run(argv, input=stdin, capture_output=True, text=True,
-                               env=self.env, timeout=timeout)  # fmt: skip
+        result = self.host.run(
+            argv, input=stdin, capture_output=True, text=True, env=self.env, timeout=timeout
+        )
         if check and result.returncode != 0:
-            raise SkopeoError(f"skopeo {' '.join(args)} exited {result.returncode}:\n"
-                              f"{result.stdout}\n{result.stderr}")  # fmt: skip
+            raise SkopeoError(
+                f"skopeo {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def login(self, registry: str, username: str, password: str, *, check: bool = True):
-        return self.run("login", "--tls-verify=false", "--authfile", self.authfile,
-                        "--username", username, "--password-stdin", registry,
-                        stdin=password + "\n", check=check)  # fmt: skip
+        return self.run(
+            "login",
+            "--tls-verify=false",
+            "--authfile",
+            self.authfile,
+            "--username",
+            username,
+            "--password-stdin",
+            registry,
+            stdin=password + "\n",
+            check=check,
+        )
 
     def logout(self, registry: str):
         return self.run("logout", "--authfile", self.authfile, registry)
 
     def copy(self, source: str, destination: str, *, check: bool = False):
         """``skopeo copy`` (either side may be ``docker://``; credentials from the auth file)."""
-        return self.run("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
-                        "--src-authfile", self.authfile, "--dest-authfile", self.authfile,
-                        source, destination, check=check)  # fmt: skip
+        return self.run(
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--src-authfile",
+            self.authfile,
+            "--dest-authfile",
+            self.authfile,
+            source,
+            destination,
+            check=check,
+        )
 
     def inspect(self, reference: str, *, check: bool = False):
         """``skopeo inspect docker://REF``; on success ``json.loads(result.stdout)`` works."""
-        return self.run("inspect", "--tls-verify=false", "--authfile", self.authfile,
-                        f"docker://{reference}", check=check)  # fmt: skip
+        return self.run(
+            "inspect",
+            "--tls-verify=false",
+            "--authfile",
+            self.authfile,
+            f"docker://{reference}",
+            check=check,
+        )
 
     def list_tags(self, repository: str, *, check: bool = False):
-        return self.run("list-tags", "--tls-verify=false", "--authfile", self.authfile,
-                        f"docker://{repository}", check=check)  # fmt: skip
+        return self.run(
+            "list-tags",
+            "--tls-verify=false",
+            "--authfile",
+            self.authfile,
+            f"docker://{repository}",
+            check=check,
+        )
 
     def delete(self, reference: str, *, check: bool = False):
-        return self.run("delete", "--tls-verify=false", "--authfile", self.authfile,
-                        f"docker://{reference}", check=check)  # fmt: skip
+        return self.run(
+            "delete",
+            "--tls-verify=false",
+            "--authfile",
+            self.authfile,
+            f"docker://{reference}",
+            check=check,
+        )

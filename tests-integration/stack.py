@@ -33,8 +33,12 @@ ADMIN = "sysop"  # "admin" is a reserved name at the Index
 INDEX_PORT = 5001
 REGISTRY_PORT = 5000
 CLOCKSHIFT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "clockshift.py")
-PASSWORDS = {"sysop": "sysop-password-1", "alice": "alice-password-1",
-             "bob": "bob-password-1", "carol": "carol-password-1"}  # fmt: skip
+PASSWORDS = {
+    "sysop": "sysop-password-1",
+    "alice": "alice-password-1",
+    "bob": "bob-password-1",
+    "carol": "carol-password-1",
+}
 _CLI = "import sys; from wharf_index.cli import main; sys.exit(main())"
 
 
@@ -83,10 +87,17 @@ class Stack:
         port = index.port(INDEX_PORT)
         self.index_env["INDEX_PUBLIC_URL"] = f"http://{index.address}:{port}"
         self.index = GunicornService(
-            "wharf_index.wsgi:app", self.index_env, "index", host=index.address, port=port,
-            prefix=index.prefix, workers=1, threads=8, worker_class=None,
+            "wharf_index.wsgi:app",
+            self.index_env,
+            "index",
+            host=index.address,
+            port=port,
+            prefix=index.prefix,
+            workers=1,
+            threads=8,
+            worker_class=None,
             extra_args=["--config", "python:wharf_index.gunicorn_conf"],
-        )  # fmt: skip
+        )
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -98,25 +109,40 @@ class Stack:
         self.index.start(timeout=60)
         return self
 
-    def cli(self, *args: str, stdin: str | None = None, check: bool = True,
-            env: Mapping[str, str] = ()) -> subprocess.CompletedProcess:  # fmt: skip
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = True, env: Mapping[str, str] = ()
+    ) -> subprocess.CompletedProcess:
         """Run ``wharf-index ARGS`` on the Index host with the Index's environment."""
         result = self.index_host.run(
-            [sys.executable, "-c", _CLI, *args], input=stdin, capture_output=True, text=True,
-            env=base_env() | self.index_env | dict(env), timeout=120,
-        )  # fmt: skip
+            [sys.executable, "-c", _CLI, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=base_env() | self.index_env | dict(env),
+            timeout=120,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"wharf-index {' '.join(args)} exited {result.returncode}:\n"
-                                 f"{result.stdout}\n{result.stderr}")  # fmt: skip
+            raise AssertionError(
+                f"wharf-index {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def create_user(self, name: str, *, admin: bool = False) -> None:
         args = ["user", "create", name, "--email", f"{name}@example.org", "--password-stdin"]
         self.cli(*args, *(["--admin"] if admin else []), stdin=PASSWORDS[name] + "\n")
 
-    def add_registry(self, name: str, host: str, namespaces: Sequence[str], *,
-                     auth: str = "token", env: Mapping[str, str] = (),
-                     clock_offset: float = 0, start: bool = True) -> Registry:  # fmt: skip
+    def add_registry(
+        self,
+        name: str,
+        host: str,
+        namespaces: Sequence[str],
+        *,
+        auth: str = "token",
+        env: Mapping[str, str] = (),
+        clock_offset: float = 0,
+        start: bool = True,
+    ) -> Registry:
         """Register ``name`` at the Index (CLI), then start it on ``host`` in token mode."""
         registry_host = self.network[host]
         port = registry_host.port(REGISTRY_PORT + len(self.registries))
@@ -141,8 +167,9 @@ class Stack:
             service.start(timeout=60)
         return registry
 
-    def registry_service(self, name: str, host: Host, port: int, env: Mapping[str, str],
-                         clock_offset: float = 0) -> GunicornService:  # fmt: skip
+    def registry_service(
+        self, name: str, host: Host, port: int, env: Mapping[str, str], clock_offset: float = 0
+    ) -> GunicornService:
         """A registry process (not started) on ``host:port`` with filesystem storage, its
         clock ``clock_offset`` seconds off."""
         root = os.path.join(self.workdir, f"storage-{name}")
@@ -155,10 +182,17 @@ class Stack:
         }
         prefix = clock_prefix(host, clock_offset) if clock_offset else host.prefix
         return GunicornService(
-            "wharf_registry.wsgi:app", full, f"registry {name}", host=host.address, port=port,
-            prefix=prefix, workers=1, threads=8, worker_class=None,
+            "wharf_registry.wsgi:app",
+            full,
+            f"registry {name}",
+            host=host.address,
+            port=port,
+            prefix=prefix,
+            workers=1,
+            threads=8,
+            worker_class=None,
             extra_args=["--config", "python:wharf_registry.gunicorn_conf"],
-        )  # fmt: skip
+        )
 
     def storage_root(self, name: str) -> str:
         return os.path.join(self.workdir, f"storage-{name}")
@@ -181,8 +215,15 @@ class Stack:
         client.login(self.registries[registry].address, user, PASSWORDS[user])
         return client
 
-    def api(self, method: str, path: str, user: str | None = None, *,
-            timeout: tuple[float, float] = (3.05, 30), **kw) -> requests.Response:  # fmt: skip
+    def api(
+        self,
+        method: str,
+        path: str,
+        user: str | None = None,
+        *,
+        timeout: tuple[float, float] = (3.05, 30),
+        **kw,
+    ) -> requests.Response:
         """A request to the Index (``path`` below its URL), Basic auth as ``user``."""
         auth = (user, PASSWORDS[user]) if user else None
         return requests.request(method, self.index.url + path, auth=auth, timeout=timeout, **kw)
@@ -218,8 +259,12 @@ def clock_prefix(host: Host, offset: float) -> tuple[str, ...]:
     return (*host.prefix, sys.executable, CLOCKSHIFT, str(offset))
 
 
-def wait_for(check: Callable[[], object], timeout: float = 30.0, interval: float = 0.2,
-             message: str = "condition") -> object:  # fmt: skip
+def wait_for(
+    check: Callable[[], object],
+    timeout: float = 30.0,
+    interval: float = 0.2,
+    message: str = "condition",
+) -> object:
     """Call ``check()`` until it returns something truthy (returned) or ``timeout`` passes
     (AssertionError naming ``message`` and the last value)."""
     deadline = time.monotonic() + timeout

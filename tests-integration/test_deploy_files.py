@@ -42,16 +42,22 @@ def documented(service: str) -> set[str]:
                 previous = token
     for paragraph in text.split("\n\n"):  # "Secrets (`A`, `B`) may be given as `<NAME>_FILE`"
         if "<NAME>_FILE" in paragraph:
-            names |= {f"{name}_FILE" for name in re.findall(r"`([A-Z_]+)`", paragraph)
-                      if name in names}  # fmt: skip
+            names |= {
+                f"{name}_FILE" for name in re.findall(r"`([A-Z_]+)`", paragraph) if name in names
+            }
     return names
 
 
 @pytest.fixture(scope="module")
 def docs() -> set[str]:
     names = documented("index") | documented("registry")
-    assert {"INDEX_DATABASE_URL", "INDEX_SECRET_KEY_FILE", "REGISTRY_AUTH",
-            "REGISTRY_INDEX_CREDENTIAL_FILE", "REGISTRY_STORAGE_S3_SECRETKEY"} <= names  # fmt: skip
+    assert {
+        "INDEX_DATABASE_URL",
+        "INDEX_SECRET_KEY_FILE",
+        "REGISTRY_AUTH",
+        "REGISTRY_INDEX_CREDENTIAL_FILE",
+        "REGISTRY_STORAGE_S3_SECRETKEY",
+    } <= names
     return names
 
 
@@ -119,8 +125,10 @@ def test_k8s_registry_scales_on_s3_and_secrets_are_not_committed():
     deployments = {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == "Deployment"}
     registry = deployments["wharf-registry"]
     assert registry["spec"]["replicas"] == 2
-    env = {e["name"]: e.get("value") for e in registry["spec"]["template"]["spec"]
-           ["containers"][0]["env"]}  # fmt: skip
+    env = {
+        e["name"]: e.get("value")
+        for e in registry["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert env["REGISTRY_STORAGE"] == "s3" and env["REGISTRY_AUTH"] == "token"
     services = {doc["metadata"]["name"] for doc in docs if doc["kind"] == "Service"}
     assert {"wharf-index", "wharf-registry", "wharf-postgres"} <= services
@@ -151,8 +159,9 @@ def test_dockerfiles_copy_existing_paths_and_run_declared_scripts(service, docs)
     entrypoint = re.search(r'^ENTRYPOINT \["([^"]+)"\]', text, re.MULTILINE).group(1)
     pyproject = tomllib.loads((ROOT / f"{service}-service" / "pyproject.toml").read_text())
     assert entrypoint in pyproject["project"]["scripts"]
-    env_names = set(VARIABLE.findall(" ".join(re.findall(r"^ENV .*(?:\n    .*)*", text,
-                                                         re.MULTILINE))))  # fmt: skip
+    env_names = set(
+        VARIABLE.findall(" ".join(re.findall(r"^ENV .*(?:\n    .*)*", text, re.MULTILINE)))
+    )
     assert env_names <= docs, sorted(env_names - docs)
 
 

@@ -24,8 +24,9 @@ CATCH_UP = 90  # s: covers the registry's 60 s outbox lease left by a killed hol
 @pytest.fixture(scope="module")
 def stack(make_stack):
     stack = make_stack().bootstrap()
-    stack.add_registry("reg1", "registry", ["alice", "bob"],
-                       env={"REGISTRY_NOTIFICATIONS_MAXBACKOFF": "2"})  # fmt: skip
+    stack.add_registry(
+        "reg1", "registry", ["alice", "bob"], env={"REGISTRY_NOTIFICATIONS_MAXBACKOFF": "2"}
+    )
     yield stack
     stack.close()
 
@@ -96,8 +97,11 @@ def test_index_down_during_a_push(stack):
         assert _pending(stack), "the push's events should wait in the outbox"
     finally:
         stack.index.start(timeout=60)
-    tags = wait_for(lambda: stack.tags_at_index("alice/f-push", "alice"), timeout=CATCH_UP,
-                    message="the Index to catch up with alice/f-push:1")  # fmt: skip
+    tags = wait_for(
+        lambda: stack.tags_at_index("alice/f-push", "alice"),
+        timeout=CATCH_UP,
+        message="the Index to catch up with alice/f-push:1",
+    )
     assert tags["1"]["digest"] == image.digest
     wait_for(lambda: not _pending(stack), timeout=CATCH_UP, message="the outbox to drain")
 
@@ -124,8 +128,11 @@ def test_registry_killed_with_events_in_its_outbox(stack, tmp_path):
     finally:
         stack.index.start(timeout=60)
         registry.start(timeout=60)
-    tags = wait_for(lambda: stack.tags_at_index("alice/f-outbox", "alice"), timeout=CATCH_UP,
-                    message="the restarted registry to deliver its outbox")  # fmt: skip
+    tags = wait_for(
+        lambda: stack.tags_at_index("alice/f-outbox", "alice"),
+        timeout=CATCH_UP,
+        message="the restarted registry to deliver its outbox",
+    )
     assert tags["1"]["digest"] == image.digest
     wait_for(lambda: not _pending(stack), timeout=CATCH_UP, message="the outbox to drain")
     before = _repository(stack, "alice/f-outbox")
@@ -147,8 +154,11 @@ def test_lost_events_repaired_by_registry_sync(stack):
     first, second, third = (Image.random(layers=1, label=f"f-sync-{i}") for i in range(3))
     client.push_image("alice/f-sync", "1", first)
     client.push_image("alice/f-sync", "2", second)
-    wait_for(lambda: set(stack.tags_at_index("alice/f-sync", "alice")) == {"1", "2"},
-             timeout=CATCH_UP, message="the Index to record tags 1 and 2")  # fmt: skip
+    wait_for(
+        lambda: set(stack.tags_at_index("alice/f-sync", "alice")) == {"1", "2"},
+        timeout=CATCH_UP,
+        message="the Index to record tags 1 and 2",
+    )
     client.authorize("repository:alice/f-sync:pull,push,delete")
     assert client.list_tags("alice/f-sync").status_code == 200  # verified, cached
     stack.index.stop()
@@ -176,7 +186,7 @@ def _slow_body(data: bytes, sent: threading.Event, chunk: int = 16384):
         if start >= len(data) // 2:
             sent.set()
             time.sleep(0.05)
-        yield data[start:start + chunk]
+        yield data[start : start + chunk]
 
 
 def test_registry_killed_mid_upload(stack):
@@ -194,9 +204,14 @@ def test_registry_killed_mid_upload(stack):
     def stream() -> None:
         try:
             outcome["response"] = client.session.patch(
-                first, data=_slow_body(data[65536:], half_sent), timeout=(3.05, 60),
-                headers={"Authorization": f"Bearer {client.last_token}",
-                         "Content-Type": "application/octet-stream"})  # fmt: skip
+                first,
+                data=_slow_body(data[65536:], half_sent),
+                timeout=(3.05, 60),
+                headers={
+                    "Authorization": f"Bearer {client.last_token}",
+                    "Content-Type": "application/octet-stream",
+                },
+            )
         except requests.RequestException as exc:
             outcome["error"] = exc
 
@@ -218,7 +233,7 @@ def test_registry_killed_mid_upload(stack):
     if status.status_code == 204:  # the session survived: its range is what storage kept
         end = int(status.headers["Range"].split("-")[1])
         assert 65535 <= end < len(data)
-        resumed = client.patch_chunk(first, data[end + 1:], end + 1)
+        resumed = client.patch_chunk(first, data[end + 1 :], end + 1)
         done = client.request("PUT", resumed, params={"digest": whole})
         assert done.status_code == 201, done.text
     else:
@@ -228,13 +243,17 @@ def test_registry_killed_mid_upload(stack):
     fetched = client.get_blob("alice/f-upload", whole)
     assert fetched.status_code == 200 and fetched.content == data
     assert client.push_image("alice/f-upload", "1", image) == image.digest
-    tags = wait_for(lambda: stack.tags_at_index("alice/f-upload", "alice"), timeout=CATCH_UP,
-                    message="the Index to record alice/f-upload:1")  # fmt: skip
+    tags = wait_for(
+        lambda: stack.tags_at_index("alice/f-upload", "alice"),
+        timeout=CATCH_UP,
+        message="the Index to record alice/f-upload:1",
+    )
     assert tags["1"]["digest"] == image.digest
 
 
 def test_postgres_restarted_under_a_running_index(stack):
     """Requests after a PostgreSQL restart succeed (stale pooled connections replaced)."""
+
     def exercise() -> list[int]:
         return [
             stack.api("GET", "/api/v1/repositories/alice/f-pull", "alice").status_code,
@@ -252,6 +271,9 @@ def test_postgres_restarted_under_a_running_index(stack):
     client = stack.client("reg1", "alice")
     image = Image.random(layers=1, label="f-pg")
     client.push_image("alice/f-pg", "1", image)
-    tags = wait_for(lambda: stack.tags_at_index("alice/f-pg", "alice"), timeout=CATCH_UP,
-                    message="the Index to record alice/f-pg:1 after the restart")  # fmt: skip
+    tags = wait_for(
+        lambda: stack.tags_at_index("alice/f-pg", "alice"),
+        timeout=CATCH_UP,
+        message="the Index to record alice/f-pg:1 after the restart",
+    )
     assert tags["1"]["digest"] == image.digest

@@ -73,8 +73,7 @@ def _descendants(root: int) -> dict[int, str]:
 
 def _still_running(processes: dict[int, str]) -> list[int]:
     table = _process_table()
-    return [pid for pid, started in processes.items()
-            if pid in table and table[pid][1] == started]  # fmt: skip
+    return [pid for pid, started in processes.items() if pid in table and table[pid][1] == started]
 
 
 def _oci_layout(root: Path) -> str:
@@ -93,22 +92,52 @@ def _oci_layout(root: Path) -> str:
         info.size = len(text)
         tar.addfile(info, io.BytesIO(text))
     layer = gzip.compress(raw.getvalue(), mtime=0)
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {
-        "type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()]},
-    }).encode()  # fmt: skip
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": blob(config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": blob(layer), "size": len(layer)}],
-    }).encode()  # fmt: skip
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()],
+            },
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": blob(config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": blob(layer),
+                    "size": len(layer),
+                }
+            ],
+        }
+    ).encode()
     digest = blob(manifest)
     (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
-        "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": "latest"},
-    }]}))  # fmt: skip
+    (root / "index.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": digest,
+                        "size": len(manifest),
+                        "annotations": {"org.opencontainers.image.ref.name": "latest"},
+                    }
+                ],
+            }
+        )
+    )
     return digest
 
 
@@ -118,12 +147,28 @@ class Up:
     def __init__(self, tmp_path: Path, ports: list[int], run: int, env: dict[str, str]) -> None:
         self.index_port, self.registry_port, self.postgres_port = ports
         self.output = tmp_path / f"up-{run}.out"
-        argv = [str(UP), "--data-dir", str(tmp_path / "data"), "--python", sys.executable,
-                "--index-port", str(self.index_port), "--registry-port", str(self.registry_port),
-                "--postgres-port", str(self.postgres_port)]  # fmt: skip
+        argv = [
+            str(UP),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--python",
+            sys.executable,
+            "--index-port",
+            str(self.index_port),
+            "--registry-port",
+            str(self.registry_port),
+            "--postgres-port",
+            str(self.postgres_port),
+        ]
         with open(self.output, "wb") as out:
-            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def text(self) -> str:
         return self.output.read_text(errors="replace")
@@ -167,22 +212,43 @@ class Skopeo:
         self.policy = workdir / "policy.json"
         self.policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
         self.authfile = workdir / "auth.json"
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
-                    "XDG_RUNTIME_DIR": str(workdir / "run")}  # fmt: skip
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(workdir),
+            "XDG_RUNTIME_DIR": str(workdir / "run"),
+        }
 
     def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(["skopeo", "--policy", str(self.policy), *args], input=stdin,
-                              capture_output=True, text=True, env=self.env, timeout=120)
+        return subprocess.run(
+            ["skopeo", "--policy", str(self.policy), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+        )
 
     def login(self, registry: str, password: str) -> subprocess.CompletedProcess:
         self.authfile.unlink(missing_ok=True)
-        return self.run("login", "--tls-verify=false", "--authfile", str(self.authfile),
-                        "-u", "admin", "--password-stdin", registry, stdin=password + "\n")
+        return self.run(
+            "login",
+            "--tls-verify=false",
+            "--authfile",
+            str(self.authfile),
+            "-u",
+            "admin",
+            "--password-stdin",
+            registry,
+            stdin=password + "\n",
+        )
 
 
 def _stack_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("INDEX_", "REGISTRY_", "WHARF_"))}  # fmt: skip
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("INDEX_", "REGISTRY_", "WHARF_"))
+    }
     env["INDEX_PASSWORD_SCRYPT_N"] = "1024"  # fast logins; the default is for production
     return env
 
@@ -215,8 +281,14 @@ def test_up_serves_skopeo_stops_cleanly_and_keeps_its_data(tmp_path, runs):
 
     login = skopeo.login(registry, PASSWORD)
     assert login.returncode == 0, login.stderr
-    copy = skopeo.run("copy", "--dest-tls-verify=false", "--dest-authfile", str(skopeo.authfile),
-                      f"oci:{tmp_path / 'image'}:latest", f"docker://{registry}/admin/hello:1.0")
+    copy = skopeo.run(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-authfile",
+        str(skopeo.authfile),
+        f"oci:{tmp_path / 'image'}:latest",
+        f"docker://{registry}/admin/hello:1.0",
+    )
     assert copy.returncode == 0, copy.stderr + first.text()
     assert first.stop() == 0, first.text()
     assert "up: stopped" in first.text()
@@ -228,8 +300,13 @@ def test_up_serves_skopeo_stops_cleanly_and_keeps_its_data(tmp_path, runs):
     assert "created on an earlier run" in banner and "creating a PostgreSQL" not in banner
     login = skopeo.login(registry, PASSWORD)
     assert login.returncode == 0, login.stderr
-    inspect = skopeo.run("inspect", "--tls-verify=false", "--authfile", str(skopeo.authfile),
-                         f"docker://{registry}/admin/hello:1.0")
+    inspect = skopeo.run(
+        "inspect",
+        "--tls-verify=false",
+        "--authfile",
+        str(skopeo.authfile),
+        f"docker://{registry}/admin/hello:1.0",
+    )
     assert inspect.returncode == 0, inspect.stderr
     assert json.loads(inspect.stdout)["Digest"] == digest
     tree = _descendants(second.proc.pid)
@@ -238,8 +315,14 @@ def test_up_serves_skopeo_stops_cleanly_and_keeps_its_data(tmp_path, runs):
 
 
 def _run_up(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(UP), *args], capture_output=True, text=True, timeout=120,
-                          env=env or _stack_env(), stdin=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.run(
+        [str(UP), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or _stack_env(),
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_help_and_bad_options():
@@ -256,9 +339,17 @@ def test_help_and_bad_options():
 def test_missing_postgresql_says_what_to_install(tmp_path):
     index_port, registry_port = _ports(2)
     env = _stack_env() | {"WHARF_PG_BINDIR": str(tmp_path / "no-postgres-here")}
-    result = _run_up("--data-dir", str(tmp_path / "data"), "--python", sys.executable,
-                     "--index-port", str(index_port), "--registry-port", str(registry_port),
-                     env=env)  # fmt: skip
+    result = _run_up(
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--python",
+        sys.executable,
+        "--index-port",
+        str(index_port),
+        "--registry-port",
+        str(registry_port),
+        env=env,
+    )
     assert result.returncode == 1
     assert "apt-get install postgresql" in result.stderr
     assert "INDEX_DATABASE_URL" in result.stderr
@@ -269,8 +360,16 @@ def test_a_port_in_use_is_named(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", registry_port))
         taken.listen()
-        result = _run_up("--data-dir", str(tmp_path / "data"), "--python", sys.executable,
-                         "--index-port", str(index_port), "--registry-port", str(registry_port))
+        result = _run_up(
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--python",
+            sys.executable,
+            "--index-port",
+            str(index_port),
+            "--registry-port",
+            str(registry_port),
+        )
     assert result.returncode == 1
     assert f"port {registry_port} on 127.0.0.1 is in use" in result.stderr
     assert "--registry-port" in result.stderr

@@ -26,8 +26,9 @@ PUBLIC, PRIVATE = "alice/public-app", "alice/private-app"
 def images(token_stack):
     """alice/public-app:1 (public) and alice/private-app:1 (private), pushed with skopeo."""
     stack = token_stack
-    created = stack.api("POST", "/api/v1/repositories", "alice",
-                        json={"name": PUBLIC, "visibility": "public"})  # fmt: skip
+    created = stack.api(
+        "POST", "/api/v1/repositories", "alice", json={"name": PUBLIC, "visibility": "public"}
+    )
     assert created.status_code == 201, created.text
     alice = stack.login("alice")
     registry = stack.registries["reg1"].address
@@ -38,8 +39,10 @@ def images(token_stack):
         alice.copy(layout, f"docker://{registry}/{name}:1", check=True)
         pushed[name] = image
     for name in pushed:  # the push events reach the Index through the outbox, within seconds
-        wait_for(lambda name=name: "1" in stack.tags_at_index(name, "alice"),
-                 message=f"the Index to record {name}:1")  # fmt: skip
+        wait_for(
+            lambda name=name: "1" in stack.tags_at_index(name, "alice"),
+            message=f"the Index to record {name}:1",
+        )
     return pushed
 
 
@@ -86,8 +89,9 @@ def test_private_image_pulled_by_owner_not_by_others(token_stack, images, tmp_pa
 
 def test_v1_handshake_names_the_registry_and_gives_a_token_it_accepts(token_stack, images):
     registry = token_stack.registries["reg1"]
-    response = token_stack.api("GET", f"/v1/repositories/{PUBLIC}/images",
-                               headers={"X-Docker-Token": "true"})  # fmt: skip
+    response = token_stack.api(
+        "GET", f"/v1/repositories/{PUBLIC}/images", headers={"X-Docker-Token": "true"}
+    )
     assert response.status_code == 200, response.text
     endpoints = [e.strip() for e in response.headers["X-Docker-Endpoints"].split(",")]
     assert registry.address in endpoints
@@ -150,14 +154,12 @@ def test_registry_asks_the_index_about_each_new_token(token_stack, images):
         assert refused.status_code == 401, refused.text
         assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
     finally:
-        stack.cli("user", "set-password", "bob", "--password-stdin",
-                  stdin=PASSWORDS["bob"] + "\n")  # fmt: skip
+        stack.cli("user", "set-password", "bob", "--password-stdin", stdin=PASSWORDS["bob"] + "\n")
     fresh = stack.token("reg1", f"repository:{bob_repo}:pull", "bob").json()["token"]
     assert OciClient(registry.url, token=fresh).get_manifest(bob_repo, "1").status_code == 200
 
 
-def test_a_missing_repository_is_unknown_to_its_owner_and_private_to_others(token_stack,
-                                                                             images):  # fmt: skip
+def test_a_missing_repository_is_unknown_to_its_owner_and_private_to_others(token_stack, images):
     """Whoever may push to a repository may pull it, existing or not: the owner's token
     grants pull (and delete) on a name that does not exist yet, without allocating it, so
     the registry answers "unknown" (404) where it used to answer 401 insufficient_scope;
@@ -179,8 +181,11 @@ def test_a_missing_repository_is_unknown_to_its_owner_and_private_to_others(toke
     assert with_pull.request("POST", f"/v2/{missing}/blobs/uploads/").status_code == 401
     for name in (missing, PRIVATE):  # an outsider cannot tell the two apart
         bob = token_stack.client("reg1", "bob")
-        for response in (bob.list_tags(name), bob.get_manifest(name, "1"),
-                         bob.get_blob(name, digest)):  # fmt: skip
+        for response in (
+            bob.list_tags(name),
+            bob.get_manifest(name, "1"),
+            bob.get_blob(name, digest),
+        ):
             assert response.status_code == 401, (name, response.text)
             assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
 
@@ -204,8 +209,12 @@ def _pulled(docker, reference: str, repository_digest: str, image) -> dict:
 def test_public_image_pulled_anonymously_with_docker(token_stack, images, make_docker):
     registry = token_stack.registries["reg1"].address
     anonymous = make_docker("a-anonymous")
-    _pulled(anonymous, f"{registry}/{PUBLIC}:1", f"{registry}/{PUBLIC}@{images[PUBLIC].digest}",
-            images[PUBLIC])  # fmt: skip
+    _pulled(
+        anonymous,
+        f"{registry}/{PUBLIC}:1",
+        f"{registry}/{PUBLIC}@{images[PUBLIC].digest}",
+        images[PUBLIC],
+    )
 
 
 def test_private_image_pulled_with_docker_by_its_owner_only(token_stack, images, make_docker):

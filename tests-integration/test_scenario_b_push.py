@@ -45,8 +45,11 @@ def test_push_allocates_the_repository_and_the_index_records_the_image(token_sta
     repository = stack.api("GET", "/api/v1/repositories/alice/app", "alice")
     assert repository.status_code == 200, repository.text
     assert repository.json()["namespace"] == "alice"
-    detail = wait_for(lambda: _tag_detail(stack, "alice/app", "1", "alice"), timeout=30,
-                      message="the Index to record alice/app:1 from events")  # fmt: skip
+    detail = wait_for(
+        lambda: _tag_detail(stack, "alice/app", "1", "alice"),
+        timeout=30,
+        message="the Index to record alice/app:1 from events",
+    )
     assert detail["digest"] == image.digest
     assert detail["config_digest"] == image.config_digest
     assert [layer["digest"] for layer in detail["layers"]] == image.layer_digests
@@ -57,8 +60,9 @@ def test_push_allocates_the_repository_and_the_index_records_the_image(token_sta
     # A second tag of the same image, and a new image under the first tag.
     alice.copy(f"docker://{registry}/alice/app:1", f"docker://{registry}/alice/app:2", check=True)
     newer = Image.random(layers=1, label="b-app-newer")
-    alice.copy(_layout(stack, newer, "b-newer", "1"), f"docker://{registry}/alice/app:1",
-               check=True)  # fmt: skip
+    alice.copy(
+        _layout(stack, newer, "b-newer", "1"), f"docker://{registry}/alice/app:1", check=True
+    )
 
     def recorded():
         tags = stack.tags_at_index("alice/app", "alice")
@@ -93,8 +97,11 @@ def test_chunked_push_with_the_protocol_client(token_stack):
     assert digest == image.digest
     pulled = client.get_manifest("alice/chunked", "v1")
     assert pulled.status_code == 200 and pulled.content == image.manifest
-    detail = wait_for(lambda: _tag_detail(stack, "alice/chunked", "v1", "alice"), timeout=30,
-                      message="the Index to record alice/chunked:v1")  # fmt: skip
+    detail = wait_for(
+        lambda: _tag_detail(stack, "alice/chunked", "v1", "alice"),
+        timeout=30,
+        message="the Index to record alice/chunked:v1",
+    )
     assert detail["digest"] == image.digest
 
 
@@ -123,8 +130,9 @@ def test_anonymous_push_is_refused(token_stack):
 
 def test_wrong_password_gets_no_token(token_stack):
     stack = token_stack
-    failed = stack.skopeo("wrong").login(stack.registries["reg1"].address, "alice",
-                                         "not-alices-password", check=False)  # fmt: skip
+    failed = stack.skopeo("wrong").login(
+        stack.registries["reg1"].address, "alice", "not-alices-password", check=False
+    )
     assert failed.returncode != 0
     client = stack.client("reg1")
     client.auth = ("alice", "not-alices-password")
@@ -154,8 +162,11 @@ def test_docker_push_then_pull_gives_the_same_digest(token_stack, alice_docker):
     assert at_registry.status_code == 200, at_registry.text
     assert at_registry.headers["Docker-Content-Digest"] == digest
     assert at_registry.headers["Content-Type"] == mediatypes.DOCKER_MANIFEST
-    detail = wait_for(lambda: _tag_detail(stack, "alice/docker-app", "1", "alice"), timeout=30,
-                      message="the Index to record alice/docker-app:1")  # fmt: skip
+    detail = wait_for(
+        lambda: _tag_detail(stack, "alice/docker-app", "1", "alice"),
+        timeout=30,
+        message="the Index to record alice/docker-app:1",
+    )
     assert detail["digest"] == digest and detail["config_digest"] == image.config_digest
     assert detail["pushed_by"] == "alice"
 
@@ -184,8 +195,10 @@ def test_docker_manifest_list_push_and_platform_pull(token_stack, alice_docker):
     stack = token_stack
     registry = stack.registries["reg1"].address
     repository = f"{registry}/alice/docker-multi"
-    platforms = {arch: Image.random(layers=1, label=f"b-multi-{arch}", arch=arch)
-                 for arch in ("amd64", "arm64")}  # fmt: skip
+    platforms = {
+        arch: Image.random(layers=1, label=f"b-multi-{arch}", arch=arch)
+        for arch in ("amd64", "arm64")
+    }
     for arch, image in platforms.items():
         alice_docker.load(stack.skopeo(), image, f"{repository}:{arch}")
         alice_docker.push(f"{repository}:{arch}")
@@ -196,11 +209,16 @@ def test_docker_manifest_list_push_and_platform_pull(token_stack, alice_docker):
     assert at_registry.status_code == 200, at_registry.text
     assert at_registry.headers["Docker-Content-Digest"] == digest
     assert at_registry.headers["Content-Type"] == mediatypes.DOCKER_MANIFEST_LIST
-    listed = {(m["platform"]["os"], m["platform"]["architecture"])
-              for m in at_registry.json()["manifests"]}  # fmt: skip
+    listed = {
+        (m["platform"]["os"], m["platform"]["architecture"])
+        for m in at_registry.json()["manifests"]
+    }
     assert listed == {("linux", "amd64"), ("linux", "arm64")}
-    detail = wait_for(lambda: _tag_detail(stack, "alice/docker-multi", "1", "alice"), timeout=30,
-                      message="the Index to record alice/docker-multi:1")  # fmt: skip
+    detail = wait_for(
+        lambda: _tag_detail(stack, "alice/docker-multi", "1", "alice"),
+        timeout=30,
+        message="the Index to record alice/docker-multi:1",
+    )
     assert detail["digest"] == digest
 
     for arch, image in platforms.items():
@@ -217,13 +235,15 @@ def test_docker_login_to_the_index_and_search_through_it(token_stack, make_docke
     stack = token_stack
     index = f"{stack.index.host}:{stack.index.port}"
     for name, visibility in (("alice/findme-open", "public"), ("alice/findme-hidden", "private")):
-        created = stack.api("POST", "/api/v1/repositories", "alice",
-                            json={"name": name, "visibility": visibility})  # fmt: skip
+        created = stack.api(
+            "POST", "/api/v1/repositories", "alice", json={"name": name, "visibility": visibility}
+        )
         assert created.status_code == 201, created.text
     everyone = ["alice/findme-open"]
 
-    alice = make_docker("b-alice-index").login_with_identity_token(index, "alice",
-                                                                   PASSWORDS["alice"])  # fmt: skip
+    alice = make_docker("b-alice-index").login_with_identity_token(
+        index, "alice", PASSWORDS["alice"]
+    )
     assert sorted(alice.search(f"{index}/findme")) == ["alice/findme-hidden", "alice/findme-open"]
     bob = make_docker("b-bob-index").login_with_identity_token(index, "bob", PASSWORDS["bob"])
     assert bob.search(f"{index}/findme") == everyone

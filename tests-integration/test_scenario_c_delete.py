@@ -44,12 +44,19 @@ def _push(stack, alice, repository: str) -> Image:
     layout = image.write_layout(os.path.join(stack.workdir, repository.replace("/", "_")), "1")
     alice.copy(layout, f"docker://{registry}/{repository}:1", check=True)
     alice.copy(layout, f"docker://{registry}/{repository}:2", check=True)
-    wait_for(lambda: set(stack.tags_at_index(repository, "alice")) == {"1", "2"}, timeout=30,
-             message=f"the Index to record {repository}:1 and :2")  # fmt: skip
+    wait_for(
+        lambda: set(stack.tags_at_index(repository, "alice")) == {"1", "2"},
+        timeout=30,
+        message=f"the Index to record {repository}:1 and :2",
+    )
     star = stack.api("PUT", f"/api/v1/repositories/{repository}/-/stars", "alice")
     assert star.status_code in (200, 201, 204), star.text
-    comment = stack.api("POST", f"/api/v1/repositories/{repository}/-/comments", "alice",
-                        json={"body": "nice image"})  # fmt: skip
+    comment = stack.api(
+        "POST",
+        f"/api/v1/repositories/{repository}/-/comments",
+        "alice",
+        json={"body": "nice image"},
+    )
     assert comment.status_code == 201, comment.text
     return image
 
@@ -64,8 +71,9 @@ def _catalog_client(stack, repository: str):
 def _gone_from_registry(stack, repository: str) -> bool:
     """True when no file is left under the repository's directory in the registry's storage
     (tags, manifest revisions, layer links, referrers, uploads; blobs live elsewhere)."""
-    directory = os.path.join(stack.storage_root("reg1"), "docker/registry/v2/repositories",
-                             repository)  # fmt: skip
+    directory = os.path.join(
+        stack.storage_root("reg1"), "docker/registry/v2/repositories", repository
+    )
     left = [os.path.join(d, f) for d, _, files in os.walk(directory) for f in files]
     return not left
 
@@ -76,10 +84,16 @@ def _gone_from_index(stack, repository: str) -> bool:
 
 
 def _assert_deleted(stack, alice, repository: str, catalog_client) -> None:
-    wait_for(lambda: _gone_from_registry(stack, repository), timeout=DELETE_TIMEOUT,
-             message=f"the registry to delete {repository}'s tags")  # fmt: skip
-    wait_for(lambda: _gone_from_index(stack, repository), timeout=DELETE_TIMEOUT,
-             message=f"the Index to remove its records of {repository}")  # fmt: skip
+    wait_for(
+        lambda: _gone_from_registry(stack, repository),
+        timeout=DELETE_TIMEOUT,
+        message=f"the registry to delete {repository}'s tags",
+    )
+    wait_for(
+        lambda: _gone_from_index(stack, repository),
+        timeout=DELETE_TIMEOUT,
+        message=f"the Index to remove its records of {repository}",
+    )
     registry = stack.registries["reg1"].address
     assert alice.inspect(f"{registry}/{repository}:1").returncode != 0
     assert repository not in catalog_client.catalog_names()
@@ -92,8 +106,11 @@ def _assert_deleted(stack, alice, repository: str, catalog_client) -> None:
     assert repository not in json.dumps(starred.json())
     found = stack.api("GET", "/api/v1/search", "alice", params={"q": repository.split("/")[1]})
     assert repository not in [r["full_name"] for r in found.json()["items"]]
-    rows = stack.postgres.execute("SELECT count(*) FROM repositories WHERE full_name = %s",
-                                  dbname=stack.database, params=(repository,))  # fmt: skip
+    rows = stack.postgres.execute(
+        "SELECT count(*) FROM repositories WHERE full_name = %s",
+        dbname=stack.database,
+        params=(repository,),
+    )
     assert rows == [(0,)]
 
 
@@ -206,8 +223,9 @@ def test_seed_handshake_delete_with_the_client_carrying_the_token(token_stack, a
     response = stack.api("DELETE", "/v1/repositories/alice/c-v1/", "alice")
     assert response.status_code == 202, response.text
     registry = stack.registries["reg1"]
-    assert [e.strip() for e in response.headers["X-Docker-Endpoints"].split(",")] == \
-        [registry.address]
+    assert [e.strip() for e in response.headers["X-Docker-Endpoints"].split(",")] == [
+        registry.address
+    ]
     token = response.headers["X-Docker-Token"]
     client = stack.client("reg1", token=token)
     assert client.get_manifest("alice/c-v1", "1").status_code == 401  # delete only
@@ -234,13 +252,15 @@ def test_docker_pull_fails_once_the_repository_is_deleted(token_stack, alice, ma
     stack = token_stack
     registry = stack.registries["reg1"].address
     reference = f"{registry}/alice/c-docker:1"
-    docker = make_docker("c-alice").login_with_identity_token(registry, "alice",
-                                                               PASSWORDS["alice"])  # fmt: skip
+    docker = make_docker("c-alice").login_with_identity_token(registry, "alice", PASSWORDS["alice"])
     image = Image.random(layers=2, label="c-docker")
     docker.load(stack.skopeo(), image, reference)
     digest = docker.push(reference)
-    wait_for(lambda: "1" in stack.tags_at_index("alice/c-docker", "alice"), timeout=30,
-             message="the Index to record alice/c-docker:1")  # fmt: skip
+    wait_for(
+        lambda: "1" in stack.tags_at_index("alice/c-docker", "alice"),
+        timeout=30,
+        message="the Index to record alice/c-docker:1",
+    )
     docker.remove(reference)
     docker.pull(reference, check=True)
     assert docker.inspect(reference)["RepoDigests"] == [f"{registry}/alice/c-docker@{digest}"]
@@ -252,8 +272,9 @@ def test_docker_pull_fails_once_the_repository_is_deleted(token_stack, alice, ma
     docker.remove(reference)
     refused = docker.pull(reference)
     assert refused.returncode != 0
-    assert re.search(r"not found|unknown|denied|unauthorized", refused.stderr,
-                     re.IGNORECASE), refused.stderr  # fmt: skip
+    assert re.search(r"not found|unknown|denied|unauthorized", refused.stderr, re.IGNORECASE), (
+        refused.stderr
+    )
     assert docker.inspect(reference) is None
     by_digest = docker.pull(f"{registry}/alice/c-docker@{digest}")
     assert by_digest.returncode != 0, by_digest.stdout

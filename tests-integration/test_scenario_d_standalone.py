@@ -27,19 +27,29 @@ def standalone(network):
     """A registry on the registry host with htpasswd auth and filesystem storage."""
     workdir = tempfile.mkdtemp(prefix="wharf-it-standalone-")
     htpasswd = os.path.join(workdir, "htpasswd")
-    made = subprocess.run(["htpasswd", "-B", "-b", "-c", htpasswd, USER, PASSWORD],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    made = subprocess.run(
+        ["htpasswd", "-B", "-b", "-c", htpasswd, USER, PASSWORD],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert made.returncode == 0, made.stderr
     host = network["registry"]
     service = GunicornService(
         "wharf_registry.wsgi:app",
-        {"REGISTRY_AUTH": "htpasswd", "REGISTRY_AUTH_HTPASSWD_PATH": htpasswd,
-         "REGISTRY_STORAGE": "filesystem",
-         "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": os.path.join(workdir, "storage"),
-         "REGISTRY_LOG_FORMAT": "text"},
-        "registry standalone", host=host.address, port=host.port(5100), prefix=host.prefix,
+        {
+            "REGISTRY_AUTH": "htpasswd",
+            "REGISTRY_AUTH_HTPASSWD_PATH": htpasswd,
+            "REGISTRY_STORAGE": "filesystem",
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": os.path.join(workdir, "storage"),
+            "REGISTRY_LOG_FORMAT": "text",
+        },
+        "registry standalone",
+        host=host.address,
+        port=host.port(5100),
+        prefix=host.prefix,
         extra_args=["--config", "python:wharf_registry.gunicorn_conf"],
-    )  # fmt: skip
+    )
     service.start(timeout=60)
     yield service, workdir
     service.close()
@@ -76,8 +86,9 @@ def test_push_pull_list_delete_with_skopeo(network, standalone, tmp_path):
     client = OciClient(service.url, USER, PASSWORD)
     assert client.get_manifest("team/app", image.digest).status_code == 404
     # No Index: nothing was written to an event outbox.
-    assert not os.path.exists(os.path.join(workdir, "storage", "wharf", "outbox")) or not \
-        os.listdir(os.path.join(workdir, "storage", "wharf", "outbox"))
+    assert not os.path.exists(
+        os.path.join(workdir, "storage", "wharf", "outbox")
+    ) or not os.listdir(os.path.join(workdir, "storage", "wharf", "outbox"))
 
 
 def test_anonymous_and_wrong_password_refused(network, standalone, tmp_path):
@@ -88,16 +99,21 @@ def test_anonymous_and_wrong_password_refused(network, standalone, tmp_path):
     owner.push_image("team/private", "1", image)
 
     anonymous = OciClient(service.url)
-    for response in (anonymous.ping(), anonymous.get_manifest("team/private", "1"),
-                     anonymous.catalog(), anonymous.request("POST", "/v2/team/x/blobs/uploads/")):
+    for response in (
+        anonymous.ping(),
+        anonymous.get_manifest("team/private", "1"),
+        anonymous.catalog(),
+        anonymous.request("POST", "/v2/team/x/blobs/uploads/"),
+    ):
         assert response.status_code == 401, response.text
         assert response.headers["WWW-Authenticate"].lower().startswith("basic ")
     assert _skopeo(network, workdir, "anon").inspect(f"{address}/team/private:1").returncode != 0
 
     wrong = OciClient(service.url, USER, "not-the-password")
     assert wrong.get_manifest("team/private", "1").status_code == 401
-    failed = _skopeo(network, workdir, "wrong").login(address, USER, "not-the-password",
-                                                      check=False)  # fmt: skip
+    failed = _skopeo(network, workdir, "wrong").login(
+        address, USER, "not-the-password", check=False
+    )
     assert failed.returncode != 0
     assert owner.get_manifest("team/private", "1").status_code == 200
     assert "team/private" in owner.catalog_names()

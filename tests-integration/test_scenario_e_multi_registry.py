@@ -28,9 +28,13 @@ def stack(make_stack):
     stack.bootstrap(users=("sysop", "alice", "bob", "carol"))
     stack.add_registry("reg1", "registry", ["alice"])
     stack.add_registry("reg2", "registry2", ["bob"], clock_offset=50)
-    stack.add_registry("reg3", "registry2", ["carol"], start=False,
-                       env={"REGISTRY_AUTH_TOKEN_VERIFY": "local",
-                            "REGISTRY_AUTH_TOKEN_KEYS": stack.token_keys})  # fmt: skip
+    stack.add_registry(
+        "reg3",
+        "registry2",
+        ["carol"],
+        start=False,
+        env={"REGISTRY_AUTH_TOKEN_VERIFY": "local", "REGISTRY_AUTH_TOKEN_KEYS": stack.token_keys},
+    )
     yield stack
     stack.close()
 
@@ -51,8 +55,9 @@ def pushed(stack):
 
 def test_the_index_tells_which_registry_holds_a_repository(stack, pushed):
     for user, registry in (("alice", "reg1"), ("bob", "reg2")):
-        response = stack.api("GET", f"/v1/repositories/{user}/app/images", user,
-                             headers={"X-Docker-Token": "true"})  # fmt: skip
+        response = stack.api(
+            "GET", f"/v1/repositories/{user}/app/images", user, headers={"X-Docker-Token": "true"}
+        )
         assert response.status_code == 200, response.text
         endpoints = [e.strip() for e in response.headers["X-Docker-Endpoints"].split(",")]
         assert endpoints == [stack.registries[registry].address]
@@ -62,7 +67,8 @@ def test_the_index_tells_which_registry_holds_a_repository(stack, pushed):
         # The handshake token works at that registry (and the Index knows the image).
         token = response.headers["X-Docker-Token"]
         manifest = OciClient(stack.registries[registry].url, token=token).get_manifest(
-            f"{user}/app", "1")
+            f"{user}/app", "1"
+        )
         assert manifest.status_code == 200, manifest.text
         assert manifest.headers["Docker-Content-Digest"] == pushed[user].digest
 
@@ -78,14 +84,18 @@ def acme(stack):
     layout = image.write_layout(os.path.join(stack.workdir, "e-acme"), "1")
     address = stack.registries["reg4"].address
     stack.login("alice", "reg4").copy(layout, f"docker://{address}/acme/z:1", check=True)
-    wait_for(lambda: stack.tags_at_index("acme/z", "alice"), timeout=30,
-             message="the Index to record acme/z from reg4")  # fmt: skip
+    wait_for(
+        lambda: stack.tags_at_index("acme/z", "alice"),
+        timeout=30,
+        message="the Index to record acme/z from reg4",
+    )
     return image
 
 
 def test_the_index_names_the_registry_a_repository_was_pushed_to(stack, acme, tmp_path):
-    response = stack.api("GET", "/v1/repositories/acme/z/images", "alice",
-                         headers={"X-Docker-Token": "true"})  # fmt: skip
+    response = stack.api(
+        "GET", "/v1/repositories/acme/z/images", "alice", headers={"X-Docker-Token": "true"}
+    )
     assert response.status_code == 200, response.text
     endpoints = [e.strip() for e in response.headers["X-Docker-Endpoints"].split(",")]
     assert endpoints == [stack.registries["reg4"].address]
@@ -113,8 +123,11 @@ def test_registry_with_clock_ahead_within_leeway_works(stack, pushed):
     bob = stack.login("bob", "reg2")
     info = json.loads(bob.inspect(f"{address}/bob/app:1", check=True).stdout)
     assert info["Digest"] == pushed["bob"].digest
-    tags = wait_for(lambda: stack.tags_at_index("bob/app", "bob"), timeout=30,
-                    message="the Index to record bob/app from reg2")  # fmt: skip
+    tags = wait_for(
+        lambda: stack.tags_at_index("bob/app", "bob"),
+        timeout=30,
+        message="the Index to record bob/app from reg2",
+    )
     assert tags["1"]["digest"] == pushed["bob"].digest
 
 
@@ -148,12 +161,15 @@ def _restart_reg3(stack, offset: float) -> None:
     registry.service.start(timeout=60)
 
 
-@pytest.mark.parametrize(("offset", "accepted"), [
-    (-50, True),    # behind: nbf is 50 s in its future, within the leeway
-    (100, True),    # ahead: exp (60 s) passed 40 s ago, within the leeway
-    (-130, False),  # behind beyond the leeway: not yet valid
-    (200, False),   # ahead beyond exp + leeway: expired
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [
+        (-50, True),  # behind: nbf is 50 s in its future, within the leeway
+        (100, True),  # ahead: exp (60 s) passed 40 s ago, within the leeway
+        (-130, False),  # behind beyond the leeway: not yet valid
+        (200, False),  # ahead beyond exp + leeway: expired
+    ],
+)
 def test_local_verification_tolerates_skew_within_the_leeway(stack, offset, accepted):
     _restart_reg3(stack, offset)
     client = stack.client("reg3", "carol")

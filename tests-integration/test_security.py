@@ -33,18 +33,29 @@ def secret(stack):
     stack.login("alice").copy(layout, f"docker://{registry}/{SECRET}:1", check=True)
     from stack import wait_for
 
-    wait_for(lambda: stack.tags_at_index(SECRET, "alice"), timeout=30,
-             message="the Index to record the secret image")  # fmt: skip
-    described = stack.api("PATCH", f"/api/v1/repositories/{SECRET}", "alice",
-                          json={"description": "secret sauce recipe"})  # fmt: skip
+    wait_for(
+        lambda: stack.tags_at_index(SECRET, "alice"),
+        timeout=30,
+        message="the Index to record the secret image",
+    )
+    described = stack.api(
+        "PATCH",
+        f"/api/v1/repositories/{SECRET}",
+        "alice",
+        json={"description": "secret sauce recipe"},
+    )
     assert described.status_code == 200, described.text
     return image
 
 
 def test_a_token_for_one_registry_is_refused_by_another(stack, secret):
     for_reg1 = stack.token("reg1", f"repository:{SECRET}:pull", "alice").json()["token"]
-    assert OciClient(stack.registries["reg1"].url, token=for_reg1).get_manifest(
-        SECRET, "1").status_code == 200
+    assert (
+        OciClient(stack.registries["reg1"].url, token=for_reg1)
+        .get_manifest(SECRET, "1")
+        .status_code
+        == 200
+    )
     at_reg2 = OciClient(stack.registries["reg2"].url, token=for_reg1)
     for response in (at_reg2.get_manifest(SECRET, "1"), at_reg2.ping(), at_reg2.catalog()):
         assert response.status_code == 401, response.text
@@ -81,11 +92,14 @@ def test_private_repository_invisible_at_the_registry(stack, secret, outsider):
     assert catalog.status_code in (200, 401), catalog.text
     if catalog.status_code == 200:
         assert SECRET not in catalog.json()["repositories"]
-    for response in (client.list_tags(SECRET), client.get_manifest(SECRET, "1"),
-                     client.get_manifest(SECRET, secret.digest),
-                     client.get_manifest(SECRET, "1", method="HEAD"),
-                     client.get_blob(SECRET, secret.layer_digests[0]),
-                     client.request("GET", f"/v2/{SECRET}/referrers/{secret.digest}")):
+    for response in (
+        client.list_tags(SECRET),
+        client.get_manifest(SECRET, "1"),
+        client.get_manifest(SECRET, secret.digest),
+        client.get_manifest(SECRET, "1", method="HEAD"),
+        client.get_blob(SECRET, secret.layer_digests[0]),
+        client.request("GET", f"/v2/{SECRET}/referrers/{secret.digest}"),
+    ):
         assert response.status_code == 401, (response.request.url, response.text)
         assert secret.manifest not in response.content
 
@@ -94,10 +108,14 @@ def test_private_repository_invisible_at_the_registry(stack, secret, outsider):
 def test_private_repository_invisible_at_the_index(stack, secret, outsider):
     unknown = stack.api("GET", "/api/v1/repositories/alice/no-such-thing", outsider)
     assert unknown.status_code == 404
-    paths = [f"/api/v1/repositories/{SECRET}", f"/api/v1/repositories/{SECRET}/-/tags",
-             f"/api/v1/repositories/{SECRET}/-/tags/1", f"/api/v1/repositories/{SECRET}/-/stars",
-             f"/api/v1/repositories/{SECRET}/-/comments",
-             f"/api/v1/repositories/{SECRET}/-/registries"]  # fmt: skip
+    paths = [
+        f"/api/v1/repositories/{SECRET}",
+        f"/api/v1/repositories/{SECRET}/-/tags",
+        f"/api/v1/repositories/{SECRET}/-/tags/1",
+        f"/api/v1/repositories/{SECRET}/-/stars",
+        f"/api/v1/repositories/{SECRET}/-/comments",
+        f"/api/v1/repositories/{SECRET}/-/registries",
+    ]
     for path in paths:
         response = stack.api("GET", path, outsider)
         assert response.status_code == 404, (path, response.text)
@@ -113,8 +131,9 @@ def test_private_repository_invisible_at_the_index(stack, secret, outsider):
         v1 = stack.api("GET", "/v1/search", outsider, params={"q": query})
         assert v1.status_code == 200, v1.text
         assert SECRET not in [r["name"] for r in v1.json()["results"]], query
-    handshake = stack.api("GET", f"/v1/repositories/{SECRET}/images", outsider,
-                          headers={"X-Docker-Token": "true"})  # fmt: skip
+    handshake = stack.api(
+        "GET", f"/v1/repositories/{SECRET}/images", outsider, headers={"X-Docker-Token": "true"}
+    )
     assert handshake.status_code == 404
     assert "X-Docker-Token" not in handshake.headers
     assert "X-Docker-Endpoints" not in handshake.headers
@@ -147,12 +166,14 @@ def test_registry_calls_need_the_registrys_credential(stack, secret):
     for auth in (None, ("reg1", "forged-credential"), stolen):
         response = requests.post(url, json={"token": token}, auth=auth, timeout=10)
         assert response.status_code in (401, 403), (auth and auth[0], response.text)
-    genuine = requests.post(url, json={"token": token}, timeout=10,
-                            auth=("reg1", stack.registries["reg1"].credential))  # fmt: skip
+    genuine = requests.post(
+        url, json={"token": token}, timeout=10, auth=("reg1", stack.registries["reg1"].credential)
+    )
     assert genuine.status_code == 200, genuine.text
     # reg2's own credential cannot verify a token meant for reg1 either.
-    other = requests.post(url, json={"token": token}, timeout=10,
-                          auth=("reg2", stack.registries["reg2"].credential))  # fmt: skip
+    other = requests.post(
+        url, json={"token": token}, timeout=10, auth=("reg2", stack.registries["reg2"].credential)
+    )
     assert other.status_code == 422, other.text
     assert other.json()["error"]["detail"]["reason"] == "wrong_audience"
 
@@ -162,22 +183,29 @@ def test_a_registry_cannot_rewrite_another_namespace_through_its_events(stack, s
     acknowledged, so its outbox would not retry them); nothing of alice's changes."""
     before = stack.tags_at_index(SECRET, "alice")
     bogus = "sha256:" + "0" * 64
-    target = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 2,
-              "length": 2}  # fmt: skip
+    target = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 2, "length": 2}
     events = [
         {"action": "delete", "target": {"repository": SECRET}},
-        {"action": "push", "target": {**target, "repository": "alice/planted", "digest": bogus,
-                                      "tag": "1"}},
-        {"action": "push", "target": {**target, "repository": SECRET, "digest": bogus,
-                                      "tag": "1"}},
-        {"action": "push", "target": {**target, "repository": "carol/own", "digest": bogus,
-                                      "tag": "1"}},
-    ]  # fmt: skip
-    envelope = {"events": [{"id": f"forged-{i}", "timestamp": "2024-01-02T03:04:05Z", **event}
-                           for i, event in enumerate(events)]}  # fmt: skip
+        {
+            "action": "push",
+            "target": {**target, "repository": "alice/planted", "digest": bogus, "tag": "1"},
+        },
+        {"action": "push", "target": {**target, "repository": SECRET, "digest": bogus, "tag": "1"}},
+        {
+            "action": "push",
+            "target": {**target, "repository": "carol/own", "digest": bogus, "tag": "1"},
+        },
+    ]
+    envelope = {
+        "events": [
+            {"id": f"forged-{i}", "timestamp": "2024-01-02T03:04:05Z", **event}
+            for i, event in enumerate(events)
+        ]
+    }
     url = stack.index.url + "/internal/v1/events"
-    answer = requests.post(url, json=envelope, timeout=10,
-                           auth=("reg2", stack.registries["reg2"].credential))  # fmt: skip
+    answer = requests.post(
+        url, json=envelope, timeout=10, auth=("reg2", stack.registries["reg2"].credential)
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["accepted"], body["duplicates"]) == (1, 0)  # carol/own: its namespace
@@ -187,6 +215,7 @@ def test_a_registry_cannot_rewrite_another_namespace_through_its_events(stack, s
     assert before["1"]["digest"] == secret.digest
     planted = stack.api("GET", "/api/v1/repositories/alice/planted", "alice")
     assert planted.status_code == 404, planted.text
-    again = requests.post(url, json=envelope, timeout=10,
-                          auth=("reg2", stack.registries["reg2"].credential))  # fmt: skip
+    again = requests.post(
+        url, json=envelope, timeout=10, auth=("reg2", stack.registries["reg2"].credential)
+    )
     assert again.json() == {"accepted": 0, "duplicates": 4, "refused": []}

@@ -53,14 +53,17 @@ def terminate_sessions(url: str, timeout: float = 10.0) -> None:
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT array_agg(pid) FILTER (WHERE pg_terminate_backend(pid))"
-                        " FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND pid <> pg_backend_pid()")  # fmt: skip
+            cur.execute(
+                "SELECT array_agg(pid) FILTER (WHERE pg_terminate_backend(pid))"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
             pids = cur.fetchone()[0] or []
             deadline = time.monotonic() + timeout
             while pids:
-                cur.execute("SELECT array_agg(pid) FROM pg_stat_activity WHERE pid = ANY(%s)",
-                            (pids,))  # fmt: skip
+                cur.execute(
+                    "SELECT array_agg(pid) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+                )
                 pids = cur.fetchone()[0] or []
                 if pids and time.monotonic() > deadline:
                     raise AssertionError(f"backends {pids} still running after {timeout}s")
@@ -91,11 +94,15 @@ def _emptying_sql(url: str) -> str:
     conn = psycopg2.connect(url)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                        " AND tablename <> 'schema_migrations'")  # fmt: skip
+            cur.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                " AND tablename <> 'schema_migrations'"
+            )
             tables = {row[0] for row in cur.fetchall()}
-            cur.execute("SELECT conrelid::regclass::text, confrelid::regclass::text"
-                        " FROM pg_constraint WHERE contype = 'f'")  # fmt: skip
+            cur.execute(
+                "SELECT conrelid::regclass::text, confrelid::regclass::text"
+                " FROM pg_constraint WHERE contype = 'f'"
+            )
             parents = {t: set() for t in tables}
             for child, parent in cur.fetchall():
                 if child != parent:
@@ -156,8 +163,9 @@ def database(db_url):
 
 @pytest.fixture
 def service_config() -> ServiceConfig:
-    return ServiceConfig(hasher=FAST_HASHER, throttle_failures=3, throttle_delay=30,
-                         throttle_max_delay=600)  # fmt: skip
+    return ServiceConfig(
+        hasher=FAST_HASHER, throttle_failures=3, throttle_delay=30, throttle_max_delay=600
+    )
 
 
 @pytest.fixture
@@ -168,16 +176,22 @@ def uow(database, service_config) -> PgUnitOfWork:
 @pytest.fixture
 def make_user(uow):
     def make(name: str, *, admin: bool = False, email: str | None = None):
-        return accounts.create_user(uow, name, email or f"{name}@example.test", PASSWORD,
-                                    admin=admin)  # fmt: skip
+        return accounts.create_user(
+            uow, name, email or f"{name}@example.test", PASSWORD, admin=admin
+        )
 
     return make
 
 
 @pytest.fixture
 def settings(db_url) -> Settings:
-    return Settings(database_url=db_url, secret_key=SECRET_KEY, password_scrypt_n=1024,
-                    log_format="text", login_throttle_failures=3)  # fmt: skip
+    return Settings(
+        database_url=db_url,
+        secret_key=SECRET_KEY,
+        password_scrypt_n=1024,
+        log_format="text",
+        login_throttle_failures=3,
+    )
 
 
 @pytest.fixture

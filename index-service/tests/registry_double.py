@@ -35,13 +35,18 @@ LAYER = "sha256:" + "d" * 64
 
 def manifest_bytes(label: str, layers: int = 1) -> bytes:
     """A small OCI image manifest; ``label`` makes its digest unique."""
-    return json.dumps({
-        "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
-        "config": {"mediaType": mediatypes.OCI_CONFIG, "digest": CONFIG, "size": 7},
-        "layers": [{"mediaType": mediatypes.OCI_LAYER_GZIP, "digest": LAYER, "size": 1000 + i}
-                   for i in range(layers)],
-        "annotations": {"label": label},
-    }).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "config": {"mediaType": mediatypes.OCI_CONFIG, "digest": CONFIG, "size": 7},
+            "layers": [
+                {"mediaType": mediatypes.OCI_LAYER_GZIP, "digest": LAYER, "size": 1000 + i}
+                for i in range(layers)
+            ],
+            "annotations": {"label": label},
+        }
+    ).encode()
 
 
 def digest_of(body: bytes) -> str:
@@ -49,8 +54,16 @@ def digest_of(body: bytes) -> str:
 
 
 class FakeRegistry:
-    def __init__(self, mock: responses.RequestsMock, url: str, verifier, audience: str, *,
-                 page_size: int = 2, absolute_links: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        mock: responses.RequestsMock,
+        url: str,
+        verifier,
+        audience: str,
+        *,
+        page_size: int = 2,
+        absolute_links: bool = False,
+    ) -> None:
         self.url, self.verifier, self.audience = url.rstrip("/"), verifier, audience
         self.page_size, self.absolute_links = page_size, absolute_links
         self.repositories: dict[str, dict[str, bytes]] = {}
@@ -122,8 +135,10 @@ class FakeRegistry:
         body = self.repositories.get(name, {}).get(tag)
         if body is None:
             return 404, {}, '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}'
-        headers = {"Docker-Content-Digest": digest_of(body),
-                   "Content-Type": mediatypes.OCI_MANIFEST}  # fmt: skip
+        headers = {
+            "Docker-Content-Digest": digest_of(body),
+            "Content-Type": mediatypes.OCI_MANIFEST,
+        }
         return 200, headers, b"" if method == "HEAD" else body
 
 
@@ -148,8 +163,17 @@ def verifier_for(settings):
 def push_event(repository: str, tag: str, body: bytes):
     """The registry's push event of manifest ``body`` as ``repository:tag``."""
     document = json.loads(body)
-    references = tuple(Descriptor(d["mediaType"], d["digest"], d["size"])
-                       for d in [document["config"], *document["layers"]])  # fmt: skip
-    target = Target(mediatypes.OCI_MANIFEST, digest_of(body), len(body), repository, tag=tag,
-                    length=len(body), references=references)  # fmt: skip
+    references = tuple(
+        Descriptor(d["mediaType"], d["digest"], d["size"])
+        for d in [document["config"], *document["layers"]]
+    )
+    target = Target(
+        mediatypes.OCI_MANIFEST,
+        digest_of(body),
+        len(body),
+        repository,
+        tag=tag,
+        length=len(body),
+        references=references,
+    )
     return new_event("push", target, actor=Actor("alice"))

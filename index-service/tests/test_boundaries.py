@@ -18,13 +18,25 @@ from wharf_testing import imported_modules
 
 PACKAGE = Path(wharf_index.__file__).parent
 OWN = "wharf_index"
-STORES = {name for name, member in vars(UnitOfWork).items()
-          if isinstance(member, property)} - {"config"}  # fmt: skip
+STORES = {name for name, member in vars(UnitOfWork).items() if isinstance(member, property)} - {
+    "config"
+}
 FRAMEWORKS = ("flask", "werkzeug", "psycopg2", "requests", "gunicorn")
-OUTER = tuple(f"{OWN}.{name}" for name in (
-    "api", "web", "app", "context", "cli", "cli_registry_ops", "cli_housekeeping", "wsgi",
-    "gunicorn_conf", "health",
-))  # fmt: skip
+OUTER = tuple(
+    f"{OWN}.{name}"
+    for name in (
+        "api",
+        "web",
+        "app",
+        "context",
+        "cli",
+        "cli_registry_ops",
+        "cli_housekeeping",
+        "wsgi",
+        "gunicorn_conf",
+        "health",
+    )
+)
 
 # layer -> what no module of it may import (a module, or anything under it)
 RULES = {
@@ -63,12 +75,16 @@ def _imports_in(source: str, package: str) -> set[str]:
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                anchor = parts[:len(parts) - node.level + 1]
+                anchor = parts[: len(parts) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Call) and _is_dynamic_import(node.func) and node.args \
-                and isinstance(node.args[0], ast.Constant):  # fmt: skip
+        elif (
+            isinstance(node, ast.Call)
+            and _is_dynamic_import(node.func)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             found.add(str(node.args[0].value))
     return found
 
@@ -90,15 +106,20 @@ def _sources(layer: str) -> list[Path]:
 
 @pytest.mark.parametrize("layer", sorted(RULES))
 def test_layers_import_only_downwards(layer):
-    wrong = {f"{_module_name(path)} imports {module}"
-             for path in _sources(layer) for module in _imports(path)
-             if _under(module, RULES[layer])}  # fmt: skip
+    wrong = {
+        f"{_module_name(path)} imports {module}"
+        for path in _sources(layer)
+        for module in _imports(path)
+        if _under(module, RULES[layer])
+    }
     assert not wrong, sorted(wrong)
 
 
 def test_the_scanner_sees_lazy_relative_and_dynamic_imports():
-    source = ("import importlib\n\ndef f():\n    from ..adapters import db\n"
-              "    from . import x\n    importlib.import_module('psycopg2.extras')\n")  # fmt: skip
+    source = (
+        "import importlib\n\ndef f():\n    from ..adapters import db\n"
+        "    from . import x\n    importlib.import_module('psycopg2.extras')\n"
+    )
     found = _imports_in(source, f"{OWN}.services")
     assert {f"{OWN}.adapters.db", f"{OWN}.services.x", "psycopg2.extras"} <= found
     assert _under(f"{OWN}.adapters.db", RULES["services"])
@@ -106,14 +127,15 @@ def test_the_scanner_sees_lazy_relative_and_dynamic_imports():
 
 
 def test_services_import_each_other_without_cycles():
-    graph = {_module_name(path): {m for m in _imports(path)
-                                  if m.startswith(f"{OWN}.services.")}
-             for path in _sources("services")}  # fmt: skip
+    graph = {
+        _module_name(path): {m for m in _imports(path) if m.startswith(f"{OWN}.services.")}
+        for path in _sources("services")
+    }
     cycles = set()
 
     def visit(node: str, trail: tuple[str, ...]) -> None:
         if node in trail:
-            loop = trail[trail.index(node):]
+            loop = trail[trail.index(node) :]
             first = loop.index(min(loop))  # one spelling per cycle, whatever its start
             cycles.add(" -> ".join(loop[first:] + loop[:first] + (loop[first],)))
             return
@@ -130,10 +152,14 @@ def test_no_module_imports_the_private_names_of_another():
     wrong = set()
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "")
-                                                     .startswith(OWN)):  # fmt: skip
-                wrong.update(f"{_module_name(path)}:{node.lineno} {alias.name}"
-                             for alias in node.names if alias.name.startswith("_"))
+            if isinstance(node, ast.ImportFrom) and (
+                node.level or (node.module or "").startswith(OWN)
+            ):
+                wrong.update(
+                    f"{_module_name(path)}:{node.lineno} {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_")
+                )
     assert not wrong, sorted(wrong)
 
 

@@ -101,24 +101,36 @@ def test_holdings_are_filled_from_the_manifests_registries(postgres_database):
         with conn.cursor() as cur:
             cur.execute("INSERT INTO namespaces (name, kind) VALUES ('alice', 'user') RETURNING id")
             namespace = cur.fetchone()[0]
-            cur.execute("INSERT INTO registries (name, url, kind, credential_hash) VALUES"
-                        " ('one', 'http://one', 'private', ''), ('two', 'http://two', 'private',"
-                        " '') RETURNING id")  # fmt: skip
+            cur.execute(
+                "INSERT INTO registries (name, url, kind, credential_hash) VALUES"
+                " ('one', 'http://one', 'private', ''), ('two', 'http://two', 'private',"
+                " '') RETURNING id"
+            )
             one, two = (row[0] for row in cur.fetchall())
             for name in ("alice/a", "alice/b", "alice/empty"):
-                cur.execute("INSERT INTO repositories (namespace_id, name, full_name,"
-                            " visibility) VALUES (%s, %s, %s, 'private')",
-                            (namespace, name[6:], name))  # fmt: skip
-            for name, registry, char in (("alice/a", one, "a"), ("alice/a", two, "b"),
-                                         ("alice/b", two, "c"), ("alice/b", None, "d")):
-                cur.execute("INSERT INTO manifests (repository_id, digest, registry_id) SELECT"
-                            " id, %s, %s FROM repositories WHERE full_name = %s",
-                            ("sha256:" + char * 64, registry, name))  # fmt: skip
+                cur.execute(
+                    "INSERT INTO repositories (namespace_id, name, full_name,"
+                    " visibility) VALUES (%s, %s, %s, 'private')",
+                    (namespace, name[6:], name),
+                )
+            for name, registry, char in (
+                ("alice/a", one, "a"),
+                ("alice/a", two, "b"),
+                ("alice/b", two, "c"),
+                ("alice/b", None, "d"),
+            ):
+                cur.execute(
+                    "INSERT INTO manifests (repository_id, digest, registry_id) SELECT"
+                    " id, %s, %s FROM repositories WHERE full_name = %s",
+                    ("sha256:" + char * 64, registry, name),
+                )
         migrations.migrate(url)
         with conn.cursor() as cur:
-            cur.execute("SELECT r.full_name, g.name FROM repository_registries h JOIN"
-                        " repositories r ON r.id = h.repository_id JOIN registries g"
-                        " ON g.id = h.registry_id ORDER BY 1, 2")  # fmt: skip
+            cur.execute(
+                "SELECT r.full_name, g.name FROM repository_registries h JOIN"
+                " repositories r ON r.id = h.repository_id JOIN registries g"
+                " ON g.id = h.registry_id ORDER BY 1, 2"
+            )
             assert cur.fetchall() == [("alice/a", "one"), ("alice/a", "two"), ("alice/b", "two")]
     finally:
         conn.close()

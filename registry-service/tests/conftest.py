@@ -40,8 +40,9 @@ class RecordingSink:
         self.events.extend(events)
 
     def actions(self) -> list[tuple[str, str, str]]:
-        return [(e.action, e.target.repository, e.target.tag or e.target.digest)
-                for e in self.events]
+        return [
+            (e.action, e.target.repository, e.target.tag or e.target.digest) for e in self.events
+        ]
 
 
 class OCI:
@@ -82,29 +83,48 @@ class OCI:
         assert r.status_code == 202, r.get_data(as_text=True)
         return r.headers["Location"]
 
-    def image(self, name: str, layers: Sequence[bytes] = (b"layer-1",),
-              config: bytes = b'{"architecture":"amd64","os":"linux"}',
-              media_type: str = mediatypes.OCI_MANIFEST, **extra) -> bytes:
+    def image(
+        self,
+        name: str,
+        layers: Sequence[bytes] = (b"layer-1",),
+        config: bytes = b'{"architecture":"amd64","os":"linux"}',
+        media_type: str = mediatypes.OCI_MANIFEST,
+        **extra,
+    ) -> bytes:
         """Push config and layers; return the manifest body (not pushed)."""
-        layer_type = (mediatypes.DOCKER_LAYER if media_type == mediatypes.DOCKER_MANIFEST
-                      else mediatypes.OCI_LAYER_GZIP)
-        config_type = (mediatypes.DOCKER_CONFIG if media_type == mediatypes.DOCKER_MANIFEST
-                       else extra.pop("config_type", mediatypes.OCI_CONFIG))
+        layer_type = (
+            mediatypes.DOCKER_LAYER
+            if media_type == mediatypes.DOCKER_MANIFEST
+            else mediatypes.OCI_LAYER_GZIP
+        )
+        config_type = (
+            mediatypes.DOCKER_CONFIG
+            if media_type == mediatypes.DOCKER_MANIFEST
+            else extra.pop("config_type", mediatypes.OCI_CONFIG)
+        )
         doc = {
-            "schemaVersion": 2, "mediaType": media_type,
-            "config": {"mediaType": config_type, "digest": self.push_blob(name, config),
-                       "size": len(config)},
-            "layers": [{"mediaType": layer_type, "digest": self.push_blob(name, layer),
-                        "size": len(layer)} for layer in layers],
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "config": {
+                "mediaType": config_type,
+                "digest": self.push_blob(name, config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": layer_type, "digest": self.push_blob(name, layer), "size": len(layer)}
+                for layer in layers
+            ],
             **extra,
         }
         return json.dumps(doc).encode()
 
-    def put_manifest(self, name: str, ref: str, body: bytes,
-                     media_type: str | None = None, status: int = 201):
+    def put_manifest(
+        self, name: str, ref: str, body: bytes, media_type: str | None = None, status: int = 201
+    ):
         media_type = media_type or json.loads(body).get("mediaType", mediatypes.OCI_MANIFEST)
-        r = self.client.put(f"/v2/{name}/manifests/{ref}", data=body,
-                            headers={"Content-Type": media_type})
+        r = self.client.put(
+            f"/v2/{name}/manifests/{ref}", data=body, headers={"Content-Type": media_type}
+        )
         assert r.status_code == status, r.get_data(as_text=True)
         return r
 
@@ -127,8 +147,9 @@ def any_driver(request, tmp_path):
         return FilesystemDriver(str(tmp_path / "storage"))
     bucket = request.getfixturevalue("s3_bucket")
     server = request.getfixturevalue("s3_server")
-    return create_driver("s3", {"bucket": bucket, "endpoint_url": server.endpoint_url,
-                                "region": server.region})
+    return create_driver(
+        "s3", {"bucket": bucket, "endpoint_url": server.endpoint_url, "region": server.region}
+    )
 
 
 @pytest.fixture

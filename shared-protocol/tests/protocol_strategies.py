@@ -15,8 +15,8 @@ def components(draw):
     return "".join(parts)
 
 
-repository_names = st.lists(components(), min_size=1, max_size=4).map("/".join).filter(
-    lambda n: len(n) <= 255
+repository_names = (
+    st.lists(components(), min_size=1, max_size=4).map("/".join).filter(lambda n: len(n) <= 255)
 )
 
 tags = st.builds(

@@ -6,8 +6,17 @@ only ``wharf_protocol.serving`` gunicorn (the worker class of the services' guni
 
 from wharf_testing import imported_modules
 
-FORBIDDEN = {"flask", "werkzeug", "psycopg2", "boto3", "botocore", "requests", "gunicorn",
-             "wharf_index", "wharf_registry"}
+FORBIDDEN = {
+    "flask",
+    "werkzeug",
+    "psycopg2",
+    "boto3",
+    "botocore",
+    "requests",
+    "gunicorn",
+    "wharf_index",
+    "wharf_registry",
+}
 OPTIONAL = ("wharf_protocol.client", "wharf_protocol.serving")
 
 

@@ -24,8 +24,9 @@ VERIFY = BASE + "/internal/v1/tokens/verify"
 EVENTS = BASE + "/internal/v1/events"
 SECRET = "s3cr3t-credential-value"
 BASIC = "Basic " + base64.b64encode(f"reg-1:{SECRET}".encode()).decode()
-CLAIMS = Claims("wharf-index", "alice", "reg-1", 1, 1, 301, "jti-1",
-                parse_scopes(["repository:acme/app:pull"]))
+CLAIMS = Claims(
+    "wharf-index", "alice", "reg-1", 1, 1, 301, "jti-1", parse_scopes(["repository:acme/app:pull"])
+)
 
 
 class Sleeps(list):
@@ -61,10 +62,14 @@ def assert_secret_hidden(*objects):
 
 
 def test_verify_success_sends_basic_auth_and_json(client, mocked):
-    mocked.post(VERIFY, json={"claims": CLAIMS.to_dict()}, match=[
-        matchers.json_params_matcher({"token": "tok"}),
-        matchers.header_matcher({"Authorization": BASIC, "Content-Type": "application/json"}),
-    ])
+    mocked.post(
+        VERIFY,
+        json={"claims": CLAIMS.to_dict()},
+        match=[
+            matchers.json_params_matcher({"token": "tok"}),
+            matchers.header_matcher({"Authorization": BASIC, "Content-Type": "application/json"}),
+        ],
+    )
     assert client.verify_token("tok") == CLAIMS
 
 
@@ -81,9 +86,15 @@ def test_verify_rejection_carries_the_reason(client, mocked, reason, status):
     assert len(mocked.calls) == 1
 
 
-@pytest.mark.parametrize("body", [{"error": {"code": "TOKEN_INVALID", "message": "x"}},
-                                  {"error": {"code": "X", "message": "x", "detail": [1]}},
-                                  {"error": {"code": "X", "detail": {"reason": 5}}}, "junk"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"code": "TOKEN_INVALID", "message": "x"}},
+        {"error": {"code": "X", "message": "x", "detail": [1]}},
+        {"error": {"code": "X", "detail": {"reason": 5}}},
+        "junk",
+    ],
+)
 def test_verify_rejection_without_a_reason(client, mocked, body):
     mocked.post(VERIFY, json=body, status=422)
     with pytest.raises(TokenRejected) as info:
@@ -103,11 +114,18 @@ def test_wrong_credential(client, mocked, status):
     assert_secret_hidden(first.value, second.value, client)
 
 
-@pytest.mark.parametrize("failure", [
-    {"status": 500}, {"status": 502}, {"status": 503}, {"status": 504},
-    {"body": requests.ConnectionError("refused")}, {"body": requests.ReadTimeout("slow")},
-    {"body": requests.ConnectTimeout("slow")},
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 500},
+        {"status": 502},
+        {"status": 503},
+        {"status": 504},
+        {"body": requests.ConnectionError("refused")},
+        {"body": requests.ReadTimeout("slow")},
+        {"body": requests.ConnectTimeout("slow")},
+    ],
+)
 def test_retries_then_success(client, mocked, sleeps, failure):
     mocked.post(VERIFY, **failure)
     mocked.post(VERIFY, **failure)
@@ -155,13 +173,22 @@ def test_other_request_errors_are_not_retried(client, mocked):
 DEEP = '{"claims": ' + "[" * 100_000 + "]" * 100_000 + "}"
 
 
-@pytest.mark.parametrize(("status", "body"), [
-    (200, "not json"), (200, {"nope": 1}), (200, {"claims": {"iss": "x"}}), (200, []),
-    (404, {}), (501, {}), (200, DEEP),
-])
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, "not json"),
+        (200, {"nope": 1}),
+        (200, {"claims": {"iss": "x"}}),
+        (200, []),
+        (404, {}),
+        (501, {}),
+        (200, DEEP),
+    ],
+)
 def test_verify_unexpected_replies(client, mocked, status, body):
-    mocked.post(VERIFY, status=status, **({"body": body} if isinstance(body, str) else
-                                         {"json": body}))
+    mocked.post(
+        VERIFY, status=status, **({"body": body} if isinstance(body, str) else {"json": body})
+    )
     with pytest.raises(IndexUnavailable):
         client.verify_token("tok")
     assert len(mocked.calls) == 1
@@ -170,9 +197,13 @@ def test_verify_unexpected_replies(client, mocked, status, body):
 @pytest.mark.parametrize("status", [200, 202, 204])
 def test_post_events_success(client, mocked, status):
     batch = events()
-    mocked.post(EVENTS, status=status, match=[
-        matchers.header_matcher({"Authorization": BASIC, "Content-Type": EVENTS_MEDIA_TYPE}),
-    ])
+    mocked.post(
+        EVENTS,
+        status=status,
+        match=[
+            matchers.header_matcher({"Authorization": BASIC, "Content-Type": EVENTS_MEDIA_TYPE}),
+        ],
+    )
     client.post_events(batch)
     assert load_envelope(json.loads(mocked.calls[0].request.body), strict=True) == batch
 
@@ -184,8 +215,9 @@ def test_post_no_events_sends_nothing(client, mocked):
 
 @pytest.mark.parametrize("status", [400, 422])
 def test_events_rejected_not_retried(client, mocked, status, sleeps):
-    mocked.post(EVENTS, status=status,
-                json={"error": {"code": "EVENTS_INVALID", "message": "bad target"}})
+    mocked.post(
+        EVENTS, status=status, json={"error": {"code": "EVENTS_INVALID", "message": "bad target"}}
+    )
     with pytest.raises(EventsRejected, match="EVENTS_INVALID: bad target"):
         client.post_events(events())
     assert len(mocked.calls) == 1 and sleeps == []
@@ -222,16 +254,20 @@ def test_constructor_checks_and_repr():
     client.close()
 
 
-@pytest.mark.parametrize("body, refused", [
-    ({"accepted": 2, "duplicates": 0, "refused": [{"id": "e1", "reason": "not served"}]},
-     [("e1", "not served")]),
-    ({"accepted": 1, "duplicates": 0}, []),
-    ({"refused": "garbage"}, []),
-    ({"refused": [7, {"id": "e2"}]}, [("e2", "")]),
-    ([], []),
-    ("[" * 100_000, []),
-])
+@pytest.mark.parametrize(
+    "body, refused",
+    [
+        (
+            {"accepted": 2, "duplicates": 0, "refused": [{"id": "e1", "reason": "not served"}]},
+            [("e1", "not served")],
+        ),
+        ({"accepted": 1, "duplicates": 0}, []),
+        ({"refused": "garbage"}, []),
+        ({"refused": [7, {"id": "e2"}]}, [("e2", "")]),
+        ([], []),
+        ("[" * 100_000, []),
+    ],
+)
 def test_post_events_returns_the_refusals(client, mocked, body, refused):
-    mocked.post(EVENTS, status=200, **({"body": body} if isinstance(body, str) else
-                                       {"json": body}))
+    mocked.post(EVENTS, status=200, **({"body": body} if isinstance(body, str) else {"json": body}))
     assert client.post_events(events()) == refused

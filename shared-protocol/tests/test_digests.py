@@ -35,8 +35,13 @@ def test_parse_format_round_trip(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["md5:d41d8cd98f00b204e9800998ecf8427e", "sha384:" + "a" * 96, "multihash+base58:QmRZxt2b1",
-     "sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564", "blake3:" + "0" * 64],
+    [
+        "md5:d41d8cd98f00b204e9800998ecf8427e",
+        "sha384:" + "a" * 96,
+        "multihash+base58:QmRZxt2b1",
+        "sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564",
+        "blake3:" + "0" * 64,
+    ],
 )
 def test_well_formed_other_algorithms_are_unsupported(text):
     with pytest.raises(UnsupportedDigest):
@@ -45,9 +50,22 @@ def test_well_formed_other_algorithms_are_unsupported(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "sha256", "sha256:", ":abc", "sha256:" + "A" * 64, "sha256:" + "0" * 63,
-     "sha256:" + "0" * 65, "sha512:" + "0" * 64, "SHA256:" + "0" * 64, "sha256:" + "g" * 64,
-     "sha256::" + "0" * 64, "sha256:" + "0" * 64 + "\n", None, b"sha256:00"],
+    [
+        "",
+        "sha256",
+        "sha256:",
+        ":abc",
+        "sha256:" + "A" * 64,
+        "sha256:" + "0" * 63,
+        "sha256:" + "0" * 65,
+        "sha512:" + "0" * 64,
+        "SHA256:" + "0" * 64,
+        "sha256:" + "g" * 64,
+        "sha256::" + "0" * 64,
+        "sha256:" + "0" * 64 + "\n",
+        None,
+        b"sha256:00",
+    ],
 )
 def test_malformed_digests_are_invalid_but_not_unsupported(text):
     with pytest.raises(DigestInvalid) as info:
@@ -67,8 +85,7 @@ def test_constructor_validates():
 
 
 @settings(max_examples=100)
-@given(st.binary(max_size=2048), st.sampled_from(["sha256", "sha512"]),
-       st.integers(1, 300))
+@given(st.binary(max_size=2048), st.sampled_from(["sha256", "sha512"]), st.integers(1, 300))
 def test_hashers_agree_with_hashlib(data, algorithm, chunk):
     expected = hashlib.new(algorithm, data).hexdigest()
     assert digest_bytes(data, algorithm) == Digest(algorithm, expected)
@@ -76,7 +93,7 @@ def test_hashers_agree_with_hashlib(data, algorithm, chunk):
     assert streamed == (Digest(algorithm, expected), len(data))
     hasher = Hasher(algorithm)
     for i in range(0, len(data), chunk):
-        hasher.update(data[i:i + chunk])
+        hasher.update(data[i : i + chunk])
     assert hasher.size == len(data)
     assert hasher.digest() == Digest(algorithm, expected)
 

@@ -17,10 +17,20 @@ from wharf_protocol.errcode import (
 )
 
 SPEC_TABLE = {
-    "BLOB_UNKNOWN": 404, "BLOB_UPLOAD_INVALID": 400, "BLOB_UPLOAD_UNKNOWN": 404,
-    "DIGEST_INVALID": 400, "MANIFEST_BLOB_UNKNOWN": 404, "MANIFEST_INVALID": 400,
-    "MANIFEST_UNKNOWN": 404, "NAME_INVALID": 400, "NAME_UNKNOWN": 404, "SIZE_INVALID": 400,
-    "UNAUTHORIZED": 401, "DENIED": 403, "UNSUPPORTED": 415, "TOOMANYREQUESTS": 429,
+    "BLOB_UNKNOWN": 404,
+    "BLOB_UPLOAD_INVALID": 400,
+    "BLOB_UPLOAD_UNKNOWN": 404,
+    "DIGEST_INVALID": 400,
+    "MANIFEST_BLOB_UNKNOWN": 404,
+    "MANIFEST_INVALID": 400,
+    "MANIFEST_UNKNOWN": 404,
+    "NAME_INVALID": 400,
+    "NAME_UNKNOWN": 404,
+    "SIZE_INVALID": 400,
+    "UNAUTHORIZED": 401,
+    "DENIED": 403,
+    "UNSUPPORTED": 415,
+    "TOOMANYREQUESTS": 429,
     "UNKNOWN": 500,
 }
 
@@ -60,13 +70,17 @@ def test_protocol_error_defaults_and_overrides():
     error = ProtocolError(errcode.UNSUPPORTED, "method not allowed", {"method": "PUT"}, 405)
     assert error.status == 405
     assert error.to_dict() == {
-        "code": "UNSUPPORTED", "message": "method not allowed", "detail": {"method": "PUT"},
+        "code": "UNSUPPORTED",
+        "message": "method not allowed",
+        "detail": {"method": "PUT"},
     }
 
 
 def test_envelope_round_trip():
-    errors = [ProtocolError(errcode.DIGEST_INVALID, detail={"digest": "sha256:00"}),
-              ProtocolError(errcode.NAME_UNKNOWN, "no such repo")]
+    errors = [
+        ProtocolError(errcode.DIGEST_INVALID, detail={"digest": "sha256:00"}),
+        ProtocolError(errcode.NAME_UNKNOWN, "no such repo"),
+    ]
     body = envelope(*errors)
     assert body == {"errors": [e.to_dict() for e in errors]}
     for source in (body, json.dumps(body), json.dumps(body).encode()):
@@ -84,9 +98,17 @@ def test_parse_envelope_keeps_unregistered_codes_and_default_messages():
 
 
 @pytest.mark.parametrize(
-    "body", ["not json", "[]", {"errors": {}}, {"nope": []}, {"errors": [{"message": "x"}]},
-             {"errors": ["x"]}, {"errors": [{"code": 5}]},
-             '{"errors": ' + "[" * 100_000 + "]" * 100_000 + "}"],
+    "body",
+    [
+        "not json",
+        "[]",
+        {"errors": {}},
+        {"nope": []},
+        {"errors": [{"message": "x"}]},
+        {"errors": ["x"]},
+        {"errors": [{"code": 5}]},
+        '{"errors": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
 )
 def test_parse_envelope_rejects_other_bodies(body):
     with pytest.raises(ValueError):
@@ -96,19 +118,36 @@ def test_parse_envelope_rejects_other_bodies(body):
 def test_api_error_body_round_trip():
     error = ApiError("TOKEN_INVALID", "token expired", 422, {"reason": "expired"})
     body = error.to_body()
-    assert body == {"error": {"code": "TOKEN_INVALID", "message": "token expired",
-                              "detail": {"reason": "expired"}}}
+    assert body == {
+        "error": {
+            "code": "TOKEN_INVALID",
+            "message": "token expired",
+            "detail": {"reason": "expired"},
+        }
+    }
     parsed = parse_api_error(json.dumps(body), status=422)
     assert (parsed.code, parsed.message, parsed.status, parsed.detail) == (
-        "TOKEN_INVALID", "token expired", 422, {"reason": "expired"})
+        "TOKEN_INVALID",
+        "token expired",
+        422,
+        {"reason": "expired"},
+    )
     assert ApiError("X", "m", 400).to_body() == {"error": {"code": "X", "message": "m"}}
     assert "TOKEN_INVALID" in str(error) and "422" in repr(error)
     assert parse_api_error({"error": {"code": "X"}}).status == 500
     assert errcode.API_TOKEN_INVALID == "TOKEN_INVALID"
 
 
-@pytest.mark.parametrize("body", [b"\xff", "null", {"error": "x"}, {"error": {"message": "m"}},
-                                  b'{"error": ' + b'{"a": ' * 100_000])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff",
+        "null",
+        {"error": "x"},
+        {"error": {"message": "m"}},
+        b'{"error": ' + b'{"a": ' * 100_000,
+    ],
+)
 def test_parse_api_error_rejects_other_bodies(body):
     with pytest.raises(ValueError):
         parse_api_error(body)

@@ -114,21 +114,36 @@ def test_reference_registry_sample_loads_strictly():
     events = load_envelope(SAMPLE, strict=True)
     assert [e.action for e in events] == [PULL, PUSH, MOUNT, DELETE, DELETE]
     pull = events[0]
-    assert pull.timestamp == datetime(2016, 3, 9, 14, 44, 26, 402973,
-                                      tzinfo=timezone(timedelta(hours=-8)))
-    assert pull.target == Target(V2, MANIFEST_DIGEST, 708, "hello-world", length=708, tag="latest",
-                                 url=f"http://192.168.100.227:5000/v2/hello-world/manifests/"
-                                     f"{MANIFEST_DIGEST}")
-    assert pull.request == RequestRecord("6df24a34-0959-4923-81ca-14f09767db19",
-                                         "192.168.64.11:42961", "192.168.100.227:5000", "GET",
-                                         "curl/7.38.0")
+    assert pull.timestamp == datetime(
+        2016, 3, 9, 14, 44, 26, 402973, tzinfo=timezone(timedelta(hours=-8))
+    )
+    assert pull.target == Target(
+        V2,
+        MANIFEST_DIGEST,
+        708,
+        "hello-world",
+        length=708,
+        tag="latest",
+        url=f"http://192.168.100.227:5000/v2/hello-world/manifests/{MANIFEST_DIGEST}",
+    )
+    assert pull.request == RequestRecord(
+        "6df24a34-0959-4923-81ca-14f09767db19",
+        "192.168.64.11:42961",
+        "192.168.100.227:5000",
+        "GET",
+        "curl/7.38.0",
+    )
     assert pull.actor == Actor("")
     assert pull.source == Source("xtal.local:5000", "a53db899-3b4b-4a62-a067-8dd013beaca4")
     assert events[2].target.from_repository == "library/test"
     assert events[3].target.digest == MANIFEST_DIGEST and events[3].target.media_type == ""
     repo_delete = events[4].target
     assert (repo_delete.repository, repo_delete.digest, repo_delete.tag, repo_delete.size) == (
-        "library/test", "", "", None)
+        "library/test",
+        "",
+        "",
+        None,
+    )
 
 
 def test_sample_dumps_back_to_the_same_wire_fields():
@@ -159,7 +174,9 @@ def test_unknown_fields_excluded_unless_strict():
 def test_media_types():
     assert EVENTS_MEDIA_TYPE == "application/vnd.docker.distribution.events.v2+json"
     assert ACCEPTED_EVENTS_MEDIA_TYPES == (
-        "application/vnd.docker.distribution.events.v1+json", EVENTS_MEDIA_TYPE)
+        "application/vnd.docker.distribution.events.v1+json",
+        EVENTS_MEDIA_TYPE,
+    )
     assert is_events_media_type("application/vnd.docker.distribution.events.v1+json")
     assert is_events_media_type(EVENTS_MEDIA_TYPE + "; charset=utf-8")
     assert not is_events_media_type("application/json")
@@ -199,17 +216,30 @@ def test_repository_delete_dumps_only_the_repository():
 
 
 BAD_EVENTS = [
-    ("id", None), ("id", ""), ("timestamp", "yesterday"), ("timestamp", "2006-01-02T15:04:05"),
-    ("action", "tag"), ("target", None), ("target", {"digest": LAYER_DIGEST}),
+    ("id", None),
+    ("id", ""),
+    ("timestamp", "yesterday"),
+    ("timestamp", "2006-01-02T15:04:05"),
+    ("action", "tag"),
+    ("target", None),
+    ("target", {"digest": LAYER_DIGEST}),
     ("target", {"repository": "a", "digest": "sha256:xyz!"}),
-    ("target", {"repository": "a", "size": -1}), ("target", {"repository": "a", "size": "2"}),
+    ("target", {"repository": "a", "size": -1}),
+    ("target", {"repository": "a", "size": "2"}),
     ("target", {"repository": "a", "size": 2**63}),
     ("target", {"repository": "a", "size": 10**400}),
-    ("target", {"repository": "a", "length": 2**63}), ("target", {"repository": "a", "size": 1.5}),
-    ("target", {"repository": "a", "references": [
-        {"mediaType": "m", "digest": LAYER_DIGEST, "size": 2**63}]}),
+    ("target", {"repository": "a", "length": 2**63}),
+    ("target", {"repository": "a", "size": 1.5}),
+    (
+        "target",
+        {
+            "repository": "a",
+            "references": [{"mediaType": "m", "digest": LAYER_DIGEST, "size": 2**63}],
+        },
+    ),
     ("target", {"repository": "a", "references": [{"mediaType": "m", "digest": "x", "size": 1}]}),
-    ("request", "GET"), ("actor", {"name": 5}),
+    ("request", "GET"),
+    ("actor", {"name": 5}),
 ]
 
 
@@ -238,8 +268,6 @@ def test_sizes_up_to_the_int64_maximum_load():
     assert "2**63" in str(info.value.messages["events"][0]["target"])
 
 
-
-
 @pytest.mark.parametrize("data", ["{", b"\xff", "[]", {}, {"events": {}}, {"events": [1]}])
 def test_invalid_envelopes(data):
     with pytest.raises(EventsInvalid):
@@ -261,29 +289,44 @@ def test_deeply_nested_envelopes_are_invalid_not_a_recursion_error(deep):
 
 
 def test_missing_request_actor_source_default_to_empty_records():
-    data = {"events": [{"id": "1", "timestamp": "2006-01-02T15:04:05Z", "action": "pull",
-                        "target": {"repository": "a"}}]}
+    data = {
+        "events": [
+            {
+                "id": "1",
+                "timestamp": "2006-01-02T15:04:05Z",
+                "action": "pull",
+                "target": {"repository": "a"},
+            }
+        ]
+    }
     (event,) = load_envelope(json.dumps(data).encode(), strict=True)
     assert (event.request, event.actor, event.source) == (RequestRecord(), Actor(), Source())
 
 
-descriptors = st.builds(Descriptor, st.text(max_size=20), sha256_hex.map("sha256:".__add__),
-                        st.integers(0, 2**40))
+descriptors = st.builds(
+    Descriptor, st.text(max_size=20), sha256_hex.map("sha256:".__add__), st.integers(0, 2**40)
+)
 targets = st.builds(
-    Target, st.text(max_size=30), st.one_of(st.just(""), sha256_hex.map("sha256:".__add__)),
-    st.one_of(st.none(), st.integers(0, 2**40)), repository_names,
-    url=st.text(max_size=30), tag=st.one_of(st.just(""), tags),
+    Target,
+    st.text(max_size=30),
+    st.one_of(st.just(""), sha256_hex.map("sha256:".__add__)),
+    st.one_of(st.none(), st.integers(0, 2**40)),
+    repository_names,
+    url=st.text(max_size=30),
+    tag=st.one_of(st.just(""), tags),
     length=st.one_of(st.none(), st.integers(0, 2**40)),
     from_repository=st.one_of(st.just(""), repository_names),
     references=st.lists(descriptors, max_size=3).map(tuple),
 )
 events_strategy = st.builds(
-    Event, st.uuids().map(str),
+    Event,
+    st.uuids().map(str),
     st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
-    st.sampled_from(ACTIONS), targets,
+    st.sampled_from(ACTIONS),
+    targets,
     st.builds(RequestRecord, *[st.text(max_size=10)] * 5),
-    st.builds(Actor, st.text(max_size=10)), st.builds(Source, st.text(max_size=10),
-                                                     st.text(max_size=10)),
+    st.builds(Actor, st.text(max_size=10)),
+    st.builds(Source, st.text(max_size=10), st.text(max_size=10)),
 )
 
 

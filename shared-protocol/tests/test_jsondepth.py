@@ -9,9 +9,14 @@ from hypothesis import strategies as st
 from wharf_protocol.jsondepth import MAX_DEPTH, JsonTooDeep, loads, nested_deeper_than
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:\n\u00e9')
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.text(alphabet='[]{}"\\k'), inner, max_size=3),
-                      max_leaves=30)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\k'), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
 
 
 def depth_of(value) -> int:
@@ -32,10 +37,17 @@ def test_the_measure_agrees_with_the_parsed_value(value):
     assert loads(text.encode(), max_depth=actual) == value
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 50_000, b"[" * 50_000 + b"]" * 50_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
-    b"[" * (4 << 20), b"]" * (1 << 20) + b"[" * (1 << 20), b'["x",' * 100_000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 50_000,
+        b"[" * 50_000 + b"]" * 50_000,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        b"[" * (4 << 20),
+        b"]" * (1 << 20) + b"[" * (1 << 20),
+        b'["x",' * 100_000,
+    ],
+)
 def test_deep_documents_are_refused_before_parsing_and_fast(body):
     started = time.perf_counter()
     with pytest.raises(JsonTooDeep) as info:
@@ -50,11 +62,14 @@ def test_the_limit_is_inclusive():
         loads("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
 
 
-@pytest.mark.parametrize("text", [
-    json.dumps(["[" * 10_000, "{" * 10_000]),  # brackets inside strings do not nest
-    json.dumps({"k": '\\"[[[' * 5_000}),  # nor after escaped quotes and backslashes
-    '"' + "\\" * 8 + '"',  # four escaped backslashes
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(["[" * 10_000, "{" * 10_000]),  # brackets inside strings do not nest
+        json.dumps({"k": '\\"[[[' * 5_000}),  # nor after escaped quotes and backslashes
+        '"' + "\\" * 8 + '"',  # four escaped backslashes
+    ],
+)
 def test_brackets_inside_strings_are_not_nesting(text):
     assert loads(text) == json.loads(text)
 
@@ -67,7 +82,7 @@ def test_bytes_are_decoded_as_json_loads_decodes_them():
         loads(b'"\xff"')
 
 
-@pytest.mark.parametrize("text", ['"\\' + "\\\"" * 100_000 + "[" * 100, '"abc' + "[" * 100_000])
+@pytest.mark.parametrize("text", ['"\\' + '\\"' * 100_000 + "[" * 100, '"abc' + "[" * 100_000])
 def test_unterminated_strings_stay_linear_and_fail_as_json_does(text):
     started = time.perf_counter()
     with pytest.raises(ValueError):

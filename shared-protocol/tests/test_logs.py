@@ -177,8 +177,15 @@ def test_unknown_level_or_format_is_refused(level, fmt):
 
 
 def test_gunicorn_access_records_get_structured_fields():
-    atoms = {"{x-request-id}o": "rid-9", "m": "GET", "U": "/v2/", "s": "200", "B": "2",
-             "M": "3", "h": "127.0.0.1"}
+    atoms = {
+        "{x-request-id}o": "rid-9",
+        "m": "GET",
+        "U": "/v2/",
+        "s": "200",
+        "B": "2",
+        "M": "3",
+        "h": "127.0.0.1",
+    }
     logger = logging.getLogger("gunicorn.access")
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

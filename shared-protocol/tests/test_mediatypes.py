@@ -14,14 +14,17 @@ def test_manifest_and_index_groups():
     assert not mt.MANIFEST_TYPES & mt.INDEX_TYPES
 
 
-@pytest.mark.parametrize(("value", "manifest", "index"), [
-    ("application/vnd.oci.image.manifest.v1+json", True, False),
-    ("Application/VND.docker.distribution.manifest.v2+json; charset=utf-8", True, False),
-    ("application/vnd.oci.image.index.v1+json", False, True),
-    (mt.DOCKER_MANIFEST_LIST, False, True),
-    (mt.DOCKER_MANIFEST_V1_SIGNED, False, False),
-    ("", False, False),
-])
+@pytest.mark.parametrize(
+    ("value", "manifest", "index"),
+    [
+        ("application/vnd.oci.image.manifest.v1+json", True, False),
+        ("Application/VND.docker.distribution.manifest.v2+json; charset=utf-8", True, False),
+        ("application/vnd.oci.image.index.v1+json", False, True),
+        (mt.DOCKER_MANIFEST_LIST, False, True),
+        (mt.DOCKER_MANIFEST_V1_SIGNED, False, False),
+        ("", False, False),
+    ],
+)
 def test_classification(value, manifest, index):
     assert mt.is_manifest(value) is manifest
     assert mt.is_index(value) is index

@@ -22,8 +22,27 @@ from wharf_protocol.names import (
 
 VALID_NAMES = ["a", "library/ubuntu", "a0/b-c/d_e", "a__b", "a.b", "a---b", "x/y/z/w"]
 INVALID_NAMES = [
-    "", "A", "Library/ubuntu", "/a", "a/", "a//b", "..", "a/../b", "a/..", "-a", "a-",
-    "a___b", "a..b", "_a", "a b", "a:b", "a/B", "é", "a\n", None, 42,
+    "",
+    "A",
+    "Library/ubuntu",
+    "/a",
+    "a/",
+    "a//b",
+    "..",
+    "a/../b",
+    "a/..",
+    "-a",
+    "a-",
+    "a___b",
+    "a..b",
+    "_a",
+    "a b",
+    "a:b",
+    "a/B",
+    "é",
+    "a\n",
+    None,
+    42,
 ]
 
 

@@ -28,7 +28,8 @@ def S(text):
 
 def test_parse_simple_and_catalog_scopes():
     assert S("repository:samalba/my-app:pull,push") == Scope(
-        "repository", "samalba/my-app", frozenset({"pull", "push"}))
+        "repository", "samalba/my-app", frozenset({"pull", "push"})
+    )
     assert S("registry:catalog:*") == Scope("registry", "catalog", frozenset({"*"}))
     assert S("repository(plugin):a/b:pull").type == "repository(plugin)"
 
@@ -47,9 +48,22 @@ def test_empty_actions_are_allowed_and_skipped():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "repository", "repository:a", "Repository:a:pull", "repository:A:pull",
-     "repository:a/:pull", "repository:a:PULL", "repository:a:pull push", "repo(x:a:pull",
-     "repository::pull", ":a:pull", "repository:a b:pull", "repository:a:pu*ll", None],
+    [
+        "",
+        "repository",
+        "repository:a",
+        "Repository:a:pull",
+        "repository:A:pull",
+        "repository:a/:pull",
+        "repository:a:PULL",
+        "repository:a:pull push",
+        "repo(x:a:pull",
+        "repository::pull",
+        ":a:pull",
+        "repository:a b:pull",
+        "repository:a:pu*ll",
+        None,
+    ],
 )
 def test_invalid_scopes(text):
     with pytest.raises(ScopeInvalid):
@@ -83,7 +97,7 @@ def test_scope_format_parse_round_trip(scope):
 @given(st.lists(scopes, max_size=6), st.integers(1, 3))
 def test_parse_scopes_merges_per_resource(items, per_value):
     texts = [str(s) for s in items]
-    values = [" ".join(texts[i:i + per_value]) for i in range(0, len(texts), per_value)]
+    values = [" ".join(texts[i : i + per_value]) for i in range(0, len(texts), per_value)]
     parsed = parse_scopes(values)
     keys = list(dict.fromkeys((s.type, s.name) for s in items))
     assert [(s.type, s.name) for s in parsed] == keys
@@ -104,7 +118,8 @@ def test_intersect_grants_the_subset():
     assert intersect(requested, allowed) == (S("repository:a:pull"), S("repository:b:pull"))
     assert intersect(requested, ()) == ()
     assert intersect([S("registry:catalog:*")], [S("registry:catalog:*")]) == (
-        S("registry:catalog:*"),)
+        S("registry:catalog:*"),
+    )
     assert intersect([S("repository:a:*")], [S("repository:a:pull,push")]) == ()
 
 
@@ -131,13 +146,19 @@ def test_allows():
 
 
 def test_bearer_challenge_shape():
-    header = bearer_challenge("https://index.example/v2/token", "registry.example",
-                              [S("repository:a/b:push,pull"), "registry:catalog:*"])
-    assert header == ('Bearer realm="https://index.example/v2/token",service="registry.example",'
-                      'scope="repository:a/b:pull,push registry:catalog:*"')
+    header = bearer_challenge(
+        "https://index.example/v2/token",
+        "registry.example",
+        [S("repository:a/b:push,pull"), "registry:catalog:*"],
+    )
+    assert header == (
+        'Bearer realm="https://index.example/v2/token",service="registry.example",'
+        'scope="repository:a/b:pull,push registry:catalog:*"'
+    )
     assert bearer_challenge("r", "s") == 'Bearer realm="r",service="s"'
     assert bearer_challenge("r", "s", error="insufficient_scope").endswith(
-        ',error="insufficient_scope"')
+        ',error="insufficient_scope"'
+    )
     assert basic_challenge('Wharf "reg"') == 'Basic realm="Wharf \\"reg\\""'
 
 
@@ -166,7 +187,8 @@ def test_basic_challenge_round_trip(realm):
 
 def test_parse_challenge_variants():
     assert parse_challenge('BEARER Realm = "a,b" , service=reg ,scope="x"') == Challenge(
-        "bearer", {"realm": "a,b", "service": "reg", "scope": "x"})
+        "bearer", {"realm": "a,b", "service": "reg", "scope": "x"}
+    )
     assert parse_challenge("Bearer") == Challenge("bearer", {})
     assert str(Challenge("bearer", {})) == "Bearer"
     assert parse_challenge('Bearer realm="a", Basic realm="b"').params == {"realm": "a"}
@@ -176,9 +198,19 @@ def test_parse_challenge_variants():
     assert Challenge("bearer").scopes == ()
 
 
-@pytest.mark.parametrize("header", ["", "   ", '"Bearer"', 'Bearer realm="unterminated',
-                                    "Bearer realm=", "Bearer =x", 'Bearer realm="a" junk=',
-                                    None])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "   ",
+        '"Bearer"',
+        'Bearer realm="unterminated',
+        "Bearer realm=",
+        "Bearer =x",
+        'Bearer realm="a" junk=',
+        None,
+    ],
+)
 def test_parse_challenge_rejects_malformed_values(header):
     with pytest.raises(ChallengeInvalid):
         parse_challenge(header)

@@ -25,8 +25,16 @@ def scan(data: bytes, line: int = LINE, head: int = HEAD) -> int:
     return scan_head(bytearray(data), line, head)
 
 
-@pytest.mark.parametrize("data", [b"", b"GET / HTTP/1.1", b"GET / HTTP/1.1\r\nHost: a\r\n",
-                                  b"GET / HTTP/1.1\r\nHost: a\r\n\r", b"\r\n"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"GET / HTTP/1.1",
+        b"GET / HTTP/1.1\r\nHost: a\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r",
+        b"\r\n",
+    ],
+)
 def test_an_unfinished_head_needs_more(data):
     assert scan(data) == 0
 
@@ -42,8 +50,9 @@ def test_one_empty_line_may_lead():
     assert scan(head) == len(head)
 
 
-@pytest.mark.parametrize("data", [b"GET / HTTP/1.1\nHost: a\n\n", b"GET / HTTP/1.1\r\nHost: a\n",
-                                  b"\n"])
+@pytest.mark.parametrize(
+    "data", [b"GET / HTTP/1.1\nHost: a\n\n", b"GET / HTTP/1.1\r\nHost: a\n", b"\n"]
+)
 def test_a_bare_lf_is_refused_at_once(data):
     with pytest.raises(ge.InvalidHeader):
         scan(data)
@@ -77,23 +86,30 @@ def test_a_head_over_the_limit_is_refused_finished_or_not():
         scan(b"GET / HTTP/1.1\r\n" + fields + b"\r\n")
 
 
-@pytest.mark.parametrize(("head", "expected"), [
-    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", False),
-    (b"PUT / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", False),
-    (b"PUT / HTTP/1.1\r\ncontent-length:000\r\n\r\n", False),
-    (b"PUT / HTTP/1.1\r\nContent-Length: 12\r\n\r\n", True),
-    (b"PATCH / HTTP/1.1\r\nCONTENT-LENGTH:\t007\r\n\r\n", True),
-    (b"PATCH / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", True),
-    (b"GET /Content-Length:5 HTTP/1.1\r\nX-Content-Length: 5\r\n\r\n", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", False),
+        (b"PUT / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", False),
+        (b"PUT / HTTP/1.1\r\ncontent-length:000\r\n\r\n", False),
+        (b"PUT / HTTP/1.1\r\nContent-Length: 12\r\n\r\n", True),
+        (b"PATCH / HTTP/1.1\r\nCONTENT-LENGTH:\t007\r\n\r\n", True),
+        (b"PATCH / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", True),
+        (b"GET /Content-Length:5 HTTP/1.1\r\nX-Content-Length: 5\r\n\r\n", False),
+    ],
+)
 def test_the_body_pool_takes_requests_that_announce_a_body(head, expected):
     assert has_body(head) is expected
 
 
 @pytest.fixture
 def worker(tmp_path):
-    cls = worker_class(lambda status, message: {"error": {"code": status, "message": message}},
-                       header_timeout=7, io_timeout=9, error_headers={"X-Service": "test"})
+    cls = worker_class(
+        lambda status, message: {"error": {"code": status, "message": message}},
+        header_timeout=7,
+        io_timeout=9,
+        error_headers={"X-Service": "test"},
+    )
     cfg = Config()
     cfg.set("limit_request_line", 8190)
     cfg.set("worker_tmp_dir", str(tmp_path))
@@ -108,22 +124,25 @@ def test_worker_class_carries_its_parameters(worker):
     assert worker.limit_line == 8190 and worker.frames_heads
 
 
-@pytest.mark.parametrize(("exc", "status"), [
-    (ge.LimitRequestLine(9000, 8190), 414),
-    (ge.LimitRequestHeaders("limit request headers fields"), 431),
-    (HeadTimeout(), 408),
-    (ge.InvalidRequestLine("GET /secret?token=abc"), 400),
-    (ge.InvalidRequestMethod("G@T"), 400),
-    (ge.InvalidHTTPVersion("HTTP/9.9"), 400),
-    (ge.InvalidHeader("X-Token: abc"), 400),
-    (ge.InvalidChunkSize(b"zz"), 400),
-    (ge.ExpectationFailed("magic"), 417),
-    (ge.UnsupportedTransferCoding("gzip2"), 501),
-    (ge.ForbiddenProxyRequest("10.0.0.1"), 403),
-    (ge.InvalidResponseHeader("X-Bad"), 500),
-    (ssl.SSLError(1, "bad record"), 403),
-    (RuntimeError("boom"), 500),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (ge.LimitRequestLine(9000, 8190), 414),
+        (ge.LimitRequestHeaders("limit request headers fields"), 431),
+        (HeadTimeout(), 408),
+        (ge.InvalidRequestLine("GET /secret?token=abc"), 400),
+        (ge.InvalidRequestMethod("G@T"), 400),
+        (ge.InvalidHTTPVersion("HTTP/9.9"), 400),
+        (ge.InvalidHeader("X-Token: abc"), 400),
+        (ge.InvalidChunkSize(b"zz"), 400),
+        (ge.ExpectationFailed("magic"), 417),
+        (ge.UnsupportedTransferCoding("gzip2"), 501),
+        (ge.ForbiddenProxyRequest("10.0.0.1"), 403),
+        (ge.InvalidResponseHeader("X-Bad"), 500),
+        (ssl.SSLError(1, "bad record"), 403),
+        (RuntimeError("boom"), 500),
+    ],
+)
 def test_refusals_get_their_status_and_echo_no_input(worker, exc, status):
     got, reason, message = worker.describe(exc)
     assert got == status and reason and message
@@ -135,8 +154,12 @@ def test_the_error_response_is_the_services_json(worker):
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     assert lines[0] == "HTTP/1.1 431 Request Header Fields Too Large"
-    assert {"Content-Type: application/json", "Connection: close", "X-Service: test",
-            f"Content-Length: {len(body)}"} <= set(lines[1:])  # fmt: skip
+    assert {
+        "Content-Type: application/json",
+        "Connection: close",
+        "X-Service: test",
+        f"Content-Length: {len(body)}",
+    } <= set(lines[1:])
     assert json.loads(body) == {"error": {"code": 431, "message": "too large"}}
 
 

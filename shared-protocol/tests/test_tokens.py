@@ -147,14 +147,20 @@ def test_tampering_is_a_bad_signature():
     issuer, verifier, _ = make()
     token, _ = issuer.issue("alice", "r", ACCESS)
     payload, sig = token.rsplit(".", 1)
-    for forged in (payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + sig,
-                   token[:-3], token[: len(token) // 2], "x" + token, payload):
+    for forged in (
+        payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + sig,
+        token[:-3],
+        token[: len(token) // 2],
+        "x" + token,
+        payload,
+    ):
         with pytest.raises(TokenBadSignature):
             verifier.verify(forged)
 
 
-@pytest.mark.parametrize("token", ["", "not a token", "é.x", "\ud800", "a" * 70000, None, 42,
-                                   b"bytes.sig"])
+@pytest.mark.parametrize(
+    "token", ["", "not a token", "é.x", "\ud800", "a" * 70000, None, 42, b"bytes.sig"]
+)
 def test_garbage_is_malformed(token):
     _, verifier, _ = make()
     with pytest.raises(TokenMalformed) as info:
@@ -164,15 +170,24 @@ def test_garbage_is_malformed(token):
 
 @pytest.mark.parametrize(
     "payload",
-    [[1, 2], "str", {"iss": "i"}, {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "exp": "2"},
-     {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "iat": True},
-     {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "access": {}},
-     {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "access": ["x"]},
-     {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "access": [{"type": "repository"}]},
-     {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(),
-      "access": [{"type": "repository", "name": "A", "actions": []}]},
-     {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(),
-      "access": [{"type": "repository", "name": "a", "actions": [["pull"]]}]}],
+    [
+        [1, 2],
+        "str",
+        {"iss": "i"},
+        {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "exp": "2"},
+        {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "iat": True},
+        {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "access": {}},
+        {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "access": ["x"]},
+        {**Claims("i", "s", "a", 1, 1, 2, "j").to_dict(), "access": [{"type": "repository"}]},
+        {
+            **Claims("i", "s", "a", 1, 1, 2, "j").to_dict(),
+            "access": [{"type": "repository", "name": "A", "actions": []}],
+        },
+        {
+            **Claims("i", "s", "a", 1, 1, 2, "j").to_dict(),
+            "access": [{"type": "repository", "name": "a", "actions": [["pull"]]}],
+        },
+    ],
 )
 def test_signed_but_invalid_claims_are_malformed(payload):
     signed = URLSafeSerializer(["k"], salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
@@ -181,8 +196,9 @@ def test_signed_but_invalid_claims_are_malformed(payload):
 
 
 def test_signed_undecodable_payload_is_malformed():
-    signer = URLSafeSerializer(["k"], salt=SALT,
-                               signer_kwargs={"digest_method": hashlib.sha256}).make_signer(SALT)
+    signer = URLSafeSerializer(
+        ["k"], salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    ).make_signer(SALT)
     token = signer.sign(b"bm90IGpzb24").decode()  # base64url of "not json"
     with pytest.raises(TokenMalformed):
         TokenVerifier(["k"]).verify(token)
@@ -191,8 +207,11 @@ def test_signed_undecodable_payload_is_malformed():
 def test_claims_dict_round_trip_and_defaults():
     claims = Claims("i", "", "r", 1, 2, 3, "j", ACCESS)
     data = claims.to_dict()
-    assert data["access"][0] == {"type": "repository", "name": "acme/app",
-                                 "actions": ["pull", "push"]}
+    assert data["access"][0] == {
+        "type": "repository",
+        "name": "acme/app",
+        "actions": ["pull", "push"],
+    }
     assert Claims.from_dict(data) == claims
     del data["access"]
     assert Claims.from_dict(data).access == ()
@@ -201,10 +220,25 @@ def test_claims_dict_round_trip_and_defaults():
 
 
 def test_every_error_is_a_token_error_with_a_reason():
-    reasons = {cls.reason for cls in (TokenMalformed, TokenBadSignature, TokenExpired,
-                                      TokenNotYetValid, TokenWrongAudience, TokenWrongIssuer)}
-    assert reasons == {"malformed", "bad_signature", "expired", "not_yet_valid",
-                       "wrong_audience", "wrong_issuer"}
+    reasons = {
+        cls.reason
+        for cls in (
+            TokenMalformed,
+            TokenBadSignature,
+            TokenExpired,
+            TokenNotYetValid,
+            TokenWrongAudience,
+            TokenWrongIssuer,
+        )
+    }
+    assert reasons == {
+        "malformed",
+        "bad_signature",
+        "expired",
+        "not_yet_valid",
+        "wrong_audience",
+        "wrong_issuer",
+    }
     assert issubclass(TokenExpired, TokenError)
 
 
@@ -212,8 +246,13 @@ scopes = st.builds(Scope, scope_types, scope_names, actions)
 
 
 @settings(max_examples=100)
-@given(st.text(max_size=30), st.text(max_size=30), st.lists(scopes, max_size=4),
-       st.integers(1, 10**6), st.lists(st.text(min_size=1, max_size=10), min_size=1, max_size=3))
+@given(
+    st.text(max_size=30),
+    st.text(max_size=30),
+    st.lists(scopes, max_size=4),
+    st.integers(1, 10**6),
+    st.lists(st.text(min_size=1, max_size=10), min_size=1, max_size=3),
+)
 def test_issue_verify_round_trip(subject, audience, access, ttl, keys):
     clock = Clock()
     token, claims = TokenIssuer(keys, "idx", ttl=ttl, clock=clock).issue(subject, audience, access)

@@ -14,9 +14,14 @@ ETC_KEY = "/etc/docker/key.json"
 
 
 def _docker(daemon: DockerDaemon, *args: str) -> str:
-    result = subprocess.run([daemon.cli, *args], capture_output=True, text=True, timeout=60,
-                            env={"PATH": os.defpath, "HOME": daemon.workdir,
-                                 "DOCKER_HOST": daemon.host}, check=False)  # fmt: skip
+    result = subprocess.run(
+        [daemon.cli, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": os.defpath, "HOME": daemon.workdir, "DOCKER_HOST": daemon.host},
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -39,8 +44,11 @@ def _alive_with(text: str) -> list[int]:
 
 def _gone(workdir: str) -> bool:
     """No process, file or mount of the daemon that lived in ``workdir`` is left."""
-    return not _alive_with(workdir) and not os.path.exists(workdir) \
+    return (
+        not _alive_with(workdir)
+        and not os.path.exists(workdir)
         and not dockerd_module.mounts_below(workdir)
+    )
 
 
 def test_engine_keeps_its_state_in_its_directory_and_stop_removes_it():

@@ -79,16 +79,27 @@ def test_slow_heads_trickle_and_never_end_the_head(listener):
         assert _wait(lambda: len(listener.received) == 3)
         assert _wait(lambda: all(data.endswith(b"aa") for data in listener.received))
         assert held.open_count() == 3
-        assert all(b"\r\n\r\n" not in data and data.startswith(b"GET /healthz HTTP/1.1\r\n")
-                   for data in listener.received)  # fmt: skip
+        assert all(
+            b"\r\n\r\n" not in data and data.startswith(b"GET /healthz HTTP/1.1\r\n")
+            for data in listener.received
+        )
     assert held.sockets == []
 
 
 def test_stalled_bodies_send_a_head_and_part_of_the_body(listener):
-    with stalled_bodies(listener.address, [("PATCH", "/a"), ("POST", "/b")], length=100,
-                        sent=10, headers={"X-Test": "1"}):  # fmt: skip
-        assert _wait(lambda: len(listener.received) == 2
-                     and all(data.endswith(b"\r\n\r\n" + b"x" * 10) for data in listener.received))
+    with stalled_bodies(
+        listener.address,
+        [("PATCH", "/a"), ("POST", "/b")],
+        length=100,
+        sent=10,
+        headers={"X-Test": "1"},
+    ):
+        assert _wait(
+            lambda: (
+                len(listener.received) == 2
+                and all(data.endswith(b"\r\n\r\n" + b"x" * 10) for data in listener.received)
+            )
+        )
     heads = sorted(bytes(data) for data in listener.received)
     assert heads[0].startswith(b"PATCH /a HTTP/1.1\r\n") and b"Content-Length: 100\r\n" in heads[0]
     assert b"X-Test: 1\r\n" in heads[1]

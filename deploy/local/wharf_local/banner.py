@@ -6,8 +6,15 @@ import os
 from collections.abc import Mapping
 
 
-def text(*, index_url: str, registry_url: str, data: str, password: str | None,
-         external_db: bool, pids: Mapping[str, int | None]) -> str:  # fmt: skip
+def text(
+    *,
+    index_url: str,
+    registry_url: str,
+    data: str,
+    password: str | None,
+    external_db: bool,
+    pids: Mapping[str, int | None],
+) -> str:
     """The banner; ``password`` describes the admin's password when it was set just now."""
     registry = registry_url.removeprefix("http://")
     if password is not None:

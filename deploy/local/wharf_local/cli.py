@@ -31,11 +31,18 @@ from . import banner, index_setup, procs, pyenv
 from .postgres import DATABASE, LocalPostgres, PostgresProblem
 from .secretfiles import read_or_create, write_secret
 
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))  # fmt: skip
+CHECKOUT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+)
 HOST = "127.0.0.1"
-PROBLEMS = (PostgresProblem, pyenv.EnvironmentProblem, index_setup.SetupProblem,
-            procs.ServiceDied, RuntimeError, OSError)  # fmt: skip
+PROBLEMS = (
+    PostgresProblem,
+    pyenv.EnvironmentProblem,
+    index_setup.SetupProblem,
+    procs.ServiceDied,
+    RuntimeError,
+    OSError,
+)
 
 
 def say(message: str) -> None:
@@ -62,19 +69,40 @@ def build_parser() -> argparse.ArgumentParser:
         "PostgreSQL; WHARF_ADMIN_PASSWORD sets the first administrator's password "
         "(otherwise one is generated and printed once).",
     )
-    parser.add_argument("--data-dir", default=os.path.join(CHECKOUT, ".wharf"), metavar="DIR",
-                        help="where PostgreSQL, images, secrets and logs live (default: "
-                        ".wharf in the checkout)")  # fmt: skip
-    parser.add_argument("--index-port", type=_port, default=5001, metavar="PORT",
-                        help="the Index's port on 127.0.0.1 (default: %(default)s)")
-    parser.add_argument("--registry-port", type=_port, default=5000, metavar="PORT",
-                        help="the Registry's port on 127.0.0.1 (default: %(default)s)")
-    parser.add_argument("--postgres-port", type=_port, default=5433, metavar="PORT",
-                        help="the private PostgreSQL's port on 127.0.0.1 (default: "
-                        "%(default)s, beside a system PostgreSQL on 5432)")  # fmt: skip
-    parser.add_argument("--python", metavar="PATH",
-                        help="use this interpreter, whose environment already has the "
-                        "packages, instead of making .wharf/venv")  # fmt: skip
+    parser.add_argument(
+        "--data-dir",
+        default=os.path.join(CHECKOUT, ".wharf"),
+        metavar="DIR",
+        help="where PostgreSQL, images, secrets and logs live (default: .wharf in the checkout)",
+    )
+    parser.add_argument(
+        "--index-port",
+        type=_port,
+        default=5001,
+        metavar="PORT",
+        help="the Index's port on 127.0.0.1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--registry-port",
+        type=_port,
+        default=5000,
+        metavar="PORT",
+        help="the Registry's port on 127.0.0.1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--postgres-port",
+        type=_port,
+        default=5433,
+        metavar="PORT",
+        help="the private PostgreSQL's port on 127.0.0.1 (default: "
+        "%(default)s, beside a system PostgreSQL on 5432)",
+    )
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="use this interpreter, whose environment already has the "
+        "packages, instead of making .wharf/venv",
+    )
     return parser
 
 
@@ -99,8 +127,9 @@ def _check_port_free(port: int, option: str) -> None:
             sock.bind((HOST, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise RuntimeError(f"port {port} on {HOST} is in use: pick another with "
-                                   f"{option} PORT") from None  # fmt: skip
+                raise RuntimeError(
+                    f"port {port} on {HOST} is in use: pick another with {option} PORT"
+                ) from None
             raise
 
 
@@ -110,8 +139,9 @@ def _lock(data_dir: str):
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.seek(0)
-        raise RuntimeError(f"another ./deploy/local/up is running on {data_dir} "
-                           f"(pid {fh.read().strip() or '?'})") from None  # fmt: skip
+        raise RuntimeError(
+            f"another ./deploy/local/up is running on {data_dir} (pid {fh.read().strip() or '?'})"
+        ) from None
     fh.seek(0)
     fh.truncate()
     fh.write(f"{os.getpid()}\n")
@@ -152,8 +182,10 @@ class Stack:
     def run(self) -> None:
         """Bring everything up, print the banner, wait; raise when a service dies."""
         args = self.args
-        for port, option in ((args.index_port, "--index-port"),
-                             (args.registry_port, "--registry-port")):  # fmt: skip
+        for port, option in (
+            (args.index_port, "--index-port"),
+            (args.registry_port, "--registry-port"),
+        ):
             _check_port_free(port, option)
         venv_dir = os.path.join(CHECKOUT, ".wharf", "venv")
         python = args.python or pyenv.ensure_venv(CHECKOUT, venv_dir, say)
@@ -161,20 +193,42 @@ class Stack:
         index_env = self._index_env(python)
         cli = pyenv.command(python, "wharf_index")
         account, credential, warnings = self._setup_index(cli, index_env)
-        self._start(procs.Service(
-            "index", [*cli, "serve", "--bind", f"{HOST}:{args.index_port}"], env=index_env,
-            log_path=os.path.join(self.logs, "index.log"),
-        ), f"{self.index_url}/healthz")  # fmt: skip
-        self._start(procs.Service(
-            "registry", [*pyenv.command(python, "wharf_registry"), "serve", "--bind",
-                         f"{HOST}:{args.registry_port}"],
-            env=self._registry_env(credential), log_path=os.path.join(self.logs, "registry.log"),
-        ), f"{self.registry_url}/healthz")  # fmt: skip
+        self._start(
+            procs.Service(
+                "index",
+                [*cli, "serve", "--bind", f"{HOST}:{args.index_port}"],
+                env=index_env,
+                log_path=os.path.join(self.logs, "index.log"),
+            ),
+            f"{self.index_url}/healthz",
+        )
+        self._start(
+            procs.Service(
+                "registry",
+                [
+                    *pyenv.command(python, "wharf_registry"),
+                    "serve",
+                    "--bind",
+                    f"{HOST}:{args.registry_port}",
+                ],
+                env=self._registry_env(credential),
+                log_path=os.path.join(self.logs, "registry.log"),
+            ),
+            f"{self.registry_url}/healthz",
+        )
         for warning in warnings:
             say(f"warning: {warning}")
-        print(banner.text(index_url=self.index_url, registry_url=self.registry_url,
-                          data=self.data, password=account, external_db=args.external_db,
-                          pids={s.name: s.pid for s in self.services}), flush=True)  # fmt: skip
+        print(
+            banner.text(
+                index_url=self.index_url,
+                registry_url=self.registry_url,
+                data=self.data,
+                password=account,
+                external_db=args.external_db,
+                pids={s.name: s.pid for s in self.services},
+            ),
+            flush=True,
+        )
         while all(s.alive() for s in self.services):
             time.sleep(0.5)
         raise procs.ServiceDied(next(s for s in self.services if not s.alive()))
@@ -193,25 +247,36 @@ class Stack:
         Returns (what to say about the admin's password or None, credential file, warnings).
         """
         applied = index_setup.migrate(cli, env)
-        say(f"database migrated ({len(applied)} migration(s) applied)" if applied
-            else "database is up to date")  # fmt: skip
+        say(
+            f"database migrated ({len(applied)} migration(s) applied)"
+            if applied
+            else "database is up to date"
+        )
         given = os.environ.get("WHARF_ADMIN_PASSWORD") or None
         created = index_setup.ensure_admin(cli, env, given)
         account = None
         if created is not None:
-            account = ("from WHARF_ADMIN_PASSWORD" if given is not None
-                       else f"{created}  (generated; shown this once: keep it)")  # fmt: skip
-        credential, warnings = index_setup.ensure_registry(cli, env, self.secrets,
-                                                           self.registry_url)  # fmt: skip
+            account = (
+                "from WHARF_ADMIN_PASSWORD"
+                if given is not None
+                else f"{created}  (generated; shown this once: keep it)"
+            )
+        credential, warnings = index_setup.ensure_registry(
+            cli, env, self.secrets, self.registry_url
+        )
         return account, credential, warnings
 
     def _registry_env(self, credential_file: str) -> dict[str, str]:
-        env = _with(dict(os.environ), REGISTRY_AUTH="token", REGISTRY_INDEX_URL=self.index_url,
-                    REGISTRY_INDEX_NAME=index_setup.REGISTRY,
-                    REGISTRY_INDEX_CREDENTIAL_FILE=credential_file,
-                    REGISTRY_STORAGE="filesystem",
-                    REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=os.path.join(self.data, "registry"),
-                    REGISTRY_HTTP_ADDR=f"{HOST}:{self.args.registry_port}")  # fmt: skip
+        env = _with(
+            dict(os.environ),
+            REGISTRY_AUTH="token",
+            REGISTRY_INDEX_URL=self.index_url,
+            REGISTRY_INDEX_NAME=index_setup.REGISTRY,
+            REGISTRY_INDEX_CREDENTIAL_FILE=credential_file,
+            REGISTRY_STORAGE="filesystem",
+            REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=os.path.join(self.data, "registry"),
+            REGISTRY_HTTP_ADDR=f"{HOST}:{self.args.registry_port}",
+        )
         env.setdefault("REGISTRY_LOG_FORMAT", "text")
         return env
 
@@ -220,9 +285,12 @@ class Stack:
         if not self.args.external_db:
             env = _with(env, INDEX_DATABASE_URL_FILE=self._local_postgres(python))
         read_or_create(self.secrets, "index-secret-key", lambda: secrets.token_urlsafe(48))
-        env = _with(env, INDEX_SECRET_KEY_FILE=os.path.join(self.secrets, "index-secret-key"),
-                    INDEX_BIND=f"{HOST}:{self.args.index_port}",
-                    INDEX_PUBLIC_URL=self.index_url)  # fmt: skip
+        env = _with(
+            env,
+            INDEX_SECRET_KEY_FILE=os.path.join(self.secrets, "index-secret-key"),
+            INDEX_BIND=f"{HOST}:{self.args.index_port}",
+            INDEX_PUBLIC_URL=self.index_url,
+        )
         env.setdefault("INDEX_LOG_FORMAT", "text")
         return env
 
@@ -236,8 +304,9 @@ class Stack:
         helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dbtool.py")
         env = {**os.environ, "WHARF_UP_DB_URL": pg.url()}
         argv = [python, helper, "ensure", DATABASE, "60"]
-        with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) as tool:  # fmt: skip
+        with subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as tool:
             try:
                 procs.wait_until(lambda: tool.poll() is not None, 70, [server], interval=0.1)
             finally:
@@ -252,8 +321,10 @@ class Stack:
     def _start(self, service: procs.Service, health_url: str) -> procs.Service:
         self.services.append(service.start())
         if not procs.wait_until(_healthy(health_url), 60, self.services):
-            raise RuntimeError(f"{service.name} did not answer {health_url} within 60 s; "
-                               f"the end of {service.log_path}:\n{service.log_tail()}")  # fmt: skip
+            raise RuntimeError(
+                f"{service.name} did not answer {health_url} within 60 s; "
+                f"the end of {service.log_path}:\n{service.log_tail()}"
+            )
         say(f"{service.name} is up: {health_url.removesuffix('/healthz')}")
         return service
 

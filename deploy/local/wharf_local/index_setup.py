@@ -25,32 +25,56 @@ class SetupProblem(RuntimeError):
     """A ``wharf-index`` step failed; the message carries its output."""
 
 
-def _run(cli: Sequence[str], args: Sequence[str], env: Mapping[str, str],
-         stdin: str | None = None) -> str:  # fmt: skip
-    result = subprocess.run([*cli, *args], input=stdin, capture_output=True, text=True,
-                            env=dict(env), check=False, timeout=120)  # fmt: skip
+def _run(
+    cli: Sequence[str], args: Sequence[str], env: Mapping[str, str], stdin: str | None = None
+) -> str:
+    result = subprocess.run(
+        [*cli, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        check=False,
+        timeout=120,
+    )
     if result.returncode != 0:
-        raise SetupProblem(f"wharf-index {' '.join(args)} failed (status {result.returncode}):\n"
-                           f"{result.stderr.strip() or result.stdout.strip()}")  # fmt: skip
+        raise SetupProblem(
+            f"wharf-index {' '.join(args)} failed (status {result.returncode}):\n"
+            f"{result.stderr.strip() or result.stdout.strip()}"
+        )
     return result.stdout
 
 
 def migrate(cli: Sequence[str], env: Mapping[str, str]) -> list[str]:
     """Apply pending migrations; return the names applied (empty when up to date)."""
     out = _run(cli, ["migrate"], env)
-    return [line.removeprefix("applied ").strip() for line in out.splitlines()
-            if line.startswith("applied ")]  # fmt: skip
+    return [
+        line.removeprefix("applied ").strip()
+        for line in out.splitlines()
+        if line.startswith("applied ")
+    ]
 
 
-def ensure_admin(cli: Sequence[str], env: Mapping[str, str],
-                 password: str | None) -> str | None:  # fmt: skip
+def ensure_admin(cli: Sequence[str], env: Mapping[str, str], password: str | None) -> str | None:
     """Create ``admin`` if missing; return its password when created now, else None."""
     users = [line.split("\t", 1)[0] for line in _run(cli, ["user", "list"], env).splitlines()]
     if ADMIN in users:
         return None
     password = password or secrets.token_urlsafe(15)
-    _run(cli, ["user", "create", ADMIN, "--email", "admin@wharf.localhost",
-               "--password-stdin", "--admin"], env, stdin=password + "\n")  # fmt: skip
+    _run(
+        cli,
+        [
+            "user",
+            "create",
+            ADMIN,
+            "--email",
+            "admin@wharf.localhost",
+            "--password-stdin",
+            "--admin",
+        ],
+        env,
+        stdin=password + "\n",
+    )
     return password
 
 
@@ -71,8 +95,9 @@ def _credential_from(output: str) -> str:
     return lines[-1]
 
 
-def ensure_registry(cli: Sequence[str], env: Mapping[str, str], secrets_dir: str,
-                    url: str) -> tuple[str, list[str]]:  # fmt: skip
+def ensure_registry(
+    cli: Sequence[str], env: Mapping[str, str], secrets_dir: str, url: str
+) -> tuple[str, list[str]]:
     """Register ``local`` once; return (credential file path, warnings to show)."""
     warnings: list[str] = []
     known = _registries(cli, env)
@@ -93,7 +118,9 @@ def ensure_registry(cli: Sequence[str], env: Mapping[str, str], secrets_dir: str
         warnings.append(f"registry '{REGISTRY}' had no stored credential: issued a new one")
         return write_secret(secrets_dir, CREDENTIAL_FILE, _credential_from(out)), warnings
     if known[REGISTRY].rstrip("/") != url:
-        warnings.append(f"the Index records registry '{REGISTRY}' at {known[REGISTRY]}, not "
-                        f"{url}: repository deletion from the Index will not reach it "
-                        f"(use the earlier --registry-port)")  # fmt: skip
+        warnings.append(
+            f"the Index records registry '{REGISTRY}' at {known[REGISTRY]}, not "
+            f"{url}: repository deletion from the Index will not reach it "
+            f"(use the earlier --registry-port)"
+        )
     return secret_path(secrets_dir, CREDENTIAL_FILE), warnings

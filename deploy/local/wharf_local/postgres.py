@@ -39,9 +39,11 @@ class PostgresProblem(RuntimeError):
 def install_hint() -> str:
     if sys.platform == "darwin":
         return "brew install postgresql@15 (then run ./deploy/local/up again)"
-    return ("apt-get install postgresql (Debian/Ubuntu), dnf install postgresql-server "
-            "(Fedora/RHEL) or apk add postgresql (Alpine); "
-            "then run ./deploy/local/up again")  # fmt: skip
+    return (
+        "apt-get install postgresql (Debian/Ubuntu), dnf install postgresql-server "
+        "(Fedora/RHEL) or apk add postgresql (Alpine); "
+        "then run ./deploy/local/up again"
+    )
 
 
 def find_bindir() -> str:
@@ -57,22 +59,30 @@ def find_bindir() -> str:
         name = os.path.basename(os.path.dirname(path)).rpartition("@")[2]
         return tuple(int(p) for p in name.split(".") if p.isdigit())
 
-    found = [] if forced else glob.glob("/usr/lib/postgresql/*/bin") + glob.glob(
-        "/opt/homebrew/opt/postgresql@*/bin") + glob.glob("/usr/local/opt/postgresql@*/bin")
+    found = (
+        []
+        if forced
+        else glob.glob("/usr/lib/postgresql/*/bin")
+        + glob.glob("/opt/homebrew/opt/postgresql@*/bin")
+        + glob.glob("/usr/local/opt/postgresql@*/bin")
+    )
     candidates += sorted(found, key=version, reverse=True)
     initdb = None if forced else shutil.which("initdb")
     if initdb:
         candidates.append(os.path.dirname(os.path.realpath(initdb)))
     for directory in candidates:
-        if directory and all(os.access(os.path.join(directory, b), os.X_OK)
-                             for b in ("initdb", "postgres")):  # fmt: skip
+        if directory and all(
+            os.access(os.path.join(directory, b), os.X_OK) for b in ("initdb", "postgres")
+        ):
             return directory
     where = f" in {BINDIR_ENV}={forced}" if forced else ""
-    raise PostgresProblem(f"the PostgreSQL server (initdb, postgres) is not installed{where}.\n"
-                          f"  Install it: {install_hint()}\n"
-                          "  or point the stack at a database you have: "
-                          "INDEX_DATABASE_URL=postgresql://user:password@host:5432/wharf "
-                          "./deploy/local/up")  # fmt: skip
+    raise PostgresProblem(
+        f"the PostgreSQL server (initdb, postgres) is not installed{where}.\n"
+        f"  Install it: {install_hint()}\n"
+        "  or point the stack at a database you have: "
+        "INDEX_DATABASE_URL=postgresql://user:password@host:5432/wharf "
+        "./deploy/local/up"
+    )
 
 
 class LocalPostgres:
@@ -103,9 +113,11 @@ class LocalPostgres:
                 except KeyError:
                     continue
             else:
-                raise PostgresProblem("running as root, and neither a 'postgres' nor a "
-                                      "'nobody' account exists to run PostgreSQL: "
-                                      "run up as a normal user")  # fmt: skip
+                raise PostgresProblem(
+                    "running as root, and neither a 'postgres' nor a "
+                    "'nobody' account exists to run PostgreSQL: "
+                    "run up as a normal user"
+                )
         return procs.RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
     def url(self, dbname: str = DATABASE) -> str:
@@ -122,8 +134,9 @@ class LocalPostgres:
                 "(and this process may not grant it CAP_DAC_READ_SEARCH): pass a --data-dir "
                 "under a directory others can enter, e.g. /var/lib/wharf"
             )
-        self.password = read_or_create(self.secrets_dir, "postgres-password",
-                                       lambda: secrets.token_urlsafe(24))  # fmt: skip
+        self.password = read_or_create(
+            self.secrets_dir, "postgres-password", lambda: secrets.token_urlsafe(24)
+        )
         if not os.path.exists(os.path.join(self.datadir, "PG_VERSION")):
             self._initdb()
 
@@ -141,29 +154,56 @@ class LocalPostgres:
             fh.write(self.password + "\n")
         if self.run_as is not None:
             os.chown(pwfile, self.run_as.uid, self.run_as.gid)
-        argv = [*procs.run_as_prefix(self.run_as), os.path.join(self.bindir, "initdb"),
-                "-D", staging, "-U", USER, f"--pwfile={pwfile}", "--auth=scram-sha-256",
-                "--encoding=UTF8", "--locale=C"]  # fmt: skip
+        argv = [
+            *procs.run_as_prefix(self.run_as),
+            os.path.join(self.bindir, "initdb"),
+            "-D",
+            staging,
+            "-U",
+            USER,
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--locale=C",
+        ]
         try:
-            result = subprocess.run(argv, capture_output=True, text=True, check=False,
-                                    env={**os.environ, "LC_ALL": "C"}, cwd=self.root)  # fmt: skip
+            result = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "LC_ALL": "C"},
+                cwd=self.root,
+            )
         finally:
             os.unlink(pwfile)
         if result.returncode != 0:
             shutil.rmtree(staging, ignore_errors=True)
-            raise PostgresProblem(f"initdb failed (status {result.returncode}):\n"
-                                  f"{result.stdout}{result.stderr}")  # fmt: skip
+            raise PostgresProblem(
+                f"initdb failed (status {result.returncode}):\n{result.stdout}{result.stderr}"
+            )
         os.rename(staging, self.datadir)
 
     def service(self, log_path: str) -> procs.Service:
-        settings = {"listen_addresses": "127.0.0.1", "port": str(self.port),
-                    "unix_socket_directories": "", "fsync": "on",
-                    "logging_collector": "off"}  # fmt: skip
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": "",
+            "fsync": "on",
+            "logging_collector": "off",
+        }
         argv = [os.path.join(self.bindir, "postgres"), "-D", self.datadir]
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
-        return procs.Service("postgresql", argv, env=env, log_path=log_path,
-                             stop_signal=signal.SIGINT, grace=60.0, run_as=self.run_as,
-                             cwd=self.root)  # fmt: skip
+        return procs.Service(
+            "postgresql",
+            argv,
+            env=env,
+            log_path=log_path,
+            stop_signal=signal.SIGINT,
+            grace=60.0,
+            run_as=self.run_as,
+            cwd=self.root,
+        )

@@ -103,18 +103,29 @@ def run_as_prefix(run_as: RunAs | None) -> list[str]:
         return []
     setpriv = setpriv_path()
     if setpriv is None:
-        raise RuntimeError("running as root needs setpriv to drop privileges for PostgreSQL "
-                           "(apt-get install util-linux), or run ./deploy/local/up as a "
-                           "normal user")  # fmt: skip
+        raise RuntimeError(
+            "running as root needs setpriv to drop privileges for PostgreSQL "
+            "(apt-get install util-linux), or run ./deploy/local/up as a "
+            "normal user"
+        )
     return run_as.prefix(setpriv)
 
 
 class Service:
     """One long-running process: ``start()``, ``alive()``, ``stop()``, ``log_tail()``."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, env: Mapping[str, str],
-                 log_path: str, stop_signal: int = signal.SIGTERM, grace: float = 30.0,
-                 run_as: RunAs | None = None, cwd: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        log_path: str,
+        stop_signal: int = signal.SIGTERM,
+        grace: float = 30.0,
+        run_as: RunAs | None = None,
+        cwd: str | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = dict(env)
@@ -138,10 +149,15 @@ class Service:
         with open(self.log_path, "ab") as log:
             log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name}\n".encode())
             log.flush()
-            self.proc = subprocess.Popen([*prefix, *self.argv], env=self.env, cwd=self.cwd,
-                                         stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT,
-                                         start_new_session=True)  # fmt: skip
+            self.proc = subprocess.Popen(
+                [*prefix, *self.argv],
+                env=self.env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return self
 
     def alive(self) -> bool:
@@ -201,6 +217,8 @@ class ServiceDied(RuntimeError):
 
     def __init__(self, service: Service) -> None:
         code = service.proc.returncode if service.proc is not None else None
-        super().__init__(f"{service.name} exited (status {code}); the end of "
-                         f"{service.log_path}:\n{service.log_tail()}")  # fmt: skip
+        super().__init__(
+            f"{service.name} exited (status {code}); the end of "
+            f"{service.log_path}:\n{service.log_tail()}"
+        )
         self.service = service

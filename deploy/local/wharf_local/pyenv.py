@@ -74,8 +74,10 @@ def ensure_venv(checkout: str, venv_dir: str, say) -> str:
 
 
 def _install(checkout: str, venv_dir: str, python: str, say) -> None:
-    say("installing wharf-protocol, wharf-registry and wharf-index (editable) with pip; "
-        "this takes a minute the first time")  # fmt: skip
+    say(
+        "installing wharf-protocol, wharf-registry and wharf-index (editable) with pip; "
+        "this takes a minute the first time"
+    )
     argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
     for package in PACKAGES:
         argv += ["-e", os.path.join(checkout, package)]
@@ -93,9 +95,12 @@ def check_packages(python: str, own_venv: bool) -> None:
     probe = "import wharf_index.cli, wharf_registry.cli, psycopg2"
     result = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        hint = ("remove .wharf/venv and run up again to rebuild it" if own_venv else
-                "install them there (pip install -e 'shared-protocol[client]' "
-                "-e registry-service -e index-service) or drop --python")  # fmt: skip
+        hint = (
+            "remove .wharf/venv and run up again to rebuild it"
+            if own_venv
+            else "install them there (pip install -e 'shared-protocol[client]' "
+            "-e registry-service -e index-service) or drop --python"
+        )
         raise EnvironmentProblem(
             f"{python} cannot import the Wharf services:\n{result.stderr.strip()}\n  {hint}"
         )

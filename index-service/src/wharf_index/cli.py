@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, help="threads per worker (default INDEX_THREADS)")
 
     user = sub.add_parser("user", help="user administration").add_subparsers(
-        dest="action", required=True, metavar="ACTION")  # fmt: skip
+        dest="action", required=True, metavar="ACTION"
+    )
     create = user.add_parser("create", help="create a user (password read from stdin)")
     create.add_argument("name")
     create.add_argument("--email", required=True)
@@ -58,15 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     setpw = user.add_parser("set-password", help="replace a password (read from stdin)")
     setpw.add_argument("name")
     setpw.add_argument("--password-stdin", action="store_true", required=True)
-    for action, text in (("delete", "delete a user, its namespace and repositories"),
-                         ("grant-admin", "make a user an administrator"),
-                         ("revoke-admin", "take administrator rights away"),
-                         ("disable", "block a user's logins and tokens"),
-                         ("enable", "unblock a user")):  # fmt: skip
+    for action, text in (
+        ("delete", "delete a user, its namespace and repositories"),
+        ("grant-admin", "make a user an administrator"),
+        ("revoke-admin", "take administrator rights away"),
+        ("disable", "block a user's logins and tokens"),
+        ("enable", "unblock a user"),
+    ):
         user.add_parser(action, help=text).add_argument("name")
 
     org = sub.add_parser("org", help="organisation administration").add_subparsers(
-        dest="action", required=True, metavar="ACTION")  # fmt: skip
+        dest="action", required=True, metavar="ACTION"
+    )
     create = org.add_parser("create", help="create an organisation")
     create.add_argument("name")
     create.add_argument("--owner", required=True)
@@ -79,26 +83,36 @@ def build_parser() -> argparse.ArgumentParser:
     org.add_parser("list", help="list organisations")
 
     team = sub.add_parser("team", help="team administration").add_subparsers(
-        dest="action", required=True, metavar="ACTION")  # fmt: skip
+        dest="action", required=True, metavar="ACTION"
+    )
     create = team.add_parser("create", help="create a team")
     create.add_argument("org")
     create.add_argument("team")
     create.add_argument("--role", choices=ROLES, required=True)
-    create.add_argument("--all-repositories", action="store_true",
-                        help="grant the role on every repository of the organisation")  # fmt: skip
+    create.add_argument(
+        "--all-repositories",
+        action="store_true",
+        help="grant the role on every repository of the organisation",
+    )
     grant = team.add_parser("grant", help="grant the team's role on a repository")
     grant.add_argument("org")
     grant.add_argument("team")
     grant.add_argument("repository", help="full name, e.g. acme/app")
 
     registry = sub.add_parser("registry", help="registry directory").add_subparsers(
-        dest="action", required=True, metavar="ACTION")  # fmt: skip
+        dest="action", required=True, metavar="ACTION"
+    )
     add = registry.add_parser("add", help="record a registry; prints its credential once")
     add.add_argument("name", help="the registry's service name (token audience)")
     add.add_argument("--url", required=True)
     add.add_argument("--kind", choices=REGISTRY_KINDS, required=True)
-    add.add_argument("--namespace", action="append", default=[], dest="namespaces",
-                     help="a namespace this registry serves (repeatable)")  # fmt: skip
+    add.add_argument(
+        "--namespace",
+        action="append",
+        default=[],
+        dest="namespaces",
+        help="a namespace this registry serves (repeatable)",
+    )
     registry.add_parser("list", help="list registries")
     registry.add_parser("remove", help="forget a registry").add_argument("name")
     registry.add_parser(
@@ -109,10 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None,
-         stdin: TextIO | None = None, stdout: TextIO | None = None,
-         stderr: TextIO | None = None,
-         registry_client: RegistryClient | None = None) -> int:  # fmt: skip
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    registry_client: RegistryClient | None = None,
+) -> int:
     """Run the command line; return the exit status (0 ok, 1 user error, 2 usage/config).
 
     ``registry_client`` replaces the HTTP client for registries (tests)."""
@@ -160,11 +179,20 @@ def _migrate(settings: Settings, stdout) -> int:
 
 def gunicorn_argv(args, settings: Settings) -> list[str]:
     """Return the gunicorn command line ``serve`` runs (separate for tests)."""
-    return [sys.executable, "-m", "gunicorn", "-c", "python:wharf_index.gunicorn_conf",
-            "--bind", args.bind or settings.bind,
-            "--workers", str(args.workers or settings.workers),
-            "--threads", str(args.threads or settings.threads),
-            "wharf_index.wsgi:app"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:wharf_index.gunicorn_conf",
+        "--bind",
+        args.bind or settings.bind,
+        "--workers",
+        str(args.workers or settings.workers),
+        "--threads",
+        str(args.threads or settings.threads),
+        "wharf_index.wsgi:app",
+    ]
 
 
 def _serve(args, settings: Settings, environ) -> int:
@@ -184,10 +212,10 @@ def _read_password(stdin) -> str:
 
 
 def _user_create(uow, args, stdin, stdout):
-    user = accounts.create_user(uow, args.name, args.email, _read_password(stdin),
-                                admin=args.admin)  # fmt: skip
-    print(f"created user {user.username}" + (" (administrator)" if user.is_admin else ""),
-          file=stdout)  # fmt: skip
+    user = accounts.create_user(uow, args.name, args.email, _read_password(stdin), admin=args.admin)
+    print(
+        f"created user {user.username}" + (" (administrator)" if user.is_admin else ""), file=stdout
+    )
 
 
 def _every(list_page, key):
@@ -204,8 +232,15 @@ def _every(list_page, key):
 def _user_list(uow, args, stdin, stdout):
     users = partial(accounts.list_users, uow, robots=True)
     for user in _every(users, lambda user: user.username):
-        flags = [f for f, on in (("admin", user.is_admin), ("robot", user.is_robot),
-                                 ("disabled", user.disabled)) if on]  # fmt: skip
+        flags = [
+            f
+            for f, on in (
+                ("admin", user.is_admin),
+                ("robot", user.is_robot),
+                ("disabled", user.disabled),
+            )
+            if on
+        ]
         print(f"{user.username}\t{user.email or '-'}\t{','.join(flags) or '-'}", file=stdout)
 
 
@@ -236,8 +271,7 @@ def _org_add_member(uow, args, stdin, stdout):
     orgs.add_member(uow, args.org, args.user, owner=args.owner)
     if args.team:
         orgs.add_team_member(uow, args.org, args.team, args.user)
-    print(f"added {args.user} to {args.org}" + (f"/{args.team}" if args.team else ""),
-          file=stdout)  # fmt: skip
+    print(f"added {args.user} to {args.org}" + (f"/{args.team}" if args.team else ""), file=stdout)
 
 
 def _org_list(uow, args, stdin, stdout):
@@ -246,8 +280,9 @@ def _org_list(uow, args, stdin, stdout):
 
 
 def _team_create(uow, args, stdin, stdout):
-    team = orgs.create_team(uow, args.org, args.team, args.role,
-                            all_repositories=args.all_repositories)  # fmt: skip
+    team = orgs.create_team(
+        uow, args.org, args.team, args.role, all_repositories=args.all_repositories
+    )
     scope = "all repositories" if team.all_repositories else "granted repositories"
     print(f"created team {args.org}/{team.name} ({team.role} on {scope})", file=stdout)
 
@@ -258,17 +293,21 @@ def _team_grant(uow, args, stdin, stdout):
 
 
 def _registry_add(uow, args, stdin, stdout):
-    registry, credential = registries.add_registry(uow, args.name, args.url, args.kind,
-                                                   args.namespaces)  # fmt: skip
-    print(f"registry {registry.name} added; its credential (shown once, keep it secret):",
-          file=stdout)  # fmt: skip
+    registry, credential = registries.add_registry(
+        uow, args.name, args.url, args.kind, args.namespaces
+    )
+    print(
+        f"registry {registry.name} added; its credential (shown once, keep it secret):", file=stdout
+    )
     print(credential, file=stdout)
 
 
 def _registry_rotate_credential(uow, args, stdin, stdout):
     credential = registries.rotate_credential(uow, args.name)
-    print(f"registry {args.name}: new credential (shown once; the old one no longer works):",
-          file=stdout)  # fmt: skip
+    print(
+        f"registry {args.name}: new credential (shown once; the old one no longer works):",
+        file=stdout,
+    )
     print(credential, file=stdout)
 
 
@@ -287,8 +326,10 @@ _HANDLERS = {
     ("user", "create"): _user_create,
     ("user", "list"): _user_list,
     ("user", "set-password"): _user_set_password,
-    **{("user", a): _user_simple(a)
-       for a in ("delete", "grant-admin", "revoke-admin", "disable", "enable")},
+    **{
+        ("user", a): _user_simple(a)
+        for a in ("delete", "grant-admin", "revoke-admin", "disable", "enable")
+    },
     ("org", "create"): _org_create,
     ("org", "add-member"): _org_add_member,
     ("org", "list"): _org_list,
@@ -300,4 +341,4 @@ _HANDLERS = {
     ("registry", "rotate-credential"): _registry_rotate_credential,
     **cli_registry_ops.HANDLERS,
     **cli_housekeeping.HANDLERS,
-}  # fmt: skip
+}

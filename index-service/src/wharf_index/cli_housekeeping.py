@@ -19,8 +19,7 @@ def add_parsers(sub) -> None:
 
 
 def prune(uow, args, stdin, stdout):
-    report = housekeeping.prune_with_settings(uow, args.context.settings,
-                                              dry_run=args.dry_run)  # fmt: skip
+    report = housekeeping.prune_with_settings(uow, args.context.settings, dry_run=args.dry_run)
     for line in report.lines():
         print(line, file=stdout)
 

@@ -27,22 +27,27 @@ class PendingDeletion(errors.IndexError_):
 def add_parsers(sub, registry) -> None:
     """Add ``repo delete|redrive`` to ``sub`` and ``sync`` to the ``registry`` actions."""
     repo = sub.add_parser("repo", help="repository administration").add_subparsers(
-        dest="action", required=True, metavar="ACTION")  # fmt: skip
-    repo.add_parser("delete", help="delete a repository here and at its registries"
-                    ).add_argument("name", help="full name, e.g. acme/app")  # fmt: skip
+        dest="action", required=True, metavar="ACTION"
+    )
+    repo.add_parser("delete", help="delete a repository here and at its registries").add_argument(
+        "name", help="full name, e.g. acme/app"
+    )
     repo.add_parser("redrive", help="retry every deletion stuck in 'deleting'")
     sync_parser = registry.add_parser("sync", help="reconcile records with a registry")
     sync_parser.add_argument("name", help="the registry's name")
     sync_parser.add_argument("--dry-run", action="store_true", help="report, change nothing")
-    sync_parser.add_argument("--every", type=int, metavar="SECONDS",
-                             help="repeat every SECONDS seconds, forever")  # fmt: skip
+    sync_parser.add_argument(
+        "--every", type=int, metavar="SECONDS", help="repeat every SECONDS seconds, forever"
+    )
 
 
 def repo_delete(uow, args, stdin, stdout):
     result = deletion.request_deletion(uow, args.context.agent, SYSTEM, args.name)
     if not result.completed:
-        raise PendingDeletion(f"{args.name} is marked deleting but not deleted yet "
-                              f"({result.error}); `wharf-index repo redrive` retries")  # fmt: skip
+        raise PendingDeletion(
+            f"{args.name} is marked deleting but not deleted yet "
+            f"({result.error}); `wharf-index repo redrive` retries"
+        )
     print(f"deleted {args.name}", file=stdout)
 
 
@@ -50,8 +55,10 @@ def repo_redrive(uow, args, stdin, stdout):
     results = deletion.redrive(uow, args.context.agent, due_only=False)
     for result in results:
         name = result.repository.full_name
-        print(f"deleted {name}" if result.completed else f"still deleting {name}: "
-              f"{result.error}", file=stdout)  # fmt: skip
+        print(
+            f"deleted {name}" if result.completed else f"still deleting {name}: {result.error}",
+            file=stdout,
+        )
     remaining = sum(not r.completed for r in results)
     print(f"{len(results) - remaining} deleted, {remaining} still deleting", file=stdout)
     return 1 if remaining else 0

@@ -61,8 +61,9 @@ class IndexContext:
         return PgUnitOfWork(self.db, self.config)
 
 
-def build_context(settings: Settings, *, db: Database | None = None,
-                  registry_client: RegistryClient | None = None) -> IndexContext:  # fmt: skip
+def build_context(
+    settings: Settings, *, db: Database | None = None, registry_client: RegistryClient | None = None
+) -> IndexContext:
     """Build the long-lived objects of ``settings``. ``db`` replaces the pool the settings
     describe (tests share one; the command line uses one connection), ``registry_client``
     the HTTP client for registries (tests: one that does not sleep between retries)."""

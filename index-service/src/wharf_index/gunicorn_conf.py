@@ -28,8 +28,12 @@ try:
 except ConfigError:  # plain gunicorn with bad variables: the app names them when it starts
     _header_timeout, _body_timeout = Settings.http_header_timeout, Settings.http_body_timeout
 
-worker_class = serving.worker_class(refused_request_body, header_timeout=_header_timeout,
-                                    io_timeout=_body_timeout, name="IndexWorker")
+worker_class = serving.worker_class(
+    refused_request_body,
+    header_timeout=_header_timeout,
+    io_timeout=_body_timeout,
+    name="IndexWorker",
+)
 limit_request_line = serving.LIMIT_REQUEST_LINE
 limit_request_fields = serving.LIMIT_REQUEST_FIELDS
 limit_request_field_size = serving.LIMIT_REQUEST_FIELD_SIZE

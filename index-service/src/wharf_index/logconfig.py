@@ -13,8 +13,14 @@ from flask import g, has_request_context
 from wharf_protocol import logs
 from wharf_protocol.logs import FORMATS, LEVELS, redact
 
-__all__ = ["FORMATS", "LEVELS", "configure_logging", "current_request_id", "logging_config",
-           "redact"]
+__all__ = [
+    "FORMATS",
+    "LEVELS",
+    "configure_logging",
+    "current_request_id",
+    "logging_config",
+    "redact",
+]
 
 
 def current_request_id() -> str:

@@ -194,8 +194,14 @@ class _Reader:
         self.environ = environ
         self.problems: dict[str, str] = {}
 
-    def get(self, name: str, parse: Callable[[str], Any], default: Any = _MISSING, *,
-            secret: bool = False) -> Any:  # fmt: skip
+    def get(
+        self,
+        name: str,
+        parse: Callable[[str], Any],
+        default: Any = _MISSING,
+        *,
+        secret: bool = False,
+    ) -> Any:
         raw = self._raw(name, secret)
         if raw is None:
             if default is _MISSING and name not in self.problems:

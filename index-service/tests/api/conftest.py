@@ -38,11 +38,17 @@ def users(make_user):
 def make_repo(uow, users):
     """make_repo("alice/app", visibility="public", owner="alice") -> Repository."""
 
-    def make(full_name: str, *, visibility: str = "private", description: str = "",
-             owner: str | None = None):  # fmt: skip
+    def make(
+        full_name: str,
+        *,
+        visibility: str = "private",
+        description: str = "",
+        owner: str | None = None,
+    ):
         principal = principals.principal_for(uow, users[owner or full_name.split("/")[0]])
-        return repositories.create_repository(uow, principal, full_name, visibility=visibility,
-                                              description=description)  # fmt: skip
+        return repositories.create_repository(
+            uow, principal, full_name, visibility=visibility, description=description
+        )
 
     return make
 
@@ -62,9 +68,15 @@ def add_tag(db_url):
                 " layers, pushed_by) SELECT id, %s, %s, %s, %s, %s, 'alice' FROM repositories"
                 " WHERE full_name = %s ON CONFLICT (repository_id, digest) DO UPDATE"
                 " SET size = EXCLUDED.size RETURNING id, repository_id",
-                (digest, "application/vnd.oci.image.manifest.v1+json", size,
-                 "sha256:" + "c" * 64, json.dumps(layer_list), full_name),
-            )  # fmt: skip
+                (
+                    digest,
+                    "application/vnd.oci.image.manifest.v1+json",
+                    size,
+                    "sha256:" + "c" * 64,
+                    json.dumps(layer_list),
+                    full_name,
+                ),
+            )
             manifest_id, repository_id = cur.fetchone()
             cur.execute(
                 "INSERT INTO tags (repository_id, name, manifest_id, pushed_by)"

@@ -20,6 +20,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @schemathesis.hook
 def before_call(context, case, kwargs) -> None:
     parameters = case.path_parameters
-    if case.method.upper() not in SAFE_METHODS and isinstance(parameters, dict) \
-            and str(parameters.get("username", "")).strip("/ ") == PROTECTED:
+    if (
+        case.method.upper() not in SAFE_METHODS
+        and isinstance(parameters, dict)
+        and str(parameters.get("username", "")).strip("/ ") == PROTECTED
+    ):
         parameters["username"] = STAND_IN

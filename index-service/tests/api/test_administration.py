@@ -137,8 +137,10 @@ def world(uow, make_user, _shared_db):
 
 
 def _populate(uow, make_user):
-    made = {name: make_user(name, admin=name == "carol")
-            for name in ("alice", "bob", "carol", "dave", "erin")}  # fmt: skip
+    made = {
+        name: make_user(name, admin=name == "carol")
+        for name in ("alice", "bob", "carol", "dave", "erin")
+    }
     alice = principals.principal_for(uow, made["alice"])
     orgs.create_org(uow, "acme", owner="alice", actor=alice)
     alice = principals.principal_for(uow, made["alice"])  # now an owner of acme
@@ -152,11 +154,13 @@ def _populate(uow, make_user):
 
     def token(*actions: str):
         return access_tokens.create_access_token(
-            uow, alice, "t", [{"repository": "acme/*", "actions": list(actions)}])
+            uow, alice, "t", [{"repository": "acme/*", "actions": list(actions)}]
+        )
 
     pull, pull_secret = token("pull")
     _, robot_secret = access_tokens.create_robot(
-        uow, alice, "acme", "ci", [{"repository": "acme/*", "actions": ["pull", "push"]}])
+        uow, alice, "acme", "ci", [{"repository": "acme/*", "actions": ["pull", "push"]}]
+    )
     headers = {
         "pull": bearer(pull_secret),
         "push": bearer(token("push")[1]),
@@ -169,15 +173,19 @@ def _populate(uow, make_user):
     return headers, {"comment": comment.id, "token": pull.id}
 
 
-@pytest.mark.parametrize(("method", "path", "body", "expected"), TABLE,
-                         ids=[f"{m} {p} {sorted(b or {})}" for m, p, b, _ in TABLE])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"),
+    TABLE,
+    ids=[f"{m} {p} {sorted(b or {})}" for m, p, b, _ in TABLE],
+)
 def test_who_may_change_what(client, world, method, path, body, expected):
     """One row of the table: each caller on a fresh world (a success changes it)."""
     wrong, built = {}, None
     for caller in CALLERS:
         headers, ids = built = built or world()
-        response = client.open(f"{API}{path.format(**ids)}", method=method, json=body,
-                               headers=headers[caller])  # fmt: skip
+        response = client.open(
+            f"{API}{path.format(**ids)}", method=method, json=body, headers=headers[caller]
+        )
         if response.status_code != expected[caller]:
             wrong[caller] = (response.status_code, response.get_json())
         if response.status_code < 400:
@@ -209,11 +217,18 @@ def test_a_scope_naming_admin_administers_only_where_it_matches(client, users, u
     repositories.create_repository(uow, alice, "alice/app")
     repositories.create_repository(uow, alice, "alice/other")
     _, secret = access_tokens.create_access_token(
-        uow, alice, "t", [{"repository": "alice/app", "actions": ["admin"]},
-                          {"repository": "*", "actions": ["*"]}])  # fmt: skip
+        uow,
+        alice,
+        "t",
+        [{"repository": "alice/app", "actions": ["admin"]}, {"repository": "*", "actions": ["*"]}],
+    )
     change = {"visibility": "public"}
-    assert client.patch(f"{API}/repositories/alice/app", json=change,
-                        headers=bearer(secret)).status_code == 200  # fmt: skip
+    assert (
+        client.patch(
+            f"{API}/repositories/alice/app", json=change, headers=bearer(secret)
+        ).status_code
+        == 200
+    )
     refused = client.patch(f"{API}/repositories/alice/other", json=change, headers=bearer(secret))
     assert refused.status_code == 403  # "*" on every repository is not admin
     detail = client.get(f"{API}/repositories/alice/other", headers=bearer(secret)).json

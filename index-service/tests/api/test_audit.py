@@ -10,7 +10,8 @@ def test_users_see_their_own_admins_see_all(client, users, make_repo):
     client.post(f"{API}/repositories", json={"name": "bob/app"}, headers=basic("bob"))
     mine = client.get(f"{API}/audit", headers=basic("alice")).json["items"]
     assert [(e["actor"], e["action"], e["target"]) for e in mine] == [
-        ("alice", "repository.create", "alice/app")]
+        ("alice", "repository.create", "alice/app")
+    ]
     assert mine[0]["at"].endswith("+00:00")
     assert client.get(f"{API}/audit?actor=bob", headers=basic("alice")).status_code == 403
     assert client.get(f"{API}/audit").status_code == 401

@@ -74,10 +74,15 @@ def test_basic_with_password_or_token_and_bearer(client, users):
 
 
 def test_bad_credentials_are_401_not_anonymous(client, users):
-    for headers in (basic("alice", "wrong password!"), bearer("wharf_pat_nope"),
-                    {"Authorization": "Digest abc"}, {"Authorization": "Basic !!!"},
-                    basic("al\x00ice"), basic("alice", "pass\x00word"),
-                    bearer("")):  # fmt: skip
+    for headers in (
+        basic("alice", "wrong password!"),
+        bearer("wharf_pat_nope"),
+        {"Authorization": "Digest abc"},
+        {"Authorization": "Basic !!!"},
+        basic("al\x00ice"),
+        basic("alice", "pass\x00word"),
+        bearer(""),
+    ):
         response = client.get(f"{API}/repositories", headers=headers)
         assert response.status_code == 401, headers
         assert response.json["error"]["code"] == "UNAUTHORIZED"
@@ -85,8 +90,12 @@ def test_bad_credentials_are_401_not_anonymous(client, users):
 
 def test_access_tokens_cannot_manage_accounts(client, users):
     token = bearer(_token(client))
-    for method, path in (("get", "/tokens"), ("post", "/orgs"), ("delete", "/users/alice"),
-                         ("post", "/namespaces/alice/robots")):  # fmt: skip
+    for method, path in (
+        ("get", "/tokens"),
+        ("post", "/orgs"),
+        ("delete", "/users/alice"),
+        ("post", "/namespaces/alice/robots"),
+    ):
         response = getattr(client, method)(f"{API}{path}", json={}, headers=token)
         assert response.status_code == 403, path
         assert response.json["error"]["code"] == "DENIED"
@@ -113,8 +122,9 @@ def test_a_password_change_ends_the_session(client, users, uow):
     longer read, nor mint an access token with the old login."""
     csrf = _login(client).json["csrf_token"]
     accounts.set_password(uow, "alice", NEW_PASSWORD)
-    minted = client.post(f"{API}/tokens", json={"name": "late", "scopes": SCOPES},
-                         headers={"X-CSRF-Token": csrf})  # fmt: skip
+    minted = client.post(
+        f"{API}/tokens", json={"name": "late", "scopes": SCOPES}, headers={"X-CSRF-Token": csrf}
+    )
     assert minted.status_code == 401 and minted.json["error"]["code"] == "UNAUTHORIZED"
     assert client.get(f"{API}/user").status_code == 401
     assert _login(client, password=NEW_PASSWORD).status_code == 200
@@ -126,12 +136,19 @@ def test_changing_ones_own_password_keeps_this_session_only(app, users):
     csrf = _login(mine).json["csrf_token"]
     _login(elsewhere)
     _login(admin, name="carol")
-    changed = mine.put(f"{API}/users/alice/password", headers={"X-CSRF-Token": csrf},
-                       json={"old_password": PASSWORD, "password": NEW_PASSWORD})  # fmt: skip
+    changed = mine.put(
+        f"{API}/users/alice/password",
+        headers={"X-CSRF-Token": csrf},
+        json={"old_password": PASSWORD, "password": NEW_PASSWORD},
+    )
     assert changed.status_code == 204
     assert mine.get(f"{API}/user").json["username"] == "alice"
-    assert mine.post(f"{API}/tokens", json={"name": "ok", "scopes": SCOPES},
-                     headers={"X-CSRF-Token": csrf}).status_code == 201  # fmt: skip
+    assert (
+        mine.post(
+            f"{API}/tokens", json={"name": "ok", "scopes": SCOPES}, headers={"X-CSRF-Token": csrf}
+        ).status_code
+        == 201
+    )
     assert elsewhere.get(f"{API}/user").status_code == 401
     assert admin.get(f"{API}/user").json["username"] == "carol"  # other users unaffected
 
@@ -140,8 +157,11 @@ def test_an_administrators_reset_ends_the_users_sessions_not_the_administrators(
     alice, carol = app.test_client(), app.test_client()
     _login(alice)
     csrf = _login(carol, name="carol").json["csrf_token"]
-    reset = carol.put(f"{API}/users/alice/password", json={"password": NEW_PASSWORD},
-                      headers={"X-CSRF-Token": csrf})  # fmt: skip
+    reset = carol.put(
+        f"{API}/users/alice/password",
+        json={"password": NEW_PASSWORD},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert reset.status_code == 204
     assert alice.get(f"{API}/user").status_code == 401
     assert carol.get(f"{API}/user").json["username"] == "carol"
@@ -158,8 +178,9 @@ def test_the_session_login_is_throttled_per_address(client, users):
     home, away = {"REMOTE_ADDR": "192.0.2.1"}, {"REMOTE_ADDR": "198.51.100.7"}
 
     def login(name, password, address):
-        return client.post(f"{API}/session", json={"username": name, "password": password},
-                           environ_base=address).status_code  # fmt: skip
+        return client.post(
+            f"{API}/session", json={"username": name, "password": password}, environ_base=address
+        ).status_code
 
     for name in ("alice", "nobody"):
         assert [login(name, "wrong password!", home) for _ in range(4)] == [401, 401, 401, 429]
@@ -188,14 +209,16 @@ def test_the_client_address_comes_from_trusted_proxies_only(settings, database, 
     X-Forwarded-For; otherwise that header is the client's own claim and is ignored."""
     app = create_app(replace(settings, trusted_proxies=proxies), pool=database)
     client = app.test_client()
-    accounts.create_user(app.extensions["wharf_index"].uow(), "alice", "a@example.test",
-                         PASSWORD)  # fmt: skip
+    accounts.create_user(app.extensions["wharf_index"].uow(), "alice", "a@example.test", PASSWORD)
     proxy = {"REMOTE_ADDR": "10.0.0.2"}
 
     def login(password, forwarded):
-        return client.post(f"{API}/session", json={"username": "alice", "password": password},
-                           headers={"X-Forwarded-For": forwarded},
-                           environ_base=proxy).status_code  # fmt: skip
+        return client.post(
+            f"{API}/session",
+            json={"username": "alice", "password": password},
+            headers={"X-Forwarded-For": forwarded},
+            environ_base=proxy,
+        ).status_code
 
     for _ in range(3):
         login("wrong password!", "192.0.2.1")

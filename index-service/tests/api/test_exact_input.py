@@ -44,8 +44,11 @@ def test_integers_are_json_integers(client, users):
         body = {"name": "t", "scopes": scopes, "expires_in_days": bad}
         response = client.post(f"{API}/tokens", headers=basic("alice"), json=body)
         assert "expires_in_days" in _error(response, 400, "VALIDATION_FAILED")["detail"]
-    whole = client.post(f"{API}/tokens", headers=basic("alice"),
-                        json={"name": "t", "scopes": scopes, "expires_in_days": 30.0})  # fmt: skip
+    whole = client.post(
+        f"{API}/tokens",
+        headers=basic("alice"),
+        json={"name": "t", "scopes": scopes, "expires_in_days": 30.0},
+    )
     assert whole.status_code == 201  # JSON Schema's integer: no fractional part
 
 
@@ -76,8 +79,9 @@ def test_names_emails_and_urls_follow_the_documented_patterns(client, users):
     assert "username" in _error(create(username="api"), 400, "VALIDATION_FAILED")["detail"]
     registry = {"name": "r.test", "kind": "mirror"}
     for url in ("http://" + "a" * 64 + ".test", "http://a..b", "http://[zz]", "ftp://r.test"):
-        response = client.post(f"{API}/registries", json=registry | {"url": url},
-                               headers=basic("carol"))  # fmt: skip
+        response = client.post(
+            f"{API}/registries", json=registry | {"url": url}, headers=basic("carol")
+        )
         assert "url" in _error(response, 400, "VALIDATION_FAILED")["detail"]
 
 
@@ -85,8 +89,9 @@ def test_refusals_that_depend_on_the_state_are_conflicts(client, users):
     body = {"username": "dave", "email": "alice@example.test", "password": PASSWORD}
     taken = client.post(f"{API}/users", json=body, headers=basic("carol"))
     assert _error(taken, 409, "CONFLICT")["detail"] == {"field": "email"}
-    assert client.post(f"{API}/orgs", json={"name": "acme"},
-                       headers=basic("alice")).status_code == 201  # fmt: skip
+    assert (
+        client.post(f"{API}/orgs", json={"name": "acme"}, headers=basic("alice")).status_code == 201
+    )
     sole_owner = client.delete(f"{API}/users/alice", headers=basic("carol"))
     assert _error(sole_owner, 409, "CONFLICT")["detail"] == {"field": "user"}
 
@@ -112,8 +117,9 @@ def test_the_document_states_the_rules_the_server_uses(client):
     comment = document["paths"]["/repositories/{name}/-/comments/{comment_id}"]["delete"]
     ids = {p["name"]: p["schema"] for p in comment["parameters"]}
     assert ids["comment_id"] == {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
-    assert re.fullmatch(ids["name"]["pattern"], "alice/app") and \
-        not re.fullmatch(ids["name"]["pattern"], "alice")  # fmt: skip
+    assert re.fullmatch(ids["name"]["pattern"], "alice/app") and not re.fullmatch(
+        ids["name"]["pattern"], "alice"
+    )
 
 
 def test_every_operation_documents_its_errors_with_the_error_body(client):

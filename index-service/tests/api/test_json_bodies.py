@@ -12,14 +12,25 @@ from tests.api.conftest import API, basic
 
 DEEP_ARRAY = "[" * 50_000 + "]" * 50_000
 DEEP_OBJECT = '{"a":' * 50_000 + "1" + "}" * 50_000
-PATH_VALUES = {"name": "alice/app", "repository": "alice/app", "namespace": "alice",
-               "username": "bob", "org": "acme", "team": "devs", "robot": "alice+ci"}  # fmt: skip
+PATH_VALUES = {
+    "name": "alice/app",
+    "repository": "alice/app",
+    "namespace": "alice",
+    "username": "bob",
+    "org": "acme",
+    "team": "devs",
+    "robot": "alice+ci",
+}
 
 
 def _operations_with_bodies(client) -> list[tuple[str, str]]:
     document = client.get(f"{API}/openapi.json").json
-    found = [(method.upper(), path) for path, item in document["paths"].items()
-             for method, operation in item.items() if "requestBody" in operation]  # fmt: skip
+    found = [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
     assert len(found) > 15
     return found
 
@@ -39,8 +50,12 @@ def test_deep_body_to_sign_in_needs_no_login_and_is_400(client, body):
 
 def test_deep_comment_is_400(client, users, make_repo):
     make_repo("alice/app", visibility="public")
-    response = client.post(f"{API}/repositories/alice/app/-/comments", data=DEEP_OBJECT,
-                           content_type="application/json", headers=basic("bob"))  # fmt: skip
+    response = client.post(
+        f"{API}/repositories/alice/app/-/comments",
+        data=DEEP_OBJECT,
+        content_type="application/json",
+        headers=basic("bob"),
+    )
     _refused_as_too_deep(response)
 
 
@@ -48,8 +63,13 @@ def test_every_operation_reading_a_body_refuses_deep_json(client, users, make_re
     make_repo("alice/app")
     for method, path in _operations_with_bodies(client):
         url = API + re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES.get(m[1], "1"), path)
-        response = client.open(url, method=method, data=DEEP_ARRAY,
-                               content_type="application/json", headers=basic("carol"))  # fmt: skip
+        response = client.open(
+            url,
+            method=method,
+            data=DEEP_ARRAY,
+            content_type="application/json",
+            headers=basic("carol"),
+        )
         assert response.status_code == 400, (method, path, response.status_code)
         _refused_as_too_deep(response)
 

@@ -25,7 +25,7 @@ def test_every_route_and_method_is_described(client, app):
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("api.")]
     assert len(rules) > 40
     for rule in rules:
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len(API):])
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len(API) :])
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             operation = paths[path][method.lower()]
             assert operation["summary"] and operation["responses"], (path, method)

@@ -18,8 +18,9 @@ def test_create_list_get(client, users, acme):
     assert client.get(f"{API}/orgs").json["items"][0]["name"] == "acme"
     assert client.get(acme).json["name"] == "acme"
     assert client.get(f"{API}/orgs/ghost").json["error"]["code"] == "ORGANISATION_UNKNOWN"
-    other = client.post(f"{API}/orgs", json={"name": "beta", "owner": "alice"},
-                        headers=basic("bob"))  # fmt: skip
+    other = client.post(
+        f"{API}/orgs", json={"name": "beta", "owner": "alice"}, headers=basic("bob")
+    )
     assert other.status_code == 403
     reserved = client.post(f"{API}/orgs", json={"name": "admin"}, headers=basic("bob"))
     assert reserved.status_code == 400 and reserved.json["error"]["code"] == "NAME_RESERVED"
@@ -30,8 +31,10 @@ def test_members(client, users, acme):
     assert client.put(f"{acme}/members/bob", json={}, headers=basic("bob")).status_code == 403
     assert client.put(f"{acme}/members/bob", json={}, headers=basic("alice")).status_code == 204
     members = client.get(f"{acme}/members", headers=basic("bob")).json["items"]
-    assert members == [{"username": "alice", "is_owner": True},
-                       {"username": "bob", "is_owner": False}]
+    assert members == [
+        {"username": "alice", "is_owner": True},
+        {"username": "bob", "is_owner": False},
+    ]
     last_owner = client.delete(f"{acme}/members/alice", headers=basic("alice"))
     assert last_owner.status_code == 409 and last_owner.json["error"]["code"] == "CONFLICT"
     assert client.delete(f"{acme}/members/bob", headers=basic("alice")).status_code == 204
@@ -58,8 +61,7 @@ def test_teams_and_grants(client, users, acme, make_repo):
     assert changed.json["role"] == "admin"
     assert client.get(devs, headers=basic("bob")).json["role"] == "admin"
     assert client.get(f"{acme}/teams", headers=basic("bob")).json["items"][0]["name"] == "devs"
-    assert client.delete(f"{devs}/repositories/acme/app",
-                         headers=basic("alice")).status_code == 204  # fmt: skip
+    assert client.delete(f"{devs}/repositories/acme/app", headers=basic("alice")).status_code == 204
     assert client.get(f"{API}/repositories/acme/app", headers=basic("bob")).status_code == 404
     assert client.delete(f"{devs}/members/bob", headers=basic("alice")).status_code == 204
     assert client.delete(devs, headers=basic("alice")).status_code == 204

@@ -43,31 +43,55 @@ def _forged(payload) -> str:
     return URLSafeSerializer(SECRET_KEY, salt=SALT).dumps(payload)
 
 
-@pytest.mark.parametrize("cursor", [
-    "garbage", "' OR 1=1 --", "%00", "a" * 5000,
-    base64.urlsafe_b64encode(json.dumps(["repositories", "alice/r3"]).encode()).decode(),
-    URLSafeSerializer("another key", salt=SALT).dumps(["repositories", "alice/r3"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        "' OR 1=1 --",
+        "%00",
+        "a" * 5000,
+        base64.urlsafe_b64encode(json.dumps(["repositories", "alice/r3"]).encode()).decode(),
+        URLSafeSerializer("another key", salt=SALT).dumps(["repositories", "alice/r3"]),
+    ],
+)
 def test_malformed_cursors_are_400(client, users, many, cursor):
     response = client.get(f"{API}/repositories", query_string={"cursor": cursor})
     assert response.status_code == 400
     assert response.json["error"]["code"] in ("CURSOR_INVALID", "VALIDATION_FAILED")
 
 
-@pytest.mark.parametrize("payload", [
-    ["tags", "alice/r3"], ["repositories"], ["repositories", 3], ["repositories", None],
-    ["repositories", "a", "b"], {"repositories": "x"}, "repositories",
-    ["repositories", ["alice/r3"]],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "payload",
+    [
+        ["tags", "alice/r3"],
+        ["repositories"],
+        ["repositories", 3],
+        ["repositories", None],
+        ["repositories", "a", "b"],
+        {"repositories": "x"},
+        "repositories",
+        ["repositories", ["alice/r3"]],
+    ],
+)
 def test_cursors_of_other_listings_or_shapes_are_400(client, users, many, payload):
     response = client.get(f"{API}/repositories", query_string={"cursor": _forged(payload)})
     assert response.status_code == 400
     assert response.json["error"]["code"] == "CURSOR_INVALID"
 
 
-@pytest.mark.parametrize("url", ["/search?q=x", "/audit", "/repositories/alice/r1/-/comments",
-                                 "/repositories/alice/r1/-/tags", "/users/alice/stars",
-                                 "/tokens", "/orgs", "/registries"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/search?q=x",
+        "/audit",
+        "/repositories/alice/r1/-/comments",
+        "/repositories/alice/r1/-/tags",
+        "/users/alice/stars",
+        "/tokens",
+        "/orgs",
+        "/registries",
+    ],
+)
 def test_every_list_checks_its_cursor(client, users, many, url):
     cursor = _forged(["repositories", "alice/r3"])
     sep = "&" if "?" in url else "?"

@@ -31,8 +31,9 @@ PATHS = [
 def secret(make_repo, add_tag, client):
     make_repo(SECRET, description="top secret")
     add_tag(SECRET, "latest")
-    client.post(f"{API}/repositories/{SECRET}/-/comments", json={"body": "hi"},
-                headers=basic("alice"))  # fmt: skip
+    client.post(
+        f"{API}/repositories/{SECRET}/-/comments", json={"body": "hi"}, headers=basic("alice")
+    )
 
 
 def _same_as_absent(client, method, path, body, headers):
@@ -69,8 +70,13 @@ def test_lists_and_search_hide_it(client, users, secret, make_repo, uow):
     make_repo("alice/public-secretary", visibility="public")
     client.put(f"{API}/repositories/{SECRET}/-/stars", headers=basic("alice"))
     for headers in (None, basic("bob")):
-        for url in ("/repositories", "/repositories?namespace=alice", "/search?q=secret",
-                    "/search?q=top", "/users/alice/stars"):  # fmt: skip
+        for url in (
+            "/repositories",
+            "/repositories?namespace=alice",
+            "/search?q=secret",
+            "/search?q=top",
+            "/users/alice/stars",
+        ):
             body = client.get(f"{API}{url}", headers=headers).json
             assert SECRET not in str(body), (url, headers)
     body = client.get(f"{API}/search?q=secret", headers=basic("alice")).json
@@ -78,13 +84,18 @@ def test_lists_and_search_hide_it(client, users, secret, make_repo, uow):
 
 
 def test_collaborators_and_admins_see_it(client, users, secret):
-    put = client.put(f"{API}/repositories/{SECRET}/-/collaborators/bob", json={"role": "read"},
-                     headers=basic("alice"))  # fmt: skip
+    put = client.put(
+        f"{API}/repositories/{SECRET}/-/collaborators/bob",
+        json={"role": "read"},
+        headers=basic("alice"),
+    )
     assert put.status_code == 204
     assert client.get(f"{API}/repositories/{SECRET}", headers=basic("bob")).status_code == 200
     assert client.get(f"{API}/repositories/{SECRET}", headers=basic("carol")).status_code == 200
     listed = client.get(f"{API}/repositories/{SECRET}/-/collaborators", headers=basic("alice"))
     assert listed.json["items"] == [{"username": "bob", "role": "read"}]
     # read access does not allow managing collaborators (visible, so 403 not 404)
-    assert client.get(f"{API}/repositories/{SECRET}/-/collaborators",
-                      headers=basic("bob")).status_code == 403  # fmt: skip
+    assert (
+        client.get(f"{API}/repositories/{SECRET}/-/collaborators", headers=basic("bob")).status_code
+        == 403
+    )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from tests.api.conftest import API, basic
 
-BODY = {"name": "registry.example", "url": "https://registry.example", "kind": "private",
-        "namespaces": ["alice"]}
+BODY = {
+    "name": "registry.example",
+    "url": "https://registry.example",
+    "kind": "private",
+    "namespaces": ["alice"],
+}
 
 
 def test_admin_adds_rotates_removes(client, users):
@@ -19,12 +23,14 @@ def test_admin_adds_rotates_removes(client, users):
     assert client.get(f"{API}/registries").status_code == 401
     rotated = client.post(f"{API}/registries/registry.example/credential", headers=basic("carol"))
     assert rotated.json["credential"] != created.json["credential"]
-    assert client.delete(f"{API}/registries/registry.example",
-                         headers=basic("bob")).status_code == 403  # fmt: skip
-    assert client.delete(f"{API}/registries/registry.example",
-                         headers=basic("carol")).status_code == 204  # fmt: skip
-    assert client.get(f"{API}/registries/registry.example",
-                      headers=basic("bob")).status_code == 404  # fmt: skip
+    assert (
+        client.delete(f"{API}/registries/registry.example", headers=basic("bob")).status_code == 403
+    )
+    assert (
+        client.delete(f"{API}/registries/registry.example", headers=basic("carol")).status_code
+        == 204
+    )
+    assert client.get(f"{API}/registries/registry.example", headers=basic("bob")).status_code == 404
 
 
 def test_bad_registry_and_repository_registries(client, users, make_repo):

@@ -28,8 +28,11 @@ def test_create_refusals(client, users):
     post(f"{API}/repositories", json={"name": "alice/app"}, headers=basic("alice"))
     again = post(f"{API}/repositories", json={"name": "alice/app"}, headers=basic("alice"))
     assert again.status_code == 409 and again.json["error"]["code"] == "REPOSITORY_EXISTS"
-    bad = post(f"{API}/repositories", json={"name": "alice/b", "visibility": "secret"},
-               headers=basic("alice"))  # fmt: skip
+    bad = post(
+        f"{API}/repositories",
+        json={"name": "alice/b", "visibility": "secret"},
+        headers=basic("alice"),
+    )
     assert bad.json["error"]["detail"]["visibility"]
 
 
@@ -37,10 +40,13 @@ def test_default_visibility_is_the_namespace_default(client, users):
     client.post(f"{API}/repositories", json={"name": "alice/one"}, headers=basic("alice"))
     assert client.get(f"{API}/repositories/alice/one").status_code == 404  # private
     body = {"default_visibility": "public"}
-    assert client.patch(f"{API}/namespaces/alice", json=body,
-                        headers=basic("bob")).status_code == 403  # fmt: skip
-    assert client.patch(f"{API}/namespaces/alice", json=body,
-                        headers=basic("alice")).status_code == 204  # fmt: skip
+    assert (
+        client.patch(f"{API}/namespaces/alice", json=body, headers=basic("bob")).status_code == 403
+    )
+    assert (
+        client.patch(f"{API}/namespaces/alice", json=body, headers=basic("alice")).status_code
+        == 204
+    )
     client.post(f"{API}/repositories", json={"name": "alice/two"}, headers=basic("alice"))
     assert client.get(f"{API}/repositories/alice/two").json["visibility"] == "public"
 
@@ -48,11 +54,13 @@ def test_default_visibility_is_the_namespace_default(client, users):
 def test_update_visibility_and_description(client, users, make_repo):
     make_repo("alice/app", visibility="public")
     url = f"{API}/repositories/alice/app"
-    assert client.patch(url, json={"visibility": "private"},
-                        headers=basic("bob")).status_code == 403  # fmt: skip
+    assert (
+        client.patch(url, json={"visibility": "private"}, headers=basic("bob")).status_code == 403
+    )
     assert client.patch(url, json={}, headers=basic("alice")).status_code == 400
-    changed = client.patch(url, json={"visibility": "private", "description": "new"},
-                           headers=basic("alice"))  # fmt: skip
+    changed = client.patch(
+        url, json={"visibility": "private", "description": "new"}, headers=basic("alice")
+    )
     assert changed.status_code == 200
     assert changed.json["visibility"] == "private" and changed.json["description"] == "new"
     assert client.get(url).status_code == 404
@@ -62,9 +70,11 @@ def test_list_visible_and_by_namespace(client, users, make_repo):
     make_repo("alice/pub", visibility="public")
     make_repo("alice/priv")
     make_repo("bob/pub", visibility="public")
+
     def names(headers=None, query=""):
         body = client.get(f"{API}/repositories{query}", headers=headers).json
         return [r["full_name"] for r in body["items"]]
+
     assert names() == ["alice/pub", "bob/pub"]
     assert names(basic("alice")) == ["alice/priv", "alice/pub", "bob/pub"]
     assert names(basic("alice"), "?namespace=bob") == ["bob/pub"]

@@ -63,47 +63,64 @@ HOOKS = os.path.join(os.path.dirname(__file__), "schemathesis_hooks.py")
 SEED = 20240501
 #: listing (operationId) -> (cursor kind, key after which the page starts): the views' kinds
 CURSORS = {
-    "list_users": ("users", ("alice",)), "list_orgs": ("orgs", ("acme",)),
-    "list_members": ("members", ("alice",)), "list_teams": ("teams", ("devs",)),
+    "list_users": ("users", ("alice",)),
+    "list_orgs": ("orgs", ("acme",)),
+    "list_members": ("members", ("alice",)),
+    "list_teams": ("teams", ("devs",)),
     "list_team_members": ("team-members", ("alice",)),
     "list_team_repositories": ("team-repositories", ("acme/app",)),
     "list_repositories": ("repositories", ("alice/app",)),
     "search_repositories": ("search", (0.5, "alice/app")),
-    "list_tags": ("tags", ("latest",)), "list_comments": ("comments", (1,)),
+    "list_tags": ("tags", ("latest",)),
+    "list_comments": ("comments", (1,)),
     "list_collaborators": ("collaborators", ("carol",)),
     "list_repository_registries": ("repository-registries", ("registry.test",)),
     "list_registries": ("registries", ("registry.test",)),
-    "list_tokens": ("tokens", (1,)), "list_robot_tokens": ("tokens", (1,)),
-    "list_robots": ("robots", ("alice+ci",)), "list_starred": ("starred", ("alice/app",)),
+    "list_tokens": ("tokens", (1,)),
+    "list_robot_tokens": ("tokens", (1,)),
+    "list_robots": ("robots", ("alice+ci",)),
+    "list_starred": ("starred", ("alice/app",)),
     "list_audit_entries": ("audit", (1_000_000,)),
-}  # fmt: skip
+}
 
 
 def _pythonpath() -> str:
-    roots = {os.path.dirname(os.path.dirname(os.path.abspath(m.__file__)))
-             for m in (wharf_index, wharf_protocol)}  # fmt: skip
+    roots = {
+        os.path.dirname(os.path.dirname(os.path.abspath(m.__file__)))
+        for m in (wharf_index, wharf_protocol)
+    }
     return os.pathsep.join(sorted(roots))
 
 
 def _seed(uow) -> dict[str, list]:
     """Create the data; return the seeded values per path parameter."""
     admin = accounts.create_user(uow, ADMIN, "admin@example.test", PASSWORD, admin=True)
-    users = {name: accounts.create_user(uow, name, f"{name}@example.test", PASSWORD)
-             for name in ("alice", STAND_IN, "carol")}  # fmt: skip
+    users = {
+        name: accounts.create_user(uow, name, f"{name}@example.test", PASSWORD)
+        for name in ("alice", STAND_IN, "carol")
+    }
     orgs.create_org(uow, "acme", owner="alice")
     alice = principals.principal_for(uow, users["alice"])
     orgs.create_team(uow, "acme", "devs", "write", actor=alice)
     orgs.add_team_member(uow, "acme", "devs", "carol", actor=alice)
-    for name, visibility in (("alice/app", "public"), ("alice/private", "private"),
-                             ("acme/app", "public")):  # fmt: skip
-        repositories.create_repository(uow, alice, name, visibility=visibility,
-                                       description=f"the {name} image")  # fmt: skip
+    for name, visibility in (
+        ("alice/app", "public"),
+        ("alice/private", "private"),
+        ("acme/app", "public"),
+    ):
+        repositories.create_repository(
+            uow, alice, name, visibility=visibility, description=f"the {name} image"
+        )
     orgs.grant_repository(uow, "acme", "devs", "acme/app", actor=alice)
     repositories.set_collaborator(uow, alice, "alice/private", "carol", "read")
-    registry, _ = registries.add_registry(uow, "registry.test", "http://127.0.0.1:9", "private",
-                                          ["acme"], actor=SYSTEM)  # fmt: skip
-    events.ingest(uow, registry, [push_event("acme/app", tag, manifest_bytes(tag))
-                                  for tag in ("latest", "v1")])  # fmt: skip
+    registry, _ = registries.add_registry(
+        uow, "registry.test", "http://127.0.0.1:9", "private", ["acme"], actor=SYSTEM
+    )
+    events.ingest(
+        uow,
+        registry,
+        [push_event("acme/app", tag, manifest_bytes(tag)) for tag in ("latest", "v1")],
+    )
     comment = comments.add_comment(uow, alice, "alice/app", "works for me")
     stars.star(uow, alice, "alice/app")
     pull = [{"repository": "alice/*", "actions": ["pull"]}]
@@ -112,11 +129,16 @@ def _seed(uow) -> dict[str, list]:
     assert admin.is_admin
     return {
         "username": ["alice", STAND_IN, "carol", robot.username],
-        "org": ["acme"], "namespace": ["alice", "acme"], "team": ["devs"],
-        "robot": [robot.username], "tag": ["latest", "v1"],
+        "org": ["acme"],
+        "namespace": ["alice", "acme"],
+        "team": ["devs"],
+        "robot": [robot.username],
+        "tag": ["latest", "v1"],
         "name": ["alice/app", "alice/private", "acme/app", "registry.test"],
-        "repository": ["acme/app"], "token_id": [token.id], "comment_id": [comment.id],
-    }  # fmt: skip
+        "repository": ["acme/app"],
+        "token_id": [token.id],
+        "comment_id": [comment.id],
+    }
 
 
 def _toml(value) -> str:
@@ -128,15 +150,27 @@ def _toml(value) -> str:
 
 
 def _config(path: str, seeded: dict[str, list], cursors: dict[str, str]) -> None:
-    lines = [f"seed = {SEED}", "", "[cache]", "enabled = false", "", "[generation]",
-             "database = \"none\"", ""]
+    lines = [
+        f"seed = {SEED}",
+        "",
+        "[cache]",
+        "enabled = false",
+        "",
+        "[generation]",
+        'database = "none"',
+        "",
+    ]
     for name, values in seeded.items():
         lines += [f"[dictionaries.{name}]", f"values = {_toml(values)}", ""]
     bindings = {f"path.{n}": {"dictionary": n, "probability": 0.5} for n in seeded}
     lines += ["[parameters]"] + [f"{json.dumps(k)} = {_toml(v)}" for k, v in bindings.items()]
     for operation_id, cursor in cursors.items():
-        lines += ["", "[[operations]]", f"include-operation-id = {json.dumps(operation_id)}",
-                  f"parameters = {_toml({'query.cursor': cursor})}"]  # fmt: skip
+        lines += [
+            "",
+            "[[operations]]",
+            f"include-operation-id = {json.dumps(operation_id)}",
+            f"parameters = {_toml({'query.cursor': cursor})}",
+        ]
     with open(path, "w", encoding="utf-8") as out:
         out.write("\n".join(lines) + "\n")
 
@@ -149,36 +183,82 @@ def index(service_factory, db_url, uow, app, tmp_path):
         cursors = {op: encode_cursor(kind, key) for op, (kind, key) in CURSORS.items()}
     config = str(tmp_path / "schemathesis.toml")
     _config(config, seeded, cursors)
-    env = {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": SECRET_KEY,
-           "INDEX_PASSWORD_SCRYPT_N": "1024", "INDEX_DELETION_REDRIVE_INTERVAL": "0",
-           "INDEX_LOGIN_THROTTLE_FAILURES": "1000000",
-           "INDEX_LOG_FORMAT": "json", "PYTHONPATH": _pythonpath()}  # fmt: skip
-    service = service_factory("wharf_index.wsgi:app", env, "index", workers=2, threads=4,
-                              health_path="/readyz", worker_class=None,
-                              extra_args=("-c", "python:wharf_index.gunicorn_conf"))  # fmt: skip
+    env = {
+        "INDEX_DATABASE_URL": db_url,
+        "INDEX_SECRET_KEY": SECRET_KEY,
+        "INDEX_PASSWORD_SCRYPT_N": "1024",
+        "INDEX_DELETION_REDRIVE_INTERVAL": "0",
+        "INDEX_LOGIN_THROTTLE_FAILURES": "1000000",
+        "INDEX_LOG_FORMAT": "json",
+        "PYTHONPATH": _pythonpath(),
+    }
+    service = service_factory(
+        "wharf_index.wsgi:app",
+        env,
+        "index",
+        workers=2,
+        threads=4,
+        health_path="/readyz",
+        worker_class=None,
+        extra_args=("-c", "python:wharf_index.gunicorn_conf"),
+    )
     return service, config
 
 
 def _schemathesis(url: str, config: str, seconds: int, *extra: str) -> tuple[int, str]:
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", config, "--no-color", "run",
-        f"{url}{API}/openapi.json", "--url", f"{url}{API}",
-        "--phases", "examples,coverage,fuzzing,stateful", "--checks", "all",
-        "--max-examples", "10", "--max-time", str(seconds), "--workers", "1",
-        "--seed", str(SEED), "--request-timeout", "20", *extra,
-    ]  # fmt: skip
-    env = dict(os.environ, SCHEMATHESIS_HOOKS=HOOKS, WHARF_PROTECTED_USER=ADMIN,
-               WHARF_STAND_IN_USER=STAND_IN)  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True,
-                          cwd=os.path.dirname(config), timeout=seconds + 120)  # fmt: skip
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        config,
+        "--no-color",
+        "run",
+        f"{url}{API}/openapi.json",
+        "--url",
+        f"{url}{API}",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--checks",
+        "all",
+        "--max-examples",
+        "10",
+        "--max-time",
+        str(seconds),
+        "--workers",
+        "1",
+        "--seed",
+        str(SEED),
+        "--request-timeout",
+        "20",
+        *extra,
+    ]
+    env = dict(
+        os.environ,
+        SCHEMATHESIS_HOOKS=HOOKS,
+        WHARF_PROTECTED_USER=ADMIN,
+        WHARF_STAND_IN_USER=STAND_IN,
+    )
+    done = subprocess.run(
+        command,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=os.path.dirname(config),
+        timeout=seconds + 120,
+    )
     return done.returncode, done.stdout + done.stderr
 
 
 def test_the_document_is_exact_for_anonymous_callers_and_the_administrator(index):
     service, config = index
     document = requests.get(f"{service.url}{API}/openapi.json", timeout=10).json()
-    listings = {op["operationId"] for item in document["paths"].values()
-                for op in item.values() if any(p["name"] == "cursor" for p in op["parameters"])}
+    listings = {
+        op["operationId"]
+        for item in document["paths"].values()
+        for op in item.values()
+        if any(p["name"] == "cursor" for p in op["parameters"])
+    }
     assert listings == set(CURSORS)  # a new listing needs its cursor here
     started = time.monotonic()
     status, output = _schemathesis(service.url, config, 35)

@@ -46,10 +46,22 @@ def test_search_pages_follow_the_rank(client, users, corpus):
     assert seen == everything and len(seen) == 4
 
 
-@pytest.mark.parametrize("q", [
-    "' OR 1=1 --", "%", "_", "\\", "'; DROP TABLE repositories; --", "nginx%' --",
-    "\"", "a" * 200, "%25", "(select 1)", "\u00e9\u4e2d",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "q",
+    [
+        "' OR 1=1 --",
+        "%",
+        "_",
+        "\\",
+        "'; DROP TABLE repositories; --",
+        "nginx%' --",
+        '"',
+        "a" * 200,
+        "%25",
+        "(select 1)",
+        "\u00e9\u4e2d",
+    ],
+)
 def test_hostile_queries_are_just_text(client, users, corpus, q):
     from urllib.parse import quote
 
@@ -59,9 +71,20 @@ def test_hostile_queries_are_just_text(client, users, corpus, q):
     assert _names(client, "postgres") == ["bob/postgres"]  # the table is still there
 
 
-@pytest.mark.parametrize("query", ["", "?q=", "?q=%20", "?q=" + "a" * 201, "?q=a%00b",
-                                   "?q=x&namespace=" + "n" * 65, "?q=x&limit=0",
-                                   "?q=x&limit=abc", "?q=x&limit=-1"])  # fmt: skip
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?q=",
+        "?q=%20",
+        "?q=" + "a" * 201,
+        "?q=a%00b",
+        "?q=x&namespace=" + "n" * 65,
+        "?q=x&limit=0",
+        "?q=x&limit=abc",
+        "?q=x&limit=-1",
+    ],
+)
 def test_bad_search_parameters_are_400(client, users, query):
     response = client.get(f"{API}/search{query}")
     assert response.status_code == 400, query

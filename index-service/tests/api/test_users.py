@@ -31,15 +31,17 @@ def test_admin_creates_users_others_cannot(client, users):
 
 
 def test_validation_errors_name_the_fields(client, users):
-    response = client.post(f"{API}/users", json={"username": "", "extra": 1, "admin": "x"},
-                           headers=basic("carol"))  # fmt: skip
+    response = client.post(
+        f"{API}/users", json={"username": "", "extra": 1, "admin": "x"}, headers=basic("carol")
+    )
     assert response.status_code == 400
     error = response.json["error"]
     assert error["code"] == "VALIDATION_FAILED"
     assert {"username", "email", "password", "extra", "admin"} <= set(error["detail"])
     for body in ("not json", "[1, 2]", '{"username": "a\\u0000b"}', '{"username": "\\ud800"}'):
-        response = client.post(f"{API}/users", data=body, content_type="application/json",
-                               headers=basic("carol"))  # fmt: skip
+        response = client.post(
+            f"{API}/users", data=body, content_type="application/json", headers=basic("carol")
+        )
         assert response.status_code == 400, body
         assert response.json["error"]["code"] == "VALIDATION_FAILED"
 

@@ -17,16 +17,24 @@ from tests.conftest import SECRET_KEY
 
 @pytest.fixture
 def env(db_url):
-    return {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": SECRET_KEY,
-            "INDEX_PASSWORD_SCRYPT_N": "1024"}  # fmt: skip
+    return {
+        "INDEX_DATABASE_URL": db_url,
+        "INDEX_SECRET_KEY": SECRET_KEY,
+        "INDEX_PASSWORD_SCRYPT_N": "1024",
+    }
 
 
 @pytest.fixture
 def run(env):
     def run(*argv, stdin="", environ=None):
         out, err = io.StringIO(), io.StringIO()
-        code = cli.main(list(argv), environ=env if environ is None else environ,
-                        stdin=io.StringIO(stdin), stdout=out, stderr=err)  # fmt: skip
+        code = cli.main(
+            list(argv),
+            environ=env if environ is None else environ,
+            stdin=io.StringIO(stdin),
+            stdout=out,
+            stderr=err,
+        )
         return SimpleNamespace(code=code, out=out.getvalue(), err=err.getvalue())
 
     return run
@@ -41,11 +49,30 @@ def test_migrate_fresh_then_up_to_date(run, env, postgres_database):
 
 
 def test_user_lifecycle(run):
-    created = run("user", "create", "alice", "--email", "a@example.test", "--password-stdin",
-                  stdin="a good long password\n")  # fmt: skip
+    created = run(
+        "user",
+        "create",
+        "alice",
+        "--email",
+        "a@example.test",
+        "--password-stdin",
+        stdin="a good long password\n",
+    )
     assert created.code == 0 and "a good long password" not in created.out + created.err
-    assert run("user", "create", "root2", "--email", "r@example.test", "--password-stdin",
-               "--admin", stdin="another password!\n").out.strip().endswith("(administrator)")
+    assert (
+        run(
+            "user",
+            "create",
+            "root2",
+            "--email",
+            "r@example.test",
+            "--password-stdin",
+            "--admin",
+            stdin="another password!\n",
+        )
+        .out.strip()
+        .endswith("(administrator)")
+    )
     listing = run("user", "list").out.splitlines()
     assert listing == ["alice\ta@example.test\t-", "root2\tr@example.test\tadmin"]
     changed = run("user", "set-password", "alice", "--password-stdin", stdin="new password 123\n")
@@ -61,20 +88,39 @@ def test_user_lifecycle(run):
 
 
 def test_user_errors_are_readable(run):
-    ok = run("user", "create", "alice", "--email", "a@example.test", "--password-stdin",
-             stdin="a good long password\n")  # fmt: skip
+    ok = run(
+        "user",
+        "create",
+        "alice",
+        "--email",
+        "a@example.test",
+        "--password-stdin",
+        stdin="a good long password\n",
+    )
     assert ok.code == 0
     for argv, stdin, text in (
-        (("user", "create", "alice", "--email", "b@example.test", "--password-stdin"),
-         "another password\n", "already exists"),
-        (("user", "create", "api", "--email", "c@example.test", "--password-stdin"),
-         "another password\n", "reserved"),
-        (("user", "create", "bob", "--email", "d@example.test", "--password-stdin"), "",
-         "no password on stdin"),
-        (("user", "create", "bob", "--email", "d@example.test", "--password-stdin"),
-         "short\n", "at least"),
+        (
+            ("user", "create", "alice", "--email", "b@example.test", "--password-stdin"),
+            "another password\n",
+            "already exists",
+        ),
+        (
+            ("user", "create", "api", "--email", "c@example.test", "--password-stdin"),
+            "another password\n",
+            "reserved",
+        ),
+        (
+            ("user", "create", "bob", "--email", "d@example.test", "--password-stdin"),
+            "",
+            "no password on stdin",
+        ),
+        (
+            ("user", "create", "bob", "--email", "d@example.test", "--password-stdin"),
+            "short\n",
+            "at least",
+        ),
         (("user", "delete", "ghost"), "", "user ghost not found"),
-    ):  # fmt: skip
+    ):
         result = run(*argv, stdin=stdin)
         assert result.code == 1, argv
         assert result.err.startswith("wharf-index: error:") and text in result.err
@@ -82,14 +128,29 @@ def test_user_errors_are_readable(run):
 
 
 def test_orgs_and_teams(run, uow):
-    run("user", "create", "alice", "--email", "a@example.test", "--password-stdin",
-        stdin="a good long password\n")  # fmt: skip
-    run("user", "create", "bob", "--email", "b@example.test", "--password-stdin",
-        stdin="a good long password\n")  # fmt: skip
+    run(
+        "user",
+        "create",
+        "alice",
+        "--email",
+        "a@example.test",
+        "--password-stdin",
+        stdin="a good long password\n",
+    )
+    run(
+        "user",
+        "create",
+        "bob",
+        "--email",
+        "b@example.test",
+        "--password-stdin",
+        stdin="a good long password\n",
+    )
     assert run("org", "create", "acme", "--owner", "alice").code == 0
     assert run("team", "create", "acme", "devs", "--role", "write").code == 0
     assert run("org", "add-member", "acme", "bob", "--team", "devs").out.strip() == (
-        "added bob to acme/devs")
+        "added bob to acme/devs"
+    )
     assert run("org", "list").out.split() == ["acme"]
     assert run("team", "grant", "acme", "devs", "acme/missing").code == 1
     assert run("team", "create", "acme", "devs", "--role", "read").code == 1
@@ -106,19 +167,35 @@ def test_the_list_commands_print_every_page(run, make_user, monkeypatch):
         assert run("org", "create", org, "--owner", "alice").code == 0
     assert run("org", "list").out.split() == ["acme", "beta", "corp", "delta"]
     assert [line.split("\t")[0] for line in run("user", "list").out.splitlines()] == [
-        "alice", "bob", "carol", "dave"]
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+    ]
 
 
 def test_registries(run, uow):
-    added = run("registry", "add", "reg.example", "--url", "https://reg.example", "--kind",
-                "private", "--namespace", "acme", "--namespace", "alice")  # fmt: skip
+    added = run(
+        "registry",
+        "add",
+        "reg.example",
+        "--url",
+        "https://reg.example",
+        "--kind",
+        "private",
+        "--namespace",
+        "acme",
+        "--namespace",
+        "alice",
+    )
     assert added.code == 0
     credential = added.out.strip().splitlines()[-1]
     from wharf_index.services import registries
 
     assert registries.authenticate_registry(uow, "reg.example", credential).name == "reg.example"
     assert run("registry", "list").out.strip() == (
-        "reg.example\tprivate\thttps://reg.example\tacme,alice")
+        "reg.example\tprivate\thttps://reg.example\tacme,alice"
+    )
     assert credential not in run("registry", "list").out
     assert run("registry", "add", "reg.example", "--url", "https://x", "--kind", "mirror").code == 1
     rotated = run("registry", "rotate-credential", "reg.example")
@@ -135,8 +212,12 @@ def test_registries(run, uow):
 
 def test_prune_counts_then_deletes(run, uow, sql):
     with uow:
-        uow.issued_tokens.record("old", subject="alice", audience="registry.test",
-                                 expires_at=datetime.now(UTC) - timedelta(hours=1))  # fmt: skip
+        uow.issued_tokens.record(
+            "old",
+            subject="alice",
+            audience="registry.test",
+            expires_at=datetime.now(UTC) - timedelta(hours=1),
+        )
     dry = run("prune", "--dry-run")
     assert dry.code == 0 and dry.out.splitlines() == [
         "1 expired issued-token records would be deleted",

@@ -22,16 +22,25 @@ URL = "http://registry.test:5000"
 
 @pytest.fixture
 def env(db_url):
-    return {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": SECRET_KEY,
-            "INDEX_PASSWORD_SCRYPT_N": "1024"}  # fmt: skip
+    return {
+        "INDEX_DATABASE_URL": db_url,
+        "INDEX_SECRET_KEY": SECRET_KEY,
+        "INDEX_PASSWORD_SCRYPT_N": "1024",
+    }
 
 
 @pytest.fixture
 def run(env):
     def run(*argv):
         out, err = io.StringIO(), io.StringIO()
-        code = cli.main(list(argv), environ=env, stdin=io.StringIO(), stdout=out, stderr=err,
-                        registry_client=make_client())  # fmt: skip
+        code = cli.main(
+            list(argv),
+            environ=env,
+            stdin=io.StringIO(),
+            stdout=out,
+            stderr=err,
+            registry_client=make_client(),
+        )
         return SimpleNamespace(code=code, out=out.getvalue(), err=err.getvalue())
 
     return run

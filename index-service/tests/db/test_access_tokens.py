@@ -56,8 +56,11 @@ def test_token_logs_in_as_docker_password_limited_to_its_scope(uow, alice):
         app, other = uow.repositories.get("alice/app"), uow.repositories.get("alice/other")
     assert policy.allowed_actions(principal, app) == {"pull"}
     assert policy.allowed_actions(principal, other) == set()
-    granted = authorize(uow, principal, parse_scopes(
-        ["repository:alice/app:pull,push,delete", "repository:alice/new:push"]))
+    granted = authorize(
+        uow,
+        principal,
+        parse_scopes(["repository:alice/app:pull,push,delete", "repository:alice/new:push"]),
+    )
     assert granted == (Scope("repository", "alice/app", frozenset({"pull"})),)
     with uow:
         assert uow.repositories.find("alice/new") is None  # no allocation without push scope
@@ -72,17 +75,23 @@ def test_token_needs_the_owner_username(uow, alice):
 
 
 def test_revoked_and_expired_tokens_are_refused(uow, alice, db_url):
-    record, token = access_tokens.create_access_token(uow, alice, "ci", ["alice/*:pull"],
-                                                      expires_in_days=1)  # fmt: skip
+    record, token = access_tokens.create_access_token(
+        uow, alice, "ci", ["alice/*:pull"], expires_in_days=1
+    )
     assert authentication.authenticate(uow, "alice", token)
     _sql(db_url, "UPDATE access_tokens SET expires_at = now() - interval '1 s'")
     with pytest.raises(errors.AuthenticationFailed):
         authentication.authenticate(uow, "alice", token)
     record2, token2 = access_tokens.create_access_token(uow, alice, "ci2", ["alice/*:pull"])
     with uow:
-        uow.issued_tokens.record("jti-1", subject="alice", audience="r1",
-                                 expires_at=datetime.now(UTC) + timedelta(minutes=5),
-                                 user_id=alice.user.id, access_token_id=record2.id)  # fmt: skip
+        uow.issued_tokens.record(
+            "jti-1",
+            subject="alice",
+            audience="r1",
+            expires_at=datetime.now(UTC) + timedelta(minutes=5),
+            user_id=alice.user.id,
+            access_token_id=record2.id,
+        )
     access_tokens.revoke_token(uow, alice, record2.id)
     access_tokens.revoke_token(uow, alice, record2.id)  # idempotent
     with pytest.raises(errors.AuthenticationFailed):
@@ -127,8 +136,11 @@ def test_robot_pushes_within_its_scope(uow, alice):
     robot, token = access_tokens.create_robot(uow, alice, "alice", "ci", ["alice/app:pull,push"])
     assert robot.username == "alice+ci" and robot.is_robot
     principal = authentication.authenticate(uow, "alice+ci", token)
-    granted = authorize(uow, principal, parse_scopes(
-        ["repository:alice/app:pull,push,delete", "repository:alice/other:pull"]))
+    granted = authorize(
+        uow,
+        principal,
+        parse_scopes(["repository:alice/app:pull,push,delete", "repository:alice/other:pull"]),
+    )
     assert granted == (Scope("repository", "alice/app", frozenset({"pull", "push"})),)
     with pytest.raises(errors.AuthenticationFailed):
         authentication.authenticate(uow, "alice+ci", "a password will not do")
@@ -142,12 +154,14 @@ def test_org_robots_and_robot_rules(uow, alice):
     robot, token = access_tokens.create_robot(uow, alice, "acme", "deploy", ["acme/*:pull"])
     principal = authentication.authenticate(uow, "acme+deploy", token)
     assert authorize(uow, principal, parse_scopes(["repository:acme/app:pull,push"])) == (
-        Scope("repository", "acme/app", frozenset({"pull"})),)
+        Scope("repository", "acme/app", frozenset({"pull"})),
+    )
     bob = authentication.authenticate(uow, "bob", PASSWORD)
     with pytest.raises(errors.PermissionDenied):
         access_tokens.create_robot(uow, bob, "acme", "evil", ["acme/*:pull"])
     with pytest.raises(errors.UsernameTaken):
         access_tokens.create_robot(uow, alice, "acme", "deploy", ["acme/*:pull"])
-    _, second = access_tokens.create_robot_token(uow, alice, "acme+deploy", "second",
-                                                 ["acme/app:pull"])  # fmt: skip
+    _, second = access_tokens.create_robot_token(
+        uow, alice, "acme+deploy", "second", ["acme/app:pull"]
+    )
     assert authentication.authenticate(uow, "acme+deploy", second).user.id == robot.id

@@ -107,8 +107,9 @@ def test_admins(uow, make_user):
     with pytest.raises(errors.PermissionDenied):
         accounts.set_admin(uow, "alice", True, actor=Principal(user=bob))
     with pytest.raises(errors.PermissionDenied):
-        accounts.create_user(uow, "carol", "c@example.test", PASSWORD, admin=True,
-                             actor=Principal(user=bob))  # fmt: skip
+        accounts.create_user(
+            uow, "carol", "c@example.test", PASSWORD, admin=True, actor=Principal(user=bob)
+        )
 
 
 def test_delete_user_removes_namespace_but_not_the_last_org_owner(uow, make_user):

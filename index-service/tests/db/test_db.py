@@ -116,8 +116,7 @@ def test_readyz_with_a_database(client):
 
 def test_a_stopped_server_is_given_up_within_the_bounds_and_then_reused(own_postgres):
     url = own_postgres.create_database("bounded")
-    db = Database(url, minconn=0, maxconn=2, connect_timeout=1, response_timeout=1,
-                  pool_timeout=1)  # fmt: skip
+    db = Database(url, minconn=0, maxconn=2, connect_timeout=1, response_timeout=1, pool_timeout=1)
     attempts = []
 
     def work(conn):

@@ -95,8 +95,9 @@ def test_unknown_names_cost_the_same_work(database, service_config, make_user, m
         hasher = CountingHasher()
         config = replace(service_config, hasher=hasher)
         statements.clear()
-        outcomes = [_outcome(PgUnitOfWork(database, config), name, "wrong password")
-                    for _ in range(4)]  # fmt: skip
+        outcomes = [
+            _outcome(PgUnitOfWork(database, config), name, "wrong password") for _ in range(4)
+        ]
         work[name] = (outcomes, hasher.checks, list(statements))
     assert work["alice"] == work["nobody"]
     assert work["alice"][:2] == (["401", "401", "401", "429"], 3)
@@ -105,8 +106,10 @@ def test_unknown_names_cost_the_same_work(database, service_config, make_user, m
 def test_the_lock_out_grows_and_rows_are_forgotten(uow, sql):
     key = login_throttle.name_hash("alice")
     with uow:
-        locks = [uow.login_failures.record(key, HOME, threshold=2, delay=10, max_delay=35)
-                 for _ in range(5)]  # fmt: skip
+        locks = [
+            uow.login_failures.record(key, HOME, threshold=2, delay=10, max_delay=35)
+            for _ in range(5)
+        ]
     assert [f for f, _ in locks] == [1, 2, 3, 4, 5]
     assert locks[0][1] is None
     spans = [(lock - locks[1][1]).total_seconds() for _, lock in locks[1:]]
@@ -117,21 +120,27 @@ def test_the_lock_out_grows_and_rows_are_forgotten(uow, sql):
     sql("UPDATE login_failures SET forget_at = now() - interval '1 s'")
     with uow:
         assert uow.login_failures.state(key, HOME) == (0, 0)  # forgotten, even before pruning
-        uow.login_failures.record(login_throttle.name_hash("bob"), AWAY, threshold=2,
-                                  delay=10, max_delay=35)  # fmt: skip
+        uow.login_failures.record(
+            login_throttle.name_hash("bob"), AWAY, threshold=2, delay=10, max_delay=35
+        )
     assert sql("SELECT address FROM login_failures") == [(AWAY,)]
 
 
 def test_names_of_any_shape_are_counted(uow):
     for name in ("x" * 5000, "nul\x00name", "\udcff"):
-        assert [_outcome(uow, name, "wrong password") for _ in range(4)] \
-            == ["401", "401", "401", "429"]  # fmt: skip
+        assert [_outcome(uow, name, "wrong password") for _ in range(4)] == [
+            "401",
+            "401",
+            "401",
+            "429",
+        ]
 
 
 def test_access_token_guessing_is_throttled(uow, make_user):
     user = make_user("alice")
     _, secret = access_tokens.create_access_token(
-        uow, principals.principal_for(uow, user), "ci", ["alice/*:pull"])
+        uow, principals.principal_for(uow, user), "ci", ["alice/*:pull"]
+    )
     guess = secret[:-4] + ("AAAA" if not secret.endswith("AAAA") else "BBBB")
     assert [_outcome(uow, "alice", guess) for _ in range(3)] == ["401"] * 3
     assert _outcome(uow, "alice", secret) == "429"

@@ -16,18 +16,29 @@ def seeded(uow, sql):
     """Token records: 3 expired two hours ago, 1 expired 10 s ago (inside a 60 s leeway),
     1 valid; event ids: 3 processed 8 days ago, 1 a day ago."""
     now = datetime.now(UTC)
-    expiries = [now - timedelta(hours=2)] * 3 + [now - timedelta(seconds=10),
-                                                 now + timedelta(minutes=5)]  # fmt: skip
+    expiries = [now - timedelta(hours=2)] * 3 + [
+        now - timedelta(seconds=10),
+        now + timedelta(minutes=5),
+    ]
     with uow:
         for n, expires_at in enumerate(expiries):
-            uow.issued_tokens.record(f"jti-{n}", subject="alice", audience="registry.test",
-                                     expires_at=expires_at, issued_at=expires_at)  # fmt: skip
+            uow.issued_tokens.record(
+                f"jti-{n}",
+                subject="alice",
+                audience="registry.test",
+                expires_at=expires_at,
+                issued_at=expires_at,
+            )
         for n in range(4):
             assert uow.content.claim_event(f"event-{n}", None, "push")
-    sql("UPDATE processed_events SET processed_at = now() - interval '8 days'"
-        " WHERE event_id <> 'event-3'")  # fmt: skip
-    sql("UPDATE processed_events SET processed_at = now() - interval '1 day'"
-        " WHERE event_id = 'event-3'")  # fmt: skip
+    sql(
+        "UPDATE processed_events SET processed_at = now() - interval '8 days'"
+        " WHERE event_id <> 'event-3'"
+    )
+    sql(
+        "UPDATE processed_events SET processed_at = now() - interval '1 day'"
+        " WHERE event_id = 'event-3'"
+    )
 
 
 def _left(sql):
@@ -37,23 +48,27 @@ def _left(sql):
 
 
 def test_dry_run_counts_and_deletes_nothing(uow, sql, seeded):
-    report = housekeeping.prune(uow, token_grace=60, event_retention=7 * DAY, batch=2,
-                                dry_run=True)  # fmt: skip
+    report = housekeeping.prune(uow, token_grace=60, event_retention=7 * DAY, batch=2, dry_run=True)
     assert (report.issued_tokens, report.processed_events) == (3, 3)
-    assert report.lines() == ["3 expired issued-token records would be deleted",
-                              "3 old processed event ids would be deleted"]  # fmt: skip
-    assert _left(sql) == (["jti-0", "jti-1", "jti-2", "jti-3", "jti-4"],
-                          ["event-0", "event-1", "event-2", "event-3"])  # fmt: skip
+    assert report.lines() == [
+        "3 expired issued-token records would be deleted",
+        "3 old processed event ids would be deleted",
+    ]
+    assert _left(sql) == (
+        ["jti-0", "jti-1", "jti-2", "jti-3", "jti-4"],
+        ["event-0", "event-1", "event-2", "event-3"],
+    )
 
 
 def test_prune_deletes_in_bounded_batches_and_keeps_what_still_counts(uow, sql, seeded):
-    first = housekeeping.prune(uow, token_grace=60, event_retention=7 * DAY, batch=2,
-                               max_batches=1)  # fmt: skip
+    first = housekeeping.prune(uow, token_grace=60, event_retention=7 * DAY, batch=2, max_batches=1)
     assert (first.issued_tokens, first.processed_events) == (2, 2)
     rest = housekeeping.prune(uow, token_grace=60, event_retention=7 * DAY, batch=2)
     assert (rest.issued_tokens, rest.processed_events) == (1, 1)
-    assert rest.lines() == ["1 expired issued-token records deleted",
-                            "1 old processed event ids deleted"]  # fmt: skip
+    assert rest.lines() == [
+        "1 expired issued-token records deleted",
+        "1 old processed event ids deleted",
+    ]
     # within the leeway a token still verifies, so its record stays; a recent event id too
     assert _left(sql) == (["jti-3", "jti-4"], ["event-3"])
     again = housekeeping.prune(uow, token_grace=60, event_retention=7 * DAY, batch=2)
@@ -76,8 +91,10 @@ def test_the_schedule_runs_a_task_once_per_interval_whatever_the_workers(uow, sq
     sql("UPDATE housekeeping_schedule SET next_run_at = now() - interval '1 second'")
     assert [w.run_once() for w in reversed(workers)] == [["prune"], [], []]
     assert runs == [1, 1]
-    assert sql("SELECT last_error, last_finished_at IS NOT NULL FROM housekeeping_schedule"
-               " WHERE task = 'prune'") == [(None, True)]  # fmt: skip
+    assert sql(
+        "SELECT last_error, last_finished_at IS NOT NULL FROM housekeeping_schedule"
+        " WHERE task = 'prune'"
+    ) == [(None, True)]
 
 
 def test_a_failing_task_is_recorded_and_the_housekeeper_lives_on(uow, sql):

@@ -12,12 +12,17 @@ from tests.conftest import PASSWORD
 def test_add_authenticate_list_remove(uow, db_url):
     name = "registry.local:5000"
     registry, credential = registries.add_registry(
-        uow, name, "http://127.0.0.1:5000", "private", ["alice", "acme", "alice"])
+        uow, name, "http://127.0.0.1:5000", "private", ["alice", "acme", "alice"]
+    )
     assert registry.namespaces == ("acme", "alice")
     assert registries.authenticate_registry(uow, name, credential).id == registry.id
     wrong = credential[:-1] + ("x" if credential[-1] != "x" else "y")
-    for name, secret in (("registry.local:5000", wrong), ("other", credential),
-                         ("registry.local:5000", ""), (None, credential)):  # fmt: skip
+    for name, secret in (
+        ("registry.local:5000", wrong),
+        ("other", credential),
+        ("registry.local:5000", ""),
+        (None, credential),
+    ):
         with pytest.raises(errors.RegistryCredentialInvalid):
             registries.authenticate_registry(uow, name, secret)
     assert [r.name for r in registries.list_registries(uow)] == ["registry.local:5000"]
@@ -41,9 +46,12 @@ def test_rules(uow, make_user):
     registries.add_registry(uow, "hub", "https://hub.example", "sponsor")
     with pytest.raises(errors.RegistryExists):
         registries.add_registry(uow, "hub", "https://hub.example", "sponsor")
-    for args in (("Bad Name", "https://x", "private"), ("x", "ftp://x", "private"),
-                 ("x", "https://x", "public"),
-                 ("x", "https://x", "private", ["Bad/NS"])):  # fmt: skip
+    for args in (
+        ("Bad Name", "https://x", "private"),
+        ("x", "ftp://x", "private"),
+        ("x", "https://x", "public"),
+        ("x", "https://x", "private", ["Bad/NS"]),
+    ):
         with pytest.raises(errors.Invalid):
             registries.add_registry(uow, *args)
     make_user("bob")
@@ -64,22 +72,24 @@ def test_the_indexs_own_service_name_is_no_registrys(uow):
     """Tokens for the Index's own service (docker login to the Index) grant nothing; a
     registry under that name would be handed such tokens as if they were its own."""
     with pytest.raises(errors.NameInvalid, match="INDEX_TOKEN_ISSUER"):
-        registries.add_registry(uow, uow.config.index_service, "http://127.0.0.1:5000",
-                                "private")  # fmt: skip
+        registries.add_registry(uow, uow.config.index_service, "http://127.0.0.1:5000", "private")
     assert registries.list_registries(uow) == []
 
 
-@pytest.mark.parametrize("url, ok", [
-    ("http://[::1]:5000", True),
-    ("https://[2001:db8::7]/", True),
-    ("http://registry.example:65535/v", True),
-    ("http://registry.example:65536", False),
-    ("http://registry.example:0", False),
-    ("http://[nope]:5000", False),
-    ("http://[B852c0]:5000", False),
-    ("http://[1::2::3]", False),
-    ("ftp://registry.example", False),
-])
+@pytest.mark.parametrize(
+    "url, ok",
+    [
+        ("http://[::1]:5000", True),
+        ("https://[2001:db8::7]/", True),
+        ("http://registry.example:65535/v", True),
+        ("http://registry.example:65536", False),
+        ("http://registry.example:0", False),
+        ("http://[nope]:5000", False),
+        ("http://[B852c0]:5000", False),
+        ("http://[1::2::3]", False),
+        ("ftp://registry.example", False),
+    ],
+)
 def test_registry_urls(uow, url, ok):
     """Host names, IPv4 and bracketed IPv6 literals, ports 1..65535 (RFC 3986 3.2)."""
     if ok:

@@ -40,8 +40,13 @@ def test_create_rules(uow, people):
         repositories.create_repository(uow, people["bob"], "alice/other")
     with pytest.raises(errors.NamespaceNotFound):
         repositories.create_repository(uow, alice, "ghost/app")
-    for bad in ("alice", "Alice/app", "alice/app/", "alice/../x",
-                "alice/app'; DROP TABLE users;--"):
+    for bad in (
+        "alice",
+        "Alice/app",
+        "alice/app/",
+        "alice/../x",
+        "alice/app'; DROP TABLE users;--",
+    ):
         with pytest.raises(errors.NameInvalid):
             repositories.create_repository(uow, alice, bad)
     with pytest.raises(errors.VisibilityInvalid):
@@ -56,7 +61,8 @@ def test_private_repositories_look_exactly_like_missing_ones(uow, people):
         with pytest.raises(errors.RepositoryNotFound) as missing:
             repositories.get_repository(uow, outsider, "alice/nothing-here")
         assert str(hidden.value).replace("secret", "X") == str(missing.value).replace(
-            "nothing-here", "X")
+            "nothing-here", "X"
+        )
         with pytest.raises(errors.RepositoryNotFound):
             repositories.set_visibility(uow, outsider, "alice/secret", "public")
         with pytest.raises(errors.RepositoryNotFound):
@@ -81,8 +87,9 @@ def test_collaborators(uow, people):
     repositories.set_collaborator(uow, alice, "alice/app", "bob", "admin")
     bob = principals.principal_for(uow, bob.user)
     assert repositories.set_description(uow, bob, "alice/app", "ok").description == "ok"
-    assert [(c.username, c.role) for c in
-            repositories.list_collaborators(uow, alice, "alice/app")] == [("bob", "admin")]
+    assert [
+        (c.username, c.role) for c in repositories.list_collaborators(uow, alice, "alice/app")
+    ] == [("bob", "admin")]
     repositories.remove_collaborator(uow, alice, "alice/app", "bob")
     bob = principals.principal_for(uow, bob.user)
     with pytest.raises(errors.RepositoryNotFound):
@@ -93,26 +100,41 @@ def test_collaborators(uow, people):
 
 def test_list_and_search_respect_visibility(uow, people):
     alice = people["alice"]
-    repositories.create_repository(uow, alice, "alice/api-server", visibility="public",
-                                   description="REST server")  # fmt: skip
+    repositories.create_repository(
+        uow, alice, "alice/api-server", visibility="public", description="REST server"
+    )
     repositories.create_repository(uow, alice, "alice/private-server")
     repositories.create_repository(uow, alice, "alice/web", visibility="public")
     names = lambda found: [r.full_name for r in found]  # noqa: E731 - a tiny local helper
     assert names(repositories.list_repositories(uow, ANONYMOUS, query="server")) == [
-        "alice/api-server"]
+        "alice/api-server"
+    ]
     assert names(repositories.list_repositories(uow, alice, query="SERVER")) == [
-        "alice/api-server", "alice/private-server"]
+        "alice/api-server",
+        "alice/private-server",
+    ]
     assert names(repositories.list_repositories(uow, ANONYMOUS, query="rest")) == [
-        "alice/api-server"]
+        "alice/api-server"
+    ]
     page = repositories.list_repositories(uow, alice, namespace="alice", limit=2)
     assert names(page) == ["alice/api-server", "alice/private-server"]
     assert names(repositories.list_repositories(uow, alice, after=page[-1].full_name)) == [
-        "alice/web"]
+        "alice/web"
+    ]
 
 
-@pytest.mark.parametrize("attack", ["%", "_", "\\", "' OR '1'='1",
-                                    "'; DROP TABLE repositories; --",
-                                    "%' OR visibility='private' --", "server%"])  # fmt: skip
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "%",
+        "_",
+        "\\",
+        "' OR '1'='1",
+        "'; DROP TABLE repositories; --",
+        "%' OR visibility='private' --",
+        "server%",
+    ],
+)
 def test_search_and_cursors_are_injection_proof(uow, people, attack):
     repositories.create_repository(uow, people["alice"], "alice/hidden-server")
     repositories.create_repository(uow, people["alice"], "alice/pub", visibility="public")
@@ -143,8 +165,9 @@ def test_authorize_allocates_on_push_in_own_namespace(uow, people):
 
 
 def test_authorize_never_allocates_elsewhere_and_never_fails(uow, people):
-    requested = parse_scopes(["repository:alice/theirs:pull,push",
-                              "repository:ghost/x:push", "repository:bob/mine:push"])  # fmt: skip
+    requested = parse_scopes(
+        ["repository:alice/theirs:pull,push", "repository:ghost/x:push", "repository:bob/mine:push"]
+    )
     granted = authorize(uow, people["bob"], requested)
     assert granted == (Scope("repository", "bob/mine", frozenset({"push"})),)
     with uow:
@@ -158,7 +181,9 @@ def test_authorize_anonymous_pull_public_only(uow, people):
     repositories.create_repository(uow, people["alice"], "alice/priv")
     requested = parse_scopes(["repository:alice/pub:pull,push", "repository:alice/priv:pull"])
     assert authorize(uow, ANONYMOUS, requested) == (
-        Scope("repository", "alice/pub", frozenset({"pull"})),)
+        Scope("repository", "alice/pub", frozenset({"pull"})),
+    )
     assert authorize(uow, SYSTEM, requested) == (
         Scope("repository", "alice/pub", frozenset({"pull", "push"})),
-        Scope("repository", "alice/priv", frozenset({"pull"})))
+        Scope("repository", "alice/priv", frozenset({"pull"})),
+    )

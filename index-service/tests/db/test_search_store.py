@@ -22,8 +22,9 @@ def people(uow, make_user):
 def corpus(uow, people):
     def make(full_name, visibility="public", description=""):
         owner = people[full_name.split("/")[0]]
-        repositories.create_repository(uow, owner, full_name, visibility=visibility,
-                                       description=description)  # fmt: skip
+        repositories.create_repository(
+            uow, owner, full_name, visibility=visibility, description=description
+        )
 
     make("alice/redis", description="cache")
     make("alice/redis-exporter", description="metrics")
@@ -38,8 +39,9 @@ def corpus(uow, people):
 
 def _ranked(uow, principal, query, *, limit=100, after=None, namespace_id=None):
     with uow:
-        return uow.search.search(principal, query, namespace_id=namespace_id, after=after,
-                                 limit=limit)  # fmt: skip
+        return uow.search.search(
+            principal, query, namespace_id=namespace_id, after=after, limit=limit
+        )
 
 
 def _names(rows):
@@ -71,8 +73,10 @@ def test_keyset_pages_cross_equal_ranks(uow, corpus):
     assert _names(pages) == _names(everything)
 
 
-@pytest.mark.parametrize("query", ["redis", "re", "s", "reddis", "%", "_", "\\", "' OR 1=1 --",
-                                   "---", "secret", "private redis"])  # fmt: skip
+@pytest.mark.parametrize(
+    "query",
+    ["redis", "re", "s", "reddis", "%", "_", "\\", "' OR 1=1 --", "---", "secret", "private redis"],
+)
 def test_private_repositories_only_for_those_who_may_see_them(uow, corpus, query):
     for outsider in (ANONYMOUS, corpus["bob"]):
         assert "alice/redis-secret" not in _names(_ranked(uow, outsider, query))

@@ -49,8 +49,9 @@ def principal(uow, users):
 def make_repo(uow, principal):
     def make(full_name: str, visibility: str = "private", description: str = ""):
         owner = principal(full_name.split("/")[0])
-        return repositories.create_repository(uow, owner, full_name, visibility=visibility,
-                                              description=description)  # fmt: skip
+        return repositories.create_repository(
+            uow, owner, full_name, visibility=visibility, description=description
+        )
 
     return make
 
@@ -58,8 +59,7 @@ def make_repo(uow, principal):
 @pytest.fixture
 def registry(uow):
     """(Registry, credential) of "registry.test" at http://registry.test:5000."""
-    return registries.add_registry(uow, REGISTRY, REGISTRY_URL, "private",
-                                   actor=SYSTEM)  # fmt: skip
+    return registries.add_registry(uow, REGISTRY, REGISTRY_URL, "private", actor=SYSTEM)
 
 
 @pytest.fixture
@@ -99,8 +99,9 @@ class _FlaskAdapter(requests.adapters.BaseAdapter):
 
     def send(self, request, **kwargs):
         path = request.path_url
-        result = self.client.open(path, method=request.method, data=request.body,
-                                  headers=dict(request.headers))  # fmt: skip
+        result = self.client.open(
+            path, method=request.method, data=request.body, headers=dict(request.headers)
+        )
         response = requests.Response()
         response.status_code = result.status_code
         response.headers.update(result.headers)
@@ -120,8 +121,9 @@ def make_index_client(client):
     def make(name: str, credential: str) -> IndexClient:
         session = requests.Session()
         session.mount("http://index.test", _FlaskAdapter(client))
-        opened.append(IndexClient("http://index.test", name, credential, retries=0,
-                                  session=session))  # fmt: skip
+        opened.append(
+            IndexClient("http://index.test", name, credential, retries=0, session=session)
+        )
         return opened[-1]
 
     yield make
@@ -148,12 +150,23 @@ def served_index(service_factory, db_url):
     Its gunicorn configuration (worker class, limits, timeouts, no control socket) and the
     default workers and threads, on the test database.
     """
+
     def start(**extra: str):
-        env = {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": SECRET_KEY,
-               "INDEX_LOG_LEVEL": "WARNING", "INDEX_DELETION_REDRIVE_INTERVAL": "0", **extra}
-        return service_factory("wharf_index.wsgi:app", env, "index-served",
-                               workers=Settings.workers, threads=Settings.threads,
-                               worker_class=None,
-                               extra_args=("-c", "python:wharf_index.gunicorn_conf"))
+        env = {
+            "INDEX_DATABASE_URL": db_url,
+            "INDEX_SECRET_KEY": SECRET_KEY,
+            "INDEX_LOG_LEVEL": "WARNING",
+            "INDEX_DELETION_REDRIVE_INTERVAL": "0",
+            **extra,
+        }
+        return service_factory(
+            "wharf_index.wsgi:app",
+            env,
+            "index-served",
+            workers=Settings.workers,
+            threads=Settings.threads,
+            worker_class=None,
+            extra_args=("-c", "python:wharf_index.gunicorn_conf"),
+        )
 
     return start

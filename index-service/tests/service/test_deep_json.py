@@ -17,11 +17,13 @@ DEEP = "[" * 50_000 + "]" * 50_000
 DEEP_ENVELOPE = '{"events": [{"target": ' + '{"a":' * 50_000 + "1" + "}" * 50_001 + "]}"
 
 
-@pytest.mark.parametrize("body, content_type", [(DEEP, "application/json"),
-                                                (DEEP_ENVELOPE, EVENTS_MEDIA_TYPE)])  # fmt: skip
+@pytest.mark.parametrize(
+    "body, content_type", [(DEEP, "application/json"), (DEEP_ENVELOPE, EVENTS_MEDIA_TYPE)]
+)
 def test_deep_events_envelope_is_events_invalid(client, registry_auth, body, content_type):
-    response = client.post("/internal/v1/events", data=body, content_type=content_type,
-                           headers=registry_auth)  # fmt: skip
+    response = client.post(
+        "/internal/v1/events", data=body, content_type=content_type, headers=registry_auth
+    )
     assert response.status_code == 400
     error = response.json["error"]
     assert error["code"] == "EVENTS_INVALID"
@@ -29,18 +31,28 @@ def test_deep_events_envelope_is_events_invalid(client, registry_auth, body, con
 
 
 def test_deep_verify_body_is_a_malformed_token(client, registry_auth):
-    response = client.post("/internal/v1/tokens/verify", data=DEEP,
-                           content_type="application/json", headers=registry_auth)  # fmt: skip
+    response = client.post(
+        "/internal/v1/tokens/verify",
+        data=DEEP,
+        content_type="application/json",
+        headers=registry_auth,
+    )
     assert response.status_code == 422
     assert response.json["error"]["code"] == "TOKEN_INVALID"
     assert response.json["error"]["detail"] == {"reason": "malformed"}
 
 
 def test_deep_json_to_the_token_form_is_a_bad_request(client, users, registry):
-    form = {"grant_type": "password", "service": REGISTRY, "client_id": "c",
-            "username": "alice", "password": "x"}  # fmt: skip
-    as_json = client.post("/v2/token", data=DEEP, content_type="application/json",
-                          headers=basic("alice"))  # fmt: skip
+    form = {
+        "grant_type": "password",
+        "service": REGISTRY,
+        "client_id": "c",
+        "username": "alice",
+        "password": "x",
+    }
+    as_json = client.post(
+        "/v2/token", data=DEEP, content_type="application/json", headers=basic("alice")
+    )
     assert as_json.status_code == 400 and as_json.json["error"]["code"] == "INVALID"
     as_form = client.post("/v2/token", data={**form, "scope": DEEP})
     assert as_form.status_code == 400 and as_form.json["error"]["code"] == "SCOPE_INVALID"
@@ -51,8 +63,9 @@ def test_deep_registry_answers_are_refused_by_the_client(path):
     registry = Registry(id=1, name=REGISTRY, url=REGISTRY_URL, kind="private")
     http = RegistryHTTP(retries=0)
     with responses.RequestsMock() as mock:
-        mock.get(REGISTRY_URL + path, body=DEEP, status=200,
-                 headers={"Content-Type": "application/json"})  # fmt: skip
+        mock.get(
+            REGISTRY_URL + path, body=DEEP, status=200, headers={"Content-Type": "application/json"}
+        )
         with pytest.raises(errors.RegistryRefused):
             if path == "/v2/_catalog":
                 list(http.catalog(registry, "token"))

@@ -32,6 +32,8 @@ from tests.registry_double import (
 from tests.service.conftest import REGISTRY, basic
 
 URL = "/api/v1/repositories"
+
+
 @pytest.fixture
 def agent(app, settings):
     """The app's RegistryAgent (no backoff sleeps), also used for direct service calls."""
@@ -53,12 +55,16 @@ def pushed(uow, registry, make_repo, principal, fake):
 
 
 def _rows(sql, name):
-    return sql("SELECT r.status, (SELECT count(*) FROM tags t WHERE t.repository_id = r.id)"
-               " FROM repositories r WHERE full_name = %s", (name,))  # fmt: skip
+    return sql(
+        "SELECT r.status, (SELECT count(*) FROM tags t WHERE t.repository_id = r.id)"
+        " FROM repositories r WHERE full_name = %s",
+        (name,),
+    )
 
 
 def test_delete_calls_registry_with_a_delete_token_then_removes_every_record(
-        client, uow, settings, registry, agent, fake, pushed, sql, index_client):  # fmt: skip
+    client, uow, settings, registry, agent, fake, pushed, sql, index_client
+):
     response = client.delete(f"{URL}/alice/app", headers=basic("alice"))
     assert response.status_code == 202, response.json
     assert response.json["status"] == "deleted" and response.json["full_name"] == "alice/app"
@@ -66,11 +72,13 @@ def test_delete_calls_registry_with_a_delete_token_then_removes_every_record(
     assert (method, path) == ("DELETE", "/v2/_wharf/repositories/alice/app")
     assert claims.audience == REGISTRY and claims.subject == "wharf-index"
     assert {(s.type, s.name, s.actions) for s in claims.access} == {
-        ("repository", "alice/app", frozenset({"delete", "pull"}))}
+        ("repository", "alice/app", frozenset({"delete", "pull"}))
+    }
     assert claims.expires_at - claims.issued_at == 60
     # Recorded as issued: the registry's verification call accepts it.
-    verified = tokens.verify_for_registry(uow, TokenAuthority.from_settings(settings), REGISTRY,
-                                          registry[1], fake.tokens[0])  # fmt: skip
+    verified = tokens.verify_for_registry(
+        uow, TokenAuthority.from_settings(settings), REGISTRY, registry[1], fake.tokens[0]
+    )
     assert verified.token_id == claims.token_id
     assert "alice/app" not in fake.repositories
     assert _rows(sql, "alice/app") == []
@@ -82,7 +90,8 @@ def test_delete_calls_registry_with_a_delete_token_then_removes_every_record(
 
 
 def test_registry_down_keeps_deleting_then_redrive_completes(
-        client, uow, agent, fake, pushed, sql, get_token, claims_of):  # fmt: skip
+    client, uow, agent, fake, pushed, sql, get_token, claims_of
+):
     fake.down = True
     response = client.delete(f"{URL}/alice/app", headers=basic("alice"))
     assert response.status_code == 202 and response.json["status"] == "deleting"
@@ -105,8 +114,9 @@ class Crash(BaseException):
     """The process dying between two steps."""
 
 
-def test_crash_between_mark_and_call_is_finished_by_redrive(uow, agent, fake, pushed, sql,
-                                                           principal, monkeypatch):  # fmt: skip
+def test_crash_between_mark_and_call_is_finished_by_redrive(
+    uow, agent, fake, pushed, sql, principal, monkeypatch
+):
     def crash(*args, **kwargs):
         raise Crash()
 
@@ -121,9 +131,9 @@ def test_crash_between_mark_and_call_is_finished_by_redrive(uow, agent, fake, pu
     assert _rows(sql, "alice/app") == []
 
 
-def test_crash_after_the_registry_call_is_finished_by_the_event(uow, agent, fake, pushed, sql,
-                                                                principal, registry,
-                                                                monkeypatch):  # fmt: skip
+def test_crash_after_the_registry_call_is_finished_by_the_event(
+    uow, agent, fake, pushed, sql, principal, registry, monkeypatch
+):
     def crash(*args, **kwargs):
         raise Crash()
 
@@ -148,8 +158,9 @@ def test_repeated_delete_is_idempotent(client, agent, fake, pushed, sql):
     assert client.delete(f"{URL}/alice/app", headers=basic("alice")).status_code == 404
 
 
-def test_namespace_without_registry_removes_records_directly(client, uow, users, make_repo,
-                                                            settings, agent, sql):  # fmt: skip
+def test_namespace_without_registry_removes_records_directly(
+    client, uow, users, make_repo, settings, agent, sql
+):
     registries.add_registry(uow, "bobs", "http://bobs.test:5000", "private", ["bob"])
     make_repo("alice/app")
     with responses.RequestsMock() as mock:  # any call to a registry would fail the test
@@ -159,14 +170,21 @@ def test_namespace_without_registry_removes_records_directly(client, uow, users,
     assert _rows(sql, "alice/app") == []
 
 
-def test_only_the_registries_holding_the_repository_are_called(uow, users, make_repo, settings,
-                                                               agent, principal):  # fmt: skip
+def test_only_the_registries_holding_the_repository_are_called(
+    uow, users, make_repo, settings, agent, principal
+):
     alices, _ = registries.add_registry(uow, "alices", "http://alices.test", "private", ["alice"])
     hub, _ = registries.add_registry(uow, "hub", "http://hub.test", "private")  # unrestricted
     make_repo("alice/app")
     make_repo("alice/both")
-    events.ingest(uow, hub, [push_event("alice/app", "1", manifest_bytes("1")),
-                             push_event("alice/both", "1", manifest_bytes("1"))])  # fmt: skip
+    events.ingest(
+        uow,
+        hub,
+        [
+            push_event("alice/app", "1", manifest_bytes("1")),
+            push_event("alice/both", "1", manifest_bytes("1")),
+        ],
+    )
     events.ingest(uow, alices, [push_event("alice/both", "2", manifest_bytes("2"))])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         first = FakeRegistry(mock, "http://alices.test", verifier_for(settings), "alices")
@@ -175,8 +193,9 @@ def test_only_the_registries_holding_the_repository_are_called(uow, users, make_
             result = deletion.request_deletion(uow, agent, principal("alice"), name)
             assert result.completed
     assert [c[1] for c in first.calls] == ["/v2/_wharf/repositories/alice/both"]
-    assert [c[1] for c in second.calls] == [f"/v2/_wharf/repositories/alice/{n}"
-                                            for n in ("app", "both")]  # fmt: skip
+    assert [c[1] for c in second.calls] == [
+        f"/v2/_wharf/repositories/alice/{n}" for n in ("app", "both")
+    ]
 
 
 def test_only_repository_admins_may_delete(client, uow, users, make_repo, agent, principal):
@@ -208,14 +227,17 @@ def test_housekeeping_redrives_stuck_deletions(uow, agent, fake, pushed, princip
 
 
 def test_housekeeping_thread_per_setting_built_unstarted_then_started_and_stopped(
-        uow, settings, agent):  # fmt: skip
+    uow, settings, agent
+):
     off = replace(settings, deletion_redrive_interval=0, prune_interval=0)
     assert housekeeping.housekeeper(off, lambda: uow, agent) is None
     on = replace(settings, deletion_redrive_interval=600, prune_interval=3600)
     keeper = housekeeping.housekeeper(on, lambda: uow, agent)
     assert keeper.tick == 600 and not keeper._thread.is_alive()
-    assert [(t.name, t.interval) for t in keeper.tasks] == [(housekeeping.REDRIVE, 600),
-                                                           (housekeeping.PRUNE, 3600)]  # fmt: skip
+    assert [(t.name, t.interval) for t in keeper.tasks] == [
+        (housekeeping.REDRIVE, 600),
+        (housekeeping.PRUNE, 3600),
+    ]
     assert keeper.start() is keeper and keeper._thread.is_alive()
     keeper.stop(timeout=30)
     assert not keeper._thread.is_alive()

@@ -34,8 +34,15 @@ def push(repository="alice/app", tag="latest", digest=MANIFEST, references=True)
         Descriptor(mediatypes.OCI_CONFIG, CONFIG, 100),
         *(Descriptor(mediatypes.OCI_LAYER_GZIP, d, 1000 + i) for i, d in enumerate(LAYERS)),
     )
-    target = Target(mediatypes.OCI_MANIFEST, digest, 700, repository, tag=tag, length=700,
-                    references=refs if references else ())  # fmt: skip
+    target = Target(
+        mediatypes.OCI_MANIFEST,
+        digest,
+        700,
+        repository,
+        tag=tag,
+        length=700,
+        references=refs if references else (),
+    )
     return new_event("push", target, actor=Actor("alice"))
 
 
@@ -65,11 +72,13 @@ def test_push_records_manifest_tag_and_counts(index_client, uow, app_repo):
 def test_duplicate_ids_applied_once(client, registry_auth, uow, app_repo):
     events = [push(), event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST)]
     body = json.dumps(dump_envelope(events + events[1:]))
-    first = client.post("/internal/v1/events", data=body, headers=registry_auth,
-                        content_type=EVENTS_MEDIA_TYPE_V1)  # fmt: skip
+    first = client.post(
+        "/internal/v1/events", data=body, headers=registry_auth, content_type=EVENTS_MEDIA_TYPE_V1
+    )
     assert first.get_json() == {"accepted": 2, "duplicates": 1, "refused": []}
-    again = client.post("/internal/v1/events", data=body, headers=registry_auth,
-                        content_type="application/json")  # fmt: skip
+    again = client.post(
+        "/internal/v1/events", data=body, headers=registry_auth, content_type="application/json"
+    )
     assert again.get_json() == {"accepted": 0, "duplicates": 3, "refused": []}
     with uow:
         repository = uow.repositories.get("alice/app")
@@ -91,8 +100,10 @@ def test_pulls_count_per_repository_and_tag(index_client, uow, app_repo, sql):
 
 def test_the_index_own_reads_are_not_pulls(index_client, uow, app_repo):
     index_client.post_events([push()])
-    sync_read = replace(event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST,
-                              digest=MANIFEST), actor=Actor("wharf-index"))
+    sync_read = replace(
+        event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST, digest=MANIFEST),
+        actor=Actor("wharf-index"),
+    )
     index_client.post_events([sync_read])
     with uow:
         assert uow.repositories.get("alice/app").pull_count == 0
@@ -111,7 +122,8 @@ def test_delete_tag_and_manifest(index_client, uow, app_repo, sql):
 
 
 def test_repository_delete_drops_the_registrys_holding_and_content_only(
-        index_client, uow, app_repo, users, sql):  # fmt: skip
+    index_client, uow, app_repo, users, sql
+):
     """The registry no longer holds the repository: what came from it goes; the repository,
     its stars, comments and webhooks (people's) stay."""
     index_client.post_events([push()])
@@ -119,10 +131,14 @@ def test_repository_delete_drops_the_registrys_holding_and_content_only(
     sql(
         "INSERT INTO stars (user_id, repository_id) VALUES (%s, %s)", (users["bob"].id, app_repo.id)
     )
-    sql("INSERT INTO comments (repository_id, author_id, body) VALUES (%s, %s, 'nice')",
-        (app_repo.id, users["bob"].id))  # fmt: skip
-    sql("INSERT INTO webhooks (repository_id, url, secret) VALUES (%s, 'http://h.test/', 's')",
-        (app_repo.id,))  # fmt: skip
+    sql(
+        "INSERT INTO comments (repository_id, author_id, body) VALUES (%s, %s, 'nice')",
+        (app_repo.id, users["bob"].id),
+    )
+    sql(
+        "INSERT INTO webhooks (repository_id, url, secret) VALUES (%s, 'http://h.test/', 's')",
+        (app_repo.id,),
+    )
     index_client.post_events([event("delete")])
     for table in ("manifests", "tags", "repository_registries"):
         assert sql(f"SELECT count(*) FROM {table}") == [(0,)], table  # noqa: S608
@@ -151,11 +167,16 @@ def test_malformed_envelope_applies_nothing(client, registry_auth, index_client,
     good = dump_envelope([push()])["events"][0]
     bad_digest = {**good, "id": "e2", "target": {**good["target"], "digest": "sha256:nope"}}
     bad_name = {**good, "id": "e3", "target": {**good["target"], "repository": "Bad Name"}}
-    for body in ({"events": [good, bad_digest]}, {"events": [good, bad_name]}, {"nope": 1},
-                 "not json"):  # fmt: skip
+    for body in (
+        {"events": [good, bad_digest]},
+        {"events": [good, bad_name]},
+        {"nope": 1},
+        "not json",
+    ):
         data = body if isinstance(body, str) else json.dumps(body)
-        response = client.post("/internal/v1/events", data=data, headers=registry_auth,
-                               content_type="application/json")  # fmt: skip
+        response = client.post(
+            "/internal/v1/events", data=data, headers=registry_auth, content_type="application/json"
+        )
         assert response.status_code == 400
         assert response.get_json()["error"]["code"] == "EVENTS_INVALID"
     assert sql("SELECT count(*) FROM processed_events") == [(0,)]
@@ -167,11 +188,16 @@ def test_malformed_envelope_applies_nothing(client, registry_auth, index_client,
 def test_unknown_registry_and_media_type(client, registry, index_client, uow, app_repo):
     body = json.dumps(dump_envelope([push()]))
     for headers in (basic("unknown.test", registry[1]), basic(REGISTRY, "wrong"), {}):
-        response = client.post("/internal/v1/events", data=body, headers=headers,
-                               content_type="application/json")  # fmt: skip
+        response = client.post(
+            "/internal/v1/events", data=body, headers=headers, content_type="application/json"
+        )
         assert response.status_code == 401
-    response = client.post("/internal/v1/events", data=body, content_type="text/plain",
-                           headers=basic(REGISTRY, registry[1]))  # fmt: skip
+    response = client.post(
+        "/internal/v1/events",
+        data=body,
+        content_type="text/plain",
+        headers=basic(REGISTRY, registry[1]),
+    )
     assert response.status_code == 415
     registries.remove_registry(uow, REGISTRY, actor=SYSTEM)
     with pytest.raises(RegistryCredentialRejected):
@@ -182,22 +208,30 @@ def test_unknown_registry_and_media_type(client, registry, index_client, uow, ap
 
 
 def _holders(sql, name):
-    return [row[0] for row in sql(
-        "SELECT g.name FROM repository_registries h JOIN registries g ON g.id = h.registry_id"
-        " JOIN repositories r ON r.id = h.repository_id WHERE r.full_name = %s ORDER BY 1",
-        (name,))]  # fmt: skip
+    return [
+        row[0]
+        for row in sql(
+            "SELECT g.name FROM repository_registries h JOIN registries g ON g.id = h.registry_id"
+            " JOIN repositories r ON r.id = h.repository_id WHERE r.full_name = %s ORDER BY 1",
+            (name,),
+        )
+    ]
 
 
 @pytest.fixture
 def bobs(uow, client, users):
     """A registry serving only ``bob``: ``bobs(*events)`` posts them and returns the answer."""
-    _, credential = registries.add_registry(uow, "bobs.test", "http://bobs.test:5000", "private",
-                                            ["bob"], actor=SYSTEM)  # fmt: skip
+    _, credential = registries.add_registry(
+        uow, "bobs.test", "http://bobs.test:5000", "private", ["bob"], actor=SYSTEM
+    )
 
     def post(*events):
-        response = client.post("/internal/v1/events", data=json.dumps(dump_envelope(events)),
-                               headers=basic("bobs.test", credential),
-                               content_type=EVENTS_MEDIA_TYPE)  # fmt: skip
+        response = client.post(
+            "/internal/v1/events",
+            data=json.dumps(dump_envelope(events)),
+            headers=basic("bobs.test", credential),
+            content_type=EVENTS_MEDIA_TYPE,
+        )
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
@@ -209,12 +243,16 @@ NOT_SERVED = "registry bobs.test does not serve namespace alice"
 
 
 def test_a_registry_cannot_delete_a_repository_of_a_namespace_it_does_not_serve(
-        index_client, bobs, uow, app_repo, users, sql, caplog):  # fmt: skip
+    index_client, bobs, uow, app_repo, users, sql, caplog
+):
     index_client.post_events([push()])
-    sql("INSERT INTO stars (user_id, repository_id) VALUES (%s, %s)",
-        (users["bob"].id, app_repo.id))  # fmt: skip
-    sql("INSERT INTO comments (repository_id, author_id, body) VALUES (%s, %s, 'mine')",
-        (app_repo.id, users["alice"].id))  # fmt: skip
+    sql(
+        "INSERT INTO stars (user_id, repository_id) VALUES (%s, %s)", (users["bob"].id, app_repo.id)
+    )
+    sql(
+        "INSERT INTO comments (repository_id, author_id, body) VALUES (%s, %s, 'mine')",
+        (app_repo.id, users["alice"].id),
+    )
     delete = event("delete")
     with caplog.at_level(logging.WARNING, logger="wharf_index.services.events"):
         answer = bobs(delete, event("delete", tag="latest"), event("delete", digest=MANIFEST))
@@ -232,8 +270,9 @@ def test_a_registry_cannot_delete_a_repository_of_a_namespace_it_does_not_serve(
     assert sql("SELECT count(*) FROM processed_events WHERE event_id = %s", (delete.id,)) == [(1,)]
 
 
-def test_a_registry_cannot_create_or_repoint_outside_its_namespaces(index_client, bobs, uow,
-                                                                    app_repo, sql):  # fmt: skip
+def test_a_registry_cannot_create_or_repoint_outside_its_namespaces(
+    index_client, bobs, uow, app_repo, sql
+):
     index_client.post_events([push()])
     planted = push("alice/planted")
     repointed = push(digest=OTHER)  # alice/app:latest at a digest nobody pushed here
@@ -241,20 +280,21 @@ def test_a_registry_cannot_create_or_repoint_outside_its_namespaces(index_client
     own = push("bob/app")
     answer = bobs(planted, repointed, pull, own)
     assert answer["accepted"] == 1 and answer["duplicates"] == 0
-    assert answer["refused"] == [{"id": e.id, "reason": NOT_SERVED}
-                                 for e in (planted, repointed, pull)]  # fmt: skip
+    assert answer["refused"] == [
+        {"id": e.id, "reason": NOT_SERVED} for e in (planted, repointed, pull)
+    ]
     with uow:
         assert uow.repositories.find("alice/planted") is None
         assert uow.tags.find(app_repo.id, "latest").digest == MANIFEST
         assert uow.repositories.get("alice/app").pull_count == 0
         assert uow.repositories.find("bob/app") is not None  # its own namespace: applied
     assert sql("SELECT digest FROM manifests WHERE repository_id = %s", (app_repo.id,)) == [
-        (MANIFEST,)]
+        (MANIFEST,)
+    ]
     assert _holders(sql, "alice/app") == [REGISTRY] and _holders(sql, "bob/app") == ["bobs.test"]
 
 
-def test_the_registrys_client_takes_an_answer_with_refusals(make_index_client, bobs, app_repo,
-                                                            sql):  # fmt: skip
+def test_the_registrys_client_takes_an_answer_with_refusals(make_index_client, bobs, app_repo, sql):
     """What the registry's delivery loop calls: the refusals are acknowledged, not errors."""
     make_index_client("bobs.test", bobs.credential).post_events([push(), push("bob/app")])
     assert sql("SELECT count(*) FROM processed_events") == [(2,)]
@@ -263,12 +303,14 @@ def test_the_registrys_client_takes_an_answer_with_refusals(make_index_client, b
 
 def test_a_registry_deletes_only_what_came_from_it(client, index_client, uow, app_repo):
     """Two registries serving alice: one cannot remove the other's tags or manifests."""
-    _, credential = registries.add_registry(uow, "hub.test", "http://hub.test", "private",
-                                            actor=SYSTEM)  # fmt: skip
+    _, credential = registries.add_registry(
+        uow, "hub.test", "http://hub.test", "private", actor=SYSTEM
+    )
     index_client.post_events([push()])
     hub = {"headers": basic("hub.test", credential), "content_type": EVENTS_MEDIA_TYPE}
-    body = json.dumps(dump_envelope([event("delete", tag="latest"),
-                                     event("delete", digest=MANIFEST)]))  # fmt: skip
+    body = json.dumps(
+        dump_envelope([event("delete", tag="latest"), event("delete", digest=MANIFEST)])
+    )
     answer = client.post("/internal/v1/events", data=body, **hub).get_json()
     assert answer == {"accepted": 2, "duplicates": 0, "refused": []}
     with uow:
@@ -281,22 +323,26 @@ def test_a_registry_deletes_only_what_came_from_it(client, index_client, uow, ap
 # -- sizes ------------------------------------------------------------------------------------
 
 
-def test_sizes_outside_int64_are_refused_and_never_served(client, registry_auth, index_client,
-                                                         app_repo, sql):  # fmt: skip
+def test_sizes_outside_int64_are_refused_and_never_served(
+    client, registry_auth, index_client, app_repo, sql
+):
     good = dump_envelope([push()])["events"][0]
     refs = good["target"]["references"]
     cases = {
         "size": {**good["target"], "size": 10**400, "length": 10**400},
         "length": {**good["target"], "length": 2**63},
         "references": {**good["target"], "references": [{**refs[1], "size": 999 * 10**400}]},
-        "total": {**good["target"], "references": [{**refs[1], "size": 2**62},
-                                                   {**refs[2], "size": 2**62}]},
-    }  # fmt: skip
+        "total": {
+            **good["target"],
+            "references": [{**refs[1], "size": 2**62}, {**refs[2], "size": 2**62}],
+        },
+    }
     for field, target in cases.items():
         bad = {**good, "id": f"bad-{field}", "target": target}
         body = json.dumps({"events": [good, bad]})  # Python writes all 401 digits
-        response = client.post("/internal/v1/events", data=body, headers=registry_auth,
-                               content_type=EVENTS_MEDIA_TYPE)  # fmt: skip
+        response = client.post(
+            "/internal/v1/events", data=body, headers=registry_auth, content_type=EVENTS_MEDIA_TYPE
+        )
         assert response.status_code == 400, field
         error = response.get_json()["error"]
         assert error["code"] == "EVENTS_INVALID"
@@ -315,8 +361,10 @@ def test_sizes_outside_int64_are_refused_and_never_served(client, registry_auth,
 
 def test_sizes_recorded_before_the_check_are_not_served(client, index_client, app_repo, sql):
     index_client.post_events([push()])
-    huge = [{"digest": LAYERS[0], "size": 10**400, "mediaType": mediatypes.OCI_LAYER_GZIP},
-            {"digest": LAYERS[1], "size": 5, "mediaType": mediatypes.OCI_LAYER_GZIP}]
+    huge = [
+        {"digest": LAYERS[0], "size": 10**400, "mediaType": mediatypes.OCI_LAYER_GZIP},
+        {"digest": LAYERS[1], "size": 5, "mediaType": mediatypes.OCI_LAYER_GZIP},
+    ]
     sql("UPDATE manifests SET layers = %s::jsonb", (json.dumps(huge),))
     [tag] = client.get("/api/v1/repositories/alice/app/-/tags").get_json()["items"]
     assert tag["layers_size"] == 5

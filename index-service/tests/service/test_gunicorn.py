@@ -30,29 +30,46 @@ pytestmark = pytest.mark.db
 
 
 def _pythonpath() -> str:
-    roots = {os.path.dirname(os.path.dirname(os.path.abspath(m.__file__)))
-             for m in (wharf_index, wharf_protocol)}  # fmt: skip
+    roots = {
+        os.path.dirname(os.path.dirname(os.path.abspath(m.__file__)))
+        for m in (wharf_index, wharf_protocol)
+    }
     return os.pathsep.join(sorted(roots))
 
 
 def test_serves_and_recovers_from_lost_connections(service_factory, db_url):
-    env = {"INDEX_DATABASE_URL": db_url, "INDEX_SECRET_KEY": SECRET_KEY,
-           "INDEX_LOG_FORMAT": "json", "PYTHONPATH": _pythonpath()}  # fmt: skip
-    service = service_factory("wharf_index.wsgi:app", env, "index", workers=2, threads=2,
-                              health_path="/readyz", worker_class=None,
-                              extra_args=("-c", "python:wharf_index.gunicorn_conf"))  # fmt: skip
+    env = {
+        "INDEX_DATABASE_URL": db_url,
+        "INDEX_SECRET_KEY": SECRET_KEY,
+        "INDEX_LOG_FORMAT": "json",
+        "PYTHONPATH": _pythonpath(),
+    }
+    service = service_factory(
+        "wharf_index.wsgi:app",
+        env,
+        "index",
+        workers=2,
+        threads=2,
+        health_path="/readyz",
+        worker_class=None,
+        extra_args=("-c", "python:wharf_index.gunicorn_conf"),
+    )
     statuses = [requests.get(service.url + "/readyz", timeout=10).status_code for _ in range(8)]
     assert statuses == [200] * 8
     terminate_sessions(db_url)
     statuses = [requests.get(service.url + "/readyz", timeout=10).status_code for _ in range(8)]
     assert statuses == [200] * 8  # stale pooled connections are replaced, never surfaced
-    response = requests.get(service.url + "/healthz", headers={"X-Request-ID": "req-42"},
-                            timeout=10)  # fmt: skip
+    response = requests.get(
+        service.url + "/healthz", headers={"X-Request-ID": "req-42"}, timeout=10
+    )
     assert response.headers["X-Request-ID"] == "req-42"
     log = service.log()
     assert SECRET_KEY not in log
-    access = [json.loads(line) for line in log.splitlines()
-              if line.startswith("{") and '"gunicorn.access"' in line]  # fmt: skip
+    access = [
+        json.loads(line)
+        for line in log.splitlines()
+        if line.startswith("{") and '"gunicorn.access"' in line
+    ]
     assert access and all(entry["level"] == "INFO" for entry in access)
 
 
@@ -77,22 +94,30 @@ def test_requests_over_the_limits_get_the_json_error_shape(served_index):
     long_target = "/api/v1/openapi.json?q=" + "a" * (LIMIT_REQUEST_LINE + 1)
     _assert_index_error(raw_exchange(address, _request(long_target)), 414, "URI_TOO_LONG")
     many = [f"X-Field-{i}: {i}\r\n" for i in range(LIMIT_REQUEST_FIELDS + 1)]
-    _assert_index_error(raw_exchange(address, _request("/healthz", *many)), 431,
-                        "HEADERS_TOO_LARGE")  # fmt: skip
+    _assert_index_error(
+        raw_exchange(address, _request("/healthz", *many)), 431, "HEADERS_TOO_LARGE"
+    )
     big = f"Cookie: {'c' * LIMIT_REQUEST_FIELD_SIZE}\r\n"
-    _assert_index_error(raw_exchange(address, _request("/healthz", big)), 431,
-                        "HEADERS_TOO_LARGE")  # fmt: skip
+    _assert_index_error(raw_exchange(address, _request("/healthz", big)), 431, "HEADERS_TOO_LARGE")
     size = LIMIT_REQUEST_FIELD_SIZE // 2
     parts = [f"X-Part-{i}: {'p' * size}\r\n" for i in range(LIMIT_REQUEST_HEAD // size + 1)]
-    _assert_index_error(raw_exchange(address, _request("/healthz", *parts)), 431,
-                        "HEADERS_TOO_LARGE")  # fmt: skip
+    _assert_index_error(
+        raw_exchange(address, _request("/healthz", *parts)), 431, "HEADERS_TOO_LARGE"
+    )
 
 
 def test_a_docker_token_request_with_many_scopes_fits(served_index, registry):
     """docker encodes each scope with Go's url.QueryEscape and repeats ``scope=``."""
     scopes = [f"repository:acme-platform/service-{i:03d}-backend:pull" for i in range(90)]
-    query = urlencode([("account", "alice"), ("client_id", "docker"), ("offline_token", "true"),
-                       ("service", REGISTRY), *(("scope", s) for s in scopes)])  # fmt: skip
+    query = urlencode(
+        [
+            ("account", "alice"),
+            ("client_id", "docker"),
+            ("offline_token", "true"),
+            ("service", REGISTRY),
+            *(("scope", s) for s in scopes),
+        ]
+    )
     target = f"/v2/token?{query}"
     assert 4096 < len(f"GET {target} HTTP/1.1") <= LIMIT_REQUEST_LINE  # over gunicorn's default
     response = raw_exchange(_address(served_index().url), _request(target))
@@ -107,11 +132,13 @@ def test_malformed_and_unfinished_heads_get_the_json_error_shape(served_index, e
         response = raw_exchange(address, b"GET /healthz HTTP/1.1\r\nHost: ind", timeout=15)
         _assert_index_error(response, 408, "REQUEST_TIMEOUT")
         return
-    for head in (b"GET /healthz HTTP/1.1\r\nHost: index.test\r\nno colon here\r\n\r\n",
-                 b"GET /healthz HTTP/1.1\nHost: index.test\n\n",
-                 b"G@T /healthz HTTP/1.1\r\nHost: index.test\r\n\r\n",
-                 b"GET /healthz HTTP/9.9\r\nHost: index.test\r\n\r\n",
-                 b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"):  # fmt: skip
+    for head in (
+        b"GET /healthz HTTP/1.1\r\nHost: index.test\r\nno colon here\r\n\r\n",
+        b"GET /healthz HTTP/1.1\nHost: index.test\n\n",
+        b"G@T /healthz HTTP/1.1\r\nHost: index.test\r\n\r\n",
+        b"GET /healthz HTTP/9.9\r\nHost: index.test\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+    ):
         _assert_index_error(raw_exchange(address, head), 400, "BAD_REQUEST")
 
 
@@ -120,15 +147,31 @@ def test_serve_creates_no_control_socket(db_url, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     port = free_port()
-    env = {**processes.base_env(), "HOME": str(home), "INDEX_DATABASE_URL": db_url,
-           "INDEX_SECRET_KEY": SECRET_KEY, "INDEX_LOG_FORMAT": "text",
-           "INDEX_DELETION_REDRIVE_INTERVAL": "0", "PYTHONPATH": _pythonpath()}  # fmt: skip
-    serve = [sys.executable, "-c", "import sys; from wharf_index.cli import main; "
-             "sys.exit(main(sys.argv[1:]))", "serve", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--threads", "2"]  # fmt: skip
+    env = {
+        **processes.base_env(),
+        "HOME": str(home),
+        "INDEX_DATABASE_URL": db_url,
+        "INDEX_SECRET_KEY": SECRET_KEY,
+        "INDEX_LOG_FORMAT": "text",
+        "INDEX_DELETION_REDRIVE_INTERVAL": "0",
+        "PYTHONPATH": _pythonpath(),
+    }
+    serve = [
+        sys.executable,
+        "-c",
+        "import sys; from wharf_index.cli import main; sys.exit(main(sys.argv[1:]))",
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        "2",
+    ]
     with (tmp_path / "serve.log").open("wb") as log:
         proc = processes.spawn(serve, env=env, log=log)
     try:
+
         def healthy() -> bool:
             assert proc.poll() is None, (tmp_path / "serve.log").read_text()
             return timed_get(f"http://127.0.0.1:{port}/healthz")[1] == 200

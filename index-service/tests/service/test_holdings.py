@@ -18,23 +18,26 @@ WANT_TOKEN = {"X-Docker-Token": "true"}
 @pytest.fixture
 def alices(uow, registry):
     """Next to the unrestricted "registry.test": "alices", which declared alice."""
-    return registries.add_registry(uow, "alices", "https://hub.alice.test", "private",
-                                   ["alice"], actor=SYSTEM)[0]  # fmt: skip
+    return registries.add_registry(
+        uow, "alices", "https://hub.alice.test", "private", ["alice"], actor=SYSTEM
+    )[0]
 
 
 def _named(client, name, claims_of):
     """(X-Docker-Endpoints, the token's audience, the API's registries) for ``name``."""
-    images = client.get(f"/v1/repositories/{name}/images", headers={**basic("alice"),
-                                                                     **WANT_TOKEN})
+    images = client.get(f"/v1/repositories/{name}/images", headers={**basic("alice"), **WANT_TOKEN})
     assert images.status_code == 200, images.get_json()
     listed = client.get(f"/api/v1/repositories/{name}/-/registries", headers=basic("alice"))
-    return (images.headers["X-Docker-Endpoints"],
-            claims_of(images.headers["X-Docker-Token"]).audience,
-            [r["name"] for r in listed.get_json()["items"]])  # fmt: skip
+    return (
+        images.headers["X-Docker-Endpoints"],
+        claims_of(images.headers["X-Docker-Token"]).audience,
+        [r["name"] for r in listed.get_json()["items"]],
+    )
 
 
-def test_the_index_names_the_registry_holding_the_repository(client, uow, registry, alices,
-                                                             make_repo, claims_of):  # fmt: skip
+def test_the_index_names_the_registry_holding_the_repository(
+    client, uow, registry, alices, make_repo, claims_of
+):
     make_repo("alice/z")
     # Nothing pushed yet: the registry that would take the first push (declared namespace).
     assert _named(client, "alice/z", claims_of) == ("hub.alice.test", "alices", ["alices"])
@@ -50,9 +53,9 @@ def test_the_index_names_the_registry_holding_the_repository(client, uow, regist
     assert endpoints == "hub.alice.test,registry.test:5000" and listed == ["alices", REGISTRY]
 
 
-def test_a_repository_delete_event_drops_that_registrys_holding(client, uow, registry, alices,
-                                                                make_repo, claims_of,
-                                                                sql):  # fmt: skip
+def test_a_repository_delete_event_drops_that_registrys_holding(
+    client, uow, registry, alices, make_repo, claims_of, sql
+):
     make_repo("alice/z")
     events.ingest(uow, registry[0], [push_event("alice/z", "1", manifest_bytes("z"))])
     events.ingest(uow, alices, [push_event("alice/z", "2", manifest_bytes("z2"))])

@@ -43,17 +43,28 @@ def hung_index(own_postgres, service_factory, service_config):
     try:
         uow = PgUnitOfWork(db, service_config)
         accounts.create_user(uow, "alice", "alice@example.test", PASSWORD)
-        _, credential = registries.add_registry(uow, "registry.test", "http://registry.test:5000",
-                                                "private", actor=SYSTEM)  # fmt: skip
+        _, credential = registries.add_registry(
+            uow, "registry.test", "http://registry.test:5000", "private", actor=SYSTEM
+        )
     finally:
         db.close()
-    env = {"INDEX_DATABASE_URL": url, "INDEX_SECRET_KEY": SECRET_KEY,
-           "INDEX_PASSWORD_SCRYPT_N": "1024", "INDEX_LOG_FORMAT": "text",
-           "INDEX_DB_TOKEN_RESPONSE_TIMEOUT": str(TOKEN_TIMEOUT),
-           "PYTHONPATH": _pythonpath()}  # fmt: skip
-    service = service_factory("wharf_index.wsgi:app", env, "index-hung-db", workers=1,
-                              threads=4, health_path="/readyz",
-                              extra_args=("-c", "python:wharf_index.gunicorn_conf"))  # fmt: skip
+    env = {
+        "INDEX_DATABASE_URL": url,
+        "INDEX_SECRET_KEY": SECRET_KEY,
+        "INDEX_PASSWORD_SCRYPT_N": "1024",
+        "INDEX_LOG_FORMAT": "text",
+        "INDEX_DB_TOKEN_RESPONSE_TIMEOUT": str(TOKEN_TIMEOUT),
+        "PYTHONPATH": _pythonpath(),
+    }
+    service = service_factory(
+        "wharf_index.wsgi:app",
+        env,
+        "index-hung-db",
+        workers=1,
+        threads=4,
+        health_path="/readyz",
+        extra_args=("-c", "python:wharf_index.gunicorn_conf"),
+    )
     return service, credential
 
 
@@ -67,8 +78,7 @@ def _timed(method: str, url: str, **kwargs) -> tuple[requests.Response, float]:
     return response, time.monotonic() - started
 
 
-def test_a_stopped_database_fails_readiness_and_tokens_fast_and_recovers(own_postgres,
-                                                                         hung_index):  # fmt: skip
+def test_a_stopped_database_fails_readiness_and_tokens_fast_and_recovers(own_postgres, hung_index):
     service, credential = hung_index
     token_url = service.url + "/v2/token?service=registry.test&scope=repository:alice/app:pull"
     verify_url = service.url + "/internal/v1/tokens/verify"
@@ -76,8 +86,10 @@ def test_a_stopped_database_fails_readiness_and_tokens_fast_and_recovers(own_pos
     warm = requests.get(token_url, headers=alice, timeout=15)  # credential cache, pool warm
     assert warm.status_code == 200
     token = warm.json()["token"]
-    assert requests.post(verify_url, json={"token": token}, headers=registry,
-                         timeout=15).status_code == 200  # fmt: skip
+    assert (
+        requests.post(verify_url, json={"token": token}, headers=registry, timeout=15).status_code
+        == 200
+    )
 
     with suspended(own_postgres):
         for _ in range(2):  # the first request abandons a connection, the next one too
@@ -98,6 +110,8 @@ def test_a_stopped_database_fails_readiness_and_tokens_fast_and_recovers(own_pos
         assert time.monotonic() < deadline, "the Index did not become ready again"
         time.sleep(0.1)
     assert requests.get(token_url, headers=alice, timeout=15).status_code == 200
-    assert requests.post(verify_url, json={"token": token}, headers=registry,
-                         timeout=15).status_code == 200  # fmt: skip
+    assert (
+        requests.post(verify_url, json={"token": token}, headers=registry, timeout=15).status_code
+        == 200
+    )
     assert service.pid == master  # recovered without a restart

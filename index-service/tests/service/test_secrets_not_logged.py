@@ -14,8 +14,7 @@ from tests.service.conftest import REGISTRY, basic
 WRONG = "a wrong password that must not leak"
 
 
-def test_secrets_never_logged(client, caplog, uow, principal, registry, index_client,
-                              make_repo):  # fmt: skip
+def test_secrets_never_logged(client, caplog, uow, principal, registry, index_client, make_repo):
     caplog.set_level(logging.DEBUG)
     make_repo("alice/app", "public")
     _, pat = access_tokens.create_access_token(
@@ -28,24 +27,44 @@ def test_secrets_never_logged(client, caplog, uow, principal, registry, index_cl
         bodies.append(response.get_data(as_text=True))
         return response
 
-    scope = {"service": REGISTRY, "scope": "repository:alice/app:pull,push",
-             "offline_token": "true"}  # fmt: skip
+    scope = {
+        "service": REGISTRY,
+        "scope": "repository:alice/app:pull,push",
+        "offline_token": "true",
+    }
     granted = call("GET", "/v2/token", query_string=scope, headers=basic("alice")).get_json()
     call("GET", "/v2/token", query_string=scope, headers=basic("alice", pat))
     call("GET", "/v2/token", query_string=scope, headers=basic("alice", WRONG))
     call("GET", "/v2/token", query_string={**scope, "service": "nope"}, headers=basic("alice"))
-    call("POST", "/v2/token", data={"grant_type": "refresh_token", "client_id": "docker",
-                                    "service": REGISTRY,
-                                    "refresh_token": granted["refresh_token"]})  # fmt: skip
+    call(
+        "POST",
+        "/v2/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": "docker",
+            "service": REGISTRY,
+            "refresh_token": granted["refresh_token"],
+        },
+    )
     call("PUT", "/v1/repositories/alice/new/", headers=basic("alice"))
     call("GET", "/v1/search", query_string={"q": "app"}, headers=basic("alice", WRONG))
-    call("POST", "/internal/v1/tokens/verify", json={"token": granted["token"]},
-         headers=basic(REGISTRY, registry[1] + "x"))  # fmt: skip
-    call("POST", "/internal/v1/events", data="{}", headers=basic(REGISTRY, registry[1]),
-         content_type="application/json")  # fmt: skip
+    call(
+        "POST",
+        "/internal/v1/tokens/verify",
+        json={"token": granted["token"]},
+        headers=basic(REGISTRY, registry[1] + "x"),
+    )
+    call(
+        "POST",
+        "/internal/v1/events",
+        data="{}",
+        headers=basic(REGISTRY, registry[1]),
+        content_type="application/json",
+    )
     index_client.verify_token(granted["token"])
-    ghost = Target("application/vnd.oci.image.manifest.v1+json", "sha256:" + "a" * 64, 1,
-                   "ghost/app", tag="v1")  # fmt: skip
+    ghost = Target(
+        "application/vnd.oci.image.manifest.v1+json", "sha256:" + "a" * 64, 1, "ghost/app", tag="v1"
+    )
     index_client.post_events([new_event("push", ghost)])  # logs "ignored"
     try:
         index_client.verify_token(granted["token"][:-3])

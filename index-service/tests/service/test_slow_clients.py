@@ -30,15 +30,21 @@ def _address(url: str) -> tuple[str, int]:
 
 
 def _urls(base: str) -> list[str]:
-    return [f"{base}/healthz", f"{base}/api/v1/openapi.json",
-            f"{base}/v2/token?service={REGISTRY}&scope=repository:alice/app:pull"]  # fmt: skip
+    return [
+        f"{base}/healthz",
+        f"{base}/api/v1/openapi.json",
+        f"{base}/v2/token?service={REGISTRY}&scope=repository:alice/app:pull",
+    ]
 
 
 def _assert_served_quickly(urls: list[str], rounds: int = 3) -> None:
     """GET each URL ``rounds`` times on fresh connections: 200 within BOUND each time."""
     timings = [(url, *timed_get(url)) for _ in range(rounds) for url in urls]
-    slow = [(url, seconds, status) for url, seconds, status in timings
-            if status != 200 or seconds >= BOUND]  # fmt: skip
+    slow = [
+        (url, seconds, status)
+        for url, seconds, status in timings
+        if status != 200 or seconds >= BOUND
+    ]
     assert not slow, f"not served within {BOUND} s (url, seconds, status): {slow}"
 
 
@@ -58,16 +64,20 @@ def test_stalled_bodies_do_not_starve_the_index(served_index, registry):
     _assert_served_quickly(urls)
 
     targets = [("POST", "/api/v1/session")] * COUNT
-    with stalled_bodies(_address(index.url), targets,
-                        headers={"Content-Type": "application/json"}) as held:
+    with stalled_bodies(
+        _address(index.url), targets, headers={"Content-Type": "application/json"}
+    ) as held:
         _assert_served_quickly(urls)
         assert held.open_count() == COUNT
 
 
 def test_a_stalled_body_is_dropped_after_the_body_timeout(served_index):
     index = served_index(INDEX_HTTP_BODY_TIMEOUT="2")
-    with stalled_bodies(_address(index.url), [("POST", "/api/v1/session")],
-                        headers={"Content-Type": "application/json"}) as held:
+    with stalled_bodies(
+        _address(index.url),
+        [("POST", "/api/v1/session")],
+        headers={"Content-Type": "application/json"},
+    ) as held:
         deadline = time.monotonic() + 30
         while held.open_count() and time.monotonic() < deadline:
             time.sleep(0.2)

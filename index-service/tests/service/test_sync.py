@@ -29,9 +29,11 @@ def agent(settings):
 
 def _state(sql):
     """Every repository with its tags and their digests (what sync may change)."""
-    rows = sql("SELECT r.full_name, t.name, m.digest, m.media_type, m.size, m.config_digest,"
-               " m.layers FROM repositories r LEFT JOIN tags t ON t.repository_id = r.id"
-               " LEFT JOIN manifests m ON m.id = t.manifest_id ORDER BY 1, 2")  # fmt: skip
+    rows = sql(
+        "SELECT r.full_name, t.name, m.digest, m.media_type, m.size, m.config_digest,"
+        " m.layers FROM repositories r LEFT JOIN tags t ON t.repository_id = r.id"
+        " LEFT JOIN manifests m ON m.id = t.manifest_id ORDER BY 1, 2"
+    )
     return rows
 
 
@@ -43,8 +45,13 @@ def drift(uow, registry, make_repo, users, fake):
     make_repo("alice/empty")
     same, moved, old = manifest_bytes("same"), manifest_bytes("moved"), manifest_bytes("old")
     ingest = lambda reg, *evs: events.ingest(uow, reg, list(evs))  # noqa: E731
-    ingest(registry[0], push_event("alice/app", "1", same), push_event("alice/app", "2", old),
-           push_event("alice/app", "old", old), push_event("alice/empty", "t", old))
+    ingest(
+        registry[0],
+        push_event("alice/app", "1", same),
+        push_event("alice/app", "2", old),
+        push_event("alice/app", "old", old),
+        push_event("alice/empty", "t", old),
+    )
     ingest(other, push_event("alice/app", "foreign", manifest_bytes("foreign")))
     fake.push("alice/app", "1", same)
     fake.push("alice/app", "2", moved)
@@ -55,13 +62,26 @@ def drift(uow, registry, make_repo, users, fake):
 
 
 def _counts(report):
-    return (report.repositories_added, report.tags_added, report.tags_updated,
-            report.tags_removed, report.unknown_namespaces, report.repositories_released,
-            report.not_served)  # fmt: skip
+    return (
+        report.repositories_added,
+        report.tags_added,
+        report.tags_updated,
+        report.tags_removed,
+        report.unknown_namespaces,
+        report.repositories_released,
+        report.not_served,
+    )
 
 
-EXPECTED = (["alice/new"], ["alice/new:a", "alice/new:b"], ["alice/app:2"],
-            ["alice/app:old", "alice/empty:t"], ["ghost/x"], ["alice/empty"], [])  # fmt: skip
+EXPECTED = (
+    ["alice/new"],
+    ["alice/new:a", "alice/new:b"],
+    ["alice/app:2"],
+    ["alice/app:old", "alice/empty:t"],
+    ["ghost/x"],
+    ["alice/empty"],
+    [],
+)
 
 
 def test_sync_adds_updates_and_removes(uow, agent, fake, drift, sql):
@@ -75,8 +95,10 @@ def test_sync_adds_updates_and_removes(uow, agent, fake, drift, sql):
     digest, media_type, size, config, layers = tags[("alice/new", "a")]
     assert (digest, media_type, config) == (drift["a"], mediatypes.OCI_MANIFEST, CONFIG)
     assert size == len(manifest_bytes("a", layers=2))
-    assert layers == [{"digest": LAYER, "size": 1000 + i, "mediaType": mediatypes.OCI_LAYER_GZIP}
-                      for i in range(2)]  # fmt: skip
+    assert layers == [
+        {"digest": LAYER, "size": 1000 + i, "mediaType": mediatypes.OCI_LAYER_GZIP}
+        for i in range(2)
+    ]
     assert sql("SELECT count(*) FROM repositories WHERE full_name LIKE 'ghost/%%'") == [(0,)]
     # The tokens: the catalog one, then pull on the repositories, all for this registry.
     catalog = [c for m, p, c in fake.calls if p == "/v2/_catalog"]
@@ -110,11 +132,13 @@ def test_registry_with_namespaces_syncs_only_those(uow, agent, settings, make_re
     assert [p for _, p, _ in fake.calls] == ["/v2/_catalog", "/v2/bob/app/tags/list"]
 
 
-def test_absolute_links_are_followed_on_the_registry_itself(uow, agent, settings, registry,
-                                                           users, sql):  # fmt: skip
+def test_absolute_links_are_followed_on_the_registry_itself(
+    uow, agent, settings, registry, users, sql
+):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake = FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY,
-                            absolute_links=True)  # fmt: skip
+        fake = FakeRegistry(
+            mock, REGISTRY_URL, verifier_for(settings), REGISTRY, absolute_links=True
+        )
         for tag in ("1", "2", "3"):
             fake.push("alice/app", tag, manifest_bytes(tag))
         report = sync.sync(uow, agent, REGISTRY)
@@ -131,22 +155,30 @@ def test_unreachable_registry_and_unknown_registry_are_errors(uow, agent, fake, 
 
 
 def _holders(sql):
-    rows = sql("SELECT r.full_name, g.name FROM repository_registries h"
-               " JOIN repositories r ON r.id = h.repository_id"
-               " JOIN registries g ON g.id = h.registry_id ORDER BY 1, 2")  # fmt: skip
+    rows = sql(
+        "SELECT r.full_name, g.name FROM repository_registries h"
+        " JOIN repositories r ON r.id = h.repository_id"
+        " JOIN registries g ON g.id = h.registry_id ORDER BY 1, 2"
+    )
     return {name: [g for n, g in rows if n == name] for name, _ in rows}
 
 
-def test_sync_records_holdings_and_forgets_those_the_registry_lacks(uow, agent, fake, registry,
-                                                                   make_repo, principal,
-                                                                   sql):  # fmt: skip
+def test_sync_records_holdings_and_forgets_those_the_registry_lacks(
+    uow, agent, fake, registry, make_repo, principal, sql
+):
     """registry.test serves every namespace but alice is declared by another registry: what
     it is recorded as holding there is still checked (the catalog lacks alice/gone)."""
     registries.add_registry(uow, "alices", "http://alices.test", "private", ["alice"])
     for name in ("alice/gone", "alice/kept", "alice/lost"):
         make_repo(name)
-    events.ingest(uow, registry[0], [push_event("alice/gone", "1", manifest_bytes("g")),
-                                     push_event("alice/kept", "1", manifest_bytes("k"))])
+    events.ingest(
+        uow,
+        registry[0],
+        [
+            push_event("alice/gone", "1", manifest_bytes("g")),
+            push_event("alice/kept", "1", manifest_bytes("k")),
+        ],
+    )
     stars.star(uow, principal("alice"), "alice/gone")
     fake.push("alice/kept", "1", manifest_bytes("k"))
     fake.push("alice/lost", "1", manifest_bytes("l"))  # its push event was lost
@@ -156,14 +188,17 @@ def test_sync_records_holdings_and_forgets_those_the_registry_lacks(uow, agent, 
     assert "1 repositories no longer held there" in report.summary()
     assert _holders(sql) == {"alice/kept": [REGISTRY], "alice/lost": [REGISTRY]}
     # alice/gone keeps its record and its star, loses what came from registry.test.
-    assert sql("SELECT count(*) FROM manifests m JOIN repositories r ON r.id = m.repository_id"
-               " WHERE r.full_name = 'alice/gone'") == [(0,)]  # fmt: skip
+    assert sql(
+        "SELECT count(*) FROM manifests m JOIN repositories r ON r.id = m.repository_id"
+        " WHERE r.full_name = 'alice/gone'"
+    ) == [(0,)]
     assert sql("SELECT count(*) FROM stars") == [(1,)]
     assert [r.name for r in registries.holders(uow, "alice/gone")] == ["alices"]
 
 
-def test_a_push_during_the_sync_keeps_the_holding(uow, agent, fake, registry, make_repo, sql,
-                                                 monkeypatch):  # fmt: skip
+def test_a_push_during_the_sync_keeps_the_holding(
+    uow, agent, fake, registry, make_repo, sql, monkeypatch
+):
     make_repo("alice/app")
     events.ingest(uow, registry[0], [push_event("alice/app", "1", manifest_bytes("1"))])
     read_catalog = agent.http.catalog
@@ -180,14 +215,17 @@ def test_a_push_during_the_sync_keeps_the_holding(uow, agent, fake, registry, ma
     assert sql("SELECT name FROM tags") == [("2",)]
 
 
-def test_catalog_names_outside_the_registrys_namespaces_are_not_taken(uow, agent, settings,
-                                                                      make_repo, users,
-                                                                      sql):  # fmt: skip
+def test_catalog_names_outside_the_registrys_namespaces_are_not_taken(
+    uow, agent, settings, make_repo, users, sql
+):
     bobs, _ = registries.add_registry(uow, "bobs", "http://bobs.test", "private", ["bob"])
     make_repo("bob/app")
     make_repo("alice/old")
-    sql("INSERT INTO repository_registries (repository_id, registry_id) SELECT id, %s"
-        " FROM repositories WHERE full_name = 'alice/old'", (bobs.id,))  # recorded long ago
+    sql(
+        "INSERT INTO repository_registries (repository_id, registry_id) SELECT id, %s"
+        " FROM repositories WHERE full_name = 'alice/old'",
+        (bobs.id,),
+    )  # recorded long ago
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake = FakeRegistry(mock, "http://bobs.test", verifier_for(settings), "bobs")
         for name in ("bob/app", "alice/planted", "alice/old"):
@@ -200,9 +238,9 @@ def test_catalog_names_outside_the_registrys_namespaces_are_not_taken(uow, agent
     assert _holders(sql) == {"bob/app": ["bobs"]}
 
 
-def test_sizes_outside_int64_in_a_registrys_manifest_are_not_recorded(uow, agent, fake,
-                                                                      registry, users,
-                                                                      sql):  # fmt: skip
+def test_sizes_outside_int64_in_a_registrys_manifest_are_not_recorded(
+    uow, agent, fake, registry, users, sql
+):
     body = manifest_bytes("huge").replace(b'"size": 1000', b'"size": 1' + b"0" * 400)
     fake.push("alice/app", "1", body)
     sync.sync(uow, agent, REGISTRY)

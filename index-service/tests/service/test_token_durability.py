@@ -77,8 +77,7 @@ def _token(client, scope):
     return client.get("/v2/token", query_string=query, headers=basic("alice"))
 
 
-def test_an_allocation_commits_durably_and_a_bare_token_record_does_not(noted_client,
-                                                                        noted_url):  # fmt: skip
+def test_an_allocation_commits_durably_and_a_bare_token_record_does_not(noted_client, noted_url):
     allocated = _token(noted_client, "repository:alice/new:push,pull")
     assert allocated.status_code == 200
     noted = _run(noted_url, "SELECT tbl, setting FROM commit_settings ORDER BY tbl")
@@ -88,6 +87,4 @@ def test_an_allocation_commits_durably_and_a_bare_token_record_does_not(noted_cl
     _run(noted_url, "DELETE FROM commit_settings")
     again = _token(noted_client, "repository:alice/new:push,pull")  # exists now: no allocation
     assert again.status_code == 200
-    assert _run(noted_url, "SELECT tbl, setting FROM commit_settings") == [
-        ("issued_tokens", "off")
-    ]
+    assert _run(noted_url, "SELECT tbl, setting FROM commit_settings") == [("issued_tokens", "off")]

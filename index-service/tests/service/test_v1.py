@@ -22,11 +22,22 @@ def repos(make_repo, index_client):
         Descriptor(mediatypes.OCI_CONFIG, "sha256:" + "c" * 64, 10),
         *(Descriptor(mediatypes.OCI_LAYER_GZIP, d, 100) for d in LAYERS),
     )
-    index_client.post_events([
-        new_event("push", Target(mediatypes.OCI_MANIFEST, "sha256:" + "a" * 64, 500, name,
-                                 tag="latest", references=refs))
-        for name in ("alice/public", "alice/private")
-    ])  # fmt: skip
+    index_client.post_events(
+        [
+            new_event(
+                "push",
+                Target(
+                    mediatypes.OCI_MANIFEST,
+                    "sha256:" + "a" * 64,
+                    500,
+                    name,
+                    tag="latest",
+                    references=refs,
+                ),
+            )
+            for name in ("alice/public", "alice/private")
+        ]
+    )
 
 
 def test_ping(client):
@@ -53,15 +64,17 @@ def test_images_private_is_404_for_outsiders(client, claims_of, users, repos):
         missing = client.get("/v1/repositories/alice/nothing/images", headers=headers)
         assert hidden.status_code == missing.status_code == 404
         assert hidden.get_json()["error"]["code"] == missing.get_json()["error"]["code"]
-    owner = client.get("/v1/repositories/alice/private/images",
-                       headers={**basic("alice"), **WANT_TOKEN})  # fmt: skip
+    owner = client.get(
+        "/v1/repositories/alice/private/images", headers={**basic("alice"), **WANT_TOKEN}
+    )
     assert owner.status_code == 200 and len(owner.get_json()) == 2
     assert claims_of(owner.headers["X-Docker-Token"]).subject == "alice"
 
 
 def test_endpoints_name_the_holder_then_the_declared_namespace(client, uow, repos, make_repo):
-    registries.add_registry(uow, "alice-hub.test", "https://hub.alice.test", "sponsor",
-                            ["alice"], actor=SYSTEM)  # fmt: skip
+    registries.add_registry(
+        uow, "alice-hub.test", "https://hub.alice.test", "sponsor", ["alice"], actor=SYSTEM
+    )
     response = client.get("/v1/repositories/alice/public/images", headers=WANT_TOKEN)
     assert response.headers["X-Docker-Endpoints"] == "registry.test:5000"  # pushed there
     make_repo("alice/fresh", "public")  # nothing pushed: the registry that declared alice
@@ -81,17 +94,19 @@ def test_put_allocates_with_push_token(client, claims_of, uow, users, registry):
 
 def test_put_refused(client, users, registry, repos):
     assert client.put("/v1/repositories/alice/new/").status_code == 401
-    assert client.put("/v1/repositories/alice/new/", headers=basic("alice", "bad password!")
-                      ).status_code == 401  # fmt: skip
+    assert (
+        client.put(
+            "/v1/repositories/alice/new/", headers=basic("alice", "bad password!")
+        ).status_code
+        == 401
+    )
     for name in ("alice/new", "alice/public", "alice/private"):
         assert client.put(f"/v1/repositories/{name}/", headers=basic("bob")).status_code == 403
 
 
 def test_delete_gives_delete_token(client, claims_of, uow, users, repos):
-    assert client.delete("/v1/repositories/alice/public/", headers=basic("bob")).status_code \
-        == 403  # fmt: skip
-    assert client.delete("/v1/repositories/alice/private/", headers=basic("bob")).status_code \
-        == 404  # fmt: skip
+    assert client.delete("/v1/repositories/alice/public/", headers=basic("bob")).status_code == 403
+    assert client.delete("/v1/repositories/alice/private/", headers=basic("bob")).status_code == 404
     response = client.delete("/v1/repositories/alice/public/", headers=basic("alice"))
     assert response.status_code == 202
     claims = claims_of(response.headers["X-Docker-Token"])
@@ -100,24 +115,26 @@ def test_delete_gives_delete_token(client, claims_of, uow, users, repos):
         assert uow.repositories.find("alice/public").status == "deleting"
 
 
-def test_delete_with_an_access_token_needs_admin(client, claims_of, uow, users, principal,
-                                                  repos):  # fmt: skip
+def test_delete_with_an_access_token_needs_admin(client, claims_of, uow, users, principal, repos):
     def token(*actions):
         scopes = [{"repository": "alice/*", "actions": list(actions)}]
         return access_tokens.create_access_token(uow, principal("alice"), "t", scopes)[1]
 
     for actions in (("delete",), ("*",)):  # registry deletion is not repository deletion
-        response = client.delete("/v1/repositories/alice/public/",
-                                 headers=basic("alice", token(*actions)))  # fmt: skip
+        response = client.delete(
+            "/v1/repositories/alice/public/", headers=basic("alice", token(*actions))
+        )
         assert response.status_code == 403, actions
         assert "X-Docker-Token" not in response.headers
     with uow:
         assert uow.repositories.find("alice/public").status == "active"
-    response = client.delete("/v1/repositories/alice/public/",
-                             headers=basic("alice", token("admin", "delete")))  # fmt: skip
+    response = client.delete(
+        "/v1/repositories/alice/public/", headers=basic("alice", token("admin", "delete"))
+    )
     assert response.status_code == 202
     assert access_of(claims_of(response.headers["X-Docker-Token"])) == {
-        "repository:alice/public": {"delete"}}
+        "repository:alice/public": {"delete"}
+    }
 
 
 def _search(client, headers=None, **query):
@@ -156,11 +173,23 @@ def test_search_pages(client, users, make_repo):
     assert _search(client, q="bob", n="2", page="9").get_json()["results"] == []
 
 
-@pytest.mark.parametrize("query", [
-    {"q": "' OR 1=1 --"}, {"q": "%"}, {"q": "_"}, {"q": "\\"}, {"q": "x'); DROP TABLE users;--"},
-    {"q": "image", "n": "1; DROP TABLE users"}, {"q": "image", "page": "1 OR 1=1"},
-    {"n": "-1"}, {"n": "0"}, {"n": "101"}, {"page": "0"}, {"q": "a\x00b"},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"q": "' OR 1=1 --"},
+        {"q": "%"},
+        {"q": "_"},
+        {"q": "\\"},
+        {"q": "x'); DROP TABLE users;--"},
+        {"q": "image", "n": "1; DROP TABLE users"},
+        {"q": "image", "page": "1 OR 1=1"},
+        {"n": "-1"},
+        {"n": "0"},
+        {"n": "101"},
+        {"page": "0"},
+        {"q": "a\x00b"},
+    ],
+)
 def test_search_injection(client, uow, users, repos, query):
     response = _search(client, **query)
     assert response.status_code in (200, 400)

@@ -26,8 +26,12 @@ def _challenge(response):
 def _docker_login(client, user: str = "alice", secret: str = PASSWORD) -> dict:
     """What Docker does: ping, follow the challenge with Basic credentials, ping again."""
     challenge = _challenge(client.get("/v2/"))
-    query = {"service": challenge.params["service"], "offline_token": "true",
-             "client_id": "docker", "account": user}  # fmt: skip
+    query = {
+        "service": challenge.params["service"],
+        "offline_token": "true",
+        "client_id": "docker",
+        "account": user,
+    }
     response = client.get("/v2/token", query_string=query, headers=basic(user, secret))
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
@@ -37,8 +41,10 @@ def test_unauthenticated_ping_is_a_bearer_challenge_naming_the_index(client, set
     response = client.get("/v2/")
     challenge = _challenge(response)
     assert challenge.scheme == "bearer"
-    assert challenge.params == {"realm": f"{settings.public_url}/v2/token",
-                                "service": settings.token_issuer}  # fmt: skip
+    assert challenge.params == {
+        "realm": f"{settings.public_url}/v2/token",
+        "service": settings.token_issuer,
+    }
     assert response.headers["Docker-Distribution-API-Version"] == "registry/2.0"
 
 
@@ -52,9 +58,13 @@ def test_docker_login_to_the_index(client, claims_of, settings, users):
     assert response.status_code == 200 and response.get_json() == {}
     assert response.headers["Docker-Distribution-API-Version"] == "registry/2.0"
     # Later commands present the identity token (the OAuth2 form) for the same service.
-    form = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
-            "service": settings.token_issuer, "client_id": "docker",
-            "scope": "registry:catalog:search repository:alice/x:pull,push"}  # fmt: skip
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": body["refresh_token"],
+        "service": settings.token_issuer,
+        "client_id": "docker",
+        "scope": "registry:catalog:search repository:alice/x:pull,push",
+    }
     refreshed = client.post("/v2/token", data=form)
     assert refreshed.status_code == 200, refreshed.get_data(as_text=True)
     assert claims_of(refreshed.get_json()["token"]).access == ()
@@ -64,8 +74,13 @@ def test_docker_login_to_the_index(client, claims_of, settings, users):
 
 def test_basic_credentials_are_accepted_wrong_ones_challenged(client, users):
     assert client.get("/v2/", headers=basic("alice")).status_code == 200
-    for headers in (basic("alice", "wrong password!"), basic("nobody"), _bearer("garbage"),
-                    {"Authorization": "Bearer "}, {"Authorization": "Digest x=1"}):  # fmt: skip
+    for headers in (
+        basic("alice", "wrong password!"),
+        basic("nobody"),
+        _bearer("garbage"),
+        {"Authorization": "Bearer "},
+        {"Authorization": "Digest x=1"},
+    ):
         challenge = _challenge(client.get("/v2/", headers=headers))
         assert challenge.scheme == "bearer"
         assert challenge.params["error"] == "invalid_token"
@@ -117,8 +132,7 @@ def test_login_with_an_access_token_ends_with_it(client, uow, principal, users):
     assert client.get("/v2/", headers=_bearer(token)).status_code == 401
 
 
-def test_search_with_a_login_token_sees_what_its_user_sees(client, users, make_repo,
-                                                          get_token):  # fmt: skip
+def test_search_with_a_login_token_sees_what_its_user_sees(client, users, make_repo, get_token):
     make_repo("alice/public-search", "public")
     make_repo("alice/private-search", "private")
 
@@ -132,6 +146,9 @@ def test_search_with_a_login_token_sees_what_its_user_sees(client, users, make_r
     owner = _bearer(_docker_login(client, "alice")["token"])
     assert names(owner) == ["alice/private-search", "alice/public-search"]
     registry_token = get_token("repository:alice/private-search:pull", user="alice")
-    refused = client.get("/v1/search", query_string={"q": "search"},
-                         headers=_bearer(registry_token.get_json()["token"]))  # fmt: skip
+    refused = client.get(
+        "/v1/search",
+        query_string={"q": "search"},
+        headers=_bearer(registry_token.get_json()["token"]),
+    )
     assert refused.status_code == 401  # a registry's token is no credential at the Index

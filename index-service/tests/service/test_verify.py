@@ -23,16 +23,29 @@ def mint(settings, uow):
     """mint(offset=0, audience=REGISTRY, record=True, keys=None) -> token issued ``offset``
     seconds from now (ttl 300), recorded in issued_tokens unless ``record`` is False."""
 
-    def make(offset: int = 0, *, audience: str = REGISTRY, record: bool = True, keys=None,
-             user_id: int | None = None):  # fmt: skip
-        issuer = TokenIssuer(keys or list(settings.token_keys), settings.token_issuer,
-                             clock=lambda: time.time() + offset)  # fmt: skip
+    def make(
+        offset: int = 0,
+        *,
+        audience: str = REGISTRY,
+        record: bool = True,
+        keys=None,
+        user_id: int | None = None,
+    ):
+        issuer = TokenIssuer(
+            keys or list(settings.token_keys),
+            settings.token_issuer,
+            clock=lambda: time.time() + offset,
+        )
         token, claims = issuer.issue("alice", audience, PULL)
         if record:
             with uow:
                 uow.issued_tokens.record(
-                    claims.token_id, subject="alice", audience=audience, user_id=user_id,
-                    expires_at=datetime.fromtimestamp(claims.expires_at, UTC))  # fmt: skip
+                    claims.token_id,
+                    subject="alice",
+                    audience=audience,
+                    user_id=user_id,
+                    expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+                )
         return token, claims
 
     return make
@@ -86,21 +99,23 @@ def test_tampered_and_foreign_key(index_client, mint):
 
 
 def test_wire_shape_of_refusal(client, registry_auth, mint):
-    response = client.post("/internal/v1/tokens/verify", json={"token": mint(-400)[0]},
-                           headers=registry_auth)  # fmt: skip
+    response = client.post(
+        "/internal/v1/tokens/verify", json={"token": mint(-400)[0]}, headers=registry_auth
+    )
     assert response.status_code == 422
     error = parse_api_error(response.get_data(), 422)
     assert error.code == "TOKEN_INVALID" and error.detail == {"reason": "expired"}
     missing = client.post("/internal/v1/tokens/verify", json={}, headers=registry_auth)
-    assert missing.status_code == 422 and missing.get_json()["error"]["detail"]["reason"] == \
-        "malformed"  # fmt: skip
+    assert (
+        missing.status_code == 422
+        and missing.get_json()["error"]["detail"]["reason"] == "malformed"
+    )
 
 
 def test_registry_credentials(client, registry, mint):
     token, _ = mint()
     for headers in (basic(REGISTRY, "wrong-credential"), basic("unknown.test", registry[1]), {}):
-        response = client.post("/internal/v1/tokens/verify", json={"token": token},
-                               headers=headers)  # fmt: skip
+        response = client.post("/internal/v1/tokens/verify", json={"token": token}, headers=headers)
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Basic")
 

@@ -51,7 +51,13 @@ def test_create_app_does_not_connect(offline_app):
 def test_create_app_builds_every_long_lived_object_before_any_request(offline_app):
     context = offline_app.extensions[EXTENSION]
     assert [f.name for f in dataclasses.fields(IndexContext)] == [
-        "settings", "db", "config", "authority", "agent", "housekeeper"]  # no free-form room
+        "settings",
+        "db",
+        "config",
+        "authority",
+        "agent",
+        "housekeeper",
+    ]  # no free-form room
     built = (context.authority, context.agent, context.housekeeper)
     assert isinstance(context.authority, TokenAuthority)
     assert isinstance(context.agent, RegistryAgent) and isinstance(context.agent.http, RegistryHTTP)
@@ -60,29 +66,47 @@ def test_create_app_builds_every_long_lived_object_before_any_request(offline_ap
     client = offline_app.test_client()
     assert client.get("/v2/").status_code == 401  # a Docker-facing surface, its challenge
     assert client.get("/v1/_ping").status_code == 200
-    assert all(new is old for new, old in zip(
-        (context.authority, context.agent, context.housekeeper), built, strict=True))
+    assert all(
+        new is old
+        for new, old in zip(
+            (context.authority, context.agent, context.housekeeper), built, strict=True
+        )
+    )
 
 
 def test_only_the_served_app_runs_the_housekeeper():
     """wsgi.py (gunicorn's entry point) starts the thread create_app built; with every
     periodic task turned off there is none."""
-    probe = ("import json, threading\nimport wharf_index.wsgi as w\n"
-             "keeper = w.app.extensions['wharf_index'].housekeeper\n"
-             "print(json.dumps([keeper is not None and keeper._thread.is_alive(),"
-             " [t.name for t in threading.enumerate()]]))")  # fmt: skip
-    env = {**os.environ, "INDEX_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
-           "INDEX_SECRET_KEY": "k" * 32, "INDEX_LOG_FORMAT": "text"}  # fmt: skip
+    probe = (
+        "import json, threading\nimport wharf_index.wsgi as w\n"
+        "keeper = w.app.extensions['wharf_index'].housekeeper\n"
+        "print(json.dumps([keeper is not None and keeper._thread.is_alive(),"
+        " [t.name for t in threading.enumerate()]]))"
+    )
+    env = {
+        **os.environ,
+        "INDEX_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "INDEX_SECRET_KEY": "k" * 32,
+        "INDEX_LOG_FORMAT": "text",
+    }
 
     def run(**extra):
-        done = subprocess.run([sys.executable, "-c", probe], env=env | extra, timeout=60,
-                              capture_output=True, text=True, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=env | extra,
+            timeout=60,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     alive, threads = run()
     assert alive and "wharf-housekeeping" in threads
-    assert run(INDEX_DELETION_REDRIVE_INTERVAL="0", INDEX_PRUNE_INTERVAL="0") == [False, [
-        "MainThread"]]
+    assert run(INDEX_DELETION_REDRIVE_INTERVAL="0", INDEX_PRUNE_INTERVAL="0") == [
+        False,
+        ["MainThread"],
+    ]
 
 
 def test_readyz_is_503_when_the_database_is_down(offline_app):
@@ -90,14 +114,17 @@ def test_readyz_is_503_when_the_database_is_down(offline_app):
     assert response.status_code == 503
 
 
-@pytest.mark.parametrize(("exc", "status", "code"), [
-    (errors.RepositoryNotFound("a/b"), 404, "REPOSITORY_UNKNOWN"),
-    (errors.UsernameTaken("bob"), 409, "USERNAME_TAKEN"),
-    (errors.ReservedName("api"), 400, "NAME_RESERVED"),
-    (errors.AuthenticationFailed(), 401, "UNAUTHORIZED"),
-    (errors.PermissionDenied(), 403, "DENIED"),
-    (errors.ValueInvalid("email", "bad"), 400, "INVALID"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (errors.RepositoryNotFound("a/b"), 404, "REPOSITORY_UNKNOWN"),
+        (errors.UsernameTaken("bob"), 409, "USERNAME_TAKEN"),
+        (errors.ReservedName("api"), 400, "NAME_RESERVED"),
+        (errors.AuthenticationFailed(), 401, "UNAUTHORIZED"),
+        (errors.PermissionDenied(), 403, "DENIED"),
+        (errors.ValueInvalid("email", "bad"), 400, "INVALID"),
+    ],
+)
 def test_domain_errors_become_api_errors(offline_app, exc, status, code):
     response = _raise(offline_app, exc)
     assert response.status_code == status
@@ -125,8 +152,9 @@ def test_throttled_logins_carry_retry_after(offline_app):
 def test_api_and_protocol_errors_pass_through(offline_app):
     response = _raise(offline_app, ApiError("TOKEN_INVALID", "expired", 422, {"reason": "x"}))
     assert response.status_code == 422
-    assert response.json == {"error": {"code": "TOKEN_INVALID", "message": "expired",
-                                       "detail": {"reason": "x"}}}  # fmt: skip
+    assert response.json == {
+        "error": {"code": "TOKEN_INVALID", "message": "expired", "detail": {"reason": "x"}}
+    }
     response = _raise(offline_app, ProtocolError(UNAUTHORIZED))
     assert response.status_code == 401
     assert response.json["errors"][0]["code"] == "UNAUTHORIZED"

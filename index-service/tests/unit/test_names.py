@@ -12,15 +12,31 @@ def test_valid_names(name):
     assert check_namespace_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "Alice", "-a", "a-", "a/b", "a b", "a+b", "é",
-                                  "a" * 65, "'; DROP TABLE users; --", None, 7])  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "Alice",
+        "-a",
+        "a-",
+        "a/b",
+        "a b",
+        "a+b",
+        "é",
+        "a" * 65,
+        "'; DROP TABLE users; --",
+        None,
+        7,
+    ],
+)
 def test_invalid_names(name):
     with pytest.raises(NameInvalid):
         check_namespace_name(name)
 
 
-@pytest.mark.parametrize("name", ["v1", "v2", "api", "root", "internal", "static",
-                                  "login", "logout"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["v1", "v2", "api", "root", "internal", "static", "login", "logout"]
+)
 def test_reserved_names(name):
     assert name in RESERVED
     with pytest.raises(ReservedName):

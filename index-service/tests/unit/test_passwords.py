@@ -28,8 +28,9 @@ def test_long_and_unicode_passwords_are_not_truncated():
     assert not HASHER.verify("ä" * 100 + "y", encoded)
 
 
-@pytest.mark.parametrize("encoded", [None, "", "plain", "$scrypt$ln=99,r=8,p=1$AA==$AA==",
-                                     "$bcrypt$whatever"])  # fmt: skip
+@pytest.mark.parametrize(
+    "encoded", [None, "", "plain", "$scrypt$ln=99,r=8,p=1$AA==$AA==", "$bcrypt$whatever"]
+)
 def test_missing_or_malformed_hashes_never_verify(encoded):
     assert HASHER.verify("anything at all", encoded) is False
 

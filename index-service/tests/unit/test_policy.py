@@ -12,7 +12,7 @@ from wharf_index.domain.model import (
     Repository,
     TokenScope,
     User,
-)  # fmt: skip
+)
 from wharf_protocol.scopes import Scope
 
 ALICE_NS = Namespace(1, "alice", "user", "private")
@@ -53,9 +53,14 @@ def test_everyone_may_pull_public():
     assert policy.may_see(ANONYMOUS, public)
 
 
-@pytest.mark.parametrize(("role", "actions"), [
-    ("read", {"pull"}), ("write", {"pull", "push"}), ("admin", {"pull", "push", "delete"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("role", "actions"),
+    [
+        ("read", {"pull"}),
+        ("write", {"pull", "push"}),
+        ("admin", {"pull", "push", "delete"}),
+    ],
+)
 def test_repository_roles(role, actions):
     collaborator = principal(repositories={10: role}, uid=5)
     assert policy.allowed_actions(collaborator, repo()) == actions
@@ -103,23 +108,28 @@ def test_may_create_repository():
     assert policy.may_create_repository(principal({ACME_NS.id: "write"}, uid=3), ACME_NS)
     assert not policy.may_create_repository(principal({ACME_NS.id: "read"}, uid=3), ACME_NS)
     assert policy.may_create_repository(principal(admin=True, uid=4), ACME_NS, "acme/x")
-    pull_only = principal({ALICE_NS.id: "admin"},
-                          scopes=(TokenScope("alice/*", frozenset({"pull"})),))  # fmt: skip
+    pull_only = principal(
+        {ALICE_NS.id: "admin"}, scopes=(TokenScope("alice/*", frozenset({"pull"})),)
+    )
     assert not policy.may_create_repository(pull_only, ALICE_NS, "alice/new")
 
 
 def test_grant_intersects_and_never_fails():
     repos = {"alice/app": repo(), "alice/pub": repo(12, name="pub", visibility="public")}
-    requested = (Scope("repository", "alice/app", frozenset({"pull", "push"})),
-                 Scope("repository", "alice/pub", frozenset({"pull", "push"})),
-                 Scope("repository", "alice/missing", frozenset({"pull"})),
-                 Scope("registry", "catalog", frozenset({"*"})))  # fmt: skip
+    requested = (
+        Scope("repository", "alice/app", frozenset({"pull", "push"})),
+        Scope("repository", "alice/pub", frozenset({"pull", "push"})),
+        Scope("repository", "alice/missing", frozenset({"pull"})),
+        Scope("registry", "catalog", frozenset({"*"})),
+    )
     assert policy.grant(ANONYMOUS, requested, repos.get) == (
         Scope("repository", "alice/pub", frozenset({"pull"})),
     )
     granted = policy.grant(OWNER, requested, repos.get)
-    assert granted == (Scope("repository", "alice/app", frozenset({"pull", "push"})),
-                       Scope("repository", "alice/pub", frozenset({"pull", "push"})))  # fmt: skip
+    assert granted == (
+        Scope("repository", "alice/app", frozenset({"pull", "push"})),
+        Scope("repository", "alice/pub", frozenset({"pull", "push"})),
+    )
 
 
 def test_grant_star_expands_to_allowed_actions_and_catalog_is_admin_only():
@@ -154,8 +164,9 @@ def test_administration_needs_a_scope_naming_admin():
     assert not policy.may_administer(named, repo(11, name="other"))
     assert not policy.may_see(named, repo(11, name="other"))
     # the scope names admin, the role must still be admin
-    writer = principal(repositories={10: "write"}, uid=5,
-                       scopes=(TokenScope("*", frozenset({"admin", "*"})),))  # fmt: skip
+    writer = principal(
+        repositories={10: "write"}, uid=5, scopes=(TokenScope("*", frozenset({"admin", "*"})),)
+    )
     assert not policy.may_administer(writer, repo())
     site_admin = principal(admin=True, uid=6, scopes=(TokenScope("*", frozenset({"*"})),))
     assert not policy.may_administer(site_admin, repo())
@@ -165,16 +176,17 @@ def test_administration_needs_a_scope_naming_admin():
 
 def test_admin_is_never_a_registry_action():
     repos = {"alice/app": repo()}
-    token = principal({ALICE_NS.id: "admin"},
-                      scopes=(TokenScope("alice/*", frozenset({"admin"})),))  # fmt: skip
+    token = principal({ALICE_NS.id: "admin"}, scopes=(TokenScope("alice/*", frozenset({"admin"})),))
     asked = (Scope("repository", "alice/app", frozenset({"*"})),)
     assert policy.grant(token, asked, repos.get) == ()
     assert policy.scope_actions(token, "alice/app") == set()
 
 
 def test_a_missing_repository_is_pullable_by_its_namespace_insiders_only():
-    asked = (Scope("repository", "alice/missing", frozenset({"pull", "push", "delete"})),
-             Scope("repository", "acme/missing", frozenset({"pull", "push", "delete"})))
+    asked = (
+        Scope("repository", "alice/missing", frozenset({"pull", "push", "delete"})),
+        Scope("repository", "acme/missing", frozenset({"pull", "push", "delete"})),
+    )
     namespaces = {"alice/missing": ALICE_NS, "acme/missing": ACME_NS}
     nothing = {}.get
 
@@ -184,12 +196,15 @@ def test_a_missing_repository_is_pullable_by_its_namespace_insiders_only():
     assert granted(OWNER) == {"alice/missing": {"pull", "delete"}}  # push allocates first
     assert granted(principal({ACME_NS.id: "write"}, uid=3)) == {"acme/missing": {"pull"}}
     assert granted(principal({ACME_NS.id: "read"}, uid=3)) == {"acme/missing": {"pull"}}
-    assert granted(principal(admin=True, uid=4)) == {"alice/missing": {"pull", "delete"},
-                                                     "acme/missing": {"pull", "delete"}}
+    assert granted(principal(admin=True, uid=4)) == {
+        "alice/missing": {"pull", "delete"},
+        "acme/missing": {"pull", "delete"},
+    }
     assert granted(ANONYMOUS) == {}
     assert granted(STRANGER) == {}
     assert granted(principal(repositories={10: "admin"}, uid=5)) == {}  # a collaborator
-    pull_token = principal({ALICE_NS.id: "admin"},
-                           scopes=(TokenScope("alice/*", frozenset({"pull"})),))  # fmt: skip
+    pull_token = principal(
+        {ALICE_NS.id: "admin"}, scopes=(TokenScope("alice/*", frozenset({"pull"})),)
+    )
     assert granted(pull_token) == {"alice/missing": {"pull"}}
     assert policy.grant(OWNER, asked, nothing) == ()  # no namespace known: nothing

@@ -25,8 +25,11 @@ SERVICES = Path(unit_of_work.__file__).parent
 
 def _members() -> dict[str, type]:
     """The UnitOfWork Protocol's read-only members and their declared types."""
-    return {name: typing.get_type_hints(member.fget)["return"]
-            for name, member in vars(UnitOfWork).items() if isinstance(member, property)}
+    return {
+        name: typing.get_type_hints(member.fget)["return"]
+        for name, member in vars(UnitOfWork).items()
+        if isinstance(member, property)
+    }
 
 
 def _store_ports() -> dict[str, type]:
@@ -34,15 +37,20 @@ def _store_ports() -> dict[str, type]:
 
 
 def _methods(port: type) -> dict[str, typing.Callable]:
-    return {name: value for name, value in vars(port).items()
-            if inspect.isfunction(value) and (not name.startswith("_") or name in (
-                "__enter__", "__exit__"))}  # fmt: skip
+    return {
+        name: value
+        for name, value in vars(port).items()
+        if inspect.isfunction(value)
+        and (not name.startswith("_") or name in ("__enter__", "__exit__"))
+    }
 
 
 def _shape(function) -> tuple:
     signature = inspect.signature(function)
-    return ([(p.name, p.kind, p.default, p.annotation) for p in signature.parameters.values()],
-            signature.return_annotation)  # fmt: skip
+    return (
+        [(p.name, p.kind, p.default, p.annotation) for p in signature.parameters.values()],
+        signature.return_annotation,
+    )
 
 
 def _drift(port: type, implementation: type) -> list[str]:
@@ -53,8 +61,10 @@ def _drift(port: type, implementation: type) -> list[str]:
         if found is None:
             problems.append(f"{implementation.__name__}.{name} is missing")
         elif _shape(found) != _shape(declared):
-            problems.append(f"{implementation.__name__}.{name}{inspect.signature(found)}"
-                            f" is not {name}{inspect.signature(declared)}")  # fmt: skip
+            problems.append(
+                f"{implementation.__name__}.{name}{inspect.signature(found)}"
+                f" is not {name}{inspect.signature(declared)}"
+            )
     return problems
 
 
@@ -101,9 +111,13 @@ def _store_calls() -> set[tuple[str, str, str]]:
     calls = set()
     for path in sorted(SERVICES.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
-                    and isinstance(node.value.value, ast.Name) and node.value.value.id == "uow":
-                calls.add((path.stem, node.value.attr, node.attr))  # fmt: skip
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and isinstance(node.value.value, ast.Name)
+                and node.value.value.id == "uow"
+            ):
+                calls.add((path.stem, node.value.attr, node.attr))
     return calls
 
 
@@ -111,7 +125,9 @@ def test_the_services_call_only_what_the_ports_declare():
     ports = _store_ports()
     calls = _store_calls()
     assert len(calls) > 100  # the scan sees the services' calls
-    undeclared = sorted(f"{module}: uow.{store}.{method}" for module, store, method in calls
-                        if store != "config"
-                        and method not in _methods(ports.get(store, object)))  # fmt: skip
+    undeclared = sorted(
+        f"{module}: uow.{store}.{method}"
+        for module, store, method in calls
+        if store != "config" and method not in _methods(ports.get(store, object))
+    )
     assert undeclared == []

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from wharf_index.settings import ConfigError, Settings, derive_token_key
 
-BASE = {"INDEX_DATABASE_URL": "postgresql://wharf@db:5432/wharf",
-        "INDEX_SECRET_KEY": "s" * 32}  # fmt: skip
+BASE = {"INDEX_DATABASE_URL": "postgresql://wharf@db:5432/wharf", "INDEX_SECRET_KEY": "s" * 32}
 
 
 def test_defaults():
@@ -28,17 +27,29 @@ def test_only_database_url_and_secret_key_are_required():
 
 
 def test_every_bad_variable_is_named_at_once():
-    env = dict(BASE, INDEX_DATABASE_URL="mysql://x/y", INDEX_TOKEN_TTL="soon",
-               INDEX_TOKEN_LEEWAY="-1", INDEX_DEFAULT_VISIBILITY="secret",
-               INDEX_LOG_FORMAT="xml", INDEX_PUBLIC_URL="ftp://x", INDEX_BIND="nohost",
-               INDEX_PASSWORD_SCRYPT_N="3000")  # fmt: skip
+    env = dict(
+        BASE,
+        INDEX_DATABASE_URL="mysql://x/y",
+        INDEX_TOKEN_TTL="soon",
+        INDEX_TOKEN_LEEWAY="-1",
+        INDEX_DEFAULT_VISIBILITY="secret",
+        INDEX_LOG_FORMAT="xml",
+        INDEX_PUBLIC_URL="ftp://x",
+        INDEX_BIND="nohost",
+        INDEX_PASSWORD_SCRYPT_N="3000",
+    )
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(env)
     assert set(caught.value.problems) == {
-        "INDEX_DATABASE_URL", "INDEX_TOKEN_TTL", "INDEX_TOKEN_LEEWAY",
-        "INDEX_DEFAULT_VISIBILITY", "INDEX_LOG_FORMAT", "INDEX_PUBLIC_URL", "INDEX_BIND",
+        "INDEX_DATABASE_URL",
+        "INDEX_TOKEN_TTL",
+        "INDEX_TOKEN_LEEWAY",
+        "INDEX_DEFAULT_VISIBILITY",
+        "INDEX_LOG_FORMAT",
+        "INDEX_PUBLIC_URL",
+        "INDEX_BIND",
         "INDEX_PASSWORD_SCRYPT_N",
-    }  # fmt: skip
+    }
 
 
 def test_short_secret_key_is_refused():
@@ -75,8 +86,10 @@ def test_secret_and_file_together_is_an_error(tmp_path):
 
 
 def test_missing_secret_file_is_named(tmp_path):
-    env = {"INDEX_DATABASE_URL": BASE["INDEX_DATABASE_URL"],
-           "INDEX_SECRET_KEY_FILE": str(tmp_path / "nope")}  # fmt: skip
+    env = {
+        "INDEX_DATABASE_URL": BASE["INDEX_DATABASE_URL"],
+        "INDEX_SECRET_KEY_FILE": str(tmp_path / "nope"),
+    }
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(env)
     assert "INDEX_SECRET_KEY_FILE" in caught.value.problems
@@ -97,32 +110,51 @@ def test_database_bounds_and_housekeeping_settings():
     settings = Settings.from_env(BASE)
     assert (settings.db_response_timeout, settings.db_token_response_timeout) == (5, 2)
     assert (settings.prune_interval, settings.event_retention, settings.prune_batch) == (
-        3600, 7 * 24 * 3600, 1000)  # fmt: skip
-    custom = Settings.from_env(dict(BASE, INDEX_DB_RESPONSE_TIMEOUT="10",
-                                    INDEX_DB_TOKEN_RESPONSE_TIMEOUT="1",
-                                    INDEX_PRUNE_INTERVAL="0", INDEX_EVENT_RETENTION="86400",
-                                    INDEX_PRUNE_BATCH="50"))  # fmt: skip
+        3600,
+        7 * 24 * 3600,
+        1000,
+    )
+    custom = Settings.from_env(
+        dict(
+            BASE,
+            INDEX_DB_RESPONSE_TIMEOUT="10",
+            INDEX_DB_TOKEN_RESPONSE_TIMEOUT="1",
+            INDEX_PRUNE_INTERVAL="0",
+            INDEX_EVENT_RETENTION="86400",
+            INDEX_PRUNE_BATCH="50",
+        )
+    )
     assert (custom.db_response_timeout, custom.db_token_response_timeout) == (10, 1)
     assert (custom.prune_interval, custom.event_retention, custom.prune_batch) == (0, 86400, 50)
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env(dict(BASE, INDEX_DB_RESPONSE_TIMEOUT="0",
-                               INDEX_DB_TOKEN_RESPONSE_TIMEOUT="soon",
-                               INDEX_EVENT_RETENTION="60", INDEX_PRUNE_BATCH="0"))  # fmt: skip
+        Settings.from_env(
+            dict(
+                BASE,
+                INDEX_DB_RESPONSE_TIMEOUT="0",
+                INDEX_DB_TOKEN_RESPONSE_TIMEOUT="soon",
+                INDEX_EVENT_RETENTION="60",
+                INDEX_PRUNE_BATCH="0",
+            )
+        )
     assert set(caught.value.problems) == {
-        "INDEX_DB_RESPONSE_TIMEOUT", "INDEX_DB_TOKEN_RESPONSE_TIMEOUT", "INDEX_EVENT_RETENTION",
+        "INDEX_DB_RESPONSE_TIMEOUT",
+        "INDEX_DB_TOKEN_RESPONSE_TIMEOUT",
+        "INDEX_EVENT_RETENTION",
         "INDEX_PRUNE_BATCH",
-    }  # fmt: skip
+    }
 
 
 def test_http_timeouts():
     settings = Settings.from_env(BASE)
     assert (settings.http_header_timeout, settings.http_body_timeout) == (20, 60)
-    settings = Settings.from_env({**BASE, "INDEX_HTTP_HEADER_TIMEOUT": "5",
-                                  "INDEX_HTTP_BODY_TIMEOUT": "7"})  # fmt: skip
+    settings = Settings.from_env(
+        {**BASE, "INDEX_HTTP_HEADER_TIMEOUT": "5", "INDEX_HTTP_BODY_TIMEOUT": "7"}
+    )
     assert (settings.http_header_timeout, settings.http_body_timeout) == (5, 7)
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env({**BASE, "INDEX_HTTP_HEADER_TIMEOUT": "0",
-                           "INDEX_HTTP_BODY_TIMEOUT": "soon"})  # fmt: skip
+        Settings.from_env(
+            {**BASE, "INDEX_HTTP_HEADER_TIMEOUT": "0", "INDEX_HTTP_BODY_TIMEOUT": "soon"}
+        )
     assert set(caught.value.problems) == {"INDEX_HTTP_HEADER_TIMEOUT", "INDEX_HTTP_BODY_TIMEOUT"}
 
 
@@ -132,14 +164,18 @@ def test_the_gunicorn_config_serves_with_the_settings_timeouts(monkeypatch):
 
     from wharf_index import gunicorn_conf
 
-    for name, value in {**BASE, "INDEX_HTTP_HEADER_TIMEOUT": "9",
-                        "INDEX_HTTP_BODY_TIMEOUT": "11"}.items():  # fmt: skip
+    for name, value in {
+        **BASE,
+        "INDEX_HTTP_HEADER_TIMEOUT": "9",
+        "INDEX_HTTP_BODY_TIMEOUT": "11",
+    }.items():
         monkeypatch.setenv(name, value)
     conf = importlib.reload(gunicorn_conf)
     try:
         assert (conf.worker_class.header_timeout, conf.worker_class.io_timeout) == (9.0, 11.0)
         assert conf.worker_class.error_body(431, "too large") == {
-            "error": {"code": "HEADERS_TOO_LARGE", "message": "too large"}}
+            "error": {"code": "HEADERS_TOO_LARGE", "message": "too large"}
+        }
         assert conf.control_socket_disable is True
         assert conf.limit_request_line == 8190
     finally:

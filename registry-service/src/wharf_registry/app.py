@@ -25,9 +25,14 @@ API_VERSION = "registry/2.0"
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def create_app(settings: Settings | None = None, *, driver: StorageDriver | None = None,
-               sink: EventSink | None = None, index: IndexClient | None = None,
-               deliver_in_background: bool = True) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    driver: StorageDriver | None = None,
+    sink: EventSink | None = None,
+    index: IndexClient | None = None,
+    deliver_in_background: bool = True,
+) -> Flask:
     """Build the Registry WSGI app. Nothing is created at import time.
 
     ``settings`` defaults to ``Settings.from_env()`` (ConfigError naming every bad variable);
@@ -45,13 +50,17 @@ def create_app(settings: Settings | None = None, *, driver: StorageDriver | None
     if sink is None and settings.notifications_enabled:
         outbox = Outbox(driver)
         sink = OutboxSink(outbox)
-        delivery = Delivery(outbox, index or _events_client(settings),
-                            batch=settings.notifications_batch,
-                            interval=settings.notifications_interval,
-                            max_backoff=settings.notifications_max_backoff)
+        delivery = Delivery(
+            outbox,
+            index or _events_client(settings),
+            batch=settings.notifications_batch,
+            interval=settings.notifications_interval,
+            max_backoff=settings.notifications_max_backoff,
+        )
     app = Flask(__name__, static_folder=None)
-    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=None,
-                      DELIVER_IN_BACKGROUND=deliver_in_background)
+    app.config.update(
+        SETTINGS=settings, MAX_CONTENT_LENGTH=None, DELIVER_IN_BACKGROUND=deliver_in_background
+    )
     source = settings.http_host or socket.gethostname()
     app.extensions["registry"] = Services(
         settings=settings,
@@ -82,13 +91,20 @@ def _verify_client(settings: Settings) -> IndexClient | None:
     """Return the client for remote token verification: short timeouts, one retry."""
     if not (settings.index_url and settings.index_name and settings.index_credential):
         return None
-    return IndexClient(settings.index_url, settings.index_name, settings.index_credential,
-                       timeout=(3.05, 5.0), retries=1, backoff=0.1)
+    return IndexClient(
+        settings.index_url,
+        settings.index_name,
+        settings.index_credential,
+        timeout=(3.05, 5.0),
+        retries=1,
+        backoff=0.1,
+    )
 
 
 def _events_client(settings: Settings) -> IndexClient:
-    return events_client(settings.index_url or "", settings.index_name or "",
-                         settings.index_credential or "")
+    return events_client(
+        settings.index_url or "", settings.index_name or "", settings.index_credential or ""
+    )
 
 
 def _start_request() -> None:

@@ -26,15 +26,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wharf-registry", description="The Wharf Registry.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the registry API under gunicorn")
-    serve.add_argument("--bind", metavar="HOST:PORT",
-                       help="address to listen on (default: REGISTRY_HTTP_ADDR or 0.0.0.0:5000)")
-    serve.add_argument("--workers", type=_positive, default=gunicorn_conf.DEFAULT_WORKERS,
-                       metavar="N", help="worker processes (default: %(default)s)")
-    serve.add_argument("--threads", type=_positive, default=gunicorn_conf.DEFAULT_THREADS,
-                       metavar="N", help="threads per worker (default: %(default)s)")
-    serve.add_argument("--timeout", type=_positive, default=gunicorn_conf.DEFAULT_TIMEOUT,
-                       metavar="SECONDS",
-                       help="restart a worker silent for this long (default: %(default)s)")
+    serve.add_argument(
+        "--bind",
+        metavar="HOST:PORT",
+        help="address to listen on (default: REGISTRY_HTTP_ADDR or 0.0.0.0:5000)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=gunicorn_conf.DEFAULT_WORKERS,
+        metavar="N",
+        help="worker processes (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=_positive,
+        default=gunicorn_conf.DEFAULT_THREADS,
+        metavar="N",
+        help="threads per worker (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--timeout",
+        type=_positive,
+        default=gunicorn_conf.DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="restart a worker silent for this long (default: %(default)s)",
+    )
     return parser
 
 
@@ -51,12 +68,19 @@ def _positive(text: str) -> int:
 def gunicorn_argv(args: argparse.Namespace, settings: Settings) -> list[str]:
     """Return the gunicorn command line for ``serve`` (run with this interpreter)."""
     return [
-        sys.executable, "-m", "gunicorn",
-        "--config", "python:wharf_registry.gunicorn_conf",
-        "--bind", args.bind or settings.http_addr,
-        "--workers", str(args.workers),
-        "--threads", str(args.threads),
-        "--timeout", str(args.timeout),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:wharf_registry.gunicorn_conf",
+        "--bind",
+        args.bind or settings.http_addr,
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--timeout",
+        str(args.timeout),
         APP,
     ]
 

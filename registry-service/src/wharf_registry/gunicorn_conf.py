@@ -41,9 +41,11 @@ except ConfigError:  # plain gunicorn with bad variables: the app names them whe
     _settings = Settings()
 
 worker_class = serving.worker_class(
-    refused_request_body, header_timeout=_settings.http_header_timeout,
+    refused_request_body,
+    header_timeout=_settings.http_header_timeout,
     io_timeout=_settings.http_body_timeout,
-    error_headers={"Docker-Distribution-API-Version": API_VERSION}, name="RegistryWorker",
+    error_headers={"Docker-Distribution-API-Version": API_VERSION},
+    name="RegistryWorker",
 )
 limit_request_line = serving.LIMIT_REQUEST_LINE
 limit_request_fields = serving.LIMIT_REQUEST_FIELDS
@@ -56,9 +58,7 @@ keepalive = 75
 worker_connections = 1000
 accesslog = "-"
 errorlog = "-"
-access_log_format = (
-    '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
-)
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "wharf-registry"
 # gunicorn >= 24 opens a control socket at one per-user path by default; several registries

@@ -139,20 +139,26 @@ class Settings:
             if self.token_verify == REMOTE:
                 found += self._require_index("REGISTRY_AUTH=token (remote verification)")
             elif not self.token_keys:
-                found.append("REGISTRY_AUTH_TOKEN_KEYS: required when "
-                             "REGISTRY_AUTH_TOKEN_VERIFY=local")
+                found.append(
+                    "REGISTRY_AUTH_TOKEN_KEYS: required when REGISTRY_AUTH_TOKEN_VERIFY=local"
+                )
             if not self.index_name and not self.token_service:
                 found.append("REGISTRY_INDEX_NAME: required when REGISTRY_AUTH=token")
             if not self.token_realm:
-                found.append("REGISTRY_AUTH_TOKEN_REALM: required when REGISTRY_AUTH=token "
-                             "and REGISTRY_INDEX_URL is not set")
+                found.append(
+                    "REGISTRY_AUTH_TOKEN_REALM: required when REGISTRY_AUTH=token "
+                    "and REGISTRY_INDEX_URL is not set"
+                )
         if self.notifications_enabled:
             found += self._require_index("REGISTRY_NOTIFICATIONS_ENABLED=true")
         return list(dict.fromkeys(found))
 
     def _require_index(self, why: str) -> list[str]:
-        needed = [("REGISTRY_INDEX_URL", self.index_url), ("REGISTRY_INDEX_NAME", self.index_name),
-                  ("REGISTRY_INDEX_CREDENTIAL", self.index_credential)]
+        needed = [
+            ("REGISTRY_INDEX_URL", self.index_url),
+            ("REGISTRY_INDEX_NAME", self.index_name),
+            ("REGISTRY_INDEX_CREDENTIAL", self.index_credential),
+        ]
         return [f"{name}: required when {why}" for name, value in needed if not value]
 
     @classmethod
@@ -203,7 +209,7 @@ class Settings:
 
 def _driver_params(env: Mapping[str, str], driver: str) -> dict[str, str]:
     prefix = f"REGISTRY_STORAGE_{driver.upper()}_"
-    return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix)}
+    return {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
 
 
 def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object]:
@@ -221,8 +227,9 @@ def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object
         "token_keys": tuple(k for k in keys if k),
         "token_cache_ttl": parser.integer("REGISTRY_AUTH_TOKEN_CACHE_TTL", 30, low=0),
         "token_leeway": parser.integer("REGISTRY_AUTH_TOKEN_LEEWAY", 60, low=0),
-        "notifications_enabled": None if not enabled else parser.boolean(
-            "REGISTRY_NOTIFICATIONS_ENABLED", False),
+        "notifications_enabled": None
+        if not enabled
+        else parser.boolean("REGISTRY_NOTIFICATIONS_ENABLED", False),
         "notifications_batch": parser.integer("REGISTRY_NOTIFICATIONS_BATCH", 100, high=10000),
         "notifications_interval": parser.number("REGISTRY_NOTIFICATIONS_INTERVAL", 1.0),
         "notifications_max_backoff": parser.number("REGISTRY_NOTIFICATIONS_MAXBACKOFF", 60.0),
@@ -287,8 +294,12 @@ class _Parser:
         if not raw:
             return None
         parts = urlsplit(raw)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
-                or (not path and parts.fragment):
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or (not path and parts.fragment)
+        ):
             self.problems.append(f"{name}: {raw!r} is not an http(s) base URL")
             return None
         return raw.rstrip("/")

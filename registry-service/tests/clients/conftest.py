@@ -32,8 +32,12 @@ class RunningRegistry:
 
 def make_htpasswd(path: Path, user: str = USER, password: str = PASSWORD) -> Path:
     """Write a bcrypt htpasswd file with ``htpasswd -B`` (the format users will bring)."""
-    subprocess.run(["htpasswd", "-B", "-b", "-c", str(path), user, password],
-                   check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["htpasswd", "-B", "-b", "-c", str(path), user, password],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return path
 
 

@@ -38,30 +38,54 @@ def _creds(option: str, creds: str | None) -> list[str]:
     return [option, creds] if creds else []
 
 
-def push(layout: Path, tag: str, ref: str, *, all_images: bool = False,
-         creds: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def push(
+    layout: Path,
+    tag: str,
+    ref: str,
+    *,
+    all_images: bool = False,
+    creds: str | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Copy ``oci:LAYOUT:TAG`` to ``docker://REF`` keeping every digest."""
     return run(
-        "copy", "--dest-tls-verify=false", "--preserve-digests",
-        *(["--all"] if all_images else []), *_creds("--dest-creds", creds),
-        f"oci:{layout}:{tag}", f"docker://{ref}", check=check,
+        "copy",
+        "--dest-tls-verify=false",
+        "--preserve-digests",
+        *(["--all"] if all_images else []),
+        *_creds("--dest-creds", creds),
+        f"oci:{layout}:{tag}",
+        f"docker://{ref}",
+        check=check,
     )
 
 
-def pull(ref: str, layout: Path, tag: str, *, all_images: bool = False,
-         creds: str | None = None) -> subprocess.CompletedProcess[str]:
+def pull(
+    ref: str, layout: Path, tag: str, *, all_images: bool = False, creds: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Copy ``docker://REF`` into a fresh OCI layout ``LAYOUT:TAG``, keeping every digest."""
     return run(
-        "copy", "--src-tls-verify=false", "--preserve-digests",
-        *(["--all"] if all_images else []), *_creds("--src-creds", creds),
-        f"docker://{ref}", f"oci:{layout}:{tag}",
+        "copy",
+        "--src-tls-verify=false",
+        "--preserve-digests",
+        *(["--all"] if all_images else []),
+        *_creds("--src-creds", creds),
+        f"docker://{ref}",
+        f"oci:{layout}:{tag}",
     )
 
 
 def inspect_raw(ref: str, *, creds: str | None = None) -> bytes:
     """Return the manifest bytes exactly as the registry serves them."""
-    argv = ["skopeo", "--insecure-policy", "inspect", "--raw", "--tls-verify=false",
-            *_creds("--creds", creds), f"docker://{ref}"]
+    argv = [
+        "skopeo",
+        "--insecure-policy",
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        *_creds("--creds", creds),
+        f"docker://{ref}",
+    ]
     result = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, check=False)
     if result.returncode != 0:
         raise SkopeoFailed(argv, result.returncode, result.stderr.decode(errors="replace"))
@@ -70,8 +94,9 @@ def inspect_raw(ref: str, *, creds: str | None = None) -> bytes:
 
 def list_tags(repository: str, *, creds: str | None = None) -> list[str]:
     """Return the tags of ``docker://REPOSITORY``."""
-    result = run("list-tags", "--tls-verify=false", *_creds("--creds", creds),
-                 f"docker://{repository}")
+    result = run(
+        "list-tags", "--tls-verify=false", *_creds("--creds", creds), f"docker://{repository}"
+    )
     return json.loads(result.stdout)["Tags"]
 
 

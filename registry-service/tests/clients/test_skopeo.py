@@ -68,8 +68,13 @@ def test_second_tag_and_delete(registry, tmp_path):
 
     # skopeo deletes the manifest by digest: both tags naming it go, v2 stays.
     assert skopeo.list_tags(f"{reg.host}/ns/app") == ["v2"]
-    missing = skopeo.run("inspect", "--raw", "--tls-verify=false",
-                         f"docker://{reg.host}/ns/app@{image.manifest.digest}", check=False)
+    missing = skopeo.run(
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        f"docker://{reg.host}/ns/app@{image.manifest.digest}",
+        check=False,
+    )
     assert missing.returncode != 0
     assert "manifest unknown" in missing.stderr.lower()
 
@@ -110,8 +115,9 @@ def test_htpasswd_push_pull_and_refusals(registry, tmp_path):
     skopeo.push(source, "v1", f"{reg.host}/team/app:v1", creds=reg.creds)
     assert skopeo.list_tags(f"{reg.host}/team/app", creds=reg.creds) == ["v1"]
     assert skopeo.inspect_raw(f"{reg.host}/team/app:v1", creds=reg.creds) == image.manifest.data
-    refused = skopeo.run("list-tags", "--tls-verify=false", f"docker://{reg.host}/team/app",
-                         check=False)
+    refused = skopeo.run(
+        "list-tags", "--tls-verify=false", f"docker://{reg.host}/team/app", check=False
+    )
     assert refused.returncode != 0
 
     skopeo.pull(f"{reg.host}/team/app:v1", tmp_path / "back", "v1", creds=reg.creds)

@@ -54,8 +54,14 @@ def serve_registry(service_factory, tmp_path):
             "REGISTRY_LOG_LEVEL": "WARNING",
             **extra,
         }
-        return service_factory(APP, env, "registry-served", workers=DEFAULT_WORKERS,
-                               threads=DEFAULT_THREADS, worker_class=None,
-                               extra_args=("--config", "python:wharf_registry.gunicorn_conf"))
+        return service_factory(
+            APP,
+            env,
+            "registry-served",
+            workers=DEFAULT_WORKERS,
+            threads=DEFAULT_THREADS,
+            worker_class=None,
+            extra_args=("--config", "python:wharf_registry.gunicorn_conf"),
+        )
 
     return _start

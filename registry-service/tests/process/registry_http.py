@@ -39,7 +39,9 @@ def push_blob(base: str, repo: str, data: bytes) -> str:
     digest = digest_of(data)
     location = start_upload(base, repo)
     response = requests.put(
-        with_query(location, digest=digest), data=data, timeout=TIMEOUT,
+        with_query(location, digest=digest),
+        data=data,
+        timeout=TIMEOUT,
         headers={"Content-Type": "application/octet-stream"},
     )
     assert response.status_code == 201, response.text
@@ -50,9 +52,13 @@ def push_blob(base: str, repo: str, data: bytes) -> str:
 def patch_chunk(location: str, data: bytes, start: int) -> str:
     """PATCH one chunk at ``start``; assert 202; return the next absolute Location."""
     response = requests.patch(
-        location, data=data, timeout=TIMEOUT,
-        headers={"Content-Type": "application/octet-stream",
-                 "Content-Range": f"{start}-{start + len(data) - 1}"},
+        location,
+        data=data,
+        timeout=TIMEOUT,
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Range": f"{start}-{start + len(data) - 1}",
+        },
     )
     assert response.status_code == 202, response.text
     return urljoin(location, response.headers["Location"])
@@ -88,8 +94,7 @@ def open_request(url: str, method: str, length: int, headers: dict[str, str]) ->
     return sock
 
 
-def send_truncated(url: str, method: str, body: bytes, sent: int,
-                   headers: dict[str, str]) -> bytes:
+def send_truncated(url: str, method: str, body: bytes, sent: int, headers: dict[str, str]) -> bytes:
     """Declare ``len(body)`` bytes, send ``sent`` of them, hang up; return what came back.
 
     Waits (bounded) until the server closes the connection, so that whatever the server
@@ -117,8 +122,9 @@ def _drain(sock: socket.socket, deadline: float) -> bytes:
     return received
 
 
-def stream_request(url: str, method: str, chunks: Iterable[bytes], length: int,
-                   headers: dict[str, str]) -> tuple[int, bytes]:
+def stream_request(
+    url: str, method: str, chunks: Iterable[bytes], length: int, headers: dict[str, str]
+) -> tuple[int, bytes]:
     """Send ``chunks`` (``length`` bytes in all) as the body, never holding them all at once."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)

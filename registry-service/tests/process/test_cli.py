@@ -40,8 +40,13 @@ def serve(tmp_path):
     def _serve(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen, object]:
         log = tmp_path / f"serve-{len(started)}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(cli("serve", *args), env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                cli("serve", *args),
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         started.append(proc)
         return proc, log
 
@@ -70,8 +75,14 @@ def wait_healthy(proc: subprocess.Popen, url: str, log) -> requests.Response:
 
 def test_bad_configuration_exits_2_naming_every_variable(tmp_path):
     env = registry_env(tmp_path, REGISTRY_STORAGE="floppy", REGISTRY_LOG_LEVEL="LOUD")
-    result = subprocess.run(cli("serve", "--bind", f"127.0.0.1:{free_port()}"), env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        cli("serve", "--bind", f"127.0.0.1:{free_port()}"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "REGISTRY_STORAGE" in result.stderr
     assert "REGISTRY_LOG_LEVEL" in result.stderr
@@ -81,8 +92,9 @@ def test_bad_configuration_exits_2_naming_every_variable(tmp_path):
 
 def test_htpasswd_without_path_is_refused(tmp_path):
     env = registry_env(tmp_path, REGISTRY_AUTH="htpasswd")
-    result = subprocess.run(cli("serve"), env=env, capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        cli("serve"), env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 2
     assert "REGISTRY_AUTH_HTPASSWD_PATH" in result.stderr
 

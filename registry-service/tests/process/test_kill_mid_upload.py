@@ -54,8 +54,9 @@ def rebase(url: str, base: str) -> str:
     return urljoin(base, parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
-def stream_until_killed(service, url: str, method: str, block: bytes, length: int,
-                        headers: dict) -> None:
+def stream_until_killed(
+    service, url: str, method: str, block: bytes, length: int, headers: dict
+) -> None:
     """Declare ``length`` bytes, send SENT_BLOCKS blocks, then kill -9 the registry."""
     sock = open_request(url, method, length, headers)
     try:
@@ -68,8 +69,13 @@ def stream_until_killed(service, url: str, method: str, block: bytes, length: in
 
 def push_streamed(base: str, block: bytes, digest: str) -> None:
     location = start_upload(base, REPO)
-    status, body = stream_request(with_query(location, digest=digest), "PUT",
-                                  (block for _ in range(BLOCKS)), BLOCKS * len(block), OCTETS)
+    status, body = stream_request(
+        with_query(location, digest=digest),
+        "PUT",
+        (block for _ in range(BLOCKS)),
+        BLOCKS * len(block),
+        OCTETS,
+    )
     assert status == 201, body
 
 
@@ -92,8 +98,9 @@ def test_kill_during_final_put_then_restart(start_registry, tmp_path):
     block, digest = big_blob()
     location = start_upload(first.url, REPO)
 
-    stream_until_killed(first, with_query(location, digest=digest), "PUT", block, BLOCKS * MiB,
-                        OCTETS)
+    stream_until_killed(
+        first, with_query(location, digest=digest), "PUT", block, BLOCKS * MiB, OCTETS
+    )
 
     assert not data_path(root, digest).exists()
     second = start_registry(root)
@@ -125,7 +132,10 @@ def test_kill_during_patch_then_resume_from_reported_offset(start_registry, tmp_
         assert MiB <= offset <= (1 + SENT_BLOCKS) * MiB
         data = b"".join(block for _ in range(BLOCKS))  # 32 MiB, acceptable in a test
         location = patch_chunk(location, data[offset:], offset)
-        response = requests.put(with_query(location, digest=digest), timeout=60,
-                                headers={**OCTETS, "Content-Length": "0"})
+        response = requests.put(
+            with_query(location, digest=digest),
+            timeout=60,
+            headers={**OCTETS, "Content-Length": "0"},
+        )
         assert response.status_code == 201, response.text
     assert_blob_is(second.url, digest, block)

@@ -33,11 +33,20 @@ def address(request):
     """One served registry for the module (cheap requests, no shared state)."""
     from wharf_testing.services import GunicornService
 
-    env = {"REGISTRY_STORAGE": "inmemory", "REGISTRY_AUTH": "none", "REGISTRY_LOG_LEVEL": "WARNING",
-           "REGISTRY_HTTP_HEADER_TIMEOUT": "2"}  # fmt: skip
-    service = GunicornService("wharf_registry.wsgi:app", env, "registry-rejects", workers=1,
-                              worker_class=None,
-                              extra_args=("--config", "python:wharf_registry.gunicorn_conf"))
+    env = {
+        "REGISTRY_STORAGE": "inmemory",
+        "REGISTRY_AUTH": "none",
+        "REGISTRY_LOG_LEVEL": "WARNING",
+        "REGISTRY_HTTP_HEADER_TIMEOUT": "2",
+    }
+    service = GunicornService(
+        "wharf_registry.wsgi:app",
+        env,
+        "registry-rejects",
+        workers=1,
+        worker_class=None,
+        extra_args=("--config", "python:wharf_registry.gunicorn_conf"),
+    )
     service.start()
     yield service.host, service.port
     service.close()
@@ -69,13 +78,17 @@ def test_a_head_over_the_total_limit_is_431(address):
     _assert_envelope(raw_exchange(address, _request("/v2/", *fields)), 431)
 
 
-@pytest.mark.parametrize("head", [
-    b"GET /v2/ HTTP/1.1\r\nHost: registry.test\r\nno colon here\r\n\r\n",
-    b"GET /v2/ HTTP/1.1\nHost: registry.test\n\n",
-    b"G@T /v2/ HTTP/1.1\r\nHost: registry.test\r\n\r\n",
-    b"GET /v2/ HTTP/9.9\r\nHost: registry.test\r\n\r\n",
-    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
-], ids=["header-without-colon", "bare-lf", "bad-method", "bad-version", "tls-hello"])
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /v2/ HTTP/1.1\r\nHost: registry.test\r\nno colon here\r\n\r\n",
+        b"GET /v2/ HTTP/1.1\nHost: registry.test\n\n",
+        b"G@T /v2/ HTTP/1.1\r\nHost: registry.test\r\n\r\n",
+        b"GET /v2/ HTTP/9.9\r\nHost: registry.test\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+    ],
+    ids=["header-without-colon", "bare-lf", "bad-method", "bad-version", "tls-hello"],
+)
 def test_a_malformed_head_is_400(address, head):
     _assert_envelope(raw_exchange(address, head), 400)
 

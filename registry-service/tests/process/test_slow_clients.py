@@ -25,15 +25,30 @@ REPO = "team/app"
 def _push_manifest(base: str) -> str:
     config = b'{"architecture":"amd64","os":"linux"}'
     layer = b"a layer"
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
-        "config": {"mediaType": mediatypes.OCI_CONFIG, "digest": push_blob(base, REPO, config),
-                   "size": len(config)},
-        "layers": [{"mediaType": mediatypes.OCI_LAYER_GZIP, "size": len(layer),
-                    "digest": push_blob(base, REPO, layer)}],
-    }).encode()  # fmt: skip
-    response = requests.put(f"{base}/v2/{REPO}/manifests/v1", data=manifest, timeout=TIMEOUT,
-                            headers={"Content-Type": mediatypes.OCI_MANIFEST})
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "config": {
+                "mediaType": mediatypes.OCI_CONFIG,
+                "digest": push_blob(base, REPO, config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": mediatypes.OCI_LAYER_GZIP,
+                    "size": len(layer),
+                    "digest": push_blob(base, REPO, layer),
+                }
+            ],
+        }
+    ).encode()
+    response = requests.put(
+        f"{base}/v2/{REPO}/manifests/v1",
+        data=manifest,
+        timeout=TIMEOUT,
+        headers={"Content-Type": mediatypes.OCI_MANIFEST},
+    )
     assert response.status_code == 201, response.text
     return f"{base}/v2/{REPO}/manifests/v1"
 
@@ -46,8 +61,11 @@ def _address(url: str) -> tuple[str, int]:
 def _assert_served_quickly(urls: list[str], rounds: int = 3) -> None:
     """GET each URL ``rounds`` times on fresh connections: 200 within BOUND each time."""
     timings = [(url, *timed_get(url)) for _ in range(rounds) for url in urls]
-    slow = [(url, seconds, status) for url, seconds, status in timings
-            if status != 200 or seconds >= BOUND]  # fmt: skip
+    slow = [
+        (url, seconds, status)
+        for url, seconds, status in timings
+        if status != 200 or seconds >= BOUND
+    ]
     assert not slow, f"not served within {BOUND} s (url, seconds, status): {slow}"
 
 
@@ -70,7 +88,8 @@ def test_stalled_upload_bodies_do_not_starve_health_checks_and_pulls(serve_regis
         targets.append(("PATCH", location.path + (f"?{location.query}" if location.query else "")))
     _assert_served_quickly(urls)
 
-    with stalled_bodies(_address(registry.url), targets,
-                        headers={"Content-Type": "application/octet-stream"}) as held:
+    with stalled_bodies(
+        _address(registry.url), targets, headers={"Content-Type": "application/octet-stream"}
+    ) as held:
         _assert_served_quickly(urls)
         assert held.open_count() == COUNT

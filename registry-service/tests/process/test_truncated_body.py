@@ -51,8 +51,9 @@ def test_truncated_monolithic_post(start_registry):
     data = os.urandom(MiB + 123)
     digest = digest_of(data)
 
-    send_truncated(f"{base}/v2/{REPO}/blobs/uploads/?digest={digest}", "POST", data,
-                   len(data) // 2, OCTETS)
+    send_truncated(
+        f"{base}/v2/{REPO}/blobs/uploads/?digest={digest}", "POST", data, len(data) // 2, OCTETS
+    )
 
     assert blob_status(base, REPO, digest) == 404
     assert push_blob(base, REPO, data) == digest
@@ -97,8 +98,9 @@ def test_truncated_blob_leaves_other_repositories_and_blobs_alone(start_registry
 
 
 def _finish(location: str, digest: str) -> requests.Response:
-    return requests.put(with_query(location, digest=digest), timeout=30,
-                        headers={"Content-Length": "0", **OCTETS})
+    return requests.put(
+        with_query(location, digest=digest), timeout=30, headers={"Content-Length": "0", **OCTETS}
+    )
 
 
 def test_a_stalled_body_is_dropped_not_waited_for_forever(start_registry):

@@ -34,8 +34,11 @@ def test_one_upload_served_alternately_by_two_processes(start_registry, tmp_path
     status = requests.get(_on(second.url, location), timeout=TIMEOUT)
     assert status.status_code == 204
     assert status.headers["Range"] == f"0-{len(chunks[0]) + len(chunks[1]) - 1}"
-    done = requests.put(with_query(_on(first.url, location), digest=digest_of(data)),
-                        data=chunks[2], timeout=TIMEOUT)
+    done = requests.put(
+        with_query(_on(first.url, location), digest=digest_of(data)),
+        data=chunks[2],
+        timeout=TIMEOUT,
+    )
     assert done.status_code == 201, done.text
 
     for replica in (first, second):

@@ -39,10 +39,16 @@ def test_upload_ids_the_registry_never_made_are_unknown(start_registry):
     for upload_id in BAD_IDS:
         for method in ("GET", "PATCH", "PUT", "DELETE"):
             query = f"?digest={digest_of(b'x')}" if method == "PUT" else ""
-            status, body = raw(base, method, f"/v2/{REPO}/blobs/uploads/{upload_id}{query}",
-                               b"x" if method in ("PATCH", "PUT") else b"")
+            status, body = raw(
+                base,
+                method,
+                f"/v2/{REPO}/blobs/uploads/{upload_id}{query}",
+                b"x" if method in ("PATCH", "PUT") else b"",
+            )
             assert (status, [e["code"] for e in body.get("errors", [])]) == (
-                404, ["BLOB_UPLOAD_UNKNOWN"]), (method, upload_id)
+                404,
+                ["BLOB_UPLOAD_UNKNOWN"],
+            ), (method, upload_id)
 
 
 def put_at_once(urls: list[str]) -> list[requests.Response]:
@@ -69,12 +75,17 @@ def test_two_processes_completing_one_upload_at_once(start_registry, tmp_path):
         data = os.urandom(64 * 1024 + n)
         digest = digest_of(data)
         path = urlsplit(patch_chunk(start_upload(first.url, REPO), data, 0)).path
-        answers = put_at_once([with_query(base + path, digest=digest)
-                               for base in (first.url, second.url)])
+        answers = put_at_once(
+            [with_query(base + path, digest=digest) for base in (first.url, second.url)]
+        )
         assert sorted(r.status_code for r in answers) in ([201, 201], [201, 404]), [
-            r.text for r in answers]
-        assert all(r.json()["errors"][0]["code"] == "BLOB_UPLOAD_UNKNOWN"
-                   for r in answers if r.status_code == 404)
+            r.text for r in answers
+        ]
+        assert all(
+            r.json()["errors"][0]["code"] == "BLOB_UPLOAD_UNKNOWN"
+            for r in answers
+            if r.status_code == 404
+        )
         assert get_blob(first.url, REPO, digest) == data
     uploads = root / "docker/registry/v2/repositories" / REPO / "_uploads"
     assert list(uploads.iterdir()) == []

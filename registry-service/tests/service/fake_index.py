@@ -51,8 +51,14 @@ class FakeIndex:
         """Every event received, in order (duplicates included)."""
         return [e for batch in self.event_posts for e in batch]
 
-    def token(self, *scope_values: str, subject: str = "alice", audience: str = NAME,
-              ttl: int = 300, issuer: TokenIssuer | None = None) -> str:
+    def token(
+        self,
+        *scope_values: str,
+        subject: str = "alice",
+        audience: str = NAME,
+        ttl: int = 300,
+        issuer: TokenIssuer | None = None,
+    ) -> str:
         """Mint a token granting ``scope_values``."""
         token, _ = (issuer or self.issuer).issue(subject, audience, scopes(*scope_values), ttl)
         return token
@@ -60,8 +66,9 @@ class FakeIndex:
     @staticmethod
     def client(**kw) -> IndexClient:
         """Return an IndexClient for this fake: no retries, no sleeping."""
-        return IndexClient(URL, NAME, CREDENTIAL, retries=kw.pop("retries", 0),
-                           sleep=lambda s: None, **kw)
+        return IndexClient(
+            URL, NAME, CREDENTIAL, retries=kw.pop("retries", 0), sleep=lambda s: None, **kw
+        )
 
     def _caller(self, request) -> str | None:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
@@ -99,8 +106,13 @@ class FakeIndex:
 
 
 def _invalid(reason: str):
-    body = {"error": {"code": "TOKEN_INVALID", "message": f"token {reason}",
-                      "detail": {"reason": reason}}}
+    body = {
+        "error": {
+            "code": "TOKEN_INVALID",
+            "message": f"token {reason}",
+            "detail": {"reason": reason},
+        }
+    }
     return 422, {}, json.dumps(body)
 
 

@@ -17,8 +17,10 @@ def backend_client(any_driver, make_client):
 def test_chunked_push_range_pull_and_manifest(backend_client):
     client = backend_client
     location = client.post("/v2/team/app/blobs/uploads/").headers["Location"]
-    assert client.patch(location, data=DATA[:40000],
-                        headers={"Content-Range": "0-39999"}).status_code == 202
+    assert (
+        client.patch(location, data=DATA[:40000], headers={"Content-Range": "0-39999"}).status_code
+        == 202
+    )
     assert client.get(location).headers["Range"] == "0-39999"
     digest = str(digest_bytes(DATA))
     r = client.put(f"{location}?digest={digest}", data=DATA[40000:])
@@ -28,12 +30,17 @@ def test_chunked_push_range_pull_and_manifest(backend_client):
     assert part.status_code == 206 and part.data == DATA[100:200]
     config = str(digest_bytes(b"{}"))
     client.post(f"/v2/team/app/blobs/uploads/?digest={config}", data=b"{}")
-    body = ('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
-            f'"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}",'
-            f'"size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar",'
-            f'"digest":"{digest}","size":{len(DATA)}}}]}}').encode()
-    r = client.put("/v2/team/app/manifests/v1", data=body,
-                   headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    body = (
+        '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
+        f'"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}",'
+        f'"size":2}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar",'
+        f'"digest":"{digest}","size":{len(DATA)}}}]}}'
+    ).encode()
+    r = client.put(
+        "/v2/team/app/manifests/v1",
+        data=body,
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+    )
     assert r.status_code == 201
     assert client.get("/v2/team/app/manifests/v1").data == body
     assert client.get("/v2/_catalog").get_json() == {"repositories": ["team/app"]}
@@ -55,10 +62,16 @@ def test_digest_mismatch_and_cancel_leave_nothing(backend_client):
 
 
 @pytest.mark.parametrize("redirect", [True, False])
-def test_s3_blob_downloads_redirect_to_a_presigned_url(make_client, s3_server, s3_bucket,
-                                                       redirect):
-    driver = create_driver("s3", {"bucket": s3_bucket, "endpoint_url": s3_server.endpoint_url,
-                                  "region": s3_server.region, "redirect": str(redirect).lower()})
+def test_s3_blob_downloads_redirect_to_a_presigned_url(make_client, s3_server, s3_bucket, redirect):
+    driver = create_driver(
+        "s3",
+        {
+            "bucket": s3_bucket,
+            "endpoint_url": s3_server.endpoint_url,
+            "region": s3_server.region,
+            "redirect": str(redirect).lower(),
+        },
+    )
     client = make_client(Settings(storage_driver="s3"), driver=driver)
     digest = str(digest_bytes(DATA))
     assert client.post(f"/v2/team/app/blobs/uploads/?digest={digest}", data=DATA).status_code == 201

@@ -56,13 +56,21 @@ def test_catalog_of_empty_registry(client):
 
 def _artifact(oci, name, subject, artifact_type, subject_size=1):
     empty = oci.push_blob(name, b"{}")
-    body = json.dumps({
-        "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST, "artifactType": artifact_type,
-        "config": {"mediaType": mediatypes.EMPTY_JSON, "digest": empty, "size": 2},
-        "layers": [], "annotations": {"org.example": artifact_type},
-        "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
-                    "size": subject_size},
-    }).encode()
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": {"mediaType": mediatypes.EMPTY_JSON, "digest": empty, "size": 2},
+            "layers": [],
+            "annotations": {"org.example": artifact_type},
+            "subject": {
+                "mediaType": mediatypes.OCI_MANIFEST,
+                "digest": subject,
+                "size": subject_size,
+            },
+        }
+    ).encode()
     digest = str(digest_bytes(body))
     oci.put_manifest(name, digest, body)
     return digest, len(body)
@@ -77,9 +85,13 @@ def test_referrers_listing_and_filter(client, oci):
     index = r.get_json()
     assert index["schemaVersion"] == 2 and index["mediaType"] == mediatypes.OCI_INDEX
     assert sorted(m["digest"] for m in index["manifests"]) == sorted([sbom, sig])
-    assert {"mediaType": mediatypes.OCI_MANIFEST, "digest": sbom, "size": size,
-            "artifactType": "application/vnd.example.sbom",
-            "annotations": {"org.example": "application/vnd.example.sbom"}} in index["manifests"]
+    assert {
+        "mediaType": mediatypes.OCI_MANIFEST,
+        "digest": sbom,
+        "size": size,
+        "artifactType": "application/vnd.example.sbom",
+        "annotations": {"org.example": "application/vnd.example.sbom"},
+    } in index["manifests"]
     assert "OCI-Filters-Applied" not in r.headers
     r = client.get(f"/v2/team/app/referrers/{subject}?artifactType=application/vnd.example.sig")
     assert r.headers["OCI-Filters-Applied"] == "artifactType"
@@ -99,8 +111,11 @@ def test_referrers_in_a_repository_that_does_not_exist_are_an_empty_index(client
     for query in ("", "?artifactType=application/vnd.example.sbom"):
         r = client.get(f"/v2/team/none/referrers/sha256:{'c' * 64}{query}")
         assert r.status_code == 200 and r.headers["Content-Type"] == mediatypes.OCI_INDEX
-        assert r.get_json() == {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
-                                "manifests": []}
+        assert r.get_json() == {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [],
+        }
 
 
 def test_referrers_errors(client, oci):

@@ -30,19 +30,33 @@ def test_head(client, oci):
 
 def test_docker_schema2_manifest_and_list(client, oci):
     digest, body = oci.push_image("team/app", "amd64", media_type=mediatypes.DOCKER_MANIFEST)
-    index = json.dumps({
-        "schemaVersion": 2, "mediaType": mediatypes.DOCKER_MANIFEST_LIST,
-        "manifests": [{"mediaType": mediatypes.DOCKER_MANIFEST, "digest": digest,
-                       "size": len(body), "platform": {"architecture": "amd64", "os": "linux"}}],
-    }).encode()
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.DOCKER_MANIFEST_LIST,
+            "manifests": [
+                {
+                    "mediaType": mediatypes.DOCKER_MANIFEST,
+                    "digest": digest,
+                    "size": len(body),
+                    "platform": {"architecture": "amd64", "os": "linux"},
+                }
+            ],
+        }
+    ).encode()
     oci.put_manifest("team/app", "latest", index)
     r = client.get("/v2/team/app/manifests/latest")
     assert r.headers["Content-Type"] == mediatypes.DOCKER_MANIFEST_LIST and r.data == index
 
 
 def test_oci_index_with_missing_child(client, oci):
-    index = json.dumps({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [
-        {"mediaType": mediatypes.OCI_MANIFEST, "digest": MISSING, "size": 10}]}).encode()
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [{"mediaType": mediatypes.OCI_MANIFEST, "digest": MISSING, "size": 10}],
+        }
+    ).encode()
     r = oci.put_manifest("team/app", "latest", index, status=404)
     assert oci.codes(r) == ["MANIFEST_BLOB_UNKNOWN"]
     assert r.get_json()["errors"][0]["detail"] == {"digest": MISSING}
@@ -64,23 +78,31 @@ def test_blob_linked_only_in_another_repository_is_missing(client, oci):
     assert oci.codes(r) == ["MANIFEST_BLOB_UNKNOWN", "MANIFEST_BLOB_UNKNOWN"]
 
 
-@pytest.mark.parametrize("body", [
-    b"{not json", b"[]", b'{"schemaVersion": 1}',
-    b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}',
-    b'{"schemaVersion": 2, "config": {"digest": "sha256:zz", "size": 1, "mediaType": "x"},'
-    b' "layers": []}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[]",
+        b'{"schemaVersion": 1}',
+        b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}',
+        b'{"schemaVersion": 2, "config": {"digest": "sha256:zz", "size": 1, "mediaType": "x"},'
+        b' "layers": []}',
+    ],
+)
 def test_malformed_manifest(client, oci, body):
     r = oci.put_manifest("team/app", "v1", body, media_type=mediatypes.OCI_MANIFEST, status=400)
     assert oci.codes(r) == ["MANIFEST_INVALID"]
     assert client.get("/v2/team/app/manifests/v1").status_code == 404
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 10_000 + b"]" * 10_000,
-    b'{"schemaVersion": 2, "x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
-    b'{"schemaVersion": 2, "x": ' + b'{"a": ' * 10_000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 10_000 + b"]" * 10_000,
+        b'{"schemaVersion": 2, "x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        b'{"schemaVersion": 2, "x": ' + b'{"a": ' * 10_000,
+    ],
+)
 def test_deeply_nested_json_is_an_invalid_manifest(client, oci, body):
     r = oci.put_manifest("team/app", "v1", body, media_type=mediatypes.OCI_MANIFEST, status=400)
     assert oci.codes(r) == ["MANIFEST_INVALID"]
@@ -89,15 +111,15 @@ def test_deeply_nested_json_is_an_invalid_manifest(client, oci, body):
 
 def test_content_type_contradicting_the_body(client, oci):
     body = oci.image("team/app")
-    r = oci.put_manifest("team/app", "v1", body, media_type=mediatypes.DOCKER_MANIFEST,
-                         status=400)
+    r = oci.put_manifest("team/app", "v1", body, media_type=mediatypes.DOCKER_MANIFEST, status=400)
     assert oci.codes(r) == ["MANIFEST_INVALID"]
     assert client.get("/v2/team/app/manifests/v1").status_code == 404
 
 
 def test_unsupported_media_type(client, oci):
-    r = oci.put_manifest("team/app", "v1", b'{"schemaVersion": 2}',
-                         media_type="application/json", status=400)
+    r = oci.put_manifest(
+        "team/app", "v1", b'{"schemaVersion": 2}', media_type="application/json", status=400
+    )
     assert oci.codes(r) == ["MANIFEST_INVALID"]
 
 
@@ -116,8 +138,15 @@ def test_digest_mismatch_when_pushed_by_digest(client, oci):
     assert client.get(f"/v2/team/app/manifests/{digest_bytes(body)}").status_code == 404
 
 
-INVALID_REFERENCES = [".INVALID_MANIFEST_NAME", "-bad", "a" * 129, "sha256:abc",
-                      "md5:" + "a" * 32, "sha256:" + "A" * 64, "a:b:c"]
+INVALID_REFERENCES = [
+    ".INVALID_MANIFEST_NAME",
+    "-bad",
+    "a" * 129,
+    "sha256:abc",
+    "md5:" + "a" * 32,
+    "sha256:" + "A" * 64,
+    "a:b:c",
+]
 
 
 @pytest.mark.parametrize("method", ["get", "head", "delete"])
@@ -130,11 +159,16 @@ def test_a_reference_neither_tag_nor_digest_names_no_manifest(client, oci, metho
         assert oci.codes(r) == ["MANIFEST_UNKNOWN"]
 
 
-@pytest.mark.parametrize(("ref", "code"), [
-    (".INVALID_MANIFEST_NAME", "MANIFEST_INVALID"), ("-bad", "MANIFEST_INVALID"),
-    ("a" * 129, "MANIFEST_INVALID"), ("sha256:abc", "DIGEST_INVALID"),
-    ("sha256:totallywrong", "DIGEST_INVALID"),
-])
+@pytest.mark.parametrize(
+    ("ref", "code"),
+    [
+        (".INVALID_MANIFEST_NAME", "MANIFEST_INVALID"),
+        ("-bad", "MANIFEST_INVALID"),
+        ("a" * 129, "MANIFEST_INVALID"),
+        ("sha256:abc", "DIGEST_INVALID"),
+        ("sha256:totallywrong", "DIGEST_INVALID"),
+    ],
+)
 def test_pushing_to_an_invalid_reference_is_a_client_error(client, oci, ref, code):
     r = oci.put_manifest("team/app", ref, oci.image("team/app"), status=400)
     assert oci.codes(r) == [code]
@@ -174,13 +208,16 @@ def test_retag_points_at_the_new_manifest(client, oci):
 def test_artifact_with_subject(client, oci):
     subject, body = oci.push_image("team/app", "v1")
     empty = oci.push_blob("team/app", b"{}")
-    artifact = json.dumps({
-        "schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
-        "artifactType": "application/vnd.example.sbom",
-        "config": {"mediaType": mediatypes.EMPTY_JSON, "digest": empty, "size": 2},
-        "layers": [], "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
-                                  "size": len(body)},
-    }).encode()
+    artifact = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "artifactType": "application/vnd.example.sbom",
+            "config": {"mediaType": mediatypes.EMPTY_JSON, "digest": empty, "size": 2},
+            "layers": [],
+            "subject": {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject, "size": len(body)},
+        }
+    ).encode()
     r = oci.put_manifest("team/app", str(digest_bytes(artifact)), artifact)
     assert r.headers["OCI-Subject"] == subject
 
@@ -202,18 +239,27 @@ def _image_doc(oci, name="team/app"):
 
 def _index_doc(oci, name="team/app"):
     digest, body = oci.push_image(name, "child")
-    return {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [
-        {"mediaType": mediatypes.OCI_MANIFEST, "digest": digest, "size": len(body)}]}
+    return {
+        "schemaVersion": 2,
+        "mediaType": mediatypes.OCI_INDEX,
+        "manifests": [{"mediaType": mediatypes.OCI_MANIFEST, "digest": digest, "size": len(body)}],
+    }
 
 
 def _set(doc, where, size):
-    {"config": lambda: doc["config"], "layer": lambda: doc["layers"][0],
-     "child": lambda: doc["manifests"][0], "subject": lambda: doc["subject"]}[where]()[
-        "size"] = size
+    {
+        "config": lambda: doc["config"],
+        "layer": lambda: doc["layers"][0],
+        "child": lambda: doc["manifests"][0],
+        "subject": lambda: doc["subject"],
+    }[where]()["size"] = size
 
 
-@pytest.mark.parametrize("size", [-1, 2**63, 10**400, 1.5, True, "11", None],
-                         ids=["negative", "2^63", "10^400", "float", "bool", "string", "null"])
+@pytest.mark.parametrize(
+    "size",
+    [-1, 2**63, 10**400, 1.5, True, "11", None],
+    ids=["negative", "2^63", "10^400", "float", "bool", "string", "null"],
+)
 @pytest.mark.parametrize("where", ["config", "layer", "child", "subject"])
 def test_descriptor_sizes_outside_int64_are_invalid(client, oci, sink, where, size):
     doc = _index_doc(oci) if where == "child" else _image_doc(oci)[0]
@@ -225,17 +271,27 @@ def test_descriptor_sizes_outside_int64_are_invalid(client, oci, sink, where, si
     assert not [e for e in sink.events if e.action == "push" and e.target.tag == "v1"]
 
 
-@pytest.mark.parametrize(("where", "wrong"), [
-    ("config", 999), ("layer", 999), ("layer", 0), ("child", 1), ("subject", 7),
-])
+@pytest.mark.parametrize(
+    ("where", "wrong"),
+    [
+        ("config", 999),
+        ("layer", 999),
+        ("layer", 0),
+        ("child", 1),
+        ("subject", 7),
+    ],
+)
 def test_declared_sizes_must_be_the_sizes_of_the_content_held(client, oci, sink, where, wrong):
     if where == "child":
         doc = _index_doc(oci)
     else:
         doc, _ = _image_doc(oci)
         subject, body = oci.push_image("team/app", "subject")
-        doc["subject"] = {"mediaType": mediatypes.OCI_MANIFEST, "digest": subject,
-                          "size": len(body)}
+        doc["subject"] = {
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "digest": subject,
+            "size": len(body),
+        }
     good = json.dumps(doc).encode()
     _set(doc, where, wrong)
     r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=400)
@@ -247,8 +303,11 @@ def test_declared_sizes_must_be_the_sizes_of_the_content_held(client, oci, sink,
     pushed = [e for e in sink.events if e.action == "push" and e.target.tag == "v1"]
     declared = doc.get("manifests") or [doc["config"], *doc["layers"]]
     assert [d.size for d in pushed[0].target.references] == [
-        client.head(f"/v2/team/app/{'manifests' if where == 'child' else 'blobs'}/"
-                    f"{d['digest']}").content_length for d in declared]
+        client.head(
+            f"/v2/team/app/{'manifests' if where == 'child' else 'blobs'}/{d['digest']}"
+        ).content_length
+        for d in declared
+    ]
 
 
 def test_every_wrong_size_is_one_error_and_missing_blobs_come_first(client, oci):
@@ -257,7 +316,9 @@ def test_every_wrong_size_is_one_error_and_missing_blobs_come_first(client, oci)
     doc["layers"][0]["size"] = size + 1
     r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=400)
     assert [e["detail"]["digest"] for e in r.get_json()["errors"]] == [
-        doc["config"]["digest"], doc["layers"][0]["digest"]]
+        doc["config"]["digest"],
+        doc["layers"][0]["digest"],
+    ]
     doc["layers"].append({"mediaType": mediatypes.OCI_LAYER_GZIP, "digest": MISSING, "size": 3})
     r = oci.put_manifest("team/app", "v1", json.dumps(doc).encode(), status=404)
     assert oci.codes(r) == ["MANIFEST_BLOB_UNKNOWN"]
@@ -266,8 +327,14 @@ def test_every_wrong_size_is_one_error_and_missing_blobs_come_first(client, oci)
 def test_sizes_of_content_the_repository_does_not_hold_are_taken_as_declared(client, oci):
     doc, _ = _image_doc(oci)
     elsewhere = oci.push_blob("team/other", b"held by another repository")
-    doc["layers"].append({"mediaType": mediatypes.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
-                          "digest": elsewhere, "size": 1, "urls": ["https://example.com/l"]})
+    doc["layers"].append(
+        {
+            "mediaType": mediatypes.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+            "digest": elsewhere,
+            "size": 1,
+            "urls": ["https://example.com/l"],
+        }
+    )
     doc["subject"] = {"mediaType": mediatypes.OCI_MANIFEST, "digest": MISSING, "size": 5}
     oci.put_manifest("team/app", "v1", json.dumps(doc).encode())
     linked = oci.push_blob("team/app", b"held by this one")

@@ -3,15 +3,18 @@
 import pytest
 
 
-@pytest.mark.parametrize("path", [
-    "/v2/Team/app/tags/list",
-    "/v2/team/../app/tags/list",
-    "/v2/team//app/tags/list",
-    "/v2/" + "a" * 256 + "/tags/list",
-    "/v2/team%2Fapp/tags/list",
-    "/v2/team%2fapp/blobs/uploads/",
-    "/v2/-team/manifests/latest",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/Team/app/tags/list",
+        "/v2/team/../app/tags/list",
+        "/v2/team//app/tags/list",
+        "/v2/" + "a" * 256 + "/tags/list",
+        "/v2/team%2Fapp/tags/list",
+        "/v2/team%2fapp/blobs/uploads/",
+        "/v2/-team/manifests/latest",
+    ],
+)
 def test_invalid_names(client, oci, path):
     method = client.post if path.endswith("/uploads/") else client.get
     r = method(path)
@@ -54,5 +57,4 @@ def test_unexpected_errors_are_500_without_internals(app, client, oci, monkeypat
     r = client.get("/v2/team/app/tags/list", headers={"X-Request-ID": "req-42"})
     assert r.status_code == 500 and oci.codes(r) == ["UNKNOWN"]
     assert b"secret" not in r.data
-    assert any("secret internals" in (rec.exc_text or "") or rec.exc_info
-               for rec in caplog.records)
+    assert any("secret internals" in (rec.exc_text or "") or rec.exc_info for rec in caplog.records)

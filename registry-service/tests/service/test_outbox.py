@@ -24,9 +24,14 @@ OUTBOX = "/wharf/outbox"
 
 @pytest.fixture
 def settings():
-    return Settings(storage_driver="filesystem", index_url=URL, index_name=NAME,
-                    index_credential=CREDENTIAL, notifications_interval=1.0,
-                    notifications_max_backoff=5.0)
+    return Settings(
+        storage_driver="filesystem",
+        index_url=URL,
+        index_name=NAME,
+        index_credential=CREDENTIAL,
+        notifications_interval=1.0,
+        notifications_max_backoff=5.0,
+    )
 
 
 @pytest.fixture
@@ -41,8 +46,9 @@ def instance(make_client, settings, driver, index, oci):
 
     def make(background: bool = False, **overrides):
         s = Settings(**{**settings.__dict__, **overrides})
-        client = make_client(s, driver=driver, index=index.client(),
-                             deliver_in_background=background)
+        client = make_client(
+            s, driver=driver, index=index.client(), deliver_in_background=background
+        )
         return type(oci)(client)
 
     return make
@@ -63,8 +69,9 @@ def pending_ids(driver) -> list[str]:
     return [e["id"] for p in pending(driver) for e in json.loads(driver.get_content(p))["events"]]
 
 
-def test_events_are_stored_before_the_answer_and_delivered_by_another_instance(instance,
-                                                                               driver, index):
+def test_events_are_stored_before_the_answer_and_delivered_by_another_instance(
+    instance, driver, index
+):
     first = instance()
     digest, _ = first.push_image("team/app", "v1", layers=[b"one", b"two"])
     assert first.client.get("/v2/team/app/manifests/v1").status_code == 200
@@ -98,13 +105,19 @@ def test_every_operation_emits_its_event(instance, driver, index):
     app.client.delete("/v2/_wharf/repositories/team/app")
     while delivery(app).run_once():
         pass
-    seen = [(e.action, e.target.repository, e.target.tag or e.target.digest[:7])
-            for e in index.events[2:]]
+    seen = [
+        (e.action, e.target.repository, e.target.tag or e.target.digest[:7])
+        for e in index.events[2:]
+    ]
     assert seen == [
-        ("push", "team/app", "v1"), ("push", "team/app", "sha256:"),
-        ("pull", "team/app", "v1"), ("mount", "other/app", "sha256:"),
-        ("delete", "team/app", "v1"), ("delete", "team/app", "sha256:"),
-        ("delete", "other/app", "sha256:"), ("delete", "team/app", ""),
+        ("push", "team/app", "v1"),
+        ("push", "team/app", "sha256:"),
+        ("pull", "team/app", "v1"),
+        ("mount", "other/app", "sha256:"),
+        ("delete", "team/app", "v1"),
+        ("delete", "team/app", "sha256:"),
+        ("delete", "other/app", "sha256:"),
+        ("delete", "team/app", ""),
     ]
     assert index.events[5].target.from_repository == "team/app"
 
@@ -121,8 +134,7 @@ def test_index_down_keeps_events_and_backs_off(instance, driver, index):
     assert delivery(app).failures == 0
 
 
-def test_rejected_events_go_to_the_dead_letters_and_do_not_block_others(instance, driver,
-                                                                        index):
+def test_rejected_events_go_to_the_dead_letters_and_do_not_block_others(instance, driver, index):
     app = instance()
     index.reject = lambda events: any(e.target.repository == "poison/app" for e in events)
     for name in ("good/a", "poison/app", "good/b"):
@@ -143,11 +155,17 @@ def test_a_failing_outbox_write_fails_the_request(make_client, settings, tmp_pat
                 raise OSError(28, "No space left on device")
             super()._put_content(path, content)
 
-    client = make_client(settings, driver=FullOutbox(str(tmp_path / "full")),
-                         index=index.client(), deliver_in_background=False)
-    r = client.post("/v2/team/app/blobs/uploads/?digest=sha256:"
-                    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
-                    data=b"hello")
+    client = make_client(
+        settings,
+        driver=FullOutbox(str(tmp_path / "full")),
+        index=index.client(),
+        deliver_in_background=False,
+    )
+    r = client.post(
+        "/v2/team/app/blobs/uploads/?digest=sha256:"
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+        data=b"hello",
+    )
     assert r.status_code == 500 and r.get_json()["errors"][0]["code"] == "UNKNOWN"
 
 

@@ -19,7 +19,7 @@ def files_of(driver, name: str) -> list[str]:
         found = [f.path for f in driver.walk(f"{REPOS}/{name}")]
     except PathNotFound:
         return []
-    return [p for p in found if p[len(REPOS) + len(name) + 2:].startswith("_")]
+    return [p for p in found if p[len(REPOS) + len(name) + 2 :].startswith("_")]
 
 
 @pytest.fixture
@@ -27,9 +27,12 @@ def populated(oci, client, driver):
     """team/app (2 tags, a referrer, an open upload), team/app/sub and other/app."""
     digest, body = oci.push_image("team/app", "v1", layers=[b"shared", b"own"])
     oci.push_image("team/app", "v2", layers=[b"v2"])
-    referrer = oci.image("team/app", layers=[b"sig"], config_type="application/vnd.test+json",
-                         subject={"mediaType": mediatypes.OCI_MANIFEST, "digest": digest,
-                                  "size": len(body)})
+    referrer = oci.image(
+        "team/app",
+        layers=[b"sig"],
+        config_type="application/vnd.test+json",
+        subject={"mediaType": mediatypes.OCI_MANIFEST, "digest": digest, "size": len(body)},
+    )
     oci.put_manifest("team/app", "sig", referrer)
     upload = oci.start("team/app")
     client.patch(upload, data=b"partial")
@@ -39,7 +42,8 @@ def populated(oci, client, driver):
 
 
 def test_everything_of_the_repository_goes_but_blobs_and_other_repositories(
-        client, oci, driver, sink, populated):
+    client, oci, driver, sink, populated
+):
     blobs_before = oci.stored_blobs()
     assert files_of(driver, "team/app")
     r = client.delete("/v2/_wharf/repositories/team/app")
@@ -54,19 +58,22 @@ def test_everything_of_the_repository_goes_but_blobs_and_other_repositories(
     assert oci.stored_blobs() == blobs_before  # left to garbage collection
     for name in ("team/app/sub", "other/app"):
         assert client.get(f"/v2/{name}/manifests/v1").status_code == 200
-    assert client.get("/v2/_catalog").get_json() == {"repositories": ["other/app",
-                                                                      "team/app/sub"]}
+    assert client.get("/v2/_catalog").get_json() == {"repositories": ["other/app", "team/app/sub"]}
     [event] = [e for e in sink.events if e.action == "delete"]
     assert (event.action, event.target.repository) == ("delete", "team/app")
     assert (event.target.digest, event.target.tag, event.target.size) == ("", "", None)
 
 
-def test_deleting_again_or_a_missing_repository_is_202_with_the_event_again(client, sink,
-                                                                           populated):
+def test_deleting_again_or_a_missing_repository_is_202_with_the_event_again(
+    client, sink, populated
+):
     for name in ("team/app", "team/app", "never/existed"):
         assert client.delete(f"/v2/_wharf/repositories/{name}").status_code == 202
     assert [(e.action, e.target.repository) for e in sink.events[-3:]] == [
-        ("delete", "team/app"), ("delete", "team/app"), ("delete", "never/existed")]
+        ("delete", "team/app"),
+        ("delete", "team/app"),
+        ("delete", "never/existed"),
+    ]
 
 
 def test_the_delete_event_has_only_the_repository_on_the_wire(client, sink):

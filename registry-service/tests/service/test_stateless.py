@@ -25,8 +25,11 @@ def test_post_on_a_patch_on_b_put_on_a(replicas):
     r = a.patch(location, data=DATA[5000:9000], headers={"Content-Range": "5000-8999"})
     assert r.status_code == 202
     digest = str(digest_bytes(DATA))
-    r = a.put(f"{location}?digest={digest}", data=DATA[9000:],
-              headers={"Content-Range": f"9000-{len(DATA) - 1}"})
+    r = a.put(
+        f"{location}?digest={digest}",
+        data=DATA[9000:],
+        headers={"Content-Range": f"9000-{len(DATA) - 1}"},
+    )
     assert r.status_code == 201
     assert b.get(f"/v2/team/app/blobs/{digest}").data == DATA
 
@@ -51,14 +54,24 @@ def test_two_threads_pushing_the_same_blob_and_tag(replicas):
     def push(client, layer):
         r = client.post(f"/v2/team/app/blobs/uploads/?digest={digest}", data=DATA)
         assert r.status_code == 201
-        body = (b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
-                b'"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"'
-                + config.encode() + b'","size":2},"layers":[{"mediaType":"application/'
-                b'vnd.oci.image.layer.v1.tar","digest":"' + digest.encode()
-                + b'","size":' + str(len(DATA)).encode() + b',"annotations":{"n":"'
-                + layer + b'"}}]}')
-        r = client.put("/v2/team/app/manifests/latest", data=body,
-                       headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+        body = (
+            b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
+            b'"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"'
+            + config.encode()
+            + b'","size":2},"layers":[{"mediaType":"application/'
+            b'vnd.oci.image.layer.v1.tar","digest":"'
+            + digest.encode()
+            + b'","size":'
+            + str(len(DATA)).encode()
+            + b',"annotations":{"n":"'
+            + layer
+            + b'"}}]}'
+        )
+        r = client.put(
+            "/v2/team/app/manifests/latest",
+            data=body,
+            headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+        )
         results.append((r.status_code, r.headers.get("Docker-Content-Digest")))
 
     threads = [threading.Thread(target=push, args=args) for args in ((a, b"1"), (b, b"2"))]

@@ -17,15 +17,27 @@ from wharf_protocol.tokens import TokenIssuer
 from wharf_registry.app import create_app
 from wharf_registry.settings import ConfigError, Settings
 
-ADMIN = ("repository:team/app:*", "repository:other/base:*", "repository:a/x:*",
-         "repository:b/y:*", "repository:c/z:*")
+ADMIN = (
+    "repository:team/app:*",
+    "repository:other/base:*",
+    "repository:a/x:*",
+    "repository:b/y:*",
+    "repository:c/z:*",
+)
 DIGEST = "sha256:" + "a" * 64
 
 
 @pytest.fixture
 def settings():
-    return Settings(storage_driver="filesystem", auth="token", index_url=URL, index_name=NAME,
-                    index_credential=CREDENTIAL, token_realm=REALM, notifications_enabled=False)
+    return Settings(
+        storage_driver="filesystem",
+        auth="token",
+        index_url=URL,
+        index_name=NAME,
+        index_credential=CREDENTIAL,
+        token_realm=REALM,
+        notifications_enabled=False,
+    )
 
 
 @pytest.fixture
@@ -62,24 +74,29 @@ def challenge(response) -> dict[str, str]:
     return parsed.params
 
 
-@pytest.mark.parametrize(("method", "path", "scope"), [
-    ("GET", "/v2/", None),
-    ("GET", "/v2/_catalog", "registry:catalog:*"),
-    ("GET", "/v2/team/app/tags/list", "repository:team/app:pull"),
-    ("HEAD", "/v2/team/app/manifests/v1", "repository:team/app:pull"),
-    ("GET", f"/v2/team/app/blobs/{DIGEST}", "repository:team/app:pull"),
-    ("GET", f"/v2/team/app/referrers/{DIGEST}", "repository:team/app:pull"),
-    ("POST", "/v2/team/app/blobs/uploads/", "repository:team/app:pull,push"),
-    ("PATCH", "/v2/team/app/blobs/uploads/some-id", "repository:team/app:pull,push"),
-    ("PUT", "/v2/team/app/manifests/v1", "repository:team/app:pull,push"),
-    ("DELETE", "/v2/team/app/manifests/v1", "repository:team/app:delete"),
-    ("DELETE", f"/v2/team/app/blobs/{DIGEST}", "repository:team/app:delete"),
-    ("DELETE", "/v2/_wharf/repositories/team/app", "repository:team/app:delete"),
-    ("POST", f"/v2/team/app/blobs/uploads/?mount={DIGEST}&from=other/base",
-     "repository:team/app:pull,push repository:other/base:pull"),
-])
-def test_requests_without_a_token_get_the_bearer_challenge(client, oci, index, method, path,
-                                                           scope):
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("GET", "/v2/", None),
+        ("GET", "/v2/_catalog", "registry:catalog:*"),
+        ("GET", "/v2/team/app/tags/list", "repository:team/app:pull"),
+        ("HEAD", "/v2/team/app/manifests/v1", "repository:team/app:pull"),
+        ("GET", f"/v2/team/app/blobs/{DIGEST}", "repository:team/app:pull"),
+        ("GET", f"/v2/team/app/referrers/{DIGEST}", "repository:team/app:pull"),
+        ("POST", "/v2/team/app/blobs/uploads/", "repository:team/app:pull,push"),
+        ("PATCH", "/v2/team/app/blobs/uploads/some-id", "repository:team/app:pull,push"),
+        ("PUT", "/v2/team/app/manifests/v1", "repository:team/app:pull,push"),
+        ("DELETE", "/v2/team/app/manifests/v1", "repository:team/app:delete"),
+        ("DELETE", f"/v2/team/app/blobs/{DIGEST}", "repository:team/app:delete"),
+        ("DELETE", "/v2/_wharf/repositories/team/app", "repository:team/app:delete"),
+        (
+            "POST",
+            f"/v2/team/app/blobs/uploads/?mount={DIGEST}&from=other/base",
+            "repository:team/app:pull,push repository:other/base:pull",
+        ),
+    ],
+)
+def test_requests_without_a_token_get_the_bearer_challenge(client, oci, index, method, path, scope):
     r = client.open(path, method=method)
     assert r.status_code == 401
     expected = f'Bearer realm="{REALM}",service="{NAME}"'
@@ -102,8 +119,7 @@ def test_a_valid_token_allows_push_and_pull_and_is_verified_once(as_user, index,
     assert {e.actor.name for e in sink.events} == {"alice"}
 
 
-def test_insufficient_scope_is_401_with_the_error_the_client_reacts_to(as_user, admin, index,
-                                                                      oci):
+def test_insufficient_scope_is_401_with_the_error_the_client_reacts_to(as_user, admin, index, oci):
     admin.push_image("team/app", "v1")
     reader = as_user(index.token("repository:team/app:pull"))
     assert reader.client.get("/v2/team/app/manifests/v1").status_code == 200
@@ -114,32 +130,50 @@ def test_insufficient_scope_is_401_with_the_error_the_client_reacts_to(as_user, 
     ]:
         r = reader.client.open(path, method=method)
         assert r.status_code == 401, (method, path)
-        assert challenge(r) == {"realm": REALM, "service": NAME, "scope": scope,
-                                "error": "insufficient_scope"}
+        assert challenge(r) == {
+            "realm": REALM,
+            "service": NAME,
+            "scope": scope,
+            "error": "insufficient_scope",
+        }
         assert oci.codes(r) == ["UNAUTHORIZED"]
     # a push-only grant (no pull) is not enough to push: writes need pull and push
     pusher = as_user(index.token("repository:team/app:push"))
     assert pusher.client.post("/v2/team/app/blobs/uploads/").status_code == 401
 
 
-@pytest.mark.parametrize(("make_token", "reason"), [
-    (lambda index: index.token("repository:team/app:pull",
-                               issuer=TokenIssuer(["old-signing-key", "new-signing-key"],
-                                                  "wharf-index", clock=lambda: 1000.0)),
-     "expired"),
-    (lambda index: index.token("repository:team/app:pull", audience="another-registry"),
-     "wrong_audience"),
-    (lambda index: "not%a$token", "malformed"),
-    (lambda index: TokenIssuer(["forged"], "wharf-index").issue("x", NAME, [])[0],
-     "bad_signature"),
-])
+@pytest.mark.parametrize(
+    ("make_token", "reason"),
+    [
+        (
+            lambda index: index.token(
+                "repository:team/app:pull",
+                issuer=TokenIssuer(
+                    ["old-signing-key", "new-signing-key"], "wharf-index", clock=lambda: 1000.0
+                ),
+            ),
+            "expired",
+        ),
+        (
+            lambda index: index.token("repository:team/app:pull", audience="another-registry"),
+            "wrong_audience",
+        ),
+        (lambda index: "not%a$token", "malformed"),
+        (
+            lambda index: TokenIssuer(["forged"], "wharf-index").issue("x", NAME, [])[0],
+            "bad_signature",
+        ),
+    ],
+)
 def test_tokens_the_index_rejects_get_401_invalid_token(client, oci, index, make_token, reason):
     r = client.get("/v2/team/app/tags/list", headers=bearer(make_token(index)))
     assert r.status_code == 401
     assert challenge(r)["error"] == "invalid_token"
     assert challenge(r)["scope"] == "repository:team/app:pull"
-    assert r.get_json()["errors"][0] == {"code": "UNAUTHORIZED",
-                                         "message": f"token rejected: {reason}"}
+    assert r.get_json()["errors"][0] == {
+        "code": "UNAUTHORIZED",
+        "message": f"token rejected: {reason}",
+    }
 
 
 def test_a_revoked_token_is_refused(client, index):
@@ -180,8 +214,9 @@ def test_index_down_warm_cache_keeps_working(as_user, admin, index):
     assert newcomer.client.get("/v2/team/app/manifests/v1").status_code == 503
 
 
-def test_wrong_registry_credential_is_a_503_naming_the_variables(settings, driver, sink, index,
-                                                                caplog):
+def test_wrong_registry_credential_is_a_503_naming_the_variables(
+    settings, driver, sink, index, caplog
+):
     wrong = IndexClient(URL, NAME, "wrong-credential-xyz", retries=0)
     app = create_app(settings, driver=driver, sink=sink, index=wrong)
     r = app.test_client().get("/v2/", headers=bearer(index.token()))
@@ -217,8 +252,7 @@ def test_mount_needs_pull_on_the_source_and_push_on_the_target(as_user, admin, i
     r = target_only.client.post(url)
     assert r.status_code == 202  # not mounted: a plain upload session instead
     assert not any(e.action == "mount" for e in sink.events)
-    both = as_user(index.token("repository:team/app:pull,push",
-                                    "repository:other/base:pull"))
+    both = as_user(index.token("repository:team/app:pull,push", "repository:other/base:pull"))
     r = both.client.post(url)
     assert r.status_code == 201 and r.headers["Docker-Content-Digest"] == blob
     assert sink.events[-1].action == "mount"
@@ -234,11 +268,14 @@ def test_repository_delete_needs_delete_on_the_repository(as_user, admin, index)
     assert admin.client.get("/v2/team/app/tags/list").status_code == 404
 
 
-@pytest.mark.parametrize(("missing", "variable"), [
-    ("index_url", "REGISTRY_INDEX_URL"),
-    ("index_name", "REGISTRY_INDEX_NAME"),
-    ("index_credential", "REGISTRY_INDEX_CREDENTIAL"),
-])
+@pytest.mark.parametrize(
+    ("missing", "variable"),
+    [
+        ("index_url", "REGISTRY_INDEX_URL"),
+        ("index_name", "REGISTRY_INDEX_NAME"),
+        ("index_credential", "REGISTRY_INDEX_CREDENTIAL"),
+    ],
+)
 def test_token_mode_refuses_to_start_without_the_index_connection(settings, missing, variable):
     incomplete = Settings(**{**settings.__dict__, missing: None, "token_service": None})
     with pytest.raises(ConfigError, match=variable):

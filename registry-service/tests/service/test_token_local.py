@@ -14,8 +14,15 @@ from wharf_registry.settings import ConfigError, Settings
 
 @pytest.fixture
 def settings():
-    return Settings(storage_driver="filesystem", auth="token", token_verify="local",
-                    token_keys=KEYS, index_name=NAME, token_realm=REALM, token_leeway=60)
+    return Settings(
+        storage_driver="filesystem",
+        auth="token",
+        token_verify="local",
+        token_keys=KEYS,
+        index_name=NAME,
+        token_realm=REALM,
+        token_leeway=60,
+    )
 
 
 @pytest.fixture
@@ -30,15 +37,18 @@ def mint(audience=NAME, issued_ago=0, ttl=300, keys=KEYS, issuer="wharf-index"):
     return bearer(token)
 
 
-@pytest.mark.parametrize(("token", "status", "message"), [
-    ({}, 200, None),
-    ({"issued_ago": 300 + 30}, 200, None),  # expired 30 s ago: within the 60 s leeway
-    ({"issued_ago": 300 + 120}, 401, "token rejected: expired"),
-    ({"audience": "another-registry"}, 401, "token rejected: wrong_audience"),
-    ({"keys": ["unknown-key"]}, 401, "token rejected: bad_signature"),
-    ({"issuer": "someone-else"}, 401, "token rejected: wrong_issuer"),
-    (None, 401, "authentication required: a bearer token is needed"),
-])
+@pytest.mark.parametrize(
+    ("token", "status", "message"),
+    [
+        ({}, 200, None),
+        ({"issued_ago": 300 + 30}, 200, None),  # expired 30 s ago: within the 60 s leeway
+        ({"issued_ago": 300 + 120}, 401, "token rejected: expired"),
+        ({"audience": "another-registry"}, 401, "token rejected: wrong_audience"),
+        ({"keys": ["unknown-key"]}, 401, "token rejected: bad_signature"),
+        ({"issuer": "someone-else"}, 401, "token rejected: wrong_issuer"),
+        (None, 401, "authentication required: a bearer token is needed"),
+    ],
+)
 def test_local_verification(client, no_network, token, status, message):
     # minted here, not at collection: the clock must not move between minting and the check
     headers = {} if token is None else mint(**token)
@@ -55,7 +65,8 @@ def test_local_verification(client, no_network, token, status, message):
 
 def test_local_mode_needs_keys_and_a_realm():
     with pytest.raises(ConfigError) as info:
-        create_app(Settings(storage_driver="inmemory", auth="token", token_verify="local",
-                            index_name=NAME))
+        create_app(
+            Settings(storage_driver="inmemory", auth="token", token_verify="local", index_name=NAME)
+        )
     assert "REGISTRY_AUTH_TOKEN_KEYS" in str(info.value)
     assert "REGISTRY_AUTH_TOKEN_REALM" in str(info.value)

@@ -34,8 +34,11 @@ def test_chunked_upload_in_order(client, oci):
     assert r.headers["Range"] == "0-19"
     status = client.get(location)
     assert status.status_code == 204 and status.headers["Range"] == "0-19"
-    r = client.put(f"{location}?digest={DIGEST}", data=DATA[20:],
-                   headers={"Content-Range": f"20-{len(DATA) - 1}"})
+    r = client.put(
+        f"{location}?digest={DIGEST}",
+        data=DATA[20:],
+        headers={"Content-Range": f"20-{len(DATA) - 1}"},
+    )
     assert r.status_code == 201
     assert r.headers["Location"] == f"/v2/team/app/blobs/{DIGEST}"
     assert r.headers["Docker-Content-Digest"] == DIGEST
@@ -54,9 +57,12 @@ def test_patch_without_content_range_and_put_without_body(client, oci):
 
 def test_chunked_transfer_encoding(client, oci):
     location = oci.start("team/app")
-    r = client.patch(location, input_stream=io.BytesIO(DATA),
-                     headers={"Transfer-Encoding": "chunked"},
-                     environ_overrides={"wsgi.input_terminated": True})
+    r = client.patch(
+        location,
+        input_stream=io.BytesIO(DATA),
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert r.status_code == 202 and r.headers["Range"] == f"0-{len(DATA) - 1}"
     assert client.put(f"{location}?digest={DIGEST}").status_code == 201
 
@@ -87,9 +93,24 @@ def test_out_of_order_chunk_is_416_and_keeps_the_session(client, oci, start):
 
 
 BAD_CONTENT_RANGES = [
-    "garbage", "5-2", "0-99", "", "bytes=0-9", "bytes 0-9", "bytes 0-9/10", "bytes 0-9/*",
-    "0-9/10", "0 - 9", "0-", "-9", "0-9,10-19", "+0-9", "0x0-9", "\u0660-\u0669",
-    "9" * 20 + "-" + "9" * 20, "0-" + "9" * 5000,
+    "garbage",
+    "5-2",
+    "0-99",
+    "",
+    "bytes=0-9",
+    "bytes 0-9",
+    "bytes 0-9/10",
+    "bytes 0-9/*",
+    "0-9/10",
+    "0 - 9",
+    "0-",
+    "-9",
+    "0-9,10-19",
+    "+0-9",
+    "0x0-9",
+    "\u0660-\u0669",
+    "9" * 20 + "-" + "9" * 20,
+    "0-" + "9" * 5000,
 ]
 
 
@@ -159,8 +180,17 @@ def test_unknown_upload(client, oci, method):
     assert r.status_code == 404 and oci.codes(r) == ["BLOB_UPLOAD_UNKNOWN"]
 
 
-BAD_UPLOAD_IDS = ["%2e%2e", ".", "x:y", "a%7Cb", "%C2%AD", "x%00", "a" * 300,
-                  "0F6C1B5E-3C1A-4B4E-9A52-1E4F2A0E6D01", "-"]
+BAD_UPLOAD_IDS = [
+    "%2e%2e",
+    ".",
+    "x:y",
+    "a%7Cb",
+    "%C2%AD",
+    "x%00",
+    "a" * 300,
+    "0F6C1B5E-3C1A-4B4E-9A52-1E4F2A0E6D01",
+    "-",
+]
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
@@ -201,14 +231,16 @@ def race(driver, monkeypatch, *requests):
 
 
 @pytest.mark.parametrize("last_chunk", [False, True])
-def test_two_puts_completing_one_upload_at_once(any_driver, make_client, settings, oci,
-                                                monkeypatch, last_chunk):
+def test_two_puts_completing_one_upload_at_once(
+    any_driver, make_client, settings, oci, monkeypatch, last_chunk
+):
     client = make_client(settings, driver=any_driver)
     oci = type(oci)(client)
     location = oci.start("team/app")
     patch(client, location, DATA[:20], start=0)
-    body, headers = (DATA[20:], {"Content-Range": f"20-{len(DATA) - 1}"}) if last_chunk \
-        else (DATA, {})
+    body, headers = (
+        (DATA[20:], {"Content-Range": f"20-{len(DATA) - 1}"}) if last_chunk else (DATA, {})
+    )
     if not last_chunk:
         patch(client, location, DATA[20:], start=20)
         body = None
@@ -245,18 +277,20 @@ def test_cancel(client, oci):
 def test_truncated_patch_discards_the_chunk_and_the_session(client, oci):
     location = oci.start("team/app")
     patch(client, location, DATA[:10], start=0)
-    r = client.patch(location, input_stream=io.BytesIO(DATA[10:15]),
-                     environ_overrides={"CONTENT_LENGTH": "20"})
+    r = client.patch(
+        location, input_stream=io.BytesIO(DATA[10:15]), environ_overrides={"CONTENT_LENGTH": "20"}
+    )
     assert r.status_code == 400 and oci.codes(r) == ["BLOB_UPLOAD_INVALID"]
     assert client.get(location).status_code == 404
     assert oci.uploads("team/app") == [] and oci.stored_blobs() == []
 
 
 def test_truncated_monolithic_body_leaves_nothing(client, oci):
-    r = client.post(f"/v2/team/app/blobs/uploads/?digest={DIGEST}",
-                    input_stream=io.BytesIO(DATA[:7]),
-                    environ_overrides={"CONTENT_LENGTH": str(len(DATA)),
-                                       "wsgi.input_terminated": True})
+    r = client.post(
+        f"/v2/team/app/blobs/uploads/?digest={DIGEST}",
+        input_stream=io.BytesIO(DATA[:7]),
+        environ_overrides={"CONTENT_LENGTH": str(len(DATA)), "wsgi.input_terminated": True},
+    )
     assert r.status_code == 400 and oci.codes(r) == ["BLOB_UPLOAD_INVALID"]
     assert oci.stored_blobs() == [] and oci.uploads("team/app") == []
     assert client.head(f"/v2/team/app/blobs/{DIGEST}").status_code == 404
@@ -264,8 +298,11 @@ def test_truncated_monolithic_body_leaves_nothing(client, oci):
 
 def test_truncated_final_chunk_leaves_nothing(client, oci):
     location = oci.start("team/app")
-    r = client.put(f"{location}?digest={DIGEST}", input_stream=io.BytesIO(DATA[:7]),
-                   environ_overrides={"CONTENT_LENGTH": str(len(DATA))})
+    r = client.put(
+        f"{location}?digest={DIGEST}",
+        input_stream=io.BytesIO(DATA[:7]),
+        environ_overrides={"CONTENT_LENGTH": str(len(DATA))},
+    )
     assert r.status_code == 400
     assert oci.stored_blobs() == [] and oci.uploads("team/app") == []
 
@@ -279,10 +316,15 @@ def test_mount_from_a_repository_holding_the_blob(client, oci, sink):
     assert ("mount", "team/app", digest) in sink.actions()
 
 
-@pytest.mark.parametrize("query", [
-    f"mount={DIGEST}&from=team/empty", f"mount={DIGEST}&from=BAD..name",
-    "mount=sha256:nope&from=team/base", f"mount={DIGEST}",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"mount={DIGEST}&from=team/empty",
+        f"mount={DIGEST}&from=BAD..name",
+        "mount=sha256:nope&from=team/base",
+        f"mount={DIGEST}",
+    ],
+)
 def test_mount_falls_back_to_a_session(client, oci, query):
     oci.push_blob("team/base", b"other content")
     r = client.post(f"/v2/team/app/blobs/uploads/?{query}")

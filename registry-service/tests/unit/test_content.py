@@ -37,8 +37,10 @@ def test_upload_in_chunks_uses_the_cached_hasher(content, monkeypatch):
     upload = content.uploads.start("a")
     content.uploads.append("a", upload, body(DATA[:300], 0))
     content.uploads.append("a", upload, body(DATA[300:], 300))
-    monkeypatch.setattr("wharf_registry.content.uploads.hash_stream",
-                        lambda *a: pytest.fail("should not re-read the data"))
+    monkeypatch.setattr(
+        "wharf_registry.content.uploads.hash_stream",
+        lambda *a: pytest.fail("should not re-read the data"),
+    )
     digest = digest_bytes(DATA)
     assert content.uploads.finish("a", upload, digest, None) == len(DATA)
     assert content.blobs.stat("a", digest) == len(DATA)

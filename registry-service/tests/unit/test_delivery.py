@@ -69,8 +69,12 @@ def test_event_names_sort_by_time():
 def test_backoff_doubles_up_to_the_maximum_and_resets_after_success(caplog):
     outbox = Outbox(InMemoryDriver())
     outbox.append([event()])
-    client = Client(IndexUnavailable("down"), RegistryCredentialRejected("refused"),
-                    IndexUnavailable("down"), IndexUnavailable("down"))
+    client = Client(
+        IndexUnavailable("down"),
+        RegistryCredentialRejected("refused"),
+        IndexUnavailable("down"),
+        IndexUnavailable("down"),
+    )
     delivery = Delivery(outbox, client, interval=0.5, max_backoff=3.0)
     with caplog.at_level(logging.INFO):
         delays = [delivery.step() for _ in range(5)]
@@ -143,8 +147,11 @@ def test_refused_events_are_logged_and_not_resent(caplog):
     class Refusing(Client):
         def post_events(self, events):
             super().post_events(events)
-            return [(e.id, "namespace not served by this registry") for e in events
-                    if e.target.repository.startswith("alice/")]  # fmt: skip
+            return [
+                (e.id, "namespace not served by this registry")
+                for e in events
+                if e.target.repository.startswith("alice/")
+            ]
 
     driver, client = InMemoryDriver(), Refusing()
     sink = OutboxSink(Outbox(driver))

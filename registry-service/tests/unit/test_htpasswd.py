@@ -51,9 +51,18 @@ def test_cache_holds_no_password():
     assert all(b"pw" not in key and b"alice" not in key for key in auth._cache)
 
 
-@pytest.mark.parametrize("header", [None, "Basic", "Basic %%%", basic("", "pw"),
-                                    "Basic " + base64.b64encode(b"nocolon").decode(),
-                                    basic("alice", "bad"), basic("eve", "pw")])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Basic",
+        "Basic %%%",
+        basic("", "pw"),
+        "Basic " + base64.b64encode(b"nocolon").decode(),
+        basic("alice", "bad"),
+        basic("eve", "pw"),
+    ],
+)
 def test_rejected(header):
     auth = HtpasswdAuth({"alice": HASH}, "realm")
     with pytest.raises(AuthenticationRequired):
@@ -68,9 +77,11 @@ def hash_with(cost, password=b"pw"):
 def checked_costs(monkeypatch, auth, header):
     """Return the bcrypt cost of every hash ``authenticate(header)`` checked a password against."""
     costs = []
-    monkeypatch.setattr(bcrypt, "checkpw",
-                        lambda password, hashed: costs.append(int(hashed[4:6]))
-                        or CHECKPW(password, hashed))
+    monkeypatch.setattr(
+        bcrypt,
+        "checkpw",
+        lambda password, hashed: costs.append(int(hashed[4:6])) or CHECKPW(password, hashed),
+    )
     with pytest.raises(AuthenticationRequired):
         auth.authenticate(request_with(header))
     return costs
@@ -83,11 +94,14 @@ def test_an_unknown_user_costs_one_check_at_the_cost_of_the_file(monkeypatch):
     assert wrong_password == unknown_user == [4]
 
 
-@pytest.mark.parametrize(("costs", "expected"), [
-    ([4, 4, 5], 4),  # the most common cost: unknown users look like most users
-    ([4, 5], 5),  # a tie goes to the highest
-    ([], 10),
-])
+@pytest.mark.parametrize(
+    ("costs", "expected"),
+    [
+        ([4, 4, 5], 4),  # the most common cost: unknown users look like most users
+        ([4, 5], 5),  # a tie goes to the highest
+        ([], 10),
+    ],
+)
 def test_the_dummy_hash_takes_the_most_common_cost(monkeypatch, costs, expected):
     users = {f"user{i}": hash_with(cost) for i, cost in enumerate(costs)}
     auth = HtpasswdAuth(users, "r")

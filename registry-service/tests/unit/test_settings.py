@@ -15,23 +15,32 @@ def test_defaults():
 
 
 def test_driver_params_of_the_selected_driver_only():
-    s = Settings.from_env({
-        "REGISTRY_STORAGE": "s3", "REGISTRY_STORAGE_S3_BUCKET": "b",
-        "REGISTRY_STORAGE_S3_ENDPOINT_URL": "http://x",
-        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": "/d",
-        "REGISTRY_STORAGE_REDIRECT_DISABLE": "true",
-    })
+    s = Settings.from_env(
+        {
+            "REGISTRY_STORAGE": "s3",
+            "REGISTRY_STORAGE_S3_BUCKET": "b",
+            "REGISTRY_STORAGE_S3_ENDPOINT_URL": "http://x",
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": "/d",
+            "REGISTRY_STORAGE_REDIRECT_DISABLE": "true",
+        }
+    )
     assert s.storage_params == {"bucket": "b", "endpoint_url": "http://x"}
     assert s.storage_redirect is False
 
 
 def test_values():
-    s = Settings.from_env({
-        "REGISTRY_AUTH": "htpasswd", "REGISTRY_AUTH_HTPASSWD_PATH": "/etc/htpasswd",
-        "REGISTRY_HTTP_HOST": "https://reg.example/", "REGISTRY_LOG_LEVEL": "debug",
-        "REGISTRY_LOG_FORMAT": "text", "REGISTRY_VALIDATION_MANIFESTS_MAXSIZE": "1000",
-        "REGISTRY_CATALOG_MAXENTRIES": "5", "REGISTRY_READONLY": "yes",
-    })
+    s = Settings.from_env(
+        {
+            "REGISTRY_AUTH": "htpasswd",
+            "REGISTRY_AUTH_HTPASSWD_PATH": "/etc/htpasswd",
+            "REGISTRY_HTTP_HOST": "https://reg.example/",
+            "REGISTRY_LOG_LEVEL": "debug",
+            "REGISTRY_LOG_FORMAT": "text",
+            "REGISTRY_VALIDATION_MANIFESTS_MAXSIZE": "1000",
+            "REGISTRY_CATALOG_MAXENTRIES": "5",
+            "REGISTRY_READONLY": "yes",
+        }
+    )
     assert s.auth == "htpasswd" and s.htpasswd_path == "/etc/htpasswd"
     assert s.location("/v2/a") == "https://reg.example/v2/a"
     assert (s.log_level, s.log_format, s.manifest_max_size) == ("DEBUG", "text", 1000)
@@ -40,17 +49,29 @@ def test_values():
 
 def test_every_problem_is_reported_with_its_variable():
     with pytest.raises(ConfigError) as info:
-        Settings.from_env({
-            "REGISTRY_STORAGE": "floppy", "REGISTRY_AUTH": "htpasswd",
-            "REGISTRY_HTTP_HOST": "reg.example", "REGISTRY_LOG_FORMAT": "xml",
-            "REGISTRY_VALIDATION_MANIFESTS_MAXSIZE": "big", "REGISTRY_READONLY": "maybe",
-            "REGISTRY_VALIDATION_NAME_MAXLENGTH": "300", "REGISTRY_CATALOG_MAXENTRIES": "0",
-        })
+        Settings.from_env(
+            {
+                "REGISTRY_STORAGE": "floppy",
+                "REGISTRY_AUTH": "htpasswd",
+                "REGISTRY_HTTP_HOST": "reg.example",
+                "REGISTRY_LOG_FORMAT": "xml",
+                "REGISTRY_VALIDATION_MANIFESTS_MAXSIZE": "big",
+                "REGISTRY_READONLY": "maybe",
+                "REGISTRY_VALIDATION_NAME_MAXLENGTH": "300",
+                "REGISTRY_CATALOG_MAXENTRIES": "0",
+            }
+        )
     text = str(info.value)
-    for name in ("REGISTRY_STORAGE:", "REGISTRY_AUTH_HTPASSWD_PATH", "REGISTRY_HTTP_HOST",
-                 "REGISTRY_LOG_FORMAT", "REGISTRY_VALIDATION_MANIFESTS_MAXSIZE",
-                 "REGISTRY_READONLY", "REGISTRY_VALIDATION_NAME_MAXLENGTH",
-                 "REGISTRY_CATALOG_MAXENTRIES"):
+    for name in (
+        "REGISTRY_STORAGE:",
+        "REGISTRY_AUTH_HTPASSWD_PATH",
+        "REGISTRY_HTTP_HOST",
+        "REGISTRY_LOG_FORMAT",
+        "REGISTRY_VALIDATION_MANIFESTS_MAXSIZE",
+        "REGISTRY_READONLY",
+        "REGISTRY_VALIDATION_NAME_MAXLENGTH",
+        "REGISTRY_CATALOG_MAXENTRIES",
+    ):
         assert name in text
     assert len(info.value.problems) == 8
 
@@ -62,16 +83,25 @@ def test_token_mode_requires_the_index_connection():
     for name in ("REGISTRY_INDEX_URL", "REGISTRY_INDEX_NAME", "REGISTRY_INDEX_CREDENTIAL"):
         assert f"{name}: required when REGISTRY_AUTH=token" in text
     with pytest.raises(ConfigError, match="REGISTRY_AUTH_TOKEN_KEYS: required"):
-        Settings.from_env({"REGISTRY_AUTH": "token", "REGISTRY_AUTH_TOKEN_VERIFY": "local",
-                           "REGISTRY_INDEX_NAME": "reg1",
-                           "REGISTRY_AUTH_TOKEN_REALM": "https://index/v2/token"})
+        Settings.from_env(
+            {
+                "REGISTRY_AUTH": "token",
+                "REGISTRY_AUTH_TOKEN_VERIFY": "local",
+                "REGISTRY_INDEX_NAME": "reg1",
+                "REGISTRY_AUTH_TOKEN_REALM": "https://index/v2/token",
+            }
+        )
 
 
 def test_token_mode_defaults_derive_from_the_index():
-    s = Settings.from_env({
-        "REGISTRY_AUTH": "token", "REGISTRY_INDEX_URL": "http://index:5001/",
-        "REGISTRY_INDEX_NAME": "reg1", "REGISTRY_INDEX_CREDENTIAL": "secret-cred",
-    })
+    s = Settings.from_env(
+        {
+            "REGISTRY_AUTH": "token",
+            "REGISTRY_INDEX_URL": "http://index:5001/",
+            "REGISTRY_INDEX_NAME": "reg1",
+            "REGISTRY_INDEX_CREDENTIAL": "secret-cred",
+        }
+    )
     assert s.index_url == "http://index:5001"
     assert (s.token_realm, s.token_service) == ("http://index:5001/v2/token", "reg1")
     assert (s.token_issuer, s.token_verify) == ("wharf-index", "remote")
@@ -85,18 +115,28 @@ def test_token_mode_defaults_derive_from_the_index():
 def test_token_and_notification_values(tmp_path):
     cred = tmp_path / "cred"
     cred.write_text("from-a-file\n")
-    s = Settings.from_env({
-        "REGISTRY_AUTH": "token", "REGISTRY_AUTH_TOKEN_VERIFY": "local",
-        "REGISTRY_AUTH_TOKEN_KEYS": "old, new", "REGISTRY_INDEX_NAME": "reg1",
-        "REGISTRY_INDEX_URL": "http://index", "REGISTRY_INDEX_CREDENTIAL_FILE": str(cred),
-        "REGISTRY_AUTH_TOKEN_REALM": "https://public.example/v2/token",
-        "REGISTRY_AUTH_TOKEN_SERVICE": "registry.example", "REGISTRY_AUTH_TOKEN_LEEWAY": "0",
-        "REGISTRY_AUTH_TOKEN_CACHE_TTL": "5", "REGISTRY_NOTIFICATIONS_ENABLED": "false",
-        "REGISTRY_NOTIFICATIONS_INTERVAL": "0.5", "REGISTRY_NOTIFICATIONS_BATCH": "10",
-    })
+    s = Settings.from_env(
+        {
+            "REGISTRY_AUTH": "token",
+            "REGISTRY_AUTH_TOKEN_VERIFY": "local",
+            "REGISTRY_AUTH_TOKEN_KEYS": "old, new",
+            "REGISTRY_INDEX_NAME": "reg1",
+            "REGISTRY_INDEX_URL": "http://index",
+            "REGISTRY_INDEX_CREDENTIAL_FILE": str(cred),
+            "REGISTRY_AUTH_TOKEN_REALM": "https://public.example/v2/token",
+            "REGISTRY_AUTH_TOKEN_SERVICE": "registry.example",
+            "REGISTRY_AUTH_TOKEN_LEEWAY": "0",
+            "REGISTRY_AUTH_TOKEN_CACHE_TTL": "5",
+            "REGISTRY_NOTIFICATIONS_ENABLED": "false",
+            "REGISTRY_NOTIFICATIONS_INTERVAL": "0.5",
+            "REGISTRY_NOTIFICATIONS_BATCH": "10",
+        }
+    )
     assert s.token_keys == ("old", "new") and s.index_credential == "from-a-file"
-    assert (s.token_realm, s.token_service) == ("https://public.example/v2/token",
-                                                "registry.example")
+    assert (s.token_realm, s.token_service) == (
+        "https://public.example/v2/token",
+        "registry.example",
+    )
     assert (s.token_leeway, s.token_cache_ttl) == (0, 5)
     assert s.notifications_enabled is False
     assert (s.notifications_interval, s.notifications_batch) == (0.5, 10)
@@ -104,24 +144,36 @@ def test_token_and_notification_values(tmp_path):
 
 def test_bad_index_variables_are_named():
     with pytest.raises(ConfigError) as info:
-        Settings.from_env({
-            "REGISTRY_AUTH": "token", "REGISTRY_AUTH_TOKEN_VERIFY": "maybe",
-            "REGISTRY_INDEX_URL": "index:5001", "REGISTRY_INDEX_NAME": "reg1",
-            "REGISTRY_INDEX_CREDENTIAL_FILE": "/nonexistent/cred",
-            "REGISTRY_AUTH_TOKEN_LEEWAY": "-1", "REGISTRY_NOTIFICATIONS_INTERVAL": "0",
-            "REGISTRY_NOTIFICATIONS_MAXBACKOFF": "soon",
-        })
+        Settings.from_env(
+            {
+                "REGISTRY_AUTH": "token",
+                "REGISTRY_AUTH_TOKEN_VERIFY": "maybe",
+                "REGISTRY_INDEX_URL": "index:5001",
+                "REGISTRY_INDEX_NAME": "reg1",
+                "REGISTRY_INDEX_CREDENTIAL_FILE": "/nonexistent/cred",
+                "REGISTRY_AUTH_TOKEN_LEEWAY": "-1",
+                "REGISTRY_NOTIFICATIONS_INTERVAL": "0",
+                "REGISTRY_NOTIFICATIONS_MAXBACKOFF": "soon",
+            }
+        )
     problems = info.value.problems
-    for name in ("REGISTRY_AUTH_TOKEN_VERIFY:", "REGISTRY_INDEX_URL:",
-                 "REGISTRY_INDEX_CREDENTIAL_FILE:", "REGISTRY_AUTH_TOKEN_LEEWAY:",
-                 "REGISTRY_NOTIFICATIONS_INTERVAL:", "REGISTRY_NOTIFICATIONS_MAXBACKOFF:"):
+    for name in (
+        "REGISTRY_AUTH_TOKEN_VERIFY:",
+        "REGISTRY_INDEX_URL:",
+        "REGISTRY_INDEX_CREDENTIAL_FILE:",
+        "REGISTRY_AUTH_TOKEN_LEEWAY:",
+        "REGISTRY_NOTIFICATIONS_INTERVAL:",
+        "REGISTRY_NOTIFICATIONS_MAXBACKOFF:",
+    ):
         assert sum(p.startswith(name) for p in problems) == 1, (name, problems)
     assert len(problems) == 6, problems
 
 
 def test_notifications_need_the_index_connection():
-    with pytest.raises(ConfigError, match="REGISTRY_INDEX_CREDENTIAL: required when "
-                                          "REGISTRY_NOTIFICATIONS_ENABLED=true"):
+    with pytest.raises(
+        ConfigError,
+        match="REGISTRY_INDEX_CREDENTIAL: required when REGISTRY_NOTIFICATIONS_ENABLED=true",
+    ):
         Settings.from_env({"REGISTRY_INDEX_URL": "http://index", "REGISTRY_INDEX_NAME": "r"})
     assert Settings.from_env({}).notifications_enabled is False
 
@@ -147,7 +199,8 @@ def test_the_gunicorn_config_serves_with_the_settings_timeouts(monkeypatch):
     try:
         assert (conf.worker_class.header_timeout, conf.worker_class.io_timeout) == (9.0, 11.0)
         assert conf.worker_class.error_body(414, "too long") == {
-            "errors": [{"code": "UNKNOWN", "message": "too long"}]}
+            "errors": [{"code": "UNKNOWN", "message": "too long"}]
+        }
         assert conf.limit_request_line == 8190
     finally:
         monkeypatch.undo()

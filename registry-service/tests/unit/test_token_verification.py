@@ -33,8 +33,16 @@ class Clock:
 
 
 def claims(token: str, exp: float = NOW + 300, audience: str = "reg1") -> Claims:
-    return Claims("wharf-index", f"user-{token}", audience, int(NOW), int(NOW), int(exp),
-                  f"id-{token}", (parse_scope("repository:a/b:pull"),))
+    return Claims(
+        "wharf-index",
+        f"user-{token}",
+        audience,
+        int(NOW),
+        int(NOW),
+        int(exp),
+        f"id-{token}",
+        (parse_scope("repository:a/b:pull"),),
+    )
 
 
 class Index:
@@ -52,8 +60,19 @@ class Index:
             return requests.ConnectionError("refused")
         token = json.loads(request.body)["token"]
         if token not in self.known:
-            return 422, {}, json.dumps({"error": {"code": "TOKEN_INVALID", "message": "no",
-                                                  "detail": {"reason": "revoked"}}})
+            return (
+                422,
+                {},
+                json.dumps(
+                    {
+                        "error": {
+                            "code": "TOKEN_INVALID",
+                            "message": "no",
+                            "detail": {"reason": "revoked"},
+                        }
+                    }
+                ),
+            )
         return 200, {}, json.dumps({"claims": self.known[token].to_dict()})
 
 

@@ -106,9 +106,15 @@ class IndexClient:
     """
 
     def __init__(
-        self, base_url: str, registry_name: str, credential: str,
-        timeout: tuple[float, float] = (3.05, 10.0), retries: int = 3, backoff: float = 0.2,
-        session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+        self,
+        base_url: str,
+        registry_name: str,
+        credential: str,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        retries: int = 3,
+        backoff: float = 0.2,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not registry_name or not credential:
             raise ValueError("registry_name and credential must be non-empty")
@@ -142,8 +148,11 @@ class IndexClient:
                 self._sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 response = self._session.post(
-                    url, data=body, headers={"Content-Type": content_type},
-                    auth=self._auth, timeout=self.timeout,
+                    url,
+                    data=body,
+                    headers={"Content-Type": content_type},
+                    auth=self._auth,
+                    timeout=self.timeout,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = type(exc).__name__
@@ -153,15 +162,15 @@ class IndexClient:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 problem = f"HTTP {response.status_code}"
-            log.warning("index call failed", extra={"url": url, "attempt": attempt + 1,
-                                                    "problem": problem})
+            log.warning(
+                "index call failed", extra={"url": url, "attempt": attempt + 1, "problem": problem}
+            )
         raise IndexUnavailable(f"POST {url}: {problem} after {self.retries + 1} attempts")
 
     def _check_credential(self, response: requests.Response) -> None:
         if response.status_code in (401, 403):
             raise RegistryCredentialRejected(
-                f"the Index refused registry {self.registry_name!r} "
-                f"(HTTP {response.status_code})"
+                f"the Index refused registry {self.registry_name!r} (HTTP {response.status_code})"
             )
 
     def verify_token(self, token: str) -> Claims:

@@ -72,87 +72,120 @@ def registered() -> tuple[ErrorCode, ...]:
 # Distribution spec, "Error Codes" (messages from the spec table, descriptions from the
 # reference registry's registry/api/v2/errors.go and registry/api/errcode/register.go).
 BLOB_UNKNOWN = register(
-    "BLOB_UNKNOWN", "blob unknown to registry", 404,
+    "BLOB_UNKNOWN",
+    "blob unknown to registry",
+    404,
     "This error may be returned when a blob is unknown to the registry in a specified "
     "repository. This can be returned with a standard get or if a manifest references an "
     "unknown layer during upload.",
 )  # code-1
 BLOB_UPLOAD_INVALID = register(
-    "BLOB_UPLOAD_INVALID", "blob upload invalid", 400,
+    "BLOB_UPLOAD_INVALID",
+    "blob upload invalid",
+    400,
     "The blob upload encountered an error and can no longer proceed.",
 )  # code-2
 BLOB_UPLOAD_UNKNOWN = register(
-    "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry", 404,
+    "BLOB_UPLOAD_UNKNOWN",
+    "blob upload unknown to registry",
+    404,
     "If a blob upload has been cancelled or was never started, this error code may be returned.",
 )  # code-3
 DIGEST_INVALID = register(
-    "DIGEST_INVALID", "provided digest did not match uploaded content", 400,
+    "DIGEST_INVALID",
+    "provided digest did not match uploaded content",
+    400,
     "When a blob is uploaded, the registry will check that the content matches the digest "
     "provided by the client. The error may include a detail structure with the key "
     '"digest", including the invalid digest string. This error may also be returned when a '
     "manifest includes an invalid layer digest.",
 )  # code-4
 MANIFEST_BLOB_UNKNOWN = register(
-    "MANIFEST_BLOB_UNKNOWN", "manifest references a manifest or blob unknown to registry", 404,
+    "MANIFEST_BLOB_UNKNOWN",
+    "manifest references a manifest or blob unknown to registry",
+    404,
     "This error may be returned when a manifest blob is unknown to the registry.",
 )  # code-5
 MANIFEST_INVALID = register(
-    "MANIFEST_INVALID", "manifest invalid", 400,
+    "MANIFEST_INVALID",
+    "manifest invalid",
+    400,
     "During upload, manifests undergo several checks ensuring validity. If those checks "
     "fail, this error may be returned, unless a more specific error is included. The detail "
     "will contain information the failed validation.",
 )  # code-6
 MANIFEST_UNKNOWN = register(
-    "MANIFEST_UNKNOWN", "manifest unknown to registry", 404,
+    "MANIFEST_UNKNOWN",
+    "manifest unknown to registry",
+    404,
     "This error is returned when the manifest, identified by name and tag is unknown to the "
     "repository.",
 )  # code-7
 NAME_INVALID = register(
-    "NAME_INVALID", "invalid repository name", 400,
-    "Invalid repository name encountered either during manifest validation or any API "
-    "operation.",
+    "NAME_INVALID",
+    "invalid repository name",
+    400,
+    "Invalid repository name encountered either during manifest validation or any API operation.",
 )  # code-8
 NAME_UNKNOWN = register(
-    "NAME_UNKNOWN", "repository name not known to registry", 404,
+    "NAME_UNKNOWN",
+    "repository name not known to registry",
+    404,
     "This is returned if the name used during an operation is unknown to the registry.",
 )  # code-9
 SIZE_INVALID = register(
-    "SIZE_INVALID", "provided length did not match content length", 400,
+    "SIZE_INVALID",
+    "provided length did not match content length",
+    400,
     "When a layer is uploaded, the provided size will be checked against the uploaded "
     "content. If they do not match, this error will be returned.",
 )  # code-10
 UNAUTHORIZED = register(
-    "UNAUTHORIZED", "authentication required", 401,
+    "UNAUTHORIZED",
+    "authentication required",
+    401,
     "The access controller was unable to authenticate the client. Often this will be "
     "accompanied by a Www-Authenticate HTTP response header indicating how to authenticate.",
 )  # code-12
 DENIED = register(
-    "DENIED", "requested access to the resource is denied", 403,
+    "DENIED",
+    "requested access to the resource is denied",
+    403,
     "The access controller denied access for the operation on a resource.",
 )  # code-13
 UNSUPPORTED = register(
-    "UNSUPPORTED", "the operation is unsupported", 415,
+    "UNSUPPORTED",
+    "the operation is unsupported",
+    415,
     "The operation was unsupported due to a missing implementation or invalid set of "
     "parameters (the spec answers 405 for a disabled method, 415 for an unsupported media "
     "type: pass status= to ProtocolError).",
 )  # code-14
 TOOMANYREQUESTS = register(
-    "TOOMANYREQUESTS", "too many requests", 429,
+    "TOOMANYREQUESTS",
+    "too many requests",
+    429,
     "Returned when a client attempts to contact a service too many times.",
 )  # code-15
 PAGINATION_NUMBER_INVALID = register(
-    "PAGINATION_NUMBER_INVALID", "invalid number of results requested", 400,
+    "PAGINATION_NUMBER_INVALID",
+    "invalid number of results requested",
+    400,
     "The reference registry's code (registry/api/v2/errors.go) for a bad n or last parameter "
     "of the tags list or the catalog.",
 )
 INDEX_UNAVAILABLE = register(
-    "INDEX_UNAVAILABLE", "the token service (Wharf Index) is unavailable", 503,
+    "INDEX_UNAVAILABLE",
+    "the token service (Wharf Index) is unavailable",
+    503,
     "Wharf extension (token mode): the Index that verifies tokens cannot be reached, or refuses "
     "the registry's credential, and the token is not in the verification cache. Retrying later "
     "helps; the spec's table has no 503 code and UNKNOWN would read as a registry bug.",
 )
 UNKNOWN = register(
-    "UNKNOWN", "unknown error", 500,
+    "UNKNOWN",
+    "unknown error",
+    500,
     "Generic error returned when the error does not have an API classification.",
 )
 
@@ -223,8 +256,9 @@ def parse_envelope(body: Mapping[str, Any] | str | bytes) -> list[ProtocolError]
             raise ValueError("error entry without a string code")
         value, message = item["code"], item.get("message")
         code = _REGISTRY.get(value) or ErrorCode(value, str(message or ""), 500)
-        parsed.append(ProtocolError(code, None if message is None else str(message),
-                                    item.get("detail")))
+        parsed.append(
+            ProtocolError(code, None if message is None else str(message), item.get("detail"))
+        )
     return parsed
 
 

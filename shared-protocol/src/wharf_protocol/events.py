@@ -155,15 +155,25 @@ class Event:
 
 
 def new_event(
-    action: str, target: Target, request: RequestRecord | None = None,
-    actor: Actor | None = None, source: Source | None = None,
+    action: str,
+    target: Target,
+    request: RequestRecord | None = None,
+    actor: Actor | None = None,
+    source: Source | None = None,
 ) -> Event:
     """Return an Event with a fresh uuid4 id and the current UTC time.
 
     Raises ValueError for an action outside :data:`ACTIONS`.
     """
-    return Event(str(uuid.uuid4()), datetime.now(UTC), action, target,
-                 request or RequestRecord(), actor or Actor(), source or Source())
+    return Event(
+        str(uuid.uuid4()),
+        datetime.now(UTC),
+        action,
+        target,
+        request or RequestRecord(),
+        actor or Actor(),
+        source or Source(),
+    )
 
 
 def is_events_media_type(content_type: str | None) -> bool:
@@ -207,21 +217,20 @@ def _schemas(unknown: str) -> Schema:
 
     class TargetSchema(Base):
         media_type = _str("mediaType")
-        digest = fields.String(load_default="",
-                               validate=Regexp(rf"(?:{DIGEST_RE.pattern})?\Z"))
+        digest = fields.String(load_default="", validate=Regexp(rf"(?:{DIGEST_RE.pattern})?\Z"))
         size = fields.Integer(load_default=None, strict=True, validate=SIZE)
         length = fields.Integer(load_default=None, strict=True, validate=SIZE)
         repository = fields.String(required=True, validate=Length(min=1))
         url = _str()
         tag = _str()
         from_repository = _str("fromRepository")
-        references = fields.List(fields.Nested(DescriptorSchema, unknown=unknown),
-                                 load_default=list)
+        references = fields.List(
+            fields.Nested(DescriptorSchema, unknown=unknown), load_default=list
+        )
 
         @post_dump
         def omit_empty(self, data: dict, **_: Any) -> dict:
-            return {k: v for k, v in data.items() if v not in ("", None, [])
-                    or k == "repository"}
+            return {k: v for k, v in data.items() if v not in ("", None, []) or k == "repository"}
 
         @post_load
         def make(self, data: dict, **_: Any) -> Target:

@@ -154,7 +154,8 @@ def intersect(requested: Iterable[Scope], allowed: Iterable[Scope]) -> tuple[Sco
 def allows(access: Iterable[Scope], type: str, name: str, action: str) -> bool:
     """Tell whether ``access`` grants ``action`` on ``type:name`` (``*`` grants any action)."""
     return any(
-        scope.type == type and scope.name == name
+        scope.type == type
+        and scope.name == name
         and (action in scope.actions or "*" in scope.actions)
         for scope in access
     )

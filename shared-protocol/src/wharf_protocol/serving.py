@@ -51,10 +51,17 @@ from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 __all__ = [
-    "DEFAULT_HEADER_TIMEOUT", "LIMIT_REQUEST_FIELDS", "LIMIT_REQUEST_FIELD_SIZE",
-    "LIMIT_REQUEST_HEAD", "LIMIT_REQUEST_LINE", "HeadFirstWorker", "HeadTimeout", "has_body",
-    "scan_head", "worker_class",
-]  # fmt: skip
+    "DEFAULT_HEADER_TIMEOUT",
+    "LIMIT_REQUEST_FIELDS",
+    "LIMIT_REQUEST_FIELD_SIZE",
+    "LIMIT_REQUEST_HEAD",
+    "LIMIT_REQUEST_LINE",
+    "HeadFirstWorker",
+    "HeadTimeout",
+    "has_body",
+    "scan_head",
+    "worker_class",
+]
 
 #: gunicorn's largest request line (its default is 4094): room for Docker's token requests,
 #: which repeat ``scope=`` once per repository; nginx's default buffer is 8 KiB too.
@@ -71,24 +78,33 @@ RECV_SIZE = 64 * 1024
 ErrorBody = Callable[[int, str], Mapping[str, Any]]
 
 _BODY_RE = re.compile(
-    rb"\r\n(?:content-length[ \t]*:[ \t]*0*[1-9]|transfer-encoding[ \t]*:)", re.IGNORECASE)
+    rb"\r\n(?:content-length[ \t]*:[ \t]*0*[1-9]|transfer-encoding[ \t]*:)", re.IGNORECASE
+)
 _MALFORMED = (
     (ge.InvalidRequestMethod, "invalid request method"),
     (ge.InvalidHTTPVersion, "unsupported HTTP version"),
-    ((ge.InvalidHeader, ge.InvalidHeaderName, ge.ObsoleteFolding, ge.InvalidSchemeHeaders),
-     "malformed header field"),
-    ((ge.InvalidChunkSize, ge.ChunkMissingTerminator, ge.InvalidChunkExtension),
-     "malformed chunked body"),
+    (
+        (ge.InvalidHeader, ge.InvalidHeaderName, ge.ObsoleteFolding, ge.InvalidSchemeHeaders),
+        "malformed header field",
+    ),
+    (
+        (ge.InvalidChunkSize, ge.ChunkMissingTerminator, ge.InvalidChunkExtension),
+        "malformed chunked body",
+    ),
     (ge.ParseException, "malformed request"),
-)  # fmt: skip
+)
 _STATUSES = (
-    ((ge.InvalidResponseHeader, ge.InvalidResponseHeaderName, ge.ConfigurationProblem),
-     500, "Internal Server Error", "internal server error"),
+    (
+        (ge.InvalidResponseHeader, ge.InvalidResponseHeaderName, ge.ConfigurationProblem),
+        500,
+        "Internal Server Error",
+        "internal server error",
+    ),
     (ge.ExpectationFailed, 417, "Expectation Failed", "unsupported expectation"),
     (ge.UnsupportedTransferCoding, 501, "Not Implemented", "unsupported transfer coding"),
     (ge.ForbiddenProxyRequest, 403, "Forbidden", "request forbidden"),
     (ssl.SSLError, 403, "Forbidden", "TLS error"),
-)  # fmt: skip
+)
 
 
 class HeadTimeout(ge.ParseException):
@@ -106,7 +122,7 @@ def scan_head(buf: bytes | bytearray, limit_line: int, limit_head: int) -> int:
     LF, which gunicorn refuses too: waiting for a CRLF after it would be waiting forever).
     """
     end = buf.find(b"\r\n\r\n")
-    head = buf if end < 0 else buf[:end + 4]
+    head = buf if end < 0 else buf[: end + 4]
     if head.count(b"\n") != head.count(b"\r\n"):
         raise ge.InvalidHeader("bare LF as line terminator")
     start = 2 if buf[:2] == b"\r\n" else 0  # RFC 9112 section 2.2: one empty line may lead
@@ -161,9 +177,12 @@ class HeadFirstWorker(ThreadWorker):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         cfg = self.cfg
-        self.frames_heads = not (cfg.is_ssl or cfg.proxy_protocol != "off"
-                                 or "h2" in cfg.http_protocols
-                                 or getattr(cfg, "protocol", "http") != "http")  # fmt: skip
+        self.frames_heads = not (
+            cfg.is_ssl
+            or cfg.proxy_protocol != "off"
+            or "h2" in cfg.http_protocols
+            or getattr(cfg, "protocol", "http") != "http"
+        )
         line = cfg.limit_request_line  # gunicorn: 0 is no limit, and never above its maximum
         self.limit_line = min(line, MAX_REQUEST_LINE) if line >= 0 else MAX_REQUEST_LINE
         self.head_timers: deque[tuple[float, object, _Conn]] = deque()
@@ -172,8 +191,10 @@ class HeadFirstWorker(ThreadWorker):
 
     def init_process(self) -> None:
         if not self.frames_heads:
-            self.log.warning("TLS, PROXY protocol, HTTP/2 or uwsgi: request heads are read "
-                             "by threads, so slow clients can hold them")  # fmt: skip
+            self.log.warning(
+                "TLS, PROXY protocol, HTTP/2 or uwsgi: request heads are read "
+                "by threads, so slow clients can hold them"
+            )
         self.body_pool = futures.ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="body")
         super().init_process()  # runs the event loop
 
@@ -242,8 +263,13 @@ class HeadFirstWorker(ThreadWorker):
         if status >= 500:
             self.log.exception("Error handling request %s", getattr(req, "uri", "(no URI)"))
         else:  # INFO: clients probing TLS on a plain port (skopeo, docker) do this all day
-            self.log.info("refused request from ip=%s: %s %s (%s)", addr[0], status,
-                          reason, type(exc).__name__)  # fmt: skip
+            self.log.info(
+                "refused request from ip=%s: %s %s (%s)",
+                addr[0],
+                status,
+                reason,
+                type(exc).__name__,
+            )
         data = self.error_response(status, reason, message)
         req = req if isinstance(req, Request) else getattr(exc, "req", None)
         if isinstance(req, Request):
@@ -266,10 +292,13 @@ class HeadFirstWorker(ThreadWorker):
         if isinstance(exc, ge.LimitRequestLine):
             return 414, "URI Too Long", f"request line over {self.limit_line} bytes"
         if isinstance(exc, ge.LimitRequestHeaders):
-            return (431, "Request Header Fields Too Large",
-                    f"request header fields too large: at most {cfg.limit_request_fields} "
-                    f"fields of {cfg.limit_request_field_size} bytes, "
-                    f"{self.limit_request_head} bytes in all")  # fmt: skip
+            return (
+                431,
+                "Request Header Fields Too Large",
+                f"request header fields too large: at most {cfg.limit_request_fields} "
+                f"fields of {cfg.limit_request_field_size} bytes, "
+                f"{self.limit_request_head} bytes in all",
+            )
         if isinstance(exc, HeadTimeout):
             return 408, "Request Timeout", f"request head not received in {self.header_timeout:g} s"
         for kinds, status, reason, message in _STATUSES:
@@ -283,9 +312,13 @@ class HeadFirstWorker(ThreadWorker):
     def error_response(self, status: int, reason: str, message: str) -> bytes:
         """The whole response: status line, JSON headers, ``error_body(status, message)``."""
         body = json.dumps(self.error_body(status, message)).encode()
-        lines = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json",
-                 f"Content-Length: {len(body)}", "Connection: close",
-                 *(f"{name}: {value}" for name, value in self.error_headers)]  # fmt: skip
+        lines = [
+            f"HTTP/1.1 {status} {reason}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            *(f"{name}: {value}" for name, value in self.error_headers),
+        ]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
     # -- the event loop's side -------------------------------------------------------------
@@ -321,7 +354,8 @@ class HeadFirstWorker(ThreadWorker):
         conn.head, conn.data_ready = bytearray(), True
         future = pool.submit(self.handle, conn)
         future.add_done_callback(
-            lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
+            lambda fut: self.method_queue.defer(self.finish_request, conn, fut)
+        )
         return True
 
     def _head_expired(self, conn: _Conn) -> None:
@@ -384,20 +418,29 @@ class HeadFirstWorker(ThreadWorker):
                 action(conn)
 
 
-def worker_class(error_body: ErrorBody, *, header_timeout: float = DEFAULT_HEADER_TIMEOUT,
-                 io_timeout: float | None = None, error_headers: Mapping[str, str] | None = None,
-                 limit_request_head: int = LIMIT_REQUEST_HEAD,
-                 name: str = "WharfWorker") -> type[HeadFirstWorker]:
+def worker_class(
+    error_body: ErrorBody,
+    *,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    io_timeout: float | None = None,
+    error_headers: Mapping[str, str] | None = None,
+    limit_request_head: int = LIMIT_REQUEST_HEAD,
+    name: str = "WharfWorker",
+) -> type[HeadFirstWorker]:
     """Return a :class:`HeadFirstWorker` subclass for a gunicorn config's ``worker_class``.
 
     ``error_body(status, message)`` returns the JSON object of an error response (the
     service's error shape); ``error_headers`` are added to those responses.
     """
-    return type(name, (HeadFirstWorker,), {
-        "__module__": __name__,
-        "error_body": staticmethod(error_body),
-        "error_headers": tuple((error_headers or {}).items()),
-        "header_timeout": float(header_timeout),
-        "io_timeout": float(io_timeout) if io_timeout else None,
-        "limit_request_head": int(limit_request_head),
-    })  # fmt: skip
+    return type(
+        name,
+        (HeadFirstWorker,),
+        {
+            "__module__": __name__,
+            "error_body": staticmethod(error_body),
+            "error_headers": tuple((error_headers or {}).items()),
+            "header_timeout": float(header_timeout),
+            "io_timeout": float(io_timeout) if io_timeout else None,
+            "limit_request_head": int(limit_request_head),
+        },
+    )

@@ -121,11 +121,16 @@ class Claims:
     def to_dict(self) -> dict[str, Any]:
         """Return the claims with JWT names; ``access`` entries list actions sorted."""
         return {
-            "iss": self.issuer, "sub": self.subject, "aud": self.audience,
-            "iat": self.issued_at, "nbf": self.not_before, "exp": self.expires_at,
+            "iss": self.issuer,
+            "sub": self.subject,
+            "aud": self.audience,
+            "iat": self.issued_at,
+            "nbf": self.not_before,
+            "exp": self.expires_at,
             "jti": self.token_id,
-            "access": [{"type": s.type, "name": s.name, "actions": sorted(s.actions)}
-                       for s in self.access],
+            "access": [
+                {"type": s.type, "name": s.name, "actions": sorted(s.actions)} for s in self.access
+            ],
         }
 
     @classmethod
@@ -137,10 +142,14 @@ class Claims:
         if not isinstance(access, list):
             raise TokenMalformed("claim 'access' is not a list")
         return cls(
-            issuer=_field(data, "iss", str), subject=_field(data, "sub", str),
-            audience=_field(data, "aud", str), issued_at=_field(data, "iat", int),
-            not_before=_field(data, "nbf", int), expires_at=_field(data, "exp", int),
-            token_id=_field(data, "jti", str), access=tuple(_scope(item) for item in access),
+            issuer=_field(data, "iss", str),
+            subject=_field(data, "sub", str),
+            audience=_field(data, "aud", str),
+            issued_at=_field(data, "iat", int),
+            not_before=_field(data, "nbf", int),
+            expires_at=_field(data, "exp", int),
+            token_id=_field(data, "jti", str),
+            access=tuple(_scope(item) for item in access),
         )
 
     def allows(self, type: str, name: str, action: str) -> bool:
@@ -153,9 +162,7 @@ def _serializer(keys: Sequence[str]) -> URLSafeSerializer:
         raise ValueError("keys must be a non-empty sequence of strings (oldest first)")
     if not all(isinstance(key, str) and key for key in keys):
         raise ValueError("every key must be a non-empty string")
-    return URLSafeSerializer(
-        list(keys), salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
-    )
+    return URLSafeSerializer(list(keys), salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
 
 
 class TokenIssuer:
@@ -165,7 +172,10 @@ class TokenIssuer:
     """
 
     def __init__(
-        self, keys: Sequence[str], issuer: str, ttl: int = 300,
+        self,
+        keys: Sequence[str],
+        issuer: str,
+        ttl: int = 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._serializer = _serializer(keys)
@@ -185,8 +195,9 @@ class TokenIssuer:
         if ttl < 1:
             raise ValueError("ttl must be at least one second")
         now = int(self._clock())
-        claims = Claims(self.issuer, subject, audience, now, now, now + ttl,
-                        uuid.uuid4().hex, tuple(access))
+        claims = Claims(
+            self.issuer, subject, audience, now, now, now + ttl, uuid.uuid4().hex, tuple(access)
+        )
         return self._serializer.dumps(claims.to_dict()), claims
 
     def __repr__(self) -> str:
@@ -201,8 +212,12 @@ class TokenVerifier:
     """
 
     def __init__(
-        self, keys: Sequence[str], issuer: str | None = None, audience: str | None = None,
-        leeway: int = 60, clock: Callable[[], float] = time.time,
+        self,
+        keys: Sequence[str],
+        issuer: str | None = None,
+        audience: str | None = None,
+        leeway: int = 60,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._serializer = _serializer(keys)
         if leeway < 0:
@@ -210,8 +225,11 @@ class TokenVerifier:
         self.issuer, self.audience, self.leeway, self._clock = issuer, audience, leeway, clock
 
     def _decode(self, token: str) -> Claims:
-        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH \
-                or not _TOKEN_RE.fullmatch(token):
+        if (
+            not isinstance(token, str)
+            or len(token) > MAX_TOKEN_LENGTH
+            or not _TOKEN_RE.fullmatch(token)
+        ):
             raise TokenMalformed("token is not a URL-safe signed string")
         try:
             data = self._serializer.loads(token)

@@ -47,8 +47,9 @@ def find_dockerd() -> str:
     search = os.pathsep.join([os.environ.get("PATH", os.defpath), *_SBIN])
     found = forced or shutil.which("dockerd", path=search)
     if not found or not os.access(found, os.X_OK):
-        raise DockerError(f"dockerd not found ({forced or 'PATH and ' + ', '.join(_SBIN)}): "
-                          f"{_INSTALL_HINT}")  # fmt: skip
+        raise DockerError(
+            f"dockerd not found ({forced or 'PATH and ' + ', '.join(_SBIN)}): {_INSTALL_HINT}"
+        )
     return found
 
 
@@ -57,15 +58,19 @@ def find_cli(dockerd: str) -> str:
     ``dockerd`` (``/usr/bin/docker`` for ``/usr/sbin/dockerd``), else ``docker`` on PATH."""
     forced = os.environ.get(CLI_ENV)
     here = os.path.dirname(dockerd)
-    candidates = [forced] if forced else [
-        os.path.join(here, "docker"), os.path.join(here.replace("sbin", "bin"), "docker"),
-        shutil.which("docker") or "",
-    ]  # fmt: skip
+    candidates = (
+        [forced]
+        if forced
+        else [
+            os.path.join(here, "docker"),
+            os.path.join(here.replace("sbin", "bin"), "docker"),
+            shutil.which("docker") or "",
+        ]
+    )
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
-    raise DockerError(f"the docker client was not found (looked at {candidates}): "
-                      f"{_INSTALL_HINT}")  # fmt: skip
+    raise DockerError(f"the docker client was not found (looked at {candidates}): {_INSTALL_HINT}")
 
 
 class DockerDaemon:
@@ -108,12 +113,25 @@ class DockerDaemon:
     def argv(self) -> list[str]:
         w = self.workdir
         argv = [
-            *self.prefix, self.binary, "--config-file", os.path.join(w, "daemon.json"),
-            "--data-root", self.data_root, "--exec-root", os.path.join(w, "exec"),
-            "-H", self.host, "--pidfile", os.path.join(w, "dockerd.pid"),
-            "--storage-driver=vfs", "--bridge=none", "--iptables=false", "--ip6tables=false",
-            "--ip-masq=false", "--userland-proxy=false",
-        ]  # fmt: skip
+            *self.prefix,
+            self.binary,
+            "--config-file",
+            os.path.join(w, "daemon.json"),
+            "--data-root",
+            self.data_root,
+            "--exec-root",
+            os.path.join(w, "exec"),
+            "-H",
+            self.host,
+            "--pidfile",
+            os.path.join(w, "dockerd.pid"),
+            "--storage-driver=vfs",
+            "--bridge=none",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-masq=false",
+            "--userland-proxy=false",
+        ]
         for registry in self.insecure_registries:
             argv += ["--insecure-registry", registry]
         return argv
@@ -124,8 +142,9 @@ class DockerDaemon:
         if self._proc is not None and self._proc.poll() is None:
             return self
         if os.geteuid() != 0:
-            raise DockerError("dockerd must run as root (the tests need a root Debian machine "
-                              "with docker.io)")  # fmt: skip
+            raise DockerError(
+                "dockerd must run as root (the tests need a root Debian machine with docker.io)"
+            )
         os.makedirs(self.workdir, exist_ok=True)
         self._final_log = None
         with open(os.path.join(self.workdir, "daemon.json"), "w", encoding="utf-8") as fh:
@@ -139,8 +158,10 @@ class DockerDaemon:
             self._proc = processes.spawn(self.argv(), env=env, log=log, cwd=self.workdir)
         try:
             if not processes.wait_until(self._ready, timeout, interval=0.1):
-                raise DockerError(f"dockerd did not answer on {self.socket} within {timeout}s;"
-                                  f" log:\n{self.log_tail()}")  # fmt: skip
+                raise DockerError(
+                    f"dockerd did not answer on {self.socket} within {timeout}s;"
+                    f" log:\n{self.log_tail()}"
+                )
         except BaseException:
             self.stop()
             raise
@@ -158,8 +179,12 @@ class DockerDaemon:
         # Killed, dockerd leaves its data root bind-mounted on itself (a mount of this
         # mount namespace: it shares ours).
         for mountpoint in sorted(mounts_below(self.workdir), reverse=True):
-            subprocess.run(["umount", "-l", mountpoint], check=False,  # noqa: S607
-                           capture_output=True, timeout=30)  # fmt: skip
+            subprocess.run(
+                ["umount", "-l", mountpoint],
+                check=False,  # noqa: S607
+                capture_output=True,
+                timeout=30,
+            )
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self._made_plugins_dir:
             for directory in (PLUGINS_DIR, os.path.dirname(PLUGINS_DIR)):
@@ -183,8 +208,10 @@ class DockerDaemon:
     def _ready(self) -> bool:
         assert self._proc is not None
         if self._proc.poll() is not None:
-            raise DockerError(f"dockerd exited with {self._proc.returncode} while starting;"
-                              f" log:\n{self.log_tail()}")  # fmt: skip
+            raise DockerError(
+                f"dockerd exited with {self._proc.returncode} while starting;"
+                f" log:\n{self.log_tail()}"
+            )
         return ping(self.socket)
 
 

@@ -30,8 +30,15 @@ class HeldConnections:
     trickling thread stopped on exit. Connections the server closes are simply dropped.
     """
 
-    def __init__(self, address: tuple[str, int], prefixes: Sequence[bytes], *,
-                 trickle: bytes = b"", interval: float = 0.5, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        prefixes: Sequence[bytes],
+        *,
+        trickle: bytes = b"",
+        interval: float = 0.5,
+        timeout: float = 10.0,
+    ) -> None:
         self.address, self.trickle, self.interval = address, trickle, interval
         self.timeout = timeout
         self.sockets: list[socket.socket] = []
@@ -46,8 +53,9 @@ class HeldConnections:
             self.close()
             raise
         if trickle:
-            self._thread = threading.Thread(target=self._trickle, daemon=True,
-                                            name="held-connections-trickle")
+            self._thread = threading.Thread(
+                target=self._trickle, daemon=True, name="held-connections-trickle"
+            )
             self._thread.start()
 
     def __enter__(self) -> HeldConnections:
@@ -93,8 +101,9 @@ class HeldConnections:
                     continue  # closed by the server, or its buffer is full: fine either way
 
 
-def slow_heads(address: tuple[str, int], count: int, *, path: str = "/healthz",
-               interval: float = 0.5) -> HeldConnections:
+def slow_heads(
+    address: tuple[str, int], count: int, *, path: str = "/healthz", interval: float = 0.5
+) -> HeldConnections:
     """``count`` connections sending ``GET path`` whose head never ends: one more byte of a
     header value every ``interval`` seconds."""
     host = f"{address[0]}:{address[1]}"
@@ -102,18 +111,25 @@ def slow_heads(address: tuple[str, int], count: int, *, path: str = "/healthz",
     return HeldConnections(address, [prefix] * count, trickle=b"a", interval=interval)
 
 
-def stalled_bodies(address: tuple[str, int], targets: Sequence[tuple[str, str]], *,
-                   length: int = 1 << 20, sent: int = 16,
-                   headers: dict[str, str] | None = None) -> HeldConnections:
+def stalled_bodies(
+    address: tuple[str, int],
+    targets: Sequence[tuple[str, str]],
+    *,
+    length: int = 1 << 20,
+    sent: int = 16,
+    headers: dict[str, str] | None = None,
+) -> HeldConnections:
     """One connection per ``(method, target)``: a complete head announcing ``length`` body
     bytes, ``sent`` of them, then nothing more."""
     host = f"{address[0]}:{address[1]}"
     extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     prefixes = [
-        (f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\n"
-         f"{extra}\r\n").encode() + b"x" * sent
+        (
+            f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\n{extra}\r\n"
+        ).encode()
+        + b"x" * sent
         for method, target in targets
-    ]  # fmt: skip
+    ]
     return HeldConnections(address, prefixes)
 
 
@@ -163,8 +179,9 @@ def raw_exchange(address: tuple[str, int], data: bytes, *, timeout: float = 10.0
     if not lines[0].startswith("HTTP/"):
         raise AssertionError(f"not an HTTP response: {received[:200]!r}")
     headers = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
-    return RawResponse(int(lines[0].split()[1]),
-                       {k.strip().lower(): v.strip() for k, v in headers.items()}, body)
+    return RawResponse(
+        int(lines[0].split()[1]), {k.strip().lower(): v.strip() for k, v in headers.items()}, body
+    )
 
 
 def _framed_length(received: bytes) -> float:

@@ -245,12 +245,20 @@ class PostgresServer(_Client):
 
     def _initdb(self, bindir: str) -> None:
         argv = [
-            os.path.join(bindir, "initdb"), "-D", self.datadir, "-U", self.user,
-            "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
-        ]  # fmt: skip
+            os.path.join(bindir, "initdb"),
+            "-D",
+            self.datadir,
+            "-U",
+            self.user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]
         with open(self.logfile, "ab") as log:
-            proc = processes.spawn(argv, env=self._env(), log=log, cwd=self.workdir,
-                                   user=self._account())  # fmt: skip
+            proc = processes.spawn(
+                argv, env=self._env(), log=log, cwd=self.workdir, user=self._account()
+            )
             try:
                 code = proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
@@ -267,10 +275,15 @@ class PostgresServer(_Client):
 
     def _launch(self, bindir: str) -> None:
         settings = {
-            "listen_addresses": self.host, "port": str(self.port),
-            "unix_socket_directories": "", "fsync": "off", "synchronous_commit": "off",
-            "full_page_writes": "off", "max_connections": "200", "shared_buffers": "32MB",
-        }  # fmt: skip
+            "listen_addresses": self.host,
+            "port": str(self.port),
+            "unix_socket_directories": "",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "200",
+            "shared_buffers": "32MB",
+        }
         argv = [os.path.join(bindir, "postgres"), "-D", self.datadir]
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
@@ -280,8 +293,9 @@ class PostgresServer(_Client):
             argv = [*self.prefix, *_switch_user(user), *argv]
             user = None
         with open(self.logfile, "ab") as log:
-            self._proc = processes.spawn(argv, env=self._env(), log=log, cwd=self.workdir,
-                                         user=user)  # fmt: skip
+            self._proc = processes.spawn(
+                argv, env=self._env(), log=log, cwd=self.workdir, user=user
+            )
 
     def _env(self) -> dict[str, str]:
         env = processes.base_env()

@@ -70,11 +70,24 @@ class GunicornService:
 
     def argv(self) -> list[str]:
         return [
-            *self.prefix, sys.executable, "-m", "gunicorn", "--bind", f"{self.host}:{self.port}",
-            "--workers", str(self.workers), "--threads", str(self.threads),
+            *self.prefix,
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{self.host}:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
             *(("--worker-class", self.worker_class) if self.worker_class else ()),
-            "--timeout", "120", "--graceful-timeout", "5", *self.extra_args, self.app,
-        ]  # fmt: skip
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "5",
+            *self.extra_args,
+            self.app,
+        ]
 
     def start(self, timeout: float = 30.0) -> GunicornService:
         """Start and wait until the health path answers 200; raise :class:`ServiceError` if

@@ -23,21 +23,36 @@ LAST_USED_RESOLUTION = 60
 
 def _token(row: tuple) -> AccessToken:
     tid, public_id, user_id, name, scopes, *times = row
-    return AccessToken(tid, public_id, user_id, name,
-                       tuple(TokenScope.from_dict(s) for s in scopes), *times)  # fmt: skip
+    return AccessToken(
+        tid, public_id, user_id, name, tuple(TokenScope.from_dict(s) for s in scopes), *times
+    )
 
 
 class PgAccessTokenStore(Store):
-    def create(self, public_id: str, user_id: int, name: str, secret_hash: bytes,
-               scopes: tuple[TokenScope, ...], expires_at: datetime | None,
-               created_by: int | None) -> AccessToken:  # fmt: skip
+    def create(
+        self,
+        public_id: str,
+        user_id: int,
+        name: str,
+        secret_hash: bytes,
+        scopes: tuple[TokenScope, ...],
+        expires_at: datetime | None,
+        created_by: int | None,
+    ) -> AccessToken:
         row = self._one(
             "INSERT INTO access_tokens AS t (public_id, user_id, name, secret_hash, scopes,"
             " expires_at, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s)"
             f" RETURNING {_COLUMNS}",
-            (public_id, user_id, name, secret_hash, Json([s.to_dict() for s in scopes]),
-             expires_at, created_by),
-        )  # fmt: skip
+            (
+                public_id,
+                user_id,
+                name,
+                secret_hash,
+                Json([s.to_dict() for s in scopes]),
+                expires_at,
+                created_by,
+            ),
+        )
         return _token(row)
 
     def with_hash(self, public_id: str) -> tuple[AccessToken, bytes] | None:
@@ -68,10 +83,12 @@ class PgAccessTokenStore(Store):
             " WHERE access_token_id = %s AND revoked_at IS NULL",
             (token_id,),
         )
-        return bool(self._exec(
-            "UPDATE access_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = %s",
-            (token_id,),
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "UPDATE access_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = %s",
+                (token_id,),
+            )
+        )
 
     def touch(self, token_id: int) -> None:
         """Record use now (skipped when recorded less than LAST_USED_RESOLUTION s ago)."""

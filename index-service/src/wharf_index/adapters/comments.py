@@ -29,8 +29,7 @@ class PgCommentStore(Store):
         )
         return Comment(*row) if row else None
 
-    def list(self, repository_id: int, *, after_id: int | None,
-             limit: int) -> list[Comment]:  # fmt: skip
+    def list(self, repository_id: int, *, after_id: int | None, limit: int) -> list[Comment]:
         """Oldest first (ids grow with time); ``after_id`` continues a listing."""
         rows = self._all(
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE c.repository_id = %s"

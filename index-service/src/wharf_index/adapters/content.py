@@ -58,9 +58,19 @@ class PgContentStore(Store):
 
     # -- manifests and tags ---------------------------------------------------------------------
 
-    def put_manifest(self, repository_id: int, digest: str, *, media_type: str, size: int,
-                     config_digest: str | None, layers: list[dict], pushed_by: str,
-                     pushed_at: datetime, registry_id: int | None) -> int:  # fmt: skip
+    def put_manifest(
+        self,
+        repository_id: int,
+        digest: str,
+        *,
+        media_type: str,
+        size: int,
+        config_digest: str | None,
+        layers: list[dict],
+        pushed_by: str,
+        pushed_at: datetime,
+        registry_id: int | None,
+    ) -> int:
         """Insert or refresh a manifest record; return its id.
 
         A re-push keeps the pull count; layers/config are only replaced by non-empty values
@@ -77,13 +87,29 @@ class PgContentStore(Store):
             " ELSE EXCLUDED.layers END,"
             " pushed_by = EXCLUDED.pushed_by, pushed_at = EXCLUDED.pushed_at,"
             " registry_id = coalesce(EXCLUDED.registry_id, m.registry_id) RETURNING m.id",
-            (repository_id, digest, media_type, size, config_digest, Json(layers), pushed_by,
-             pushed_at, registry_id),
-        )  # fmt: skip
+            (
+                repository_id,
+                digest,
+                media_type,
+                size,
+                config_digest,
+                Json(layers),
+                pushed_by,
+                pushed_at,
+                registry_id,
+            ),
+        )
         return int(row[0])
 
-    def put_tag(self, repository_id: int, name: str, manifest_id: int, *, pushed_by: str,
-                pushed_at: datetime) -> None:  # fmt: skip
+    def put_tag(
+        self,
+        repository_id: int,
+        name: str,
+        manifest_id: int,
+        *,
+        pushed_by: str,
+        pushed_at: datetime,
+    ) -> None:
         """Point tag ``name`` at a manifest (a moved tag keeps its pull count)."""
         self._exec(
             "INSERT INTO tags (repository_id, name, manifest_id, pushed_by, pushed_at)"
@@ -93,28 +119,32 @@ class PgContentStore(Store):
             (repository_id, name, manifest_id, pushed_by, pushed_at),
         )
 
-    def delete_manifest(self, repository_id: int, digest: str, *,
-                        registry_id: int | None = None) -> bool:  # fmt: skip
+    def delete_manifest(
+        self, repository_id: int, digest: str, *, registry_id: int | None = None
+    ) -> bool:
         """Delete a manifest record and (by cascade) the tags pointing at it; with
         ``registry_id``, only if the manifest came from that registry or from none."""
-        return bool(self._exec(
-            "DELETE FROM manifests WHERE repository_id = %(repo)s AND digest = %(digest)s"
-            " AND (%(registry)s::bigint IS NULL OR registry_id IS NULL"
-            " OR registry_id = %(registry)s)",
-            {"repo": repository_id, "digest": digest, "registry": registry_id},
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "DELETE FROM manifests WHERE repository_id = %(repo)s AND digest = %(digest)s"
+                " AND (%(registry)s::bigint IS NULL OR registry_id IS NULL"
+                " OR registry_id = %(registry)s)",
+                {"repo": repository_id, "digest": digest, "registry": registry_id},
+            )
+        )
 
-    def delete_tag(self, repository_id: int, name: str, *,
-                   registry_id: int | None = None) -> bool:  # fmt: skip
+    def delete_tag(self, repository_id: int, name: str, *, registry_id: int | None = None) -> bool:
         """Delete a tag; with ``registry_id``, only if its manifest came from that registry
         or from none."""
-        return bool(self._exec(
-            "DELETE FROM tags t WHERE t.repository_id = %(repo)s AND t.name = %(name)s"
-            " AND (%(registry)s::bigint IS NULL OR EXISTS (SELECT 1 FROM manifests m"
-            " WHERE m.id = t.manifest_id AND (m.registry_id IS NULL"
-            " OR m.registry_id = %(registry)s)))",
-            {"repo": repository_id, "name": name, "registry": registry_id},
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "DELETE FROM tags t WHERE t.repository_id = %(repo)s AND t.name = %(name)s"
+                " AND (%(registry)s::bigint IS NULL OR EXISTS (SELECT 1 FROM manifests m"
+                " WHERE m.id = t.manifest_id AND (m.registry_id IS NULL"
+                " OR m.registry_id = %(registry)s)))",
+                {"repo": repository_id, "name": name, "registry": registry_id},
+            )
+        )
 
     def delete_registry_content(self, repository_id: int, registry_id: int) -> int:
         """Delete the manifests (and by cascade their tags) of a repository that came from
@@ -133,12 +163,14 @@ class PgContentStore(Store):
             (repository_id,),
         )
 
-    def count_pull(self, repository_id: int, *, tag: str = "", digest: str = "",
-                   at: datetime | None = None) -> None:  # fmt: skip
+    def count_pull(
+        self, repository_id: int, *, tag: str = "", digest: str = "", at: datetime | None = None
+    ) -> None:
         """One more pull of the repository, of ``tag`` (if recorded) or else of the manifest
         ``digest`` (if recorded)."""
-        self._exec("UPDATE repositories SET pull_count = pull_count + 1 WHERE id = %s",
-                   (repository_id,))  # fmt: skip
+        self._exec(
+            "UPDATE repositories SET pull_count = pull_count + 1 WHERE id = %s", (repository_id,)
+        )
         if tag:
             self._exec(
                 "UPDATE tags SET pull_count = pull_count + 1,"

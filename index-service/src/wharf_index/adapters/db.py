@@ -104,9 +104,17 @@ class _Pool:
 class Database:
     """A per-process psycopg2 pool for ``url`` with bounded waits (see module docstring)."""
 
-    def __init__(self, url: str, *, minconn: int = 1, maxconn: int = 10,
-                 connect_timeout: float = 5, statement_timeout: int = 30,
-                 pool_timeout: float = 10, response_timeout: float | None = 5) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        minconn: int = 1,
+        maxconn: int = 10,
+        connect_timeout: float = 5,
+        statement_timeout: int = 30,
+        pool_timeout: float = 10,
+        response_timeout: float | None = 5,
+    ) -> None:
         self.url = url
         self.minconn = minconn
         self.maxconn = maxconn
@@ -114,8 +122,11 @@ class Database:
         self.statement_timeout = statement_timeout
         self.pool_timeout = pool_timeout
         self.response_timeout = response_timeout
-        self._connection_class = type("DatabaseConnection", (db_bounds.BoundedConnection,), {
-            "connect_timeout": connect_timeout, "response_timeout": response_timeout})  # fmt: skip
+        self._connection_class = type(
+            "DatabaseConnection",
+            (db_bounds.BoundedConnection,),
+            {"connect_timeout": connect_timeout, "response_timeout": response_timeout},
+        )
         self._lock = threading.Lock()
         self._pool: _Pool | None = None
         self._slots: threading.BoundedSemaphore | None = None
@@ -126,10 +137,14 @@ class Database:
         """Build from :class:`wharf_index.settings.Settings` (does not connect); keyword
         arguments override the pool sizes (``minconn``, ``maxconn``)."""
         sizes = {"minconn": settings.db_pool_min, "maxconn": settings.db_pool_max, **overrides}
-        return cls(settings.database_url, **sizes, connect_timeout=settings.db_connect_timeout,
-                   statement_timeout=settings.db_statement_timeout,
-                   pool_timeout=settings.db_pool_timeout,
-                   response_timeout=settings.db_response_timeout)  # fmt: skip
+        return cls(
+            settings.database_url,
+            **sizes,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+            pool_timeout=settings.db_pool_timeout,
+            response_timeout=settings.db_response_timeout,
+        )
 
     def __repr__(self) -> str:
         return f"<Database pool {self.minconn}..{self.maxconn}>"  # the URL may hold a password
@@ -160,13 +175,17 @@ class Database:
     def _connect(self) -> psycopg2.extensions.connection:
         timeout_ms = self.statement_timeout * 1000
         return psycopg2.connect(
-            self.url, connection_factory=self._connection_class,
+            self.url,
+            connection_factory=self._connection_class,
             connect_timeout=max(int(self.connect_timeout), 1),
             options=f"-c timezone=UTC -c statement_timeout={timeout_ms}",
-            keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
             tcp_user_timeout=int((self.response_timeout or 0) * 1000),
             application_name="wharf-index",
-        )  # fmt: skip
+        )
 
     def close(self) -> None:
         """Close every pooled connection of this process (the next use reconnects)."""

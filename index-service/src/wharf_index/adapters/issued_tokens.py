@@ -26,10 +26,19 @@ _COLUMNS = (
 
 
 class PgIssuedTokenStore(Store):
-    def record(self, jti: str, *, subject: str, audience: str, expires_at: datetime,
-               access: list | None = None, kind: str = "access", user_id: int | None = None,
-               access_token_id: int | None = None,
-               issued_at: datetime | None = None) -> None:  # fmt: skip
+    def record(
+        self,
+        jti: str,
+        *,
+        subject: str,
+        audience: str,
+        expires_at: datetime,
+        access: list | None = None,
+        kind: str = "access",
+        user_id: int | None = None,
+        access_token_id: int | None = None,
+        issued_at: datetime | None = None,
+    ) -> None:
         """Remember an issued token (``access``: the JSON-ready granted scopes); the commit
         does not wait for the WAL flush unless the transaction wrote before (module doc).
         One round trip."""
@@ -39,19 +48,30 @@ class PgIssuedTokenStore(Store):
             " INSERT INTO issued_tokens (jti, kind, subject, user_id, access_token_id, audience,"
             " access, issued_at, expires_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()), %s)",
-            (jti, kind, subject, user_id, access_token_id, audience, Json(access or []),
-             issued_at, expires_at),
-        )  # fmt: skip
+            (
+                jti,
+                kind,
+                subject,
+                user_id,
+                access_token_id,
+                audience,
+                Json(access or []),
+                issued_at,
+                expires_at,
+            ),
+        )
 
     def find(self, jti: str) -> IssuedToken | None:
         row = self._one(f"SELECT {_COLUMNS} FROM issued_tokens WHERE jti = %s", (jti,))
         return IssuedToken(*row) if row else None
 
     def revoke(self, jti: str) -> bool:
-        return bool(self._exec(
-            "UPDATE issued_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE jti = %s",
-            (jti,),
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "UPDATE issued_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE jti = %s",
+                (jti,),
+            )
+        )
 
     def revoke_for_user(self, user_id: int) -> int:
         """Revoke every unexpired token of a user (password change, disable, delete)."""

@@ -18,8 +18,9 @@ class PgLoginFailureStore(Store):
         )
         return (int(row[0]), int(row[1] or 0)) if row else (0, 0)
 
-    def record(self, name_hash: bytes, address: str, *, threshold: int, delay: int,
-               max_delay: int) -> tuple[int, datetime | None]:  # fmt: skip
+    def record(
+        self, name_hash: bytes, address: str, *, threshold: int, delay: int, max_delay: int
+    ) -> tuple[int, datetime | None]:
         """Count one failure atomically; return (failures, locked_until).
 
         Rows past their ``forget_at`` are deleted first (the table only holds recent

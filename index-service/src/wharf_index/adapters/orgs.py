@@ -57,10 +57,12 @@ class PgOrgStore(Store):
         )
 
     def set_owner(self, org_id: int, user_id: int, is_owner: bool) -> bool:
-        return bool(self._exec(
-            "UPDATE org_members SET is_owner = %s WHERE org_id = %s AND user_id = %s",
-            (is_owner, org_id, user_id),
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "UPDATE org_members SET is_owner = %s WHERE org_id = %s AND user_id = %s",
+                (is_owner, org_id, user_id),
+            )
+        )
 
     def remove_member(self, org_id: int, user_id: int) -> bool:
         """Remove the member from the organisation and from all of its teams."""
@@ -69,9 +71,11 @@ class PgOrgStore(Store):
             " AND team_id IN (SELECT id FROM teams WHERE org_id = %s)",
             (user_id, org_id),
         )
-        return bool(self._exec(
-            "DELETE FROM org_members WHERE org_id = %s AND user_id = %s", (org_id, user_id)
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "DELETE FROM org_members WHERE org_id = %s AND user_id = %s", (org_id, user_id)
+            )
+        )
 
     def members(self, org_id: int) -> list[OrgMember]:
         rows = self._all(
@@ -100,8 +104,9 @@ class PgOrgStore(Store):
 
     # -- teams ----------------------------------------------------------------------------
 
-    def create_team(self, org_id: int, name: str, role: str, *, all_repositories: bool,
-                    description: str = "") -> Team | None:  # fmt: skip
+    def create_team(
+        self, org_id: int, name: str, role: str, *, all_repositories: bool, description: str = ""
+    ) -> Team | None:
         """Insert a team; None when the organisation already has one of that name."""
         row = self._one(
             "INSERT INTO teams AS t (org_id, name, role, all_repositories, description)"
@@ -119,8 +124,9 @@ class PgOrgStore(Store):
         return Team(*row)
 
     def teams(self, org_id: int) -> list[Team]:
-        rows = self._all(f"SELECT {_TEAM} FROM teams t WHERE t.org_id = %s ORDER BY t.name",
-                         (org_id,))  # fmt: skip
+        rows = self._all(
+            f"SELECT {_TEAM} FROM teams t WHERE t.org_id = %s ORDER BY t.name", (org_id,)
+        )
         return [Team(*row) for row in rows]
 
     def update_team(self, team_id: int, *, role: str, all_repositories: bool) -> None:
@@ -139,9 +145,11 @@ class PgOrgStore(Store):
         )
 
     def remove_team_member(self, team_id: int, user_id: int) -> bool:
-        return bool(self._exec(
-            "DELETE FROM team_members WHERE team_id = %s AND user_id = %s", (team_id, user_id)
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "DELETE FROM team_members WHERE team_id = %s AND user_id = %s", (team_id, user_id)
+            )
+        )
 
     def team_members(self, team_id: int) -> list[str]:
         rows = self._all(
@@ -159,10 +167,12 @@ class PgOrgStore(Store):
         )
 
     def revoke_repository(self, team_id: int, repository_id: int) -> bool:
-        return bool(self._exec(
-            "DELETE FROM team_repositories WHERE team_id = %s AND repository_id = %s",
-            (team_id, repository_id),
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "DELETE FROM team_repositories WHERE team_id = %s AND repository_id = %s",
+                (team_id, repository_id),
+            )
+        )
 
     def team_repositories(self, team_id: int) -> list[str]:
         rows = self._all(

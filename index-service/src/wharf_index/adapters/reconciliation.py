@@ -16,8 +16,9 @@ from .base import Store
 
 
 class PgReconciliationStore(Store):
-    def repositories(self, *, namespaces: list[str] | None = None,
-                     excluded: Sequence[str] = ()) -> list[RecordedRepository]:  # fmt: skip
+    def repositories(
+        self, *, namespaces: list[str] | None = None, excluded: Sequence[str] = ()
+    ) -> list[RecordedRepository]:
         """Active repositories by full name: in ``namespaces`` when given, else in every
         namespace not in ``excluded``."""
         rows = self._all(
@@ -55,6 +56,8 @@ class PgReconciliationStore(Store):
 
     def manifest_id(self, repository_id: int, digest: str) -> int | None:
         """Id of the recorded manifest ``digest`` of a repository (None: not recorded)."""
-        row = self._one("SELECT id FROM manifests WHERE repository_id = %s AND digest = %s",
-                        (repository_id, digest))  # fmt: skip
+        row = self._one(
+            "SELECT id FROM manifests WHERE repository_id = %s AND digest = %s",
+            (repository_id, digest),
+        )
         return int(row[0]) if row else None

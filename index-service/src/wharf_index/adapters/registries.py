@@ -25,8 +25,9 @@ def _registry(row: tuple) -> Registry:
 
 
 class PgRegistryStore(Store):
-    def create(self, name: str, url: str, kind: str, credential_hash: bytes,
-               namespaces: tuple[str, ...]) -> Registry | None:  # fmt: skip
+    def create(
+        self, name: str, url: str, kind: str, credential_hash: bytes, namespaces: tuple[str, ...]
+    ) -> Registry | None:
         """Insert a registry and its namespaces; None when the name is taken."""
         row = self._one(
             "INSERT INTO registries (name, url, kind, credential_hash) VALUES (%s, %s, %s, %s)"
@@ -60,8 +61,9 @@ class PgRegistryStore(Store):
         return (_registry(row[:-1]), bytes(row[-1])) if row else None
 
     def list(self) -> list[Registry]:
-        return [_registry(r) for r in self._all(f"SELECT {_COLUMNS} FROM registries g"
-                                                " ORDER BY g.name")]  # fmt: skip
+        return [
+            _registry(r) for r in self._all(f"SELECT {_COLUMNS} FROM registries g ORDER BY g.name")
+        ]
 
     def serving(self, namespace: str) -> list[Registry]:
         """Registries that declared ``namespace``, by name."""
@@ -102,27 +104,36 @@ class PgRegistryStore(Store):
 
     def release(self, repository_id: int, registry_id: int) -> bool:
         """Forget that the registry holds the repository; False when it was not recorded."""
-        return bool(self._exec(
-            "DELETE FROM repository_registries WHERE repository_id = %s AND registry_id = %s",
-            (repository_id, registry_id),
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "DELETE FROM repository_registries WHERE repository_id = %s AND registry_id = %s",
+                (repository_id, registry_id),
+            )
+        )
 
     def held_since(self, repository_id: int, registry_id: int, since: datetime) -> bool:
         """True when the holding was recorded or refreshed at or after ``since``."""
-        return self._one(
-            "SELECT 1 FROM repository_registries WHERE repository_id = %s AND registry_id = %s"
-            " AND updated_at >= %s", (repository_id, registry_id, since),
-        ) is not None  # fmt: skip
+        return (
+            self._one(
+                "SELECT 1 FROM repository_registries WHERE repository_id = %s AND registry_id = %s"
+                " AND updated_at >= %s",
+                (repository_id, registry_id, since),
+            )
+            is not None
+        )
 
     def holder_count(self, repository_id: int) -> int:
         """How many registries are recorded as holding the repository."""
-        row = self._one("SELECT count(*) FROM repository_registries WHERE repository_id = %s",
-                        (repository_id,))  # fmt: skip
+        row = self._one(
+            "SELECT count(*) FROM repository_registries WHERE repository_id = %s", (repository_id,)
+        )
         return int(row[0])
 
     def set_credential_hash(self, registry_id: int, credential_hash: bytes) -> None:
-        self._exec("UPDATE registries SET credential_hash = %s WHERE id = %s",
-                   (credential_hash, registry_id))  # fmt: skip
+        self._exec(
+            "UPDATE registries SET credential_hash = %s WHERE id = %s",
+            (credential_hash, registry_id),
+        )
 
     def delete(self, registry_id: int) -> None:
         self._exec("DELETE FROM registries WHERE id = %s", (registry_id,))

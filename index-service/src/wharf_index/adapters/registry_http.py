@@ -42,10 +42,14 @@ from ..domain.records import RemoteManifest
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MANIFEST_ACCEPT = ", ".join((
-    mediatypes.OCI_MANIFEST, mediatypes.OCI_INDEX,
-    mediatypes.DOCKER_MANIFEST, mediatypes.DOCKER_MANIFEST_LIST,
-))  # fmt: skip
+MANIFEST_ACCEPT = ", ".join(
+    (
+        mediatypes.OCI_MANIFEST,
+        mediatypes.OCI_INDEX,
+        mediatypes.DOCKER_MANIFEST,
+        mediatypes.DOCKER_MANIFEST_LIST,
+    )
+)
 _NEXT_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.I)
 
 
@@ -56,10 +60,16 @@ class RegistryHTTP:
     ``backoff * 2 ** (n - 1)`` seconds; ``page_size`` is the ``n`` asked for per page.
     """
 
-    def __init__(self, *, timeout: tuple[float, float] = (3.05, 15.0), retries: int = 2,
-                 backoff: float = 0.2, page_size: int = 100,
-                 session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        timeout: tuple[float, float] = (3.05, 15.0),
+        retries: int = 2,
+        backoff: float = 0.2,
+        page_size: int = 100,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.page_size = page_size
         self._session = session or requests.Session()
@@ -94,19 +104,22 @@ class RegistryHTTP:
 
     def manifest_digest(self, registry: Registry, name: str, tag: str, token: str) -> str | None:
         """HEAD a tag's manifest: its digest, or None (unknown, or no digest header)."""
-        response = self._send(registry, "HEAD", _manifest_path(name, tag), token,
-                              {"Accept": MANIFEST_ACCEPT})  # fmt: skip
+        response = self._send(
+            registry, "HEAD", _manifest_path(name, tag), token, {"Accept": MANIFEST_ACCEPT}
+        )
         if response.status_code == 404:
             return None
         if response.status_code != 200:
             raise self._refused(registry, "HEAD manifest", response)
         return response.headers.get("Docker-Content-Digest") or None
 
-    def manifest(self, registry: Registry, name: str, tag: str,
-                 token: str) -> RemoteManifest | None:  # fmt: skip
+    def manifest(
+        self, registry: Registry, name: str, tag: str, token: str
+    ) -> RemoteManifest | None:
         """GET a tag's manifest (None: unknown to the registry)."""
-        response = self._send(registry, "GET", _manifest_path(name, tag), token,
-                              {"Accept": MANIFEST_ACCEPT})  # fmt: skip
+        response = self._send(
+            registry, "GET", _manifest_path(name, tag), token, {"Accept": MANIFEST_ACCEPT}
+        )
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -130,8 +143,9 @@ class RegistryHTTP:
             if target in seen:
                 raise RegistryRefused(registry.name, f"pagination of {path} does not advance")
 
-    def _send(self, registry: Registry, method: str, target: str, token: str,
-              headers: dict | None = None) -> requests.Response:  # fmt: skip
+    def _send(
+        self, registry: Registry, method: str, target: str, token: str, headers: dict | None = None
+    ) -> requests.Response:
         url = registry.url.rstrip("/") + target
         headers = {"Authorization": f"Bearer {token}", **(headers or {})}
         problem = ""
@@ -140,7 +154,8 @@ class RegistryHTTP:
                 self._sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 response = self._session.request(
-                    method, url, headers=headers, timeout=self.timeout, allow_redirects=False)
+                    method, url, headers=headers, timeout=self.timeout, allow_redirects=False
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = type(exc).__name__
             except (requests.RequestException, ValueError) as exc:  # ValueError: a bad URL
@@ -150,10 +165,17 @@ class RegistryHTTP:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 problem = f"HTTP {response.status_code}"
-            logger.warning("registry %s: %s %s failed (attempt %d): %s", registry.name, method,
-                           url, attempt + 1, problem)  # fmt: skip
-        raise RegistryUnavailable(registry.name, f"{method} {url}: {problem} after "
-                                                 f"{self.retries + 1} attempts")  # fmt: skip
+            logger.warning(
+                "registry %s: %s %s failed (attempt %d): %s",
+                registry.name,
+                method,
+                url,
+                attempt + 1,
+                problem,
+            )
+        raise RegistryUnavailable(
+            registry.name, f"{method} {url}: {problem} after {self.retries + 1} attempts"
+        )
 
     @staticmethod
     def _refused(registry: Registry, what: str, response: requests.Response) -> RegistryRefused:
@@ -215,11 +237,15 @@ def _parse_manifest(registry: Registry, response: requests.Response) -> RemoteMa
     children = document.get("manifests") if mediatypes.is_index(media_type) else None
     items = children if children is not None else document.get("layers")
     layers = [_descriptor(item) for item in items or [] if isinstance(item, dict)]
-    return RemoteManifest(digest, media_type, len(body),
-                          config.get("digest") if config else None, layers)  # fmt: skip
+    return RemoteManifest(
+        digest, media_type, len(body), config.get("digest") if config else None, layers
+    )
 
 
 def _descriptor(item: dict) -> dict:
     size = item.get("size")
-    return {"digest": str(item.get("digest", "")), "size": size if is_size(size) else 0,
-            "mediaType": str(item.get("mediaType", ""))}  # fmt: skip
+    return {
+        "digest": str(item.get("digest", "")),
+        "size": size if is_size(size) else 0,
+        "mediaType": str(item.get("mediaType", "")),
+    }

@@ -12,8 +12,9 @@ from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_cl
 
 
 class PgRepositoryStore(Store):
-    def create(self, namespace_id: int, namespace: str, name: str, visibility: str,
-               description: str = "") -> Repository | None:  # fmt: skip
+    def create(
+        self, namespace_id: int, namespace: str, name: str, visibility: str, description: str = ""
+    ) -> Repository | None:
         """Insert a repository; None when ``namespace/name`` exists already (no abort)."""
         row = self._one(
             "INSERT INTO repositories AS r (namespace_id, full_name, name, visibility,"
@@ -45,17 +46,24 @@ class PgRepositoryStore(Store):
         )
         return {repo.full_name: repo for repo in map(repository_from_row, rows)}
 
-    def list_visible(self, principal: Principal, *, namespace_id: int | None = None,
-                     query: str | None = None, after: str | None = None,
-                     limit: int = 100) -> list[Repository]:  # fmt: skip
+    def list_visible(
+        self,
+        principal: Principal,
+        *,
+        namespace_id: int | None = None,
+        query: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Repository]:
         """Repositories visible to ``principal`` ordered by full name (keyset ``after``).
 
         ``query`` matches a substring of the full name or description (trigram-indexed,
         LIKE wildcards in it are literal).
         """
         clause, params = visible_clause(principal)
-        params.update(ns=namespace_id, after=after, limit=limit,
-                      q=like_pattern(query) if query else None)  # fmt: skip
+        params.update(
+            ns=namespace_id, after=after, limit=limit, q=like_pattern(query) if query else None
+        )
         rows = self._all(
             f"SELECT {REPOSITORY_COLUMNS} FROM repositories r WHERE {clause}"
             " AND (%(ns)s::bigint IS NULL OR r.namespace_id = %(ns)s)"
@@ -98,10 +106,12 @@ class PgRepositoryStore(Store):
         )
 
     def remove_collaborator(self, repository_id: int, user_id: int) -> bool:
-        return bool(self._exec(
-            "DELETE FROM collaborators WHERE repository_id = %s AND user_id = %s",
-            (repository_id, user_id),
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "DELETE FROM collaborators WHERE repository_id = %s AND user_id = %s",
+                (repository_id, user_id),
+            )
+        )
 
     def collaborators(self, repository_id: int) -> list[Collaborator]:
         rows = self._all(

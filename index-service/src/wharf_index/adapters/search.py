@@ -70,19 +70,27 @@ _BY_NAME = (  # stars are counted for the page only
 
 
 class PgSearchStore(Store):
-    def search(self, principal: Principal, query: str, *, namespace_id: int | None,
-               after: tuple[float, str] | None,
-               limit: int) -> list[tuple[Repository, float]]:  # fmt: skip
+    def search(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        namespace_id: int | None,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> list[tuple[Repository, float]]:
         """Return (repository, rank) visible to ``principal`` matching ``query`` (not empty),
         best first, after the key ``after`` = (rank, full_name) of the previous page."""
         sql, params = self._matches(principal, query, namespace_id=namespace_id, ranked=True)
-        params.update(limit=limit, rank=after[0] if after else None,
-                      after=after[1] if after else None)  # fmt: skip
+        params.update(
+            limit=limit, rank=after[0] if after else None, after=after[1] if after else None
+        )
         rows = self._all(sql + _RANKED, params)
         return [(repository_from_row(row[:-1]), float(row[-1])) for row in rows]
 
-    def page(self, principal: Principal, query: str, *, limit: int,
-             offset: int) -> tuple[list[tuple[Repository, int]], int]:  # fmt: skip
+    def page(
+        self, principal: Principal, query: str, *, limit: int, offset: int
+    ) -> tuple[list[tuple[Repository, int]], int]:
         """Return ([(repository, star count)], total matches) for one page by full name;
         an empty ``query`` matches every visible repository."""
         sql, params = self._matches(principal, query, namespace_id=None, ranked=False)
@@ -90,19 +98,22 @@ class PgSearchStore(Store):
         rows = self._all(sql + _BY_NAME, params)
         if rows or offset == 0:
             return [(repository_from_row(row[:-2]), int(row[-1])) for row in rows], (
-                int(rows[0][-2]) if rows else 0)  # fmt: skip
+                int(rows[0][-2]) if rows else 0
+            )
         total = self._one(sql + " SELECT count(*) FROM matches", params)
         return [], int(total[0])
 
     @staticmethod
-    def _matches(principal: Principal, query: str, *, namespace_id: int | None,
-                 ranked: bool) -> tuple[str, dict]:  # fmt: skip
+    def _matches(
+        principal: Principal, query: str, *, namespace_id: int | None, ranked: bool
+    ) -> tuple[str, dict]:
         """Return the ``WITH matches AS MATERIALIZED (...)`` prefix (with the rank column
         when ``ranked``) and its parameters."""
         clause, params = visible_clause(principal)
         contains = like_pattern(query)
-        params.update(q=query, contains=contains, exact=contains[1:-1], prefix=contains[1:],
-                      ns=namespace_id)  # fmt: skip
+        params.update(
+            q=query, contains=contains, exact=contains[1:-1], prefix=contains[1:], ns=namespace_id
+        )
         indexed = _TRIGRAM.search(query) is not None
         if not query:
             match = "TRUE"

@@ -13,20 +13,26 @@ from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_cl
 class PgStarStore(Store):
     def add(self, user_id: int, repository_id: int) -> bool:
         """Star; False when already starred (idempotent)."""
-        return bool(self._exec(
-            "INSERT INTO stars (user_id, repository_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (user_id, repository_id),
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "INSERT INTO stars (user_id, repository_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (user_id, repository_id),
+            )
+        )
 
     def remove(self, user_id: int, repository_id: int) -> bool:
-        return bool(self._exec(
-            "DELETE FROM stars WHERE user_id = %s AND repository_id = %s",
-            (user_id, repository_id),
-        ))  # fmt: skip
+        return bool(
+            self._exec(
+                "DELETE FROM stars WHERE user_id = %s AND repository_id = %s",
+                (user_id, repository_id),
+            )
+        )
 
     def has(self, user_id: int, repository_id: int) -> bool:
-        row = self._one("SELECT 1 FROM stars WHERE user_id = %s AND repository_id = %s",
-                        (user_id, repository_id))  # fmt: skip
+        row = self._one(
+            "SELECT 1 FROM stars WHERE user_id = %s AND repository_id = %s",
+            (user_id, repository_id),
+        )
         return row is not None
 
     def counts(self, repository_ids: list[int]) -> dict[int, int]:
@@ -39,8 +45,9 @@ class PgStarStore(Store):
         found = {rid: int(n) for rid, n in rows}
         return {rid: found.get(rid, 0) for rid in repository_ids}
 
-    def starred_by(self, user_id: int, principal: Principal, *, after: str | None,
-                   limit: int) -> list[Repository]:  # fmt: skip
+    def starred_by(
+        self, user_id: int, principal: Principal, *, after: str | None, limit: int
+    ) -> list[Repository]:
         """Repositories ``user_id`` starred that ``principal`` may see, by full name."""
         clause, params = visible_clause(principal)
         params.update(user=user_id, after=after, limit=limit)

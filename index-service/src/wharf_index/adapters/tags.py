@@ -28,8 +28,11 @@ def _layer(item: object) -> Layer | None:
     if not isinstance(item, dict):
         return None
     size = item.get("size")
-    return Layer(str(item.get("digest", "")), size if is_size(size) else 0,
-                 str(item.get("mediaType", item.get("media_type", ""))))  # fmt: skip
+    return Layer(
+        str(item.get("digest", "")),
+        size if is_size(size) else 0,
+        str(item.get("mediaType", item.get("media_type", ""))),
+    )
 
 
 def _tag(row: tuple) -> TagRecord:

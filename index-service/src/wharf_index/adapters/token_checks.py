@@ -37,24 +37,44 @@ SELECT g.id, g.name, g.credential_hash, t.kind, t.audience, t.revoked_at IS NOT 
 
 
 class PgTokenCheckStore(Store):
-    def credential_state(self, user_id: int | None = None, access_token_id: int | None = None,
-                         *, username: str | None = None, name_hash: bytes | None = None,
-                         address: str | None = None) -> CredentialState | None:  # fmt: skip
+    def credential_state(
+        self,
+        user_id: int | None = None,
+        access_token_id: int | None = None,
+        *,
+        username: str | None = None,
+        name_hash: bytes | None = None,
+        address: str | None = None,
+    ) -> CredentialState | None:
         """Return the state a cached credential is checked against (the user by id, or by
         ``username``), or None when there is no such user. With ``name_hash`` and
         ``address``, ``locked_for`` says how long that (name, address) is locked out."""
         where = "u.id = %(user)s" if username is None else "u.username = %(name)s"
         row = self._one(
             _CREDENTIAL_STATE.format(where=where),
-            {"user": user_id, "name": username, "token": access_token_id,
-             "name_hash": name_hash, "address": address},
-        )  # fmt: skip
+            {
+                "user": user_id,
+                "name": username,
+                "token": access_token_id,
+                "name_hash": name_hash,
+                "address": address,
+            },
+        )
         if row is None:
             return None
         uid, username, email, admin, robot, ns_id, owner_id, disabled, created, epoch = row[:10]
-        user = User(id=uid, username=username, email=email, is_admin=admin, is_robot=robot,
-                    namespace_id=ns_id, robot_owner_id=owner_id, disabled=disabled,
-                    created_at=created, credential_epoch=epoch)  # fmt: skip
+        user = User(
+            id=uid,
+            username=username,
+            email=email,
+            is_admin=admin,
+            is_robot=robot,
+            namespace_id=ns_id,
+            robot_owner_id=owner_id,
+            disabled=disabled,
+            created_at=created,
+            credential_epoch=epoch,
+        )
         scopes = tuple(TokenScope.from_dict(s) for s in row[12]) if row[12] is not None else None
         return CredentialState(user, row[10], bool(row[11]), scopes, int(row[13] or 0))
 
@@ -65,8 +85,9 @@ class PgTokenCheckStore(Store):
         if row is None:
             return None
         rid, name, credential_hash, kind, audience, revoked, expires_at = row
-        return Verification(rid, name, bytes(credential_hash), kind, audience, bool(revoked),
-                            expires_at)  # fmt: skip
+        return Verification(
+            rid, name, bytes(credential_hash), kind, audience, bool(revoked), expires_at
+        )
 
     def audience(self, service: str) -> tuple[int, str, list[str]] | None:
         """Return (id, name, served namespaces) of the registry called ``service`` (None if

@@ -16,8 +16,15 @@ _COLUMNS = (
 
 
 class PgUserStore(Store):
-    def create(self, username: str, email: str | None, password_hash: str | None,
-               namespace_id: int, *, is_admin: bool = False) -> User | None:  # fmt: skip
+    def create(
+        self,
+        username: str,
+        email: str | None,
+        password_hash: str | None,
+        namespace_id: int,
+        *,
+        is_admin: bool = False,
+    ) -> User | None:
         """Insert a human user; None when the username or email is taken (no abort)."""
         row = self._one(
             "INSERT INTO users AS u (username, email, password_hash, namespace_id, is_admin,"
@@ -65,8 +72,9 @@ class PgUserStore(Store):
         )
         return (User(*row[:-1]), row[-1]) if row else None
 
-    def list(self, *, after: str | None = None, limit: int = 100,
-             robots: bool = False) -> list[User]:  # fmt: skip
+    def list(
+        self, *, after: str | None = None, limit: int = 100, robots: bool = False
+    ) -> list[User]:
         """Users ordered by username, keyset-paginated (``after`` = last username seen)."""
         rows = self._all(
             f"SELECT {_COLUMNS} FROM users u WHERE (%s::text IS NULL OR u.username > %s)"
@@ -90,8 +98,9 @@ class PgUserStore(Store):
 
     def bump_credential_epoch(self, user_id: int) -> None:
         """End the user's sessions and refresh tokens: their epoch no longer matches."""
-        self._exec("UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = %s",
-                   (user_id,))  # fmt: skip
+        self._exec(
+            "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = %s", (user_id,)
+        )
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self._exec("UPDATE users SET is_admin = %s WHERE id = %s", (is_admin, user_id))

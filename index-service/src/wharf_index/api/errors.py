@@ -66,11 +66,21 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
 }
 
 HTTP_CODES = {
-    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 408: "REQUEST_TIMEOUT", 409: "CONFLICT",
-    413: "TOO_LARGE", 414: "URI_TOO_LONG", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "INVALID",
-    429: "TOOMANYREQUESTS", 431: "HEADERS_TOO_LARGE",
-}  # fmt: skip
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    408: "REQUEST_TIMEOUT",
+    409: "CONFLICT",
+    413: "TOO_LARGE",
+    414: "URI_TOO_LONG",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "INVALID",
+    429: "TOOMANYREQUESTS",
+    431: "HEADERS_TOO_LARGE",
+}
 
 
 def code_for_status(status: int) -> str:
@@ -91,8 +101,11 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
             break
     else:  # pragma: no cover - IndexError_ is in the table
         code, status = "INVALID", 400
-    field = getattr(exc, "field", None) if isinstance(exc, errors.Invalid | errors.StateConflict) \
+    field = (
+        getattr(exc, "field", None)
+        if isinstance(exc, errors.Invalid | errors.StateConflict)
         else None
+    )
     detail = {"field": field} if field else None
     if isinstance(exc, errors.LoginThrottled):
         detail = {"retry_after": exc.retry_after}

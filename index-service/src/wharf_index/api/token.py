@@ -37,8 +37,12 @@ TRUE = ("true", "1", "yes")
 
 
 def _respond(grant: tokens.TokenGrant, *, oauth: bool = False):
-    body = {"token": grant.token, "access_token": grant.token,
-            "expires_in": grant.expires_in, "issued_at": grant.issued_at}  # fmt: skip
+    body = {
+        "token": grant.token,
+        "access_token": grant.token,
+        "expires_in": grant.expires_in,
+        "issued_at": grant.issued_at,
+    }
     if oauth:
         body["scope"] = " ".join(str(scope) for scope in grant.claims.access)
     if grant.refresh_token:
@@ -60,8 +64,9 @@ def get_token():
     if account and principal.user is not None and account != principal.name:
         raise errors.ValueInvalid("account", "account does not match the credentials")
     offline = args.get("offline_token", "").lower() in TRUE
-    grant = tokens.issue(uow(), docker_auth.authority(), principal, args.get("service"),
-                         scopes, offline=offline)  # fmt: skip
+    grant = tokens.issue(
+        uow(), docker_auth.authority(), principal, args.get("service"), scopes, offline=offline
+    )
     return _respond(grant)
 
 
@@ -79,8 +84,13 @@ def post_token():
     if grant_type == "password":
         if not form.get("username") or "password" not in form:
             raise errors.ValueInvalid("username", "username and password are required")
-        principal = login(uow(), authority.cache, form["username"], form["password"],
-                          address=docker_auth.client_address())  # fmt: skip
+        principal = login(
+            uow(),
+            authority.cache,
+            form["username"],
+            form["password"],
+            address=docker_auth.client_address(),
+        )
     elif grant_type == "refresh_token":
         refresh_token = form.get("refresh_token")
         if not refresh_token:
@@ -88,7 +98,13 @@ def post_token():
         principal = tokens.principal_for_refresh(uow(), authority, refresh_token)
     else:
         raise errors.ValueInvalid("grant_type", "grant_type must be password or refresh_token")
-    grant = tokens.issue(uow(), authority, principal, form["service"], scopes,
-                         offline=form.get("access_type") == "offline",
-                         refresh_token=refresh_token)  # fmt: skip
+    grant = tokens.issue(
+        uow(),
+        authority,
+        principal,
+        form["service"],
+        scopes,
+        offline=form.get("access_type") == "offline",
+        refresh_token=refresh_token,
+    )
     return _respond(grant, oauth=True)

@@ -1,4 +1,5 @@
-"""Blueprint ``v1``: the original Index handshake (Docker's v1 protocol) and ``docker search`` (services/handshake.py).
+"""Blueprint ``v1``: the original Index handshake (Docker's v1 protocol) and ``docker
+search`` (services/handshake.py).
 
 - ``GET /v1/_ping`` -> 200 ``true`` with ``X-Docker-Registry-Version``.
 - ``GET /v1/repositories/<name>/images`` (Basic optional) -> 200
@@ -56,8 +57,9 @@ def ping():
 def get_images(name: str):
     """Scenario A step 2: the layer checksums, and a token when asked for one."""
     want = request.headers.get("X-Docker-Token", "").lower() == "true"
-    result = handshake.images(uow(), docker_auth.authority(), docker_auth.principal(), name,
-                              want_token=want)  # fmt: skip
+    result = handshake.images(
+        uow(), docker_auth.authority(), docker_auth.principal(), name, want_token=want
+    )
     body = [{"id": c.partition(":")[2], "checksum": c} for c in result.checksums]
     return _respond(body, 200, result)
 

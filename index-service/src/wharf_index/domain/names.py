@@ -28,17 +28,81 @@ NAMESPACE_RE = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
 ROBOT_SHORT_RE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 ROBOT_SEPARATOR = "+"
 
-RESERVED = frozenset({
-    "v1", "v2", "v3", "api", "administrator", "root", "internal", "static",
-    "assets", "login", "logout", "signin", "signout", "signup", "register", "account",
-    "accounts", "settings", "search", "explore", "new", "help", "about", "docs", "openapi",
-    "health", "healthz", "readyz", "metrics", "status", "token", "tokens", "oauth", "oauth2",
-    "auth", "user", "users", "org", "orgs", "organisation", "organisations", "organization",
-    "organizations", "team", "teams", "repository", "repositories", "registry", "registries",
-    "namespace", "namespaces", "robot", "robots", "webhook", "webhooks", "system", "wharf",
-    "docker", "index", "www", "me", "null", "none", "undefined", "anonymous", "everyone",
-    "support", "security", "abuse", "billing", "_catalog",
-})  # fmt: skip
+RESERVED = frozenset(
+    {
+        "v1",
+        "v2",
+        "v3",
+        "api",
+        "administrator",
+        "root",
+        "internal",
+        "static",
+        "assets",
+        "login",
+        "logout",
+        "signin",
+        "signout",
+        "signup",
+        "register",
+        "account",
+        "accounts",
+        "settings",
+        "search",
+        "explore",
+        "new",
+        "help",
+        "about",
+        "docs",
+        "openapi",
+        "health",
+        "healthz",
+        "readyz",
+        "metrics",
+        "status",
+        "token",
+        "tokens",
+        "oauth",
+        "oauth2",
+        "auth",
+        "user",
+        "users",
+        "org",
+        "orgs",
+        "organisation",
+        "organisations",
+        "organization",
+        "organizations",
+        "team",
+        "teams",
+        "repository",
+        "repositories",
+        "registry",
+        "registries",
+        "namespace",
+        "namespaces",
+        "robot",
+        "robots",
+        "webhook",
+        "webhooks",
+        "system",
+        "wharf",
+        "docker",
+        "index",
+        "www",
+        "me",
+        "null",
+        "none",
+        "undefined",
+        "anonymous",
+        "everyone",
+        "support",
+        "security",
+        "abuse",
+        "billing",
+        "_catalog",
+    }
+)
 ADMIN_ONLY = frozenset({"library", "admin"})
 
 
@@ -58,15 +122,21 @@ def check_namespace_name(name: object, *, allow_admin_only: bool = False) -> str
 
 def robot_username(owner: str, short_name: object) -> str:
     """Return ``owner+short_name``; NameInvalid when ``short_name`` breaks the grammar."""
-    if not isinstance(short_name, str) or not ROBOT_SHORT_RE.fullmatch(short_name) \
-            or len(short_name) > MAX_NAMESPACE_LENGTH:
+    if (
+        not isinstance(short_name, str)
+        or not ROBOT_SHORT_RE.fullmatch(short_name)
+        or len(short_name) > MAX_NAMESPACE_LENGTH
+    ):
         raise NameInvalid(short_name, "robot names are lowercase letters, digits and _")
     return f"{owner}{ROBOT_SEPARATOR}{short_name}"
 
 
 def check_short_name(name: object, what: str = "name") -> str:
     """Validate a team name (namespace grammar, no reservation); raise NameInvalid."""
-    if not isinstance(name, str) or not NAMESPACE_RE.fullmatch(name) \
-            or len(name) > MAX_NAMESPACE_LENGTH:
+    if (
+        not isinstance(name, str)
+        or not NAMESPACE_RE.fullmatch(name)
+        or len(name) > MAX_NAMESPACE_LENGTH
+    ):
         raise NameInvalid(name, f"invalid {what}")
     return name

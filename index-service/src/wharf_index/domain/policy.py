@@ -99,8 +99,11 @@ def scope_names_admin(principal: Principal, full_name: str) -> bool:
 
 def may_see(principal: Principal, repository: Repository) -> bool:
     """Tell whether the repository's existence may be revealed (pull or any role)."""
-    return (repository.is_public or bool(allowed_actions(principal, repository))
-            or may_administer(principal, repository))  # fmt: skip
+    return (
+        repository.is_public
+        or bool(allowed_actions(principal, repository))
+        or may_administer(principal, repository)
+    )
 
 
 def may_administer(principal: Principal, repository: Repository) -> bool:
@@ -115,8 +118,9 @@ def may_administer(principal: Principal, repository: Repository) -> bool:
     )
 
 
-def may_create_repository(principal: Principal, namespace: Namespace,
-                          full_name: str | None = None) -> bool:  # fmt: skip
+def may_create_repository(
+    principal: Principal, namespace: Namespace, full_name: str | None = None
+) -> bool:
     """Tell whether the principal may create a repository (``full_name``) in ``namespace``."""
     if principal.user is None:
         return False
@@ -140,8 +144,9 @@ def registry_serves(declared: Collection[str], namespace: str) -> bool:
     return not declared or namespace in declared
 
 
-def absent_actions(principal: Principal, namespace: Namespace | None,
-                   full_name: str) -> frozenset[str]:  # fmt: skip
+def absent_actions(
+    principal: Principal, namespace: Namespace | None, full_name: str
+) -> frozenset[str]:
     """Return what ``principal`` may do on ``full_name``, which does not exist (yet), in
     ``namespace`` (None: unknown namespace or invalid name).
 
@@ -156,10 +161,12 @@ def absent_actions(principal: Principal, namespace: Namespace | None,
     return (ROLE_ACTIONS[role] - {"push"}) & scope_actions(principal, full_name)
 
 
-def grant(principal: Principal, requested: Iterable[Scope],
-          resolve: Callable[[str], Repository | None],
-          resolve_namespace: Callable[[str], Namespace | None] = lambda name: None,
-          ) -> tuple[Scope, ...]:  # fmt: skip
+def grant(
+    principal: Principal,
+    requested: Iterable[Scope],
+    resolve: Callable[[str], Repository | None],
+    resolve_namespace: Callable[[str], Namespace | None] = lambda name: None,
+) -> tuple[Scope, ...]:
     """Cut ``requested`` scopes down to what is allowed; never raise for asking too much.
 
     ``resolve(full_name)`` returns the repository or None; for None,

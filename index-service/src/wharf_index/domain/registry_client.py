@@ -30,6 +30,7 @@ class RegistryClient(Protocol):
     def manifest_digest(self, registry: Registry, name: str, tag: str, token: str) -> str | None:
         """The digest of a tag's manifest (None: unknown, or no digest given)."""
 
-    def manifest(self, registry: Registry, name: str, tag: str,
-                 token: str) -> RemoteManifest | None:  # fmt: skip
+    def manifest(
+        self, registry: Registry, name: str, tag: str, token: str
+    ) -> RemoteManifest | None:
         """A tag's manifest, its digest checked against its body (None: unknown)."""

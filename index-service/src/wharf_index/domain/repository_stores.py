@@ -20,16 +20,23 @@ from .records import Comment, RecordedRepository, RecordedTag, TagRecord
 class RepositoryStore(Protocol):
     """``uow.repositories``: repositories and their collaborators."""
 
-    def create(self, namespace_id: int, namespace: str, name: str, visibility: str,
-               description: str = "") -> Repository | None: ...  # fmt: skip
+    def create(
+        self, namespace_id: int, namespace: str, name: str, visibility: str, description: str = ""
+    ) -> Repository | None: ...
     def find(self, full_name: str, *, for_update: bool = False) -> Repository | None: ...
     def get(self, full_name: str) -> Repository: ...
     def find_many(self, full_names: list[str]) -> dict[str, Repository]:
         """``{full_name: repository}`` of those of ``full_names`` that exist."""
 
-    def list_visible(self, principal: Principal, *, namespace_id: int | None = None,
-                     query: str | None = None, after: str | None = None,
-                     limit: int = 100) -> list[Repository]:  # fmt: skip
+    def list_visible(
+        self,
+        principal: Principal,
+        *,
+        namespace_id: int | None = None,
+        query: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Repository]:
         """By full name; ``query`` matches a substring of the full name or description
         (LIKE wildcards in it are literal)."""
 
@@ -53,8 +60,9 @@ class StarStore(Protocol):
     def counts(self, repository_ids: list[int]) -> dict[int, int]:
         """``{repository id: stars}``, 0 for repositories nobody starred."""
 
-    def starred_by(self, user_id: int, principal: Principal, *, after: str | None,
-                   limit: int) -> list[Repository]:  # fmt: skip
+    def starred_by(
+        self, user_id: int, principal: Principal, *, after: str | None, limit: int
+    ) -> list[Repository]:
         """Repositories ``user_id`` starred that ``principal`` may see, by full name."""
 
 
@@ -63,8 +71,7 @@ class CommentStore(Protocol):
 
     def add(self, repository_id: int, author_id: int, body: str) -> Comment: ...
     def find(self, repository_id: int, comment_id: int) -> Comment | None: ...
-    def list(self, repository_id: int, *, after_id: int | None,
-             limit: int) -> list[Comment]: ...  # fmt: skip
+    def list(self, repository_id: int, *, after_id: int | None, limit: int) -> list[Comment]: ...
     def delete(self, comment_id: int) -> bool: ...
 
 
@@ -78,14 +85,21 @@ class TagStore(Protocol):
 class SearchStore(Protocol):
     """``uow.search``: repository search over names and descriptions."""
 
-    def search(self, principal: Principal, query: str, *, namespace_id: int | None,
-               after: tuple[float, str] | None,
-               limit: int) -> list[tuple[Repository, float]]:  # fmt: skip
+    def search(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        namespace_id: int | None,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> list[tuple[Repository, float]]:
         """(repository, rank) matching ``query`` (not empty), best first, after the key
         ``after`` = (rank, full name) of the previous page."""
 
-    def page(self, principal: Principal, query: str, *, limit: int,
-             offset: int) -> tuple[list[tuple[Repository, int]], int]:  # fmt: skip
+    def page(
+        self, principal: Principal, query: str, *, limit: int, offset: int
+    ) -> tuple[list[tuple[Repository, int]], int]:
         """([(repository, star count)], total matches) of one page by full name; an empty
         ``query`` matches every repository ``principal`` may see."""
 
@@ -104,22 +118,39 @@ class ContentStore(Protocol):
     def count_old_events(self, retention_seconds: int) -> int:
         """How many event ids :meth:`prune_events` would forget in all."""
 
-    def put_manifest(self, repository_id: int, digest: str, *, media_type: str, size: int,
-                     config_digest: str | None, layers: list[dict], pushed_by: str,
-                     pushed_at: datetime, registry_id: int | None) -> int:  # fmt: skip
+    def put_manifest(
+        self,
+        repository_id: int,
+        digest: str,
+        *,
+        media_type: str,
+        size: int,
+        config_digest: str | None,
+        layers: list[dict],
+        pushed_by: str,
+        pushed_at: datetime,
+        registry_id: int | None,
+    ) -> int:
         """Insert or refresh a manifest record; return its id."""
 
-    def put_tag(self, repository_id: int, name: str, manifest_id: int, *, pushed_by: str,
-                pushed_at: datetime) -> None:  # fmt: skip
+    def put_tag(
+        self,
+        repository_id: int,
+        name: str,
+        manifest_id: int,
+        *,
+        pushed_by: str,
+        pushed_at: datetime,
+    ) -> None:
         """Point tag ``name`` at a manifest."""
 
-    def delete_manifest(self, repository_id: int, digest: str, *,
-                        registry_id: int | None = None) -> bool:  # fmt: skip
+    def delete_manifest(
+        self, repository_id: int, digest: str, *, registry_id: int | None = None
+    ) -> bool:
         """Delete a manifest and its tags; with ``registry_id`` only when it came from
         that registry or from none."""
 
-    def delete_tag(self, repository_id: int, name: str, *,
-                   registry_id: int | None = None) -> bool:  # fmt: skip
+    def delete_tag(self, repository_id: int, name: str, *, registry_id: int | None = None) -> bool:
         """Delete a tag; with ``registry_id`` only when its manifest came from that
         registry or from none."""
 
@@ -127,8 +158,9 @@ class ContentStore(Protocol):
         """Delete the manifests (and their tags) that came from a registry; how many."""
 
     def count_push(self, repository_id: int) -> None: ...
-    def count_pull(self, repository_id: int, *, tag: str = "", digest: str = "",
-                   at: datetime | None = None) -> None: ...  # fmt: skip
+    def count_pull(
+        self, repository_id: int, *, tag: str = "", digest: str = "", at: datetime | None = None
+    ) -> None: ...
     def layer_checksums(self, repository_id: int) -> list[tuple[str, str]]:
         """(digest, media type) of the layers of the tagged manifests, each digest once."""
 
@@ -136,8 +168,9 @@ class ContentStore(Protocol):
 class RegistryStore(Protocol):
     """``uow.registries``: the registry directory and which registries hold what."""
 
-    def create(self, name: str, url: str, kind: str, credential_hash: bytes,
-               namespaces: tuple[str, ...]) -> Registry | None: ...  # fmt: skip
+    def create(
+        self, name: str, url: str, kind: str, credential_hash: bytes, namespaces: tuple[str, ...]
+    ) -> Registry | None: ...
     def get(self, name: str) -> Registry: ...
     def with_hash(self, name: str) -> tuple[Registry, bytes] | None: ...
     def serving(self, namespace: str) -> list[Registry]:
@@ -183,8 +216,9 @@ class DeletionStore(Protocol):
 class ReconciliationStore(Protocol):
     """``uow.reconciliation``: what ``registry sync`` compares with a registry."""
 
-    def repositories(self, *, namespaces: list[str] | None = None,
-                     excluded: Sequence[str] = ()) -> list[RecordedRepository]:  # fmt: skip
+    def repositories(
+        self, *, namespaces: list[str] | None = None, excluded: Sequence[str] = ()
+    ) -> list[RecordedRepository]:
         """Active repositories by full name: in ``namespaces`` when given, else in every
         namespace not ``excluded``."""
 

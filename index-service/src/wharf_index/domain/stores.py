@@ -40,8 +40,15 @@ from .records import AuditEntry, CredentialState, IssuedToken, Verification
 class UserStore(Protocol):
     """``uow.users``: people and robots (password hashes only through ``credentials``)."""
 
-    def create(self, username: str, email: str | None, password_hash: str | None,
-               namespace_id: int, *, is_admin: bool = False) -> User | None: ...  # fmt: skip
+    def create(
+        self,
+        username: str,
+        email: str | None,
+        password_hash: str | None,
+        namespace_id: int,
+        *,
+        is_admin: bool = False,
+    ) -> User | None: ...
     def create_robot(self, username: str, owner_namespace_id: int) -> User | None: ...
     def get(self, username: str) -> User: ...
     def by_id(self, user_id: int) -> User: ...
@@ -62,8 +69,9 @@ class UserStore(Protocol):
     def delete(self, user_id: int) -> None:
         """Delete the user; its namespace (and repositories) go with it when it has one."""
 
-    def list(self, *, after: str | None = None, limit: int = 100,
-             robots: bool = False) -> list[User]: ...  # fmt: skip
+    def list(
+        self, *, after: str | None = None, limit: int = 100, robots: bool = False
+    ) -> list[User]: ...
 
 
 class LoginFailureStore(Protocol):
@@ -72,8 +80,9 @@ class LoginFailureStore(Protocol):
     def state(self, name_hash: bytes, address: str) -> tuple[int, int]:
         """(failures recorded, seconds left in the lock-out); (0, 0) for none."""
 
-    def record(self, name_hash: bytes, address: str, *, threshold: int, delay: int,
-               max_delay: int) -> tuple[int, datetime | None]:  # fmt: skip
+    def record(
+        self, name_hash: bytes, address: str, *, threshold: int, delay: int, max_delay: int
+    ) -> tuple[int, datetime | None]:
         """Count one failure atomically; return (failures, locked until)."""
 
     def reset(self, name_hash: bytes, address: str | None = None) -> None:
@@ -110,8 +119,9 @@ class OrgStore(Protocol):
     def solely_owned_by(self, user_id: int) -> list[str]:
         """Names of the organisations whose only owner is ``user_id``."""
 
-    def create_team(self, org_id: int, name: str, role: str, *, all_repositories: bool,
-                    description: str = "") -> Team | None: ...  # fmt: skip
+    def create_team(
+        self, org_id: int, name: str, role: str, *, all_repositories: bool, description: str = ""
+    ) -> Team | None: ...
     def get_team(self, org_id: int, name: str) -> Team: ...
     def teams(self, org_id: int) -> list[Team]: ...
     def update_team(self, team_id: int, *, role: str, all_repositories: bool) -> None: ...
@@ -135,9 +145,16 @@ class GrantStore(Protocol):
 class AccessTokenStore(Protocol):
     """``uow.access_tokens``: personal and robot access tokens (secrets as hashes)."""
 
-    def create(self, public_id: str, user_id: int, name: str, secret_hash: bytes,
-               scopes: tuple[TokenScope, ...], expires_at: datetime | None,
-               created_by: int | None) -> AccessToken: ...  # fmt: skip
+    def create(
+        self,
+        public_id: str,
+        user_id: int,
+        name: str,
+        secret_hash: bytes,
+        scopes: tuple[TokenScope, ...],
+        expires_at: datetime | None,
+        created_by: int | None,
+    ) -> AccessToken: ...
 
     def with_hash(self, public_id: str) -> tuple[AccessToken, bytes] | None:
         """(token, stored secret hash) of ``public_id``, or None."""
@@ -158,10 +175,19 @@ class AccessTokenStore(Protocol):
 class IssuedTokenStore(Protocol):
     """``uow.issued_tokens``: the record of issued registry and refresh tokens."""
 
-    def record(self, jti: str, *, subject: str, audience: str, expires_at: datetime,
-               access: list | None = None, kind: str = "access", user_id: int | None = None,
-               access_token_id: int | None = None,
-               issued_at: datetime | None = None) -> None:  # fmt: skip
+    def record(
+        self,
+        jti: str,
+        *,
+        subject: str,
+        audience: str,
+        expires_at: datetime,
+        access: list | None = None,
+        kind: str = "access",
+        user_id: int | None = None,
+        access_token_id: int | None = None,
+        issued_at: datetime | None = None,
+    ) -> None:
         """Remember an issued token (``access``: the JSON-ready granted scopes). Its
         commit may skip the WAL flush when the transaction wrote nothing before: record
         last."""
@@ -182,9 +208,15 @@ class IssuedTokenStore(Protocol):
 class TokenCheckStore(Protocol):
     """``uow.token_checks``: the token authority's hot paths, one indexed query each."""
 
-    def credential_state(self, user_id: int | None = None, access_token_id: int | None = None,
-                         *, username: str | None = None, name_hash: bytes | None = None,
-                         address: str | None = None) -> CredentialState | None:  # fmt: skip
+    def credential_state(
+        self,
+        user_id: int | None = None,
+        access_token_id: int | None = None,
+        *,
+        username: str | None = None,
+        name_hash: bytes | None = None,
+        address: str | None = None,
+    ) -> CredentialState | None:
         """What a cached credential is checked against (the user by id or by
         ``username``; with ``name_hash`` and ``address`` also that pair's lock-out), or
         None when there is no such user."""
@@ -200,14 +232,30 @@ class TokenCheckStore(Protocol):
 class AuditStore(Protocol):
     """``uow.audit``: the append-only audit log."""
 
-    def record(self, action: str, *, actor_id: int | None = None, actor_name: str = "",
-               target_type: str = "", target: str = "", namespace_id: int | None = None,
-               repository_id: int | None = None, detail: dict | None = None,
-               request_id: str = "", remote_addr: str = "") -> None:  # fmt: skip
+    def record(
+        self,
+        action: str,
+        *,
+        actor_id: int | None = None,
+        actor_name: str = "",
+        target_type: str = "",
+        target: str = "",
+        namespace_id: int | None = None,
+        repository_id: int | None = None,
+        detail: dict | None = None,
+        request_id: str = "",
+        remote_addr: str = "",
+    ) -> None:
         """Append one entry; ``detail`` never holds secrets."""
 
-    def list(self, *, namespace_id: int | None = None, actor_id: int | None = None,
-             before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:  # fmt: skip
+    def list(
+        self,
+        *,
+        namespace_id: int | None = None,
+        actor_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
         """Newest first; ``before_id`` continues after the last entry seen."""
 
 

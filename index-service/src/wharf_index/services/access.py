@@ -15,8 +15,9 @@ from .repositories import ensure_repository, split_name
 from .unit_of_work import UnitOfWork
 
 
-def authorize(uow: UnitOfWork, principal: Principal, requested: Iterable[Scope], *,
-              allocate: bool = True) -> tuple[Scope, ...]:  # fmt: skip
+def authorize(
+    uow: UnitOfWork, principal: Principal, requested: Iterable[Scope], *, allocate: bool = True
+) -> tuple[Scope, ...]:
     """Return ``requested`` cut down to what ``principal`` may do; never raises for asking
     too much.
 

@@ -45,7 +45,8 @@ def parse_scopes(raw) -> tuple[TokenScope, ...]:
             raise errors.ScopeInvalid(f"invalid repository pattern: {pattern!r}")
         if not actions or not actions <= set(TOKEN_ACTIONS) | {"*"}:
             raise errors.ScopeInvalid(
-                f"actions must be pull, push, delete, * or admin: {sorted(actions)}")
+                f"actions must be pull, push, delete, * or admin: {sorted(actions)}"
+            )
         scopes.append(TokenScope(pattern, actions))
     if not scopes:
         raise errors.ScopeInvalid("a token needs at least one scope")
@@ -69,26 +70,45 @@ def _expiry(expires_in_days: int | None) -> datetime | None:
     return datetime.now(UTC) + timedelta(days=expires_in_days)
 
 
-def _issue(uow: UnitOfWork, user: User, name: str, scopes, expires_in_days,
-           actor) -> tuple[AccessToken, str]:  # fmt: skip
+def _issue(
+    uow: UnitOfWork, user: User, name: str, scopes, expires_in_days, actor
+) -> tuple[AccessToken, str]:
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         raise errors.ValueInvalid("name", "token names are 1..100 characters")
     public_id, secret = credentials.new_public_id(), credentials.new_secret()
     token = uow.access_tokens.create(
-        public_id, user.id, name.strip(),
+        public_id,
+        user.id,
+        name.strip(),
         credentials.hash_secret(credentials.PURPOSE_ACCESS_TOKEN, secret),
-        parse_scopes(scopes), _expiry(expires_in_days),
+        parse_scopes(scopes),
+        _expiry(expires_in_days),
         actor.user.id if actor.user is not None and actor.user.id > 0 else None,
-    )  # fmt: skip
-    audit.record(uow, actor, "token.create", "user", user.username,
-                 detail={"token": public_id, "name": token.name,
-                         "scopes": [s.to_dict() for s in token.scopes]})  # fmt: skip
+    )
+    audit.record(
+        uow,
+        actor,
+        "token.create",
+        "user",
+        user.username,
+        detail={
+            "token": public_id,
+            "name": token.name,
+            "scopes": [s.to_dict() for s in token.scopes],
+        },
+    )
     return token, credentials.format_access_token(public_id, secret)
 
 
-def create_access_token(uow: UnitOfWork, principal: Principal, name: str, scopes, *,
-                        expires_in_days: int | None = None,
-                        username: str | None = None) -> tuple[AccessToken, str]:  # fmt: skip
+def create_access_token(
+    uow: UnitOfWork,
+    principal: Principal,
+    name: str,
+    scopes,
+    *,
+    expires_in_days: int | None = None,
+    username: str | None = None,
+) -> tuple[AccessToken, str]:
     """Create a personal access token for the principal (or, for admins, ``username``).
 
     Returns (token, the token string, shown once). Tokens cannot be made from tokens.
@@ -105,8 +125,15 @@ def create_access_token(uow: UnitOfWork, principal: Principal, name: str, scopes
         return _issue(uow, user, name, scopes, expires_in_days, principal)
 
 
-def create_robot(uow: UnitOfWork, principal: Principal, namespace: str, short_name: str, scopes, *,
-                 expires_in_days: int | None = None) -> tuple[User, str]:  # fmt: skip
+def create_robot(
+    uow: UnitOfWork,
+    principal: Principal,
+    namespace: str,
+    short_name: str,
+    scopes,
+    *,
+    expires_in_days: int | None = None,
+) -> tuple[User, str]:
     """Create robot ``namespace+short_name`` with a first token; return (robot, token string).
 
     Needs ownership of ``namespace``. Raises NameInvalid, UsernameTaken, ScopeInvalid,
@@ -128,8 +155,15 @@ def create_robot(uow: UnitOfWork, principal: Principal, namespace: str, short_na
         return robot, token
 
 
-def create_robot_token(uow: UnitOfWork, principal: Principal, robot: str, name: str, scopes, *,
-                       expires_in_days: int | None = None) -> tuple[AccessToken, str]:  # fmt: skip
+def create_robot_token(
+    uow: UnitOfWork,
+    principal: Principal,
+    robot: str,
+    name: str,
+    scopes,
+    *,
+    expires_in_days: int | None = None,
+) -> tuple[AccessToken, str]:
     """Add another token to a robot (owners of the robot's namespace)."""
     with uow:
         user = uow.users.get(robot)
@@ -149,8 +183,9 @@ def list_robots(uow: UnitOfWork, principal: Principal, namespace: str) -> list[U
         return uow.users.robots_of(owner.id)
 
 
-def list_tokens(uow: UnitOfWork, principal: Principal,
-                username: str | None = None) -> list[AccessToken]:  # fmt: skip
+def list_tokens(
+    uow: UnitOfWork, principal: Principal, username: str | None = None
+) -> list[AccessToken]:
     """Tokens of the principal, of ``username`` (admins), or of a robot they own."""
     with uow:
         user = _token_owner(uow, principal, username)
@@ -170,8 +205,9 @@ def revoke_token(uow: UnitOfWork, principal: Principal, token_id: int) -> None:
         except errors.PermissionDenied:
             raise errors.AccessTokenNotFound(token_id) from None
         uow.access_tokens.revoke(token.id)
-        audit.record(uow, principal, "token.revoke", "user", user.username,
-                     detail={"token": token.public_id})  # fmt: skip
+        audit.record(
+            uow, principal, "token.revoke", "user", user.username, detail={"token": token.public_id}
+        )
 
 
 def _token_owner(uow: UnitOfWork, principal: Principal, username: str | None) -> User:
@@ -187,8 +223,9 @@ def _token_owner(uow: UnitOfWork, principal: Principal, username: str | None) ->
     raise errors.PermissionDenied()
 
 
-def authenticate_token(uow: UnitOfWork, token: str, *, username: str | None = None,
-                       actor: Principal = SYSTEM) -> Principal:  # fmt: skip
+def authenticate_token(
+    uow: UnitOfWork, token: str, *, username: str | None = None, actor: Principal = SYSTEM
+) -> Principal:
     """Return the scoped Principal of an access token string; record its use.
 
     ``username`` (the Basic user name) must be the token owner's when given (Docker always

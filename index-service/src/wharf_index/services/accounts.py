@@ -31,8 +31,15 @@ def check_email(email: object) -> str:
     return email.strip()
 
 
-def create_user(uow: UnitOfWork, username: str, email: str, password: str, *, admin: bool = False,
-                actor: Principal = SYSTEM) -> User:  # fmt: skip
+def create_user(
+    uow: UnitOfWork,
+    username: str,
+    email: str,
+    password: str,
+    *,
+    admin: bool = False,
+    actor: Principal = SYSTEM,
+) -> User:
     """Create a user and its namespace; return the user.
 
     Raises NameInvalid/ReservedName, ValueInvalid (email), StateConflict (email in use),
@@ -54,8 +61,15 @@ def create_user(uow: UnitOfWork, username: str, email: str, password: str, *, ad
         user = uow.users.create(username, email, password_hash, namespace.id, is_admin=admin)
         if user is None:
             raise errors.UsernameTaken(username)
-        audit.record(uow, actor, "user.create", "user", username, namespace_id=namespace.id,
-                     detail={"admin": admin})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "user.create",
+            "user",
+            username,
+            namespace_id=namespace.id,
+            detail={"admin": admin},
+        )
         return user
 
 
@@ -65,14 +79,16 @@ def get_user(uow: UnitOfWork, username: str) -> User:
         return uow.users.get(username)
 
 
-def list_users(uow: UnitOfWork, *, after: str | None = None, limit: int = 100,
-               robots: bool = False) -> list[User]:  # fmt: skip
+def list_users(
+    uow: UnitOfWork, *, after: str | None = None, limit: int = 100, robots: bool = False
+) -> list[User]:
     with uow:
         return uow.users.list(after=after, limit=limit, robots=robots)
 
 
-def set_password(uow: UnitOfWork, username: str, password: str, *,
-                 actor: Principal = SYSTEM) -> None:  # fmt: skip
+def set_password(
+    uow: UnitOfWork, username: str, password: str, *, actor: Principal = SYSTEM
+) -> None:
     """Replace a user's password (self or administrator); revoke their issued tokens.
 
     Raises UserNotFound, PasswordInvalid, PermissionDenied.
@@ -91,8 +107,14 @@ def set_password(uow: UnitOfWork, username: str, password: str, *,
         audit.record(uow, actor, "user.set_password", "user", username)
 
 
-def change_password(uow: UnitOfWork, username: str, old_password: str, new_password: str, *,
-                    address: str | None = None) -> None:  # fmt: skip
+def change_password(
+    uow: UnitOfWork,
+    username: str,
+    old_password: str,
+    new_password: str,
+    *,
+    address: str | None = None,
+) -> None:
     """Change one's own password after checking the old one (AuthenticationFailed,
     LoginThrottled: the check is throttled like a login from ``address``)."""
     principal = authenticate(uow, username, old_password, address=address)
@@ -110,13 +132,15 @@ def set_admin(uow: UnitOfWork, username: str, is_admin: bool, *, actor: Principa
         if user.is_robot:
             raise errors.StateConflict("admin", "robots cannot be administrators")
         uow.users.set_admin(user.id, is_admin)
-        audit.record(uow, actor, "user.grant_admin" if is_admin else "user.revoke_admin",
-                     "user", username)  # fmt: skip
+        audit.record(
+            uow, actor, "user.grant_admin" if is_admin else "user.revoke_admin", "user", username
+        )
         return uow.users.get(username)
 
 
-def set_disabled(uow: UnitOfWork, username: str, disabled: bool, *,
-                 actor: Principal = SYSTEM) -> None:  # fmt: skip
+def set_disabled(
+    uow: UnitOfWork, username: str, disabled: bool, *, actor: Principal = SYSTEM
+) -> None:
     """Disable (no logins, no tokens) or re-enable an account; administrators only."""
     if not actor.is_admin:
         raise errors.PermissionDenied()

@@ -8,8 +8,14 @@ from ..domain.model import Principal
 from .unit_of_work import UnitOfWork
 
 
-def record(uow: UnitOfWork, actor: Principal, action: str, target_type: str = "", target: str = "",
-           **kw: Any) -> None:  # fmt: skip
+def record(
+    uow: UnitOfWork,
+    actor: Principal,
+    action: str,
+    target_type: str = "",
+    target: str = "",
+    **kw: Any,
+) -> None:
     """Append an audit entry for ``actor`` (the CLI's SYSTEM principal has no user row)."""
     user = actor.user
     uow.audit.record(

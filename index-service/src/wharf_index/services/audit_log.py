@@ -11,9 +11,15 @@ from .paging import Page, take
 from .unit_of_work import UnitOfWork
 
 
-def list_entries(uow: UnitOfWork, principal: Principal, *, actor: str | None = None,
-                 namespace: str | None = None, after: tuple | None = None,
-                 limit: int = 50) -> Page:  # fmt: skip
+def list_entries(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    actor: str | None = None,
+    namespace: str | None = None,
+    after: tuple | None = None,
+    limit: int = 50,
+) -> Page:
     """Entries newest first. Non-administrators get their own actions only (``actor`` and
     ``namespace`` then narrow those). Raises PermissionDenied (anonymous), UserNotFound,
     NamespaceNotFound."""
@@ -27,6 +33,10 @@ def list_entries(uow: UnitOfWork, principal: Principal, *, actor: str | None = N
             if actor and actor != principal.user.username:
                 raise errors.PermissionDenied("you may only read your own actions")
         namespace_id = uow.namespaces.get(namespace).id if namespace else None
-        rows = uow.audit.list(namespace_id=namespace_id, actor_id=actor_id,
-                              before_id=after[0] if after else None, limit=limit + 1)  # fmt: skip
+        rows = uow.audit.list(
+            namespace_id=namespace_id,
+            actor_id=actor_id,
+            before_id=after[0] if after else None,
+            limit=limit + 1,
+        )
     return take(rows, limit, lambda e: (e.id,))

@@ -24,8 +24,9 @@ from .principals import principal_for
 from .unit_of_work import UnitOfWork
 
 
-def authenticate(uow: UnitOfWork, username: str, secret: str, *,
-                 address: str | None = None) -> Principal:  # fmt: skip
+def authenticate(
+    uow: UnitOfWork, username: str, secret: str, *, address: str | None = None
+) -> Principal:
     """Check a username and a password *or* an access token; return the Principal.
 
     ``address`` is the client's (the throttle counts failures per name and address). Must

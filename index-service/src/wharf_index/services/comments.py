@@ -32,13 +32,15 @@ def add_comment(uow: UnitOfWork, principal: Principal, full_name: str, body: str
         return uow.comments.add(repository.id, principal.user.id, body)
 
 
-def list_comments(uow: UnitOfWork, principal: Principal, full_name: str, *, after: tuple | None,
-                  limit: int) -> Page:  # fmt: skip
+def list_comments(
+    uow: UnitOfWork, principal: Principal, full_name: str, *, after: tuple | None, limit: int
+) -> Page:
     """Comments of a visible repository, oldest first; keys are ``(id,)``."""
     with uow:
         repository = get_repository(uow, principal, full_name)
-        rows = uow.comments.list(repository.id, after_id=after[0] if after else None,
-                                 limit=limit + 1)  # fmt: skip
+        rows = uow.comments.list(
+            repository.id, after_id=after[0] if after else None, limit=limit + 1
+        )
     return take(rows, limit, lambda c: (c.id,))
 
 
@@ -52,12 +54,22 @@ def delete_comment(uow: UnitOfWork, principal: Principal, full_name: str, commen
         comment = uow.comments.find(repository.id, comment_id)
         if comment is None:
             raise errors.NotFound("comment", comment_id)
-        own = principal.scopes is None and principal.user is not None \
+        own = (
+            principal.scopes is None
+            and principal.user is not None
             and comment.author_id == principal.user.id
+        )
         if not own and not policy.may_administer(principal, repository):
             raise errors.PermissionDenied("only the author or repository admins may do that")
         uow.comments.delete(comment.id)
         if not own:
-            audit.record(uow, principal, "comment.moderate", "repository", full_name,
-                         namespace_id=repository.namespace_id, repository_id=repository.id,
-                         detail={"comment": comment.id, "author": comment.author})  # fmt: skip
+            audit.record(
+                uow,
+                principal,
+                "comment.moderate",
+                "repository",
+                full_name,
+                namespace_id=repository.namespace_id,
+                repository_id=repository.id,
+                detail={"comment": comment.id, "author": comment.author},
+            )

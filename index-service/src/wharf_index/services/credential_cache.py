@@ -57,8 +57,13 @@ class CredentialCache:
     ``ttl`` 0 or ``size`` 0 disables caching.
     """
 
-    def __init__(self, secret_key: str, ttl: int = 60, size: int = 1024,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        secret_key: str,
+        ttl: int = 60,
+        size: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._key = hmac.new(secret_key.encode(), _KEY_LABEL, hashlib.sha256).digest()
         self.ttl, self.size, self._clock = ttl, size, clock
         self._entries: OrderedDict[bytes, CachedCredential] = OrderedDict()
@@ -68,8 +73,11 @@ class CredentialCache:
         return f"<CredentialCache ttl={self.ttl} size={self.size} entries={len(self._entries)}>"
 
     def key(self, username: str, secret: str) -> bytes:
-        message = username.encode("utf-8", "surrogatepass") + b"\0" + secret.encode(
-            "utf-8", "surrogatepass")  # fmt: skip
+        message = (
+            username.encode("utf-8", "surrogatepass")
+            + b"\0"
+            + secret.encode("utf-8", "surrogatepass")
+        )
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
     def get(self, key: bytes) -> CachedCredential | None:
@@ -83,12 +91,18 @@ class CredentialCache:
             self._entries.move_to_end(key)
             return entry
 
-    def put(self, key: bytes, user_id: int, password_changed_at: datetime | None,
-            access_token_id: int | None = None) -> None:  # fmt: skip
+    def put(
+        self,
+        key: bytes,
+        user_id: int,
+        password_changed_at: datetime | None,
+        access_token_id: int | None = None,
+    ) -> None:
         if self.ttl <= 0 or self.size <= 0:
             return
-        entry = CachedCredential(user_id, password_changed_at, access_token_id,
-                                 self._clock() + self.ttl)  # fmt: skip
+        entry = CachedCredential(
+            user_id, password_changed_at, access_token_id, self._clock() + self.ttl
+        )
         with self._lock:
             self._entries[key] = entry
             self._entries.move_to_end(key)
@@ -103,8 +117,14 @@ class CredentialCache:
         return len(self._entries)
 
 
-def login(uow: UnitOfWork, cache: CredentialCache, username: str, secret: str, *,
-          address: str | None = None) -> Principal:  # fmt: skip
+def login(
+    uow: UnitOfWork,
+    cache: CredentialCache,
+    username: str,
+    secret: str,
+    *,
+    address: str | None = None,
+) -> Principal:
     """Authenticate ``username`` with a password or access token, through the cache;
     ``address`` is the client's (for the throttle).
 
@@ -128,13 +148,16 @@ def login(uow: UnitOfWork, cache: CredentialCache, username: str, secret: str, *
     return principal
 
 
-def _revalidate(uow: UnitOfWork, entry: CachedCredential, username: str,
-                address: str | None) -> Principal | None:  # fmt: skip
+def _revalidate(
+    uow: UnitOfWork, entry: CachedCredential, username: str, address: str | None
+) -> Principal | None:
     with uow.reading():  # read-only: no BEGIN/COMMIT round trips
         state = uow.token_checks.credential_state(
-            entry.user_id, entry.access_token_id, name_hash=login_throttle.name_hash(username),
+            entry.user_id,
+            entry.access_token_id,
+            name_hash=login_throttle.name_hash(username),
             address=login_throttle.stored_address(address),
-        )  # fmt: skip
+        )
         if state is not None and state.locked_for:
             raise LoginThrottled(state.locked_for)
         if state is None or state.user.disabled:
@@ -148,5 +171,6 @@ def _revalidate(uow: UnitOfWork, entry: CachedCredential, username: str,
         else:
             scopes = state.token_scopes
         grants = uow.grants.for_user(state.user.id)
-    return Principal(user=state.user, grants=grants, scopes=scopes,
-                     access_token_id=entry.access_token_id)  # fmt: skip
+    return Principal(
+        user=state.user, grants=grants, scopes=scopes, access_token_id=entry.access_token_id
+    )

@@ -62,8 +62,9 @@ class DeletionResult:
         return "deleted" if self.completed else DELETING
 
 
-def request_deletion(uow: UnitOfWork, agent: RegistryAgent, principal: Principal,
-                     full_name: str) -> DeletionResult:  # fmt: skip
+def request_deletion(
+    uow: UnitOfWork, agent: RegistryAgent, principal: Principal, full_name: str
+) -> DeletionResult:
     """Mark ``full_name`` deleting, then drive the deletion once (steps 1-3 above).
 
     Raises RepositoryNotFound (unknown, or private and not visible to ``principal``),
@@ -76,8 +77,9 @@ def request_deletion(uow: UnitOfWork, agent: RegistryAgent, principal: Principal
     return drive(uow, agent, marked, force=True)
 
 
-def drive(uow: UnitOfWork, agent: RegistryAgent, repository: Repository, *,
-          force: bool = False) -> DeletionResult:  # fmt: skip
+def drive(
+    uow: UnitOfWork, agent: RegistryAgent, repository: Repository, *, force: bool = False
+) -> DeletionResult:
     """Call every registry holding ``repository``, then remove its records (idempotent).
 
     Without ``force`` a deletion another driver is working on (lease held) is left alone.
@@ -103,8 +105,9 @@ def drive(uow: UnitOfWork, agent: RegistryAgent, repository: Repository, *,
     return DeletionResult(current, completed=True)
 
 
-def redrive(uow: UnitOfWork, agent: RegistryAgent, *,
-            due_only: bool = True) -> list[DeletionResult]:  # fmt: skip
+def redrive(
+    uow: UnitOfWork, agent: RegistryAgent, *, due_only: bool = True
+) -> list[DeletionResult]:
     """Drive every deletion stuck in ``deleting``; return their results.
 
     ``due_only`` (the thread) skips deletions whose lease is held; without it (the CLI)

@@ -134,8 +134,14 @@ def ingest(uow: UnitOfWork, registry: Registry, events: list[Event]) -> IngestRe
             reason = _refusal(registry, event)
             if reason:
                 refused.append(Refusal(event.id, reason))
-                logger.warning("event %s (%s %s) from registry %s refused: %s", event.id,
-                               event.action, event.target.repository, registry.name, reason)
+                logger.warning(
+                    "event %s (%s %s) from registry %s refused: %s",
+                    event.id,
+                    event.action,
+                    event.target.repository,
+                    registry.name,
+                    reason,
+                )
                 continue
             accepted += 1
             _apply(uow, registry, event)
@@ -218,7 +224,7 @@ def _split_references(event: Event) -> tuple[str | None, list[dict]]:
     references = [
         {"digest": r.digest, "size": r.size, "mediaType": r.media_type}
         for r in event.target.references
-    ]  # fmt: skip
+    ]
     if not references or mediatypes.is_index(event.target.media_type):
         return None, references
     for index, ref in enumerate(references):
@@ -235,17 +241,29 @@ def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, ev
     config, layers = _split_references(event)
     size = target.size if target.size is not None else target.length or 0
     manifest_id = uow.content.put_manifest(
-        repository.id, target.digest, media_type=target.media_type, size=size,
-        config_digest=config, layers=layers, pushed_by=event.actor.name,
-        pushed_at=event.timestamp, registry_id=registry.id,
-    )  # fmt: skip
+        repository.id,
+        target.digest,
+        media_type=target.media_type,
+        size=size,
+        config_digest=config,
+        layers=layers,
+        pushed_by=event.actor.name,
+        pushed_at=event.timestamp,
+        registry_id=registry.id,
+    )
     if target.tag:
-        uow.content.put_tag(repository.id, target.tag, manifest_id,
-                            pushed_by=event.actor.name, pushed_at=event.timestamp)  # fmt: skip
+        uow.content.put_tag(
+            repository.id,
+            target.tag,
+            manifest_id,
+            pushed_by=event.actor.name,
+            pushed_at=event.timestamp,
+        )
     uow.registries.hold(repository.id, registry.id)
     uow.content.count_push(repository.id)
 
 
 def _ignored(event: Event, why: str) -> None:
-    logger.info("event %s (%s %s) ignored: %s", event.id, event.action,
-                event.target.repository, why)  # fmt: skip
+    logger.info(
+        "event %s (%s %s) ignored: %s", event.id, event.action, event.target.repository, why
+    )

@@ -1,4 +1,5 @@
-"""The original /v1/ handshake (Docker's v1 Index protocol) (scenarios A step 2, B, C) and ``docker search``.
+"""The original /v1/ handshake of Docker's v1 Index protocol (scenarios A step 2, B, C)
+and ``docker search``.
 
 Which registries hold a repository (``X-Docker-Endpoints``): services.registries.holders,
 the registries recorded as holding it, or, before anything was pushed, those that would take
@@ -39,8 +40,14 @@ class Handshake:
     endpoints: tuple[str, ...] = ()
 
 
-def _token(uow: UnitOfWork, authority: TokenAuthority, principal: Principal, name: str,
-           actions: set[str], registries: list) -> str | None:  # fmt: skip
+def _token(
+    uow: UnitOfWork,
+    authority: TokenAuthority,
+    principal: Principal,
+    name: str,
+    actions: set[str],
+    registries: list,
+) -> str | None:
     if not registries:
         return None
     scope = Scope("repository", name, frozenset(actions))
@@ -51,8 +58,14 @@ def _hosts(registries: list) -> tuple[str, ...]:
     return tuple(urlsplit(registry.url).netloc for registry in registries)
 
 
-def images(uow: UnitOfWork, authority: TokenAuthority, principal: Principal, full_name: str, *,
-           want_token: bool) -> Handshake:  # fmt: skip
+def images(
+    uow: UnitOfWork,
+    authority: TokenAuthority,
+    principal: Principal,
+    full_name: str,
+    *,
+    want_token: bool,
+) -> Handshake:
     """Layer checksums of the repository's tagged manifests (+ a pull token if asked).
 
     Raises RepositoryNotFound for unknown names and repositories the caller may not see.
@@ -61,18 +74,23 @@ def images(uow: UnitOfWork, authority: TokenAuthority, principal: Principal, ful
         repository = get_repository(uow, principal, full_name)
         layers = uow.content.layer_checksums(repository.id)
     registries = holders(uow, repository.full_name)
-    token = _token(uow, authority, principal, full_name, {"pull"}, registries) \
-        if want_token else None  # fmt: skip
-    return Handshake(tuple(d for d, media_type in layers if not _is_manifest(media_type)),
-                     token, _hosts(registries))  # fmt: skip
+    token = (
+        _token(uow, authority, principal, full_name, {"pull"}, registries) if want_token else None
+    )
+    return Handshake(
+        tuple(d for d, media_type in layers if not _is_manifest(media_type)),
+        token,
+        _hosts(registries),
+    )
 
 
 def _is_manifest(media_type: str) -> bool:
     return mediatypes.is_manifest(media_type or "") or mediatypes.is_index(media_type or "")
 
 
-def allocate(uow: UnitOfWork, authority: TokenAuthority, principal: Principal,
-             full_name: str) -> Handshake:  # fmt: skip
+def allocate(
+    uow: UnitOfWork, authority: TokenAuthority, principal: Principal, full_name: str
+) -> Handshake:
     """Scenario B: allocate ``full_name`` if needed and hand out a pull+push token.
 
     Raises NameInvalid, PermissionDenied (no push: the same answer whether or not the
@@ -88,8 +106,9 @@ def allocate(uow: UnitOfWork, authority: TokenAuthority, principal: Principal,
     return Handshake((), token, _hosts(registries))
 
 
-def delete(uow: UnitOfWork, authority: TokenAuthority, principal: Principal,
-           full_name: str) -> Handshake:  # fmt: skip
+def delete(
+    uow: UnitOfWork, authority: TokenAuthority, principal: Principal, full_name: str
+) -> Handshake:
     """Scenario C steps 1-2: mark the repository deleting and hand out a delete token.
 
     Raises RepositoryNotFound (invisible), PermissionDenied (no delete right).
@@ -108,8 +127,9 @@ def _integer(raw: str | None, name: str, default: int, maximum: int) -> int:
     return int(raw)
 
 
-def search(uow: UnitOfWork, principal: Principal, query: str | None, n: str | None,
-           page: str | None) -> dict:  # fmt: skip
+def search(
+    uow: UnitOfWork, principal: Principal, query: str | None, n: str | None, page: str | None
+) -> dict:
     """``docker search``: one page of visible repositories matching ``query``.
 
     Raises ValueInvalid for a bad ``n`` (1..100, default 25), ``page`` (1..10000, default
@@ -121,11 +141,24 @@ def search(uow: UnitOfWork, principal: Principal, query: str | None, n: str | No
     size = _integer(n, "n", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     number = _integer(page, "page", 1, MAX_PAGE)
     with uow:
-        rows, total = uow.search.page(principal, query, limit=size,
-                                      offset=(number - 1) * size)  # fmt: skip
+        rows, total = uow.search.page(principal, query, limit=size, offset=(number - 1) * size)
     if principal.scopes is not None:  # access tokens: scopes are not SQL, filter after
         rows = [(r, stars) for r, stars in rows if policy.may_see(principal, r)]
-    results = [{"name": r.full_name, "description": r.description, "star_count": stars,
-                "is_official": False, "is_automated": False} for r, stars in rows]  # fmt: skip
-    return {"query": query, "num_results": total, "num_pages": math.ceil(total / size),
-            "page": number, "page_size": size, "results": results}  # fmt: skip
+    results = [
+        {
+            "name": r.full_name,
+            "description": r.description,
+            "star_count": stars,
+            "is_official": False,
+            "is_automated": False,
+        }
+        for r, stars in rows
+    ]
+    return {
+        "query": query,
+        "num_results": total,
+        "num_pages": math.ceil(total / size),
+        "page": number,
+        "page_size": size,
+        "results": results,
+    }

@@ -56,29 +56,43 @@ class PruneReport:
 
     def lines(self) -> list[str]:
         verb = "would be deleted" if self.dry_run else "deleted"
-        return [f"{self.issued_tokens} expired issued-token records {verb}",
-                f"{self.processed_events} old processed event ids {verb}"]  # fmt: skip
+        return [
+            f"{self.issued_tokens} expired issued-token records {verb}",
+            f"{self.processed_events} old processed event ids {verb}",
+        ]
 
 
-def prune(uow: UnitOfWork, *, token_grace: int, event_retention: int, batch: int,
-          dry_run: bool = False,
-          max_batches: int | None = None) -> PruneReport:  # fmt: skip
+def prune(
+    uow: UnitOfWork,
+    *,
+    token_grace: int,
+    event_retention: int,
+    batch: int,
+    dry_run: bool = False,
+    max_batches: int | None = None,
+) -> PruneReport:
     """Delete expired issued-token records and old processed event ids (module docstring),
     ``batch`` rows per transaction, at most ``max_batches`` batches per table (None: until
     done). ``dry_run`` only counts."""
     if dry_run:
         with uow.reading():
-            return PruneReport(uow.issued_tokens.count_expired(token_grace),
-                               uow.content.count_old_events(event_retention), dry_run=True)
-    tokens = _in_batches(uow, lambda: uow.issued_tokens.prune_expired(token_grace, batch),
-                         batch, max_batches)  # fmt: skip
-    events = _in_batches(uow, lambda: uow.content.prune_events(event_retention, batch),
-                         batch, max_batches)  # fmt: skip
+            return PruneReport(
+                uow.issued_tokens.count_expired(token_grace),
+                uow.content.count_old_events(event_retention),
+                dry_run=True,
+            )
+    tokens = _in_batches(
+        uow, lambda: uow.issued_tokens.prune_expired(token_grace, batch), batch, max_batches
+    )
+    events = _in_batches(
+        uow, lambda: uow.content.prune_events(event_retention, batch), batch, max_batches
+    )
     return PruneReport(tokens, events)
 
 
-def _in_batches(uow: UnitOfWork, delete_batch: Callable[[], int], batch: int,
-                max_batches: int | None) -> int:  # fmt: skip
+def _in_batches(
+    uow: UnitOfWork, delete_batch: Callable[[], int], batch: int, max_batches: int | None
+) -> int:
     total = batches = 0
     while max_batches is None or batches < max_batches:
         with uow:
@@ -89,11 +103,18 @@ def _in_batches(uow: UnitOfWork, delete_batch: Callable[[], int], batch: int,
     return total
 
 
-def prune_with_settings(uow: UnitOfWork, settings, *, dry_run: bool = False,
-                        max_batches: int | None = None) -> PruneReport:  # fmt: skip
+def prune_with_settings(
+    uow: UnitOfWork, settings, *, dry_run: bool = False, max_batches: int | None = None
+) -> PruneReport:
     """:func:`prune` with the grace, retention and batch size of ``settings``."""
-    return prune(uow, token_grace=settings.token_leeway, event_retention=settings.event_retention,
-                 batch=settings.prune_batch, dry_run=dry_run, max_batches=max_batches)  # fmt: skip
+    return prune(
+        uow,
+        token_grace=settings.token_leeway,
+        event_retention=settings.event_retention,
+        batch=settings.prune_batch,
+        dry_run=dry_run,
+        max_batches=max_batches,
+    )
 
 
 @dataclass(frozen=True)
@@ -109,26 +130,31 @@ def tasks(settings, uow_factory: Callable[[], UnitOfWork], agent: RegistryAgent)
     """The served Index's tasks with a non-zero interval (module docstring); each run takes
     a new unit of work from ``uow_factory``."""
     found = [
-        Task(REDRIVE, settings.deletion_redrive_interval,
-             lambda: deletion.redrive(uow_factory(), agent)),
-        Task(PRUNE, settings.prune_interval,
-             lambda: prune_with_settings(uow_factory(), settings,
-                                         max_batches=MAX_BATCHES_PER_RUN)),
-    ]  # fmt: skip
+        Task(
+            REDRIVE,
+            settings.deletion_redrive_interval,
+            lambda: deletion.redrive(uow_factory(), agent),
+        ),
+        Task(
+            PRUNE,
+            settings.prune_interval,
+            lambda: prune_with_settings(uow_factory(), settings, max_batches=MAX_BATCHES_PER_RUN),
+        ),
+    ]
     return [task for task in found if task.interval > 0]
 
 
 class Housekeeper:
     """A daemon thread offering its tasks to the schedule every ``tick`` seconds."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], tasks: list[Task],
-                 tick: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, uow_factory: Callable[[], UnitOfWork], tasks: list[Task], tick: float | None = None
+    ) -> None:
         self._uow_factory = uow_factory
         self.tasks = list(tasks)
         self.tick = tick if tick is not None else min(t.interval for t in self.tasks)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wharf-housekeeping",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(target=self._run, name="wharf-housekeeping", daemon=True)
 
     def start(self) -> Housekeeper:
         self._thread.start()
@@ -168,13 +194,17 @@ def _run_logged(task: Task) -> str | None:
         logger.exception("housekeeping: %s failed", task.name)
         return f"{type(exc).__name__}: {exc}"[:1000]
     if isinstance(result, PruneReport):
-        logger.info("housekeeping: pruned %d issued-token records, %d processed event ids",
-                    result.issued_tokens, result.processed_events)  # fmt: skip
+        logger.info(
+            "housekeeping: pruned %d issued-token records, %d processed event ids",
+            result.issued_tokens,
+            result.processed_events,
+        )
     return None
 
 
-def housekeeper(settings, uow_factory: Callable[[], UnitOfWork],
-                agent: RegistryAgent) -> Housekeeper | None:  # fmt: skip
+def housekeeper(
+    settings, uow_factory: Callable[[], UnitOfWork], agent: RegistryAgent
+) -> Housekeeper | None:
     """The Housekeeper of :func:`tasks`, not started (None when every task is turned off)."""
     found = tasks(settings, uow_factory, agent)
     return Housekeeper(uow_factory, found) if found else None

@@ -63,14 +63,18 @@ def failed(uow: UnitOfWork, name: object, address: str | None) -> None:
     """Count one failure of (name, address); commits at once."""
     config = uow.config
     with uow:
-        uow.login_failures.record(name_hash(name), stored_address(address),
-                                  threshold=config.throttle_failures,
-                                  delay=config.throttle_delay,
-                                  max_delay=config.throttle_max_delay)  # fmt: skip
+        uow.login_failures.record(
+            name_hash(name),
+            stored_address(address),
+            threshold=config.throttle_failures,
+            delay=config.throttle_delay,
+            max_delay=config.throttle_max_delay,
+        )
 
 
-def guarded(uow: UnitOfWork, name: object, address: str | None,
-            attempt: Callable[[], Principal]) -> Principal:  # fmt: skip
+def guarded(
+    uow: UnitOfWork, name: object, address: str | None, attempt: Callable[[], Principal]
+) -> Principal:
     """Run ``attempt`` (a secret check raising AuthenticationFailed) under the throttle.
 
     Must be called outside any open ``with uow``. Raises LoginThrottled (locked, nothing

@@ -30,8 +30,9 @@ def _owned_org(uow: UnitOfWork, name: str, actor: Principal) -> Organisation:
     return org
 
 
-def create_org(uow: UnitOfWork, name: str, *, owner: str, email: str | None = None,
-               actor: Principal = SYSTEM) -> Organisation:  # fmt: skip
+def create_org(
+    uow: UnitOfWork, name: str, *, owner: str, email: str | None = None, actor: Principal = SYSTEM
+) -> Organisation:
     """Create an organisation (and its namespace) owned by user ``owner``.
 
     Non-administrators may only make themselves the owner. Raises NameInvalid,
@@ -50,8 +51,15 @@ def create_org(uow: UnitOfWork, name: str, *, owner: str, email: str | None = No
             raise errors.UsernameTaken(name)
         org = uow.orgs.create(namespace.id, email)
         uow.orgs.add_member(org.id, owner_user.id, is_owner=True)
-        audit.record(uow, actor, "org.create", "org", name, namespace_id=namespace.id,
-                     detail={"owner": owner})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "org.create",
+            "org",
+            name,
+            namespace_id=namespace.id,
+            detail={"owner": owner},
+        )
         return org
 
 
@@ -71,8 +79,9 @@ def list_members(uow: UnitOfWork, name: str) -> list[OrgMember]:
         return uow.orgs.members(uow.orgs.get(name).id)
 
 
-def add_member(uow: UnitOfWork, org_name: str, username: str, *, owner: bool = False,
-               actor: Principal = SYSTEM) -> None:  # fmt: skip
+def add_member(
+    uow: UnitOfWork, org_name: str, username: str, *, owner: bool = False, actor: Principal = SYSTEM
+) -> None:
     """Add ``username`` to the organisation (as an owner with ``owner``); owners only."""
     with uow:
         org = _owned_org(uow, org_name, actor)
@@ -80,13 +89,20 @@ def add_member(uow: UnitOfWork, org_name: str, username: str, *, owner: bool = F
         uow.orgs.add_member(org.id, user.id, is_owner=owner)
         if owner:
             uow.orgs.set_owner(org.id, user.id, True)
-        audit.record(uow, actor, "org.add_member", "org", org_name,
-                     namespace_id=org.namespace_id,
-                     detail={"user": username, "owner": owner})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "org.add_member",
+            "org",
+            org_name,
+            namespace_id=org.namespace_id,
+            detail={"user": username, "owner": owner},
+        )
 
 
-def remove_member(uow: UnitOfWork, org_name: str, username: str, *,
-                  actor: Principal = SYSTEM) -> None:  # fmt: skip
+def remove_member(
+    uow: UnitOfWork, org_name: str, username: str, *, actor: Principal = SYSTEM
+) -> None:
     """Remove a member (and from every team); the last owner cannot be removed."""
     with uow:
         org = _owned_org(uow, org_name, actor)
@@ -96,31 +112,58 @@ def remove_member(uow: UnitOfWork, org_name: str, username: str, *,
             raise errors.StateConflict("member", f"{username} is the last owner of {org_name}")
         if not uow.orgs.remove_member(org.id, user.id):
             raise errors.UserNotFound(username)
-        audit.record(uow, actor, "org.remove_member", "org", org_name,
-                     namespace_id=org.namespace_id, detail={"user": username})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "org.remove_member",
+            "org",
+            org_name,
+            namespace_id=org.namespace_id,
+            detail={"user": username},
+        )
 
 
-def create_team(uow: UnitOfWork, org_name: str, team: str, role: str, *,
-                all_repositories: bool = False,
-                description: str = "", actor: Principal = SYSTEM) -> Team:  # fmt: skip
+def create_team(
+    uow: UnitOfWork,
+    org_name: str,
+    team: str,
+    role: str,
+    *,
+    all_repositories: bool = False,
+    description: str = "",
+    actor: Principal = SYSTEM,
+) -> Team:
     """Create a team with ``role``; raises TeamExists, RoleInvalid, PermissionDenied."""
     check_short_name(team, "team name")
     _check_role(role)
     with uow:
         org = _owned_org(uow, org_name, actor)
-        created = uow.orgs.create_team(org.id, team, role, all_repositories=all_repositories,
-                                       description=description)  # fmt: skip
+        created = uow.orgs.create_team(
+            org.id, team, role, all_repositories=all_repositories, description=description
+        )
         if created is None:
             raise errors.TeamExists(f"{org_name}/{team}")
-        audit.record(uow, actor, "team.create", "team", f"{org_name}/{team}",
-                     namespace_id=org.namespace_id,
-                     detail={"role": role, "all_repositories": all_repositories})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "team.create",
+            "team",
+            f"{org_name}/{team}",
+            namespace_id=org.namespace_id,
+            detail={"role": role, "all_repositories": all_repositories},
+        )
         return created
 
 
-def update_team(uow: UnitOfWork, org_name: str, team: str, *, role: str | None = None,
-                all_repositories: bool | None = None,
-                actor: Principal = SYSTEM) -> Team:  # fmt: skip
+def update_team(
+    uow: UnitOfWork,
+    org_name: str,
+    team: str,
+    *,
+    role: str | None = None,
+    all_repositories: bool | None = None,
+    actor: Principal = SYSTEM,
+) -> Team:
     """Change a team's role and/or its all-repositories flag."""
     with uow:
         org = _owned_org(uow, org_name, actor)
@@ -128,11 +171,13 @@ def update_team(uow: UnitOfWork, org_name: str, team: str, *, role: str | None =
         uow.orgs.update_team(
             current.id,
             role=_check_role(role) if role is not None else current.role,
-            all_repositories=current.all_repositories if all_repositories is None
+            all_repositories=current.all_repositories
+            if all_repositories is None
             else all_repositories,
         )
-        audit.record(uow, actor, "team.update", "team", f"{org_name}/{team}",
-                     namespace_id=org.namespace_id)  # fmt: skip
+        audit.record(
+            uow, actor, "team.update", "team", f"{org_name}/{team}", namespace_id=org.namespace_id
+        )
         return uow.orgs.get_team(org.id, team)
 
 
@@ -140,8 +185,9 @@ def delete_team(uow: UnitOfWork, org_name: str, team: str, *, actor: Principal =
     with uow:
         org = _owned_org(uow, org_name, actor)
         uow.orgs.delete_team(uow.orgs.get_team(org.id, team).id)
-        audit.record(uow, actor, "team.delete", "team", f"{org_name}/{team}",
-                     namespace_id=org.namespace_id)  # fmt: skip
+        audit.record(
+            uow, actor, "team.delete", "team", f"{org_name}/{team}", namespace_id=org.namespace_id
+        )
 
 
 def list_teams(uow: UnitOfWork, org_name: str) -> list[Team]:
@@ -155,8 +201,9 @@ def team_members(uow: UnitOfWork, org_name: str, team: str) -> list[str]:
         return uow.orgs.team_members(uow.orgs.get_team(org.id, team).id)
 
 
-def add_team_member(uow: UnitOfWork, org_name: str, team: str, username: str, *,
-                    actor: Principal = SYSTEM) -> None:  # fmt: skip
+def add_team_member(
+    uow: UnitOfWork, org_name: str, team: str, username: str, *, actor: Principal = SYSTEM
+) -> None:
     """Add a user to a team (and to the organisation if needed)."""
     with uow:
         org = _owned_org(uow, org_name, actor)
@@ -164,24 +211,45 @@ def add_team_member(uow: UnitOfWork, org_name: str, team: str, username: str, *,
         user = uow.users.get(username)
         uow.orgs.add_member(org.id, user.id)
         uow.orgs.add_team_member(found.id, user.id)
-        audit.record(uow, actor, "team.add_member", "team", f"{org_name}/{team}",
-                     namespace_id=org.namespace_id, detail={"user": username})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "team.add_member",
+            "team",
+            f"{org_name}/{team}",
+            namespace_id=org.namespace_id,
+            detail={"user": username},
+        )
 
 
-def remove_team_member(uow: UnitOfWork, org_name: str, team: str, username: str, *,
-                       actor: Principal = SYSTEM) -> None:  # fmt: skip
+def remove_team_member(
+    uow: UnitOfWork, org_name: str, team: str, username: str, *, actor: Principal = SYSTEM
+) -> None:
     with uow:
         org = _owned_org(uow, org_name, actor)
         found = uow.orgs.get_team(org.id, team)
         if not uow.orgs.remove_team_member(found.id, uow.users.get(username).id):
             raise errors.UserNotFound(username)
-        audit.record(uow, actor, "team.remove_member", "team", f"{org_name}/{team}",
-                     namespace_id=org.namespace_id, detail={"user": username})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "team.remove_member",
+            "team",
+            f"{org_name}/{team}",
+            namespace_id=org.namespace_id,
+            detail={"user": username},
+        )
 
 
-def grant_repository(uow: UnitOfWork, org_name: str, team: str, repository: str, *,
-                     grant: bool = True,
-                     actor: Principal = SYSTEM) -> None:  # fmt: skip
+def grant_repository(
+    uow: UnitOfWork,
+    org_name: str,
+    team: str,
+    repository: str,
+    *,
+    grant: bool = True,
+    actor: Principal = SYSTEM,
+) -> None:
     """Give (or with ``grant=False`` take back) a team's role on one org repository.
 
     ``repository`` is the full name and must belong to the organisation.
@@ -196,9 +264,16 @@ def grant_repository(uow: UnitOfWork, org_name: str, team: str, repository: str,
             uow.orgs.grant_repository(found.id, repo.id)
         else:
             uow.orgs.revoke_repository(found.id, repo.id)
-        audit.record(uow, actor, "team.grant" if grant else "team.revoke", "team",
-                     f"{org_name}/{team}", namespace_id=org.namespace_id,
-                     repository_id=repo.id, detail={"repository": repository})  # fmt: skip
+        audit.record(
+            uow,
+            actor,
+            "team.grant" if grant else "team.revoke",
+            "team",
+            f"{org_name}/{team}",
+            namespace_id=org.namespace_id,
+            repository_id=repo.id,
+            detail={"repository": repository},
+        )
 
 
 def team_repositories(uow: UnitOfWork, org_name: str, team: str) -> list[str]:

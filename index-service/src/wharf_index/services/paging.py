@@ -20,8 +20,12 @@ class Page:
     next: tuple | None = None
 
 
-def take(rows: Sequence, limit: int, key: Callable[[Any], tuple],
-         keep: Callable[[Any], bool] | None = None) -> Page:  # fmt: skip
+def take(
+    rows: Sequence,
+    limit: int,
+    key: Callable[[Any], tuple],
+    keep: Callable[[Any], bool] | None = None,
+) -> Page:
     """Cut ``rows`` (fetched with ``limit + 1``) to a page.
 
     ``keep`` filters the page *after* the continuation key is taken from the unfiltered
@@ -33,8 +37,9 @@ def take(rows: Sequence, limit: int, key: Callable[[Any], tuple],
     return Page([r for r in rows if keep is None or keep(r)], following)
 
 
-def slice_sorted(items: Iterable, after: tuple | None, limit: int,
-                 key: Callable[[Any], tuple]) -> Page:  # fmt: skip
+def slice_sorted(
+    items: Iterable, after: tuple | None, limit: int, key: Callable[[Any], tuple]
+) -> Page:
     """Page through a small in-memory list by ``key`` (unique, sortable)."""
     ordered = sorted(items, key=key)
     if after is not None:

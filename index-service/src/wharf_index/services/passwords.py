@@ -28,7 +28,9 @@ import threading
 
 SALT_BYTES = 16
 KEY_BYTES = 32
-_FORMAT = re.compile(r"^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")  # noqa: E501 - one regex reads better unbroken
+_FORMAT = re.compile(
+    r"^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$"
+)  # noqa: E501 - one regex reads better unbroken
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 
@@ -95,8 +97,9 @@ class PasswordHasher:
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int = KEY_BYTES) -> bytes:
     maxmem = 128 * r * n * p + 128 * r * (n + 2) + (1 << 20)
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                          maxmem=maxmem, dklen=dklen)  # fmt: skip
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=dklen
+    )
 
 
 def check_password_rules(password: object) -> str:

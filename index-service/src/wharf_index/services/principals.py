@@ -7,8 +7,12 @@ from ..domain.model import Principal, TokenScope, User
 from .unit_of_work import UnitOfWork
 
 
-def principal_for(uow: UnitOfWork, user: User, scopes: tuple[TokenScope, ...] | None = None,
-                  access_token_id: int | None = None) -> Principal:  # fmt: skip
+def principal_for(
+    uow: UnitOfWork,
+    user: User,
+    scopes: tuple[TokenScope, ...] | None = None,
+    access_token_id: int | None = None,
+) -> Principal:
     """Build the Principal of an authenticated user (loads its grants)."""
     with uow:
         grants = uow.grants.for_user(user.id)

@@ -24,12 +24,14 @@ MAX_REGISTRY_NAME = 253
 #: optional path of printable ASCII (no spaces: the URL is used as is).
 _H16 = "[0-9A-Fa-f]{1,4}"
 #: RFC 4291 section 2.2's text forms, written out (no embedded IPv4, no zone ids).
-_IPV6 = "|".join((
-    f"(?:{_H16}:){{7}}{_H16}",
-    f"(?:{_H16}:){{1,7}}:",
-    *(f"(?:{_H16}:){{1,{6 - n}}}(?::{_H16}){{1,{n + 1}}}" for n in range(6)),
-    f":(?:(?::{_H16}){{1,7}}|:)",
-))
+_IPV6 = "|".join(
+    (
+        f"(?:{_H16}:){{7}}{_H16}",
+        f"(?:{_H16}:){{1,7}}:",
+        *(f"(?:{_H16}:){{1,{6 - n}}}(?::{_H16}){{1,{n + 1}}}" for n in range(6)),
+        f":(?:(?::{_H16}){{1,7}}|:)",
+    )
+)
 REGISTRY_URL_RE = re.compile(
     rf"https?://(?:[A-Za-z0-9-]{{1,63}}(?:\.[A-Za-z0-9-]{{1,63}})*|\[(?:{_IPV6})\])"
     r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]"
@@ -39,11 +41,17 @@ MAX_REGISTRY_URL = 2048
 
 
 def _check(name: str, url: str, kind: str, namespaces) -> tuple[str, ...]:
-    if not isinstance(name, str) or len(name) > MAX_REGISTRY_NAME \
-            or not REGISTRY_NAME_RE.fullmatch(name):
+    if (
+        not isinstance(name, str)
+        or len(name) > MAX_REGISTRY_NAME
+        or not REGISTRY_NAME_RE.fullmatch(name)
+    ):
         raise errors.NameInvalid(name, "registry names are lowercase host-like names")
-    if not isinstance(url, str) or len(url) > MAX_REGISTRY_URL \
-            or not REGISTRY_URL_RE.fullmatch(url):
+    if (
+        not isinstance(url, str)
+        or len(url) > MAX_REGISTRY_URL
+        or not REGISTRY_URL_RE.fullmatch(url)
+    ):
         raise errors.ValueInvalid("url", "the registry URL must be http:// or https://")
     if kind not in REGISTRY_KINDS:
         raise errors.ValueInvalid("kind", f"kind must be one of {', '.join(REGISTRY_KINDS)}")
@@ -54,8 +62,9 @@ def _check(name: str, url: str, kind: str, namespaces) -> tuple[str, ...]:
     return namespaces
 
 
-def add_registry(uow: UnitOfWork, name: str, url: str, kind: str, namespaces=(), *,
-                 actor: Principal = SYSTEM) -> tuple[Registry, str]:  # fmt: skip
+def add_registry(
+    uow: UnitOfWork, name: str, url: str, kind: str, namespaces=(), *, actor: Principal = SYSTEM
+) -> tuple[Registry, str]:
     """Record a registry; return (registry, credential). The credential is never shown again.
 
     Raises NameInvalid, ValueInvalid, RegistryExists, PermissionDenied (non-admins).
@@ -68,9 +77,12 @@ def add_registry(uow: UnitOfWork, name: str, url: str, kind: str, namespaces=(),
     credential = credentials.new_secret()
     with uow:
         registry = uow.registries.create(
-            name, url.rstrip("/"), kind,
-            credentials.hash_secret(credentials.PURPOSE_REGISTRY, credential), namespaces,
-        )  # fmt: skip
+            name,
+            url.rstrip("/"),
+            kind,
+            credentials.hash_secret(credentials.PURPOSE_REGISTRY, credential),
+            namespaces,
+        )
         if registry is None:
             raise errors.RegistryExists(name)
         detail = {"url": registry.url, "kind": kind, "namespaces": list(namespaces)}

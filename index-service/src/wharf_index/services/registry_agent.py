@@ -42,15 +42,15 @@ class RegistryAgent:
     def from_settings(cls, settings, http: RegistryClient) -> RegistryAgent:
         """The agent of the Index's keys and issuer name in ``settings``, calling
         registries through ``http``."""
-        issuer = TokenIssuer(list(settings.token_keys), settings.token_issuer,
-                             ttl=TOKEN_TTL)  # fmt: skip
+        issuer = TokenIssuer(list(settings.token_keys), settings.token_issuer, ttl=TOKEN_TTL)
         return cls(issuer, http)
 
 
 def mint(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, access: Iterable[Scope]) -> str:
     """Issue and record (committed) a token for ``registry`` granting ``access``."""
-    token, claims = agent.issuer.issue(SYSTEM.name, registry.name, tuple(access),
-                                       ttl=agent.token_ttl)  # fmt: skip
+    token, claims = agent.issuer.issue(
+        SYSTEM.name, registry.name, tuple(access), ttl=agent.token_ttl
+    )
     with uow:
         tokens.record(uow, claims)
     return token

@@ -34,8 +34,9 @@ def split_name(full_name: str) -> tuple[str, str]:
     return namespace, rest
 
 
-def _visible(uow: UnitOfWork, principal: Principal, full_name: str, *,
-             for_update: bool = False) -> Repository:  # fmt: skip
+def _visible(
+    uow: UnitOfWork, principal: Principal, full_name: str, *, for_update: bool = False
+) -> Repository:
     repository = uow.repositories.find(full_name, for_update=for_update)
     if repository is None or not policy.may_see(principal, repository):
         raise errors.RepositoryNotFound(full_name)
@@ -55,9 +56,14 @@ def _check_visibility(visibility: str) -> str:
     return visibility
 
 
-def create_repository(uow: UnitOfWork, principal: Principal, full_name: str, *,
-                      visibility: str | None = None,
-                      description: str = "") -> Repository:  # fmt: skip
+def create_repository(
+    uow: UnitOfWork,
+    principal: Principal,
+    full_name: str,
+    *,
+    visibility: str | None = None,
+    description: str = "",
+) -> Repository:
     """Create ``namespace/name`` (visibility defaults to the namespace's default).
 
     Raises NameInvalid, NamespaceNotFound, PermissionDenied, RepositoryExists,
@@ -75,15 +81,27 @@ def create_repository(uow: UnitOfWork, principal: Principal, full_name: str, *,
         chosen = visibility not in (None, namespace.default_visibility) or description
         if chosen and not policy.scope_names_admin(principal, full_name):
             raise errors.PermissionDenied(
-                "choosing visibility or a description needs a token scope naming admin")
-        repository = uow.repositories.create(namespace.id, namespace.name, rest,
-                                             visibility or namespace.default_visibility,
-                                             description)  # fmt: skip
+                "choosing visibility or a description needs a token scope naming admin"
+            )
+        repository = uow.repositories.create(
+            namespace.id,
+            namespace.name,
+            rest,
+            visibility or namespace.default_visibility,
+            description,
+        )
         if repository is None:
             raise errors.RepositoryExists(full_name)
-        audit.record(uow, principal, "repository.create", "repository", full_name,
-                     namespace_id=namespace.id, repository_id=repository.id,
-                     detail={"visibility": repository.visibility})  # fmt: skip
+        audit.record(
+            uow,
+            principal,
+            "repository.create",
+            "repository",
+            full_name,
+            namespace_id=namespace.id,
+            repository_id=repository.id,
+            detail={"visibility": repository.visibility},
+        )
         return repository
 
 
@@ -116,9 +134,15 @@ def get_repository(uow: UnitOfWork, principal: Principal, full_name: str) -> Rep
         return _visible(uow, principal, full_name)
 
 
-def list_repositories(uow: UnitOfWork, principal: Principal, *, namespace: str | None = None,
-                      query: str | None = None, after: str | None = None,
-                      limit: int = 100) -> list[Repository]:  # fmt: skip
+def list_repositories(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    namespace: str | None = None,
+    query: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[Repository]:
     """Repositories visible to ``principal`` by full name (keyset ``after``), optionally in
     one namespace and/or matching ``query`` (substring of name or description).
 
@@ -126,41 +150,59 @@ def list_repositories(uow: UnitOfWork, principal: Principal, *, namespace: str |
     """
     with uow:
         namespace_id = uow.namespaces.get(namespace).id if namespace else None
-        found = uow.repositories.list_visible(principal, namespace_id=namespace_id,
-                                              query=query, after=after, limit=limit)  # fmt: skip
+        found = uow.repositories.list_visible(
+            principal, namespace_id=namespace_id, query=query, after=after, limit=limit
+        )
     if principal.scopes is not None:
         found = [r for r in found if policy.may_see(principal, r)]
     return found
 
 
-def set_visibility(uow: UnitOfWork, principal: Principal, full_name: str,
-                   visibility: str) -> Repository:  # fmt: skip
+def set_visibility(
+    uow: UnitOfWork, principal: Principal, full_name: str, visibility: str
+) -> Repository:
     """Make a repository public or private (repository admins)."""
     _check_visibility(visibility)
     with uow:
         repository = _administered(uow, principal, full_name)
         uow.repositories.set_visibility(repository.id, visibility)
-        audit.record(uow, principal, "repository.set_visibility", "repository", full_name,
-                     namespace_id=repository.namespace_id, repository_id=repository.id,
-                     detail={"visibility": visibility})  # fmt: skip
+        audit.record(
+            uow,
+            principal,
+            "repository.set_visibility",
+            "repository",
+            full_name,
+            namespace_id=repository.namespace_id,
+            repository_id=repository.id,
+            detail={"visibility": visibility},
+        )
         return uow.repositories.get(full_name)
 
 
-def set_description(uow: UnitOfWork, principal: Principal, full_name: str,
-                    description: str) -> Repository:  # fmt: skip
+def set_description(
+    uow: UnitOfWork, principal: Principal, full_name: str, description: str
+) -> Repository:
     """Replace a repository's description (repository admins)."""
     if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
         raise errors.ValueInvalid("description", f"at most {MAX_DESCRIPTION} characters")
     with uow:
         repository = _administered(uow, principal, full_name)
         uow.repositories.set_description(repository.id, description)
-        audit.record(uow, principal, "repository.set_description", "repository", full_name,
-                     namespace_id=repository.namespace_id, repository_id=repository.id)  # fmt: skip
+        audit.record(
+            uow,
+            principal,
+            "repository.set_description",
+            "repository",
+            full_name,
+            namespace_id=repository.namespace_id,
+            repository_id=repository.id,
+        )
         return uow.repositories.get(full_name)
 
 
-def set_namespace_visibility(uow: UnitOfWork, principal: Principal, namespace: str,
-                             visibility: str) -> None:  # fmt: skip
+def set_namespace_visibility(
+    uow: UnitOfWork, principal: Principal, namespace: str, visibility: str
+) -> None:
     """Set the default visibility of new repositories in ``namespace`` (its owners)."""
     _check_visibility(visibility)
     with uow:
@@ -168,8 +210,15 @@ def set_namespace_visibility(uow: UnitOfWork, principal: Principal, namespace: s
         if not policy.may_administer_namespace(principal, found):
             raise errors.PermissionDenied(f"only owners of {namespace} may do that")
         uow.namespaces.set_default_visibility(found.id, visibility)
-        audit.record(uow, principal, "namespace.set_visibility", "namespace", namespace,
-                     namespace_id=found.id, detail={"visibility": visibility})  # fmt: skip
+        audit.record(
+            uow,
+            principal,
+            "namespace.set_visibility",
+            "namespace",
+            namespace,
+            namespace_id=found.id,
+            detail={"visibility": visibility},
+        )
 
 
 def mark_deleting(uow: UnitOfWork, principal: Principal, full_name: str) -> Repository:
@@ -177,8 +226,15 @@ def mark_deleting(uow: UnitOfWork, principal: Principal, full_name: str) -> Repo
     with uow:
         repository = _administered(uow, principal, full_name)
         uow.repositories.set_status(repository.id, "deleting")
-        audit.record(uow, principal, "repository.delete_requested", "repository", full_name,
-                     namespace_id=repository.namespace_id, repository_id=repository.id)  # fmt: skip
+        audit.record(
+            uow,
+            principal,
+            "repository.delete_requested",
+            "repository",
+            full_name,
+            namespace_id=repository.namespace_id,
+            repository_id=repository.id,
+        )
         return uow.repositories.get(full_name)
 
 
@@ -193,16 +249,26 @@ def delete_repository(uow: UnitOfWork, full_name: str, *, principal: Principal =
         if repository is None:
             return False
         if "delete" not in policy.allowed_actions(principal, repository):
-            raise errors.RepositoryNotFound(full_name) if not policy.may_see(
-                principal, repository) else errors.PermissionDenied()
+            raise (
+                errors.RepositoryNotFound(full_name)
+                if not policy.may_see(principal, repository)
+                else errors.PermissionDenied()
+            )
         uow.repositories.delete(repository.id)
-        audit.record(uow, principal, "repository.delete", "repository", full_name,
-                     namespace_id=repository.namespace_id)  # fmt: skip
+        audit.record(
+            uow,
+            principal,
+            "repository.delete",
+            "repository",
+            full_name,
+            namespace_id=repository.namespace_id,
+        )
         return True
 
 
-def set_collaborator(uow: UnitOfWork, principal: Principal, full_name: str, username: str,
-                     role: str) -> None:  # fmt: skip
+def set_collaborator(
+    uow: UnitOfWork, principal: Principal, full_name: str, username: str, role: str
+) -> None:
     """Give ``username`` ``role`` (read, write, admin) on a repository (repository admins)."""
     if role not in ROLES:
         raise errors.RoleInvalid(role)
@@ -210,20 +276,35 @@ def set_collaborator(uow: UnitOfWork, principal: Principal, full_name: str, user
         repository = _administered(uow, principal, full_name)
         user = uow.users.get(username)
         uow.repositories.set_collaborator(repository.id, user.id, role)
-        audit.record(uow, principal, "repository.set_collaborator", "repository", full_name,
-                     namespace_id=repository.namespace_id, repository_id=repository.id,
-                     detail={"user": username, "role": role})  # fmt: skip
+        audit.record(
+            uow,
+            principal,
+            "repository.set_collaborator",
+            "repository",
+            full_name,
+            namespace_id=repository.namespace_id,
+            repository_id=repository.id,
+            detail={"user": username, "role": role},
+        )
 
 
-def remove_collaborator(uow: UnitOfWork, principal: Principal, full_name: str,
-                        username: str) -> None:  # fmt: skip
+def remove_collaborator(
+    uow: UnitOfWork, principal: Principal, full_name: str, username: str
+) -> None:
     with uow:
         repository = _administered(uow, principal, full_name)
         if not uow.repositories.remove_collaborator(repository.id, uow.users.get(username).id):
             raise errors.UserNotFound(username)
-        audit.record(uow, principal, "repository.remove_collaborator", "repository", full_name,
-                     namespace_id=repository.namespace_id, repository_id=repository.id,
-                     detail={"user": username})  # fmt: skip
+        audit.record(
+            uow,
+            principal,
+            "repository.remove_collaborator",
+            "repository",
+            full_name,
+            namespace_id=repository.namespace_id,
+            repository_id=repository.id,
+            detail={"user": username},
+        )
 
 
 def list_collaborators(uow: UnitOfWork, principal: Principal, full_name: str) -> list[Collaborator]:

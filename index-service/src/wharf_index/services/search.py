@@ -22,19 +22,34 @@ def _namespace_id(uow: UnitOfWork, namespace: str | None) -> int | None:
     return uow.namespaces.get(namespace).id if namespace else None
 
 
-def browse(uow: UnitOfWork, principal: Principal, *, namespace: str | None = None,
-           after: tuple | None = None, limit: int = 50) -> Page:  # fmt: skip
+def browse(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    namespace: str | None = None,
+    after: tuple | None = None,
+    limit: int = 50,
+) -> Page:
     """Visible repositories by full name; keys ``(full_name,)``. Raises NamespaceNotFound."""
     with uow:
         rows = uow.repositories.list_visible(
-            principal, namespace_id=_namespace_id(uow, namespace),
-            after=after[0] if after else None, limit=limit + 1,
-        )  # fmt: skip
+            principal,
+            namespace_id=_namespace_id(uow, namespace),
+            after=after[0] if after else None,
+            limit=limit + 1,
+        )
     return take(rows, limit, lambda r: (r.full_name,), keep=lambda r: policy.may_see(principal, r))
 
 
-def search(uow: UnitOfWork, principal: Principal, query: str, *, namespace: str | None = None,
-           after: tuple | None = None, limit: int = 50) -> Page:  # fmt: skip
+def search(
+    uow: UnitOfWork,
+    principal: Principal,
+    query: str,
+    *,
+    namespace: str | None = None,
+    after: tuple | None = None,
+    limit: int = 50,
+) -> Page:
     """Visible repositories matching ``query``, best first; items are (repository, rank),
     keys ``(rank, full_name)``. Raises ValueInvalid (empty or too long query),
     NamespaceNotFound."""
@@ -42,7 +57,16 @@ def search(uow: UnitOfWork, principal: Principal, query: str, *, namespace: str 
     if not 1 <= len(query) <= MAX_QUERY or "\x00" in query:
         raise errors.ValueInvalid("q", f"the query must be 1..{MAX_QUERY} characters")
     with uow:
-        rows = uow.search.search(principal, query, namespace_id=_namespace_id(uow, namespace),
-                                 after=after, limit=limit + 1)  # fmt: skip
-    return take(rows, limit, lambda item: (item[1], item[0].full_name),
-                keep=lambda item: policy.may_see(principal, item[0]))
+        rows = uow.search.search(
+            principal,
+            query,
+            namespace_id=_namespace_id(uow, namespace),
+            after=after,
+            limit=limit + 1,
+        )
+    return take(
+        rows,
+        limit,
+        lambda item: (item[1], item[0].full_name),
+        keep=lambda item: policy.may_see(principal, item[0]),
+    )

@@ -52,15 +52,16 @@ def counts(uow: UnitOfWork, repositories: list[Repository]) -> dict[int, int]:
         return uow.stars.counts([r.id for r in repositories])
 
 
-def starred_by(uow: UnitOfWork, principal: Principal, username: str, *, after: tuple | None,
-               limit: int) -> Page:  # fmt: skip
+def starred_by(
+    uow: UnitOfWork, principal: Principal, username: str, *, after: tuple | None, limit: int
+) -> Page:
     """Repositories ``username`` starred, restricted to those ``principal`` may see.
 
     Raises UserNotFound. Keys are ``(full_name,)``.
     """
     with uow:
         user = uow.users.get(username)
-        rows = uow.stars.starred_by(user.id, principal, after=after[0] if after else None,
-                                    limit=limit + 1)  # fmt: skip
-    return take(rows, limit, lambda r: (r.full_name,),
-                keep=lambda r: policy.may_see(principal, r))
+        rows = uow.stars.starred_by(
+            user.id, principal, after=after[0] if after else None, limit=limit + 1
+        )
+    return take(rows, limit, lambda r: (r.full_name,), keep=lambda r: policy.may_see(principal, r))

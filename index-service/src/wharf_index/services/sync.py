@@ -67,9 +67,11 @@ class SyncReport:
     not_served: list[str] = field(default_factory=list)  # outside the registry's namespaces
 
     def summary(self) -> str:
-        text = (f"registry {self.registry}: {len(self.repositories_added)} repositories added,"
-                f" {len(self.tags_added)} tags added, {len(self.tags_updated)} updated,"
-                f" {len(self.tags_removed)} removed")  # fmt: skip
+        text = (
+            f"registry {self.registry}: {len(self.repositories_added)} repositories added,"
+            f" {len(self.tags_added)} tags added, {len(self.tags_updated)} updated,"
+            f" {len(self.tags_removed)} removed"
+        )
         if self.repositories_released:
             text += f"; {len(self.repositories_released)} repositories no longer held there"
         if self.unknown_namespaces:
@@ -80,15 +82,15 @@ class SyncReport:
 
     def lines(self) -> list[str]:
         """One line per change, for the CLI."""
-        return ([f"+ repository {n}" for n in self.repositories_added]
-                + [f"+ tag {t}" for t in self.tags_added]
-                + [f"~ tag {t}" for t in self.tags_updated]
-                + [f"- tag {t}" for t in self.tags_removed]
-                + [f"- holding {n} (the registry no longer has it)"
-                   for n in self.repositories_released]
-                + [f"? {n} (namespace unknown to the Index)" for n in self.unknown_namespaces]
-                + [f"! {n} (namespace not served by the registry)"
-                   for n in self.not_served])  # fmt: skip
+        return (
+            [f"+ repository {n}" for n in self.repositories_added]
+            + [f"+ tag {t}" for t in self.tags_added]
+            + [f"~ tag {t}" for t in self.tags_updated]
+            + [f"- tag {t}" for t in self.tags_removed]
+            + [f"- holding {n} (the registry no longer has it)" for n in self.repositories_released]
+            + [f"? {n} (namespace unknown to the Index)" for n in self.unknown_namespaces]
+            + [f"! {n} (namespace not served by the registry)" for n in self.not_served]
+        )
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ def sync(uow: UnitOfWork, agent: RegistryAgent, name: str, *, dry_run: bool = Fa
         declared = [n for r in uow.registries.list() if r.name != name for n in r.namespaces]
         recorded = uow.reconciliation.repositories(
             namespaces=list(registry.namespaces) or None,
-            excluded=[] if registry.namespaces else declared)  # fmt: skip
+            excluded=[] if registry.namespaces else declared,
+        )
         held = {r.full_name: r.id for r in uow.reconciliation.held(registry.id)}
     names = {r.full_name: r.id for r in recorded} | held
     token = registry_agent.mint(uow, agent, registry, (CATALOG,))
@@ -123,15 +126,14 @@ def sync(uow: UnitOfWork, agent: RegistryAgent, name: str, *, dry_run: bool = Fa
             _adopt(uow, registry, full_name, names, report)
     ordered = sorted(names)
     for start in range(0, len(ordered), BATCH):
-        batch = ordered[start:start + BATCH]
+        batch = ordered[start : start + BATCH]
         pull = [Scope("repository", n, frozenset({"pull"})) for n in batch]
         token = registry_agent.mint(uow, agent, registry, pull)
         for full_name in batch:
             # Only holdings recorded before the namespace rule can be outside it: released.
             served = policy.registry_serves(registry.namespaces, _namespace(full_name))
             if served:
-                _sync_repository(uow, agent, registry, token, full_name, names[full_name],
-                                 report)  # fmt: skip
+                _sync_repository(uow, agent, registry, token, full_name, names[full_name], report)
             if served and full_name in listed:
                 _hold(uow, registry, names[full_name], report)
             elif full_name in held:
@@ -143,15 +145,17 @@ def _namespace(full_name: str) -> str:
     return full_name.partition("/")[0]
 
 
-def _hold(uow: UnitOfWork, registry: Registry, repository_id: int | None,
-          report: SyncReport) -> None:  # fmt: skip
+def _hold(
+    uow: UnitOfWork, registry: Registry, repository_id: int | None, report: SyncReport
+) -> None:
     if repository_id is not None and not report.dry_run:
         with uow:
             uow.registries.hold(repository_id, registry.id)
 
 
-def _release(uow: UnitOfWork, registry: Registry, full_name: str, started,
-             report: SyncReport) -> None:  # fmt: skip
+def _release(
+    uow: UnitOfWork, registry: Registry, full_name: str, started, report: SyncReport
+) -> None:
     """The registry lacks a repository it is recorded as holding: forget the holding and
     what came from it, unless a push event refreshed the holding since ``started``."""
     if report.dry_run:
@@ -166,8 +170,9 @@ def _release(uow: UnitOfWork, registry: Registry, full_name: str, started,
             report.repositories_released.append(full_name)
 
 
-def _adopt(uow: UnitOfWork, registry: Registry, full_name: str, names: dict,
-           report: SyncReport) -> None:  # fmt: skip
+def _adopt(
+    uow: UnitOfWork, registry: Registry, full_name: str, names: dict, report: SyncReport
+) -> None:
     """Take a catalog name the sync's scope lacks into ``names`` (creating its record)."""
     namespace, _, rest = full_name.partition("/")
     with uow:
@@ -176,8 +181,11 @@ def _adopt(uow: UnitOfWork, registry: Registry, full_name: str, names: dict,
             if existing.status == "active":
                 names[full_name] = existing.id
             return
-        if not rest or not protocol_names.is_valid_repository_name(full_name) or \
-                uow.namespaces.find(namespace) is None:  # fmt: skip
+        if (
+            not rest
+            or not protocol_names.is_valid_repository_name(full_name)
+            or uow.namespaces.find(namespace) is None
+        ):
             report.unknown_namespaces.append(full_name)
             return
         if not policy.registry_serves(registry.namespaces, namespace):
@@ -193,16 +201,31 @@ def _adopt(uow: UnitOfWork, registry: Registry, full_name: str, names: dict,
             names[full_name] = uow.repositories.get(full_name).id
 
 
-def _sync_repository(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, token: str,
-                     full_name: str, repository_id: int | None,
-                     report: SyncReport) -> None:  # fmt: skip
+def _sync_repository(
+    uow: UnitOfWork,
+    agent: RegistryAgent,
+    registry: Registry,
+    token: str,
+    full_name: str,
+    repository_id: int | None,
+    report: SyncReport,
+) -> None:
     recorded: dict[str, RecordedTag] = {}
     if repository_id is not None:
         with uow:
             recorded = uow.reconciliation.tags(repository_id)
     remote = agent.http.tags(registry, full_name, token) or []
-    changes = _plan(uow, agent, registry, token, full_name, repository_id, recorded, remote,
-                    fetch=not report.dry_run)
+    changes = _plan(
+        uow,
+        agent,
+        registry,
+        token,
+        full_name,
+        repository_id,
+        recorded,
+        remote,
+        fetch=not report.dry_run,
+    )
     for change in changes:
         label = f"{full_name}:{change.tag}"
         if change.digest is None:
@@ -213,9 +236,18 @@ def _sync_repository(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, 
         _apply(uow, registry, repository_id, changes)
 
 
-def _plan(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, token: str, full_name: str,
-          repository_id: int | None, recorded: dict[str, RecordedTag], remote: list[str], *,
-          fetch: bool) -> list[_Change]:  # fmt: skip
+def _plan(
+    uow: UnitOfWork,
+    agent: RegistryAgent,
+    registry: Registry,
+    token: str,
+    full_name: str,
+    repository_id: int | None,
+    recorded: dict[str, RecordedTag],
+    remote: list[str],
+    *,
+    fetch: bool,
+) -> list[_Change]:
     """Changes that make ``recorded`` match ``remote``; manifests the Index has not
     recorded are read when ``fetch`` (not in a dry run)."""
     changes = []
@@ -258,10 +290,17 @@ def _apply(uow: UnitOfWork, registry: Registry, repository_id: int, changes: lis
             if manifest_id is None and change.manifest is not None:
                 m = change.manifest
                 manifest_id = uow.content.put_manifest(
-                    repository_id, m.digest, media_type=m.media_type, size=m.size,
-                    config_digest=m.config_digest, layers=m.layers, pushed_by="",
-                    pushed_at=now, registry_id=registry.id,
-                )  # fmt: skip
+                    repository_id,
+                    m.digest,
+                    media_type=m.media_type,
+                    size=m.size,
+                    config_digest=m.config_digest,
+                    layers=m.layers,
+                    pushed_by="",
+                    pushed_at=now,
+                    registry_id=registry.id,
+                )
             if manifest_id is not None:
-                uow.content.put_tag(repository_id, change.tag, manifest_id, pushed_by="",
-                                    pushed_at=now)  # fmt: skip
+                uow.content.put_tag(
+                    repository_id, change.tag, manifest_id, pushed_by="", pushed_at=now
+                )

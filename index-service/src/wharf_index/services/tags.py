@@ -14,8 +14,9 @@ from .repositories import get_repository
 from .unit_of_work import UnitOfWork
 
 
-def list_tags(uow: UnitOfWork, principal: Principal, full_name: str, *, after: tuple | None,
-              limit: int) -> Page:  # fmt: skip
+def list_tags(
+    uow: UnitOfWork, principal: Principal, full_name: str, *, after: tuple | None, limit: int
+) -> Page:
     """Tags by name; keys are ``(name,)``. Raises RepositoryNotFound."""
     with uow:
         repository = get_repository(uow, principal, full_name)

@@ -118,14 +118,17 @@ class TokenAuthority:
         keys = list(settings.token_keys)
         return cls(
             issuer=TokenIssuer(keys, settings.token_issuer, ttl=settings.token_ttl),
-            verifier=TokenVerifier(keys, issuer=settings.token_issuer,
-                                   leeway=settings.token_leeway),
+            verifier=TokenVerifier(
+                keys, issuer=settings.token_issuer, leeway=settings.token_leeway
+            ),
             refresh_serializer=URLSafeSerializer(
-                keys, salt=REFRESH_SALT, signer_kwargs={"digest_method": hashlib.sha256}),
-            cache=CredentialCache(settings.secret_key, settings.credential_cache_ttl,
-                                  settings.credential_cache_size),
+                keys, salt=REFRESH_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+            ),
+            cache=CredentialCache(
+                settings.secret_key, settings.credential_cache_ttl, settings.credential_cache_size
+            ),
             refresh_ttl=settings.refresh_token_ttl,
-        )  # fmt: skip
+        )
 
 
 def parse_scopes(values) -> tuple[Scope, ...]:
@@ -158,13 +161,24 @@ def _served(scopes: tuple[Scope, ...], namespaces: frozenset[str]) -> tuple[Scop
     """Drop repository scopes outside ``namespaces`` (scenario E: each registry serves its
     namespaces, so a token for one never grants, or allocates, a repository of another's).
     A registry that declared no namespaces serves every namespace."""
-    return tuple(s for s in scopes if s.type != "repository"
-                 or policy.registry_serves(namespaces, namespace_of(s.name)))  # fmt: skip
+    return tuple(
+        s
+        for s in scopes
+        if s.type != "repository" or policy.registry_serves(namespaces, namespace_of(s.name))
+    )
 
 
-def issue(uow: UnitOfWork, authority: TokenAuthority, principal: Principal, service: str | None,
-          scopes: tuple[Scope, ...], *, offline: bool = False, allocate: bool = True,
-          refresh_token: str | None = None) -> TokenGrant:  # fmt: skip
+def issue(
+    uow: UnitOfWork,
+    authority: TokenAuthority,
+    principal: Principal,
+    service: str | None,
+    scopes: tuple[Scope, ...],
+    *,
+    offline: bool = False,
+    allocate: bool = True,
+    refresh_token: str | None = None,
+) -> TokenGrant:
     """Issue a token for ``service`` granting what ``principal`` may do of ``scopes``.
 
     ``offline`` adds a new refresh token (authenticated callers only) unless
@@ -184,39 +198,61 @@ def issue(uow: UnitOfWork, authority: TokenAuthority, principal: Principal, serv
             audience, namespaces = _audience(uow, service)
             granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
         token, claims = authority.issuer.issue(principal.name, audience, granted)
-        record(uow, claims, user_id=user.id if user is not None else None,
-               access_token_id=principal.access_token_id)
+        record(
+            uow,
+            claims,
+            user_id=user.id if user is not None else None,
+            access_token_id=principal.access_token_id,
+        )
         if offline and user is not None and refresh_token is None:
             refresh_token = _new_refresh_token(uow, authority, principal, claims)
     return TokenGrant(token, claims, refresh_token if offline else None)
 
 
-def record(uow: UnitOfWork, claims: Claims, *, user_id: int | None = None,
-           access_token_id: int | None = None) -> None:
+def record(
+    uow: UnitOfWork,
+    claims: Claims,
+    *,
+    user_id: int | None = None,
+    access_token_id: int | None = None,
+) -> None:
     """Record an issued registry token (its jti) in the open ``uow``, so the verification
     endpoint knows it and revocation (of the user or access token given) reaches it."""
     uow.issued_tokens.record(
-        claims.token_id, subject=claims.subject, audience=claims.audience,
-        expires_at=_utc(claims.expires_at), access=claims.to_dict()["access"],
-        user_id=user_id, access_token_id=access_token_id, issued_at=_utc(claims.issued_at),
-    )  # fmt: skip
+        claims.token_id,
+        subject=claims.subject,
+        audience=claims.audience,
+        expires_at=_utc(claims.expires_at),
+        access=claims.to_dict()["access"],
+        user_id=user_id,
+        access_token_id=access_token_id,
+        issued_at=_utc(claims.issued_at),
+    )
 
 
-def _new_refresh_token(uow: UnitOfWork, authority: TokenAuthority, principal: Principal,
-                       claims: Claims) -> str:  # fmt: skip
+def _new_refresh_token(
+    uow: UnitOfWork, authority: TokenAuthority, principal: Principal, claims: Claims
+) -> str:
     jti = credentials.new_secret()
     expires_at = claims.issued_at + authority.refresh_ttl
     uow.issued_tokens.record(
-        jti, subject=principal.name, audience=claims.issuer, expires_at=_utc(expires_at),
-        kind="refresh", user_id=principal.user.id, access_token_id=principal.access_token_id,
+        jti,
+        subject=principal.name,
+        audience=claims.issuer,
+        expires_at=_utc(expires_at),
+        kind="refresh",
+        user_id=principal.user.id,
+        access_token_id=principal.access_token_id,
         issued_at=_utc(claims.issued_at),
-    )  # fmt: skip
-    return authority.refresh_serializer.dumps({"jti": jti, "sub": principal.name,
-                                               "ep": principal.user.credential_epoch})
+    )
+    return authority.refresh_serializer.dumps(
+        {"jti": jti, "sub": principal.name, "ep": principal.user.credential_epoch}
+    )
 
 
-def principal_for_refresh(uow: UnitOfWork, authority: TokenAuthority,
-                          refresh_token: str) -> Principal:  # fmt: skip
+def principal_for_refresh(
+    uow: UnitOfWork, authority: TokenAuthority, refresh_token: str
+) -> Principal:
     """Return the principal a refresh token stands for; AuthenticationFailed if it is not
     genuine, unknown, revoked, expired, or its user (or access token) is no longer valid."""
     failed = errors.AuthenticationFailed("invalid refresh token")
@@ -263,8 +299,9 @@ def principal_for_login_token(uow: UnitOfWork, authority: TokenAuthority, token:
         return _principal_of(uow, record, claims.subject, failed)
 
 
-def _principal_of(uow: UnitOfWork, record, subject: object, failed: Exception, *,
-                  epoch: int | None = None) -> Principal:
+def _principal_of(
+    uow: UnitOfWork, record, subject: object, failed: Exception, *, epoch: int | None = None
+) -> Principal:
     """The principal of an issued-token record of ``subject`` (within an open ``uow``);
     raise ``failed`` when its user is gone, disabled or renamed, its credentials changed
     since ``epoch`` (refresh tokens carry the epoch they were made in), or its access token
@@ -277,13 +314,12 @@ def _principal_of(uow: UnitOfWork, record, subject: object, failed: Exception, *
     if record.access_token_id is not None and not state.token_active:
         raise failed
     scopes = state.token_scopes if record.access_token_id is not None else None
-    return principal_for(uow, state.user, scopes=scopes,
-                         access_token_id=record.access_token_id)  # fmt: skip
+    return principal_for(uow, state.user, scopes=scopes, access_token_id=record.access_token_id)
 
 
-def verify_for_registry(uow: UnitOfWork, authority: TokenAuthority, registry_name: str,
-                        credential: str,
-                        token: object) -> Claims:  # fmt: skip
+def verify_for_registry(
+    uow: UnitOfWork, authority: TokenAuthority, registry_name: str, credential: str, token: object
+) -> Claims:
     """Return the claims of ``token`` if it is valid for the calling registry.
 
     Raises RegistryCredentialInvalid (unknown registry or wrong credential: checked first),
@@ -300,8 +336,9 @@ def verify_for_registry(uow: UnitOfWork, authority: TokenAuthority, registry_nam
         raise errors.RegistryCredentialInvalid()
     with uow.reading():  # one statement: no BEGIN/COMMIT round trips
         found = uow.token_checks.verification(registry_name, claims.token_id if claims else None)
-    if found is None or not credentials.matches(credentials.PURPOSE_REGISTRY, credential,
-                                                found.credential_hash):  # fmt: skip
+    if found is None or not credentials.matches(
+        credentials.PURPOSE_REGISTRY, credential, found.credential_hash
+    ):
         raise errors.RegistryCredentialInvalid()
     if problem is not None:
         raise problem

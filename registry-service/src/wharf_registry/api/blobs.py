@@ -22,19 +22,32 @@ def get_blob(name: str, digest: str):
     digest_ = Digest.parse(digest)
     blobs = content().blobs
     size = blobs.stat(name, digest_)
-    headers = {"Docker-Content-Digest": str(digest_), "Accept-Ranges": "bytes",
-               "ETag": f'"{digest_}"', "Cache-Control": "max-age=31536000"}
+    headers = {
+        "Docker-Content-Digest": str(digest_),
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{digest_}"',
+        "Cache-Control": "max-age=31536000",
+    }
     if request.method == "HEAD":
-        return Response(status=200, content_type="application/octet-stream",
-                        headers={**headers, "Content-Length": str(size)})
-    byte_range = blob_range(request.headers.get("Range"), request.headers.get("If-Range"),
-                            headers["ETag"], size)
+        return Response(
+            status=200,
+            content_type="application/octet-stream",
+            headers={**headers, "Content-Length": str(size)},
+        )
+    byte_range = blob_range(
+        request.headers.get("Range"), request.headers.get("If-Range"), headers["ETag"], size
+    )
     if byte_range is not None:
         start, stop = byte_range
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
         headers["Content-Length"] = str(stop - start)
-        return Response(stream(blobs.open(digest_, start), stop - start), 206, headers,
-                        content_type="application/octet-stream", direct_passthrough=True)
+        return Response(
+            stream(blobs.open(digest_, start), stop - start),
+            206,
+            headers,
+            content_type="application/octet-stream",
+            direct_passthrough=True,
+        )
     # No pull event for a layer: the Index counts pulls per image from the manifest GET, and a
     # durable outbox write (an fsync) per layer would tax every image pull for nothing.
     url = blobs.redirect_url(digest_) if services().settings.storage_redirect else None
@@ -42,13 +55,19 @@ def get_blob(name: str, digest: str):
         return redirect(url, 307)
     local = blobs.local_path(digest_)
     if local:
-        response = send_file(local, mimetype="application/octet-stream", conditional=False,
-                             etag=False, max_age=None)
+        response = send_file(
+            local, mimetype="application/octet-stream", conditional=False, etag=False, max_age=None
+        )
         response.headers.update(headers)
         return response
     headers["Content-Length"] = str(size)
-    return Response(stream(blobs.open(digest_)), 200, headers,
-                    content_type="application/octet-stream", direct_passthrough=True)
+    return Response(
+        stream(blobs.open(digest_)),
+        200,
+        headers,
+        content_type="application/octet-stream",
+        direct_passthrough=True,
+    )
 
 
 @bp.route("/<repo:name>/blobs/<digest>", methods=["DELETE"])

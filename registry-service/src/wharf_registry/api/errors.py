@@ -35,8 +35,11 @@ INDEX_UNAVAILABLE = errcode.INDEX_UNAVAILABLE
 Errors = list[ProtocolError]
 
 
-def _one(code: errcode.ErrorCode, status: int | None = None,
-         detail: Callable[[Exception], object] = lambda exc: None) -> Callable[[Exception], Errors]:
+def _one(
+    code: errcode.ErrorCode,
+    status: int | None = None,
+    detail: Callable[[Exception], object] = lambda exc: None,
+) -> Callable[[Exception], Errors]:
     return lambda exc: [ProtocolError(code, str(exc), detail(exc), status)]
 
 
@@ -53,9 +56,11 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     ce.RangeNotSatisfiable: _one(errcode.SIZE_INVALID, 416, detail=lambda e: {"size": e.size}),
     ce.ManifestTooLarge: _one(errcode.MANIFEST_INVALID, 413),
     ce.DescriptorSizeMismatch: lambda e: [
-        ProtocolError(errcode.MANIFEST_INVALID,
-                      f"descriptor size {declared} is not the size of {d} ({stored})",
-                      {"digest": d, "size": declared})
+        ProtocolError(
+            errcode.MANIFEST_INVALID,
+            f"descriptor size {declared} is not the size of {d} ({stored})",
+            {"digest": d, "size": declared},
+        )
         for d, declared, stored in e.mismatches
     ],
     ce.ManifestInvalid: _one(errcode.MANIFEST_INVALID),
@@ -73,9 +78,16 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     ReadOnly: _one(errcode.UNSUPPORTED, 405),
 }
 
-_HTTP_CODES = {401: errcode.UNAUTHORIZED, 403: errcode.DENIED, 404: errcode.NAME_UNKNOWN,
-               405: errcode.UNSUPPORTED, 413: errcode.SIZE_INVALID, 415: errcode.UNSUPPORTED,
-               416: errcode.SIZE_INVALID, 429: errcode.TOOMANYREQUESTS}
+_HTTP_CODES = {
+    401: errcode.UNAUTHORIZED,
+    403: errcode.DENIED,
+    404: errcode.NAME_UNKNOWN,
+    405: errcode.UNSUPPORTED,
+    413: errcode.SIZE_INVALID,
+    415: errcode.UNSUPPORTED,
+    416: errcode.SIZE_INVALID,
+    429: errcode.TOOMANYREQUESTS,
+}
 
 
 def translate(exc: Exception) -> Errors | None:
@@ -136,8 +148,12 @@ def _headers(exc: Exception) -> dict[str, str]:
         return {"Retry-After": "5"}
     if isinstance(exc, ce.UploadRangeInvalid):
         name = (request.view_args or {}).get("name", "")
-        return {"Location": upload_location(name, exc.upload_id), "Range": upload_range(exc.size),
-                "Docker-Upload-UUID": exc.upload_id, "Blob-Upload-Session-ID": exc.upload_id}
+        return {
+            "Location": upload_location(name, exc.upload_id),
+            "Range": upload_range(exc.size),
+            "Docker-Upload-UUID": exc.upload_id,
+            "Blob-Upload-Session-ID": exc.upload_id,
+        }
     if isinstance(exc, ce.RangeNotSatisfiable):
         return {"Content-Range": f"bytes */{exc.size}"}
     return {}

@@ -104,15 +104,33 @@ def identity_name() -> str:
     return identity.name if identity is not None else ""
 
 
-def emit(action: str, name: str, *, digest: object = "", media_type: str = "",
-         size: int | None = None, tag: str = "", url: str = "", from_repository: str = "",
-         references: Sequence[Descriptor] = ()) -> None:
+def emit(
+    action: str,
+    name: str,
+    *,
+    digest: object = "",
+    media_type: str = "",
+    size: int | None = None,
+    tag: str = "",
+    url: str = "",
+    from_repository: str = "",
+    references: Sequence[Descriptor] = (),
+) -> None:
     """Send one event about ``name`` to the sink, with request record and actor."""
     services().events.emit(
         action,
-        repository=name, digest=str(digest), media_type=media_type, size=size, tag=tag,
-        url=url, from_repository=from_repository, references=references,
-        request_id=g.get("request_id", ""), addr=request.remote_addr or "",
-        host=request.host, method=request.method,
-        useragent=request.headers.get("User-Agent", ""), actor=identity_name(),
+        repository=name,
+        digest=str(digest),
+        media_type=media_type,
+        size=size,
+        tag=tag,
+        url=url,
+        from_repository=from_repository,
+        references=references,
+        request_id=g.get("request_id", ""),
+        addr=request.remote_addr or "",
+        host=request.host,
+        method=request.method,
+        useragent=request.headers.get("User-Agent", ""),
+        actor=identity_name(),
     )

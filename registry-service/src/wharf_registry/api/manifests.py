@@ -26,10 +26,19 @@ def get_manifest(name: str, reference: str):
     ref = _existing_reference(reference)
     manifest = content().manifests.get(name, ref)
     if request.method == "GET":
-        emit("pull", name, digest=manifest.digest, media_type=manifest.media_type,
-             size=len(manifest.body), tag=ref.tag or "")
-    headers = {"Docker-Content-Digest": str(manifest.digest), "ETag": f'"{manifest.digest}"',
-               "Content-Length": str(len(manifest.body))}
+        emit(
+            "pull",
+            name,
+            digest=manifest.digest,
+            media_type=manifest.media_type,
+            size=len(manifest.body),
+            tag=ref.tag or "",
+        )
+    headers = {
+        "Docker-Content-Digest": str(manifest.digest),
+        "ETag": f'"{manifest.digest}"',
+        "Content-Length": str(len(manifest.body)),
+    }
     return Response(manifest.body, 200, headers, content_type=manifest.media_type)
 
 
@@ -40,11 +49,21 @@ def put_manifest(name: str, reference: str):
     ref = parse_reference(reference)
     body = _read_body(services().settings.manifest_max_size)
     result = content().manifests.put(name, ref, body, request.headers.get("Content-Type"))
-    emit("push", name, digest=result.digest, media_type=result.media_type, size=result.size,
-         tag=ref.tag or "", url=location(f"/v2/{name}/manifests/{result.digest}"),
-         references=result.references)
-    headers = {"Location": location(f"/v2/{name}/manifests/{result.digest}"),
-               "Docker-Content-Digest": str(result.digest), "Content-Length": "0"}
+    emit(
+        "push",
+        name,
+        digest=result.digest,
+        media_type=result.media_type,
+        size=result.size,
+        tag=ref.tag or "",
+        url=location(f"/v2/{name}/manifests/{result.digest}"),
+        references=result.references,
+    )
+    headers = {
+        "Location": location(f"/v2/{name}/manifests/{result.digest}"),
+        "Docker-Content-Digest": str(result.digest),
+        "Content-Length": "0",
+    }
     if result.subject is not None:
         headers["OCI-Subject"] = str(result.subject)
     return Response(status=201, headers=headers)

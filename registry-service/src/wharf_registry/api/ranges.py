@@ -42,8 +42,9 @@ _CHUNK_RANGE = re.compile(f"({_NUMBER})-({_NUMBER})")
 _UNIT = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
 
-def blob_range(header: str | None, if_range: str | None, etag: str,
-               size: int) -> tuple[int, int] | None:
+def blob_range(
+    header: str | None, if_range: str | None, etag: str, size: int
+) -> tuple[int, int] | None:
     """Return ``(start, stop)`` of the one part to send, or None to send the whole blob.
 
     Raises RangeNotSatisfiable; see the module docstring for every case.

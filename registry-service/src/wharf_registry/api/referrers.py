@@ -24,8 +24,9 @@ def list_referrers(name: str, digest: str):
     subject = Digest.parse(digest)
     artifact_type = request.args.get("artifactType") or None
     manifests = content().referrers.list(name, subject, artifact_type)
-    response = jsonify({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
-                        "manifests": manifests})
+    response = jsonify(
+        {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": manifests}
+    )
     response.content_type = mediatypes.OCI_INDEX
     if artifact_type is not None:
         response.headers["OCI-Filters-Applied"] = "artifactType"

@@ -94,8 +94,14 @@ def _mount(name: str, mount: str | None, source: str | None) -> Response | None:
     size = content().blobs.mount(name, digest, source)
     if size is None:
         return None
-    emit("mount", name, digest=digest, size=size, from_repository=source,
-         media_type="application/octet-stream")
+    emit(
+        "mount",
+        name,
+        digest=digest,
+        size=size,
+        from_repository=source,
+        media_type="application/octet-stream",
+    )
     return _created(name, digest)
 
 
@@ -119,15 +125,24 @@ def _content_range(name: str, upload_id: str) -> tuple[int | None, int | None]:
 
 
 def _created(name: str, digest: Digest) -> Response:
-    return Response(status=201, headers={
-        "Location": location(f"/v2/{name}/blobs/{digest}"),
-        "Docker-Content-Digest": str(digest), "Content-Length": "0",
-    })
+    return Response(
+        status=201,
+        headers={
+            "Location": location(f"/v2/{name}/blobs/{digest}"),
+            "Docker-Content-Digest": str(digest),
+            "Content-Length": "0",
+        },
+    )
 
 
 def _progress(name: str, upload_id: str, size: int, status: int) -> Response:
-    return Response(status=status, headers={
-        "Location": upload_location(name, upload_id), "Range": upload_range(size),
-        "Docker-Upload-UUID": upload_id, "Blob-Upload-Session-ID": upload_id,
-        "Content-Length": "0",
-    })
+    return Response(
+        status=status,
+        headers={
+            "Location": upload_location(name, upload_id),
+            "Range": upload_range(size),
+            "Docker-Upload-UUID": upload_id,
+            "Blob-Upload-Session-ID": upload_id,
+            "Content-Length": "0",
+        },
+    )

@@ -48,13 +48,13 @@ def _token_auth(settings: Settings, index: IndexClient | None) -> TokenAuth:
     service = settings.token_service or ""
     if settings.token_verify == LOCAL:
         try:
-            verify = local_verification(settings.token_keys, settings.token_issuer, service,
-                                        settings.token_leeway)
+            verify = local_verification(
+                settings.token_keys, settings.token_issuer, service, settings.token_leeway
+            )
         except ValueError as exc:
             raise ConfigError([f"REGISTRY_AUTH_TOKEN_KEYS: {exc}"]) from None
     else:
         if index is None:
             raise ConfigError(["REGISTRY_INDEX_URL: required for remote token verification"])
-        verify = RemoteVerification(index, service, settings.token_cache_ttl,
-                                    settings.token_leeway)
+        verify = RemoteVerification(index, service, settings.token_cache_ttl, settings.token_leeway)
     return TokenAuth(settings.token_realm or "", service, verify)

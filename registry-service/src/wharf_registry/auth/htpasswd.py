@@ -66,9 +66,7 @@ def load_htpasswd(path: str) -> dict[str, bytes]:
                 f"{path} line {number}: only bcrypt entries (htpasswd -B) are supported"
             )
         if not MIN_COST <= bcrypt_cost(hashed.encode()) <= MAX_COST:
-            raise HtpasswdError(
-                f"{path} line {number}: bcrypt cost must be {MIN_COST}..{MAX_COST}"
-            )
+            raise HtpasswdError(f"{path} line {number}: bcrypt cost must be {MIN_COST}..{MAX_COST}")
         users[user] = hashed.encode()
     return users
 
@@ -94,16 +92,18 @@ class HtpasswdAuth(Authenticator):
 
     name = "htpasswd"
 
-    def __init__(self, users: dict[str, bytes], realm: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, users: dict[str, bytes], realm: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._users = users
         self._realm = realm
         self._clock = clock
         self._key = secrets.token_bytes(32)
         self._cache: dict[bytes, float] = {}
         self._lock = threading.Lock()
-        self._dummy = bcrypt.hashpw(secrets.token_bytes(16),
-                                    bcrypt.gensalt(rounds=dummy_cost(users)))
+        self._dummy = bcrypt.hashpw(
+            secrets.token_bytes(16), bcrypt.gensalt(rounds=dummy_cost(users))
+        )
 
     @classmethod
     def from_file(cls, path: str, realm: str) -> HtpasswdAuth:

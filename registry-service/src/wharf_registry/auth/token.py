@@ -101,8 +101,13 @@ class TokenAuth(Authenticator):
         return bearer_challenge(self.realm, self.service, scopes, error)
 
 
-def local_verification(keys: Sequence[str], issuer: str, service: str, leeway: int,
-                       clock: Callable[[], float] = time.time) -> Verify:
+def local_verification(
+    keys: Sequence[str],
+    issuer: str,
+    service: str,
+    leeway: int,
+    clock: Callable[[], float] = time.time,
+) -> Verify:
     """Return a verifier checking signature, issuer, audience and time locally."""
     verifier = TokenVerifier(keys, issuer=issuer, audience=service, leeway=leeway, clock=clock)
 
@@ -125,8 +130,15 @@ class _Entry:
 class RemoteVerification:
     """Verify tokens with the Index; cache results (bounded LRU, thread-safe)."""
 
-    def __init__(self, client: IndexClient, service: str, ttl: int, leeway: int,
-                 capacity: int = CACHE_CAPACITY, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: IndexClient,
+        service: str,
+        ttl: int,
+        leeway: int,
+        capacity: int = CACHE_CAPACITY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
         self._service = service
         self._ttl, self._leeway, self._capacity, self._clock = ttl, leeway, capacity, clock
@@ -154,12 +166,18 @@ class RemoteVerification:
 
     def _unreachable(self, exc: Exception, entry: _Entry | None) -> Claims:
         if entry is not None:
-            logger.warning("token verification: %s; using the cached verification of token %s",
-                           exc, entry.claims.token_id)
+            logger.warning(
+                "token verification: %s; using the cached verification of token %s",
+                exc,
+                entry.claims.token_id,
+            )
             return entry.claims
         if isinstance(exc, RegistryCredentialRejected):
-            logger.error("token verification refused: %s; check REGISTRY_INDEX_NAME and "
-                         "REGISTRY_INDEX_CREDENTIAL", exc)
+            logger.error(
+                "token verification refused: %s; check REGISTRY_INDEX_NAME and "
+                "REGISTRY_INDEX_CREDENTIAL",
+                exc,
+            )
         else:
             logger.error("token verification impossible, the Index is unreachable: %s", exc)
         raise IndexUnreachable("the Index cannot verify the token now; try again later") from None

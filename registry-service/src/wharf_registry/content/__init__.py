@@ -27,7 +27,8 @@ class Content:
         self.uploads = UploadSessions(driver, self.blobs, HasherCache())
         self.tags = TagStore(driver, self.blobs)
         self.referrers = ReferrersIndex(driver)
-        self.manifests = ManifestStore(driver, self.blobs, self.tags, self.referrers,
-                                       manifest_max_size)
+        self.manifests = ManifestStore(
+            driver, self.blobs, self.tags, self.referrers, manifest_max_size
+        )
         self.catalog = Catalog(driver)
         self.repositories = RepositoryStore(driver)

@@ -25,8 +25,9 @@ class Catalog:
     def __init__(self, driver: StorageDriver) -> None:
         self.driver = driver
 
-    def page(self, n: int, last: str | None = None,
-             visible: Callable[[str], bool] = lambda name: True) -> tuple[list[str], bool]:
+    def page(
+        self, n: int, last: str | None = None, visible: Callable[[str], bool] = lambda name: True
+    ) -> tuple[list[str], bool]:
         """Return up to ``n`` visible repository names after ``last``, and whether more follow."""
         names: list[str] = []
         after = tuple(last.split("/")) if last else ()

@@ -94,8 +94,12 @@ class DescriptorSizeMismatch(ManifestInvalid):
 
     def __init__(self, mismatches: list[tuple[str, int, int]]) -> None:
         self.mismatches = list(mismatches)
-        super().__init__("; ".join(f"{d}: size {declared} declared, {stored} stored"
-                                   for d, declared, stored in self.mismatches))
+        super().__init__(
+            "; ".join(
+                f"{d}: size {declared} declared, {stored} stored"
+                for d, declared, stored in self.mismatches
+            )
+        )
 
 
 class ManifestBlobUnknown(ContentError):

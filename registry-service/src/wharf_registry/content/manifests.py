@@ -59,8 +59,14 @@ class PushResult:
 class ManifestStore:
     """Put, get and delete manifests of a repository."""
 
-    def __init__(self, driver: StorageDriver, blobs: BlobStore, tags: TagStore,
-                 referrers: ReferrersIndex, max_size: int) -> None:
+    def __init__(
+        self,
+        driver: StorageDriver,
+        blobs: BlobStore,
+        tags: TagStore,
+        referrers: ReferrersIndex,
+        max_size: int,
+    ) -> None:
         self.driver = driver
         self.blobs = blobs
         self.tags = tags
@@ -87,8 +93,9 @@ class ManifestStore:
         if ref.tag is not None:
             self.tags.set(name, ref.tag, digest)
         logger.info("manifest %s pushed to %s as %s", digest, name, ref)
-        return PushResult(digest, manifest.media_type, len(body), manifest.subject,
-                          references_of(body))
+        return PushResult(
+            digest, manifest.media_type, len(body), manifest.subject, references_of(body)
+        )
 
     def get(self, name: str, ref: Reference) -> Manifest:
         """Return the manifest ``ref`` names in ``name``; ManifestUnknown if none (end-3)."""
@@ -140,8 +147,11 @@ class ManifestStore:
         for ref in manifest.optional:
             if self.blobs.is_linked(name, ref.digest) or self.exists(name, ref.digest):
                 sizes[ref] = self._stored_size(ref)
-        wrong = [(str(r), r.size, size) for r, size in sizes.items()
-                 if size is not None and size != r.size]
+        wrong = [
+            (str(r), r.size, size)
+            for r, size in sizes.items()
+            if size is not None and size != r.size
+        ]
         if wrong:
             raise DescriptorSizeMismatch(wrong)
 

@@ -29,7 +29,9 @@ class ReferrersIndex:
         if manifest.subject is None:
             return
         descriptor: dict[str, Any] = {
-            "mediaType": manifest.media_type, "digest": str(digest), "size": size,
+            "mediaType": manifest.media_type,
+            "digest": str(digest),
+            "size": size,
         }
         if manifest.artifact_type:
             descriptor["artifactType"] = manifest.artifact_type

@@ -173,8 +173,9 @@ class UploadSessions:
         if body.start is not None and body.start != writer.size:
             size = writer.size
             writer.close()
-            raise UploadRangeInvalid(f"chunk starts at {body.start}, upload has {size} bytes",
-                                     size, upload_id)
+            raise UploadRangeInvalid(
+                f"chunk starts at {body.start}, upload has {size} bytes", size, upload_id
+            )
 
     def _hasher(self, name: str, upload_id: str, size: int) -> Hasher | None:
         hasher = self.hashers.take(name, upload_id, size)
@@ -182,8 +183,9 @@ class UploadSessions:
             hasher = Hasher()
         return hasher
 
-    def _copy(self, name: str, upload_id: str, writer: FileWriter, body: Body,
-              hasher: Hasher | None) -> None:
+    def _copy(
+        self, name: str, upload_id: str, writer: FileWriter, body: Body, hasher: Hasher | None
+    ) -> None:
         """Stream ``body`` into ``writer``; on a short or failing body, drop the session."""
         copied = 0
         try:

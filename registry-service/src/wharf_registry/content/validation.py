@@ -28,12 +28,14 @@ from wharf_protocol.events import Descriptor
 from .errors import ManifestInvalid
 
 #: Layer types that may live outside the registry (``urls``): their blobs are not required.
-FOREIGN_LAYERS = frozenset({
-    mediatypes.DOCKER_FOREIGN_LAYER,
-    mediatypes.OCI_LAYER_NONDISTRIBUTABLE,
-    mediatypes.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
-    mediatypes.OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
-})
+FOREIGN_LAYERS = frozenset(
+    {
+        mediatypes.DOCKER_FOREIGN_LAYER,
+        mediatypes.OCI_LAYER_NONDISTRIBUTABLE,
+        mediatypes.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+        mediatypes.OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,15 @@ def parse_manifest(body: bytes, content_type: str | None) -> ParsedManifest:
             (optional if foreign else blobs).append(ref)
         if artifact_type is None:
             artifact_type = doc["config"]["mediaType"]
-    return ParsedManifest(media_type, tuple(blobs), children,
-                          subject.digest if subject is not None else None, artifact_type,
-                          annotations, tuple(optional))
+    return ParsedManifest(
+        media_type,
+        tuple(blobs),
+        children,
+        subject.digest if subject is not None else None,
+        artifact_type,
+        annotations,
+        tuple(optional),
+    )
 
 
 def references_of(body: bytes) -> tuple[Descriptor, ...]:
@@ -114,8 +122,9 @@ def references_of(body: bytes) -> tuple[Descriptor, ...]:
         entries = doc["manifests"]
     else:
         entries = [doc.get("config"), *doc.get("layers", [])]
-    return tuple(Descriptor(e["mediaType"], e["digest"], e["size"])
-                 for e in entries if isinstance(e, dict))
+    return tuple(
+        Descriptor(e["mediaType"], e["digest"], e["size"]) for e in entries if isinstance(e, dict)
+    )
 
 
 def media_type_of(body: bytes) -> str:

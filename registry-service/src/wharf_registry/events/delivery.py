@@ -50,9 +50,16 @@ RETRYABLE = (IndexUnavailable, RegistryCredentialRejected, StorageError)
 class Delivery:
     """Move events from the outbox to the Index; see the module docstring."""
 
-    def __init__(self, outbox: Outbox, client: IndexClient, *, batch: int = 100,
-                 interval: float = 1.0, max_backoff: float = 60.0,
-                 lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: IndexClient,
+        *,
+        batch: int = 100,
+        interval: float = 1.0,
+        max_backoff: float = 60.0,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
         self.outbox = outbox
         self.client = client
         self.batch, self.interval, self.max_backoff = batch, interval, max_backoff
@@ -103,8 +110,9 @@ class Delivery:
             except PathNotFound:
                 continue  # delivered by another replica meanwhile
             except EventsInvalid as exc:
-                logger.error("outbox object %s is unreadable, moved to the dead letters: %s",
-                             path, exc)
+                logger.error(
+                    "outbox object %s is unreadable, moved to the dead letters: %s", path, exc
+                )
                 self.outbox.bury(path)
                 continue
             loaded.append((path, events))
@@ -141,8 +149,13 @@ class Delivery:
 
     def _bury(self, path: str, events: list[Event], exc: EventsRejected) -> None:
         for event in events:
-            logger.error("the Index rejected event %s (%s %s): %s; moved to the dead letters",
-                         event.id, event.action, event.target.repository, exc)
+            logger.error(
+                "the Index rejected event %s (%s %s): %s; moved to the dead letters",
+                event.id,
+                event.action,
+                event.target.repository,
+                exc,
+            )
         self.outbox.bury(path, events)
 
     # -- the loop ---------------------------------------------------------------------------
@@ -154,8 +167,13 @@ class Delivery:
         except RETRYABLE as exc:
             self.failures += 1
             delay = self.backoff(self.failures)
-            logger.warning("event delivery failed (%s: %s); events kept, retry %d in %.1f s",
-                           type(exc).__name__, exc, self.failures, delay)
+            logger.warning(
+                "event delivery failed (%s: %s); events kept, retry %d in %.1f s",
+                type(exc).__name__,
+                exc,
+                self.failures,
+                delay,
+            )
             return delay
         except Exception:  # noqa: BLE001 - the loop must survive any bug; it logs it
             self.failures += 1
@@ -180,8 +198,9 @@ class Delivery:
                 return
             self.owner = self._new_owner()
             self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._loop, name="wharf-event-delivery",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._loop, name="wharf-event-delivery", daemon=True
+            )
             self._thread.start()
             self._pid = os.getpid()
             logger.info("event delivery started (owner %s)", self.owner)

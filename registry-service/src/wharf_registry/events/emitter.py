@@ -33,24 +33,53 @@ logger = logging.getLogger(__name__)
 class Emitter:
     """Turn operation facts into events and write them to a sink."""
 
-    def __init__(self, sink: EventSink, source_addr: str = "",
-                 instance_id: str | None = None) -> None:
+    def __init__(
+        self, sink: EventSink, source_addr: str = "", instance_id: str | None = None
+    ) -> None:
         self.sink = sink
         self.source = Source(addr=source_addr, instance_id=instance_id or str(uuid.uuid4()))
 
-    def emit(self, action: str, *, repository: str, digest: str = "", media_type: str = "",
-             size: int | None = None, tag: str = "", url: str = "", from_repository: str = "",
-             request_id: str = "", addr: str = "", host: str = "", method: str = "",
-             useragent: str = "", actor: str = "",
-             references: Sequence[Descriptor] = ()) -> Event:
+    def emit(
+        self,
+        action: str,
+        *,
+        repository: str,
+        digest: str = "",
+        media_type: str = "",
+        size: int | None = None,
+        tag: str = "",
+        url: str = "",
+        from_repository: str = "",
+        request_id: str = "",
+        addr: str = "",
+        host: str = "",
+        method: str = "",
+        useragent: str = "",
+        actor: str = "",
+        references: Sequence[Descriptor] = (),
+    ) -> Event:
         """Build one event and write it; the sink's errors propagate."""
-        target = Target(media_type=media_type, digest=digest, size=size, repository=repository,
-                        url=url, tag=tag, length=size, from_repository=from_repository,
-                        references=tuple(references))
-        request = RequestRecord(id=request_id, addr=addr, host=host, method=method,
-                                useragent=useragent)
+        target = Target(
+            media_type=media_type,
+            digest=digest,
+            size=size,
+            repository=repository,
+            url=url,
+            tag=tag,
+            length=size,
+            from_repository=from_repository,
+            references=tuple(references),
+        )
+        request = RequestRecord(
+            id=request_id, addr=addr, host=host, method=method, useragent=useragent
+        )
         event = new_event(action, target, request, Actor(name=actor), self.source)
         self.sink.write([event])
-        logger.debug("event %s %s %s%s", event.id, action, repository,
-                     f":{tag}" if tag else f"@{digest}" if digest else "")
+        logger.debug(
+            "event %s %s %s%s",
+            event.id,
+            action,
+            repository,
+            f":{tag}" if tag else f"@{digest}" if digest else "",
+        )
         return event

@@ -16,13 +16,23 @@ ACTOR = Param("actor", MAX_LOGIN_NAME, description="only this user's actions (ad
 
 
 @bp.get("/audit")
-@doc(auth="user", response=AuditEntrySchema, paginated=True, query=(ACTOR, NAMESPACE_FILTER),
-     errors=(404,))
+@doc(
+    auth="user",
+    response=AuditEntrySchema,
+    paginated=True,
+    query=(ACTOR, NAMESPACE_FILTER),
+    errors=(404,),
+)
 def list_audit_entries():
     """List audit entries, newest first."""
     caller = require_user()
     wanted = page_request("audit", (int,))
-    page = audit_log.list_entries(uow(), caller, actor=query(ACTOR),
-                                  namespace=query(NAMESPACE_FILTER),
-                                  after=wanted.after, limit=wanted.limit)  # fmt: skip
+    page = audit_log.list_entries(
+        uow(),
+        caller,
+        actor=query(ACTOR),
+        namespace=query(NAMESPACE_FILTER),
+        after=wanted.after,
+        limit=wanted.limit,
+    )
     return page_body("audit", page, AuditEntrySchema(many=True).dump(page.items))

@@ -87,16 +87,25 @@ def _authenticate() -> Principal:
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() == "basic":
             credentials = request.authorization
-            if credentials is None or credentials.username is None \
-                    or not storable([credentials.username, credentials.password or ""]):
+            if (
+                credentials is None
+                or credentials.username is None
+                or not storable([credentials.username, credentials.password or ""])
+            ):
                 raise ApiError("UNAUTHORIZED", "malformed Basic credentials", 401)
             # Through the credential cache /v2/token uses: scrypt is slow by design, and
             # API clients send Basic credentials on every request.
-            return login(uow(), authority().cache, credentials.username,
-                         credentials.password or "", address=client_address())  # fmt: skip
+            return login(
+                uow(),
+                authority().cache,
+                credentials.username,
+                credentials.password or "",
+                address=client_address(),
+            )
         if scheme.lower() == "bearer" and value.strip():
-            return authentication.authenticate_bearer(uow(), value.strip(),
-                                                      address=client_address())  # fmt: skip
+            return authentication.authenticate_bearer(
+                uow(), value.strip(), address=client_address()
+            )
         raise ApiError("UNAUTHORIZED", "unsupported Authorization header", 401)
     if SESSION_USER_ID not in session:
         return ANONYMOUS
@@ -120,8 +129,12 @@ def _session_principal() -> Principal:
         user = accounts.get_user(work, str(session.get(SESSION_USERNAME, "")))
     except errors.UserNotFound:
         user = None
-    if (user is None or user.id != session.get(SESSION_USER_ID) or user.disabled
-            or user.credential_epoch != session.get(SESSION_EPOCH)):  # fmt: skip
+    if (
+        user is None
+        or user.id != session.get(SESSION_USER_ID)
+        or user.disabled
+        or user.credential_epoch != session.get(SESSION_EPOCH)
+    ):
         session.clear()
         raise ApiError("UNAUTHORIZED", "the session has ended; sign in again", 401)
     return principals.principal_for(work, user)
@@ -170,8 +183,9 @@ def add_challenge(response):
 def create_session():
     """Sign in with a password; set the session cookie and answer the CSRF token."""
     data = load(LoginIn)
-    signed_in = authentication.authenticate(uow(), data["username"], data["password"],
-                                      address=client_address())  # fmt: skip
+    signed_in = authentication.authenticate(
+        uow(), data["username"], data["password"], address=client_address()
+    )
     if signed_in.scopes is not None:
         raise errors.AuthenticationFailed("sign in with a password, not an access token")
     token = start_session(signed_in.user)

@@ -18,8 +18,9 @@ from .schemas import CollaboratorIn, CollaboratorSchema
 def list_collaborators(name: str):
     """List a repository's collaborators and their roles (repository admins)."""
     found = repositories.list_collaborators(uow(), require_user(), name)
-    return paged_list("collaborators", (str,), found, lambda c: (c.username,),
-                      CollaboratorSchema(many=True).dump)  # fmt: skip
+    return paged_list(
+        "collaborators", (str,), found, lambda c: (c.username,), CollaboratorSchema(many=True).dump
+    )
 
 
 @bp.put("/repositories/<api_repo:name>/-/collaborators/<username>")

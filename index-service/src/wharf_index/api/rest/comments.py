@@ -20,14 +20,12 @@ from .schemas import CommentIn, CommentSchema
 def list_comments(name: str):
     """List a repository's comments, oldest first."""
     wanted = page_request("comments", (int,))
-    page = comments.list_comments(uow(), principal(), name, after=wanted.after,
-                                  limit=wanted.limit)  # fmt: skip
+    page = comments.list_comments(uow(), principal(), name, after=wanted.after, limit=wanted.limit)
     return page_body("comments", page, CommentSchema(many=True).dump(page.items))
 
 
 @bp.post("/repositories/<api_repo:name>/-/comments")
-@doc(auth="account", body=CommentIn, response=CommentSchema, status=201,
-     links={"comment_id": "id"})
+@doc(auth="account", body=CommentIn, response=CommentSchema, status=201, links={"comment_id": "id"})
 def add_comment(name: str):
     """Comment on a repository."""
     caller = require_account()

@@ -73,8 +73,10 @@ def load(schema: type[Schema]) -> dict[str, Any]:
     try:
         return schema().load(data)
     except ValidationError as exc:
-        raise invalid(exc.messages_dict if isinstance(exc.messages, dict)
-                      else {"_body": exc.messages}, "the request body is invalid") from None
+        raise invalid(
+            exc.messages_dict if isinstance(exc.messages, dict) else {"_body": exc.messages},
+            "the request body is invalid",
+        ) from None
 
 
 @dataclass(frozen=True)

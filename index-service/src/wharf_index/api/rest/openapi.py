@@ -41,7 +41,7 @@ AUTH_NOTES = {
     "none": "no authentication",
     "optional": "anonymous callers see public data only",
     "user": "any signed-in user (access tokens within their scopes; repository"
-            " administration needs a scope naming admin)",
+    " administration needs a scope naming admin)",
     "account": "a password login or session (not an access token)",
     "admin": "an administrator (password login or session)",
 }
@@ -70,8 +70,11 @@ class ApiDoc:
 
 def doc(**kw: Any):
     """Attach an :class:`ApiDoc` to a view (what openapi.json says about it)."""
-    kw["links"] = tuple(kw.get("links", {}).items()) if isinstance(kw.get("links"), dict) \
+    kw["links"] = (
+        tuple(kw.get("links", {}).items())
+        if isinstance(kw.get("links"), dict)
         else kw.get("links", ())
+    )
     spec = ApiDoc(**kw)
     assert spec.auth in AUTH_NOTES, spec.auth  # noqa: S101 - a programming error at import
 
@@ -85,41 +88,69 @@ def doc(**kw: Any):
 # -- responses -------------------------------------------------------------------------------
 
 ERROR_RESPONSES = {
-    400: ("BadRequest", "invalid input: VALIDATION_FAILED (messages per field in `detail`), "
-                        "CURSOR_INVALID, NAME_INVALID, NAME_RESERVED, PASSWORD_INVALID, ..."),
+    400: (
+        "BadRequest",
+        "invalid input: VALIDATION_FAILED (messages per field in `detail`), "
+        "CURSOR_INVALID, NAME_INVALID, NAME_RESERVED, PASSWORD_INVALID, ...",
+    ),
     401: ("Unauthorized", "no or wrong credentials (UNAUTHORIZED)"),
-    403: ("Forbidden", "not allowed (DENIED), or CSRF_FAILED for a session without "
-                       "X-CSRF-Token"),
+    403: ("Forbidden", "not allowed (DENIED), or CSRF_FAILED for a session without X-CSRF-Token"),
     404: ("NotFound", "what the path (or the body) names does not exist, or is private"),
     409: ("Conflict", "conflicts with the current state (exists already, in use, last owner)"),
     413: ("TooLarge", "the body is larger than 8 MiB"),
     414: ("UriTooLong", "the request line is longer than the server's limit (4 KiB)"),
     429: ("TooManyRequests", "too many failed logins: the account is locked for a while"),
     503: ("Unavailable", "the database is unavailable; try again"),
-}  # fmt: skip
+}
 _HEADERS = {
-    401: {"WWW-Authenticate": {"required": True, "description": "the challenge",
-                               "schema": {"type": "string"}}},
-    429: {"Retry-After": {"required": True, "description": "seconds to wait",
-                          "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
-    503: {"Retry-After": {"required": True, "description": "seconds to wait",
-                          "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
-}  # fmt: skip
+    401: {
+        "WWW-Authenticate": {
+            "required": True,
+            "description": "the challenge",
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "required": True,
+            "description": "seconds to wait",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "required": True,
+            "description": "seconds to wait",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
 _ERROR = {
-    "type": "object", "required": ["error"], "additionalProperties": False,
-    "properties": {"error": {
-        "type": "object", "required": ["code", "message"], "additionalProperties": False,
-        "properties": {"code": {"type": "string", "pattern": "^[A-Z][A-Z_]*$"},
-                       "message": {"type": "string"}, "detail": {}}}},
-}  # fmt: skip
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "pattern": "^[A-Z][A-Z_]*$"},
+                "message": {"type": "string"},
+                "detail": {},
+            },
+        }
+    },
+}
 
 
 def _error_statuses(spec: ApiDoc, method: str, has_path_params: bool) -> set[int]:
     statuses = {400, 414, *spec.errors}
     if spec.auth != "none":
         statuses |= {401, 429}
-    if spec.auth in ("user", "account", "admin") or (spec.auth == "optional"
-                                                     and method not in ("GET", "HEAD")):
+    if spec.auth in ("user", "account", "admin") or (
+        spec.auth == "optional" and method not in ("GET", "HEAD")
+    ):
         statuses.add(403)
     if has_path_params:
         statuses.add(404)
@@ -133,8 +164,10 @@ def _error_statuses(spec: ApiDoc, method: str, has_path_params: bool) -> set[int
 def _response_components() -> dict:
     out = {}
     for status, (name, description) in ERROR_RESPONSES.items():
-        out[name] = {"description": description, "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        out[name] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
         if status in _HEADERS:
             out[name]["headers"] = _HEADERS[status]
     return out
@@ -146,8 +179,9 @@ def _response_components() -> dict:
 def _operation(view, rule, method: str, components: dict) -> dict:
     spec: ApiDoc = getattr(view, "api_doc", ApiDoc())
     summary = " ".join((view.__doc__ or view.__name__).strip().split("\n\n")[0].split())
-    path_params = [path_parameter(converter, name)
-                   for converter, name in _RULE_PARAM.findall(rule.rule)]  # fmt: skip
+    path_params = [
+        path_parameter(converter, name) for converter, name in _RULE_PARAM.findall(rule.rule)
+    ]
     op: dict[str, Any] = {
         "operationId": rule.endpoint.split(".", 1)[1],
         "summary": summary,
@@ -163,19 +197,28 @@ def _operation(view, rule, method: str, components: dict) -> dict:
         if spec.auth == "optional":
             op["security"].append({})
     if spec.body is not None:
-        op["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": ref(spec.body, components, REQUEST)}}}  # fmt: skip
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref(spec.body, components, REQUEST)}},
+        }
     answer: dict[str, Any] = {"description": "success"}
     if spec.response is not None:
         answers = spec.response if isinstance(spec.response, tuple) else (spec.response,)
-        schema = ref(answers[0], components, RESPONSE) if len(answers) == 1 else {
-            "anyOf": [ref(answer, components, RESPONSE) for answer in answers]}
+        schema = (
+            ref(answers[0], components, RESPONSE)
+            if len(answers) == 1
+            else {"anyOf": [ref(answer, components, RESPONSE) for answer in answers]}
+        )
         if spec.paginated:
-            schema = {"type": "object", "required": ["items", "next"],
-                      "additionalProperties": False, "properties": {
-                "items": {"type": "array", "items": schema},
-                "next": {"type": ["string", "null"], "description": "cursor of the next page"},
-            }}  # fmt: skip
+            schema = {
+                "type": "object",
+                "required": ["items", "next"],
+                "additionalProperties": False,
+                "properties": {
+                    "items": {"type": "array", "items": schema},
+                    "next": {"type": ["string", "null"], "description": "cursor of the next page"},
+                },
+            }
         answer["content"] = {"application/json": {"schema": schema}}
     op["responses"][str(spec.status)] = answer
     for status in sorted(_error_statuses(spec, method, bool(path_params))):
@@ -204,7 +247,9 @@ def _add_links(paths: dict, views: dict) -> None:
                     names = {p["name"] for p in target["parameters"] if p["in"] == "path"}
                     if names == wanted:
                         links[target["operationId"]] = {
-                            "operationId": target["operationId"], "parameters": dict(values)}
+                            "operationId": target["operationId"],
+                            "parameters": dict(values),
+                        }
             op["responses"][str(spec.status)]["links"] = links
 
 
@@ -219,24 +264,31 @@ def build_document() -> dict:
             continue
         view = current_app.view_functions[rule.endpoint]
         views[rule.endpoint.split(".", 1)[1]] = view
-        path = _RULE_PARAM.sub(r"{\2}", rule.rule[len(prefix):])
+        path = _RULE_PARAM.sub(r"{\2}", rule.rule[len(prefix) :])
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             operation = _operation(view, rule, method, components)
             paths.setdefault(path, {})[method.lower()] = operation
     _add_links(paths, views)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Wharf Index API", "version": API_VERSION,
-                 "description": sys.modules[bp.import_name].__doc__ or ""},  # fmt: skip
+        "info": {
+            "title": "Wharf Index API",
+            "version": API_VERSION,
+            "description": sys.modules[bp.import_name].__doc__ or "",
+        },
         "servers": [{"url": prefix or "/"}],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components.items())) | {"Error": _ERROR},
             "responses": _response_components(),
             "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "session",
-                            "description": "from POST /session; unsafe methods also need "
-                                           "the X-CSRF-Token header"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "from POST /session; unsafe methods also need "
+                    "the X-CSRF-Token header",
+                },
                 "basic": {"type": "http", "scheme": "basic"},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },

@@ -26,11 +26,13 @@ from .schemas import MAX_LOGIN_NAME, REPOSITORY_NAME
 
 REQUEST, RESPONSE = "request", "response"
 _SIMPLE = {
-    fields.String: {"type": "string"}, fields.Integer: {"type": "integer"},
-    fields.Float: {"type": "number"}, fields.Boolean: {"type": "boolean"},
+    fields.String: {"type": "string"},
+    fields.Integer: {"type": "integer"},
+    fields.Float: {"type": "number"},
+    fields.Boolean: {"type": "boolean"},
     fields.DateTime: {"type": "string", "format": "date-time"},
     fields.Dict: {"type": "object"},
-}  # fmt: skip
+}
 
 
 def _string(max_length: int, pattern: str) -> dict:
@@ -57,13 +59,23 @@ CONVERTER_PARAMETERS = {
     "api_id": {"type": "integer", "minimum": 1, "maximum": 10**IdConverter.max_digits - 1},
 }
 PAGE_PARAMETERS = [
-    {"name": "limit", "in": "query", "description": "page size (larger values are clamped "
-     "to the server's maximum)", "schema": {"type": "integer", "minimum": 1,
-                                             "maximum": MAX_LIMIT}},
-    {"name": "cursor", "in": "query", "description": "the `next` of the previous page",
-     "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH,
-                "pattern": json_regex(CURSOR_RE)}},
-]  # fmt: skip
+    {
+        "name": "limit",
+        "in": "query",
+        "description": "page size (larger values are clamped to the server's maximum)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "description": "the `next` of the previous page",
+        "schema": {
+            "type": "string",
+            "maxLength": MAX_CURSOR_LENGTH,
+            "pattern": json_regex(CURSOR_RE),
+        },
+    },
+]
 
 
 def path_parameter(converter: str | None, name: str) -> dict:
@@ -80,8 +92,12 @@ def query_parameter(param: Param) -> dict:
     if param.boolean:
         schema: dict[str, Any] = {"type": "boolean"}
     else:
-        schema = {"type": "string", "minLength": 1, "maxLength": param.max_length,
-                  "pattern": NOT_BLANK if param.not_blank else NO_NUL}  # fmt: skip
+        schema = {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": param.max_length,
+            "pattern": NOT_BLANK if param.not_blank else NO_NUL,
+        }
     out = {"name": param.name, "in": "query", "required": param.required, "schema": schema}
     if param.description:
         out["description"] = param.description
@@ -155,12 +171,16 @@ def schema_object(cls: type[Schema], components: dict, direction: str = RESPONSE
     names = {name: f.data_key or name for name, f in declared.items()}
     out: dict[str, Any] = {
         "type": "object",
-        "properties": {names[n]: field_schema(f, components, direction)
-                       for n, f in declared.items()},
+        "properties": {
+            names[n]: field_schema(f, components, direction) for n, f in declared.items()
+        },
         "additionalProperties": False,
-    }  # fmt: skip
-    required = [names[n] for n, f in declared.items()
-                if (f.required if direction == REQUEST else not f.load_only)]  # fmt: skip
+    }
+    required = [
+        names[n]
+        for n, f in declared.items()
+        if (f.required if direction == REQUEST else not f.load_only)
+    ]
     if required:
         out["required"] = required
     out.update(getattr(cls, "json_schema", {}) if direction == REQUEST else {})

@@ -50,21 +50,33 @@ def _names(values: list[str]) -> list[dict]:
 def list_orgs():
     """List organisations by name."""
     wanted = page_request("orgs", (str,))
-    rows = orgs.list_orgs(uow(), after=wanted.after[0] if wanted.after else None,
-                          limit=wanted.limit + 1)  # fmt: skip
+    rows = orgs.list_orgs(
+        uow(), after=wanted.after[0] if wanted.after else None, limit=wanted.limit + 1
+    )
     page = take(rows, wanted.limit, lambda o: (o.name,))
     return page_body("orgs", page, OrgSchema(many=True).dump(page.items))
 
 
 @bp.post("/orgs")
-@doc(auth="account", body=OrgCreateIn, response=OrgSchema, status=201, errors=(404, 409),
-     links={"org": "name"})
+@doc(
+    auth="account",
+    body=OrgCreateIn,
+    response=OrgSchema,
+    status=201,
+    errors=(404, 409),
+    links={"org": "name"},
+)
 def create_org():
     """Create an organisation owned by the caller (admins may name another ``owner``)."""
     caller = require_account()
     data = load(OrgCreateIn)
-    org = orgs.create_org(uow(), data["name"], owner=data.get("owner", caller.user.username),
-                          email=data.get("email"), actor=caller)  # fmt: skip
+    org = orgs.create_org(
+        uow(),
+        data["name"],
+        owner=data.get("owner", caller.user.username),
+        email=data.get("email"),
+        actor=caller,
+    )
     return OrgSchema().dump(org), 201
 
 
@@ -80,8 +92,13 @@ def get_org(org: str):
 def list_members(org: str):
     """List members and owners (members of the organisation and admins)."""
     _members_only(org)
-    return paged_list("members", (str,), orgs.list_members(uow(), org),
-                      lambda m: (m.username,), MemberSchema(many=True).dump)  # fmt: skip
+    return paged_list(
+        "members",
+        (str,),
+        orgs.list_members(uow(), org),
+        lambda m: (m.username,),
+        MemberSchema(many=True).dump,
+    )
 
 
 @bp.put("/orgs/<org>/members/<username>")
@@ -106,20 +123,37 @@ def delete_member(org: str, username: str):
 def list_teams(org: str):
     """List the organisation's teams (members and admins)."""
     _members_only(org)
-    return paged_list("teams", (str,), orgs.list_teams(uow(), org), lambda t: (t.name,),
-                      TeamSchema(many=True).dump)  # fmt: skip
+    return paged_list(
+        "teams",
+        (str,),
+        orgs.list_teams(uow(), org),
+        lambda t: (t.name,),
+        TeamSchema(many=True).dump,
+    )
 
 
 @bp.post("/orgs/<org>/teams")
-@doc(auth="account", body=TeamCreateIn, response=TeamSchema, status=201, errors=(409,),
-     links={"team": "name"})
+@doc(
+    auth="account",
+    body=TeamCreateIn,
+    response=TeamSchema,
+    status=201,
+    errors=(409,),
+    links={"team": "name"},
+)
 def create_team(org: str):
     """Create a team with a role on chosen or all repositories (owners)."""
     caller = require_account()
     data = load(TeamCreateIn)
-    team = orgs.create_team(uow(), org, data["name"], data["role"],
-                            all_repositories=data["all_repositories"],
-                            description=data["description"], actor=caller)  # fmt: skip
+    team = orgs.create_team(
+        uow(),
+        org,
+        data["name"],
+        data["role"],
+        all_repositories=data["all_repositories"],
+        description=data["description"],
+        actor=caller,
+    )
     return TeamSchema().dump(team), 201
 
 
@@ -140,9 +174,14 @@ def update_team(org: str, team: str):
     """Change a team's role and/or all-repositories flag (owners)."""
     caller = require_account()
     data = load(TeamUpdateIn)
-    updated = orgs.update_team(uow(), org, team, role=data.get("role"),
-                               all_repositories=data.get("all_repositories"),
-                               actor=caller)  # fmt: skip
+    updated = orgs.update_team(
+        uow(),
+        org,
+        team,
+        role=data.get("role"),
+        all_repositories=data.get("all_repositories"),
+        actor=caller,
+    )
     return TeamSchema().dump(updated)
 
 
@@ -159,8 +198,9 @@ def delete_team(org: str, team: str):
 def list_team_members(org: str, team: str):
     """List a team's members by name (members and admins)."""
     _members_only(org)
-    return paged_list("team-members", (str,), orgs.team_members(uow(), org, team),
-                      lambda n: (n,), _names)  # fmt: skip
+    return paged_list(
+        "team-members", (str,), orgs.team_members(uow(), org, team), lambda n: (n,), _names
+    )
 
 
 @bp.put("/orgs/<org>/teams/<team>/members/<username>")
@@ -184,8 +224,13 @@ def delete_team_member(org: str, team: str, username: str):
 def list_team_repositories(org: str, team: str):
     """List the repositories granted to a team (members and admins)."""
     _members_only(org)
-    return paged_list("team-repositories", (str,), orgs.team_repositories(uow(), org, team),
-                      lambda n: (n,), _names)  # fmt: skip
+    return paged_list(
+        "team-repositories",
+        (str,),
+        orgs.team_repositories(uow(), org, team),
+        lambda n: (n,),
+        _names,
+    )
 
 
 @bp.put("/orgs/<org>/teams/<team>/repositories/<api_repo:repository>")
@@ -202,4 +247,3 @@ def revoke_repository(org: str, team: str, repository: str):
     """Take the team's grant on a repository back (owners)."""
     orgs.grant_repository(uow(), org, team, repository, grant=False, actor=require_account())
     return "", 204
-

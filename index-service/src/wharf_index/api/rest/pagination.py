@@ -59,8 +59,12 @@ def parse_limit(raw: str | None) -> int:
     if raw is None:
         return min(DEFAULT_LIMIT, max_limit())
     if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_LIMIT_DIGITS or int(raw) < 1:
-        raise ApiError("VALIDATION_FAILED", "limit must be a positive integer", 400,
-                       {"limit": ["must be a positive integer"]})  # fmt: skip
+        raise ApiError(
+            "VALIDATION_FAILED",
+            "limit must be a positive integer",
+            400,
+            {"limit": ["must be a positive integer"]},
+        )
     return min(int(raw), max_limit())
 
 

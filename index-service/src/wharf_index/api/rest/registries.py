@@ -37,15 +37,21 @@ def get_registry(name: str):
 
 
 @bp.post("/registries")
-@doc(auth="admin", body=RegistryCreateIn, response=RegistryCreatedSchema, status=201,
-     errors=(409,), links={"name": "registry/name"})
+@doc(
+    auth="admin",
+    body=RegistryCreateIn,
+    response=RegistryCreatedSchema,
+    status=201,
+    errors=(409,),
+    links={"name": "registry/name"},
+)
 def add_registry():
     """Add a registry; the answer holds its credential, shown only once."""
     caller = require_admin()
     data = load(RegistryCreateIn)
-    registry, credential = registries.add_registry(uow(), data["name"], data["url"],
-                                                   data["kind"], data["namespaces"],
-                                                   actor=caller)  # fmt: skip
+    registry, credential = registries.add_registry(
+        uow(), data["name"], data["url"], data["kind"], data["namespaces"], actor=caller
+    )
     return RegistryCreatedSchema().dump({"registry": registry, "credential": credential}), 201
 
 
@@ -72,5 +78,4 @@ def list_repository_registries(name: str):
     """List the registries holding a repository (where to pull it from); before anything
     was pushed, those that would take its first push."""
     repository = repositories.get_repository(uow(), principal(), name)
-    return _registry_list("repository-registries",
-                          registries.holders(uow(), repository.full_name))  # fmt: skip
+    return _registry_list("repository-registries", registries.holders(uow(), repository.full_name))

@@ -56,28 +56,49 @@ def _detail(caller: Principal, name: str) -> dict:
 
 
 @bp.get("/repositories")
-@doc(auth="optional", response=RepositorySchema, paginated=True, query=(NAMESPACE_FILTER,),
-     errors=(404,))
+@doc(
+    auth="optional",
+    response=RepositorySchema,
+    paginated=True,
+    query=(NAMESPACE_FILTER,),
+    errors=(404,),
+)
 def list_repositories():
     """List the repositories the caller may see by full name, optionally in a namespace."""
     wanted = page_request("repositories", (str,))
-    page = search.browse(uow(), principal(), namespace=query(NAMESPACE_FILTER),
-                         after=wanted.after, limit=wanted.limit)  # fmt: skip
-    return page_body("repositories", page,
-                     RepositorySchema(many=True).dump(repository_rows(page.items)))  # fmt: skip
+    page = search.browse(
+        uow(),
+        principal(),
+        namespace=query(NAMESPACE_FILTER),
+        after=wanted.after,
+        limit=wanted.limit,
+    )
+    return page_body(
+        "repositories", page, RepositorySchema(many=True).dump(repository_rows(page.items))
+    )
 
 
 @bp.post("/repositories")
-@doc(auth="user", body=RepositoryCreateIn, response=RepositoryDetailSchema, status=201,
-     errors=(404, 409), links={"name": "full_name"})
+@doc(
+    auth="user",
+    body=RepositoryCreateIn,
+    response=RepositoryDetailSchema,
+    status=201,
+    errors=(404, 409),
+    links={"name": "full_name"},
+)
 def create_repository():
     """Create a repository (``name`` is ``namespace/name``; visibility defaults to the
     namespace's default)."""
     caller = require_user()
     data = load(RepositoryCreateIn)
-    created = repositories.create_repository(uow(), caller, data["name"],
-                                             visibility=data.get("visibility"),
-                                             description=data["description"])  # fmt: skip
+    created = repositories.create_repository(
+        uow(),
+        caller,
+        data["name"],
+        visibility=data.get("visibility"),
+        description=data["description"],
+    )
     return _detail(caller, created.full_name), 201
 
 
@@ -120,6 +141,7 @@ def delete_repository(name: str):
 def update_namespace(namespace: str):
     """Set the default visibility of new repositories in a namespace (its owners)."""
     data = load(NamespaceUpdateIn)
-    repositories.set_namespace_visibility(uow(), require_account(), namespace,
-                                          data["default_visibility"])  # fmt: skip
+    repositories.set_namespace_visibility(
+        uow(), require_account(), namespace, data["default_visibility"]
+    )
     return "", 204

@@ -58,7 +58,7 @@ def json_regex(regex: re.Pattern[str] | str) -> str:
     while i < len(source):
         char = source[i]
         if char == "\\":
-            escape = source[i:i + 2]
+            escape = source[i : i + 2]
             if escape in ("\\d", "\\w", "\\D", "\\W", "\\S"):
                 raise ValueError(f"spell out {escape} in {source!r}: the dialects differ")
             if escape == "\\s":
@@ -122,8 +122,11 @@ class StrictInteger(fields.Integer):
     one, so does this); never a string or a boolean."""
 
     def _deserialize(self, value: Any, attr, data, **kwargs) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or (isinstance(value, float) and not value.is_integer()):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not value.is_integer())
+        ):
             raise self.make_error("invalid", input=value)
         return super()._deserialize(int(value), attr, data, **kwargs)
 

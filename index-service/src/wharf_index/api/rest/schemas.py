@@ -40,11 +40,14 @@ MAX_EMAIL = 254
 #: A user's or organisation's name (domain/names.py; ``library`` and ``admin``: admins only).
 NAMESPACE_NAME = Pattern(NAMESPACE_RE, "lowercase letters, digits and . _ __ - separators")
 NOT_RESERVED = NotOneOf(RESERVED)
-REPOSITORY_NAME = Pattern(f"{REPOSITORY_NAME_RE.pattern}/{REPOSITORY_NAME_RE.pattern}",
-                          "namespace/name, lowercase path components")  # fmt: skip
+REPOSITORY_NAME = Pattern(
+    f"{REPOSITORY_NAME_RE.pattern}/{REPOSITORY_NAME_RE.pattern}",
+    "namespace/name, lowercase path components",
+)
 #: A token scope's repository: a full name, ``ns/*`` (everything under ns/) or ``*``.
-SCOPE_PATTERN = Pattern(f"\\*|{REPOSITORY_NAME_RE.pattern}(?:/\\*)?",
-                        "a repository name, namespace/* or *")  # fmt: skip
+SCOPE_PATTERN = Pattern(
+    f"\\*|{REPOSITORY_NAME_RE.pattern}(?:/\\*)?", "a repository name, namespace/* or *"
+)
 EMAIL = Pattern(EMAIL_RE, "a valid email address is required")
 
 
@@ -97,8 +100,11 @@ class UserUpdateIn(Schema):
 
 class PasswordIn(Schema):
     password = _text(MAX_PASSWORD_LENGTH, min_length=MIN_PASSWORD_LENGTH)
-    old_password = _text(MAX_PASSWORD_LENGTH, required=False, metadata={
-        "description": "the current password: required unless an administrator sets it"})
+    old_password = _text(
+        MAX_PASSWORD_LENGTH,
+        required=False,
+        metadata={"description": "the current password: required unless an administrator sets it"},
+    )
 
 
 # -- organisations ---------------------------------------------------------------------------
@@ -112,9 +118,12 @@ class OrgSchema(Schema):
 class OrgCreateIn(Schema):
     name = _name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME, NOT_RESERVED)
     email = _name(MAX_EMAIL, EMAIL, required=False, allow_none=True)
-    owner = _name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME, required=False,
-                  metadata={"description": "the owning user (administrators only; "
-                                           "default: the caller)"})
+    owner = _name(
+        MAX_NAMESPACE_LENGTH,
+        NAMESPACE_NAME,
+        required=False,
+        metadata={"description": "the owning user (administrators only; default: the caller)"},
+    )
 
 
 class MemberSchema(Schema):
@@ -167,8 +176,12 @@ class RepositorySchema(Schema):
     name = fields.String()
     visibility = fields.String()
     description = fields.String()
-    status = fields.String(metadata={"description": "active; deleting once deletion began;"
-                                              " deleted in the answer of a finished DELETE"})
+    status = fields.String(
+        metadata={
+            "description": "active; deleting once deletion began;"
+            " deleted in the answer of a finished DELETE"
+        }
+    )
     push_count = fields.Integer()
     pull_count = fields.Integer()
     star_count = fields.Integer()
@@ -186,8 +199,9 @@ class SearchResultSchema(RepositorySchema):
 
 
 class RepositoryCreateIn(Schema):
-    name = _name(MAX_NAME_LENGTH, REPOSITORY_NAME,
-                 metadata={"description": "full name, namespace/name"})
+    name = _name(
+        MAX_NAME_LENGTH, REPOSITORY_NAME, metadata={"description": "full name, namespace/name"}
+    )
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES), allow_none=True)
     description = _text(MAX_DESCRIPTION, required=False, min_length=0, load_default="")
 
@@ -271,14 +285,18 @@ class CommentIn(Schema):
 
 
 class TokenScopeSchema(Schema):
-    repository = _name(MAX_NAME_LENGTH, SCOPE_PATTERN,
-                       metadata={"description": "full name, 'ns/*' or '*'"})
+    repository = _name(
+        MAX_NAME_LENGTH, SCOPE_PATTERN, metadata={"description": "full name, 'ns/*' or '*'"}
+    )
     actions = fields.List(
-        fields.String(validate=validate.OneOf(ACTIONS)), required=True,
+        fields.String(validate=validate.OneOf(ACTIONS)),
+        required=True,
         validate=validate.Length(1, len(ACTIONS)),
-        metadata={"description": "pull, push, delete ('*': all three) and/or admin"
-                                 " (repository administration; never implied by '*')"},
-    )  # fmt: skip
+        metadata={
+            "description": "pull, push, delete ('*': all three) and/or admin"
+            " (repository administration; never implied by '*')"
+        },
+    )
 
 
 class AccessTokenSchema(Schema):
@@ -294,10 +312,12 @@ class AccessTokenSchema(Schema):
 
 class TokenCreateIn(Schema):
     name = _text(100, rules=(NotBlank(),))
-    scopes = fields.List(fields.Nested(TokenScopeSchema), required=True,
-                         validate=validate.Length(1, 100))  # fmt: skip
-    expires_in_days = StrictInteger(allow_none=True, load_default=None,
-                                    validate=validate.Range(1, MAX_TOKEN_DAYS))  # fmt: skip
+    scopes = fields.List(
+        fields.Nested(TokenScopeSchema), required=True, validate=validate.Length(1, 100)
+    )
+    expires_in_days = StrictInteger(
+        allow_none=True, load_default=None, validate=validate.Range(1, MAX_TOKEN_DAYS)
+    )
 
 
 class TokenCreatedSchema(Schema):
@@ -306,8 +326,11 @@ class TokenCreatedSchema(Schema):
 
 
 class RobotCreateIn(TokenCreateIn):
-    name = _name(MAX_NAMESPACE_LENGTH, Pattern(ROBOT_SHORT_RE, "lowercase letters, digits, _"),
-                 metadata={"description": "short name; the robot is <namespace>+<name>"})
+    name = _name(
+        MAX_NAMESPACE_LENGTH,
+        Pattern(ROBOT_SHORT_RE, "lowercase letters, digits, _"),
+        metadata={"description": "short name; the robot is <namespace>+<name>"},
+    )
 
 
 class RobotCreatedSchema(Schema):
@@ -327,8 +350,11 @@ class RegistryCreateIn(Schema):
     name = _name(MAX_REGISTRY_NAME, Pattern(REGISTRY_NAME_RE, "a lowercase host-like name"))
     url = _name(MAX_REGISTRY_URL, Pattern(REGISTRY_URL_RE, "an http:// or https:// URL"))
     kind = fields.String(required=True, validate=validate.OneOf(REGISTRY_KINDS))
-    namespaces = fields.List(_name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME), load_default=list,
-                             validate=validate.Length(0, 1000))  # fmt: skip
+    namespaces = fields.List(
+        _name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME),
+        load_default=list,
+        validate=validate.Length(0, 1000),
+    )
 
 
 class RegistryCreatedSchema(Schema):

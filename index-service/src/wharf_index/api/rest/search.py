@@ -22,15 +22,28 @@ Q = Param("q", search.MAX_QUERY, required=True, not_blank=True, description="the
 
 
 @bp.get("/search")
-@doc(auth="optional", response=SearchResultSchema, paginated=True, query=(Q, NAMESPACE_FILTER),
-     errors=(404,))
+@doc(
+    auth="optional",
+    response=SearchResultSchema,
+    paginated=True,
+    query=(Q, NAMESPACE_FILTER),
+    errors=(404,),
+)
 def search_repositories():
     """Search the repositories the caller may see, best match first."""
     text = query(Q)
     wanted = page_request("search", (float, str))
-    page = search.search(uow(), principal(), text, namespace=query(NAMESPACE_FILTER),
-                         after=wanted.after, limit=wanted.limit)  # fmt: skip
+    page = search.search(
+        uow(),
+        principal(),
+        text,
+        namespace=query(NAMESPACE_FILTER),
+        after=wanted.after,
+        limit=wanted.limit,
+    )
     found: list[Repository] = [repository for repository, _ in page.items]
-    rows = [dict(row, rank=rank) for row, (_, rank) in zip(repository_rows(found), page.items,
-                                                            strict=True)]  # fmt: skip
+    rows = [
+        dict(row, rank=rank)
+        for row, (_, rank) in zip(repository_rows(found), page.items, strict=True)
+    ]
     return page_body("search", page, SearchResultSchema(many=True).dump(rows))

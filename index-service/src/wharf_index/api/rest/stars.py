@@ -50,7 +50,5 @@ def unstar_repository(name: str):
 def list_starred(username: str):
     """List the repositories a user starred, those the caller may see, by full name."""
     wanted = page_request("starred", (str,))
-    page = stars.starred_by(uow(), principal(), username, after=wanted.after,
-                            limit=wanted.limit)  # fmt: skip
-    return page_body("starred", page,
-                     RepositorySchema(many=True).dump(repository_rows(page.items)))  # fmt: skip
+    page = stars.starred_by(uow(), principal(), username, after=wanted.after, limit=wanted.limit)
+    return page_body("starred", page, RepositorySchema(many=True).dump(repository_rows(page.items)))

@@ -28,8 +28,7 @@ USER = Param("user", MAX_LOGIN_NAME, description="whose tokens (administrators o
 
 
 def _token_list(found) -> dict:
-    return paged_list("tokens", (int,), found, lambda t: (t.id,),
-                      AccessTokenSchema(many=True).dump)  # fmt: skip
+    return paged_list("tokens", (int,), found, lambda t: (t.id,), AccessTokenSchema(many=True).dump)
 
 
 @bp.get("/tokens")
@@ -41,8 +40,13 @@ def list_tokens():
 
 
 @bp.post("/tokens")
-@doc(auth="account", body=TokenCreateIn, response=TokenCreatedSchema, status=201,
-     links={"token_id": "token/id"})
+@doc(
+    auth="account",
+    body=TokenCreateIn,
+    response=TokenCreatedSchema,
+    status=201,
+    links={"token_id": "token/id"},
+)
 def create_token():
     """Create a personal access token; the answer holds its secret, shown only once."""
     caller = require_account()
@@ -66,8 +70,7 @@ def revoke_token(token_id: int):
 def list_robots(namespace: str):
     """List a namespace's robots (its owners)."""
     found = access_tokens.list_robots(uow(), require_account(), namespace)
-    return paged_list("robots", (str,), found, lambda u: (u.username,),
-                      UserSchema(many=True).dump)  # fmt: skip
+    return paged_list("robots", (str,), found, lambda u: (u.username,), UserSchema(many=True).dump)
 
 
 @bp.post("/namespaces/<namespace>/robots")
@@ -76,9 +79,14 @@ def create_robot(namespace: str):
     """Create robot ``<namespace>+<name>`` with a first token (secret shown once)."""
     caller = require_account()
     data = load(RobotCreateIn)
-    robot, secret = access_tokens.create_robot(uow(), caller, namespace, data["name"],
-                                               data["scopes"],
-                                               expires_in_days=data["expires_in_days"])  # fmt: skip
+    robot, secret = access_tokens.create_robot(
+        uow(),
+        caller,
+        namespace,
+        data["name"],
+        data["scopes"],
+        expires_in_days=data["expires_in_days"],
+    )
     return RobotCreatedSchema().dump({"robot": robot, "secret": secret}), 201
 
 
@@ -96,7 +104,11 @@ def create_robot_token(robot: str):
     caller = require_account()
     data = load(TokenCreateIn)
     token, secret = access_tokens.create_robot_token(
-        uow(), caller, robot, data["name"], data["scopes"],
+        uow(),
+        caller,
+        robot,
+        data["name"],
+        data["scopes"],
         expires_in_days=data["expires_in_days"],
-    )  # fmt: skip
+    )
     return TokenCreatedSchema().dump({"token": token, "secret": secret}), 201

@@ -48,21 +48,32 @@ def list_users():
     """List users by name (administrators; ``robots=true`` includes robots)."""
     require_admin()
     wanted = page_request("users", (str,))
-    rows = accounts.list_users(uow(), after=wanted.after[0] if wanted.after else None,
-                               limit=wanted.limit + 1, robots=flag(ROBOTS))  # fmt: skip
+    rows = accounts.list_users(
+        uow(),
+        after=wanted.after[0] if wanted.after else None,
+        limit=wanted.limit + 1,
+        robots=flag(ROBOTS),
+    )
     page = take(rows, wanted.limit, lambda u: (u.username,))
     return page_body("users", page, UserPrivateSchema(many=True).dump(page.items))
 
 
 @bp.post("/users")
-@doc(auth="admin", body=UserCreateIn, response=UserPrivateSchema, status=201, errors=(409,),
-     links={"username": "username"})
+@doc(
+    auth="admin",
+    body=UserCreateIn,
+    response=UserPrivateSchema,
+    status=201,
+    errors=(409,),
+    links={"username": "username"},
+)
 def create_user():
     """Create a user (administrators)."""
     caller = require_admin()
     data = load(UserCreateIn)
-    user = accounts.create_user(uow(), data["username"], data["email"], data["password"],
-                                admin=data["admin"], actor=caller)  # fmt: skip
+    user = accounts.create_user(
+        uow(), data["username"], data["email"], data["password"], admin=data["admin"], actor=caller
+    )
     return UserPrivateSchema().dump(user), 201
 
 
@@ -109,8 +120,9 @@ def set_password(username: str):
     elif "old_password" not in data:
         raise errors.ValueInvalid("old_password", "the current password is required")
     else:
-        accounts.change_password(uow(), username, data["old_password"], data["password"],
-                                 address=client_address())  # fmt: skip
+        accounts.change_password(
+            uow(), username, data["old_password"], data["password"], address=client_address()
+        )
     renew_session(accounts.get_user(uow(), username))  # only this request's own session
     return "", 204
 
