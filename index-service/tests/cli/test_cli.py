@@ -258,3 +258,14 @@ def test_serve_runs_gunicorn_with_gthread_workers():
     assert argv[argv.index("--threads") + 1] == "4"
     assert argv[argv.index("--workers") + 1] == str(settings.workers)
     assert argv[-1] == "wharf_index.wsgi:app"
+
+
+def test_version_needs_no_configuration(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"], environ={})  # no database, no secret: still answers
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == (
+        f"wharf-index {version('wharf-index')} (wharf-protocol {version('wharf-protocol')})"
+    )

@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from . import gunicorn_conf
 from .settings import ConfigError, Settings
@@ -21,9 +22,16 @@ APP = "wharf_registry.wsgi:app"
 EXIT_CONFIG = 2
 
 
+def version_line() -> str:
+    """Return ``wharf-registry X (wharf-protocol Y)``: the installed distributions' versions."""
+    registry, protocol = version("wharf-registry"), version("wharf-protocol")
+    return f"wharf-registry {registry} (wharf-protocol {protocol})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wharf-registry", description="The Wharf Registry.")
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the registry API under gunicorn")
     serve.add_argument(

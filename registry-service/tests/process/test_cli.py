@@ -156,3 +156,16 @@ def test_options_default_to_none_for_bind():
     assert build_parser().parse_args(["serve"]) == argparse.Namespace(
         command="serve", bind=None, workers=2, threads=16, timeout=600
     )
+
+
+def test_version_needs_no_configuration(tmp_path):
+    from importlib.metadata import version
+
+    env = registry_env(tmp_path, REGISTRY_AUTH="bogus")  # a bad setting does not matter here
+    done = subprocess.run(
+        cli("--version"), env=env, capture_output=True, text=True, timeout=START_TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        f"wharf-registry {version('wharf-registry')} (wharf-protocol {version('wharf-protocol')})"
+    )
