@@ -171,3 +171,19 @@ def test_local_up_sets_only_documented_variables(docs):
         used |= set(VARIABLE.findall(path.read_text()))
     assert {"REGISTRY_AUTH", "INDEX_SECRET_KEY_FILE"} <= used
     assert used <= docs, sorted(used - docs)
+
+
+PACKAGES = ("shared-protocol", "registry-service", "index-service", "testing")
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_third_party_dependency_has_an_upper_bound(package):
+    """A new major version of a dependency arrives only when a bound is raised on purpose."""
+    project = tomllib.loads((ROOT / package / "pyproject.toml").read_text())["project"]
+    requirements = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        requirements += extra
+    third_party = [r for r in requirements if not r.startswith("wharf-")]
+    assert third_party, f"{package} lists no dependency"
+    unbounded = [r for r in third_party if not re.search(r"<[\d.]+", r)]
+    assert unbounded == [], f"{package}: no upper bound on {unbounded}"
