@@ -17,8 +17,9 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from functools import partial
-from importlib.metadata import version
 from typing import TextIO
+
+from wharf_protocol import version_line
 
 from . import cli_housekeeping, cli_registry_ops
 from .adapters import migrations
@@ -39,14 +40,9 @@ class CommandError(Exception):
     """A user error to print without a traceback."""
 
 
-def version_line() -> str:
-    """Return ``wharf-index X (wharf-protocol Y)``: the installed distributions' versions."""
-    return f"{PROG} {version('wharf-index')} (wharf-protocol {version('wharf-protocol')})"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Administer the Wharf Index.")
-    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument("--version", action="version", version=version_line(PROG))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("migrate", help="apply pending database migrations")
     serve = sub.add_parser("serve", help="run the Index under gunicorn (gthread workers)")

@@ -13,7 +13,8 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import version
+
+from wharf_protocol import version_line
 
 from . import gunicorn_conf
 from .settings import ConfigError, Settings
@@ -22,16 +23,10 @@ APP = "wharf_registry.wsgi:app"
 EXIT_CONFIG = 2
 
 
-def version_line() -> str:
-    """Return ``wharf-registry X (wharf-protocol Y)``: the installed distributions' versions."""
-    registry, protocol = version("wharf-registry"), version("wharf-protocol")
-    return f"wharf-registry {registry} (wharf-protocol {protocol})"
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="wharf-registry", description="The Wharf Registry.")
-    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument("--version", action="version", version=version_line("wharf-registry"))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the registry API under gunicorn")
     serve.add_argument(
