@@ -1,35 +1,37 @@
 """Registry bearer tokens: claims, issuing (Index) and verifying (Registry, Index).
 
 Docker token authentication (distribution docs, "Token Authentication Specification" and
-"Token Authentication Implementation") lets the token server pick the token format: clients
-treat the token as opaque. Wharf's token is itsdangerous-signed JSON (HMAC-SHA256, salt
-``"wharf.registry-token"``) holding JWT-named claims::
+"Token Authentication Implementation"): a token is a JWT (RFC 7519) in JWS compact form
+(RFC 7515), signed with ES256 or RS256 (RFC 7518 section 3), whose header names its key
+(``kid``, RFC 7638 thumbprint) and carries the key's certificate (``x5c``), so that any
+registry holding the published public keys (:mod:`wharf_protocol.keys`) can check it and
+none can mint one. The claims::
 
     {"iss": issuer, "sub": subject ("" = anonymous), "aud": registry service name,
      "iat": issued at, "nbf": not before, "exp": expires at   (seconds since the epoch),
      "jti": token id, "access": [{"type": ..., "name": ..., "actions": [...]}]}
 
-Keys are given oldest to newest: the issuer signs with the newest (last) key and verifiers
-accept any listed key (itsdangerous >= 2 key rotation). Verification applies a clock-skew
-leeway (60 s by default, as distribution does) to ``exp`` and ``nbf``.
+Other token servers may leave out ``sub``, ``iat``, ``nbf`` and ``jti`` (the reference
+registry needs none of them): they default to ``""``, 0, ``iat`` and ``""``. Verification
+applies a clock-skew leeway (60 s by default, as the reference registry does) to ``exp``
+and ``nbf``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadPayload, BadSignature, URLSafeSerializer
+import jwt
 
+from .keys import ALGORITHMS, KeySet, PublicKey, SigningKey
 from .scopes import Scope, ScopeInvalid, allows
 
 __all__ = [
-    "SALT",
     "Claims",
     "TokenBadSignature",
     "TokenError",
@@ -37,14 +39,16 @@ __all__ = [
     "TokenIssuer",
     "TokenMalformed",
     "TokenNotYetValid",
+    "TokenUnknownKey",
     "TokenVerifier",
     "TokenWrongAudience",
     "TokenWrongIssuer",
 ]
 
-SALT = "wharf.registry-token"
 MAX_TOKEN_LENGTH = 64 * 1024
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_.=-]+")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+KeySource = SigningKey | Callable[[], SigningKey]
+KeyFinder = Callable[[Mapping[str, Any]], PublicKey | None]
 
 
 class TokenError(Exception):
@@ -60,9 +64,15 @@ class TokenMalformed(TokenError):
 
 
 class TokenBadSignature(TokenError):
-    """No listed key produced the token's signature (forged, tampered or truncated)."""
+    """The token's key did not produce its signature (forged, tampered or truncated)."""
 
     reason = "bad_signature"
+
+
+class TokenUnknownKey(TokenBadSignature):
+    """The token's header names no trusted key (another server's, or a retired one)."""
+
+    reason = "unknown_key"
 
 
 class TokenExpired(TokenError):
@@ -89,7 +99,12 @@ class TokenWrongIssuer(TokenError):
     reason = "wrong_issuer"
 
 
-def _field(data: Mapping[str, Any], key: str, kind: type) -> Any:
+_REQUIRED = object()
+
+
+def _field(data: Mapping[str, Any], key: str, kind: type, default: Any = _REQUIRED) -> Any:
+    if key not in data and default is not _REQUIRED:
+        return default
     value = data.get(key)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise TokenMalformed(f"claim {key!r} missing or not a {kind.__name__}")
@@ -141,14 +156,15 @@ class Claims:
         access = data.get("access", [])
         if not isinstance(access, list):
             raise TokenMalformed("claim 'access' is not a list")
+        issued_at = _field(data, "iat", int, 0)
         return cls(
             issuer=_field(data, "iss", str),
-            subject=_field(data, "sub", str),
+            subject=_field(data, "sub", str, ""),
             audience=_field(data, "aud", str),
-            issued_at=_field(data, "iat", int),
-            not_before=_field(data, "nbf", int),
+            issued_at=issued_at,
+            not_before=_field(data, "nbf", int, issued_at),
             expires_at=_field(data, "exp", int),
-            token_id=_field(data, "jti", str),
+            token_id=_field(data, "jti", str, ""),
             access=tuple(_scope(item) for item in access),
         )
 
@@ -157,30 +173,32 @@ class Claims:
         return allows(self.access, type, name, action)
 
 
-def _serializer(keys: Sequence[str]) -> URLSafeSerializer:
-    if isinstance(keys, str | bytes) or not isinstance(keys, Sequence) or not keys:
-        raise ValueError("keys must be a non-empty sequence of strings (oldest first)")
-    if not all(isinstance(key, str) and key for key in keys):
-        raise ValueError("every key must be a non-empty string")
-    return URLSafeSerializer(list(keys), salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
+def _signing_key(source: KeySource) -> SigningKey:
+    key = source() if callable(source) else source
+    if not isinstance(key, SigningKey):
+        raise ValueError("the issuer needs a SigningKey (or a callable returning one)")
+    return key
 
 
 class TokenIssuer:
-    """Sign tokens with the newest of ``keys`` (the Index's token endpoint, end ``/v2/token``).
+    """Sign tokens (the Index's token endpoint, ``/v2/token``) as JWTs with a ``kid`` and
+    ``x5c`` header (see :mod:`wharf_protocol.keys`).
 
-    Raises ValueError for an empty key list, an empty or non-string key, or a ttl < 1.
+    ``key`` is the :class:`SigningKey`, or a callable returning the current one (a token
+    server that rotates keys). Raises ValueError for a ttl < 1.
     """
 
     def __init__(
         self,
-        keys: Sequence[str],
+        key: KeySource,
         issuer: str,
         ttl: int = 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._serializer = _serializer(keys)
+        _signing_key(key)
         if ttl < 1:
             raise ValueError("ttl must be at least one second")
+        self._key = key
         self.issuer, self.ttl, self._clock = issuer, ttl, clock
 
     def issue(
@@ -194,61 +212,93 @@ class TokenIssuer:
         ttl = self.ttl if ttl is None else ttl
         if ttl < 1:
             raise ValueError("ttl must be at least one second")
+        key = _signing_key(self._key)
         now = int(self._clock())
         claims = Claims(
             self.issuer, subject, audience, now, now, now + ttl, uuid.uuid4().hex, tuple(access)
         )
-        return self._serializer.dumps(claims.to_dict()), claims
+        headers = {"kid": key.kid, "x5c": key.x5c}
+        token = jwt.encode(claims.to_dict(), key.private_key, key.algorithm, headers=headers)
+        return token, claims
 
     def __repr__(self) -> str:
         return f"TokenIssuer(issuer={self.issuer!r}, ttl={self.ttl})"
 
 
-class TokenVerifier:
-    """Verify tokens signed with any of ``keys``; check issuer, audience and time.
+def _header(token: str) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        raise TokenMalformed("token is not a JWT") from None
+    if header.get("alg") not in ALGORITHMS:
+        raise TokenMalformed(f"token algorithm must be one of {', '.join(ALGORITHMS)}")
+    return header
 
-    ``issuer``/``audience`` are checked only when given (here or per call). Raises ValueError
-    for bad keys or a negative leeway.
+
+class TokenVerifier:
+    """Verify JWTs signed by any key of ``keys``; check issuer, audience and time.
+
+    ``keys`` is a :class:`KeySet` or a callable taking the token's JWS header and returning
+    its :class:`PublicKey` or None (a fetched key set that refreshes on an unknown ``kid``).
+    ``issuer``/``audience`` are checked only when given (here or per call). Raises
+    ValueError for a negative leeway.
     """
 
     def __init__(
         self,
-        keys: Sequence[str],
+        keys: KeySet | KeyFinder,
         issuer: str | None = None,
         audience: str | None = None,
         leeway: int = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._serializer = _serializer(keys)
         if leeway < 0:
             raise ValueError("leeway must not be negative")
+        self._find = keys.find if isinstance(keys, KeySet) else keys
         self.issuer, self.audience, self.leeway, self._clock = issuer, audience, leeway, clock
 
-    def _decode(self, token: str) -> Claims:
+    def _decode(self, token: str) -> dict[str, Any]:
         if (
             not isinstance(token, str)
             or len(token) > MAX_TOKEN_LENGTH
             or not _TOKEN_RE.fullmatch(token)
         ):
-            raise TokenMalformed("token is not a URL-safe signed string")
+            raise TokenMalformed("token is not a JWT")
+        header = _header(token)
+        key = self._find(header)
+        if key is None:
+            raise TokenUnknownKey("token is signed by a key that is not trusted")
         try:
-            data = self._serializer.loads(token)
-        except BadPayload:
+            data = jwt.decode(
+                token, key.key, algorithms=[key.algorithm], options=_SIGNATURE_ONLY
+            )
+        except jwt.InvalidSignatureError:
+            raise TokenBadSignature("token signature does not match its key") from None
+        except jwt.InvalidTokenError:
             raise TokenMalformed("token payload cannot be decoded") from None
-        except BadSignature:
-            raise TokenBadSignature("token signature does not match any key") from None
-        return Claims.from_dict(data)
+        if not isinstance(data, dict):
+            raise TokenMalformed("claims are not a JSON object")
+        return data
 
     def verify(self, token: str, audience: str | None = None) -> Claims:
         """Return the token's claims if it is valid now.
 
         Checks, in order: format and signature (:class:`TokenMalformed`,
-        :class:`TokenBadSignature`), ``exp`` (:class:`TokenExpired` once now >= exp + leeway),
-        ``nbf`` (:class:`TokenNotYetValid` while now < nbf - leeway), ``iss``
+        :class:`TokenUnknownKey`, :class:`TokenBadSignature`), ``exp``
+        (:class:`TokenExpired` once now >= exp + leeway), ``nbf``
+        (:class:`TokenNotYetValid` while now < nbf - leeway), ``iss``
         (:class:`TokenWrongIssuer`), ``aud`` against ``audience`` or the configured one
-        (:class:`TokenWrongAudience`). Never raises anything but :class:`TokenError`.
+        (:class:`TokenWrongAudience`; an ``aud`` list must contain it, RFC 7519 section
+        4.1.3). Never raises anything but :class:`TokenError`.
         """
-        claims = self._decode(token)
+        data = self._decode(token)
+        expected = audience if audience is not None else self.audience
+        aud = data.get("aud")
+        if isinstance(aud, list):
+            if not all(isinstance(item, str) for item in aud):
+                raise TokenMalformed("claim 'aud' is not a string or a list of strings")
+            data["aud"] = expected if expected in aud else (aud[0] if aud else None)
+        claims = Claims.from_dict(data)
         now = self._clock()
         if now >= claims.expires_at + self.leeway:
             raise TokenExpired(f"token expired at {claims.expires_at}")
@@ -256,10 +306,22 @@ class TokenVerifier:
             raise TokenNotYetValid(f"token not valid before {claims.not_before}")
         if self.issuer is not None and claims.issuer != self.issuer:
             raise TokenWrongIssuer(f"token issued by {claims.issuer!r}")
-        expected = audience if audience is not None else self.audience
         if expected is not None and claims.audience != expected:
             raise TokenWrongAudience(f"token is for {claims.audience!r}, not {expected!r}")
         return claims
 
     def __repr__(self) -> str:
         return f"TokenVerifier(issuer={self.issuer!r}, audience={self.audience!r})"
+
+
+# The signature only: time, issuer and audience are checked with the verifier's own clock.
+_SIGNATURE_ONLY = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_jti": False,
+    "verify_sub": False,
+}
