@@ -1,15 +1,17 @@
-"""Registry tokens: issue, verify, rotate keys, refuse bad tokens (Docker token specification)."""
+"""Registry tokens: issue, verify, rotate keys, refuse bad tokens (Docker token specification,
+JWT per RFC 7519 signed per RFC 7515/7518)."""
 
-import hashlib
+import base64
+import json
 
+import jwt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from itsdangerous import URLSafeSerializer
 from protocol_strategies import actions, scope_names, scope_types
+from wharf_protocol.keys import KeySet, SigningKey
 from wharf_protocol.scopes import Scope, parse_scopes
 from wharf_protocol.tokens import (
-    SALT,
     Claims,
     TokenBadSignature,
     TokenError,
@@ -17,6 +19,7 @@ from wharf_protocol.tokens import (
     TokenIssuer,
     TokenMalformed,
     TokenNotYetValid,
+    TokenUnknownKey,
     TokenVerifier,
     TokenWrongAudience,
     TokenWrongIssuer,
@@ -34,11 +37,33 @@ class Clock:
         return self.now
 
 
-def make(keys=("old", "new"), **kw):
+OLD, NEW = SigningKey.generate(), SigningKey.generate()
+RSA = SigningKey.generate("RS256")
+STRANGER = SigningKey.generate()
+
+
+def make(key=NEW, trusted=(OLD, NEW, RSA), **kw):
     clock = Clock()
-    issuer = TokenIssuer(list(keys), "wharf-index", ttl=300, clock=clock)
-    verifier = TokenVerifier(list(keys), clock=clock, **kw)
+    issuer = TokenIssuer(key, "wharf-index", ttl=300, clock=clock)
+    verifier = TokenVerifier(KeySet(k.public for k in trusted), clock=clock, **kw)
     return issuer, verifier, clock
+
+
+def _b64(data) -> str:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def signed(payload, key=NEW, headers=None) -> str:
+    """A JWT over an arbitrary payload, signed by ``key`` as the issuer would."""
+    headers = {"kid": key.kid, **(headers or {})}
+    if isinstance(payload, bytes):
+        header = _b64({"alg": key.algorithm, "typ": "JWT", **headers})
+        signing_input = f"{header}.{_b64(payload)}".encode()
+        algorithm = jwt.get_algorithm_by_name(key.algorithm)
+        signature = algorithm.sign(signing_input, key.private_key)  # JWS form (r || s for EC)
+        return f"{signing_input.decode()}.{_b64(signature)}"
+    return jwt.encode(payload, key.private_key, key.algorithm, headers=headers)
 
 
 def test_issue_and_verify():
@@ -60,19 +85,65 @@ def test_token_ids_are_unique_and_ttl_can_be_overridden():
     assert issuer.issue("", "r", (), ttl=10)[1].expires_at == NOW + 10
 
 
-def test_key_rotation_signs_with_newest_and_accepts_any_listed():
-    old_issuer, _, clock = make(keys=["k1"])
-    new_issuer = TokenIssuer(["k1", "k2"], "i", clock=clock)
-    old_token, _ = old_issuer.issue("a", "r", ())
-    new_token, _ = new_issuer.issue("a", "r", ())
-    rotated = TokenVerifier(["k1", "k2"], clock=clock)
-    assert rotated.verify(old_token).subject == "a"
-    assert rotated.verify(new_token).subject == "a"
-    assert TokenVerifier(["k2"], clock=clock).verify(new_token).subject == "a"
-    with pytest.raises(TokenBadSignature):
-        TokenVerifier(["k1"], clock=clock).verify(new_token)
-    with pytest.raises(TokenBadSignature):
-        TokenVerifier(["k2"], clock=clock).verify(old_token)
+def test_rotation_signs_with_the_current_key_and_accepts_any_published():
+    current = [OLD]
+    issuer = TokenIssuer(lambda: current[0], "i", clock=Clock())
+    old_token, _ = issuer.issue("a", "r", ())
+    current[0] = NEW
+    new_token, _ = issuer.issue("a", "r", ())
+    assert jwt.get_unverified_header(old_token)["kid"] == OLD.kid
+    assert jwt.get_unverified_header(new_token)["kid"] == NEW.kid
+    both = TokenVerifier(KeySet([OLD.public, NEW.public]), clock=Clock())
+    assert both.verify(old_token).subject == both.verify(new_token).subject == "a"
+    assert TokenVerifier(KeySet([NEW.public]), clock=Clock()).verify(new_token).subject == "a"
+    with pytest.raises(TokenUnknownKey) as info:
+        TokenVerifier(KeySet([NEW.public]), clock=Clock()).verify(old_token)
+    assert info.value.reason == "unknown_key"
+    assert isinstance(info.value, TokenBadSignature)
+
+
+def test_the_header_names_the_key_and_carries_its_certificate():
+    issuer, verifier, _ = make()
+    token, _ = issuer.issue("a", "r", ())
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "ES256" and header["typ"] == "JWT"
+    assert header["kid"] == NEW.kid and header["x5c"] == NEW.x5c
+    # Found by its certificate alone (the reference registry's x5c form) ...
+    no_kid = signed(
+        json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "==")),
+        NEW,
+        {"kid": "not-a-known-id", "x5c": NEW.x5c},
+    )
+    assert verifier.verify(no_kid).subject == "a"
+    # ... but a certificate of an untrusted key does not make it trusted.
+    stranger = signed(
+        Claims("wharf-index", "a", "r", NOW, NOW, NOW + 9, "j").to_dict(),
+        STRANGER,
+        {"x5c": STRANGER.x5c},
+    )
+    with pytest.raises(TokenUnknownKey):
+        verifier.verify(stranger)
+
+
+def test_rs256_tokens_verify_with_their_key_only():
+    issuer, verifier, _ = make(key=RSA)
+    token, _ = issuer.issue("a", "r", ())
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+    assert verifier.verify(token).subject == "a"
+    with pytest.raises(TokenUnknownKey):
+        TokenVerifier(KeySet([NEW.public]), clock=Clock()).verify(token)
+
+
+def test_an_algorithm_other_than_the_keys_is_refused():
+    """No algorithm confusion: HS256 "signed" with the public key, or alg none, never pass."""
+    claims = Claims("wharf-index", "a", "r", NOW, NOW, NOW + 9, "j").to_dict()
+    _, verifier, _ = make()
+    header = _b64({"alg": "none", "kid": NEW.kid})
+    with pytest.raises(TokenMalformed):
+        verifier.verify(f"{header}.{_b64(claims)}.")
+    rs_as_es = signed(claims, RSA, {"kid": NEW.kid})  # RS256 signature, names the ES256 key
+    with pytest.raises((TokenMalformed, TokenBadSignature)):
+        verifier.verify(rs_as_es)
 
 
 def test_expiry_with_leeway():
@@ -84,7 +155,7 @@ def test_expiry_with_leeway():
     with pytest.raises(TokenExpired) as info:
         verifier.verify(token)
     assert info.value.reason == "expired"
-    strict = TokenVerifier(["new"], leeway=0, clock=Clock(NOW + 300))
+    strict = TokenVerifier(KeySet([NEW.public]), leeway=0, clock=Clock(NOW + 300))
     with pytest.raises(TokenExpired):
         strict.verify(token)
 
@@ -121,45 +192,72 @@ def test_issuer_checked_when_configured():
     assert info.value.reason == "wrong_issuer"
 
 
-@pytest.mark.parametrize("keys", [[], "key", ["ok", ""], [None], ["ok", b"bytes"], None])
-def test_keys_must_be_non_empty_strings(keys):
+@pytest.mark.parametrize("key", [None, "key", b"bytes", ["k"], NEW.public])
+def test_the_issuer_needs_a_signing_key(key):
     with pytest.raises(ValueError):
-        TokenIssuer(keys, "i")
-    with pytest.raises(ValueError):
-        TokenVerifier(keys)
+        TokenIssuer(key, "i")
 
 
 def test_bad_ttl_and_leeway():
     with pytest.raises(ValueError):
-        TokenIssuer(["k"], "i", ttl=0)
+        TokenIssuer(NEW, "i", ttl=0)
     with pytest.raises(ValueError):
-        TokenIssuer(["k"], "i").issue("a", "r", (), ttl=0)
+        TokenIssuer(NEW, "i").issue("a", "r", (), ttl=0)
     with pytest.raises(ValueError):
-        TokenVerifier(["k"], leeway=-1)
+        TokenVerifier(KeySet([NEW.public]), leeway=-1)
 
 
 def test_reprs_hide_keys():
-    assert "sekrit" not in repr(TokenIssuer(["sekrit"], "i"))
-    assert "sekrit" not in repr(TokenVerifier(["sekrit"], audience="r"))
+    assert "PRIVATE" not in repr(TokenIssuer(NEW, "i")) + repr(NEW)
+    assert NEW.kid not in repr(TokenIssuer(NEW, "i"))
+
+
+def test_foreign_tokens_may_leave_out_optional_claims_and_list_audiences():
+    """Other token servers (the reference registry needs none of sub, iat, nbf, jti)."""
+    _, verifier, _ = make()
+    minimal = signed({"iss": "other", "aud": ["x", "registry-a"], "exp": NOW + 60}, NEW)
+    claims = verifier.verify(minimal, audience="registry-a")
+    assert (claims.subject, claims.issued_at, claims.not_before, claims.token_id) == ("", 0, 0, "")
+    assert claims.audience == "registry-a"
+    with pytest.raises(TokenWrongAudience):
+        verifier.verify(minimal, audience="registry-b")
+    with pytest.raises(TokenMalformed):
+        verifier.verify(signed({"iss": "o", "aud": [1], "exp": NOW + 60}, NEW))
 
 
 def test_tampering_is_a_bad_signature():
     issuer, verifier, _ = make()
     token, _ = issuer.issue("alice", "r", ACCESS)
-    payload, sig = token.rsplit(".", 1)
+    header, payload, sig = token.split(".")
+    other = _b64({**Claims("wharf-index", "root", "r", NOW, NOW, NOW + 9, "j").to_dict()})
     for forged in (
-        payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + sig,
-        token[:-3],
-        token[: len(token) // 2],
-        "x" + token,
-        payload,
+        f"{header}.{other}.{sig}",
+        f"{header}.{payload}.",
+        f"{header}.{payload}.{sig[:10]}{'A' if sig[10] != 'A' else 'B'}{sig[11:]}",
     ):
         with pytest.raises(TokenBadSignature):
             verifier.verify(forged)
+    with pytest.raises((TokenBadSignature, TokenMalformed)):  # not even base64 any more
+        verifier.verify(token[:-3])
 
 
 @pytest.mark.parametrize(
-    "token", ["", "not a token", "é.x", "\ud800", "a" * 70000, None, 42, b"bytes.sig"]
+    "token",
+    [
+        "",
+        "not a token",
+        "é.x",
+        "\ud800",
+        "a" * 70000,
+        None,
+        42,
+        b"bytes.sig",
+        "a.b",
+        "a.b.c",
+        "x" + "a.b.c",
+        _b64({"alg": "HS256"}) + ".e30.sig",
+        _b64({"alg": "ES256"}) + ".e30.%%",
+    ],
 )
 def test_garbage_is_malformed(token):
     _, verifier, _ = make()
@@ -190,18 +288,15 @@ def test_garbage_is_malformed(token):
     ],
 )
 def test_signed_but_invalid_claims_are_malformed(payload):
-    signed = URLSafeSerializer(["k"], salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
+    token = signed(json.dumps(payload).encode())
     with pytest.raises(TokenMalformed):
-        TokenVerifier(["k"], clock=Clock(1)).verify(signed.dumps(payload))
+        TokenVerifier(KeySet([NEW.public]), clock=Clock(1)).verify(token)
 
 
-def test_signed_undecodable_payload_is_malformed():
-    signer = URLSafeSerializer(
-        ["k"], salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
-    ).make_signer(SALT)
-    token = signer.sign(b"bm90IGpzb24").decode()  # base64url of "not json"
+@pytest.mark.parametrize("key", [NEW, RSA], ids=["ES256", "RS256"])
+def test_signed_undecodable_payload_is_malformed(key):
     with pytest.raises(TokenMalformed):
-        TokenVerifier(["k"]).verify(token)
+        TokenVerifier(KeySet([key.public])).verify(signed(b"not json", key))
 
 
 def test_claims_dict_round_trip_and_defaults():
@@ -225,6 +320,7 @@ def test_every_error_is_a_token_error_with_a_reason():
         for cls in (
             TokenMalformed,
             TokenBadSignature,
+            TokenUnknownKey,
             TokenExpired,
             TokenNotYetValid,
             TokenWrongAudience,
@@ -234,6 +330,7 @@ def test_every_error_is_a_token_error_with_a_reason():
     assert reasons == {
         "malformed",
         "bad_signature",
+        "unknown_key",
         "expired",
         "not_yet_valid",
         "wrong_audience",
@@ -251,12 +348,13 @@ scopes = st.builds(Scope, scope_types, scope_names, actions)
     st.text(max_size=30),
     st.lists(scopes, max_size=4),
     st.integers(1, 10**6),
-    st.lists(st.text(min_size=1, max_size=10), min_size=1, max_size=3),
+    st.sampled_from([NEW, RSA]),
 )
-def test_issue_verify_round_trip(subject, audience, access, ttl, keys):
+def test_issue_verify_round_trip(subject, audience, access, ttl, key):
     clock = Clock()
-    token, claims = TokenIssuer(keys, "idx", ttl=ttl, clock=clock).issue(subject, audience, access)
-    verified = TokenVerifier(keys, issuer="idx", clock=clock).verify(token, audience=audience)
+    token, claims = TokenIssuer(key, "idx", ttl=ttl, clock=clock).issue(subject, audience, access)
+    trusted = KeySet([key.public])
+    verified = TokenVerifier(trusted, issuer="idx", clock=clock).verify(token, audience=audience)
     assert verified == claims
     assert verified.access == tuple(access)
     assert Claims.from_dict(claims.to_dict()) == claims

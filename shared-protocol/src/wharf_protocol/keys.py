@@ -108,7 +108,9 @@ def libtrust_key_id(key: PublicKeyObject) -> str:
     """The libtrust fingerprint of a public key, the ``kid`` many Docker token servers send:
     the first 240 bits of the SHA-256 of its DER SubjectPublicKeyInfo, base32 without
     padding, in groups of four joined by ``:``."""
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     text = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode("ascii").rstrip("=")
     return ":".join(text[i : i + 4] for i in range(0, len(text), 4))
 
@@ -208,7 +210,9 @@ class SigningKey:
         elif algorithm == RS256:
             private_key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
         else:
-            raise KeysInvalid(f"unsupported algorithm {algorithm!r}: one of {', '.join(ALGORITHMS)}")
+            raise KeysInvalid(
+                f"unsupported algorithm {algorithm!r}: one of {', '.join(ALGORITHMS)}"
+            )
         now = now or datetime.datetime.now(datetime.UTC)
         return cls(private_key, _certificate(private_key, subject, now))
 
@@ -348,7 +352,9 @@ def _from_jwk(jwk: Mapping[str, Any]) -> PublicKey:
         if jwk["kty"] == "EC":
             if jwk.get("crv") != "P-256":
                 raise KeysInvalid(f"EC JWK on curve {jwk.get('crv')!r}: only P-256")
-            numbers = ec.EllipticCurvePublicNumbers(_uint(jwk, "x"), _uint(jwk, "y"), ec.SECP256R1())
+            numbers = ec.EllipticCurvePublicNumbers(
+                _uint(jwk, "x"), _uint(jwk, "y"), ec.SECP256R1()
+            )
             key: PublicKeyObject = numbers.public_key()
         else:
             key = rsa.RSAPublicNumbers(_uint(jwk, "e"), _uint(jwk, "n")).public_key()

@@ -269,9 +269,7 @@ class TokenVerifier:
         if key is None:
             raise TokenUnknownKey("token is signed by a key that is not trusted")
         try:
-            data = jwt.decode(
-                token, key.key, algorithms=[key.algorithm], options=_SIGNATURE_ONLY
-            )
+            data = jwt.decode(token, key.key, algorithms=[key.algorithm], options=_SIGNATURE_ONLY)
         except jwt.InvalidSignatureError:
             raise TokenBadSignature("token signature does not match its key") from None
         except jwt.InvalidTokenError:
