@@ -11,7 +11,7 @@ Variables (the README carries the same table)::
       REGISTRY_STORAGE_S3_BUCKET, _REGION, _ENDPOINT_URL, _PREFIX, _REDIRECT, _CHUNKSIZE,
       _ACCESSKEY, _SECRETKEY (see the s3 driver)
     REGISTRY_STORAGE_REDIRECT_DISABLE      true: never 307 blob GETs to presigned URLs [false]
-    REGISTRY_STORAGE_DELETE_ENABLED        false: refuse DELETE of manifests, tags, blobs (405) [true]
+    REGISTRY_STORAGE_DELETE_ENABLED        false: DELETE of manifests, tags, blobs is 405 [true]
     REGISTRY_AUTH                          none | htpasswd | token           [none]
     REGISTRY_AUTH_HTPASSWD_PATH            bcrypt htpasswd file; required for htpasswd
     REGISTRY_AUTH_HTPASSWD_REALM           realm of the Basic challenge      [wharf-registry]

@@ -154,7 +154,7 @@ def test_worker_count_must_be_a_positive_integer(value, capsys):
 
 def test_options_default_to_none_for_bind():
     assert build_parser().parse_args(["serve"]) == argparse.Namespace(
-        command="serve", bind=None, workers=2, threads=16, timeout=600
+        command="serve", config=None, strict=False, bind=None, workers=2, threads=16, timeout=600
     )
 
 

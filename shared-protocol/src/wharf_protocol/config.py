@@ -83,6 +83,7 @@ def scan(env: Mapping[str, str], prefix: str) -> dict[str, str]:
     """Return the variables of ``env`` under ``prefix``; a RecordingEnv records the prefix."""
     if isinstance(env, RecordingEnv):
         env.prefixes.add(prefix)
+        env = env._values  # items() would record every name as read
     return {name: value for name, value in env.items() if name.startswith(prefix)}
 
 

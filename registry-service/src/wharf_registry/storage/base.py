@@ -64,7 +64,15 @@ class InvalidOffset(StorageError):
 
 
 class StorageConfigError(ValueError):
-    """A driver parameter is missing or malformed; the message names the parameter."""
+    """A driver parameter is missing or malformed; the message names the parameter.
+
+    ``param`` is that parameter's name when there is one (``wharf-registry serve`` turns it
+    into the variable, ``REGISTRY_STORAGE_<DRIVER>_<PARAM>``).
+    """
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 @dataclass(frozen=True)
