@@ -375,3 +375,11 @@ def test_a_filesystem_root_that_cannot_be_created_is_named(tmp_path):
 def test_good_driver_settings_have_no_problem(tmp_path):
     resolved = configure({"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(tmp_path / "r")})
     assert storage_problem(resolved) is None
+
+
+def test_a_misspelt_driver_parameter_stops_start_up_naming_the_closest(tmp_path):
+    resolved = configure({"REGISTRY_STORAGE": "s3", "REGISTRY_STORAGE_S3_BUKET": "b"})
+    assert storage_problem(resolved) == (
+        "REGISTRY_STORAGE_S3_BUKET: unknown s3 driver parameter(s): ['buket'] "
+        "(did you mean bucket?)"
+    )

@@ -120,9 +120,7 @@ class FilesystemDriver(StorageDriver):
         """Build a driver from ``rootdirectory`` (required); StorageConfigError otherwise."""
         unknown = sorted(set(params) - {"rootdirectory"})
         if unknown:
-            raise StorageConfigError(
-                f"unknown filesystem driver parameter(s): {unknown}", unknown[0]
-            )
+            raise StorageConfigError.unknown("filesystem", unknown, frozenset({"rootdirectory"}))
         root = params.get("rootdirectory")
         if not isinstance(root, str | os.PathLike) or not str(root):
             raise StorageConfigError(

@@ -90,7 +90,7 @@ class S3Driver(StorageDriver):
         """Build a driver from string params; StorageConfigError names a bad parameter."""
         unknown = sorted(set(params) - _PARAMS)
         if unknown:
-            raise StorageConfigError(f"unknown s3 driver parameter(s): {unknown}", unknown[0])
+            raise StorageConfigError.unknown("s3", unknown, _PARAMS)
         text = {name: str(params[name]).strip() for name in _PARAMS if params.get(name)}
         if not text.get("bucket"):
             raise StorageConfigError("bucket is required for the s3 driver", "bucket")
