@@ -4,7 +4,10 @@ Commands that call registries (``repo delete``, ``repo redrive``, ``registry syn
 cli_registry_ops.py, ``prune`` in cli_housekeeping.py.
 
 Every command reads the ``INDEX_*`` settings first; bad configuration exits with status 2
-and a message naming each bad variable. User errors (unknown user, name taken, bad
+and a message naming each bad variable. ``serve --config FILE`` merges a YAML file under
+them (key path -> ``INDEX_<SECTION>_<KEY>``, the variable wins, :mod:`wharf_protocol.config`),
+warns about unknown settings (exit 2 with ``--strict``) and runs gunicorn with the merged
+environment. User errors (unknown user, name taken, bad
 password...) print ``wharf-index: error: <message>`` on stderr and exit 1, never a
 traceback. Passwords are read from stdin (``--password-stdin``), never from arguments.
 Credentials and tokens are printed once, on stdout, and nowhere else.
@@ -20,6 +23,7 @@ from functools import partial
 from typing import TextIO
 
 from wharf_protocol import version_line
+from wharf_protocol.config import ConfigFileError, Resolved, report, resolve
 
 from . import cli_housekeeping, cli_registry_ops
 from .adapters import migrations
@@ -33,6 +37,7 @@ from .services import accounts, orgs, registries
 from .settings import ConfigError, Settings
 
 PROG = "wharf-index"
+PREFIX = "INDEX"
 LIST_PAGE = 500  # rows per query of the list commands
 
 
@@ -46,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("migrate", help="apply pending database migrations")
     serve = sub.add_parser("serve", help="run the Index under gunicorn (gthread workers)")
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML file: key path -> INDEX_<SECTION>_<KEY>; INDEX_* variables override it",
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse to start (exit 2) on unknown settings instead of warning",
+    )
     serve.add_argument("--bind", help="HOST:PORT (default INDEX_BIND)")
     serve.add_argument("--workers", type=int, help="worker processes (default INDEX_WORKERS)")
     serve.add_argument("--threads", type=int, help="threads per worker (default INDEX_THREADS)")
@@ -140,11 +155,18 @@ def main(
     ``registry_client`` replaces the HTTP client for registries (tests)."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
-    try:
-        settings = Settings.from_env(os.environ if environ is None else environ)
-    except ConfigError as exc:
-        print(f"{PROG}: {exc}", file=stderr)
-        return 2
+    environ = os.environ if environ is None else environ
+    if args.command == "serve":
+        configured = _configure_serve(args, environ, stderr)
+        if isinstance(configured, int):
+            return configured
+        settings, environ = configured
+    else:
+        try:
+            settings = Settings.from_env(environ)
+        except ConfigError as exc:
+            print(f"{PROG}: {exc}", file=stderr)
+            return 2
     try:
         return _dispatch(args, settings, stdin, stdout, environ, registry_client)
     except (CommandError, errors.IndexError_, migrations.MigrationError) as exc:
@@ -153,6 +175,27 @@ def main(
     except errors.DatabaseUnavailable as exc:
         print(f"{PROG}: error: database unavailable: {exc}", file=stderr)
         return 1
+
+
+def configure(environ: Mapping[str, str], config: str | None = None) -> Resolved:
+    """Merge the YAML file ``config`` under ``environ`` and parse (ConfigFileError: unusable)."""
+    return resolve(PREFIX, environ, Settings.from_env, file=config)
+
+
+def _configure_serve(
+    args, environ: Mapping[str, str], stderr
+) -> tuple[Settings, dict[str, str]] | int:
+    """Merge ``--config`` under ``environ`` (INDEX_* wins) and parse it, reporting unknown
+    settings (errors with ``--strict``); return (settings, merged environment) or exit 2."""
+    try:
+        resolved = configure(environ, args.config)
+    except ConfigFileError as exc:
+        print(f"{PROG}: {exc}", file=stderr)
+        return 2
+    status = report(PROG, resolved, args.strict, stderr)
+    if status is not None:
+        return status
+    return resolved.settings, resolved.environ
 
 
 def _dispatch(args, settings: Settings, stdin, stdout, environ, registry_client) -> int:

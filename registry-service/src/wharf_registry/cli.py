@@ -1,9 +1,13 @@
-"""The ``wharf-registry`` command: ``wharf-registry serve [--bind HOST:PORT] ...``.
+"""The ``wharf-registry`` command: ``wharf-registry serve [--config FILE] [--strict] ...``.
 
-``serve`` checks the configuration first (``Settings.from_env``) so that a bad variable stops
-start-up with one message naming it (exit status 2, no traceback), then replaces itself with
-gunicorn (gthread workers, settings in :mod:`wharf_registry.gunicorn_conf`) serving
-``wharf_registry.wsgi:app``. The process id stays the same, so a supervisor that started
+``serve`` merges the configuration file (the reference registry's YAML layout, see
+:mod:`wharf_registry.distribution_config`) under the ``REGISTRY_*`` environment, which wins,
+and checks the result first: ``Settings.from_env`` and the storage driver's parameters, so
+that a bad setting stops start-up with one message naming it (exit status 2, no traceback per
+worker). Unknown and unsupported settings are warnings, errors with ``--strict``. Then it
+replaces itself with gunicorn (gthread workers, settings in :mod:`wharf_registry.gunicorn_conf`)
+serving ``wharf_registry.wsgi:app`` with the merged environment, so every worker reads the
+same settings. The process id stays the same, so a supervisor that started
 ``wharf-registry serve`` signals gunicorn's master directly (SIGTERM: graceful stop).
 """
 
@@ -12,14 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from wharf_protocol import version_line
+from wharf_protocol.config import ConfigFileError, Resolved, report, resolve
 
 from . import gunicorn_conf
-from .settings import ConfigError, Settings
+from .distribution_config import DISTRIBUTION, PREFIX
+from .settings import Settings
+from .storage import StorageConfigError, create_driver
 
 APP = "wharf_registry.wsgi:app"
+PROG = "wharf-registry"
 EXIT_CONFIG = 2
 
 
@@ -29,6 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version_line("wharf-registry"))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the registry API under gunicorn")
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML file in the reference registry's layout; REGISTRY_* variables override it",
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse to start (exit 2) on unknown or unsupported settings instead of warning",
+    )
     serve.add_argument(
         "--bind",
         metavar="HOST:PORT",
@@ -88,18 +106,44 @@ def gunicorn_argv(args: argparse.Namespace, settings: Settings) -> list[str]:
     ]
 
 
+def configure(environ: Mapping[str, str], config: str | None = None) -> Resolved:
+    """Merge ``config`` under ``environ`` and parse; ConfigFileError for an unusable file."""
+    return resolve(PREFIX, environ, Settings.from_env, file=config, dialect=DISTRIBUTION)
+
+
+def storage_problem(resolved: Resolved) -> str | None:
+    """Build the storage driver once, as each worker will; return what is wrong, naming it."""
+    settings = resolved.settings
+    try:
+        create_driver(settings.storage_driver, settings.storage_params)
+    except (StorageConfigError, ValueError) as exc:
+        param = getattr(exc, "param", None)
+        driver = settings.storage_driver.upper()
+        name = f"{PREFIX}_STORAGE_{driver}_{param.upper()}" if param else f"{PREFIX}_STORAGE"
+        return f"{resolved.describe(name)}: {exc}"
+    return None
+
+
 def serve(args: argparse.Namespace) -> int:
     """Validate the settings, then exec gunicorn; return 2 on a configuration error."""
     try:
-        settings = Settings.from_env(os.environ)
-    except ConfigError as exc:
-        print(f"wharf-registry: {exc}", file=sys.stderr)
+        resolved = configure(os.environ, args.config)
+    except ConfigFileError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    argv = gunicorn_argv(args, settings)
+    status = report(PROG, resolved, args.strict, sys.stderr)
+    if status is not None:
+        return status
+    problem = storage_problem(resolved)
+    if problem is not None:
+        print(f"{PROG}: invalid registry configuration: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    argv = gunicorn_argv(args, resolved.settings)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(argv[0], argv)  # noqa: S606 - replace this process with gunicorn, same pid
-    return 0  # pragma: no cover - execv does not return
+    # noqa reason: replace this process with gunicorn (same pid), with the merged settings
+    os.execve(argv[0], argv, resolved.environ)  # noqa: S606
+    return 0  # pragma: no cover - execve does not return
 
 
 def main(argv: Sequence[str] | None = None) -> int:

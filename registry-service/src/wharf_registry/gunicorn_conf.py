@@ -28,7 +28,7 @@ from wharf_protocol import serving
 
 from wharf_registry.api.errors import refused_request_body
 from wharf_registry.app import API_VERSION
-from wharf_registry.logconfig import FORMATS, logging_config
+from wharf_registry.logconfig import logging_config
 from wharf_registry.settings import ConfigError, Settings
 
 DEFAULT_WORKERS = 2
@@ -65,12 +65,7 @@ proc_name = "wharf-registry"
 # on one host would fight over it, and nothing here uses it.
 control_socket_disable = True
 
-_level = (os.environ.get("REGISTRY_LOG_LEVEL") or "INFO").upper()
-_fmt = (os.environ.get("REGISTRY_LOG_FORMAT") or "json").lower()
-loglevel = _level.lower()
+loglevel = _settings.log_level.lower()
 # Settings.from_env has already refused bad values when started by ``wharf-registry serve``;
-# under plain gunicorn an invalid value falls back to the defaults here and the app refuses it.
-logconfig_dict = logging_config(
-    _level if _level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO",
-    _fmt if _fmt in FORMATS else "json",
-)
+# under plain gunicorn bad values fall back to the defaults here and the app refuses them.
+logconfig_dict = logging_config(_settings.log_level, _settings.log_format)

@@ -11,6 +11,7 @@ Variables (the README carries the same table)::
       REGISTRY_STORAGE_S3_BUCKET, _REGION, _ENDPOINT_URL, _PREFIX, _REDIRECT, _CHUNKSIZE,
       _ACCESSKEY, _SECRETKEY (see the s3 driver)
     REGISTRY_STORAGE_REDIRECT_DISABLE      true: never 307 blob GETs to presigned URLs [false]
+    REGISTRY_STORAGE_DELETE_ENABLED        false: DELETE of manifests, tags, blobs is 405 [true]
     REGISTRY_AUTH                          none | htpasswd | token           [none]
     REGISTRY_AUTH_HTPASSWD_PATH            bcrypt htpasswd file; required for htpasswd
     REGISTRY_AUTH_HTPASSWD_REALM           realm of the Basic challenge      [wharf-registry]
@@ -32,7 +33,7 @@ Variables (the README carries the same table)::
     REGISTRY_HTTP_HOST                     public base URL for Location headers [relative]
     REGISTRY_HTTP_BODY_TIMEOUT             idle seconds while a body moves, then drop [60]
     REGISTRY_HTTP_HEADER_TIMEOUT           seconds to send a whole request head, then 408 [20]
-    REGISTRY_LOG_LEVEL                     DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
+    REGISTRY_LOG_LEVEL                     DEBUG | INFO | WARNING (WARN) | ERROR | CRITICAL [INFO]
     REGISTRY_LOG_FORMAT                    json | text                       [json]
     REGISTRY_VALIDATION_MANIFESTS_MAXSIZE  largest manifest in bytes (413)   [4194304]
     REGISTRY_VALIDATION_NAME_MAXLENGTH     longest repository name, <= 255   [255]
@@ -54,12 +55,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from wharf_protocol.config import scan
+
 __all__ = ["ConfigError", "Settings"]
 
 DRIVERS = ("filesystem", "s3", "inmemory")
 AUTH_BACKENDS = ("none", "htpasswd", "token")
 TOKEN_VERIFY_MODES = REMOTE, LOCAL = ("remote", "local")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL_ALIASES = {"WARN": "WARNING"}  # the reference registry's name for WARNING
 LOG_FORMATS = ("json", "text")
 DEFAULT_ROOTDIRECTORY = "/var/lib/registry"
 _TRUE = {"true", "1", "yes", "on"}
@@ -84,6 +88,7 @@ class Settings:
     storage_driver: str = "filesystem"
     storage_params: Mapping[str, str] = field(default_factory=dict)
     storage_redirect: bool = True
+    delete_enabled: bool = True
     auth: str = "none"
     htpasswd_path: str | None = None
     htpasswd_realm: str = "wharf-registry"
@@ -178,6 +183,7 @@ class Settings:
             storage_driver=driver,
             storage_params=params,
             storage_redirect=not parser.boolean("REGISTRY_STORAGE_REDIRECT_DISABLE", False),
+            delete_enabled=parser.boolean("REGISTRY_STORAGE_DELETE_ENABLED", True),
             auth=auth,
             htpasswd_path=htpasswd_path,
             htpasswd_realm=env.get("REGISTRY_AUTH_HTPASSWD_REALM") or "wharf-registry",
@@ -185,7 +191,9 @@ class Settings:
             http_host=parser.url("REGISTRY_HTTP_HOST"),
             http_body_timeout=parser.integer("REGISTRY_HTTP_BODY_TIMEOUT", 60),
             http_header_timeout=parser.integer("REGISTRY_HTTP_HEADER_TIMEOUT", 20),
-            log_level=parser.choice("REGISTRY_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
+            log_level=parser.choice(
+                "REGISTRY_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True, aliases=LOG_LEVEL_ALIASES
+            ),
             log_format=parser.choice("REGISTRY_LOG_FORMAT", LOG_FORMATS, "json"),
             manifest_max_size=parser.integer("REGISTRY_VALIDATION_MANIFESTS_MAXSIZE", 4 << 20),
             max_name_length=parser.integer("REGISTRY_VALIDATION_NAME_MAXLENGTH", 255, high=255),
@@ -208,8 +216,10 @@ class Settings:
 
 
 def _driver_params(env: Mapping[str, str], driver: str) -> dict[str, str]:
+    """Return the selected driver's params; every driver's variables are known (ignored)."""
+    found = {name: scan(env, f"REGISTRY_STORAGE_{name.upper()}_") for name in DRIVERS}
     prefix = f"REGISTRY_STORAGE_{driver.upper()}_"
-    return {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
+    return {k[len(prefix) :].lower(): v for k, v in found[driver].items()}
 
 
 def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object]:
@@ -243,9 +253,17 @@ class _Parser:
         self.env = env
         self.problems: list[str] = []
 
-    def choice(self, name: str, allowed: tuple[str, ...], default: str, upper: bool = False) -> str:
+    def choice(
+        self,
+        name: str,
+        allowed: tuple[str, ...],
+        default: str,
+        upper: bool = False,
+        aliases: Mapping[str, str] | None = None,
+    ) -> str:
         raw = self.env.get(name) or default
         value = raw.upper() if upper else raw.lower()
+        value = (aliases or {}).get(value, value)
         if value not in allowed:
             self.problems.append(f"{name}: {raw!r} is not one of {', '.join(allowed)}")
             return default
@@ -306,9 +324,9 @@ class _Parser:
 
     def secret(self, name: str) -> str | None:
         """Return ``name`` or the stripped content of the file ``<name>_FILE`` (never logged)."""
-        if self.env.get(name):
-            return self.env[name].strip()
-        path = self.env.get(f"{name}_FILE")
+        value, path = self.env.get(name), self.env.get(f"{name}_FILE")  # both read: both known
+        if value:
+            return value.strip()
         if not path:
             return None
         try:

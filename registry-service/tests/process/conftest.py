@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
+from serve_process import cli
 from wharf_registry.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKERS
 
 APP = "wharf_registry.wsgi:app"
@@ -65,3 +69,32 @@ def serve_registry(service_factory, tmp_path):
         )
 
     return _start
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Start ``wharf-registry serve``; yields a starter; stops every process it started by pid."""
+    started: list[subprocess.Popen] = []
+
+    def _serve(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen, object]:
+        log = tmp_path / f"serve-{len(started)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                cli("serve", *args),
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started.append(proc)
+        return proc, log
+
+    yield _serve
+    for proc in started:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)

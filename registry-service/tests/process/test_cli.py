@@ -7,70 +7,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
-import requests
+from serve_process import START_TIMEOUT, cli, registry_env, wait_healthy
 from wharf_registry.cli import build_parser, gunicorn_argv
 from wharf_registry.settings import Settings
 from wharf_testing import free_port
-
-START_TIMEOUT = 30
-
-
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "wharf_registry.cli", *args]
-
-
-def registry_env(tmp_path, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    root = tmp_path / "storage"
-    root.mkdir(exist_ok=True)
-    env.update(REGISTRY_STORAGE="filesystem", REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=str(root))
-    env.update(overrides)
-    return env
-
-
-@pytest.fixture
-def serve(tmp_path):
-    """Start ``wharf-registry serve``; yields a starter; stops every process it started by pid."""
-    started: list[subprocess.Popen] = []
-
-    def _serve(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen, object]:
-        log = tmp_path / f"serve-{len(started)}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                cli("serve", *args),
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        started.append(proc)
-        return proc, log
-
-    yield _serve
-    for proc in started:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-
-
-def wait_healthy(proc: subprocess.Popen, url: str, log) -> requests.Response:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited {proc.returncode}:\n{log.read_text()}")
-        try:
-            return requests.get(url, timeout=2)
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise AssertionError(f"no answer from {url} in {START_TIMEOUT}s:\n{log.read_text()}")
 
 
 def test_bad_configuration_exits_2_naming_every_variable(tmp_path):
@@ -154,7 +96,7 @@ def test_worker_count_must_be_a_positive_integer(value, capsys):
 
 def test_options_default_to_none_for_bind():
     assert build_parser().parse_args(["serve"]) == argparse.Namespace(
-        command="serve", bind=None, workers=2, threads=16, timeout=600
+        command="serve", config=None, strict=False, bind=None, workers=2, threads=16, timeout=600
     )
 
 

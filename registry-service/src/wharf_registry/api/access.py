@@ -5,7 +5,8 @@ name, including one smuggled in with an encoded slash ``%2F``), computes the sco
 endpoint needs, asks the configured :class:`~wharf_registry.auth.Authenticator` to
 authenticate and authorize, and stores the identity on ``g.identity``. A 401 carries the
 backend's challenge (with the refusal's ``error``, e.g. ``insufficient_scope``); in read-only
-mode pushes and deletes are refused with 405 ``UNSUPPORTED``.
+mode pushes and deletes are refused with 405 ``UNSUPPORTED``, and so are deletes when they are
+disabled (``REGISTRY_STORAGE_DELETE_ENABLED=false``, the reference registry's answer).
 
 Scopes per request, as the reference registry computes them (``appendAccessRecords``):
 ``pull`` for GET/HEAD, ``pull`` + ``push`` for uploads and manifest PUT, ``delete`` for DELETE,
@@ -35,6 +36,10 @@ class ReadOnly(Exception):
     """The registry is in read-only mode and the request would write."""
 
 
+class DeleteDisabled(ReadOnly):
+    """Deletes are disabled (storage.delete.enabled false); answered like read-only."""
+
+
 def require_access(action: str | None) -> Callable:
     """Decorate a view needing ``action`` (pull|push|delete|catalog, None: authenticated)."""
 
@@ -55,8 +60,11 @@ def require_access(action: str | None) -> Callable:
             except AuthenticationRequired as exc:
                 exc.challenge = auth.challenge(scopes + _mount_scopes(action), exc.error)
                 raise
-            if action in WRITE_ACTIONS and services().settings.read_only:
+            settings = services().settings
+            if action in WRITE_ACTIONS and settings.read_only:
                 raise ReadOnly(f"the registry is read-only: {action} refused")
+            if action == "delete" and not settings.delete_enabled:
+                raise DeleteDisabled("deletes are disabled on this registry")
             return view(*args, **kwargs)
 
         return wrapper

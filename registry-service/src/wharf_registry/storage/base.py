@@ -20,6 +20,7 @@ makes the whole content visible at ``path`` at once; ``cancel()`` discards it.
 from __future__ import annotations
 
 import abc
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -64,7 +65,22 @@ class InvalidOffset(StorageError):
 
 
 class StorageConfigError(ValueError):
-    """A driver parameter is missing or malformed; the message names the parameter."""
+    """A driver parameter is missing or malformed; the message names the parameter.
+
+    ``param`` is that parameter's name when there is one (``wharf-registry serve`` turns it
+    into the variable, ``REGISTRY_STORAGE_<DRIVER>_<PARAM>``).
+    """
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+    @classmethod
+    def unknown(cls, driver: str, unknown: list[str], known: frozenset[str]) -> StorageConfigError:
+        """The error for parameters ``driver`` does not have, naming the closest known one."""
+        hint = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.7)
+        also = f" (did you mean {hint[0]}?)" if hint else ""
+        return cls(f"unknown {driver} driver parameter(s): {unknown}{also}", unknown[0])
 
 
 @dataclass(frozen=True)

@@ -120,14 +120,18 @@ class FilesystemDriver(StorageDriver):
         """Build a driver from ``rootdirectory`` (required); StorageConfigError otherwise."""
         unknown = sorted(set(params) - {"rootdirectory"})
         if unknown:
-            raise StorageConfigError(f"unknown filesystem driver parameter(s): {unknown}")
+            raise StorageConfigError.unknown("filesystem", unknown, frozenset({"rootdirectory"}))
         root = params.get("rootdirectory")
         if not isinstance(root, str | os.PathLike) or not str(root):
-            raise StorageConfigError("rootdirectory is required (a directory path)")
+            raise StorageConfigError(
+                "rootdirectory is required (a directory path)", "rootdirectory"
+            )
         try:
             return cls(str(root))
         except OSError as exc:
-            raise StorageConfigError(f"rootdirectory {root!r} is unusable: {exc}") from exc
+            raise StorageConfigError(
+                f"rootdirectory {root!r} is unusable: {exc}", "rootdirectory"
+            ) from exc
 
     def _get_content(self, path: str) -> bytes:
         with self._open(path) as stream:

@@ -83,7 +83,9 @@ class InMemoryDriver(StorageDriver):
     def from_params(cls, params: Mapping[str, object]) -> InMemoryDriver:
         """Build a driver; the ``inmemory`` driver takes no parameters."""
         if params:
-            raise StorageConfigError(f"inmemory driver takes no parameters, got {sorted(params)}")
+            raise StorageConfigError(
+                f"inmemory driver takes no parameters, got {sorted(params)}", sorted(params)[0]
+            )
         return cls()
 
     def _get_content(self, path: str) -> bytes:

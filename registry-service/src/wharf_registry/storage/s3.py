@@ -67,7 +67,8 @@ class S3Driver(StorageDriver):
         if not MIN_PART <= chunksize <= MAX_PART:
             raise StorageConfigError(
                 f"chunksize must be between {MIN_PART} (5 MiB, the S3 minimum part size) "
-                f"and {MAX_PART} bytes, got {chunksize}"
+                f"and {MAX_PART} bytes, got {chunksize}",
+                "chunksize",
             )
         self.bucket = bucket
         self.prefix = prefix.strip("/")
@@ -89,15 +90,20 @@ class S3Driver(StorageDriver):
         """Build a driver from string params; StorageConfigError names a bad parameter."""
         unknown = sorted(set(params) - _PARAMS)
         if unknown:
-            raise StorageConfigError(f"unknown s3 driver parameter(s): {unknown}")
+            raise StorageConfigError.unknown("s3", unknown, _PARAMS)
         text = {name: str(params[name]).strip() for name in _PARAMS if params.get(name)}
         if not text.get("bucket"):
-            raise StorageConfigError("bucket is required for the s3 driver")
+            raise StorageConfigError("bucket is required for the s3 driver", "bucket")
         if ("accesskey" in text) != ("secretkey" in text):
-            raise StorageConfigError("accesskey and secretkey must be given together")
+            raise StorageConfigError(
+                "accesskey and secretkey must be given together",
+                "secretkey" if "accesskey" in text else "accesskey",
+            )
         prefix = text.get("prefix", "").strip("/")
         if prefix and not _valid_prefix(prefix):
-            raise StorageConfigError(f"prefix {prefix!r} must be /-separated [A-Za-z0-9._-]+")
+            raise StorageConfigError(
+                f"prefix {prefix!r} must be /-separated [A-Za-z0-9._-]+", "prefix"
+            )
         return cls(
             text["bucket"],
             region=text.get("region"),
@@ -317,11 +323,11 @@ def _boolean(value: object, name: str) -> bool:
         return True
     if text in ("false", "0", "no", ""):
         return False
-    raise StorageConfigError(f"{name} must be true or false, got {value!r}")
+    raise StorageConfigError(f"{name} must be true or false, got {value!r}", name)
 
 
 def _integer(value: object, name: str) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise StorageConfigError(f"{name} must be an integer, got {value!r}") from None
+        raise StorageConfigError(f"{name} must be an integer, got {value!r}", name) from None
