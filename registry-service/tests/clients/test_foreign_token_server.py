@@ -11,13 +11,16 @@ are refused.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
+import time
 
 import pytest
 import requests
 import skopeo
 from oci_layout import layout_root, multi_layer_image, write_layout
+from wharf_testing import free_port
 from wharf_testing.token_server import write_key
 
 SERVICE = "foreign-registry"
@@ -31,9 +34,10 @@ ALICE, BOB = "alice:alice password", "bob:bob password"
 
 @pytest.fixture
 def token_server(service_factory, tmp_path):
-    """Factory ``(kid="libtrust"|"x5c", issuer=ISSUER, keydir=None)`` -> (service, keydir)."""
+    """Factory ``(kid="libtrust"|"x5c", issuer=ISSUER, keydir=None, port=None)`` ->
+    (service, keydir)."""
 
-    def start(kid: str = "libtrust", issuer: str = ISSUER, keydir=None):
+    def start(kid: str = "libtrust", issuer: str = ISSUER, keydir=None, port=None):
         keydir = keydir or write_key(tmp_path / f"keys-{kid}-{issuer}")
         env = {
             "TOKEN_SERVER_KEYDIR": str(keydir),
@@ -42,9 +46,28 @@ def token_server(service_factory, tmp_path):
             "TOKEN_SERVER_USERS": json.dumps(USERS),
         }
         app = "wharf_testing.token_server:create_app()"
-        return service_factory(app, env, f"token-server-{kid}-{issuer}"), keydir
+        return service_factory(app, env, f"token-server-{kid}-{issuer}", port=port), keydir
 
     return start
+
+
+def start_registry(service_factory, tmp_path, realm: str, name: str, **keys: str):
+    """Wharf's registry under gunicorn, local token mode with ``keys``; return its host."""
+    root = tmp_path / f"storage-{name}"
+    root.mkdir()
+    env = {
+        "REGISTRY_STORAGE": "filesystem",
+        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root),
+        "REGISTRY_AUTH": "token",
+        "REGISTRY_AUTH_TOKEN_VERIFY": "local",
+        "REGISTRY_AUTH_TOKEN_REALM": realm,
+        "REGISTRY_AUTH_TOKEN_SERVICE": SERVICE,
+        "REGISTRY_AUTH_TOKEN_ISSUER": ISSUER,
+        "REGISTRY_LOG_LEVEL": "WARNING",
+        **keys,
+    }
+    registry = service_factory("wharf_registry.wsgi:app", env, f"registry-{name}")
+    return registry.url.split("://", 1)[1]
 
 
 @pytest.fixture(params=["rootcertbundle", "jwks"])
@@ -56,21 +79,8 @@ def setup(request, token_server, service_factory, tmp_path):
     else:
         server, keydir = token_server(kid="x5c")
         keys = {"REGISTRY_AUTH_TOKEN_JWKS": str(keydir / "jwks.json")}
-    root = tmp_path / "storage"
-    root.mkdir()
-    env = {
-        "REGISTRY_STORAGE": "filesystem",
-        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root),
-        "REGISTRY_AUTH": "token",
-        "REGISTRY_AUTH_TOKEN_VERIFY": "local",
-        "REGISTRY_AUTH_TOKEN_REALM": f"{server.url}/token",
-        "REGISTRY_AUTH_TOKEN_SERVICE": SERVICE,
-        "REGISTRY_AUTH_TOKEN_ISSUER": ISSUER,
-        "REGISTRY_LOG_LEVEL": "WARNING",
-        **keys,
-    }
-    registry = service_factory("wharf_registry.wsgi:app", env, f"registry-{request.param}")
-    return registry.url.split("://", 1)[1], server, keydir
+    host = start_registry(service_factory, tmp_path, f"{server.url}/token", request.param, **keys)
+    return host, server, keydir
 
 
 def token(server, creds: str, scope: str, service: str = SERVICE) -> str:
@@ -152,3 +162,22 @@ def test_tokens_for_another_audience_issuer_or_key_are_refused(setup, token_serv
     assert refusal(host, token(impostor, ALICE, scope)) == "token rejected: wrong_issuer"
     stranger, _ = token_server(kid="libtrust", issuer=ISSUER)  # its own key
     assert refusal(host, token(stranger, ALICE, scope)) == "token rejected: unknown_key"
+
+
+def test_a_jwks_url_down_at_start_does_not_stop_the_registry(
+    token_server, service_factory, tmp_path
+):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    jwks = {"REGISTRY_AUTH_TOKEN_JWKS": f"{url}/jwks.json"}
+    host = start_registry(service_factory, tmp_path, f"{url}/token", "jwks-url", **jwks)
+    tags = f"http://{host}/v2/team/app/tags/list"
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256","kid":"not-fetched-yet"}').decode()
+    early = f"{header.rstrip('=')}.e30.c2ln"
+    r = requests.get(tags, headers={"Authorization": f"Bearer {early}"}, timeout=10)
+    assert r.status_code == 503  # no key can be known yet: Index unavailable, not forged
+    assert r.json()["errors"][0]["code"] == "INDEX_UNAVAILABLE"
+    server, _ = token_server(kid="libtrust", port=port)  # the token server starts later
+    good = {"Authorization": f"Bearer {token(server, ALICE, 'repository:team/app:pull')}"}
+    time.sleep(10)  # the registry fetches at most once per 10 s
+    assert requests.get(tags, headers=good, timeout=10).status_code == 404  # accepted

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -333,3 +335,25 @@ def test_an_unusable_jwks_answer_is_a_failed_fetch(publisher, clock, body):
     keys = FetchedKeys(JWKS, clock=clock)
     with pytest.raises(KeysUnavailable):
         keys.find(header(KEY))
+
+
+def test_requests_arriving_during_the_first_fetch_wait_for_it(clock):
+    release = threading.Event()
+    fetches = []
+
+    def slow(request):
+        fetches.append(1)
+        release.wait(10)
+        return 200, {}, json.dumps(KeySet([KEY.public]).jwks())
+
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.GET, JWKS, slow)
+        keys = FetchedKeys(JWKS, clock=clock)
+        with ThreadPoolExecutor(8) as pool:
+            found = [pool.submit(keys.find, header(KEY)) for _ in range(8)]
+            while not fetches:
+                time.sleep(0.01)
+            time.sleep(0.1)  # the other seven are waiting now
+            release.set()
+            assert all(f.result(timeout=10) == KEY.public for f in found)
+    assert len(fetches) == 1

@@ -53,8 +53,9 @@ def is_url(value: str) -> bool:
 class FetchedKeys:
     """A JWK Set fetched from ``url``, cached and refetched as the module doc says.
 
-    Thread-safe; one thread fetches at a time while the others use the keys already held.
-    ``clock`` is monotonic seconds (tests move it).
+    Thread-safe; one thread fetches at a time while the others use the keys already held,
+    or wait for the fetch when the key of their token is not among them. ``clock`` is
+    monotonic seconds (tests move it).
     """
 
     def __init__(
@@ -79,20 +80,22 @@ class FetchedKeys:
     def find(self, header: Mapping[str, Any]) -> PublicKey | None:
         """The token's key, fetching when due; KeysUnavailable if unknown while failing."""
         now = self.clock()
-        stale = self._fetched_at is None or now - self._fetched_at >= self.max_age
-        if stale:
-            self._refresh(now)
+        if self._fetched_at is None or now - self._fetched_at >= self.max_age:
+            self._refresh(now, wait=not self._keys)  # with keys held, others go on with them
         key = self._keys.find(header)
-        if key is None and not stale:
-            self._refresh(now)  # an unknown key: the token server may have rotated
+        if key is None:
+            self._refresh(now, wait=True)  # an unknown key: the token server may have rotated
             key = self._keys.find(header)
         if key is None and self.failing:
             raise KeysUnavailable(f"the token keys cannot be fetched from {self.url}")
         return key
 
-    def _refresh(self, now: float) -> None:
-        if not self._lock.acquire(blocking=False):
-            return  # another thread is fetching: use what is held
+    def _refresh(self, now: float, wait: bool) -> None:
+        """Fetch unless one was tried less than ``min_interval`` ago. While another thread
+        fetches, return at once (``wait`` False) or once it is done (a token whose key is not
+        held yet must not be refused while its key is on the way)."""
+        if not self._lock.acquire(timeout=sum(TIMEOUT) + 1 if wait else 0):
+            return
         try:
             if self._tried_at is not None and now - self._tried_at < self.min_interval:
                 return
