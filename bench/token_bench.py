@@ -26,12 +26,27 @@ measures cold tokens: manifest HEAD where every request carries a token never us
 pre-issued by the Index, so that each one costs the registry a verification call to the
 Index. After each token-mode figure the bench waits for the outbox to be delivered
 (bounded) and counts that time's CPU in the figure's CPU per operation.
+
+``--part jwt`` (run first by default, ``--part index`` skips it) measures what checking the
+token JWTs with the published public keys costs, without PostgreSQL:
+
+- token verifications per second in one thread, in-process: the registry's local check
+  (``local_verification`` over ``PublishedKeys``: signature, ``iss``, ``aud``, time) of an
+  ES256 and of an RS256 token, a cache hit of remote mode, and, as the baseline, the old
+  HMAC check the registry did before (an itsdangerous ``URLSafeSerializer`` with salt
+  ``wharf.registry-token`` and SHA-256, then the same claim checks), reimplemented here;
+- manifest GET requests per second (c=1 and 16) and the registry's CPU per request at four
+  registries under gunicorn (2 workers x 16 threads): ``none``; ``remote``, with one token
+  reused, so every request after the first is a cache hit (the Index is a stand-in,
+  ``bench_stub_index.py``, serving the JWK Set and the verify endpoint); ``local`` with an
+  ES256 and with an RS256 token server key (every request checks the signature).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import re
@@ -68,6 +83,11 @@ from bench_workload import (  # noqa: E402
     push_manifest,
     tree_cpu,
 )
+from wharf_protocol.keys import KeySet, SigningKey  # noqa: E402
+from wharf_protocol.scopes import parse_scope  # noqa: E402
+from wharf_protocol.tokens import Claims, TokenIssuer  # noqa: E402
+from wharf_registry.auth.published import PublishedKeys  # noqa: E402
+from wharf_registry.auth.token import RemoteVerification, local_verification  # noqa: E402
 from wharf_testing.postgres import PostgresServer  # noqa: E402
 from wharf_testing.services import GunicornService  # noqa: E402
 
@@ -403,6 +423,216 @@ def cold_tokens(stack: Stack, plan: Plan, record: Callable[[str, str, Sample], N
         )
 
 
+# -- JWT verification: in-process rates and the cost at a real registry ---------------------
+
+ISSUER = "wharf-index"
+HMAC_SALT = "wharf.registry-token"  # the old registry token's itsdangerous salt
+JWT_MODES = ("none", "remote", "local ES256", "local RS256")
+
+
+class _HmacCheck:
+    """The old registry check (the baseline): itsdangerous HMAC-SHA256, then the claims."""
+
+    def __init__(self, secret: str) -> None:
+        from itsdangerous import URLSafeSerializer
+
+        self.serializer = URLSafeSerializer(
+            [secret], salt=HMAC_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+        )
+
+    def __call__(self, token: str) -> Claims:
+        claims = Claims.from_dict(self.serializer.loads(token))  # BadSignature if forged
+        now = time.time()
+        if now >= claims.expires_at + 60 or now < claims.not_before - 60:
+            raise RuntimeError("expired")
+        if claims.issuer != ISSUER or claims.audience != REGISTRY_NAME:
+            raise RuntimeError("wrong issuer or audience")
+        return claims
+
+
+class _CachedIndex:
+    """An Index client answering verifications (the cache serves all but the first)."""
+
+    def __init__(self, claims: Claims) -> None:
+        self.claims = claims
+
+    def verify_token(self, token: str) -> Claims:
+        return self.claims
+
+
+def verification_rates(seconds: float) -> list[tuple[str, float]]:
+    """Token verifications per second in one thread, each way (see the module doc)."""
+    scope = [parse_scope(f"repository:{REPO}:pull")]
+    now = int(time.time())
+    claims = Claims(ISSUER, USER, REGISTRY_NAME, now, now, now + 3600, "jti", tuple(scope))
+    hmac_check = _HmacCheck(secrets.token_hex(32))
+    hmac_token = hmac_check.serializer.dumps(claims.to_dict())
+    cases: list[tuple[str, Callable[[], object]]] = [
+        ("old HMAC-SHA256 check (itsdangerous)", lambda: hmac_check(hmac_token))
+    ]
+    for algorithm in ("ES256", "RS256"):
+        key = SigningKey.generate(algorithm)
+        token, _ = TokenIssuer(key, ISSUER, ttl=3600).issue(USER, REGISTRY_NAME, scope)
+        check = local_verification(PublishedKeys(KeySet([key.public])), ISSUER, REGISTRY_NAME, 60)
+        cases.append((f"{algorithm} JWT local check", lambda c=check, t=token: c(t)))
+        if algorithm == "ES256":
+            index = _CachedIndex(claims)
+            cached = RemoteVerification(index, REGISTRY_NAME, 3600, 60, local=check)
+            cases.append(("remote mode, cache hit", lambda c=cached, t=token: c(t)))
+    rates = []
+    for name, work in cases:
+        work()  # warm-up, and proof that the token is accepted
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for _ in range(100):
+                work()
+            count += 100
+        rates.append((name, count / (time.perf_counter() - start)))
+    return rates
+
+
+class JwtStack:
+    """The stand-in Index and the registries of JWT_MODES; :meth:`close` stops them."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.services: list[GunicornService] = []
+        pythonpath = os.pathsep.join([*(str(p) for p in SOURCES), str(Path(__file__).parent)])
+        self.keys = {alg: SigningKey.generate(alg) for alg in ("ES256", "RS256")}
+        keydir = workdir / "index-key"
+        keydir.mkdir()
+        (keydir / "key.pem").write_bytes(self.keys["ES256"].private_pem())
+        (keydir / "cert.pem").write_bytes(self.keys["ES256"].certificate_pem())
+        index_env = {
+            "BENCH_INDEX_KEYDIR": str(keydir),
+            "BENCH_INDEX_ISSUER": ISSUER,
+            "BENCH_INDEX_AUDIENCE": REGISTRY_NAME,
+            "PYTHONPATH": pythonpath,
+        }
+        index = GunicornService("bench_stub_index:create_app()", index_env, "stub-index")
+        self.services.append(index)
+        index.start(timeout=60)
+        self.registries: dict[str, GunicornService] = {}
+        for mode in JWT_MODES:
+            slug = mode.replace(" ", "-")
+            root = workdir / f"storage-{slug}"
+            root.mkdir()
+            env = WHARF_SETTINGS | disk_storage(root) | {"PYTHONPATH": pythonpath}
+            env["REGISTRY_AUTH"] = "none" if mode == "none" else "token"
+            if mode != "none":
+                env |= {
+                    "REGISTRY_AUTH_TOKEN_SERVICE": REGISTRY_NAME,
+                    "REGISTRY_AUTH_TOKEN_REALM": f"{index.url}/v2/token",
+                    "REGISTRY_AUTH_TOKEN_ISSUER": ISSUER,
+                }
+            if mode == "remote":
+                env |= {
+                    "REGISTRY_INDEX_URL": index.url,
+                    "REGISTRY_INDEX_NAME": REGISTRY_NAME,
+                    "REGISTRY_INDEX_CREDENTIAL": "bench-credential",
+                    "REGISTRY_NOTIFICATIONS_ENABLED": "false",
+                }
+            elif mode.startswith("local"):
+                bundle = workdir / f"certs-{slug}.pem"
+                bundle.write_bytes(KeySet([self.key(mode).public]).pem_bundle())
+                env |= {
+                    "REGISTRY_AUTH_TOKEN_VERIFY": "local",
+                    "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE": str(bundle),
+                }
+            service = GunicornService(
+                "wharf_registry.wsgi:app",
+                env,
+                f"registry-{slug}",
+                workers=2,
+                threads=16,
+                extra_args=WHARF_GUNICORN_ARGS,
+            )
+            self.services.append(service)
+            service.start(timeout=60)
+            self.registries[mode] = service
+
+    def key(self, mode: str) -> SigningKey:
+        return self.keys["RS256" if mode.endswith("RS256") else "ES256"]
+
+    def auth(self, mode: str, actions: str) -> dict[str, str]:
+        """Headers with a token for ``mode``'s registry granting ``actions`` on REPO."""
+        if mode == "none":
+            return {}
+        scope = [parse_scope(f"repository:{REPO}:{actions}")]
+        token, _ = TokenIssuer(self.key(mode), ISSUER, ttl=3600).issue(USER, REGISTRY_NAME, scope)
+        return {"Authorization": f"Bearer {token}"}
+
+    def close(self) -> None:
+        for service in reversed(self.services):
+            service.close()
+
+
+def jwt_part(plan: Plan, workdir: Path) -> None:
+    """Verification rates, then manifest GET at the four registries; print both tables."""
+    print("== JWT verification in-process, one thread", flush=True)
+    rates = verification_rates(max(1.0, plan.seconds))
+    baseline = rates[0][1]
+    print(f"\n{'check':<40}{'verifications/s':>17}{'us each':>10}{'vs HMAC':>9}")
+    for name, rate in rates:
+        print(f"{name:<40}{rate:>17,.0f}{1e6 / rate:>10.1f}{rate / baseline:>8.2f}x")
+    print("\n== manifest GET at four registries (gunicorn 2 x 16)", flush=True)
+    stack = JwtStack(workdir)
+    samples: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    rounds = max(2, plan.rounds)
+    ok = False
+    try:
+        image = Image(4)
+        manifests = {
+            mode: image.push(service.port, stack.auth(mode, "pull,push"))
+            for mode, service in stack.registries.items()
+        }
+        if len(set(manifests.values())) != 1:
+            raise RuntimeError("the registries serve different manifests")
+        headers = {mode: ACCEPT | stack.auth(mode, "pull") for mode in JWT_MODES}
+        for n in range(rounds):
+            order = JWT_MODES if n % 2 == 0 else tuple(reversed(JWT_MODES))
+            for level in plan.levels:
+                for mode in order:
+                    service = stack.registries[mode]
+                    before = tree_cpu([service.pid])
+                    rate = manifest_rps(
+                        service.port, MANIFEST_PATH, "GET", level, plan.seconds, headers[mode]
+                    )
+                    cpu_ms = (tree_cpu([service.pid]) - before) * 1000 / (rate * plan.seconds)
+                    samples.setdefault((mode, level), []).append((rate, cpu_ms))
+                    print(f"   {mode:<12} c={level:<3}{rate:>9.1f} req/s {cpu_ms:6.2f} ms CPU")
+        ok = True
+    finally:
+        if not ok:
+            for service in stack.services:
+                print(f"--- {service.name} log (tail):\n{service.log()[-2000:]}")
+        stack.close()
+    print_jwt_table(samples, plan.levels, rounds)
+
+
+def print_jwt_table(samples, levels: tuple[int, ...], rounds: int) -> None:
+    """Manifest GET per mode: req/s and ratio to none per level, CPU per request at the top."""
+
+    def med(mode: str, level: int, i: int) -> float:
+        return statistics.median(s[i] for s in samples[(mode, level)])
+
+    top = levels[-1]
+    columns = "".join(f"{f'c={level} req/s':>13}{'ratio':>7}" for level in levels)
+    header = f"{'manifest GET':<14}{columns}{'CPU ms/req':>12}{'added':>8}"
+    print("\n" + header + "\n" + "-" * len(header))
+    for mode in JWT_MODES:
+        line = f"{mode:<14}"
+        for level in levels:
+            line += (
+                f"{med(mode, level, 0):>13.1f}{med(mode, level, 0) / med('none', level, 0):>6.2f}x"
+            )
+        cpu = med(mode, top, 1)
+        print(f"{line}{cpu:>12.2f}{cpu - med('none', top, 1):>+8.2f}")
+    print(
+        f"\nMedians over {rounds} rounds. ratio: against none at the same concurrency. CPU "
+        f"ms/req: the registry's CPU per request at c={top}; added: over none."
+    )
+
+
 # -- the table -----------------------------------------------------------------------------
 
 
@@ -451,6 +681,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 round, short phases (~1 min)")
     parser.add_argument("--rounds", type=int, help="override the plan's rounds")
     parser.add_argument("--seconds", type=float, help="override the seconds per figure")
+    parser.add_argument(
+        "--part",
+        choices=("all", "jwt", "index"),
+        default="all",
+        help="jwt: key-based checks only (no PostgreSQL); index: the Index comparison only",
+    )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.rounds or args.seconds:
@@ -461,6 +697,14 @@ def main(argv: list[str] | None = None) -> int:
             plan.cold_seconds,
         )
     print(f"plan: {plan}\nload average at start: {loadavg()} ({os.cpu_count()} CPUs)", flush=True)
+    if args.part in ("all", "jwt"):
+        jwt_dir = Path(tempfile.mkdtemp(prefix="wharf-token-bench-jwt-"))
+        try:
+            jwt_part(plan, jwt_dir)
+        finally:
+            shutil.rmtree(jwt_dir, ignore_errors=True)
+        if args.part == "jwt":
+            return 0
     image = Image(plan.layers)
     workdir = Path(tempfile.mkdtemp(prefix="wharf-token-bench-"))
     results: dict[tuple[str, str], list[Sample]] = {}

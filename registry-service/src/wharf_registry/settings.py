@@ -20,9 +20,10 @@ Variables (the README carries the same table)::
     REGISTRY_INDEX_CREDENTIAL[_FILE]       credential printed by ``wharf-index registry add``
     REGISTRY_AUTH_TOKEN_REALM              realm clients get tokens from     [<INDEX_URL>/v2/token]
     REGISTRY_AUTH_TOKEN_SERVICE            challenge ``service``, expected ``aud`` [INDEX_NAME]
-    REGISTRY_AUTH_TOKEN_ISSUER             expected ``iss`` (local mode)     [wharf-index]
-    REGISTRY_AUTH_TOKEN_VERIFY             remote (ask the Index) | local (check the signature)
-    REGISTRY_AUTH_TOKEN_KEYS               comma-separated signing keys, oldest first (local mode)
+    REGISTRY_AUTH_TOKEN_ISSUER             expected ``iss``                  [wharf-index]
+    REGISTRY_AUTH_TOKEN_VERIFY             remote (keys, then the Index) | local (keys only)
+    REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE     PEM certificates of the token server's keys (file)
+    REGISTRY_AUTH_TOKEN_JWKS               JWK Set file or URL [<INDEX_URL>/.well-known/jwks.json]
     REGISTRY_AUTH_TOKEN_CACHE_TTL          seconds a remote verification is reused [30]
     REGISTRY_AUTH_TOKEN_LEEWAY             clock-skew allowance in seconds   [60]
     REGISTRY_NOTIFICATIONS_ENABLED         durable events to the Index       [true with INDEX_URL]
@@ -49,6 +50,7 @@ token and notification variables (which are required together, and the defaults)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -56,6 +58,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from wharf_protocol.config import scan
+from wharf_protocol.keys import KeySet
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -68,6 +71,23 @@ LOG_FORMATS = ("json", "text")
 DEFAULT_ROOTDIRECTORY = "/var/lib/registry"
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+
+
+def read_keys(path: str, bundle: bool) -> KeySet:
+    """Read a PEM certificate bundle (``bundle``) or a JWK Set file; ValueError saying why."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        document = None if bundle else json.loads(data)
+        keys = KeySet.from_pem_bundle(data) if bundle else KeySet.from_jwks(document)
+    except (OSError, ValueError) as exc:  # KeysInvalid and JSONDecodeError are ValueErrors
+        raise ValueError(f"cannot use {path}: {exc}") from None
+    jwks = document["keys"] if document else []
+    if b"PRIVATE KEY-----" in data or any(isinstance(k, dict) and "d" in k for k in jwks):
+        raise ValueError(f"{path} holds a private key: give the public keys only")
+    if not keys:
+        raise ValueError(f"{path} holds no ES256 or RS256 public key")
+    return keys
 
 
 class ConfigError(ValueError):
@@ -112,7 +132,8 @@ class Settings:
     token_service: str | None = None  # default index_name
     token_issuer: str = "wharf-index"  # noqa: S105 - an issuer name, not a secret
     token_verify: str = REMOTE
-    token_keys: tuple[str, ...] = field(default=(), repr=False)
+    token_rootcertbundle: str | None = None  # public keys only: no setting takes a private key
+    token_jwks: str | None = None  # file or URL; default <index_url>/.well-known/jwks.json
     token_cache_ttl: int = 30
     token_leeway: int = 60
     notifications_enabled: bool | None = None  # default: index_url is set
@@ -128,6 +149,8 @@ class Settings:
             object.__setattr__(self, "index_url", self.index_url.rstrip("/"))
         if self.token_realm is None and self.index_url:
             object.__setattr__(self, "token_realm", f"{self.index_url}/v2/token")
+        if not (self.token_jwks or self.token_rootcertbundle) and self.index_url:
+            object.__setattr__(self, "token_jwks", f"{self.index_url}/.well-known/jwks.json")
         if self.token_service is None and self.index_name:
             object.__setattr__(self, "token_service", self.index_name)
         if self.notifications_enabled is None:
@@ -143,9 +166,10 @@ class Settings:
         if self.auth == "token":
             if self.token_verify == REMOTE:
                 found += self._require_index("REGISTRY_AUTH=token (remote verification)")
-            elif not self.token_keys:
+            if not (self.token_jwks or self.token_rootcertbundle):
                 found.append(
-                    "REGISTRY_AUTH_TOKEN_KEYS: required when REGISTRY_AUTH_TOKEN_VERIFY=local"
+                    "REGISTRY_AUTH_TOKEN_JWKS (or _ROOTCERTBUNDLE): required when "
+                    "REGISTRY_AUTH=token and REGISTRY_INDEX_URL is not set"
                 )
             if not self.index_name and not self.token_service:
                 found.append("REGISTRY_INDEX_NAME: required when REGISTRY_AUTH=token")
@@ -224,7 +248,13 @@ def _driver_params(env: Mapping[str, str], driver: str) -> dict[str, str]:
 
 def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object]:
     """Parse the Index connection: REGISTRY_INDEX_*, REGISTRY_AUTH_TOKEN_*, NOTIFICATIONS_*."""
-    keys = tuple(k.strip() for k in (env.get("REGISTRY_AUTH_TOKEN_KEYS") or "").split(","))
+    if env.get("REGISTRY_AUTH_TOKEN_KEYS"):
+        parser.problems.append(
+            "REGISTRY_AUTH_TOKEN_KEYS: no longer supported (the registry holds no key that can "
+            "sign a token): give the token server's public keys with "
+            "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE or REGISTRY_AUTH_TOKEN_JWKS"
+        )
+    jwks = env.get("REGISTRY_AUTH_TOKEN_JWKS") or None
     enabled = env.get("REGISTRY_NOTIFICATIONS_ENABLED")
     return {
         "index_url": parser.url("REGISTRY_INDEX_URL"),
@@ -234,7 +264,10 @@ def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object
         "token_service": env.get("REGISTRY_AUTH_TOKEN_SERVICE") or None,
         "token_issuer": env.get("REGISTRY_AUTH_TOKEN_ISSUER") or "wharf-index",
         "token_verify": parser.choice("REGISTRY_AUTH_TOKEN_VERIFY", TOKEN_VERIFY_MODES, "remote"),
-        "token_keys": tuple(k for k in keys if k),
+        "token_rootcertbundle": parser.keys("REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE", bundle=True),
+        "token_jwks": parser.url("REGISTRY_AUTH_TOKEN_JWKS", path=True)
+        if jwks and jwks.startswith(("http://", "https://"))
+        else parser.keys("REGISTRY_AUTH_TOKEN_JWKS", bundle=False),
         "token_cache_ttl": parser.integer("REGISTRY_AUTH_TOKEN_CACHE_TTL", 30, low=0),
         "token_leeway": parser.integer("REGISTRY_AUTH_TOKEN_LEEWAY", 60, low=0),
         "notifications_enabled": None
@@ -335,6 +368,16 @@ class _Parser:
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(f"{name}_FILE: cannot read {path}: {type(exc).__name__}")
             return None
+
+    def keys(self, name: str, bundle: bool) -> str | None:
+        """Return the path in ``name`` if it holds public keys (PEM bundle or JWK Set)."""
+        path = self.env.get(name)
+        if path:
+            try:
+                read_keys(path, bundle)
+            except ValueError as exc:
+                self.problems.append(f"{name}: {exc}")
+        return path or None
 
     def named(self) -> set[str]:
         """Return the variables that already have a problem (to report each once)."""

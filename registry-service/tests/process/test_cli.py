@@ -41,6 +41,31 @@ def test_htpasswd_without_path_is_refused(tmp_path):
     assert "REGISTRY_AUTH_HTPASSWD_PATH" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"REGISTRY_AUTH_TOKEN_KEYS": "an-old-shared-secret"}, "REGISTRY_AUTH_TOKEN_KEYS"),
+        ({"REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE": "/nonexistent/certs.pem"}, "_ROOTCERTBUNDLE"),
+        ({"REGISTRY_AUTH_TOKEN_JWKS": "/nonexistent/jwks.json"}, "REGISTRY_AUTH_TOKEN_JWKS"),
+    ],
+)
+def test_unusable_token_keys_exit_2_naming_the_setting(tmp_path, variables, named):
+    env = registry_env(
+        tmp_path,
+        REGISTRY_AUTH="token",
+        REGISTRY_AUTH_TOKEN_VERIFY="local",
+        REGISTRY_AUTH_TOKEN_REALM="https://tokens.example/token",
+        REGISTRY_AUTH_TOKEN_SERVICE="reg1",
+        **variables,
+    )
+    result = subprocess.run(
+        cli("serve"), env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert named in result.stderr and "Traceback" not in result.stderr
+    assert "an-old-shared-secret" not in result.stderr
+
+
 def test_serve_answers_healthz_and_logs_json(tmp_path, serve):
     port = free_port()
     env = registry_env(tmp_path, REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}", REGISTRY_LOG_FORMAT="json")

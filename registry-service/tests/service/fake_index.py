@@ -1,7 +1,9 @@
-"""A fake Wharf Index behind ``responses``: token verification and event ingestion.
+"""A fake Wharf Index behind ``responses``: published keys, token verification, events.
 
-It verifies tokens minted by its :class:`TokenIssuer` with the real :class:`TokenVerifier`
-(audience = the calling registry's name from Basic auth), answers 422 ``TOKEN_INVALID``
+It signs tokens with its :class:`SigningKey` (:meth:`FakeIndex.rotate` starts signing with
+a new one, still publishing the old), serves the public keys as ``/.well-known/jwks.json``
+(counting fetches), verifies tokens with the real :class:`TokenVerifier` (audience = the
+calling registry's name from Basic auth), answers 422 ``TOKEN_INVALID``
 with the reason like the Index, records every event envelope (loaded strictly, to catch
 producer typos), and can be switched ``down`` (connection refused) or made to reject
 envelopes.
@@ -17,6 +19,7 @@ import requests
 import responses
 from wharf_protocol.client import IndexClient
 from wharf_protocol.events import Event, is_events_media_type, load_envelope
+from wharf_protocol.keys import KeySet, SigningKey
 from wharf_protocol.scopes import Scope, parse_scope
 from wharf_protocol.tokens import TokenError, TokenIssuer, TokenVerifier
 
@@ -24,7 +27,8 @@ URL = "http://index.test"
 REALM = "https://index.example/v2/token"
 NAME = "reg1"
 CREDENTIAL = "registry-credential-123"
-KEYS = ("old-signing-key", "new-signing-key")
+JWKS_URL = f"{URL}/.well-known/jwks.json"
+KEY = SigningKey.generate()  # ES256; made once per test session (RSA is slow to generate)
 
 
 def scopes(*values: str) -> list[Scope]:
@@ -36,7 +40,9 @@ class FakeIndex:
     """The Index's internal API, mocked on ``rsps``."""
 
     def __init__(self, rsps: responses.RequestsMock, check_audience: bool = True) -> None:
-        self.issuer = TokenIssuer(list(KEYS), "wharf-index")
+        self.keys = [KEY]  # published; the last one signs
+        self.issuer = TokenIssuer(lambda: self.keys[-1], "wharf-index")
+        self.jwks_fetches = 0
         self.check_audience = check_audience
         self.revoked: set[str] = set()  # tokens the Index says were revoked
         self.down = False
@@ -45,6 +51,17 @@ class FakeIndex:
         self.reject: Callable[[list[Event]], bool] = lambda events: False
         rsps.add_callback(responses.POST, f"{URL}/internal/v1/tokens/verify", self._verify)
         rsps.add_callback(responses.POST, f"{URL}/internal/v1/events", self._events)
+        rsps.add_callback(responses.GET, JWKS_URL, self._jwks)
+
+    @property
+    def published(self) -> KeySet:
+        """The public keys the fake publishes."""
+        return KeySet(key.public for key in self.keys)
+
+    def rotate(self) -> SigningKey:
+        """Start signing with a new key (published along with the old ones); return it."""
+        self.keys.append(SigningKey.generate())
+        return self.keys[-1]
 
     @property
     def events(self) -> list[Event]:
@@ -85,12 +102,18 @@ class FakeIndex:
         token = json.loads(request.body)["token"]
         audience = caller if self.check_audience else None
         try:
-            claims = TokenVerifier(list(KEYS), "wharf-index", audience).verify(token)
+            claims = TokenVerifier(self.published, "wharf-index", audience).verify(token)
         except TokenError as exc:
             return _invalid(exc.reason)
         if token in self.revoked:
             return _invalid("revoked")
         return 200, {}, json.dumps({"claims": claims.to_dict()})
+
+    def _jwks(self, request):
+        self.jwks_fetches += 1
+        if self.down:
+            return requests.ConnectionError("connection refused")
+        return 200, {"Content-Type": "application/json"}, json.dumps(self.published.jwks())
 
     def _events(self, request):
         if self.down:

@@ -1,7 +1,8 @@
 """REGISTRY_AUTH=token, remote verification: challenges, scopes, cache, Index outages.
 
 The Index is faked with ``responses`` (fake_index.py); tokens are minted with the real
-TokenIssuer and verified by the fake with the real TokenVerifier.
+TokenIssuer and a SigningKey, checked by the registry with the keys the fake publishes at
+/.well-known/jwks.json, then verified by the fake with the real TokenVerifier.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import logging
 
 import pytest
 import responses
-from fake_index import CREDENTIAL, NAME, REALM, URL, FakeIndex, bearer
+from fake_index import CREDENTIAL, KEY, NAME, REALM, URL, FakeIndex, bearer
 from wharf_protocol.client import IndexClient
+from wharf_protocol.keys import SigningKey
 from wharf_protocol.scopes import parse_challenge
 from wharf_protocol.tokens import TokenIssuer
 from wharf_registry.app import create_app
@@ -25,6 +27,24 @@ ADMIN = (
     "repository:c/z:*",
 )
 DIGEST = "sha256:" + "a" * 64
+FOREIGN = SigningKey.generate()  # a key the Index never published
+
+
+class Clock:
+    """Monotonic seconds the test moves (the JWK Set fetcher's clock)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def tampered(token: str) -> str:
+    """``token`` with another payload under the same header and signature."""
+    header, payload, signature = token.split(".")
+    other = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
+    return f"{header}.{other}.{signature}"
 
 
 @pytest.fixture
@@ -148,9 +168,7 @@ def test_insufficient_scope_is_401_with_the_error_the_client_reacts_to(as_user, 
         (
             lambda index: index.token(
                 "repository:team/app:pull",
-                issuer=TokenIssuer(
-                    ["old-signing-key", "new-signing-key"], "wharf-index", clock=lambda: 1000.0
-                ),
+                issuer=TokenIssuer(KEY, "wharf-index", clock=lambda: 1000.0),
             ),
             "expired",
         ),
@@ -160,13 +178,21 @@ def test_insufficient_scope_is_401_with_the_error_the_client_reacts_to(as_user, 
         ),
         (lambda index: "not%a$token", "malformed"),
         (
-            lambda index: TokenIssuer(["forged"], "wharf-index").issue("x", NAME, [])[0],
-            "bad_signature",
+            lambda index: TokenIssuer(FOREIGN, "wharf-index").issue("x", NAME, [])[0],
+            "unknown_key",
+        ),
+        (lambda index: tampered(index.token("repository:team/app:pull")), "bad_signature"),
+        (
+            lambda index: index.token(issuer=TokenIssuer(KEY, "someone-else")),
+            "wrong_issuer",
         ),
     ],
 )
-def test_tokens_the_index_rejects_get_401_invalid_token(client, oci, index, make_token, reason):
+def test_bad_tokens_get_401_invalid_token_without_asking_the_index(
+    client, oci, index, make_token, reason
+):
     r = client.get("/v2/team/app/tags/list", headers=bearer(make_token(index)))
+    assert index.verify_calls == 0  # refused with the published keys, locally
     assert r.status_code == 401
     assert challenge(r)["error"] == "invalid_token"
     assert challenge(r)["scope"] == "repository:team/app:pull"
@@ -191,9 +217,60 @@ def test_registry_checks_the_audience_of_claims_from_the_index(settings, driver,
         r = app.test_client().get("/v2/", headers=bearer(token))
     assert r.status_code == 401
     assert r.get_json()["errors"][0]["message"] == "token rejected: wrong_audience"
+    assert index.verify_calls == 0
+
+
+def test_a_flood_of_unknown_keys_costs_one_jwks_fetch_per_interval_and_no_index_call(client, index):
+    clock = Clock()
+    client.application.extensions["registry"].auth.keys.fetched.clock = clock
+    assert client.get("/v2/", headers=bearer(index.token())).status_code == 200
+    foreign = TokenIssuer(FOREIGN, "wharf-index")
+    for _second in range(30):  # tokens naming a key the Index never published, 4 a second
+        for _ in range(4):
+            r = client.get("/v2/", headers=bearer(foreign.issue("x", NAME, [])[0]))
+            assert r.status_code == 401
+            assert challenge(r)["error"] == "invalid_token"
+        clock.now += 1
+    assert index.jwks_fetches == 1 + 2  # the first token's, then one refresh per 10 s (t+10, t+20)
+    assert index.verify_calls == 1  # only the good token was asked about
+
+
+def test_the_registry_picks_up_a_rotated_key_without_restart(app, index):
+    keys = app.extensions["registry"].auth.keys.fetched
+    clock = Clock()
+    keys.clock = clock
+    client = app.test_client()
+    assert client.get("/v2/", headers=bearer(index.token())).status_code == 200
+    assert index.jwks_fetches == 1
+    index.rotate()
+    clock.now += 11  # past the refresh rate limit, well before the keys' max age
+    assert client.get("/v2/", headers=bearer(index.token())).status_code == 200
+    assert index.jwks_fetches == 2  # exactly one refresh for the new kid
+    assert client.get("/v2/", headers=bearer(index.token())).status_code == 200
+    assert index.jwks_fetches == 2
+    clock.now += 300  # the keys' max age: fetched again for a known key too
+    assert client.get("/v2/", headers=bearer(index.token())).status_code == 200
+    assert index.jwks_fetches == 3
+
+
+def test_jwks_down_at_start_gives_503_until_the_index_answers(client, oci, index, caplog):
+    keys = client.application.extensions["registry"].auth.keys.fetched
+    clock = Clock()
+    keys.clock = clock
+    index.down = True
+    with caplog.at_level(logging.INFO):
+        r = client.get("/v2/", headers=bearer(index.token()))
+    assert r.status_code == 503 and oci.codes(r) == ["INDEX_UNAVAILABLE"]
+    assert "cannot fetch the token keys from http://index.test/.well-known/jwks.json" in caplog.text
+    index.down = False
+    clock.now += 10
+    r = client.get("/v2/", headers=bearer(index.token()))
+    assert r.status_code == 200
+    assert index.jwks_fetches == 2 and index.verify_calls == 1
 
 
 def test_index_down_cold_cache_gives_a_clear_503_and_a_log_line(client, oci, index, caplog):
+    assert client.get("/v2/", headers=bearer(index.token())).status_code == 200  # keys fetched
     index.down = True
     token = index.token("repository:team/app:pull")
     with caplog.at_level(logging.INFO):

@@ -1,24 +1,41 @@
-"""REGISTRY_AUTH=token with REGISTRY_AUTH_TOKEN_VERIFY=local: signature checked here, no call."""
+"""REGISTRY_AUTH=token with REGISTRY_AUTH_TOKEN_VERIFY=local: signature checked here, no call.
+
+The token server's public keys come from a PEM certificate bundle
+(REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE) or a JWK Set file (REGISTRY_AUTH_TOKEN_JWKS).
+"""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 import responses
-from fake_index import KEYS, NAME, REALM, bearer, scopes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fake_index import KEY, NAME, REALM, bearer, scopes
+from wharf_protocol.keys import KeySet, SigningKey
 from wharf_protocol.tokens import TokenIssuer
 from wharf_registry.app import create_app
+from wharf_registry.auth import published_keys
 from wharf_registry.settings import ConfigError, Settings
 
+OTHER = SigningKey.generate()
 
-@pytest.fixture
-def settings():
+
+@pytest.fixture(params=["rootcertbundle", "jwks"])
+def settings(request, tmp_path):
+    keys = KeySet([KEY.public])
+    if request.param == "rootcertbundle":
+        path = tmp_path / "token-certs.pem"
+        path.write_bytes(keys.pem_bundle())
+    else:
+        path = tmp_path / "jwks.json"
+        path.write_text(json.dumps(keys.jwks()))
     return Settings(
         storage_driver="filesystem",
         auth="token",
         token_verify="local",
-        token_keys=KEYS,
+        **{f"token_{request.param}": str(path)},
         index_name=NAME,
         token_realm=REALM,
         token_leeway=60,
@@ -31,8 +48,8 @@ def no_network():
         yield rsps
 
 
-def mint(audience=NAME, issued_ago=0, ttl=300, keys=KEYS, issuer="wharf-index"):
-    minted = TokenIssuer(list(keys), issuer, clock=lambda: time.time() - issued_ago)
+def mint(audience=NAME, issued_ago=0, ttl=300, key=KEY, issuer="wharf-index"):
+    minted = TokenIssuer(key, issuer, clock=lambda: time.time() - issued_ago)
     token, _ = minted.issue("alice", audience, scopes("repository:team/app:pull"), ttl)
     return bearer(token)
 
@@ -44,7 +61,7 @@ def mint(audience=NAME, issued_ago=0, ttl=300, keys=KEYS, issuer="wharf-index"):
         ({"issued_ago": 300 + 30}, 200, None),  # expired 30 s ago: within the 60 s leeway
         ({"issued_ago": 300 + 120}, 401, "token rejected: expired"),
         ({"audience": "another-registry"}, 401, "token rejected: wrong_audience"),
-        ({"keys": ["unknown-key"]}, 401, "token rejected: bad_signature"),
+        ({"key": OTHER}, 401, "token rejected: unknown_key"),
         ({"issuer": "someone-else"}, 401, "token rejected: wrong_issuer"),
         (None, 401, "authentication required: a bearer token is needed"),
     ],
@@ -68,5 +85,57 @@ def test_local_mode_needs_keys_and_a_realm():
         create_app(
             Settings(storage_driver="inmemory", auth="token", token_verify="local", index_name=NAME)
         )
-    assert "REGISTRY_AUTH_TOKEN_KEYS" in str(info.value)
+    assert "REGISTRY_AUTH_TOKEN_JWKS (or _ROOTCERTBUNDLE): required" in str(info.value)
     assert "REGISTRY_AUTH_TOKEN_REALM" in str(info.value)
+
+
+@pytest.mark.parametrize("setting", ["rootcertbundle", "jwks"])
+def test_an_unusable_key_file_stops_start_up_naming_the_setting(tmp_path, setting):
+    bad = tmp_path / "keys"
+    bad.write_text("neither PEM nor JSON")
+    for path in (bad, tmp_path / "missing"):
+        kwargs = {f"token_{setting}": str(path)}
+        with pytest.raises(ConfigError, match=f"REGISTRY_AUTH_TOKEN_{setting.upper()}: "):
+            create_app(
+                Settings(
+                    storage_driver="inmemory",
+                    auth="token",
+                    token_verify="local",
+                    index_name=NAME,
+                    token_realm=REALM,
+                    **kwargs,
+                )
+            )
+
+
+def _objects(root, seen=None):
+    """Every object reachable from ``root`` through attributes, containers and closures."""
+    seen = set() if seen is None else seen
+    if id(root) in seen or isinstance(root, (str, bytes, int, float, bool, type(None), type)):
+        return
+    seen.add(id(root))
+    yield root
+    children = []
+    if isinstance(root, dict):
+        children = [*root.keys(), *root.values()]
+    elif isinstance(root, (list, tuple, set, frozenset)):
+        children = list(root)
+    else:
+        children = list(getattr(root, "__dict__", {}).values())
+        children += [getattr(root, s, None) for s in getattr(type(root), "__slots__", ())]
+        closure = getattr(root, "__closure__", None) or ()
+        children += [cell.cell_contents for cell in closure]
+        children.append(getattr(root, "__self__", None))  # a bound method's object
+    for child in children:
+        yield from _objects(child, seen)
+
+
+def test_the_registry_holds_public_keys_only(client):
+    auth = client.application.extensions["registry"].auth
+    reachable = list(_objects(auth)) + list(_objects(client.application.config["SETTINGS"]))
+    public = [o for o in reachable if isinstance(o, ec.EllipticCurvePublicKey | rsa.RSAPublicKey)]
+    assert public  # the walk does reach the keys
+    private = (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey, SigningKey, TokenIssuer)
+    assert not [o for o in reachable if isinstance(o, private)]
+    files = published_keys(client.application.config["SETTINGS"]).files
+    assert [key.kid for key in files.keys] == [KEY.kid]

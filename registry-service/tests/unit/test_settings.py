@@ -1,7 +1,17 @@
 """Settings.from_env: defaults, driver params, and one ConfigError naming every bad variable."""
 
+import json
+
 import pytest
+from wharf_protocol.keys import KeySet, SigningKey
 from wharf_registry.settings import ConfigError, Settings
+
+TOKEN_LOCAL = {
+    "REGISTRY_AUTH": "token",
+    "REGISTRY_AUTH_TOKEN_VERIFY": "local",
+    "REGISTRY_INDEX_NAME": "reg1",
+    "REGISTRY_AUTH_TOKEN_REALM": "https://tokens.example/token",
+}
 
 
 def test_defaults():
@@ -82,7 +92,7 @@ def test_token_mode_requires_the_index_connection():
     text = str(info.value)
     for name in ("REGISTRY_INDEX_URL", "REGISTRY_INDEX_NAME", "REGISTRY_INDEX_CREDENTIAL"):
         assert f"{name}: required when REGISTRY_AUTH=token" in text
-    with pytest.raises(ConfigError, match="REGISTRY_AUTH_TOKEN_KEYS: required"):
+    with pytest.raises(ConfigError, match=r"REGISTRY_AUTH_TOKEN_JWKS \(or _ROOTCERTBUNDLE\)"):
         Settings.from_env(
             {
                 "REGISTRY_AUTH": "token",
@@ -105,6 +115,8 @@ def test_token_mode_defaults_derive_from_the_index():
     assert s.index_url == "http://index:5001"
     assert (s.token_realm, s.token_service) == ("http://index:5001/v2/token", "reg1")
     assert (s.token_issuer, s.token_verify) == ("wharf-index", "remote")
+    assert s.token_jwks == "http://index:5001/.well-known/jwks.json"
+    assert s.token_rootcertbundle is None
     assert (s.token_cache_ttl, s.token_leeway) == (30, 60)
     assert s.notifications_enabled is True
     assert (s.notifications_batch, s.notifications_interval) == (100, 1.0)
@@ -115,11 +127,14 @@ def test_token_mode_defaults_derive_from_the_index():
 def test_token_and_notification_values(tmp_path):
     cred = tmp_path / "cred"
     cred.write_text("from-a-file\n")
+    bundle = tmp_path / "certs.pem"
+    bundle.write_bytes(KeySet([SigningKey.generate().public]).pem_bundle())
     s = Settings.from_env(
         {
             "REGISTRY_AUTH": "token",
             "REGISTRY_AUTH_TOKEN_VERIFY": "local",
-            "REGISTRY_AUTH_TOKEN_KEYS": "old, new",
+            "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE": str(bundle),
+            "REGISTRY_AUTH_TOKEN_JWKS": "https://tokens.example/keys.json",
             "REGISTRY_INDEX_NAME": "reg1",
             "REGISTRY_INDEX_URL": "http://index",
             "REGISTRY_INDEX_CREDENTIAL_FILE": str(cred),
@@ -132,7 +147,8 @@ def test_token_and_notification_values(tmp_path):
             "REGISTRY_NOTIFICATIONS_BATCH": "10",
         }
     )
-    assert s.token_keys == ("old", "new") and s.index_credential == "from-a-file"
+    assert s.token_rootcertbundle == str(bundle) and s.index_credential == "from-a-file"
+    assert s.token_jwks == "https://tokens.example/keys.json"
     assert (s.token_realm, s.token_service) == (
         "https://public.example/v2/token",
         "registry.example",
@@ -205,3 +221,46 @@ def test_the_gunicorn_config_serves_with_the_settings_timeouts(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_conf)
+
+
+def test_the_old_shared_token_keys_setting_stops_start_up():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"REGISTRY_AUTH_TOKEN_KEYS": "a-shared-secret"})
+    (problem,) = info.value.problems
+    assert problem.startswith("REGISTRY_AUTH_TOKEN_KEYS: no longer supported")
+    assert "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE or REGISTRY_AUTH_TOKEN_JWKS" in problem
+    assert "a-shared-secret" not in problem
+
+
+def test_key_files_are_read_at_start_up_and_hold_public_keys_only(tmp_path):
+    key = SigningKey.generate()
+    private = tmp_path / "private.pem"
+    private.write_bytes(key.private_pem() + key.certificate_pem())
+    private_jwk = tmp_path / "private-jwks.json"
+    private_jwk.write_text(json.dumps({"keys": [{**key.public.jwk(), "d": "c2VjcmV0"}]}))
+    cases = {
+        "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE": [
+            (tmp_path / "missing.pem", "cannot use"),
+            (private, "holds a private key"),  # even next to its certificate
+        ],
+        "REGISTRY_AUTH_TOKEN_JWKS": [
+            (tmp_path / "missing.json", "cannot use"),
+            (private, "cannot use"),
+            (private_jwk, "holds a private key"),
+        ],
+    }
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"keys": []}))
+    cases["REGISTRY_AUTH_TOKEN_JWKS"].append((empty, "holds no ES256 or RS256 public key"))
+    for name, files in cases.items():
+        for path, message in files:
+            with pytest.raises(ConfigError) as info:
+                Settings.from_env({**TOKEN_LOCAL, name: str(path)})
+            (problem,) = info.value.problems
+            assert problem.startswith(f"{name}: ") and message in problem, problem
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(KeySet([key.public]).jwks()))
+    s = Settings.from_env({**TOKEN_LOCAL, "REGISTRY_AUTH_TOKEN_JWKS": str(jwks)})
+    assert s.token_jwks == str(jwks) and s.token_rootcertbundle is None
+    with pytest.raises(ConfigError, match="REGISTRY_AUTH_TOKEN_JWKS: .* not an http"):
+        Settings.from_env({**TOKEN_LOCAL, "REGISTRY_AUTH_TOKEN_JWKS": "https://"})

@@ -1,17 +1,23 @@
-"""The token backend's verification: the remote cache (time, bounds, outages) and local mode."""
+"""The token backend's verification: the remote cache (time, bounds, outages), local mode
+and the JWK Set fetched from a URL (cache, rotation, rate limit, outages)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 import responses
 from wharf_protocol.client import IndexClient
+from wharf_protocol.keys import KeySet, SigningKey
 from wharf_protocol.scopes import parse_scope
 from wharf_protocol.tokens import Claims, TokenIssuer
+from wharf_registry.auth.published import FetchedKeys, KeysUnavailable
 from wharf_registry.auth.token import (
     IndexUnreachable,
     InvalidToken,
@@ -20,7 +26,6 @@ from wharf_registry.auth.token import (
 )
 
 URL = "http://index.test/internal/v1/tokens/verify"
-KEYS = ["k1", "k2"]
 NOW = 1_700_000_000.0
 
 
@@ -187,18 +192,168 @@ def test_the_cache_is_safe_under_threads(index, clock):
 
 
 def test_local_mode_checks_signature_audience_and_time_with_leeway(clock):
-    verify = local_verification(KEYS, "wharf-index", "reg1", leeway=60, clock=clock)
-    issuer = TokenIssuer(KEYS, "wharf-index", ttl=300, clock=clock)
+    key = SigningKey.generate()
+    verify = local_verification(KeySet([key.public]), "wharf-index", "reg1", leeway=60, clock=clock)
+    issuer = TokenIssuer(key, "wharf-index", ttl=300, clock=clock)
     good, _ = issuer.issue("alice", "reg1", [parse_scope("repository:a/b:pull")])
     assert verify(good).subject == "alice"
     other, _ = issuer.issue("alice", "reg2", [])
     with pytest.raises(InvalidToken, match="wrong_audience"):
         verify(other)
-    forged, _ = TokenIssuer(["nope"], "wharf-index").issue("alice", "reg1", [])
-    with pytest.raises(InvalidToken, match="bad_signature"):
+    forged, _ = TokenIssuer(SigningKey.generate(), "wharf-index").issue("alice", "reg1", [])
+    with pytest.raises(InvalidToken, match="unknown_key"):
         verify(forged)
     clock.now += 300 + 59  # expired 59 s ago: within the leeway
     assert verify(good).subject == "alice"
     clock.now += 1
     with pytest.raises(InvalidToken, match="expired"):
         verify(good)
+
+
+def test_remote_mode_asks_the_index_only_about_tokens_that_pass_the_local_check(index, clock):
+    index.known["good"] = claims("good")
+    index.known["forged"] = claims("forged")
+
+    def local(token: str) -> Claims:
+        if token != "good":
+            raise InvalidToken("token rejected: bad_signature")
+        return claims(token)
+
+    verify = RemoteVerification(
+        IndexClient("http://index.test", "reg1", "cred", retries=0),
+        "reg1",
+        30,
+        60,
+        clock=clock,
+        local=local,
+    )
+    with pytest.raises(InvalidToken, match="bad_signature"):
+        verify("forged")
+    assert index.calls == 0
+    assert verify("good").subject == "user-good"
+    assert index.calls == 1
+
+
+# -- the JWK Set fetched from a URL ---------------------------------------------------------
+
+JWKS = "http://index.test/.well-known/jwks.json"
+KEY = SigningKey.generate()
+NEXT = SigningKey.generate()
+
+
+class Publisher:
+    """A JWK Set URL serving ``keys`` (or refusing connections while ``down``)."""
+
+    def __init__(self, rsps: responses.RequestsMock) -> None:
+        self.keys = [KEY]
+        self.down = False
+        self.body: bytes | None = None
+        self.fetches = 0
+        rsps.add_callback(responses.GET, JWKS, self._serve)
+
+    def _serve(self, request):
+        self.fetches += 1
+        if self.down:
+            return requests.ConnectionError("refused")
+        body = self.body or json.dumps(KeySet(k.public for k in self.keys).jwks()).encode()
+        return 200, {}, body
+
+
+@pytest.fixture
+def publisher():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield Publisher(rsps)
+
+
+def header(key: SigningKey) -> dict:
+    return {"alg": key.algorithm, "kid": key.kid}
+
+
+def test_fetched_keys_are_fetched_lazily_cached_and_refreshed_on_expiry(publisher, clock):
+    keys = FetchedKeys(JWKS, clock=clock)
+    assert publisher.fetches == 0  # nothing at start-up: the Index may start later
+    assert keys.find(header(KEY)) == KEY.public
+    clock.now += 299
+    assert keys.find(header(KEY)) == KEY.public
+    assert publisher.fetches == 1
+    clock.now += 1
+    assert keys.find(header(KEY)) == KEY.public
+    assert publisher.fetches == 2
+
+
+def test_an_unknown_kid_refreshes_once_per_interval(publisher, clock):
+    keys = FetchedKeys(JWKS, clock=clock)
+    keys.find(header(KEY))
+    publisher.keys.append(NEXT)
+    assert keys.find(header(NEXT)) is None  # fetched 0 s ago: rate-limited
+    clock.now += 10
+    assert keys.find(header(NEXT)) == NEXT.public  # rotation picked up
+    assert publisher.fetches == 2
+    for _ in range(1000):  # a flood of unknown kids
+        assert keys.find({"alg": "ES256", "kid": secrets.token_hex(8)}) is None
+    clock.now += 9.9
+    assert keys.find({"alg": "ES256", "kid": "unknown"}) is None
+    assert publisher.fetches == 2
+    clock.now += 0.1
+    assert keys.find({"alg": "ES256", "kid": "unknown"}) is None
+    assert publisher.fetches == 3
+
+
+def test_a_url_down_at_start_gives_keys_unavailable_then_recovers(publisher, clock, caplog):
+    publisher.down = True
+    keys = FetchedKeys(JWKS, clock=clock)
+    with caplog.at_level(logging.ERROR), pytest.raises(KeysUnavailable):
+        keys.find(header(KEY))
+    assert f"cannot fetch the token keys from {JWKS}" in caplog.text
+    assert "refused with 503" in caplog.text
+    with pytest.raises(KeysUnavailable):
+        keys.find(header(KEY))
+    assert publisher.fetches == 1  # no hammering of a server that is down
+    publisher.down = False
+    clock.now += 10
+    assert keys.find(header(KEY)) == KEY.public
+
+
+def test_known_keys_survive_a_failed_refresh(publisher, clock):
+    keys = FetchedKeys(JWKS, clock=clock)
+    keys.find(header(KEY))
+    publisher.down = True
+    clock.now += 300
+    assert keys.find(header(KEY)) == KEY.public  # stale keys kept
+    clock.now += 10
+    with pytest.raises(KeysUnavailable):  # unknown while failing: maybe rotated, cannot tell
+        keys.find(header(NEXT))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b'{"keys": 1}', b"[" * 10, b" " * (2 << 20)],
+    ids=["not-json", "keys-not-a-list", "truncated", "too-large"],
+)
+def test_an_unusable_jwks_answer_is_a_failed_fetch(publisher, clock, body):
+    publisher.body = body
+    keys = FetchedKeys(JWKS, clock=clock)
+    with pytest.raises(KeysUnavailable):
+        keys.find(header(KEY))
+
+
+def test_requests_arriving_during_the_first_fetch_wait_for_it(clock):
+    release = threading.Event()
+    fetches = []
+
+    def slow(request):
+        fetches.append(1)
+        release.wait(10)
+        return 200, {}, json.dumps(KeySet([KEY.public]).jwks())
+
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.GET, JWKS, slow)
+        keys = FetchedKeys(JWKS, clock=clock)
+        with ThreadPoolExecutor(8) as pool:
+            found = [pool.submit(keys.find, header(KEY)) for _ in range(8)]
+            while not fetches:
+                time.sleep(0.01)
+            time.sleep(0.1)  # the other seven are waiting now
+            release.set()
+            assert all(f.result(timeout=10) == KEY.public for f in found)
+    assert len(fetches) == 1

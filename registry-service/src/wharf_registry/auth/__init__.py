@@ -1,17 +1,20 @@
 """Auth backends behind one seam (:mod:`.base`); chosen by ``REGISTRY_AUTH``.
 
-``none`` (default), ``htpasswd`` (scenario D) and ``token`` (Bearer tokens from the Wharf
-Index, checked with the Index or locally, :mod:`.token`).
+``none`` (default), ``htpasswd`` (scenario D) and ``token`` (Bearer JWTs from the Wharf
+Index or another token server, checked with its published public keys, :mod:`.published`,
+then, in ``remote`` mode, with the Index, :mod:`.token`).
 """
 
 from __future__ import annotations
 
 from wharf_protocol.client import IndexClient
+from wharf_protocol.keys import KeySet
 
-from ..settings import LOCAL, ConfigError, Settings
+from ..settings import REMOTE, ConfigError, Settings, read_keys
 from .base import AccessDenied, AuthenticationRequired, Authenticator, Identity
 from .htpasswd import HtpasswdAuth, HtpasswdError
 from .none import NoAuth
+from .published import FetchedKeys, PublishedKeys, is_url
 from .token import RemoteVerification, TokenAuth, local_verification
 
 __all__ = [
@@ -46,15 +49,27 @@ def _token_auth(settings: Settings, index: IndexClient | None) -> TokenAuth:
     if settings.problems():
         raise ConfigError(settings.problems())
     service = settings.token_service or ""
-    if settings.token_verify == LOCAL:
-        try:
-            verify = local_verification(
-                settings.token_keys, settings.token_issuer, service, settings.token_leeway
-            )
-        except ValueError as exc:
-            raise ConfigError([f"REGISTRY_AUTH_TOKEN_KEYS: {exc}"]) from None
-    else:
+    keys = published_keys(settings)
+    verify = local_verification(keys, settings.token_issuer, service, settings.token_leeway)
+    if settings.token_verify == REMOTE:
         if index is None:
             raise ConfigError(["REGISTRY_INDEX_URL: required for remote token verification"])
-        verify = RemoteVerification(index, service, settings.token_cache_ttl, settings.token_leeway)
-    return TokenAuth(settings.token_realm or "", service, verify)
+        verify = RemoteVerification(
+            index, service, settings.token_cache_ttl, settings.token_leeway, local=verify
+        )
+    return TokenAuth(settings.token_realm or "", service, verify, keys)
+
+
+def published_keys(settings: Settings) -> PublishedKeys:
+    """The token server's public keys from the settings; ConfigError naming a bad file."""
+    files = KeySet()
+    sources = [("REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE", settings.token_rootcertbundle, True)]
+    sources.append(("REGISTRY_AUTH_TOKEN_JWKS", settings.token_jwks, False))
+    for name, path, bundle in sources:
+        if path and not is_url(path):
+            try:
+                files = files.merged(read_keys(path, bundle))
+            except ValueError as exc:
+                raise ConfigError([f"{name}: {exc}"]) from None
+    url = settings.token_jwks if settings.token_jwks and is_url(settings.token_jwks) else None
+    return PublishedKeys(files, FetchedKeys(url) if url else None)

@@ -1,25 +1,29 @@
-"""``REGISTRY_AUTH=token``: Docker token authentication with the Wharf Index as token server.
+"""``REGISTRY_AUTH=token``: Docker token authentication with the token server's public keys.
 
 Per request (distribution's ``registry/auth/token`` access controller, whose answers we copy):
 
 - no ``Authorization: Bearer`` header -> 401 ``UNAUTHORIZED`` with
   ``WWW-Authenticate: Bearer realm="<realm>",service="<service>",scope="<needed scopes>"``;
-- a token that is malformed, forged, expired, for another audience, or that the Index
-  rejects (revoked, never issued) -> 401 with ``error="invalid_token"`` and the reason in the
-  message (``token rejected: expired``);
+- a token that is malformed, signed by a key that is not trusted, forged, expired, for
+  another audience or issuer, or that the Index rejects (revoked, never issued) -> 401 with
+  ``error="invalid_token"`` and the reason in the message (``token rejected: expired``);
 - a valid token lacking an action the request needs -> 401 with
   ``error="insufficient_scope"`` (not 403: clients react to it by asking for a new token);
-- the Index unreachable (or refusing this registry's credential) and no usable cached
-  verification -> 503 ``INDEX_UNAVAILABLE`` (:class:`IndexUnreachable`), logged with the cause.
+- the token's key cannot be known (the JWK Set URL does not answer), or the Index is
+  unreachable (or refuses this registry's credential) with no usable cached verification ->
+  503 ``INDEX_UNAVAILABLE`` (:class:`IndexUnreachable`), logged with the cause.
 
-Verification (scenario A, steps 4-5; docs/architecture.md, "The token protocol"): ``remote``
-asks the Index (``IndexClient.verify_token``) and caches the claims, keyed by a SHA-256 of
-the token (the token itself is never stored or logged), for at most min(``exp`` + leeway,
-now + TTL): a token revoked at the Index stops working within the TTL. While the Index cannot
-be reached, a token verified before keeps working until it expires (stale-if-error), so
-pulls survive an Index outage; a token never seen gets the 503. ``local`` checks the
-itsdangerous signature with the shared keys (:class:`wharf_protocol.tokens.TokenVerifier`),
-no network call, no cache.
+Verification (scenario A, steps 4-5; docs/architecture.md, "The token protocol") always
+starts locally: the JWT signature (with the published public keys of :mod:`.published`;
+the registry holds no key that can sign a token), ``iss``, ``aud``, ``exp`` and ``nbf``
+with the leeway (:class:`wharf_protocol.tokens.TokenVerifier`). ``local`` stops there
+(a foreign token server without a verify endpoint). ``remote`` then asks the Index
+(``IndexClient.verify_token``) whether the token is still good (revocation), so a forged
+or foreign token never reaches the Index; the answer is cached, keyed by a SHA-256 of the
+token (the token itself is never stored or logged), for at most min(``exp`` + leeway,
+now + TTL): a token revoked at the Index stops working within the TTL. While the Index
+cannot be reached, a token verified before keeps working until it expires
+(stale-if-error), so pulls survive an Index outage; a token never seen gets the 503.
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ from wharf_protocol.client import (
     RegistryCredentialRejected,
     TokenRejected,
 )
+from wharf_protocol.keys import KeySet
 from wharf_protocol.scopes import Scope, bearer_challenge
-from wharf_protocol.tokens import Claims, TokenError, TokenVerifier
+from wharf_protocol.tokens import Claims, KeyFinder, TokenError, TokenVerifier
 
 from .base import AuthenticationRequired, Authenticator, Identity
+from .published import KeysUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +81,10 @@ class TokenAuth(Authenticator):
 
     name = "token"
 
-    def __init__(self, realm: str, service: str, verify: Verify) -> None:
+    def __init__(self, realm: str, service: str, verify: Verify, keys: object = None) -> None:
         self.realm = realm
         self.service = service
+        self.keys = keys  # the public keys verify uses (PublishedKeys), for inspection
         self._verify = verify
 
     def authenticate(self, request: Request) -> Identity:
@@ -102,13 +109,17 @@ class TokenAuth(Authenticator):
 
 
 def local_verification(
-    keys: Sequence[str],
+    keys: KeySet | KeyFinder,
     issuer: str,
     service: str,
     leeway: int,
     clock: Callable[[], float] = time.time,
 ) -> Verify:
-    """Return a verifier checking signature, issuer, audience and time locally."""
+    """Return a verifier checking signature, issuer, audience and time locally.
+
+    ``keys`` finds a token's public key (:class:`.published.PublishedKeys`); its
+    KeysUnavailable becomes IndexUnreachable (503).
+    """
     verifier = TokenVerifier(keys, issuer=issuer, audience=service, leeway=leeway, clock=clock)
 
     def verify(token: str) -> Claims:
@@ -116,6 +127,11 @@ def local_verification(
             return verifier.verify(token)
         except TokenError as exc:
             raise InvalidToken(f"token rejected: {exc.reason}") from None
+        except KeysUnavailable as exc:
+            logger.error("token verification impossible: %s", exc)
+            raise IndexUnreachable(
+                "the token keys cannot be fetched now; try again later"
+            ) from None
 
     return verify
 
@@ -128,7 +144,8 @@ class _Entry:
 
 
 class RemoteVerification:
-    """Verify tokens with the Index; cache results (bounded LRU, thread-safe)."""
+    """Verify tokens locally (``local``), then with the Index; cache results (bounded LRU,
+    thread-safe)."""
 
     def __init__(
         self,
@@ -138,7 +155,9 @@ class RemoteVerification:
         leeway: int,
         capacity: int = CACHE_CAPACITY,
         clock: Callable[[], float] = time.time,
+        local: Verify | None = None,
     ) -> None:
+        self._local = local  # checked before the Index is asked (None: tests of the cache)
         self._client = client
         self._service = service
         self._ttl, self._leeway, self._capacity, self._clock = ttl, leeway, capacity, clock
@@ -152,6 +171,8 @@ class RemoteVerification:
         entry = self._get(key, now)
         if entry is not None and now < entry.fresh_until:
             return entry.claims
+        if self._local is not None and entry is None:
+            self._local(token)  # InvalidToken: a forged or foreign token never reaches the Index
         try:
             claims = self._client.verify_token(token)
         except TokenRejected as exc:
