@@ -580,3 +580,20 @@ def test_production_overlay_runs_replicated_registries_behind_a_tls_ingress(rout
         for p in r["http"]["paths"]
     }
     assert backends == {"wharf-index", "wharf-registry"}
+
+
+def test_compose_env_example_lists_every_variable_the_compose_files_read():
+    listed = set(
+        re.findall(
+            r"^#? ?(WHARF_[A-Z0-9_]+)=",
+            (DEPLOY / "env" / "compose.env.example").read_text(),
+            re.MULTILINE,
+        )
+    )
+    read = set()
+    for name in ("compose.yaml", "compose.tls.yaml"):
+        text = (DEPLOY / name).read_text()  # ${WHARF_X...} and secrets' `environment: WHARF_X`
+        read |= set(re.findall(r"\$\{(WHARF_[A-Z0-9_]+)|environment: (WHARF_[A-Z0-9_]+)", text))
+    read = {a or b for a, b in read}
+    assert "WHARF_TLS_DIR" in read
+    assert read == listed, (sorted(read - listed), sorted(listed - read))
