@@ -308,16 +308,19 @@ services:
 """
 
 
+def _digest(reference):
+    """The digest the fake lookup gives ``reference``: distinct per tag, and stable."""
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
 def _fake_lookup(calls):
+    """A digest lookup without network that records the references it was asked for."""
+
     def lookup(reference):
         calls.append(reference)
-        return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+        return _digest(reference)
 
     return lookup
-
-
-def _digest(reference):
-    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
 
 
 def test_pin_images_rewrites_base_images_to_tag_and_digest(tmp_path):
@@ -385,6 +388,9 @@ def test_every_pulled_image_is_pinned_or_listed_as_not_pinned_yet():
     assert len(references) >= 6
     for reference in references:
         assert pin_images.is_pinned(reference) or f"`{reference}`" in listed, reference
+    # And the list names nothing that has been pinned since.
+    named = set(re.findall(r"`([a-z0-9./-]+:[\w.-]+)`", listed))
+    assert named == {r for r in references if not pin_images.is_pinned(r)}
 
 
 # -- health checks --------------------------------------------------------------------------
