@@ -11,6 +11,7 @@ tag, and the image pulled back has the digest it was pushed with, every blob int
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -67,8 +68,19 @@ def _tag(stack: Stack, repository: str, tag: str) -> dict | None:
 def test_a_restored_backup_serves_the_same_images_accounts_and_repositories(
     make_stack, network, fresh_postgres, tmp_path
 ):
-    # A running installation with one pushed image the Index has recorded.
+    # Both stacks use the same hosts and ports (fixed ones in the sandbox): each is closed
+    # here, not at the end of the session, so the next module's stack can bind them.
     old = make_stack().bootstrap(users=(ADMIN, "alice"))
+    with contextlib.closing(old):
+        image, registry, secrets = back_up(old, tmp_path)
+    new = make_stack_on(fresh_postgres, network, secrets)
+    with contextlib.closing(new):
+        check_restore(new, registry, image, tmp_path)
+
+
+def back_up(old: Stack, tmp_path: Path) -> tuple[Image, Registry, dict[str, str]]:
+    """Push an image the Index records, then run the doc's backup block into
+    ``tmp_path/backup``; return the image, the registry and the secrets to keep."""
     registry = old.add_registry("reg1", "registry", ["alice"])
     image = Image.random(layers=3, label="backup")
     layout = image.write_layout(str(tmp_path / "layout"), "1")
@@ -86,14 +98,16 @@ def test_a_restored_backup_serves_the_same_images_accounts_and_repositories(
         },
     )
     assert (backup / "index.dump").read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    # The disaster follows (closing drops the database); the configuration survives.
+    return image, registry, {k: old.index_env[k] for k in ("INDEX_SECRET_KEY", "INDEX_TOKEN_KEYS")}
 
-    # The disaster: the stack and its database are gone. Configuration (secrets) survives.
-    secrets = {k: old.index_env[k] for k in ("INDEX_SECRET_KEY", "INDEX_TOKEN_KEYS")}
-    old.close()
 
-    new = make_stack_on(fresh_postgres, network, secrets)
+def check_restore(new: Stack, registry: Registry, image: Image, tmp_path: Path) -> None:
+    """Run the doc's restore block into ``new``'s empty database and storage, start it,
+    and check that what was backed up is served again."""
     root = new.storage_root("reg1")
     os.makedirs(root)
+    backup = tmp_path / "backup"
     run_block(
         new, "restore", {"BACKUP": str(backup), "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": root}
     )
