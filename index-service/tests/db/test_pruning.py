@@ -53,6 +53,7 @@ def test_dry_run_counts_and_deletes_nothing(uow, sql, seeded):
     assert report.lines() == [
         "3 expired issued-token records would be deleted",
         "3 old processed event ids would be deleted",
+        "0 retired signing keys past publication would be deleted",
     ]
     assert _left(sql) == (
         ["jti-0", "jti-1", "jti-2", "jti-3", "jti-4"],
