@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 from wharf_index import cli
@@ -13,31 +12,6 @@ from wharf_index.settings import Settings
 from wharf_testing import free_port
 
 from tests.conftest import SECRET_KEY
-
-
-@pytest.fixture
-def env(db_url):
-    return {
-        "INDEX_DATABASE_URL": db_url,
-        "INDEX_SECRET_KEY": SECRET_KEY,
-        "INDEX_PASSWORD_SCRYPT_N": "1024",
-    }
-
-
-@pytest.fixture
-def run(env):
-    def run(*argv, stdin="", environ=None):
-        out, err = io.StringIO(), io.StringIO()
-        code = cli.main(
-            list(argv),
-            environ=env if environ is None else environ,
-            stdin=io.StringIO(stdin),
-            stdout=out,
-            stderr=err,
-        )
-        return SimpleNamespace(code=code, out=out.getvalue(), err=err.getvalue())
-
-    return run
 
 
 def test_migrate_fresh_then_up_to_date(run, env, postgres_database):

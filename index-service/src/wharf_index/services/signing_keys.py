@@ -46,7 +46,7 @@ from .unit_of_work import UnitOfWork
 PASSWORD_LABEL = b"wharf-index.signing-key.v1"
 CERTIFICATE_SUBJECT = "Wharf Index token signing"
 REFRESH_AFTER = 10.0  # seconds a worker signs and verifies with its cached keys
-MISS_RELOAD_AFTER = 1.0  # an unknown kid reloads the published set at most this often
+MISS_RELOAD_AFTER = 0.25  # an unknown kid reloads the published set at most this often
 
 
 def key_password(secret_key: str) -> bytes:
