@@ -15,10 +15,12 @@ key cannot be decrypted.
 
 from __future__ import annotations
 
+import psycopg2.errors
 from wharf_protocol.keys import SigningKey
 
 from .adapters.db import Database
 from .adapters.unit_of_work import PgUnitOfWork
+from .domain import errors
 from .services import signing_keys
 from .services.registry_agent import TOKEN_TTL as AGENT_TOKEN_TTL
 
@@ -32,13 +34,19 @@ def add_parsers(sub) -> None:
     keys.add_parser("list", help="list the signing keys (never their private halves)")
 
 
+class NotMigrated(errors.IndexError_):
+    """The database lacks the signing keys' table."""
+
+
 def check_signing_key(settings) -> SigningKey:
     """The active signing key, made when there is none (SigningKeysUnreadable,
-    DatabaseUnavailable)."""
+    DatabaseUnavailable, NotMigrated)."""
     db = Database.from_settings(settings, minconn=0, maxconn=1)
     try:
         ring = signing_keys.KeyRing.from_settings(settings, lambda: PgUnitOfWork(db))
         return ring.signing_key()
+    except psycopg2.errors.UndefinedTable:
+        raise NotMigrated("the database is not migrated: run `wharf-index migrate`") from None
     finally:
         db.close()
 

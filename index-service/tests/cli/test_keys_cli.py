@@ -58,3 +58,9 @@ def test_rotating_under_a_new_secret_key_recovers(run, env):
 def test_the_removed_token_keys_setting_stops_serve(run, env):
     result = run("serve", environ=dict(env, INDEX_TOKEN_KEYS="k" * 32))
     assert result.code == 2 and "INDEX_TOKEN_KEYS" in result.err and "database" in result.err
+
+
+def test_serve_on_a_database_not_migrated_says_so(run, env, postgres_database):
+    result = run("serve", environ=dict(env, INDEX_DATABASE_URL=postgres_database()))
+    assert result.code == 1 and "wharf-index migrate" in result.err
+    assert "Traceback" not in result.err
