@@ -15,6 +15,7 @@ from wharf_index.app import create_app
 from wharf_index.context import EXTENSION
 from wharf_index.domain.errors import SigningKeysUnreadable
 from wharf_index.services import housekeeping, signing_keys
+from wharf_protocol.client import TokenRejected
 from wharf_protocol.keys import KeySet
 from wharf_protocol.tokens import TokenVerifier
 
@@ -118,6 +119,10 @@ def test_rotation_with_tokens_in_flight(
     ring.forget()
     jwks, pem = _published(client)
     assert [key.kid for key in jwks.keys] == [key.kid for key in pem.keys] == [new_key.kid]
+    with pytest.raises(TokenRejected) as refused:
+        index_client.verify_token(old_token)
+    assert refused.value.reason == "unknown_key"
+    assert index_client.verify_token(new_token).subject == "alice"
 
 
 def test_workers_follow_a_rotation_without_restart(database, sql):
