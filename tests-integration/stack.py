@@ -78,7 +78,6 @@ class Stack:
         self.index_env = {
             "INDEX_DATABASE_URL": self.database_url,
             "INDEX_SECRET_KEY": secrets.token_urlsafe(32),
-            "INDEX_TOKEN_KEYS": self.token_keys,
             "INDEX_PASSWORD_SCRYPT_N": "1024",
             "INDEX_LOG_FORMAT": "text",
             "INDEX_DB_CONNECT_TIMEOUT": "3",

@@ -10,7 +10,8 @@ table, children first: ~20 ms, where a fresh ``CREATE DATABASE ... TEMPLATE`` co
 - ``db_url``: URL of the (emptied) migrated test database.
 - ``database``: an adapters.db.Database (pool) on it; ``uow``: a PgUnitOfWork with fast
   password hashing (scrypt n=1024: tests only!) and a low login-throttle threshold (3).
-- ``settings`` / ``app`` / ``client``: the Flask app on that database.
+- ``settings`` / ``app`` / ``client``: the Flask app on that database; ``index_key``: the
+  app's active token signing key (made on first use).
 - ``make_user(name, admin=False)``: create a user whose password is ``PASSWORD``.
 - ``sql(statement, params=None)``: run SQL on the test database directly (autocommit).
 - ``own_postgres``: a PostgreSQL cluster of the test's own (to stop, see
@@ -30,6 +31,7 @@ from wharf_index.adapters import migrations
 from wharf_index.adapters.db import Database
 from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.app import create_app
+from wharf_index.context import EXTENSION
 from wharf_index.services import accounts
 from wharf_index.services.config import ServiceConfig
 from wharf_index.services.passwords import PasswordHasher
@@ -204,3 +206,8 @@ def app(settings, database):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def index_key(app):
+    return app.extensions[EXTENSION].authority.keys.signing_key()

@@ -23,7 +23,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 import responses
 from wharf_index.adapters.registry_http import RegistryHTTP
+from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.services.registry_agent import RegistryAgent
+from wharf_index.services.signing_keys import KeyRing
 from wharf_protocol import mediatypes
 from wharf_protocol.digests import digest_bytes
 from wharf_protocol.events import Actor, Descriptor, Target, new_event
@@ -151,13 +153,19 @@ def make_client() -> RegistryHTTP:
     return RegistryHTTP(retries=1, sleep=no_sleep)
 
 
-def make_agent(settings):
-    """A RegistryAgent on the Index's keys whose retries do not sleep."""
-    return RegistryAgent.from_settings(settings, make_client())
+def key_ring(settings, database) -> KeyRing:
+    """The Index's signing keys in ``database`` (made when there are none)."""
+    return KeyRing.from_settings(settings, lambda: PgUnitOfWork(database))
 
 
-def verifier_for(settings):
-    return TokenVerifier(list(settings.token_keys), issuer=settings.token_issuer)
+def make_agent(settings, database):
+    """A RegistryAgent signing with the Index's key whose retries do not sleep."""
+    return RegistryAgent.from_settings(settings, make_client(), key_ring(settings, database))
+
+
+def verifier_for(settings, database):
+    """A verifier of the Index's tokens, with the keys it publishes (as a registry has)."""
+    return TokenVerifier(key_ring(settings, database).find, issuer=settings.token_issuer)
 
 
 def push_event(repository: str, tag: str, body: bytes):

@@ -32,6 +32,7 @@ OUTER = tuple(
         "cli",
         "cli_registry_ops",
         "cli_housekeeping",
+        "cli_keys",
         "wsgi",
         "gunicorn_conf",
         "health",

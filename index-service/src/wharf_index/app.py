@@ -33,10 +33,10 @@ def surfaces() -> list[ModuleType]:
 
     Surfaces: ``auth`` (/v2/token), ``v2_base`` (/v2/, for ``docker login``),
     ``internal`` (/internal/v1/...), ``v1`` (the original /v1/ handshake), ``api``
-    (/api/v1/...), ``health``.
+    (/api/v1/...), ``well_known`` (/.well-known/: the token keys), ``health``.
     """
     from . import health
-    from .api import internal, rest, token, v1, v2_base
+    from .api import internal, rest, token, v1, v2_base, well_known
 
     return [
         health,
@@ -45,6 +45,7 @@ def surfaces() -> list[ModuleType]:
         v2_base,
         internal,
         v1,
+        well_known,
     ]
 
 

@@ -1,7 +1,9 @@
 """The ``wharf-index`` command: migrate, serve, and user/org/team/registry administration.
 
 Commands that call registries (``repo delete``, ``repo redrive``, ``registry sync``) live in
-cli_registry_ops.py, ``prune`` in cli_housekeeping.py.
+cli_registry_ops.py, ``prune`` in cli_housekeeping.py, ``keys`` in cli_keys.py. ``migrate``
+and ``serve`` also make sure there is a token signing key that ``INDEX_SECRET_KEY``
+decrypts (a changed secret exits with status 2 and a message naming it).
 
 Every command reads the ``INDEX_*`` settings first; bad configuration exits with status 2
 and a message naming each bad variable. ``serve --config FILE`` merges a YAML file under
@@ -25,7 +27,7 @@ from typing import TextIO
 from wharf_protocol import version_line
 from wharf_protocol.config import ConfigFileError, Resolved, report, resolve
 
-from . import cli_housekeeping, cli_registry_ops
+from . import cli_housekeeping, cli_keys, cli_registry_ops
 from .adapters import migrations
 from .adapters.db import Database
 from .context import build_context
@@ -138,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).add_argument("name")
     cli_registry_ops.add_parsers(sub, registry)
     cli_housekeeping.add_parsers(sub)
+    cli_keys.add_parsers(sub)
     return parser
 
 
@@ -175,6 +178,9 @@ def main(
     except errors.DatabaseUnavailable as exc:
         print(f"{PROG}: error: database unavailable: {exc}", file=stderr)
         return 1
+    except errors.SigningKeysUnreadable as exc:
+        print(f"{PROG}: {exc}", file=stderr)
+        return 2
 
 
 def configure(environ: Mapping[str, str], config: str | None = None) -> Resolved:
@@ -220,6 +226,8 @@ def _migrate(settings: Settings, stdout) -> int:
         print(f"applied {migration.name}", file=stdout)
     if not applied:
         print("database is up to date", file=stdout)
+    key = cli_keys.check_signing_key(settings)
+    print(f"token signing key {key.kid} ({key.algorithm})", file=stdout)
     return 0
 
 
@@ -243,6 +251,10 @@ def gunicorn_argv(args, settings: Settings) -> list[str]:
 
 def _serve(args, settings: Settings, environ) -> int:
     configure_logging(settings.log_level, settings.log_format)
+    try:
+        cli_keys.check_signing_key(settings)
+    except errors.DatabaseUnavailable:
+        pass  # the Index serves (503) until its database answers; the key is checked then
     argv = gunicorn_argv(args, settings)
     env = dict(os.environ if environ is None else environ)
     os.execve(sys.executable, argv, env)  # noqa: S606 - replace this process with gunicorn
@@ -387,4 +399,5 @@ _HANDLERS = {
     ("registry", "rotate-credential"): _registry_rotate_credential,
     **cli_registry_ops.HANDLERS,
     **cli_housekeeping.HANDLERS,
+    **cli_keys.HANDLERS,
 }

@@ -1,7 +1,8 @@
 """``wharf-index prune [--dry-run]``: the housekeeping pruning by hand (wired into cli.py).
 
-Deletes the records of issued tokens expired more than ``INDEX_TOKEN_LEEWAY`` ago and the
-processed event ids older than ``INDEX_EVENT_RETENTION``, ``INDEX_PRUNE_BATCH`` rows per
+Deletes the records of issued tokens expired more than ``INDEX_TOKEN_LEEWAY`` ago, the
+processed event ids older than ``INDEX_EVENT_RETENTION`` and the retired signing keys past
+their publication, ``INDEX_PRUNE_BATCH`` rows per
 transaction, until none is left, and prints one count per table; ``--dry-run`` prints what
 would be deleted and deletes nothing (services/housekeeping.py). The served Index also runs
 it every ``INDEX_PRUNE_INTERVAL`` seconds.
@@ -14,7 +15,7 @@ from .services import housekeeping
 
 def add_parsers(sub) -> None:
     """Add ``prune`` to the commands."""
-    prune = sub.add_parser("prune", help="delete expired token records and old event ids")
+    prune = sub.add_parser("prune", help="delete expired token records, old event ids, old keys")
     prune.add_argument("--dry-run", action="store_true", help="count, delete nothing")
 
 

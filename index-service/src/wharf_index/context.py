@@ -1,7 +1,8 @@
 """The composition root: the Index's long-lived objects, built once per app (or command).
 
 :func:`build_context` makes an :class:`IndexContext` from the settings: the database pool,
-the service configuration, the token authority (signing keys, verifier, credential cache),
+the service configuration, the key ring (services/signing_keys.py: the signing keys in the
+database, cached), the token authority (issuer and verifier over the ring, credential cache),
 the registry agent (the Index's own keys and the HTTP client for registries:
 adapters/registry_http.py behind the domain's RegistryClient port) and the housekeeper
 (services/housekeeping.py). ``create_app`` builds one and stores it in
@@ -34,6 +35,7 @@ from .domain.registry_client import RegistryClient
 from .services.config import ServiceConfig
 from .services.housekeeping import Housekeeper, housekeeper
 from .services.registry_agent import RegistryAgent
+from .services.signing_keys import KeyRing
 from .services.tokens import TokenAuthority
 from .services.unit_of_work import UnitOfWork
 from .settings import Settings
@@ -67,12 +69,15 @@ def build_context(
     """Build the long-lived objects of ``settings``. ``db`` replaces the pool the settings
     describe (tests share one; the command line uses one connection), ``registry_client``
     the HTTP client for registries (tests: one that does not sleep between retries)."""
+    db = db or Database.from_settings(settings)
+    config = ServiceConfig.from_settings(settings)
+    keys = KeyRing.from_settings(settings, lambda: PgUnitOfWork(db, config))
     context = IndexContext(
         settings=settings,
-        db=db or Database.from_settings(settings),
-        config=ServiceConfig.from_settings(settings),
-        authority=TokenAuthority.from_settings(settings),
-        agent=RegistryAgent.from_settings(settings, registry_client or RegistryHTTP()),
+        db=db,
+        config=config,
+        authority=TokenAuthority.from_settings(settings, keys),
+        agent=RegistryAgent.from_settings(settings, registry_client or RegistryHTTP(), keys),
     )
     context.housekeeper = housekeeper(settings, context.uow, context.agent)
     return context

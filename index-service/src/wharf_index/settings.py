@@ -5,19 +5,15 @@ problems into one :class:`ConfigError` (each message names its variable). ``crea
 the CLI receive the resulting frozen object; tests build ``Settings(...)`` directly.
 
 Only ``INDEX_DATABASE_URL`` and ``INDEX_SECRET_KEY`` have no default. Secrets
-(``INDEX_SECRET_KEY``, ``INDEX_TOKEN_KEYS``, ``INDEX_DATABASE_URL``) may instead be given as
-``<NAME>_FILE``: the path of a file holding the value (container secrets); trailing
-whitespace is stripped. Setting both the variable and its ``_FILE`` form is an error.
+(``INDEX_SECRET_KEY``, ``INDEX_DATABASE_URL``) may instead be given as ``<NAME>_FILE``: the
+path of a file holding the value (container secrets); trailing whitespace is stripped.
+Setting both the variable and its ``_FILE`` form is an error.
 
-Token signing keys. ``INDEX_TOKEN_KEYS`` is a comma-separated list, oldest -> newest: the
-newest signs, every listed key verifies (rotation: append a key, later drop the oldest).
-When unset, one key is derived from the secret key::
-
-    key = HMAC-SHA256(key=INDEX_SECRET_KEY, msg="wharf-index.token-key.v1").hexdigest()
-
-so a single secret is enough for a small installation; a Registry that verifies tokens
-locally then needs that derived value (``wharf-index`` has no command printing it on purpose:
-set ``INDEX_TOKEN_KEYS`` explicitly when a Registry must share the key).
+Token signing keys live in the database (services/signing_keys.py; ``wharf-index keys
+rotate``), their private halves encrypted with a password derived from the secret key;
+``INDEX_TOKEN_ALGORITHM`` chooses the algorithm of new keys. The former
+``INDEX_TOKEN_KEYS`` is refused with a message saying so. Refresh tokens are signed (HMAC)
+with a key derived from the secret key (:func:`derive_token_key`).
 
 The README carries the full table (name, meaning, default).
 """
@@ -35,6 +31,12 @@ from urllib.parse import urlsplit
 from .logconfig import FORMATS, LEVELS
 
 TOKEN_KEY_DERIVATION = b"wharf-index.token-key.v1"
+TOKEN_ALGORITHMS = ("ES256", "RS256")
+REMOVED = {
+    name: "no longer read: the token signing keys live in the database"
+    " (`wharf-index keys rotate` makes a new one); unset it"
+    for name in ("INDEX_TOKEN_KEYS", "INDEX_TOKEN_KEYS_FILE")
+}
 VISIBILITIES = ("public", "private")
 MIN_SECRET_LENGTH = 16
 MIN_SCRYPT_N = 1 << 10
@@ -50,7 +52,8 @@ class ConfigError(ValueError):
 
 
 def derive_token_key(secret_key: str) -> str:
-    """Return the default token signing key derived from ``secret_key`` (see module doc)."""
+    """Return the refresh-token signing key derived from ``secret_key``:
+    HMAC-SHA256(key=secret_key, msg="wharf-index.token-key.v1"), hex."""
     return hmac.new(secret_key.encode(), TOKEN_KEY_DERIVATION, hashlib.sha256).hexdigest()
 
 
@@ -58,38 +61,38 @@ def derive_token_key(secret_key: str) -> str:
 class Settings:
     """Everything the Index reads from its environment, typed. Field -> variable:
 
-    database_url ``INDEX_DATABASE_URL``; secret_key ``INDEX_SECRET_KEY``; token_keys
-    ``INDEX_TOKEN_KEYS``; token_issuer ``INDEX_TOKEN_ISSUER``; token_ttl ``INDEX_TOKEN_TTL``;
-    token_leeway ``INDEX_TOKEN_LEEWAY``; refresh_token_ttl ``INDEX_REFRESH_TOKEN_TTL``;
-    public_url ``INDEX_PUBLIC_URL``; default_visibility ``INDEX_DEFAULT_VISIBILITY``;
-    db_pool_min/db_pool_max ``INDEX_DB_POOL_MIN/MAX``; db_connect_timeout
-    ``INDEX_DB_CONNECT_TIMEOUT``; db_statement_timeout ``INDEX_DB_STATEMENT_TIMEOUT``;
-    db_pool_timeout ``INDEX_DB_POOL_TIMEOUT``; db_response_timeout
-    ``INDEX_DB_RESPONSE_TIMEOUT`` (client-side bound of each wait for the database's answer);
-    db_token_response_timeout ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT`` (the same on the token
-    endpoint and token verification); log_level ``INDEX_LOG_LEVEL``; log_format
-    ``INDEX_LOG_FORMAT``; login_throttle_failures ``INDEX_LOGIN_THROTTLE_FAILURES``;
-    login_throttle_delay ``INDEX_LOGIN_THROTTLE_DELAY``; login_throttle_max_delay
-    ``INDEX_LOGIN_THROTTLE_MAX_DELAY``; password_scrypt_n ``INDEX_PASSWORD_SCRYPT_N``;
-    credential_cache_ttl ``INDEX_CREDENTIAL_CACHE_TTL``; credential_cache_size
-    ``INDEX_CREDENTIAL_CACHE_SIZE``; max_page_size ``INDEX_MAX_PAGE_SIZE``; bind
-    ``INDEX_BIND``; workers ``INDEX_WORKERS``; threads ``INDEX_THREADS``; http_header_timeout
-    ``INDEX_HTTP_HEADER_TIMEOUT`` (seconds a client has to send a request head);
-    http_body_timeout ``INDEX_HTTP_BODY_TIMEOUT`` (seconds a request's socket may stall);
-    deletion_redrive_interval ``INDEX_DELETION_REDRIVE_INTERVAL`` (seconds between re-drives
-    of repository deletions stuck in ``deleting``, in each served worker; 0 turns it off);
-    trusted_proxies ``INDEX_TRUSTED_PROXIES`` (how many reverse proxies in front of the
-    Index append to ``X-Forwarded-For``; 0: the connection's peer is the client);
-    prune_interval ``INDEX_PRUNE_INTERVAL`` (seconds between prunings of expired token
-    records and old processed event ids; 0 turns it off); event_retention
-    ``INDEX_EVENT_RETENTION`` (seconds a processed event id is kept); prune_batch
-    ``INDEX_PRUNE_BATCH`` (rows per delete).
+    database_url ``INDEX_DATABASE_URL``; secret_key ``INDEX_SECRET_KEY``; token_algorithm
+    ``INDEX_TOKEN_ALGORITHM`` (of new signing keys); token_issuer ``INDEX_TOKEN_ISSUER``;
+    token_ttl ``INDEX_TOKEN_TTL``; token_leeway ``INDEX_TOKEN_LEEWAY``; refresh_token_ttl
+    ``INDEX_REFRESH_TOKEN_TTL``; public_url ``INDEX_PUBLIC_URL``; default_visibility
+    ``INDEX_DEFAULT_VISIBILITY``; db_pool_min/db_pool_max ``INDEX_DB_POOL_MIN/MAX``;
+    db_connect_timeout ``INDEX_DB_CONNECT_TIMEOUT``; db_statement_timeout
+    ``INDEX_DB_STATEMENT_TIMEOUT``; db_pool_timeout ``INDEX_DB_POOL_TIMEOUT``;
+    db_response_timeout ``INDEX_DB_RESPONSE_TIMEOUT`` (client-side bound of each wait for
+    the database's answer); db_token_response_timeout ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``
+    (the same on the token endpoint and token verification); log_level ``INDEX_LOG_LEVEL``;
+    log_format ``INDEX_LOG_FORMAT``; login_throttle_failures
+    ``INDEX_LOGIN_THROTTLE_FAILURES``; login_throttle_delay ``INDEX_LOGIN_THROTTLE_DELAY``;
+    login_throttle_max_delay ``INDEX_LOGIN_THROTTLE_MAX_DELAY``; password_scrypt_n
+    ``INDEX_PASSWORD_SCRYPT_N``; credential_cache_ttl ``INDEX_CREDENTIAL_CACHE_TTL``;
+    credential_cache_size ``INDEX_CREDENTIAL_CACHE_SIZE``; max_page_size
+    ``INDEX_MAX_PAGE_SIZE``; bind ``INDEX_BIND``; workers ``INDEX_WORKERS``; threads
+    ``INDEX_THREADS``; http_header_timeout ``INDEX_HTTP_HEADER_TIMEOUT`` (seconds a client
+    has to send a request head); http_body_timeout ``INDEX_HTTP_BODY_TIMEOUT`` (seconds a
+    request's socket may stall); deletion_redrive_interval
+    ``INDEX_DELETION_REDRIVE_INTERVAL`` (seconds between re-drives of repository deletions
+    stuck in ``deleting``, in each served worker; 0 turns it off); trusted_proxies
+    ``INDEX_TRUSTED_PROXIES`` (how many reverse proxies in front of the Index append to
+    ``X-Forwarded-For``; 0: the connection's peer is the client); prune_interval
+    ``INDEX_PRUNE_INTERVAL`` (seconds between prunings of expired token records and old
+    processed event ids; 0 turns it off); event_retention ``INDEX_EVENT_RETENTION`` (seconds
+    a processed event id is kept); prune_batch ``INDEX_PRUNE_BATCH`` (rows per delete).
     Durations are whole seconds.
     """
 
     database_url: str = field(repr=False)
     secret_key: str = field(repr=False)
-    token_keys: tuple[str, ...] = field(default=(), repr=False)
+    token_algorithm: str = "ES256"  # noqa: S105 - an algorithm name, not a secret
     token_issuer: str = "wharf-index"  # noqa: S105 - an issuer name, not a secret
     token_ttl: int = 300
     token_leeway: int = 60
@@ -123,10 +126,6 @@ class Settings:
     event_retention: int = 7 * 24 * 3600
     prune_batch: int = 1000
 
-    def __post_init__(self) -> None:
-        if not self.token_keys:
-            object.__setattr__(self, "token_keys", (derive_token_key(self.secret_key),))
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Parse ``environ`` (default ``os.environ``); raise ConfigError naming every bad one."""
@@ -134,7 +133,9 @@ class Settings:
         values: dict[str, Any] = {
             "database_url": reader.get("INDEX_DATABASE_URL", _database_url, secret=True),
             "secret_key": reader.get("INDEX_SECRET_KEY", _secret_key, secret=True),
-            "token_keys": reader.get("INDEX_TOKEN_KEYS", _key_list, (), secret=True),
+            "token_algorithm": reader.get(
+                "INDEX_TOKEN_ALGORITHM", _choice(TOKEN_ALGORITHMS, str.upper), "ES256"
+            ),
             "token_issuer": reader.get("INDEX_TOKEN_ISSUER", _nonempty, "wharf-index"),
             "public_url": reader.get("INDEX_PUBLIC_URL", _http_url, cls.public_url),
             "default_visibility": reader.get(
@@ -149,6 +150,7 @@ class Settings:
         }
         for name, env, minimum in _INTEGERS:
             values[name] = reader.get(env, _integer(minimum), getattr(cls, name))
+        reader.problems.update({k: v for k, v in REMOVED.items() if reader.environ.get(k)})
         if not reader.problems and values["db_pool_min"] > values["db_pool_max"]:
             reader.problems["INDEX_DB_POOL_MIN"] = "must not exceed INDEX_DB_POOL_MAX"
         if reader.problems:
@@ -246,15 +248,6 @@ def _secret_key(raw: str) -> str:
     if len(raw) < MIN_SECRET_LENGTH:
         raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters (use a random value)")
     return raw
-
-
-def _key_list(raw: str) -> tuple[str, ...]:
-    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
-    if not keys:
-        raise ValueError("must list at least one key (comma-separated, oldest first)")
-    if any(len(k) < MIN_SECRET_LENGTH for k in keys):
-        raise ValueError(f"every key must be at least {MIN_SECRET_LENGTH} characters")
-    return keys
 
 
 def _http_url(raw: str) -> str:

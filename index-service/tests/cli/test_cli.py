@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 from wharf_index import cli
@@ -15,37 +14,15 @@ from wharf_testing import free_port
 from tests.conftest import SECRET_KEY
 
 
-@pytest.fixture
-def env(db_url):
-    return {
-        "INDEX_DATABASE_URL": db_url,
-        "INDEX_SECRET_KEY": SECRET_KEY,
-        "INDEX_PASSWORD_SCRYPT_N": "1024",
-    }
-
-
-@pytest.fixture
-def run(env):
-    def run(*argv, stdin="", environ=None):
-        out, err = io.StringIO(), io.StringIO()
-        code = cli.main(
-            list(argv),
-            environ=env if environ is None else environ,
-            stdin=io.StringIO(stdin),
-            stdout=out,
-            stderr=err,
-        )
-        return SimpleNamespace(code=code, out=out.getvalue(), err=err.getvalue())
-
-    return run
-
-
 def test_migrate_fresh_then_up_to_date(run, env, postgres_database):
     fresh = dict(env, INDEX_DATABASE_URL=postgres_database())
     first = run("migrate", environ=fresh)
     assert first.code == 0 and "applied 0001_accounts.sql" in first.out
     second = run("migrate", environ=fresh)
-    assert (second.code, second.out.strip()) == (0, "database is up to date")
+    assert second.code == 0 and second.out.splitlines()[0] == "database is up to date"
+    # the first run made the signing key; the second finds the same one
+    key_line = [line for line in first.out.splitlines() if line.startswith("token signing key")]
+    assert key_line == [second.out.splitlines()[1]] and key_line[0].endswith("(ES256)")
 
 
 def test_user_lifecycle(run):
@@ -218,15 +195,23 @@ def test_prune_counts_then_deletes(run, uow, sql):
             audience="registry.test",
             expires_at=datetime.now(UTC) - timedelta(hours=1),
         )
+    assert run("keys", "rotate").code == 0 and run("keys", "rotate").code == 0
+    sql(  # the retired key's tokens have all expired
+        "UPDATE signing_keys SET published_until = now() - interval '1 second'"
+        " WHERE retired_at IS NOT NULL"
+    )
     dry = run("prune", "--dry-run")
     assert dry.code == 0 and dry.out.splitlines() == [
         "1 expired issued-token records would be deleted",
         "0 old processed event ids would be deleted",
+        "1 retired signing keys past publication would be deleted",
     ]
     assert sql("SELECT count(*) FROM issued_tokens") == [(1,)]
     done = run("prune")
     assert done.code == 0 and done.out.splitlines()[0] == "1 expired issued-token records deleted"
+    assert done.out.splitlines()[2] == "1 retired signing keys past publication deleted"
     assert sql("SELECT count(*) FROM issued_tokens") == [(0,)]
+    assert sql("SELECT count(*), count(retired_at) FROM signing_keys") == [(1, 0)]
 
 
 def test_bad_configuration_names_the_variable(run):

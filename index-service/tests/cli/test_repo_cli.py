@@ -47,14 +47,14 @@ def run(env):
 
 
 @pytest.fixture
-def fake(env, uow):
+def fake(env, uow, database):
     """alice/app at the Index, and registry "reg" (no namespaces: serves every one)."""
     settings = Settings.from_env(env)
     accounts.create_user(uow, "alice", "alice@example.test", PASSWORD)
     repositories.create_repository(uow, SYSTEM, "alice/app")
     registries.add_registry(uow, "reg", URL, "private")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        registry = FakeRegistry(mock, URL, verifier_for(settings), "reg")
+        registry = FakeRegistry(mock, URL, verifier_for(settings, database), "reg")
         registry.push("alice/app", "1", manifest_bytes("1"))
         yield registry
 

@@ -20,7 +20,6 @@ from wharf_index.domain.model import SYSTEM
 from wharf_index.services import principals, registries, repositories
 from wharf_index.settings import Settings
 from wharf_protocol.client import IndexClient
-from wharf_protocol.tokens import TokenVerifier
 
 from tests.conftest import PASSWORD, SECRET_KEY
 from tests.registry_double import FakeRegistry, verifier_for
@@ -80,9 +79,8 @@ def get_token(client, registry):
 
 
 @pytest.fixture
-def claims_of(settings):
-    verifier = TokenVerifier(list(settings.token_keys), issuer=settings.token_issuer)
-    return verifier.verify
+def claims_of(settings, database):
+    return verifier_for(settings, database).verify
 
 
 def access_of(claims) -> dict[str, set[str]]:
@@ -137,10 +135,10 @@ def index_client(make_index_client, registry):
 
 
 @pytest.fixture
-def fake(settings, registry):
+def fake(settings, database, registry):
     """The registry "registry.test" played by ``responses`` (tests.registry_double)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings), REGISTRY)
+        yield FakeRegistry(mock, REGISTRY_URL, verifier_for(settings, database), REGISTRY)
 
 
 @pytest.fixture

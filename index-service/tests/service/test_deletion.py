@@ -24,6 +24,7 @@ from wharf_protocol.events import Target, new_event
 
 from tests.registry_double import (
     FakeRegistry,
+    key_ring,
     make_agent,
     manifest_bytes,
     push_event,
@@ -35,9 +36,9 @@ URL = "/api/v1/repositories"
 
 
 @pytest.fixture
-def agent(app, settings):
+def agent(app, settings, database):
     """The app's RegistryAgent (no backoff sleeps), also used for direct service calls."""
-    agent = make_agent(settings)
+    agent = make_agent(settings, database)
     app.extensions[EXTENSION].agent = agent
     return agent
 
@@ -63,7 +64,7 @@ def _rows(sql, name):
 
 
 def test_delete_calls_registry_with_a_delete_token_then_removes_every_record(
-    client, uow, settings, registry, agent, fake, pushed, sql, index_client
+    client, uow, settings, database, registry, agent, fake, pushed, sql, index_client
 ):
     response = client.delete(f"{URL}/alice/app", headers=basic("alice"))
     assert response.status_code == 202, response.json
@@ -77,7 +78,11 @@ def test_delete_calls_registry_with_a_delete_token_then_removes_every_record(
     assert claims.expires_at - claims.issued_at == 60
     # Recorded as issued: the registry's verification call accepts it.
     verified = tokens.verify_for_registry(
-        uow, TokenAuthority.from_settings(settings), REGISTRY, registry[1], fake.tokens[0]
+        uow,
+        TokenAuthority.from_settings(settings, key_ring(settings, database)),
+        REGISTRY,
+        registry[1],
+        fake.tokens[0],
     )
     assert verified.token_id == claims.token_id
     assert "alice/app" not in fake.repositories
@@ -171,7 +176,7 @@ def test_namespace_without_registry_removes_records_directly(
 
 
 def test_only_the_registries_holding_the_repository_are_called(
-    uow, users, make_repo, settings, agent, principal
+    uow, users, make_repo, settings, database, agent, principal
 ):
     alices, _ = registries.add_registry(uow, "alices", "http://alices.test", "private", ["alice"])
     hub, _ = registries.add_registry(uow, "hub", "http://hub.test", "private")  # unrestricted
@@ -187,8 +192,8 @@ def test_only_the_registries_holding_the_repository_are_called(
     )
     events.ingest(uow, alices, [push_event("alice/both", "2", manifest_bytes("2"))])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        first = FakeRegistry(mock, "http://alices.test", verifier_for(settings), "alices")
-        second = FakeRegistry(mock, "http://hub.test", verifier_for(settings), "hub")
+        first = FakeRegistry(mock, "http://alices.test", verifier_for(settings, database), "alices")
+        second = FakeRegistry(mock, "http://hub.test", verifier_for(settings, database), "hub")
         for name in ("alice/app", "alice/both"):
             result = deletion.request_deletion(uow, agent, principal("alice"), name)
             assert result.completed

@@ -23,8 +23,8 @@ from tests.service.conftest import REGISTRY, REGISTRY_URL
 
 
 @pytest.fixture
-def agent(settings):
-    return make_agent(settings)
+def agent(settings, database):
+    return make_agent(settings, database)
 
 
 def _state(sql):
@@ -121,23 +121,25 @@ def test_dry_run_reports_and_changes_nothing(uow, agent, fake, drift, sql):
     assert not [p for m, p, _ in fake.calls if m == "GET" and "/manifests/" in p]
 
 
-def test_registry_with_namespaces_syncs_only_those(uow, agent, settings, make_repo, users):
+def test_registry_with_namespaces_syncs_only_those(
+    uow, agent, settings, database, make_repo, users
+):
     registries.add_registry(uow, "bobs", "http://bobs.test", "private", ["bob"])
     make_repo("alice/app")  # not bobs' namespace: never asked about
     make_repo("bob/app")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake = FakeRegistry(mock, "http://bobs.test", verifier_for(settings), "bobs")
+        fake = FakeRegistry(mock, "http://bobs.test", verifier_for(settings, database), "bobs")
         report = sync.sync(uow, agent, "bobs")
     assert _counts(report) == ([], [], [], [], [], [], [])
     assert [p for _, p, _ in fake.calls] == ["/v2/_catalog", "/v2/bob/app/tags/list"]
 
 
 def test_absolute_links_are_followed_on_the_registry_itself(
-    uow, agent, settings, registry, users, sql
+    uow, agent, settings, database, registry, users, sql
 ):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake = FakeRegistry(
-            mock, REGISTRY_URL, verifier_for(settings), REGISTRY, absolute_links=True
+            mock, REGISTRY_URL, verifier_for(settings, database), REGISTRY, absolute_links=True
         )
         for tag in ("1", "2", "3"):
             fake.push("alice/app", tag, manifest_bytes(tag))
@@ -216,7 +218,7 @@ def test_a_push_during_the_sync_keeps_the_holding(
 
 
 def test_catalog_names_outside_the_registrys_namespaces_are_not_taken(
-    uow, agent, settings, make_repo, users, sql
+    uow, agent, settings, database, make_repo, users, sql
 ):
     bobs, _ = registries.add_registry(uow, "bobs", "http://bobs.test", "private", ["bob"])
     make_repo("bob/app")
@@ -227,7 +229,7 @@ def test_catalog_names_outside_the_registrys_namespaces_are_not_taken(
         (bobs.id,),
     )  # recorded long ago
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake = FakeRegistry(mock, "http://bobs.test", verifier_for(settings), "bobs")
+        fake = FakeRegistry(mock, "http://bobs.test", verifier_for(settings, database), "bobs")
         for name in ("bob/app", "alice/planted", "alice/old"):
             fake.push(name, "1", manifest_bytes(name))
         report = sync.sync(uow, agent, "bobs")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from wharf_index.services import access_tokens, accounts
 from wharf_protocol.client import TokenRejected
+from wharf_protocol.keys import SigningKey
 from wharf_protocol.scopes import parse_challenge
 from wharf_protocol.tokens import TokenIssuer
 
@@ -92,12 +93,14 @@ def test_anonymous_callers_get_no_login_token(client, settings):
     assert response.get_json()["error"]["code"] == "UNAUTHORIZED"
 
 
-def test_only_login_tokens_of_the_index_open_the_ping(client, settings, users, get_token):
+def test_only_login_tokens_of_the_index_open_the_ping(
+    client, settings, users, get_token, index_key
+):
     registry_token = get_token("repository:alice/x:pull", user="alice").get_json()["token"]
-    forged, _ = TokenIssuer(["not-the-index-key-0123456789abcdef"], settings.token_issuer).issue(
+    forged, _ = TokenIssuer(SigningKey.generate(), settings.token_issuer).issue(
         "alice", settings.token_issuer, ()
     )
-    unrecorded, _ = TokenIssuer(list(settings.token_keys), settings.token_issuer).issue(
+    unrecorded, _ = TokenIssuer(index_key, settings.token_issuer).issue(
         "alice", settings.token_issuer, ()
     )
     refresh = _docker_login(client)["refresh_token"]

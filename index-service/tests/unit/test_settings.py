@@ -16,7 +16,7 @@ def test_defaults():
     assert settings.public_url == "http://127.0.0.1:5001"
     assert settings.default_visibility == "private"
     assert settings.log_format == "json"
-    assert settings.token_keys == (derive_token_key("s" * 32),)
+    assert settings.token_algorithm == "ES256"
 
 
 def test_only_database_url_and_secret_key_are_required():
@@ -58,10 +58,24 @@ def test_short_secret_key_is_refused():
     assert "INDEX_SECRET_KEY" in caught.value.problems
 
 
-def test_token_keys_keep_their_order():
-    keys = " old-key-0123456789 ,new-key-0123456789"
-    settings = Settings.from_env(dict(BASE, INDEX_TOKEN_KEYS=keys))
-    assert settings.token_keys == ("old-key-0123456789", "new-key-0123456789")
+@pytest.mark.parametrize("name", ["INDEX_TOKEN_KEYS", "INDEX_TOKEN_KEYS_FILE"])
+def test_the_removed_token_keys_setting_stops_start_up(name):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, **{name: "old-key-0123456789"}))
+    problem = caught.value.problems[name]
+    assert "database" in problem and "wharf-index keys rotate" in problem
+
+
+def test_token_algorithm_is_es256_or_rs256():
+    assert Settings.from_env(dict(BASE, INDEX_TOKEN_ALGORITHM="rs256")).token_algorithm == "RS256"
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_TOKEN_ALGORITHM="HS256"))
+    assert "INDEX_TOKEN_ALGORITHM" in caught.value.problems
+
+
+def test_the_refresh_token_key_is_derived_from_the_secret_key():
+    assert derive_token_key("s" * 32) == derive_token_key("s" * 32) != derive_token_key("t" * 32)
+    assert "s" * 32 not in derive_token_key("s" * 32)
 
 
 def test_pool_min_above_max_is_refused():
@@ -98,7 +112,7 @@ def test_missing_secret_file_is_named(tmp_path):
 def test_repr_hides_secrets():
     settings = Settings.from_env(dict(BASE, INDEX_DATABASE_URL="postgresql://u:pw@h/db"))
     text = repr(settings)
-    assert "s" * 32 not in text and "pw@" not in text and settings.token_keys[0] not in text
+    assert "s" * 32 not in text and "pw@" not in text
 
 
 def test_case_is_normalised_for_levels_and_formats():

@@ -198,7 +198,8 @@ class TokenIssuer:
         ttl: int = 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        _signing_key(key)
+        if not callable(key):  # a callable is asked per token, never here
+            _signing_key(key)
         if ttl < 1:
             raise ValueError("ttl must be at least one second")
         self._key = key

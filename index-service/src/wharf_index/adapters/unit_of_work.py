@@ -30,6 +30,7 @@ from .reconciliation import PgReconciliationStore
 from .registries import PgRegistryStore
 from .repositories import PgRepositoryStore
 from .search import PgSearchStore
+from .signing_keys import PgSigningKeyStore
 from .stars import PgStarStore
 from .tags import PgTagStore
 from .token_checks import PgTokenCheckStore
@@ -55,6 +56,7 @@ STORES = {
     "deletions": PgDeletionStore,
     "reconciliation": PgReconciliationStore,
     "housekeeping": PgHousekeepingStore,
+    "signing_keys": PgSigningKeyStore,
 }
 
 
@@ -81,6 +83,7 @@ class PgUnitOfWork:
     deletions: PgDeletionStore
     reconciliation: PgReconciliationStore
     housekeeping: PgHousekeepingStore
+    signing_keys: PgSigningKeyStore
 
     def __init__(self, db: Database, config: Any = None) -> None:
         self.db = db

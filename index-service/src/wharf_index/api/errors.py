@@ -7,7 +7,8 @@
   without its own entry gets its parent's) -> ``{"error": {"code", "message"[, "detail"]}}``.
 - wharf_protocol TokenError (token verification) -> 422 ``TOKEN_INVALID`` with
   ``detail.reason``; EventsInvalid (registry events) -> 400 ``EVENTS_INVALID``.
-- DatabaseUnavailable -> 503 ``UNAVAILABLE`` with ``Retry-After``.
+- DatabaseUnavailable -> 503 ``UNAVAILABLE`` with ``Retry-After``; SigningKeysUnreadable
+  (``INDEX_SECRET_KEY`` changed under the stored signing key) -> logged, 503 ``UNAVAILABLE``.
 - werkzeug HTTPException -> its status with a code from ``HTTP_CODES``; requests gunicorn
   refused before the app saw them (bad or oversized head) get the same body through
   :func:`refused_request_body`, which the gunicorn worker calls (gunicorn_conf.py).
@@ -154,6 +155,11 @@ def register_error_handlers(app: Flask) -> None:
         logger.warning("database unavailable: %s", exc)
         error = ApiError("UNAVAILABLE", "the service is temporarily unavailable", 503)
         return _respond(error, {"Retry-After": "1"})
+
+    @app.errorhandler(errors.SigningKeysUnreadable)
+    def handle_keys_unreadable(exc: errors.SigningKeysUnreadable):
+        logger.error("%s", exc)
+        return _respond(ApiError("UNAVAILABLE", "the service is temporarily unavailable", 503))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):

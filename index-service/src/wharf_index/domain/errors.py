@@ -16,6 +16,7 @@ Hierarchy::
       RegistryCallFailed > RegistryUnavailable (network, timeout, 5xx), RegistryRefused
                            (the registry answered, but not as expected: 401/403/4xx)
     DatabaseUnavailable (no IndexError_: the stores cannot be reached; 503, retry later)
+    SigningKeysUnreadable (no IndexError_: INDEX_SECRET_KEY does not decrypt the signing key)
 
 A private repository the caller may not see must be reported as RepositoryNotFound, never
 PermissionDenied, so outsiders cannot learn that it exists.
@@ -205,3 +206,17 @@ class DatabaseUnavailable(Exception):
 
     committing = False
     timed_out = False
+
+
+class SigningKeysUnreadable(Exception):
+    """The token signing key in the database cannot be decrypted with the password derived
+    from ``INDEX_SECRET_KEY`` (the secret changed since the key was made). Configuration,
+    not the caller's fault: the command line names the setting, the API answers 503."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "INDEX_SECRET_KEY: the token signing key in the database cannot be decrypted with"
+            " this secret (INDEX_SECRET_KEY changed since the key was made); set the previous"
+            " INDEX_SECRET_KEY again, or run `wharf-index keys rotate` to sign with a new key"
+            " (tokens signed by the old one stay valid until they expire)"
+        )

@@ -123,6 +123,20 @@ class Verification:
     token_expires_at: datetime | None
 
 
+@dataclass(frozen=True)
+class SigningKeyRecord:
+    """A stored token signing key: ``private_pem`` is encrypted (services/signing_keys.py);
+    ``retired_at`` and ``published_until`` are None while it is the active key."""
+
+    kid: str
+    algorithm: str
+    private_pem: bytes
+    certificate_pem: bytes
+    created_at: datetime
+    retired_at: datetime | None
+    published_until: datetime | None
+
+
 # -- deletions and reconciliation -----------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ from .model import (
     TokenScope,
     User,
 )
-from .records import AuditEntry, CredentialState, IssuedToken, Verification
+from .records import AuditEntry, CredentialState, IssuedToken, SigningKeyRecord, Verification
 
 
 class UserStore(Protocol):
@@ -203,6 +203,30 @@ class IssuedTokenStore(Protocol):
 
     def count_expired(self, grace_seconds: int) -> int:
         """How many records :meth:`prune_expired` would delete in all."""
+
+
+class SigningKeyStore(Protocol):
+    """``uow.signing_keys``: the token signing keys (at most one active, unretired)."""
+
+    def active(self) -> SigningKeyRecord | None: ...
+
+    def published(self) -> list[SigningKeyRecord]:
+        """The active key and the retired ones still published, oldest first."""
+
+    def add_active(
+        self, kid: str, algorithm: str, private_pem: bytes, certificate_pem: bytes
+    ) -> bool:
+        """Store a new active key; False (nothing stored) when there already is one."""
+
+    def retire_active(self, published_for: int) -> str | None:
+        """Retire the active key, published ``published_for`` seconds more; its kid, or None
+        when there was none."""
+
+    def prune_unpublished(self) -> int:
+        """Delete the retired keys past their ``published_until``; return how many."""
+
+    def count_unpublished(self) -> int: ...
+    def list(self) -> list[SigningKeyRecord]: ...
 
 
 class TokenCheckStore(Protocol):

@@ -25,7 +25,10 @@ short transaction, so it never holds many locks or a long transaction:
 - processed event ids older than ``INDEX_EVENT_RETENTION`` (7 days by default): an id only
   has to outlive every redelivery of its event, and a registry redelivers an event only
   until the Index acknowledged it, on its next delivery pass (the Index README's decisions
-  give the bound).
+  give the bound);
+- retired signing keys past their ``published_until`` (services/signing_keys.py): every
+  token they signed has expired, so they are no longer published (a few rows: one
+  statement).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class PruneReport:
 
     issued_tokens: int
     processed_events: int
+    signing_keys: int = 0
     dry_run: bool = False
 
     def lines(self) -> list[str]:
@@ -59,6 +63,7 @@ class PruneReport:
         return [
             f"{self.issued_tokens} expired issued-token records {verb}",
             f"{self.processed_events} old processed event ids {verb}",
+            f"{self.signing_keys} retired signing keys past publication {verb}",
         ]
 
 
@@ -71,7 +76,8 @@ def prune(
     dry_run: bool = False,
     max_batches: int | None = None,
 ) -> PruneReport:
-    """Delete expired issued-token records and old processed event ids (module docstring),
+    """Delete expired issued-token records, old processed event ids and retired signing keys
+    no longer published (module docstring),
     ``batch`` rows per transaction, at most ``max_batches`` batches per table (None: until
     done). ``dry_run`` only counts."""
     if dry_run:
@@ -79,6 +85,7 @@ def prune(
             return PruneReport(
                 uow.issued_tokens.count_expired(token_grace),
                 uow.content.count_old_events(event_retention),
+                uow.signing_keys.count_unpublished(),
                 dry_run=True,
             )
     tokens = _in_batches(
@@ -87,7 +94,9 @@ def prune(
     events = _in_batches(
         uow, lambda: uow.content.prune_events(event_retention, batch), batch, max_batches
     )
-    return PruneReport(tokens, events)
+    with uow:
+        keys = uow.signing_keys.prune_unpublished()
+    return PruneReport(tokens, events, keys)
 
 
 def _in_batches(
@@ -195,9 +204,10 @@ def _run_logged(task: Task) -> str | None:
         return f"{type(exc).__name__}: {exc}"[:1000]
     if isinstance(result, PruneReport):
         logger.info(
-            "housekeeping: pruned %d issued-token records, %d processed event ids",
+            "housekeeping: pruned %d issued-token records, %d processed event ids, %d signing keys",
             result.issued_tokens,
             result.processed_events,
+            result.signing_keys,
         )
     return None
 

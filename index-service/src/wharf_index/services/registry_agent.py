@@ -1,7 +1,7 @@
 """The Index acting as a registry client (scenario C step 2, ``registry sync``).
 
 :class:`RegistryAgent` holds what the Index needs to call registries itself: a token
-issuer (the Index's own keys and issuer name) and a registry client (the domain's
+issuer (the Index's active signing key and issuer name) and a registry client (the domain's
 RegistryClient port; the composition root, context.py, gives it the HTTP client of
 adapters/registry_http.py). :func:`mint` issues a short-lived token for one registry
 (audience = its name) and records it in ``issued_tokens`` (kind ``access``, subject
@@ -25,6 +25,7 @@ from wharf_protocol.tokens import TokenIssuer
 from ..domain.model import SYSTEM, Registry
 from ..domain.registry_client import RegistryClient
 from . import tokens
+from .signing_keys import KeyRing
 from .unit_of_work import UnitOfWork
 
 TOKEN_TTL = 60  # seconds: long enough for one call with its retries, short if it leaks
@@ -39,11 +40,10 @@ class RegistryAgent:
     token_ttl: int = TOKEN_TTL
 
     @classmethod
-    def from_settings(cls, settings, http: RegistryClient) -> RegistryAgent:
-        """The agent of the Index's keys and issuer name in ``settings``, calling
-        registries through ``http``."""
-        issuer = TokenIssuer(list(settings.token_keys), settings.token_issuer, ttl=TOKEN_TTL)
-        return cls(issuer, http)
+    def from_settings(cls, settings, http: RegistryClient, keys: KeyRing) -> RegistryAgent:
+        """The agent signing with the ``keys`` ring as the issuer named in ``settings``,
+        calling registries through ``http``."""
+        return cls(keys.issuer(settings.token_issuer, TOKEN_TTL), http)
 
 
 def mint(uow: UnitOfWork, agent: RegistryAgent, registry: Registry, access: Iterable[Scope]) -> str:

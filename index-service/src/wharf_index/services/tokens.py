@@ -14,15 +14,19 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
   request that allocated a repository (scenario B) commits durably instead: the relaxed
   commit applies only to a transaction whose one write is the record
   (adapters/issued_tokens.py).
+- Registry and login tokens are JWTs signed with the active key of the key ring
+  (services/signing_keys.py: stored in the database, rotated with ``wharf-index keys
+  rotate``) and verified against its published keys.
 - With ``offline`` an authenticated caller also gets a refresh token: opaque to clients,
-  itsdangerous-signed with the token keys under its own salt (so it is never a registry
-  token), recorded with kind ``refresh`` (revocable; revoked with the user's other tokens on
-  a password change), bound to the user (and, for access-token logins, to that token and
-  its scopes) and to the user's credential epoch at the time the credentials were checked
-  (so one minted by a request that checked the old password while the password changed
-  is refused too), valid ``INDEX_REFRESH_TOKEN_TTL`` seconds. :func:`refresh` exchanges it for
-  an access token; as the OAuth2 spec of the reference registry says for
-  ``grant_type=refresh_token``, the same refresh token is returned, never a new one.
+  itsdangerous-signed (HMAC) with a key derived from ``INDEX_SECRET_KEY`` under its own
+  salt (so it is never a registry token), recorded with kind ``refresh`` (revocable;
+  revoked with the user's other tokens on a password change), bound to the user (and, for
+  access-token logins, to that token and its scopes) and to the user's credential epoch at
+  the time the credentials were checked (so one minted by a request that checked the old
+  password while the password changed is refused too), valid ``INDEX_REFRESH_TOKEN_TTL``
+  seconds. :func:`refresh` exchanges it for an access token; as the OAuth2 spec of the
+  reference registry says for ``grant_type=refresh_token``, the same refresh token is
+  returned, never a new one.
 - :func:`verify_for_registry`: the registry's credential, then signature, expiry and
   not-before (with ``INDEX_TOKEN_LEEWAY``), issuer, audience = that registry's name, and the
   issued-token record (``unknown`` / ``revoked``), in one indexed query.
@@ -35,7 +39,7 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from itsdangerous import BadData, URLSafeSerializer
@@ -52,10 +56,12 @@ from wharf_protocol.tokens import (
 
 from ..domain import errors, policy
 from ..domain.model import Principal
+from ..settings import derive_token_key
 from . import credentials
 from .access import authorize
 from .credential_cache import CredentialCache
 from .principals import principal_for
+from .signing_keys import KeyRing
 from .unit_of_work import UnitOfWork
 
 REFRESH_SALT = "wharf.refresh-token"  # noqa: S105 - a salt label, not a secret
@@ -95,13 +101,14 @@ class TokenGrant:
 
 @dataclass
 class TokenAuthority:
-    """The token objects of one app (IndexContext.authority): issuer, verifier, the
-    refresh-token serializer and the credential cache."""
+    """The token objects of one app (IndexContext.authority): the key ring, the issuer and
+    verifier over it, the refresh-token serializer and the credential cache."""
 
+    keys: KeyRing = field(repr=False)
     issuer: TokenIssuer
     verifier: TokenVerifier
-    refresh_serializer: URLSafeSerializer
-    cache: CredentialCache
+    refresh_serializer: URLSafeSerializer = field(repr=False)
+    cache: CredentialCache = field(repr=False)
     refresh_ttl: int
 
     def __repr__(self) -> str:
@@ -114,15 +121,18 @@ class TokenAuthority:
         return self.issuer.issuer
 
     @classmethod
-    def from_settings(cls, settings) -> TokenAuthority:
-        keys = list(settings.token_keys)
+    def from_settings(cls, settings, keys: KeyRing) -> TokenAuthority:
+        """The authority of ``settings`` signing and verifying with the ``keys`` ring."""
         return cls(
-            issuer=TokenIssuer(keys, settings.token_issuer, ttl=settings.token_ttl),
+            keys=keys,
+            issuer=keys.issuer(settings.token_issuer, settings.token_ttl),
             verifier=TokenVerifier(
-                keys, issuer=settings.token_issuer, leeway=settings.token_leeway
+                keys.find, issuer=settings.token_issuer, leeway=settings.token_leeway
             ),
             refresh_serializer=URLSafeSerializer(
-                keys, salt=REFRESH_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+                derive_token_key(settings.secret_key),
+                salt=REFRESH_SALT,
+                signer_kwargs={"digest_method": hashlib.sha256},
             ),
             cache=CredentialCache(
                 settings.secret_key, settings.credential_cache_ttl, settings.credential_cache_size
@@ -191,6 +201,9 @@ def issue(
     own = service == authority.service
     if own and user is None:
         raise errors.AuthenticationFailed("authentication required")
+    # The key is (re)loaded, when due, before the transaction: a request then holds one
+    # pooled connection at a time.
+    authority.keys.signing_key()
     with uow:
         if own:
             audience, granted = authority.service, ()

@@ -47,6 +47,7 @@ from ..domain.stores import (
     LoginFailureStore,
     NamespaceStore,
     OrgStore,
+    SigningKeyStore,
     TokenCheckStore,
     UserStore,
 )
@@ -98,6 +99,8 @@ class UnitOfWork(Protocol):
     def reconciliation(self) -> ReconciliationStore: ...
     @property
     def housekeeping(self) -> HousekeepingStore: ...
+    @property
+    def signing_keys(self) -> SigningKeyStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type, exc, tb) -> None: ...  # never swallows the exception
