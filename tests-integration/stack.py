@@ -72,7 +72,6 @@ class Stack:
         self.extra_services: list[GunicornService] = []
         self.database = f"wharf_it_{uuid.uuid4().hex[:12]}"
         self.database_url = postgres.create_database(self.database)
-        self.token_keys = secrets.token_hex(32)
         index = network["index"]
         self.index_host = index
         self.index_env = {

@@ -99,7 +99,7 @@ def back_up(old: Stack, tmp_path: Path) -> tuple[Image, Registry, dict[str, str]
     )
     assert (backup / "index.dump").read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
     # The disaster follows (closing drops the database); the configuration survives.
-    return image, registry, {k: old.index_env[k] for k in ("INDEX_SECRET_KEY", "INDEX_TOKEN_KEYS")}
+    return image, registry, {"INDEX_SECRET_KEY": old.index_env["INDEX_SECRET_KEY"]}
 
 
 def check_restore(new: Stack, registry: Registry, image: Image, tmp_path: Path) -> None:

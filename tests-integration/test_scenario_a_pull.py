@@ -125,10 +125,11 @@ def test_v1_handshake_private_repository(token_stack, images):
 def test_registry_refuses_a_token_the_index_did_not_issue(token_stack, images):
     """Step 4-5: the registry asks the Index; a well-formed token signed with another key
     (as an attacker would make one) is refused, and so is garbage."""
+    from wharf_protocol.keys import SigningKey
     from wharf_protocol.scopes import parse_scope
     from wharf_protocol.tokens import TokenIssuer
 
-    forged, _ = TokenIssuer(["not-the-index-key-0123456789abcdef"], "wharf-index").issue(
+    forged, _ = TokenIssuer(SigningKey.generate(), "wharf-index").issue(
         "alice", "reg1", [parse_scope(f"repository:{PRIVATE}:pull")]
     )
     registry = token_stack.registries["reg1"]
