@@ -72,7 +72,9 @@ def build_context(
         db=db or Database.from_settings(settings),
         config=ServiceConfig.from_settings(settings),
         authority=TokenAuthority.from_settings(settings),
-        agent=RegistryAgent.from_settings(settings, registry_client or RegistryHTTP()),
+        agent=RegistryAgent.from_settings(
+            settings, registry_client or RegistryHTTP(verify=settings.registry_tls_ca or True)
+        ),
     )
     context.housekeeper = housekeeper(settings, context.uow, context.agent)
     return context
