@@ -275,3 +275,21 @@ def test_the_gunicorn_config_serves_tls_with_the_settings_files(monkeypatch, tmp
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_conf)
+
+
+def test_index_clients_carry_the_index_tls_settings():
+    from wharf_registry.app import _events_client, _verify_client, index_tls
+
+    assert index_tls(Settings()) == {"verify": True, "cert": None}
+    s = Settings(
+        index_url="https://index.test",
+        index_name="reg",
+        index_credential="cred",
+        index_tls_ca="/etc/ca.pem",
+        index_tls_certificate="c.pem",
+        index_tls_key="k.pem",
+    )
+    expected = {"verify": "/etc/ca.pem", "cert": ("c.pem", "k.pem")}
+    for client in (_verify_client(s), _events_client(s)):
+        assert client._tls == expected
+        client.close()
