@@ -34,8 +34,8 @@ def test_the_settings_name_each_problem(files, tmp_path):
         "X_CERTIFICATE": {"X_KEY": server.key},
         "X_CLIENTCAS": {"X_CLIENTCAS": ca},  # client CAs without a certificate to serve
     }
-    for name, env in cases.items():
-        assert list(tls.server_tls_from_env(env, "X")[1]) == [name]
+    for name, case in cases.items():
+        assert list(tls.server_tls_from_env(case, "X")[1]) == [name]
     missing = str(tmp_path / "missing.pem")
     for bad, name in (
         ({"X_CERTIFICATE": missing, "X_KEY": server.key}, "X_CERTIFICATE"),
@@ -49,6 +49,7 @@ def test_the_settings_name_each_problem(files, tmp_path):
     ):
         problems = tls.server_tls_from_env(bad, "X")[1]
         assert list(problems) == [name], (bad, problems)
+        assert name != "X_CLIENTCAS" or missing in problems[name]
         assert "Traceback" not in problems[name]
     assert tls.ca_file_problem(ca) is None
     assert "cannot load CA file" in tls.ca_file_problem(server.key)
