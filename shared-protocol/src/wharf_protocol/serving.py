@@ -426,11 +426,17 @@ class HeadFirstWorker(ThreadWorker):
         self._linger(conn)
 
     def _linger(self, conn: _Conn) -> None:
-        """Half-close, then drain what the client still sends until it closes (bounded)."""
+        """Half-close, then drain what the client still sends until it closes (bounded).
+
+        Under TLS a close_notify goes first (RFC 8446 section 6.1), without waiting for the
+        client's; what is drained after it is raw bytes."""
         self._unwatch(conn)
         try:
-            conn.sock.shutdown(socket.SHUT_WR)
             conn.sock.setblocking(False)
+            if isinstance(conn.sock, ssl.SSLSocket):
+                with suppress(OSError, ValueError):  # sent; the client's answer is not awaited
+                    conn.sock.unwrap()
+            conn.sock.shutdown(socket.SHUT_WR)
         except OSError:
             self._close(conn)
             return
