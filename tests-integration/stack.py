@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import requests
-from oci_client import OciClient
+from oci_client import Image, OciClient
 from skopeo import Skopeo
 from wharf_testing.hosts import Host, Network
 from wharf_testing.processes import base_env
@@ -318,3 +318,26 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}: {last!r}")
         time.sleep(interval)
+
+
+def push_and_pull(stack: Stack, label: str) -> Image:
+    """alice pushes a new image to ``alice/app:1`` at ``reg1`` with skopeo, pulls it back
+    into an OCI layout, and the Index records the tag (from the registry's events)."""
+    alice = stack.login("alice")
+    registry = stack.registries["reg1"]
+    assert registry.url.startswith("https://") and stack.index.url.startswith("https://")
+    image = Image.random(layers=2, label=label)
+    layout = image.write_layout(os.path.join(stack.workdir, f"layout-{label}"), "1")
+    alice.copy(layout, f"docker://{registry.address}/alice/app:1", check=True)
+    pulled = os.path.join(stack.workdir, f"pulled-{label}")
+    alice.copy(f"docker://{registry.address}/alice/app:1", f"oci:{pulled}:1", check=True)
+    with open(os.path.join(pulled, "index.json"), encoding="utf-8") as fh:
+        assert image.digest in fh.read()
+
+    def recorded():
+        response = stack.api("GET", "/api/v1/repositories/alice/app/-/tags/1", "alice")
+        return response.json() if response.status_code == 200 else None
+
+    detail = wait_for(recorded, timeout=30, message="the Index to record alice/app:1 (events)")
+    assert detail["digest"] == image.digest
+    return image
