@@ -363,7 +363,8 @@ class HeadFirstWorker(ThreadWorker):
             self._want(conn, selectors.EVENT_WRITE, self._handshake)
             return False
         except (OSError, ValueError) as exc:  # no client certificate, plain HTTP, gone...
-            self.log.info(
+            gone = isinstance(exc, (ssl.SSLEOFError, ConnectionError))  # e.g. TCP probes
+            (self.log.debug if gone else self.log.info)(
                 "TLS handshake failed from ip=%s: %s",
                 conn.client[0] if conn.client else "",
                 getattr(exc, "reason", None) or type(exc).__name__,
