@@ -2,8 +2,9 @@
 
 Nothing of the user's is read or written: ``HOME``, ``XDG_*`` and the auth file point into
 the work directory, and the signature policy is a local "accept anything" file. Registries
-speak plain HTTP here, hence ``--tls-verify=false`` everywhere (skopeo then falls back from
-HTTPS to HTTP).
+speak plain HTTP in most stacks, hence ``--tls-verify=false`` (skopeo then falls back from
+HTTPS to HTTP); given ``cert_dir`` (a CA ``ca.crt``, maybe ``client.cert``/``client.key``)
+every command verifies TLS instead: ``--tls-verify=true --cert-dir DIR``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ class SkopeoError(AssertionError):
 class Skopeo:
     """skopeo with a private auth file; :meth:`login` once, then copy/inspect/delete."""
 
-    def __init__(self, host: Host, workdir: str) -> None:
-        self.host, self.workdir = host, workdir
+    def __init__(self, host: Host, workdir: str, cert_dir: str | None = None) -> None:
+        self.host, self.workdir, self.cert_dir = host, workdir, cert_dir
         os.makedirs(os.path.join(workdir, "run"), mode=0o700, exist_ok=True)
         self.authfile = os.path.join(workdir, "auth.json")
         self.policy = os.path.join(workdir, "policy.json")
@@ -56,10 +57,15 @@ class Skopeo:
             )
         return result
 
+    def _tls(self, prefix: str = "--") -> list[str]:
+        if self.cert_dir is None:
+            return [f"{prefix}tls-verify=false"]
+        return [f"{prefix}tls-verify=true", f"{prefix}cert-dir", self.cert_dir]
+
     def login(self, registry: str, username: str, password: str, *, check: bool = True):
         return self.run(
             "login",
-            "--tls-verify=false",
+            *self._tls(),
             "--authfile",
             self.authfile,
             "--username",
@@ -77,8 +83,8 @@ class Skopeo:
         """``skopeo copy`` (either side may be ``docker://``; credentials from the auth file)."""
         return self.run(
             "copy",
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
+            *self._tls("--src-"),
+            *self._tls("--dest-"),
             "--src-authfile",
             self.authfile,
             "--dest-authfile",
@@ -92,7 +98,7 @@ class Skopeo:
         """``skopeo inspect docker://REF``; on success ``json.loads(result.stdout)`` works."""
         return self.run(
             "inspect",
-            "--tls-verify=false",
+            *self._tls(),
             "--authfile",
             self.authfile,
             f"docker://{reference}",
@@ -102,7 +108,7 @@ class Skopeo:
     def list_tags(self, repository: str, *, check: bool = False):
         return self.run(
             "list-tags",
-            "--tls-verify=false",
+            *self._tls(),
             "--authfile",
             self.authfile,
             f"docker://{repository}",
@@ -112,7 +118,7 @@ class Skopeo:
     def delete(self, reference: str, *, check: bool = False):
         return self.run(
             "delete",
-            "--tls-verify=false",
+            *self._tls(),
             "--authfile",
             self.authfile,
             f"docker://{reference}",

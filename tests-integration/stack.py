@@ -6,6 +6,12 @@ the sandbox, or 127.0.0.1 with a free port). :class:`Stack` prepares one Index d
 starts registries, and offers the helpers the scenario and fault tests share: clients
 (:class:`~oci_client.OciClient`, :class:`~skopeo.Skopeo`, the Index API over requests),
 bounded polling, and stop/kill/restart of every process.
+
+``Stack(..., tls=True)`` runs every service over HTTPS with certificates of a private test
+CA (:mod:`wharf_testing.tls`): the Index trusts it for registry URLs, each registry for its
+Index calls, and the clients (skopeo's ``--cert-dir``, :meth:`Stack.api`) verify against
+it. With ``client_certs=True`` both services also require a client certificate signed by
+that CA, and every client (registries calling the Index included) presents one.
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import requests
-from oci_client import OciClient
+from oci_client import Image, OciClient
 from skopeo import Skopeo
 from wharf_testing.hosts import Host, Network
 from wharf_testing.processes import base_env
 from wharf_testing.services import GunicornService
+from wharf_testing.tls import TestTLS, make_tls
 
 ADMIN = "sysop"  # "admin" is a reserved name at the Index
 INDEX_PORT = 5001
@@ -65,9 +72,25 @@ class Registry:
 class Stack:
     """One Index (fresh database) and its registries; :meth:`close` stops everything."""
 
-    def __init__(self, network: Network, postgres, *, index_env: Mapping[str, str] = ()) -> None:
+    def __init__(
+        self,
+        network: Network,
+        postgres,
+        *,
+        index_env: Mapping[str, str] = (),
+        tls: bool = False,
+        client_certs: bool = False,
+    ) -> None:
         self.network, self.postgres = network, postgres
         self.workdir = tempfile.mkdtemp(prefix="wharf-it-")
+        self.tls: TestTLS | None = None
+        if tls or client_certs:
+            sans = [network[h].address for h in ("index", "registry", "registry2")]
+            sans = list(dict.fromkeys([*sans, "127.0.0.1", "localhost"]))
+            self.tls = make_tls(os.path.join(self.workdir, "tls"), sans)
+            if client_certs:
+                self.tls = self.tls.requiring_client_cert()
+        self.scheme = "https" if self.tls else "http"
         self.registries: dict[str, Registry] = {}
         self.extra_services: list[GunicornService] = []
         self.database = f"wharf_it_{uuid.uuid4().hex[:12]}"
@@ -80,10 +103,12 @@ class Stack:
             "INDEX_PASSWORD_SCRYPT_N": "1024",
             "INDEX_LOG_FORMAT": "text",
             "INDEX_DB_CONNECT_TIMEOUT": "3",
+            **(self.tls.env("INDEX_HTTP_TLS") if self.tls else {}),
+            **({"INDEX_REGISTRY_TLS_CA": self.tls.ca} if self.tls else {}),
             **dict(index_env),
         }
         port = index.port(INDEX_PORT)
-        self.index_env["INDEX_PUBLIC_URL"] = f"http://{index.address}:{port}"
+        self.index_env["INDEX_PUBLIC_URL"] = f"{self.scheme}://{index.address}:{port}"
         self.index = GunicornService(
             "wharf_index.wsgi:app",
             self.index_env,
@@ -95,6 +120,7 @@ class Stack:
             threads=8,
             worker_class=None,
             extra_args=["--config", "python:wharf_index.gunicorn_conf"],
+            tls=self.tls,
         )
 
     # -- setup -----------------------------------------------------------------------------
@@ -144,7 +170,7 @@ class Stack:
         """Register ``name`` at the Index (CLI), then start it on ``host`` in token mode."""
         registry_host = self.network[host]
         port = registry_host.port(REGISTRY_PORT + len(self.registries))
-        url = f"http://{registry_host.address}:{port}"
+        url = f"{self.scheme}://{registry_host.address}:{port}"
         args = ["registry", "add", name, "--url", url, "--kind", "private"]
         for namespace in namespaces:
             args += ["--namespace", namespace]
@@ -156,6 +182,7 @@ class Stack:
             "REGISTRY_INDEX_NAME": name,
             "REGISTRY_INDEX_CREDENTIAL": credential,
             "REGISTRY_AUTH_TOKEN_REALM": f"{self.index.url}/v2/token",
+            **self._registry_tls_env(),
             **dict(env),
         }
         service = self.registry_service(name, registry_host, port, registry_env, clock_offset)
@@ -190,7 +217,18 @@ class Stack:
             threads=8,
             worker_class=None,
             extra_args=["--config", "python:wharf_registry.gunicorn_conf"],
+            tls=self.tls,
         )
+
+    def _registry_tls_env(self) -> dict[str, str]:
+        """HTTPS for a registry, and trust (with a client certificate) for its Index calls."""
+        if self.tls is None:
+            return {}
+        env = {**self.tls.env("REGISTRY_HTTP_TLS"), "REGISTRY_INDEX_TLS_CA": self.tls.ca}
+        if self.tls.require_client_cert:
+            env["REGISTRY_INDEX_TLS_CERTIFICATE"] = self.tls.client.certificate
+            env["REGISTRY_INDEX_TLS_KEY"] = self.tls.client.key
+        return env
 
     def storage_root(self, name: str) -> str:
         return os.path.join(self.workdir, f"storage-{name}")
@@ -205,7 +243,8 @@ class Stack:
     def skopeo(self, label: str = "skopeo") -> Skopeo:
         """A skopeo on the client host with a fresh, empty auth file."""
         workdir = tempfile.mkdtemp(prefix=f"{label}-", dir=self.workdir)
-        return Skopeo(self.network["client"], workdir)
+        cert_dir = self.tls.cert_dir(os.path.join(workdir, "certs")) if self.tls else None
+        return Skopeo(self.network["client"], workdir, cert_dir=cert_dir)
 
     def login(self, user: str, registry: str = "reg1") -> Skopeo:
         """A skopeo logged in to ``registry`` as ``user``."""
@@ -224,7 +263,10 @@ class Stack:
     ) -> requests.Response:
         """A request to the Index (``path`` below its URL), Basic auth as ``user``."""
         auth = (user, PASSWORDS[user]) if user else None
-        return requests.request(method, self.index.url + path, auth=auth, timeout=timeout, **kw)
+        tls = self.tls.requests_kwargs() if self.tls else {}
+        return requests.request(
+            method, self.index.url + path, auth=auth, timeout=timeout, **{**tls, **kw}
+        )
 
     def token(self, registry: str, scope: str, user: str | None = None) -> requests.Response:
         """``GET /v2/token?service=registry&scope=scope`` at the Index."""
@@ -274,3 +316,26 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}: {last!r}")
         time.sleep(interval)
+
+
+def push_and_pull(stack: Stack, label: str) -> Image:
+    """alice pushes a new image to ``alice/app:1`` at ``reg1`` with skopeo, pulls it back
+    into an OCI layout, and the Index records the tag (from the registry's events)."""
+    alice = stack.login("alice")
+    registry = stack.registries["reg1"]
+    assert registry.url.startswith("https://") and stack.index.url.startswith("https://")
+    image = Image.random(layers=2, label=label)
+    layout = image.write_layout(os.path.join(stack.workdir, f"layout-{label}"), "1")
+    alice.copy(layout, f"docker://{registry.address}/alice/app:1", check=True)
+    pulled = os.path.join(stack.workdir, f"pulled-{label}")
+    alice.copy(f"docker://{registry.address}/alice/app:1", f"oci:{pulled}:1", check=True)
+    with open(os.path.join(pulled, "index.json"), encoding="utf-8") as fh:
+        assert image.digest in fh.read()
+
+    def recorded():
+        response = stack.api("GET", "/api/v1/repositories/alice/app/-/tags/1", "alice")
+        return response.json() if response.status_code == 200 else None
+
+    detail = wait_for(recorded, timeout=30, message="the Index to record alice/app:1 (events)")
+    assert detail["digest"] == image.digest
+    return image

@@ -144,7 +144,14 @@ def _oci_layout(root: Path) -> str:
 class Up:
     """One run of ``./deploy/local/up`` in the background, output in a file."""
 
-    def __init__(self, tmp_path: Path, ports: list[int], run: int, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        ports: list[int],
+        run: int,
+        env: dict[str, str],
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.index_port, self.registry_port, self.postgres_port = ports
         self.output = tmp_path / f"up-{run}.out"
         argv = [
@@ -159,6 +166,7 @@ class Up:
             str(self.registry_port),
             "--postgres-port",
             str(self.postgres_port),
+            *extra,
         ]
         with open(self.output, "wb") as out:
             self.proc = subprocess.Popen(
@@ -228,11 +236,13 @@ class Skopeo:
             timeout=120,
         )
 
-    def login(self, registry: str, password: str) -> subprocess.CompletedProcess:
+    def login(
+        self, registry: str, password: str, tls: tuple[str, ...] = ("--tls-verify=false",)
+    ) -> subprocess.CompletedProcess:
         self.authfile.unlink(missing_ok=True)
         return self.run(
             "login",
-            "--tls-verify=false",
+            *tls,
             "--authfile",
             str(self.authfile),
             "-u",
@@ -311,6 +321,56 @@ def test_up_serves_skopeo_stops_cleanly_and_keeps_its_data(tmp_path, runs):
     assert json.loads(inspect.stdout)["Digest"] == digest
     tree = _descendants(second.proc.pid)
     assert second.stop() == 0, second.text()
+    assert _still_running(tree) == []
+
+
+def test_up_tls_serves_https_that_skopeo_verifies(tmp_path, runs):
+    """``--tls``: a local CA in DATA/tls, both services on HTTPS, the registry trusting the
+    CA for its Index calls (token checks, events); skopeo verifies with --cert-dir."""
+    ports = _ports(3)
+    registry = f"127.0.0.1:{ports[1]}"
+    digest = _oci_layout(tmp_path / "image")
+    skopeo = Skopeo(tmp_path / "skopeo")
+    up = Up(tmp_path, ports, 1, _stack_env() | {"WHARF_ADMIN_PASSWORD": PASSWORD}, ("--tls",))
+    runs.append(up)
+    banner = up.wait_up()
+    trust = tmp_path / "data" / "tls" / "trust"
+    assert f"Registry   https://{registry}" in banner
+    assert f"Index      https://127.0.0.1:{ports[0]}" in banner
+    assert f"--cert-dir {trust}" in banner
+    assert f"/etc/docker/certs.d/{registry}/ca.crt" in banner
+    assert sorted(os.listdir(trust)) == ["ca.crt"]  # a --cert-dir must hold no *.key
+    assert stat.S_IMODE((tmp_path / "data" / "tls" / "ca.key").stat().st_mode) == 0o600
+
+    verify = ("--tls-verify=true", "--cert-dir", str(trust))
+    untrusted = skopeo.login(registry, PASSWORD, ("--tls-verify=true",))
+    assert untrusted.returncode != 0 and "certificate" in untrusted.stderr
+    login = skopeo.login(registry, PASSWORD, verify)
+    assert login.returncode == 0, login.stderr + up.text()
+    copy = skopeo.run(
+        "copy",
+        "--dest-tls-verify=true",
+        "--dest-cert-dir",
+        str(trust),
+        "--dest-authfile",
+        str(skopeo.authfile),
+        f"oci:{tmp_path / 'image'}:latest",
+        f"docker://{registry}/admin/hello:1.0",
+    )
+    assert copy.returncode == 0, copy.stderr + up.text()
+    pulled = tmp_path / "pulled"
+    pull = skopeo.run(
+        "copy",
+        *(a.replace("--", "--src-", 1) for a in verify),
+        "--src-authfile",
+        str(skopeo.authfile),
+        f"docker://{registry}/admin/hello:1.0",
+        f"oci:{pulled}:1.0",
+    )
+    assert pull.returncode == 0, pull.stderr + up.text()
+    assert digest in (pulled / "index.json").read_text()
+    tree = _descendants(up.proc.pid)
+    assert up.stop() == 0, up.text()
     assert _still_running(tree) == []
 
 

@@ -271,3 +271,20 @@ def test_constructor_checks_and_repr():
 def test_post_events_returns_the_refusals(client, mocked, body, refused):
     mocked.post(EVENTS, status=200, **({"body": body} if isinstance(body, str) else {"json": body}))
     assert client.post_events(events()) == refused
+
+
+def test_tls_trust_and_client_certificate_go_with_every_call(mocked):
+    mocked.post(VERIFY, json={"claims": CLAIMS.to_dict()})
+    with IndexClient(BASE, "reg-1", SECRET, verify="/etc/ca.pem", cert=("c.pem", "k.pem")) as c:
+        c.verify_token("tok")
+    sent = mocked.calls[0].request.req_kwargs
+    assert (sent["verify"], sent["cert"]) == ("/etc/ca.pem", ("c.pem", "k.pem"))
+
+
+def test_system_trust_by_default(client, mocked, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)  # requests' own override of True
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    mocked.post(VERIFY, json={"claims": CLAIMS.to_dict()})
+    client.verify_token("tok")
+    sent = mocked.calls[0].request.req_kwargs
+    assert (sent["verify"], sent["cert"]) == (True, None)

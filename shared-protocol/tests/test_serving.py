@@ -177,3 +177,26 @@ def test_handle_error_survives_a_gone_client(worker):
     theirs.close()
     with ours:
         worker.handle_error(None, ours, None, ge.InvalidRequestMethod("X"))  # no exception
+
+
+def test_tls_keeps_heads_framed_in_the_event_loop(tmp_path):
+    """certfile/keyfile (tls_config) switch gunicorn's TLS on; heads stay the loop's."""
+    from wharf_protocol import devtls
+    from wharf_protocol.tls import ServerTLS
+
+    _, server, _ = devtls.ensure(str(tmp_path / "tls"))
+    certfile, keyfile, hook = serving.tls_config(ServerTLS(server.certificate, server.key))
+    cfg = Config()
+    cfg.set("certfile", certfile)
+    cfg.set("keyfile", keyfile)
+    cfg.set("ssl_context", hook)
+    cfg.set("worker_tmp_dir", str(tmp_path))
+    made = worker_class(lambda s, m: {})(0, os.getpid(), [], None, 30, cfg, logging.getLogger("t"))
+    try:
+        assert cfg.is_ssl and made.frames_heads
+        context = hook(cfg, lambda: None)
+        assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+    finally:
+        made.tmp.close()
+    assert serving.tls_config(None)[:2] == (None, None)
+    assert serving.tls_config(None)[2](cfg, lambda: "gunicorn's default") == "gunicorn's default"

@@ -8,7 +8,12 @@ Flow (each step reuses what an earlier run made in the data directory):
  4. the Index secret key (``secrets/index-secret-key``), ``wharf-index migrate``, the
     administrator ``admin`` and the registry ``local`` (:mod:`index_setup`);
  5. the Index, then the Registry in token mode on ``<data>/registry``, each waited for on
-    ``/healthz``; the banner; then wait in the foreground until a signal or a service dies;
+    ``/healthz``; the banner; then wait in the foreground until a signal or a service dies.
+    With ``--tls`` both serve HTTPS with certificates of a local CA kept in ``<data>/tls``
+    (made once by ``python -m wharf_protocol.devtls`` in the services' environment, which
+    has the ``cryptography`` package; SANs 127.0.0.1 and localhost), the Registry trusts
+    that CA for its Index calls, ``<data>/tls/trust`` holds the CA alone (a ``--cert-dir``
+    for skopeo and podman) and the banner says how to make clients trust it;
  6. always: stop the registry, the Index, PostgreSQL, in that order.
 Exit status: 0 after SIGINT/SIGTERM, 1 when something failed, 2 for bad options.
 """
@@ -20,7 +25,9 @@ import errno
 import fcntl
 import os
 import secrets
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -98,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         "%(default)s, beside a system PostgreSQL on 5432)",
     )
     parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve both over HTTPS, with certificates of a local CA made in DIR/tls",
+    )
+    parser.add_argument(
         "--python",
         metavar="PATH",
         help="use this interpreter, whose environment already has the "
@@ -149,10 +161,12 @@ def _lock(data_dir: str):
     return fh
 
 
-def _healthy(url: str):
+def _healthy(url: str, cafile: str | None = None):
+    context = ssl.create_default_context(cafile=cafile) if cafile else None
+
     def check() -> bool:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our URL
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310
                 return response.status == 200
         except (urllib.error.URLError, OSError):
             return False
@@ -177,6 +191,7 @@ class Stack:
         self.data = args.data_dir
         self.secrets = os.path.join(self.data, "secrets")
         self.logs = os.path.join(self.data, "logs")
+        self.tls = os.path.join(self.data, "tls") if args.tls else None
         self.services: list[procs.Service] = []
 
     def run(self) -> None:
@@ -190,6 +205,8 @@ class Stack:
         venv_dir = os.path.join(CHECKOUT, ".wharf", "venv")
         python = args.python or pyenv.ensure_venv(CHECKOUT, venv_dir, say)
         pyenv.check_packages(python, own_venv=not args.python)
+        if self.tls:
+            self._make_certificates(python)
         index_env = self._index_env(python)
         cli = pyenv.command(python, "wharf_index")
         account, credential, warnings = self._setup_index(cli, index_env)
@@ -225,6 +242,7 @@ class Stack:
                 data=self.data,
                 password=account,
                 external_db=args.external_db,
+                tls_ca=self._trust_ca,
                 pids={s.name: s.pid for s in self.services},
             ),
             flush=True,
@@ -235,11 +253,38 @@ class Stack:
 
     @property
     def index_url(self) -> str:
-        return f"http://{HOST}:{self.args.index_port}"
+        return f"{self.scheme}://{HOST}:{self.args.index_port}"
 
     @property
     def registry_url(self) -> str:
-        return f"http://{HOST}:{self.args.registry_port}"
+        return f"{self.scheme}://{HOST}:{self.args.registry_port}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
+    def _trust_ca(self) -> str | None:
+        """The CA certificate alone in a directory, the ``--cert-dir`` of clients."""
+        return self._file(os.path.join("trust", "ca.crt"))
+
+    def _file(self, name: str) -> str | None:
+        """A file of the local CA's directory (None without ``--tls``)."""
+        return os.path.join(self.tls, name) if self.tls else None
+
+    def _make_certificates(self, python: str) -> None:
+        """Make the CA and the server certificate in ``<data>/tls`` unless they are there."""
+        argv = [python, "-m", "wharf_protocol.devtls", self.tls, "--san", HOST]
+        result = subprocess.run(  # noqa: S603 - our interpreter and module
+            [*argv, "--san", "localhost"], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"could not make certificates in {self.tls}:\n{result.stderr}")
+        # A --cert-dir for skopeo/podman holding the CA only: they take every *.key there
+        # for a client key, and every *.crt for a CA.
+        os.makedirs(os.path.dirname(self._trust_ca), exist_ok=True)
+        shutil.copyfile(self._file("ca.crt"), self._trust_ca)
+        say(f"TLS: certificates of the local CA {self._file('ca.crt')}")
 
     def _setup_index(self, cli, env) -> tuple[str | None, str, list[str]]:
         """Migrate, ensure ``admin`` and the registry ``local``.
@@ -277,6 +322,13 @@ class Stack:
             REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=os.path.join(self.data, "registry"),
             REGISTRY_HTTP_ADDR=f"{HOST}:{self.args.registry_port}",
         )
+        if self.tls:
+            env = _with(
+                env,
+                REGISTRY_HTTP_TLS_CERTIFICATE=self._file("server.crt"),
+                REGISTRY_HTTP_TLS_KEY=self._file("server.key"),
+                REGISTRY_INDEX_TLS_CA=self._file("ca.crt"),
+            )
         env.setdefault("REGISTRY_LOG_FORMAT", "text")
         return env
 
@@ -291,6 +343,13 @@ class Stack:
             INDEX_BIND=f"{HOST}:{self.args.index_port}",
             INDEX_PUBLIC_URL=self.index_url,
         )
+        if self.tls:
+            env = _with(
+                env,
+                INDEX_HTTP_TLS_CERTIFICATE=self._file("server.crt"),
+                INDEX_HTTP_TLS_KEY=self._file("server.key"),
+                INDEX_REGISTRY_TLS_CA=self._file("ca.crt"),
+            )
         env.setdefault("INDEX_LOG_FORMAT", "text")
         return env
 
@@ -320,7 +379,7 @@ class Stack:
 
     def _start(self, service: procs.Service, health_url: str) -> procs.Service:
         self.services.append(service.start())
-        if not procs.wait_until(_healthy(health_url), 60, self.services):
+        if not procs.wait_until(_healthy(health_url, self._file("ca.crt")), 60, self.services):
             raise RuntimeError(
                 f"{service.name} did not answer {health_url} within 60 s; "
                 f"the end of {service.log_path}:\n{service.log_tail()}"

@@ -121,6 +121,6 @@ def ensure_registry(
         warnings.append(
             f"the Index records registry '{REGISTRY}' at {known[REGISTRY]}, not "
             f"{url}: repository deletion from the Index will not reach it "
-            f"(use the earlier --registry-port)"
+            f"(use the earlier --registry-port and the same --tls choice)"
         )
     return secret_path(secrets_dir, CREDENTIAL_FILE), warnings

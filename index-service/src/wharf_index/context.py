@@ -77,7 +77,9 @@ def build_context(
         db=db,
         config=config,
         authority=TokenAuthority.from_settings(settings, keys),
-        agent=RegistryAgent.from_settings(settings, registry_client or RegistryHTTP(), keys),
+        agent=RegistryAgent.from_settings(
+            settings, registry_client or RegistryHTTP(verify=settings.registry_tls_ca or True), keys
+        ),
     )
     context.housekeeper = housekeeper(settings, context.uow, context.agent)
     return context

@@ -4,7 +4,9 @@ Threaded workers (threads suit an I/O-bound app on a connection pool): gunicorn'
 reading request heads in its event loop (:class:`wharf_protocol.serving.HeadFirstWorker`), so
 clients that trickle their heads hold no thread (408 after INDEX_HTTP_HEADER_TIMEOUT),
 requests with a body run on threads of their own, and a request's socket may stall for
-INDEX_HTTP_BODY_TIMEOUT at most. Limits: request line 8190 bytes (Docker's token requests
+INDEX_HTTP_BODY_TIMEOUT at most. HTTPS with INDEX_HTTP_TLS_CERTIFICATE/_KEY (TLS >= 1.2,
+client certificates required with INDEX_HTTP_TLS_CLIENTCAS), handshakes in the event loop
+too. Limits: request line 8190 bytes (Docker's token requests
 repeat ``scope=`` once per repository), 100 header fields of at most 8190 bytes, 64 KiB of
 head in all; refused requests (400/408/414/431) get the Index's JSON error body
 (``api.errors.refused_request_body``). Logs to stdout in the Index's format
@@ -25,8 +27,10 @@ from wharf_index.settings import ConfigError, Settings
 try:
     _timeouts = Settings.from_env()
     _header_timeout, _body_timeout = _timeouts.http_header_timeout, _timeouts.http_body_timeout
+    _tls = _timeouts.http_tls
 except ConfigError:  # plain gunicorn with bad variables: the app names them when it starts
     _header_timeout, _body_timeout = Settings.http_header_timeout, Settings.http_body_timeout
+    _tls = None
 
 worker_class = serving.worker_class(
     refused_request_body,
@@ -34,6 +38,8 @@ worker_class = serving.worker_class(
     io_timeout=_body_timeout,
     name="IndexWorker",
 )
+# HTTPS when INDEX_HTTP_TLS_CERTIFICATE/_KEY are set (the worker handshakes in its loop).
+certfile, keyfile, ssl_context = serving.tls_config(_tls)
 limit_request_line = serving.LIMIT_REQUEST_LINE
 limit_request_fields = serving.LIMIT_REQUEST_FIELDS
 limit_request_field_size = serving.LIMIT_REQUEST_FIELD_SIZE

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from wharf_protocol import tls
+
 from .logconfig import FORMATS, LEVELS
 
 TOKEN_KEY_DERIVATION = b"wharf-index.token-key.v1"
@@ -86,7 +88,9 @@ class Settings:
     ``X-Forwarded-For``; 0: the connection's peer is the client); prune_interval
     ``INDEX_PRUNE_INTERVAL`` (seconds between prunings of expired token records and old
     processed event ids; 0 turns it off); event_retention ``INDEX_EVENT_RETENTION`` (seconds
-    a processed event id is kept); prune_batch ``INDEX_PRUNE_BATCH`` (rows per delete).
+    a processed event id is kept); prune_batch ``INDEX_PRUNE_BATCH`` (rows per delete); http_tls ``INDEX_HTTP_TLS_CERTIFICATE``,
+    ``_KEY``, ``_CLIENTCAS`` (serve HTTPS, see wharf_protocol.tls); registry_tls_ca
+    ``INDEX_REGISTRY_TLS_CA`` (CA bundle trusted for registry URLs; None: system trust).
     Durations are whole seconds.
     """
 
@@ -125,6 +129,8 @@ class Settings:
     prune_interval: int = 3600
     event_retention: int = 7 * 24 * 3600
     prune_batch: int = 1000
+    http_tls: tls.ServerTLS | None = None
+    registry_tls_ca: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -151,6 +157,9 @@ class Settings:
         for name, env, minimum in _INTEGERS:
             values[name] = reader.get(env, _integer(minimum), getattr(cls, name))
         reader.problems.update({k: v for k, v in REMOVED.items() if reader.environ.get(k)})
+        values["http_tls"], tls_problems = tls.server_tls_from_env(reader.environ, "INDEX_HTTP_TLS")
+        values["registry_tls_ca"] = reader.get("INDEX_REGISTRY_TLS_CA", _ca_file, None)
+        reader.problems.update(tls_problems)
         if not reader.problems and values["db_pool_min"] > values["db_pool_max"]:
             reader.problems["INDEX_DB_POOL_MIN"] = "must not exceed INDEX_DB_POOL_MAX"
         if reader.problems:
@@ -255,6 +264,12 @@ def _http_url(raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an http:// or https:// URL")
     return raw.strip().rstrip("/")
+
+
+def _ca_file(raw: str) -> str:
+    if problem := tls.ca_file_problem(raw.strip()):
+        raise ValueError(problem)
+    return raw.strip()
 
 
 def _bind(raw: str) -> str:

@@ -146,21 +146,24 @@ def served_index(service_factory, db_url):
     """Factory ``(**env) -> GunicornService``: the Index as ``wharf-index serve`` runs it.
 
     Its gunicorn configuration (worker class, limits, timeouts, no control socket) and the
-    default workers and threads, on the test database.
+    default workers and threads, on the test database; HTTPS with ``tls`` (a
+    wharf_testing.tls.TestTLS).
     """
 
-    def start(**extra: str):
+    def start(tls=None, **extra: str):
         env = {
             "INDEX_DATABASE_URL": db_url,
             "INDEX_SECRET_KEY": SECRET_KEY,
             "INDEX_LOG_LEVEL": "WARNING",
             "INDEX_DELETION_REDRIVE_INTERVAL": "0",
+            **(tls.env("INDEX_HTTP_TLS") if tls else {}),
             **extra,
         }
         return service_factory(
             "wharf_index.wsgi:app",
             env,
             "index-served",
+            tls=tls,
             workers=Settings.workers,
             threads=Settings.threads,
             worker_class=None,

@@ -5,7 +5,8 @@ workers and threads). 100 connections misbehave at once: each trickles its reque
 one byte every half second, or sends a POST head and the start of its body and stalls.
 While they are held, health checks, the OpenAPI document and anonymous token requests,
 each on a fresh connection, must each answer within 1 s. A stalled body is dropped after
-INDEX_HTTP_BODY_TIMEOUT.
+INDEX_HTTP_BODY_TIMEOUT. Over HTTPS the same holds for connections that never begin or
+never finish their TLS handshake, and INDEX_HTTP_HEADER_TIMEOUT closes them all.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from wharf_testing.misbehaving import HeldConnections, slow_heads, stalled_bodies, timed_get
+from wharf_testing.misbehaving import (
+    HeldConnections,
+    slow_heads,
+    stalled_bodies,
+    stalled_tls,
+    timed_get,
+)
+from wharf_testing.tls import make_tls
 
 from tests.service.conftest import REGISTRY
 
@@ -37,9 +45,9 @@ def _urls(base: str) -> list[str]:
     ]
 
 
-def _assert_served_quickly(urls: list[str], rounds: int = 3) -> None:
+def _assert_served_quickly(urls: list[str], rounds: int = 3, **kwargs) -> None:
     """GET each URL ``rounds`` times on fresh connections: 200 within BOUND each time."""
-    timings = [(url, *timed_get(url)) for _ in range(rounds) for url in urls]
+    timings = [(url, *timed_get(url, **kwargs)) for _ in range(rounds) for url in urls]
     slow = [
         (url, seconds, status)
         for url, seconds, status in timings
@@ -92,3 +100,19 @@ def test_idle_connections_are_closed_after_the_header_timeout(served_index):
         while held.open_count() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert held.open_count() == 0
+
+
+def test_stalled_tls_handshakes_and_heads_do_not_starve_and_time_out(
+    served_index, registry, tmp_path
+):
+    tls = make_tls(tmp_path / "tls", sans=("127.0.0.1",))
+    index = served_index(tls=tls, INDEX_HTTP_HEADER_TIMEOUT="3")
+    urls = _urls(index.url)
+    _assert_served_quickly(urls, verify=tls.ca)
+
+    silent, hello, heads = stalled_tls(_address(index.url), COUNT, cafile=tls.ca)
+    with silent, hello, heads:
+        _assert_served_quickly(urls, verify=tls.ca)
+        assert [c.open_count() for c in (silent, hello, heads)] == [COUNT] * 3
+        time.sleep(3 + 2.5)  # the header timeout, and the once-a-second sweep
+        assert [c.open_count() for c in (silent, hello, heads)] == [0, 0, 0]

@@ -188,3 +188,13 @@ def test_request_ids_are_echoed_or_made(offline_app):
     assert echoed.headers["X-Request-ID"] == "abc-123"
     made = client.get("/healthz", headers={"X-Request-ID": "bad id;x"}).headers["X-Request-ID"]
     assert made and made != "bad id;x" and len(made) == 32
+
+
+def test_the_registry_client_trusts_index_registry_tls_ca(offline_app):
+    """INDEX_REGISTRY_TLS_CA goes to every call to registries; unset: system trust."""
+    context = offline_app.extensions[EXTENSION]
+    assert context.agent.http.verify is True
+    url = context.settings.database_url
+    settings = Settings(database_url=url, secret_key="k" * 32, registry_tls_ca="/etc/ca.pem")
+    app = create_app(settings, pool=Database(url, connect_timeout=1, pool_timeout=1))
+    assert app.extensions[EXTENSION].agent.http.verify == "/etc/ca.pem"

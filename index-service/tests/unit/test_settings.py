@@ -195,3 +195,34 @@ def test_the_gunicorn_config_serves_with_the_settings_timeouts(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(gunicorn_conf)
+
+
+def test_tls_settings(tmp_path):
+    from wharf_testing.tls import make_tls
+
+    tls = make_tls(tmp_path)
+    s = Settings.from_env(
+        {
+            **BASE,
+            **tls.requiring_client_cert().env("INDEX_HTTP_TLS"),
+            "INDEX_REGISTRY_TLS_CA": tls.ca,
+        }
+    )
+    assert (s.http_tls.certificate, s.http_tls.client_cas) == (tls.server.certificate, (tls.ca,))
+    assert s.registry_tls_ca == tls.ca
+    assert (Settings.from_env(BASE).http_tls, Settings.from_env(BASE).registry_tls_ca) == (
+        None,
+        None,
+    )
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {
+                **BASE,
+                "INDEX_HTTP_TLS_KEY": tls.server.key,
+                "INDEX_REGISTRY_TLS_CA": str(tmp_path / "missing.pem"),
+            }
+        )
+    assert set(caught.value.problems) == {"INDEX_HTTP_TLS_CERTIFICATE", "INDEX_REGISTRY_TLS_CA"}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "INDEX_HTTP_TLS_CLIENTCAS": tls.ca})
+    assert set(caught.value.problems) == {"INDEX_HTTP_TLS_CLIENTCAS"}

@@ -98,13 +98,27 @@ def _verify_client(settings: Settings) -> IndexClient | None:
         timeout=(3.05, 5.0),
         retries=1,
         backoff=0.1,
+        **index_tls(settings),
     )
 
 
 def _events_client(settings: Settings) -> IndexClient:
     return events_client(
-        settings.index_url or "", settings.index_name or "", settings.index_credential or ""
+        settings.index_url or "",
+        settings.index_name or "",
+        settings.index_credential or "",
+        **index_tls(settings),
     )
+
+
+def index_tls(settings: Settings) -> dict:
+    """``verify``/``cert`` of IndexClient: REGISTRY_INDEX_TLS_CA (else system trust) and the
+    client certificate REGISTRY_INDEX_TLS_CERTIFICATE/_KEY, if any."""
+    cert = settings.index_tls_certificate
+    return {
+        "verify": settings.index_tls_ca or True,
+        "cert": (cert, settings.index_tls_key) if cert and settings.index_tls_key else None,
+    }
 
 
 def _start_request() -> None:

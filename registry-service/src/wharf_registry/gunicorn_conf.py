@@ -13,6 +13,8 @@
 - Limits: request line 8190 bytes (Docker's token requests repeat ``scope=``), 100 header
   fields of at most 8190 bytes, 64 KiB of head in all; refused requests (400/408/414/431)
   get the OCI error envelope (``api.errors.refused_request_body``), not an HTML page.
+- HTTPS with REGISTRY_HTTP_TLS_CERTIFICATE/_KEY (TLS >= 1.2, client certificates required
+  with REGISTRY_HTTP_TLS_CLIENTCAS): the worker does the handshake in its event loop too.
 - ``keepalive`` long enough for clients that reuse connections between layer requests.
 - Access and error logs to stdout through :mod:`wharf_registry.logconfig` (JSON by default,
   ``REGISTRY_LOG_FORMAT``/``REGISTRY_LOG_LEVEL``), each access line with the request id the
@@ -47,6 +49,8 @@ worker_class = serving.worker_class(
     error_headers={"Docker-Distribution-API-Version": API_VERSION},
     name="RegistryWorker",
 )
+# HTTPS when REGISTRY_HTTP_TLS_CERTIFICATE/_KEY are set (the worker handshakes in its loop).
+certfile, keyfile, ssl_context = serving.tls_config(_settings.http_tls)
 limit_request_line = serving.LIMIT_REQUEST_LINE
 limit_request_fields = serving.LIMIT_REQUEST_FIELDS
 limit_request_field_size = serving.LIMIT_REQUEST_FIELD_SIZE

@@ -34,6 +34,10 @@ Variables (the README carries the same table)::
     REGISTRY_HTTP_HOST                     public base URL for Location headers [relative]
     REGISTRY_HTTP_BODY_TIMEOUT             idle seconds while a body moves, then drop [60]
     REGISTRY_HTTP_HEADER_TIMEOUT           seconds to send a whole request head, then 408 [20]
+    REGISTRY_HTTP_TLS_CERTIFICATE, _KEY    PEM chain and key files: serve HTTPS (both or neither)
+    REGISTRY_HTTP_TLS_CLIENTCAS            CA PEM files (comma-separated): client certs required
+    REGISTRY_INDEX_TLS_CA                  CA bundle trusted for REGISTRY_INDEX_URL [system trust]
+    REGISTRY_INDEX_TLS_CERTIFICATE, _KEY   client certificate and key for calls to the Index
     REGISTRY_LOG_LEVEL                     DEBUG | INFO | WARNING (WARN) | ERROR | CRITICAL [INFO]
     REGISTRY_LOG_FORMAT                    json | text                       [json]
     REGISTRY_VALIDATION_MANIFESTS_MAXSIZE  largest manifest in bytes (413)   [4194304]
@@ -57,6 +61,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from wharf_protocol import tls
 from wharf_protocol.config import scan
 from wharf_protocol.keys import KeySet
 
@@ -140,6 +145,11 @@ class Settings:
     notifications_batch: int = 100
     notifications_interval: float = 1.0
     notifications_max_backoff: float = 60.0
+    # TLS: served (REGISTRY_HTTP_TLS_*) and trusted for the Index (REGISTRY_INDEX_TLS_*).
+    http_tls: tls.ServerTLS | None = None
+    index_tls_ca: str | None = None
+    index_tls_certificate: str | None = None
+    index_tls_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.storage_driver == "filesystem" and "rootdirectory" not in self.storage_params:
@@ -225,6 +235,7 @@ class Settings:
             tags_max_entries=parser.integer("REGISTRY_TAGS_MAXENTRIES", 10000),
             read_only=parser.boolean("REGISTRY_READONLY", False),
             **_index_settings(env, parser),
+            **_tls_settings(env, parser),
         )
         named = parser.named()
         problems = parser.problems + [  # a variable already reported is not reported again
@@ -276,6 +287,30 @@ def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object
         "notifications_batch": parser.integer("REGISTRY_NOTIFICATIONS_BATCH", 100, high=10000),
         "notifications_interval": parser.number("REGISTRY_NOTIFICATIONS_INTERVAL", 1.0),
         "notifications_max_backoff": parser.number("REGISTRY_NOTIFICATIONS_MAXBACKOFF", 60.0),
+    }
+
+
+def _tls_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object]:
+    """Parse REGISTRY_HTTP_TLS_* (served) and REGISTRY_INDEX_TLS_* (trust for Index calls)."""
+    served, problems = tls.server_tls_from_env(env, "REGISTRY_HTTP_TLS")
+    ca = env.get("REGISTRY_INDEX_TLS_CA") or None
+    if ca and (problem := tls.ca_file_problem(ca)):
+        problems["REGISTRY_INDEX_TLS_CA"] = problem
+    cert, key = (env.get(f"REGISTRY_INDEX_TLS_{n}") or None for n in ("CERTIFICATE", "KEY"))
+    if bool(cert) != bool(key):
+        problems["REGISTRY_INDEX_TLS_" + ("KEY" if cert else "CERTIFICATE")] = (
+            "REGISTRY_INDEX_TLS_CERTIFICATE and REGISTRY_INDEX_TLS_KEY go together"
+        )
+    elif cert and key and (problem := tls.client_cert_problem(cert, key)):
+        problems[
+            "REGISTRY_INDEX_TLS_" + ("KEY" if problem.startswith("key") else "CERTIFICATE")
+        ] = problem
+    parser.problems += [f"{name}: {problem}" for name, problem in problems.items()]
+    return {
+        "http_tls": served,
+        "index_tls_ca": ca,
+        "index_tls_certificate": cert,
+        "index_tls_key": key,
     }
 
 

@@ -45,10 +45,11 @@ def serve_registry(service_factory, tmp_path):
     """Factory ``(**env) -> GunicornService``: the registry as ``wharf-registry serve`` runs it.
 
     Its gunicorn configuration (worker class, limits, timeouts) and default workers and
-    threads, filesystem storage in ``tmp_path``, auth none.
+    threads, filesystem storage in ``tmp_path``, auth none; HTTPS with ``tls`` (a
+    wharf_testing.tls.TestTLS).
     """
 
-    def _start(**extra: str):
+    def _start(tls=None, **extra: str):
         root = tmp_path / "served-storage"
         root.mkdir(parents=True, exist_ok=True)
         env = {
@@ -56,12 +57,14 @@ def serve_registry(service_factory, tmp_path):
             "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root),
             "REGISTRY_AUTH": "none",
             "REGISTRY_LOG_LEVEL": "WARNING",
+            **(tls.env("REGISTRY_HTTP_TLS") if tls else {}),
             **extra,
         }
         return service_factory(
             APP,
             env,
             "registry-served",
+            tls=tls,
             workers=DEFAULT_WORKERS,
             threads=DEFAULT_THREADS,
             worker_class=None,

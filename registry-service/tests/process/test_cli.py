@@ -13,6 +13,7 @@ from serve_process import START_TIMEOUT, cli, registry_env, wait_healthy
 from wharf_registry.cli import build_parser, gunicorn_argv
 from wharf_registry.settings import Settings
 from wharf_testing import free_port
+from wharf_testing.tls import make_tls
 
 
 def test_bad_configuration_exits_2_naming_every_variable(tmp_path):
@@ -64,6 +65,48 @@ def test_unusable_token_keys_exit_2_naming_the_setting(tmp_path, variables, name
     assert result.returncode == 2
     assert named in result.stderr and "Traceback" not in result.stderr
     assert "an-old-shared-secret" not in result.stderr
+
+
+def test_unusable_tls_files_exit_2_naming_the_setting(tmp_path):
+    tls = make_tls(tmp_path / "tls")
+    env = registry_env(
+        tmp_path,
+        REGISTRY_HTTP_TLS_CERTIFICATE=tls.server.certificate,
+        REGISTRY_HTTP_TLS_KEY=str(tmp_path / "no-such.key"),
+    )
+    result = subprocess.run(
+        cli("serve"), env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "REGISTRY_HTTP_TLS_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_over_https_requiring_client_certificates(tmp_path, serve):
+    tls = make_tls(tmp_path / "tls", sans=("127.0.0.1",)).requiring_client_cert()
+    port = free_port()
+    env = registry_env(
+        tmp_path, REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}", **tls.env("REGISTRY_HTTP_TLS")
+    )
+    proc, log = serve("--workers", "1", "--threads", "2", env=env)
+    url = f"https://127.0.0.1:{port}/v2/"
+    deadline = time.monotonic() + START_TIMEOUT
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            response = requests.get(url, timeout=2, **tls.requests_kwargs())
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        raise AssertionError(f"no HTTPS answer from {url}:\n{log.read_text()}")
+    assert response.status_code == 200
+    # Without a certificate: refused (TLS 1.3 may report it as an alert or as a reset).
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, timeout=5, **tls.requests_kwargs(client_cert=False))
+    with pytest.raises(requests.exceptions.SSLError):  # the CA not trusted: refused
+        requests.get(url, timeout=5, cert=tls.requests_kwargs()["cert"])
+    with pytest.raises(requests.ConnectionError):  # plain HTTP on the TLS port
+        requests.get(f"http://127.0.0.1:{port}/v2/", timeout=5)
 
 
 def test_serve_answers_healthz_and_logs_json(tmp_path, serve):

@@ -4,18 +4,22 @@ The registry runs as ``wharf-registry serve`` runs it (its gunicorn configuratio
 workers and threads). 100 connections misbehave at once: either each trickles its request
 head one byte every half second and never ends it, or each sends a PATCH head for an open
 upload and the first bytes of its body, then stalls. While they are held, health checks
-and manifest GETs, each on a fresh connection, must each answer within 1 s.
+and manifest GETs, each on a fresh connection, must each answer within 1 s. Over HTTPS the
+same holds for connections that never begin or never finish their TLS handshake, and the
+header timeout closes them all.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlsplit
 
 import requests
 from registry_http import TIMEOUT, push_blob, start_upload
 from wharf_protocol import mediatypes
-from wharf_testing.misbehaving import slow_heads, stalled_bodies, timed_get
+from wharf_testing.misbehaving import slow_heads, stalled_bodies, stalled_tls, timed_get
+from wharf_testing.tls import make_tls
 
 COUNT = 100
 BOUND = 1.0  # seconds, each request
@@ -58,9 +62,9 @@ def _address(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def _assert_served_quickly(urls: list[str], rounds: int = 3) -> None:
+def _assert_served_quickly(urls: list[str], rounds: int = 3, **kwargs) -> None:
     """GET each URL ``rounds`` times on fresh connections: 200 within BOUND each time."""
-    timings = [(url, *timed_get(url)) for _ in range(rounds) for url in urls]
+    timings = [(url, *timed_get(url, **kwargs)) for _ in range(rounds) for url in urls]
     slow = [
         (url, seconds, status)
         for url, seconds, status in timings
@@ -93,3 +97,17 @@ def test_stalled_upload_bodies_do_not_starve_health_checks_and_pulls(serve_regis
     ) as held:
         _assert_served_quickly(urls)
         assert held.open_count() == COUNT
+
+
+def test_stalled_tls_handshakes_and_heads_do_not_starve_and_time_out(serve_registry, tmp_path):
+    tls = make_tls(tmp_path / "tls", sans=("127.0.0.1",))
+    registry = serve_registry(tls=tls, REGISTRY_HTTP_HEADER_TIMEOUT="3")
+    urls = [f"{registry.url}/healthz", f"{registry.url}/v2/"]
+    _assert_served_quickly(urls, verify=tls.ca)
+
+    silent, hello, heads = stalled_tls(_address(registry.url), COUNT, cafile=tls.ca)
+    with silent, hello, heads:
+        _assert_served_quickly(urls, verify=tls.ca)
+        assert [c.open_count() for c in (silent, hello, heads)] == [COUNT] * 3
+        time.sleep(3 + 2.5)  # the header timeout, and the once-a-second sweep
+        assert [c.open_count() for c in (silent, hello, heads)] == [0, 0, 0]

@@ -264,3 +264,91 @@ def test_key_files_are_read_at_start_up_and_hold_public_keys_only(tmp_path):
     assert s.token_jwks == str(jwks) and s.token_rootcertbundle is None
     with pytest.raises(ConfigError, match="REGISTRY_AUTH_TOKEN_JWKS: .* not an http"):
         Settings.from_env({**TOKEN_LOCAL, "REGISTRY_AUTH_TOKEN_JWKS": "https://"})
+
+
+def test_tls_settings_load_their_files(tmp_path):
+    from wharf_testing.tls import make_tls
+
+    tls = make_tls(tmp_path)
+    s = Settings.from_env(
+        {
+            **tls.requiring_client_cert().env("REGISTRY_HTTP_TLS"),
+            "REGISTRY_INDEX_TLS_CA": tls.ca,
+            "REGISTRY_INDEX_TLS_CERTIFICATE": tls.client.certificate,
+            "REGISTRY_INDEX_TLS_KEY": tls.client.key,
+        }
+    )
+    assert (s.http_tls.certificate, s.http_tls.key) == (tls.server.certificate, tls.server.key)
+    assert s.http_tls.client_cas == (tls.ca,)
+    assert (s.index_tls_ca, s.index_tls_certificate) == (tls.ca, tls.client.certificate)
+    assert Settings.from_env({}).http_tls is None
+
+
+def test_bad_tls_settings_are_named(tmp_path):
+    from wharf_testing.tls import make_tls
+
+    tls = make_tls(tmp_path)
+    cases = {
+        "REGISTRY_HTTP_TLS_KEY": {"REGISTRY_HTTP_TLS_CERTIFICATE": tls.server.certificate},
+        "REGISTRY_HTTP_TLS_CERTIFICATE": {
+            "REGISTRY_HTTP_TLS_CERTIFICATE": str(tmp_path / "missing.crt"),
+            "REGISTRY_HTTP_TLS_KEY": tls.server.key,
+        },
+        "REGISTRY_HTTP_TLS_CLIENTCAS": {
+            **tls.env("REGISTRY_HTTP_TLS"),
+            "REGISTRY_HTTP_TLS_CLIENTCAS": f"{tls.ca},{tls.server.key}",
+        },
+        "REGISTRY_INDEX_TLS_CA": {"REGISTRY_INDEX_TLS_CA": tls.client.key},
+        "REGISTRY_INDEX_TLS_CERTIFICATE": {"REGISTRY_INDEX_TLS_KEY": tls.client.key},
+    }
+    for name, env in cases.items():
+        with pytest.raises(ConfigError) as caught:
+            Settings.from_env(env)
+        assert [p.split(":")[0] for p in caught.value.problems] == [name], env
+    with pytest.raises(ConfigError) as caught:  # a key that is not the certificate's
+        Settings.from_env(
+            {
+                "REGISTRY_HTTP_TLS_CERTIFICATE": tls.server.certificate,
+                "REGISTRY_HTTP_TLS_KEY": tls.client.key,
+            }
+        )
+    assert caught.value.problems[0].startswith("REGISTRY_HTTP_TLS_KEY: ")
+
+
+def test_the_gunicorn_config_serves_tls_with_the_settings_files(monkeypatch, tmp_path):
+    import importlib
+    import ssl
+
+    from wharf_registry import gunicorn_conf
+    from wharf_testing.tls import make_tls
+
+    tls = make_tls(tmp_path).requiring_client_cert()
+    for name, value in tls.env("REGISTRY_HTTP_TLS").items():
+        monkeypatch.setenv(name, value)
+    conf = importlib.reload(gunicorn_conf)
+    try:
+        assert (conf.certfile, conf.keyfile) == (tls.server.certificate, tls.server.key)
+        context = conf.ssl_context(None, None)
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+    finally:
+        monkeypatch.undo()
+        importlib.reload(gunicorn_conf)
+
+
+def test_index_clients_carry_the_index_tls_settings():
+    from wharf_registry.app import _events_client, _verify_client, index_tls
+
+    assert index_tls(Settings()) == {"verify": True, "cert": None}
+    s = Settings(
+        index_url="https://index.test",
+        index_name="reg",
+        index_credential="cred",
+        index_tls_ca="/etc/ca.pem",
+        index_tls_certificate="c.pem",
+        index_tls_key="k.pem",
+    )
+    expected = {"verify": "/etc/ca.pem", "cert": ("c.pem", "k.pem")}
+    for client in (_verify_client(s), _events_client(s)):
+        assert client._tls == expected
+        client.close()

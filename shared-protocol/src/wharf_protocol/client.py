@@ -101,7 +101,9 @@ class IndexClient:
     """Call the Index's internal API with timeouts and bounded, backed-off retries.
 
     ``timeout`` is requests' (connect, read) pair; ``retries`` the number of retries after
-    the first attempt; the n-th retry waits ``backoff * 2 ** (n - 1)`` seconds. Raises
+    the first attempt; the n-th retry waits ``backoff * 2 ** (n - 1)`` seconds; ``verify`` is
+    requests' (True: system trust, or a CA bundle path) and ``cert`` an optional
+    (certificate, key) pair for mutual TLS. Raises
     ValueError for an empty ``registry_name`` or ``credential`` or a negative ``retries``.
     """
 
@@ -115,6 +117,8 @@ class IndexClient:
         backoff: float = 0.2,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        verify: bool | str = True,
+        cert: tuple[str, str] | None = None,
     ) -> None:
         if not registry_name or not credential:
             raise ValueError("registry_name and credential must be non-empty")
@@ -126,6 +130,7 @@ class IndexClient:
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self._session = session or requests.Session()
         self._sleep = sleep
+        self._tls = {"verify": verify, "cert": cert}  # per call: session.verify loses to env
 
     def __repr__(self) -> str:
         return f"IndexClient({self.base_url!r}, registry_name={self.registry_name!r})"
@@ -153,6 +158,7 @@ class IndexClient:
                     headers={"Content-Type": content_type},
                     auth=self._auth,
                     timeout=self.timeout,
+                    **self._tls,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = type(exc).__name__

@@ -20,9 +20,16 @@ the WSGI app) and changes what a thread is handed:
   in the event loop without blocking it.
 - Requests refused before the app sees them (the limits above, a malformed head) get the
   service's JSON error body, ``error_body(status, message)``, not gunicorn's HTML page.
+- TLS (``certfile``/``keyfile``, see :func:`tls_config`): the handshake runs in the event
+  loop too (``do_handshake_on_connect=False``, driven on readiness through
+  ``SSLWantReadError``/``SSLWantWriteError``) and counts against ``header_timeout``, so a
+  client that never finishes it holds no thread either. Bytes already decrypted inside
+  the SSL object do not make the socket readable to the selector, so they are read out
+  (``pending()``) before waiting, and a kept-alive connection with such bytes goes on at
+  once. One SSL context per worker serves every connection.
 
-TLS, the PROXY protocol, HTTP/2 and uwsgi configurations keep gthread's reading (with the
-JSON errors and ``io_timeout``): their bytes cannot be framed here.
+The PROXY protocol, HTTP/2 and uwsgi configurations keep gthread's reading (with the JSON
+errors and ``io_timeout``): their bytes cannot be framed here.
 
 Only the services' gunicorn configurations import this module. It needs gunicorn (the
 ``serving`` extra) and builds on gthread's internals, hence the pinned major version.
@@ -45,6 +52,7 @@ from functools import partial
 from typing import Any
 
 from gunicorn import http
+from gunicorn import sock as gsock
 from gunicorn.http import errors as ge
 from gunicorn.http.message import MAX_REQUEST_LINE, Request
 from gunicorn.http.wsgi import Response, default_environ
@@ -60,6 +68,7 @@ __all__ = [
     "HeadTimeout",
     "has_body",
     "scan_head",
+    "tls_config",
     "worker_class",
 ]
 
@@ -178,8 +187,7 @@ class HeadFirstWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         cfg = self.cfg
         self.frames_heads = not (
-            cfg.is_ssl
-            or cfg.proxy_protocol != "off"
+            cfg.proxy_protocol != "off"
             or "h2" in cfg.http_protocols
             or getattr(cfg, "protocol", "http") != "http"
         )
@@ -188,13 +196,16 @@ class HeadFirstWorker(ThreadWorker):
         self.head_timers: deque[tuple[float, object, _Conn]] = deque()
         self.linger_timers: deque[tuple[float, object, _Conn]] = deque()
         self.body_pool: futures.ThreadPoolExecutor | None = None
+        self.ssl_context: ssl.SSLContext | None = None
 
     def init_process(self) -> None:
         if not self.frames_heads:
             self.log.warning(
-                "TLS, PROXY protocol, HTTP/2 or uwsgi: request heads are read "
+                "PROXY protocol, HTTP/2 or uwsgi: request heads are read "
                 "by threads, so slow clients can hold them"
             )
+        elif self.cfg.is_ssl:  # once per worker (gunicorn would build one per connection)
+            self.ssl_context = gsock.ssl_context(self.cfg)
         self.body_pool = futures.ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="body")
         super().init_process()  # runs the event loop
 
@@ -217,7 +228,23 @@ class HeadFirstWorker(ThreadWorker):
         except ConnectionAbortedError:
             return
         self.nr_conns += 1
-        self.enqueue_req(_Conn(self.cfg, sock, client, listener.getsockname(), self.io_timeout))
+        conn = _Conn(self.cfg, sock, client, listener.getsockname(), self.io_timeout)
+        if self.ssl_context is None:
+            self.enqueue_req(conn)
+            return
+        try:
+            conn.sock = self.ssl_context.wrap_socket(
+                sock,
+                server_side=True,
+                do_handshake_on_connect=False,
+                suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
+            )
+        except OSError:  # the client is gone already
+            self._close(conn)
+            return
+        deadline = time.monotonic() + self.header_timeout  # the handshake is part of the head
+        self._watch(conn, self._handshake, self.head_timers, deadline)
+        self._handshake(conn)
 
     def enqueue_req(self, conn: _Conn) -> None:
         """Start reading the next head of ``conn`` (new, kept alive, or with bytes left over)."""
@@ -240,7 +267,9 @@ class HeadFirstWorker(ThreadWorker):
             keep = not fs.cancelled() and fs.result()
         except Exception:  # noqa: BLE001 - handle() failed: close the connection
             keep = False
-        if keep:
+        if keep and _ssl_pending(conn.sock):  # decrypted bytes the poller cannot see
+            self.enqueue_req(conn)
+        elif keep:
             super().finish_request(conn, fs)  # back to the poller, or on to the next head
         else:
             self._linger(conn)
@@ -323,11 +352,39 @@ class HeadFirstWorker(ThreadWorker):
 
     # -- the event loop's side -------------------------------------------------------------
 
+    def _handshake(self, conn: _Conn, _fileobj: object = None) -> bool:
+        """Drive the TLS handshake one step; when done, read the head. True: conn left."""
+        try:
+            conn.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._want(conn, selectors.EVENT_READ, self._handshake)
+            return False
+        except ssl.SSLWantWriteError:
+            self._want(conn, selectors.EVENT_WRITE, self._handshake)
+            return False
+        except (OSError, ValueError) as exc:  # no client certificate, plain HTTP, gone...
+            gone = isinstance(exc, (ssl.SSLEOFError, ConnectionError))  # e.g. TCP probes
+            (self.log.debug if gone else self.log.info)(
+                "TLS handshake failed from ip=%s: %s",
+                conn.client[0] if conn.client else "",
+                getattr(exc, "reason", None) or type(exc).__name__,
+            )
+            self._close(conn)
+            return True
+        self._want(conn, selectors.EVENT_READ, self._read_head)
+        return self._read_head(conn)
+
+    def _want(self, conn: _Conn, events: int, callback) -> None:
+        """Change what the (watched) connection waits for, keeping its deadline."""
+        self.poller.modify(conn.sock, events, partial(callback, conn))
+
     def _read_head(self, conn: _Conn, _fileobj: object = None) -> bool:
         """Read what has arrived, then :meth:`_advance`; True when the connection left."""
         try:
             data = conn.sock.recv(RECV_SIZE)
-        except (BlockingIOError, InterruptedError):
+            while data and (pending := _ssl_pending(conn.sock)):
+                data += conn.sock.recv(pending)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False
         except OSError:
             data = b""
@@ -370,11 +427,17 @@ class HeadFirstWorker(ThreadWorker):
         self._linger(conn)
 
     def _linger(self, conn: _Conn) -> None:
-        """Half-close, then drain what the client still sends until it closes (bounded)."""
+        """Half-close, then drain what the client still sends until it closes (bounded).
+
+        Under TLS a close_notify goes first (RFC 8446 section 6.1), without waiting for the
+        client's; what is drained after it is raw bytes."""
         self._unwatch(conn)
         try:
-            conn.sock.shutdown(socket.SHUT_WR)
             conn.sock.setblocking(False)
+            if isinstance(conn.sock, ssl.SSLSocket):
+                with suppress(OSError, ValueError):  # sent; the client's answer is not awaited
+                    conn.sock.unwrap()
+            conn.sock.shutdown(socket.SHUT_WR)
         except OSError:
             self._close(conn)
             return
@@ -416,6 +479,23 @@ class HeadFirstWorker(ThreadWorker):
             _, token, conn = timers.popleft()
             if conn.timer is token:
                 action(conn)
+
+
+def _ssl_pending(sock: socket.socket) -> int:
+    """Bytes decrypted and buffered inside an SSL socket (0 for a plain one)."""
+    return sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+
+
+def tls_config(tls: Any | None) -> tuple[str | None, str | None, Callable]:
+    """Return a gunicorn config's ``certfile``, ``keyfile`` and ``ssl_context`` hook for a
+    :class:`wharf_protocol.tls.ServerTLS` (None: plain HTTP and gunicorn's default hook).
+
+    gunicorn needs ``certfile``/``keyfile`` to switch TLS on (``is_ssl``) and checks them at
+    start-up; the hook builds the context from ``tls`` (TLS >= 1.2, client CAs).
+    """
+    if tls is None:
+        return None, None, lambda config, default_factory: default_factory()
+    return tls.certificate, tls.key, lambda config, default_factory: tls.context()
 
 
 def worker_class(

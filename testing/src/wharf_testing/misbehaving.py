@@ -3,7 +3,9 @@
 :class:`HeldConnections` opens one TCP connection per prefix, sends the prefix (a request
 head cut short, or a whole head and the start of a body) and keeps every connection open
 until :meth:`~HeldConnections.close`; with ``trickle`` a background thread sends those
-bytes on every connection each ``interval`` seconds, so the head never ends (slowloris).
+bytes on every connection each ``interval`` seconds, so the head never ends (slowloris);
+with ``wrap`` each connection first goes through it (a TLS handshake, see
+:func:`stalled_tls`).
 :func:`timed_get` measures one GET on a fresh connection while they are held;
 :func:`raw_exchange` sends bytes no well-behaved client would (a malformed or oversized
 request head) and reads the answer.
@@ -15,9 +17,10 @@ import contextlib
 import json
 import math
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import requests
@@ -38,6 +41,7 @@ class HeldConnections:
         trickle: bytes = b"",
         interval: float = 0.5,
         timeout: float = 10.0,
+        wrap: Callable[[socket.socket], socket.socket] | None = None,
     ) -> None:
         self.address, self.trickle, self.interval = address, trickle, interval
         self.timeout = timeout
@@ -48,7 +52,10 @@ class HeldConnections:
             for prefix in prefixes:
                 sock = socket.create_connection(address, timeout=timeout)
                 self.sockets.append(sock)
-                sock.sendall(prefix)
+                if wrap is not None:
+                    self.sockets[-1] = sock = wrap(sock)
+                if prefix:
+                    sock.sendall(prefix)
         except BaseException:
             self.close()
             raise
@@ -74,7 +81,7 @@ class HeldConnections:
             while sock.recv(65536):
                 pass
             return False  # end of stream: the server closed it
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError):
             return True  # nothing (more) to read: still open
         except OSError:
             return False
@@ -109,6 +116,31 @@ def slow_heads(
     host = f"{address[0]}:{address[1]}"
     prefix = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nX-Slow: ".encode()
     return HeldConnections(address, [prefix] * count, trickle=b"a", interval=interval)
+
+
+def stalled_tls(
+    address: tuple[str, int], count: int, *, cafile: str, path: str = "/healthz"
+) -> tuple[HeldConnections, HeldConnections, HeldConnections]:
+    """Three sets of ``count`` connections to a TLS server, each holding it differently:
+    TCP connected but no handshake begun; the start of a ClientHello only; a finished
+    handshake (verified against ``cafile``) and a request head cut short."""
+    context = ssl.create_default_context(cafile=cafile)
+    host = f"{address[0]}:{address[1]}"
+
+    def handshake(sock: socket.socket) -> socket.socket:
+        return context.wrap_socket(sock, server_hostname=address[0])
+
+    head = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nX-Slow: ".encode()
+    held = []
+    try:
+        held.append(HeldConnections(address, [b""] * count))
+        held.append(HeldConnections(address, [b"\x16\x03\x01\x02\x00\x01"] * count))
+        held.append(HeldConnections(address, [head] * count, wrap=handshake))
+    except BaseException:
+        for connections in held:
+            connections.close()
+        raise
+    return held[0], held[1], held[2]
 
 
 def stalled_bodies(

@@ -2,7 +2,9 @@
 
 The service gets only the environment it is given (over a minimal base: PATH, HOME, LANG,
 PYTHONPATH), writes stdout+stderr to a log file, and counts as started once
-``GET <health_path>`` answers 200.
+``GET <health_path>`` answers 200. With ``tls`` (:class:`wharf_testing.tls.TestTLS`, whose
+``env(PREFIX)`` the service's environment carries) its ``url`` is ``https://`` and the health
+check verifies the server against the test CA, presenting the test client certificate.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class GunicornService:
         extra_args: Sequence[str] = (),
         prefix: Sequence[str] = (),
         worker_class: str | None = "gthread",
+        tls=None,
     ) -> None:
         self.app, self.env, self.name = app, dict(env), name
         self.host, self.port = host, port or free_port(host)
@@ -48,6 +51,7 @@ class GunicornService:
         self.health_path, self.cwd, self.extra_args = health_path, cwd, tuple(extra_args)
         self.prefix = tuple(prefix)  # run under it, e.g. ``ip netns exec HOST`` (see .hosts)
         self.worker_class = worker_class  # None: the one a ``-c`` config in extra_args names
+        self.tls = tls  # a wharf_testing.tls.TestTLS (the env carries the server's files)
         self.workdir = tempfile.mkdtemp(prefix=f"wharf-{_safe(name)}-")
         self._proc = None
         self._final_log: str | None = None
@@ -57,7 +61,7 @@ class GunicornService:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -153,7 +157,8 @@ class GunicornService:
                 + self.log()
             )
         try:
-            response = requests.get(self.url + self.health_path, timeout=2)
+            tls = self.tls.requests_kwargs() if self.tls else {}
+            response = requests.get(self.url + self.health_path, timeout=2, **tls)
         except requests.RequestException:
             return False
         return response.status_code == 200

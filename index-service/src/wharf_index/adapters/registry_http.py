@@ -56,7 +56,8 @@ _NEXT_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.I)
 class RegistryHTTP:
     """Call registries with timeouts and bounded, backed-off retries (see module doc).
 
-    ``timeout`` is requests' (connect, read) pair; the n-th retry waits
+    ``timeout`` is requests' (connect, read) pair; ``verify`` what registries' certificates
+    must chain to (INDEX_REGISTRY_TLS_CA, or system trust); the n-th retry waits
     ``backoff * 2 ** (n - 1)`` seconds; ``page_size`` is the ``n`` asked for per page.
     """
 
@@ -69,7 +70,9 @@ class RegistryHTTP:
         page_size: int = 100,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        verify: bool | str = True,
     ) -> None:
+        self.verify = verify  # requests': True (system trust) or a CA bundle path
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.page_size = page_size
         self._session = session or requests.Session()
@@ -154,7 +157,12 @@ class RegistryHTTP:
                 self._sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 response = self._session.request(
-                    method, url, headers=headers, timeout=self.timeout, allow_redirects=False
+                    method,
+                    url,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    verify=self.verify,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = type(exc).__name__

@@ -221,6 +221,8 @@ class Delivery:
         return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def events_client(base_url: str, name: str, credential: str) -> IndexClient:
-    """Return the IndexClient for deliveries: no inner retries (the loop backs off)."""
-    return IndexClient(base_url, name, credential, timeout=(3.05, 15.0), retries=0)
+def events_client(base_url: str, name: str, credential: str, **tls) -> IndexClient:
+    """Return the IndexClient for deliveries: no inner retries (the loop backs off).
+
+    ``tls``: IndexClient's ``verify`` and ``cert``."""
+    return IndexClient(base_url, name, credential, timeout=(3.05, 15.0), retries=0, **tls)
