@@ -88,8 +88,9 @@ class Settings:
     ``X-Forwarded-For``; 0: the connection's peer is the client); prune_interval
     ``INDEX_PRUNE_INTERVAL`` (seconds between prunings of expired token records and old
     processed event ids; 0 turns it off); event_retention ``INDEX_EVENT_RETENTION`` (seconds
-    a processed event id is kept); prune_batch ``INDEX_PRUNE_BATCH`` (rows per delete); http_tls ``INDEX_HTTP_TLS_CERTIFICATE``,
-    ``_KEY``, ``_CLIENTCAS`` (serve HTTPS, see wharf_protocol.tls); registry_tls_ca
+    a processed event id is kept); prune_batch ``INDEX_PRUNE_BATCH`` (rows per delete);
+    http_tls ``INDEX_HTTP_TLS_CERTIFICATE``, ``_KEY``, ``_CLIENTCAS`` (serve HTTPS, see
+    wharf_protocol.tls); registry_tls_ca
     ``INDEX_REGISTRY_TLS_CA`` (CA bundle trusted for registry URLs; None: system trust).
     Durations are whole seconds.
     """

@@ -7,8 +7,10 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
+import requests
 from serve_process import START_TIMEOUT, cli, registry_env, wait_healthy
 from wharf_registry.cli import build_parser, gunicorn_argv
 from wharf_registry.settings import Settings
