@@ -55,10 +55,10 @@ CASES = [
         {"bind": "127.0.0.1:6001"},
     ),
     (
-        "token keys list",
-        BASE + f"token:\n  keys: [{SECRET_KEY}a, {SECRET_KEY}b]\n",
+        "token algorithm",
+        BASE + "token:\n  algorithm: RS256\n  ttl: 120\n",
         {},
-        {"token_keys": (SECRET_KEY + "a", SECRET_KEY + "b")},
+        {"token_algorithm": "RS256", "token_ttl": 120},
     ),
 ]
 
