@@ -17,7 +17,7 @@ from .auth import create_authenticator
 from .content import Content
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink
 from .events.delivery import events_client
-from .settings import ConfigError, Settings
+from .settings import ConfigError, Settings, index_tls
 from .storage import create_driver
 from .storage.base import StorageConfigError, StorageDriver
 
@@ -109,16 +109,6 @@ def _events_client(settings: Settings) -> IndexClient:
         settings.index_credential or "",
         **index_tls(settings),
     )
-
-
-def index_tls(settings: Settings) -> dict:
-    """``verify``/``cert`` of IndexClient: REGISTRY_INDEX_TLS_CA (else system trust) and the
-    client certificate REGISTRY_INDEX_TLS_CERTIFICATE/_KEY, if any."""
-    cert = settings.index_tls_certificate
-    return {
-        "verify": settings.index_tls_ca or True,
-        "cert": (cert, settings.index_tls_key) if cert and settings.index_tls_key else None,
-    }
 
 
 def _start_request() -> None:

@@ -417,3 +417,13 @@ class _Parser:
     def named(self) -> set[str]:
         """Return the variables that already have a problem (to report each once)."""
         return {p.split(":", 1)[0].removesuffix("_FILE") for p in self.problems}
+
+
+def index_tls(settings: Settings) -> dict:
+    """``verify``/``cert`` of IndexClient: REGISTRY_INDEX_TLS_CA (else system trust) and the
+    client certificate REGISTRY_INDEX_TLS_CERTIFICATE/_KEY, if any."""
+    cert = settings.index_tls_certificate
+    return {
+        "verify": settings.index_tls_ca or True,
+        "cert": (cert, settings.index_tls_key) if cert and settings.index_tls_key else None,
+    }

@@ -357,3 +357,24 @@ def test_requests_arriving_during_the_first_fetch_wait_for_it(clock):
             release.set()
             assert all(f.result(timeout=10) == KEY.public for f in found)
     assert len(fetches) == 1
+
+
+def test_the_default_key_url_is_fetched_with_the_index_tls_settings():
+    """The JWK Set on the Index is fetched with REGISTRY_INDEX_TLS_CA and the client
+    certificate, as every other call to the Index; a key URL elsewhere with system trust."""
+    from wharf_registry.auth import published_keys
+    from wharf_registry.settings import Settings
+
+    settings = Settings(
+        index_url="https://index.test:5001",
+        index_name="reg",
+        index_credential="cred",
+        index_tls_ca="/etc/wharf/ca.pem",
+        index_tls_certificate="c.pem",
+        index_tls_key="k.pem",
+    )
+    fetched = published_keys(settings).fetched
+    assert fetched.url == "https://index.test:5001/.well-known/jwks.json"
+    assert fetched._tls == {"verify": "/etc/wharf/ca.pem", "cert": ("c.pem", "k.pem")}
+    elsewhere = Settings(**{**settings.__dict__, "token_jwks": "https://tokens.example/jwks.json"})
+    assert published_keys(elsewhere).fetched._tls == {}

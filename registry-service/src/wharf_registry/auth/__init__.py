@@ -7,10 +7,12 @@ then, in ``remote`` mode, with the Index, :mod:`.token`).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from wharf_protocol.client import IndexClient
 from wharf_protocol.keys import KeySet
 
-from ..settings import REMOTE, ConfigError, Settings, read_keys
+from ..settings import REMOTE, ConfigError, Settings, index_tls, read_keys
 from .base import AccessDenied, AuthenticationRequired, Authenticator, Identity
 from .htpasswd import HtpasswdAuth, HtpasswdError
 from .none import NoAuth
@@ -72,4 +74,13 @@ def published_keys(settings: Settings) -> PublishedKeys:
             except ValueError as exc:
                 raise ConfigError([f"{name}: {exc}"]) from None
     url = settings.token_jwks if settings.token_jwks and is_url(settings.token_jwks) else None
-    return PublishedKeys(files, FetchedKeys(url) if url else None)
+    if not url:
+        return PublishedKeys(files)
+    # The Index's own trust settings apply to a key URL on the Index (the default one).
+    on_index = bool(settings.index_url) and _origin(url) == _origin(settings.index_url)
+    return PublishedKeys(files, FetchedKeys(url, tls=index_tls(settings) if on_index else None))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()

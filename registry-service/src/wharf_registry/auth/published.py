@@ -65,8 +65,10 @@ class FetchedKeys:
         clock: Callable[[], float] = time.monotonic,
         max_age: float = MAX_AGE,
         min_interval: float = MIN_INTERVAL,
+        tls: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
+        self._tls = dict(tls or {})  # verify/cert for requests, passed on every fetch
         self.clock = clock
         self.max_age, self.min_interval = max_age, min_interval
         self.fetches = 0  # attempts, for tests and logs
@@ -119,7 +121,7 @@ class FetchedKeys:
             self._lock.release()
 
     def _fetch(self) -> KeySet:
-        with self._session.get(self.url, timeout=TIMEOUT, stream=True) as response:
+        with self._session.get(self.url, timeout=TIMEOUT, stream=True, **self._tls) as response:
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             body = response.raw.read(MAX_BYTES + 1, decode_content=True)
