@@ -32,7 +32,7 @@ class DistributionError(RuntimeError):
     """The registry did not start; the message carries its log."""
 
 
-class DistributionRegistry:
+class DistributionRegistry(processes.LoggedProcess):
     """``docker-registry serve`` on ``host:port``: ``start()``, ``stop()``, ``restart()``."""
 
     def __init__(
@@ -86,10 +86,6 @@ class DistributionRegistry:
         return f"{self.host}:{self.port}"
 
     @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    @property
     def logfile(self) -> str:
         return os.path.join(self.workdir, "registry.log")
 
@@ -119,27 +115,6 @@ class DistributionRegistry:
             processes.terminate(self._proc, signal.SIGTERM, grace=10.0, group=True)
             self._proc = None
         processes.unregister(self)
-
-    def restart(self, timeout: float = 30.0) -> DistributionRegistry:
-        """Stop, then start with the same configuration (re-reading the bundle file)."""
-        self.stop()
-        return self.start(timeout)
-
-    def log(self) -> str:
-        if self._final_log is not None:
-            return self._final_log
-        try:
-            with open(self.logfile, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except FileNotFoundError:
-            return ""
-
-    def close(self) -> None:
-        """Stop, keep the log text in memory, remove the work directory (storage too)."""
-        self.stop()
-        if self._final_log is None:
-            self._final_log = self.log()
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _answering(self) -> bool:
         assert self._proc is not None

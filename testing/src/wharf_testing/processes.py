@@ -26,6 +26,55 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
+class LoggedProcess:
+    """A server the harness runs with a work directory holding its log (shared lifecycle).
+
+    Subclasses set ``workdir``, ``_proc`` and ``_final_log`` (None) and define ``logfile``,
+    ``start(timeout)`` and ``stop()``; this gives ``pid``, ``restart``, ``log`` and ``close``.
+    """
+
+    workdir: str
+    _proc: subprocess.Popen[bytes] | None
+    _final_log: str | None
+
+    @property
+    def logfile(self) -> str:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 30.0):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        """The process's pid while running, else None."""
+        return self._proc.pid if self._proc is not None else None
+
+    def restart(self, timeout: float = 30.0):
+        """Stop if running, then start again with the same settings."""
+        self.stop()
+        return self.start(timeout)
+
+    def log(self) -> str:
+        """Everything the process wrote to stdout/stderr so far (all its runs)."""
+        if self._final_log is not None:
+            return self._final_log
+        try:
+            with open(self.logfile, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
+
+    def close(self) -> None:
+        """Stop, keep the log text in memory, remove the work directory."""
+        self.stop()
+        if self._final_log is None:
+            self._final_log = self.log()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 _LIVE: list[Stoppable] = []
 _LOCK = threading.Lock()
 

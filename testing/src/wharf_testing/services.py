@@ -10,7 +10,6 @@ check verifies the server against the test CA, presenting the test client certif
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -26,7 +25,7 @@ class ServiceError(RuntimeError):
     """The service did not become healthy; the message carries its log."""
 
 
-class GunicornService:
+class GunicornService(processes.LoggedProcess):
     """``gunicorn APP`` on ``host:port``: ``start()``, ``stop()``, ``kill()``, ``restart()``."""
 
     def __init__(
@@ -62,11 +61,6 @@ class GunicornService:
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The gunicorn master's pid while running, else None."""
-        return self._proc.pid if self._proc is not None else None
 
     @property
     def logfile(self) -> str:
@@ -126,28 +120,6 @@ class GunicornService:
             processes.kill(self._proc)
             self._proc = None
         processes.unregister(self)
-
-    def restart(self, timeout: float = 30.0) -> GunicornService:
-        """Stop if running, then start again on the same port with the same environment."""
-        self.stop()
-        return self.start(timeout)
-
-    def log(self) -> str:
-        """Everything the service wrote to stdout/stderr so far (all its runs)."""
-        if self._final_log is not None:
-            return self._final_log
-        try:
-            with open(self.logfile, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except FileNotFoundError:
-            return ""
-
-    def close(self) -> None:
-        """Stop, keep the log text in memory, remove the temp directory."""
-        self.stop()
-        if self._final_log is None:
-            self._final_log = self.log()
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _healthy(self) -> bool:
         assert self._proc is not None
