@@ -33,6 +33,7 @@ OUTER = tuple(
         "cli_registry_ops",
         "cli_housekeeping",
         "cli_keys",
+        "cli_worker",
         "wsgi",
         "gunicorn_conf",
         "health",

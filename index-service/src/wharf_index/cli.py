@@ -1,7 +1,8 @@
 """The ``wharf-index`` command: migrate, serve, and user/org/team/registry administration.
 
 Commands that call registries (``repo delete``, ``repo redrive``, ``registry sync``) live in
-cli_registry_ops.py, ``prune`` in cli_housekeeping.py, ``keys`` in cli_keys.py. ``migrate``
+cli_registry_ops.py, ``prune`` in cli_housekeeping.py, ``keys`` in cli_keys.py, ``worker``
+(webhook deliveries) in cli_worker.py. ``migrate``
 and ``serve`` also make sure there is a token signing key that ``INDEX_SECRET_KEY``
 decrypts (a changed secret exits with status 2 and a message naming it).
 
@@ -27,7 +28,7 @@ from typing import TextIO
 from wharf_protocol import version_line
 from wharf_protocol.config import ConfigFileError, Resolved, report, resolve
 
-from . import cli_housekeeping, cli_keys, cli_registry_ops
+from . import cli_housekeeping, cli_keys, cli_registry_ops, cli_worker
 from .adapters import migrations
 from .adapters.db import Database
 from .context import build_context
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_registry_ops.add_parsers(sub, registry)
     cli_housekeeping.add_parsers(sub)
     cli_keys.add_parsers(sub)
+    cli_worker.add_parsers(sub)
     return parser
 
 
@@ -211,6 +213,8 @@ def _dispatch(args, settings: Settings, stdin, stdout, environ, registry_client)
         return _migrate(settings, stdout)
     if args.command == "serve":
         return _serve(args, settings, environ)
+    if args.command == "worker":
+        return cli_worker.run(settings, args, stdout)
     db = Database.from_settings(settings, minconn=0, maxconn=1)
     try:
         args.context = build_context(settings, db=db, registry_client=registry_client)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from wharf_protocol import tls
 
+from .domain.webhook_targets import Network, parse_networks
 from .logconfig import FORMATS, LEVELS
 
 TOKEN_KEY_DERIVATION = b"wharf-index.token-key.v1"
@@ -91,8 +92,15 @@ class Settings:
     a processed event id is kept); prune_batch ``INDEX_PRUNE_BATCH`` (rows per delete);
     http_tls ``INDEX_HTTP_TLS_CERTIFICATE``, ``_KEY``, ``_CLIENTCAS`` (serve HTTPS, see
     wharf_protocol.tls); registry_tls_ca
-    ``INDEX_REGISTRY_TLS_CA`` (CA bundle trusted for registry URLs; None: system trust).
-    Durations are whole seconds.
+    ``INDEX_REGISTRY_TLS_CA`` (CA bundle trusted for registry URLs; None: system trust);
+    webhook_allowed_networks ``INDEX_WEBHOOK_ALLOWED_NETWORKS`` (networks webhooks may
+    reach although not globally routable, domain/webhook_targets.py); the webhook worker's
+    (services/webhook_worker.py) webhook_connect_timeout ``INDEX_WEBHOOK_CONNECT_TIMEOUT``,
+    webhook_timeout ``INDEX_WEBHOOK_TIMEOUT`` (whole attempt), webhook_max_age
+    ``INDEX_WEBHOOK_MAX_AGE``, webhook_retry_base/_max ``INDEX_WEBHOOK_RETRY_BASE/_MAX``,
+    webhook_max_failures ``INDEX_WEBHOOK_MAX_FAILURES``, webhook_follow_redirects
+    ``INDEX_WEBHOOK_FOLLOW_REDIRECTS``, webhook_worker_threads
+    ``INDEX_WEBHOOK_WORKER_THREADS``. Durations are whole seconds.
     """
 
     database_url: str = field(repr=False)
@@ -132,6 +140,15 @@ class Settings:
     prune_batch: int = 1000
     http_tls: tls.ServerTLS | None = None
     registry_tls_ca: str | None = None
+    webhook_allowed_networks: tuple[Network, ...] = ()
+    webhook_connect_timeout: int = 5
+    webhook_timeout: int = 10
+    webhook_max_age: int = 24 * 3600
+    webhook_retry_base: int = 2
+    webhook_retry_max: int = 3600
+    webhook_max_failures: int = 20
+    webhook_follow_redirects: int = 0
+    webhook_worker_threads: int = 4
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -160,9 +177,14 @@ class Settings:
         reader.problems.update({k: v for k, v in REMOVED.items() if reader.environ.get(k)})
         values["http_tls"], tls_problems = tls.server_tls_from_env(reader.environ, "INDEX_HTTP_TLS")
         values["registry_tls_ca"] = reader.get("INDEX_REGISTRY_TLS_CA", _ca_file, None)
+        values["webhook_allowed_networks"] = reader.get(
+            "INDEX_WEBHOOK_ALLOWED_NETWORKS", parse_networks, ()
+        )
         reader.problems.update(tls_problems)
-        if not reader.problems and values["db_pool_min"] > values["db_pool_max"]:
-            reader.problems["INDEX_DB_POOL_MIN"] = "must not exceed INDEX_DB_POOL_MAX"
+        for smaller, larger in _ORDERED:
+            if reader.problems or values[smaller[0]] <= values[larger[0]]:
+                continue
+            reader.problems[smaller[1]] = f"must not exceed {larger[1]}"
         if reader.problems:
             raise ConfigError(reader.problems)
         return cls(**values)
@@ -194,6 +216,27 @@ _INTEGERS = (
     ("prune_interval", "INDEX_PRUNE_INTERVAL", 0),
     ("event_retention", "INDEX_EVENT_RETENTION", 3600),
     ("prune_batch", "INDEX_PRUNE_BATCH", 1),
+    ("webhook_connect_timeout", "INDEX_WEBHOOK_CONNECT_TIMEOUT", 1),
+    ("webhook_timeout", "INDEX_WEBHOOK_TIMEOUT", 1),
+    ("webhook_max_age", "INDEX_WEBHOOK_MAX_AGE", 60),
+    ("webhook_retry_base", "INDEX_WEBHOOK_RETRY_BASE", 1),
+    ("webhook_retry_max", "INDEX_WEBHOOK_RETRY_MAX", 1),
+    ("webhook_max_failures", "INDEX_WEBHOOK_MAX_FAILURES", 1),
+    ("webhook_follow_redirects", "INDEX_WEBHOOK_FOLLOW_REDIRECTS", 0),
+    ("webhook_worker_threads", "INDEX_WEBHOOK_WORKER_THREADS", 1),
+)
+
+# (field, variable) pairs where the first must not exceed the second.
+_ORDERED = (
+    (("db_pool_min", "INDEX_DB_POOL_MIN"), ("db_pool_max", "INDEX_DB_POOL_MAX")),
+    (
+        ("webhook_connect_timeout", "INDEX_WEBHOOK_CONNECT_TIMEOUT"),
+        ("webhook_timeout", "INDEX_WEBHOOK_TIMEOUT"),
+    ),
+    (
+        ("webhook_retry_base", "INDEX_WEBHOOK_RETRY_BASE"),
+        ("webhook_retry_max", "INDEX_WEBHOOK_RETRY_MAX"),
+    ),
 )
 
 _MISSING = object()

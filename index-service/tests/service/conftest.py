@@ -6,6 +6,8 @@
   (``make_index_client(name, credential)``: the same for another registry).
 - ``make_repo(name, visibility=...)``; ``get_token(...)``; ``claims_of(token)``.
 - ``served_index(**env)``: the Index under gunicorn as ``wharf-index serve`` runs it.
+- ``hooks``: webhook and delivery rows by SQL; ``receiver``: a webhook receiver on
+  127.0.0.1 checking signatures (tests/service/webhook_fixtures.py, tests/webhook_receiver.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from wharf_protocol.client import IndexClient
 
 from tests.conftest import PASSWORD, SECRET_KEY
 from tests.registry_double import FakeRegistry, verifier_for
+from tests.service.webhook_fixtures import SECRET, Hooks
+from tests.webhook_receiver import Receiver
 
 REGISTRY = "registry.test"
 REGISTRY_URL = "http://registry.test:5000"
@@ -171,3 +175,19 @@ def served_index(service_factory, db_url):
         )
 
     return start
+
+
+@pytest.fixture
+def hooks(sql):
+    """Webhook and delivery rows by SQL (tests/service/webhook_fixtures.py)."""
+    return Hooks(sql)
+
+
+@pytest.fixture
+def receiver():
+    """A started webhook receiver on 127.0.0.1 (tests/webhook_receiver.py), stopped after."""
+    started = Receiver(SECRET).start()
+    yield started
+    if started.hold is not None:
+        started.hold.set()
+    started.stop()

@@ -35,6 +35,7 @@ from .stars import PgStarStore
 from .tags import PgTagStore
 from .token_checks import PgTokenCheckStore
 from .users import PgUserStore
+from .webhook_queue import PgWebhookQueueStore
 
 STORES = {
     "users": PgUserStore,
@@ -57,6 +58,7 @@ STORES = {
     "reconciliation": PgReconciliationStore,
     "housekeeping": PgHousekeepingStore,
     "signing_keys": PgSigningKeyStore,
+    "webhook_queue": PgWebhookQueueStore,
 }
 
 
@@ -84,6 +86,7 @@ class PgUnitOfWork:
     reconciliation: PgReconciliationStore
     housekeeping: PgHousekeepingStore
     signing_keys: PgSigningKeyStore
+    webhook_queue: PgWebhookQueueStore
 
     def __init__(self, db: Database, config: Any = None) -> None:
         self.db = db

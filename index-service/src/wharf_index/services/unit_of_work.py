@@ -51,6 +51,7 @@ from ..domain.stores import (
     TokenCheckStore,
     UserStore,
 )
+from ..domain.webhook_delivery import WebhookQueueStore
 from .config import ServiceConfig
 
 
@@ -101,6 +102,8 @@ class UnitOfWork(Protocol):
     def housekeeping(self) -> HousekeepingStore: ...
     @property
     def signing_keys(self) -> SigningKeyStore: ...
+    @property
+    def webhook_queue(self) -> WebhookQueueStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type, exc, tb) -> None: ...  # never swallows the exception
