@@ -7,11 +7,12 @@ can tell that nothing connected at all). Behaviour, changeable while it runs: ``
 ``location`` (a Location header), ``body``, ``drip`` (answer one byte every ``drip``
 seconds), ``hold`` (an Event each request waits for before answering; ``held`` is set
 when a request is waiting). ``stop()`` closes the port; ``start()`` again reopens the same
-one (a receiver that was down and is back).
+one (a receiver that was down and is back). ``tls``: an SSLContext to serve HTTPS with.
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -33,9 +34,10 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, secret: str = "", port: int = 0) -> None:
+    def __init__(self, secret: str = "", port: int = 0, tls: ssl.SSLContext | None = None) -> None:
         self.secret = secret
         self.port = port
+        self.tls = tls
         self.status = 200
         self.location: str | None = None
         self.body = b"ok"
@@ -49,7 +51,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> Receiver:
         receiver = self
@@ -63,6 +65,8 @@ class Receiver:
                 return True
 
         self._server = Server(("127.0.0.1", self.port), _handler(self))
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

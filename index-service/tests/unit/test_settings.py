@@ -226,3 +226,81 @@ def test_tls_settings(tmp_path):
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**BASE, "INDEX_HTTP_TLS_CLIENTCAS": tls.ca})
     assert set(caught.value.problems) == {"INDEX_HTTP_TLS_CLIENTCAS"}
+
+
+WEBHOOK_DEFAULTS = {
+    "webhook_allowed_networks": (),
+    "webhook_connect_timeout": 5,
+    "webhook_timeout": 10,
+    "webhook_max_age": 86400,
+    "webhook_retry_base": 2,
+    "webhook_retry_max": 3600,
+    "webhook_max_failures": 20,
+    "webhook_follow_redirects": 0,
+    "webhook_worker_threads": 4,
+}
+
+
+def test_webhook_worker_settings_defaults_and_values():
+    defaults = Settings.from_env(BASE)
+    assert {name: getattr(defaults, name) for name in WEBHOOK_DEFAULTS} == WEBHOOK_DEFAULTS
+    settings = Settings.from_env(
+        dict(
+            BASE,
+            INDEX_WEBHOOK_ALLOWED_NETWORKS=" 10.0.0.0/8, fd00::/8 ,",
+            INDEX_WEBHOOK_CONNECT_TIMEOUT="2",
+            INDEX_WEBHOOK_TIMEOUT="30",
+            INDEX_WEBHOOK_MAX_AGE="3600",
+            INDEX_WEBHOOK_RETRY_BASE="1",
+            INDEX_WEBHOOK_RETRY_MAX="600",
+            INDEX_WEBHOOK_MAX_FAILURES="5",
+            INDEX_WEBHOOK_FOLLOW_REDIRECTS="3",
+            INDEX_WEBHOOK_WORKER_THREADS="16",
+        )
+    )
+    assert [str(n) for n in settings.webhook_allowed_networks] == ["10.0.0.0/8", "fd00::/8"]
+    assert (
+        settings.webhook_connect_timeout,
+        settings.webhook_timeout,
+        settings.webhook_max_age,
+        settings.webhook_retry_base,
+        settings.webhook_retry_max,
+        settings.webhook_max_failures,
+        settings.webhook_follow_redirects,
+        settings.webhook_worker_threads,
+    ) == (2, 30, 3600, 1, 600, 5, 3, 16)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("INDEX_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8,intranet", "'intranet' is not a network"),
+        ("INDEX_WEBHOOK_CONNECT_TIMEOUT", "0", "must be >= 1"),
+        ("INDEX_WEBHOOK_TIMEOUT", "ten", "must be an integer"),
+        ("INDEX_WEBHOOK_MAX_AGE", "59", "must be >= 60"),
+        ("INDEX_WEBHOOK_RETRY_BASE", "0", "must be >= 1"),
+        ("INDEX_WEBHOOK_RETRY_MAX", "1.5", "must be an integer"),
+        ("INDEX_WEBHOOK_MAX_FAILURES", "0", "must be >= 1"),
+        ("INDEX_WEBHOOK_FOLLOW_REDIRECTS", "-1", "must be >= 0"),
+        ("INDEX_WEBHOOK_WORKER_THREADS", "0", "must be >= 1"),
+    ],
+)
+def test_bad_webhook_settings_are_named(name, value, message):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, **{name: value}))
+    assert set(caught.value.problems) == {name}
+    assert message in caught.value.problems[name]
+
+
+@pytest.mark.parametrize(
+    ("smaller", "larger"),
+    [
+        ("INDEX_WEBHOOK_CONNECT_TIMEOUT", "INDEX_WEBHOOK_TIMEOUT"),
+        ("INDEX_WEBHOOK_RETRY_BASE", "INDEX_WEBHOOK_RETRY_MAX"),
+    ],
+)
+def test_webhook_bounds_must_be_ordered(smaller, larger):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, **{smaller: "20", larger: "10"}))
+    assert caught.value.problems == {smaller: f"must not exceed {larger}"}
+    assert Settings.from_env(dict(BASE, **{smaller: "10", larger: "10"}))

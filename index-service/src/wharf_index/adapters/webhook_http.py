@@ -32,7 +32,6 @@ host and the address.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import socket
 import ssl
 import threading
@@ -265,9 +264,7 @@ class WebhookHTTP:
             infos = self._resolve(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise _Failed(f"cannot resolve {host}: {_describe(exc)}") from None
-        addresses = list(
-            dict.fromkeys(str(ipaddress.ip_address(info[4][0].split("%")[0])) for info in infos)
-        )
+        addresses = list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
         allowed = [a for a in addresses if address_allowed(a, self.allowed_networks)]
         if not allowed:
             raise _Failed(
