@@ -83,6 +83,7 @@ def compose() -> dict:
 
 
 K8S_BASE = DEPLOY / "k8s" / "base"
+WORKER = "wharf-index-worker"  # the webhook worker: no HTTP, so no probes, Service or budget
 PRODUCTION = DEPLOY / "k8s" / "overlays" / "production"
 
 
@@ -116,6 +117,18 @@ def test_compose_sets_only_documented_variables(docs):
     assert services["minio"]["profiles"] == ["s3"]
 
 
+def test_compose_runs_the_webhook_worker_from_the_index_image():
+    services = compose()["services"]
+    worker, index = services["worker"], services["index"]
+    assert worker["image"] == index["image"] and worker["build"] == index["build"]
+    assert worker["command"] == ["worker"]
+    assert worker["environment"] == index["environment"]
+    assert worker["secrets"] == index["secrets"]
+    assert worker["healthcheck"] == {"disable": True}  # no HTTP port for the image's check
+    assert "ports" not in worker
+    assert worker["depends_on"]["index-migrate"]["condition"] == "service_completed_successfully"
+
+
 def test_compose_builds_from_existing_dockerfiles():
     for name, service in compose()["services"].items():
         build = service.get("build")
@@ -145,6 +158,20 @@ def test_k8s_registry_scales_on_s3_and_secrets_are_not_committed():
     assert env["REGISTRY_STORAGE"] == "s3" and env["REGISTRY_AUTH"] == "token"
     services = {doc["metadata"]["name"] for doc in docs if doc["kind"] == "Service"}
     assert {"wharf-index", "wharf-registry", "wharf-postgres"} <= services
+    worker = deployments[WORKER]
+    assert worker["spec"]["replicas"] == 1
+    (container,) = worker["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "wharf-index" and container["args"] == ["worker"]
+    index = deployments["wharf-index"]["spec"]["template"]["spec"]["containers"][0]
+    assert {e["name"] for e in index["env"]} & {e["name"] for e in container["env"]} >= {
+        "INDEX_DATABASE_URL_FILE",
+        "INDEX_SECRET_KEY_FILE",
+    }
+    assert "ports" not in container
+    worker_pods = worker["spec"]["template"]["metadata"]["labels"]
+    for doc in docs:  # no Service sends requests to the worker's pods
+        if doc["kind"] == "Service" and doc["spec"].get("selector"):
+            assert not doc["spec"]["selector"].items() <= worker_pods.items()
     kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text())
     listed = set(kustomization["resources"])
     present = {p.name for p in K8S_BASE.glob("*.yaml")} - {"kustomization.yaml"}
@@ -538,6 +565,8 @@ def test_production_overlay_runs_replicated_registries_behind_a_tls_ingress(rout
     kustomization = yaml.safe_load((PRODUCTION / "kustomization.yaml").read_text())
     assert "../../base" in kustomization["resources"]
     deployments = _by_kind(documents, "Deployment")
+    worker = deployments.pop(WORKER)
+    assert worker["spec"]["template"]["spec"]["containers"][0]["args"] == ["worker"]
     registry = deployments["wharf-registry"]
     assert registry["spec"]["replicas"] >= 2
     pods = registry["spec"]["template"]["metadata"]["labels"]
@@ -554,6 +583,12 @@ def test_production_overlay_runs_replicated_registries_behind_a_tls_ingress(rout
         assert budget["spec"].get("minAvailable", 0) >= 1 or "maxUnavailable" in budget["spec"]
         assert deployment["spec"]["replicas"] > budget["spec"].get("minAvailable", 0), name
     assert budgets["wharf-registry"]["spec"]["selector"]["matchLabels"].items() <= pods.items()
+    worker_pods = worker["spec"]["template"]["metadata"]["labels"]
+    assert not [
+        b
+        for b in budgets.values()
+        if b["spec"]["selector"]["matchLabels"].items() <= worker_pods.items()
+    ]
 
     # Probes on paths the services answer; resource requests on every container.
     for name, deployment in deployments.items():

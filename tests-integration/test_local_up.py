@@ -283,6 +283,7 @@ def test_up_serves_skopeo_stops_cleanly_and_keeps_its_data(tmp_path, runs):
     assert f"Registry   http://{registry}" in banner
     assert f"docker login {registry}" in banner and "--tls-verify=false" in banner
     assert PASSWORD not in banner  # given by the caller: never echoed
+    assert " webhooks=" in banner  # the webhook worker runs beside the Index
     secrets_dir = tmp_path / "data" / "secrets"
     for name in ("index-secret-key", "registry-local.credential", "database-url"):
         assert stat.S_IMODE((secrets_dir / name).stat().st_mode) == 0o600, name

@@ -7,14 +7,15 @@ Flow (each step reuses what an earlier run made in the data directory):
     (:mod:`postgres`) started, waited for, and given a database ``wharf``;
  4. the Index secret key (``secrets/index-secret-key``), ``wharf-index migrate``, the
     administrator ``admin`` and the registry ``local`` (:mod:`index_setup`);
- 5. the Index, then the Registry in token mode on ``<data>/registry``, each waited for on
+ 5. the Index, the webhook worker (``wharf-index worker``, same environment), then the
+    Registry in token mode on ``<data>/registry``, the services each waited for on
     ``/healthz``; the banner; then wait in the foreground until a signal or a service dies.
     With ``--tls`` both serve HTTPS with certificates of a local CA kept in ``<data>/tls``
     (made once by ``python -m wharf_protocol.devtls`` in the services' environment, which
     has the ``cryptography`` package; SANs 127.0.0.1 and localhost), the Registry trusts
     that CA for its Index calls, ``<data>/tls/trust`` holds the CA alone (a ``--cert-dir``
     for skopeo and podman) and the banner says how to make clients trust it;
- 6. always: stop the registry, the Index, PostgreSQL, in that order.
+ 6. always: stop the registry, the webhook worker, the Index, PostgreSQL, in that order.
 Exit status: 0 after SIGINT/SIGTERM, 1 when something failed, 2 for bad options.
 """
 
@@ -218,6 +219,14 @@ class Stack:
                 log_path=os.path.join(self.logs, "index.log"),
             ),
             f"{self.index_url}/healthz",
+        )
+        self.services.append(  # webhook deliveries; no port, nothing to wait for
+            procs.Service(
+                "webhooks",
+                [*cli, "worker"],
+                env=index_env,
+                log_path=os.path.join(self.logs, "webhooks.log"),
+            ).start()
         )
         self._start(
             procs.Service(

@@ -1,12 +1,13 @@
 """Start, watch and stop the stack's long-running processes, leaving no orphans.
 
 Each :class:`Service` runs in a session of its own (a terminal's Ctrl-C reaches only the
-supervisor, which then stops the services in order: registry, Index, PostgreSQL) with its
-output appended to a log file. Where ``setpriv`` exists (util-linux, Linux) the service
-also gets a parent-death signal, so even a SIGKILLed supervisor takes it down; under root
-``setpriv`` also switches to the unprivileged account (see :class:`RunAs`). ``setpriv``
-execs the program, and ``wharf-index/-registry serve`` exec gunicorn, so a service's pid
-is its server's master pid and its process group holds its workers.
+supervisor, which then stops the services in order: registry, webhook worker, Index,
+PostgreSQL) with its output appended to a log file. Where ``setpriv`` exists (util-linux,
+Linux) the service also gets a parent-death signal, so even a SIGKILLed supervisor takes it
+down; under root ``setpriv`` also switches to the unprivileged account (see
+:class:`RunAs`). ``setpriv`` execs the program, and ``wharf-index/-registry serve`` exec
+gunicorn, so a service's pid is its server's master pid and its process group holds its
+workers.
 """
 
 from __future__ import annotations
