@@ -12,6 +12,7 @@ once, on any hosts: each webhook is delivered by one of them at a time, in order
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 from importlib.metadata import version
@@ -24,6 +25,7 @@ from .logconfig import configure_logging
 from .services.config import ServiceConfig
 from .services.webhook_worker import DeliveryPolicy, WebhookWorker
 
+logger = logging.getLogger(__name__)
 STOP_GRACE = 5  # seconds beyond INDEX_WEBHOOK_TIMEOUT that in-flight attempts may take
 
 
@@ -69,9 +71,13 @@ def run(settings, args, stdout) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         worker.start()
+        logger.info("webhook worker started: %d delivery threads", threads)
         while not stop.wait(3600):
             pass
-        worker.stop(timeout=settings.webhook_timeout + STOP_GRACE)
+        logger.info("webhook worker stopping: finishing in-flight attempts")
+        if not worker.stop(timeout=settings.webhook_timeout + STOP_GRACE):
+            logger.warning("webhook worker: an attempt was still running; it stays pending")
+        logger.info("webhook worker stopped")
         return 0
     finally:
         db.close()

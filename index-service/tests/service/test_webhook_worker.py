@@ -19,6 +19,7 @@ from wharf_index import cli
 from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.adapters.webhook_http import WebhookHTTP
 from wharf_index.adapters.webhook_queue import PgWakeups
+from wharf_index.cli_worker import STOP_GRACE
 from wharf_index.domain.webhook_targets import parse_networks
 from wharf_index.services import secret_box
 from wharf_index.services.webhook_worker import DeliveryPolicy, WebhookWorker, deliver_next
@@ -352,12 +353,14 @@ def _worker_env(db_url: str, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def worker_process(db_url, tmp_path):
-    """start(**env) -> a ``wharf-index worker`` process (killed at the end)."""
+    """start(*argv, **env) -> a ``wharf-index worker`` process (killed at the end); its
+    output is in ``proc.log_path``."""
     started = []
     script = str(Path(sys.executable).parent / "wharf-index")
 
     def start(*argv: str, **extra: str) -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115 - kept open
+        path = tmp_path / f"worker-{len(started)}.log"
+        log = open(path, "wb")  # noqa: SIM115 - kept open
         proc = subprocess.Popen(
             [script, "worker", *argv],
             env=_worker_env(db_url, **extra),
@@ -366,6 +369,7 @@ def worker_process(db_url, tmp_path):
             start_new_session=True,
         )
         started.append((proc, log))
+        proc.log_path = path
         return proc
 
     yield start
@@ -384,9 +388,11 @@ def test_two_worker_processes_deliver_each_delivery_once_in_order(
     workers = [worker_process("--threads", "3"), worker_process("--threads", "3")]
 
     receiver.wait_for(40, timeout=60)
-    for proc in workers:  # SIGTERM: a clean stop, in-flight attempts recorded
+    for proc in workers:  # SIGTERM once running: a clean stop, in-flight attempts recorded
+        poll(lambda proc=proc: "webhook worker started" in proc.log_path.read_text())
         proc.send_signal(signal.SIGTERM)
     assert [proc.wait(timeout=20) for proc in workers] == [0, 0]
+    assert all("webhook worker stopped" in proc.log_path.read_text() for proc in workers)
     received = receiver.received
     assert len(received) == 40 and all(item.problem is None for item in received)
     for path, ids in queued.items():
@@ -415,5 +421,42 @@ def test_a_worker_killed_mid_delivery_leaves_it_for_the_next_with_the_same_id(
     assert receiver.ids() == [delivery_id, delivery_id]
     assert all(item.problem is None for item in receiver.received)
     assert [a["attempt"] for a in hooks.attempts(delivery_id)] == [1]
+    poll(lambda: "webhook worker started" in second.log_path.read_text())
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=20) == 0
+
+
+def test_sigterm_lets_the_attempt_in_flight_finish_within_the_timeout(
+    hooks, receiver, worker_process
+):
+    hold = receiver.hold = threading.Event()
+    first, second = hooks.enqueue(hooks.webhook(receiver.url), 2)
+    proc = worker_process("--threads", "1", INDEX_WEBHOOK_TIMEOUT="20")
+    assert receiver.held.wait(20)
+    poll(lambda: "webhook worker started" in proc.log_path.read_text())
+    proc.send_signal(signal.SIGTERM)
+    poll(lambda: "finishing in-flight attempts" in proc.log_path.read_text())
+    assert proc.poll() is None  # waiting for the receiver's answer
+    receiver.hold = None
+    hold.set()
+    assert proc.wait(timeout=20) == 0
+    assert hooks.delivery(first)["status"] == "delivered"  # recorded before exiting
+    assert hooks.delivery(second)["status"] == "pending"  # not started after the signal
+    assert receiver.ids() == [first]
+
+
+def test_sigterm_waits_no_longer_than_the_attempt_timeout(hooks, receiver, worker_process):
+    receiver.hold = threading.Event()  # never answers
+    (delivery_id,) = hooks.enqueue(hooks.webhook(receiver.url))
+    proc = worker_process(
+        "--threads", "1", INDEX_WEBHOOK_TIMEOUT="2", INDEX_WEBHOOK_CONNECT_TIMEOUT="1"
+    )
+    assert receiver.held.wait(20)
+    poll(lambda: "webhook worker started" in proc.log_path.read_text())
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+    assert time.monotonic() - started < 2 + STOP_GRACE  # the documented bound
+    (attempt,) = hooks.attempts(delivery_id)
+    assert "INDEX_WEBHOOK_TIMEOUT" in attempt["error"]
+    assert hooks.delivery(delivery_id)["status"] == "pending"  # retried later

@@ -232,7 +232,7 @@ class WebhookHTTP:
             except ssl.SSLCertVerificationError as exc:
                 raise _Failed(f"TLS: {exc.verify_message or exc.reason}") from None
             except (OSError, http.client.HTTPException) as exc:
-                if deadline.expired:
+                if deadline.expired or isinstance(exc, TimeoutError):  # waits end at the deadline
                     raise _Failed(deadline.timeout_text()) from None
                 if isinstance(exc, ssl.SSLError):
                     raise _Failed(f"TLS: {exc.reason or exc}") from None
