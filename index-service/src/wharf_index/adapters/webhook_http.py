@@ -240,6 +240,8 @@ class WebhookHTTP:
             finally:
                 deadline.watch(None)
                 conn.close()
+                if conn.pinned is not None:
+                    conn.pinned.close()
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _exchange(self, conn, target, headers, body, deadline) -> tuple[int, str | None, str]:
@@ -255,6 +257,8 @@ class WebhookHTTP:
                 excerpt += chunk
         except (_Failed, OSError, http.client.HTTPException):
             pass  # the status decides; the excerpt is what arrived in time
+        finally:
+            response.close()  # the socket's last reference: the connection closes here
         text = excerpt.decode("utf-8", errors="replace")
         return response.status, response.getheader("Location"), text
 
