@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
+import time
 
 import pytest
 from wharf_index.adapters.webhook_http import WebhookHTTP
@@ -119,3 +121,19 @@ def test_https_uses_the_system_trust_by_default(https):
     assert outcome.status_code is None
     assert outcome.error.startswith("TLS: ") and "certificate" in outcome.error
     assert https.received == []
+
+
+def test_a_resolver_that_does_not_answer_ends_at_the_deadline(plain):
+    answered = threading.Event()
+
+    def hung(host, port, type=0):  # noqa: A002 - getaddrinfo's parameter
+        answered.wait(10)
+        return Resolver("127.0.0.1")(host, port)
+
+    sender = WebhookHTTP(allowed_networks=LOOPBACK, timeout=1, connect_timeout=1, resolve=hung)
+    started = time.monotonic()
+    outcome = sender.send(f"http://hooks.example.test:{plain.port}/", HEADERS, b"{}")
+    assert time.monotonic() - started < 1.5
+    answered.set()
+    assert outcome.error.startswith("resolving hooks.example.test took too long")
+    assert "INDEX_WEBHOOK_TIMEOUT" in outcome.error and plain.connections == 0

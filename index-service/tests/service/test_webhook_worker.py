@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 from wharf_index import cli
 from wharf_index.adapters.unit_of_work import PgUnitOfWork
@@ -24,7 +25,7 @@ from wharf_index.domain.webhook_targets import parse_networks
 from wharf_index.services import secret_box
 from wharf_index.services.webhook_worker import DeliveryPolicy, WebhookWorker, deliver_next
 
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, terminate_sessions
 from tests.service.webhook_fixtures import SECRET
 from tests.webhook_receiver import Receiver
 
@@ -321,6 +322,59 @@ def test_a_notification_wakes_the_worker_at_once(hooks, receiver, database, serv
         assert receiver.ids() == [delivery_id]
     finally:
         assert worker.stop(timeout=10)
+
+
+def test_the_listener_reconnects_after_the_database_dropped_it(
+    hooks, receiver, database, service_config, db_url, caplog
+):
+    caplog.set_level(logging.INFO)
+    webhook = hooks.webhook(receiver.url)
+    listening = (
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'wharf-index-webhooks'"
+        " AND query LIKE 'LISTEN%%'"
+    )
+    worker = WebhookWorker(
+        lambda: PgUnitOfWork(database, service_config),
+        sender(),
+        POLICY,
+        threads=1,
+        wakeups=PgWakeups(database.url),
+        poll=30,
+    ).start()
+    opened = []
+    try:
+        (before,) = poll(lambda: hooks.sql(listening), what="the listener")
+        terminate_sessions(db_url)  # as a PostgreSQL restart does (this fixture's too)
+        hooks.sql, conn = _reconnected(db_url)
+        opened.append(conn)
+        (after,) = poll(
+            lambda: [row for row in hooks.sql(listening) if row != before], what="a new listener"
+        )
+        started = time.monotonic()
+        (delivery_id,) = hooks.enqueue(webhook)
+        receiver.wait_for(1, timeout=5)
+        assert time.monotonic() - started < 1.0
+        assert receiver.ids() == [delivery_id]
+    finally:
+        assert worker.stop(timeout=10)
+        for conn in opened:
+            conn.close()
+    assert "webhook wake-ups: database unavailable" in caplog.text
+    assert "webhook wake-ups: listening again" in caplog.text
+
+
+def _reconnected(db_url: str):
+    """``sql(statement, params)`` on a new autocommit connection (the fixture's was cut),
+    and that connection."""
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True
+
+    def run(statement, params=None):
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    return run, conn
 
 
 def test_worker_once_on_the_command_line(hooks, receiver, db_url, capsys):

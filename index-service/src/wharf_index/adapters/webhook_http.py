@@ -3,7 +3,8 @@ domain/webhook_delivery.py).
 
 For each attempt (:meth:`WebhookHTTP.send`):
 
-1. the URL's host is resolved once (``socket.getaddrinfo``); only addresses that
+1. the URL's host is resolved once (``socket.getaddrinfo``, within the attempt's
+   deadline); only addresses that
    domain/webhook_targets.py :func:`address_allowed` accepts (with
    ``INDEX_WEBHOOK_ALLOWED_NETWORKS``) are kept, and none left means the attempt fails
    with an error naming the refused addresses, without connecting anywhere;
@@ -37,12 +38,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ..domain.webhook_delivery import RESPONSE_EXCERPT, SendOutcome
 from ..domain.webhook_targets import Network, address_allowed
 
 Resolver = Callable[..., list]
+T = TypeVar("T")
 
 
 class _Failed(Exception):
@@ -208,7 +211,7 @@ class WebhookHTTP:
 
     def _post(self, url, headers, body, deadline) -> tuple[int, str | None, str]:
         scheme, host, port, target = _parse(url)
-        addresses = self._allowed_addresses(host, port)
+        addresses = self._allowed_addresses(host, port, deadline)
         tls = self.tls if scheme == "https" else None
         for index, address in enumerate(addresses):
             conn = _PinnedConnection(
@@ -262,11 +265,15 @@ class WebhookHTTP:
         text = excerpt.decode("utf-8", errors="replace")
         return response.status, response.getheader("Location"), text
 
-    def _allowed_addresses(self, host: str, port: int) -> list[str]:
+    def _allowed_addresses(self, host: str, port: int, deadline: _Deadline) -> list[str]:
         """The host's addresses the address rule allows (module docstring, step 1)."""
         try:
-            infos = self._resolve(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
+            infos = _within(
+                deadline.remaining(), self._resolve, host, port, type=socket.SOCK_STREAM
+            )
+        except TimeoutError:
+            raise _Failed(f"resolving {host} took too long; {deadline.timeout_text()}") from None
+        except (OSError, UnicodeError) as exc:
             raise _Failed(f"cannot resolve {host}: {_describe(exc)}") from None
         addresses = list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
         allowed = [a for a in addresses if address_allowed(a, self.allowed_networks)]
@@ -276,6 +283,30 @@ class WebhookHTTP:
                 " globally routable address (INDEX_WEBHOOK_ALLOWED_NETWORKS may allow it)"
             )
         return allowed
+
+
+def _within(timeout: float, call: Callable[..., T], *args, **kwargs) -> T:
+    """``call(*args, **kwargs)`` in a daemon thread, waited for ``timeout`` seconds at most
+    (TimeoutError then; the thread ends on its own). getaddrinfo has no timeout of its own:
+    a resolver that does not answer must not outlast the attempt's deadline."""
+    outcome: list = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append((True, call(*args, **kwargs)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="wharf-webhooks-resolve", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _parse(url: str) -> tuple[str, str, int, str]:
