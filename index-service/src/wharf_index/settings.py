@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from wharf_protocol import tls
 
+from .domain import webhook_targets
 from .logconfig import FORMATS, LEVELS
 
 TOKEN_KEY_DERIVATION = b"wharf-index.token-key.v1"
@@ -91,7 +92,10 @@ class Settings:
     a processed event id is kept); prune_batch ``INDEX_PRUNE_BATCH`` (rows per delete);
     http_tls ``INDEX_HTTP_TLS_CERTIFICATE``, ``_KEY``, ``_CLIENTCAS`` (serve HTTPS, see
     wharf_protocol.tls); registry_tls_ca
-    ``INDEX_REGISTRY_TLS_CA`` (CA bundle trusted for registry URLs; None: system trust).
+    ``INDEX_REGISTRY_TLS_CA`` (CA bundle trusted for registry URLs; None: system trust);
+    webhook_allowed_networks ``INDEX_WEBHOOK_ALLOWED_NETWORKS`` (networks webhooks may reach
+    besides public addresses: domain/webhook_targets.py); webhook_delivery_retention
+    ``INDEX_WEBHOOK_DELIVERY_RETENTION`` (seconds a finished webhook delivery is kept).
     Durations are whole seconds.
     """
 
@@ -132,6 +136,8 @@ class Settings:
     prune_batch: int = 1000
     http_tls: tls.ServerTLS | None = None
     registry_tls_ca: str | None = None
+    webhook_allowed_networks: tuple[webhook_targets.Network, ...] = ()
+    webhook_delivery_retention: int = 30 * 24 * 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -161,6 +167,9 @@ class Settings:
         values["http_tls"], tls_problems = tls.server_tls_from_env(reader.environ, "INDEX_HTTP_TLS")
         values["registry_tls_ca"] = reader.get("INDEX_REGISTRY_TLS_CA", _ca_file, None)
         reader.problems.update(tls_problems)
+        values["webhook_allowed_networks"] = reader.get(
+            "INDEX_WEBHOOK_ALLOWED_NETWORKS", webhook_targets.parse_networks, ()
+        )
         if not reader.problems and values["db_pool_min"] > values["db_pool_max"]:
             reader.problems["INDEX_DB_POOL_MIN"] = "must not exceed INDEX_DB_POOL_MAX"
         if reader.problems:
@@ -194,6 +203,7 @@ _INTEGERS = (
     ("prune_interval", "INDEX_PRUNE_INTERVAL", 0),
     ("event_retention", "INDEX_EVENT_RETENTION", 3600),
     ("prune_batch", "INDEX_PRUNE_BATCH", 1),
+    ("webhook_delivery_retention", "INDEX_WEBHOOK_DELIVERY_RETENTION", 3600),
 )
 
 _MISSING = object()

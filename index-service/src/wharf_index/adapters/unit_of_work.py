@@ -35,6 +35,7 @@ from .stars import PgStarStore
 from .tags import PgTagStore
 from .token_checks import PgTokenCheckStore
 from .users import PgUserStore
+from .webhooks import PgWebhookStore
 
 STORES = {
     "users": PgUserStore,
@@ -57,6 +58,7 @@ STORES = {
     "reconciliation": PgReconciliationStore,
     "housekeeping": PgHousekeepingStore,
     "signing_keys": PgSigningKeyStore,
+    "webhooks": PgWebhookStore,
 }
 
 
@@ -84,6 +86,7 @@ class PgUnitOfWork:
     reconciliation: PgReconciliationStore
     housekeeping: PgHousekeepingStore
     signing_keys: PgSigningKeyStore
+    webhooks: PgWebhookStore
 
     def __init__(self, db: Database, config: Any = None) -> None:
         self.db = db

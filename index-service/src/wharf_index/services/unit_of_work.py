@@ -37,6 +37,7 @@ from ..domain.repository_stores import (
     SearchStore,
     StarStore,
     TagStore,
+    WebhookStore,
 )
 from ..domain.stores import (
     AccessTokenStore,
@@ -101,6 +102,8 @@ class UnitOfWork(Protocol):
     def housekeeping(self) -> HousekeepingStore: ...
     @property
     def signing_keys(self) -> SigningKeyStore: ...
+    @property
+    def webhooks(self) -> WebhookStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type, exc, tb) -> None: ...  # never swallows the exception
