@@ -40,6 +40,16 @@ MIN_SECRET, MAX_SECRET = 16, 256
 SECRET_BYTES = 32
 #: Tag characters and the glob's own (``* ? [ ] !``).
 TAG_PATTERN_RE = re.compile(r"[A-Za-z0-9_.*?\[\]!-]*")
+#: What the API takes as a webhook URL: http(s), a host *name* (dot-separated labels of
+#: 1..63 characters, the last starting with a letter, so never an address literal), an
+#: optional port (1..65535) and an optional path, query or fragment of printable ASCII.
+#: Address literals are refused at the API: a receiver inside is named, and its network
+#: listed in INDEX_WEBHOOK_ALLOWED_NETWORKS (checked against the address connected to).
+HOST_URL_RE = re.compile(
+    r"https?://(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z][A-Za-z0-9-]{0,62}"
+    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]"
+    r"|6553[0-5]))?(?:[/?#][!-~]*)?"
+)
 CALLBACK_STATES = ("success", "failure", "error")
 MAX_CALLBACK_TOKEN = 128
 CALLBACK_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")

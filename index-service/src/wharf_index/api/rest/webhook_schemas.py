@@ -1,8 +1,10 @@
 """marshmallow schemas of the webhook bodies (api/rest/webhooks.py), as schemas.py's: requests
 (``*In``) loaded strictly, responses dumped from the records of domain/records.py.
 
-The URL's address rule (domain/webhook_targets.py) needs the server's settings, so the
-service checks it and answers VALIDATION_FAILED like these schemas do.
+A webhook URL names its host (services.webhooks.HOST_URL_RE: no address literal), so what
+the schema accepts the address rule (domain/webhook_targets.py) accepts too, but for the
+names ``localhost`` and ``*.localhost``, which the service refuses (VALIDATION_FAILED, like
+these schemas).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from ...services import webhooks
 from ...services.webhook_payloads import EVENTS, FORMATS
 from .rules import Pattern, StrictBoolean, text
 
-URL = Pattern(r"https?://[^\s]+", "an http:// or https:// URL")
+URL = Pattern(
+    webhooks.HOST_URL_RE, "an http:// or https:// URL naming its host (not an address literal)"
+)
 TAG_PATTERN = Pattern(
     webhooks.TAG_PATTERN_RE, "a glob of tag characters and * ? [ ] ! (e.g. v*, release-*)"
 )
@@ -87,15 +91,16 @@ class WebhookUpdateIn(Schema):
     active = StrictBoolean(metadata={"description": "true re-enables a disabled webhook"})
     secret = text(webhooks.MAX_SECRET, required=False, min_length=webhooks.MIN_SECRET)
     rotate_secret = StrictBoolean(
-        metadata={"description": "true: the server makes a new secret (answered once)"}
+        metadata={
+            "description": "true: the server makes a new secret (answered once);"
+            " a given secret wins"
+        }
     )
 
     @validates_schema
-    def _coherent(self, data, **kwargs) -> None:
+    def _not_empty(self, data, **kwargs) -> None:
         if not data:
             raise ValidationError("give at least one field", "_schema")
-        if "secret" in data and data.get("rotate_secret"):
-            raise ValidationError("give secret or rotate_secret, not both", "_schema")
 
 
 class WebhookAttemptSchema(Schema):
