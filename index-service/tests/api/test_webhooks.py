@@ -122,10 +122,12 @@ def test_the_service_takes_literals_of_allowed_networks_only(uow, users, app_rep
 
 
 def test_who_may_manage_repository_webhooks(client, uow, users, app_repo):
-    alice = principals.principal_for(uow, users["alice"])
-    repositories.set_collaborator(uow, alice, "alice/app", "bob", "write")
     hook = _create(client).json
     path = f"{HOOKS}/{hook['id']}"
+    outsider = client.get(HOOKS, headers=basic("bob"))  # the repository is public
+    assert outsider.status_code == 403 and outsider.json["error"]["code"] == "DENIED"
+    alice = principals.principal_for(uow, users["alice"])
+    repositories.set_collaborator(uow, alice, "alice/app", "bob", "write")
     assert client.get(path, headers=basic("bob")).status_code == 403  # write, not admin
     assert _create(client, who="bob").status_code == 403
     assert client.get(HOOKS).status_code == 401  # anonymous
