@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from wharf_index.adapters.unit_of_work import PgUnitOfWork
+from wharf_index.app import create_app
 from wharf_index.domain import errors
 from wharf_index.services import access_tokens, principals, repositories, secret_box, webhooks
 
@@ -107,8 +108,22 @@ def test_validation_names_the_field(client, app_repo, sql, body, field):
     assert sql("SELECT count(*) FROM webhooks") == [(0,)]
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://10.1.2.3:8080/hook", "https://93.184.216.34/h", "http://[2606:4700::1111]:81/"],
+)
+def test_the_api_takes_addresses_the_rule_allows(settings, database, users, app_repo, url):
+    inside = replace(settings, webhook_allowed_networks=(NET,))
+    client = create_app(inside, pool=database).test_client()
+    made = _create(client, {"url": url})
+    assert made.status_code == 201, made.json
+    assert made.json["url"] == url
+    refused = _create(client, {"url": "http://192.168.1.1/hook"})
+    assert refused.status_code == 400 and "url" in refused.json["error"]["detail"]
+
+
 def test_the_service_takes_literals_of_allowed_networks_only(uow, users, app_repo):
-    """The API wants host names; the service's own rule is webhook_targets.url_problem."""
+    """The service's rule is webhook_targets.url_problem with the allowed networks."""
     alice = principals.principal_for(uow, users["alice"])
     owner = webhooks.Owner("repository", "alice/app")
     with pytest.raises(errors.FieldInvalid) as refused:

@@ -114,6 +114,17 @@ def test_a_deleted_tag_queues_tag_deleted(index_client, hook, sql):
     assert body["type"] == "io.wharf.tag.deleted" and body["subject"] == "alice/app:v1"
 
 
+def test_a_deleted_manifest_queues_tag_deleted_for_each_tag_it_took(index_client, hook, sql):
+    index_client.post_events([push(tag="v1"), push(tag="v2"), push(tag="other", digest=OTHER)])
+    hook(events=["tag_deleted"])
+    index_client.post_events([event("delete", digest=MANIFEST), event("delete", digest=MANIFEST)])
+    deleted = [
+        (name, body["push_data"]["tag"], body["push_data"]["digest"])
+        for _, name, body in _deliveries(sql)
+    ]
+    assert deleted == [("tag_deleted", "v1", MANIFEST), ("tag_deleted", "v2", MANIFEST)]
+
+
 def test_a_duplicate_event_queues_nothing(index_client, hook, sql):
     hook()
     once = push()

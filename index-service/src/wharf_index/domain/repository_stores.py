@@ -153,9 +153,10 @@ class ContentStore(Protocol):
 
     def delete_manifest(
         self, repository_id: int, digest: str, *, registry_id: int | None = None
-    ) -> bool:
+    ) -> list[str] | None:
         """Delete a manifest and its tags; with ``registry_id`` only when it came from
-        that registry or from none."""
+        that registry or from none. Return the names of the tags deleted with it, or None
+        when no manifest was deleted."""
 
     def delete_tag(self, repository_id: int, name: str, *, registry_id: int | None = None) -> bool:
         """Delete a tag; with ``registry_id`` only when its manifest came from that

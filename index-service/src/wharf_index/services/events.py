@@ -36,7 +36,8 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
   finishes a deletion whose driver stopped after calling the registries.
 - Webhooks (services/webhook_events.py): a ``push`` with a tag queues ``tag_pushed``
   deliveries (a push by digest only queues nothing), a ``delete`` of a tag that was removed
-  queues ``tag_deleted``, a repository deleted here queues ``repository_deleted``; all in the
+  queues ``tag_deleted``, so does the delete of a manifest for each tag it took along, a
+  repository deleted here queues ``repository_deleted``; all in the
   envelope's transaction, so a failed envelope or a duplicate event queues nothing.
 - Unknown repositories: a push creates the repository when its namespace exists (with the
   namespace's default visibility, audited as the system); events for names without a
@@ -197,17 +198,25 @@ def _apply(uow: UnitOfWork, registry: Registry, event: Event) -> None:
             )
     elif target.tag:
         if uow.content.delete_tag(repository.id, target.tag, registry_id=registry.id):
-            webhook_events.tag_deleted(
-                uow,
-                repository,
-                tag=target.tag,
-                digest=target.digest,
-                pusher=event.actor.name,
-                at=event.timestamp,
-                registry=registry.name,
-            )
+            _tags_deleted(uow, registry, repository, event, [target.tag])
     else:
-        uow.content.delete_manifest(repository.id, target.digest, registry_id=registry.id)
+        tags = uow.content.delete_manifest(repository.id, target.digest, registry_id=registry.id)
+        _tags_deleted(uow, registry, repository, event, tags or [])
+
+
+def _tags_deleted(
+    uow: UnitOfWork, registry: Registry, repository: Repository, event: Event, tags: list[str]
+) -> None:
+    for tag in tags:
+        webhook_events.tag_deleted(
+            uow,
+            repository,
+            tag=tag,
+            digest=event.target.digest,
+            pusher=event.actor.name,
+            at=event.timestamp,
+            registry=registry.name,
+        )
 
 
 def _repository_deleted(uow: UnitOfWork, registry: Registry, event: Event) -> None:

@@ -32,6 +32,7 @@ from ..domain.records import Webhook, WebhookDelivery
 from . import audit, secret_box, webhook_events
 from . import webhook_payloads as payloads
 from .paging import Page, take
+from .registries import URL_AUTHORITY
 from .unit_of_work import UnitOfWork
 
 MAX_NAME = 100
@@ -40,16 +41,11 @@ MIN_SECRET, MAX_SECRET = 16, 256
 SECRET_BYTES = 32
 #: Tag characters and the glob's own (``* ? [ ] !``).
 TAG_PATTERN_RE = re.compile(r"[A-Za-z0-9_.*?\[\]!-]*")
-#: What the API takes as a webhook URL: http(s), a host *name* (dot-separated labels of
-#: 1..63 characters, the last starting with a letter, so never an address literal), an
-#: optional port (1..65535) and an optional path, query or fragment of printable ASCII.
-#: Address literals are refused at the API: a receiver inside is named, and its network
-#: listed in INDEX_WEBHOOK_ALLOWED_NETWORKS (checked against the address connected to).
-HOST_URL_RE = re.compile(
-    r"https?://(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z][A-Za-z0-9-]{0,62}"
-    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]"
-    r"|6553[0-5]))?(?:[/?#][!-~]*)?"
-)
+#: What the API takes as a webhook URL: registry URLs' ``http(s)://host[:port]`` (a name,
+#: an IPv4 address or a bracketed IPv6 literal) and an optional path, query or fragment of
+#: printable ASCII. Whether the host may be reached is the address rule's to say
+#: (domain/webhook_targets.py: a literal here, the address connected to at delivery).
+HOST_URL_RE = re.compile(URL_AUTHORITY + r"(?:[/?#][!-~]*)?")
 CALLBACK_STATES = ("success", "failure", "error")
 MAX_CALLBACK_TOKEN = 128
 CALLBACK_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")

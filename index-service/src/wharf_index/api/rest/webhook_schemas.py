@@ -1,10 +1,11 @@
 """marshmallow schemas of the webhook bodies (api/rest/webhooks.py), as schemas.py's: requests
 (``*In``) loaded strictly, responses dumped from the records of domain/records.py.
 
-A webhook URL names its host (services.webhooks.HOST_URL_RE: no address literal), so what
-the schema accepts the address rule (domain/webhook_targets.py) accepts too, but for the
-names ``localhost`` and ``*.localhost``, which the service refuses (VALIDATION_FAILED, like
-these schemas).
+A webhook URL has the shape of services.webhooks.HOST_URL_RE; whether its host may be
+reached is the address rule's (domain/webhook_targets.py): an address literal outside
+``INDEX_WEBHOOK_ALLOWED_NETWORKS``, ``localhost`` and ``*.localhost`` are refused by the
+service (``400 VALIDATION_FAILED`` naming ``url``, like these schemas), a setting the
+document cannot express.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from ...services.webhook_payloads import EVENTS, FORMATS
 from .rules import Pattern, StrictBoolean, text
 
 URL = Pattern(
-    webhooks.HOST_URL_RE, "an http:// or https:// URL naming its host (not an address literal)"
+    webhooks.HOST_URL_RE,
+    "an http:// or https:// URL (host name or address, optional port and path)",
 )
 TAG_PATTERN = Pattern(
     webhooks.TAG_PATTERN_RE, "a glob of tag characters and * ? [ ] ! (e.g. v*, release-*)"
