@@ -7,7 +7,9 @@ notifications/http.go, endpoint.go, sinks.go), with the outbox's durability:
   REGISTRY_NOTIFICATIONS_BATCH events), ``Content-Type`` and ``Accept``
   :data:`~wharf_protocol.events.EVENTS_MEDIA_TYPE` (what distribution 3 sends), plus the
   endpoint's ``headers`` (several values of one name are sent joined by ``", "``);
-- ``timeout`` bounds the connection and each read of the answer;
+- ``timeout`` bounds the connection and each read of the answer; no connection is kept
+  between batches (distribution closes idle connections after each request), and proxies
+  come from the environment (``HTTPS_PROXY``...), as Go's default transport takes them;
 - any 2xx or 3xx answer, after following redirects, is a delivery, as in distribution;
   anything else, or no answer, fails the whole batch, which is kept;
 - ``threshold`` and ``backoff`` are distribution's breaker: after a failure the batch is
@@ -55,11 +57,9 @@ class EndpointConsumer:
 
     retryable = (EndpointFailed, StorageError)
 
-    def __init__(self, config: EndpointConfig, session: requests.Session | None = None) -> None:
+    def __init__(self, config: EndpointConfig) -> None:
         self.config = config
         self.name = f"endpoint-{config.name}"
-        self.session = session or requests.Session()
-        self.session.trust_env = False  # the configured URL, not a proxy from the environment
         self._warned = float("-inf")
         self.headers = {"Content-Type": EVENTS_MEDIA_TYPE, "Accept": EVENTS_MEDIA_TYPE}
         self.headers.update({k: ", ".join(v) for k, v in config.headers.items()})
@@ -86,12 +86,13 @@ class EndpointConsumer:
         body = json.dumps(dump_envelope(events), separators=(",", ":")).encode()
         timeout = self.config.timeout
         try:
-            response = self.session.post(
-                self.config.url, data=body, headers=self.headers, timeout=(timeout, timeout)
-            )
+            with requests.Session() as session:  # no idle connection kept, as distribution
+                response = session.post(
+                    self.config.url, data=body, headers=self.headers, timeout=(timeout, timeout)
+                )
+                response.close()
         except requests.RequestException as exc:
             raise EndpointFailed(_reason(exc)) from None
-        response.close()
         if not 200 <= response.status_code < 400:
             raise EndpointFailed(f"answered {response.status_code} {response.reason}")
 
