@@ -23,6 +23,7 @@ class Receiver:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/events"
         self.status = 202
+        self.delay = 0.0  # seconds to wait before answering (a slow endpoint)
         self.posts: list[dict] = []  # {"path", "headers", "events"}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -34,6 +35,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(receiver.delay)  # the slowness itself, not a synchronisation
                 events = load_envelope(body, strict=True)
                 with receiver._lock:
                     receiver.posts.append(

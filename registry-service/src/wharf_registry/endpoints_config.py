@@ -75,7 +75,7 @@ class EndpointConfig:
     """One notification endpoint, validated; durations in seconds."""
 
     name: str
-    url: str
+    url: str = field(repr=False)  # may carry credentials: logs use safe_url
     headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     timeout: float = DEFAULT_TIMEOUT
     threshold: int = DEFAULT_THRESHOLD

@@ -67,7 +67,7 @@ def instance(make_client, driver, oci, index):
     """``(*endpoints, with_index=False, driver=None) -> OCI helper``: a new app (a restart
     when called again) on the same storage."""
 
-    def make(*endpoints: EndpointConfig, with_index: bool = False, store=None):
+    def make(*endpoints: EndpointConfig, with_index: bool = False, store=None, background=False):
         index_settings = (
             {"index_url": URL, "index_name": NAME, "index_credential": CREDENTIAL}
             if with_index
@@ -77,13 +77,14 @@ def instance(make_client, driver, oci, index):
             storage_driver="filesystem",
             notifications_endpoints=endpoints,
             notifications_max_backoff=5.0,
+            notifications_interval=0.05,
             **index_settings,
         )
         client = make_client(
             settings,
             driver=store or driver,
             index=index.client() if with_index else None,
-            deliver_in_background=False,
+            deliver_in_background=background,
         )
         return type(oci)(client)
 
@@ -242,7 +243,7 @@ def test_threshold_and_backoff_as_distribution_and_the_backlog_is_logged(
     ]
     receiver.status = 302  # 2xx and 3xx are deliveries, as in distribution
     with caplog.at_level(logging.INFO):
-        assert lane.step() == 1.0
+        assert lane.step() == 0.05
     assert "notification endpoint flaky recovered after 4 failed attempts" in caplog.text
     assert pending(driver) == [] and lane.failures == 0
 
@@ -259,3 +260,19 @@ def test_without_index_or_endpoint_nothing_is_written(instance, driver):
     app = instance()
     app.push_blob("team/app", b"data")
     assert delivery(app) is None and pending(driver) == []
+
+
+def test_a_slow_endpoint_does_not_delay_the_others(instance, receivers, driver):
+    """Each consumer has its own thread: while one endpoint takes its whole timeout to
+    (not) answer, the other gets every event."""
+    slow, fast = receivers(), receivers()
+    slow.delay = 3.0
+    app = instance(endpoint(slow, "slow", timeout=2.0), endpoint(fast, "fast"), background=True)
+    try:
+        app.push_blob("team/app", b"one")
+        fast.wait_for(lambda events: len(events) == 1, timeout=1.5)
+        app.push_blob("team/app", b"two")
+        fast.wait_for(lambda events: len(events) == 2, timeout=1.5)
+        assert len(pending(driver)) == 2  # the slow one has not acknowledged them
+    finally:
+        delivery(app).stop()
