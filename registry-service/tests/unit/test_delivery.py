@@ -230,3 +230,14 @@ def test_the_lease_is_shared_by_the_consumers_of_one_process():
     assert outbox.pending(10) != []  # the second consumer has not read them yet
     assert first.lanes[1].run_once() == 1  # takes the lease again, reads from its position
     assert other.run_once() == 0
+
+
+def test_a_name_from_a_clock_running_ahead_does_not_push_the_horizon_past_now():
+    from datetime import UTC, datetime, timedelta
+
+    from wharf_registry.events.outbox import TIME_FORMAT, Position
+
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).strftime(TIME_FORMAT) + "-x.json"
+    position = Position().advance([ahead])
+    now = datetime.now(UTC).strftime(TIME_FORMAT)
+    assert position.horizon < now and not position.covers(now + "-written-now.json")

@@ -33,7 +33,8 @@ objects after its horizon that are not ``done``, so an object landing up to that
 is still delivered. The assumption is that an event's object reaches storage within
 ``SETTLE_SECONDS`` of the event's time, and that replicas' clocks agree to well within that
 (NTP does); an object older than that when it lands could be missed by a consumer already
-past it.
+past it. The horizon never passes this host's clock minus the window, so a replica whose
+clock runs ahead cannot push it past objects the others write later.
 
 The lease is best-effort mutual exclusion (storage offers no compare-and-swap): a replica
 takes it when it is absent, expired or its own, then reads it back. Two replicas racing in
@@ -90,12 +91,15 @@ class Position:
         return (bool(self.horizon) and name <= self.horizon) or name in self.done
 
     def advance(self, names: Sequence[str]) -> Position:
-        """Return the position after delivering ``names``; the horizon trails the newest one."""
+        """Return the position after delivering ``names``; the horizon trails the newest one
+        (and this host's clock: a name from a replica whose clock runs ahead moves it no
+        further than now minus the window)."""
         done = self.done | set(names)
         times = [t for t in map(_name_time, done) if t is not None]
         horizon = self.horizon
         if times:
-            trailing = (max(times) - timedelta(seconds=SETTLE_SECONDS)).strftime(TIME_FORMAT)
+            newest = min(max(times), datetime.now(UTC))
+            trailing = (newest - timedelta(seconds=SETTLE_SECONDS)).strftime(TIME_FORMAT)
             horizon = max(horizon, trailing)
         return Position(horizon, frozenset(n for n in done if not (horizon and n <= horizon)))
 
