@@ -190,7 +190,30 @@ def test_an_object_landing_after_a_later_name_was_delivered_is_still_read():
     assert outbox.pending(10, position) == [f"/wharf/outbox/{event_name(early)}"]
     assert not position.covers(event_name(early)) and position.covers(event_name(stale))
     later = position.advance([event_name(early)])
-    assert outbox.pending(10, later) == [] and later.horizon == position.horizon
+    assert outbox.pending(10, later) == [] and later.covers(event_name(early))
+
+
+def test_catching_up_on_old_objects_keeps_the_position_small():
+    """Objects named longer ago than the window had all landed when listed: the horizon
+    moves to the last one delivered and nothing is kept in ``done``; but never past a name
+    the listing did not reach (a batch limit)."""
+    from datetime import timedelta
+
+    from wharf_registry.events.outbox import SETTLE_SECONDS, Position
+
+    outbox = Outbox(InMemoryDriver())
+    old = []
+    for n in range(4):
+        e = event(f"team/app{n}")
+        e = type(e)(
+            e.id, e.timestamp - timedelta(seconds=SETTLE_SECONDS * 10 - n), e.action, e.target
+        )
+        outbox.append([e])
+        old.append(event_name(e))
+    first = outbox.pending(2, Position())
+    position = Position().advance([p.rsplit("/", 1)[-1] for p in first])
+    assert position.horizon == old[1] and position.done == frozenset()
+    assert outbox.pending(10, position) == [f"/wharf/outbox/{n}" for n in old[2:]]
 
 
 def test_positions_are_stored_and_an_unreadable_one_restarts_from_the_beginning(caplog):

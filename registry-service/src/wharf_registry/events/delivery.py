@@ -40,6 +40,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from wharf_protocol.client import (
@@ -174,6 +175,7 @@ class Lane:
         self.more = False
         if not d.holds(self):  # another replica may have moved it meanwhile: re-read
             self.position = Position() if d.sole else outbox.position(self.consumer.name)
+        listed_at = datetime.now(UTC)
         paths = outbox.pending(d.batch, self.position)
         if not paths:
             d.done_with_lease(self)
@@ -188,7 +190,7 @@ class Lane:
                 outbox.remove(path)
         else:
             names = [path.rsplit("/", 1)[-1] for path in paths[:consumed]]
-            position = self.position.advance(names)
+            position = self.position.advance(names, listed_at)
             outbox.save_position(self.consumer.name, position)
             self.position = position
             d.collect()

@@ -28,13 +28,12 @@ an event is made, and an object reaches storage a little later (the group commit
 write before it; another worker or replica writes its own objects meanwhile), so an object
 may appear *before* a name already delivered. A position therefore holds a ``horizon`` and the
 names delivered after it (``done``): everything up to the horizon counts as delivered, and
-the horizon trails the newest delivered name by :data:`SETTLE_SECONDS`. A consumer reads the
-objects after its horizon that are not ``done``, so an object landing up to that long "late"
-is still delivered. The assumption is that an event's object reaches storage within
-``SETTLE_SECONDS`` of the event's time, and that replicas' clocks agree to well within that
-(NTP does); an object older than that when it lands could be missed by a consumer already
-past it. The horizon never passes this host's clock minus the window, so a replica whose
-clock runs ahead cannot push it past objects the others write later.
+the horizon stays :data:`SETTLE_SECONDS` behind the time of the listing the consumer read
+(:meth:`Position.advance`). A consumer reads the objects after its horizon that are not
+``done``, so an object landing up to that long "late" is still delivered. The assumption is
+that an event's object reaches storage within ``SETTLE_SECONDS`` of the event's time, and
+that replicas' clocks agree to well within that (NTP does); an object older than that when it
+lands could be missed by a consumer already past it.
 
 The lease is best-effort mutual exclusion (storage offers no compare-and-swap): a replica
 takes it when it is absent, expired or its own, then reads it back. Two replicas racing in
@@ -63,20 +62,12 @@ DEAD = "/wharf/outbox-dead"
 LEASE = "/wharf/outbox-lease.json"
 POSITIONS = "/wharf/outbox-positions"
 TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
-TIME_LENGTH = len("20260101T000000.000000Z")
 SETTLE_SECONDS = 30.0
 
 
 def event_name(event: Event) -> str:
     """Return the file name of ``event`` in the outbox (sortable by time, unique by id)."""
     return f"{event.timestamp.strftime(TIME_FORMAT)}-{event.id}.json"
-
-
-def _name_time(name: str) -> datetime | None:
-    try:
-        return datetime.strptime(name[:TIME_LENGTH], TIME_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -90,17 +81,21 @@ class Position:
         """Tell whether the object ``name`` (a file name in the outbox) was delivered."""
         return (bool(self.horizon) and name <= self.horizon) or name in self.done
 
-    def advance(self, names: Sequence[str]) -> Position:
-        """Return the position after delivering ``names``; the horizon trails the newest one
-        (and this host's clock: a name from a replica whose clock runs ahead moves it no
-        further than now minus the window)."""
+    def advance(self, names: Sequence[str], listed_at: datetime | None = None) -> Position:
+        """Return the position after delivering ``names``, the first names (in order) of a
+        listing after this position made at ``listed_at`` (default now).
+
+        Objects named before ``listed_at - SETTLE_SECONDS`` had all landed when the consumer
+        listed them, so the horizon moves up to the newest delivered name within that bound;
+        ``done`` keeps only the names after it (the last window's, at the head of the outbox;
+        almost none while catching up). This host's clock bounds it, so a replica whose clock
+        runs ahead cannot carry the horizon past objects the others write later.
+        """
         done = self.done | set(names)
-        times = [t for t in map(_name_time, done) if t is not None]
+        bound = (listed_at or datetime.now(UTC)) - timedelta(seconds=SETTLE_SECONDS)
         horizon = self.horizon
-        if times:
-            newest = min(max(times), datetime.now(UTC))
-            trailing = (newest - timedelta(seconds=SETTLE_SECONDS)).strftime(TIME_FORMAT)
-            horizon = max(horizon, trailing)
+        if names:  # a prefix of the listing: everything listed up to max(names) is delivered
+            horizon = max(horizon, min(max(names), bound.strftime(TIME_FORMAT)))
         return Position(horizon, frozenset(n for n in done if not (horizon and n <= horizon)))
 
     def dump(self) -> bytes:
