@@ -3,7 +3,8 @@
 The registry runs with ``REGISTRY_AUTH=htpasswd`` (bcrypt entries made by ``htpasswd -B``)
 and no ``REGISTRY_INDEX_URL``: skopeo logs in with the registry's own credentials, pushes,
 pulls, lists and deletes; anonymous clients and wrong passwords are refused; nothing tries
-to reach an Index (no event outbox is written).
+to reach an Index (no event outbox is written). With ``REGISTRY_NOTIFICATIONS_ENDPOINTS`` the
+same registry tells a CI system of pushes and deletes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import pytest
 from oci_client import Image, OciClient
 from skopeo import Skopeo
+from webhook_receiver import Receiver
 from wharf_testing.services import GunicornService
 
 USER, PASSWORD = "operator", "operator-password-1"
@@ -117,3 +119,72 @@ def test_anonymous_and_wrong_password_refused(network, standalone, tmp_path):
     assert failed.returncode != 0
     assert owner.get_manifest("team/private", "1").status_code == 200
     assert "team/private" in owner.catalog_names()
+
+
+def test_the_standalone_registry_notifies_an_endpoint(network, tmp_path):
+    """Scenario D with ``REGISTRY_NOTIFICATIONS_ENDPOINTS``: no Index, and a CI system
+    (the receiver) hears of the push and the delete in the reference registry's envelope."""
+    receiver = Receiver(network.gateway).start()
+    host = network["registry"]
+    endpoints = [
+        {
+            "name": "ci",
+            "url": f"{receiver.url}/events",
+            "headers": {"Authorization": ["Bearer ci-secret"]},
+            "timeout": "2s",
+            "ignore": {"actions": ["pull"]},
+        }
+    ]
+    service = GunicornService(
+        "wharf_registry.wsgi:app",
+        {
+            "REGISTRY_AUTH": "none",
+            "REGISTRY_STORAGE": "filesystem",
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(tmp_path / "storage"),
+            "REGISTRY_STORAGE_DELETE_ENABLED": "true",
+            "REGISTRY_NOTIFICATIONS_ENDPOINTS": json.dumps(endpoints),
+            "REGISTRY_LOG_FORMAT": "text",
+        },
+        "registry notifying",
+        host=host.address,
+        port=host.port(5101),
+        prefix=host.prefix,
+        extra_args=["--config", "python:wharf_registry.gunicorn_conf"],
+    )
+    service.start(timeout=60)
+    try:
+        address = f"{service.host}:{service.port}"
+        skopeo = Skopeo(network["client"], tempfile.mkdtemp(dir=tmp_path))
+        image = Image.random(layers=2, label="d-notify")
+        layout = image.write_layout(str(tmp_path / "src"), "1")
+        skopeo.copy(layout, f"docker://{address}/team/notified:1", check=True)
+        skopeo.copy(f"docker://{address}/team/notified:1", f"oci:{tmp_path / 'back'}:1", check=True)
+
+        def events(requests):
+            return [e for r in requests for e in r.json()["events"]]
+
+        def manifest_pushed(requests):
+            return [e for e in events(requests) if e["action"] == "push" and e["target"].get("tag")]
+
+        receiver.wait(manifest_pushed, timeout=30)
+        first = receiver.requests[0]
+        assert first.path == "/events"
+        assert first.header("Authorization") == "Bearer ci-secret"
+        assert first.header("Content-Type").startswith("application/vnd.docker.distribution.events")
+        (pushed,) = manifest_pushed(receiver.requests)
+        assert pushed["target"]["repository"] == "team/notified"
+        assert pushed["target"]["digest"] == image.digest
+        assert pushed["target"]["tag"] == "1"
+        pushed_blobs = {
+            e["target"]["digest"] for e in events(receiver.requests) if e["action"] == "push"
+        }
+        assert set(image.layer_digests) <= pushed_blobs
+
+        skopeo.delete(f"{address}/team/notified@{image.digest}", check=True)
+        deleted = receiver.wait(
+            lambda got: [e for e in events(got) if e["action"] == "delete"], timeout=30
+        )
+        assert all(e["action"] != "pull" for e in events(deleted))  # ignored for this endpoint
+    finally:
+        service.close()
+        receiver.stop()

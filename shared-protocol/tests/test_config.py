@@ -1,6 +1,7 @@
 """wharf_protocol.config: YAML -> variables, env over file, dialects, unknown names, reports."""
 
 import io
+import json
 from collections.abc import Mapping
 
 import pytest
@@ -60,6 +61,13 @@ def test_flatten_joins_the_key_path_upper_cased(tree, expected):
 def test_flatten_remembers_the_yaml_path():
     _, paths = flatten({"storage": {"s3": {"bucket": "b"}}}, "APP")
     assert paths == {"APP_STORAGE_S3_BUCKET": "storage.s3.bucket"}
+
+
+def test_flatten_keeps_whole_sections_as_one_json_value():
+    tree = {"n": {"eps": [{"url": "u0", "headers": {"Authorization": ["a, b"]}}], "on": True}}
+    values, paths = flatten(tree, "APP", frozenset({"APP_N_EPS"}))
+    assert json.loads(values["APP_N_EPS"]) == tree["n"]["eps"]
+    assert values["APP_N_ON"] == "true" and paths["APP_N_EPS"] == "n.eps"
 
 
 def test_recording_env_records_lookups_and_scanned_prefixes():

@@ -94,11 +94,13 @@ class Settings:
     wharf_protocol.tls); registry_tls_ca
     ``INDEX_REGISTRY_TLS_CA`` (CA bundle trusted for registry URLs; None: system trust);
     webhook_allowed_networks ``INDEX_WEBHOOK_ALLOWED_NETWORKS`` (networks webhooks may
-    reach although not globally routable, domain/webhook_targets.py); the webhook worker's
-    (services/webhook_worker.py) webhook_connect_timeout ``INDEX_WEBHOOK_CONNECT_TIMEOUT``,
-    webhook_timeout ``INDEX_WEBHOOK_TIMEOUT`` (whole attempt), webhook_max_age
-    ``INDEX_WEBHOOK_MAX_AGE``, webhook_retry_base/_max ``INDEX_WEBHOOK_RETRY_BASE/_MAX``,
-    webhook_max_failures ``INDEX_WEBHOOK_MAX_FAILURES``, webhook_follow_redirects
+    reach although not globally routable, domain/webhook_targets.py);
+    webhook_delivery_retention ``INDEX_WEBHOOK_DELIVERY_RETENTION`` (seconds a finished
+    webhook delivery is kept); the webhook worker's (services/webhook_worker.py)
+    webhook_connect_timeout ``INDEX_WEBHOOK_CONNECT_TIMEOUT``, webhook_timeout
+    ``INDEX_WEBHOOK_TIMEOUT`` (whole attempt), webhook_max_age ``INDEX_WEBHOOK_MAX_AGE``,
+    webhook_retry_base/_max ``INDEX_WEBHOOK_RETRY_BASE/_MAX``, webhook_max_failures
+    ``INDEX_WEBHOOK_MAX_FAILURES``, webhook_follow_redirects
     ``INDEX_WEBHOOK_FOLLOW_REDIRECTS``, webhook_worker_threads
     ``INDEX_WEBHOOK_WORKER_THREADS``. Durations are whole seconds.
     """
@@ -141,6 +143,7 @@ class Settings:
     http_tls: tls.ServerTLS | None = None
     registry_tls_ca: str | None = None
     webhook_allowed_networks: tuple[Network, ...] = ()
+    webhook_delivery_retention: int = 30 * 24 * 3600
     webhook_connect_timeout: int = 5
     webhook_timeout: int = 10
     webhook_max_age: int = 24 * 3600
@@ -216,6 +219,7 @@ _INTEGERS = (
     ("prune_interval", "INDEX_PRUNE_INTERVAL", 0),
     ("event_retention", "INDEX_EVENT_RETENTION", 3600),
     ("prune_batch", "INDEX_PRUNE_BATCH", 1),
+    ("webhook_delivery_retention", "INDEX_WEBHOOK_DELIVERY_RETENTION", 3600),
     ("webhook_connect_timeout", "INDEX_WEBHOOK_CONNECT_TIMEOUT", 1),
     ("webhook_timeout", "INDEX_WEBHOOK_TIMEOUT", 1),
     ("webhook_max_age", "INDEX_WEBHOOK_MAX_AGE", 60),

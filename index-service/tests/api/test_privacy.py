@@ -24,6 +24,13 @@ PATHS = [
     ("put", "/repositories/{}/-/collaborators/bob", {"role": "read"}),
     ("delete", "/repositories/{}/-/collaborators/bob", None),
     ("get", "/repositories/{}/-/registries", None),
+    ("get", "/repositories/{}/-/webhooks", None),
+    ("post", "/repositories/{}/-/webhooks", {"url": "https://hooks.example.com/"}),
+    ("get", "/repositories/{}/-/webhooks/1", None),
+    ("patch", "/repositories/{}/-/webhooks/1", {"name": "x"}),
+    ("delete", "/repositories/{}/-/webhooks/1", None),
+    ("post", "/repositories/{}/-/webhooks/1/ping", None),
+    ("get", "/repositories/{}/-/webhooks/1/deliveries", None),
 ]
 
 
@@ -56,12 +63,13 @@ def test_outsider_sees_nothing(client, users, secret, method, path, body):
 def test_anonymous_sees_nothing(client, users, secret, method, path, body):
     seen = _same_as_absent(client, method, path, body, None)
     # reads that need no sign-in say "unknown"; the others ask for credentials first
-    assert seen.status_code == (401 if "collaborators" in path else 404)
+    signed_in_only = "collaborators" in path or "webhooks" in path
+    assert seen.status_code == (401 if signed_in_only else 404)
 
 
 def test_owner_sees_it_everywhere(client, users, secret):
     for method, path, _ in PATHS:
-        if method == "get" and "collaborators" not in path:
+        if method == "get" and "collaborators" not in path and "webhooks/" not in path:
             url = f"{API}{path.format(SECRET)}"
             assert client.get(url, headers=basic("alice")).status_code == 200, path
 

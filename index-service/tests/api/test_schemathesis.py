@@ -50,6 +50,7 @@ from wharf_index.services import (
     registries,
     repositories,
     stars,
+    webhooks,
 )
 
 from tests.api.conftest import API
@@ -81,6 +82,10 @@ CURSORS = {
     "list_robots": ("robots", ("alice+ci",)),
     "list_starred": ("starred", ("alice/app",)),
     "list_audit_entries": ("audit", (1_000_000,)),
+    "list_repository_webhooks": ("webhooks", (1,)),
+    "list_namespace_webhooks": ("webhooks", (1,)),
+    "list_repository_webhook_deliveries": ("webhook-deliveries", (1_000_000,)),
+    "list_namespace_webhook_deliveries": ("webhook-deliveries", (1_000_000,)),
 }
 
 
@@ -126,6 +131,16 @@ def _seed(uow) -> dict[str, list]:
     pull = [{"repository": "alice/*", "actions": ["pull"]}]
     token, _ = access_tokens.create_access_token(uow, alice, "ci", pull)
     robot, _ = access_tokens.create_robot(uow, alice, "alice", "ci", pull)
+    hooks = [
+        webhooks.create_webhook(
+            uow, alice, webhooks.Owner(kind, owner), url="https://hooks.example.com/wharf"
+        )[0]
+        for kind, owner in (("repository", "alice/app"), ("namespace", "alice"))
+    ]
+    pings = [
+        webhooks.ping(uow, alice, webhooks.Owner(h.scope, o), h.id)
+        for h, o in zip(hooks, ("alice/app", "alice"), strict=True)
+    ]
     assert admin.is_admin
     return {
         "username": ["alice", STAND_IN, "carol", robot.username],
@@ -138,6 +153,9 @@ def _seed(uow) -> dict[str, list]:
         "repository": ["acme/app"],
         "token_id": [token.id],
         "comment_id": [comment.id],
+        "webhook_id": [h.id for h in hooks],
+        "delivery_id": [p.delivery_id for p in pings],
+        "callback_token": ["unknown-token"],
     }
 
 

@@ -205,6 +205,8 @@ def test_prune_counts_then_deletes(run, uow, sql):
         "1 expired issued-token records would be deleted",
         "0 old processed event ids would be deleted",
         "1 retired signing keys past publication would be deleted",
+        "0 old finished webhook deliveries would be deleted",
+        "0 webhooks of deleted repositories would be deleted",
     ]
     assert sql("SELECT count(*) FROM issued_tokens") == [(1,)]
     done = run("prune")

@@ -54,6 +54,8 @@ def test_dry_run_counts_and_deletes_nothing(uow, sql, seeded):
         "3 expired issued-token records would be deleted",
         "3 old processed event ids would be deleted",
         "0 retired signing keys past publication would be deleted",
+        "0 old finished webhook deliveries would be deleted",
+        "0 webhooks of deleted repositories would be deleted",
     ]
     assert _left(sql) == (
         ["jti-0", "jti-1", "jti-2", "jti-3", "jti-4"],
@@ -70,6 +72,8 @@ def test_prune_deletes_in_bounded_batches_and_keeps_what_still_counts(uow, sql, 
         "1 expired issued-token records deleted",
         "1 old processed event ids deleted",
         "0 retired signing keys past publication deleted",
+        "0 old finished webhook deliveries deleted",
+        "0 webhooks of deleted repositories deleted",
     ]
     # within the leeway a token still verifies, so its record stays; a recent event id too
     assert _left(sql) == (["jti-3", "jti-4"], ["event-3"])

@@ -136,8 +136,9 @@ def test_repository_delete_drops_the_registrys_holding_and_content_only(
         (app_repo.id, users["bob"].id),
     )
     sql(
-        "INSERT INTO webhooks (repository_id, url, secret) VALUES (%s, 'http://h.test/', 's')",
-        (app_repo.id,),
+        "INSERT INTO webhooks (namespace_id, repository_id, repository_name, url, events,"
+        " secret_sealed) VALUES (%s, %s, 'alice/app', 'http://h.test/', '{tag_pushed}', 's')",
+        (app_repo.namespace_id, app_repo.id),
     )
     index_client.post_events([event("delete")])
     for table in ("manifests", "tags", "repository_registries"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from wharf_index.settings import ConfigError, Settings, derive_token_key
 
@@ -226,6 +228,37 @@ def test_tls_settings(tmp_path):
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**BASE, "INDEX_HTTP_TLS_CLIENTCAS": tls.ca})
     assert set(caught.value.problems) == {"INDEX_HTTP_TLS_CLIENTCAS"}
+
+
+def test_webhook_settings():
+    settings = Settings.from_env(BASE)
+    assert settings.webhook_allowed_networks == ()
+    assert settings.webhook_delivery_retention == 30 * 24 * 3600
+    custom = Settings.from_env(
+        {
+            **BASE,
+            "INDEX_WEBHOOK_ALLOWED_NETWORKS": "10.0.0.0/8, fd00::/8",
+            "INDEX_WEBHOOK_DELIVERY_RETENTION": "86400",
+        }
+    )
+    assert custom.webhook_allowed_networks == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("fd00::/8"),
+    )
+    assert custom.webhook_delivery_retention == 86400
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {
+                **BASE,
+                "INDEX_WEBHOOK_ALLOWED_NETWORKS": "10.0.0.0/8,intranet",
+                "INDEX_WEBHOOK_DELIVERY_RETENTION": "60",
+            }
+        )
+    assert set(caught.value.problems) == {
+        "INDEX_WEBHOOK_ALLOWED_NETWORKS",
+        "INDEX_WEBHOOK_DELIVERY_RETENTION",
+    }
+    assert "'intranet'" in caught.value.problems["INDEX_WEBHOOK_ALLOWED_NETWORKS"]
 
 
 WEBHOOK_DEFAULTS = {

@@ -38,21 +38,23 @@ def create_app(
     ``settings`` defaults to ``Settings.from_env()`` (ConfigError naming every bad variable);
     ``driver``, ``sink`` and ``index`` (the Index client for token verification and event
     delivery) override what the settings would build (tests inject them). With notifications
-    enabled, events go to the storage outbox and a delivery thread starts in each process on
-    its first request, unless ``deliver_in_background`` is False (tests drive
-    ``app.extensions["registry"].delivery`` themselves).
+    to the Index enabled or notification endpoints configured, events go to the storage outbox
+    and delivery threads (one per consumer) start in each process on its first request, unless
+    ``deliver_in_background`` is False (tests drive ``app.extensions["registry"].delivery``
+    themselves). With neither, events are dropped (NullSink).
     """
     settings = settings or Settings.from_env()
     if settings.problems():
         raise ConfigError(settings.problems())
     driver = driver or _driver(settings)
     delivery = None
-    if sink is None and settings.notifications_enabled:
+    if sink is None and (settings.notifications_enabled or settings.active_endpoints):
         outbox = Outbox(driver)
         sink = OutboxSink(outbox)
         delivery = Delivery(
             outbox,
-            index or _events_client(settings),
+            (index or _events_client(settings)) if settings.notifications_enabled else None,
+            endpoints=settings.active_endpoints,
             batch=settings.notifications_batch,
             interval=settings.notifications_interval,
             max_backoff=settings.notifications_max_backoff,

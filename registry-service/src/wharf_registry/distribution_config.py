@@ -15,6 +15,8 @@ environment alike (:class:`wharf_protocol.config.Dialect`):
   lives in storage and no secret is shared between replicas);
 - ``CHOICES``: ``storage`` and ``auth`` name the driver and the access controller by their
   one key (``storage: {s3: {...}}`` is ``REGISTRY_STORAGE=s3``);
+- ``WHOLE``: ``notifications.endpoints`` becomes REGISTRY_NOTIFICATIONS_ENDPOINTS, the list
+  as one JSON value (:mod:`wharf_registry.endpoints_config` reads distribution's fields);
 - :func:`finish`: ``storage.s3.secure`` (the scheme of an endpoint given without one).
 
 The registry-service README's "Distribution's configuration" table says the same per key.
@@ -77,8 +79,6 @@ UNSUPPORTED = {
     "REGISTRY_HTTP_HEADERS": "no extra response headers",
     "REGISTRY_HTTP_HTTP2": "HTTP/1.1 only",
     "REGISTRY_HTTP_H2C": "HTTP/1.1 only",
-    "REGISTRY_NOTIFICATIONS_ENDPOINTS": "events go to the Wharf Index (index.url)",
-    "REGISTRY_NOTIFICATIONS_EVENTS": "events go to the Wharf Index (index.url)",
     "REGISTRY_REDIS": "nothing is cached in redis",
     "REGISTRY_HEALTH": "GET /healthz only",
     "REGISTRY_PROXY": "no pull-through cache",
@@ -92,6 +92,10 @@ UNSUPPORTED = {
 
 IGNORED = frozenset({"REGISTRY_VERSION", "REGISTRY_HTTP_SECRET"})
 
+# Sections kept as one JSON value: ``notifications.endpoints`` (a list of endpoints whose
+# header names and values must survive as written) is REGISTRY_NOTIFICATIONS_ENDPOINTS.
+WHOLE = frozenset({"REGISTRY_NOTIFICATIONS_ENDPOINTS"})
+
 # Keys of these sections that are settings; the one other key is the driver/controller.
 CHOICES = {
     "REGISTRY_STORAGE": frozenset({"delete", "redirect", "cache", "maintenance", "tag"}),
@@ -100,24 +104,35 @@ CHOICES = {
 
 SECURE = "REGISTRY_STORAGE_S3_SECURE"
 ENDPOINT = "REGISTRY_STORAGE_S3_ENDPOINT_URL"
+REFERENCES = "REGISTRY_NOTIFICATIONS_EVENTS_INCLUDEREFERENCES"
 
 
 def finish(env: dict[str, str]) -> list[tuple[str, str]]:
-    """Apply ``storage.s3.secure`` (default true): the scheme of a schemeless endpoint.
+    """Apply ``storage.s3.secure`` (default true): the scheme of a schemeless endpoint; accept
+    ``notifications.events.includereferences: true`` (what Wharf always does).
 
     An endpoint with a scheme keeps it (as distribution does); ``secure: false`` without an
-    endpoint would mean plain HTTP to AWS, which Wharf does not do: reported.
+    endpoint would mean plain HTTP to AWS, which Wharf does not do: reported. So is
+    ``includereferences: false``: manifest events always carry their references.
     """
+    found = []
+    references = env.pop(REFERENCES, None)
+    if references is not None and references.strip().lower() not in ("true", "1", "yes", "on"):
+        found.append(
+            (REFERENCES, "not supported (manifest events always carry references), ignored")
+        )
     secure = env.pop(SECURE, None)
     if secure is None:
-        return []
+        return found
     plain = secure.strip().lower() in ("false", "0", "no", "off")
     endpoint = env.get(ENDPOINT)
     if endpoint and "://" not in endpoint:
         env[ENDPOINT] = f"{'http' if plain else 'https'}://{endpoint}"
     elif plain and not endpoint:
-        return [(SECURE, "not supported without regionendpoint (AWS is always HTTPS), ignored")]
-    return []
+        found.append(
+            (SECURE, "not supported without regionendpoint (AWS is always HTTPS), ignored")
+        )
+    return found
 
 
 DISTRIBUTION = Dialect(
@@ -125,5 +140,6 @@ DISTRIBUTION = Dialect(
     unsupported=UNSUPPORTED,
     ignored=IGNORED,
     choices=CHOICES,
+    whole=WHOLE,
     finish=finish,
 )

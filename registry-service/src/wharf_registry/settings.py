@@ -30,6 +30,7 @@ Variables (the README carries the same table)::
     REGISTRY_NOTIFICATIONS_BATCH           events per delivery               [100]
     REGISTRY_NOTIFICATIONS_INTERVAL        seconds between outbox polls      [1]
     REGISTRY_NOTIFICATIONS_MAXBACKOFF      longest wait between failed deliveries, s [60]
+    REGISTRY_NOTIFICATIONS_ENDPOINTS       JSON list of distribution-style HTTP endpoints [none]
     REGISTRY_HTTP_ADDR                     bind address of ``serve``         [0.0.0.0:5000]
     REGISTRY_HTTP_HOST                     public base URL for Location headers [relative]
     REGISTRY_HTTP_BODY_TIMEOUT             idle seconds while a body moves, then drop [60]
@@ -64,6 +65,8 @@ from urllib.parse import urlsplit
 from wharf_protocol import tls
 from wharf_protocol.config import scan
 from wharf_protocol.keys import KeySet
+
+from .endpoints_config import EndpointConfig, parse_endpoints
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -145,6 +148,7 @@ class Settings:
     notifications_batch: int = 100
     notifications_interval: float = 1.0
     notifications_max_backoff: float = 60.0
+    notifications_endpoints: tuple[EndpointConfig, ...] = ()  # any HTTP endpoint, see README
     # TLS: served (REGISTRY_HTTP_TLS_*) and trusted for the Index (REGISTRY_INDEX_TLS_*).
     http_tls: tls.ServerTLS | None = None
     index_tls_ca: str | None = None
@@ -245,6 +249,11 @@ class Settings:
             raise ConfigError(problems)
         return settings
 
+    @property
+    def active_endpoints(self) -> tuple[EndpointConfig, ...]:
+        """The notification endpoints that are not ``disabled``."""
+        return tuple(e for e in self.notifications_endpoints if not e.disabled)
+
     def location(self, path: str) -> str:
         """Return ``path`` made absolute with REGISTRY_HTTP_HOST when set, else unchanged."""
         return f"{self.http_host}{path}" if self.http_host else path
@@ -267,6 +276,8 @@ def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object
         )
     jwks = env.get("REGISTRY_AUTH_TOKEN_JWKS") or None
     enabled = env.get("REGISTRY_NOTIFICATIONS_ENABLED")
+    endpoints, problems = parse_endpoints(env.get("REGISTRY_NOTIFICATIONS_ENDPOINTS"))
+    parser.problems += problems
     return {
         "index_url": parser.url("REGISTRY_INDEX_URL"),
         "index_name": env.get("REGISTRY_INDEX_NAME") or None,
@@ -287,6 +298,7 @@ def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object
         "notifications_batch": parser.integer("REGISTRY_NOTIFICATIONS_BATCH", 100, high=10000),
         "notifications_interval": parser.number("REGISTRY_NOTIFICATIONS_INTERVAL", 1.0),
         "notifications_max_backoff": parser.number("REGISTRY_NOTIFICATIONS_MAXBACKOFF", 60.0),
+        "notifications_endpoints": endpoints,
     }
 
 

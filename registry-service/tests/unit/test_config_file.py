@@ -153,13 +153,72 @@ CASES = [
     ("deprecated loglevel", "loglevel: debug\n", {}, {"log_level": "DEBUG"}),
     ("catalog", "catalog:\n  maxentries: 50\n", {}, {"catalog_max_entries": 50}),
     ("version only", "version: 0.1\n", {}, {"storage_driver": "filesystem"}),
+    (
+        "notification endpoints as distribution documents them",
+        """
+        notifications:
+          events:
+            includereferences: true
+          endpoints:
+            - name: alistener
+              disabled: false
+              url: https://my.listener.com/event
+              headers:
+                Authorization: [Bearer <token>]
+                X-Many: [one, two]
+              timeout: 500ms
+              threshold: 5
+              backoff: 1m30s
+              ignoredmediatypes:
+                - application/octet-stream
+              ignore:
+                mediatypes:
+                   - application/vnd.oci.image.config.v1+json
+                actions:
+                   - pull
+            - name: second
+              url: http://127.0.0.1:9/hook
+        """,
+        {},
+        {
+            "notifications_enabled": False,
+            "notifications_endpoints.0.name": "alistener",
+            "notifications_endpoints.0.url": "https://my.listener.com/event",
+            "notifications_endpoints.0.headers": {
+                "Authorization": ("Bearer <token>",),
+                "X-Many": ("one", "two"),
+            },
+            "notifications_endpoints.0.timeout": 0.5,
+            "notifications_endpoints.0.threshold": 5,
+            "notifications_endpoints.0.backoff": 90.0,
+            "notifications_endpoints.0.ignored_media_types": {
+                "application/octet-stream",
+                "application/vnd.oci.image.config.v1+json",
+            },
+            "notifications_endpoints.0.ignored_actions": {"pull"},
+            "notifications_endpoints.1.timeout": 1.0,
+            "notifications_endpoints.1.threshold": 10,
+            "notifications_endpoints.1.backoff": 1.0,
+        },
+    ),
+    (
+        "notification endpoints from the environment win over the file",
+        "notifications:\n  endpoints:\n    - name: a\n      url: https://l/e\n",
+        {"REGISTRY_NOTIFICATIONS_ENDPOINTS": '[{"name": "b", "url": "http://b/"}]'},
+        {"notifications_endpoints.0.name": "b"},
+    ),
 ]
 
 
 def _field(settings, dotted):
     value = settings
     for part in dotted.split("."):
-        value = value[part] if isinstance(value, dict) else getattr(value, part)
+        if isinstance(value, dict):
+            value = value[part]
+        elif isinstance(value, tuple):
+            value = value[int(part)]
+        else:
+            value = getattr(value, part)
     return value
 
 
@@ -203,6 +262,12 @@ ERRORS = [
         "REGISTRY_STORAGE_DELETE_ENABLED: 'maybe' is not a boolean",
     ),
     ("env error", FS, {"REGISTRY_LOG_LEVEL": "loud"}, "REGISTRY_LOG_LEVEL"),
+    (
+        "endpoint timeout in nanoseconds",
+        "notifications:\n  endpoints:\n    - name: a\n      url: https://l/e\n      timeout: 500\n",
+        {},
+        "REGISTRY_NOTIFICATIONS_ENDPOINTS: endpoint 'a': timeout: '500' has no unit",
+    ),
 ]
 
 
@@ -251,16 +316,13 @@ REPORTS = [
         ],
     ),
     (
-        "notification endpoints",
-        "notifications:\n  endpoints:\n    - name: a\n      url: https://l/e\n",
+        "includereferences false",
+        "notifications:\n  events:\n    includereferences: false\n",
         {},
         [
-            "notifications.endpoints[0].name in config.yml "
-            "(REGISTRY_NOTIFICATIONS_ENDPOINTS_0_NAME): not supported (events go to the Wharf "
-            "Index (index.url)), ignored",
-            "notifications.endpoints[0].url in config.yml "
-            "(REGISTRY_NOTIFICATIONS_ENDPOINTS_0_URL): not supported (events go to the Wharf "
-            "Index (index.url)), ignored",
+            "notifications.events.includereferences in config.yml "
+            "(REGISTRY_NOTIFICATIONS_EVENTS_INCLUDEREFERENCES): not supported (manifest events "
+            "always carry references), ignored"
         ],
     ),
     (

@@ -10,6 +10,7 @@ import pytest
 from wharf_protocol.client import IndexUnavailable, RegistryCredentialRejected
 from wharf_protocol.events import Target, new_event
 from wharf_registry.events import Delivery, Outbox, OutboxSink
+from wharf_registry.events.delivery import IndexConsumer, Lane
 from wharf_registry.events.outbox import LEASE, OutboxError, event_name
 from wharf_registry.storage import InMemoryDriver
 
@@ -163,3 +164,103 @@ def test_refused_events_are_logged_and_not_resent(caplog):
     assert f"the Index refused event {theirs.id} (push alice/victim)" in caplog.text
     assert "namespace not served" in caplog.text and ours.id not in caplog.text
     assert delivery.run_once() == 0 and len(client.posted) == 2
+
+
+def test_an_object_landing_after_a_later_name_was_delivered_is_still_read():
+    """Names are event times; an object can reach storage after one named later (another
+    worker's group commit). Within the settle window the consumer still reads it."""
+    from datetime import timedelta
+
+    from wharf_registry.events.outbox import SETTLE_SECONDS, Position
+
+    outbox = Outbox(InMemoryDriver())
+    early, late = event("team/early"), event("team/late")
+    stale = new_event("push", Target("", "", None, "team/stale"))
+    stale = type(stale)(
+        stale.id,
+        late.timestamp - timedelta(seconds=SETTLE_SECONDS + 1),
+        stale.action,
+        stale.target,
+    )
+    outbox.append([late])
+    position = Position().advance([event_name(late)])
+    assert outbox.pending(10, position) == [] and position.covers(event_name(late))
+    outbox.append([early])  # lands late, but within the window: still pending for it
+    outbox.append([stale])  # older than the window: counted as delivered (documented limit)
+    assert outbox.pending(10, position) == [f"/wharf/outbox/{event_name(early)}"]
+    assert not position.covers(event_name(early)) and position.covers(event_name(stale))
+    later = position.advance([event_name(early)])
+    assert outbox.pending(10, later) == [] and later.covers(event_name(early))
+
+
+def test_catching_up_on_old_objects_keeps_the_position_small():
+    """Objects named longer ago than the window had all landed when listed: the horizon
+    moves to the last one delivered and nothing is kept in ``done``; but never past a name
+    the listing did not reach (a batch limit)."""
+    from datetime import timedelta
+
+    from wharf_registry.events.outbox import SETTLE_SECONDS, Position
+
+    outbox = Outbox(InMemoryDriver())
+    old = []
+    for n in range(4):
+        e = event(f"team/app{n}")
+        e = type(e)(
+            e.id, e.timestamp - timedelta(seconds=SETTLE_SECONDS * 10 - n), e.action, e.target
+        )
+        outbox.append([e])
+        old.append(event_name(e))
+    first = outbox.pending(2, Position())
+    position = Position().advance([p.rsplit("/", 1)[-1] for p in first])
+    assert position.horizon == old[1] and position.done == frozenset()
+    assert outbox.pending(10, position) == [f"/wharf/outbox/{n}" for n in old[2:]]
+
+
+def test_positions_are_stored_and_an_unreadable_one_restarts_from_the_beginning(caplog):
+    from wharf_registry.events.outbox import POSITIONS, Position
+
+    driver = InMemoryDriver()
+    outbox = Outbox(driver)
+    first = event()
+    position = Position().advance([event_name(first)])
+    outbox.save_position("endpoint-a", position)
+    assert outbox.position("endpoint-a") == position
+    assert outbox.position("endpoint-b") == Position()
+    driver.put_content(f"{POSITIONS}/endpoint-a.json", b"[1, 2]")
+    with caplog.at_level(logging.WARNING):
+        assert outbox.position("endpoint-a") == Position()
+    assert "unreadable" in caplog.text
+
+
+def test_the_lease_is_shared_by_the_consumers_of_one_process():
+    """Two consumers in one process hold the lease together; it is given up only once
+    neither has more, and another process waits for it meanwhile."""
+    driver = InMemoryDriver()
+    outbox = Outbox(driver)
+    for n in range(3):
+        outbox.append([event(f"team/app{n}")])
+    first = Delivery(Outbox(driver), Client(), batch=1)
+    second = IndexConsumer(outbox, Client(), 1.0, 60.0)
+    second.name = "index-copy"  # a second consumer with its own position
+    first.lanes.append(Lane(first, second))
+    first.sole = False
+    other = Delivery(Outbox(driver), Client(), batch=1)
+    assert first.lanes[0].run_once() == 1 and first.lanes[0].more
+    assert other.run_once() == 0  # the lease is held
+    while first.lanes[0].run_once():
+        pass
+    assert not first.lanes[0].more and first.holds(first.lanes[1]) is False
+    assert outbox.pending(10) != []  # the second consumer has not read them yet
+    assert first.lanes[1].run_once() == 1  # takes the lease again, reads from its position
+    assert other.run_once() == 0
+
+
+def test_a_name_from_a_clock_running_ahead_does_not_push_the_horizon_past_now():
+    from datetime import UTC, datetime, timedelta
+
+    from wharf_registry.events.outbox import TIME_FORMAT, Position
+
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).strftime(TIME_FORMAT) + "-x.json"
+    position = Position().advance([ahead])
+    now = datetime.now(UTC).strftime(TIME_FORMAT)
+    assert position.horizon < now and not position.covers(now + "-written-now.json")

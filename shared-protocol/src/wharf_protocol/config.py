@@ -11,7 +11,8 @@ prefix, is its variable, and a variable set in the environment beats the file::
         rootdirectory: /srv/registry
 
 Values become strings: booleans ``true``/``false``, a list of scalars a comma-separated
-value, a list of mappings ``<NAME>_<index>_<KEY>`` (distribution's list rule); a key whose
+value, a list of mappings ``<NAME>_<index>_<KEY>`` (distribution's list rule) unless the
+dialect keeps that variable ``whole`` (one JSON value); a key whose
 value is empty (``inmemory:``) sets nothing. A :class:`Dialect` says how another product's
 names for the same settings (distribution's, for the Registry) become the service's own:
 renamed, recognised but unsupported (reported, dropped), ignored, and sections whose one
@@ -28,6 +29,7 @@ never reported. A name read by prefix (a storage driver's parameters) is known t
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -103,13 +105,22 @@ def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return tree
 
 
-def flatten(tree: Mapping[Any, Any], prefix: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Return (variable -> value, variable -> YAML key path) for the values in ``tree``."""
+def flatten(
+    tree: Mapping[Any, Any], prefix: str, whole: frozenset[str] = frozenset()
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return (variable -> value, variable -> YAML key path) for the values in ``tree``.
+
+    The subtree of a variable in ``whole`` becomes one JSON value (a list of structured
+    entries such as notification endpoints, whose header names and values must survive).
+    """
     values: dict[str, str] = {}
     paths: dict[str, str] = {}
 
     def walk(node: Any, name: str, path: str) -> None:
-        if isinstance(node, Mapping):
+        if name in whole and node is not None:
+            values[name] = json.dumps(node, default=str)
+            paths[name] = path
+        elif isinstance(node, Mapping):
             for key, child in node.items():
                 walk(child, f"{name}_{str(key).upper()}", f"{path}.{key}" if path else str(key))
         elif isinstance(node, list) and any(isinstance(item, Mapping | list) for item in node):
@@ -136,7 +147,8 @@ class Dialect:
 
     Every name is a full variable name (``REGISTRY_LOG_FORMATTER``); ``unsupported`` and
     ``ignored`` entries also match every name below them (``REGISTRY_PROXY`` matches
-    ``REGISTRY_PROXY_REMOTEURL``). ``choices`` maps a section's variable to the keys of that
+    ``REGISTRY_PROXY_REMOTEURL``). ``whole`` names variables whose file subtree is one JSON
+    value (see :func:`flatten`). ``choices`` maps a section's variable to the keys of that
     section that are settings rather than the choice (``REGISTRY_STORAGE``: ``delete``,
     ``redirect``...); the one other key names the choice. ``finish`` adjusts the merged
     variables in place and returns (variable, reason) for what it could not use.
@@ -146,6 +158,7 @@ class Dialect:
     unsupported: Mapping[str, str] = field(default_factory=dict)
     ignored: frozenset[str] = frozenset()
     choices: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    whole: frozenset[str] = frozenset()
     finish: Callable[[dict[str, str]], list[tuple[str, str]]] | None = None
 
     def unsupported_reason(self, name: str) -> str | None:
@@ -194,7 +207,7 @@ def resolve(
     layers: list[tuple[dict[str, str], dict[str, str]]] = []
     if file is not None:
         tree = load_file(file)
-        values, paths = flatten(tree, prefix)
+        values, paths = flatten(tree, prefix, dialect.whole)
         values.update(_choices(tree, prefix, dialect, file))
         where = os.path.basename(os.fspath(file))
         layers.append((values, {n: f"{p} in {where} ({n})" for n, p in paths.items()}))

@@ -121,17 +121,22 @@ class PgContentStore(Store):
 
     def delete_manifest(
         self, repository_id: int, digest: str, *, registry_id: int | None = None
-    ) -> bool:
+    ) -> list[str] | None:
         """Delete a manifest record and (by cascade) the tags pointing at it; with
-        ``registry_id``, only if the manifest came from that registry or from none."""
-        return bool(
-            self._exec(
-                "DELETE FROM manifests WHERE repository_id = %(repo)s AND digest = %(digest)s"
-                " AND (%(registry)s::bigint IS NULL OR registry_id IS NULL"
-                " OR registry_id = %(registry)s)",
-                {"repo": repository_id, "digest": digest, "registry": registry_id},
-            )
+        ``registry_id``, only if the manifest came from that registry or from none. Return
+        those tags' names (read in the statement's snapshot, before the cascade), or None
+        when no manifest was deleted."""
+        rows = self._all(
+            "WITH gone AS (DELETE FROM manifests WHERE repository_id = %(repo)s"
+            " AND digest = %(digest)s AND (%(registry)s::bigint IS NULL"
+            " OR registry_id IS NULL OR registry_id = %(registry)s) RETURNING id)"
+            " SELECT gone.id, t.name FROM gone LEFT JOIN tags t ON t.manifest_id = gone.id"
+            " ORDER BY t.name",
+            {"repo": repository_id, "digest": digest, "registry": registry_id},
         )
+        if not rows:
+            return None
+        return [name for _, name in rows if name is not None]
 
     def delete_tag(self, repository_id: int, name: str, *, registry_id: int | None = None) -> bool:
         """Delete a tag; with ``registry_id``, only if its manifest came from that registry

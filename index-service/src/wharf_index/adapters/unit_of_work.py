@@ -36,6 +36,7 @@ from .tags import PgTagStore
 from .token_checks import PgTokenCheckStore
 from .users import PgUserStore
 from .webhook_queue import PgWebhookQueueStore
+from .webhooks import PgWebhookStore
 
 STORES = {
     "users": PgUserStore,
@@ -58,6 +59,7 @@ STORES = {
     "reconciliation": PgReconciliationStore,
     "housekeeping": PgHousekeepingStore,
     "signing_keys": PgSigningKeyStore,
+    "webhooks": PgWebhookStore,
     "webhook_queue": PgWebhookQueueStore,
 }
 
@@ -86,6 +88,7 @@ class PgUnitOfWork:
     reconciliation: PgReconciliationStore
     housekeeping: PgHousekeepingStore
     signing_keys: PgSigningKeyStore
+    webhooks: PgWebhookStore
     webhook_queue: PgWebhookQueueStore
 
     def __init__(self, db: Database, config: Any = None) -> None:

@@ -58,6 +58,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
     errors.ScopeInvalid: ("SCOPE_INVALID", 400),
     errors.RoleInvalid: ("ROLE_INVALID", 400),
     errors.VisibilityInvalid: ("VISIBILITY_INVALID", 400),
+    errors.FieldInvalid: ("VALIDATION_FAILED", 400),
     errors.AuthenticationFailed: ("UNAUTHORIZED", 401),
     errors.RegistryCredentialInvalid: ("UNAUTHORIZED", 401),
     errors.LoginThrottled: ("TOOMANYREQUESTS", 429),
@@ -108,6 +109,8 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
         else None
     )
     detail = {"field": field} if field else None
+    if isinstance(exc, errors.FieldInvalid):  # the schemas' shape: messages per field
+        detail = {exc.field: [str(exc)]}
     if isinstance(exc, errors.LoginThrottled):
         detail = {"retry_after": exc.retry_after}
     return ApiError(code, str(exc), status, detail)

@@ -155,6 +155,11 @@ class ValueInvalid(Invalid):
     """Any other invalid input (email, URL, kind, ...)."""
 
 
+class FieldInvalid(Invalid):
+    """A request field breaks a rule only the service can check (a webhook URL pointing
+    inside): answered like the schemas' own checks, VALIDATION_FAILED naming the field."""
+
+
 class AuthenticationFailed(IndexError_):
     def __init__(self, message: str = "invalid username or password") -> None:
         super().__init__(message)

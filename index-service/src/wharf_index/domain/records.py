@@ -164,3 +164,76 @@ class RecordedTag:
     name: str
     digest: str
     registry: str | None  # None: recorded without a registry (or that registry was removed)
+
+
+# -- webhooks (migration 0014; services/webhooks.py) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A webhook as its managers see it (never its secret). ``repository_name`` None: a
+    namespace webhook (every repository of ``namespace``); set with ``repository_id`` None:
+    its repository was deleted and the row waits for its last deliveries."""
+
+    id: int
+    namespace_id: int
+    namespace: str
+    repository_id: int | None
+    repository_name: str | None
+    name: str
+    url: str
+    format: str
+    events: tuple[str, ...]
+    tag_pattern: str
+    active: bool
+    disabled_reason: str
+    consecutive_failures: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def scope(self) -> str:
+        """``repository`` or ``namespace``."""
+        return "namespace" if self.repository_name is None else "repository"
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    """One try at sending a delivery (``status_code`` None: no answer; ``error`` why)."""
+
+    attempt: int
+    at: datetime
+    status_code: int | None
+    duration_ms: int
+    error: str
+    response: str
+
+
+@dataclass(frozen=True)
+class WebhookCallback:
+    """What a receiver posted to the delivery's callback URL."""
+
+    state: str
+    description: str
+    context: str
+    target_url: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """A queued or finished delivery (``status`` pending, delivered or failed) and its
+    attempts, newest first."""
+
+    id: int
+    delivery_id: str
+    webhook_id: int
+    event: str
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime
+    created_at: datetime
+    finished_at: datetime | None
+    callback: WebhookCallback | None
+    attempts: tuple[WebhookAttempt, ...] = ()

@@ -14,7 +14,14 @@ from datetime import datetime
 from typing import Protocol
 
 from .model import Collaborator, Principal, Registry, Repository
-from .records import Comment, RecordedRepository, RecordedTag, TagRecord
+from .records import (
+    Comment,
+    RecordedRepository,
+    RecordedTag,
+    TagRecord,
+    Webhook,
+    WebhookDelivery,
+)
 
 
 class RepositoryStore(Protocol):
@@ -146,9 +153,10 @@ class ContentStore(Protocol):
 
     def delete_manifest(
         self, repository_id: int, digest: str, *, registry_id: int | None = None
-    ) -> bool:
+    ) -> list[str] | None:
         """Delete a manifest and its tags; with ``registry_id`` only when it came from
-        that registry or from none."""
+        that registry or from none. Return the names of the tags deleted with it, or None
+        when no manifest was deleted."""
 
     def delete_tag(self, repository_id: int, name: str, *, registry_id: int | None = None) -> bool:
         """Delete a tag; with ``registry_id`` only when its manifest came from that
@@ -230,3 +238,64 @@ class ReconciliationStore(Protocol):
 
     def tags(self, repository_id: int) -> dict[str, RecordedTag]: ...
     def manifest_id(self, repository_id: int, digest: str) -> int | None: ...
+
+
+class WebhookStore(Protocol):
+    """``uow.webhooks``: webhooks, their delivery queue and log (migration 0014), as the
+    services manage and fill them. The worker's side (sending, attempts) is elsewhere."""
+
+    def create(self, namespace_id: int, repository: Repository | None, **values) -> Webhook:
+        """Insert a webhook (``values``: name, url, format, events, tag_pattern,
+        secret_sealed, created_by) for a repository, or for the namespace (None)."""
+
+    def find(self, webhook_id: int, *, for_update: bool = False) -> Webhook | None: ...
+    def list(
+        self,
+        *,
+        namespace_id: int | None = None,
+        repository_id: int | None = None,
+        after_id: int | None,
+        limit: int,
+    ) -> list[Webhook]:
+        """By id: a repository's webhooks, or (``namespace_id``) a namespace's own ones."""
+
+    def update(self, webhook_id: int, **values) -> Webhook:
+        """Set the given columns (url, name, events, tag_pattern, format, active,
+        disabled_reason, consecutive_failures, secret_sealed) and ``updated_at``."""
+
+    def delete(self, webhook_id: int) -> bool: ...
+    def matching(self, namespace_id: int, repository_id: int, event: str) -> list[Webhook]:
+        """The active webhooks of the repository and of its namespace subscribed to
+        ``event`` (tag patterns are the caller's), by id."""
+
+    def repository_counts(self, repository_id: int) -> tuple[int, int]:
+        """(stars, comments) of a repository, for payloads."""
+
+    def enqueue(
+        self, webhook_id: int, delivery_id: str, event: str, body: str, callback_token: str
+    ) -> WebhookDelivery:
+        """Queue a pending delivery and notify ``wharf_webhooks`` (sent at commit)."""
+
+    def deliveries(
+        self, webhook_id: int, *, after_id: int | None, limit: int
+    ) -> list[WebhookDelivery]:
+        """A webhook's deliveries with their attempts, newest first (``after_id``: those
+        older than that id)."""
+
+    def find_delivery(self, webhook_id: int, delivery_id: str) -> WebhookDelivery | None: ...
+    def redeliver(self, webhook_id: int, delivery_id: str) -> bool:
+        """Put a finished delivery back in the queue, due now (False: unknown or pending)."""
+
+    def record_callback(
+        self, callback_token: str, state: str, description: str, context: str, target_url: str
+    ) -> bool:
+        """Record a receiver's result on the delivery of ``callback_token`` (False: none)."""
+
+    def prune_deliveries(self, retention_seconds: int, limit: int) -> int:
+        """Delete up to ``limit`` deliveries finished more than ``retention_seconds`` ago."""
+
+    def count_old_deliveries(self, retention_seconds: int) -> int: ...
+    def prune_orphans(self, limit: int) -> int:
+        """Delete up to ``limit`` webhooks of deleted repositories with nothing pending."""
+
+    def count_orphans(self) -> int: ...

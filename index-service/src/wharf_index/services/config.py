@@ -9,7 +9,7 @@ from .passwords import PasswordHasher
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """Password hashing, login throttling and defaults for the service layer."""
+    """Password hashing, login throttling, defaults and webhook needs of the service layer."""
 
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     default_visibility: str = "private"
@@ -18,6 +18,11 @@ class ServiceConfig:
     throttle_max_delay: int = 900
     # The Index's own service name (INDEX_TOKEN_ISSUER): no registry may take it.
     index_service: str = "wharf-index"
+    # Webhooks: the Index's public URL (payload links, callback URLs), the key their
+    # secrets are sealed with (INDEX_SECRET_KEY), the networks they may reach anyway.
+    public_url: str = "http://127.0.0.1:5001"
+    secret_key: str = field(default="", repr=False)
+    webhook_allowed_networks: tuple = ()
 
     @classmethod
     def from_settings(cls, settings) -> ServiceConfig:
@@ -28,4 +33,7 @@ class ServiceConfig:
             throttle_delay=settings.login_throttle_delay,
             throttle_max_delay=settings.login_throttle_max_delay,
             index_service=settings.token_issuer,
+            public_url=settings.public_url,
+            secret_key=settings.secret_key,
+            webhook_allowed_networks=settings.webhook_allowed_networks,
         )

@@ -16,8 +16,9 @@ The flow, each step safe to repeat after a crash at any point:
    and emits a repository-delete event (idempotent on its side: a repository already gone
    answers 202 and emits again).
 3. When every registry answered 202 (or none holds it), remove every record here
-   (services.repositories.delete_repository: tags, manifests, stars, comments, webhooks,
-   holdings, the repository) at once, so the caller's answer says "deleted". The
+   (services.repositories.delete_repository: tags, manifests, stars, comments, holdings,
+   the repository; its webhooks stay detached until their ``repository_deleted``
+   deliveries are sent) at once, so the caller's answer says "deleted". The
    registries' events arriving later (services/events.py) then find nothing: a no-op. If
    the Index crashed before this step, those events do the removal instead: each releases
    its registry's holding, and the one that leaves none removes the records.

@@ -34,6 +34,11 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
   unless the repository is being deleted (scenario C, status ``deleting``) and no registry
   is left holding it: then every record goes (services.repositories.delete_repository), which
   finishes a deletion whose driver stopped after calling the registries.
+- Webhooks (services/webhook_events.py): a ``push`` with a tag queues ``tag_pushed``
+  deliveries (a push by digest only queues nothing), a ``delete`` of a tag that was removed
+  queues ``tag_deleted``, so does the delete of a manifest for each tag it took along, a
+  repository deleted here queues ``repository_deleted``; all in the
+  envelope's transaction, so a failed envelope or a duplicate event queues nothing.
 - Unknown repositories: a push creates the repository when its namespace exists (with the
   namespace's default visibility, audited as the system); events for names without a
   namespace component or for unknown namespaces, and non-push events for unknown
@@ -64,6 +69,7 @@ from wharf_protocol.events import (
 
 from ..domain import errors, policy
 from ..domain.model import SYSTEM, Registry, Repository
+from . import webhook_events
 from .repositories import create_repository, delete_repository
 from .unit_of_work import UnitOfWork
 
@@ -191,9 +197,26 @@ def _apply(uow: UnitOfWork, registry: Registry, event: Event) -> None:
                 at=event.timestamp,
             )
     elif target.tag:
-        uow.content.delete_tag(repository.id, target.tag, registry_id=registry.id)
+        if uow.content.delete_tag(repository.id, target.tag, registry_id=registry.id):
+            _tags_deleted(uow, registry, repository, event, [target.tag])
     else:
-        uow.content.delete_manifest(repository.id, target.digest, registry_id=registry.id)
+        tags = uow.content.delete_manifest(repository.id, target.digest, registry_id=registry.id)
+        _tags_deleted(uow, registry, repository, event, tags or [])
+
+
+def _tags_deleted(
+    uow: UnitOfWork, registry: Registry, repository: Repository, event: Event, tags: list[str]
+) -> None:
+    for tag in tags:
+        webhook_events.tag_deleted(
+            uow,
+            repository,
+            tag=tag,
+            digest=event.target.digest,
+            pusher=event.actor.name,
+            at=event.timestamp,
+            registry=registry.name,
+        )
 
 
 def _repository_deleted(uow: UnitOfWork, registry: Registry, event: Event) -> None:
@@ -261,6 +284,17 @@ def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, ev
         )
     uow.registries.hold(repository.id, registry.id)
     uow.content.count_push(repository.id)
+    if target.tag:
+        webhook_events.tag_pushed(
+            uow,
+            repository,
+            tag=target.tag,
+            digest=target.digest,
+            media_type=target.media_type,
+            pusher=event.actor.name,
+            at=event.timestamp,
+            registry=registry.name,
+        )
 
 
 def _ignored(event: Event, why: str) -> None:

@@ -28,7 +28,11 @@ short transaction, so it never holds many locks or a long transaction:
   give the bound);
 - retired signing keys past their ``published_until`` (services/signing_keys.py): every
   token they signed has expired, so they are no longer published (a few rows: one
-  statement).
+  statement);
+- webhook deliveries finished (delivered or failed) more than
+  ``INDEX_WEBHOOK_DELIVERY_RETENTION`` ago (30 days by default), with their attempts;
+- webhooks of deleted repositories (``repository_id`` NULL) once nothing of theirs is
+  pending: their last deliveries (``repository_deleted`` among them) were sent.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class PruneReport:
     issued_tokens: int
     processed_events: int
     signing_keys: int = 0
+    webhook_deliveries: int = 0
+    orphan_webhooks: int = 0
     dry_run: bool = False
 
     def lines(self) -> list[str]:
@@ -64,6 +70,8 @@ class PruneReport:
             f"{self.issued_tokens} expired issued-token records {verb}",
             f"{self.processed_events} old processed event ids {verb}",
             f"{self.signing_keys} retired signing keys past publication {verb}",
+            f"{self.webhook_deliveries} old finished webhook deliveries {verb}",
+            f"{self.orphan_webhooks} webhooks of deleted repositories {verb}",
         ]
 
 
@@ -75,17 +83,20 @@ def prune(
     batch: int,
     dry_run: bool = False,
     max_batches: int | None = None,
+    delivery_retention: int = 30 * 24 * 3600,
 ) -> PruneReport:
-    """Delete expired issued-token records, old processed event ids and retired signing keys
-    no longer published (module docstring),
-    ``batch`` rows per transaction, at most ``max_batches`` batches per table (None: until
-    done). ``dry_run`` only counts."""
+    """Delete expired issued-token records, old processed event ids, retired signing keys
+    no longer published, old finished webhook deliveries and webhooks of deleted
+    repositories with nothing pending (module docstring), ``batch`` rows per transaction, at
+    most ``max_batches`` batches per table (None: until done). ``dry_run`` only counts."""
     if dry_run:
         with uow.reading():
             return PruneReport(
                 uow.issued_tokens.count_expired(token_grace),
                 uow.content.count_old_events(event_retention),
                 uow.signing_keys.count_unpublished(),
+                uow.webhooks.count_old_deliveries(delivery_retention),
+                uow.webhooks.count_orphans(),
                 dry_run=True,
             )
     tokens = _in_batches(
@@ -96,7 +107,14 @@ def prune(
     )
     with uow:
         keys = uow.signing_keys.prune_unpublished()
-    return PruneReport(tokens, events, keys)
+    deliveries = _in_batches(
+        uow,
+        lambda: uow.webhooks.prune_deliveries(delivery_retention, batch),
+        batch,
+        max_batches,
+    )
+    orphans = _in_batches(uow, lambda: uow.webhooks.prune_orphans(batch), batch, max_batches)
+    return PruneReport(tokens, events, keys, deliveries, orphans)
 
 
 def _in_batches(
@@ -121,6 +139,7 @@ def prune_with_settings(
         token_grace=settings.token_leeway,
         event_retention=settings.event_retention,
         batch=settings.prune_batch,
+        delivery_retention=settings.webhook_delivery_retention,
         dry_run=dry_run,
         max_batches=max_batches,
     )
@@ -204,10 +223,13 @@ def _run_logged(task: Task) -> str | None:
         return f"{type(exc).__name__}: {exc}"[:1000]
     if isinstance(result, PruneReport):
         logger.info(
-            "housekeeping: pruned %d issued-token records, %d processed event ids, %d signing keys",
+            "housekeeping: pruned %d issued-token records, %d processed event ids,"
+            " %d signing keys, %d webhook deliveries, %d orphaned webhooks",
             result.issued_tokens,
             result.processed_events,
             result.signing_keys,
+            result.webhook_deliveries,
+            result.orphan_webhooks,
         )
     return None
 

@@ -32,11 +32,13 @@ _IPV6 = "|".join(
         f":(?:(?::{_H16}){{1,7}}|:)",
     )
 )
-REGISTRY_URL_RE = re.compile(
+#: ``http(s)://host[:port]``, the part registry and webhook URLs share.
+URL_AUTHORITY = (
     rf"https?://(?:[A-Za-z0-9-]{{1,63}}(?:\.[A-Za-z0-9-]{{1,63}})*|\[(?:{_IPV6})\])"
     r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]"
-    r"|6553[0-5]))?(?:/[!-~]*)?"
+    r"|6553[0-5]))?"
 )
+REGISTRY_URL_RE = re.compile(URL_AUTHORITY + r"(?:/[!-~]*)?")
 MAX_REGISTRY_URL = 2048
 
 

@@ -18,7 +18,7 @@ from wharf_protocol import names as protocol_names
 
 from ..domain import errors, policy
 from ..domain.model import ROLES, SYSTEM, VISIBILITIES, Collaborator, Principal, Repository
-from . import audit
+from . import audit, webhook_events
 from .unit_of_work import UnitOfWork
 
 MAX_DESCRIPTION = 4000
@@ -242,7 +242,9 @@ def delete_repository(uow: UnitOfWork, full_name: str, *, principal: Principal =
     """Remove every record of a repository; False when it did not exist (idempotent).
 
     For the registry's repository-deleted event (SYSTEM) or administrators; others call
-    :func:`mark_deleting` first and need ``delete``.
+    :func:`mark_deleting` first and need ``delete``. Queues the ``repository_deleted``
+    webhook deliveries first; the repository's own webhooks stay (repository_id NULL) until
+    those are sent (housekeeping removes them then).
     """
     with uow:
         repository = uow.repositories.find(full_name, for_update=True)
@@ -254,6 +256,8 @@ def delete_repository(uow: UnitOfWork, full_name: str, *, principal: Principal =
                 if not policy.may_see(principal, repository)
                 else errors.PermissionDenied()
             )
+        actor = principal.user.username if principal.user is not None else ""
+        webhook_events.repository_deleted(uow, repository, actor=actor)
         uow.repositories.delete(repository.id)
         audit.record(
             uow,

@@ -37,6 +37,7 @@ from ..domain.repository_stores import (
     SearchStore,
     StarStore,
     TagStore,
+    WebhookStore,
 )
 from ..domain.stores import (
     AccessTokenStore,
@@ -102,6 +103,8 @@ class UnitOfWork(Protocol):
     def housekeeping(self) -> HousekeepingStore: ...
     @property
     def signing_keys(self) -> SigningKeyStore: ...
+    @property
+    def webhooks(self) -> WebhookStore: ...
     @property
     def webhook_queue(self) -> WebhookQueueStore: ...
 

@@ -26,7 +26,7 @@ class Services:
     content: Content
     auth: Authenticator
     events: Emitter
-    delivery: Delivery | None = None  # outbox -> Index, when notifications are enabled
+    delivery: Delivery | None = None  # outbox -> Index and endpoints, when configured
 
 
 def services() -> Services:

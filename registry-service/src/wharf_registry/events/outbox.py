@@ -1,4 +1,4 @@
-"""The durable outbox: events kept in the registry's storage until the Index acknowledged them.
+"""The durable outbox: events kept in the registry's storage until every consumer has them.
 
 Layout (outside ``/docker/registry/v2`` so the reference registry's tree stays clean)::
 
@@ -6,6 +6,8 @@ Layout (outside ``/docker/registry/v2`` so the reference registry's tree stays c
       outbox/<time>-<event id>.json       pending events: an envelope {"events": [...]}
       outbox-dead/<time>-<event id>.json  events the Index refused as invalid (kept, never sent)
       outbox-lease.json                   {"owner": ..., "expires": <epoch s>}: who delivers now
+      outbox-positions/<consumer>.json    {"horizon": <name>, "done": [<name>...]}: how far a
+                                          consumer got (only while several consumers exist)
 
 ``<time>-<event id>`` are the UTC timestamp (``YYYYmmddTHHMMSS.ffffffZ``) and id of the first
 event of the object, so the driver's sorted listing is the order events happened in (within a
@@ -18,7 +20,20 @@ request fails, so nothing the client saw acknowledged is lost. Writes are group-
 while one request writes, the events of requests arriving meanwhile queue up and the next
 writer stores them all in one object, so concurrent pulls share one (fsync'd) write instead
 of paying one each. :class:`Outbox` is the storage side the delivery loop (:mod:`.delivery`)
-uses: list, load, remove, bury, lease.
+uses: list, load, remove, bury, lease, positions.
+
+Consumers (the Index, each notification endpoint) read the same objects, each at its own
+:class:`Position`. A position is not just "the last name delivered": names are times taken when
+an event is made, and an object reaches storage a little later (the group commit waits for the
+write before it; another worker or replica writes its own objects meanwhile), so an object
+may appear *before* a name already delivered. A position therefore holds a ``horizon`` and the
+names delivered after it (``done``): everything up to the horizon counts as delivered, and
+the horizon stays :data:`SETTLE_SECONDS` behind the time of the listing the consumer read
+(:meth:`Position.advance`). A consumer reads the objects after its horizon that are not
+``done``, so an object landing up to that long "late" is still delivered. The assumption is
+that an event's object reaches storage within ``SETTLE_SECONDS`` of the event's time, and
+that replicas' clocks agree to well within that (NTP does); an object older than that when it
+lands could be missed by a consumer already past it.
 
 The lease is best-effort mutual exclusion (storage offers no compare-and-swap): a replica
 takes it when it is absent, expired or its own, then reads it back. Two replicas racing in
@@ -34,6 +49,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from wharf_protocol.events import Event, EventsInvalid, dump_envelope, load_envelope
 
@@ -44,12 +60,55 @@ logger = logging.getLogger(__name__)
 OUTBOX = "/wharf/outbox"
 DEAD = "/wharf/outbox-dead"
 LEASE = "/wharf/outbox-lease.json"
+POSITIONS = "/wharf/outbox-positions"
 TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+SETTLE_SECONDS = 30.0
 
 
 def event_name(event: Event) -> str:
     """Return the file name of ``event`` in the outbox (sortable by time, unique by id)."""
     return f"{event.timestamp.strftime(TIME_FORMAT)}-{event.id}.json"
+
+
+@dataclass(frozen=True)
+class Position:
+    """How far one consumer got: every name <= ``horizon``, and the names in ``done``."""
+
+    horizon: str = ""
+    done: frozenset[str] = frozenset()
+
+    def covers(self, name: str) -> bool:
+        """Tell whether the object ``name`` (a file name in the outbox) was delivered."""
+        return (bool(self.horizon) and name <= self.horizon) or name in self.done
+
+    def advance(self, names: Sequence[str], listed_at: datetime | None = None) -> Position:
+        """Return the position after delivering ``names``, the first names (in order) of a
+        listing after this position made at ``listed_at`` (default now).
+
+        Objects named before ``listed_at - SETTLE_SECONDS`` had all landed when the consumer
+        listed them, so the horizon moves up to the newest delivered name within that bound;
+        ``done`` keeps only the names after it (the last window's, at the head of the outbox;
+        almost none while catching up). This host's clock bounds it, so a replica whose clock
+        runs ahead cannot carry the horizon past objects the others write later.
+        """
+        done = self.done | set(names)
+        bound = (listed_at or datetime.now(UTC)) - timedelta(seconds=SETTLE_SECONDS)
+        horizon = self.horizon
+        if names:  # a prefix of the listing: everything listed up to max(names) is delivered
+            horizon = max(horizon, min(max(names), bound.strftime(TIME_FORMAT)))
+        return Position(horizon, frozenset(n for n in done if not (horizon and n <= horizon)))
+
+    def dump(self) -> bytes:
+        return json.dumps({"horizon": self.horizon, "done": sorted(self.done)}).encode()
+
+    @classmethod
+    def load(cls, data: bytes) -> Position:
+        """Parse a stored position; ValueError if it is not one."""
+        value = json.loads(data)
+        horizon, done = value.get("horizon", ""), value.get("done", [])
+        if not isinstance(horizon, str) or not all(isinstance(n, str) for n in done):
+            raise ValueError("not an outbox position")
+        return cls(horizon, frozenset(done))
 
 
 class Outbox:
@@ -68,12 +127,33 @@ class Outbox:
         body = json.dumps(dump_envelope(events), separators=(",", ":")).encode()
         self.driver.put_content(path, body)
 
-    def pending(self, limit: int) -> list[str]:
-        """Return the paths of up to ``limit`` pending events, oldest first."""
+    def pending(self, limit: int, after: Position | None = None) -> list[str]:
+        """Return the paths of up to ``limit`` pending objects ``after`` isn't past, oldest first.
+
+        This is the one "read the next batch after my position" of every consumer.
+        """
+        after = after or Position()
+        start = f"{OUTBOX}/{after.horizon}" if after.horizon else None
         try:
-            return self.driver.list(OUTBOX, limit=limit)
+            paths = self.driver.list(OUTBOX, start_after=start, limit=limit + len(after.done))
         except PathNotFound:
             return []
+        return [p for p in paths if p.rsplit("/", 1)[-1] not in after.done][:limit]
+
+    def position(self, consumer: str) -> Position:
+        """Return ``consumer``'s stored position (none yet, or unreadable: the beginning)."""
+        path = f"{POSITIONS}/{consumer}.json"
+        try:
+            return Position.load(self.driver.get_content(path))
+        except PathNotFound:
+            return Position()
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            logger.warning("outbox position %s is unreadable; starting from the beginning", path)
+            return Position()
+
+    def save_position(self, consumer: str, position: Position) -> None:
+        """Store ``consumer``'s position (one atomic put_content); StorageError propagates."""
+        self.driver.put_content(f"{POSITIONS}/{consumer}.json", position.dump())
 
     def load(self, path: str) -> list[Event]:
         """Return the events at ``path``; EventsInvalid if unreadable, PathNotFound if gone."""

@@ -2,8 +2,9 @@
 
 :class:`EventSink` is the seam: ``write(events)`` takes a batch of
 :class:`wharf_protocol.events.Event` and either stores or delivers it, or raises.
-:class:`NullSink` drops events (no Index configured); :class:`~.outbox.OutboxSink` writes
-them to storage before the request is answered, for :mod:`.delivery` to send to the Index.
+:class:`NullSink` drops events (no Index and no endpoint configured);
+:class:`~.outbox.OutboxSink` writes them to storage before the request is answered, for
+:mod:`.delivery` to send to the Index and the notification endpoints.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class EventSink(Protocol):
 
 
 class NullSink:
-    """Drop every event (the default when no notification endpoint is configured)."""
+    """Drop every event (the default when neither the Index nor an endpoint is configured)."""
 
     def write(self, events: Sequence[Event]) -> None:
         """Accept and forget ``events``."""

@@ -74,4 +74,5 @@ from . import (  # noqa: E402, F401 - imported for their routes, after bp exists
     tags,
     tokens,
     users,
+    webhooks,
 )

@@ -18,6 +18,7 @@ from wharf_protocol.names import MAX_NAME_LENGTH, TAG_RE
 
 from ...domain.names import MAX_NAMESPACE_LENGTH, NAMESPACE_RE, ROBOT_SEPARATOR, ROBOT_SHORT_RE
 from ...services.registries import MAX_REGISTRY_NAME, REGISTRY_NAME_RE
+from ...services.webhooks import CALLBACK_TOKEN_RE, DELIVERY_ID_RE, MAX_CALLBACK_TOKEN
 from . import IdConverter
 from .inputs import Param
 from .pagination import CURSOR_RE, MAX_CURSOR_LENGTH, MAX_LIMIT
@@ -51,6 +52,8 @@ PATH_PARAMETERS = {
     "team": _string(MAX_NAMESPACE_LENGTH, json_regex(NAMESPACE_RE)),
     "tag": _string(128, json_regex(TAG_RE)),
     "name": _string(MAX_REGISTRY_NAME, json_regex(REGISTRY_NAME_RE)),  # /registries/{name}
+    "delivery_id": _string(36, json_regex(DELIVERY_ID_RE)),
+    "callback_token": _string(MAX_CALLBACK_TOKEN, json_regex(CALLBACK_TOKEN_RE)),
 }
 #: Path parameters by converter (api/rest/__init__.py).
 CONVERTER_PARAMETERS = {

@@ -1,0 +1,278 @@
+"""Notification endpoints: the outbox delivered to real HTTP receivers, each at its position.
+
+Receivers are real HTTP servers on 127.0.0.1 (``event_receiver``); the Index, when present,
+is the fake behind ``responses`` (loopback passes through to the receivers). Background
+threads are off: the tests drive ``Delivery.step``/``run_once`` (one pass of every consumer)
+or one lane, and a restart is a new app on the same storage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import responses
+from event_receiver import Receiver, summary
+from fake_index import CREDENTIAL, NAME, URL, FakeIndex, ids
+from wharf_protocol import mediatypes
+from wharf_protocol.events import EVENTS_MEDIA_TYPE
+from wharf_registry.endpoints_config import EndpointConfig
+from wharf_registry.settings import Settings
+from wharf_registry.storage import FilesystemDriver, PathNotFound, create_driver
+
+OUTBOX = "/wharf/outbox"
+POSITIONS = "/wharf/outbox-positions"
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def store(request, tmp_path):
+    """Filesystem, or S3 on the moto server: the positions and the outbox live there."""
+    if request.param == "filesystem":
+        return FilesystemDriver(str(tmp_path / "storage"))
+    server = request.getfixturevalue("s3_server")
+    return create_driver(
+        "s3",
+        {
+            "bucket": request.getfixturevalue("s3_bucket"),
+            "endpoint_url": server.endpoint_url,
+            "region": server.region,
+        },
+    )
+
+
+@pytest.fixture
+def receivers():
+    made: list[Receiver] = []
+
+    def make(up: bool = True) -> Receiver:
+        receiver = Receiver()
+        made.append(receiver)
+        return receiver.up() if up else receiver
+
+    yield make
+    for receiver in made:
+        receiver.down()
+
+
+@pytest.fixture
+def index():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_passthru("http://127.0.0.1")
+        yield FakeIndex(rsps)
+
+
+@pytest.fixture
+def instance(make_client, driver, oci, index):
+    """``(*endpoints, with_index=False, driver=None) -> OCI helper``: a new app (a restart
+    when called again) on the same storage."""
+
+    def make(*endpoints: EndpointConfig, with_index: bool = False, store=None, background=False):
+        index_settings = (
+            {"index_url": URL, "index_name": NAME, "index_credential": CREDENTIAL}
+            if with_index
+            else {}
+        )
+        settings = Settings(
+            storage_driver="filesystem",
+            notifications_endpoints=endpoints,
+            notifications_max_backoff=5.0,
+            notifications_interval=0.05,
+            **index_settings,
+        )
+        client = make_client(
+            settings,
+            driver=store or driver,
+            index=index.client() if with_index else None,
+            deliver_in_background=background,
+        )
+        return type(oci)(client)
+
+    return make
+
+
+def endpoint(receiver: Receiver, name: str, **kw) -> EndpointConfig:
+    return EndpointConfig(name=name, url=receiver.url, **kw)
+
+
+def delivery(helper):
+    return helper.client.application.extensions["registry"].delivery
+
+
+def drain(helper) -> None:
+    while delivery(helper).run_once():
+        pass
+
+
+def pending(driver) -> list[str]:
+    try:
+        return driver.list(OUTBOX)
+    except PathNotFound:
+        return []
+
+
+def pending_ids(driver) -> list[str]:
+    return [e["id"] for p in pending(driver) for e in json.loads(driver.get_content(p))["events"]]
+
+
+def test_a_registry_without_index_notifies_an_endpoint_of_pushes_pulls_and_deletes(
+    instance, receivers, driver
+):
+    receiver = receivers()
+    headers = {"Authorization": ("Bearer t0ken",), "X-Many": ("one", "two")}
+    app = instance(endpoint(receiver, "hook", headers=headers))
+    digest, _ = app.push_image("team/app", "v1", layers=[b"one", b"two"])
+    assert app.client.get("/v2/team/app/manifests/v1").status_code == 200
+    assert app.client.delete(f"/v2/team/app/manifests/{digest}").status_code == 202
+    assert len(pending_ids(driver)) == 6  # written before the answers, delivered afterwards
+    drain(app)
+    assert [(a, r) for a, r, _ in summary(receiver.events)] == [
+        *[("push", "team/app")] * 4,
+        ("pull", "team/app"),
+        ("delete", "team/app"),
+    ]
+    config, *layers = receiver.events[:3]
+    assert {e.target.media_type for e in receiver.events[:3]} == {"application/octet-stream"}
+    push, pull, delete = receiver.events[3:]
+    assert (push.target.tag, push.target.digest, push.target.media_type) == (
+        "v1",
+        digest,
+        mediatypes.OCI_MANIFEST,
+    )
+    assert [d.digest for d in push.target.references] == [config.target.digest] + [
+        e.target.digest for e in layers
+    ]
+    assert (pull.target.tag, pull.target.digest) == ("v1", digest)
+    assert (delete.target.digest, delete.target.tag) == (digest, "")
+    sent = receiver.posts[0]["headers"]
+    assert sent["Content-Type"] == sent["Accept"] == EVENTS_MEDIA_TYPE
+    assert sent["Authorization"] == "Bearer t0ken" and sent["X-Many"] == "one, two"
+    assert receiver.posts[0]["path"] == "/events"
+    assert pending(driver) == []  # the only consumer: deleted once it has them
+    assert delivery(app).run_once() == 0
+
+
+def test_a_down_endpoint_holds_back_neither_the_index_nor_the_others(
+    instance, receivers, store, index
+):
+    up, down = receivers(), receivers(up=False)
+    app = instance(endpoint(up, "up"), endpoint(down, "down"), with_index=True, store=store)
+    for n in range(3):
+        app.push_blob("team/app", f"blob {n}".encode())
+    first = pending_ids(store)
+    for _ in range(3):
+        delivery(app).step()
+    assert ids(up.events) == first and ids(index.events) == first and down.posts == []
+    assert len(pending(store)) == 3  # kept: "down" has not delivered them
+    app.push_blob("team/app", b"later")
+    for _ in range(2):
+        delivery(app).step()
+    written = first + [pending_ids(store)[-1]]
+    assert ids(up.events) == written and ids(index.events) == written
+    assert len(pending(store)) == 4
+    stored = json.loads(store.get_content(f"{POSITIONS}/endpoint-up.json"))
+    assert len(stored["done"]) == 4 and stored["horizon"] < min(stored["done"])
+
+    down.up()  # it comes back: everything it missed, in order, from its position
+    drain(app)
+    assert ids(down.events) == written
+    assert ids(up.events) == written and ids(index.events) == written  # nothing twice
+    assert pending(store) == []  # every consumer has them: deleted
+
+
+def test_positions_survive_a_restart_and_nothing_is_lost(instance, receivers, driver):
+    up, down = receivers(), receivers(up=False)
+    endpoints = (endpoint(up, "up"), endpoint(down, "down"))
+    before = instance(*endpoints)
+    before.push_image("team/app", "v1")
+    delivery(before).step()
+    written = pending_ids(driver)
+    assert ids(up.events) == written and down.posts == []
+
+    after = instance(*endpoints)  # the registry restarted: a new process on the same storage
+    after.client.get("/v2/team/app/manifests/v1")
+    written = pending_ids(driver)
+    down.up()
+    drain(after)
+    assert ids(up.events) == written  # resumed from its stored position: no resend
+    assert ids(down.events) == written  # everything, in order
+    assert pending(driver) == []
+
+
+def test_ignored_actions_and_media_types_are_filtered_per_endpoint(instance, receivers, driver):
+    everything, filtered = receivers(), receivers()
+    app = instance(
+        endpoint(everything, "all"),
+        endpoint(
+            filtered,
+            "manifests-only",
+            ignored_actions=frozenset({"pull"}),
+            ignored_media_types=frozenset({"application/octet-stream"}),
+        ),
+    )
+    app.push_image("team/app", "v1")
+    app.client.get("/v2/team/app/manifests/v1")
+    drain(app)
+    assert [e.action for e in everything.events] == ["push", "push", "push", "pull"]
+    assert summary(filtered.events) == [("push", "team/app", "v1")]
+    posts = len(filtered.posts)
+    app.client.get("/v2/team/app/manifests/v1")  # only ignored events: nothing is sent
+    drain(app)
+    assert len(filtered.posts) == posts and len(everything.events) == 5
+    assert pending(driver) == []  # filtered events count as delivered
+
+
+def test_threshold_and_backoff_as_distribution_and_the_backlog_is_logged(
+    instance, receivers, driver, caplog
+):
+    receiver = receivers()
+    receiver.status = 500
+    app = instance(endpoint(receiver, "flaky", threshold=3, backoff=7.0))
+    app.push_blob("team/app", b"data")
+    lane = delivery(app).lane("endpoint-flaky")
+    with caplog.at_level(logging.INFO):
+        delays = [lane.step() for _ in range(4)]
+    assert delays == [0.0, 0.0, 7.0, 7.0]  # retried at once until the threshold, then backoff
+    assert len(receiver.posts) == 4 and len(pending(driver)) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"notification endpoint flaky (http://127.0.0.1:{receiver.port}/events) is failing: "
+        "answered 500 Internal Server Error; 3 failures in a row, retrying every 7 s; "
+        f"1 outbox objects wait for it, the oldest from {pending(driver)[0][14:37]} "
+        "(kept in storage until delivered)"
+    ]
+    receiver.status = 302  # 2xx and 3xx are deliveries, as in distribution
+    with caplog.at_level(logging.INFO):
+        assert lane.step() == 0.05
+    assert "notification endpoint flaky recovered after 4 failed attempts" in caplog.text
+    assert pending(driver) == [] and lane.failures == 0
+
+
+def test_a_disabled_endpoint_is_not_a_consumer(instance, receivers, driver):
+    on, off = receivers(), receivers()
+    app = instance(endpoint(on, "on"), endpoint(off, "off", disabled=True))
+    app.push_blob("team/app", b"data")
+    drain(app)
+    assert len(on.events) == 1 and off.posts == [] and pending(driver) == []
+
+
+def test_without_index_or_endpoint_nothing_is_written(instance, driver):
+    app = instance()
+    app.push_blob("team/app", b"data")
+    assert delivery(app) is None and pending(driver) == []
+
+
+def test_a_slow_endpoint_does_not_delay_the_others(instance, receivers, driver):
+    """Each consumer has its own thread: while one endpoint takes its whole timeout to
+    (not) answer, the other gets every event."""
+    slow, fast = receivers(), receivers()
+    slow.delay = 3.0
+    app = instance(endpoint(slow, "slow", timeout=2.0), endpoint(fast, "fast"), background=True)
+    try:
+        app.push_blob("team/app", b"one")
+        fast.wait_for(lambda events: len(events) == 1, timeout=1.5)
+        app.push_blob("team/app", b"two")
+        fast.wait_for(lambda events: len(events) == 2, timeout=1.5)
+        assert len(pending(driver)) == 2  # the slow one has not acknowledged them
+    finally:
+        delivery(app).stop()
