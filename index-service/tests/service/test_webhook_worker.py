@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg2
@@ -22,8 +23,9 @@ from wharf_index.adapters.webhook_http import WebhookHTTP
 from wharf_index.adapters.webhook_queue import PgWakeups
 from wharf_index.cli_worker import STOP_GRACE
 from wharf_index.domain.webhook_targets import parse_networks
-from wharf_index.services import secret_box
+from wharf_index.services import secret_box, webhooks
 from wharf_index.services.webhook_worker import DeliveryPolicy, WebhookWorker, deliver_next
+from wharf_index.services.webhooks import Owner
 
 from tests.conftest import SECRET_KEY, terminate_sessions
 from tests.service.webhook_fixtures import SECRET
@@ -268,21 +270,63 @@ def test_deliveries_older_than_the_max_age_fail(hooks, receiver, uow):
     webhook = hooks.webhook(receiver.url)
     (stale,) = hooks.enqueue(webhook, age=25 * 3600)
     done = deliver(uow)
-    assert done.result == "expired" and done.outcome is None
+    assert done.result == "expired"
     assert hooks.delivery(stale) | {"due_in": None} == {
         "status": "failed",
-        "attempts": 0,
+        "attempts": 1,
         "later": False,
         "due_in": None,
         "finished": True,
     }
-    assert hooks.attempts(stale) == [] and receiver.connections == 0
+    (logged,) = hooks.attempts(stale)
+    assert logged["status_code"] is None and logged["duration_ms"] == 0
+    assert logged["error"].startswith("not sent: queued longer ago than INDEX_WEBHOOK_MAX_AGE")
+    assert receiver.connections == 0
 
     receiver.status = 500  # failing, and the next try would fall past the max age
     (late,) = hooks.enqueue(webhook, age=24 * 3600 - 1)
     assert deliver(uow).result == "failed"
     assert hooks.delivery(late)["status"] == "failed"
     assert hooks.delivery(late)["attempts"] == 1
+
+
+def test_through_the_control_plane_ping_and_redeliver_old_deliveries(
+    database, service_config, principal, users, receiver, sql
+):
+    """The API's services queue (webhooks.create_webhook, ping, redeliver); the worker
+    sends, signed with the secret the creation answered; a redelivery goes out again with
+    the same id, however old the delivery, even one that expired unsent."""
+    config = replace(service_config, secret_key=SECRET_KEY, webhook_allowed_networks=LOOPBACK)
+    uow = PgUnitOfWork(database, config)
+    owner, alice = Owner("namespace", "alice"), principal("alice")
+    url = f"http://localhost:{receiver.port}/hook"
+    hook, secret = webhooks.create_webhook(uow, alice, owner, url=url, fmt="cloudevents")
+    receiver.secret = secret
+    first = webhooks.ping(uow, alice, owner, hook.id)
+    second = webhooks.ping(uow, alice, owner, hook.id)
+    worker = WebhookWorker(lambda: PgUnitOfWork(database, config), sender(), POLICY)
+    assert worker.run_until_idle() == 2
+    assert receiver.ids() == [first.delivery_id, second.delivery_id]
+    assert all(item.problem is None for item in receiver.received)
+    assert receiver.received[0].headers["x-wharf-event"] == "ping"
+    assert receiver.received[0].headers["content-type"] == "application/cloudevents+json"
+
+    sql("UPDATE webhook_deliveries SET created_at = now() - interval '3 days'")
+    webhooks.redeliver(uow, alice, owner, hook.id, first.delivery_id)
+    assert worker.run_until_idle() == 1
+    assert receiver.ids()[-1] == first.delivery_id
+
+    third = webhooks.ping(uow, alice, owner, hook.id)
+    sql("UPDATE webhook_deliveries SET created_at = now() - interval '3 days'")
+    assert worker.run_until_idle() == 1  # expired: not sent
+    assert receiver.ids()[-1] == first.delivery_id
+    webhooks.redeliver(uow, alice, owner, hook.id, third.delivery_id)
+    assert worker.run_until_idle() == 1
+    assert receiver.ids()[-1] == third.delivery_id
+    log = webhooks.list_deliveries(uow, alice, owner, hook.id, after=None, limit=10)
+    statuses = {d.delivery_id: (d.status, [a.status_code for a in d.attempts]) for d in log.items}
+    assert statuses[str(first.delivery_id)] == ("delivered", [200, 200])
+    assert statuses[str(third.delivery_id)] == ("delivered", [200, None])  # newest first
 
 
 def test_an_unreadable_secret_fails_the_attempt_with_a_clear_error(hooks, receiver, uow, caplog):

@@ -18,8 +18,11 @@ After the attempt:
   (``INDEX_WEBHOOK_RETRY_BASE * 2**(attempt-1)`` capped at ``INDEX_WEBHOOK_RETRY_MAX``,
   times a random factor in [0.5, 1] so that many webhooks failing together do not retry
   together), unless that falls past ``INDEX_WEBHOOK_MAX_AGE`` after it was queued: then it
-  is marked failed. A delivery found already that old (its webhook was off) is marked
-  failed without an attempt.
+  is marked failed. A delivery never attempted and found already that old (its webhook was
+  off) is marked failed without being sent, with one attempt logged saying so. One that was
+  attempted before (a retry after its webhook was re-enabled, or one a person redelivers
+  with ``POST .../redeliver``, which keeps its ``created_at``) gets one more attempt, and is
+  marked failed if that fails.
 
 A signing secret that does not open (``INDEX_SECRET_KEY`` changed) fails the attempt with
 an error saying so. One INFO line per attempt gives the webhook id, delivery id, attempt,
@@ -53,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 POLL = 1.0
 LISTEN_TICK = 1.0  # the listener's longest wait, so that it notices a stop
+NOT_SENT = "not sent: queued longer ago than INDEX_WEBHOOK_MAX_AGE"
 SEALED_ELSEWHERE = (
     "the signing secret cannot be read: it was sealed under another INDEX_SECRET_KEY"
     " (or is corrupt); give the webhook a new secret"
@@ -96,7 +100,8 @@ def backoff(
 class Attempted:
     """What :func:`deliver_next` did with a delivery: ``result`` is ``delivered``,
     ``retry`` (after ``delay`` seconds), ``failed`` (given up after this attempt) or
-    ``expired`` (given up before one: too old); ``disabled``: the webhook was deactivated."""
+    ``expired`` (given up without sending: too old; its logged outcome says so);
+    ``disabled``: the webhook was deactivated."""
 
     delivery: DueDelivery
     result: str
@@ -120,15 +125,17 @@ def deliver_next(
         due = queue.take_due()
         if due is None:
             return None
-        if due.age >= policy.max_age:
-            queue.give_up(due, attempted=False)
+        if due.age >= policy.max_age and due.attempt == 1:
+            expired = SendOutcome(None, 0, f"{NOT_SENT} ({due.age:.0f} s)")
+            queue.record_attempt(due, expired)
+            queue.give_up(due, attempted=True)
             logger.info(
-                "webhook %d delivery %s: failed, queued %d s ago (INDEX_WEBHOOK_MAX_AGE)",
+                "webhook %d delivery %s: not sent, queued %d s ago (INDEX_WEBHOOK_MAX_AGE)",
                 due.webhook_id,
                 due.delivery_id,
                 due.age,
             )
-            return Attempted(due, "expired")
+            return Attempted(due, "expired", expired)
         outcome = _attempt(due, sender, policy, int(clock()))
         queue.record_attempt(due, outcome)
         if outcome.ok:
@@ -241,11 +248,12 @@ class WebhookWorker:
     def run_until_idle(self) -> int:
         """Deliver everything due now with ``threads`` threads, then return the number of
         attempts made (``--once``). Deliveries put off by a failure are not waited for."""
+        before = self.attempts
         self._spawn(self._drain)
         for thread in self._threads:
             thread.join()
         self._threads.clear()
-        return self.attempts
+        return self.attempts - before
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking deliveries; wait up to ``timeout`` seconds in all for in-flight
