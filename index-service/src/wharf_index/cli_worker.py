@@ -5,7 +5,8 @@ and one listening connection, with the HTTP sender of adapters/webhook_http.py, 
 SIGTERM or SIGINT: it then stops taking deliveries, lets in-flight attempts finish
 (``INDEX_WEBHOOK_TIMEOUT`` and a few seconds more at most; an attempt cut short stays
 pending and is sent again) and exits 0. ``--once`` delivers everything due and exits
-(cron, tests): it prints the number of attempts made. Any number of workers may run at
+(cron, tests): it prints the number of attempts made, and exits 1 when a thread stopped on
+an error (the database unavailable, say; logged). Any number of workers may run at
 once, on any hosts: each webhook is delivered by one of them at a time, in order.
 """
 
@@ -45,7 +46,8 @@ def _positive(raw: str) -> int:
 
 
 def run(settings, args, stdout) -> int:
-    """The ``worker`` command (module docstring); exit status 0."""
+    """The ``worker`` command (module docstring); exit status 0 (1: ``--once`` met an
+    error)."""
     threads = args.threads or settings.webhook_worker_threads
     configure_logging(settings.log_level, settings.log_format)
     db = Database.from_settings(settings, minconn=0, maxconn=threads)
@@ -58,7 +60,7 @@ def run(settings, args, stdout) -> int:
                 lambda: PgUnitOfWork(db, config), sender, policy, threads=threads
             )
             print(f"{worker.run_until_idle()} delivery attempts", file=stdout)
-            return 0
+            return 1 if worker.failures else 0  # the error is in the log
         wakeups = PgWakeups(
             settings.database_url,
             connect_timeout=settings.db_connect_timeout,

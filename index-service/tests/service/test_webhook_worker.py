@@ -428,6 +428,9 @@ def test_worker_once_on_the_command_line(hooks, receiver, db_url, capsys):
     assert cli.main(["worker", "--once", "--threads", "2"], environ=env) == 0
     assert "3 delivery attempts" in capsys.readouterr().out
     assert receiver.ids() == queued
+    unreachable = dict(env, INDEX_DATABASE_URL="postgresql://wharf@127.0.0.1:9/none")
+    assert cli.main(["worker", "--once"], environ=unreachable) == 1  # cron sees the failure
+    assert "0 delivery attempts" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exited:
         cli.main(["worker", "--threads", "0"], environ=env)
     assert exited.value.code == 2

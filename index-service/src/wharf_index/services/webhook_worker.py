@@ -232,6 +232,7 @@ class WebhookWorker:
         self._threads: list[threading.Thread] = []
         self._count_lock = threading.Lock()
         self.attempts = 0
+        self.failures = 0  # threads of run_until_idle ended by an error (logged)
 
     # -- running --------------------------------------------------------------------------
 
@@ -247,7 +248,9 @@ class WebhookWorker:
 
     def run_until_idle(self) -> int:
         """Deliver everything due now with ``threads`` threads, then return the number of
-        attempts made (``--once``). Deliveries put off by a failure are not waited for."""
+        attempts made (``--once``). Deliveries put off by a failure are not waited for. A
+        thread that meets an error (the database) logs it, counts it in ``failures`` and
+        ends."""
         before = self.attempts
         self._spawn(self._drain)
         for thread in self._threads:
@@ -314,8 +317,13 @@ class WebhookWorker:
             try:
                 if self._deliver(uow) is None:
                     return
-            except Exception:  # noqa: BLE001 - logged; --once then ends this thread
-                logger.exception("webhook worker: taking or recording a delivery failed")
+            except Exception as exc:  # noqa: BLE001 - logged; --once then ends this thread
+                if isinstance(exc, DatabaseUnavailable):
+                    logger.warning("webhook worker: database unavailable (%s)", exc)
+                else:
+                    logger.exception("webhook worker: taking or recording a delivery failed")
+                with self._count_lock:
+                    self.failures += 1
                 return
 
     def _deliver(self, uow: UnitOfWork) -> Attempted | None:
