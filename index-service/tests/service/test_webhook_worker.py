@@ -164,6 +164,28 @@ def test_backoff_is_capped_at_the_retry_maximum(hooks, receiver, uow):
     assert hooks.delivery(delivery_id)["due_in"] == pytest.approx(5, abs=0.5)
 
 
+def test_an_attempt_in_flight_does_not_hold_up_queueing_for_its_webhook(hooks, receiver, uow, sql):
+    hold = receiver.hold = threading.Event()
+    webhook = hooks.webhook(receiver.url)
+    (first,) = hooks.enqueue(webhook)
+    attempt = threading.Thread(target=deliver, args=(uow,))
+    attempt.start()
+    try:
+        assert receiver.held.wait(10)  # the webhook's row is locked by the attempt
+        sql("SET lock_timeout = '1s'")  # a foreign-key check waiting on it would fail
+        started = time.monotonic()
+        (second,) = hooks.enqueue(webhook)
+        assert time.monotonic() - started < 0.5
+        with pytest.raises(psycopg2.errors.LockNotAvailable):
+            sql("UPDATE webhooks SET name = 'renamed' WHERE id = %s", (webhook,))
+    finally:
+        receiver.hold = None
+        hold.set()
+        attempt.join(10)
+    assert hooks.delivery(first)["status"] == "delivered"
+    assert hooks.delivery(second)["status"] == "pending"
+
+
 def test_a_slow_receiver_is_cut_off_at_the_total_timeout(hooks, receiver, uow):
     receiver.drip = 0.2  # one byte every 0.2 s: no single read waits long
     webhook = hooks.webhook(receiver.url)

@@ -3,13 +3,17 @@
 :class:`PgWebhookQueueStore` is ``uow.webhook_queue``; services/webhook_worker.py runs
 each attempt in one transaction: :meth:`~PgWebhookQueueStore.take_due`, the HTTP request,
 then the record (:meth:`~PgWebhookQueueStore.record_attempt` and one of ``delivered``,
-``retry_later``, ``give_up``). The webhook's row stays locked (``FOR UPDATE``) for that
-whole transaction, which gives the guarantees of the migration's comments:
+``retry_later``, ``give_up``). The webhook's row stays locked (``FOR NO KEY UPDATE``) for
+that whole transaction, which gives the guarantees of the migration's comments:
 
 - one attempt at a time per webhook, whatever the number of worker threads and processes
   (the others skip a locked webhook: ``SKIP LOCKED``), and strictly in id order: only a
   webhook's *oldest* pending delivery is ever taken, so a later one waits behind an
   earlier one's retries;
+- queueing is never held up by an attempt in flight: inserting a delivery checks its
+  foreign key with ``FOR KEY SHARE`` on the webhook's row, which ``FOR NO KEY UPDATE``
+  does not block (``FOR UPDATE`` would: the registry's event would wait for a slow
+  receiver); changing or deleting the webhook waits for the attempt to be recorded;
 - a worker killed mid-attempt commits nothing: the delivery stays pending, its lock is
   released with the connection, and the next worker sends it again (same delivery_id).
 
@@ -60,7 +64,7 @@ JOIN webhooks w ON w.id = heads.webhook_id
 WHERE w.active AND d.next_attempt_at <= now() AND w.id <> ALL(%(tried)s)
 ORDER BY d.next_attempt_at, d.id
 LIMIT 1
-FOR UPDATE OF w SKIP LOCKED
+FOR NO KEY UPDATE OF w SKIP LOCKED
 """
 
 _HEAD = """
