@@ -10,8 +10,8 @@ DROP TABLE webhooks;
 -- repository_deleted event among them) are sent; housekeeping removes it afterwards.
 -- secret_sealed is the signing secret sealed with a key derived from INDEX_SECRET_KEY
 -- (services/secret_box.py): the HMAC needs the secret itself, a dump alone does not hold it.
--- After max_failures deliveries failed in a row the worker sets active = false and says why
--- in disabled_reason; a person re-enables it.
+-- After INDEX_WEBHOOK_MAX_FAILURES attempts failed in a row the worker sets active = false
+-- and says why in disabled_reason; a person re-enables it.
 CREATE TABLE webhooks (
     id                   bigserial PRIMARY KEY,
     namespace_id         bigint NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
@@ -38,7 +38,8 @@ CREATE INDEX webhooks_namespace_idx ON webhooks (namespace_id) WHERE repository_
 CREATE INDEX webhooks_repository_idx ON webhooks (repository_id);
 
 -- The queue, filled in the transaction that applies the registry's event. Each webhook's
--- deliveries go out in id order: a worker locks the webhook row (FOR UPDATE SKIP LOCKED),
+-- deliveries go out in id order: a worker locks the webhook row (FOR NO KEY UPDATE SKIP
+-- LOCKED, which leaves new deliveries' foreign-key checks unblocked),
 -- sends its oldest pending delivery when next_attempt_at is due, and records the attempt,
 -- all in that transaction, so a worker killed mid-delivery leaves the row pending for the
 -- next one (the same delivery_id: receivers deduplicate on it). body is the exact JSON
