@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 from docker_cli import DockerCli
-from stack import Stack
+from stack import Stack, Worker
 from wharf_testing.dockerd import DockerDaemon, DockerError
 from wharf_testing.hosts import Network, namespaces_available
 from wharf_testing.postgres import PostgresServer
@@ -119,12 +119,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
-def _services(values) -> list[GunicornService | DockerDaemon]:
-    found: list[GunicornService | DockerDaemon] = []
+def _services(values) -> list[GunicornService | DockerDaemon | Worker]:
+    found: list[GunicornService | DockerDaemon | Worker] = []
     for value in values:
         if isinstance(value, Stack):
             found += value.services()
-        elif isinstance(value, GunicornService | DockerDaemon):
+        elif isinstance(value, GunicornService | DockerDaemon | Worker):
             found.append(value)
         elif isinstance(value, DockerCli):
             found.append(value.daemon)

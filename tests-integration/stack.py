@@ -31,8 +31,9 @@ from dataclasses import dataclass
 import requests
 from oci_client import Image, OciClient
 from skopeo import Skopeo
+from wharf_testing import processes
 from wharf_testing.hosts import Host, Network
-from wharf_testing.processes import base_env
+from wharf_testing.processes import LoggedProcess, base_env
 from wharf_testing.services import GunicornService
 from wharf_testing.tls import TestTLS, make_tls
 
@@ -92,7 +93,7 @@ class Stack:
                 self.tls = self.tls.requiring_client_cert()
         self.scheme = "https" if self.tls else "http"
         self.registries: dict[str, Registry] = {}
-        self.extra_services: list[GunicornService] = []
+        self.extra_services: list[GunicornService | Worker] = []
         self.database = f"wharf_it_{uuid.uuid4().hex[:12]}"
         self.database_url = postgres.create_database(self.database)
         index = network["index"]
@@ -191,6 +192,14 @@ class Stack:
         if start:
             service.start(timeout=60)
         return registry
+
+    def start_worker(self, *args: str) -> Worker:
+        """Start ``wharf-index worker ARGS`` (webhook delivery) on the Index host with the
+        Index's settings; it is stopped with the stack."""
+        argv = [*self.index_host.prefix, sys.executable, "-c", _CLI, "worker", *args]
+        worker = Worker(argv, self.index_env, os.path.join(self.workdir, "worker"))
+        self.extra_services.append(worker)
+        return worker.start()
 
     def registry_service(
         self, name: str, host: Host, port: int, env: Mapping[str, str], clock_offset: float = 0
@@ -291,6 +300,51 @@ class Stack:
         with contextlib.suppress(Exception):  # the server may be down after a fault test
             self.postgres.drop_database(self.database)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Worker(LoggedProcess):
+    """A long-running ``wharf-index`` command (not an HTTP service): started when its log
+    says so, stopped with SIGTERM (then SIGKILL), or killed outright for fault tests."""
+
+    name = "webhook worker"
+    started_line = "webhook worker started"
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], workdir: str) -> None:
+        self.argv, self.env, self.workdir = list(argv), dict(env), workdir
+        os.makedirs(workdir, exist_ok=True)
+        self._proc = None
+        self._final_log = None
+
+    @property
+    def logfile(self) -> str:
+        return os.path.join(self.workdir, "worker.log")
+
+    def start(self, timeout: float = 30.0) -> Worker:
+        processes.register(self)
+        with open(self.logfile, "ab") as log:
+            self._proc = processes.spawn(self.argv, env=base_env() | self.env, log=log)
+        runs = self.log().count(self.started_line) + 1
+        if not processes.wait_until(lambda: self._started(runs), timeout, interval=0.05):
+            self.kill()
+            raise AssertionError(f"the worker did not start within {timeout}s:\n{self.log()}")
+        return self
+
+    def _started(self, runs: int) -> bool:
+        if self._proc is not None and self._proc.poll() is not None:
+            raise AssertionError(f"the worker exited {self._proc.returncode}:\n{self.log()}")
+        return self.log().count(self.started_line) >= runs
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            processes.terminate(self._proc, grace=15.0, group=True)
+            self._proc = None
+        processes.unregister(self)
+
+    def kill(self) -> None:
+        if self._proc is not None:
+            processes.kill(self._proc)
+            self._proc = None
+        processes.unregister(self)
 
 
 def clock_prefix(host: Host, offset: float) -> tuple[str, ...]:
