@@ -1,0 +1,357 @@
+"""Benchmark webhooks: how soon a push's webhook arrives, and how fast the worker delivers
+(run by hand, never by CI).
+
+    python bench/webhook_bench.py --quick     # about a minute: 20 pushes, 300 deliveries
+    python bench/webhook_bench.py             # 100 pushes, 1000 deliveries
+
+Starts its own PostgreSQL (wharf_testing.postgres.PostgresServer), the Index under
+gunicorn (2 workers x 8 threads, ``wharf_index.gunicorn_conf``), a registry in token mode
+(2 x 16, durable events to the Index), ``wharf-index worker`` and a receiver (an HTTP
+server in this process answering 204 at once), all on 127.0.0.1; seeds a user and the
+registry with the ``wharf-index`` CLI; stops everything by pid at the end.
+
+- **Push to webhook**: ``--pushes`` times, skopeo copies a small new image (one 4 KiB
+  layer) from an OCI layout to ``alice/app:<n>`` (``--dest-creds``, as a CI job does); the
+  figure is the time from skopeo's exit to the arrival of that tag's ``tag_pushed``
+  webhook at the receiver (registry event, outbox delivery to the Index, the Index
+  applying it and queueing the delivery, the worker's wake-up and POST). p50, p95, max.
+- **Worker throughput**: ``--deliveries`` pings queued at once over 20 webhooks (rows
+  inserted in one transaction, then one ``NOTIFY``, as the Index's enqueue does), timed
+  from the commit to the last arrival, with the worker's ``--threads`` 4 and 8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [
+    ROOT / d / "src" for d in ("registry-service", "index-service", "shared-protocol", "testing")
+]
+sys.path[:0] = [str(p) for p in SOURCES]
+
+import psycopg2  # noqa: E402
+from bench_servers import WHARF_GUNICORN_ARGS, WHARF_SETTINGS, disk_storage  # noqa: E402
+from wharf_index.services import secret_box  # noqa: E402
+from wharf_testing import processes  # noqa: E402
+from wharf_testing.postgres import PostgresServer  # noqa: E402
+from wharf_testing.services import GunicornService  # noqa: E402
+
+USER, PASSWORD = "alice", "bench password, long enough"
+REGISTRY_NAME = "bench"
+_CLI = "import sys; from wharf_index.cli import main; sys.exit(main())"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+class Arrivals:
+    """The receiver: records (monotonic time, event, tag or delivery id) per POST."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[float, str, str]] = []
+        self.changed = threading.Condition()
+        arrivals = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                event = self.headers.get("X-Wharf-Event", "")
+                key = self.headers.get("X-Wharf-Delivery", "")
+                if event == "tag_pushed":
+                    key = json.loads(body)["push_data"]["tag"]
+                self.send_response(204)
+                self.end_headers()
+                with arrivals.changed:
+                    arrivals.items.append((time.monotonic(), event, key))
+                    arrivals.changed.notify_all()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, predicate, timeout: float) -> list[tuple[float, str, str]]:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not predicate(self.items):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(f"receiver: timed out after {timeout} s")
+                self.changed.wait(min(left, 0.5))
+            return list(self.items)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Stack:
+    """PostgreSQL, the Index, a token-mode registry and the worker; :meth:`close` stops them."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.postgres = PostgresServer().start()
+        self.database_url = self.postgres.create_database("wharf_webhook_bench")
+        self.secret_key = secrets.token_urlsafe(32)
+        self.index_env = {
+            "INDEX_DATABASE_URL": self.database_url,
+            "INDEX_SECRET_KEY": self.secret_key,
+            "INDEX_LOG_LEVEL": "WARNING",
+            "INDEX_LOG_FORMAT": "text",
+            "INDEX_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "PYTHONPATH": os.pathsep.join(str(p) for p in SOURCES),
+        }
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.cli("migrate")
+        self.cli(
+            "user",
+            "create",
+            USER,
+            "--email",
+            "a@bench.test",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+        self.index = GunicornService(
+            "wharf_index.wsgi:app",
+            self.index_env,
+            "index-bench",
+            workers=2,
+            threads=8,
+            extra_args=["--config", "python:wharf_index.gunicorn_conf"],
+        )
+        self.index.env["INDEX_PUBLIC_URL"] = self.index.url
+        self.index.start(timeout=60)
+        root = workdir / "storage"
+        root.mkdir()
+        self.registry = GunicornService(
+            "wharf_registry.wsgi:app",
+            WHARF_SETTINGS
+            | disk_storage(root)
+            | {"REGISTRY_AUTH": "token", "PYTHONPATH": self.index_env["PYTHONPATH"]},
+            "registry-bench",
+            workers=2,
+            threads=16,
+            extra_args=WHARF_GUNICORN_ARGS,
+        )
+        output = self.cli(
+            "registry", "add", REGISTRY_NAME, "--url", self.registry.url, "--kind", "private"
+        )
+        credential = [ln for ln in output.splitlines() if ln.strip()][-1].strip()
+        self.registry.env |= {
+            "REGISTRY_INDEX_URL": self.index.url,
+            "REGISTRY_INDEX_NAME": REGISTRY_NAME,
+            "REGISTRY_INDEX_CREDENTIAL": credential,
+        }
+        self.registry.start(timeout=60)
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("INDEX_", "REGISTRY_"))}
+        result = subprocess.run(
+            [sys.executable, "-c", _CLI, *args],
+            input=stdin,
+            text=True,
+            capture_output=True,
+            env=env | self.index_env,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"wharf-index {' '.join(args)}: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def start_worker(self, threads: int) -> None:
+        self.stop_worker()
+        env = processes.base_env() | self.index_env | {"INDEX_LOG_LEVEL": "INFO"}
+        log = open(self.workdir / "worker.log", "ab")  # noqa: SIM115 - the child writes it
+        argv = [sys.executable, "-c", _CLI, "worker", "--threads", str(threads)]
+        self.worker = processes.spawn(argv, env=env, log=log)
+        log.close()
+        deadline = time.monotonic() + 30
+        while b"webhook worker started" not in (self.workdir / "worker.log").read_bytes():
+            if time.monotonic() > deadline or self.worker.poll() is not None:
+                raise RuntimeError((self.workdir / "worker.log").read_text())
+            time.sleep(0.05)
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            processes.terminate(self.worker, grace=15.0, group=True)
+            self.worker = None
+
+    def close(self) -> None:
+        self.stop_worker()
+        self.registry.close()
+        self.index.close()
+        self.postgres.stop()
+
+
+def write_layout(path: Path, tag: str) -> str:
+    """An OCI layout at ``path`` holding one new image tagged ``tag`` (a 4 KiB layer)."""
+    blobs = path / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def blob(data: bytes, media_type: str) -> dict:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
+
+    layer = blob(os.urandom(4096), "application/vnd.oci.image.layer.v1.tar")
+    config = blob(
+        json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
+            }
+        ).encode(),
+        "application/vnd.oci.image.config.v1+json",
+    )
+    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [layer]}
+    entry = blob(json.dumps(manifest).encode(), OCI_MANIFEST)
+    entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
+    (path / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    (path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    return f"oci:{path}:{tag}"
+
+
+def create_webhook(stack: Stack, url: str) -> None:
+    import requests
+
+    answer = requests.post(
+        f"{stack.index.url}/api/v1/namespaces/{USER}/webhooks",
+        json={"url": url, "events": ["tag_pushed"]},
+        auth=(USER, PASSWORD),
+        timeout=10,
+    )
+    if answer.status_code != 201:
+        raise RuntimeError(f"webhook create: {answer.status_code} {answer.text}")
+
+
+def push_to_webhook(stack: Stack, arrivals: Arrivals, pushes: int) -> list[float]:
+    """Seconds from each skopeo push's exit to its webhook's arrival."""
+    registry = stack.registry.url.removeprefix("http://")
+    latencies = []
+    for n in range(pushes):
+        tag = f"t{n}"
+        source = write_layout(stack.workdir / f"layout-{n}", tag)
+        subprocess.run(
+            [
+                "skopeo",
+                "copy",
+                "--quiet",
+                "--dest-tls-verify=false",
+                "--dest-creds",
+                f"{USER}:{PASSWORD}",
+                source,
+                f"docker://{registry}/{USER}/app:{tag}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        done = time.monotonic()
+        items = arrivals.wait(lambda got, t=tag: any(k == t for _, _, k in got), timeout=60)
+        arrived = next(at for at, _, key in items if key == tag)
+        latencies.append(arrived - done)
+    return latencies
+
+
+def throughput(stack: Stack, arrivals: Arrivals, count: int, threads: int) -> float:
+    """Deliveries per second: ``count`` pings over 20 webhooks queued in one transaction."""
+    stack.start_worker(threads)
+    sealed = secret_box.seal(stack.secret_key, "bench-secret-long-enough")
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    with psycopg2.connect(stack.database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM namespaces WHERE name = %s", (USER,))
+        (namespace_id,) = cur.fetchone()
+        hooks = []
+        for _ in range(20):
+            cur.execute(
+                "INSERT INTO webhooks (namespace_id, url, events, secret_sealed)"
+                " VALUES (%s, %s, ARRAY['tag_pushed'], %s) RETURNING id",
+                (namespace_id, arrivals.url, sealed),
+            )
+            hooks.append(cur.fetchone()[0])
+        conn.commit()
+        before = len(arrivals.items)
+        rows = [
+            (
+                delivery_id,
+                hooks[i % len(hooks)],
+                json.dumps({"event": "ping", "n": i}),
+                secrets.token_urlsafe(32),
+            )
+            for i, delivery_id in enumerate(ids)
+        ]
+        cur.executemany(
+            "INSERT INTO webhook_deliveries (delivery_id, webhook_id, event, body, callback_token)"
+            " VALUES (%s, %s, 'ping', %s, %s)",
+            rows,
+        )
+        cur.execute("SELECT pg_notify('wharf_webhooks', '')")
+        conn.commit()
+        started = time.monotonic()
+    arrivals.wait(lambda got: len(got) - before >= count, timeout=600)
+    elapsed = arrivals.items[before + count - 1][0] - started
+    with psycopg2.connect(stack.database_url) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM webhooks WHERE id = ANY(%s)", (hooks,))
+    return count / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="20 pushes, 300 deliveries")
+    parser.add_argument("--pushes", type=int, default=None)
+    parser.add_argument("--deliveries", type=int, default=None)
+    args = parser.parse_args(argv)
+    pushes = args.pushes or (20 if args.quick else 100)
+    deliveries = args.deliveries or (300 if args.quick else 1000)
+    if shutil.which("skopeo") is None:
+        print("webhook_bench: skopeo not found (apt-get install skopeo)", file=sys.stderr)
+        return 2
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    workdir = Path(tempfile.mkdtemp(prefix="wharf-webhook-bench-"))
+    arrivals = Arrivals()
+    stack = Stack(workdir)
+    try:
+        create_webhook(stack, arrivals.url)
+        stack.start_worker(4)
+        latencies = sorted(push_to_webhook(stack, arrivals, pushes))
+        p50 = statistics.median(latencies)
+        p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
+        print(
+            f"push -> webhook over {pushes} skopeo pushes: p50 {p50 * 1000:.0f} ms,"
+            f" p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms (target p95 < 2 s)"
+        )
+        for threads in (4, 8):
+            rate = throughput(stack, arrivals, deliveries, threads)
+            print(
+                f"worker --threads {threads}: {rate:.0f} deliveries/s"
+                f" ({deliveries} pings over 20 webhooks, fast receiver)"
+            )
+    finally:
+        stack.close()
+        arrivals.close()
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
