@@ -34,7 +34,7 @@ between rounds, medians over rounds:
   pull of a public repository) and verifications per second
   (``POST /internal/v1/tokens/verify``), at 16 connections, each as a ratio to the same
   Index's ``GET /healthz`` rate measured in the same round;
-- the push path: one N x 1 MiB push to each token registry through a logging proxy
+- the push path: one 64 x 1 MiB push to each registry through a logging proxy
   (``bench_proxy.py``; the registry's challenge realm rewritten to a second proxy in front
   of the Index), the round trips skopeo made counted and timed per kind.
 """
@@ -404,11 +404,11 @@ def classify(trip: Trip, token_server: bool) -> str:
 
 
 def push_breakdown(stack: Stack, layout: Layout, skopeo: Skopeo) -> dict[str, tuple]:
-    """Per token target: (wall seconds, {kind: [count, seconds, body bytes]}, wall seconds
-    of the same push without the proxy, just before)."""
+    """Per target: (wall seconds through the proxies, {kind: [count, seconds]}, wall seconds
+    of the same push straight to the registry, just before)."""
     index_url = stack.index.index.url.encode()
     found = {}
-    for name in ("wharf-token", "dist-token"):
+    for name in TARGETS:
         target = stack.targets[name]
         index_proxy = LoggingProxy(stack.index.index.port)
         proxy = LoggingProxy(
@@ -424,10 +424,9 @@ def push_breakdown(stack: Stack, layout: Layout, skopeo: Skopeo) -> dict[str, tu
             kinds: dict[str, list] = {}
             trips = [(t, False) for t in proxy.take()] + [(t, True) for t in index_proxy.take()]
             for trip, token_server in trips:
-                entry = kinds.setdefault(classify(trip, token_server), [0, 0.0, 0])
+                entry = kinds.setdefault(classify(trip, token_server), [0, 0.0])
                 entry[0] += 1
                 entry[1] += trip.seconds
-                entry[2] += trip.sent
             found[name] = (wall, kinds, direct)
         finally:
             proxy.close()
@@ -438,28 +437,27 @@ def push_breakdown(stack: Stack, layout: Layout, skopeo: Skopeo) -> dict[str, tu
 def print_breakdown(found: dict[str, tuple], label: str) -> None:
     names = list(found)
     kinds = sorted({k for entry in found.values() for k in entry[1]})
-    header = f"{'round trip (' + label + ')':<34}" + "".join(
-        f"{name + ': n':>16}{'sum s':>8}{'mean ms':>9}" for name in names
-    )
-    print("\n" + header + "\n" + "-" * len(header))
+    first = f"{'round trips of one push':<26}" + "".join(f"{n:>20}" for n in names)
+    header = f"{label:<26}" + f"{'n':>6}{'sum s':>7}{'ms':>7}" * len(names)
+    print("\n" + first + "\n" + header + "\n" + "-" * len(header))
     for kind in kinds:
-        line = f"{kind:<34}"
+        line = f"{kind:<26}"
         for name in names:
-            count, seconds, _ = found[name][1].get(kind, [0, 0.0, 0])
+            count, seconds = found[name][1].get(kind, [0, 0.0])
             mean = f"{seconds / count * 1000:.1f}" if count else "-"
-            line += f"{count:>16}{seconds:>8.2f}{mean:>9}"
+            line += f"{count:>6}{seconds:>7.2f}{mean:>7}"
         print(line)
-    line = f"{'all round trips':<34}"
+    line = f"{'all round trips':<26}"
     for name in names:
         count = sum(v[0] for v in found[name][1].values())
-        seconds = sum(v[1] for v in found[name][1].values())
-        line += f"{count:>16}{seconds:>8.2f}{'':>9}"
+        line += f"{count:>6}{sum(v[1] for v in found[name][1].values()):>7.2f}{'':>7}"
     print(line)
-    for title, i in (("skopeo wall time (s)", 0), ("the same without the proxy (s)", 2)):
-        print(f"{title:<34}" + "".join(f"{found[n][i]:>24.2f}{'':>9}" for n in names))
+    for title, i in (("skopeo wall time (s)", 0), ("  without the proxy (s)", 2)):
+        print(f"{title:<26}" + "".join(f"{found[n][i]:>13.2f}{'':>7}" for n in names))
     print(
-        "Through a logging proxy (a ~0.1 ms hop each way). sum s: time in those round trips "
-        "added up; skopeo sends several layers at once, so it can exceed the wall time."
+        "n: round trips of that kind; sum s: their seconds added up (request head in to "
+        "last response byte out, at a logging proxy, ~0.1 ms hop); ms: the mean. skopeo may "
+        "send several layers at once, so sum s can exceed the wall time."
     )
 
 
