@@ -47,7 +47,7 @@ class IndexStack:
     """PostgreSQL and the Index (gunicorn, 2 workers x 8 threads, ``wharf_index.gunicorn_conf``)
     with the user ``USER``; registries started through :meth:`registry` stop with it."""
 
-    def __init__(self, database: str = "wharf_bench") -> None:
+    def __init__(self, database: str = "wharf_bench", log_format: str = "text") -> None:
         self.services: list[GunicornService] = []
         self.postgres = PostgresServer().start()
         try:
@@ -55,7 +55,7 @@ class IndexStack:
                 "INDEX_DATABASE_URL": self.postgres.create_database(database),
                 "INDEX_SECRET_KEY": secrets.token_urlsafe(32),
                 "INDEX_LOG_LEVEL": "WARNING",
-                "INDEX_LOG_FORMAT": "text",
+                "INDEX_LOG_FORMAT": log_format,
                 "PYTHONPATH": PYTHONPATH,
             }
             self.cli("migrate")

@@ -203,7 +203,7 @@ class Stack:
     """The Index, the four registries; :meth:`close` stops everything by pid."""
 
     def __init__(self, workdir: Path) -> None:
-        self.index = IndexStack("wharf_side_by_side")
+        self.index = IndexStack("wharf_side_by_side", log_format="json")
         self.access_token = ""  # the user's, made by seed_index
         self.references: list[Reference] = []
         try:
@@ -214,6 +214,12 @@ class Stack:
                 roots["wharf-token"], "token", WHARF_NAME
             )
             wharf_none, _ = self.index.registry(roots["wharf-none"], "none", "none")
+            self.roots = roots
+            self.logs = {  # JSON access logs: method, path, status, duration_ms
+                "wharf-token": Path(wharf_token.logfile),
+                "wharf-none": Path(wharf_none.logfile),
+                "index": Path(self.index.index.logfile),
+            }
             certs = self.index.token_certs(workdir / "token-certs.pem")
             dist_none = self._reference(roots["dist-none"], None)
             dist_token = self._reference(
@@ -235,6 +241,16 @@ class Stack:
         except BaseException:
             self.close()
             raise
+
+    def outbox_left(self) -> int:
+        outbox = self.roots["wharf-token"] / "wharf" / "outbox"
+        return len(list(outbox.iterdir())) if outbox.is_dir() else 0
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait (bounded) until the Wharf token registry's outbox is delivered."""
+        deadline = time.monotonic() + timeout
+        while self.outbox_left() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _reference(self, root: Path, token: dict[str, str] | None) -> Reference:
         reference = Reference(root, "disk", token=token)
@@ -418,20 +434,59 @@ def push_breakdown(stack: Stack, layout: Layout, skopeo: Skopeo) -> dict[str, tu
             direct = skopeo.copy(
                 layout.ref, f"docker://{target.address}/{USER}/untraced:{TAG}", creds(target)
             )
+            stack.settle()
+            offsets = {log: path.stat().st_size for log, path in stack.logs.items()}
             dest = f"docker://127.0.0.1:{proxy.port}/{USER}/trace:{TAG}"
             wall = skopeo.copy(layout.ref, dest, creds(target))
-            time.sleep(0.2)  # let the proxy threads record the last answers
+            stack.settle()  # the push's events reach the Index
+            time.sleep(0.3)  # let the proxy threads and the access logs catch up
+            server = server_side(stack, name, offsets)
             kinds: dict[str, list] = {}
             trips = [(t, False) for t in proxy.take()] + [(t, True) for t in index_proxy.take()]
             for trip, token_server in trips:
                 entry = kinds.setdefault(classify(trip, token_server), [0, 0.0])
                 entry[0] += 1
                 entry[1] += trip.seconds
-            found[name] = (wall, kinds, direct)
+            found[name] = (wall, kinds, direct, server)
         finally:
             proxy.close()
             index_proxy.close()
     return found
+
+
+def access_log(path: Path, offset: int) -> list[dict]:
+    """The gunicorn access records (JSON lines) written to ``path`` after ``offset``."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        lines = fh.read().decode("utf-8", "replace").splitlines()
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("logger") == "gunicorn.access":
+            records.append(record)
+    return records
+
+
+def server_side(stack: Stack, name: str, offsets: dict[str, int]) -> dict[str, list]:
+    """{kind: [count, seconds]} from the access logs: the Wharf registry's own time per kind
+    of request, and every request the Index answered (the registry's calls, the tokens)."""
+    kinds: dict[str, list] = {}
+
+    def add(kind: str, record: dict) -> None:
+        entry = kinds.setdefault(kind, [0, 0.0])
+        entry[0] += 1
+        entry[1] += float(record.get("duration_ms") or 0) / 1000
+
+    if name in stack.logs:
+        for record in access_log(stack.logs[name], offsets[name]):
+            trip = Trip(record["method"], record["path"], int(record["status"]), 0.0, 0)
+            add("registry: " + classify(trip, False), record)
+    for record in access_log(stack.logs["index"], offsets["index"]):
+        add(f"Index: {record['method']} {record['path']}", record)
+    return kinds
 
 
 def print_breakdown(found: dict[str, tuple], label: str) -> None:
@@ -458,6 +513,26 @@ def print_breakdown(found: dict[str, tuple], label: str) -> None:
         "n: round trips of that kind; sum s: their seconds added up (request head in to "
         "last response byte out, at a logging proxy, ~0.1 ms hop); ms: the mean. skopeo may "
         "send several layers at once, so sum s can exceed the wall time."
+    )
+    kinds = sorted({k for entry in found.values() for k in entry[3]})
+    if not kinds:
+        return
+    width = max(26, *(len(k) + 2 for k in kinds))
+    first = f"{'server side (access logs)':<{width}}" + "".join(f"{n:>20}" for n in names)
+    header = f"{'':<{width}}" + f"{'n':>6}{'sum s':>7}{'ms':>7}" * len(names)
+    print("\n" + first + "\n" + header + "\n" + "-" * len(header))
+    for kind in kinds:
+        line = f"{kind:<{width}}"
+        for name in names:
+            count, seconds = found[name][3].get(kind, [0, 0.0])
+            mean = f"{seconds / count * 1000:.1f}" if count else "-"
+            line += f"{count:>6}{seconds:>7.2f}{mean:>7}"
+        print(line)
+    print(
+        "The same pushes as seen by the servers that log durations (gunicorn's access log: "
+        "the Wharf registries and the Index; Distribution logs none): registry lines are "
+        "the time each request spent in the registry, Index lines every request the Index "
+        "answered meanwhile (skopeo's token, the registry's verifications and event deliveries)."
     )
 
 
