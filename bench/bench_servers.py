@@ -207,7 +207,15 @@ class Reference(Server):
     def available() -> bool:
         return shutil.which(REFERENCE_BINARY) is not None
 
-    def __init__(self, workdir: Path, storage: str, s3: MotoS3 | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        storage: str,
+        s3: MotoS3 | None = None,
+        token: dict[str, str] | None = None,
+    ) -> None:
+        """``token``: Distribution's ``auth.token`` (``realm``, ``service``, ``issuer``,
+        ``rootcertbundle``); without it, no authentication."""
         port = free_port()
         if storage == "disk":
             root = workdir / f"reference-{port}"
@@ -228,6 +236,11 @@ class Reference(Server):
             + driver
             + "  redirect:\n    disable: true\n  delete:\n    enabled: true\n"
             + f"http:\n  addr: 127.0.0.1:{port}\n"
+            + (
+                "auth:\n  token:\n" + "".join(f"    {k}: {v}\n" for k, v in token.items())
+                if token
+                else ""
+            )
         )
         super().__init__(
             workdir, [REFERENCE_BINARY, "serve", str(config)], base_env(), port, "/v2/"

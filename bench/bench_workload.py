@@ -186,19 +186,25 @@ def _client_process(
     stop: float,
     headers: dict,
     results,
+    bodies: list[bytes] | None = None,
 ) -> None:
-    """Run ``threads`` keep-alive loops from ``start`` to ``stop``; put (ok, failed)."""
+    """Run ``threads`` keep-alive loops from ``start`` to ``stop``; put (ok, failed).
+
+    With ``bodies``, each request sends the next of them (each thread starts elsewhere)."""
     counts = [0, 0]
     lock = threading.Lock()
 
-    def loop() -> None:
+    def loop(offset: int) -> None:
         ok = failed = 0
         conn = Connection("127.0.0.1", port, timeout=30)
+        n = offset
         while time.time() < start:
             time.sleep(0.001)
         while time.time() < stop:
+            body = bodies[n % len(bodies)] if bodies else None
+            n += 1
             try:
-                response = conn.request(method, path, headers=headers, keep_body=False)
+                response = conn.request(method, path, headers=headers, body=body, keep_body=False)
             except OSError:
                 failed += 1
                 continue
@@ -211,7 +217,10 @@ def _client_process(
             counts[0] += ok
             counts[1] += failed
 
-    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    pid_offset = os.getpid() * 7919
+    workers = [
+        threading.Thread(target=loop, args=(pid_offset + i * 104729,)) for i in range(threads)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -220,9 +229,16 @@ def _client_process(
 
 
 def manifest_rps(
-    port: int, path: str, method: str, concurrency: int, seconds: float, headers: dict
+    port: int,
+    path: str,
+    method: str,
+    concurrency: int,
+    seconds: float,
+    headers: dict,
+    bodies: list[bytes] | None = None,
 ) -> float:
-    """Requests per second answered 200 with ``concurrency`` connections for ``seconds``.
+    """Requests per second answered 200 with ``concurrency`` connections for ``seconds``
+    (any request, not only manifests: with ``bodies`` each request sends the next one).
 
     The connections are spread over up to 4 client processes so that the client's GIL is
     not what is measured. Raises if more than 1 % of the requests failed.
@@ -244,6 +260,7 @@ def manifest_rps(
                 stop,
                 headers,
                 results,
+                bodies,
             ),
         )
         for i in range(processes)

@@ -45,33 +45,29 @@ token JWTs with the published public keys costs, without PostgreSQL:
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
-import json
 import os
-import re
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [
-    ROOT / d / "src" for d in ("registry-service", "index-service", "shared-protocol", "testing")
-]
-sys.path[:0] = [str(p) for p in SOURCES]
-
-from bench_http import Connection  # noqa: E402
-from bench_servers import WHARF_GUNICORN_ARGS, WHARF_SETTINGS, disk_storage  # noqa: E402
-from bench_workload import (  # noqa: E402
+from bench_http import Connection
+from bench_servers import WHARF_GUNICORN_ARGS, WHARF_SETTINGS, disk_storage
+from bench_stack import (
+    SOURCES,
+    USER,
+    IndexStack,
+    challenge_token,
+    index_tokens,
+    loadavg,
+)
+from bench_workload import (
     OCI_MANIFEST,
     BlobData,
     MiB,
@@ -83,21 +79,20 @@ from bench_workload import (  # noqa: E402
     push_manifest,
     tree_cpu,
 )
+
+# bench_stack (imported above) has put the repository's src/ directories on sys.path
 from wharf_protocol.keys import KeySet, SigningKey  # noqa: E402
 from wharf_protocol.scopes import parse_scope  # noqa: E402
 from wharf_protocol.tokens import Claims, TokenIssuer  # noqa: E402
 from wharf_registry.auth.published import PublishedKeys  # noqa: E402
 from wharf_registry.auth.token import RemoteVerification, local_verification  # noqa: E402
-from wharf_testing.postgres import PostgresServer  # noqa: E402
 from wharf_testing.services import GunicornService  # noqa: E402
 
-USER, PASSWORD = "bench", "bench password, long enough"
 REGISTRY_NAME = "bench"
 REPO, TAG = "bench/image", "bench"
 MANIFEST_PATH = f"/v2/{REPO}/manifests/{TAG}"
 ACCEPT = {"Accept": OCI_MANIFEST}
 MODES = ("none", "token")
-_CLI = "import sys; from wharf_index.cli import main; sys.exit(main())"
 
 
 @dataclass(frozen=True)
@@ -114,167 +109,27 @@ QUICK = Plan(rounds=1, seconds=1.5, cold_tokens=(150, 400), cold_seconds=4.0)
 FULL = Plan(rounds=5, seconds=3.0, cold_tokens=(600, 2000), cold_seconds=10.0)
 
 
-def basic(user: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
-
-
-def loadavg() -> str:
-    return Path("/proc/loadavg").read_text().strip()
-
-
-class Stack:
+class Stack(IndexStack):
     """PostgreSQL, the Index and the two registries; :meth:`close` stops them (by pid)."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.services: list[GunicornService] = []
-        self.postgres = PostgresServer().start()
-        pythonpath = os.pathsep.join(str(p) for p in SOURCES)
-        self.index_env = {
-            "INDEX_DATABASE_URL": self.postgres.create_database("wharf_token_bench"),
-            "INDEX_SECRET_KEY": secrets.token_urlsafe(32),
-            "INDEX_LOG_LEVEL": "WARNING",
-            "INDEX_LOG_FORMAT": "text",
-            "PYTHONPATH": pythonpath,
-        }
-        self.cli("migrate")
-        self.cli(
-            "user",
-            "create",
-            USER,
-            "--email",
-            "bench@bench.test",
-            "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )
-        self.index = self._service(
-            GunicornService(
-                "wharf_index.wsgi:app",
-                self.index_env,
-                "index-bench",
-                workers=2,
-                threads=8,
-                extra_args=["--config", "python:wharf_index.gunicorn_conf"],
-            )
-        )
-        self.index.env["INDEX_PUBLIC_URL"] = self.index.url
-        self.index.start(timeout=60)
-        self.registries: dict[str, GunicornService] = {}
-        self.roots: dict[str, Path] = {}
-        for mode in MODES:
-            root = workdir / f"storage-{mode}"
-            root.mkdir()
-            env = (
-                WHARF_SETTINGS
-                | disk_storage(root)
-                | {"REGISTRY_AUTH": mode, "PYTHONPATH": pythonpath}
-            )
-            service = self._service(
-                GunicornService(
-                    "wharf_registry.wsgi:app",
-                    env,
-                    f"registry-{mode}",
-                    workers=2,
-                    threads=16,
-                    extra_args=WHARF_GUNICORN_ARGS,
-                )
-            )
-            if mode == "token":
-                output = self.cli(
-                    "registry", "add", REGISTRY_NAME, "--url", service.url, "--kind", "private"
-                )
-                credential = [ln for ln in output.splitlines() if ln.strip()][-1].strip()
-                service.env |= {
-                    "REGISTRY_INDEX_URL": self.index.url,
-                    "REGISTRY_INDEX_NAME": REGISTRY_NAME,
-                    "REGISTRY_INDEX_CREDENTIAL": credential,
-                }
-            service.start(timeout=60)
-            self.registries[mode], self.roots[mode] = service, root
-
-    def _service(self, service: GunicornService) -> GunicornService:
-        self.services.append(service)
-        return service
-
-    def cli(self, *args: str, stdin: str | None = None) -> str:
-        """Run ``wharf-index ARGS`` with the Index's settings; return its stdout."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("INDEX_", "REGISTRY_"))}
-        result = subprocess.run(
-            [sys.executable, "-c", _CLI, *args],
-            input=stdin,
-            text=True,
-            capture_output=True,
-            env=env | self.index_env,
-            timeout=120,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"wharf-index {' '.join(args)}: exit {result.returncode}\n"
-                f"{result.stdout}{result.stderr}"
-            )
-        return result.stdout
+        super().__init__("wharf_token_bench")
+        try:
+            self.registries: dict[str, GunicornService] = {}
+            self.roots: dict[str, Path] = {}
+            for mode in MODES:
+                root = workdir / f"storage-{mode}"
+                root.mkdir()
+                name = REGISTRY_NAME if mode == "token" else "none"
+                self.registries[mode], _ = self.registry(root, mode, name)
+                self.roots[mode] = root
+        except BaseException:
+            self.close()
+            raise
 
     def outbox_left(self) -> int:
         outbox = self.roots["token"] / "wharf" / "outbox"
         return len(list(outbox.iterdir())) if outbox.is_dir() else 0
-
-    def close(self) -> None:
-        for service in reversed(self.services):
-            service.close()
-        self.postgres.stop()
-
-
-# -- the docker-like token flow ------------------------------------------------------------
-
-
-def challenge_token(port: int, method: str, path: str) -> str:
-    """Send ``method path`` without credentials, follow the 401's Bearer challenge to the
-    Index's token endpoint with the user's Basic credentials, return the token."""
-    conn = Connection("127.0.0.1", port)
-    try:
-        answer = conn.request(method, path, keep_body=False)
-    finally:
-        conn.close()
-    header = answer.headers.get("www-authenticate", "")
-    if answer.status != 401 or not header.startswith("Bearer "):
-        raise RuntimeError(f"{method} {path} without a token: {answer.status} {header!r}")
-    params = dict(re.findall(r'(\w+)="([^"]*)"', header))
-    return index_tokens(params["realm"], params["service"], params["scope"], 1)[0]
-
-
-def index_tokens(realm: str, service: str, scope: str, count: int, threads: int = 8) -> list[str]:
-    """``count`` tokens from ``realm`` (the Index's /v2/token) for ``scope``, Basic auth."""
-    url = urlsplit(realm)
-    path = f"{url.path}?{urlencode({'service': service, 'scope': scope})}"
-    tokens: list[str] = []
-    lock = threading.Lock()
-    errors: list[str] = []
-
-    def fetch(n: int) -> None:
-        conn = Connection(url.hostname, url.port, headers={"Authorization": basic(USER, PASSWORD)})
-        try:
-            for _ in range(n):
-                response = conn.request("GET", path)
-                if response.status != 200:
-                    errors.append(f"token: {response.status} {response.body[:200]!r}")
-                    return
-                with lock:
-                    tokens.append(json.loads(response.body)["token"])
-        finally:
-            conn.close()
-
-    workers = [
-        threading.Thread(target=fetch, args=(count // threads + (i < count % threads),))
-        for i in range(min(threads, count))
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=300)
-    if errors or len(tokens) != count:
-        raise RuntimeError(errors[0] if errors else f"{len(tokens)} of {count} tokens")
-    return tokens
 
 
 # -- the image -----------------------------------------------------------------------------
