@@ -2,8 +2,9 @@
 with the ``wharf-index`` CLI) and Wharf registries under gunicorn; plus the docker-like
 token flow (401 challenge, then the Index's ``/v2/token``).
 
-Shared by ``token_bench.py`` and ``side_by_side.py``. Importing it puts the repository's
-``src`` directories on ``sys.path``. Every service is stopped by pid in :meth:`IndexStack.close`.
+Shared by ``token_bench.py``, ``side_by_side.py`` and ``webhook_bench.py``. Importing it puts
+the repository's ``src`` directories on ``sys.path``. Every service is stopped by pid in
+:meth:`IndexStack.close`.
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ def loadavg() -> str:
 
 class IndexStack:
     """PostgreSQL and the Index (gunicorn, 2 workers x 8 threads, ``wharf_index.gunicorn_conf``)
-    with the user ``USER``; registries started through :meth:`registry` stop with it."""
+    with the user ``USER``, and further ``INDEX_*`` settings as keyword arguments; registries
+    started through :meth:`registry` stop with it."""
 
-    def __init__(self, database: str = "wharf_bench", log_format: str = "text") -> None:
+    def __init__(
+        self, database: str = "wharf_bench", log_format: str = "text", **index_env: str
+    ) -> None:
         self.services: list[GunicornService] = []
         self.postgres = PostgresServer().start()
         try:
@@ -57,6 +61,7 @@ class IndexStack:
                 "INDEX_LOG_LEVEL": "WARNING",
                 "INDEX_LOG_FORMAT": log_format,
                 "PYTHONPATH": PYTHONPATH,
+                **index_env,
             }
             self.cli("migrate")
             self.cli(

@@ -4,14 +4,13 @@
     python bench/webhook_bench.py --quick     # about a minute: 20 pushes, 300 deliveries
     python bench/webhook_bench.py             # 100 pushes, 1000 deliveries
 
-Starts its own PostgreSQL (wharf_testing.postgres.PostgresServer), the Index under
-gunicorn (2 workers x 8 threads, ``wharf_index.gunicorn_conf``), a registry in token mode
-(2 x 16, durable events to the Index), ``wharf-index worker`` and a receiver (an HTTP
-server in this process answering 204 at once), all on 127.0.0.1; seeds a user and the
-registry with the ``wharf-index`` CLI; stops everything by pid at the end.
+Starts bench_stack's PostgreSQL, Index (2 workers x 8 threads) and user, a registry in
+token mode (2 x 16, durable events to the Index), ``wharf-index worker`` and a receiver (an
+HTTP server in this process answering 204 at once), all on 127.0.0.1; stops everything by
+pid at the end.
 
 - **Push to webhook**: ``--pushes`` times, skopeo copies a small new image (one 4 KiB
-  layer) from an OCI layout to ``alice/app:<n>`` (``--dest-creds``, as a CI job does); the
+  layer) from an OCI layout to ``bench/app:<n>`` (``--dest-creds``, as a CI job does); the
   figure is the time from skopeo's exit to the arrival of that tag's ``tag_pushed``
   webhook at the receiver (registry event, outbox delivery to the Index, the Index
   applying it and queueing the delivery, the worker's wake-up and POST). p50, p95, max.
@@ -38,22 +37,12 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [
-    ROOT / d / "src" for d in ("registry-service", "index-service", "shared-protocol", "testing")
-]
-sys.path[:0] = [str(p) for p in SOURCES]
-
 import psycopg2  # noqa: E402
-from bench_servers import WHARF_GUNICORN_ARGS, WHARF_SETTINGS, disk_storage  # noqa: E402
+from bench_stack import _CLI, PASSWORD, USER, IndexStack  # puts the sources on sys.path
 from wharf_index.services import secret_box  # noqa: E402
 from wharf_testing import processes  # noqa: E402
-from wharf_testing.postgres import PostgresServer  # noqa: E402
-from wharf_testing.services import GunicornService  # noqa: E402
 
-USER, PASSWORD = "alice", "bench password, long enough"
 REGISTRY_NAME = "bench"
-_CLI = "import sys; from wharf_index.cli import main; sys.exit(main())"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -101,80 +90,20 @@ class Arrivals:
         self.server.server_close()
 
 
-class Stack:
-    """PostgreSQL, the Index, a token-mode registry and the worker; :meth:`close` stops them."""
+class Stack(IndexStack):
+    """The bench stack (bench_stack.IndexStack) with a token-mode registry and the worker."""
 
     def __init__(self, workdir: Path) -> None:
+        super().__init__("wharf_webhook_bench", INDEX_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8")
         self.workdir = workdir
-        self.postgres = PostgresServer().start()
-        self.database_url = self.postgres.create_database("wharf_webhook_bench")
-        self.secret_key = secrets.token_urlsafe(32)
-        self.index_env = {
-            "INDEX_DATABASE_URL": self.database_url,
-            "INDEX_SECRET_KEY": self.secret_key,
-            "INDEX_LOG_LEVEL": "WARNING",
-            "INDEX_LOG_FORMAT": "text",
-            "INDEX_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-            "PYTHONPATH": os.pathsep.join(str(p) for p in SOURCES),
-        }
         self.worker: subprocess.Popen[bytes] | None = None
-        self.cli("migrate")
-        self.cli(
-            "user",
-            "create",
-            USER,
-            "--email",
-            "a@bench.test",
-            "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )
-        self.index = GunicornService(
-            "wharf_index.wsgi:app",
-            self.index_env,
-            "index-bench",
-            workers=2,
-            threads=8,
-            extra_args=["--config", "python:wharf_index.gunicorn_conf"],
-        )
-        self.index.env["INDEX_PUBLIC_URL"] = self.index.url
-        self.index.start(timeout=60)
-        root = workdir / "storage"
-        root.mkdir()
-        self.registry = GunicornService(
-            "wharf_registry.wsgi:app",
-            WHARF_SETTINGS
-            | disk_storage(root)
-            | {"REGISTRY_AUTH": "token", "PYTHONPATH": self.index_env["PYTHONPATH"]},
-            "registry-bench",
-            workers=2,
-            threads=16,
-            extra_args=WHARF_GUNICORN_ARGS,
-        )
-        output = self.cli(
-            "registry", "add", REGISTRY_NAME, "--url", self.registry.url, "--kind", "private"
-        )
-        credential = [ln for ln in output.splitlines() if ln.strip()][-1].strip()
-        self.registry.env |= {
-            "REGISTRY_INDEX_URL": self.index.url,
-            "REGISTRY_INDEX_NAME": REGISTRY_NAME,
-            "REGISTRY_INDEX_CREDENTIAL": credential,
-        }
-        self.registry.start(timeout=60)
-
-    def cli(self, *args: str, stdin: str | None = None) -> str:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("INDEX_", "REGISTRY_"))}
-        result = subprocess.run(
-            [sys.executable, "-c", _CLI, *args],
-            input=stdin,
-            text=True,
-            capture_output=True,
-            env=env | self.index_env,
-            timeout=120,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"wharf-index {' '.join(args)}: {result.stdout}{result.stderr}")
-        return result.stdout
+        try:
+            root = workdir / "storage"
+            root.mkdir()
+            self.token_registry, _ = self.registry(root, "token", REGISTRY_NAME)
+        except BaseException:
+            self.close()
+            raise
 
     def start_worker(self, threads: int) -> None:
         self.stop_worker()
@@ -196,9 +125,7 @@ class Stack:
 
     def close(self) -> None:
         self.stop_worker()
-        self.registry.close()
-        self.index.close()
-        self.postgres.stop()
+        super().close()
 
 
 def write_layout(path: Path, tag: str) -> str:
@@ -245,7 +172,7 @@ def create_webhook(stack: Stack, url: str) -> None:
 
 def push_to_webhook(stack: Stack, arrivals: Arrivals, pushes: int) -> list[float]:
     """Seconds from each skopeo push's exit to its webhook's arrival."""
-    registry = stack.registry.url.removeprefix("http://")
+    registry = stack.token_registry.url.removeprefix("http://")
     latencies = []
     for n in range(pushes):
         tag = f"t{n}"
@@ -275,9 +202,9 @@ def push_to_webhook(stack: Stack, arrivals: Arrivals, pushes: int) -> list[float
 def throughput(stack: Stack, arrivals: Arrivals, count: int, threads: int) -> float:
     """Deliveries per second: ``count`` pings over 20 webhooks queued in one transaction."""
     stack.start_worker(threads)
-    sealed = secret_box.seal(stack.secret_key, "bench-secret-long-enough")
+    sealed = secret_box.seal(stack.index_env["INDEX_SECRET_KEY"], "bench-secret-long-enough")
     ids = [str(uuid.uuid4()) for _ in range(count)]
-    with psycopg2.connect(stack.database_url) as conn, conn.cursor() as cur:
+    with psycopg2.connect(stack.index_env["INDEX_DATABASE_URL"]) as conn, conn.cursor() as cur:
         cur.execute("SELECT id FROM namespaces WHERE name = %s", (USER,))
         (namespace_id,) = cur.fetchone()
         hooks = []
@@ -309,7 +236,7 @@ def throughput(stack: Stack, arrivals: Arrivals, count: int, threads: int) -> fl
         started = time.monotonic()
     arrivals.wait(lambda got: len(got) - before >= count, timeout=600)
     elapsed = arrivals.items[before + count - 1][0] - started
-    with psycopg2.connect(stack.database_url) as conn, conn.cursor() as cur:
+    with psycopg2.connect(stack.index_env["INDEX_DATABASE_URL"]) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM webhooks WHERE id = ANY(%s)", (hooks,))
     return count / elapsed
 
