@@ -141,7 +141,7 @@ class Receiver:
         subclass may return a richer record (a :class:`Received` subclass)."""
         return received
 
-    def wait(self, predicate, timeout: float = 20.0) -> list[Received]:
+    def wait(self, predicate, timeout: float = 30.0) -> list[Received]:
         """Block until ``predicate(received)`` is true; return ``received``. AssertionError
         after ``timeout`` seconds, listing what arrived."""
         deadline = time.monotonic() + timeout
@@ -156,7 +156,7 @@ class Receiver:
                 self._arrived.wait(min(left, 0.2))
             return list(self._received)
 
-    def wait_for(self, count: int, timeout: float = 20.0) -> list[Received]:
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
         """Block until at least ``count`` requests arrived; return them all."""
         return self.wait(lambda got: len(got) >= count, timeout)
 
