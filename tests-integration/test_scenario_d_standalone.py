@@ -18,7 +18,7 @@ import tempfile
 import pytest
 from oci_client import Image, OciClient
 from skopeo import Skopeo
-from webhook_receiver import Receiver
+from wharf_testing.receiver import Receiver
 from wharf_testing.services import GunicornService
 
 USER, PASSWORD = "operator", "operator-password-1"
@@ -167,16 +167,16 @@ def test_the_standalone_registry_notifies_an_endpoint(network, tmp_path):
             return [e for e in events(requests) if e["action"] == "push" and e["target"].get("tag")]
 
         receiver.wait(manifest_pushed, timeout=30)
-        first = receiver.requests[0]
+        first = receiver.received[0]
         assert first.path == "/events"
         assert first.header("Authorization") == "Bearer ci-secret"
         assert first.header("Content-Type").startswith("application/vnd.docker.distribution.events")
-        (pushed,) = manifest_pushed(receiver.requests)
+        (pushed,) = manifest_pushed(receiver.received)
         assert pushed["target"]["repository"] == "team/notified"
         assert pushed["target"]["digest"] == image.digest
         assert pushed["target"]["tag"] == "1"
         pushed_blobs = {
-            e["target"]["digest"] for e in events(receiver.requests) if e["action"] == "push"
+            e["target"]["digest"] for e in events(receiver.received) if e["action"] == "push"
         }
         assert set(image.layer_digests) <= pushed_blobs
 

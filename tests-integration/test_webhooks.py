@@ -11,15 +11,32 @@ webhook, and inside addresses refused.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import time
 
 import pytest
 import requests
 from oci_client import Image
 from stack import wait_for
-from webhook_receiver import Receiver, signature_valid
+from wharf_testing.receiver import Received, Receiver
 
 NAMESPACE_HOOKS = "/api/v1/namespaces/alice/webhooks"
+
+
+def signature_valid(secret: str, received: Received, tolerance: float = 300) -> bool:
+    """Check Wharf's webhook signature the way the Index README tells receivers to:
+    ``X-Wharf-Signature: sha256=HMAC-SHA256(secret, "<X-Wharf-Timestamp>." + body)`` and a
+    timestamp within ``tolerance`` seconds of now (written from the README, not with the
+    Index's own code)."""
+    timestamp = received.header("X-Wharf-Timestamp")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + received.body, hashlib.sha256)
+    return hmac.compare_digest(
+        received.header("X-Wharf-Signature"), "sha256=" + expected.hexdigest()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +59,7 @@ def stack(make_stack, network):
 def receiver(network):
     receiver = Receiver(network.gateway).start()
     yield receiver
-    receiver.release.set()
-    receiver.stop()
+    receiver.stop()  # held requests released too
 
 
 def _push(stack, repository: str, tag: str, label: str) -> Image:
@@ -140,13 +156,12 @@ def test_a_receiver_down_then_up_gets_the_delivery(stack, receiver):
 
 def test_a_worker_killed_mid_delivery_sends_it_again_with_the_same_id(stack, receiver):
     hook = _webhook(stack, receiver.url + "/hooks/held")
-    receiver.hold.set()  # the receiver keeps the first request open
+    receiver.hold()  # the receiver keeps the first request open
     _push(stack, "alice/web", "3.0", "wh-kill")
     (first,) = _pushed("3.0")(receiver.wait(_pushed("3.0")))
     worker = stack.extra_services[-1]
     worker.kill()
-    receiver.hold.clear()
-    receiver.release.set()
+    receiver.release()
     worker.start()
     again = receiver.wait(lambda got: len(_pushed("3.0")(got)) >= 2)
     ids = {r.header("X-Wharf-Delivery") for r in _pushed("3.0")(again)}
@@ -173,7 +188,7 @@ def test_a_disabled_webhook_gets_nothing(stack, receiver):
     assert _deliveries(stack, hook) == []  # the event was applied; nothing was queued
     ping = stack.api("POST", f"{NAMESPACE_HOOKS}/{hook['id']}/ping", "alice")
     assert ping.status_code in (200, 201, 202), ping.text
-    assert not _pushed("4.0")(receiver.requests)
+    assert not _pushed("4.0")(receiver.received)
     stack.api("DELETE", f"{NAMESPACE_HOOKS}/{hook['id']}", "alice")
 
 

@@ -7,7 +7,7 @@
 - ``make_repo(name, visibility=...)``; ``get_token(...)``; ``claims_of(token)``.
 - ``served_index(**env)``: the Index under gunicorn as ``wharf-index serve`` runs it.
 - ``hooks``: webhook and delivery rows by SQL; ``receiver``: a webhook receiver on
-  127.0.0.1 checking signatures (tests/service/webhook_fixtures.py, tests/webhook_receiver.py).
+  127.0.0.1 checking signatures (``SigningReceiver`` of tests/service/webhook_fixtures.py).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from wharf_protocol.client import IndexClient
 
 from tests.conftest import PASSWORD, SECRET_KEY
 from tests.registry_double import FakeRegistry, verifier_for
-from tests.service.webhook_fixtures import SECRET, Hooks
-from tests.webhook_receiver import Receiver
+from tests.service.webhook_fixtures import Hooks, SigningReceiver
 
 REGISTRY = "registry.test"
 REGISTRY_URL = "http://registry.test:5000"
@@ -185,9 +184,7 @@ def hooks(sql):
 
 @pytest.fixture
 def receiver():
-    """A started webhook receiver on 127.0.0.1 (tests/webhook_receiver.py), stopped after."""
-    started = Receiver(SECRET).start()
+    """A started ``SigningReceiver`` on 127.0.0.1, stopped (held requests released) after."""
+    started = SigningReceiver().start()
     yield started
-    if started.hold is not None:
-        started.hold.set()
     started.stop()

@@ -12,9 +12,8 @@ import time
 import pytest
 from wharf_index.adapters.webhook_http import WebhookHTTP
 from wharf_index.domain.webhook_targets import parse_networks
+from wharf_testing.receiver import Answer, Receiver
 from wharf_testing.tls import make_tls
-
-from tests.webhook_receiver import Receiver
 
 LOOPBACK = parse_networks("127.0.0.0/8")
 HEADERS = {"Content-Type": "application/json", "X-Wharf-Delivery": "d-1"}
@@ -79,7 +78,7 @@ def test_an_unresolvable_name_and_a_bad_url_fail_clearly():
 
 
 def test_only_the_first_2_kib_of_the_answer_are_kept(plain):
-    plain.status, plain.body = 404, "é".encode() * 4000  # 8000 bytes
+    plain.answer = Answer(404, body="é".encode() * 4000)  # 8000 bytes
     outcome = WebhookHTTP(allowed_networks=LOOPBACK).send(plain.url, HEADERS, b"{}")
     assert outcome.status_code == 404 and not outcome.ok and outcome.error == ""
     assert outcome.response == "é" * 1024

@@ -26,10 +26,10 @@ from wharf_index.domain.webhook_targets import parse_networks
 from wharf_index.services import secret_box, webhooks
 from wharf_index.services.webhook_worker import DeliveryPolicy, WebhookWorker, deliver_next
 from wharf_index.services.webhooks import Owner
+from wharf_testing.receiver import Answer
 
 from tests.conftest import SECRET_KEY, terminate_sessions
-from tests.service.webhook_fixtures import SECRET
-from tests.webhook_receiver import Receiver
+from tests.service.webhook_fixtures import SECRET, SigningReceiver
 
 LOOPBACK = parse_networks("127.0.0.0/8")
 POLICY = DeliveryPolicy(secret_key=SECRET_KEY, version="9.9.9", retry_base=2, retry_max=60)
@@ -95,7 +95,7 @@ def test_deliveries_are_signed_and_sent_in_order_per_webhook(
 
 
 def test_receiver_down_then_up_is_retried_with_the_same_delivery_id(hooks, uow):
-    receiver = Receiver(SECRET).start()
+    receiver = SigningReceiver().start()
     receiver.stop()  # the port is closed: connection refused
     webhook = hooks.webhook(receiver.url + "/hook")
     (delivery_id,) = hooks.enqueue(webhook)
@@ -129,7 +129,7 @@ def test_receiver_down_then_up_is_retried_with_the_same_delivery_id(hooks, uow):
 
 
 def test_a_500_schedules_exponential_backoff_and_success_resets_the_failures(hooks, receiver, uow):
-    receiver.status, receiver.body = 500, b"boom \xff"
+    receiver.answer = Answer(500, body=b"boom \xff")
     webhook = hooks.webhook(receiver.url)
     (delivery_id,) = hooks.enqueue(webhook)
 
@@ -148,13 +148,13 @@ def test_a_500_schedules_exponential_backoff_and_success_resets_the_failures(hoo
     assert last["status_code"] == 500 and last["response"] == "boom \ufffd"
 
     hooks.make_due()
-    receiver.status = 200
+    receiver.answer = Answer(200)
     assert deliver(uow).result == "delivered"
     assert hooks.webhook_row(webhook) == {"active": True, "reason": "", "failures": 0}
 
 
 def test_backoff_is_capped_at_the_retry_maximum(hooks, receiver, uow):
-    receiver.status = 503
+    receiver.answer = Answer(503)
     (delivery_id,) = hooks.enqueue(hooks.webhook(receiver.url))
     policy = DeliveryPolicy(secret_key=SECRET_KEY, version="t", retry_base=2, retry_max=5)
     for _ in range(4):
@@ -165,7 +165,7 @@ def test_backoff_is_capped_at_the_retry_maximum(hooks, receiver, uow):
 
 
 def test_an_attempt_in_flight_does_not_hold_up_queueing_for_its_webhook(hooks, receiver, uow, sql):
-    hold = receiver.hold = threading.Event()
+    receiver.hold()
     webhook = hooks.webhook(receiver.url)
     (first,) = hooks.enqueue(webhook)
     attempt = threading.Thread(target=deliver, args=(uow,))
@@ -179,15 +179,14 @@ def test_an_attempt_in_flight_does_not_hold_up_queueing_for_its_webhook(hooks, r
         with pytest.raises(psycopg2.errors.LockNotAvailable):
             sql("UPDATE webhooks SET name = 'renamed' WHERE id = %s", (webhook,))
     finally:
-        receiver.hold = None
-        hold.set()
+        receiver.release()
         attempt.join(10)
     assert hooks.delivery(first)["status"] == "delivered"
     assert hooks.delivery(second)["status"] == "pending"
 
 
 def test_a_slow_receiver_is_cut_off_at_the_total_timeout(hooks, receiver, uow):
-    receiver.drip = 0.2  # one byte every 0.2 s: no single read waits long
+    receiver.answer = Answer(drip=0.2)  # one byte every 0.2 s: no single read waits long
     webhook = hooks.webhook(receiver.url)
     (delivery_id,) = hooks.enqueue(webhook)
 
@@ -219,9 +218,9 @@ def test_a_loopback_target_is_refused_at_delivery_without_connecting(hooks, rece
 
 
 def test_a_redirect_is_not_followed_by_default(hooks, receiver, uow):
-    target = Receiver(SECRET).start()
+    target = SigningReceiver().start()
     try:
-        receiver.status, receiver.location = 302, target.url + "/elsewhere"
+        receiver.answer = Answer(302, {"Location": target.url + "/elsewhere"})
         (delivery_id,) = hooks.enqueue(hooks.webhook(receiver.url))
         assert deliver(uow).result == "retry"
         (attempt,) = hooks.attempts(delivery_id)
@@ -238,7 +237,7 @@ def test_a_redirect_is_not_followed_by_default(hooks, receiver, uow):
 
 
 def test_a_followed_redirect_to_a_disallowed_address_is_refused(hooks, receiver, uow):
-    receiver.status, receiver.location = 307, "http://10.0.0.1:9/internal"
+    receiver.answer = Answer(307, {"Location": "http://10.0.0.1:9/internal"})
     (delivery_id,) = hooks.enqueue(hooks.webhook(receiver.url))
     started = time.monotonic()
     assert deliver(uow, send=sender(follow_redirects=3)).result == "retry"
@@ -246,14 +245,16 @@ def test_a_followed_redirect_to_a_disallowed_address_is_refused(hooks, receiver,
     (attempt,) = hooks.attempts(delivery_id)
     assert attempt["error"].startswith("refused: 10.0.0.1 resolves to 10.0.0.1")
 
-    receiver.location = receiver.url + "/again"  # a loop: more than the allowed hops
+    receiver.answer = Answer(
+        307, {"Location": receiver.url + "/again"}
+    )  # a loop: more than the allowed hops
     hooks.make_due()
     deliver(uow, send=sender(follow_redirects=2))
     assert hooks.attempts(delivery_id)[-1]["error"] == "more than 2 redirects"
 
 
 def test_max_failures_in_a_row_disable_the_webhook_with_the_reason(hooks, receiver, uow):
-    receiver.status = 500
+    receiver.answer = Answer(500)
     webhook = hooks.webhook(receiver.url)
     first, second = hooks.enqueue(webhook, 2)
     policy = DeliveryPolicy(secret_key=SECRET_KEY, version="t", max_failures=3, max_age=3600)
@@ -305,7 +306,7 @@ def test_deliveries_older_than_the_max_age_fail(hooks, receiver, uow):
     assert logged["error"].startswith("not sent: queued longer ago than INDEX_WEBHOOK_MAX_AGE")
     assert receiver.connections == 0
 
-    receiver.status = 500  # failing, and the next try would fall past the max age
+    receiver.answer = Answer(500)  # failing, and the next try would fall past the max age
     (late,) = hooks.enqueue(webhook, age=24 * 3600 - 1)
     assert deliver(uow).result == "failed"
     assert hooks.delivery(late)["status"] == "failed"
@@ -528,7 +529,7 @@ def test_two_worker_processes_deliver_each_delivery_once_in_order(
 def test_a_worker_killed_mid_delivery_leaves_it_for_the_next_with_the_same_id(
     hooks, receiver, worker_process
 ):
-    hold = receiver.hold = threading.Event()  # the receiver keeps the first request open
+    receiver.hold()  # the receiver keeps the first request open
     (delivery_id,) = hooks.enqueue(hooks.webhook(receiver.url))
     first = worker_process("--threads", "1")
     assert receiver.held.wait(20)
@@ -537,8 +538,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_for_the_next_with_the_same_id(
     assert hooks.delivery(delivery_id)["status"] == "pending"  # nothing committed
     assert hooks.attempts(delivery_id) == []
 
-    receiver.hold = None
-    hold.set()  # (its answer goes nowhere: that worker is dead)
+    receiver.release()  # (its answer goes nowhere: that worker is dead)
     second = worker_process("--threads", "1")
     poll(lambda: hooks.delivery(delivery_id)["status"] == "delivered", what="redelivery")
     assert receiver.ids() == [delivery_id, delivery_id]
@@ -552,7 +552,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_for_the_next_with_the_same_id(
 def test_sigterm_lets_the_attempt_in_flight_finish_within_the_timeout(
     hooks, receiver, worker_process
 ):
-    hold = receiver.hold = threading.Event()
+    receiver.hold()
     first, second = hooks.enqueue(hooks.webhook(receiver.url), 2)
     proc = worker_process("--threads", "1", INDEX_WEBHOOK_TIMEOUT="20")
     assert receiver.held.wait(20)
@@ -560,8 +560,7 @@ def test_sigterm_lets_the_attempt_in_flight_finish_within_the_timeout(
     proc.send_signal(signal.SIGTERM)
     poll(lambda: "finishing in-flight attempts" in proc.log_path.read_text())
     assert proc.poll() is None  # waiting for the receiver's answer
-    receiver.hold = None
-    hold.set()
+    receiver.release()
     assert proc.wait(timeout=20) == 0
     assert hooks.delivery(first)["status"] == "delivered"  # recorded before exiting
     assert hooks.delivery(second)["status"] == "pending"  # not started after the signal
@@ -569,7 +568,7 @@ def test_sigterm_lets_the_attempt_in_flight_finish_within_the_timeout(
 
 
 def test_sigterm_waits_no_longer_than_the_attempt_timeout(hooks, receiver, worker_process):
-    receiver.hold = threading.Event()  # never answers
+    receiver.hold()  # never answers (until released at teardown)
     (delivery_id,) = hooks.enqueue(hooks.webhook(receiver.url))
     proc = worker_process(
         "--threads", "1", INDEX_WEBHOOK_TIMEOUT="2", INDEX_WEBHOOK_CONNECT_TIMEOUT="1"

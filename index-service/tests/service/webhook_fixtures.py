@@ -6,18 +6,53 @@ the enqueueing code writes them (migration 0014's contract), with a sealed secre
 ``hooks.delivery(delivery_id)`` -> its row as a dict, ``hooks.attempts(delivery_id)`` ->
 its attempts (dicts, in order), ``hooks.make_due()``: every pending delivery due now (as
 if its back-off had passed).
+
+``SigningReceiver(secret)``: wharf_testing.receiver's receiver that checks each request as
+it arrives with services/webhook_signing.py ``verify`` (the way the README tells receivers
+to); each record is a ``Signed``: ``problem`` says why verify() refused it (None: valid).
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from dataclasses import dataclass
 
-from wharf_index.services import secret_box
+from wharf_index.services import secret_box, webhook_signing
+from wharf_testing.receiver import Received, Receiver
 
 from tests.conftest import SECRET_KEY
 
 SECRET = "receiver-shared-secret-42"
+
+
+@dataclass(frozen=True)
+class Signed(Received):
+    problem: str | None = None  # why verify() refused it; None: valid
+
+    @property
+    def delivery_id(self) -> str:
+        return self.headers["x-wharf-delivery"]
+
+
+class SigningReceiver(Receiver):
+    """Checks every request with ``secret`` (changeable while it runs) when it arrives."""
+
+    def __init__(self, secret: str = SECRET, **kw) -> None:
+        super().__init__(**kw)
+        self.secret = secret
+
+    def record(self, received: Received) -> Signed:
+        try:
+            webhook_signing.verify(self.secret, received.headers, received.body, time.time())
+            problem = None
+        except webhook_signing.SignatureInvalid as exc:
+            problem = str(exc)
+        return Signed(**vars(received), problem=problem)
+
+    def ids(self) -> list[str]:
+        return [item.delivery_id for item in self.received]
 
 
 class Hooks:

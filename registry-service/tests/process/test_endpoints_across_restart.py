@@ -12,7 +12,7 @@ import json
 import time
 
 import requests
-from event_receiver import Receiver, endpoints_json
+from endpoint_receiver import EndpointReceiver, endpoints_json
 from registry_http import TIMEOUT, push_blob
 from wharf_protocol import mediatypes
 
@@ -23,14 +23,14 @@ def _outbox(root) -> list[str]:
 
 
 def test_endpoints_get_every_event_across_a_restart_while_one_is_down(start_registry, tmp_path):
-    up, down = Receiver().up(), Receiver()
+    up, down = EndpointReceiver().start(), EndpointReceiver()
     try:
         root = tmp_path / "shared"
         env = {
             "REGISTRY_NOTIFICATIONS_INTERVAL": "0.1",
             "REGISTRY_NOTIFICATIONS_ENDPOINTS": endpoints_json(
-                {"name": "up", "url": up.url, "headers": {"Authorization": ["Bearer x"]}},
-                {"name": "down", "url": down.url, "threshold": 1, "backoff": "200ms"},
+                {"name": "up", "url": up.endpoint_url, "headers": {"Authorization": ["Bearer x"]}},
+                {"name": "down", "url": down.endpoint_url, "threshold": 1, "backoff": "200ms"},
             ),
         }
         first = start_registry(root, **env)
@@ -54,17 +54,17 @@ def test_endpoints_get_every_event_across_a_restart_while_one_is_down(start_regi
         digest = put.headers["Docker-Content-Digest"]
         pulled = requests.get(f"{first.url}/v2/team/app/manifests/v1", timeout=TIMEOUT)
         assert pulled.status_code == 200
-        up.wait_for(lambda events: len(events) == 4)
-        assert up.posts[0]["headers"]["Authorization"] == "Bearer x"
+        up.wait_events(lambda events: len(events) == 4)
+        assert up.received[0].headers["authorization"] == "Bearer x"
         first.stop()
         assert _outbox(root) != []  # kept for "down"
 
         second = start_registry(root, **env)
         gone = requests.delete(f"{second.url}/v2/team/app/manifests/{digest}", timeout=TIMEOUT)
         assert gone.status_code == 202
-        up.wait_for(lambda events: len(events) == 5)
-        down.up()
-        down.wait_for(lambda events: len(events) == 5)
+        up.wait_events(lambda events: len(events) == 5)
+        down.start()
+        down.wait_events(lambda events: len(events) == 5)
         assert [e.action for e in down.events] == ["push", "push", "push", "pull", "delete"]
         assert [e.id for e in down.events] == [e.id for e in up.events]  # same order, once
         push = down.events[2]
@@ -81,5 +81,5 @@ def test_endpoints_get_every_event_across_a_restart_while_one_is_down(start_regi
         ]
         assert len(up.events) == len(down.events) == 5
     finally:
-        up.down()
-        down.down()
+        up.stop()
+        down.stop()

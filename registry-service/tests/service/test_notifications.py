@@ -1,9 +1,9 @@
 """Notification endpoints: the outbox delivered to real HTTP receivers, each at its position.
 
-Receivers are real HTTP servers on 127.0.0.1 (``event_receiver``); the Index, when present,
-is the fake behind ``responses`` (loopback passes through to the receivers). Background
-threads are off: the tests drive ``Delivery.step``/``run_once`` (one pass of every consumer)
-or one lane, and a restart is a new app on the same storage.
+Receivers are real HTTP servers on 127.0.0.1 (``endpoint_receiver``: wharf_testing.receiver);
+the Index, when present, is the fake behind ``responses`` (loopback passes through to the
+receivers). Background threads are off: the tests drive ``Delivery.step``/``run_once`` (one
+pass of every consumer) or one lane, and a restart is a new app on the same storage.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import logging
 
 import pytest
 import responses
-from event_receiver import Receiver, summary
+from endpoint_receiver import EndpointReceiver, summary
 from fake_index import CREDENTIAL, NAME, URL, FakeIndex, ids
 from wharf_protocol import mediatypes
 from wharf_protocol.events import EVENTS_MEDIA_TYPE
 from wharf_registry.endpoints_config import EndpointConfig
 from wharf_registry.settings import Settings
 from wharf_registry.storage import FilesystemDriver, PathNotFound, create_driver
+from wharf_testing.receiver import Answer
 
 OUTBOX = "/wharf/outbox"
 POSITIONS = "/wharf/outbox-positions"
@@ -43,16 +44,16 @@ def store(request, tmp_path):
 
 @pytest.fixture
 def receivers():
-    made: list[Receiver] = []
+    made: list[EndpointReceiver] = []
 
-    def make(up: bool = True) -> Receiver:
-        receiver = Receiver()
+    def make(up: bool = True) -> EndpointReceiver:
+        receiver = EndpointReceiver()
         made.append(receiver)
-        return receiver.up() if up else receiver
+        return receiver.start() if up else receiver
 
     yield make
     for receiver in made:
-        receiver.down()
+        receiver.stop()
 
 
 @pytest.fixture
@@ -91,8 +92,8 @@ def instance(make_client, driver, oci, index):
     return make
 
 
-def endpoint(receiver: Receiver, name: str, **kw) -> EndpointConfig:
-    return EndpointConfig(name=name, url=receiver.url, **kw)
+def endpoint(receiver: EndpointReceiver, name: str, **kw) -> EndpointConfig:
+    return EndpointConfig(name=name, url=receiver.endpoint_url, **kw)
 
 
 def delivery(helper):
@@ -144,10 +145,10 @@ def test_a_registry_without_index_notifies_an_endpoint_of_pushes_pulls_and_delet
     ]
     assert (pull.target.tag, pull.target.digest) == ("v1", digest)
     assert (delete.target.digest, delete.target.tag) == (digest, "")
-    sent = receiver.posts[0]["headers"]
-    assert sent["Content-Type"] == sent["Accept"] == EVENTS_MEDIA_TYPE
-    assert sent["Authorization"] == "Bearer t0ken" and sent["X-Many"] == "one, two"
-    assert receiver.posts[0]["path"] == "/events"
+    sent = receiver.received[0].headers
+    assert sent["content-type"] == sent["accept"] == EVENTS_MEDIA_TYPE
+    assert sent["authorization"] == "Bearer t0ken" and sent["x-many"] == "one, two"
+    assert receiver.received[0].path == "/events"
     assert pending(driver) == []  # the only consumer: deleted once it has them
     assert delivery(app).run_once() == 0
 
@@ -162,7 +163,7 @@ def test_a_down_endpoint_holds_back_neither_the_index_nor_the_others(
     first = pending_ids(store)
     for _ in range(3):
         delivery(app).step()
-    assert ids(up.events) == first and ids(index.events) == first and down.posts == []
+    assert ids(up.events) == first and ids(index.events) == first and down.received == []
     assert len(pending(store)) == 3  # kept: "down" has not delivered them
     app.push_blob("team/app", b"later")
     for _ in range(2):
@@ -173,7 +174,7 @@ def test_a_down_endpoint_holds_back_neither_the_index_nor_the_others(
     stored = json.loads(store.get_content(f"{POSITIONS}/endpoint-up.json"))
     assert len(stored["done"]) == 4 and stored["horizon"] < min(stored["done"])
 
-    down.up()  # it comes back: everything it missed, in order, from its position
+    down.start()  # it comes back: everything it missed, in order, from its position
     drain(app)
     assert ids(down.events) == written
     assert ids(up.events) == written and ids(index.events) == written  # nothing twice
@@ -187,12 +188,12 @@ def test_positions_survive_a_restart_and_nothing_is_lost(instance, receivers, dr
     before.push_image("team/app", "v1")
     delivery(before).step()
     written = pending_ids(driver)
-    assert ids(up.events) == written and down.posts == []
+    assert ids(up.events) == written and down.received == []
 
     after = instance(*endpoints)  # the registry restarted: a new process on the same storage
     after.client.get("/v2/team/app/manifests/v1")
     written = pending_ids(driver)
-    down.up()
+    down.start()
     drain(after)
     assert ids(up.events) == written  # resumed from its stored position: no resend
     assert ids(down.events) == written  # everything, in order
@@ -215,10 +216,10 @@ def test_ignored_actions_and_media_types_are_filtered_per_endpoint(instance, rec
     drain(app)
     assert [e.action for e in everything.events] == ["push", "push", "push", "pull"]
     assert summary(filtered.events) == [("push", "team/app", "v1")]
-    posts = len(filtered.posts)
+    posts = len(filtered.received)
     app.client.get("/v2/team/app/manifests/v1")  # only ignored events: nothing is sent
     drain(app)
-    assert len(filtered.posts) == posts and len(everything.events) == 5
+    assert len(filtered.received) == posts and len(everything.events) == 5
     assert pending(driver) == []  # filtered events count as delivered
 
 
@@ -226,14 +227,14 @@ def test_threshold_and_backoff_as_distribution_and_the_backlog_is_logged(
     instance, receivers, driver, caplog
 ):
     receiver = receivers()
-    receiver.status = 500
+    receiver.answer = Answer(500, body=b"")
     app = instance(endpoint(receiver, "flaky", threshold=3, backoff=7.0))
     app.push_blob("team/app", b"data")
     lane = delivery(app).lane("endpoint-flaky")
     with caplog.at_level(logging.INFO):
         delays = [lane.step() for _ in range(4)]
     assert delays == [0.0, 0.0, 7.0, 7.0]  # retried at once until the threshold, then backoff
-    assert len(receiver.posts) == 4 and len(pending(driver)) == 1
+    assert len(receiver.received) == 4 and len(pending(driver)) == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
         f"notification endpoint flaky (http://127.0.0.1:{receiver.port}/events) is failing: "
@@ -241,7 +242,7 @@ def test_threshold_and_backoff_as_distribution_and_the_backlog_is_logged(
         f"1 outbox objects wait for it, the oldest from {pending(driver)[0][14:37]} "
         "(kept in storage until delivered)"
     ]
-    receiver.status = 302  # 2xx and 3xx are deliveries, as in distribution
+    receiver.answer = Answer(302, body=b"")  # 2xx and 3xx are deliveries, as in distribution
     with caplog.at_level(logging.INFO):
         assert lane.step() == 0.05
     assert "notification endpoint flaky recovered after 4 failed attempts" in caplog.text
@@ -253,7 +254,7 @@ def test_a_disabled_endpoint_is_not_a_consumer(instance, receivers, driver):
     app = instance(endpoint(on, "on"), endpoint(off, "off", disabled=True))
     app.push_blob("team/app", b"data")
     drain(app)
-    assert len(on.events) == 1 and off.posts == [] and pending(driver) == []
+    assert len(on.events) == 1 and off.received == [] and pending(driver) == []
 
 
 def test_without_index_or_endpoint_nothing_is_written(instance, driver):
@@ -266,13 +267,13 @@ def test_a_slow_endpoint_does_not_delay_the_others(instance, receivers, driver):
     """Each consumer has its own thread: while one endpoint takes its whole timeout to
     (not) answer, the other gets every event."""
     slow, fast = receivers(), receivers()
-    slow.delay = 3.0
+    slow.hold()  # never answers (until released at teardown)
     app = instance(endpoint(slow, "slow", timeout=2.0), endpoint(fast, "fast"), background=True)
     try:
         app.push_blob("team/app", b"one")
-        fast.wait_for(lambda events: len(events) == 1, timeout=1.5)
+        fast.wait_events(lambda events: len(events) == 1, timeout=1.5)
         app.push_blob("team/app", b"two")
-        fast.wait_for(lambda events: len(events) == 2, timeout=1.5)
+        fast.wait_events(lambda events: len(events) == 2, timeout=1.5)
         assert len(pending(driver)) == 2  # the slow one has not acknowledged them
     finally:
         delivery(app).stop()
