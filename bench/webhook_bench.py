@@ -5,9 +5,9 @@
     python bench/webhook_bench.py             # 100 pushes, 1000 deliveries
 
 Starts bench_stack's PostgreSQL, Index (2 workers x 8 threads) and user, a registry in
-token mode (2 x 16, durable events to the Index), ``wharf-index worker`` and a receiver (an
-HTTP server in this process answering 204 at once), all on 127.0.0.1; stops everything by
-pid at the end.
+token mode (2 x 16, durable events to the Index), ``wharf-index worker`` and a receiver
+(wharf_testing.receiver in this process, answering 204 at once), all on 127.0.0.1; stops
+everything by pid at the end.
 
 - **Push to webhook**: ``--pushes`` times, skopeo copies a small new image (one 4 KiB
   layer) from an OCI layout to ``bench/app:<n>`` (``--dest-creds``, as a CI job does); the
@@ -31,63 +31,25 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg2  # noqa: E402
 from bench_stack import _CLI, PASSWORD, USER, IndexStack  # puts the sources on sys.path
 from wharf_index.services import secret_box  # noqa: E402
 from wharf_testing import processes  # noqa: E402
+from wharf_testing.receiver import Answer, Received, Receiver  # noqa: E402
 
 REGISTRY_NAME = "bench"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
-class Arrivals:
-    """The receiver: records (monotonic time, event, tag or delivery id) per POST."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[float, str, str]] = []
-        self.changed = threading.Condition()
-        arrivals = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                event = self.headers.get("X-Wharf-Event", "")
-                key = self.headers.get("X-Wharf-Delivery", "")
-                if event == "tag_pushed":
-                    key = json.loads(body)["push_data"]["tag"]
-                self.send_response(204)
-                self.end_headers()
-                with arrivals.changed:
-                    arrivals.items.append((time.monotonic(), event, key))
-                    arrivals.changed.notify_all()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait(self, predicate, timeout: float) -> list[tuple[float, str, str]]:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while not predicate(self.items):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RuntimeError(f"receiver: timed out after {timeout} s")
-                self.changed.wait(min(left, 0.5))
-            return list(self.items)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def pushed_tag(received: Received) -> str:
+    """The tag a ``tag_pushed`` webhook reports ("" for other deliveries)."""
+    if received.header("X-Wharf-Event") != "tag_pushed":
+        return ""
+    return received.json()["push_data"]["tag"]
 
 
 class Stack(IndexStack):
@@ -170,7 +132,7 @@ def create_webhook(stack: Stack, url: str) -> None:
         raise RuntimeError(f"webhook create: {answer.status_code} {answer.text}")
 
 
-def push_to_webhook(stack: Stack, arrivals: Arrivals, pushes: int) -> list[float]:
+def push_to_webhook(stack: Stack, receiver: Receiver, pushes: int) -> list[float]:
     """Seconds from each skopeo push's exit to its webhook's arrival."""
     registry = stack.token_registry.url.removeprefix("http://")
     latencies = []
@@ -193,13 +155,13 @@ def push_to_webhook(stack: Stack, arrivals: Arrivals, pushes: int) -> list[float
             timeout=120,
         )
         done = time.monotonic()
-        items = arrivals.wait(lambda got, t=tag: any(k == t for _, _, k in got), timeout=60)
-        arrived = next(at for at, _, key in items if key == tag)
+        items = receiver.wait(lambda got, t=tag: any(pushed_tag(r) == t for r in got), 60)
+        arrived = next(r.at for r in items if pushed_tag(r) == tag)
         latencies.append(arrived - done)
     return latencies
 
 
-def throughput(stack: Stack, arrivals: Arrivals, count: int, threads: int) -> float:
+def throughput(stack: Stack, receiver: Receiver, count: int, threads: int) -> float:
     """Deliveries per second: ``count`` pings over 20 webhooks queued in one transaction."""
     stack.start_worker(threads)
     sealed = secret_box.seal(stack.index_env["INDEX_SECRET_KEY"], "bench-secret-long-enough")
@@ -212,11 +174,11 @@ def throughput(stack: Stack, arrivals: Arrivals, count: int, threads: int) -> fl
             cur.execute(
                 "INSERT INTO webhooks (namespace_id, url, events, secret_sealed)"
                 " VALUES (%s, %s, ARRAY['tag_pushed'], %s) RETURNING id",
-                (namespace_id, arrivals.url, sealed),
+                (namespace_id, receiver.url + "/hook", sealed),
             )
             hooks.append(cur.fetchone()[0])
         conn.commit()
-        before = len(arrivals.items)
+        before = len(receiver.received)
         rows = [
             (
                 delivery_id,
@@ -234,8 +196,8 @@ def throughput(stack: Stack, arrivals: Arrivals, count: int, threads: int) -> fl
         cur.execute("SELECT pg_notify('wharf_webhooks', '')")
         conn.commit()
         started = time.monotonic()
-    arrivals.wait(lambda got: len(got) - before >= count, timeout=600)
-    elapsed = arrivals.items[before + count - 1][0] - started
+    arrived = receiver.wait(lambda got: len(got) - before >= count, timeout=600)
+    elapsed = arrived[before + count - 1].at - started
     with psycopg2.connect(stack.index_env["INDEX_DATABASE_URL"]) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM webhooks WHERE id = ANY(%s)", (hooks,))
     return count / elapsed
@@ -254,12 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     workdir = Path(tempfile.mkdtemp(prefix="wharf-webhook-bench-"))
-    arrivals = Arrivals()
+    receiver = Receiver().start()
+    receiver.answer = Answer(204, body=b"")
     stack = Stack(workdir)
     try:
-        create_webhook(stack, arrivals.url)
+        create_webhook(stack, receiver.url + "/hook")
         stack.start_worker(4)
-        latencies = sorted(push_to_webhook(stack, arrivals, pushes))
+        latencies = sorted(push_to_webhook(stack, receiver, pushes))
         p50 = statistics.median(latencies)
         p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
         print(
@@ -267,14 +230,14 @@ def main(argv: list[str] | None = None) -> int:
             f" p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms (target p95 < 2 s)"
         )
         for threads in (4, 8):
-            rate = throughput(stack, arrivals, deliveries, threads)
+            rate = throughput(stack, receiver, deliveries, threads)
             print(
                 f"worker --threads {threads}: {rate:.0f} deliveries/s"
                 f" ({deliveries} pings over 20 webhooks, fast receiver)"
             )
     finally:
         stack.close()
-        arrivals.close()
+        receiver.stop()
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
