@@ -12,7 +12,8 @@ per process:
 - value: the user id, the user's ``password_changed_at`` at the time of the check, and the
   access token id for access-token logins. Nothing else: grants are loaded fresh.
 
-Every hit is re-checked with one indexed query (adapters/token_checks.py): the user must
+Every hit is re-checked with one indexed query (adapters/token_checks.py, which also loads
+the user's grants in the same statement): the user must
 exist, be enabled and still have the same ``password_changed_at`` (any password change or
 reset, in any process, makes the old entry fail at once: the old password stops working
 immediately); an access token must still be active. A failed re-check drops the entry and
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.errors import LoginThrottled
-from ..domain.model import Principal
+from ..domain.model import Grants, Principal
 from . import authentication, login_throttle
 from .unit_of_work import UnitOfWork
 
@@ -151,26 +152,28 @@ def login(
 def _revalidate(
     uow: UnitOfWork, entry: CachedCredential, username: str, address: str | None
 ) -> Principal | None:
-    with uow.reading():  # read-only: no BEGIN/COMMIT round trips
-        state = uow.token_checks.credential_state(
+    with uow.reading():  # read-only, one statement: no BEGIN/COMMIT round trips
+        state = uow.token_checks.revalidation(
             entry.user_id,
             entry.access_token_id,
             name_hash=login_throttle.name_hash(username),
             address=login_throttle.stored_address(address),
         )
-        if state is not None and state.locked_for:
-            raise LoginThrottled(state.locked_for)
-        if state is None or state.user.disabled:
+    if state is not None and state.locked_for:
+        raise LoginThrottled(state.locked_for)
+    if state is None or state.user.disabled:
+        return None
+    if entry.access_token_id is None:
+        if state.user.is_robot or state.password_changed_at != entry.password_changed_at:
             return None
-        if entry.access_token_id is None:
-            if state.user.is_robot or state.password_changed_at != entry.password_changed_at:
-                return None
-            scopes = None
-        elif not state.token_active:
-            return None
-        else:
-            scopes = state.token_scopes
-        grants = uow.grants.for_user(state.user.id)
+        scopes = None
+    elif not state.token_active:
+        return None
+    else:
+        scopes = state.token_scopes
     return Principal(
-        user=state.user, grants=grants, scopes=scopes, access_token_id=entry.access_token_id
+        user=state.user,
+        grants=state.grants if state.grants is not None else Grants(),
+        scopes=scopes,
+        access_token_id=entry.access_token_id,
     )
