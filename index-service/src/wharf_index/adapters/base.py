@@ -16,11 +16,13 @@ autocommit a statement found missing (``DISCARD ALL``) is prepared again and ret
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 import psycopg2.errors
 
+logger = logging.getLogger(__name__)
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -95,6 +97,11 @@ class Store:
                 return
             except psycopg2.errors.InvalidSqlStatementName:
                 names.discard(statement.name)  # the session lost it (DISCARD ALL)
+                logger.warning(
+                    "prepared statement %s was missing from its database session (a pooler"
+                    " in transaction mode?); it is prepared again",
+                    statement.name,
+                )
                 if attempt == 2 or not self.conn.autocommit:
                     raise
 
