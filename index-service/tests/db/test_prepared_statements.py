@@ -53,6 +53,9 @@ def test_prepared_once_per_connection_and_answering_like_the_plain_query(uow):
         conn = uow.conn
         assert "wharf_revalidation" in conn.prepared_statements
         assert "wharf_revalidation" in _server_side(uow)
+        with conn.cursor() as cur:  # planned once, not re-planned per run (adapters/db.py)
+            cur.execute("SHOW plan_cache_mode")
+            assert cur.fetchone() == ("force_generic_plan",)
         again = uow.token_checks.revalidation(user_id, None, name_hash=b"x", address="::1")
         plain = uow.token_checks.credential_state(user_id, None, name_hash=b"x", address="::1")
         grants = uow.grants.for_user(user_id)

@@ -180,7 +180,11 @@ class Database:
             self.url,
             connection_factory=self._connection_class,
             connect_timeout=max(int(self.connect_timeout), 1),
-            options=f"-c timezone=UTC -c statement_timeout={timeout_ms}",
+            # plan_cache_mode: the prepared statements (adapters/base.py; nothing else is
+            # prepared) use their generic plan from the first run: the custom plans
+            # PostgreSQL otherwise keeps choosing for a ``= ANY(array)`` re-plan every run.
+            options=f"-c timezone=UTC -c statement_timeout={timeout_ms}"
+            " -c plan_cache_mode=force_generic_plan",
             keepalives=1,
             keepalives_idle=30,
             keepalives_interval=10,
