@@ -12,7 +12,7 @@ from wharf_index.adapters import migrations
 from wharf_index.adapters.db import Database
 from wharf_index.adapters.unit_of_work import PgUnitOfWork
 from wharf_index.domain.model import SYSTEM
-from wharf_index.services import accounts, registries
+from wharf_index.services import accounts, principals, registries, repositories
 
 from tests.conftest import PASSWORD, terminate_sessions
 
@@ -39,6 +39,11 @@ def _seed(uow) -> int:
     alice = accounts.create_user(uow, "alice", "alice@example.test", PASSWORD)
     registries.add_registry(uow, REGISTRY, "http://registry.test:5000", "private", actor=SYSTEM)
     return alice.id
+
+
+def _alice(uow):
+    with uow:
+        return uow.users.find("alice")
 
 
 def _verify_lookup(uow):
@@ -121,3 +126,27 @@ def test_a_restarted_postgresql_gets_its_statements_prepared_again(
         assert missing() == []
     finally:
         db.close()
+
+
+def test_one_statement_rechecks_a_cached_credential_and_reads_the_token_request(uow):
+    user_id = _seed(uow)
+    principal = principals.principal_for(uow, _alice(uow))
+    repositories.create_repository(uow, principal, "alice/app", visibility="public")
+    names = ["alice/app", "alice/missing"]
+    checked = {"name_hash": b"x", "address": "::1"}
+    with uow.reading():
+        state, lookup = uow.token_checks.revalidation_issuance(
+            user_id, None, **checked, service=REGISTRY, names=names
+        )
+        assert state == uow.token_checks.revalidation(user_id, None, **checked)
+        assert lookup == uow.token_checks.issuance(REGISTRY, names)
+        assert set(lookup.repositories) == {"alice/app"} and lookup.audience == REGISTRY
+        # either side may be missing; the other is still read
+        state, lookup = uow.token_checks.revalidation_issuance(
+            user_id, None, **checked, service="no.such.registry", names=names
+        )
+        assert state is not None and lookup is None
+        state, lookup = uow.token_checks.revalidation_issuance(
+            user_id + 1000, None, **checked, service=REGISTRY, names=[]
+        )
+        assert state is None and lookup.repositories == {}

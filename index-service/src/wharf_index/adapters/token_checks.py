@@ -8,7 +8,8 @@ request runs prepared (adapters/base.py).
   user's grants (adapters/grants.py), in one prepared statement.
 - :meth:`PgTokenCheckStore.issuance`: the audience of a token request (the registry named
   by ``service`` and the namespaces it serves) and the requested repositories that exist,
-  in one prepared statement.
+  in one prepared statement; :meth:`PgTokenCheckStore.revalidation_issuance`: both, for a
+  token request with a cached credential, in one.
 - :meth:`PgTokenCheckStore.verification`: the registry's credential hash and the issued-token
   record of a ``jti`` in one round trip (token verification for registries), prepared.
 """
@@ -60,6 +61,18 @@ SELECT g.name,
  WHERE g.name = %(service)s
 """,
 )
+# A cached credential's token request: both of the above in one round trip, one row per
+# repository found (at least one row; NULL columns where there is no user or registry).
+_REVALIDATION_ISSUANCE = Prepared(
+    "wharf_revalidation_issuance",
+    f"""
+SELECT c.*, i.*
+  FROM (SELECT 1) one
+  LEFT JOIN ({_REVALIDATION.sql}) c ON true
+  LEFT JOIN ({_ISSUANCE.sql}) i ON true
+""",
+)
+_STATE_COLUMNS = 15  # of _REVALIDATION
 _VERIFICATION = Prepared(
     "wharf_verification",
     """
@@ -114,21 +127,43 @@ class PgTokenCheckStore(Store):
         )
         if not rows:
             return None
-        return _credential_state(rows[0], grants=grants_of(rows[0][14] or ()))
+        return _credential_state(rows[0], grants=grants_of(rows[0][_STATE_COLUMNS - 1] or ()))
+
+    def revalidation_issuance(
+        self,
+        user_id: int,
+        access_token_id: int | None,
+        *,
+        name_hash: bytes | None,
+        address: str | None,
+        service: str,
+        names: list[str],
+    ) -> tuple[CredentialState | None, IssuanceLookup | None]:
+        """:meth:`revalidation` and :meth:`issuance` in one prepared statement (a token
+        request with a cached credential)."""
+        rows, _ = self._prepared(
+            _REVALIDATION_ISSUANCE,
+            {
+                "user": user_id,
+                "token": access_token_id,
+                "name_hash": name_hash,
+                "address": address,
+                "service": service,
+                "names": list(names),
+            },
+        )
+        first = rows[0]
+        state = None
+        if first[0] is not None:
+            state = _credential_state(first, grants=grants_of(first[_STATE_COLUMNS - 1] or ()))
+        return state, _issuance_lookup([row[_STATE_COLUMNS:] for row in rows])
 
     def issuance(self, service: str, names: list[str]) -> IssuanceLookup | None:
         """The registry called ``service`` (its name and served namespaces) and those of the
         repositories ``names`` that exist; None for an unknown registry. One prepared
         statement."""
         rows, _ = self._prepared(_ISSUANCE, {"service": service, "names": list(names)})
-        if not rows:
-            return None
-        repositories = [repository_from_row(row[2:]) for row in rows if row[2] is not None]
-        return IssuanceLookup(
-            audience=rows[0][0],
-            namespaces=frozenset(rows[0][1]),
-            repositories={repo.full_name: repo for repo in repositories},
-        )
+        return _issuance_lookup(rows)
 
     def verification(self, registry_name: str, jti: str | None) -> Verification | None:
         """Return the registry called ``registry_name`` with the record of ``jti``; None for
@@ -150,6 +185,18 @@ class PgTokenCheckStore(Store):
             " FROM registries r WHERE r.name = %s",
             (service,),
         )
+
+
+def _issuance_lookup(rows: list[tuple]) -> IssuanceLookup | None:
+    """The IssuanceLookup of the rows of :data:`_ISSUANCE` (None: no registry)."""
+    if not rows or rows[0][0] is None:
+        return None
+    repositories = [repository_from_row(row[2:]) for row in rows if row[2] is not None]
+    return IssuanceLookup(
+        audience=rows[0][0],
+        namespaces=frozenset(rows[0][1]),
+        repositories={repo.full_name: repo for repo in repositories},
+    )
 
 
 def _credential_state(row: tuple, grants=None) -> CredentialState:

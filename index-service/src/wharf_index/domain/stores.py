@@ -263,6 +263,18 @@ class TokenCheckStore(Protocol):
         """:meth:`credential_state` of the user ``user_id`` with its ``grants`` (a
         credential-cache hit), in one statement."""
 
+    def revalidation_issuance(
+        self,
+        user_id: int,
+        access_token_id: int | None,
+        *,
+        name_hash: bytes | None,
+        address: str | None,
+        service: str,
+        names: list[str],
+    ) -> tuple[CredentialState | None, IssuanceLookup | None]:
+        """:meth:`revalidation` and :meth:`issuance` together, in one statement."""
+
     def issuance(self, service: str, names: list[str]) -> IssuanceLookup | None:
         """The registry called ``service`` (audience, served namespaces) and which of the
         repositories ``names`` exist, in one statement; None for an unknown registry."""

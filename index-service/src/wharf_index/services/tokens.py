@@ -59,6 +59,7 @@ from wharf_protocol.tokens import (
 
 from ..domain import errors, policy
 from ..domain.model import Principal
+from ..domain.records import IssuanceLookup
 from ..settings import derive_token_key
 from . import credentials
 from .access import authorize, decide, may_allocate
@@ -202,14 +203,17 @@ def issue(
     offline: bool = False,
     allocate: bool = True,
     refresh_token: str | None = None,
+    lookup: IssuanceLookup | None = None,
 ) -> TokenGrant:
     """Issue a token for ``service`` granting what ``principal`` may do of ``scopes``.
 
     ``offline`` adds a new refresh token (authenticated callers only) unless
     ``refresh_token`` is given, which is then returned as is. ``service`` naming the Index
     itself (:attr:`TokenAuthority.service`) gives a login token: no access whatever the
-    scopes, and only for an authenticated caller. Raises ValueInvalid (missing or unknown
-    service), AuthenticationFailed (an anonymous login token).
+    scopes, and only for an authenticated caller. ``lookup``: what
+    credential_cache.login_for_token already read for this ``service`` and the
+    repositories of ``scopes`` (spares that statement). Raises ValueInvalid (missing or
+    unknown service), AuthenticationFailed (an anonymous login token).
     """
     user = principal.user
     own = service == authority.service
@@ -220,7 +224,7 @@ def issue(
     authority.keys.signing_key()
     if not (offline and user is not None and refresh_token is None):  # no new refresh token
         token_claims = _issue_unless_allocating(
-            uow, authority, principal, service, scopes, allocate
+            uow, authority, principal, service, scopes, allocate, lookup
         )
         if token_claims is not None:
             return TokenGrant(*token_claims, refresh_token if offline else None)
@@ -249,6 +253,7 @@ def _issue_unless_allocating(
     service: str | None,
     scopes: tuple[Scope, ...],
     allocate: bool,
+    lookup: IssuanceLookup | None,
 ) -> tuple[str, Claims] | None:
     """Issue the token without a transaction: one statement reads the audience and the
     requested repositories, one records the token (a transaction of its own, committed as
@@ -260,7 +265,9 @@ def _issue_unless_allocating(
             audience, granted = authority.service, ()
         else:
             names = [s.name for s in scopes if s.type == "repository"]
-            found = uow.token_checks.issuance(_service(service), names)
+            found = lookup
+            if found is None or found.audience != service:
+                found = uow.token_checks.issuance(_service(service), names)
             if found is None:
                 raise _unknown_service(service)
             served = _served(scopes, found.namespaces)
