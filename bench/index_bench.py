@@ -83,7 +83,8 @@ def basic(user: str, secret: str) -> str:
 def seed(url: str, *, bulk: bool = True) -> dict[str, str]:
     """Create alice, her access token, the registry and (``bulk``) 100,000 repositories."""
     migrations.migrate(url)
-    db = Database(url, minconn=0, maxconn=2)
+    # no client-side bound: the bulk insert takes longer than 5 s on a loaded machine
+    db = Database(url, minconn=0, maxconn=2, response_timeout=None)
     uow = PgUnitOfWork(db, ServiceConfig())  # production scrypt parameters
     alice = accounts.create_user(uow, "alice", "alice@bench.test", PASSWORD)
     principal = principals.principal_for(uow, alice)
