@@ -125,6 +125,25 @@ def test_the_header_names_the_key_and_carries_its_certificate():
         verifier.verify(stranger)
 
 
+@pytest.mark.parametrize("key", [NEW, RSA], ids=["ES256", "RS256"])
+def test_issued_tokens_are_standard_jwts(key):
+    """The issuer builds the JWS itself (its header once per key): PyJWT's full decoder, a
+    standard implementation, accepts the tokens, with the claims and header as issued."""
+    issuer = TokenIssuer(key, "wharf-index", ttl=300)
+    for _ in range(2):  # the second token reuses the encoded header
+        token, claims = issuer.issue("alice", "registry.test", ACCESS)
+        decoded = jwt.decode(
+            token,
+            key.public.key,
+            algorithms=[key.algorithm],
+            audience="registry.test",
+            issuer="wharf-index",
+        )
+        assert decoded == claims.to_dict()
+        header = jwt.get_unverified_header(token)
+        assert header == {"alg": key.algorithm, "kid": key.kid, "typ": "JWT", "x5c": key.x5c}
+
+
 def test_rs256_tokens_verify_with_their_key_only():
     issuer, verifier, _ = make(key=RSA)
     token, _ = issuer.issue("a", "r", ())

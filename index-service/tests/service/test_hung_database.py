@@ -115,3 +115,30 @@ def test_a_stopped_database_fails_readiness_and_tokens_fast_and_recovers(own_pos
         == 200
     )
     assert service.pid == master  # recovered without a restart
+
+
+def test_a_restarted_database_serves_tokens_at_once_with_statements_prepared_again(
+    own_postgres, hung_index
+):
+    """The token path's prepared statements (adapters/base.py) live in the server's sessions:
+    after a restart the workers' new connections prepare them again, and no request fails."""
+    service, credential = hung_index
+    token_url = service.url + "/v2/token?service=registry.test&scope=repository:alice/app:pull"
+    verify_url = service.url + "/internal/v1/tokens/verify"
+    alice, registry = _basic("alice", PASSWORD), _basic("registry.test", credential)
+
+    def serve_all() -> None:
+        for headers in (alice, {}):  # a credential-cache hit (after the first), anonymous
+            issued = requests.get(token_url, headers=headers, timeout=15)
+            assert issued.status_code == 200, issued.text
+            token = issued.json()["token"]
+            verified = requests.post(
+                verify_url, json={"token": token}, headers=registry, timeout=15
+            )
+            assert verified.status_code == 200, verified.text
+
+    serve_all()
+    serve_all()  # every statement prepared on the pooled connections
+    own_postgres.restart()
+    serve_all()
+    serve_all()

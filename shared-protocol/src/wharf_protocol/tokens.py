@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import time
 import uuid
@@ -204,6 +205,7 @@ class TokenIssuer:
             raise ValueError("ttl must be at least one second")
         self._key = key
         self.issuer, self.ttl, self._clock = issuer, ttl, clock
+        self._header: tuple[SigningKey, str] | None = None  # the last key, its header segment
 
     def issue(
         self, subject: str, audience: str, access: Iterable[Scope], ttl: int | None = None
@@ -221,12 +223,28 @@ class TokenIssuer:
         claims = Claims(
             self.issuer, subject, audience, now, now, now + ttl, uuid.uuid4().hex, tuple(access)
         )
-        headers = {"kid": key.kid, "x5c": key.x5c}
-        token = jwt.encode(claims.to_dict(), key.private_key, key.algorithm, headers=headers)
-        return token, claims
+        payload = json.dumps(claims.to_dict(), separators=(",", ":")).encode()
+        signing_input = f"{self._header_segment(key)}.{_b64encode(payload)}"
+        signature = _VERIFIERS[key.algorithm].sign(signing_input.encode("ascii"), key.private_key)
+        return f"{signing_input}.{_b64encode(signature)}", claims
+
+    def _header_segment(self, key: SigningKey) -> str:
+        """The encoded JWS header of ``key``'s tokens, made once per key: with its ~1 KB
+        certificate, making it per token cost as much as the ES256 signature."""
+        cached = self._header
+        if cached is None or cached[0] is not key:
+            header = {"alg": key.algorithm, "kid": key.kid, "typ": "JWT", "x5c": key.x5c}
+            encoded = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+            cached = self._header = (key, _b64encode(encoded))
+        return cached[1]
 
     def __repr__(self) -> str:
         return f"TokenIssuer(issuer={self.issuer!r}, ttl={self.ttl})"
+
+
+def _b64encode(data: bytes) -> str:
+    """Encode one JWS segment (base64url without padding, RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _b64decode(segment: str) -> bytes:
@@ -247,7 +265,8 @@ def _json_object(segment: str, what: str) -> dict[str, Any]:
     return value
 
 
-# PyJWT's algorithm objects, used directly: the token is split and decoded once here, in C
+# PyJWT's algorithm objects, used directly (to verify and to sign: ``sign`` gives the JWS
+# signature, raw r || s for ES256): the token is split and decoded once here, in C
 # (binascii), rather than re-validated character by character for every step.
 _VERIFIERS = {name: jwt.get_algorithm_by_name(name) for name in ALGORITHMS}
 

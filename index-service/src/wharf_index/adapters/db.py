@@ -20,6 +20,8 @@ Resilience (PostgreSQL restarted, stopped or hung, network cut):
   PostgreSQL connection has nothing to read, so a readable socket means the server closed
   it or sent a termination notice (what a restart does). Such connections are discarded
   and another is taken, so after a restart requests do not fail one per stale connection.
+- each connection tracks the statements prepared in its session (``prepared_statements``,
+  adapters/base.py): a new connection, after a restart or a discarded one, prepares again.
 - connections are kept for reuse: up to ``maxconn`` idle ones stay open (:class:`_Pool`:
   psycopg2's own pool closes every returned connection beyond ``minconn``, and connects
   while holding its lock, so one hung connection attempt stalled every thread).
@@ -174,11 +176,15 @@ class Database:
 
     def _connect(self) -> psycopg2.extensions.connection:
         timeout_ms = self.statement_timeout * 1000
-        return psycopg2.connect(
+        conn = psycopg2.connect(
             self.url,
             connection_factory=self._connection_class,
             connect_timeout=max(int(self.connect_timeout), 1),
-            options=f"-c timezone=UTC -c statement_timeout={timeout_ms}",
+            # plan_cache_mode: the prepared statements (adapters/base.py; nothing else is
+            # prepared) use their generic plan from the first run: the custom plans
+            # PostgreSQL otherwise keeps choosing for a ``= ANY(array)`` re-plan every run.
+            options=f"-c timezone=UTC -c statement_timeout={timeout_ms}"
+            " -c plan_cache_mode=force_generic_plan",
             keepalives=1,
             keepalives_idle=30,
             keepalives_interval=10,
@@ -186,6 +192,8 @@ class Database:
             tcp_user_timeout=int((self.response_timeout or 0) * 1000),
             application_name="wharf-index",
         )
+        conn.prepared_statements = set()  # names PREPAREd in this session (adapters/base.py)
+        return conn
 
     def close(self) -> None:
         """Close every pooled connection of this process (the next use reconnects)."""

@@ -5,7 +5,9 @@ wait for the WAL flush (services/tokens.py says why losing the last records in a
 acceptable). :meth:`PgIssuedTokenStore.record` therefore turns ``synchronous_commit`` off for
 its transaction -- but only when that transaction has written nothing before (no
 transaction id assigned yet), so a repository allocated by the same request, and its audit
-row, still commit durably. Writes after the record share its commit: record last.
+row, still commit durably. Writes after the record share its commit: record last. Outside a
+transaction (autocommit, ``uow.reading()``: the token endpoint's usual case) the record is a
+transaction of its own, committed the same way.
 """
 
 # ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
@@ -18,10 +20,21 @@ from datetime import datetime
 from psycopg2.extras import Json
 
 from ..domain.records import IssuedToken
-from .base import Store
+from .base import Prepared, Store
 
 _COLUMNS = (
     "jti, kind, subject, user_id, access_token_id, audience, issued_at, expires_at, revoked_at"
+)
+# The set_config goes in the same message: in autocommit the message is one implicit
+# transaction, so it covers the INSERT (and only it).
+_RECORD = Prepared(
+    "wharf_record_token",
+    "INSERT INTO issued_tokens (jti, kind, subject, user_id, access_token_id, audience,"
+    " access, issued_at, expires_at) VALUES (%(jti)s, %(kind)s, %(subject)s, %(user_id)s,"
+    " %(access_token_id)s, %(audience)s, %(access)s, coalesce(%(issued_at)s, now()),"
+    " %(expires_at)s)",
+    prefix="SELECT set_config('synchronous_commit', 'off', true)"
+    " WHERE txid_current_if_assigned() IS NULL; ",
 )
 
 
@@ -41,24 +54,21 @@ class PgIssuedTokenStore(Store):
     ) -> None:
         """Remember an issued token (``access``: the JSON-ready granted scopes); the commit
         does not wait for the WAL flush unless the transaction wrote before (module doc).
-        One round trip."""
-        self._exec(
-            "SELECT set_config('synchronous_commit', 'off', true)"
-            " WHERE txid_current_if_assigned() IS NULL;"
-            " INSERT INTO issued_tokens (jti, kind, subject, user_id, access_token_id, audience,"
-            " access, issued_at, expires_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()), %s)",
-            (
-                jti,
-                kind,
-                subject,
-                user_id,
-                access_token_id,
-                audience,
-                Json(access or []),
-                issued_at,
-                expires_at,
-            ),
+        One round trip, a prepared statement; in autocommit (``uow.reading()``) it is a
+        transaction of its own."""
+        self._prepared(
+            _RECORD,
+            {
+                "jti": jti,
+                "kind": kind,
+                "subject": subject,
+                "user_id": user_id,
+                "access_token_id": access_token_id,
+                "audience": audience,
+                "access": Json(access or []),
+                "issued_at": issued_at,
+                "expires_at": expires_at,
+            },
         )
 
     def find(self, jti: str) -> IssuedToken | None:

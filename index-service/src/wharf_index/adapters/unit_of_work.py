@@ -4,8 +4,8 @@
 (services/unit_of_work.py: its usage, re-entrance and ``reading()``), with one SQL store
 per attribute (``STORES``: each implements its Protocol of domain/stores.py or
 domain/repository_stores.py). The stores exist only inside ``with uow`` / ``with
-uow.reading()``: they are built on the connection the block lends. A broken connection
-surfaces as :class:`~wharf_index.domain.errors.DatabaseUnavailable`.
+uow.reading()``: they are built, on first use, on the connection the block lends. A broken
+connection surfaces as :class:`~wharf_index.domain.errors.DatabaseUnavailable`.
 """
 
 from __future__ import annotations
@@ -102,32 +102,43 @@ class PgUnitOfWork:
         if self._depth == 0:
             self._transaction = self.db.transaction()
             self.conn = self._transaction.__enter__()
-            for name, store in STORES.items():
-                setattr(self, name, store(self.conn))
         self._depth += 1
         return self
+
+    def __getattr__(self, name: str):
+        """A store of the open block, made on first use (a block uses two or three of them:
+        building all twenty for each one cost the token endpoint ~0.1 ms per request)."""
+        store = STORES.get(name)
+        conn = self.__dict__.get("conn")
+        if store is None or conn is None:
+            raise AttributeError(name)
+        value = self.__dict__[name] = store(conn)
+        return value
+
+    def _drop_stores(self) -> None:
+        for name in [name for name in self.__dict__ if name in STORES]:
+            del self.__dict__[name]
 
     @contextmanager
     def reading(self) -> Iterator[PgUnitOfWork]:
         """Like ``with uow`` for read-only work, without a transaction of its own: outside an
         open unit of work each statement runs in autocommit (no ``BEGIN``/``COMMIT`` round
         trips; READ COMMITTED gives every statement its own snapshot anyway); inside one it
-        simply joins it. Never write in this block."""
+        simply joins it. Never write in this block, except with a store method whose one
+        statement is a complete write documented to commit on its own here
+        (``issued_tokens.record``)."""
         if self._depth:
             with self:
                 yield self
             return
         with self.db.autocommit() as conn:
             self.conn = conn
-            for name, store in STORES.items():
-                setattr(self, name, store(conn))
             self._depth = 1
             try:
                 yield self
             finally:
                 self._depth, self.conn = 0, None
-                for name in STORES:
-                    self.__dict__.pop(name, None)
+                self._drop_stores()
 
     def __exit__(self, exc_type, exc, tb) -> None:
         """Leave a block; the outermost commits, or rolls back and lets the exception go on
@@ -135,6 +146,5 @@ class PgUnitOfWork:
         self._depth -= 1
         if self._depth == 0:
             transaction, self._transaction, self.conn = self._transaction, None, None
-            for name in STORES:
-                self.__dict__.pop(name, None)
+            self._drop_stores()
             transaction.__exit__(exc_type, exc, tb)

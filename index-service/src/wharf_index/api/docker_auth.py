@@ -7,6 +7,8 @@ calling ``internal``.
   token of the Index's own service (what Docker sends once logged in to the Index's host
   with an identity token). A header that is not well-formed is wrong credentials, never
   anonymous.
+- :func:`principal_for_token`: the same for ``GET /v2/token``, a remembered credential
+  re-checked in the statement that reads the token request's registry and repositories.
 - :func:`registry_credentials`: ``(name, credential)`` of a registry's Basic header.
 - :func:`basic_challenge_on_401`: every 401 of a blueprint carries
   ``WWW-Authenticate: Basic realm="<INDEX_PUBLIC_URL>"`` (RFC 7617), whatever raised it;
@@ -25,12 +27,13 @@ from __future__ import annotations
 import functools
 
 from flask import Blueprint, request
-from wharf_protocol.scopes import basic_challenge, bearer_challenge
+from wharf_protocol.scopes import Scope, basic_challenge, bearer_challenge
 
 from ..context import current, uow
 from ..domain import errors
 from ..domain.model import ANONYMOUS, Principal
-from ..services.credential_cache import login
+from ..domain.records import IssuanceLookup
+from ..services.credential_cache import login, login_for_token
 from ..services.tokens import TokenAuthority, principal_for_login_token
 
 
@@ -92,6 +95,28 @@ def principal(*, required: bool = False, bearer: bool = False) -> Principal:
             raise errors.AuthenticationFailed("authentication required")
         return ANONYMOUS
     return login(uow(), authority().cache, *credentials, address=client_address())
+
+
+def principal_for_token(
+    service: object, scopes: tuple[Scope, ...]
+) -> tuple[Principal, IssuanceLookup | None]:
+    """:func:`principal` for ``GET /v2/token`` (Basic or anonymous), with what a remembered
+    credential's re-check read of the request's registry and repositories in the same
+    statement (credential_cache.login_for_token), for tokens.issue."""
+    credentials = _basic()
+    if credentials is None:
+        return ANONYMOUS, None
+    if not isinstance(service, str) or not service or service == authority().service:
+        return login(uow(), authority().cache, *credentials, address=client_address()), None
+    names = [scope.name for scope in scopes if scope.type == "repository"]
+    return login_for_token(
+        uow(),
+        authority().cache,
+        *credentials,
+        address=client_address(),
+        service=service,
+        names=names,
+    )
 
 
 def registry_credentials() -> tuple[str, str]:

@@ -59,13 +59,14 @@ def get_token():
     """Docker token authentication: issue a bearer token for ``service`` and ``scope``s."""
     args = request.args
     scopes = tokens.parse_scopes(args.getlist("scope"))
-    principal = docker_auth.principal()
+    service = args.get("service")
+    principal, lookup = docker_auth.principal_for_token(service, scopes)
     account = args.get("account")
     if account and principal.user is not None and account != principal.name:
         raise errors.ValueInvalid("account", "account does not match the credentials")
     offline = args.get("offline_token", "").lower() in TRUE
     grant = tokens.issue(
-        uow(), docker_auth.authority(), principal, args.get("service"), scopes, offline=offline
+        uow(), docker_auth.authority(), principal, service, scopes, offline=offline, lookup=lookup
     )
     return _respond(grant)
 

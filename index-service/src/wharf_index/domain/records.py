@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .model import TokenScope, User
+from .model import Grants, Repository, TokenScope, User
 
 # -- the image record (tags and manifests) ------------------------------------------------
 
@@ -108,6 +108,18 @@ class CredentialState:
     token_active: bool  # the access token exists, belongs to the user, is unrevoked/unexpired
     token_scopes: tuple[TokenScope, ...] | None
     locked_for: int = 0  # seconds left in the lock-out of the (name, address) asked about
+    grants: Grants | None = None  # the user's roles, when asked for with the state
+
+
+@dataclass(frozen=True)
+class IssuanceLookup:
+    """What a token request needs from the database besides the caller: the audience (the
+    registry named by ``service``), the namespaces it declared serving (empty: all) and
+    those of the requested repositories that exist, by full name."""
+
+    audience: str
+    namespaces: frozenset[str]
+    repositories: dict[str, Repository]
 
 
 @dataclass(frozen=True)

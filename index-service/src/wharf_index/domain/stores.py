@@ -34,7 +34,14 @@ from .model import (
     TokenScope,
     User,
 )
-from .records import AuditEntry, CredentialState, IssuedToken, SigningKeyRecord, Verification
+from .records import (
+    AuditEntry,
+    CredentialState,
+    IssuanceLookup,
+    IssuedToken,
+    SigningKeyRecord,
+    Verification,
+)
 
 
 class UserStore(Protocol):
@@ -244,6 +251,33 @@ class TokenCheckStore(Protocol):
         """What a cached credential is checked against (the user by id or by
         ``username``; with ``name_hash`` and ``address`` also that pair's lock-out), or
         None when there is no such user."""
+
+    def revalidation(
+        self,
+        user_id: int,
+        access_token_id: int | None,
+        *,
+        name_hash: bytes | None,
+        address: str | None,
+    ) -> CredentialState | None:
+        """:meth:`credential_state` of the user ``user_id`` with its ``grants`` (a
+        credential-cache hit), in one statement."""
+
+    def revalidation_issuance(
+        self,
+        user_id: int,
+        access_token_id: int | None,
+        *,
+        name_hash: bytes | None,
+        address: str | None,
+        service: str,
+        names: list[str],
+    ) -> tuple[CredentialState | None, IssuanceLookup | None]:
+        """:meth:`revalidation` and :meth:`issuance` together, in one statement."""
+
+    def issuance(self, service: str, names: list[str]) -> IssuanceLookup | None:
+        """The registry called ``service`` (audience, served namespaces) and which of the
+        repositories ``names`` exist, in one statement; None for an unknown registry."""
 
     def verification(self, registry_name: str, jti: str | None) -> Verification | None:
         """The registry called ``registry_name`` with the record of ``jti`` (its token

@@ -5,7 +5,7 @@ Used by the token endpoint (/v2/token) and the original /v1/ handshake.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from wharf_protocol.scopes import Scope
 
@@ -38,8 +38,30 @@ def authorize(
                     repository = ensure_repository(uow, principal, scope.name)
                     if repository is not None:
                         found[scope.name] = repository
-        namespaces = _namespaces(uow, principal, [n for n in names if n not in found])
-        return policy.grant(principal, requested, found.get, namespaces.get)
+        return decide(uow, principal, requested, found)
+
+
+def may_allocate(principal: Principal, requested: Iterable[Scope], found: Mapping) -> bool:
+    """Tell whether :func:`authorize` with ``allocate`` could create a repository for
+    ``requested`` when ``found`` holds the existing ones (by full name): an authenticated
+    caller asks to push to one that does not exist. When not, :func:`decide` over ``found``
+    gives the same answer without a transaction."""
+    return principal.user is not None and any(
+        scope.type == "repository"
+        and scope.name not in found
+        and ("push" in scope.actions or "*" in scope.actions)
+        for scope in requested
+    )
+
+
+def decide(
+    uow: UnitOfWork, principal: Principal, requested: tuple[Scope, ...], found: Mapping
+) -> tuple[Scope, ...]:
+    """The policy's answer for ``requested`` given the existing repositories ``found`` (by
+    full name), in an open ``uow`` (a missing name may need its namespace looked up)."""
+    names = [s.name for s in requested if s.type == "repository" and s.name not in found]
+    namespaces = _namespaces(uow, principal, names)
+    return policy.grant(principal, requested, found.get, namespaces.get)
 
 
 def _namespaces(uow: UnitOfWork, principal: Principal, missing: list[str]) -> dict[str, Namespace]:

@@ -12,7 +12,9 @@ per process:
 - value: the user id, the user's ``password_changed_at`` at the time of the check, and the
   access token id for access-token logins. Nothing else: grants are loaded fresh.
 
-Every hit is re-checked with one indexed query (adapters/token_checks.py): the user must
+Every hit is re-checked with one indexed query (adapters/token_checks.py, which also loads
+the user's grants in the same statement, and for a token request, :func:`login_for_token`,
+reads the request's registry and repositories too): the user must
 exist, be enabled and still have the same ``password_changed_at`` (any password change or
 reset, in any process, makes the old entry fail at once: the old password stops working
 immediately); an access token must still be active. A failed re-check drops the entry and
@@ -36,7 +38,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.errors import LoginThrottled
-from ..domain.model import Principal
+from ..domain.model import Grants, Principal
+from ..domain.records import CredentialState, IssuanceLookup
 from . import authentication, login_throttle
 from .unit_of_work import UnitOfWork
 
@@ -148,29 +151,70 @@ def login(
     return principal
 
 
+def login_for_token(
+    uow: UnitOfWork,
+    cache: CredentialCache,
+    username: str,
+    secret: str,
+    *,
+    address: str | None,
+    service: str,
+    names: list[str],
+) -> tuple[Principal, IssuanceLookup | None]:
+    """:func:`login` for a token request for the registry ``service`` naming the
+    repositories ``names``: a cache hit is re-checked in the same statement that reads
+    the request's audience and repositories (returned for services.tokens.issue; None when
+    the credential was checked in full, or no registry has that name)."""
+    key = cache.key(username, secret)
+    entry = cache.get(key)
+    if entry is not None:
+        with uow.reading():  # read-only, one statement
+            state, lookup = uow.token_checks.revalidation_issuance(
+                entry.user_id,
+                entry.access_token_id,
+                name_hash=login_throttle.name_hash(username),
+                address=login_throttle.stored_address(address),
+                service=service,
+                names=names,
+            )
+        principal = _principal_of(entry, state)
+        if principal is not None:
+            return principal, lookup
+        cache.drop(key)
+    return login(uow, cache, username, secret, address=address), None
+
+
 def _revalidate(
     uow: UnitOfWork, entry: CachedCredential, username: str, address: str | None
 ) -> Principal | None:
-    with uow.reading():  # read-only: no BEGIN/COMMIT round trips
-        state = uow.token_checks.credential_state(
+    with uow.reading():  # read-only, one statement: no BEGIN/COMMIT round trips
+        state = uow.token_checks.revalidation(
             entry.user_id,
             entry.access_token_id,
             name_hash=login_throttle.name_hash(username),
             address=login_throttle.stored_address(address),
         )
-        if state is not None and state.locked_for:
-            raise LoginThrottled(state.locked_for)
-        if state is None or state.user.disabled:
+    return _principal_of(entry, state)
+
+
+def _principal_of(entry: CachedCredential, state: CredentialState | None) -> Principal | None:
+    """The principal of a cache hit whose re-check read ``state``; None when the entry no
+    longer holds. Raises LoginThrottled when its (name, address) is locked out."""
+    if state is not None and state.locked_for:
+        raise LoginThrottled(state.locked_for)
+    if state is None or state.user.disabled:
+        return None
+    if entry.access_token_id is None:
+        if state.user.is_robot or state.password_changed_at != entry.password_changed_at:
             return None
-        if entry.access_token_id is None:
-            if state.user.is_robot or state.password_changed_at != entry.password_changed_at:
-                return None
-            scopes = None
-        elif not state.token_active:
-            return None
-        else:
-            scopes = state.token_scopes
-        grants = uow.grants.for_user(state.user.id)
+        scopes = None
+    elif not state.token_active:
+        return None
+    else:
+        scopes = state.token_scopes
     return Principal(
-        user=state.user, grants=grants, scopes=scopes, access_token_id=entry.access_token_id
+        user=state.user,
+        grants=state.grants if state.grants is not None else Grants(),
+        scopes=scopes,
+        access_token_id=entry.access_token_id,
     )

@@ -13,7 +13,10 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
   "unknown" and simply fetched again; the issuance rate is not bound by WAL flushes. A
   request that allocated a repository (scenario B) commits durably instead: the relaxed
   commit applies only to a transaction whose one write is the record
-  (adapters/issued_tokens.py).
+  (adapters/issued_tokens.py). A request that cannot allocate (the usual one: pull, or
+  push to an existing repository) and makes no refresh token runs without a transaction:
+  one prepared statement reads the audience and the repositories, one records the token
+  (a transaction of its own); the rest takes one transaction.
 - Registry and login tokens are JWTs signed with the active key of the key ring
   (services/signing_keys.py: stored in the database, rotated with ``wharf-index keys
   rotate``) and verified against its published keys.
@@ -56,9 +59,10 @@ from wharf_protocol.tokens import (
 
 from ..domain import errors, policy
 from ..domain.model import Principal
+from ..domain.records import IssuanceLookup
 from ..settings import derive_token_key
 from . import credentials
-from .access import authorize
+from .access import authorize, decide, may_allocate
 from .credential_cache import CredentialCache
 from .principals import principal_for
 from .signing_keys import KeyRing
@@ -157,13 +161,24 @@ def _utc(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def _audience(uow: UnitOfWork, service: str | None) -> tuple[str, frozenset[str]]:
-    """Return the registry's name (the audience) and the namespaces it declared serving."""
+def _service(service: object) -> str:
+    """``service`` as a registry name to look up; ValueInvalid when missing or unknown."""
     if not service:
         raise errors.ValueInvalid("service", "the service parameter (the registry) is required")
-    found = uow.token_checks.audience(service) if isinstance(service, str) else None
+    if not isinstance(service, str):
+        raise _unknown_service(service)
+    return service
+
+
+def _unknown_service(service: object) -> errors.ValueInvalid:
+    return errors.ValueInvalid("service", f"unknown service {service!r}: no such registry")
+
+
+def _audience(uow: UnitOfWork, service: str | None) -> tuple[str, frozenset[str]]:
+    """Return the registry's name (the audience) and the namespaces it declared serving."""
+    found = uow.token_checks.audience(_service(service))
     if found is None:
-        raise errors.ValueInvalid("service", f"unknown service {service!r}: no such registry")
+        raise _unknown_service(service)
     return found[1], frozenset(found[2])
 
 
@@ -188,22 +203,31 @@ def issue(
     offline: bool = False,
     allocate: bool = True,
     refresh_token: str | None = None,
+    lookup: IssuanceLookup | None = None,
 ) -> TokenGrant:
     """Issue a token for ``service`` granting what ``principal`` may do of ``scopes``.
 
     ``offline`` adds a new refresh token (authenticated callers only) unless
     ``refresh_token`` is given, which is then returned as is. ``service`` naming the Index
     itself (:attr:`TokenAuthority.service`) gives a login token: no access whatever the
-    scopes, and only for an authenticated caller. Raises ValueInvalid (missing or unknown
-    service), AuthenticationFailed (an anonymous login token).
+    scopes, and only for an authenticated caller. ``lookup``: what
+    credential_cache.login_for_token already read for this ``service`` and the
+    repositories of ``scopes`` (spares that statement). Raises ValueInvalid (missing or
+    unknown service), AuthenticationFailed (an anonymous login token).
     """
     user = principal.user
     own = service == authority.service
     if own and user is None:
         raise errors.AuthenticationFailed("authentication required")
-    # The key is (re)loaded, when due, before the transaction: a request then holds one
+    # The key is (re)loaded, when due, before the database work: a request then holds one
     # pooled connection at a time.
     authority.keys.signing_key()
+    if not (offline and user is not None and refresh_token is None):  # no new refresh token
+        token_claims = _issue_unless_allocating(
+            uow, authority, principal, service, scopes, allocate, lookup
+        )
+        if token_claims is not None:
+            return TokenGrant(*token_claims, refresh_token if offline else None)
     with uow:
         if own:
             audience, granted = authority.service, ()
@@ -220,6 +244,45 @@ def issue(
         if offline and user is not None and refresh_token is None:
             refresh_token = _new_refresh_token(uow, authority, principal, claims)
     return TokenGrant(token, claims, refresh_token if offline else None)
+
+
+def _issue_unless_allocating(
+    uow: UnitOfWork,
+    authority: TokenAuthority,
+    principal: Principal,
+    service: str | None,
+    scopes: tuple[Scope, ...],
+    allocate: bool,
+    lookup: IssuanceLookup | None,
+) -> tuple[str, Claims] | None:
+    """Issue the token without a transaction: one statement reads the audience and the
+    requested repositories, one records the token (a transaction of its own, committed as
+    :func:`record` says). Return None, having written nothing, when the request may
+    allocate a repository (scenario B): that needs :func:`authorize`'s transaction."""
+    user = principal.user
+    with uow.reading():
+        if service == authority.service:
+            audience, granted = authority.service, ()
+        else:
+            names = [s.name for s in scopes if s.type == "repository"]
+            found = lookup
+            if found is None or found.audience != service:
+                found = uow.token_checks.issuance(_service(service), names)
+            if found is None:
+                raise _unknown_service(service)
+            served = _served(scopes, found.namespaces)
+            if allocate and may_allocate(principal, served, found.repositories):
+                return None
+            audience = found.audience
+            granted = decide(uow, principal, served, found.repositories)
+        token, claims = authority.issuer.issue(principal.name, audience, granted)
+        record(
+            uow,
+            claims,
+            user_id=user.id if user is not None else None,
+            access_token_id=principal.access_token_id,
+        )
+    return token, claims
 
 
 def record(

@@ -10,7 +10,8 @@ Usage (services do this; views never touch the stores)::
 
 Read-only work can use ``with uow.reading():`` instead (no BEGIN/COMMIT round trips; outside
 an open unit of work each statement runs on its own, inside one it joins it). Never write in
-such a block.
+such a block, except with a store method whose one statement is a complete write that says
+it commits on its own there (``issued_tokens.record``: the token endpoint's record).
 
 Re-entrant: a service may call another service with the same ``uow``; only the outermost
 ``with`` commits. ``uow.config`` carries the service configuration (password hasher,
