@@ -10,7 +10,7 @@ The callers:
 - ``admin_token``: alice's token on ``acme/*`` naming only ``admin``;
 - ``outsider``: bob with his password; ``owner``: alice with her password.
 
-Administration (visibility, description, collaborators, deletion, team grants, namespace
+Administration (visibility, description, collaborators, deletion, team grants, webhooks, namespace
 settings) needs a password or a session, or a token scope naming ``admin``; registry
 actions (``*`` included) never administer. Starring and commenting are the person's own
 acts: no access token does them. Outsiders get the answer of a repository that does not
@@ -22,7 +22,14 @@ from __future__ import annotations
 import psycopg2
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from wharf_index.services import access_tokens, comments, orgs, principals, repositories
+from wharf_index.services import (
+    access_tokens,
+    comments,
+    orgs,
+    principals,
+    repositories,
+    webhooks,
+)
 
 from tests.api.conftest import API, basic, bearer
 from tests.conftest import PASSWORD
@@ -31,6 +38,7 @@ CALLERS = ("pull", "push", "pullpush", "robot", "admin_token", "outsider", "owne
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 SCOPES = [{"repository": "acme/*", "actions": ["pull"]}]
 NEW_PASSWORD = "another long password"
+UUID = "6f1c2a8e-2b7e-4c55-9d47-0f4bb2b7a001"
 
 
 def _row(method: str, path: str, body: dict | None, *statuses: int):
@@ -40,6 +48,8 @@ def _row(method: str, path: str, body: dict | None, *statuses: int):
 
 REPO = "/repositories/acme/app"
 TEAM = "/orgs/acme/teams/devs"
+NS_HOOKS = "/namespaces/acme/webhooks"
+HOOK_URL = "https://hooks.example.com/wharf"
 # fmt: off
 TABLE = [
     #     method    path                                body
@@ -94,6 +104,26 @@ TABLE = [
          403, 403, 403, 403, 403, 201, 201),
     _row("DELETE", "/tokens/{token}", None,  # alice's pull token
          403, 403, 403, 403, 403, 404, 204),
+    _row("POST", f"{REPO}/-/webhooks", {"url": HOOK_URL},
+         403, 403, 403, 403, 201, 404, 201),
+    _row("PATCH", f"{REPO}/-/webhooks/{{hook}}", {"name": "renamed"},
+         403, 403, 403, 403, 200, 404, 200),
+    _row("DELETE", f"{REPO}/-/webhooks/{{hook}}", None,
+         403, 403, 403, 403, 204, 404, 204),
+    _row("POST", f"{REPO}/-/webhooks/{{hook}}/ping", None,
+         403, 403, 403, 403, 202, 404, 202),
+    _row("POST", f"{REPO}/-/webhooks/{{hook}}/deliveries/{{delivery}}/redeliver", None,
+         403, 403, 403, 403, 202, 404, 202),
+    _row("POST", f"{NS_HOOKS}", {"url": HOOK_URL},
+         403, 403, 403, 403, 403, 403, 201),
+    _row("PATCH", f"{NS_HOOKS}/{{ns_hook}}", {"name": "renamed"},
+         403, 403, 403, 403, 403, 403, 200),
+    _row("DELETE", f"{NS_HOOKS}/{{ns_hook}}", None,
+         403, 403, 403, 403, 403, 403, 204),
+    _row("POST", f"{NS_HOOKS}/{{ns_hook}}/ping", None,
+         403, 403, 403, 403, 403, 403, 202),
+    _row("POST", f"{NS_HOOKS}/{{ns_hook}}/deliveries/{{ns_delivery}}/redeliver", None,
+         403, 403, 403, 403, 403, 403, 202),
     _row("POST", "/namespaces/acme/robots", {"name": "bot", "scopes": SCOPES},
          403, 403, 403, 403, 403, 403, 201),
     _row("POST", "/robots/acme+ci/tokens", {"name": "t", "scopes": SCOPES},
@@ -114,8 +144,13 @@ TABLE = [
          403, 403, 403, 403, 403, 403, 403),
 ]
 # fmt: on
-# Signing in and out are not resource changes: anyone may call them.
-NOT_IN_TABLE = {("POST", "api.create_session"), ("DELETE", "api.delete_session")}
+# Signing in and out are not resource changes: anyone may call them. A webhook receiver's
+# callback carries no credentials: its URL's token is one (tests/api/test_webhooks.py).
+NOT_IN_TABLE = {
+    ("POST", "api.create_session"),
+    ("DELETE", "api.delete_session"),
+    ("POST", "api.post_webhook_callback"),
+}
 
 
 @pytest.fixture
@@ -131,7 +166,16 @@ def world(uow, make_user, _shared_db):
                 cur.execute(emptying)
         finally:
             conn.close()
-        return _populate(uow, make_user)
+        made = _populate(uow, make_user)
+        conn = psycopg2.connect(url)  # the pings were delivered: they may be redelivered
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(
+                    "UPDATE webhook_deliveries SET status = 'delivered', finished_at = now()"
+                )
+        finally:
+            conn.close()
+        return made
 
     return build
 
@@ -151,6 +195,12 @@ def _populate(uow, make_user):
     orgs.add_team_member(uow, "acme", "devs", "dave", actor=alice)
     orgs.grant_repository(uow, "acme", "devs", "acme/app", actor=alice)
     comment = comments.add_comment(uow, alice, "acme/app", "first")
+    hooks, deliveries = {}, {}
+    for kind, owner in (("repository", "acme/app"), ("namespace", "acme")):
+        hook, _ = webhooks.create_webhook(uow, alice, webhooks.Owner(kind, owner), url=HOOK_URL)
+        hooks[kind] = hook.id
+        ping = webhooks.ping(uow, alice, webhooks.Owner(kind, owner), hook.id)
+        deliveries[kind] = ping.delivery_id
 
     def token(*actions: str):
         return access_tokens.create_access_token(
@@ -170,7 +220,14 @@ def _populate(uow, make_user):
         "outsider": basic("bob"),
         "owner": basic("alice"),
     }
-    return headers, {"comment": comment.id, "token": pull.id}
+    return headers, {
+        "comment": comment.id,
+        "token": pull.id,
+        "hook": hooks["repository"],
+        "delivery": deliveries["repository"],
+        "ns_hook": hooks["namespace"],
+        "ns_delivery": deliveries["namespace"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -199,7 +256,8 @@ def test_the_table_covers_every_mutating_route(app):
     adapter = app.url_map.bind("index.test")
     covered = set()
     for method, path, _, _ in TABLE:
-        endpoint, _ = adapter.match(f"{API}{path.format(comment=1, token=1)}", method=method)
+        ids = dict(comment=1, token=1, hook=1, ns_hook=1, delivery=UUID, ns_delivery=UUID)
+        endpoint, _ = adapter.match(f"{API}{path.format(**ids)}", method=method)
         covered.add((method, endpoint))
     routes = set()
     for rule in app.url_map.iter_rules():
