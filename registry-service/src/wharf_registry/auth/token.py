@@ -34,9 +34,8 @@ worker's threads), so a token is checked locally once, not per request:
   confirmed before keeps working until it expires (stale-if-error), so pulls survive an
   Index outage; a token never confirmed gets the 503;
 - single flight: requests carrying the same token while it is being verified wait for that
-  one verification (one Index call per worker), at most ``wait`` seconds (60: longer than a
-  call with the Index client's timeouts and retries can take), then get the 503 rather than
-  calling the Index themselves;
+  one verification (one Index call per worker), at most ``wait`` seconds (:data:`WAIT`),
+  then get the 503 rather than calling the Index themselves;
 - ``confirm="async"`` (remote only): a token that passed the local check is accepted at once
   for requests needing ``pull`` only (reads) while the Index confirmation runs in the
   background; requests needing ``push`` or ``delete`` wait for it (:meth:`TokenAuth.authorize`).
@@ -84,7 +83,9 @@ logger = logging.getLogger(__name__)
 
 CACHE_CAPACITY = CAPACITY
 CONFIRM_MODES = SYNC, ASYNC = ("sync", "async")
-WAIT = 60.0  # seconds a request waits for another's verification of its token, then 503
+# Seconds a request waits for another's verification of its token, then 503: longer than a
+# call with the registry's Index client takes (app.py: 2 attempts of 3.05 s connect + 5 s read).
+WAIT = 20.0
 CONFIRMERS = 4  # background confirmation threads per worker (async mode)
 Verify = Callable[[str], Claims]
 
