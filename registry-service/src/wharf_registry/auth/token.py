@@ -54,6 +54,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from flask import Request
 from wharf_protocol.client import (
@@ -134,8 +135,7 @@ class TokenIdentity(Identity):
     pending: Pending | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """A token's claims, and its confirmation when still pending (see TokenIdentity)."""
 
     claims: Claims
@@ -243,6 +243,10 @@ class TokenVerification:
 
     def __call__(self, token: str) -> Claims:
         """Return the claims of ``token`` once settled; InvalidToken or IndexUnreachable."""
+        now = self._clock()
+        known = self.cache.get(token_key(token), now)
+        if type(known) is Entry and now < known.confirmed_until:
+            return known.claims  # the hot path, as in check()
         checked = self.check(token)
         return checked.claims if checked.pending is None else checked.pending.wait()
 
