@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import responses
 from fake_index import CREDENTIAL, NAME, REALM, URL, FakeIndex, bearer
+from wharf_registry.auth.token import Pending
 from wharf_registry.settings import Settings
 
 PULL_PUSH = "repository:team/app:pull,push"
@@ -64,7 +65,21 @@ def settled(app) -> bool:
     return len(app.extensions["registry"].auth._verify.flights) == 0
 
 
-def test_a_pull_goes_ahead_while_a_push_waits_for_the_index(app, index):
+@pytest.fixture
+def waits(monkeypatch) -> list[int]:
+    """Count the requests that started waiting for a pending Index confirmation."""
+    started: list[int] = []
+    wait = Pending.wait
+
+    def counted(self):
+        started.append(1)
+        return wait(self)
+
+    monkeypatch.setattr(Pending, "wait", counted)
+    return started
+
+
+def test_a_pull_goes_ahead_while_a_push_waits_for_the_index(app, index, waits):
     token = index.token(PULL_PUSH)
     calls = index.verify_calls
     index.hold = threading.Event()
@@ -76,8 +91,10 @@ def test_a_pull_goes_ahead_while_a_push_waits_for_the_index(app, index):
         push = pool.submit(
             app.test_client().post, "/v2/team/app/blobs/uploads/", headers=bearer(token)
         )
+        poll(lambda: len(waits) == 1)  # the push waits for the confirmation
         assert client.get("/v2/team/app/tags/list", headers=bearer(token)).status_code == 200
-        assert not push.done()  # still waiting for the confirmation
+        assert not push.done()
+        assert len(waits) == 1  # the reads did not wait
         index.hold.set()
         assert push.result(10).status_code == 202
     assert index.verify_calls == calls + 1  # one call for all three requests
