@@ -25,6 +25,8 @@ Variables (the README carries the same table)::
     REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE     PEM certificates of the token server's keys (file)
     REGISTRY_AUTH_TOKEN_JWKS               JWK Set file or URL [<INDEX_URL>/.well-known/jwks.json]
     REGISTRY_AUTH_TOKEN_CACHE_TTL          seconds a remote verification is reused [30]
+    REGISTRY_AUTH_TOKEN_CACHE_SIZE         verified tokens remembered per worker [10000]
+    REGISTRY_AUTH_TOKEN_CONFIRM            sync | async (reads before the Index answers) [sync]
     REGISTRY_AUTH_TOKEN_LEEWAY             clock-skew allowance in seconds   [60]
     REGISTRY_NOTIFICATIONS_ENABLED         durable events to the Index       [true with INDEX_URL]
     REGISTRY_NOTIFICATIONS_BATCH           events per delivery               [100]
@@ -73,6 +75,7 @@ __all__ = ["ConfigError", "Settings"]
 DRIVERS = ("filesystem", "s3", "inmemory")
 AUTH_BACKENDS = ("none", "htpasswd", "token")
 TOKEN_VERIFY_MODES = REMOTE, LOCAL = ("remote", "local")
+TOKEN_CONFIRM_MODES = SYNC, ASYNC = ("sync", "async")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVEL_ALIASES = {"WARN": "WARNING"}  # the reference registry's name for WARNING
 LOG_FORMATS = ("json", "text")
@@ -143,6 +146,8 @@ class Settings:
     token_rootcertbundle: str | None = None  # public keys only: no setting takes a private key
     token_jwks: str | None = None  # file or URL; default <index_url>/.well-known/jwks.json
     token_cache_ttl: int = 30
+    token_cache_size: int = 10_000
+    token_confirm: str = SYNC
     token_leeway: int = 60
     notifications_enabled: bool | None = None  # default: index_url is set
     notifications_batch: int = 100
@@ -180,6 +185,11 @@ class Settings:
         if self.auth == "token":
             if self.token_verify == REMOTE:
                 found += self._require_index("REGISTRY_AUTH=token (remote verification)")
+            elif self.token_confirm == ASYNC:
+                found.append(
+                    "REGISTRY_AUTH_TOKEN_CONFIRM: async needs REGISTRY_AUTH_TOKEN_VERIFY=remote "
+                    "(local verification has no Index confirmation)"
+                )
             if not (self.token_jwks or self.token_rootcertbundle):
                 found.append(
                     "REGISTRY_AUTH_TOKEN_JWKS (or _ROOTCERTBUNDLE): required when "
@@ -291,6 +301,8 @@ def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object
         if jwks and jwks.startswith(("http://", "https://"))
         else parser.keys("REGISTRY_AUTH_TOKEN_JWKS", bundle=False),
         "token_cache_ttl": parser.integer("REGISTRY_AUTH_TOKEN_CACHE_TTL", 30, low=0),
+        "token_cache_size": parser.integer("REGISTRY_AUTH_TOKEN_CACHE_SIZE", 10_000),
+        "token_confirm": parser.choice("REGISTRY_AUTH_TOKEN_CONFIRM", TOKEN_CONFIRM_MODES, SYNC),
         "token_leeway": parser.integer("REGISTRY_AUTH_TOKEN_LEEWAY", 60, low=0),
         "notifications_enabled": None
         if not enabled

@@ -4,15 +4,16 @@ It signs tokens with its :class:`SigningKey` (:meth:`FakeIndex.rotate` starts si
 a new one, still publishing the old), serves the public keys as ``/.well-known/jwks.json``
 (counting fetches), verifies tokens with the real :class:`TokenVerifier` (audience = the
 calling registry's name from Basic auth), answers 422 ``TOKEN_INVALID``
-with the reason like the Index, records every event envelope (loaded strictly, to catch
-producer typos), and can be switched ``down`` (connection refused) or made to reject
-envelopes.
+with the reason like the Index (or holds its answers until ``hold`` is set), records every
+event envelope (loaded strictly, to catch producer typos), and can be switched ``down``
+(connection refused) or made to reject envelopes.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Sequence
 
 import requests
@@ -46,6 +47,7 @@ class FakeIndex:
         self.check_audience = check_audience
         self.revoked: set[str] = set()  # tokens the Index says were revoked
         self.down = False
+        self.hold: threading.Event | None = None  # verify answers wait until it is set
         self.verify_calls = 0
         self.event_posts: list[list[Event]] = []
         self.reject: Callable[[list[Event]], bool] = lambda events: False
@@ -94,6 +96,8 @@ class FakeIndex:
 
     def _verify(self, request):
         self.verify_calls += 1
+        if self.hold is not None and not self.hold.wait(10):
+            return 504, {}, ""
         if self.down:
             return requests.ConnectionError("connection refused")
         caller = self._caller(request)

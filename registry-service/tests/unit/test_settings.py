@@ -118,6 +118,7 @@ def test_token_mode_defaults_derive_from_the_index():
     assert s.token_jwks == "http://index:5001/.well-known/jwks.json"
     assert s.token_rootcertbundle is None
     assert (s.token_cache_ttl, s.token_leeway) == (30, 60)
+    assert (s.token_cache_size, s.token_confirm) == (10_000, "sync")
     assert s.notifications_enabled is True
     assert (s.notifications_batch, s.notifications_interval) == (100, 1.0)
     assert s.notifications_max_backoff == 60.0
@@ -183,6 +184,49 @@ def test_bad_index_variables_are_named():
     ):
         assert sum(p.startswith(name) for p in problems) == 1, (name, problems)
     assert len(problems) == 6, problems
+
+
+REMOTE_TOKEN = {
+    "REGISTRY_AUTH": "token",
+    "REGISTRY_INDEX_URL": "http://index:5001",
+    "REGISTRY_INDEX_NAME": "reg1",
+    "REGISTRY_INDEX_CREDENTIAL": "cred",
+}
+
+
+def test_token_cache_size_and_confirmation_mode():
+    s = Settings.from_env(
+        {
+            **REMOTE_TOKEN,
+            "REGISTRY_AUTH_TOKEN_CACHE_SIZE": "500",
+            "REGISTRY_AUTH_TOKEN_CONFIRM": "ASYNC",
+        }
+    )
+    assert (s.token_cache_size, s.token_confirm) == (500, "async")
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"REGISTRY_AUTH_TOKEN_CONFIRM": "later"}, "REGISTRY_AUTH_TOKEN_CONFIRM: 'later' is not"),
+        ({"REGISTRY_AUTH_TOKEN_CACHE_SIZE": "big"}, "REGISTRY_AUTH_TOKEN_CACHE_SIZE: 'big' is not"),
+        ({"REGISTRY_AUTH_TOKEN_CACHE_SIZE": "0"}, "REGISTRY_AUTH_TOKEN_CACHE_SIZE: 0 must be"),
+        (
+            {
+                **TOKEN_LOCAL,
+                "REGISTRY_AUTH_TOKEN_JWKS": "https://t.example/jwks.json",
+                "REGISTRY_AUTH_TOKEN_CONFIRM": "async",
+            },
+            "REGISTRY_AUTH_TOKEN_CONFIRM: async needs REGISTRY_AUTH_TOKEN_VERIFY=remote",
+        ),
+    ],
+    ids=["confirm-unknown", "size-not-a-number", "size-zero", "async-with-local"],
+)
+def test_bad_token_cache_settings_are_named(variables, expected):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**REMOTE_TOKEN, **variables})
+    assert [p for p in info.value.problems if p.startswith(expected)], info.value.problems
+    assert len(info.value.problems) == 1, info.value.problems
 
 
 def test_notifications_need_the_index_connection():

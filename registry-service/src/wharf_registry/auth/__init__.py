@@ -2,7 +2,8 @@
 
 ``none`` (default), ``htpasswd`` (scenario D) and ``token`` (Bearer JWTs from the Wharf
 Index or another token server, checked with its published public keys, :mod:`.published`,
-then, in ``remote`` mode, with the Index, :mod:`.token`).
+then, in ``remote`` mode, with the Index, :mod:`.token`; remembered per worker,
+:mod:`.tokencache`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .base import AccessDenied, AuthenticationRequired, Authenticator, Identity
 from .htpasswd import HtpasswdAuth, HtpasswdError
 from .none import NoAuth
 from .published import FetchedKeys, PublishedKeys, is_url
-from .token import RemoteVerification, TokenAuth, local_verification
+from .token import TokenAuth, TokenVerification, local_verification
 
 __all__ = [
     "AccessDenied",
@@ -52,13 +53,18 @@ def _token_auth(settings: Settings, index: IndexClient | None) -> TokenAuth:
         raise ConfigError(settings.problems())
     service = settings.token_service or ""
     keys = published_keys(settings)
-    verify = local_verification(keys, settings.token_issuer, service, settings.token_leeway)
-    if settings.token_verify == REMOTE:
-        if index is None:
-            raise ConfigError(["REGISTRY_INDEX_URL: required for remote token verification"])
-        verify = RemoteVerification(
-            index, service, settings.token_cache_ttl, settings.token_leeway, local=verify
-        )
+    local = local_verification(keys, settings.token_issuer, service, settings.token_leeway)
+    if settings.token_verify == REMOTE and index is None:
+        raise ConfigError(["REGISTRY_INDEX_URL: required for remote token verification"])
+    verify = TokenVerification(
+        local,
+        index if settings.token_verify == REMOTE else None,
+        service,
+        ttl=settings.token_cache_ttl,
+        leeway=settings.token_leeway,
+        capacity=settings.token_cache_size,
+        confirm=settings.token_confirm,
+    )
     return TokenAuth(settings.token_realm or "", service, verify, keys)
 
 

@@ -19,22 +19,42 @@ the registry holds no key that can sign a token), ``iss``, ``aud``, ``exp`` and 
 with the leeway (:class:`wharf_protocol.tokens.TokenVerifier`). ``local`` stops there
 (a foreign token server without a verify endpoint). ``remote`` then asks the Index
 (``IndexClient.verify_token``) whether the token is still good (revocation), so a forged
-or foreign token never reaches the Index; the answer is cached, keyed by a SHA-256 of the
-token (the token itself is never stored or logged), for at most min(``exp`` + leeway,
-now + TTL): a token revoked at the Index stops working within the TTL. While the Index
-cannot be reached, a token verified before keeps working until it expires
-(stale-if-error), so pulls survive an Index outage; a token never seen gets the 503.
+or foreign token never reaches the Index.
+
+:class:`TokenVerification` remembers the outcome per worker process (:mod:`.tokencache`,
+keyed by a SHA-256 of the token, which is never stored or logged; bounded LRU shared by the
+worker's threads), so a token is checked locally once, not per request:
+
+- an entry is never used at or after the token's ``exp`` + leeway (when the verifier itself
+  starts refusing it), whatever happens to the keys meanwhile;
+- ``remote``: the Index's confirmation is reused for at most ``ttl`` seconds (then asked
+  again, without a new signature check), so a token revoked at the Index stops working
+  within the TTL; a token the Index refuses is remembered as refused (until its expiry)
+  and never asked about again. While the Index cannot be reached, a token the Index
+  confirmed before keeps working until it expires (stale-if-error), so pulls survive an
+  Index outage; a token never confirmed gets the 503;
+- single flight: requests carrying the same token while it is being verified wait for that
+  one verification (one Index call per worker), at most ``wait`` seconds (:data:`WAIT`),
+  then get the 503 rather than calling the Index themselves;
+- ``confirm="async"`` (remote only): a token that passed the local check is accepted at once
+  for requests needing ``pull`` only (reads) while the Index confirmation runs in the
+  background; requests needing ``push`` or ``delete`` wait for it (:meth:`TokenAuth.authorize`).
+  Once the Index refuses the token, it is refused for everything. The trade-off: a revoked
+  token may serve reads for one Index round trip. A confirmation that fails (Index
+  unreachable) ends the grace for that token: its requests then wait for a confirmation, as
+  in ``sync`` mode (503 while the Index is down), so an outage never turns into unchecked
+  revocation.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from flask import Request
 from wharf_protocol.client import (
@@ -49,10 +69,25 @@ from wharf_protocol.tokens import Claims, KeyFinder, TokenError, TokenVerifier
 
 from .base import AuthenticationRequired, Authenticator, Identity
 from .published import KeysUnavailable
+from .tokencache import (
+    CAPACITY,
+    Entry,
+    Flight,
+    Flights,
+    FlightTimeout,
+    Refusal,
+    TokenCache,
+    token_key,
+)
 
 logger = logging.getLogger(__name__)
 
-CACHE_CAPACITY = 10_000
+CACHE_CAPACITY = CAPACITY
+CONFIRM_MODES = SYNC, ASYNC = ("sync", "async")
+# Seconds a request waits for another's verification of its token, then 503: longer than a
+# call with the registry's Index client takes (app.py: 2 attempts of 3.05 s connect + 5 s read).
+WAIT = 20.0
+CONFIRMERS = 4  # background confirmation threads per worker (async mode)
 Verify = Callable[[str], Claims]
 
 
@@ -76,6 +111,37 @@ class IndexUnreachable(Exception):
     """The token cannot be verified now: the Index is unreachable or refuses this registry."""
 
 
+class Pending:
+    """The Index confirmation of a token accepted before it answered (async mode)."""
+
+    def __init__(self, flight: Flight, wait: float) -> None:
+        self._flight, self._wait = flight, wait
+
+    def wait(self) -> Claims:
+        """The confirmed claims; InvalidToken if the Index refused; IndexUnreachable."""
+        try:
+            return self._flight.result(self._wait)
+        except FlightTimeout:
+            logger.error("token verification: no answer from the Index within %s s", self._wait)
+            raise IndexUnreachable(
+                "the Index cannot verify the token now; try again later"
+            ) from None
+
+
+@dataclass(frozen=True)
+class TokenIdentity(Identity):
+    """A token's identity; ``pending``: its Index confirmation is still running (async)."""
+
+    pending: Pending | None = field(default=None, compare=False, repr=False)
+
+
+class Checked(NamedTuple):
+    """A token's claims, and its confirmation when still pending (see TokenIdentity)."""
+
+    claims: Claims
+    pending: Pending | None = None
+
+
 class TokenAuth(Authenticator):
     """Bearer tokens verified by ``verify`` (remote or local), authorised per request."""
 
@@ -93,15 +159,22 @@ class TokenAuth(Authenticator):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationRequired("authentication required: a bearer token is needed")
-        claims = self._verify(token)
-        return Identity(name=claims.subject, access=claims.access)
+        check = getattr(self._verify, "check", None)
+        checked = check(token) if check is not None else Checked(self._verify(token))
+        claims = checked.claims
+        return TokenIdentity(name=claims.subject, access=claims.access, pending=checked.pending)
 
     def authorize(self, identity: Identity, scopes: Sequence[Scope]) -> None:
-        """Raise InsufficientScope unless the token grants every action of ``scopes``."""
+        """Raise InsufficientScope unless the token grants every action of ``scopes``; then,
+        unless ``scopes`` need ``pull`` only, wait for a pending Index confirmation (which
+        raises InvalidToken for a token the Index refused, IndexUnreachable)."""
         for scope in scopes:
             for action in sorted(scope.actions):
                 if not identity.may(scope.type, scope.name, action):
                     raise InsufficientScope(scope)
+        pending = getattr(identity, "pending", None)
+        if pending is not None and any(a != "pull" for s in scopes for a in s.actions):
+            pending.wait()
 
     def challenge(self, scopes: Sequence[Scope], error: str | None = None) -> str:
         """Return ``Bearer realm=..,service=..[,scope=..][,error=..]``."""
@@ -136,63 +209,139 @@ def local_verification(
     return verify
 
 
-@dataclass(frozen=True)
-class _Entry:
-    claims: Claims
-    fresh_until: float  # reuse without asking the Index until then
-    valid_until: float  # exp + leeway: usable while the Index is unreachable
+class TokenVerification:
+    """Verify tokens with ``local`` (the published keys), then, when ``index`` is given, with
+    the Index; remember the outcome (module doc). ``clock`` is epoch seconds (token times).
 
-
-class RemoteVerification:
-    """Verify tokens locally (``local``), then with the Index; cache results (bounded LRU,
-    thread-safe)."""
+    Call it for settled claims (waits for the Index even in async mode), or use :meth:`check`.
+    Raises InvalidToken (401) or IndexUnreachable (503).
+    """
 
     def __init__(
         self,
-        client: IndexClient,
-        service: str,
-        ttl: int,
-        leeway: int,
-        capacity: int = CACHE_CAPACITY,
+        local: Verify,
+        index: IndexClient | None = None,
+        service: str = "",
+        ttl: int = 30,
+        leeway: int = 60,
+        capacity: int = CAPACITY,
+        confirm: str = SYNC,
         clock: Callable[[], float] = time.time,
-        local: Verify | None = None,
+        wait: float = WAIT,
     ) -> None:
-        self._local = local  # checked before the Index is asked (None: tests of the cache)
-        self._client = client
-        self._service = service
-        self._ttl, self._leeway, self._capacity, self._clock = ttl, leeway, capacity, clock
-        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
+        if confirm not in CONFIRM_MODES:
+            raise ValueError(f"confirm must be one of {', '.join(CONFIRM_MODES)}")
+        if confirm == ASYNC and index is None:
+            raise ValueError("async confirmation needs the Index (remote verification)")
+        self._local, self._index, self._service = local, index, service
+        self._ttl, self._leeway, self._clock, self._wait = ttl, leeway, clock, wait
+        self._async = confirm == ASYNC
+        self.cache = TokenCache(capacity)
+        self.flights = Flights()
+        self._confirmers: ThreadPoolExecutor | None = None
+        self._confirmers_lock = threading.Lock()
 
     def __call__(self, token: str) -> Claims:
-        """Return the claims of ``token``; InvalidToken or IndexUnreachable otherwise."""
-        key = hashlib.sha256(token.encode()).digest()
+        """Return the claims of ``token`` once settled; InvalidToken or IndexUnreachable."""
         now = self._clock()
-        entry = self._get(key, now)
-        if entry is not None and now < entry.fresh_until:
-            return entry.claims
-        if self._local is not None and entry is None:
-            self._local(token)  # InvalidToken: a forged or foreign token never reaches the Index
+        known = self.cache.get(token_key(token), now)
+        if type(known) is Entry and now < known.confirmed_until:
+            return known.claims  # the hot path, as in check()
+        checked = self.check(token)
+        return checked.claims if checked.pending is None else checked.pending.wait()
+
+    def check(self, token: str) -> Checked:
+        """Return the claims of ``token``, with a pending confirmation in async mode."""
+        key = token_key(token)
+        now = self._clock()
+        known = self.cache.get(key, now)
+        if isinstance(known, Refusal):
+            raise InvalidToken(f"token rejected: {known.reason}")
+        if known is not None and now < known.confirmed_until:
+            return Checked(known.claims)  # the hot path: no signature check, no call
+        defer = self._async and (known is None or known.deferrable)
+        flight, leader = self.flights.join(key)
+        if leader:
+            self._lead(key, token, flight, defer)
         try:
-            claims = self._client.verify_token(token)
+            if defer:  # a read decided when it came: only a refusal stops it now
+                claims = flight.checked_claims(self._wait)
+                if not flight.done or isinstance(flight.error, IndexUnreachable):
+                    return Checked(claims, Pending(flight, self._wait))
+            return Checked(flight.result(self._wait))
+        except FlightTimeout:
+            logger.error(
+                "token verification: another request's verification of the same token did "
+                "not end within %s s",
+                self._wait,
+            )
+            raise IndexUnreachable("the token cannot be verified now; try again later") from None
+
+    def _lead(self, key: bytes, token: str, flight: Flight, defer: bool) -> None:
+        """Verify for every request waiting on ``flight``: locally unless done before, then
+        with the Index, here or (``defer``) in the background."""
+        now = self._clock()
+        known = self.cache.get(key, now)  # again: a flight may have ended since the lookup
+        if isinstance(known, Refusal):
+            self.flights.land(key, flight, error=InvalidToken(f"token rejected: {known.reason}"))
+            return
+        if known is not None and now < known.confirmed_until:
+            self.flights.land(key, flight, known.claims)
+            return
+        if known is None:
+            try:
+                claims = self._local(token)
+            except BaseException as exc:
+                self.flights.land(key, flight, error=exc)
+                raise
+            valid_until = claims.expires_at + self._leeway
+            if self._index is None:  # local mode: the local check is all there is
+                entry = Entry(claims, valid_until, valid_until, confirmed=True)
+                self.cache.put(key, entry)
+                self.flights.land(key, flight, claims)
+                return
+            known = Entry(claims, valid_until)
+            self.cache.put(key, known)
+        entry = known
+        flight.passed_local_check(entry.claims)
+
+        def confirm() -> None:
+            self.flights.fly(key, flight, lambda: self._confirm(key, token, entry))
+
+        if defer:
+            self._background(confirm)
+        else:
+            confirm()
+
+    def _confirm(self, key: bytes, token: str, known: Entry) -> Claims:
+        """Ask the Index about a token that passed the local check; cache the answer."""
+        assert self._index is not None  # noqa: S101 - only remote mode confirms
+        now = self._clock()
+        try:
+            claims = self._index.verify_token(token)
         except TokenRejected as exc:
-            self._drop(key)
+            self.cache.put(key, Refusal(exc.reason, known.valid_until))
             raise InvalidToken(f"token rejected: {exc.reason}") from None
         except (IndexUnavailable, RegistryCredentialRejected) as exc:
-            return self._unreachable(exc, entry)
-        self._check(claims, now)
-        valid_until = claims.expires_at + self._leeway
-        self._put(key, _Entry(claims, min(now + self._ttl, valid_until), valid_until))
+            return self._unreachable(key, exc, known)
+        problem = self._problem(claims, now)
+        if problem:
+            self.cache.put(key, Refusal(problem, known.valid_until))
+            raise InvalidToken(f"token rejected: {problem}")
+        valid_until = min(known.valid_until, claims.expires_at + self._leeway)
+        confirmed_until = min(now + self._ttl, valid_until)
+        self.cache.put(key, Entry(claims, valid_until, confirmed_until, confirmed=True))
         return claims
 
-    def _unreachable(self, exc: Exception, entry: _Entry | None) -> Claims:
-        if entry is not None:
+    def _unreachable(self, key: bytes, exc: Exception, known: Entry) -> Claims:
+        if known.confirmed:
             logger.warning(
                 "token verification: %s; using the cached verification of token %s",
                 exc,
-                entry.claims.token_id,
+                known.claims.token_id,
             )
-            return entry.claims
+            return known.claims
+        self.cache.put(key, replace(known, deferrable=False))  # no more reads before an answer
         if isinstance(exc, RegistryCredentialRejected):
             logger.error(
                 "token verification refused: %s; check REGISTRY_INDEX_NAME and "
@@ -203,34 +352,43 @@ class RemoteVerification:
             logger.error("token verification impossible, the Index is unreachable: %s", exc)
         raise IndexUnreachable("the Index cannot verify the token now; try again later") from None
 
-    def _check(self, claims: Claims, now: float) -> None:
+    def _problem(self, claims: Claims, now: float) -> str | None:
         if claims.audience != self._service:
-            raise InvalidToken("token rejected: wrong_audience")
+            return "wrong_audience"
         if now >= claims.expires_at + self._leeway:
-            raise InvalidToken("token rejected: expired")
+            return "expired"
+        return None
 
-    def _get(self, key: bytes, now: float) -> _Entry | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if now >= entry.valid_until:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry
-
-    def _put(self, key: bytes, entry: _Entry) -> None:
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
-
-    def _drop(self, key: bytes) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
+    def _background(self, work: Callable[[], None]) -> None:
+        with self._confirmers_lock:
+            if self._confirmers is None:  # made on first use: in the worker, after the fork
+                self._confirmers = ThreadPoolExecutor(CONFIRMERS, "token-confirm")
+            try:
+                self._confirmers.submit(work)
+                return
+            except RuntimeError:  # shutting down: confirm here rather than never
+                pass
+        work()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self.cache)
+
+
+class RemoteVerification(TokenVerification):
+    """Remote mode (``local`` required) with the Index client first."""
+
+    def __init__(
+        self,
+        client: IndexClient,
+        service: str,
+        ttl: int,
+        leeway: int,
+        capacity: int = CAPACITY,
+        clock: Callable[[], float] = time.time,
+        local: Verify | None = None,
+        confirm: str = SYNC,
+        wait: float = WAIT,
+    ) -> None:
+        if local is None:
+            raise ValueError("remote verification starts with the local check: give local")
+        super().__init__(local, client, service, ttl, leeway, capacity, confirm, clock, wait)
