@@ -3,12 +3,14 @@ the durable outbox sink (:mod:`.outbox`) and its background delivery (:mod:`.del
 
 The chain, after the reference registry's notification sinks: emitter -> OutboxSink
 (storage, inside the request) -> Delivery (background thread, retries with backoff) ->
-IndexClient (HTTP).
+IndexClient (HTTP). Pull events take a side road: emitter -> PullCounter (memory) -> its
+flusher thread -> OutboxSink, so a manifest GET does not wait for storage.
 """
 
 from .delivery import Delivery
 from .emitter import Emitter
 from .outbox import Outbox, OutboxSink
+from .pull_counter import PullCounter
 from .sinks import EventSink, NullSink
 
-__all__ = ["Delivery", "Emitter", "EventSink", "NullSink", "Outbox", "OutboxSink"]
+__all__ = ["Delivery", "Emitter", "EventSink", "NullSink", "Outbox", "OutboxSink", "PullCounter"]
