@@ -16,8 +16,8 @@ tagged ``bench``) to both, through the token flow for the token registry, then m
 alternating the two registries figure by figure:
 
 - the image pull, MB/s: manifest GET + 64 blob GETs, at concurrency 1 and 16;
-- manifest HEAD (no event) and GET (one pull event in the outbox each) by tag, requests/s,
-  at concurrency 1 and 16.
+- manifest HEAD (no event) and GET (a pull counted in memory, written to the outbox as one
+  counted event per flush interval) by tag, requests/s, at concurrency 1 and 16.
 
 The client behaves like docker: each round it follows the registry's 401 challenge to the
 Index's ``/v2/token`` (Basic credentials of the user) and reuses that one token (Bearer) for

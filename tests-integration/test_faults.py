@@ -17,6 +17,7 @@ import pytest
 import requests
 from oci_client import Image
 from stack import wait_for
+from wharf_protocol.events import load_envelope
 
 CATCH_UP = 90  # s: covers the registry's 60 s outbox lease left by a killed holder
 
@@ -40,6 +41,16 @@ def _pending(stack) -> list[str]:
         return sorted(os.listdir(_outbox(stack)))
     except FileNotFoundError:
         return []
+
+
+def _pulls_written(stack) -> int:
+    """The pulls the outbox's pull events stand for (a registry counts pulls in memory and
+    writes them every REGISTRY_EVENTS_PULL_FLUSH_INTERVAL, 1 s)."""
+    total = 0
+    for name in _pending(stack):
+        with open(os.path.join(_outbox(stack), name), "rb") as f:
+            total += sum(e.count for e in load_envelope(f.read()) if e.action == "pull")
+    return total
 
 
 def _repository(stack, name: str, user: str = "alice") -> dict | None:
@@ -118,6 +129,8 @@ def test_registry_killed_with_events_in_its_outbox(stack, tmp_path):
     try:
         client.push_image("alice/f-outbox", "1", image)
         assert client.get_manifest("alice/f-outbox", "1").status_code == 200  # one pull
+        # A kill -9 loses the pulls of the last flush window: wait until it is written.
+        wait_for(lambda: _pulls_written(stack) == 1, timeout=10, message="the pull's flush")
         pending = _pending(stack)
         assert pending, "events should wait in the outbox while the Index is down"
         registry.kill()

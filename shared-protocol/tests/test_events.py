@@ -14,6 +14,7 @@ from wharf_protocol.events import (
     ACTIONS,
     DELETE,
     EVENTS_MEDIA_TYPE,
+    MAX_PULL_COUNT,
     MOUNT,
     PULL,
     PUSH,
@@ -215,6 +216,55 @@ def test_repository_delete_dumps_only_the_repository():
     assert wire["timestamp"].endswith("Z")
 
 
+def pull_wire(**fields):
+    data = json.loads(SAMPLE)
+    data["events"] = [{**data["events"][0], **fields}]
+    return data
+
+
+def test_a_pull_count_loads_and_dumps_as_wharfs_count_field():
+    (event,) = load_envelope(pull_wire(count=17), strict=True)
+    assert event.count == 17 and event.action == PULL
+    assert dump_envelope([event])["events"][0]["count"] == 17
+    (top,) = load_envelope(pull_wire(count=MAX_PULL_COUNT))
+    assert top.count == MAX_PULL_COUNT
+
+
+def test_an_absent_count_is_one_and_one_dumps_as_the_reference_envelope():
+    (event,) = load_envelope(pull_wire())
+    assert event.count == 1
+    assert "count" not in dump_envelope([event])["events"][0]
+    assert load_envelope(pull_wire(count=1)) == [event]
+    push = new_event(PUSH, Target("", LAYER_DIGEST, 1, "a/b"))
+    assert push.count == 1 and "count" not in dump_envelope([push])["events"][0]
+
+
+@pytest.mark.parametrize(
+    "count", [0, -3, MAX_PULL_COUNT + 1, 10**400, 2.0, 1.5, "5", True, None, [], {}]
+)
+def test_bad_counts_make_the_envelope_invalid(count):
+    with pytest.raises(EventsInvalid) as info:
+        load_envelope(pull_wire(count=count))
+    assert "count" in info.value.messages["events"][0]
+
+
+@pytest.mark.parametrize("action", [PUSH, DELETE, MOUNT])
+def test_only_pull_events_carry_a_count(action):
+    with pytest.raises(EventsInvalid) as info:
+        load_envelope(pull_wire(action=action, count=2))
+    assert info.value.messages["events"][0] == {"count": ["only pull events carry a count"]}
+    assert load_envelope(pull_wire(action=action, count=1))[0].count == 1
+
+
+def test_event_count_validation():
+    target = Target("", "", None, "a")
+    now = datetime.now(UTC)
+    assert Event("x", now, PULL, target, count=MAX_PULL_COUNT).count == MAX_PULL_COUNT
+    for action, count in [(PULL, 0), (PULL, MAX_PULL_COUNT + 1), (PULL, True), (PUSH, 2)]:
+        with pytest.raises(ValueError, match="count"):
+            Event("x", now, action, target, count=count)
+
+
 BAD_EVENTS = [
     ("id", None),
     ("id", ""),
@@ -318,15 +368,18 @@ targets = st.builds(
     from_repository=st.one_of(st.just(""), repository_names),
     references=st.lists(descriptors, max_size=3).map(tuple),
 )
-events_strategy = st.builds(
-    Event,
-    st.uuids().map(str),
-    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
-    st.sampled_from(ACTIONS),
-    targets,
-    st.builds(RequestRecord, *[st.text(max_size=10)] * 5),
-    st.builds(Actor, st.text(max_size=10)),
-    st.builds(Source, st.text(max_size=10), st.text(max_size=10)),
+events_strategy = st.sampled_from(ACTIONS).flatmap(
+    lambda action: st.builds(
+        Event,
+        st.uuids().map(str),
+        st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
+        st.just(action),
+        targets,
+        st.builds(RequestRecord, *[st.text(max_size=10)] * 5),
+        st.builds(Actor, st.text(max_size=10)),
+        st.builds(Source, st.text(max_size=10), st.text(max_size=10)),
+        st.integers(1, MAX_PULL_COUNT) if action == PULL else st.just(1),
+    )
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from wharf_index.domain.model import SYSTEM
@@ -108,6 +109,82 @@ def test_the_index_own_reads_are_not_pulls(index_client, uow, app_repo):
     with uow:
         assert uow.repositories.get("alice/app").pull_count == 0
         assert uow.tags.find(app_repo.id, "latest").pull_count == 0
+
+
+def post_raw(client, registry_auth, events_json):
+    response = client.post(
+        "/internal/v1/events",
+        data=json.dumps({"events": events_json}),
+        headers=registry_auth,
+        content_type=EVENTS_MEDIA_TYPE,
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_pull_counts_as_many_pulls_as_its_count(
+    client, registry_auth, index_client, uow, app_repo, sql
+):
+    index_client.post_events([push()])
+    by_tag = event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST, digest=MANIFEST)
+    by_digest = event("pull", digest=MANIFEST, media_type=mediatypes.OCI_MANIFEST)
+    single = dump_envelope([by_tag])["events"][0]
+    assert "count" not in single  # a plain pull: the reference registry's event
+    counted = {**dump_envelope([by_tag])["events"][0], "id": "counted", "count": 5}
+    by_digest_wire = {**dump_envelope([by_digest])["events"][0], "count": 3}
+    answer = post_raw(client, registry_auth, [single, counted, by_digest_wire])
+    assert answer == {"accepted": 3, "duplicates": 0, "refused": []}
+    with uow:
+        tag = uow.tags.find(app_repo.id, "latest")
+        repository = uow.repositories.get("alice/app")
+    assert (repository.pull_count, tag.pull_count) == (1 + 5 + 3, 1 + 5)
+    assert sql("SELECT pull_count FROM manifests") == [(3,)]
+    assert post_raw(client, registry_auth, [counted])["duplicates"] == 1  # applied once
+    with uow:
+        assert uow.repositories.get("alice/app").pull_count == 9
+
+
+def test_counted_pulls_by_the_index_itself_are_not_pulls(index_client, uow, app_repo):
+    index_client.post_events([push()])
+    sync_reads = replace(
+        event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST, digest=MANIFEST),
+        actor=Actor(SYSTEM.name),
+        count=4,
+    )
+    user_pulls = replace(sync_reads, id="user", actor=Actor("bob"), count=2)
+    index_client.post_events([sync_reads, user_pulls])
+    with uow:
+        assert uow.repositories.get("alice/app").pull_count == 2
+        assert uow.tags.find(app_repo.id, "latest").pull_count == 2
+
+
+def test_a_late_counted_pull_does_not_move_the_last_pull_back(index_client, uow, app_repo):
+    index_client.post_events([push()])
+    newer = event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST, digest=MANIFEST)
+    older = replace(newer, id="older", timestamp=newer.timestamp - timedelta(minutes=5), count=7)
+    index_client.post_events([newer])
+    index_client.post_events([older])  # another worker's flush, delivered later
+    with uow:
+        tag = uow.tags.find(app_repo.id, "latest")
+    assert tag.pull_count == 8 and tag.last_pulled_at == newer.timestamp
+
+
+@pytest.mark.parametrize("count", [0, -1, 1_000_001, "5", 2.5])
+def test_a_bad_pull_count_is_rejected_and_nothing_applied(
+    client, registry_auth, index_client, uow, app_repo, count
+):
+    index_client.post_events([push()])
+    pull = dump_envelope([event("pull", tag="latest", media_type=mediatypes.OCI_MANIFEST)])
+    response = client.post(
+        "/internal/v1/events",
+        data=json.dumps({"events": [{**pull["events"][0], "count": count}]}),
+        headers=registry_auth,
+        content_type=EVENTS_MEDIA_TYPE,
+    )
+    assert response.status_code == 400
+    assert "count" in json.dumps(response.get_json()["error"])
+    with uow:
+        assert uow.repositories.get("alice/app").pull_count == 0
 
 
 def test_delete_tag_and_manifest(index_client, uow, app_repo, sql):

@@ -15,7 +15,7 @@ from .api.errors import register_error_handlers
 from .api.helpers import Services
 from .auth import create_authenticator
 from .content import Content
-from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink
+from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
 from .events.delivery import events_client
 from .settings import ConfigError, Settings, index_tls
 from .storage import create_driver
@@ -41,16 +41,23 @@ def create_app(
     to the Index enabled or notification endpoints configured, events go to the storage outbox
     and delivery threads (one per consumer) start in each process on its first request, unless
     ``deliver_in_background`` is False (tests drive ``app.extensions["registry"].delivery``
-    themselves). With neither, events are dropped (NullSink).
+    themselves); pull events are counted by a PullCounter whose flusher thread starts the same
+    way (``.pulls``). With neither, events are dropped (NullSink).
     """
     settings = settings or Settings.from_env()
     if settings.problems():
         raise ConfigError(settings.problems())
     driver = driver or _driver(settings)
-    delivery = None
+    delivery = pulls = None
     if sink is None and (settings.notifications_enabled or settings.active_endpoints):
         outbox = Outbox(driver)
         sink = OutboxSink(outbox)
+        pulls = PullCounter(
+            sink,
+            interval=settings.events_pull_flush_interval,
+            max_keys=settings.events_pull_flush_keys,
+            max_backoff=settings.notifications_max_backoff,
+        )
         delivery = Delivery(
             outbox,
             (index or _events_client(settings)) if settings.notifications_enabled else None,
@@ -68,8 +75,9 @@ def create_app(
         settings=settings,
         content=Content(driver, manifest_max_size=settings.manifest_max_size),
         auth=create_authenticator(settings, index or _verify_client(settings)),
-        events=Emitter(sink or NullSink(), source_addr=source),
+        events=Emitter(sink or NullSink(), source_addr=source, pulls=pulls),
         delivery=delivery,
+        pulls=pulls,
     )
     app.url_map.converters["repo"] = RepoNameConverter
     app.url_map.strict_slashes = False
@@ -114,7 +122,8 @@ def _events_client(settings: Settings) -> IndexClient:
 
 
 def _start_request() -> None:
-    """Accept a sane ``X-Request-ID`` from the caller or make one; start event delivery.
+    """Accept a sane ``X-Request-ID`` from the caller or make one; start event delivery and
+    the pull counter's flusher.
 
     Under gunicorn, bound every blocking read and write of this request's socket by
     REGISTRY_HTTP_BODY_TIMEOUT: a client that declares a body and stops sending (or stops
@@ -126,9 +135,11 @@ def _start_request() -> None:
         sock.settimeout(current_app.extensions["registry"].settings.http_body_timeout)
     given = request.headers.get("X-Request-ID", "")
     g.request_id = given if REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
-    delivery = current_app.extensions["registry"].delivery
-    if delivery is not None and current_app.config["DELIVER_IN_BACKGROUND"]:
-        delivery.ensure_started()
+    services = current_app.extensions["registry"]
+    if current_app.config["DELIVER_IN_BACKGROUND"]:
+        for background in (services.delivery, services.pulls):
+            if background is not None:
+                background.ensure_started()
 
 
 def _finish_response(response: Response) -> Response:

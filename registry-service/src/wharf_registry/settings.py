@@ -33,6 +33,8 @@ Variables (the README carries the same table)::
     REGISTRY_NOTIFICATIONS_INTERVAL        seconds between outbox polls      [1]
     REGISTRY_NOTIFICATIONS_MAXBACKOFF      longest wait between failed deliveries, s [60]
     REGISTRY_NOTIFICATIONS_ENDPOINTS       JSON list of distribution-style HTTP endpoints [none]
+    REGISTRY_EVENTS_PULL_FLUSH_INTERVAL    seconds pulls are counted before a flush [1]
+    REGISTRY_EVENTS_PULL_FLUSH_KEYS        distinct pulled targets that flush early, <= 1000 [500]
     REGISTRY_HTTP_ADDR                     bind address of ``serve``         [0.0.0.0:5000]
     REGISTRY_HTTP_HOST                     public base URL for Location headers [relative]
     REGISTRY_HTTP_BODY_TIMEOUT             idle seconds while a body moves, then drop [60]
@@ -80,6 +82,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVEL_ALIASES = {"WARN": "WARNING"}  # the reference registry's name for WARNING
 LOG_FORMATS = ("json", "text")
 DEFAULT_ROOTDIRECTORY = "/var/lib/registry"
+# One flush is one outbox object and one envelope to the Index (whose body limit is 8 MiB):
+# 2 * 1000 pull events of ~1.5 KiB at worst (a full set of keys handed over and the next).
+MAX_PULL_FLUSH_KEYS = 1000
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -154,6 +159,9 @@ class Settings:
     notifications_interval: float = 1.0
     notifications_max_backoff: float = 60.0
     notifications_endpoints: tuple[EndpointConfig, ...] = ()  # any HTTP endpoint, see README
+    # Pull events, counted in memory and written to the outbox per flush (events/pull_counter).
+    events_pull_flush_interval: float = 1.0
+    events_pull_flush_keys: int = 500
     # TLS: served (REGISTRY_HTTP_TLS_*) and trusted for the Index (REGISTRY_INDEX_TLS_*).
     http_tls: tls.ServerTLS | None = None
     index_tls_ca: str | None = None
@@ -311,6 +319,10 @@ def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object
         "notifications_interval": parser.number("REGISTRY_NOTIFICATIONS_INTERVAL", 1.0),
         "notifications_max_backoff": parser.number("REGISTRY_NOTIFICATIONS_MAXBACKOFF", 60.0),
         "notifications_endpoints": endpoints,
+        "events_pull_flush_interval": parser.number("REGISTRY_EVENTS_PULL_FLUSH_INTERVAL", 1.0),
+        "events_pull_flush_keys": parser.integer(
+            "REGISTRY_EVENTS_PULL_FLUSH_KEYS", 500, high=MAX_PULL_FLUSH_KEYS
+        ),
     }
 
 

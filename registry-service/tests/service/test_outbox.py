@@ -58,6 +58,10 @@ def delivery(helper):
     return helper.client.application.extensions["registry"].delivery
 
 
+def pulls(helper):
+    return helper.client.application.extensions["registry"].pulls
+
+
 def pending(driver) -> list[str]:
     try:
         return driver.list(OUTBOX)
@@ -74,10 +78,14 @@ def test_events_are_stored_before_the_answer_and_delivered_by_another_instance(
 ):
     first = instance()
     digest, _ = first.push_image("team/app", "v1", layers=[b"one", b"two"])
+    assert len(pending_ids(driver)) == 4  # 3 blobs, 1 manifest push: before their answers
     assert first.client.get("/v2/team/app/manifests/v1").status_code == 200
     assert first.client.get(f"/v2/team/app/manifests/{digest}").status_code == 200
+    assert len(pending_ids(driver)) == 4  # pulls are counted, written by the next flush
+    assert pulls(first).flush() == 2
     written = pending_ids(driver)
-    assert len(written) == 6 and index.events == []  # 3 blobs, 1 manifest push, 2 pulls
+    assert len(written) == 6 and index.events == []  # the 2 pulls in one object, count 1 each
+    assert len(pending(driver)) == 5
     second = instance()  # the first instance "crashed": nothing of it runs any more
     assert delivery(second).run_once() == 6
     assert ids(index.events) == written and pending(driver) == []
@@ -98,6 +106,7 @@ def test_every_operation_emits_its_event(instance, driver, index):
     blob = app.push_blob("team/app", b"extra")
     app.client.get(f"/v2/team/app/blobs/{blob}")  # a layer GET is not a pull event
     app.client.get("/v2/team/app/manifests/v1")
+    pulls(app).flush()
     app.client.post(f"/v2/other/app/blobs/uploads/?mount={blob}&from=team/app")
     app.client.delete("/v2/team/app/manifests/v1")
     app.client.delete(f"/v2/team/app/manifests/{digest}")
@@ -220,3 +229,29 @@ def test_delivery_starts_in_the_background_on_the_first_request(instance, driver
         assert [e.action for e in index.events] == ["push"]
     finally:
         delivery(app).stop()
+        pulls(app).stop()
+
+
+def test_pulls_reach_the_index_counted_by_the_background_flusher(instance, driver, index):
+    app = instance(background=True, notifications_interval=0.05, events_pull_flush_interval=0.05)
+    try:
+        digest, _ = app.push_image("team/app", "v1")
+        for ref in ["v1"] * 5 + [digest] * 2:
+            assert app.client.get(f"/v2/team/app/manifests/{ref}").status_code == 200
+        assert pulls(app)._pid == os.getpid()
+
+        def counts():
+            return {
+                e.target.tag or e.target.digest: e.count for e in index.events if e.action == "pull"
+            }
+
+        def delivered():
+            return counts() == {"v1": 5, digest: 2} and pending(driver) == []
+
+        deadline = time.monotonic() + 10
+        while not delivered() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert counts() == {"v1": 5, digest: 2} and pending(driver) == []
+    finally:
+        delivery(app).stop()
+        pulls(app).stop()

@@ -238,6 +238,28 @@ def test_notifications_need_the_index_connection():
     assert Settings.from_env({}).notifications_enabled is False
 
 
+def test_pull_flush_settings():
+    assert (
+        Settings.from_env({}).events_pull_flush_interval,
+        Settings().events_pull_flush_keys,
+    ) == (
+        1.0,
+        500,
+    )
+    s = Settings.from_env(
+        {"REGISTRY_EVENTS_PULL_FLUSH_INTERVAL": "0.25", "REGISTRY_EVENTS_PULL_FLUSH_KEYS": "1000"}
+    )
+    assert (s.events_pull_flush_interval, s.events_pull_flush_keys) == (0.25, 1000)
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(
+            {"REGISTRY_EVENTS_PULL_FLUSH_INTERVAL": "0", "REGISTRY_EVENTS_PULL_FLUSH_KEYS": "1001"}
+        )
+    assert [p.split(":")[0] for p in info.value.problems] == [
+        "REGISTRY_EVENTS_PULL_FLUSH_INTERVAL",
+        "REGISTRY_EVENTS_PULL_FLUSH_KEYS",
+    ]
+
+
 def test_http_timeouts():
     assert (Settings.from_env({}).http_header_timeout, Settings().http_body_timeout) == (20, 60)
     s = Settings.from_env({"REGISTRY_HTTP_HEADER_TIMEOUT": "5", "REGISTRY_HTTP_BODY_TIMEOUT": "7"})

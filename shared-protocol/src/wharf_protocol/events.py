@@ -11,6 +11,14 @@ Wire format (distribution docs, "Work with notifications", "Envelope"; notificat
         "actor": {"name"},
         "source": {"addr", "instanceID"}}]}
 
+Wharf's extension: a ``pull`` event may carry ``"count": <n>`` (an integer from 1 to
+:data:`MAX_PULL_COUNT`) in the event object: it stands for ``n`` pulls of the same target by
+the same actor, the last of them at ``timestamp`` (the registry aggregates pulls in memory
+and writes one event per target and actor per flush). An absent ``count`` means 1, so the
+reference registry's events load unchanged and an event with count 1 dumps without the
+field (exactly the reference envelope); any other action with a count other than 1 is
+invalid. A consumer that does not know the field counts such an event as one pull.
+
 Sizes (``target.size``, ``target.length`` and each reference's ``size``) are integers in
 ``[0, 2**63)`` (:mod:`.descriptors`: OCI descriptors' ``size`` is an int64, image-spec
 "Descriptors"); anything else makes the envelope invalid.
@@ -29,7 +37,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_dump, post_load
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_dump,
+    post_load,
+    validates_schema,
+)
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from . import jsondepth
@@ -42,6 +59,7 @@ __all__ = [
     "DELETE",
     "EVENTS_MEDIA_TYPE",
     "EVENTS_MEDIA_TYPE_V1",
+    "MAX_PULL_COUNT",
     "MOUNT",
     "PULL",
     "PUSH",
@@ -64,6 +82,10 @@ ACCEPTED_EVENTS_MEDIA_TYPES = (EVENTS_MEDIA_TYPE_V1, EVENTS_MEDIA_TYPE)
 
 PUSH, PULL, DELETE, MOUNT = "push", "pull", "delete", "mount"
 ACTIONS = (PUSH, PULL, DELETE, MOUNT)
+
+# The most pulls one aggregated ``pull`` event may stand for (Wharf's ``count``): far above
+# what one registry process serves in a flush interval, far below the Index's int64 counters.
+MAX_PULL_COUNT = 1_000_000
 
 
 class EventsInvalid(ValueError):
@@ -136,7 +158,10 @@ class Source:
 class Event:
     """One notification; ``id`` is unique per event (the Index applies each id once).
 
-    Raises ValueError for a naive ``timestamp`` or an action outside :data:`ACTIONS`.
+    ``count`` (Wharf's extension, see the module docstring): how many pulls a ``pull`` event
+    stands for; 1 for every other action. Raises ValueError for a naive ``timestamp``, an
+    action outside :data:`ACTIONS` or a count outside ``[1, MAX_PULL_COUNT]`` (other than 1
+    on a non-pull event).
     """
 
     id: str
@@ -146,12 +171,25 @@ class Event:
     request: RequestRecord = field(default_factory=RequestRecord)
     actor: Actor = field(default_factory=Actor)
     source: Source = field(default_factory=Source)
+    count: int = 1
 
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None:
             raise ValueError("event timestamps must be timezone-aware (RFC 3339)")
         if self.action not in ACTIONS:
             raise ValueError(f"unknown event action: {self.action!r}")
+        problem = _count_problem(self.action, self.count)
+        if problem:
+            raise ValueError(problem)
+
+
+def _count_problem(action: str, count: object) -> str | None:
+    """Return why ``count`` is no valid pull count for an ``action`` event, or None."""
+    if type(count) is not int or not 1 <= count <= MAX_PULL_COUNT:
+        return f"count must be an integer from 1 to {MAX_PULL_COUNT}"
+    if count != 1 and action != PULL:
+        return "only pull events carry a count"
+    return None
 
 
 def new_event(
@@ -272,6 +310,19 @@ def _schemas(unknown: str) -> Schema:
         request = nested(RequestSchema, RequestRecord)
         actor = nested(ActorSchema, Actor)
         source = nested(SourceSchema, Source)
+        count = fields.Integer(load_default=1, strict=True)
+
+        @validates_schema
+        def check_count(self, data: dict, **_: Any) -> None:
+            problem = _count_problem(data.get("action", ""), data.get("count", 1))
+            if problem:
+                raise ValidationError(problem, "count")
+
+        @post_dump
+        def omit_single_count(self, data: dict, **_: Any) -> dict:
+            if data.get("count") == 1:
+                del data["count"]
+            return data
 
         @post_load
         def make(self, data: dict, **_: Any) -> Event:

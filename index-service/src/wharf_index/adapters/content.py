@@ -169,24 +169,34 @@ class PgContentStore(Store):
         )
 
     def count_pull(
-        self, repository_id: int, *, tag: str = "", digest: str = "", at: datetime | None = None
+        self,
+        repository_id: int,
+        *,
+        tag: str = "",
+        digest: str = "",
+        at: datetime | None = None,
+        count: int = 1,
     ) -> None:
-        """One more pull of the repository, of ``tag`` (if recorded) or else of the manifest
-        ``digest`` (if recorded)."""
+        """``count`` more pulls of the repository, of ``tag`` (if recorded) or else of the
+        manifest ``digest`` (if recorded). The tag's ``last_pulled_at`` becomes ``at`` (now
+        without it) unless it is later already: the registry's counted pull events may
+        arrive out of order."""
         self._exec(
-            "UPDATE repositories SET pull_count = pull_count + 1 WHERE id = %s", (repository_id,)
+            "UPDATE repositories SET pull_count = pull_count + %s WHERE id = %s",
+            (count, repository_id),
         )
         if tag:
             self._exec(
-                "UPDATE tags SET pull_count = pull_count + 1,"
-                " last_pulled_at = coalesce(%s, now()) WHERE repository_id = %s AND name = %s",
-                (at, repository_id, tag),
+                "UPDATE tags SET pull_count = pull_count + %s,"
+                " last_pulled_at = greatest(last_pulled_at, coalesce(%s, now()))"
+                " WHERE repository_id = %s AND name = %s",
+                (count, at, repository_id, tag),
             )
         if digest:
             self._exec(
-                "UPDATE manifests SET pull_count = pull_count + 1"
+                "UPDATE manifests SET pull_count = pull_count + %s"
                 " WHERE repository_id = %s AND digest = %s",
-                (repository_id, digest),
+                (count, repository_id, digest),
             )
 
     # -- reads for the /v1/ handshake -------------------------------------------------------------

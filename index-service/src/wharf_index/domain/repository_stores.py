@@ -167,8 +167,17 @@ class ContentStore(Protocol):
 
     def count_push(self, repository_id: int) -> None: ...
     def count_pull(
-        self, repository_id: int, *, tag: str = "", digest: str = "", at: datetime | None = None
-    ) -> None: ...
+        self,
+        repository_id: int,
+        *,
+        tag: str = "",
+        digest: str = "",
+        at: datetime | None = None,
+        count: int = 1,
+    ) -> None:
+        """``count`` more pulls of the repository and of ``tag`` or else the manifest
+        ``digest``; the tag's last pull becomes ``at`` unless it is later already."""
+
     def layer_checksums(self, repository_id: int) -> list[tuple[str, str]]:
         """(digest, media type) of the layers of the tagged manifests, each digest once."""
 

@@ -22,9 +22,11 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
   one push on the repository (``updated_at`` = now). Blob pushes, mounts and blob pulls
   have no effect. The manifest is not looked for elsewhere: the registry sends the event
   after storing it, so it exists there.
-- ``pull`` of a manifest: one pull on the repository and on the tag (or, by digest, the
-  manifest); not when the actor is the Index itself (``registry sync`` reads manifests it
-  has no record of: that is no user's pull).
+- ``pull`` of a manifest: ``count`` pulls (Wharf's extension of the envelope, 1 when
+  absent: a Wharf registry sends one event per target and actor per flush of its pull
+  counter) on the repository and on the tag (or, by digest, the manifest), the tag's last
+  pull at the event's timestamp (never moved back); not when the actor is the Index itself
+  (``registry sync`` reads manifests it has no record of: that is no user's pull).
 - ``delete`` with a ``tag``: the tag; with only a ``digest``: that manifest and its tags --
   in both cases only records that came from this registry or from none (another registry
   holding the same repository keeps what it holds).
@@ -195,6 +197,7 @@ def _apply(uow: UnitOfWork, registry: Registry, event: Event) -> None:
                 tag=target.tag,
                 digest="" if target.tag else target.digest,
                 at=event.timestamp,
+                count=event.count,
             )
     elif target.tag:
         if uow.content.delete_tag(repository.id, target.tag, registry_id=registry.id):

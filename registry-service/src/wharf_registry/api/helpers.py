@@ -14,7 +14,7 @@ from ..auth import Authenticator
 from ..content import Content
 from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
-from ..events import Delivery, Emitter
+from ..events import Delivery, Emitter, PullCounter
 from ..settings import Settings
 
 
@@ -27,6 +27,7 @@ class Services:
     auth: Authenticator
     events: Emitter
     delivery: Delivery | None = None  # outbox -> Index and endpoints, when configured
+    pulls: PullCounter | None = None  # pull events -> outbox in the background, likewise
 
 
 def services() -> Services:

@@ -7,6 +7,10 @@ manifest, tag or blob, ``mount`` (with ``fromRepository``), and ``delete`` of a 
 (a target with only ``repository``). ``request.id`` is the request id of the logs,
 ``actor.name`` the authenticated user, ``source`` this process (public host and a
 per-process instance id).
+
+``pull`` events go to ``pulls`` when given (the :class:`~.pull_counter.PullCounter`: counted
+in memory, written to the outbox in the background), every other event to ``sink`` (the
+durable outbox, written before the request is answered).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import uuid
 from collections.abc import Sequence
 
 from wharf_protocol.events import (
+    PULL,
     Actor,
     Descriptor,
     Event,
@@ -34,9 +39,14 @@ class Emitter:
     """Turn operation facts into events and write them to a sink."""
 
     def __init__(
-        self, sink: EventSink, source_addr: str = "", instance_id: str | None = None
+        self,
+        sink: EventSink,
+        source_addr: str = "",
+        instance_id: str | None = None,
+        pulls: EventSink | None = None,
     ) -> None:
         self.sink = sink
+        self.pulls = pulls or sink
         self.source = Source(addr=source_addr, instance_id=instance_id or str(uuid.uuid4()))
 
     def emit(
@@ -58,7 +68,7 @@ class Emitter:
         actor: str = "",
         references: Sequence[Descriptor] = (),
     ) -> Event:
-        """Build one event and write it; the sink's errors propagate."""
+        """Build one event and write it (pulls to ``pulls``); the sink's errors propagate."""
         target = Target(
             media_type=media_type,
             digest=digest,
@@ -74,7 +84,7 @@ class Emitter:
             id=request_id, addr=addr, host=host, method=method, useragent=useragent
         )
         event = new_event(action, target, request, Actor(name=actor), self.source)
-        self.sink.write([event])
+        (self.pulls if action == PULL else self.sink).write([event])
         logger.debug(
             "event %s %s %s%s",
             event.id,
