@@ -50,6 +50,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -326,6 +327,54 @@ def registry_figures(plan: Plan, layouts: dict[str, Layout], skopeo: Skopeo, wor
         for level in plan.levels:
             figures.append((f"{label} c={level} (req/s)", rps(method, ref, level)))
     return figures
+
+
+def index_pull_count(stack: Stack) -> int:
+    """The Index's pull count of ``IMAGE:TAG`` (what the registry's counted pulls became)."""
+    conn = Connection("127.0.0.1", stack.index.index.port, headers={})
+    try:
+        got = conn.request(
+            "GET",
+            f"/api/v1/repositories/{IMAGE}/-/tags/{TAG}",
+            headers={"Authorization": basic(USER, PASSWORD)},
+        )
+    finally:
+        conn.close()
+    if got.status != 200:
+        raise RuntimeError(f"tag at the Index: {got.status} {got.body[:200]!r}")
+    return json.loads(got.body)["pull_count"]
+
+
+def pull_counts(stack: Stack, threads: int = 16, each: int = 250) -> tuple[int, int, float]:
+    """Send ``threads * each`` manifest GETs by tag to the Wharf token registry (one
+    keep-alive connection per thread), then wait (bounded) until the Index counted them.
+    Returns (sent and answered 200, counted by the Index, seconds from the last answer until
+    the count stopped short or matched): no pull is lost when nothing crashes."""
+    target = stack.targets["wharf-token"]
+    round_token(target)
+    before = index_pull_count(stack)
+    answered = [0] * threads
+
+    def client(i: int) -> None:
+        conn = Connection("127.0.0.1", target.port, headers=ACCEPT | target.headers)
+        try:
+            for _ in range(each):
+                if conn.request("GET", f"/v2/{IMAGE}/manifests/{TAG}").status == 200:
+                    answered[i] += 1
+        finally:
+            conn.close()
+
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    sent, done = sum(answered), time.monotonic()
+    counted = index_pull_count(stack) - before
+    while counted < sent and time.monotonic() - done < 30:
+        time.sleep(0.1)
+        counted = index_pull_count(stack) - before
+    return sent, counted, time.monotonic() - done
 
 
 def index_figures(plan: Plan, stack: Stack) -> dict[str, float]:
@@ -645,6 +694,13 @@ def main(argv: list[str] | None = None) -> int:
                 "   Index: " + ", ".join(f"{k} {v:.0f}/s" for k, v in index_rates[-1].items()),
                 flush=True,
             )
+        sent, counted, waited = pull_counts(stack)
+        print(
+            f"== pull counts: {sent} manifest GETs by tag answered 200 by wharf-token,"
+            f" {counted} counted at the Index {waited:.1f} s after the last"
+            f" ({'none lost' if counted == sent else f'{sent - counted} missing'})",
+            flush=True,
+        )
         print("== push path (through a logging proxy)", flush=True)
         breakdown = push_breakdown(stack, layouts["trace"], skopeo)
         ok = True
