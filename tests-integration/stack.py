@@ -308,6 +308,7 @@ class Worker(LoggedProcess):
 
     name = "webhook worker"
     started_line = "webhook worker started"
+    stop_grace = 15.0  # an attempt in flight may take INDEX_WEBHOOK_TIMEOUT to finish
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], workdir: str) -> None:
         self.argv, self.env, self.workdir = list(argv), dict(env), workdir
@@ -333,18 +334,6 @@ class Worker(LoggedProcess):
         if self._proc is not None and self._proc.poll() is not None:
             raise AssertionError(f"the worker exited {self._proc.returncode}:\n{self.log()}")
         return self.log().count(self.started_line) >= runs
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            processes.terminate(self._proc, grace=15.0, group=True)
-            self._proc = None
-        processes.unregister(self)
-
-    def kill(self) -> None:
-        if self._proc is not None:
-            processes.kill(self._proc)
-            self._proc = None
-        processes.unregister(self)
 
 
 def clock_prefix(host: Host, offset: float) -> tuple[str, ...]:

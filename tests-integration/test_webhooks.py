@@ -52,7 +52,8 @@ def stack(make_stack, network):
     ).bootstrap()
     stack.add_registry("reg1", "registry", ["alice", "bob"])
     stack.start_worker("--threads", "2")
-    return stack
+    yield stack
+    stack.close()  # the next module's stack binds the same host ports
 
 
 @pytest.fixture

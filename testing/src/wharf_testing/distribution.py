@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import tempfile
 from collections.abc import Sequence
 
@@ -108,13 +107,6 @@ class DistributionRegistry(processes.LoggedProcess):
             self.stop()
             raise
         return self
-
-    def stop(self) -> None:
-        """SIGTERM the process group, then SIGKILL what is left after a grace period."""
-        if self._proc is not None:
-            processes.terminate(self._proc, signal.SIGTERM, grace=10.0, group=True)
-            self._proc = None
-        processes.unregister(self)
 
     def _answering(self) -> bool:
         assert self._proc is not None

@@ -27,15 +27,18 @@ class Stoppable(Protocol):
 
 
 class LoggedProcess:
-    """A server the harness runs with a work directory holding its log (shared lifecycle).
+    r"""A server the harness runs with a work directory holding its log (shared lifecycle).
 
-    Subclasses set ``workdir``, ``_proc`` and ``_final_log`` (None) and define ``logfile``,
-    ``start(timeout)`` and ``stop()``; this gives ``pid``, ``restart``, ``log`` and ``close``.
+    Subclasses set ``workdir``, ``_proc`` and ``_final_log`` (None) and define ``logfile``
+    and ``start(timeout)`` (which :func:`register`\ s the owner and spawns ``_proc`` in a
+    session of its own); this gives ``stop``, ``kill``, ``pid``, ``restart``, ``log`` and
+    ``close``.
     """
 
     workdir: str
     _proc: subprocess.Popen[bytes] | None
     _final_log: str | None
+    stop_grace = 10.0  # seconds between SIGTERM and SIGKILL in stop()
 
     @property
     def logfile(self) -> str:
@@ -45,7 +48,18 @@ class LoggedProcess:
         raise NotImplementedError
 
     def stop(self) -> None:
-        raise NotImplementedError
+        """SIGTERM the process group, then SIGKILL what is left after ``stop_grace`` s."""
+        if self._proc is not None:
+            terminate(self._proc, signal.SIGTERM, grace=self.stop_grace, group=True)
+            self._proc = None
+        unregister(self)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once (a crash, for fault tests)."""
+        if self._proc is not None:
+            kill(self._proc)
+            self._proc = None
+        unregister(self)
 
     @property
     def pid(self) -> int | None:

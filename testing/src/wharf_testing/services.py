@@ -10,7 +10,6 @@ check verifies the server against the test CA, presenting the test client certif
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -106,20 +105,6 @@ class GunicornService(processes.LoggedProcess):
             self.kill()
             raise
         return self
-
-    def stop(self) -> None:
-        """SIGTERM the process group, wait for gunicorn's graceful exit, then SIGKILL."""
-        if self._proc is not None:
-            processes.terminate(self._proc, signal.SIGTERM, grace=10.0, group=True)
-            self._proc = None
-        processes.unregister(self)
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group at once (a crash, for fault tests)."""
-        if self._proc is not None:
-            processes.kill(self._proc)
-            self._proc = None
-        processes.unregister(self)
 
     def _healthy(self) -> bool:
         assert self._proc is not None
