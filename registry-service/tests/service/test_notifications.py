@@ -15,14 +15,14 @@ import pytest
 import responses
 from endpoint_receiver import EndpointReceiver, summary
 from fake_index import CREDENTIAL, NAME, URL, FakeIndex, ids
+from outbox_access import delivery, drain, pending, pending_ids, pulls
 from wharf_protocol import mediatypes
 from wharf_protocol.events import EVENTS_MEDIA_TYPE
 from wharf_registry.endpoints_config import EndpointConfig
 from wharf_registry.settings import Settings
-from wharf_registry.storage import FilesystemDriver, PathNotFound, create_driver
+from wharf_registry.storage import FilesystemDriver, create_driver
 from wharf_testing.receiver import Answer
 
-OUTBOX = "/wharf/outbox"
 POSITIONS = "/wharf/outbox-positions"
 
 
@@ -94,30 +94,6 @@ def instance(make_client, driver, oci, index):
 
 def endpoint(receiver: EndpointReceiver, name: str, **kw) -> EndpointConfig:
     return EndpointConfig(name=name, url=receiver.endpoint_url, **kw)
-
-
-def delivery(helper):
-    return helper.client.application.extensions["registry"].delivery
-
-
-def pulls(helper):
-    return helper.client.application.extensions["registry"].pulls
-
-
-def drain(helper) -> None:
-    while delivery(helper).run_once():
-        pass
-
-
-def pending(driver) -> list[str]:
-    try:
-        return driver.list(OUTBOX)
-    except PathNotFound:
-        return []
-
-
-def pending_ids(driver) -> list[str]:
-    return [e["id"] for p in pending(driver) for e in json.loads(driver.get_content(p))["events"]]
 
 
 def test_a_registry_without_index_notifies_an_endpoint_of_pushes_pulls_and_deletes(

@@ -7,7 +7,6 @@ simulated: events written by one app instance are delivered by another on the sa
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -15,11 +14,10 @@ import time
 import pytest
 import responses
 from fake_index import CREDENTIAL, NAME, URL, FakeIndex, ids
+from outbox_access import OUTBOX, delivery, drain, pending, pending_ids, pulls
 from wharf_protocol import mediatypes
 from wharf_registry.settings import Settings
-from wharf_registry.storage import FilesystemDriver, PathNotFound
-
-OUTBOX = "/wharf/outbox"
+from wharf_registry.storage import FilesystemDriver
 
 
 @pytest.fixture
@@ -52,25 +50,6 @@ def instance(make_client, settings, driver, index, oci):
         return type(oci)(client)
 
     return make
-
-
-def delivery(helper):
-    return helper.client.application.extensions["registry"].delivery
-
-
-def pulls(helper):
-    return helper.client.application.extensions["registry"].pulls
-
-
-def pending(driver) -> list[str]:
-    try:
-        return driver.list(OUTBOX)
-    except PathNotFound:
-        return []
-
-
-def pending_ids(driver) -> list[str]:
-    return [e["id"] for p in pending(driver) for e in json.loads(driver.get_content(p))["events"]]
 
 
 def test_events_are_stored_before_the_answer_and_delivered_by_another_instance(
@@ -112,8 +91,7 @@ def test_every_operation_emits_its_event(instance, driver, index):
     app.client.delete(f"/v2/team/app/manifests/{digest}")
     app.client.delete(f"/v2/other/app/blobs/{blob}")
     app.client.delete("/v2/_wharf/repositories/team/app")
-    while delivery(app).run_once():
-        pass
+    drain(app)
     seen = [
         (e.action, e.target.repository, e.target.tag or e.target.digest[:7])
         for e in index.events[2:]

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from wharf_protocol.lru import ExpiringLRU
 
 from ..domain.errors import LoginThrottled
 from ..domain.model import Grants, Principal
@@ -44,6 +44,10 @@ from . import authentication, login_throttle
 from .unit_of_work import UnitOfWork
 
 _KEY_LABEL = b"wharf-index.credential-cache.v1"
+
+
+def _expires(entry: CachedCredential) -> float:
+    return entry.expires
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,7 @@ class CredentialCache:
     ) -> None:
         self._key = hmac.new(secret_key.encode(), _KEY_LABEL, hashlib.sha256).digest()
         self.ttl, self.size, self._clock = ttl, size, clock
-        self._entries: OrderedDict[bytes, CachedCredential] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: ExpiringLRU[bytes, CachedCredential] = ExpiringLRU(max(size, 1), _expires)
 
     def __repr__(self) -> str:
         return f"<CredentialCache ttl={self.ttl} size={self.size} entries={len(self._entries)}>"
@@ -84,15 +87,7 @@ class CredentialCache:
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
     def get(self, key: bytes) -> CachedCredential | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry.expires <= self._clock():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry
+        return self._entries.get(key, self._clock())
 
     def put(
         self,
@@ -106,15 +101,10 @@ class CredentialCache:
         entry = CachedCredential(
             user_id, password_changed_at, access_token_id, self._clock() + self.ttl
         )
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        self._entries.put(key, entry)
 
     def drop(self, key: bytes) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
+        self._entries.drop(key)
 
     def __len__(self) -> int:
         return len(self._entries)

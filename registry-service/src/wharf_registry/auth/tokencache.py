@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wharf_protocol.lru import ExpiringLRU
 from wharf_protocol.tokens import Claims
 
 __all__ = [
@@ -64,50 +64,17 @@ class Refusal:
     valid_until: float
 
 
-class TokenCache:
-    """A bounded LRU of :class:`Entry` and :class:`Refusal` by :func:`token_key`; thread-safe.
-
-    ``capacity`` bounds both kinds together; the least recently used is evicted first.
-    """
+class TokenCache(ExpiringLRU[bytes, Entry | Refusal]):
+    """A bounded LRU of :class:`Entry` and :class:`Refusal` by :func:`token_key`; thread-safe
+    (wharf_protocol.lru). ``capacity`` bounds both kinds together; the least recently used is
+    evicted first; nothing is returned from its ``valid_until`` on."""
 
     def __init__(self, capacity: int = CAPACITY) -> None:
-        if capacity < 1:
-            raise ValueError("capacity must be at least 1")
-        self.capacity = capacity
-        self._values: OrderedDict[bytes, Entry | Refusal] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(capacity, _valid_until)
 
-    def get(self, key: bytes, now: float) -> Entry | Refusal | None:
-        """Return the value for ``key`` unless absent or no longer usable at ``now``."""
-        with self._lock:
-            value = self._values.get(key)
-            if value is None:
-                return None
-            if now >= value.valid_until:
-                del self._values[key]
-                return None
-            self._values.move_to_end(key)
-            return value
 
-    def put(self, key: bytes, value: Entry | Refusal) -> None:
-        """Store ``value`` (the most recently used), evicting beyond the capacity."""
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.capacity:
-                self._values.popitem(last=False)
-
-    def drop(self, key: bytes) -> None:
-        with self._lock:
-            self._values.pop(key, None)
-
-    def keys(self) -> list[bytes]:
-        with self._lock:
-            return list(self._values)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._values)
+def _valid_until(value: Entry | Refusal) -> float:
+    return value.valid_until
 
 
 class FlightTimeout(Exception):

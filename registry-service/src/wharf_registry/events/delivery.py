@@ -63,6 +63,12 @@ RETRYABLE = (IndexUnavailable, RegistryCredentialRejected, StorageError)
 Loaded = list[tuple[str, list[Event]]]
 
 
+def backoff(failures: int, interval: float, cap: float) -> float:
+    """The wait after ``failures`` failed attempts in a row: ``interval * 2**failures``,
+    capped at ``cap`` (the outbox delivery and the pull counter's flusher back off alike)."""
+    return min(cap, interval * 2 ** min(failures, 32))
+
+
 class Consumer(Protocol):
     """What a lane delivers to. ``name`` names its position object; ``retryable`` are the
     errors that keep its events for a later pass (logged, no traceback)."""
@@ -141,7 +147,7 @@ class IndexConsumer:
 
     def delay(self, failures: int) -> float:
         """``interval * 2**failures``, capped at ``max_backoff``."""
-        return min(self.max_backoff, self.interval * 2 ** min(failures, 32))
+        return backoff(failures, self.interval, self.max_backoff)
 
     def failed(self, exc: BaseException, failures: int, delay: float, lane: Lane) -> None:
         logger.warning(

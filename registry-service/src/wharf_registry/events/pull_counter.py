@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from wharf_protocol.events import MAX_PULL_COUNT, PULL, Event
 
+from .delivery import backoff
 from .sinks import EventSink
 
 logger = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class PullCounter:
                 self.flush()
         except Exception as exc:  # noqa: BLE001 - the flusher must survive; counts are kept
             self.failures += 1
-            delay = min(self.max_backoff, self.interval * 2 ** min(self.failures, 32))
+            delay = backoff(self.failures, self.interval, self.max_backoff)
             logger.warning(
                 "pull counts not written to the event outbox (%s: %s); kept, retry in %.1f s",
                 type(exc).__name__,
