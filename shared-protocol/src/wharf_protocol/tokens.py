@@ -9,7 +9,8 @@ none can mint one. The claims::
 
     {"iss": issuer, "sub": subject ("" = anonymous), "aud": registry service name,
      "iat": issued at, "nbf": not before, "exp": expires at   (seconds since the epoch),
-     "jti": token id, "access": [{"type": ..., "name": ..., "actions": [...]}]}
+     "jti": token id, "access": [{"type": ..., "name": ..., "actions": [...]}],
+     "wharf": {...}}   (optional: the Index's policy, :mod:`wharf_protocol.policy`)
 
 Other token servers may leave out ``sub``, ``iat``, ``nbf`` and ``jti`` (the reference
 registry needs none of them): they default to ``""``, 0, ``iat`` and ``""``. Verification
@@ -33,6 +34,9 @@ import jwt
 
 from . import jsondepth
 from .keys import ALGORITHMS, KeySet, PublicKey, SigningKey
+from .policy import CLAIM as POLICY_CLAIM
+from .policy import EMPTY as NO_POLICY
+from .policy import Policy, PolicyInvalid
 from .scopes import Scope, ScopeInvalid, allows
 
 __all__ = [
@@ -136,10 +140,12 @@ class Claims:
     expires_at: int
     token_id: str
     access: tuple[Scope, ...] = ()
+    policy: Policy = NO_POLICY
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the claims with JWT names; ``access`` entries list actions sorted."""
-        return {
+        """Return the claims with JWT names; ``access`` entries list actions sorted; the
+        ``wharf`` policy claim only when the policy is not empty."""
+        claims = {
             "iss": self.issuer,
             "sub": self.subject,
             "aud": self.audience,
@@ -151,6 +157,9 @@ class Claims:
                 {"type": s.type, "name": s.name, "actions": sorted(s.actions)} for s in self.access
             ],
         }
+        if self.policy:
+            claims[POLICY_CLAIM] = self.policy.to_claim()
+        return claims
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Claims:
@@ -161,6 +170,10 @@ class Claims:
         if not isinstance(access, list):
             raise TokenMalformed("claim 'access' is not a list")
         issued_at = _field(data, "iat", int, 0)
+        try:
+            policy = Policy.from_claim(data.get(POLICY_CLAIM))
+        except PolicyInvalid as exc:
+            raise TokenMalformed(f"claim {POLICY_CLAIM!r}: {exc}") from None
         return cls(
             issuer=_field(data, "iss", str),
             subject=_field(data, "sub", str, ""),
@@ -170,6 +183,7 @@ class Claims:
             expires_at=_field(data, "exp", int),
             token_id=_field(data, "jti", str, ""),
             access=tuple(_scope(item) for item in access),
+            policy=policy,
         )
 
     def allows(self, type: str, name: str, action: str) -> bool:
@@ -208,11 +222,17 @@ class TokenIssuer:
         self._header: tuple[SigningKey, str] | None = None  # the last key, its header segment
 
     def issue(
-        self, subject: str, audience: str, access: Iterable[Scope], ttl: int | None = None
+        self,
+        subject: str,
+        audience: str,
+        access: Iterable[Scope],
+        ttl: int | None = None,
+        policy: Policy = NO_POLICY,
     ) -> tuple[str, Claims]:
         """Return a signed token and its claims (``iat`` = ``nbf`` = now, ``exp`` = now + ttl).
 
-        ``access`` should already be the granted scopes (see :func:`scopes.intersect`).
+        ``access`` should already be the granted scopes (see :func:`scopes.intersect`);
+        ``policy`` is what the registry must enforce for them (:mod:`wharf_protocol.policy`).
         Raises ValueError for a ttl < 1.
         """
         ttl = self.ttl if ttl is None else ttl
@@ -221,7 +241,15 @@ class TokenIssuer:
         key = _signing_key(self._key)
         now = int(self._clock())
         claims = Claims(
-            self.issuer, subject, audience, now, now, now + ttl, uuid.uuid4().hex, tuple(access)
+            self.issuer,
+            subject,
+            audience,
+            now,
+            now,
+            now + ttl,
+            uuid.uuid4().hex,
+            tuple(access),
+            policy,
         )
         payload = json.dumps(claims.to_dict(), separators=(",", ":")).encode()
         signing_input = f"{self._header_segment(key)}.{_b64encode(payload)}"

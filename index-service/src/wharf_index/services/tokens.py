@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 
 from itsdangerous import BadData, URLSafeSerializer
 from wharf_protocol.names import namespace_of
+from wharf_protocol.policy import EMPTY as NO_POLICY
 from wharf_protocol.scopes import Scope, ScopeInvalid
 from wharf_protocol.scopes import parse_scopes as _parse_scopes
 from wharf_protocol.tokens import (
@@ -66,6 +67,7 @@ from .access import authorize, decide, may_allocate
 from .credential_cache import CredentialCache
 from .principals import principal_for
 from .signing_keys import KeyRing
+from .token_policy import policy_for
 from .unit_of_work import UnitOfWork
 
 REFRESH_SALT = "wharf.refresh-token"  # noqa: S105 - a salt label, not a secret
@@ -230,11 +232,12 @@ def issue(
             return TokenGrant(*token_claims, refresh_token if offline else None)
     with uow:
         if own:
-            audience, granted = authority.service, ()
+            audience, granted, rules = authority.service, (), NO_POLICY
         else:
             audience, namespaces = _audience(uow, service)
             granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
-        token, claims = authority.issuer.issue(principal.name, audience, granted)
+            rules = policy_for(uow, principal, granted)
+        token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
         record(
             uow,
             claims,
@@ -261,6 +264,7 @@ def _issue_unless_allocating(
     allocate a repository (scenario B): that needs :func:`authorize`'s transaction."""
     user = principal.user
     with uow.reading():
+        rules = NO_POLICY
         if service == authority.service:
             audience, granted = authority.service, ()
         else:
@@ -275,7 +279,8 @@ def _issue_unless_allocating(
                 return None
             audience = found.audience
             granted = decide(uow, principal, served, found.repositories)
-        token, claims = authority.issuer.issue(principal.name, audience, granted)
+            rules = policy_for(uow, principal, granted)
+        token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
         record(
             uow,
             claims,

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Request
+from wharf_protocol.policy import EMPTY as NO_POLICY
+from wharf_protocol.policy import Policy
 from wharf_protocol.scopes import Scope, allows
 
 __all__ = ["AccessDenied", "AuthenticationRequired", "Authenticator", "Identity"]
@@ -24,10 +26,15 @@ __all__ = ["AccessDenied", "AuthenticationRequired", "Authenticator", "Identity"
 
 @dataclass(frozen=True)
 class Identity:
-    """An authenticated caller. ``access`` None means unrestricted (auth ``none``/htpasswd)."""
+    """An authenticated caller. ``access`` None means unrestricted (auth ``none``/htpasswd).
+
+    ``policy``: what the token's issuer requires of this caller's requests (immutable tags,
+    quotas, pull limits; :mod:`wharf_protocol.policy`); empty without a token.
+    """
 
     name: str = ""
     access: tuple[Scope, ...] | None = None
+    policy: Policy = field(default=NO_POLICY, compare=False, repr=False)
 
     def may(self, type: str, name: str, action: str) -> bool:
         """Tell whether this identity may do ``action`` on resource ``type``/``name``."""

@@ -162,7 +162,12 @@ class TokenAuth(Authenticator):
         check = getattr(self._verify, "check", None)
         checked = check(token) if check is not None else Checked(self._verify(token))
         claims = checked.claims
-        return TokenIdentity(name=claims.subject, access=claims.access, pending=checked.pending)
+        return TokenIdentity(
+            name=claims.subject,
+            access=claims.access,
+            policy=claims.policy,
+            pending=checked.pending,
+        )
 
     def authorize(self, identity: Identity, scopes: Sequence[Scope]) -> None:
         """Raise InsufficientScope unless the token grants every action of ``scopes``; then,
