@@ -70,6 +70,9 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
         ProtocolError(errcode.MANIFEST_BLOB_UNKNOWN, detail={"digest": d}) for d in e.digests
     ],
     ce.ManifestUnknown: _one(errcode.MANIFEST_UNKNOWN, detail=lambda e: {"reference": e.reference}),
+    ce.TagImmutable: _one(
+        errcode.DENIED, 403, detail=lambda e: {"tag": e.tag, "pattern": e.pattern}
+    ),
     ce.PaginationInvalid: _one(PAGINATION_NUMBER_INVALID),
     AuthenticationRequired: _one(errcode.UNAUTHORIZED),
     InsufficientScope: _one(errcode.UNAUTHORIZED, detail=lambda e: {"scope": str(e.scope)}),

@@ -5,13 +5,20 @@ is neither names no manifest: ``404 MANIFEST_UNKNOWN``, as for any manifest not 
 conformance suite asks ``.INVALID_MANIFEST_NAME`` for a 404). To push, it is the client's
 error: ``400 MANIFEST_INVALID`` for a bad tag (the spec's table has no tag code) and
 ``400 DIGEST_INVALID`` for a malformed digest.
+
+Immutable tags: the caller's token may carry, for the repository, tag patterns that are
+immutable (``Identity.policy``, from the Index's ``wharf`` claim). A PUT by tag that would
+move such a tag to another digest, and a DELETE of such a tag or of a manifest one points
+at, are refused with ``403 DENIED`` ("tag v1.2 is immutable in acme/app (pattern v*)",
+detail ``{"tag", "pattern"}``), before anything changes (content/manifests.py).
 """
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, g, request
 from wharf_protocol.digests import DigestInvalid
 from wharf_protocol.names import Reference, ReferenceInvalid, parse_reference
+from wharf_protocol.policy import RepositoryPolicy
 
 from ..content.errors import ManifestTooLarge, ManifestUnknown
 from . import bp
@@ -48,7 +55,9 @@ def put_manifest(name: str, reference: str):
     """end-7: PUT /v2/<name>/manifests/<reference> — validate and store (201, OCI-Subject)."""
     ref = parse_reference(reference)
     body = _read_body(services().settings.manifest_max_size)
-    result = content().manifests.put(name, ref, body, request.headers.get("Content-Type"))
+    result = content().manifests.put(
+        name, ref, body, request.headers.get("Content-Type"), _rules(name)
+    )
     emit(
         "push",
         name,
@@ -74,12 +83,17 @@ def put_manifest(name: str, reference: str):
 def delete_manifest(name: str, reference: str):
     """end-9: DELETE /v2/<name>/manifests/<reference> — a tag, or a manifest and its tags."""
     ref = _existing_reference(reference)
-    digest, tags = content().manifests.delete(name, ref)
+    digest, tags = content().manifests.delete(name, ref, _rules(name))
     if ref.tag is not None:
         emit("delete", name, tag=ref.tag)
     else:
         emit("delete", name, digest=digest)
     return Response(status=202, headers={"Content-Length": "0"})
+
+
+def _rules(name: str) -> RepositoryPolicy:
+    """The repository's rules from the caller's token (immutable tags; none without one)."""
+    return g.identity.policy.repository(name)
 
 
 def _existing_reference(reference: str) -> Reference:

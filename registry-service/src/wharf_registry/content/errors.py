@@ -121,5 +121,14 @@ class ManifestUnknown(ContentError):
         super().__init__(f"manifest unknown: {self.reference}")
 
 
+class TagImmutable(ContentError):
+    """The tag matches an immutable tag pattern of the repository (from the caller's token):
+    it may not be moved to another digest nor deleted (``DENIED``, 403)."""
+
+    def __init__(self, name: str, tag: str, pattern: str) -> None:
+        self.name, self.tag, self.pattern = name, tag, pattern
+        super().__init__(f"tag {tag} is immutable in {name} (pattern {pattern})")
+
+
 class PaginationInvalid(ContentError):
     """An ``n`` or ``last`` query parameter is malformed."""

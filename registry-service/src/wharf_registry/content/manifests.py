@@ -7,6 +7,14 @@ repository holds it (config, layers, index children; foreign layers and the subj
 present; never content only other repositories hold, which would reveal it); write the body
 to ``blobs/`` (invisible until linked); link the revision; record the referrer; point the
 tag. Reads go through the revision link, so a manifest is visible only once it is linked.
+
+Immutable tags (the caller's token's policy for the repository, wharf_protocol.policy
+``RepositoryPolicy``; none without a token): a push by tag that would point an existing tag
+matching an immutable pattern at another digest, and a delete of such a tag or of a
+manifest such a tag points at, raise TagImmutable before anything is written or removed.
+Pushing the digest the tag already points at again is allowed (nothing moves), and so is
+a tag's first push. The check and the write are not one atomic step: two first pushes of
+one immutable tag at the same moment may both succeed, the later one winning.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from dataclasses import dataclass
 from wharf_protocol.digests import Digest, digest_bytes
 from wharf_protocol.events import Descriptor
 from wharf_protocol.names import Reference
+from wharf_protocol.policy import RepositoryPolicy, tag_matches
 
 from ..storage.base import PathNotFound, StorageDriver
 from . import paths
@@ -28,12 +37,14 @@ from .errors import (
     ManifestBlobUnknown,
     ManifestTooLarge,
     ManifestUnknown,
+    TagImmutable,
 )
 from .referrers import ReferrersIndex
 from .tags import TagStore
 from .validation import ParsedManifest, Ref, media_type_of, parse_manifest, references_of
 
 logger = logging.getLogger(__name__)
+NO_RULES = RepositoryPolicy()  # no token, or none for this repository: nothing immutable
 
 
 @dataclass(frozen=True)
@@ -73,12 +84,20 @@ class ManifestStore:
         self.referrers = referrers
         self.max_size = max_size
 
-    def put(self, name: str, ref: Reference, body: bytes, content_type: str | None) -> PushResult:
+    def put(
+        self,
+        name: str,
+        ref: Reference,
+        body: bytes,
+        content_type: str | None,
+        rules: RepositoryPolicy = NO_RULES,
+    ) -> PushResult:
         """Validate and store ``body`` under ``ref`` (end-7).
 
         Raises ManifestTooLarge, ManifestInvalid, DigestMismatch (pushed by digest),
         ManifestBlobUnknown (listing every missing blob or child manifest),
-        DescriptorSizeMismatch (listing every descriptor whose size is not the content's).
+        DescriptorSizeMismatch (listing every descriptor whose size is not the content's),
+        TagImmutable (``ref`` is a tag ``rules`` make immutable, pointing elsewhere).
         """
         if len(body) > self.max_size:
             raise ManifestTooLarge(self.max_size)
@@ -86,6 +105,8 @@ class ManifestStore:
         digest = digest_bytes(body, ref.digest.algorithm if ref.digest else "sha256")
         if ref.digest is not None and ref.digest != digest:
             raise DigestMismatch(ref.digest, digest)
+        if ref.tag is not None:
+            self._check_movable(name, ref.tag, digest, rules)
         self._check_references(name, manifest)
         self.driver.put_content(paths.blob_data(digest), body)
         self.driver.put_content(paths.revision_link(name, digest), str(digest).encode())
@@ -116,15 +137,21 @@ class ManifestStore:
             return False
         return True
 
-    def delete(self, name: str, ref: Reference) -> tuple[Digest, list[str]]:
+    def delete(
+        self, name: str, ref: Reference, rules: RepositoryPolicy = NO_RULES
+    ) -> tuple[Digest, list[str]]:
         """Delete a tag, or a manifest with every tag pointing at it (end-9).
 
-        Returns the manifest digest and the tags removed. ManifestUnknown if absent.
+        Returns the manifest digest and the tags removed. ManifestUnknown if absent;
+        TagImmutable if the tag, or one pointing at the manifest, is immutable by ``rules``.
         """
         if ref.tag is not None:
+            self.tags.resolve(name, ref.tag)  # ManifestUnknown first: no tag, no refusal
+            _refuse_immutable(name, [ref.tag], rules)
             return self.tags.delete(name, ref.tag), [ref.tag]
         manifest = self.get(name, ref)
         removed = self.tags.tags_of(name, manifest.digest)
+        _refuse_immutable(name, removed, rules)
         for tag in removed:
             self.tags.delete(name, tag)
         subject = _subject_of(manifest.body)
@@ -135,6 +162,17 @@ class ManifestStore:
         except PathNotFound:
             raise ManifestUnknown(ref) from None
         return manifest.digest, removed
+
+    def _check_movable(self, name: str, tag: str, digest: Digest, rules: RepositoryPolicy) -> None:
+        """TagImmutable if ``tag`` is immutable and exists pointing at another digest."""
+        if not rules.is_immutable(tag):
+            return
+        try:
+            current = self.tags.resolve(name, tag)
+        except ManifestUnknown:
+            return  # a first push
+        if current != digest:
+            _refuse_immutable(name, [tag], rules)
 
     def _check_references(self, name: str, manifest: ParsedManifest) -> None:
         held = [r for r in manifest.blobs if self.blobs.is_linked(name, r.digest)]
@@ -160,6 +198,14 @@ class ManifestStore:
             return self.blobs.size(ref.digest)
         except BlobUnknown:
             return None
+
+
+def _refuse_immutable(name: str, tags: list[str], rules: RepositoryPolicy) -> None:
+    """TagImmutable naming the first of ``tags`` an immutable pattern of ``rules`` matches."""
+    for tag in tags:
+        for pattern in rules.immutable:
+            if tag_matches((pattern,), tag):
+                raise TagImmutable(name, tag, pattern)
 
 
 def _subject_of(body: bytes) -> Digest | None:
