@@ -8,9 +8,12 @@ name) and grants what the endpoint needs (else 401, as a token-mode registry doe
 - ``GET /v2/_catalog?n=&last=`` (``registry:catalog:*``): every repository, paginated
   with a relative ``Link`` (``absolute_links``: an absolute one on another host);
 - ``GET /v2/<name>/tags/list?n=&last=`` (``pull``), 404 ``NAME_UNKNOWN`` when absent;
-- ``HEAD``/``GET /v2/<name>/manifests/<tag>`` (``pull``).
+- ``HEAD``/``GET /v2/<name>/manifests/<tag>`` (``pull``);
+- ``DELETE /v2/<name>/manifests/<tag>`` (``delete``): forgets the tag, 202; 404
+  ``MANIFEST_UNKNOWN`` when absent (end-9 by tag).
 
-``down = True`` makes every call fail with a connection error. ``calls`` records
+``down = True`` makes every call fail with a connection error; ``failing_deletes = True``
+answers tag deletes 503 (reachable for reads, failing to delete). ``calls`` records
 (method, path, claims) of each request the double answered.
 """
 
@@ -70,6 +73,7 @@ class FakeRegistry:
         self.page_size, self.absolute_links = page_size, absolute_links
         self.repositories: dict[str, dict[str, bytes]] = {}
         self.down = False
+        self.failing_deletes = False
         self.calls: list[tuple[str, str, object]] = []
         self.tokens: list[str] = []
         pattern = re.compile(re.escape(self.url) + r"/v2/.*")
@@ -99,6 +103,9 @@ class FakeRegistry:
         match = re.fullmatch(r"/v2/_wharf/repositories/(.+)", path)
         if match and request.method == "DELETE":
             return self._delete(claims, match.group(1))
+        match = re.fullmatch(r"/v2/(.+)/manifests/([^/]+)", path)
+        if match and request.method == "DELETE":
+            return self._delete_tag(claims, *match.groups())
         match = re.fullmatch(r"/v2/(.+)/(tags/list|manifests/([^/]+))", path)
         if not match or not claims.allows("repository", match.group(1), "pull"):
             return 401, {}, '{"errors": [{"code": "UNAUTHORIZED"}]}'
@@ -111,6 +118,15 @@ class FakeRegistry:
         if not claims.allows("repository", name, "delete"):
             return 401, {}, '{"errors": [{"code": "UNAUTHORIZED"}]}'
         self.repositories.pop(name, None)
+        return 202, {}, ""
+
+    def _delete_tag(self, claims, name, tag):
+        if not claims.allows("repository", name, "delete"):
+            return 401, {}, '{"errors": [{"code": "UNAUTHORIZED"}]}'
+        if self.failing_deletes:
+            return 503, {}, '{"errors": [{"code": "UNAVAILABLE"}]}'
+        if self.repositories.get(name, {}).pop(tag, None) is None:
+            return 404, {}, '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}'
         return 202, {}, ""
 
     def _page(self, path, key, items, query):
@@ -135,8 +151,8 @@ class FakeRegistry:
 
     def _manifest(self, method, name, tag):
         body = self.repositories.get(name, {}).get(tag)
-        if body is None:
-            return 404, {}, '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}'
+        if body is None:  # a HEAD answer has no body
+            return 404, {}, "" if method == "HEAD" else '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}'
         headers = {
             "Docker-Content-Digest": digest_of(body),
             "Content-Type": mediatypes.OCI_MANIFEST,

@@ -1,6 +1,7 @@
 """The ``wharf-index`` command: migrate, serve, and user/org/team/registry administration.
 
-Commands that call registries (``repo delete``, ``repo redrive``, ``registry sync``) live in
+Commands that call registries (``repo delete``, ``repo redrive``, ``tag delete``, ``tag
+retention``, ``registry sync``) live in
 cli_registry_ops.py, ``prune`` in cli_housekeeping.py, ``keys`` in cli_keys.py, ``worker``
 (webhook deliveries) in cli_worker.py. ``migrate``
 and ``serve`` also make sure there is a token signing key that ``INDEX_SECRET_KEY``

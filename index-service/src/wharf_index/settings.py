@@ -88,7 +88,9 @@ class Settings:
     ``INDEX_TRUSTED_PROXIES`` (how many reverse proxies in front of the Index append to
     ``X-Forwarded-For``; 0: the connection's peer is the client); prune_interval
     ``INDEX_PRUNE_INTERVAL`` (seconds between prunings of expired token records and old
-    processed event ids; 0 turns it off); event_retention ``INDEX_EVENT_RETENTION`` (seconds
+    processed event ids; 0 turns it off); retention_interval ``INDEX_RETENTION_INTERVAL``
+    (seconds between runs of the repositories' tag retention rules; 0 turns it off);
+    event_retention ``INDEX_EVENT_RETENTION`` (seconds
     a processed event id is kept); prune_batch ``INDEX_PRUNE_BATCH`` (rows per delete);
     http_tls ``INDEX_HTTP_TLS_CERTIFICATE``, ``_KEY``, ``_CLIENTCAS`` (serve HTTPS, see
     wharf_protocol.tls); registry_tls_ca
@@ -138,6 +140,7 @@ class Settings:
     deletion_redrive_interval: int = 60
     trusted_proxies: int = 0
     prune_interval: int = 3600
+    retention_interval: int = 3600
     event_retention: int = 7 * 24 * 3600
     prune_batch: int = 1000
     http_tls: tls.ServerTLS | None = None
@@ -217,6 +220,7 @@ _INTEGERS = (
     ("deletion_redrive_interval", "INDEX_DELETION_REDRIVE_INTERVAL", 0),
     ("trusted_proxies", "INDEX_TRUSTED_PROXIES", 0),
     ("prune_interval", "INDEX_PRUNE_INTERVAL", 0),
+    ("retention_interval", "INDEX_RETENTION_INTERVAL", 0),
     ("event_retention", "INDEX_EVENT_RETENTION", 3600),
     ("prune_batch", "INDEX_PRUNE_BATCH", 1),
     ("webhook_delivery_retention", "INDEX_WEBHOOK_DELIVERY_RETENTION", 3600),

@@ -10,14 +10,17 @@ The callers:
 - ``admin_token``: alice's token on ``acme/*`` naming only ``admin``;
 - ``outsider``: bob with his password; ``owner``: alice with her password.
 
-Administration (visibility, description, collaborators, deletion, team grants, webhooks, namespace
-settings) needs a password or a session, or a token scope naming ``admin``; registry
+Administration (visibility, description, collaborators, deletion of the repository or a tag,
+immutable tags and retention, team grants, webhooks, namespace settings) needs a password or
+a session, or a token scope naming ``admin``; registry
 actions (``*`` included) never administer. Starring and commenting are the person's own
 acts: no access token does them. Outsiders get the answer of a repository that does not
 exist (404) wherever the repository is private.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import psycopg2
 import pytest
@@ -60,6 +63,12 @@ TABLE = [
          403, 403, 403, 403, 200, 404, 200),
     _row("DELETE", REPO, None,
          403, 403, 403, 403, 202, 404, 202),
+    _row("DELETE", f"{REPO}/-/tags/v1", None,
+         403, 403, 403, 403, 204, 404, 204),
+    _row("PUT", f"{REPO}/-/immutable-tags", {"patterns": ["v*"]},
+         403, 403, 403, 403, 200, 404, 200),
+    _row("PUT", f"{REPO}/-/retention", {"keep_newest": 5, "max_age_days": None},
+         403, 403, 403, 403, 200, 404, 200),
     _row("PUT", f"{REPO}/-/collaborators/dave", {"role": "admin"},
          403, 403, 403, 403, 204, 404, 204),
     _row("DELETE", f"{REPO}/-/collaborators/dave", None,
@@ -195,6 +204,22 @@ def _populate(uow, make_user):
     orgs.add_team_member(uow, "acme", "devs", "dave", actor=alice)
     orgs.grant_repository(uow, "acme", "devs", "acme/app", actor=alice)
     comment = comments.add_comment(uow, alice, "acme/app", "first")
+    with uow:  # a recorded tag v1, as a registry's push event leaves it (no registry holds it)
+        repository = uow.repositories.get("acme/app")
+        manifest = uow.content.put_manifest(
+            repository.id,
+            "sha256:" + "a" * 64,
+            media_type="application/vnd.oci.image.manifest.v1+json",
+            size=100,
+            config_digest=None,
+            layers=[],
+            pushed_by="alice",
+            pushed_at=datetime.now(UTC),
+            registry_id=None,
+        )
+        uow.content.put_tag(
+            repository.id, "v1", manifest, pushed_by="alice", pushed_at=datetime.now(UTC)
+        )
     hooks, deliveries = {}, {}
     for kind, owner in (("repository", "acme/app"), ("namespace", "acme")):
         hook, _ = webhooks.create_webhook(uow, alice, webhooks.Owner(kind, owner), url=HOOK_URL)

@@ -5,6 +5,9 @@ Calls (each with ``Authorization: Bearer <token>`` the Index minted for that reg
 
 - ``DELETE /v2/_wharf/repositories/<name>`` (a Wharf extension,
   scenario C): 202 (also 200/204) = done on the registry's side; idempotent there.
+- ``DELETE /v2/<name>/manifests/<tag>`` (end-9, deleting a tag by reference; the
+  manifest stays): 202 (also 200/204) = deleted, 404 = the registry has no such tag (an
+  answer: a repeated deletion finds it gone).
 - ``GET /v2/_catalog`` and ``GET /v2/<name>/tags/list`` with ``n`` and the spec's
   pagination (end-8b): the next page is the ``Link: <...>; rel="next"`` header. Only the
   path and query of a Link are used, always against the registry's recorded URL, so the
@@ -88,6 +91,16 @@ class RegistryHTTP:
         response = self._send(registry, "DELETE", f"/v2/_wharf/repositories/{quote(name)}", token)
         if response.status_code not in (200, 202, 204):
             raise self._refused(registry, "DELETE repository", response)
+
+    def delete_tag(self, registry: Registry, name: str, tag: str, token: str) -> bool:
+        """Ask ``registry`` to delete tag ``tag`` of ``name``: True when it did, False when
+        it had no such tag (404)."""
+        response = self._send(registry, "DELETE", _manifest_path(name, tag), token)
+        if response.status_code == 404:
+            return False
+        if response.status_code not in (200, 202, 204):
+            raise self._refused(registry, "DELETE tag", response)
+        return True
 
     def catalog(self, registry: Registry, token: str) -> Iterator[str]:
         """Yield every repository name of the registry's catalog, page by page."""

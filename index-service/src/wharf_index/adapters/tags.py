@@ -10,6 +10,8 @@ tags with their manifest's digest, media type, size, config and layers.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from wharf_protocol.descriptors import is_size
 
 from ..domain.records import Layer, TagRecord
@@ -50,6 +52,15 @@ class PgTagStore(Store):
             (repository_id, after, after, limit),
         )
         return [_tag(row) for row in rows]
+
+    def ages(self, repository_id: int) -> list[tuple[str, datetime]]:
+        """(name, pushed at) of every tag, newest push first (ties by name): retention."""
+        rows = self._all(
+            "SELECT name, pushed_at FROM tags WHERE repository_id = %s"
+            " ORDER BY pushed_at DESC, name",
+            (repository_id,),
+        )
+        return [(name, pushed_at) for name, pushed_at in rows]
 
     def find(self, repository_id: int, name: str) -> TagRecord | None:
         row = self._one(

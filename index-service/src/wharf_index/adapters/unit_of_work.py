@@ -32,6 +32,7 @@ from .repositories import PgRepositoryStore
 from .search import PgSearchStore
 from .signing_keys import PgSigningKeyStore
 from .stars import PgStarStore
+from .tag_rules import PgTagRuleStore
 from .tags import PgTagStore
 from .token_checks import PgTokenCheckStore
 from .users import PgUserStore
@@ -52,6 +53,7 @@ STORES = {
     "stars": PgStarStore,
     "comments": PgCommentStore,
     "tags": PgTagStore,
+    "tag_rules": PgTagRuleStore,
     "search": PgSearchStore,
     "content": PgContentStore,
     "token_checks": PgTokenCheckStore,
@@ -81,6 +83,7 @@ class PgUnitOfWork:
     stars: PgStarStore
     comments: PgCommentStore
     tags: PgTagStore
+    tag_rules: PgTagRuleStore
     search: PgSearchStore
     content: PgContentStore
     token_checks: PgTokenCheckStore

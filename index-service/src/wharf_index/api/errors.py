@@ -7,6 +7,8 @@
   without its own entry gets its parent's) -> ``{"error": {"code", "message"[, "detail"]}}``.
 - wharf_protocol TokenError (token verification) -> 422 ``TOKEN_INVALID`` with
   ``detail.reason``; EventsInvalid (registry events) -> 400 ``EVENTS_INVALID``.
+- RegistryUnavailable (a registry the request calls cannot be reached) -> 503
+  ``REGISTRY_UNAVAILABLE`` with ``Retry-After``; RegistryRefused -> 502.
 - DatabaseUnavailable -> 503 ``UNAVAILABLE`` with ``Retry-After``; SigningKeysUnreadable
   (``INDEX_SECRET_KEY`` changed under the stored signing key) -> logged, 503 ``UNAVAILABLE``.
 - werkzeug HTTPException -> its status with a code from ``HTTP_CODES``; requests gunicorn
@@ -63,7 +65,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
     errors.RegistryCredentialInvalid: ("UNAUTHORIZED", 401),
     errors.LoginThrottled: ("TOOMANYREQUESTS", 429),
     errors.PermissionDenied: ("DENIED", 403),
+    errors.TagImmutable: ("TAG_IMMUTABLE", 409),
     errors.RegistryCallFailed: ("REGISTRY_UNAVAILABLE", 502),
+    errors.RegistryUnavailable: ("REGISTRY_UNAVAILABLE", 503),
     errors.IndexError_: ("INVALID", 400),
 }
 
@@ -113,6 +117,8 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
         detail = {exc.field: [str(exc)]}
     if isinstance(exc, errors.LoginThrottled):
         detail = {"retry_after": exc.retry_after}
+    if isinstance(exc, errors.TagImmutable):
+        detail = {"tag": exc.tag, "pattern": exc.pattern}
     return ApiError(code, str(exc), status, detail)
 
 
@@ -141,6 +147,8 @@ def register_error_handlers(app: Flask) -> None:
         headers = {}
         if isinstance(exc, errors.LoginThrottled):
             headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, errors.RegistryUnavailable):
+            headers["Retry-After"] = "5"
         return _respond(to_api_error(exc), headers)
 
     @app.errorhandler(TokenError)

@@ -6,7 +6,8 @@ Hierarchy::
       NotFound > UserNotFound, NamespaceNotFound, OrganisationNotFound, TeamNotFound,
                  RepositoryNotFound, AccessTokenNotFound, RegistryNotFound
       Conflict > UsernameTaken, NamespaceTaken, RepositoryExists, TeamExists, RegistryExists,
-                 StateConflict (valid input the current state refuses: last owner, ...)
+                 StateConflict (valid input the current state refuses: last owner, ...),
+                 TagImmutable (the tag matches one of its repository's immutable patterns)
       Invalid  > NameInvalid, ReservedName, PasswordInvalid, ScopeInvalid, RoleInvalid,
                  VisibilityInvalid, ValueInvalid
       AuthenticationFailed (wrong credentials; deliberately says nothing about which part)
@@ -110,6 +111,15 @@ class StateConflict(Conflict):
         self.field = field
         self.name = None
         IndexError_.__init__(self, message)
+
+
+class TagImmutable(Conflict):
+    """The tag matches an immutable tag pattern of its repository: it is never deleted."""
+
+    def __init__(self, repository: str, tag: str, pattern: str) -> None:
+        self.repository, self.tag, self.pattern = repository, tag, pattern
+        self.name = None
+        IndexError_.__init__(self, f"tag {tag} is immutable in {repository} (pattern {pattern})")
 
 
 class Invalid(IndexError_):

@@ -46,6 +46,23 @@ class TagRecord:
 
 
 @dataclass(frozen=True)
+class TagRules:
+    """A repository's tag rules (services/tag_rules.py): ``immutable`` tag patterns and the
+    retention rules -- keep the ``keep_newest`` newest tags, keep tags matching
+    ``keep_patterns``, delete tags older than ``max_age_days`` (None: rule not set)."""
+
+    immutable: tuple[str, ...] = ()
+    keep_newest: int | None = None
+    keep_patterns: tuple[str, ...] = ()
+    max_age_days: int | None = None
+
+    @property
+    def has_retention(self) -> bool:
+        """Tell whether a retention rule that deletes anything is set."""
+        return self.keep_newest is not None or self.max_age_days is not None
+
+
+@dataclass(frozen=True)
 class RemoteManifest:
     """A manifest as a registry serves it, in the shape the content store records."""
 

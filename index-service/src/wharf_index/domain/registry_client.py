@@ -1,5 +1,5 @@
 """The registry client's port: the calls the Index makes to registries itself (repository
-deletion, ``registry sync``), each with a token the Index minted for that registry.
+and tag deletion, ``registry sync``), each with a token the Index minted for that registry.
 
 adapters/registry_http.py implements it over HTTP (the paths, pagination, retries and
 error rules are described there); services/registry_agent.py carries one, given by the
@@ -20,6 +20,10 @@ from .records import RemoteManifest
 class RegistryClient(Protocol):
     def delete_repository(self, registry: Registry, name: str, token: str) -> None:
         """Have ``registry`` delete repository ``name``; return once it accepted."""
+
+    def delete_tag(self, registry: Registry, name: str, tag: str, token: str) -> bool:
+        """Have ``registry`` delete tag ``tag`` of ``name`` (the manifest stays); True when
+        it deleted it, False when it had no such tag."""
 
     def catalog(self, registry: Registry, token: str) -> Iterator[str]:
         """Every repository name of the registry's catalog."""

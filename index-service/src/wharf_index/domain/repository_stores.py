@@ -19,6 +19,7 @@ from .records import (
     RecordedRepository,
     RecordedTag,
     TagRecord,
+    TagRules,
     Webhook,
     WebhookDelivery,
 )
@@ -87,6 +88,34 @@ class TagStore(Protocol):
 
     def list(self, repository_id: int, *, after: str | None, limit: int) -> list[TagRecord]: ...
     def find(self, repository_id: int, name: str) -> TagRecord | None: ...
+    def ages(self, repository_id: int) -> list[tuple[str, datetime]]:
+        """(name, pushed at) of every tag of a repository, newest push first (ties by
+        name)."""
+
+
+class TagRuleStore(Protocol):
+    """``uow.tag_rules``: each repository's immutable tag patterns and retention rules."""
+
+    def get(self, repository_id: int) -> TagRules:
+        """The repository's rules (no rules when none were set)."""
+
+    def many(self, repository_ids: list[int]) -> dict[int, TagRules]:
+        """``{repository id: rules}`` of those of ``repository_ids`` that have rules."""
+
+    def immutable_of(self, full_names: list[str]) -> dict[str, tuple[str, ...]]:
+        """``{full name: immutable patterns}`` of those of ``full_names`` that have some."""
+
+    def set_immutable(self, repository_id: int, patterns: tuple[str, ...]) -> None: ...
+    def set_retention(
+        self,
+        repository_id: int,
+        *,
+        keep_newest: int | None,
+        keep_patterns: tuple[str, ...],
+        max_age_days: int | None,
+    ) -> None: ...
+    def with_retention(self) -> list[str]:
+        """Full names of the active repositories with a retention rule set, by name."""
 
 
 class SearchStore(Protocol):

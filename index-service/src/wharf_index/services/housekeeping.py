@@ -5,7 +5,10 @@ Tasks (:func:`tasks`), each with its interval (0 turns it off):
 - ``deletion-redrive`` (``INDEX_DELETION_REDRIVE_INTERVAL``): services/deletion.py
   :func:`~wharf_index.services.deletion.redrive`, retrying repository deletions stuck in
   ``deleting``;
-- ``prune`` (``INDEX_PRUNE_INTERVAL``): :func:`prune`.
+- ``prune`` (``INDEX_PRUNE_INTERVAL``): :func:`prune`;
+- ``retention`` (``INDEX_RETENTION_INTERVAL``): services/retention.py
+  :func:`~wharf_index.services.retention.run`, deleting the tags the repositories'
+  retention rules no longer keep.
 
 :class:`Housekeeper` is one daemon thread per served worker process: the composition root
 (context.py) builds it with :func:`housekeeper`, and only wsgi.py starts it (gunicorn imports
@@ -13,8 +16,8 @@ wsgi.py in each worker); tests and the command line never do. On each tick it of
 every task to the schedule (``uow.housekeeping.claim``): a task runs only when its lease in
 the database says it is due, and taking it moves the lease one interval ahead, so with any
 number of workers and hosts each task runs once per interval. A failing run is logged and
-recorded (``last_error``); the thread lives on. ``wharf-index prune`` and ``wharf-index repo
-redrive`` run the same work by hand.
+recorded (``last_error``); the thread lives on. ``wharf-index prune``, ``wharf-index repo
+redrive`` and ``wharf-index tag retention`` run the same work by hand.
 
 Pruning (:func:`prune`) deletes in batches of ``INDEX_PRUNE_BATCH`` rows, each batch its own
 short transaction, so it never holds many locks or a long transaction:
@@ -42,7 +45,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import deletion
+from . import deletion, retention
 from .registry_agent import RegistryAgent
 from .unit_of_work import UnitOfWork
 
@@ -50,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 REDRIVE = "deletion-redrive"
 PRUNE = "prune"
+RETENTION = "retention"
 MAX_BATCHES_PER_RUN = 100  # a scheduled run stops there; the next run goes on
 
 
@@ -168,6 +172,7 @@ def tasks(settings, uow_factory: Callable[[], UnitOfWork], agent: RegistryAgent)
             settings.prune_interval,
             lambda: prune_with_settings(uow_factory(), settings, max_batches=MAX_BATCHES_PER_RUN),
         ),
+        Task(RETENTION, settings.retention_interval, lambda: retention.run(uow_factory(), agent)),
     ]
     return [task for task in found if task.interval > 0]
 

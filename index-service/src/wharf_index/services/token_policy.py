@@ -13,6 +13,8 @@ from wharf_protocol.scopes import Scope
 from ..domain.model import Principal
 from .unit_of_work import UnitOfWork
 
+_WRITE_ACTIONS = frozenset({"push", "delete", "*"})
+
 
 def policy_for(uow: UnitOfWork, principal: Principal, granted: tuple[Scope, ...]) -> Policy:
     """Return the policy for a token granting ``granted`` to ``principal`` (in ``uow``)."""
@@ -24,8 +26,13 @@ def policy_for(uow: UnitOfWork, principal: Principal, granted: tuple[Scope, ...]
 
 
 def _repository_rules(uow: UnitOfWork, granted: tuple[Scope, ...]) -> dict[str, RepositoryPolicy]:
-    """Immutable tag patterns of the repositories ``granted`` may push to or delete from."""
-    return {}
+    """Immutable tag patterns of the repositories ``granted`` may push to or delete from
+    (services/tag_rules.py); repositories without patterns are left out (no rules)."""
+    names = [s.name for s in granted if s.type == "repository" and s.actions & _WRITE_ACTIONS]
+    if not names:
+        return {}
+    found = uow.tag_rules.immutable_of(names)
+    return {name: RepositoryPolicy(patterns) for name, patterns in found.items()}
 
 
 def _quotas(uow: UnitOfWork, granted: tuple[Scope, ...]) -> dict[str, NamespaceQuota]:

@@ -37,6 +37,7 @@ from ..domain.repository_stores import (
     RepositoryStore,
     SearchStore,
     StarStore,
+    TagRuleStore,
     TagStore,
     WebhookStore,
 )
@@ -90,6 +91,8 @@ class UnitOfWork(Protocol):
     def comments(self) -> CommentStore: ...
     @property
     def tags(self) -> TagStore: ...
+    @property
+    def tag_rules(self) -> TagRuleStore: ...
     @property
     def search(self) -> SearchStore: ...
     @property

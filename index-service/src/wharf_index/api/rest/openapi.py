@@ -100,7 +100,12 @@ ERROR_RESPONSES = {
     413: ("TooLarge", "the body is larger than 8 MiB"),
     414: ("UriTooLong", "the request line is longer than the server's limit (4 KiB)"),
     429: ("TooManyRequests", "too many failed logins: the account is locked for a while"),
-    503: ("Unavailable", "the database is unavailable; try again"),
+    502: ("BadGateway", "a registry the Index called refused (REGISTRY_UNAVAILABLE)"),
+    503: (
+        "Unavailable",
+        "the database, or a registry the request calls (REGISTRY_UNAVAILABLE), is"
+        " unavailable; try again",
+    ),
 }
 _HEADERS = {
     401: {
