@@ -83,11 +83,8 @@ def tag_delete(uow, args, stdin, stdout):
 
 def tag_retention(uow, args, stdin, stdout):
     if args.dry_run:
-        with uow.reading():
-            names = uow.tag_rules.with_retention()
-        for name in names:
-            for item in retention.preview(uow, SYSTEM, name):
-                print(f"would delete {name}:{item.tag} ({', '.join(item.rules)})", file=stdout)
+        for name, item in retention.preview_all(uow):
+            print(f"would delete {name}:{item.tag} ({', '.join(item.rules)})", file=stdout)
         return 0
     report = retention.run(uow, args.context.agent)
     for line in report.lines():

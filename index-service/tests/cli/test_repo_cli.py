@@ -1,5 +1,5 @@
-"""``wharf-index repo delete|redrive`` and ``registry sync`` in-process, the registry a
-``responses`` double."""
+"""``wharf-index repo delete|redrive``, ``tag delete|retention`` and ``registry sync``
+in-process, the registry a ``responses`` double."""
 
 from __future__ import annotations
 
@@ -11,11 +11,17 @@ import responses
 from wharf_index import cli, cli_registry_ops
 from wharf_index.context import build_context
 from wharf_index.domain.model import SYSTEM
-from wharf_index.services import accounts, registries, repositories
+from wharf_index.services import accounts, events, registries, repositories, tag_rules
 from wharf_index.settings import Settings
 
 from tests.conftest import PASSWORD, SECRET_KEY
-from tests.registry_double import FakeRegistry, make_client, manifest_bytes, verifier_for
+from tests.registry_double import (
+    FakeRegistry,
+    make_client,
+    manifest_bytes,
+    push_event,
+    verifier_for,
+)
 
 URL = "http://registry.test:5000"
 
@@ -109,3 +115,54 @@ def test_registry_sync_every_repeats_and_survives_failures(env, database, uow, f
     assert slept == [5, 5, 5]
     assert out.getvalue().count("registry reg: ") == 2
     assert "registry reg:" in err.getvalue() and "attempts" in err.getvalue()
+
+
+@pytest.fixture
+def tagged(uow, fake):
+    """Tags 1 and v1 of alice/app recorded at the Index (as the registry's events leave
+    them) and held by "reg"."""
+    with uow:
+        reg = uow.registries.find("reg")
+    for tag in ("1", "v1"):
+        body = manifest_bytes(tag)
+        fake.push("alice/app", tag, body)
+        events.ingest(uow, reg, [push_event("alice/app", tag, body)])
+    return fake
+
+
+def test_tag_delete_calls_the_registry_and_removes_the_record(run, tagged, sql):
+    result = run("tag", "delete", "alice/app:1")
+    assert result.code == 0 and result.out.startswith("deleted alice/app:1 (sha256:")
+    assert [c[:2] for c in tagged.calls] == [
+        ("HEAD", "/v2/alice/app/manifests/1"),
+        ("DELETE", "/v2/alice/app/manifests/1"),
+    ]
+    assert sql("SELECT name FROM tags") == [("v1",)]
+    assert sql("SELECT actor_name FROM audit_log WHERE action = 'tag.delete'") == [("wharf-index",)]
+    again = run("tag", "delete", "alice/app:1")
+    assert again.code == 1 and "tag 1 not found" in again.err
+
+
+def test_tag_delete_refusals(run, tagged, uow, sql):
+    tag_rules.set_immutable(uow, SYSTEM, "alice/app", ["v*"])
+    immutable = run("tag", "delete", "alice/app:v1")
+    assert immutable.code == 1 and "tag v1 is immutable in alice/app (pattern v*)" in immutable.err
+    tagged.down = True
+    down = run("tag", "delete", "alice/app:1")
+    assert down.code == 1 and "registry reg" in down.err
+    with pytest.raises(SystemExit) as usage:  # no tag: argparse's usage error
+        run("tag", "delete", "alice/app")
+    assert usage.value.code == 2
+    assert tagged.calls == [] and len(sql("SELECT name FROM tags")) == 2
+
+
+def test_tag_retention_dry_run_then_run(run, tagged, uow, sql):
+    tag_rules.set_retention(
+        uow, SYSTEM, "alice/app", keep_newest=0, keep_patterns=["v*"], max_age_days=None
+    )
+    dry = run("tag", "retention", "--dry-run")
+    assert (dry.code, dry.out) == (0, "would delete alice/app:1 (keep_newest)\n")
+    assert len(sql("SELECT name FROM tags")) == 2
+    done = run("tag", "retention")
+    assert done.code == 0 and "deleted alice/app:1" in done.out
+    assert sql("SELECT name FROM tags") == [("v1",)]

@@ -234,14 +234,17 @@ def test_housekeeping_redrives_stuck_deletions(uow, agent, fake, pushed, princip
 def test_housekeeping_thread_per_setting_built_unstarted_then_started_and_stopped(
     uow, settings, agent
 ):
-    off = replace(settings, deletion_redrive_interval=0, prune_interval=0)
+    off = replace(settings, deletion_redrive_interval=0, prune_interval=0, retention_interval=0)
     assert housekeeping.housekeeper(off, lambda: uow, agent) is None
-    on = replace(settings, deletion_redrive_interval=600, prune_interval=3600)
+    on = replace(
+        settings, deletion_redrive_interval=600, prune_interval=3600, retention_interval=3600
+    )
     keeper = housekeeping.housekeeper(on, lambda: uow, agent)
     assert keeper.tick == 600 and not keeper._thread.is_alive()
     assert [(t.name, t.interval) for t in keeper.tasks] == [
         (housekeeping.REDRIVE, 600),
         (housekeeping.PRUNE, 3600),
+        (housekeeping.RETENTION, 3600),
     ]
     assert keeper.start() is keeper and keeper._thread.is_alive()
     keeper.stop(timeout=30)

@@ -103,7 +103,9 @@ def test_only_the_served_app_runs_the_housekeeper():
 
     alive, threads = run()
     assert alive and "wharf-housekeeping" in threads
-    assert run(INDEX_DELETION_REDRIVE_INTERVAL="0", INDEX_PRUNE_INTERVAL="0") == [
+    assert run(
+        INDEX_DELETION_REDRIVE_INTERVAL="0", INDEX_PRUNE_INTERVAL="0", INDEX_RETENTION_INTERVAL="0"
+    ) == [
         False,
         ["MainThread"],
     ]

@@ -107,6 +107,14 @@ def preview(
     return expired(rules, ages, now or datetime.now(UTC))
 
 
+def preview_all(uow: UnitOfWork, *, now: datetime | None = None) -> list[tuple[str, Expired]]:
+    """(repository, tag) pairs retention would delete now in every repository with a rule
+    (the operator's dry run, ``wharf-index tag retention --dry-run``)."""
+    with uow.reading():
+        names = uow.tag_rules.with_retention()
+    return [(name, item) for name in names for item in preview(uow, SYSTEM, name, now=now)]
+
+
 def run(
     uow: UnitOfWork,
     agent: RegistryAgent,

@@ -38,12 +38,12 @@ from typing import Any
 from wharf_protocol import names as protocol_names
 from wharf_protocol.scopes import Scope
 
-from ..domain import errors, policy
+from ..domain import errors
 from ..domain.model import Principal, Repository
 from ..domain.records import TagRecord
 from . import audit, registries, registry_agent, webhook_events
 from .registry_agent import RegistryAgent
-from .tag_rules import matching_pattern
+from .tag_rules import administered, matching_pattern
 from .unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -106,11 +106,7 @@ def _checked(
     uow: UnitOfWork, principal: Principal, full_name: str, tag: str
 ) -> tuple[Repository, TagRecord]:
     with uow:
-        repository = uow.repositories.find(full_name)
-        if repository is None or not policy.may_see(principal, repository):
-            raise errors.RepositoryNotFound(full_name)
-        if not policy.may_administer(principal, repository):
-            raise errors.PermissionDenied(f"you may not administer {full_name}")
+        repository = administered(uow, principal, full_name)
         if repository.status != "active":
             raise errors.RepositoryNotFound(full_name)
         record = uow.tags.find(repository.id, tag) if protocol_names.is_valid_tag(tag) else None

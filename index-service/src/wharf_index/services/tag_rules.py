@@ -24,10 +24,9 @@ from __future__ import annotations
 from wharf_protocol.policy import PolicyInvalid, check_tag_pattern, tag_matches
 
 from ..domain import errors, policy
-from ..domain.model import Principal
+from ..domain.model import Principal, Repository
 from ..domain.records import TagRules
 from . import audit
-from .repositories import _administered, _visible
 from .unit_of_work import UnitOfWork
 
 MAX_PATTERNS = 50
@@ -53,14 +52,24 @@ def matching_pattern(patterns: tuple[str, ...], tag: str) -> str | None:
     return next((p for p in patterns if tag_matches((p,), tag)), None)
 
 
+def administered(
+    uow: UnitOfWork, principal: Principal, full_name: str, *, for_update: bool = False
+) -> Repository:
+    """The repository if ``principal`` administers it; RepositoryNotFound when they may not
+    see it (or it does not exist), PermissionDenied when they see it only."""
+    repository = uow.repositories.find(full_name, for_update=for_update)
+    if repository is None or not policy.may_see(principal, repository):
+        raise errors.RepositoryNotFound(full_name)
+    if not policy.may_administer(principal, repository):
+        raise errors.PermissionDenied(f"you may not administer {full_name}")
+    return repository
+
+
 def get_rules(uow: UnitOfWork, principal: Principal, full_name: str) -> TagRules:
     """Return a repository's tag rules (its admins). Raises RepositoryNotFound,
     PermissionDenied."""
     with uow:
-        repository = _visible(uow, principal, full_name)
-        if not policy.may_administer(principal, repository):
-            raise errors.PermissionDenied(f"you may not administer {full_name}")
-        return uow.tag_rules.get(repository.id)
+        return uow.tag_rules.get(administered(uow, principal, full_name).id)
 
 
 def set_immutable(
@@ -69,7 +78,7 @@ def set_immutable(
     """Replace the repository's immutable tag patterns (its admins); return its rules."""
     checked = check_patterns("patterns", patterns)
     with uow:
-        repository = _administered(uow, principal, full_name)
+        repository = administered(uow, principal, full_name, for_update=True)
         uow.tag_rules.set_immutable(repository.id, checked)
         audit.record(
             uow,
@@ -102,7 +111,7 @@ def set_retention(
     _check_number("max_age_days", max_age_days, 1, MAX_AGE_DAYS)
     patterns = check_patterns("keep_patterns", keep_patterns)
     with uow:
-        repository = _administered(uow, principal, full_name)
+        repository = administered(uow, principal, full_name, for_update=True)
         uow.tag_rules.set_retention(
             repository.id,
             keep_newest=keep_newest,
