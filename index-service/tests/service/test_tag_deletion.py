@@ -142,3 +142,26 @@ def test_a_writer_may_push_but_not_delete_tags(client, agent, fake, pushed, uow,
     response = client.delete(f"{URL}/1", headers=basic("bob"))
     assert response.status_code == 403 and response.json["error"]["code"] == "DENIED"
     assert fake.calls == [] and _tags(sql) == ["1", "2", "v1"]
+
+
+def test_the_registry_event_arriving_first_leaves_one_delivery_and_the_audit(
+    client, agent, fake, pushed, sql, principal, uow, registry, monkeypatch
+):
+    hook, _ = webhooks.create_webhook(
+        uow, principal("alice"), Owner("repository", "alice/app"), url="https://hooks.example/"
+    )
+    delete = agent.http.delete_tag
+
+    def delete_then_event(reg, name, tag, token):
+        done = delete(reg, name, tag, token)
+        gone = new_event("delete", Target("", "", None, name, tag=tag), actor=Actor("x"))
+        events.ingest(uow, registry[0], [gone])  # the event overtakes the Index's removal
+        return done
+
+    monkeypatch.setattr(agent.http, "delete_tag", delete_then_event)
+    assert client.delete(f"{URL}/1", headers=basic("alice")).status_code == 204
+    assert _tags(sql) == ["2", "v1"]
+    assert sql("SELECT count(*) FROM webhook_deliveries WHERE webhook_id = %s", (hook.id,)) == [
+        (1,)
+    ]
+    assert [target for _, target, _ in _audit(sql)] == ["alice/app:1"]

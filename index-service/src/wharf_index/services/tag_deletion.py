@@ -18,11 +18,13 @@ delete NAME:TAG``, retention: services/retention.py):
    registry without the tag (404) counts as done, so repeating a deletion that failed
    half-way finishes it.
 4. Once every registry answered, remove the tag record here, queue the ``tag_deleted``
-   webhook deliveries and audit ``tag.delete``, in one transaction. The registries'
-   tag-delete events arrive later (services/events.py) and find the tag gone: their
-   ``delete_tag`` removes nothing and queues nothing, as for any duplicate, so event
-   application stays idempotent and the webhooks are sent once. Had the Index stopped
-   between steps 3 and 4, those events would remove the record themselves.
+   webhook deliveries and audit ``tag.delete``, in one transaction (had a registry's
+   tag-delete event removed the record first, that event queued the deliveries: only the
+   audit entry is written). The registries' tag-delete events arrive later
+   (services/events.py) and find the tag gone: their ``delete_tag`` removes nothing and
+   queues nothing, as for any duplicate, so event application stays idempotent and the
+   webhooks are sent once. Had the Index stopped between steps 3 and 4, those events
+   would remove the record themselves.
 
 If a registry fails between its check (2) and its delete (3) -- it went away in that
 moment -- the error is raised (503, or 502 when it refused) and the Index record stays;
@@ -77,27 +79,26 @@ def delete_tag(
         current = uow.repositories.find(full_name, for_update=True)
         if current is None or current.id != repository.id:
             return record  # the repository went meanwhile: nothing left to remove
-        if uow.content.delete_tag(current.id, tag):
-            actor = principal.user.username if principal.user is not None else ""
+        if uow.content.delete_tag(current.id, tag):  # else a registry's event was first
             webhook_events.tag_deleted(
                 uow,
                 current,
                 tag=tag,
                 digest=record.digest,
-                pusher=actor,
+                pusher=principal.user.username if principal.user is not None else "",
                 at=datetime.now(UTC),
                 registry=",".join(r.name for r in holders),
             )
-            audit.record(
-                uow,
-                principal,
-                "tag.delete",
-                "tag",
-                f"{full_name}:{tag}",
-                namespace_id=current.namespace_id,
-                repository_id=current.id,
-                detail={"digest": record.digest, **(detail or {})},
-            )
+        audit.record(
+            uow,
+            principal,
+            "tag.delete",
+            "tag",
+            f"{full_name}:{tag}",
+            namespace_id=current.namespace_id,
+            repository_id=current.id,
+            detail={"digest": record.digest, **(detail or {})},
+        )
     logger.info("tag %s:%s deleted at %d registries", full_name, tag, len(holders))
     return record
 
