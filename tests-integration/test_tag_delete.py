@@ -6,7 +6,8 @@ registry and calls its ``DELETE /v2/<name>/manifests/<tag>``; afterwards the reg
 longer serves the tag, the other tag of the same repository is untouched, and the Index no
 longer lists it. A tag the repository's immutable patterns match is refused by the Index
 (409) and, when skopeo pushes another image to it, by the registry (the pattern travels in
-the push token).
+the push token). Retention, run by the served Index's housekeeping thread, deletes the
+tags its rules no longer keep in the same way.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import pytest
 from oci_client import Image
 from stack import wait_for
 
+RETENTION_INTERVAL = 2  # s: INDEX_RETENTION_INTERVAL of this module's Index
+
 
 @pytest.fixture(scope="module")
 def stack(make_stack):
-    made = make_stack()
+    made = make_stack(index_env={"INDEX_RETENTION_INTERVAL": str(RETENTION_INTERVAL)})
     made.bootstrap()
     made.add_registry("reg1", "registry", ["alice"])
     yield made
@@ -95,3 +98,36 @@ def test_an_immutable_tag_is_kept_by_the_index_and_the_registry(stack, alice):
     after = json.loads(alice.inspect(f"{registry}/{repository}:v1", check=True).stdout)
     assert after["Digest"] == before["Digest"]
     alice.copy(layout, f"docker://{registry}/{repository}:dev", check=True)  # mutable
+
+
+def test_retention_run_by_the_served_index_deletes_at_the_registry(stack, alice):
+    repository = "alice/kept"
+    _push(stack, alice, repository, ("old", "new"), "kept-old")
+    wait_for(
+        lambda: set(stack.tags_at_index(repository, "alice")) == {"old", "new"},
+        timeout=30,
+        message="the Index to record both tags",
+    )
+    stack.postgres.execute(  # "old" was pushed a year ago
+        "UPDATE tags SET pushed_at = now() - interval '365 days' WHERE name = 'old'"
+        " AND repository_id = (SELECT id FROM repositories WHERE full_name = %s)",
+        dbname=stack.database,
+        params=(repository,),
+    )
+    rules = {"keep_newest": None, "keep_patterns": [], "max_age_days": 30}
+    path = f"/api/v1/repositories/{repository}/-/retention"
+    assert stack.api("PUT", path, "alice", json=rules).status_code == 200
+    wait_for(
+        lambda: set(stack.tags_at_index(repository, "alice")) == {"new"},
+        timeout=30,
+        message="retention to delete the old tag at the Index",
+    )
+    registry = stack.registries["reg1"].address
+    assert alice.inspect(f"{registry}/{repository}:old").returncode != 0
+    assert alice.inspect(f"{registry}/{repository}:new").returncode == 0
+    audit = stack.postgres.execute(
+        "SELECT detail->>'by' FROM audit_log WHERE action = 'tag.delete' AND target = %s",
+        dbname=stack.database,
+        params=(f"{repository}:old",),
+    )
+    assert audit == [("retention",)]
