@@ -14,6 +14,7 @@ from .api.converters import RepoNameConverter
 from .api.errors import register_error_handlers
 from .api.helpers import Services
 from .auth import create_authenticator
+from .auth.pull_meter import PullMeter
 from .content import Content
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
 from .events.delivery import events_client
@@ -78,6 +79,7 @@ def create_app(
         events=Emitter(sink or NullSink(), source_addr=source, pulls=pulls),
         delivery=delivery,
         pulls=pulls,
+        pull_meter=PullMeter(settings.token_cache_size),
     )
     app.url_map.converters["repo"] = RepoNameConverter
     app.url_map.strict_slashes = False
