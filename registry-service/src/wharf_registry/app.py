@@ -7,6 +7,7 @@ import socket
 import uuid
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from wharf_protocol.client import IndexClient
 
 from . import api, health
@@ -81,6 +82,8 @@ def create_app(
         pulls=pulls,
         pull_meter=PullMeter(settings.token_cache_size),
     )
+    if settings.trusted_proxies:  # the client address events report (request.addr)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     app.url_map.converters["repo"] = RepoNameConverter
     app.url_map.strict_slashes = False
     app.before_request(_start_request)

@@ -134,3 +134,19 @@ def test_a_token_with_nothing_left_still_pushes(as_token, pushed):
     user.push_image("team/other", "v2")
     assert user.client.get("/v2/team/other/manifests/v2").status_code == 429
     assert limits(user.client.head("/v2/team/other/manifests/v2")) == ("5;w=60", "0;w=60")
+
+
+@pytest.mark.parametrize(("proxies", "addr"), [(0, "127.0.0.1"), (1, "203.0.113.5")])
+def test_pull_events_report_the_client_address_behind_trusted_proxies(
+    make_client, driver, sink, oci, proxies, addr
+):
+    """The Index counts anonymous pulls by the events' request.addr: behind a proxy the
+    registry must report the client, not the proxy (REGISTRY_TRUSTED_PROXIES)."""
+    client = make_client(
+        Settings(storage_driver="filesystem", trusted_proxies=proxies), driver=driver, sink=sink
+    )
+    type(oci)(client).push_image("team/app", "v1")
+    forwarded = {"X-Forwarded-For": "203.0.113.5"}
+    assert client.get("/v2/team/app/manifests/v1", headers=forwarded).status_code == 200
+    [pulled] = [e for e in sink.events if e.action == "pull"]
+    assert pulled.request.addr == addr
