@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 
 from wharf_protocol import tls
 
+from .domain.pull_limits import Rate
 from .domain.webhook_targets import Network, parse_networks
 from .logconfig import FORMATS, LEVELS
 
@@ -104,7 +106,10 @@ class Settings:
     webhook_retry_base/_max ``INDEX_WEBHOOK_RETRY_BASE/_MAX``, webhook_max_failures
     ``INDEX_WEBHOOK_MAX_FAILURES``, webhook_follow_redirects
     ``INDEX_WEBHOOK_FOLLOW_REDIRECTS``, webhook_worker_threads
-    ``INDEX_WEBHOOK_WORKER_THREADS``. Durations are whole seconds.
+    ``INDEX_WEBHOOK_WORKER_THREADS``; pull_limit_anonymous ``INDEX_PULL_LIMIT_ANONYMOUS``,
+    pull_limit_authenticated ``INDEX_PULL_LIMIT_AUTHENTICATED`` (``<pulls>/<window>``, e.g.
+    ``100/6h``; None: no limit, domain/pull_limits.py), pull_limit_exempt
+    ``INDEX_PULL_LIMIT_EXEMPT`` (comma-separated user names). Durations are whole seconds.
     """
 
     database_url: str = field(repr=False)
@@ -155,6 +160,9 @@ class Settings:
     webhook_max_failures: int = 20
     webhook_follow_redirects: int = 0
     webhook_worker_threads: int = 4
+    pull_limit_anonymous: Rate | None = None
+    pull_limit_authenticated: Rate | None = None
+    pull_limit_exempt: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -186,6 +194,12 @@ class Settings:
         values["webhook_allowed_networks"] = reader.get(
             "INDEX_WEBHOOK_ALLOWED_NETWORKS", parse_networks, ()
         )
+        for name, env in (
+            ("pull_limit_anonymous", "INDEX_PULL_LIMIT_ANONYMOUS"),
+            ("pull_limit_authenticated", "INDEX_PULL_LIMIT_AUTHENTICATED"),
+        ):
+            values[name] = reader.get(env, _rate, None)
+        values["pull_limit_exempt"] = reader.get("INDEX_PULL_LIMIT_EXEMPT", _names, ())
         reader.problems.update(tls_problems)
         for smaller, larger in _ORDERED:
             if reader.problems or values[smaller[0]] <= values[larger[0]]:
@@ -342,6 +356,30 @@ def _integer(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE_RE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd]?)\s*")
+MAX_WINDOW = 366 * 86400
+
+
+def _rate(raw: str) -> Rate:
+    """``<pulls>/<window>``: ``100/6h``, ``200/21600`` (seconds), ``10/m`` (one minute)."""
+    match = _RATE_RE.fullmatch(raw.lower())
+    if match is None or not (match.group(2) or match.group(3)):
+        raise ValueError(
+            f"must be <pulls>/<window>, the window in seconds or with a unit s, m, h or d "
+            f"(e.g. 100/6h), got {raw!r}"
+        )
+    pulls = int(match.group(1))
+    window = int(match.group(2) or 1) * _WINDOW_UNITS[match.group(3) or "s"]
+    if pulls < 1 or not 1 <= window <= MAX_WINDOW:
+        raise ValueError(f"needs at least one pull and a window of 1 s to 366 d, got {raw!r}")
+    return Rate(pulls, window)
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({name.strip() for name in raw.split(",") if name.strip()}))
 
 
 def _power_of_two(raw: str) -> int:

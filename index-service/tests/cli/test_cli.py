@@ -207,6 +207,7 @@ def test_prune_counts_then_deletes(run, uow, sql):
         "1 retired signing keys past publication would be deleted",
         "0 old finished webhook deliveries would be deleted",
         "0 webhooks of deleted repositories would be deleted",
+        "0 pull counts of ended windows would be deleted",
     ]
     assert sql("SELECT count(*) FROM issued_tokens") == [(1,)]
     done = run("prune")

@@ -150,3 +150,14 @@ def test_one_statement_rechecks_a_cached_credential_and_reads_the_token_request(
             user_id + 1000, None, **checked, service=REGISTRY, names=[]
         )
         assert state is None and lookup.repositories == {}
+
+
+def test_the_pull_limit_read_is_prepared_like_the_rest_of_the_token_path(uow):
+    with uow:
+        uow.pull_counts.add("user:alice", 3600, 7200, 3)
+    with uow.reading():
+        assert uow.pull_counts.count("user:alice", 3600, 7200) == 3
+        assert "wharf_pull_count" in uow.conn.prepared_statements
+        assert "wharf_pull_count" in _server_side(uow)
+        assert uow.pull_counts.count("user:alice", 3600, 3600) == 0  # another window
+        assert uow.pull_counts.count("user:alice", 60, 7200) == 0  # another length

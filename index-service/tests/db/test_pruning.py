@@ -56,6 +56,7 @@ def test_dry_run_counts_and_deletes_nothing(uow, sql, seeded):
         "0 retired signing keys past publication would be deleted",
         "0 old finished webhook deliveries would be deleted",
         "0 webhooks of deleted repositories would be deleted",
+        "0 pull counts of ended windows would be deleted",
     ]
     assert _left(sql) == (
         ["jti-0", "jti-1", "jti-2", "jti-3", "jti-4"],
@@ -74,6 +75,7 @@ def test_prune_deletes_in_bounded_batches_and_keeps_what_still_counts(uow, sql, 
         "0 retired signing keys past publication deleted",
         "0 old finished webhook deliveries deleted",
         "0 webhooks of deleted repositories deleted",
+        "0 pull counts of ended windows deleted",
     ]
     # within the leeway a token still verifies, so its record stays; a recent event id too
     assert _left(sql) == (["jti-3", "jti-4"], ["event-3"])

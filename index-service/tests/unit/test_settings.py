@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from wharf_index.domain.pull_limits import Rate
+from wharf_index.services.config import ServiceConfig
 from wharf_index.settings import ConfigError, Settings, derive_token_key
 
 BASE = {"INDEX_DATABASE_URL": "postgresql://wharf@db:5432/wharf", "INDEX_SECRET_KEY": "s" * 32}
@@ -337,3 +339,32 @@ def test_webhook_bounds_must_be_ordered(smaller, larger):
         Settings.from_env(dict(BASE, **{smaller: "20", larger: "10"}))
     assert caught.value.problems == {smaller: f"must not exceed {larger}"}
     assert Settings.from_env(dict(BASE, **{smaller: "10", larger: "10"}))
+
+
+def test_pull_limits_are_off_by_default_and_parsed_once():
+    off = Settings.from_env(BASE)
+    assert off.pull_limit_anonymous is None and off.pull_limit_authenticated is None
+    assert not ServiceConfig.from_settings(off).pull_limits.on
+    on = Settings.from_env(
+        dict(
+            BASE,
+            INDEX_PULL_LIMIT_ANONYMOUS="100/6h",
+            INDEX_PULL_LIMIT_AUTHENTICATED=" 200 / 21600 ",
+            INDEX_PULL_LIMIT_EXEMPT="ci, bob,,ci",
+        )
+    )
+    assert on.pull_limit_anonymous == Rate(100, 21600)
+    assert on.pull_limit_authenticated == Rate(200, 21600)
+    assert on.pull_limit_exempt == ("bob", "ci")
+    limits = ServiceConfig.from_settings(on).pull_limits
+    assert limits.on and limits.exempt == {"bob", "ci"}
+    assert Settings.from_env(dict(BASE, INDEX_PULL_LIMIT_ANONYMOUS="10/m")).pull_limit_anonymous
+    assert Settings.from_env(dict(BASE, INDEX_PULL_LIMIT_ANONYMOUS="")).pull_limit_anonymous is None
+
+
+@pytest.mark.parametrize("value", ["100", "100/", "x/6h", "0/6h", "100/0s", "100/6w", "-1/h"])
+def test_bad_pull_limits_are_named(value):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_PULL_LIMIT_AUTHENTICATED=value))
+    assert set(caught.value.problems) == {"INDEX_PULL_LIMIT_AUTHENTICATED"}
+    assert repr(value) in caught.value.problems["INDEX_PULL_LIMIT_AUTHENTICATED"]

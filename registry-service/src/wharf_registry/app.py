@@ -7,6 +7,7 @@ import socket
 import uuid
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from wharf_protocol.client import IndexClient
 
 from . import api, health
@@ -14,6 +15,7 @@ from .api.converters import RepoNameConverter
 from .api.errors import register_error_handlers
 from .api.helpers import Services
 from .auth import create_authenticator
+from .auth.pull_meter import PullMeter
 from .content import Content
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
 from .events.delivery import events_client
@@ -78,7 +80,10 @@ def create_app(
         events=Emitter(sink or NullSink(), source_addr=source, pulls=pulls),
         delivery=delivery,
         pulls=pulls,
+        pull_meter=PullMeter(settings.token_cache_size),
     )
+    if settings.trusted_proxies:  # the client address events report (request.addr)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     app.url_map.converters["repo"] = RepoNameConverter
     app.url_map.strict_slashes = False
     app.before_request(_start_request)

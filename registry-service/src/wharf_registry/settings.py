@@ -39,6 +39,7 @@ Variables (the README carries the same table)::
     REGISTRY_HTTP_HOST                     public base URL for Location headers [relative]
     REGISTRY_HTTP_BODY_TIMEOUT             idle seconds while a body moves, then drop [60]
     REGISTRY_HTTP_HEADER_TIMEOUT           seconds to send a whole request head, then 408 [20]
+    REGISTRY_TRUSTED_PROXIES               proxies in front appending to X-Forwarded-For [0]
     REGISTRY_HTTP_TLS_CERTIFICATE, _KEY    PEM chain and key files: serve HTTPS (both or neither)
     REGISTRY_HTTP_TLS_CLIENTCAS            CA PEM files (comma-separated): client certs required
     REGISTRY_INDEX_TLS_CA                  CA bundle trusted for REGISTRY_INDEX_URL [system trust]
@@ -133,6 +134,9 @@ class Settings:
     http_host: str | None = None
     http_body_timeout: int = 60
     http_header_timeout: int = 20
+    # Reverse proxies in front that append the client's address to X-Forwarded-For: the
+    # address events report (request.addr), which anonymous pull limits count by.
+    trusted_proxies: int = 0
     log_level: str = "INFO"
     log_format: str = "json"
     manifest_max_size: int = 4 * 1024 * 1024
@@ -247,6 +251,7 @@ class Settings:
             http_host=parser.url("REGISTRY_HTTP_HOST"),
             http_body_timeout=parser.integer("REGISTRY_HTTP_BODY_TIMEOUT", 60),
             http_header_timeout=parser.integer("REGISTRY_HTTP_HEADER_TIMEOUT", 20),
+            trusted_proxies=parser.integer("REGISTRY_TRUSTED_PROXIES", 0, low=0),
             log_level=parser.choice(
                 "REGISTRY_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True, aliases=LOG_LEVEL_ALIASES
             ),

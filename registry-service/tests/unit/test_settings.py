@@ -418,3 +418,10 @@ def test_index_clients_carry_the_index_tls_settings():
     for client in (_verify_client(s), _events_client(s)):
         assert client._tls == expected
         client.close()
+
+
+def test_trusted_proxies():
+    assert Settings.from_env({}).trusted_proxies == 0
+    assert Settings.from_env({"REGISTRY_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
+    with pytest.raises(ConfigError, match="REGISTRY_TRUSTED_PROXIES"):
+        Settings.from_env({"REGISTRY_TRUSTED_PROXIES": "-1"})

@@ -26,6 +26,7 @@ from .issued_tokens import PgIssuedTokenStore
 from .login_failures import PgLoginFailureStore
 from .namespaces import PgNamespaceStore
 from .orgs import PgOrgStore
+from .pull_counts import PgPullCountStore
 from .reconciliation import PgReconciliationStore
 from .registries import PgRegistryStore
 from .repositories import PgRepositoryStore
@@ -63,6 +64,7 @@ STORES = {
     "signing_keys": PgSigningKeyStore,
     "webhooks": PgWebhookStore,
     "webhook_queue": PgWebhookQueueStore,
+    "pull_counts": PgPullCountStore,
 }
 
 
@@ -93,6 +95,7 @@ class PgUnitOfWork:
     signing_keys: PgSigningKeyStore
     webhooks: PgWebhookStore
     webhook_queue: PgWebhookQueueStore
+    pull_counts: PgPullCountStore
 
     def __init__(self, db: Database, config: Any = None) -> None:
         self.db = db

@@ -14,7 +14,9 @@ calling ``internal``.
   ``WWW-Authenticate: Basic realm="<INDEX_PUBLIC_URL>"`` (RFC 7617), whatever raised it;
   :func:`bearer_challenge_on_401` the Bearer challenge naming the Index's token endpoint
   and its own service.
-- :func:`client_address`: the caller's address, as the login throttle counts failures.
+- :func:`client_address`: the caller's address, as the login throttle counts failures; the
+  principals returned here carry it (``Principal.address``: anonymous pull limits count by
+  it).
 - :func:`token_path`: a view decorator bounding each of the view's database waits by
   ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT`` (the token endpoint and token verification, which
   clients and registries wait on: a hung database fails them fast, 503).
@@ -24,6 +26,7 @@ Credentials are never logged or put into error messages.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from flask import Blueprint, request
@@ -80,21 +83,27 @@ def client_address() -> str:
     return request.remote_addr or ""
 
 
+def addressed(principal: Principal) -> Principal:
+    """``principal`` carrying the client's address (:func:`client_address`)."""
+    return dataclasses.replace(principal, address=client_address())
+
+
 def principal(*, required: bool = False, bearer: bool = False) -> Principal:
-    """Return the authenticated caller, or ANONYMOUS (AuthenticationFailed if ``required``).
+    """Return the authenticated caller, or ANONYMOUS (AuthenticationFailed if ``required``),
+    with the client's address.
 
     ``bearer`` also accepts a login token of the Index's own service.
     Raises AuthenticationFailed (wrong or malformed credentials), LoginThrottled.
     """
     token = _bearer() if bearer else None
     if token is not None:
-        return principal_for_login_token(uow(), authority(), token)
+        return addressed(principal_for_login_token(uow(), authority(), token))
     credentials = _basic()
     if credentials is None:
         if required:
             raise errors.AuthenticationFailed("authentication required")
-        return ANONYMOUS
-    return login(uow(), authority().cache, *credentials, address=client_address())
+        return addressed(ANONYMOUS)
+    return addressed(login(uow(), authority().cache, *credentials, address=client_address()))
 
 
 def principal_for_token(
@@ -105,18 +114,15 @@ def principal_for_token(
     statement (credential_cache.login_for_token), for tokens.issue."""
     credentials = _basic()
     if credentials is None:
-        return ANONYMOUS, None
+        return addressed(ANONYMOUS), None
+    address = client_address()
     if not isinstance(service, str) or not service or service == authority().service:
-        return login(uow(), authority().cache, *credentials, address=client_address()), None
+        return addressed(login(uow(), authority().cache, *credentials, address=address)), None
     names = [scope.name for scope in scopes if scope.type == "repository"]
-    return login_for_token(
-        uow(),
-        authority().cache,
-        *credentials,
-        address=client_address(),
-        service=service,
-        names=names,
+    principal, lookup = login_for_token(
+        uow(), authority().cache, *credentials, address=address, service=service, names=names
     )
+    return addressed(principal), lookup
 
 
 def registry_credentials() -> tuple[str, str]:

@@ -3,7 +3,11 @@
 - :class:`~wharf_protocol.errcode.ApiError` -> its own body and status.
 - :class:`~wharf_protocol.errcode.ProtocolError` (Docker/OCI surfaces: /v2/token, /v1/)
   -> the ``{"errors": [...]}`` envelope and its status.
-- domain errors -> ``DOMAIN_ERRORS`` (walked along the exception's MRO, so a subclass
+- PullLimitReached (the token endpoint, /v1/ handshakes: Docker surfaces) -> 429 in the
+  ``{"errors": [...]}`` envelope with code ``TOOMANYREQUESTS`` and ``Retry-After``: the body
+  Docker reads from a token server (distribution's ``HandleErrorResponse``), so ``docker
+  pull`` says ``toomanyrequests: pull rate limit reached ...``.
+- other domain errors -> ``DOMAIN_ERRORS`` (walked along the exception's MRO, so a subclass
   without its own entry gets its parent's) -> ``{"error": {"code", "message"[, "detail"]}}``.
 - wharf_protocol TokenError (token verification) -> 422 ``TOKEN_INVALID`` with
   ``detail.reason``; EventsInvalid (registry events) -> 400 ``EVENTS_INVALID``.
@@ -27,6 +31,7 @@ from werkzeug.exceptions import HTTPException
 from wharf_protocol.errcode import (
     API_EVENTS_INVALID,
     API_TOKEN_INVALID,
+    TOOMANYREQUESTS,
     ApiError,
     ProtocolError,
     envelope,
@@ -64,6 +69,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
     errors.AuthenticationFailed: ("UNAUTHORIZED", 401),
     errors.RegistryCredentialInvalid: ("UNAUTHORIZED", 401),
     errors.LoginThrottled: ("TOOMANYREQUESTS", 429),
+    errors.PullLimitReached: ("TOOMANYREQUESTS", 429),
     errors.PermissionDenied: ("DENIED", 403),
     errors.TagImmutable: ("TAG_IMMUTABLE", 409),
     errors.RegistryCallFailed: ("REGISTRY_UNAVAILABLE", 502),
@@ -115,7 +121,7 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
     detail = {"field": field} if field else None
     if isinstance(exc, errors.FieldInvalid):  # the schemas' shape: messages per field
         detail = {exc.field: [str(exc)]}
-    if isinstance(exc, errors.LoginThrottled):
+    if isinstance(exc, errors.LoginThrottled | errors.PullLimitReached):
         detail = {"retry_after": exc.retry_after}
     if isinstance(exc, errors.TagImmutable):
         detail = {"tag": exc.tag, "pattern": exc.pattern}
@@ -140,6 +146,14 @@ def register_error_handlers(app: Flask) -> None:
     def handle_protocol_error(exc: ProtocolError):
         response = jsonify(envelope(exc))
         response.status_code = exc.status
+        return response
+
+    @app.errorhandler(errors.PullLimitReached)
+    def handle_pull_limit(exc: errors.PullLimitReached):
+        detail = {"limit": exc.limit, "window": exc.window, "retry_after": exc.retry_after}
+        response = jsonify(envelope(ProtocolError(TOOMANYREQUESTS, str(exc), detail)))
+        response.status_code = 429
+        response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.errorhandler(errors.IndexError_)

@@ -17,8 +17,11 @@ Answer: 200 ``{"token", "access_token", "expires_in", "issued_at"[, "refresh_tok
 scopes intersected with what the caller may do; anonymous callers get pull on public
 repositories; asking too much is never an error. Errors (Index error shape): 400 bad
 parameters, 401 wrong credentials or refresh token (with a Basic challenge), 429 throttled
-(``Retry-After``), 503 ``UNAVAILABLE`` (``Retry-After``) when the database does not
-answer within ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``.
+(``Retry-After``), 429 ``TOOMANYREQUESTS`` in the ``{"errors": [...]}`` envelope when a
+token that could only pull is asked for and the caller's pull rate limit is used up
+(``Retry-After``: the seconds to the end of the window; services/token_policy.py), 503
+``UNAVAILABLE`` (``Retry-After``) when the database does not answer within
+``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ def post_token():
     grant = tokens.issue(
         uow(),
         authority,
-        principal,
+        docker_auth.addressed(principal),
         form["service"],
         scopes,
         offline=form.get("access_type") == "offline",

@@ -183,6 +183,19 @@ class LoginThrottled(IndexError_):
         super().__init__(f"too many failed logins; try again in {self.retry_after} s")
 
 
+class PullLimitReached(IndexError_):
+    """The caller's pull rate limit is used up: ``limit`` pulls per ``window`` seconds; the
+    window ends in ``retry_after`` seconds."""
+
+    def __init__(self, limit: int, window: int, retry_after: int) -> None:
+        self.limit, self.window = limit, window
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(
+            f"pull rate limit reached ({limit} pulls per {window} s); "
+            f"try again in {self.retry_after} s"
+        )
+
+
 class PermissionDenied(IndexError_):
     def __init__(self, message: str = "permission denied") -> None:
         super().__init__(message)

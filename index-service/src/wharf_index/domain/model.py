@@ -189,13 +189,16 @@ class Principal:
     """Who is asking: a user (or nobody) and, for access tokens, the scopes they carry.
 
     ``scopes`` None means unrestricted (password or session login); a tuple limits every
-    decision to what one of its entries matches (access tokens, robots).
+    decision to what one of its entries matches (access tokens, robots). ``address``: the
+    client's address as the Docker-facing surfaces see it (api/docker_auth.py), what
+    anonymous pull limits count by; "" elsewhere.
     """
 
     user: User | None = None
     grants: Grants = field(default_factory=Grants)
     scopes: tuple[TokenScope, ...] | None = None
     access_token_id: int | None = None
+    address: str = ""
 
     @property
     def is_anonymous(self) -> bool:

@@ -317,6 +317,23 @@ class AuditStore(Protocol):
         """Newest first; ``before_id`` continues after the last entry seen."""
 
 
+class PullCountStore(Protocol):
+    """``uow.pull_counts``: manifest pulls per subject and fixed window (pull rate limits,
+    domain/pull_limits.py); windows by their start, Unix seconds."""
+
+    def count(self, subject: str, window: int, start: int) -> int:
+        """Pulls of ``subject`` in the ``window``-second window starting at ``start``."""
+
+    def add(self, subject: str, window: int, start: int, pulls: int) -> None:
+        """Add ``pulls`` to that count."""
+
+    def prune_ended(self, limit: int) -> int:
+        """Delete up to ``limit`` counts of ended windows; return how many."""
+
+    def count_ended(self) -> int:
+        """How many counts :meth:`prune_ended` would delete in all."""
+
+
 class HousekeepingStore(Protocol):
     """``uow.housekeeping``: the schedule of the periodic tasks, shared by every process."""
 

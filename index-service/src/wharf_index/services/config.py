@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..domain.pull_limits import PullLimits
 from .passwords import PasswordHasher
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """Password hashing, login throttling, defaults and webhook needs of the service layer."""
+    """Password hashing, login throttling, defaults, webhook needs and pull limits of the
+    service layer."""
 
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     default_visibility: str = "private"
@@ -23,6 +25,8 @@ class ServiceConfig:
     public_url: str = "http://127.0.0.1:5001"
     secret_key: str = field(default="", repr=False)
     webhook_allowed_networks: tuple = ()
+    # Pull rate limits (INDEX_PULL_LIMIT_*): off unless a rate is set.
+    pull_limits: PullLimits = field(default_factory=PullLimits)
 
     @classmethod
     def from_settings(cls, settings) -> ServiceConfig:
@@ -36,4 +40,9 @@ class ServiceConfig:
             public_url=settings.public_url,
             secret_key=settings.secret_key,
             webhook_allowed_networks=settings.webhook_allowed_networks,
+            pull_limits=PullLimits(
+                settings.pull_limit_anonymous,
+                settings.pull_limit_authenticated,
+                frozenset(settings.pull_limit_exempt),
+            ),
         )

@@ -27,6 +27,12 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
   counter) on the repository and on the tag (or, by digest, the manifest), the tag's last
   pull at the event's timestamp (never moved back); not when the actor is the Index itself
   (``registry sync`` reads manifests it has no record of: that is no user's pull).
+- Pull rate limits (when on: ``INDEX_PULL_LIMIT_*``, domain/pull_limits.py): the same
+  manifest pulls, whether or not the repository is known here, count for their subject (the
+  actor's account, or for an anonymous actor the client address ``request.addr``) in the
+  window of the event's timestamp (never later than now), one upsert per subject and window
+  per envelope, in subject order (two envelopes never wait on each other's rows in opposite
+  orders); not the Index's own reads. Off: nothing is counted.
 - ``delete`` with a ``tag``: the tag; with only a ``digest``: that manifest and its tags --
   in both cases only records that came from this registry or from none (another registry
   holding the same repository keeps what it holds).
@@ -54,6 +60,8 @@ repeated within the envelope) or ``refused``.
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from dataclasses import dataclass
 
 from wharf_protocol import mediatypes
@@ -134,6 +142,7 @@ def ingest(uow: UnitOfWork, registry: Registry, events: list[Event]) -> IngestRe
     refuse (claimed, not applied) those for namespaces ``registry`` does not serve."""
     accepted = duplicates = 0
     refused: list[Refusal] = []
+    pulls: Counter[tuple[str, int, int]] = Counter()  # (subject, window, start) -> pulls
     with uow:
         for event in events:
             if not uow.content.claim_event(event.id, registry.id, event.action):
@@ -153,7 +162,26 @@ def ingest(uow: UnitOfWork, registry: Registry, events: list[Event]) -> IngestRe
                 continue
             accepted += 1
             _apply(uow, registry, event)
+            _count_for_limits(uow, event, pulls)
+        for (subject, window, start), count in sorted(pulls.items()):
+            uow.pull_counts.add(subject, window, start, count)
     return IngestResult(accepted, duplicates, tuple(refused))
+
+
+def _count_for_limits(uow: UnitOfWork, event: Event, pulls: Counter) -> None:
+    """Add a manifest pull event's pulls to its subject's window in ``pulls`` (module doc)."""
+    limits = uow.config.pull_limits
+    if not limits.on or event.action != PULL or not _is_manifest(event):
+        return
+    name = event.actor.name
+    if name == SYSTEM.name:
+        return
+    found = limits.for_account(name) if name else limits.for_address(event.request.addr)
+    if found is None:
+        return
+    subject, rate = found
+    start = rate.window_start(min(event.timestamp.timestamp(), time.time()))
+    pulls[subject, rate.window, start] += event.count
 
 
 def _refusal(registry: Registry, event: Event) -> str | None:

@@ -35,7 +35,9 @@ short transaction, so it never holds many locks or a long transaction:
 - webhook deliveries finished (delivered or failed) more than
   ``INDEX_WEBHOOK_DELIVERY_RETENTION`` ago (30 days by default), with their attempts;
 - webhooks of deleted repositories (``repository_id`` NULL) once nothing of theirs is
-  pending: their last deliveries (``repository_deleted`` among them) were sent.
+  pending: their last deliveries (``repository_deleted`` among them) were sent;
+- pull counts (pull rate limits, migration 0017) of windows that have ended: a token is
+  only ever decided on the current window's count.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class PruneReport:
     signing_keys: int = 0
     webhook_deliveries: int = 0
     orphan_webhooks: int = 0
+    pull_counts: int = 0
     dry_run: bool = False
 
     def lines(self) -> list[str]:
@@ -76,6 +79,7 @@ class PruneReport:
             f"{self.signing_keys} retired signing keys past publication {verb}",
             f"{self.webhook_deliveries} old finished webhook deliveries {verb}",
             f"{self.orphan_webhooks} webhooks of deleted repositories {verb}",
+            f"{self.pull_counts} pull counts of ended windows {verb}",
         ]
 
 
@@ -90,9 +94,10 @@ def prune(
     delivery_retention: int = 30 * 24 * 3600,
 ) -> PruneReport:
     """Delete expired issued-token records, old processed event ids, retired signing keys
-    no longer published, old finished webhook deliveries and webhooks of deleted
-    repositories with nothing pending (module docstring), ``batch`` rows per transaction, at
-    most ``max_batches`` batches per table (None: until done). ``dry_run`` only counts."""
+    no longer published, old finished webhook deliveries, webhooks of deleted repositories
+    with nothing pending and pull counts of ended windows (module docstring), ``batch`` rows
+    per transaction, at most ``max_batches`` batches per table (None: until done).
+    ``dry_run`` only counts."""
     if dry_run:
         with uow.reading():
             return PruneReport(
@@ -101,6 +106,7 @@ def prune(
                 uow.signing_keys.count_unpublished(),
                 uow.webhooks.count_old_deliveries(delivery_retention),
                 uow.webhooks.count_orphans(),
+                uow.pull_counts.count_ended(),
                 dry_run=True,
             )
     tokens = _in_batches(
@@ -118,7 +124,8 @@ def prune(
         max_batches,
     )
     orphans = _in_batches(uow, lambda: uow.webhooks.prune_orphans(batch), batch, max_batches)
-    return PruneReport(tokens, events, keys, deliveries, orphans)
+    counts = _in_batches(uow, lambda: uow.pull_counts.prune_ended(batch), batch, max_batches)
+    return PruneReport(tokens, events, keys, deliveries, orphans, counts)
 
 
 def _in_batches(
@@ -229,12 +236,13 @@ def _run_logged(task: Task) -> str | None:
     if isinstance(result, PruneReport):
         logger.info(
             "housekeeping: pruned %d issued-token records, %d processed event ids,"
-            " %d signing keys, %d webhook deliveries, %d orphaned webhooks",
+            " %d signing keys, %d webhook deliveries, %d orphaned webhooks, %d pull counts",
             result.issued_tokens,
             result.processed_events,
             result.signing_keys,
             result.webhook_deliveries,
             result.orphan_webhooks,
+            result.pull_counts,
         )
     return None
 

@@ -50,6 +50,7 @@ from ..domain.stores import (
     LoginFailureStore,
     NamespaceStore,
     OrgStore,
+    PullCountStore,
     SigningKeyStore,
     TokenCheckStore,
     UserStore,
@@ -111,6 +112,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> WebhookStore: ...
     @property
     def webhook_queue(self) -> WebhookQueueStore: ...
+    @property
+    def pull_counts(self) -> PullCountStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type, exc, tb) -> None: ...  # never swallows the exception

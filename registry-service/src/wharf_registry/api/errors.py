@@ -21,6 +21,7 @@ from wharf_protocol.errcode import ProtocolError
 from wharf_protocol.names import NameInvalid, ReferenceInvalid, TagInvalid
 
 from ..auth import AccessDenied, AuthenticationRequired
+from ..auth.pull_meter import PullLimitReached, rate_limit_headers
 from ..auth.token import IndexUnreachable, InsufficientScope
 from ..content import errors as ce
 from .access import ReadOnly
@@ -79,6 +80,10 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     IndexUnreachable: _one(INDEX_UNAVAILABLE),
     AccessDenied: _one(errcode.DENIED, detail=lambda e: {"scope": str(e.scope)}),
     ReadOnly: _one(errcode.UNSUPPORTED, 405),
+    PullLimitReached: _one(
+        errcode.TOOMANYREQUESTS,
+        detail=lambda e: {"limit": e.limit.limit, "window": e.limit.window},
+    ),
 }
 
 _HTTP_CODES = {
@@ -149,6 +154,8 @@ def _headers(exc: Exception) -> dict[str, str]:
         return {"WWW-Authenticate": exc.challenge}
     if isinstance(exc, IndexUnreachable):
         return {"Retry-After": "5"}
+    if isinstance(exc, PullLimitReached):
+        return {"Retry-After": str(exc.retry_after), **rate_limit_headers(exc.limit, 0)}
     if isinstance(exc, ce.UploadRangeInvalid):
         name = (request.view_args or {}).get("name", "")
         return {

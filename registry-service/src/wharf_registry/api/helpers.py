@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import urlencode
 
@@ -11,6 +11,7 @@ from flask import current_app, g, request
 from wharf_protocol.events import Descriptor
 
 from ..auth import Authenticator
+from ..auth.pull_meter import PullMeter
 from ..content import Content
 from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
@@ -28,6 +29,7 @@ class Services:
     events: Emitter
     delivery: Delivery | None = None  # outbox -> Index and endpoints, when configured
     pulls: PullCounter | None = None  # pull events -> outbox in the background, likewise
+    pull_meter: PullMeter = field(default_factory=PullMeter)  # tokens' pull limits
 
 
 def services() -> Services:

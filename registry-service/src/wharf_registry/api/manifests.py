@@ -11,15 +11,24 @@ immutable (``Identity.policy``, from the Index's ``wharf`` claim). A PUT by tag 
 move such a tag to another digest, and a DELETE of such a tag or of a manifest one points
 at, are refused with ``403 DENIED`` ("tag v1.2 is immutable in acme/app (pattern v*)",
 detail ``{"tag", "pattern"}``), before anything changes (content/manifests.py).
+
+Pull rate limits (a token whose policy has ``pulls``; :mod:`..auth.pull_meter`): a manifest
+GET takes one of the token's pulls in this process, or is refused with ``429
+TOOMANYREQUESTS`` and ``Retry-After`` when none is left; GET and HEAD answers carry
+``RateLimit-Limit: <limit>;w=<window>`` and ``RateLimit-Remaining: <left>;w=<window>``.
+Without such a policy, no such header. Only a manifest found is a pull (a 404 takes none).
 """
 
 from __future__ import annotations
+
+import time
 
 from flask import Response, g, request
 from wharf_protocol.digests import DigestInvalid
 from wharf_protocol.names import Reference, ReferenceInvalid, parse_reference
 from wharf_protocol.policy import RepositoryPolicy
 
+from ..auth.pull_meter import rate_limit_headers
 from ..content.errors import ManifestTooLarge, ManifestUnknown
 from . import bp
 from .access import require_access
@@ -32,6 +41,7 @@ def get_manifest(name: str, reference: str):
     """end-3: GET/HEAD /v2/<name>/manifests/<reference> — the manifest's exact bytes."""
     ref = _existing_reference(reference)
     manifest = content().manifests.get(name, ref)
+    limits = _pull_limit_headers(take=request.method == "GET")
     if request.method == "GET":
         emit(
             "pull",
@@ -45,8 +55,25 @@ def get_manifest(name: str, reference: str):
         "Docker-Content-Digest": str(manifest.digest),
         "ETag": f'"{manifest.digest}"',
         "Content-Length": str(len(manifest.body)),
+        **limits,
     }
     return Response(manifest.body, 200, headers, content_type=manifest.media_type)
+
+
+def _pull_limit_headers(*, take: bool) -> dict[str, str]:
+    """The RateLimit headers of the caller's token (none without a pull limit); with
+    ``take``, one pull counted first (PullLimitReached when none is left)."""
+    identity = g.identity
+    limit = identity.policy.pulls
+    if limit is None:
+        return {}
+    meter, now = services().pull_meter, time.time()
+    expires_at = getattr(identity, "expires_at", 0)
+    key = getattr(identity, "token_id", "") or f"{identity.name}@{expires_at}"
+    if take:
+        until = expires_at + services().settings.token_leeway
+        return rate_limit_headers(limit, meter.take(key, limit, until, now))
+    return rate_limit_headers(limit, meter.remaining(key, limit, now))
 
 
 @bp.route("/<repo:name>/manifests/<reference>", methods=["PUT"])

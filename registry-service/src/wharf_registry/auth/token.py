@@ -130,9 +130,13 @@ class Pending:
 
 @dataclass(frozen=True)
 class TokenIdentity(Identity):
-    """A token's identity; ``pending``: its Index confirmation is still running (async)."""
+    """A token's identity; ``pending``: its Index confirmation is still running (async);
+    ``token_id`` and ``expires_at``: its ``jti`` and ``exp`` (what pull limits count by,
+    :mod:`.pull_meter`)."""
 
     pending: Pending | None = field(default=None, compare=False, repr=False)
+    token_id: str = field(default="", compare=False, repr=False)
+    expires_at: int = field(default=0, compare=False, repr=False)
 
 
 class Checked(NamedTuple):
@@ -167,6 +171,8 @@ class TokenAuth(Authenticator):
             access=claims.access,
             policy=claims.policy,
             pending=checked.pending,
+            token_id=claims.token_id,
+            expires_at=claims.expires_at,
         )
 
     def authorize(self, identity: Identity, scopes: Sequence[Scope]) -> None:
