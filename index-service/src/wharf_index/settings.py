@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wharf_protocol import tls
+from wharf_protocol.sizes import parse_size
 
 from .domain.webhook_targets import Network, parse_networks
 from .logconfig import FORMATS, LEVELS
@@ -102,7 +103,9 @@ class Settings:
     webhook_retry_base/_max ``INDEX_WEBHOOK_RETRY_BASE/_MAX``, webhook_max_failures
     ``INDEX_WEBHOOK_MAX_FAILURES``, webhook_follow_redirects
     ``INDEX_WEBHOOK_FOLLOW_REDIRECTS``, webhook_worker_threads
-    ``INDEX_WEBHOOK_WORKER_THREADS``. Durations are whole seconds.
+    ``INDEX_WEBHOOK_WORKER_THREADS``; default_namespace_quota
+    ``INDEX_DEFAULT_NAMESPACE_QUOTA`` (bytes; None: namespaces without a quota of their own
+    have none). Durations are whole seconds.
     """
 
     database_url: str = field(repr=False)
@@ -152,6 +155,7 @@ class Settings:
     webhook_max_failures: int = 20
     webhook_follow_redirects: int = 0
     webhook_worker_threads: int = 4
+    default_namespace_quota: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -182,6 +186,9 @@ class Settings:
         values["registry_tls_ca"] = reader.get("INDEX_REGISTRY_TLS_CA", _ca_file, None)
         values["webhook_allowed_networks"] = reader.get(
             "INDEX_WEBHOOK_ALLOWED_NETWORKS", parse_networks, ()
+        )
+        values["default_namespace_quota"] = reader.get(
+            "INDEX_DEFAULT_NAMESPACE_QUOTA", _quota, None
         )
         reader.problems.update(tls_problems)
         for smaller, larger in _ORDERED:
@@ -318,6 +325,12 @@ def _ca_file(raw: str) -> str:
     if problem := tls.ca_file_problem(raw.strip()):
         raise ValueError(problem)
     return raw.strip()
+
+
+def _quota(raw: str) -> int | None:
+    if raw.strip().lower() == "none":
+        return None
+    return parse_size(raw)
 
 
 def _bind(raw: str) -> str:

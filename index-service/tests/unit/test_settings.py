@@ -337,3 +337,14 @@ def test_webhook_bounds_must_be_ordered(smaller, larger):
         Settings.from_env(dict(BASE, **{smaller: "20", larger: "10"}))
     assert caught.value.problems == {smaller: f"must not exceed {larger}"}
     assert Settings.from_env(dict(BASE, **{smaller: "10", larger: "10"}))
+
+
+def test_the_default_namespace_quota_is_a_size_or_none():
+    assert Settings.from_env(BASE).default_namespace_quota is None
+    quota = Settings.from_env(dict(BASE, INDEX_DEFAULT_NAMESPACE_QUOTA="10GiB"))
+    assert quota.default_namespace_quota == 10 << 30
+    none = Settings.from_env(dict(BASE, INDEX_DEFAULT_NAMESPACE_QUOTA="none"))
+    assert none.default_namespace_quota is None
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_DEFAULT_NAMESPACE_QUOTA="10 gigs"))
+    assert "is not a size" in caught.value.problems["INDEX_DEFAULT_NAMESPACE_QUOTA"]

@@ -23,6 +23,8 @@ class ServiceConfig:
     public_url: str = "http://127.0.0.1:5001"
     secret_key: str = field(default="", repr=False)
     webhook_allowed_networks: tuple = ()
+    # Storage quotas: the limit of namespaces without one of their own (None: no quota).
+    default_namespace_quota: int | None = None
 
     @classmethod
     def from_settings(cls, settings) -> ServiceConfig:
@@ -36,4 +38,5 @@ class ServiceConfig:
             public_url=settings.public_url,
             secret_key=settings.secret_key,
             webhook_allowed_networks=settings.webhook_allowed_networks,
+            default_namespace_quota=settings.default_namespace_quota,
         )

@@ -246,7 +246,8 @@ def _create(uow: UnitOfWork, event: Event) -> Repository | None:
         return uow.repositories.find(event.target.repository)
 
 
-def _split_references(event: Event) -> tuple[str | None, list[dict]]:
+def _split_references(event: Event) -> tuple[dict | None, list[dict]]:
+    """The config reference (None for an index or without references) and the others."""
     references = [
         {"digest": r.digest, "size": r.size, "mediaType": r.media_type}
         for r in event.target.references
@@ -255,8 +256,8 @@ def _split_references(event: Event) -> tuple[str | None, list[dict]]:
         return None, references
     for index, ref in enumerate(references):
         if ref["mediaType"] in CONFIG_TYPES:
-            return ref["digest"], references[:index] + references[index + 1 :]
-    return references[0]["digest"], references[1:]
+            return ref, references[:index] + references[index + 1 :]
+    return references[0], references[1:]
 
 
 def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, event: Event) -> None:
@@ -271,7 +272,8 @@ def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, ev
         target.digest,
         media_type=target.media_type,
         size=size,
-        config_digest=config,
+        config_digest=config["digest"] if config else None,
+        config_size=config["size"] if config else None,
         layers=layers,
         pushed_by=event.actor.name,
         pushed_at=event.timestamp,

@@ -7,10 +7,12 @@ policy reaches a registry with the next token: at most one token lifetime later.
 
 from __future__ import annotations
 
+from wharf_protocol.names import namespace_of
 from wharf_protocol.policy import NamespaceQuota, Policy, PullLimit, RepositoryPolicy
 from wharf_protocol.scopes import Scope
 
 from ..domain.model import Principal
+from .quotas import token_quotas
 from .unit_of_work import UnitOfWork
 
 
@@ -29,8 +31,14 @@ def _repository_rules(uow: UnitOfWork, granted: tuple[Scope, ...]) -> dict[str, 
 
 
 def _quotas(uow: UnitOfWork, granted: tuple[Scope, ...]) -> dict[str, NamespaceQuota]:
-    """Quotas of the namespaces ``granted`` may push to."""
-    return {}
+    """Quotas of the namespaces ``granted`` may push to (services/quotas.py): one prepared
+    statement when some scope grants push, none otherwise (pulls never pay for quotas)."""
+    pushed = {
+        namespace_of(scope.name)
+        for scope in granted
+        if scope.type == "repository" and "push" in scope.actions
+    }
+    return token_quotas(uow, pushed) if pushed else {}
 
 
 def _pull_limit(
