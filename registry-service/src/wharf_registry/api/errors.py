@@ -25,6 +25,7 @@ from ..auth.token import IndexUnreachable, InsufficientScope
 from ..content import errors as ce
 from .access import ReadOnly
 from .helpers import upload_location, upload_range
+from .quota import QuotaExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,16 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     IndexUnreachable: _one(INDEX_UNAVAILABLE),
     AccessDenied: _one(errcode.DENIED, detail=lambda e: {"scope": str(e.scope)}),
     ReadOnly: _one(errcode.UNSUPPORTED, 405),
+    QuotaExceeded: _one(
+        errcode.DENIED,
+        403,
+        detail=lambda e: {
+            "namespace": e.namespace,
+            "limit": e.limit,
+            "used": e.used,
+            "size": e.size,
+        },
+    ),
 }
 
 _HTTP_CODES = {

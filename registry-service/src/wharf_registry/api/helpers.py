@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import urlencode
 
@@ -16,6 +16,7 @@ from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
 from ..events import Delivery, Emitter, PullCounter
 from ..settings import Settings
+from .quota import QuotaLedger, admission
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Services:
     events: Emitter
     delivery: Delivery | None = None  # outbox -> Index and endpoints, when configured
     pulls: PullCounter | None = None  # pull events -> outbox in the background, likewise
+    quotas: QuotaLedger = field(default_factory=QuotaLedger)  # bytes accepted per token
 
 
 def services() -> Services:
@@ -38,6 +40,13 @@ def services() -> Services:
 def content() -> Content:
     """Return the content stores of the current app."""
     return services().content
+
+
+def quota_check(name: str) -> Callable[[int], None] | None:
+    """The storage quota check of a push into ``name`` by this request's caller, for the
+    content stores to call with its new bytes; None when its token carries no quota
+    (api/quota.py)."""
+    return admission(services().quotas, g.get("identity"), name)
 
 
 def location(path: str) -> str:

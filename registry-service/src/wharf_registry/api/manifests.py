@@ -16,7 +16,7 @@ from wharf_protocol.names import Reference, ReferenceInvalid, parse_reference
 from ..content.errors import ManifestTooLarge, ManifestUnknown
 from . import bp
 from .access import require_access
-from .helpers import content, emit, location, services
+from .helpers import content, emit, location, quota_check, services
 
 
 @bp.route("/<repo:name>/manifests/<reference>", methods=["GET", "HEAD"])
@@ -48,7 +48,9 @@ def put_manifest(name: str, reference: str):
     """end-7: PUT /v2/<name>/manifests/<reference> — validate and store (201, OCI-Subject)."""
     ref = parse_reference(reference)
     body = _read_body(services().settings.manifest_max_size)
-    result = content().manifests.put(name, ref, body, request.headers.get("Content-Type"))
+    result = content().manifests.put(
+        name, ref, body, request.headers.get("Content-Type"), quota_check(name)
+    )
     emit(
         "push",
         name,

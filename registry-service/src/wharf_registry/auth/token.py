@@ -130,9 +130,11 @@ class Pending:
 
 @dataclass(frozen=True)
 class TokenIdentity(Identity):
-    """A token's identity; ``pending``: its Index confirmation is still running (async)."""
+    """A token's identity; ``pending``: its Index confirmation is still running (async);
+    ``token_id``: its ``jti`` (what the registry counts per token, api/quota.py)."""
 
     pending: Pending | None = field(default=None, compare=False, repr=False)
+    token_id: str = field(default="", compare=False, repr=False)
 
 
 class Checked(NamedTuple):
@@ -167,6 +169,7 @@ class TokenAuth(Authenticator):
             access=claims.access,
             policy=claims.policy,
             pending=checked.pending,
+            token_id=claims.token_id,
         )
 
     def authorize(self, identity: Identity, scopes: Sequence[Scope]) -> None:

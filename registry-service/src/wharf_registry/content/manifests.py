@@ -12,6 +12,7 @@ tag. Reads go through the revision link, so a manifest is visible only once it i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wharf_protocol.digests import Digest, digest_bytes
@@ -73,12 +74,21 @@ class ManifestStore:
         self.referrers = referrers
         self.max_size = max_size
 
-    def put(self, name: str, ref: Reference, body: bytes, content_type: str | None) -> PushResult:
+    def put(
+        self,
+        name: str,
+        ref: Reference,
+        body: bytes,
+        content_type: str | None,
+        admit: Callable[[int], None] | None = None,
+    ) -> PushResult:
         """Validate and store ``body`` under ``ref`` (end-7).
 
         Raises ManifestTooLarge, ManifestInvalid, DigestMismatch (pushed by digest),
         ManifestBlobUnknown (listing every missing blob or child manifest),
         DescriptorSizeMismatch (listing every descriptor whose size is not the content's).
+        Once it is valid and before anything is written, ``admit(new bytes)`` may refuse it
+        by raising: the body's size, 0 when ``name`` holds this manifest already.
         """
         if len(body) > self.max_size:
             raise ManifestTooLarge(self.max_size)
@@ -87,6 +97,8 @@ class ManifestStore:
         if ref.digest is not None and ref.digest != digest:
             raise DigestMismatch(ref.digest, digest)
         self._check_references(name, manifest)
+        if admit is not None:
+            admit(0 if self.exists(name, digest) else len(body))
         self.driver.put_content(paths.blob_data(digest), body)
         self.driver.put_content(paths.revision_link(name, digest), str(digest).encode())
         self.referrers.add(name, digest, len(body), manifest)
