@@ -76,3 +76,13 @@ def test_owners_may_not_set_it(client, acme):
 def test_a_bad_limit_is_refused(client, acme, body):
     answer = client.put(QUOTA, json=body, headers=basic("carol"))
     assert answer.status_code == 400 and answer.json["error"]["code"] == "VALIDATION_FAILED"
+
+
+def test_the_organisation_shows_its_quota_to_its_owners_and_administrators(client, acme):
+    client.put(QUOTA, json={"limit": 1 << 20}, headers=basic("carol"))
+    expected = {"limit": 1 << 20, "used": 0, "default": False}
+    for who in ("alice", "carol"):
+        assert client.get(f"{API}/orgs/acme", headers=basic(who)).json["quota"] == expected
+    assert client.get(f"{API}/orgs/acme", headers=basic("bob")).json["quota"] is None
+    public = client.get(f"{API}/orgs/acme")
+    assert public.status_code == 200 and public.json["quota"] is None

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from wharf_index.context import EXTENSION
+from wharf_index.app import create_app
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import accounts, quotas, repositories
 from wharf_protocol import mediatypes
 from wharf_protocol.events import Actor, Descriptor, Target, new_event
 from wharf_protocol.policy import NamespaceQuota
 
-from tests.service.conftest import access_of
+from tests.service.conftest import REGISTRY, access_of, basic
 
 A, B, C = ("sha256:" + c * 64 for c in "abc")
 CONFIG1, CONFIG2 = ("sha256:" + c * 64 for c in "12")
@@ -143,6 +143,21 @@ def test_a_deleted_namespace_takes_its_use_along(index_client, use, repos, uow, 
     assert sql("SELECT count(*) FROM namespace_usage") == [(0,)]
 
 
+def test_a_use_beyond_int64_is_kept_exactly_and_read_clamped(index_client, use, repos, sql):
+    huge = 1 << 62
+    for digest, layer, config in ((A, APP1, CONFIG1), (B, APP2, CONFIG2)):
+        refs = (
+            Descriptor(mediatypes.OCI_CONFIG, config, 1),
+            Descriptor(mediatypes.OCI_LAYER_GZIP, layer, huge),
+        )
+        target = Target(mediatypes.OCI_MANIFEST, digest, 100, "alice/app", references=refs)
+        index_client.post_events([new_event("push", target, actor=Actor("alice"))])
+    assert use("alice") == 2**63 - 1
+    assert sql("SELECT used FROM namespace_usage") == [(2 * huge + 202,)]
+    index_client.post_events([delete("alice/app", digest=B)])
+    assert use("alice") == huge + 101
+
+
 # -- what tokens carry ----------------------------------------------------------------------
 
 
@@ -182,13 +197,15 @@ def test_a_namespace_without_a_limit_gets_no_quota_in_its_tokens(get_token, clai
     assert not claims.policy.quotas
 
 
-def test_the_default_quota_applies_unless_one_was_chosen(app, get_token, claims_of, repos, uow):
-    context = app.extensions[EXTENSION]
-    config = replace(context.config, default_namespace_quota=1 << 30)
-    object.__setattr__(context, "config", config)
+def test_the_default_quota_applies_unless_one_was_chosen(
+    settings, database, registry, claims_of, repos, uow
+):
+    app = create_app(replace(settings, default_namespace_quota=1 << 30), pool=database)
+    client = app.test_client()
 
     def quota_of(user):
-        token = get_token(f"repository:{user}/app:push", user=user).json["token"]
+        query = {"service": REGISTRY, "scope": f"repository:{user}/app:push"}
+        token = client.get("/v2/token", query_string=query, headers=basic(user)).json["token"]
         return claims_of(token).policy.quota(user)
 
     assert quota_of("alice") == NamespaceQuota(1 << 30, 0)

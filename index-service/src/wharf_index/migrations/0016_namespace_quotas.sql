@@ -59,7 +59,9 @@ CREATE FUNCTION manifest_blobs(
             SELECT config_digest, coalesce(config_size, 0) WHERE config_digest IS NOT NULL
             UNION ALL
             SELECT l->>'digest',
-                   CASE WHEN jsonb_typeof(l->'size') = 'number' AND l->>'size' ~ '^[0-9]{1,18}$'
+                   CASE WHEN jsonb_typeof(l->'size') = 'number'
+                             AND l->>'size' ~ '^[0-9]{1,19}$'
+                             AND (l->>'size')::numeric <= 9223372036854775807
                         THEN (l->>'size')::bigint ELSE 0 END
               FROM jsonb_array_elements(
                        CASE WHEN jsonb_typeof(layers) = 'array' THEN layers ELSE '[]' END) l

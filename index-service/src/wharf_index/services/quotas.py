@@ -66,6 +66,15 @@ def get_quota(uow: UnitOfWork, principal: Principal, namespace: str) -> Quota:
         return _quota(uow.namespaces.quota(found.id), uow.config.default_namespace_quota)
 
 
+def visible_quota(uow: UnitOfWork, principal: Principal, namespace: str) -> Quota | None:
+    """:func:`get_quota` for a caller who may see it, None for anyone else (a namespace's
+    JSON shows it to its owners and administrators only)."""
+    try:
+        return get_quota(uow, principal, namespace)
+    except errors.PermissionDenied:
+        return None
+
+
 def set_quota(uow: UnitOfWork, principal: Principal, namespace: str, limit: int | None) -> Quota:
     """Choose the quota of ``namespace``: ``limit`` bytes, or None for no quota whatever
     the default (administrators only; audited)."""

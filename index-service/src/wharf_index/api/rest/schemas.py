@@ -251,6 +251,16 @@ class QuotaSchema(Schema):
     )
 
 
+class OrgDetailSchema(OrgSchema):
+    quota = fields.Nested(
+        QuotaSchema,
+        allow_none=True,
+        metadata={
+            "description": "its storage quota and use (owners and administrators; else null)"
+        },
+    )
+
+
 class CollaboratorSchema(Schema):
     username = fields.String()
     role = fields.String()
