@@ -19,7 +19,9 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
   without references records no layers), the pusher (``actor.name``), the time (the event's
   timestamp) and the registry it came from, points ``tag`` at it, records that the registry
   holds the repository (``repository_registries``: services.registries.holders) and counts
-  one push on the repository (``updated_at`` = now). Blob pushes, mounts and blob pulls
+  one push on the repository (``updated_at`` = now). The config's size is recorded with its
+  digest; the namespace's storage use follows the manifest records by itself (database
+  triggers, services/quotas.py). Blob pushes, mounts and blob pulls
   have no effect. The manifest is not looked for elsewhere: the registry sends the event
   after storing it, so it exists there.
 - ``pull`` of a manifest: ``count`` pulls (Wharf's extension of the envelope, 1 when
