@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wharf_protocol import tls
+from wharf_protocol.sizes import parse_size
 
 from .domain.pull_limits import Rate
 from .domain.webhook_targets import Network, parse_networks
@@ -109,7 +110,9 @@ class Settings:
     ``INDEX_WEBHOOK_WORKER_THREADS``; pull_limit_anonymous ``INDEX_PULL_LIMIT_ANONYMOUS``,
     pull_limit_authenticated ``INDEX_PULL_LIMIT_AUTHENTICATED`` (``<pulls>/<window>``, e.g.
     ``100/6h``; None: no limit, domain/pull_limits.py), pull_limit_exempt
-    ``INDEX_PULL_LIMIT_EXEMPT`` (comma-separated user names). Durations are whole seconds.
+    ``INDEX_PULL_LIMIT_EXEMPT`` (comma-separated user names); default_namespace_quota
+    ``INDEX_DEFAULT_NAMESPACE_QUOTA`` (bytes; None: namespaces without a quota of their own
+    have none). Durations are whole seconds.
     """
 
     database_url: str = field(repr=False)
@@ -163,6 +166,7 @@ class Settings:
     pull_limit_anonymous: Rate | None = None
     pull_limit_authenticated: Rate | None = None
     pull_limit_exempt: tuple[str, ...] = ()
+    default_namespace_quota: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -200,6 +204,9 @@ class Settings:
         ):
             values[name] = reader.get(env, _rate, None)
         values["pull_limit_exempt"] = reader.get("INDEX_PULL_LIMIT_EXEMPT", _names, ())
+        values["default_namespace_quota"] = reader.get(
+            "INDEX_DEFAULT_NAMESPACE_QUOTA", _quota, None
+        )
         reader.problems.update(tls_problems)
         for smaller, larger in _ORDERED:
             if reader.problems or values[smaller[0]] <= values[larger[0]]:
@@ -336,6 +343,12 @@ def _ca_file(raw: str) -> str:
     if problem := tls.ca_file_problem(raw.strip()):
         raise ValueError(problem)
     return raw.strip()
+
+
+def _quota(raw: str) -> int | None:
+    if raw.strip().lower() == "none":
+        return None
+    return parse_size(raw)
 
 
 def _bind(raw: str) -> str:

@@ -89,6 +89,10 @@ TABLE = [
          403, 403, 403, 403, 403, 403, 201),
     _row("PATCH", "/namespaces/acme", {"default_visibility": "public"},
          403, 403, 403, 403, 403, 403, 204),
+    _row("PUT", "/namespaces/acme/quota", {"limit": 1 << 30},  # administrators only
+         403, 403, 403, 403, 403, 403, 403),
+    _row("DELETE", "/namespaces/acme/quota", None,
+         403, 403, 403, 403, 403, 403, 403),
     _row("PUT", f"{TEAM}/repositories/acme/app", None,
          403, 403, 403, 403, 403, 403, 204),
     _row("DELETE", f"{TEAM}/repositories/acme/app", None,

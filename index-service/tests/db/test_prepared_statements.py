@@ -69,6 +69,17 @@ def test_prepared_once_per_connection_and_answering_like_the_plain_query(uow):
     assert again.grants == grants and grants.namespaces == {plain.user.namespace_id: "admin"}
 
 
+def test_the_quota_lookup_of_push_tokens_is_prepared_once_per_connection(uow):
+    _seed(uow)
+    with uow.reading():
+        first = uow.token_checks.quotas(["alice", "nobody"])
+        assert "wharf_quotas" in uow.conn.prepared_statements
+        assert "wharf_quotas" in _server_side(uow)
+        again = uow.token_checks.quotas(["alice"])
+    assert first == again and [q.namespace for q in first] == ["alice"]
+    assert (first[0].chosen, first[0].limit, first[0].used) == (False, None, 0)
+
+
 def test_a_statement_prepared_in_a_rolled_back_transaction_stays_prepared(uow):
     user_id = _seed(uow)
     with pytest.raises(RuntimeError), uow:

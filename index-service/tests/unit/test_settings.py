@@ -368,3 +368,14 @@ def test_bad_pull_limits_are_named(value):
         Settings.from_env(dict(BASE, INDEX_PULL_LIMIT_AUTHENTICATED=value))
     assert set(caught.value.problems) == {"INDEX_PULL_LIMIT_AUTHENTICATED"}
     assert repr(value) in caught.value.problems["INDEX_PULL_LIMIT_AUTHENTICATED"]
+
+
+def test_the_default_namespace_quota_is_a_size_or_none():
+    assert Settings.from_env(BASE).default_namespace_quota is None
+    quota = Settings.from_env(dict(BASE, INDEX_DEFAULT_NAMESPACE_QUOTA="10GiB"))
+    assert quota.default_namespace_quota == 10 << 30
+    none = Settings.from_env(dict(BASE, INDEX_DEFAULT_NAMESPACE_QUOTA="none"))
+    assert none.default_namespace_quota is None
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_DEFAULT_NAMESPACE_QUOTA="10 gigs"))
+    assert "is not a size" in caught.value.problems["INDEX_DEFAULT_NAMESPACE_QUOTA"]

@@ -9,7 +9,10 @@
   it: ``tags.manifest_id`` cascades); ``manifests.registry_id`` is the registry the record
   came from, and a registry's deletes only reach its own records (or those of none).
   ``layers`` is stored as ``[{"digest", "size", "mediaType"}]`` in manifest order (what
-  adapters/tags.py reads).
+  adapters/tags.py reads), the config as ``config_digest`` and ``config_size``.
+- Each namespace's storage use (``namespace_blobs``, ``namespace_usage``) follows every
+  insert, change and delete of ``manifests`` by itself: triggers of migration 0016 count the
+  references of the rows changed (adapters/quotas.py reads the result).
 - pull and push counters on ``repositories``, ``manifests`` and ``tags``.
 
 The read side for the JSON API is adapters/tags.py; the /v1/ handshake reads here too
@@ -70,6 +73,7 @@ class PgContentStore(Store):
         pushed_by: str,
         pushed_at: datetime,
         registry_id: int | None,
+        config_size: int | None = None,
     ) -> int:
         """Insert or refresh a manifest record; return its id.
 
@@ -78,11 +82,13 @@ class PgContentStore(Store):
         """
         row = self._one(
             "INSERT INTO manifests AS m (repository_id, digest, media_type, size, config_digest,"
-            " layers, pushed_by, pushed_at, registry_id) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s) ON CONFLICT (repository_id, digest) DO UPDATE SET"
+            " config_size, layers, pushed_by, pushed_at, registry_id) VALUES (%s, %s, %s, %s,"
+            " %s, %s, %s, %s, %s, %s) ON CONFLICT (repository_id, digest) DO UPDATE SET"
             " media_type = coalesce(nullif(EXCLUDED.media_type, ''), m.media_type),"
             " size = greatest(EXCLUDED.size, m.size),"
             " config_digest = coalesce(EXCLUDED.config_digest, m.config_digest),"
+            " config_size = CASE WHEN EXCLUDED.config_digest IS NULL THEN m.config_size"
+            " ELSE EXCLUDED.config_size END,"
             " layers = CASE WHEN EXCLUDED.layers = '[]'::jsonb THEN m.layers"
             " ELSE EXCLUDED.layers END,"
             " pushed_by = EXCLUDED.pushed_by, pushed_at = EXCLUDED.pushed_at,"
@@ -93,6 +99,7 @@ class PgContentStore(Store):
                 media_type,
                 size,
                 config_digest,
+                config_size,
                 Json(layers),
                 pushed_by,
                 pushed_at,

@@ -258,8 +258,14 @@ def _parse_manifest(registry: Registry, response: requests.Response) -> RemoteMa
     children = document.get("manifests") if mediatypes.is_index(media_type) else None
     items = children if children is not None else document.get("layers")
     layers = [_descriptor(item) for item in items or [] if isinstance(item, dict)]
+    config_size = config.get("size") if config else None
     return RemoteManifest(
-        digest, media_type, len(body), config.get("digest") if config else None, layers
+        digest,
+        media_type,
+        len(body),
+        config.get("digest") if config else None,
+        layers,
+        config_size if is_size(config_size) else None,
     )
 
 

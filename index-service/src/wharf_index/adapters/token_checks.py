@@ -10,6 +10,8 @@ request runs prepared (adapters/base.py).
   by ``service`` and the namespaces it serves) and the requested repositories that exist,
   in one prepared statement; :meth:`PgTokenCheckStore.revalidation_issuance`: both, for a
   token request with a cached credential, in one.
+- :meth:`PgTokenCheckStore.quotas`: the storage quotas and use of the namespaces a token
+  grants push in (only then), prepared: one indexed lookup per namespace.
 - :meth:`PgTokenCheckStore.verification`: the registry's credential hash and the issued-token
   record of a ``jti`` in one round trip (token verification for registries), prepared.
 """
@@ -20,7 +22,7 @@ request runs prepared (adapters/base.py).
 from __future__ import annotations
 
 from ..domain.model import TokenScope, User
-from ..domain.records import CredentialState, IssuanceLookup, Verification
+from ..domain.records import CredentialState, IssuanceLookup, QuotaState, Verification
 from .base import Prepared, Store
 from .grants import GRANT_ROWS, grants_of
 from .repository_rows import REPOSITORY_COLUMNS, repository_from_row
@@ -81,6 +83,18 @@ SELECT g.id, g.name, g.credential_hash, t.kind, t.audience, t.revoked_at IS NOT 
   FROM registries g
   LEFT JOIN issued_tokens t ON t.jti = %(jti)s
  WHERE g.name = %(name)s
+""",
+)
+
+_QUOTAS = Prepared(
+    "wharf_quotas",
+    """
+SELECT n.name, q.namespace_id IS NOT NULL, q.quota_limit,
+       least(coalesce(u.used, 0), 9223372036854775807)::bigint
+  FROM namespaces n
+  LEFT JOIN namespace_quotas q ON q.namespace_id = n.id
+  LEFT JOIN namespace_usage u ON u.namespace_id = n.id
+ WHERE n.name = ANY(%(names)s::text[])
 """,
 )
 
@@ -185,6 +199,14 @@ class PgTokenCheckStore(Store):
             " FROM registries r WHERE r.name = %s",
             (service,),
         )
+
+    def quotas(self, namespaces: list[str]) -> list[QuotaState]:
+        """The quota settings and use of those of ``namespaces`` that exist, in one
+        prepared statement (a token granting push)."""
+        rows, _ = self._prepared(_QUOTAS, {"names": list(namespaces)})
+        return [
+            QuotaState(name, bool(chosen), limit, int(used)) for name, chosen, limit, used in rows
+        ]
 
 
 def _issuance_lookup(rows: list[tuple]) -> IssuanceLookup | None:

@@ -71,6 +71,19 @@ class RemoteManifest:
     size: int
     config_digest: str | None
     layers: list[dict]  # [{"digest", "size", "mediaType"}] in manifest order
+    config_size: int | None = None
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """A namespace's storage quota as stored: ``chosen`` when an administrator set ``limit``
+    (None: no quota); otherwise the default (INDEX_DEFAULT_NAMESPACE_QUOTA) applies.
+    ``used``: bytes of the distinct blobs its recorded manifests reference."""
+
+    namespace: str
+    chosen: bool
+    limit: int | None
+    used: int
 
 
 # -- people's records -----------------------------------------------------------------------

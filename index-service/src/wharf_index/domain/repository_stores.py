@@ -166,6 +166,7 @@ class ContentStore(Protocol):
         pushed_by: str,
         pushed_at: datetime,
         registry_id: int | None,
+        config_size: int | None = None,
     ) -> int:
         """Insert or refresh a manifest record; return its id."""
 

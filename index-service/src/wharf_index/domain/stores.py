@@ -39,6 +39,7 @@ from .records import (
     CredentialState,
     IssuanceLookup,
     IssuedToken,
+    QuotaState,
     SigningKeyRecord,
     Verification,
 )
@@ -104,6 +105,12 @@ class NamespaceStore(Protocol):
     def get(self, name: str) -> Namespace: ...
     def by_id(self, namespace_id: int) -> Namespace: ...
     def set_default_visibility(self, namespace_id: int, visibility: str) -> None: ...
+    def quota(self, namespace_id: int) -> QuotaState: ...
+    def set_quota(self, namespace_id: int, limit: int | None) -> None:
+        """Choose the namespace's quota (``None``: none, whatever the default)."""
+
+    def clear_quota(self, namespace_id: int) -> None:
+        """Forget the chosen quota: the default applies again."""
 
 
 class OrgStore(Protocol):
@@ -285,6 +292,10 @@ class TokenCheckStore(Protocol):
 
     def audience(self, service: str) -> tuple[int, str, list[str]] | None:
         """(id, name, declared namespaces) of the registry called ``service``, or None."""
+
+    def quotas(self, namespaces: list[str]) -> list[QuotaState]:
+        """The quota settings and use of those of ``namespaces`` that exist, in one
+        prepared statement (a token granting push)."""
 
 
 class AuditStore(Protocol):

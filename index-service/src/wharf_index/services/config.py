@@ -27,6 +27,8 @@ class ServiceConfig:
     webhook_allowed_networks: tuple = ()
     # Pull rate limits (INDEX_PULL_LIMIT_*): off unless a rate is set.
     pull_limits: PullLimits = field(default_factory=PullLimits)
+    # Storage quotas: the limit of namespaces without one of their own (None: no quota).
+    default_namespace_quota: int | None = None
 
     @classmethod
     def from_settings(cls, settings) -> ServiceConfig:
@@ -45,4 +47,5 @@ class ServiceConfig:
                 settings.pull_limit_authenticated,
                 frozenset(settings.pull_limit_exempt),
             ),
+            default_namespace_quota=settings.default_namespace_quota,
         )

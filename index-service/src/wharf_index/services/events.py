@@ -19,7 +19,9 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
   without references records no layers), the pusher (``actor.name``), the time (the event's
   timestamp) and the registry it came from, points ``tag`` at it, records that the registry
   holds the repository (``repository_registries``: services.registries.holders) and counts
-  one push on the repository (``updated_at`` = now). Blob pushes, mounts and blob pulls
+  one push on the repository (``updated_at`` = now). The config's size is recorded with its
+  digest; the namespace's storage use follows the manifest records by itself (database
+  triggers, services/quotas.py). Blob pushes, mounts and blob pulls
   have no effect. The manifest is not looked for elsewhere: the registry sends the event
   after storing it, so it exists there.
 - ``pull`` of a manifest: ``count`` pulls (Wharf's extension of the envelope, 1 when
@@ -274,7 +276,8 @@ def _create(uow: UnitOfWork, event: Event) -> Repository | None:
         return uow.repositories.find(event.target.repository)
 
 
-def _split_references(event: Event) -> tuple[str | None, list[dict]]:
+def _split_references(event: Event) -> tuple[dict | None, list[dict]]:
+    """The config reference (None for an index or without references) and the others."""
     references = [
         {"digest": r.digest, "size": r.size, "mediaType": r.media_type}
         for r in event.target.references
@@ -283,8 +286,8 @@ def _split_references(event: Event) -> tuple[str | None, list[dict]]:
         return None, references
     for index, ref in enumerate(references):
         if ref["mediaType"] in CONFIG_TYPES:
-            return ref["digest"], references[:index] + references[index + 1 :]
-    return references[0]["digest"], references[1:]
+            return ref, references[:index] + references[index + 1 :]
+    return references[0], references[1:]
 
 
 def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, event: Event) -> None:
@@ -299,7 +302,8 @@ def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, ev
         target.digest,
         media_type=target.media_type,
         size=size,
-        config_digest=config,
+        config_digest=config["digest"] if config else None,
+        config_size=config["size"] if config else None,
         layers=layers,
         pushed_by=event.actor.name,
         pushed_at=event.timestamp,

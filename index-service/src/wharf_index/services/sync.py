@@ -295,6 +295,7 @@ def _apply(uow: UnitOfWork, registry: Registry, repository_id: int, changes: lis
                     media_type=m.media_type,
                     size=m.size,
                     config_digest=m.config_digest,
+                    config_size=m.config_size,
                     layers=m.layers,
                     pushed_by="",
                     pushed_at=now,

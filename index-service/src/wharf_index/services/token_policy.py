@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 
+from wharf_protocol.names import namespace_of
 from wharf_protocol.policy import NamespaceQuota, Policy, PullLimit, RepositoryPolicy
 from wharf_protocol.scopes import Scope
 
 from ..domain import errors
 from ..domain.model import Principal
+from .quotas import token_quotas
 from .unit_of_work import UnitOfWork
 
 _WRITE_ACTIONS = frozenset({"push", "delete", "*"})
@@ -39,8 +41,14 @@ def _repository_rules(uow: UnitOfWork, granted: tuple[Scope, ...]) -> dict[str, 
 
 
 def _quotas(uow: UnitOfWork, granted: tuple[Scope, ...]) -> dict[str, NamespaceQuota]:
-    """Quotas of the namespaces ``granted`` may push to."""
-    return {}
+    """Quotas of the namespaces ``granted`` may push to (services/quotas.py): one prepared
+    statement when some scope grants push, none otherwise (pulls never pay for quotas)."""
+    pushed = {
+        namespace_of(scope.name)
+        for scope in granted
+        if scope.type == "repository" and "push" in scope.actions
+    }
+    return token_quotas(uow, pushed) if pushed else {}
 
 
 def _pull_limit(

@@ -26,6 +26,7 @@ from ..auth.token import IndexUnreachable, InsufficientScope
 from ..content import errors as ce
 from .access import ReadOnly
 from .helpers import upload_location, upload_range
+from .quota import QuotaExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,16 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     PullLimitReached: _one(
         errcode.TOOMANYREQUESTS,
         detail=lambda e: {"limit": e.limit.limit, "window": e.limit.window},
+    ),
+    QuotaExceeded: _one(
+        errcode.DENIED,
+        403,
+        detail=lambda e: {
+            "namespace": e.namespace,
+            "limit": e.limit,
+            "used": e.used,
+            "size": e.size,
+        },
     ),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import urlencode
@@ -17,6 +17,7 @@ from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
 from ..events import Delivery, Emitter, PullCounter
 from ..settings import Settings
+from .quota import QuotaLedger, admission
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Services:
     delivery: Delivery | None = None  # outbox -> Index and endpoints, when configured
     pulls: PullCounter | None = None  # pull events -> outbox in the background, likewise
     pull_meter: PullMeter = field(default_factory=PullMeter)  # tokens' pull limits
+    quotas: QuotaLedger = field(default_factory=QuotaLedger)  # bytes accepted per token
 
 
 def services() -> Services:
@@ -40,6 +42,13 @@ def services() -> Services:
 def content() -> Content:
     """Return the content stores of the current app."""
     return services().content
+
+
+def quota_check(name: str) -> Callable[[int], None] | None:
+    """The storage quota check of a push into ``name`` by this request's caller, for the
+    content stores to call with its new bytes; None when its token carries no quota
+    (api/quota.py)."""
+    return admission(services().quotas, g.get("identity"), name)
 
 
 def location(path: str) -> str:

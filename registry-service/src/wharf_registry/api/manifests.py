@@ -32,7 +32,7 @@ from ..auth.pull_meter import rate_limit_headers
 from ..content.errors import ManifestTooLarge, ManifestUnknown
 from . import bp
 from .access import require_access
-from .helpers import content, emit, location, services
+from .helpers import content, emit, location, quota_check, services
 
 
 @bp.route("/<repo:name>/manifests/<reference>", methods=["GET", "HEAD"])
@@ -83,7 +83,12 @@ def put_manifest(name: str, reference: str):
     ref = parse_reference(reference)
     body = _read_body(services().settings.manifest_max_size)
     result = content().manifests.put(
-        name, ref, body, request.headers.get("Content-Type"), _rules(name)
+        name,
+        ref,
+        body,
+        request.headers.get("Content-Type"),
+        _rules(name),
+        quota_check(name),
     )
     emit(
         "push",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, request
 from wharf_protocol.digests import Digest, DigestInvalid
-from wharf_protocol.names import NameInvalid, validate_repository_name
+from wharf_protocol.names import NameInvalid, namespace_of, validate_repository_name
 from wharf_protocol.scopes import Scope
 
 from ..content.errors import UploadRangeInvalid
@@ -15,6 +15,7 @@ from .helpers import (
     emit,
     has_body,
     location,
+    quota_check,
     request_body,
     services,
     upload_location,
@@ -32,7 +33,7 @@ def start_upload(name: str):
         return mounted
     if "digest" in request.args:
         digest = Digest.parse(request.args["digest"])
-        size = content().uploads.put(name, digest, request_body())
+        size = content().uploads.put(name, digest, request_body(), quota_check(name))
         emit("push", name, digest=digest, size=size, media_type="application/octet-stream")
         return _created(name, digest)
     upload_id = content().uploads.start(name)
@@ -59,7 +60,7 @@ def finish_upload(name: str, upload_id: str):
     if has_body():
         start, length = _content_range(name, upload_id)
         body = request_body(start, length)
-    size = content().uploads.finish(name, upload_id, digest, body)
+    size = content().uploads.finish(name, upload_id, digest, body, quota_check(name))
     emit("push", name, digest=digest, size=size, media_type="application/octet-stream")
     return _created(name, digest)
 
@@ -91,7 +92,9 @@ def _mount(name: str, mount: str | None, source: str | None) -> Response | None:
         return None
     if not may_access(g.identity, Scope("repository", source, frozenset({"pull"}))):
         return None
-    size = content().blobs.mount(name, digest, source)
+    # A blob of this namespace is counted in its use already: only another's adds bytes.
+    admit = quota_check(name) if namespace_of(source) != namespace_of(name) else None
+    size = content().blobs.mount(name, digest, source, admit)
     if size is None:
         return None
     emit(

@@ -131,8 +131,8 @@ class Pending:
 @dataclass(frozen=True)
 class TokenIdentity(Identity):
     """A token's identity; ``pending``: its Index confirmation is still running (async);
-    ``token_id`` and ``expires_at``: its ``jti`` and ``exp`` (what pull limits count by,
-    :mod:`.pull_meter`)."""
+    ``token_id`` and ``expires_at``: its ``jti`` and ``exp`` (what pull limits and quotas
+    count by: :mod:`.pull_meter`, api/quota.py)."""
 
     pending: Pending | None = field(default=None, compare=False, repr=False)
     token_id: str = field(default="", compare=False, repr=False)

@@ -9,6 +9,7 @@ the repository").
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import BinaryIO
 
 from wharf_protocol.digests import Digest
@@ -61,14 +62,24 @@ class BlobStore:
         except PathNotFound:
             raise BlobUnknown(digest) from None
 
-    def mount(self, name: str, digest: Digest, source: str) -> int | None:
-        """Link ``digest`` into ``name`` if ``source`` has it (end-11); return its size or None."""
+    def mount(
+        self,
+        name: str,
+        digest: Digest,
+        source: str,
+        admit: Callable[[int], None] | None = None,
+    ) -> int | None:
+        """Link ``digest`` into ``name`` if ``source`` has it (end-11); return its size or None.
+
+        ``admit(size)`` is called before the link; what it raises leaves nothing linked."""
         if source == name or not self.is_linked(source, digest):
             return None
         try:
             size = self.size(digest)
         except BlobUnknown:
             return None
+        if admit is not None:
+            admit(size)
         self.link(name, digest)
         return size
 

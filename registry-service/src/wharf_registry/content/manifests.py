@@ -20,6 +20,7 @@ one immutable tag at the same moment may both succeed, the later one winning.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wharf_protocol.digests import Digest, digest_bytes
@@ -91,6 +92,7 @@ class ManifestStore:
         body: bytes,
         content_type: str | None,
         rules: RepositoryPolicy = NO_RULES,
+        admit: Callable[[int], None] | None = None,
     ) -> PushResult:
         """Validate and store ``body`` under ``ref`` (end-7).
 
@@ -98,6 +100,8 @@ class ManifestStore:
         ManifestBlobUnknown (listing every missing blob or child manifest),
         DescriptorSizeMismatch (listing every descriptor whose size is not the content's),
         TagImmutable (``ref`` is a tag ``rules`` make immutable, pointing elsewhere).
+        Once it is valid and before anything is written, ``admit(new bytes)`` may refuse it
+        by raising: the body's size, 0 when ``name`` holds this manifest already.
         """
         if len(body) > self.max_size:
             raise ManifestTooLarge(self.max_size)
@@ -108,6 +112,8 @@ class ManifestStore:
         if ref.tag is not None:
             self._check_movable(name, ref.tag, digest, rules)
         self._check_references(name, manifest)
+        if admit is not None:
+            admit(0 if self.exists(name, digest) else len(body))
         self.driver.put_content(paths.blob_data(digest), body)
         self.driver.put_content(paths.revision_link(name, digest), str(digest).encode())
         self.referrers.add(name, digest, len(body), manifest)

@@ -28,7 +28,7 @@ import re
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +44,8 @@ from .errors import DigestMismatch, UploadInvalid, UploadRangeInvalid, UploadUnk
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
+#: A check of a push's new bytes that raises to refuse it (api/quota.py).
+Admit = Callable[[int], None]
 #: The upload ids ``start`` makes: ``str(uuid.uuid4())``.
 UPLOAD_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -119,11 +121,20 @@ class UploadSessions:
             self.hashers.put(name, upload_id, hasher)
         return size
 
-    def finish(self, name: str, upload_id: str, digest: Digest, body: Body | None) -> int:
+    def finish(
+        self,
+        name: str,
+        upload_id: str,
+        digest: Digest,
+        body: Body | None,
+        admit: Admit | None = None,
+    ) -> int:
         """Take an optional last chunk, verify ``digest``, publish and link the blob (end-6).
 
         Returns the blob size. DigestMismatch deletes the session; nothing becomes visible.
         UploadUnknown when another request finished or cancelled the upload meanwhile.
+        ``admit(size)`` is called once the digest is verified, before the blob is
+        published; whatever it raises deletes the session too (a storage quota).
         """
         with self._unless_gone(upload_id):
             writer = self._resume(name, upload_id)
@@ -133,16 +144,17 @@ class UploadSessions:
             if body is not None:
                 self._copy(name, upload_id, writer, body, hasher)
             writer.commit()
-            return self._publish(name, upload_id, digest, hasher)
+            return self._publish(name, upload_id, digest, hasher, admit)
 
-    def put(self, name: str, digest: Digest, body: Body) -> int:
-        """Store a whole blob in one request (end-4b); return its size."""
+    def put(self, name: str, digest: Digest, body: Body, admit: Admit | None = None) -> int:
+        """Store a whole blob in one request (end-4b); return its size (``admit``: as
+        for :meth:`finish`)."""
         upload_id = str(uuid.uuid4())
         writer = self.driver.writer(paths.upload_data(name, upload_id))
         hasher = Hasher(digest.algorithm)
         self._copy(name, upload_id, writer, body, hasher)
         writer.commit()
-        return self._publish(name, upload_id, digest, hasher)
+        return self._publish(name, upload_id, digest, hasher, admit)
 
     def cancel(self, name: str, upload_id: str) -> None:
         """Discard the session and its bytes; UploadUnknown if there is none."""
@@ -213,7 +225,14 @@ class UploadSessions:
         writer.cancel()
         self._drop(name, upload_id)
 
-    def _publish(self, name: str, upload_id: str, digest: Digest, hasher: Hasher | None) -> int:
+    def _publish(
+        self,
+        name: str,
+        upload_id: str,
+        digest: Digest,
+        hasher: Hasher | None,
+        admit: Admit | None = None,
+    ) -> int:
         data = paths.upload_data(name, upload_id)
         size = self.driver.stat(data).size
         if hasher is not None and hasher.algorithm == digest.algorithm and hasher.size == size:
@@ -224,6 +243,12 @@ class UploadSessions:
         if actual != digest:
             self._drop(name, upload_id)
             raise DigestMismatch(digest, actual)
+        if admit is not None:
+            try:
+                admit(size)
+            except Exception:
+                self._drop(name, upload_id)
+                raise
         self.driver.move(data, paths.blob_data(digest))
         self.blobs.link(name, digest)
         self._drop(name, upload_id)

@@ -67,6 +67,7 @@ from . import (  # noqa: E402, F401 - imported for their routes, after bp exists
     comments,
     openapi,
     orgs,
+    quotas,
     registries,
     repositories,
     search,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ...context import uow
 from ...domain import errors
 from ...domain.model import Principal
-from ...services import orgs
+from ...services import orgs, quotas
 from ...services.paging import take
 from . import bp
 from .auth import principal, require_account
@@ -23,6 +23,7 @@ from .schemas import (
     MemberSchema,
     NameSchema,
     OrgCreateIn,
+    OrgDetailSchema,
     OrgSchema,
     TeamCreateIn,
     TeamSchema,
@@ -81,10 +82,18 @@ def create_org():
 
 
 @bp.get("/orgs/<org>")
-@doc(auth="optional", response=OrgSchema)
+@doc(auth="optional", response=OrgDetailSchema)
 def get_org(org: str):
-    """Return an organisation."""
-    return OrgSchema().dump(orgs.get_org(uow(), org))
+    """Return an organisation (with its storage quota for its owners and administrators)."""
+    found = orgs.get_org(uow(), org)
+    quota = quotas.visible_quota(uow(), principal(), org)
+    return OrgDetailSchema().dump(
+        {
+            "name": found.name,
+            "created_at": found.created_at,
+            "quota": None if quota is None else vars(quota),
+        }
+    )
 
 
 @bp.get("/orgs/<org>/members")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from wharf_protocol.names import MAX_NAME_LENGTH, REPOSITORY_NAME_RE
+from wharf_protocol.sizes import MAX_BYTES
 
 from ...domain.model import REGISTRY_KINDS, ROLES, VISIBILITIES
 from ...domain.names import (
@@ -226,6 +227,38 @@ class NamespaceSchema(Schema):
 
 class NamespaceUpdateIn(Schema):
     default_visibility = fields.String(required=True, validate=validate.OneOf(VISIBILITIES))
+
+
+class QuotaIn(Schema):
+    limit = StrictInteger(
+        required=True,
+        allow_none=True,
+        validate=validate.Range(0, MAX_BYTES),
+        metadata={"description": "bytes; null: no quota, whatever the default"},
+    )
+
+
+class QuotaSchema(Schema):
+    limit = fields.Integer(allow_none=True, metadata={"description": "bytes; null: no quota"})
+    used = fields.Integer(
+        metadata={
+            "description": "bytes of the distinct blobs the namespace's recorded manifests"
+            " reference (each digest once)"
+        }
+    )
+    default = fields.Boolean(
+        metadata={"description": "the limit is the Index's default (none chosen for it)"}
+    )
+
+
+class OrgDetailSchema(OrgSchema):
+    quota = fields.Nested(
+        QuotaSchema,
+        allow_none=True,
+        metadata={
+            "description": "its storage quota and use (owners and administrators; else null)"
+        },
+    )
 
 
 class CollaboratorSchema(Schema):
