@@ -102,7 +102,9 @@ class Settings:
     webhook_retry_base/_max ``INDEX_WEBHOOK_RETRY_BASE/_MAX``, webhook_max_failures
     ``INDEX_WEBHOOK_MAX_FAILURES``, webhook_follow_redirects
     ``INDEX_WEBHOOK_FOLLOW_REDIRECTS``, webhook_worker_threads
-    ``INDEX_WEBHOOK_WORKER_THREADS``. Durations are whole seconds.
+    ``INDEX_WEBHOOK_WORKER_THREADS``; metrics ``INDEX_METRICS`` (serve ``GET /metrics``),
+    metrics_token ``INDEX_METRICS_TOKEN`` (bearer token a scrape must send; None: open).
+    Durations are whole seconds.
     """
 
     database_url: str = field(repr=False)
@@ -152,6 +154,8 @@ class Settings:
     webhook_max_failures: int = 20
     webhook_follow_redirects: int = 0
     webhook_worker_threads: int = 4
+    metrics: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -184,6 +188,8 @@ class Settings:
             "INDEX_WEBHOOK_ALLOWED_NETWORKS", parse_networks, ()
         )
         reader.problems.update(tls_problems)
+        values["metrics"] = reader.get("INDEX_METRICS", _boolean, True)
+        values["metrics_token"] = reader.get("INDEX_METRICS_TOKEN", _nonempty, None, secret=True)
         for smaller, larger in _ORDERED:
             if reader.problems or values[smaller[0]] <= values[larger[0]]:
                 continue
@@ -288,6 +294,15 @@ class _Reader:
         if value is not None and value.strip() == "":
             return None
         return value
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, not {raw!r}")
 
 
 def _nonempty(raw: str) -> str:

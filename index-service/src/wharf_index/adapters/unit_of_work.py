@@ -24,6 +24,7 @@ from .grants import PgGrantStore
 from .housekeeping import PgHousekeepingStore
 from .issued_tokens import PgIssuedTokenStore
 from .login_failures import PgLoginFailureStore
+from .metrics import PgMetricsStore
 from .namespaces import PgNamespaceStore
 from .orgs import PgOrgStore
 from .reconciliation import PgReconciliationStore
@@ -61,6 +62,7 @@ STORES = {
     "signing_keys": PgSigningKeyStore,
     "webhooks": PgWebhookStore,
     "webhook_queue": PgWebhookQueueStore,
+    "metrics": PgMetricsStore,
 }
 
 

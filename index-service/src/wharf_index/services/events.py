@@ -71,7 +71,7 @@ from wharf_protocol.events import (
 
 from ..domain import errors, policy
 from ..domain.model import SYSTEM, Registry, Repository
-from . import webhook_events
+from . import metrics, webhook_events
 from .repositories import create_repository, delete_repository
 from .unit_of_work import UnitOfWork
 
@@ -134,6 +134,7 @@ def ingest(uow: UnitOfWork, registry: Registry, events: list[Event]) -> IngestRe
     refuse (claimed, not applied) those for namespaces ``registry`` does not serve."""
     accepted = duplicates = 0
     refused: list[Refusal] = []
+    applied: dict[str, int] = {}
     with uow:
         for event in events:
             if not uow.content.claim_event(event.id, registry.id, event.action):
@@ -153,6 +154,8 @@ def ingest(uow: UnitOfWork, registry: Registry, events: list[Event]) -> IngestRe
                 continue
             accepted += 1
             _apply(uow, registry, event)
+            applied[event.action] = applied.get(event.action, 0) + 1
+    metrics.events_ingested(applied, len(refused), duplicates)  # committed: counted
     return IngestResult(accepted, duplicates, tuple(refused))
 
 

@@ -47,6 +47,7 @@ from ..domain.stores import (
     HousekeepingStore,
     IssuedTokenStore,
     LoginFailureStore,
+    MetricsStore,
     NamespaceStore,
     OrgStore,
     SigningKeyStore,
@@ -108,6 +109,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> WebhookStore: ...
     @property
     def webhook_queue(self) -> WebhookQueueStore: ...
+    @property
+    def metrics(self) -> MetricsStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type, exc, tb) -> None: ...  # never swallows the exception
