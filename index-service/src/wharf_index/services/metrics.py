@@ -47,6 +47,10 @@ class _Metrics:
         from prometheus_client import Counter, Histogram
 
         p = PREFIX
+        # (route, method, code) -> the counter's and the histogram's children: labels() takes
+        # a lock and checks its values, a dict lookup does neither (a few microseconds less
+        # per request).
+        self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             f"{p}_http_requests", "HTTP requests served", ["route", "method", "code"]
         )
@@ -90,8 +94,15 @@ def request_served(route: str, method: str, code: int, seconds: float) -> None:
     """Count one response: ``route`` is the URL rule's template, never the path."""
     m = _metrics or get()
     method = method if method in METHODS else "other"
-    m.requests.labels(route, method, str(code)).inc()
-    m.latency.labels(route, method).observe(seconds)
+    key = (route, method, code)
+    children = m.children.get(key)
+    if children is None:  # first time for these labels in this process (bounded: routes)
+        children = m.children[key] = (
+            m.requests.labels(route, method, str(code)),
+            m.latency.labels(route, method),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def token_issued(kind: str) -> None:
