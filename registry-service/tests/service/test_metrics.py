@@ -8,6 +8,7 @@ The merge across gunicorn workers is tested in tests/process/test_metrics_worker
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import responses
@@ -76,6 +77,51 @@ def test_a_chunked_upload_counts_its_bytes_and_ends_in_flight(client, oci):
         - value(before, "wharf_registry_received_bytes_total")
         == 100
     )
+    assert value(after, "wharf_registry_uploads_in_flight") == 0
+
+
+class GatedBody:
+    """A request body whose first read waits until the test opens the gate."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.reading, self.gate = data, threading.Event(), threading.Event()
+
+    def read(self, size: int = -1) -> bytes:
+        self.reading.set()
+        assert self.gate.wait(30)
+        size = len(self.data) if size < 0 else size
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+    # werkzeug's test client measures the stream: seek to the end, tell, seek back
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.position = len(self.data) if whence == 2 else offset
+        return self.position
+
+    def tell(self) -> int:
+        return getattr(self, "position", 0)
+
+
+def test_an_upload_is_in_flight_while_its_body_is_read(app, oci):
+    location = oci.start("team/slow")
+    body = GatedBody(b"z" * 100)
+    answers = []
+
+    def upload():
+        headers = {"Content-Range": "0-99", "Content-Length": "100"}
+        answers.append(app.test_client().patch(location, input_stream=body, headers=headers))
+
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    try:
+        assert body.reading.wait(30)
+        during = scrape(app.test_client())
+    finally:
+        body.gate.set()
+        uploader.join(30)
+    assert answers[0].status_code == 202
+    after = scrape(app.test_client())
+    assert value(during, "wharf_registry_uploads_in_flight") == 1
     assert value(after, "wharf_registry_uploads_in_flight") == 0
 
 
