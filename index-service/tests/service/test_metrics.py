@@ -17,8 +17,10 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from wharf_index.app import create_app
 from wharf_index.context import EXTENSION
+from wharf_index.domain.errors import DatabaseUnavailable
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import registries
+from wharf_index.services.metrics import DatabaseCollector
 from wharf_protocol.client import TokenRejected
 from wharf_protocol.events import EVENTS_MEDIA_TYPE, Target, dump_envelope, new_event
 
@@ -223,3 +225,11 @@ def test_every_workers_requests_are_counted_in_one_scrape(served_index, tmp_path
         )
     service.stop()
     assert not directory.exists()
+
+
+def test_a_database_that_does_not_answer_leaves_its_gauges_out_not_the_scrape(caplog):
+    def unreachable():
+        raise DatabaseUnavailable("the database did not answer")
+
+    assert list(DatabaseCollector(unreachable, ttl=0).collect()) == []
+    assert "the database could not be read: DatabaseUnavailable" in caplog.text

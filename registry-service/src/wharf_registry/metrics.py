@@ -18,6 +18,7 @@ prometheus_client is imported on first use, never at import (its mode is chosen 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,8 @@ from typing import Any
 from wharf_protocol.metrics import METHODS
 
 from .storage.base import PathNotFound, StorageDriver, StorageError
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "wharf_registry"
 #: Request latency buckets (seconds): token-cached pulls take milliseconds, uploads minutes.
@@ -198,8 +201,12 @@ class StorageCollector:
             return iter(self._cached[1])
 
     def _families(self, now: float) -> list[Any]:
-        families = self._outbox(now) if self.events else []
-        return families + self._gc()
+        try:
+            families = self._outbox(now) if self.events else []
+            return families + self._gc()
+        except Exception as exc:  # noqa: BLE001 - a scrape must answer; the gap shows it
+            logger.warning("metrics: storage could not be read: %s", type(exc).__name__)
+            return []
 
     def _outbox(self, now: float) -> list[Any]:
         from prometheus_client.core import GaugeMetricFamily

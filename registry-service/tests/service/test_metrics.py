@@ -17,6 +17,7 @@ from outbox_access import drain, pulls
 from prometheus_client.parser import text_string_to_metric_families
 from wharf_registry import metrics
 from wharf_registry.settings import Settings
+from wharf_registry.storage import InMemoryDriver
 
 BLOBS = "/v2/<repo:name>/blobs/<digest>"
 MANIFESTS = "/v2/<repo:name>/manifests/<reference>"
@@ -263,3 +264,19 @@ def test_tokens_and_the_cache_are_counted_and_private_names_never_appear(
     assert delta("wharf_registry_tokens_verified_total", outcome="invalid") == 1
     assert delta("wharf_registry_token_cache_lookups_total", result="miss") == 2
     assert delta("wharf_registry_token_cache_lookups_total", result="hit") == 2
+
+
+class BrokenDriver(InMemoryDriver):
+    """Storage that fails every read in a way no driver error describes."""
+
+    def list(self, path, **kwargs):
+        raise RuntimeError("no route to storage")
+
+    def get_content(self, path):
+        raise RuntimeError("no route to storage")
+
+
+def test_storage_failing_leaves_the_storage_gauges_out_not_the_scrape(caplog):
+    collector = metrics.StorageCollector(BrokenDriver(), events=True, ttl=0)
+    assert list(collector.collect()) == []
+    assert "storage could not be read: RuntimeError" in caplog.text
