@@ -67,7 +67,7 @@ def uncached(app):
 
 
 def test_token_requests_are_counted_by_kind_route_and_credential_cache(
-    client, get_token, make_repo, users
+    client, settings, get_token, make_repo, users
 ):
     make_repo("alice/app", "public")
     before = scrape(client)
@@ -77,17 +77,24 @@ def test_token_requests_are_counted_by_kind_route_and_credential_cache(
     offline = get_token(user="alice", offline_token="true", client_id="docker")
     assert offline.status_code == 200 and offline.get_json()["refresh_token"]
     assert get_token("repository:alice/app:pull", user="alice", secret="wrong").status_code == 401
+    login = client.get(  # docker login to the Index itself: the service is its issuer name
+        "/v2/token", query_string={"service": settings.token_issuer}, headers=basic("alice")
+    )
+    assert login.status_code == 200
     delta = Delta(before, scrape(client))
     requests_ = "wharf_index_http_requests_total"
-    assert delta(requests_, route="/v2/token", method="GET", code="200") == 4
+    assert delta(requests_, route="/v2/token", method="GET", code="200") == 5
     assert delta(requests_, route="/v2/token", method="GET", code="401") == 1
     assert (
         delta("wharf_index_http_request_duration_seconds_count", route="/v2/token", method="GET")
-        == 5
+        == 6
     )
     assert delta("wharf_index_tokens_issued_total", kind="registry") == 4
     assert delta("wharf_index_tokens_issued_total", kind="refresh") == 1
-    assert delta("wharf_index_credential_cache_lookups_total", result="hit") == 2
+    assert delta("wharf_index_tokens_issued_total", kind="login") == 1
+    # alice's password: checked in full once (a miss), then served from the cache; the wrong
+    # password is a miss too
+    assert delta("wharf_index_credential_cache_lookups_total", result="hit") == 3
     assert delta("wharf_index_credential_cache_lookups_total", result="miss") == 2
 
 
