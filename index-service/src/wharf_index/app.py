@@ -33,13 +33,15 @@ def surfaces() -> list[ModuleType]:
 
     Surfaces: ``auth`` (/v2/token), ``v2_base`` (/v2/, for ``docker login``),
     ``internal`` (/internal/v1/...), ``v1`` (the original /v1/ handshake), ``api``
-    (/api/v1/...), ``well_known`` (/.well-known/: the token keys), ``health``.
+    (/api/v1/...), ``well_known`` (/.well-known/: the token keys), ``health``, ``metrics``
+    (/metrics, and the request hooks that count every response).
     """
     from . import health
-    from .api import internal, rest, token, v1, v2_base, well_known
+    from .api import internal, metrics, rest, token, v1, v2_base, well_known
 
     return [
         health,
+        metrics,
         rest,
         token,
         v2_base,

@@ -5,9 +5,11 @@ the service configuration, the key ring (services/signing_keys.py: the signing k
 database, cached), the token authority (issuer and verifier over the ring, credential cache),
 the registry agent (the Index's own keys and the HTTP client for registries:
 adapters/registry_http.py behind the domain's RegistryClient port) and the housekeeper
-(services/housekeeping.py). ``create_app`` builds one and stores it in
-``app.extensions["wharf_index"]``; the command line (cli.py) builds its own with the same
-function. Nothing is created later, by the first request or blueprint that needs it.
+(services/housekeeping.py) and the metrics collector that reads the database when
+``GET /metrics`` is scraped (services/metrics.py; None with INDEX_METRICS off).
+``create_app`` builds one and stores it in ``app.extensions["wharf_index"]``; the command
+line (cli.py) builds its own with the same function. Nothing is created later, by the
+first request or blueprint that needs it.
 
 The housekeeper is built here but not started: only served Indexes run its thread
 (wsgi.py starts it in each gunicorn worker); tests and the command line never do.
@@ -34,6 +36,7 @@ from .adapters.unit_of_work import PgUnitOfWork
 from .domain.registry_client import RegistryClient
 from .services.config import ServiceConfig
 from .services.housekeeping import Housekeeper, housekeeper
+from .services.metrics import DatabaseCollector
 from .services.registry_agent import RegistryAgent
 from .services.signing_keys import KeyRing
 from .services.tokens import TokenAuthority
@@ -57,6 +60,7 @@ class IndexContext:
     authority: TokenAuthority
     agent: RegistryAgent
     housekeeper: Housekeeper | None = None
+    metrics: DatabaseCollector | None = None
 
     def uow(self) -> UnitOfWork:
         """Return a new unit of work (no connection until ``with``)."""
@@ -82,6 +86,8 @@ def build_context(
         ),
     )
     context.housekeeper = housekeeper(settings, context.uow, context.agent)
+    if settings.metrics:
+        context.metrics = DatabaseCollector(context.uow)
     return context
 
 

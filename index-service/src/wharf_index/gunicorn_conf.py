@@ -13,12 +13,15 @@ head in all; refused requests (400/408/414/431) get the Index's JSON error body
 (``INDEX_LOG_FORMAT``), no ``preload_app`` (the psycopg2 pool must be created in each
 worker, never inherited across fork), no control socket (gunicorn >= 25 would create one
 under ``$HOME/.gunicorn/``; nothing uses it). Bind, workers and threads come from the
-command line (``serve`` passes them).
+command line (``serve`` passes them). Prometheus multiprocess mode
+(:mod:`wharf_protocol.metrics`): the master empties or makes ``PROMETHEUS_MULTIPROC_DIR``
+before workers fork, marks exited workers dead and removes a directory it made, so
+``GET /metrics`` in any worker answers for all of them.
 """
 
 import os
 
-from wharf_protocol import serving
+from wharf_protocol import metrics, serving
 
 from wharf_index.api.errors import refused_request_body
 from wharf_index.logconfig import logging_config
@@ -52,6 +55,8 @@ max_requests = 10000
 max_requests_jitter = 1000
 preload_app = False
 control_socket_disable = True
+# on_starting, child_exit, on_exit: the metrics directory shared by the workers
+globals().update(metrics.gunicorn_hooks())
 logconfig_dict = logging_config(
     os.environ.get("INDEX_LOG_LEVEL", "INFO"), os.environ.get("INDEX_LOG_FORMAT", "json").lower()
 )

@@ -112,7 +112,9 @@ class Settings:
     ``100/6h``; None: no limit, domain/pull_limits.py), pull_limit_exempt
     ``INDEX_PULL_LIMIT_EXEMPT`` (comma-separated user names); default_namespace_quota
     ``INDEX_DEFAULT_NAMESPACE_QUOTA`` (bytes; None: namespaces without a quota of their own
-    have none). Durations are whole seconds.
+    have none); metrics ``INDEX_METRICS`` (serve ``GET /metrics``),
+    metrics_token ``INDEX_METRICS_TOKEN`` (bearer token a scrape must send; None: open).
+    Durations are whole seconds.
     """
 
     database_url: str = field(repr=False)
@@ -167,6 +169,8 @@ class Settings:
     pull_limit_authenticated: Rate | None = None
     pull_limit_exempt: tuple[str, ...] = ()
     default_namespace_quota: int | None = None
+    metrics: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -208,6 +212,8 @@ class Settings:
             "INDEX_DEFAULT_NAMESPACE_QUOTA", _quota, None
         )
         reader.problems.update(tls_problems)
+        values["metrics"] = reader.get("INDEX_METRICS", _boolean, True)
+        values["metrics_token"] = reader.get("INDEX_METRICS_TOKEN", _nonempty, None, secret=True)
         for smaller, larger in _ORDERED:
             if reader.problems or values[smaller[0]] <= values[larger[0]]:
                 continue
@@ -313,6 +319,15 @@ class _Reader:
         if value is not None and value.strip() == "":
             return None
         return value
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, not {raw!r}")
 
 
 def _nonempty(raw: str) -> str:

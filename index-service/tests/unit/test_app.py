@@ -17,6 +17,7 @@ from wharf_index.app import create_app
 from wharf_index.context import EXTENSION, IndexContext
 from wharf_index.domain import errors
 from wharf_index.services.housekeeping import Housekeeper
+from wharf_index.services.metrics import DatabaseCollector
 from wharf_index.services.registry_agent import RegistryAgent
 from wharf_index.services.tokens import TokenAuthority
 from wharf_index.settings import Settings
@@ -57,19 +58,23 @@ def test_create_app_builds_every_long_lived_object_before_any_request(offline_ap
         "authority",
         "agent",
         "housekeeper",
+        "metrics",
     ]  # no free-form room
-    built = (context.authority, context.agent, context.housekeeper)
+    built = (context.authority, context.agent, context.housekeeper, context.metrics)
     assert isinstance(context.authority, TokenAuthority)
     assert isinstance(context.agent, RegistryAgent) and isinstance(context.agent.http, RegistryHTTP)
     assert isinstance(context.housekeeper, Housekeeper)
     assert not context.housekeeper._thread.is_alive()  # built, started only by wsgi.py
+    assert isinstance(context.metrics, DatabaseCollector)
     client = offline_app.test_client()
     assert client.get("/v2/").status_code == 401  # a Docker-facing surface, its challenge
     assert client.get("/v1/_ping").status_code == 200
     assert all(
         new is old
         for new, old in zip(
-            (context.authority, context.agent, context.housekeeper), built, strict=True
+            (context.authority, context.agent, context.housekeeper, context.metrics),
+            built,
+            strict=True,
         )
     )
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 import uuid
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wharf_protocol.client import IndexClient
 
-from . import api, health
+from . import api, health, metrics, scrape
 from .api.converters import RepoNameConverter
 from .api.errors import register_error_handlers
-from .api.helpers import Services
+from .api.helpers import Services, has_body
 from .auth import create_authenticator
 from .auth.pull_meter import PullMeter
 from .content import Content
@@ -88,6 +89,14 @@ def create_app(
     app.url_map.strict_slashes = False
     app.before_request(_start_request)
     app.after_request(_finish_response)
+    if settings.metrics:
+        app.extensions["registry.metrics"] = metrics.StorageCollector(
+            driver, events=delivery is not None
+        )
+        app.before_request(_start_metrics)
+        app.after_request(_count_response)
+        app.teardown_request(_end_metrics)
+        app.register_blueprint(scrape.bp)
     register_error_handlers(app)
     app.register_blueprint(api.bp, url_prefix="/v2")
     app.register_blueprint(health.bp)
@@ -152,3 +161,36 @@ def _finish_response(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
     response.headers["Docker-Distribution-API-Version"] = API_VERSION
     return response
+
+
+# Requests whose body is an upload's data (uploads in flight while it is received).
+_UPLOAD_ENDPOINTS = frozenset({"v2.start_upload", "v2.patch_upload", "v2.finish_upload"})
+# Responses whose body is content (bytes sent), and what kind.
+_CONTENT_ENDPOINTS = {"v2.get_blob": "blob", "v2.get_manifest": "manifest"}
+
+
+def _start_metrics() -> None:
+    """Note the start time; count an upload body in flight until the request ends."""
+    g.metrics_started = time.perf_counter()
+    if request.endpoint in _UPLOAD_ENDPOINTS and has_body():
+        metrics.upload_started()
+        g.metrics_upload = True
+
+
+def _count_response(response: Response) -> Response:
+    """Count the response by route template, method and status; bytes of content sent."""
+    started = g.get("metrics_started")
+    rule = request.url_rule
+    route = rule.rule if rule is not None else "unmatched"
+    elapsed = time.perf_counter() - started if started is not None else 0.0
+    metrics.request_served(route, request.method, response.status_code, elapsed)
+    kind = _CONTENT_ENDPOINTS.get(request.endpoint)
+    if kind and request.method == "GET" and response.status_code in (200, 206):
+        # send_file and the streamed bodies declare their length: count it, not reads
+        metrics.bytes_sent(kind, response.content_length or 0)
+    return response
+
+
+def _end_metrics(_exc: BaseException | None) -> None:
+    if g.pop("metrics_upload", False):
+        metrics.upload_ended()

@@ -75,7 +75,7 @@ UNSUPPORTED = {
     "REGISTRY_HTTP_TLS_MINIMUMTLS": "no TLS version setting",
     "REGISTRY_HTTP_TLS_CIPHERSUITES": "no cipher suite setting",
     "REGISTRY_HTTP_TLS_LETSENCRYPT": "no Let's Encrypt client",
-    "REGISTRY_HTTP_DEBUG": "no debug or metrics server",
+    "REGISTRY_HTTP_DEBUG": "no debug server; metrics are at /metrics (REGISTRY_METRICS)",
     "REGISTRY_HTTP_HEADERS": "no extra response headers",
     "REGISTRY_HTTP_HTTP2": "HTTP/1.1 only",
     "REGISTRY_HTTP_H2C": "HTTP/1.1 only",

@@ -20,13 +20,17 @@
   ``REGISTRY_LOG_FORMAT``/``REGISTRY_LOG_LEVEL``), each access line with the request id the
   app echoes in ``X-Request-ID``.
 - No ``preload_app``: each worker builds its app (and storage clients) after the fork.
+- Prometheus multiprocess mode (:mod:`wharf_protocol.metrics`): the master empties or makes
+  ``PROMETHEUS_MULTIPROC_DIR`` before workers fork (``on_starting``), marks exited workers
+  dead (``child_exit``) and removes a directory it made (``on_exit``), so ``GET /metrics``
+  in any worker answers for all of them.
 """
 
 from __future__ import annotations
 
 import os
 
-from wharf_protocol import serving
+from wharf_protocol import metrics, serving
 
 from wharf_registry.api.errors import refused_request_body
 from wharf_registry.app import API_VERSION
@@ -68,6 +72,9 @@ proc_name = "wharf-registry"
 # gunicorn >= 24 opens a control socket at one per-user path by default; several registries
 # on one host would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+# on_starting, child_exit, on_exit: the metrics directory shared by the workers
+globals().update(metrics.gunicorn_hooks())
 
 loglevel = _settings.log_level.lower()
 # Settings.from_env has already refused bad values when started by ``wharf-registry serve``;

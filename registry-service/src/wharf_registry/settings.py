@@ -51,6 +51,8 @@ Variables (the README carries the same table)::
     REGISTRY_CATALOG_MAXENTRIES            largest (and default) _catalog page [1000]
     REGISTRY_TAGS_MAXENTRIES               largest (and default) tags page   [10000]
     REGISTRY_READONLY                      true: refuse pushes and deletes (405) [false]
+    REGISTRY_METRICS                       serve Prometheus metrics at GET /metrics [true]
+    REGISTRY_METRICS_TOKEN[_FILE]          bearer token /metrics requires   [none: open]
 
 The filesystem root defaults to ``/var/lib/registry``, the reference registry's default, so
 that both can serve the same directory (the layout is the same, see ``content/paths.py``).
@@ -144,6 +146,8 @@ class Settings:
     catalog_max_entries: int = 1000
     tags_max_entries: int = 10000
     read_only: bool = False
+    metrics: bool = True  # GET /metrics (metrics.py, scrape.py)
+    metrics_token: str | None = field(default=None, repr=False)
     # The Index connection: token auth and durable events.
     index_url: str | None = None
     index_name: str | None = None
@@ -261,6 +265,8 @@ class Settings:
             catalog_max_entries=parser.integer("REGISTRY_CATALOG_MAXENTRIES", 1000),
             tags_max_entries=parser.integer("REGISTRY_TAGS_MAXENTRIES", 10000),
             read_only=parser.boolean("REGISTRY_READONLY", False),
+            metrics=parser.boolean("REGISTRY_METRICS", True),
+            metrics_token=parser.secret("REGISTRY_METRICS_TOKEN"),
             **_index_settings(env, parser),
             **_tls_settings(env, parser),
         )

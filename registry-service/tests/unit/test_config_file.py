@@ -296,15 +296,18 @@ REPORTS = [
         "http:\n  debug:\n    addr: localhost:5001\n",
         {},
         [
-            "http.debug.addr in config.yml (REGISTRY_HTTP_DEBUG_ADDR): not supported (no debug or "
-            "metrics server), ignored"
+            "http.debug.addr in config.yml (REGISTRY_HTTP_DEBUG_ADDR): not supported (no debug "
+            "server; metrics are at /metrics (REGISTRY_METRICS)), ignored"
         ],
     ),
     (
         "debug addr in env",
         "",
         {"REGISTRY_HTTP_DEBUG_ADDR": ":5001"},
-        ["REGISTRY_HTTP_DEBUG_ADDR: not supported (no debug or metrics server), ignored"],
+        [
+            "REGISTRY_HTTP_DEBUG_ADDR: not supported (no debug server; metrics are at /metrics "
+            "(REGISTRY_METRICS)), ignored"
+        ],
     ),
     (
         "proxy",

@@ -24,6 +24,7 @@ from .grants import PgGrantStore
 from .housekeeping import PgHousekeepingStore
 from .issued_tokens import PgIssuedTokenStore
 from .login_failures import PgLoginFailureStore
+from .metrics import PgMetricsStore
 from .namespaces import PgNamespaceStore
 from .orgs import PgOrgStore
 from .pull_counts import PgPullCountStore
@@ -65,6 +66,7 @@ STORES = {
     "webhooks": PgWebhookStore,
     "webhook_queue": PgWebhookQueueStore,
     "pull_counts": PgPullCountStore,
+    "metrics": PgMetricsStore,
 }
 
 
@@ -96,6 +98,7 @@ class PgUnitOfWork:
     webhooks: PgWebhookStore
     webhook_queue: PgWebhookQueueStore
     pull_counts: PgPullCountStore
+    metrics: PgMetricsStore
 
     def __init__(self, db: Database, config: Any = None) -> None:
         self.db = db

@@ -28,9 +28,11 @@ from flask import Blueprint, request
 from wharf_protocol import jsondepth
 from wharf_protocol.errcode import ApiError
 from wharf_protocol.events import is_events_media_type
+from wharf_protocol.tokens import TokenError
 
 from ..context import uow
-from ..services import events, registries, tokens
+from ..domain import errors
+from ..services import events, metrics, registries, tokens
 from . import docker_auth
 
 bp = Blueprint("internal", __name__)
@@ -54,7 +56,15 @@ def verify_token():
     name, credential = docker_auth.registry_credentials()
     body = _json_body()
     token = body.get("token") if isinstance(body, dict) else None
-    claims = tokens.verify_for_registry(uow(), docker_auth.authority(), name, credential, token)
+    try:
+        claims = tokens.verify_for_registry(uow(), docker_auth.authority(), name, credential, token)
+    except TokenError:
+        metrics.token_verification("invalid")
+        raise
+    except errors.RegistryCredentialInvalid:
+        metrics.token_verification("unauthorized")
+        raise
+    metrics.token_verification("valid")
     return {"claims": claims.to_dict()}
 
 

@@ -279,3 +279,16 @@ class WebhookDelivery:
     finished_at: datetime | None
     callback: WebhookCallback | None
     attempts: tuple[WebhookAttempt, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    """What ``GET /metrics`` reads from the database when scraped (adapters/metrics.py)."""
+
+    webhook_pending: int = 0
+    webhook_oldest_pending_seconds: float = 0.0
+    webhook_delivered_recently: int = 0
+    webhook_failed_recently: int = 0
+    webhook_lag_quantiles: tuple[float, ...] = ()  # 0.5, 0.95, 1.0 of the recent deliveries
+    deletions_pending: int = 0
+    deletion_oldest_seconds: float = 0.0

@@ -39,6 +39,7 @@ from .records import (
     CredentialState,
     IssuanceLookup,
     IssuedToken,
+    MetricsSnapshot,
     QuotaState,
     SigningKeyRecord,
     Verification,
@@ -354,3 +355,12 @@ class HousekeepingStore(Protocol):
 
     def finished(self, task: str, error: str | None) -> None:
         """Record the end of a run of ``task`` (``error``: why it failed, else None)."""
+
+
+class MetricsStore(Protocol):
+    """``uow.metrics``: what ``GET /metrics`` reads when scraped, cheap statements on
+    indexes only (adapters/metrics.py)."""
+
+    def snapshot(self) -> MetricsSnapshot:
+        """The webhook queue (pending, oldest pending age), recently finished deliveries
+        (outcomes, lag quantiles) and repository deletions in progress."""

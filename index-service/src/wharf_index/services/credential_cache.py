@@ -40,7 +40,7 @@ from wharf_protocol.lru import ExpiringLRU
 from ..domain.errors import LoginThrottled
 from ..domain.model import Grants, Principal
 from ..domain.records import CredentialState, IssuanceLookup
-from . import authentication, login_throttle
+from . import authentication, login_throttle, metrics
 from .unit_of_work import UnitOfWork
 
 _KEY_LABEL = b"wharf-index.credential-cache.v1"
@@ -129,8 +129,10 @@ def login(
     if entry is not None:
         principal = _revalidate(uow, entry, username, address)
         if principal is not None:
+            metrics.credential_cache(hit=True)
             return principal
         cache.drop(key)
+    metrics.credential_cache(hit=False)  # checked in full (login_for_token's misses too)
     state = None
     if authentication.could_be_username(username):
         with uow:  # read the generation *before* the check: a change in between fails safe
@@ -169,6 +171,7 @@ def login_for_token(
             )
         principal = _principal_of(entry, state)
         if principal is not None:
+            metrics.credential_cache(hit=True)
             return principal, lookup
         cache.drop(key)
     return login(uow, cache, username, secret, address=address), None

@@ -81,7 +81,7 @@ from wharf_protocol.events import (
 
 from ..domain import errors, policy
 from ..domain.model import SYSTEM, Registry, Repository
-from . import webhook_events
+from . import metrics, webhook_events
 from .repositories import create_repository, delete_repository
 from .unit_of_work import UnitOfWork
 
@@ -145,6 +145,7 @@ def ingest(uow: UnitOfWork, registry: Registry, events: list[Event]) -> IngestRe
     accepted = duplicates = 0
     refused: list[Refusal] = []
     pulls: Counter[tuple[str, int, int]] = Counter()  # (subject, window, start) -> pulls
+    applied: dict[str, int] = {}
     with uow:
         for event in events:
             if not uow.content.claim_event(event.id, registry.id, event.action):
@@ -165,8 +166,10 @@ def ingest(uow: UnitOfWork, registry: Registry, events: list[Event]) -> IngestRe
             accepted += 1
             _apply(uow, registry, event)
             _count_for_limits(uow, event, pulls)
+            applied[event.action] = applied.get(event.action, 0) + 1
         for (subject, window, start), count in sorted(pulls.items()):
             uow.pull_counts.add(subject, window, start, count)
+    metrics.events_ingested(applied, len(refused), duplicates)  # committed: counted
     return IngestResult(accepted, duplicates, tuple(refused))
 
 

@@ -62,7 +62,7 @@ from ..domain import errors, policy
 from ..domain.model import Principal
 from ..domain.records import IssuanceLookup
 from ..settings import derive_token_key
-from . import credentials
+from . import credentials, metrics
 from .access import authorize, decide, may_allocate
 from .credential_cache import CredentialCache
 from .principals import principal_for
@@ -229,6 +229,7 @@ def issue(
             uow, authority, principal, service, scopes, allocate, lookup
         )
         if token_claims is not None:
+            metrics.token_issued("login" if own else "registry")
             return TokenGrant(*token_claims, refresh_token if offline else None)
     with uow:
         if own:
@@ -244,8 +245,12 @@ def issue(
             user_id=user.id if user is not None else None,
             access_token_id=principal.access_token_id,
         )
-        if offline and user is not None and refresh_token is None:
+        made_refresh = offline and user is not None and refresh_token is None
+        if made_refresh:
             refresh_token = _new_refresh_token(uow, authority, principal, claims)
+    metrics.token_issued("login" if own else "registry")
+    if made_refresh:
+        metrics.token_issued("refresh")
     return TokenGrant(token, claims, refresh_token if offline else None)
 
 

@@ -48,6 +48,7 @@ from ..domain.stores import (
     HousekeepingStore,
     IssuedTokenStore,
     LoginFailureStore,
+    MetricsStore,
     NamespaceStore,
     OrgStore,
     PullCountStore,
@@ -114,6 +115,8 @@ class UnitOfWork(Protocol):
     def webhook_queue(self) -> WebhookQueueStore: ...
     @property
     def pull_counts(self) -> PullCountStore: ...
+    @property
+    def metrics(self) -> MetricsStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type, exc, tb) -> None: ...  # never swallows the exception

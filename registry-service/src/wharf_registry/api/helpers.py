@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from flask import current_app, g, request
 from wharf_protocol.events import Descriptor
 
+from .. import metrics
 from ..auth import Authenticator
 from ..auth.pull_meter import PullMeter
 from ..content import Content
@@ -67,10 +68,29 @@ def upload_range(size: int) -> str:
 
 
 def request_body(start: int | None = None, length: int | None = None) -> Body:
-    """Wrap the request body for streaming; ``length`` overrides Content-Length."""
+    """Wrap the request body for streaming (its bytes counted as received); ``length``
+    overrides Content-Length."""
     if length is None and not _is_chunked():
         length = request.content_length or 0
-    return Body(request.stream, length, start)
+    return Body(_Counted(request.stream), length, start)
+
+
+class _Counted:
+    """A request body stream whose reads are counted (metrics.bytes_received)."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            metrics.bytes_received(len(data))
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def has_body() -> bool:

@@ -67,6 +67,7 @@ from wharf_protocol.keys import KeySet
 from wharf_protocol.scopes import Scope, bearer_challenge
 from wharf_protocol.tokens import Claims, KeyFinder, TokenError, TokenVerifier
 
+from .. import metrics
 from .base import AuthenticationRequired, Authenticator, Identity
 from .published import KeysUnavailable
 from .tokencache import (
@@ -164,7 +165,15 @@ class TokenAuth(Authenticator):
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationRequired("authentication required: a bearer token is needed")
         check = getattr(self._verify, "check", None)
-        checked = check(token) if check is not None else Checked(self._verify(token))
+        try:
+            checked = check(token) if check is not None else Checked(self._verify(token))
+        except InvalidToken:
+            metrics.token_verified("invalid")
+            raise
+        except IndexUnreachable:
+            metrics.token_verified("unavailable")
+            raise
+        metrics.token_verified("valid")
         claims = checked.claims
         return TokenIdentity(
             name=claims.subject,
@@ -257,6 +266,7 @@ class TokenVerification:
         now = self._clock()
         known = self.cache.get(token_key(token), now)
         if type(known) is Entry and now < known.confirmed_until:
+            metrics.token_cache(hit=True)
             return known.claims  # the hot path, as in check()
         checked = self.check(token)
         return checked.claims if checked.pending is None else checked.pending.wait()
@@ -267,9 +277,12 @@ class TokenVerification:
         now = self._clock()
         known = self.cache.get(key, now)
         if isinstance(known, Refusal):
+            metrics.token_cache(hit=True)
             raise InvalidToken(f"token rejected: {known.reason}")
         if known is not None and now < known.confirmed_until:
+            metrics.token_cache(hit=True)
             return Checked(known.claims)  # the hot path: no signature check, no call
+        metrics.token_cache(hit=False)
         defer = self._async and (known is None or known.deferrable)
         flight, leader = self.flights.join(key)
         if leader:

@@ -51,6 +51,7 @@ from wharf_protocol.client import (
 )
 from wharf_protocol.events import Event, EventsInvalid
 
+from .. import metrics
 from ..endpoints_config import EndpointConfig
 from ..storage.base import PathNotFound, StorageError
 from .endpoint import EndpointConsumer
@@ -107,6 +108,8 @@ class IndexConsumer:
             self._log_refusals(events, self.client.post_events(events))
         except EventsRejected as exc:
             self._one_by_one(loaded, exc)
+            return
+        metrics.events_acknowledged(event.timestamp for event in events)
 
     def _one_by_one(self, loaded: Loaded, exc: EventsRejected) -> None:
         """Send each event alone after a rejected batch; bury those refused on their own."""
@@ -119,6 +122,7 @@ class IndexConsumer:
             for event in events:
                 try:
                     self._log_refusals([event], self.client.post_events([event]))
+                    metrics.events_acknowledged([event.timestamp])
                 except EventsRejected as one:
                     refused.append(event)
                     exc = one

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from wharf_protocol.events import MAX_PULL_COUNT, PULL, Event
 
+from .. import metrics
 from .delivery import backoff
 from .sinks import EventSink
 
@@ -157,6 +158,7 @@ class PullCounter:
                 self._unwritten = events
                 raise
             pulls = sum(event.count for event in events)
+            metrics.pulls_flushed(pulls)
             logger.debug("pull counts flushed: %d pulls in %d events", pulls, len(events))
             return pulls
 
