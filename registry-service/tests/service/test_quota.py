@@ -182,3 +182,13 @@ def test_a_mount_from_another_namespace_counts_one_from_the_same_does_not(pusher
     own = digest_bytes(b"r" * 300)
     same = full.client.post(f"/v2/team/app/blobs/uploads/?mount={own}&from=team/tool")
     assert same.status_code == 201
+
+
+def test_a_refusal_is_counted_in_the_metrics(pusher, app):
+    from test_metrics import scrape, value
+
+    name = "wharf_registry_quota_refusals_total"
+    before = value(scrape(app.test_client()), name)
+    denied(finish(pusher(100, 100), "team/app", b"y"), "quota exceeded: 101 B of 100 B used")
+    assert finish(pusher(100, 0), "team/app", b"z").status_code == 201
+    assert value(scrape(app.test_client()), name) - before == 1

@@ -44,6 +44,7 @@ from collections.abc import Callable
 from wharf_protocol.names import namespace_of
 from wharf_protocol.sizes import format_size
 
+from .. import metrics
 from ..auth.base import Identity
 
 __all__ = ["QuotaExceeded", "QuotaLedger", "admission", "check_quota"]
@@ -104,7 +105,11 @@ def check_quota(ledger: QuotaLedger, identity: Identity, name: str, size: int) -
     if quota is None:
         return
     token = getattr(identity, "token_id", "") or f"subject:{identity.name}"
-    ledger.take((token, namespace), quota.used, quota.limit, size)
+    try:
+        ledger.take((token, namespace), quota.used, quota.limit, size)
+    except QuotaExceeded:
+        metrics.quota_refused(namespace)
+        raise
 
 
 def admission(
