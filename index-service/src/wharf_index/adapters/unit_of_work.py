@@ -20,6 +20,7 @@ from .comments import PgCommentStore
 from .content import PgContentStore
 from .db import Database
 from .deletions import PgDeletionStore
+from .explore import PgExploreStore
 from .grants import PgGrantStore
 from .housekeeping import PgHousekeepingStore
 from .issued_tokens import PgIssuedTokenStore
@@ -53,6 +54,7 @@ STORES = {
     "comments": PgCommentStore,
     "tags": PgTagStore,
     "search": PgSearchStore,
+    "explore": PgExploreStore,
     "content": PgContentStore,
     "token_checks": PgTokenCheckStore,
     "deletions": PgDeletionStore,
@@ -82,6 +84,7 @@ class PgUnitOfWork:
     comments: PgCommentStore
     tags: PgTagStore
     search: PgSearchStore
+    explore: PgExploreStore
     content: PgContentStore
     token_checks: PgTokenCheckStore
     deletions: PgDeletionStore

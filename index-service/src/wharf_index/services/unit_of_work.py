@@ -32,6 +32,7 @@ from ..domain.repository_stores import (
     CommentStore,
     ContentStore,
     DeletionStore,
+    ExploreStore,
     ReconciliationStore,
     RegistryStore,
     RepositoryStore,
@@ -92,6 +93,8 @@ class UnitOfWork(Protocol):
     def tags(self) -> TagStore: ...
     @property
     def search(self) -> SearchStore: ...
+    @property
+    def explore(self) -> ExploreStore: ...
     @property
     def content(self) -> ContentStore: ...
     @property
