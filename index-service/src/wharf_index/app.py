@@ -34,9 +34,10 @@ def surfaces() -> list[ModuleType]:
     Surfaces: ``auth`` (/v2/token), ``v2_base`` (/v2/, for ``docker login``),
     ``internal`` (/internal/v1/...), ``v1`` (the original /v1/ handshake), ``api``
     (/api/v1/...), ``well_known`` (/.well-known/: the token keys), ``health``, ``metrics``
-    (/metrics, and the request hooks that count every response).
+    (/metrics, and the request hooks that count every response), ``web`` (the web pages:
+    /, /search, /signin, ...).
     """
-    from . import health
+    from . import health, web
     from .api import internal, metrics, rest, token, v1, v2_base, well_known
 
     return [
@@ -48,6 +49,7 @@ def surfaces() -> list[ModuleType]:
         internal,
         v1,
         well_known,
+        web,
     ]
 
 

@@ -20,6 +20,7 @@ from .comments import PgCommentStore
 from .content import PgContentStore
 from .db import Database
 from .deletions import PgDeletionStore
+from .explore import PgExploreStore
 from .grants import PgGrantStore
 from .housekeeping import PgHousekeepingStore
 from .issued_tokens import PgIssuedTokenStore
@@ -57,6 +58,7 @@ STORES = {
     "tags": PgTagStore,
     "tag_rules": PgTagRuleStore,
     "search": PgSearchStore,
+    "explore": PgExploreStore,
     "content": PgContentStore,
     "token_checks": PgTokenCheckStore,
     "deletions": PgDeletionStore,
@@ -89,6 +91,7 @@ class PgUnitOfWork:
     tags: PgTagStore
     tag_rules: PgTagRuleStore
     search: PgSearchStore
+    explore: PgExploreStore
     content: PgContentStore
     token_checks: PgTokenCheckStore
     deletions: PgDeletionStore

@@ -128,7 +128,8 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
     return ApiError(code, str(exc), status, detail)
 
 
-def _respond(error: ApiError, headers: dict | None = None):
+def respond(error: ApiError, headers: dict | None = None):
+    """The JSON response of ``error`` (with extra ``headers``)."""
     response = jsonify(error.to_body())
     response.status_code = error.status
     response.headers.update(headers or {})
@@ -140,7 +141,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
-        return _respond(exc)
+        return respond(exc)
 
     @app.errorhandler(ProtocolError)
     def handle_protocol_error(exc: ProtocolError):
@@ -163,28 +164,28 @@ def register_error_handlers(app: Flask) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, errors.RegistryUnavailable):
             headers["Retry-After"] = "5"
-        return _respond(to_api_error(exc), headers)
+        return respond(to_api_error(exc), headers)
 
     @app.errorhandler(TokenError)
     def handle_token_error(exc: TokenError):  # token verification refusals (internal)
         detail = {"reason": exc.reason}
-        return _respond(ApiError(API_TOKEN_INVALID, str(exc), 422, detail))
+        return respond(ApiError(API_TOKEN_INVALID, str(exc), 422, detail))
 
     @app.errorhandler(EventsInvalid)
     def handle_events_invalid(exc: EventsInvalid):  # registry events (internal)
         detail = {"messages": exc.messages}
-        return _respond(ApiError(API_EVENTS_INVALID, "invalid events envelope", 400, detail))
+        return respond(ApiError(API_EVENTS_INVALID, "invalid events envelope", 400, detail))
 
     @app.errorhandler(errors.DatabaseUnavailable)
     def handle_unavailable(exc: errors.DatabaseUnavailable):
         logger.warning("database unavailable: %s", exc)
         error = ApiError("UNAVAILABLE", "the service is temporarily unavailable", 503)
-        return _respond(error, {"Retry-After": "1"})
+        return respond(error, {"Retry-After": "1"})
 
     @app.errorhandler(errors.SigningKeysUnreadable)
     def handle_keys_unreadable(exc: errors.SigningKeysUnreadable):
         logger.error("%s", exc)
-        return _respond(ApiError("UNAVAILABLE", "the service is temporarily unavailable", 503))
+        return respond(ApiError("UNAVAILABLE", "the service is temporarily unavailable", 503))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
@@ -192,9 +193,9 @@ def register_error_handlers(app: Flask) -> None:
         code = code_for_status(status)
         headers = dict(exc.get_headers()) if status == 405 else {}
         headers.pop("Content-Type", None)
-        return _respond(ApiError(code, exc.description or exc.name, status), headers)
+        return respond(ApiError(code, exc.description or exc.name, status), headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         logger.exception("unhandled error")
-        return _respond(ApiError("UNKNOWN", "internal server error", 500))
+        return respond(ApiError("UNKNOWN", "internal server error", 500))

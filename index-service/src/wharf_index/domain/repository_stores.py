@@ -140,6 +140,19 @@ class SearchStore(Protocol):
         ``query`` matches every repository ``principal`` may see."""
 
 
+class ExploreStore(Protocol):
+    """``uow.explore``: the home page's lists of public repositories, and last pushes."""
+
+    def recently_pushed(self, limit: int, scan: int = 500) -> list[tuple[Repository, datetime]]:
+        """(repository, last push) of public repositories, newest push first."""
+
+    def most_starred(self, limit: int) -> list[tuple[Repository, int]]:
+        """(repository, stars) of starred public repositories, most stars first."""
+
+    def last_pushed(self, repository_ids: list[int]) -> dict[int, datetime]:
+        """``{repository id: time of its newest tag push}`` for those with tags."""
+
+
 class ContentStore(Protocol):
     """``uow.content``: the image record as registry events write it, processed event
     ids, pull and push counters."""

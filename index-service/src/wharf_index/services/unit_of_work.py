@@ -32,6 +32,7 @@ from ..domain.repository_stores import (
     CommentStore,
     ContentStore,
     DeletionStore,
+    ExploreStore,
     ReconciliationStore,
     RegistryStore,
     RepositoryStore,
@@ -97,6 +98,8 @@ class UnitOfWork(Protocol):
     def tag_rules(self) -> TagRuleStore: ...
     @property
     def search(self) -> SearchStore: ...
+    @property
+    def explore(self) -> ExploreStore: ...
     @property
     def content(self) -> ContentStore: ...
     @property

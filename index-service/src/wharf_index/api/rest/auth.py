@@ -111,7 +111,7 @@ def _authenticate() -> Principal:
         return ANONYMOUS
     _check_csrf()
     g.api_session = True
-    return _session_principal()
+    return session_principal()
 
 
 def _check_csrf() -> None:
@@ -123,7 +123,9 @@ def _check_csrf() -> None:
         raise ApiError("CSRF_FAILED", f"missing or wrong {CSRF_HEADER} header", 403)
 
 
-def _session_principal() -> Principal:
+def session_principal() -> Principal:
+    """The Principal of the session cookie's user (the web pages use it too); 401, and the
+    session cleared, once the account is gone or disabled or its credentials changed."""
     work = uow()
     try:
         user = accounts.get_user(work, str(session.get(SESSION_USERNAME, "")))

@@ -1,0 +1,33 @@
+"""The Index's web pages: server-rendered HTML over the same services as ``/api/v1``.
+
+Every page works without JavaScript (``static/wharf.js`` only adds copy buttons); every
+asset ships in this package (no CDN), so the pages work on a network with no internet.
+Modules, one per surface: ``home`` (/), ``search`` (/search), ``signin`` (/signin,
+/signout); ``session`` (who is signed in, CSRF for forms), ``security`` (the headers every
+page carries), ``errors`` (HTML error pages), ``formatting`` (template filters).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/-/static",
+)
+
+
+def init_app(app, context) -> None:  # noqa: ARG001 - the surface interface (app.py)
+    """Register the template filters and globals the pages use."""
+    from . import formatting, session
+
+    formatting.register(app)
+    app.jinja_env.globals.update(
+        csrf_token=session.form_csrf_token, signed_in=session.signed_in_user
+    )
+
+
+from . import errors, home, search, security, signin  # noqa: E402,F401 - register the routes

@@ -1,0 +1,46 @@
+"""Template filters: sizes in binary units, times as "3 hours ago" with the exact time in
+the element's ``datetime`` attribute, and counts with thousands separators."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def size(value: int | None) -> str:
+    """``1536`` -> ``1.5 KiB`` (bytes below 1 KiB as an integer)."""
+    if value is None:
+        return ""
+    amount, unit = float(value), 0
+    while amount >= 1024 and unit < len(_UNITS) - 1:
+        amount, unit = amount / 1024, unit + 1
+    return f"{int(amount)} B" if unit == 0 else f"{amount:.1f} {_UNITS[unit]}"
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """``a minute ago``, ``3 days ago``; empty for None."""
+    if value is None:
+        return ""
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    for span, name in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"),
+                       (3600, "hour"), (60, "minute")):  # fmt: skip
+        if seconds >= span:
+            count = seconds // span
+            return f"{count} {name}{'s' if count > 1 else ''} ago"
+    return "just now"
+
+
+def iso(value: datetime | None) -> str:
+    """RFC 3339 in UTC, for ``<time datetime=...>``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+def count(value: int | None) -> str:
+    """``12345`` -> ``12,345``."""
+    return f"{value or 0:,}"
+
+
+def register(app) -> None:
+    """Make the filters available to every template."""
+    app.jinja_env.filters.update(size=size, ago=ago, iso=iso, count=count)
