@@ -28,6 +28,7 @@ def text(
         "",
         "Wharf is up.",
         f"  Index      {index_url}",
+        f"  Web pages  {index_url.rstrip('/')}/  (sign in as admin)",
         f"  Registry   {registry_url}  (token auth through the Index; registry name 'local')",
         f"  Account    {account}",
         f"  Data       {data}  (database: {database})",

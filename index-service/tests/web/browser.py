@@ -2,9 +2,9 @@
 checks on every page visited, and a screenshot of every page visited.
 
 Playwright cannot download its own browser here, so it launches the system's chromium
-(``WHARF_CHROMIUM`` or ``/usr/bin/chromium``) with ``executable_path``. Screenshots go to
+(``WHARF_TEST_CHROMIUM`` or ``/usr/bin/chromium``) with ``executable_path``. Screenshots go to
 ``test-artifacts/screenshots/<test name>/NN-<page>.png`` at the checkout's root
-(``WHARF_SCREENSHOTS`` overrides the folder).
+(``WHARF_TEST_SCREENSHOTS`` overrides the folder).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[3]
-SCREENSHOTS = Path(os.environ.get("WHARF_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
+SCREENSHOTS = Path(
+    os.environ.get("WHARF_TEST_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots")
+)
 # Flags for a machine with no network: no background connections, no first-run work.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -37,10 +39,10 @@ _AXE = Axe()
 
 def chromium_path() -> str:
     """The system chromium; a clear failure when it is not installed."""
-    path = os.environ.get("WHARF_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    path = os.environ.get("WHARF_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
         raise RuntimeError(
-            "the page tests need Debian's chromium (apt-get install chromium) or WHARF_CHROMIUM"
+            "the page tests need Debian's chromium (apt-get install chromium) or WHARF_TEST_CHROMIUM"
         )
     return path
 
