@@ -42,7 +42,8 @@ def chromium_path() -> str:
     path = os.environ.get("WHARF_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
         raise RuntimeError(
-            "the page tests need Debian's chromium (apt-get install chromium) or WHARF_TEST_CHROMIUM"
+            "the page tests need Debian's chromium (apt-get install chromium)"
+            " or WHARF_TEST_CHROMIUM naming a chromium binary"
         )
     return path
 
