@@ -10,6 +10,7 @@ from flask import Flask, Response, current_app, g, request
 from wharf_protocol.client import IndexClient
 
 from . import api, health
+from .api import search
 from .api.converters import RepoNameConverter
 from .api.errors import register_error_handlers
 from .api.helpers import Services
@@ -85,6 +86,7 @@ def create_app(
     app.after_request(_finish_response)
     register_error_handlers(app)
     app.register_blueprint(api.bp, url_prefix="/v2")
+    app.register_blueprint(search.bp)
     app.register_blueprint(health.bp)
     return app
 

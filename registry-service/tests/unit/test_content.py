@@ -121,7 +121,8 @@ def test_catalog_walks_nested_names_in_order(content):
         last = page[-1]
     assert pages == everything
     assert content.catalog.page(10, "a/b/c")[0] == ["a-b", "a0", "m/n", "z"]
-    assert content.catalog.page(10, visible=lambda n: n.startswith("a/"))[0] == ["a/b", "a/b/c"]
+    only_a = lambda names: [n for n in names if n.startswith("a/")]  # noqa: E731
+    assert content.catalog.page(10, visible=only_a)[0] == ["a/b", "a/b/c"]
 
 
 def test_tags_resolve_and_page(content):

@@ -147,17 +147,24 @@ class TokenAuth(Authenticator):
 
     name = "token"
 
-    def __init__(self, realm: str, service: str, verify: Verify, keys: object = None) -> None:
+    def __init__(
+        self,
+        realm: str,
+        service: str,
+        verify: Verify,
+        keys: object = None,
+        index: IndexClient | None = None,
+    ) -> None:
         self.realm = realm
         self.service = service
         self.keys = keys  # the public keys verify uses (PublishedKeys), for inspection
         self._verify = verify
+        self._index = index  # remote mode: asked which catalog names a caller may pull
 
     def authenticate(self, request: Request) -> Identity:
         """Return the token's identity (subject and access); AuthenticationRequired if none."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = _bearer(request)
+        if not token:
             raise AuthenticationRequired("authentication required: a bearer token is needed")
         check = getattr(self._verify, "check", None)
         checked = check(token) if check is not None else Checked(self._verify(token))
@@ -181,9 +188,37 @@ class TokenAuth(Authenticator):
         if pending is not None and any(a != "pull" for s in scopes for a in s.actions):
             pending.wait()
 
+    def pullable(self, identity: Identity, request: Request, names: list[str]) -> list[str]:
+        """The catalog's filter (the caller holds ``registry:catalog:*``, checked before).
+
+        ``remote``: the Index says which names the token's caller may pull (every name for
+        administrators and the Index itself); so the listing holds exactly what the caller
+        may pull, which the token alone cannot say. ``local`` (no Index to ask): every name,
+        as the reference registry lists the whole catalog to a holder of the grant.
+        Raises InvalidToken (the Index refused the token), IndexUnreachable.
+        """
+        if self._index is None or not names:
+            return list(names)
+        try:
+            return self._index.pullable(_bearer(request), names)
+        except TokenRejected as exc:
+            refusal = InvalidToken(str(exc))
+            catalog = Scope("registry", "catalog", frozenset({"*"}))
+            refusal.challenge = self.challenge([catalog], refusal.error)
+            raise refusal from None
+        except (IndexUnavailable, RegistryCredentialRejected) as exc:
+            logger.error("catalog: the Index cannot filter the listing: %s", exc)
+            raise IndexUnreachable("the Index cannot answer now; try again later") from None
+
     def challenge(self, scopes: Sequence[Scope], error: str | None = None) -> str:
         """Return ``Bearer realm=..,service=..[,scope=..][,error=..]``."""
         return bearer_challenge(self.realm, self.service, scopes, error)
+
+
+def _bearer(request: Request) -> str:
+    """The token of the request's ``Authorization: Bearer`` header ("" for none)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def local_verification(
