@@ -59,7 +59,7 @@ def require_access(action: str | None) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             name = kwargs.get("name")
             if name is not None:
-                kwargs["name"] = _checked_name(name)
+                name = kwargs["name"] = _checked_name(name)
             scopes = _scopes(action, name)
             auth = services().auth
             try:
