@@ -115,5 +115,16 @@ def test_one_part_names_are_library_names(get_token, claims_of, uow, users, sql)
     assert library is not None and library.kind == "org"
     admin = get_token("repository:app:pull,push", user="carol").get_json()["token"]
     assert access_of(claims_of(admin)) == {"repository:library/app": {"pull", "push"}}
-    outsider = get_token("repository:app:pull,push", user="alice").get_json()["token"]
-    assert access_of(claims_of(outsider)) == {"repository:library/app": {"pull"}}
+    refused = get_token("repository:app:pull,push", user="alice")
+    assert refused.status_code == 401
+    error = refused.get_json()["error"]
+    assert error["code"] == "DENIED"
+    assert error["message"] == "library/app: only members of the library organisation may push here"
+    challenge = refused.headers["WWW-Authenticate"]
+    assert challenge.startswith("Bearer ") and 'error="insufficient_scope"' in challenge
+    assert f'error_description="{error["message"]}"' in challenge
+    reader = get_token("repository:app:pull", user="alice").get_json()["token"]
+    # carol's push token allocated it, public as the organisation's default
+    assert access_of(claims_of(reader)) == {"repository:library/app": {"pull"}}
+    own = get_token("repository:alice/app:pull,push", user="bob")
+    assert own.status_code == 200  # elsewhere asking too much is no error

@@ -9,10 +9,9 @@ import json
 
 import pytest
 import responses
+from tests.service.fake_index import CREDENTIAL, NAME, REALM, URL, FakeIndex, bearer
 from wharf_registry.app import create_app
 from wharf_registry.settings import Settings
-
-from tests.service.fake_index import CREDENTIAL, NAME, REALM, URL, FakeIndex, bearer
 
 PODMAN = {"Docker-Distribution-API-Version": "registry/2.0"}
 

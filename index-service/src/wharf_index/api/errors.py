@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from wharf_protocol.errcode import (
     API_EVENTS_INVALID,
@@ -30,8 +30,10 @@ from wharf_protocol.errcode import (
     envelope,
 )
 from wharf_protocol.events import EventsInvalid
+from wharf_protocol.scopes import bearer_challenge
 from wharf_protocol.tokens import TokenError
 
+from ..context import current
 from ..domain import errors
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
     errors.AuthenticationFailed: ("UNAUTHORIZED", 401),
     errors.RegistryCredentialInvalid: ("UNAUTHORIZED", 401),
     errors.LoginThrottled: ("TOOMANYREQUESTS", 429),
+    errors.LibraryPushDenied: ("DENIED", 401),
     errors.PermissionDenied: ("DENIED", 403),
     errors.RegistryCallFailed: ("REGISTRY_UNAVAILABLE", 502),
     errors.IndexError_: ("INVALID", 400),
@@ -116,6 +119,17 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
     return ApiError(code, str(exc), status, detail)
 
 
+def _library_challenge(exc: errors.LibraryPushDenied) -> str:
+    """The token endpoint's challenge for a refused push into ``library``: its message as
+    RFC 6750's ``error_description`` (names hold no quote or backslash)."""
+    realm = current().settings.public_url.rstrip("/") + "/v2/token"
+    scope = f"repository:{exc.full_name}:pull,push"
+    challenge = bearer_challenge(
+        realm, request.values.get("service", ""), [scope], error="insufficient_scope"
+    )
+    return f'{challenge},error_description="{exc}"'
+
+
 def _respond(error: ApiError, headers: dict | None = None):
     response = jsonify(error.to_body())
     response.status_code = error.status
@@ -141,6 +155,8 @@ def register_error_handlers(app: Flask) -> None:
         headers = {}
         if isinstance(exc, errors.LoginThrottled):
             headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, errors.LibraryPushDenied):
+            headers["WWW-Authenticate"] = _library_challenge(exc)
         return _respond(to_api_error(exc), headers)
 
     @app.errorhandler(TokenError)

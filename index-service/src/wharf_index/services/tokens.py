@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from itsdangerous import BadData, URLSafeSerializer
-from wharf_protocol.names import full_repository_name, namespace_of
+from wharf_protocol.names import LIBRARY_NAMESPACE, full_repository_name, namespace_of
 from wharf_protocol.policy import EMPTY as NO_POLICY
 from wharf_protocol.scopes import Scope, ScopeInvalid
 from wharf_protocol.scopes import parse_scopes as _parse_scopes
@@ -259,6 +259,24 @@ def issue(
         if offline and user is not None and refresh_token is None:
             refresh_token = _new_refresh_token(uow, authority, principal, claims)
     return TokenGrant(token, claims, refresh_token if offline else None)
+
+
+def refuse_library_push(scopes: tuple[Scope, ...], grant: TokenGrant) -> None:
+    """Raise LibraryPushDenied when ``scopes`` ask to push to a repository of the ``library``
+    organisation (what a one-part name is) and ``grant`` does not allow it: the client then
+    says why instead of a bare "denied" (a token without push is not an error elsewhere)."""
+    for scope in scopes:
+        wants_push = "push" in scope.actions or "*" in scope.actions
+        if (
+            scope.type == "repository"
+            and wants_push
+            and namespace_of(scope.name) == LIBRARY_NAMESPACE
+            and not any(
+                g.type == "repository" and g.name == scope.name and "push" in g.actions
+                for g in grant.claims.access
+            )
+        ):
+            raise errors.LibraryPushDenied(scope.name)
 
 
 def _issue_unless_allocating(
