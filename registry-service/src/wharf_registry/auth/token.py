@@ -89,6 +89,7 @@ CONFIRM_MODES = SYNC, ASYNC = ("sync", "async")
 WAIT = 20.0
 CONFIRMERS = 4  # background confirmation threads per worker (async mode)
 Verify = Callable[[str], Claims]
+INDEX_ACTOR = "wharf-index"  # the subject of the Wharf Index's own tokens (registry sync)
 
 
 class InvalidToken(AuthenticationRequired):
@@ -193,12 +194,19 @@ class TokenAuth(Authenticator):
 
         ``remote``: the Index says which names the token's caller may pull (every name for
         administrators and the Index itself); so the listing holds exactly what the caller
-        may pull, which the token alone cannot say. ``local`` (no Index to ask): every name,
-        as the reference registry lists the whole catalog to a holder of the grant.
+        may pull, which the token alone cannot say. ``local`` (no Index to ask): the names
+        the token itself grants ``pull`` on, and every name to the Wharf Index's own actor
+        (subject :data:`INDEX_ACTOR`, what ``registry sync`` reads with; no user can take
+        that name): the Wharf Index grants the catalog scope to everyone, so listing every
+        name to every holder, as the reference registry does, would show private names.
         Raises InvalidToken (the Index refused the token), IndexUnreachable.
         """
-        if self._index is None or not names:
-            return list(names)
+        if not names:
+            return []
+        if self._index is None:
+            if identity.name == INDEX_ACTOR:
+                return list(names)
+            return [name for name in names if identity.may("repository", name, "pull")]
         try:
             return self._index.pullable(_bearer(request), names)
         except TokenRejected as exc:
