@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from importlib import resources
 
 import pytest
+from wharf_index.app import create_app
 from wharf_protocol.client import TokenRejected
 
-from tests.service.conftest import access_of, basic
+from tests.service.conftest import REGISTRY, access_of, basic
 
 
 @pytest.fixture
@@ -128,3 +130,18 @@ def test_one_part_names_are_library_names(get_token, claims_of, uow, users, sql)
     assert access_of(claims_of(reader)) == {"repository:library/app": {"pull"}}
     own = get_token("repository:alice/app:pull,push", user="bob")
     assert own.status_code == 200  # elsewhere asking too much is no error
+
+
+def test_the_catalog_scope_can_be_kept_for_administrators(settings, database, users, registry):
+    client = create_app(replace(settings, catalog_scope="administrators"), pool=database)
+    client = client.test_client()
+
+    def access(user):
+        query = {"service": REGISTRY, "scope": "registry:catalog:*,search"}
+        response = client.get("/v2/token", query_string=query, headers=basic(user))
+        payload = response.get_json()["token"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return {(a["type"], a["name"]): set(a["actions"]) for a in claims["access"]}
+
+    assert access("alice") == {("registry", "catalog"): {"search"}}
+    assert access("carol") == {("registry", "catalog"): {"*", "search"}}

@@ -124,6 +124,7 @@ class TokenAuthority:
     refresh_serializer: URLSafeSerializer = field(repr=False)
     cache: CredentialCache = field(repr=False)
     refresh_ttl: int
+    catalog_for_everyone: bool = True  # INDEX_CATALOG_SCOPE=everyone
 
     def __repr__(self) -> str:
         return f"<TokenAuthority issuer={self.issuer!r}>"
@@ -152,6 +153,7 @@ class TokenAuthority:
                 settings.secret_key, settings.credential_cache_ttl, settings.credential_cache_size
             ),
             refresh_ttl=settings.refresh_token_ttl,
+            catalog_for_everyone=settings.catalog_scope == "everyone",
         )
 
 
@@ -248,6 +250,7 @@ def issue(
         else:
             audience, namespaces = _audience(uow, service)
             granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
+            granted = _catalog_rule(authority, principal, granted)
             rules = policy_for(uow, principal, granted)
         token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
         record(
@@ -309,6 +312,7 @@ def _issue_unless_allocating(
                 return None
             audience = found.audience
             granted = decide(uow, principal, served, found.repositories)
+            granted = _catalog_rule(authority, principal, granted)
             rules = policy_for(uow, principal, granted)
         token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
         record(
@@ -318,6 +322,26 @@ def _issue_unless_allocating(
             access_token_id=principal.access_token_id,
         )
     return token, claims
+
+
+def _catalog_rule(
+    authority: TokenAuthority, principal: Principal, granted: tuple[Scope, ...]
+) -> tuple[Scope, ...]:
+    """``granted`` without ``registry:catalog:*`` for non-administrators when
+    ``INDEX_CATALOG_SCOPE=administrators``: for registries that list their whole catalog to
+    every holder of the scope (the reference registry), where the grant to everyone would
+    show private names. Wharf's registries filter what they list (services/catalog.py).
+    ``search`` stays: it only lets a registry's host pass the token on to the Index's
+    ``/v1/search``, which shows what the caller may see."""
+    if authority.catalog_for_everyone or principal.is_admin:
+        return granted
+    kept = []
+    for scope in granted:
+        if scope.type == "registry" and scope.name == "catalog":
+            scope = Scope(scope.type, scope.name, scope.actions - {"*"})
+        if scope.actions:
+            kept.append(scope)
+    return tuple(kept)
 
 
 def record(
