@@ -84,10 +84,9 @@ def require_access(action: str | None) -> Callable:
 def _explain_library(exc: AuthenticationRequired, action: str | None, name: str | None) -> None:
     """Say why a push into ``library`` is refused, rather than only "insufficient scope"."""
     if action == "push" and name and namespace_of(name) == LIBRARY_NAMESPACE and exc.error:
-        exc.message = (
-            f"{name}: only members of the {LIBRARY_NAMESPACE} organisation may push here"
-            f" (a one-part name like {name.split('/', 1)[1]} is {name})"
-        )
+        exc.message = f"{name}: only members of the {LIBRARY_NAMESPACE} organisation may push here"
+        if name.count("/") == 1:
+            exc.message += f" (a one-part name like {name.split('/', 1)[1]} is {name})"
         exc.args = (exc.message,)
 
 

@@ -34,17 +34,20 @@ class Catalog:
     ) -> tuple[list[str], bool]:
         """Return up to ``n`` visible repository names after ``last``, and whether more follow.
 
-        ``visible`` filters a batch of names (in walk order, at most MAX_FILTERED, and no more
-        than the page still needs plus one), keeping their order: one call per batch, so a
-        filter that asks another service asks once per page, not per name.
+        ``visible`` filters a batch of names (in walk order), keeping their order: one call
+        per batch, so a filter that asks another service asks once per batch, not per name.
+        The first batch is what the page still needs plus one; each next one, after a filter
+        hid names, is twice as large (at most MAX_FILTERED), so a caller who may see little of
+        a large registry costs few calls.
         """
         names: list[str] = []
         batch: list[str] = []
+        size = min(MAX_FILTERED, n + 1)
         for name in self._walk(paths.REPOSITORIES, "", (tuple(last.split("/")) if last else ())):
             batch.append(name)
-            if len(batch) >= min(MAX_FILTERED, n + 1 - len(names)):
+            if len(batch) >= size:
                 names.extend(visible(batch))
-                batch = []
+                batch, size = [], min(MAX_FILTERED, size * 2)
                 if len(names) > n:
                     return names[:n], True
         if batch:
