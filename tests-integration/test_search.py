@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 from oci_client import Image
 from podman import Podman
-from stack import PASSWORDS
+from stack import PASSWORDS, Stack
 
 OPEN, HIDDEN = "alice/srch-open", "alice/srch-hidden"
 
 
 @pytest.fixture(scope="module")
-def stack(make_stack):
+def stack(make_stack) -> Iterator[Stack]:
     stack = make_stack().bootstrap()
     stack.add_registry("reg1", "registry", ["alice", "bob", "library"])
     alice = stack.login("alice")
@@ -37,7 +38,8 @@ def stack(make_stack):
             os.path.join(stack.workdir, f"layout-{name.replace('/', '-')}"), "1"
         )
         alice.copy(layout, f"docker://{stack.registries['reg1'].address}/{name}:1", check=True)
-    return stack
+    yield stack
+    stack.close()  # its hosts' ports are the next module's
 
 
 def _podman(stack, label: str) -> Podman:
