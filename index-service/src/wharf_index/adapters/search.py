@@ -1,5 +1,6 @@
 """SQL for repository search: ranked (``GET /api/v1/search``) and by name with a total
-(``GET /v1/search``, what ``docker search`` reads). One matching CTE serves both.
+(``GET /v1/search``, what ``docker search`` reads). One matching CTE serves both. Also the
+visible names after a name, for the Index's ``GET /v2/_catalog`` (:meth:`PgSearchStore.names`).
 
 Matching (visible repositories only, optionally in one namespace): ``full_name`` or
 ``description`` contains the query (ILIKE; LIKE wildcards in the query are literal). The
