@@ -288,3 +288,34 @@ def test_system_trust_by_default(client, mocked, monkeypatch):
     client.verify_token("tok")
     sent = mocked.calls[0].request.req_kwargs
     assert (sent["verify"], sent["cert"]) == (True, None)
+
+
+PULLABLE = BASE + "/internal/v1/catalog/pullable"
+
+
+def test_pullable_sends_the_token_and_names_and_keeps_only_asked_names(client, mocked):
+    mocked.post(
+        PULLABLE,
+        json={"names": ["a/x", "c/z", "not/asked"]},
+        match=[
+            matchers.header_matcher({"Authorization": BASIC}),
+            matchers.json_params_matcher({"token": "tok", "names": ["a/x", "b/y", "c/z"]}),
+        ],
+    )
+    assert client.pullable("tok", ["a/x", "b/y", "c/z"]) == ["a/x", "c/z"]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (422, {"error": {"code": "TOKEN_INVALID", "detail": {"reason": "unknown"}}}, TokenRejected),
+        (401, {}, RegistryCredentialRejected),
+        (200, {"names": "a/x"}, IndexUnavailable),
+        (200, {"other": []}, IndexUnavailable),
+        (404, {}, IndexUnavailable),
+    ],
+)
+def test_pullable_refusals_and_unexpected_replies(client, mocked, status, body, error):
+    mocked.post(PULLABLE, json=body, status=status)
+    with pytest.raises(error):
+        client.pullable("tok", ["a/x"])

@@ -152,3 +152,13 @@ def test_reference_needs_exactly_one_part_and_a_valid_tag():
         Reference(tag="-x")
     with pytest.raises(AttributeError):
         Reference(tag="x").tag = "y"
+
+
+def test_one_part_names_are_library_names():
+    from wharf_protocol.names import LIBRARY_NAMESPACE, full_repository_name
+
+    assert LIBRARY_NAMESPACE == "library"
+    assert full_repository_name("app") == "library/app"
+    assert full_repository_name("library/app") == "library/app"
+    assert full_repository_name("alice/app") == "alice/app"
+    assert full_repository_name("a/b/c") == "a/b/c"

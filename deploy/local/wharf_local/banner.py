@@ -38,6 +38,8 @@ def text(
         "Log in and push:",
         f"  docker login {registry} -u admin",
         f"  docker tag busybox {registry}/admin/busybox && docker push {registry}/admin/busybox",
+        f"  ({registry}/busybox is {registry}/library/busybox: admin and the library"
+        " organisation's members push there)",
         *(_tls_lines(registry, tls_ca) if tls_ca else _plain_lines(registry)),
         "",
         "Ctrl-C stops everything; running ./deploy/local/up again reuses the data.",

@@ -120,7 +120,7 @@ def test_grant_intersects_and_never_fails():
         Scope("repository", "alice/app", frozenset({"pull", "push"})),
         Scope("repository", "alice/pub", frozenset({"pull", "push"})),
         Scope("repository", "alice/missing", frozenset({"pull"})),
-        Scope("registry", "catalog", frozenset({"*"})),
+        Scope("registry", "other", frozenset({"*"})),
     )
     assert policy.grant(ANONYMOUS, requested, repos.get) == (
         Scope("repository", "alice/pub", frozenset({"pull"})),
@@ -132,13 +132,18 @@ def test_grant_intersects_and_never_fails():
     )
 
 
-def test_grant_star_expands_to_allowed_actions_and_catalog_is_admin_only():
+def test_grant_star_expands_to_allowed_actions_and_catalog_is_for_everyone():
     repos = {"alice/app": repo()}
     star = (Scope("repository", "alice/app", frozenset({"*"})),)
     assert policy.grant(OWNER, star, repos.get)[0].actions == {"pull", "push", "delete"}
-    catalog = (Scope("registry", "catalog", frozenset({"*"})),)
-    assert policy.grant(OWNER, catalog, repos.get) == ()
-    assert policy.grant(principal(admin=True), catalog, repos.get) == catalog
+    catalog = (Scope("registry", "catalog", frozenset({"*", "search", "other"})),)
+    listing = (Scope("registry", "catalog", frozenset({"*", "search"})),)
+    # listing shows what the caller may pull (the registry asks: services/catalog.py)
+    assert policy.grant(OWNER, catalog, repos.get) == listing
+    assert policy.grant(ANONYMOUS, catalog, repos.get) == listing
+    assert policy.grant(principal(admin=True), catalog, repos.get) == listing
+    other = (Scope("registry", "other", frozenset({"*"})),)
+    assert policy.grant(principal(admin=True), other, repos.get) == ()
 
 
 def test_namespace_administration():

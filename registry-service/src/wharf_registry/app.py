@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wharf_protocol.client import IndexClient
 
 from . import api, health, metrics, scrape
+from .api import search
 from .api.converters import RepoNameConverter
 from .api.errors import register_error_handlers
 from .api.helpers import Services, has_body
@@ -99,6 +100,7 @@ def create_app(
         app.register_blueprint(scrape.bp)
     register_error_handlers(app)
     app.register_blueprint(api.bp, url_prefix="/v2")
+    app.register_blueprint(search.bp)
     app.register_blueprint(health.bp)
     return app
 

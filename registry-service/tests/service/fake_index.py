@@ -3,10 +3,11 @@
 It signs tokens with its :class:`SigningKey` (:meth:`FakeIndex.rotate` starts signing with
 a new one, still publishing the old), serves the public keys as ``/.well-known/jwks.json``
 (counting fetches), verifies tokens with the real :class:`TokenVerifier` (audience = the
-calling registry's name from Basic auth), answers 422 ``TOKEN_INVALID``
-with the reason like the Index (or holds its answers until ``hold`` is set), records every
-event envelope (loaded strictly, to catch producer typos), and can be switched ``down``
-(connection refused) or made to reject envelopes.
+calling registry's name from Basic auth), answers which catalog names a token's subject
+may pull (``pullable``: a subject -> names table, everything for ``admin``), answers 422
+``TOKEN_INVALID`` with the reason like the Index (or holds its answers until ``hold`` is
+set), records every event envelope (loaded strictly, to catch producer typos), and can be
+switched ``down`` (connection refused) or made to reject envelopes.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class FakeIndex:
         self.verify_calls = 0
         self.event_posts: list[list[Event]] = []
         self.reject: Callable[[list[Event]], bool] = lambda events: False
+        self.pullable: dict[str, set[str]] = {}  # subject -> names it may pull ("admin": all)
+        self.pullable_questions: list[list[str]] = []
+        rsps.add_callback(responses.POST, f"{URL}/internal/v1/catalog/pullable", self._pullable)
         rsps.add_callback(responses.POST, f"{URL}/internal/v1/tokens/verify", self._verify)
         rsps.add_callback(responses.POST, f"{URL}/internal/v1/events", self._events)
         rsps.add_callback(responses.GET, JWKS_URL, self._jwks)
@@ -112,6 +116,25 @@ class FakeIndex:
         if token in self.revoked:
             return _invalid("revoked")
         return 200, {}, json.dumps({"claims": claims.to_dict()})
+
+    def _pullable(self, request):
+        if self.down:
+            return requests.ConnectionError("connection refused")
+        caller = self._caller(request)
+        if caller is None:
+            return 401, {}, ""
+        body = json.loads(request.body)
+        try:
+            claims = TokenVerifier(self.published, "wharf-index", caller).verify(body["token"])
+        except TokenError as exc:
+            return _invalid(exc.reason)
+        if body["token"] in self.revoked:
+            return _invalid("revoked")
+        names = body["names"]
+        self.pullable_questions.append(names)
+        allowed = self.pullable.get(claims.subject, set())
+        found = names if claims.subject == "admin" else [n for n in names if n in allowed]
+        return 200, {}, json.dumps({"names": found})
 
     def _jwks(self, request):
         self.jwks_fetches += 1

@@ -37,17 +37,28 @@ def test_tags_of_unknown_repository(client, oci):
 
 
 def test_catalog_order_and_pagination(client, oci):
-    for name in ("b", "a/x", "a", "a-c", "a/x/y"):
+    for name in ("n/b", "n/a/x", "n/a", "n/a-c", "n/a/x/y"):
         oci.push_blob(name, b"x")
     r = client.get("/v2/_catalog")
-    assert r.get_json()["repositories"] == ["a", "a/x", "a/x/y", "a-c", "b"]
+    assert r.get_json()["repositories"] == ["n/a", "n/a/x", "n/a/x/y", "n/a-c", "n/b"]
     r = client.get("/v2/_catalog?n=2")
-    assert r.get_json()["repositories"] == ["a", "a/x"]
-    assert r.headers["Link"] == '</v2/_catalog?last=a%2Fx&n=2>; rel="next"'
-    r = client.get("/v2/_catalog?n=2&last=a/x")
-    assert r.get_json()["repositories"] == ["a/x/y", "a-c"]
-    r = client.get("/v2/_catalog?n=2&last=a-c")
-    assert r.get_json()["repositories"] == ["b"] and "Link" not in r.headers
+    assert r.get_json()["repositories"] == ["n/a", "n/a/x"]
+    assert r.headers["Link"] == '</v2/_catalog?last=n%2Fa%2Fx&n=2>; rel="next"'
+    r = client.get("/v2/_catalog?n=2&last=n/a/x")
+    assert r.get_json()["repositories"] == ["n/a/x/y", "n/a-c"]
+    r = client.get("/v2/_catalog?n=2&last=n/a-c")
+    assert r.get_json()["repositories"] == ["n/b"] and "Link" not in r.headers
+
+
+def test_one_part_names_are_library_names(client, oci):
+    oci.push_image("app", "v1")
+    assert client.get("/v2/_catalog").get_json() == {"repositories": ["library/app"]}
+    for name in ("app", "library/app"):
+        assert client.get(f"/v2/{name}/manifests/v1").status_code == 200
+        assert client.get(f"/v2/{name}/tags/list").get_json() == {
+            "name": "library/app",
+            "tags": ["v1"],
+        }
 
 
 def test_catalog_of_empty_registry(client):

@@ -302,24 +302,46 @@ def test_wrong_registry_credential_is_a_503_naming_the_variables(
     assert "wrong-credential-xyz" not in caplog.text
 
 
-def test_catalog_without_the_catalog_grant_lists_what_the_token_may_pull(as_user, admin, index):
+def test_catalog_without_the_catalog_grant_is_insufficient_scope(as_user, admin, index):
+    admin.push_image("a/x", "v1")
+    user = as_user(index.token("repository:a/x:pull"))
+    r = user.client.get("/v2/_catalog")
+    assert r.status_code == 401  # as the reference registry: podman then asks for the scope
+    params = challenge(r)
+    assert params["scope"] == "registry:catalog:*"
+    assert params["error"] == "insufficient_scope"
+    assert index.pullable_questions == []
+
+
+def test_the_catalog_lists_what_the_index_says_the_caller_may_pull(as_user, admin, index):
     for name in ("a/x", "b/y", "c/z"):
         admin.push_image(name, "v1")
-    token = index.token("repository:a/x:pull", "repository:c/z:push", "repository:b/y:pull,push")
-    user = as_user(token)
-    r = user.client.get("/v2/_catalog")
-    assert r.status_code == 200  # no 401 loop: the Index grants the whole catalog to admins only
-    assert r.get_json() == {"repositories": ["a/x", "b/y"]}
+    index.pullable["alice"] = {"a/x", "c/z"}
+    user = as_user(index.token("registry:catalog:*"))
+    assert user.client.get("/v2/_catalog").get_json() == {"repositories": ["a/x", "c/z"]}
     page = user.client.get("/v2/_catalog?n=1")
     assert page.get_json() == {"repositories": ["a/x"]} and "last=a%2Fx" in page.headers["Link"]
-    assert as_user(index.token()).client.get("/v2/_catalog").get_json() == {"repositories": []}
+    rest = user.client.get("/v2/_catalog?n=1&last=a/x")
+    assert rest.get_json() == {"repositories": ["c/z"]} and "Link" not in rest.headers
+    nobody = as_user(index.token("registry:catalog:*", subject="bob"))
+    assert nobody.client.get("/v2/_catalog").get_json() == {"repositories": []}
+    everyone = as_user(index.token("registry:catalog:*", subject="admin"))
+    assert everyone.client.get("/v2/_catalog").get_json() == {"repositories": ["a/x", "b/y", "c/z"]}
+    assert all(len(question) <= 1000 for question in index.pullable_questions)
 
 
-def test_the_catalog_grant_shows_every_repository(as_user, admin, index):
-    for name in ("a/x", "b/y", "c/z"):
-        admin.push_image(name, "v1")
-    user = as_user(index.token("registry:catalog:*"))
-    assert user.client.get("/v2/_catalog").get_json() == {"repositories": ["a/x", "b/y", "c/z"]}
+def test_the_catalog_refused_or_unanswered_by_the_index(as_user, admin, index):
+    admin.push_image("a/x", "v1")
+    token = index.token("registry:catalog:*")
+    user = as_user(token)
+    assert user.client.get("/v2/").status_code == 200  # verified (and cached)
+    index.down = True
+    r = user.client.get("/v2/_catalog")
+    assert r.status_code == 503 and r.get_json()["errors"][0]["code"] == "INDEX_UNAVAILABLE"
+    index.down = False
+    index.revoked.add(token)  # the cached verification still holds; the listing asks anew
+    r = user.client.get("/v2/_catalog")
+    assert r.status_code == 401 and challenge(r)["error"] == "invalid_token"
 
 
 def test_mount_needs_pull_on_the_source_and_push_on_the_target(as_user, admin, index, sink):

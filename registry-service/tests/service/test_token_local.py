@@ -139,3 +139,29 @@ def test_the_registry_holds_public_keys_only(client):
     assert not [o for o in reachable if isinstance(o, private)]
     files = published_keys(client.application.config["SETTINGS"]).files
     assert [key.kid for key in files.keys] == [KEY.kid]
+
+
+def test_local_catalog_lists_what_the_token_may_pull_and_all_to_the_index(client, no_network):
+    issuer = TokenIssuer(KEY, "wharf-index")
+
+    def as_subject(subject: str, *values: str) -> dict[str, str]:
+        token, _ = issuer.issue(subject, NAME, scopes(*values), 300)
+        return bearer(token)
+
+    pusher = as_subject("alice", "repository:a/x:pull,push", "repository:b/y:pull,push")
+    for name in ("a/x", "b/y"):
+        upload = client.post(
+            f"/v2/{name}/blobs/uploads/?digest=sha256:"
+            + "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+            data=b"hello",
+            headers=pusher,
+        )
+        assert upload.status_code == 201, upload.get_json()
+    catalog = "registry:catalog:*"
+    # the Wharf Index grants the catalog scope to everyone: no Index to ask, so the token's
+    # own pull grants decide (never every private name to every caller)
+    bob = client.get("/v2/_catalog", headers=as_subject("bob", catalog, "repository:a/x:pull"))
+    assert bob.get_json() == {"repositories": ["a/x"]}
+    index = client.get("/v2/_catalog", headers=as_subject("wharf-index", catalog))
+    assert index.get_json() == {"repositories": ["a/x", "b/y"]}  # registry sync reads it all
+    assert client.get("/v2/_catalog", headers=as_subject("bob")).status_code == 401

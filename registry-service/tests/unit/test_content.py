@@ -121,7 +121,8 @@ def test_catalog_walks_nested_names_in_order(content):
         last = page[-1]
     assert pages == everything
     assert content.catalog.page(10, "a/b/c")[0] == ["a-b", "a0", "m/n", "z"]
-    assert content.catalog.page(10, visible=lambda n: n.startswith("a/"))[0] == ["a/b", "a/b/c"]
+    only_a = lambda names: [n for n in names if n.startswith("a/")]  # noqa: E731
+    assert content.catalog.page(10, visible=only_a)[0] == ["a/b", "a/b/c"]
 
 
 def test_tags_resolve_and_page(content):
@@ -134,3 +135,21 @@ def test_tags_resolve_and_page(content):
     assert content.tags.delete("a", "v1") == digest
     with pytest.raises(ManifestUnknown):
         content.tags.resolve("a", "v1")
+
+
+def test_catalog_filters_in_growing_batches(content):
+    digest = digest_bytes(b"x")
+    names = [f"n/r{i:03d}" for i in range(60)]
+    for name in names:
+        content.uploads.put(name, digest, body(b"x"))
+    asked: list[int] = []
+
+    def last_two(batch):
+        asked.append(len(batch))
+        return [name for name in batch if name in ("n/r058", "n/r059")]
+
+    assert content.catalog.page(1, visible=last_two) == (["n/r058"], True)
+    assert asked == [2, 4, 8, 16, 30]  # doubling: 5 questions for 60 names, not 30
+    asked.clear()
+    assert content.catalog.page(5, visible=last_two) == (["n/r058", "n/r059"], False)
+    assert sum(asked) == 60 and asked[0] == 6

@@ -11,11 +11,14 @@ when the registry was registered)::
     POST {base}/internal/v1/events          events envelope (EVENTS_MEDIA_TYPE)
         200/202                                        -> None
         400/422                                        -> EventsRejected (never retried)
-    either: 401/403 -> RegistryCredentialRejected; connection errors, timeouts, 500/502/503/504
+    POST {base}/internal/v1/catalog/pullable  {"token": "...", "names": [...]}
+        200 {"names": [...]}                           -> the names the caller may pull
+        422 TOKEN_INVALID                              -> TokenRejected(reason)
+    any: 401/403 -> RegistryCredentialRejected; connection errors, timeouts, 500/502/503/504
     -> retried ``retries`` times with exponential backoff, then IndexUnavailable.
 
-Retrying both calls is safe: verification has no effect, and the Index applies each event id
-once. The credential never appears in exception messages, reprs or logs.
+Retrying every call is safe: verification and the catalog question have no effect, and the
+Index applies each event id once. The credential never appears in exception messages, reprs or logs.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 VERIFY_PATH = "/internal/v1/tokens/verify"
 EVENTS_PATH = "/internal/v1/events"
+PULLABLE_PATH = "/internal/v1/catalog/pullable"
 
 
 class IndexClientError(Exception):
@@ -199,6 +203,31 @@ class IndexClient:
             return Claims.from_dict(jsondepth.loads(response.content)["claims"])
         except (ValueError, KeyError, TypeError, TokenError):
             raise IndexUnavailable("token verification answered an unexpected body") from None
+
+    def pullable(self, token: str, names: Sequence[str]) -> list[str]:
+        """Ask the Index which of ``names`` (repository names of this registry's catalog, at
+        most 1000) the caller ``token`` stands for may pull; return them in their order.
+
+        Raises :class:`TokenRejected`, :class:`RegistryCredentialRejected`, or
+        :class:`IndexUnavailable` (after retries, or for an unexpected reply).
+        """
+        body = json.dumps({"token": token, "names": list(names)}).encode()
+        response = self._post(PULLABLE_PATH, body, "application/json")
+        self._check_credential(response)
+        if response.status_code in (400, 422):
+            message, detail = _error_message(response)
+            reason = detail.get("reason") if isinstance(detail, dict) else None
+            raise TokenRejected(reason if isinstance(reason, str) else "invalid", message)
+        if response.status_code != 200:
+            raise IndexUnavailable(f"catalog question answered HTTP {response.status_code}")
+        try:
+            found = jsondepth.loads(response.content)["names"]
+        except (ValueError, KeyError, TypeError):
+            found = None
+        if not isinstance(found, list) or not all(isinstance(n, str) for n in found):
+            raise IndexUnavailable("catalog question answered an unexpected body")
+        asked = set(names)
+        return [n for n in found if n in asked]
 
     def post_events(self, events: Sequence[Event]) -> list[tuple[str, str]]:
         """Deliver ``events`` to the Index in one envelope; an empty sequence sends nothing.

@@ -11,6 +11,12 @@ The grammar already excludes upper case, empty components (``a//b``), ``..``, an
 trailing slashes; a length limit (255 characters by default, like the reference registry's
 ``NAME_INVALID`` check; the spec lets registries impose one) is applied on top. The first
 path component is the *namespace* (a user or an organisation in the Index).
+
+One-part names are Docker Hub's: ``app`` is ``library/app`` (:func:`full_repository_name`).
+Docker and containers/image add ``library/`` themselves for docker.io only and send ``app``
+as it is to any other host, so Wharf maps it where names enter: the registry's URL paths
+(storage, scopes, events and the catalog then only ever see ``library/app``) and the
+scopes of the token endpoint.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ __all__ = [
     "NameInvalid",
     "Reference",
     "ReferenceInvalid",
+    "LIBRARY_NAMESPACE",
     "TagInvalid",
+    "full_repository_name",
     "is_valid_repository_name",
     "is_valid_tag",
     "namespace_of",
@@ -74,6 +82,15 @@ def validate_repository_name(name: str, max_length: int = MAX_NAME_LENGTH) -> st
     if not REPOSITORY_NAME_RE.fullmatch(name):
         raise NameInvalid(f"invalid repository name: {name!r}")
     return name
+
+
+#: The namespace of one-part names (Docker Hub's "official images").
+LIBRARY_NAMESPACE = "library"
+
+
+def full_repository_name(name: str) -> str:
+    """Return ``library/<name>`` for a one-part name, any other name unchanged."""
+    return name if "/" in name else f"{LIBRARY_NAMESPACE}/{name}"
 
 
 def is_valid_repository_name(name: str, max_length: int = MAX_NAME_LENGTH) -> bool:

@@ -1,5 +1,6 @@
 """SQL for repository search: ranked (``GET /api/v1/search``) and by name with a total
-(``GET /v1/search``, what ``docker search`` reads). One matching CTE serves both.
+(``GET /v1/search``, what ``docker search`` reads). One matching CTE serves both. Also the
+visible names after a name, for the Index's ``GET /v2/_catalog`` (:meth:`PgSearchStore.names`).
 
 Matching (visible repositories only, optionally in one namespace): ``full_name`` or
 ``description`` contains the query (ILIKE; LIKE wildcards in the query are literal). The
@@ -102,6 +103,19 @@ class PgSearchStore(Store):
             )
         total = self._one(sql + " SELECT count(*) FROM matches", params)
         return [], int(total[0])
+
+    def names(self, principal: Principal, *, after: str | None, limit: int) -> list[str]:
+        """Return the full names of visible repositories after ``after``, sorted (bytewise:
+        the order ``last`` resumes in), at most ``limit``."""
+        clause, params = visible_clause(principal)
+        params.update(after=after, limit=limit)
+        rows = self._all(
+            f"SELECT r.full_name FROM repositories r WHERE {clause}"
+            ' AND (%(after)s::text IS NULL OR r.full_name COLLATE "C" > %(after)s)'
+            ' ORDER BY r.full_name COLLATE "C" LIMIT %(limit)s',
+            params,
+        )
+        return [row[0] for row in rows]
 
     @staticmethod
     def _matches(

@@ -7,6 +7,8 @@ calling ``internal``.
   token of the Index's own service (what Docker sends once logged in to the Index's host
   with an identity token). A header that is not well-formed is wrong credentials, never
   anonymous.
+- :func:`lister`: the same for listings and searches, which also take anonymous tokens of
+  the Index's service and registry tokens granting ``registry:catalog``.
 - :func:`principal_for_token`: the same for ``GET /v2/token``, a remembered credential
   re-checked in the statement that reads the token request's registry and repositories.
 - :func:`registry_credentials`: ``(name, credential)`` of a registry's Basic header.
@@ -37,7 +39,7 @@ from ..domain import errors
 from ..domain.model import ANONYMOUS, Principal
 from ..domain.records import IssuanceLookup
 from ..services.credential_cache import login, login_for_token
-from ..services.tokens import TokenAuthority, principal_for_login_token
+from ..services.tokens import TokenAuthority, principal_for_listing, principal_for_login_token
 
 
 def authority() -> TokenAuthority:
@@ -104,6 +106,17 @@ def principal(*, required: bool = False, bearer: bool = False) -> Principal:
             raise errors.AuthenticationFailed("authentication required")
         return addressed(ANONYMOUS)
     return addressed(login(uow(), authority().cache, *credentials, address=client_address()))
+
+
+def lister() -> Principal:
+    """The caller of a listing or search (``/v2/_catalog``, ``/v1/search``): as
+    :func:`principal`, and a ``Bearer`` token may also be an anonymous token of the Index's
+    service or a registry token granting ``registry:catalog`` (tokens.principal_for_listing).
+    """
+    token = _bearer()
+    if token is not None:
+        return principal_for_listing(uow(), authority(), token)
+    return principal()
 
 
 def principal_for_token(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 from wharf_protocol.errcode import (
     API_EVENTS_INVALID,
@@ -37,8 +37,10 @@ from wharf_protocol.errcode import (
     envelope,
 )
 from wharf_protocol.events import EventsInvalid
+from wharf_protocol.scopes import bearer_challenge
 from wharf_protocol.tokens import TokenError
 
+from ..context import current
 from ..domain import errors
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
     errors.RegistryCredentialInvalid: ("UNAUTHORIZED", 401),
     errors.LoginThrottled: ("TOOMANYREQUESTS", 429),
     errors.PullLimitReached: ("TOOMANYREQUESTS", 429),
+    errors.LibraryPushDenied: ("DENIED", 401),
     errors.PermissionDenied: ("DENIED", 403),
     errors.TagImmutable: ("TAG_IMMUTABLE", 409),
     errors.RegistryCallFailed: ("REGISTRY_UNAVAILABLE", 502),
@@ -128,6 +131,17 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
     return ApiError(code, str(exc), status, detail)
 
 
+def _library_challenge(exc: errors.LibraryPushDenied) -> str:
+    """The token endpoint's challenge for a refused push into ``library``: its message as
+    RFC 6750's ``error_description`` (names hold no quote or backslash)."""
+    realm = current().settings.public_url.rstrip("/") + "/v2/token"
+    scope = f"repository:{exc.full_name}:pull,push"
+    challenge = bearer_challenge(
+        realm, request.values.get("service", ""), [scope], error="insufficient_scope"
+    )
+    return f'{challenge},error_description="{exc}"'
+
+
 def respond(error: ApiError, headers: dict | None = None):
     """The JSON response of ``error`` (with extra ``headers``)."""
     response = jsonify(error.to_body())
@@ -164,6 +178,8 @@ def register_error_handlers(app: Flask) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, errors.RegistryUnavailable):
             headers["Retry-After"] = "5"
+        if isinstance(exc, errors.LibraryPushDenied):
+            headers["WWW-Authenticate"] = _library_challenge(exc)
         return respond(to_api_error(exc), headers)
 
     @app.errorhandler(TokenError)

@@ -20,6 +20,14 @@ serve) are acknowledged and never applied, a replay of one is a duplicate; a mal
 envelope (bad names, digests, sizes outside [0, 2**63)) -> 400 ``EVENTS_INVALID`` naming
 the event and field, and nothing applied (the registry then sends its events one by one and
 sets aside only the malformed ones). services/events.py describes the effects.
+
+``POST /internal/v1/catalog/pullable`` ``{"token": "...", "names": [...]}`` -> 200
+``{"names": [...]}``: which of ``names`` (up to 1000 repository names of the registry's
+catalog) the caller the token stands for may pull (all of them for administrators and the
+Index's own ``registry sync`` tokens), so the registry's ``/v2/_catalog`` lists exactly
+those (services/catalog.py). The token must be one the Index issued for the calling
+registry granting ``registry:catalog``, unrevoked: else 422 ``TOKEN_INVALID`` (reason
+``unknown``); bad ``names``: 400 ``VALUE_INVALID``.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from wharf_protocol.tokens import TokenError
 
 from ..context import uow
 from ..domain import errors
-from ..services import events, metrics, registries, tokens
+from ..services import catalog, events, metrics, registries, tokens
 from . import docker_auth
 
 bp = Blueprint("internal", __name__)
@@ -78,3 +86,24 @@ def post_events():
     result = events.ingest(uow(), registry, events.parse(request.get_data()))
     refused = [{"id": r.id, "reason": r.reason} for r in result.refused]
     return {"accepted": result.accepted, "duplicates": result.duplicates, "refused": refused}
+
+
+@bp.post("/internal/v1/catalog/pullable")
+@docker_auth.token_path
+def pullable_names():
+    """Tell a registry which names of a page of its catalog its caller may pull."""
+    registry = registries.authenticate_registry(uow(), *docker_auth.registry_credentials())
+    body = _json_body()
+    body = body if isinstance(body, dict) else {}
+    token = body.get("token")
+    try:
+        if not isinstance(token, str) or not token:
+            raise errors.AuthenticationFailed("invalid token")
+        principal = tokens.principal_for_listing(
+            uow(), docker_auth.authority(), token, audience=registry.name
+        )
+    except errors.AuthenticationFailed:
+        raise tokens.TokenUnknown(
+            "not a catalog token the Index issued for this registry"
+        ) from None
+    return {"names": catalog.pullable(uow(), principal, body.get("names"))}

@@ -15,7 +15,11 @@ same one for ``grant_type=refresh_token``). Its answer adds ``scope`` (the grant
 Answer: 200 ``{"token", "access_token", "expires_in", "issued_at"[, "refresh_token"]}``
 (``issued_at`` RFC 3339) with ``Cache-Control: no-store``. The token grants the requested
 scopes intersected with what the caller may do; anonymous callers get pull on public
-repositories; asking too much is never an error. Errors (Index error shape): 400 bad
+repositories; asking too much is never an error, but for one case: asking to push to a
+repository of the ``library`` organisation (a one-part name ``app`` is ``library/app``)
+without the right is 401 ``DENIED`` "library/app: only members of the library organisation
+may push here", so that clients show why (containers/image prints a 401's body, docker the
+message). Errors (Index error shape): 400 bad
 parameters, 401 wrong credentials or refresh token (with a Basic challenge), 429 throttled
 (``Retry-After``), 429 ``TOOMANYREQUESTS`` in the ``{"errors": [...]}`` envelope when a
 token that could only pull is asked for and the caller's pull rate limit is used up
@@ -71,6 +75,7 @@ def get_token():
     grant = tokens.issue(
         uow(), docker_auth.authority(), principal, service, scopes, offline=offline, lookup=lookup
     )
+    tokens.refuse_library_push(scopes, grant)
     return _respond(grant)
 
 
@@ -111,4 +116,5 @@ def post_token():
         offline=form.get("access_type") == "offline",
         refresh_token=refresh_token,
     )
+    tokens.refuse_library_push(scopes, grant)
     return _respond(grant, oauth=True)

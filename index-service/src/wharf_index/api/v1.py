@@ -13,10 +13,15 @@ search`` (services/handshake.py).
   access token a scope naming ``admin``: deleting a repository is administration) -> 202
   with a delete token and the endpoints; the repository is marked ``deleting`` until the registry
   reports the deletion (scenario C).
-- ``GET /v1/search?q=&n=&page=`` (Basic, or a Bearer login token of the Index: optional) ->
-  ``{"query", "num_results", "num_pages", "page", "page_size", "results": [{"name",
-  "description", "star_count", "is_official", "is_automated"}]}``; private repositories
-  only for those who may see them.
+- ``GET /v1/search?q=&n=&page=`` (Basic, or a Bearer token: a login token of the Index, or
+  a registry token granting ``registry:catalog``, which is what docker sends a registry's
+  host and that registry passes on; optional) -> ``{"query", "num_results", "num_pages",
+  "page", "page_size", "results": [{"name", "description", "star_count", "is_official",
+  "is_automated"}]}``; private repositories only for those who may see them. A request
+  without credentials carrying ``Docker-Distribution-API-Version`` is containers/image
+  (podman): it never sends credentials here and lists ``/v2/_catalog`` with them on any
+  answer but 200 (``docker/docker_client.go``, ``SearchRegistry``), so it gets 401 and a
+  signed-in podman user sees private repositories too (api/v2_base.py serves the catalog).
 
 Errors use the Index error shape; 401s carry a Basic challenge.
 """
@@ -26,6 +31,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ..context import uow
+from ..domain import errors
 from ..services import handshake
 from . import docker_auth
 
@@ -83,6 +89,12 @@ def delete_repository(name: str):
 @bp.get("/v1/search")
 def search():
     """``docker search``: visible repositories matching ``q``, page ``page`` of ``n``."""
+    if "Authorization" not in request.headers and request.headers.get(
+        "Docker-Distribution-API-Version"
+    ):
+        raise errors.AuthenticationFailed(
+            "authentication required: search with credentials, or list /v2/_catalog"
+        )
     args = request.args
-    principal = docker_auth.principal(bearer=True)
+    principal = docker_auth.lister()
     return handshake.search(uow(), principal, args.get("q"), args.get("n"), args.get("page"))

@@ -201,6 +201,18 @@ class PermissionDenied(IndexError_):
         super().__init__(message)
 
 
+class LibraryPushDenied(PermissionDenied):
+    """A push into the ``library`` organisation (one-part names) by someone who may not.
+
+    Answered 401 with a Bearer challenge whose ``error_description`` (RFC 6750 section 3)
+    is the message: docker and containers/image (skopeo, podman) print that description
+    for a token endpoint's 401, and only the status of a 403."""
+
+    def __init__(self, full_name: str) -> None:
+        super().__init__(f"{full_name}: only members of the library organisation may push here")
+        self.full_name = full_name
+
+
 class RegistryCredentialInvalid(IndexError_):
     def __init__(self) -> None:
         super().__init__("unknown registry or wrong credential")

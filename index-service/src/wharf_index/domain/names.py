@@ -101,6 +101,7 @@ RESERVED = frozenset(
         "abuse",
         "billing",
         "_catalog",
+        "wharf-index",  # the subject of the Index's own tokens (domain.model.SYSTEM)
     }
 )
 ADMIN_ONLY = frozenset({"library", "admin"})

@@ -161,6 +161,11 @@ def absent_actions(
     return (ROLE_ACTIONS[role] - {"push"}) & scope_actions(principal, full_name)
 
 
+#: What ``registry:catalog`` grants: ``*`` (Distribution's catalog scope) and ``search``
+#: (the scope Docker asks for ``docker search`` at a registry that answers V2).
+CATALOG_ACTIONS = frozenset({"*", "search"})
+
+
 def grant(
     principal: Principal,
     requested: Iterable[Scope],
@@ -172,8 +177,11 @@ def grant(
     ``resolve(full_name)`` returns the repository or None; for None,
     ``resolve_namespace(full_name)`` returns the namespace the name would be in (or None)
     and :func:`absent_actions` decides (push never: allocate first, see
-    services.access.authorize). ``registry:catalog:*`` is granted to administrators only.
-    Other resource types grant nothing.
+    services.access.authorize). ``registry:catalog`` (``*`` and Docker's ``search``) is
+    granted to every caller, anonymous included: it lets a caller list or search the
+    repositories it may see, never more (a registry asks the Index which names of its
+    catalog the token's caller may pull: services.catalog). Other resource types grant
+    nothing.
     """
     granted: list[Scope] = []
     for scope in requested:
@@ -185,8 +193,8 @@ def grant(
                 allowed = absent_actions(principal, resolve_namespace(scope.name), scope.name)
             wanted = ALL_ACTIONS if "*" in scope.actions else scope.actions
             actions = wanted & allowed  # "*" asked: granted as the explicit actions
-        elif scope.type == "registry" and scope.name == "catalog" and principal.is_admin:
-            actions = scope.actions & {"*"}
+        elif scope.type == "registry" and scope.name == "catalog":
+            actions = scope.actions & CATALOG_ACTIONS
         else:
             actions = frozenset()
         if actions:

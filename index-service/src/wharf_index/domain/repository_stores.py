@@ -139,6 +139,10 @@ class SearchStore(Protocol):
         """([(repository, star count)], total matches) of one page by full name; an empty
         ``query`` matches every repository ``principal`` may see."""
 
+    def names(self, principal: Principal, *, after: str | None, limit: int) -> list[str]:
+        """Full names of the repositories ``principal`` may see, sorted, after ``after``
+        (the Index's ``/v2/_catalog``)."""
+
 
 class ExploreStore(Protocol):
     """``uow.explore``: the home page's lists of public repositories, and last pushes."""

@@ -37,6 +37,14 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
   that ``docker login`` to the Index's host works: for that ``service`` :func:`issue` gives
   authenticated callers a *login token* (no access; recorded like every token, so a password
   change revokes it) and :func:`principal_for_login_token` turns one back into its user.
+  An anonymous caller gets an anonymous token for the Index's service (no access, opens no
+  ``/v2/``): podman fetches a token before every request it sends with credentials, and its
+  ``search`` lists ``/v2/_catalog`` of the Index that way (api/catalog.py).
+- :func:`principal_for_listing`: the caller a Bearer token stands for when it lists or
+  searches (the Index's ``/v2/_catalog`` and ``/v1/search``, a registry asking which of its
+  catalog's names the caller may pull): a token of the Index's own service, or a registry
+  token granting ``registry:catalog`` (what docker and podman fetch from a registry's
+  challenge before they search there).
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from itsdangerous import BadData, URLSafeSerializer
-from wharf_protocol.names import namespace_of
+from wharf_protocol.names import LIBRARY_NAMESPACE, full_repository_name, namespace_of
 from wharf_protocol.policy import EMPTY as NO_POLICY
 from wharf_protocol.scopes import Scope, ScopeInvalid
 from wharf_protocol.scopes import parse_scopes as _parse_scopes
@@ -59,7 +67,7 @@ from wharf_protocol.tokens import (
 )
 
 from ..domain import errors, policy
-from ..domain.model import Principal
+from ..domain.model import ANONYMOUS, SYSTEM, Principal
 from ..domain.records import IssuanceLookup
 from ..settings import derive_token_key
 from . import credentials, metrics
@@ -116,6 +124,7 @@ class TokenAuthority:
     refresh_serializer: URLSafeSerializer = field(repr=False)
     cache: CredentialCache = field(repr=False)
     refresh_ttl: int
+    catalog_for_everyone: bool = True  # INDEX_CATALOG_SCOPE=everyone
 
     def __repr__(self) -> str:
         return f"<TokenAuthority issuer={self.issuer!r}>"
@@ -144,19 +153,25 @@ class TokenAuthority:
                 settings.secret_key, settings.credential_cache_ttl, settings.credential_cache_size
             ),
             refresh_ttl=settings.refresh_token_ttl,
+            catalog_for_everyone=settings.catalog_scope == "everyone",
         )
 
 
 def parse_scopes(values) -> tuple[Scope, ...]:
     """Parse ``scope`` values (each may hold several, space-separated); raise the domain
-    ScopeInvalid for malformed ones or more than MAX_SCOPES."""
+    ScopeInvalid for malformed ones or more than MAX_SCOPES. A one-part repository name is
+    ``library/<name>`` (wharf_protocol.names.full_repository_name), as the registries read
+    it: docker asks ``repository:app:pull`` for ``HOST/app`` and gets ``library/app``."""
     try:
         scopes = _parse_scopes([v for v in values if isinstance(v, str)])
     except ScopeInvalid as exc:
         raise errors.ScopeInvalid(str(exc)) from None
     if len(scopes) > MAX_SCOPES:
         raise errors.ScopeInvalid(f"at most {MAX_SCOPES} scopes per request")
-    return scopes
+    return tuple(
+        Scope(s.type, full_repository_name(s.name), s.actions) if s.type == "repository" else s
+        for s in scopes
+    )
 
 
 def _utc(timestamp: int) -> datetime:
@@ -212,15 +227,14 @@ def issue(
     ``offline`` adds a new refresh token (authenticated callers only) unless
     ``refresh_token`` is given, which is then returned as is. ``service`` naming the Index
     itself (:attr:`TokenAuthority.service`) gives a login token: no access whatever the
-    scopes, and only for an authenticated caller. ``lookup``: what
+    scopes (for an anonymous caller an anonymous one, which only lists: see
+    :func:`principal_for_listing`). ``lookup``: what
     credential_cache.login_for_token already read for this ``service`` and the
     repositories of ``scopes`` (spares that statement). Raises ValueInvalid (missing or
-    unknown service), AuthenticationFailed (an anonymous login token).
+    unknown service).
     """
     user = principal.user
     own = service == authority.service
-    if own and user is None:
-        raise errors.AuthenticationFailed("authentication required")
     # The key is (re)loaded, when due, before the database work: a request then holds one
     # pooled connection at a time.
     authority.keys.signing_key()
@@ -237,6 +251,7 @@ def issue(
         else:
             audience, namespaces = _audience(uow, service)
             granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
+            granted = _catalog_rule(authority, principal, granted)
             rules = policy_for(uow, principal, granted)
         token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
         record(
@@ -252,6 +267,24 @@ def issue(
     if made_refresh:
         metrics.token_issued("refresh")
     return TokenGrant(token, claims, refresh_token if offline else None)
+
+
+def refuse_library_push(scopes: tuple[Scope, ...], grant: TokenGrant) -> None:
+    """Raise LibraryPushDenied when ``scopes`` ask to push to a repository of the ``library``
+    organisation (what a one-part name is) and ``grant`` does not allow it: the client then
+    says why instead of a bare "denied" (a token without push is not an error elsewhere)."""
+    for scope in scopes:
+        wants_push = "push" in scope.actions or "*" in scope.actions
+        if (
+            scope.type == "repository"
+            and wants_push
+            and namespace_of(scope.name) == LIBRARY_NAMESPACE
+            and not any(
+                g.type == "repository" and g.name == scope.name and "push" in g.actions
+                for g in grant.claims.access
+            )
+        ):
+            raise errors.LibraryPushDenied(scope.name)
 
 
 def _issue_unless_allocating(
@@ -284,6 +317,7 @@ def _issue_unless_allocating(
                 return None
             audience = found.audience
             granted = decide(uow, principal, served, found.repositories)
+            granted = _catalog_rule(authority, principal, granted)
             rules = policy_for(uow, principal, granted)
         token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
         record(
@@ -293,6 +327,26 @@ def _issue_unless_allocating(
             access_token_id=principal.access_token_id,
         )
     return token, claims
+
+
+def _catalog_rule(
+    authority: TokenAuthority, principal: Principal, granted: tuple[Scope, ...]
+) -> tuple[Scope, ...]:
+    """``granted`` without ``registry:catalog:*`` for non-administrators when
+    ``INDEX_CATALOG_SCOPE=administrators``: for registries that list their whole catalog to
+    every holder of the scope (the reference registry), where the grant to everyone would
+    show private names. Wharf's registries filter what they list (services/catalog.py).
+    ``search`` stays: it only lets a registry's host pass the token on to the Index's
+    ``/v1/search``, which shows what the caller may see."""
+    if authority.catalog_for_everyone or principal.is_admin:
+        return granted
+    kept = []
+    for scope in granted:
+        if scope.type == "registry" and scope.name == "catalog":
+            scope = Scope(scope.type, scope.name, scope.actions - {"*"})
+        if scope.actions:
+            kept.append(scope)
+    return tuple(kept)
 
 
 def record(
@@ -382,6 +436,37 @@ def principal_for_login_token(uow: UnitOfWork, authority: TokenAuthority, token:
             or record.user_id is None
         ):
             raise failed
+        return _principal_of(uow, record, claims.subject, failed)
+
+
+def principal_for_listing(
+    uow: UnitOfWork, authority: TokenAuthority, token: str, *, audience: str | None = None
+) -> Principal:
+    """Return the caller ``token`` stands for when it lists or searches repositories: a
+    login (or anonymous) token of the Index's own service, or a registry token granting
+    ``registry:catalog`` (any action). Its record must exist and not be revoked; a token of
+    nobody is ANONYMOUS, the Index's own (``registry sync``) SYSTEM. AuthenticationFailed
+    otherwise (a registry token without the catalog grant never lists: it was given for
+    other things). ``audience``: the registry the token must be for."""
+    failed = errors.AuthenticationFailed("invalid token")
+    try:
+        claims = authority.verifier.verify(token, audience=audience)
+    except TokenError:
+        raise failed from None
+    own = claims.audience == authority.service
+    if not own and not any(a.type == "registry" and a.name == "catalog" for a in claims.access):
+        raise failed
+    with uow:
+        record = uow.issued_tokens.find(claims.token_id)
+        if (
+            record is None
+            or record.kind != ACCESS_KIND
+            or record.audience != claims.audience
+            or record.revoked_at is not None
+        ):
+            raise failed
+        if record.user_id is None:
+            return SYSTEM if claims.subject == SYSTEM.name and not own else ANONYMOUS
         return _principal_of(uow, record, claims.subject, failed)
 
 

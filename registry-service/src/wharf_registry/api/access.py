@@ -8,6 +8,11 @@ backend's challenge (with the refusal's ``error``, e.g. ``insufficient_scope``);
 mode pushes and deletes are refused with 405 ``UNSUPPORTED``, and so are deletes when they are
 disabled (``REGISTRY_STORAGE_DELETE_ENABLED=false``, the reference registry's answer).
 
+A one-part name (``/v2/app/...``) is the repository ``library/app`` (Docker Hub's rule,
+``wharf_protocol.names.full_repository_name``): the view, the scopes, the challenge, storage
+and events all get the full name, so ``HOST/app`` and ``HOST/library/app`` are one
+repository. A push refused there says who may push to ``library``.
+
 Scopes per request, as the reference registry computes them (``appendAccessRecords``):
 ``pull`` for GET/HEAD, ``pull`` + ``push`` for uploads and manifest PUT, ``delete`` for DELETE,
 ``registry:catalog:*`` for the catalog, none for ``/v2/`` (any valid credential). A mount
@@ -23,7 +28,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import g, request
-from wharf_protocol.names import NameInvalid, validate_repository_name
+from wharf_protocol.names import (
+    LIBRARY_NAMESPACE,
+    NameInvalid,
+    full_repository_name,
+    namespace_of,
+    validate_repository_name,
+)
 from wharf_protocol.scopes import Scope
 
 from ..auth import AccessDenied, AuthenticationRequired, Identity
@@ -48,17 +59,15 @@ def require_access(action: str | None) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             name = kwargs.get("name")
             if name is not None:
-                kwargs["name"] = _checked_name(name)
+                name = kwargs["name"] = _checked_name(name)
             scopes = _scopes(action, name)
             auth = services().auth
             try:
                 g.identity = auth.authenticate(request)
-                # The catalog asks for registry:catalog:* but any identity may list it: the
-                # view shows only what Identity.may_see allows (never a 401 loop for users the
-                # Index does not grant the whole catalog).
-                auth.authorize(g.identity, [] if action == "catalog" else scopes)
+                auth.authorize(g.identity, scopes)
             except AuthenticationRequired as exc:
                 exc.challenge = auth.challenge(scopes + _mount_scopes(action), exc.error)
+                _explain_library(exc, action, kwargs.get("name"))
                 raise
             settings = services().settings
             if action in WRITE_ACTIONS and settings.read_only:
@@ -72,6 +81,15 @@ def require_access(action: str | None) -> Callable:
     return decorator
 
 
+def _explain_library(exc: AuthenticationRequired, action: str | None, name: str | None) -> None:
+    """Say why a push into ``library`` is refused, rather than only "insufficient scope"."""
+    if action == "push" and name and namespace_of(name) == LIBRARY_NAMESPACE and exc.error:
+        exc.message = f"{name}: only members of the {LIBRARY_NAMESPACE} organisation may push here"
+        if name.count("/") == 1:
+            exc.message += f" (a one-part name like {name.split('/', 1)[1]} is {name})"
+        exc.args = (exc.message,)
+
+
 def may_access(identity: Identity, scope: Scope) -> bool:
     """Tell whether ``identity`` is granted ``scope`` (used for mount's source repository)."""
     try:
@@ -82,10 +100,14 @@ def may_access(identity: Identity, scope: Scope) -> bool:
 
 
 def _checked_name(name: str) -> str:
+    """The URL's repository name, checked, a one-part name as ``library/<name>``."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
     if "%2f" in raw.split("?", 1)[0].lower():
         raise NameInvalid("encoded slashes are not allowed in repository names")
-    return validate_repository_name(name, services().settings.max_name_length)
+    limit = services().settings.max_name_length
+    return validate_repository_name(
+        full_repository_name(validate_repository_name(name, limit)), limit
+    )
 
 
 def _scopes(action: str | None, name: str | None) -> list[Scope]:
@@ -103,7 +125,8 @@ def _mount_scopes(action: str | None) -> list[Scope]:
     if action != "push" or not request.args.get("mount") or not source:
         return []
     try:
-        source = validate_repository_name(source, services().settings.max_name_length)
+        limit = services().settings.max_name_length
+        source = validate_repository_name(full_repository_name(source), limit)
     except NameInvalid:
         return []
     return [Scope("repository", source, frozenset({"pull"}))]

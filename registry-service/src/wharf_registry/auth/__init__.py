@@ -65,7 +65,8 @@ def _token_auth(settings: Settings, index: IndexClient | None) -> TokenAuth:
         capacity=settings.token_cache_size,
         confirm=settings.token_confirm,
     )
-    return TokenAuth(settings.token_realm or "", service, verify, keys)
+    remote = index if settings.token_verify == REMOTE else None
+    return TokenAuth(settings.token_realm or "", service, verify, keys, remote)
 
 
 def published_keys(settings: Settings) -> PublishedKeys:

@@ -40,15 +40,6 @@ class Identity:
         """Tell whether this identity may do ``action`` on resource ``type``/``name``."""
         return self.access is None or allows(self.access, type, name, action)
 
-    def may_see(self, repository: str) -> bool:
-        """Tell whether ``repository`` may appear to this identity (catalog filtering).
-
-        A grant of ``registry:catalog:*`` shows every repository (the Index grants it only to
-        administrators and to itself; the reference registry does not filter either); other
-        identities see the repositories they may pull.
-        """
-        return self.may("registry", "catalog", "*") or self.may("repository", repository, "pull")
-
 
 class AuthenticationRequired(Exception):
     """No or bad credentials: answer 401 with a challenge (``UNAUTHORIZED``).
@@ -87,6 +78,11 @@ class Authenticator(abc.ABC):
             for action in sorted(scope.actions):
                 if not identity.may(scope.type, scope.name, action):
                     raise AccessDenied(scope)
+
+    def pullable(self, identity: Identity, request: Request, names: list[str]) -> list[str]:
+        """Return the names of ``names`` (a page of the catalog) ``identity`` may see listed,
+        in order. Here: those it may pull (every name without auth or with htpasswd)."""
+        return [name for name in names if identity.may("repository", name, "pull")]
 
     def challenge(self, scopes: Sequence[Scope], error: str | None = None) -> str | None:
         """Return the WWW-Authenticate value for a 401 about ``scopes`` (None: no header).

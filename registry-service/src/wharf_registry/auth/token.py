@@ -90,6 +90,7 @@ CONFIRM_MODES = SYNC, ASYNC = ("sync", "async")
 WAIT = 20.0
 CONFIRMERS = 4  # background confirmation threads per worker (async mode)
 Verify = Callable[[str], Claims]
+INDEX_ACTOR = "wharf-index"  # the subject of the Wharf Index's own tokens (registry sync)
 
 
 class InvalidToken(AuthenticationRequired):
@@ -152,17 +153,24 @@ class TokenAuth(Authenticator):
 
     name = "token"
 
-    def __init__(self, realm: str, service: str, verify: Verify, keys: object = None) -> None:
+    def __init__(
+        self,
+        realm: str,
+        service: str,
+        verify: Verify,
+        keys: object = None,
+        index: IndexClient | None = None,
+    ) -> None:
         self.realm = realm
         self.service = service
         self.keys = keys  # the public keys verify uses (PublishedKeys), for inspection
         self._verify = verify
+        self._index = index  # remote mode: asked which catalog names a caller may pull
 
     def authenticate(self, request: Request) -> Identity:
         """Return the token's identity (subject and access); AuthenticationRequired if none."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = _bearer(request)
+        if not token:
             raise AuthenticationRequired("authentication required: a bearer token is needed")
         check = getattr(self._verify, "check", None)
         try:
@@ -196,9 +204,44 @@ class TokenAuth(Authenticator):
         if pending is not None and any(a != "pull" for s in scopes for a in s.actions):
             pending.wait()
 
+    def pullable(self, identity: Identity, request: Request, names: list[str]) -> list[str]:
+        """The catalog's filter (the caller holds ``registry:catalog:*``, checked before).
+
+        ``remote``: the Index says which names the token's caller may pull (every name for
+        administrators and the Index itself); so the listing holds exactly what the caller
+        may pull, which the token alone cannot say. ``local`` (no Index to ask): the names
+        the token itself grants ``pull`` on, and every name to the Wharf Index's own actor
+        (subject :data:`INDEX_ACTOR`, what ``registry sync`` reads with; no user can take
+        that name): the Wharf Index grants the catalog scope to everyone, so listing every
+        name to every holder, as the reference registry does, would show private names.
+        Raises InvalidToken (the Index refused the token), IndexUnreachable.
+        """
+        if not names:
+            return []
+        if self._index is None:
+            if identity.name == INDEX_ACTOR:
+                return list(names)
+            return [name for name in names if identity.may("repository", name, "pull")]
+        try:
+            return self._index.pullable(_bearer(request), names)
+        except TokenRejected as exc:
+            refusal = InvalidToken(str(exc))
+            catalog = Scope("registry", "catalog", frozenset({"*"}))
+            refusal.challenge = self.challenge([catalog], refusal.error)
+            raise refusal from None
+        except (IndexUnavailable, RegistryCredentialRejected) as exc:
+            logger.error("catalog: the Index cannot filter the listing: %s", exc)
+            raise IndexUnreachable("the Index cannot answer now; try again later") from None
+
     def challenge(self, scopes: Sequence[Scope], error: str | None = None) -> str:
         """Return ``Bearer realm=..,service=..[,scope=..][,error=..]``."""
         return bearer_challenge(self.realm, self.service, scopes, error)
+
+
+def _bearer(request: Request) -> str:
+    """The token of the request's ``Authorization: Bearer`` header ("" for none)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def local_verification(

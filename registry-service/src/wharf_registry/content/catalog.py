@@ -17,6 +17,7 @@ from ..storage.base import PathNotFound, StorageDriver
 from . import paths
 
 BATCH = 100
+MAX_FILTERED = 1000  # names handed to the visibility filter at once (the Index's limit)
 
 
 class Catalog:
@@ -26,18 +27,32 @@ class Catalog:
         self.driver = driver
 
     def page(
-        self, n: int, last: str | None = None, visible: Callable[[str], bool] = lambda name: True
+        self,
+        n: int,
+        last: str | None = None,
+        visible: Callable[[list[str]], list[str]] = lambda names: names,
     ) -> tuple[list[str], bool]:
-        """Return up to ``n`` visible repository names after ``last``, and whether more follow."""
+        """Return up to ``n`` visible repository names after ``last``, and whether more follow.
+
+        ``visible`` filters a batch of names (in walk order), keeping their order: one call
+        per batch, so a filter that asks another service asks once per batch, not per name.
+        The first batch is what the page still needs plus one; each next one, after a filter
+        hid names, is twice as large (at most MAX_FILTERED), so a caller who may see little of
+        a large registry costs few calls.
+        """
         names: list[str] = []
-        after = tuple(last.split("/")) if last else ()
-        for name in self._walk(paths.REPOSITORIES, "", after):
-            if not visible(name):
-                continue
-            if len(names) == n:
-                return names, True
-            names.append(name)
-        return names, False
+        batch: list[str] = []
+        size = min(MAX_FILTERED, n + 1)
+        for name in self._walk(paths.REPOSITORIES, "", (tuple(last.split("/")) if last else ())):
+            batch.append(name)
+            if len(batch) >= size:
+                names.extend(visible(batch))
+                batch, size = [], min(MAX_FILTERED, size * 2)
+                if len(names) > n:
+                    return names[:n], True
+        if batch:
+            names.extend(visible(batch))
+        return names[:n], len(names) > n
 
     def _walk(self, directory: str, prefix: str, after: tuple[str, ...]) -> Iterator[str]:
         """Yield the repositories strictly below ``directory`` that sort after ``after``."""
