@@ -11,6 +11,7 @@ when the registry was registered)::
     POST {base}/internal/v1/events          events envelope (EVENTS_MEDIA_TYPE)
         200/202                                        -> None
         400/422                                        -> EventsRejected (never retried)
+        (an empty envelope is ``ping``: the Index answers and takes this registry's credential)
     either: 401/403 -> RegistryCredentialRejected; connection errors, timeouts, 500/502/503/504
     -> retried ``retries`` times with exponential backoff, then IndexUnavailable.
 
@@ -199,6 +200,19 @@ class IndexClient:
             return Claims.from_dict(jsondepth.loads(response.content)["claims"])
         except (ValueError, KeyError, TypeError, TokenError):
             raise IndexUnavailable("token verification answered an unexpected body") from None
+
+    def ping(self) -> None:
+        """Check that the Index answers and accepts this registry's credential, with no effect.
+
+        Posts an empty envelope (``{"events": []}``: nothing to apply). Raises
+        :class:`RegistryCredentialRejected` or :class:`IndexUnavailable` (after retries, or
+        for any answer but 200/202/204).
+        """
+        body = json.dumps({"events": []}).encode()
+        response = self._post(EVENTS_PATH, body, EVENTS_MEDIA_TYPE)
+        self._check_credential(response)
+        if response.status_code not in (200, 202, 204):
+            raise IndexUnavailable(f"events endpoint answered HTTP {response.status_code}")
 
     def post_events(self, events: Sequence[Event]) -> list[tuple[str, str]]:
         """Deliver ``events`` to the Index in one envelope; an empty sequence sends nothing.
