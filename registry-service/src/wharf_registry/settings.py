@@ -140,6 +140,7 @@ class Settings:
     catalog_max_entries: int = 1000
     tags_max_entries: int = 10000
     read_only: bool = False
+    readyz_cache: int = 5  # seconds a storage readiness check is reused (readiness.py)
     # The Index connection: token auth and durable events.
     index_url: str | None = None
     index_name: str | None = None
@@ -256,6 +257,7 @@ class Settings:
             catalog_max_entries=parser.integer("REGISTRY_CATALOG_MAXENTRIES", 1000),
             tags_max_entries=parser.integer("REGISTRY_TAGS_MAXENTRIES", 10000),
             read_only=parser.boolean("REGISTRY_READONLY", False),
+            readyz_cache=parser.integer("REGISTRY_READYZ_CACHE", 5, low=0, high=300),
             **_index_settings(env, parser),
             **_tls_settings(env, parser),
         )

@@ -15,6 +15,7 @@ from ..content import Content
 from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
 from ..events import Delivery, Emitter, PullCounter
+from ..readiness import Readiness
 from ..settings import Settings
 
 
@@ -28,6 +29,7 @@ class Services:
     events: Emitter
     delivery: Delivery | None = None  # outbox -> Index and endpoints, when configured
     pulls: PullCounter | None = None  # pull events -> outbox in the background, likewise
+    readiness: Readiness | None = None  # GET /readyz
 
 
 def services() -> Services:
