@@ -88,6 +88,7 @@ class Check:
         self._lock = threading.Lock()
         self._result: Result | None = None
         self._running: threading.Event | None = None
+        self._overdue: threading.Event | None = None  # the running check already logged late
         self._step = ""
         self.runs = 0  # how many times the probe ran (tests)
 
@@ -119,6 +120,16 @@ class Check:
             with self._lock:
                 if self._result is not None:
                     return self._result
+        with self._lock:
+            first = self._overdue is not begun
+            self._overdue = begun
+        if first:  # once per hung check, not once per probe
+            logger.warning(
+                "readiness: %s check has not answered within %g s (step %s)",
+                self.name,
+                self.timeout,
+                self._step or "check",
+            )
         return Result(
             False,
             {

@@ -3,6 +3,7 @@ the Index reported as reachable or degraded in token mode; /healthz stays livene
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import threading
@@ -107,7 +108,7 @@ class GatedDriver(FilesystemDriver):
 
 
 def test_a_hung_storage_answers_503_within_the_bound_and_probes_share_one_check(
-    make_client, settings, tmp_path
+    make_client, settings, tmp_path, caplog
 ):
     driver = GatedDriver(str(tmp_path / "storage"))
     client = make_client(settings, driver=driver)
@@ -118,11 +119,14 @@ def test_a_hung_storage_answers_503_within_the_bound_and_probes_share_one_check(
         answers.append(readyz(app.test_client()))
 
     threads = [threading.Thread(target=probe) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    with caplog.at_level(logging.WARNING, logger="wharf_registry.readiness"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
     assert len(answers) == 5
+    late = [r for r in caplog.records if "has not answered" in r.getMessage()]
+    assert len(late) == 1 and "step write" in late[0].getMessage()  # once, not per probe
     for status, body in answers:
         assert status == 503
         assert body["storage"] == {
