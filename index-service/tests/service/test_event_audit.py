@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from wharf_protocol import mediatypes
+from wharf_protocol.client import RegistryCredentialRejected
 from wharf_protocol.events import (
     EVENTS_MEDIA_TYPE,
     GC,
@@ -224,3 +225,15 @@ def test_a_bad_gc_summary_is_refused(client, registry_auth, sql):
     wire["target"]["summary"]["bytesFreed"] = -5
     assert post(client, registry_auth, wire).status_code == 400
     assert sql("SELECT count(*) FROM audit_log WHERE action = 'registry.gc'") == [(0,)]
+
+
+def test_a_registrys_ping_is_an_empty_envelope_applying_nothing(
+    client, registry_auth, index_client, make_index_client, sql
+):
+    answer = post(client, registry_auth)
+    assert answer.status_code == 200
+    assert answer.get_json() == {"accepted": 0, "duplicates": 0, "refused": []}
+    index_client.ping()  # what the registry's readiness check calls
+    assert sql("SELECT count(*) FROM processed_events") == [(0,)]
+    with pytest.raises(RegistryCredentialRejected):
+        make_index_client(REGISTRY, "not-the-credential").ping()
