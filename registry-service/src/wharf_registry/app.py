@@ -89,6 +89,7 @@ def create_app(
             index or _ping_client(settings),
             ttl=settings.readyz_cache,
             token_auth=settings.auth == "token",
+            writes=not settings.read_only or delivery is not None,  # the outbox writes
         ),
     )
     app.url_map.converters["repo"] = RepoNameConverter

@@ -5,8 +5,9 @@ Two checks, each a :class:`Check` with its own cache:
 - **storage** (:func:`storage_check`): ``stat("/")`` (a filesystem root that was removed or
   unmounted fails here: the driver would otherwise recreate it), then a small object written,
   read back and compared, and deleted under ``/wharf/readyz/`` (one name per process, so
-  replicas and workers never race on it). Any failure makes the registry not ready (503):
-  every request needs its storage.
+  replicas and workers never race on it). A registry that writes nothing (REGISTRY_READONLY
+  with no event consumer: its storage may be a read-only mount) lists the root instead.
+  Any failure makes the registry not ready (503): every request needs its storage.
 - **index** (:func:`index_check`, only when the registry has an Index connection): an
   effect-free call (:meth:`wharf_protocol.client.IndexClient.ping`) that proves the Index
   answers and accepts this registry's credential. A failure is *degraded*, not unready (200):
@@ -178,18 +179,24 @@ def _kind(exc: BaseException) -> str:
     return type(cause).__name__
 
 
-def storage_check(driver: StorageDriver, step: Callable[[str], None]) -> Callable[[], None]:
-    """Return the storage probe: stat the root, write, read back, delete (module doc)."""
+def storage_check(
+    driver: StorageDriver, step: Callable[[str], None], writes: bool = True
+) -> Callable[[], None]:
+    """Return the storage probe: stat the root, write, read back, delete (module doc); without
+    ``writes`` (a read-only registry that writes nothing), stat and list the root."""
     path = f"{PROBE_DIR}/{uuid.uuid4().hex}.probe"
 
     def probe() -> None:
         payload = uuid.uuid4().hex.encode()
-        for name, action in (
+        steps = (
             ("stat", lambda: driver.stat("/")),
             ("write", lambda: driver.put_content(path, payload)),
             ("read", lambda: _same(driver.get_content(path), payload)),
             ("delete", lambda: driver.delete(path)),
-        ):
+        )
+        if not writes:
+            steps = (steps[0], ("list", lambda: driver.list("/", limit=1)))
+        for name, action in steps:
             step(name)
             try:
                 action()
@@ -233,9 +240,10 @@ class Readiness:
         index_ttl: float = INDEX_TTL,
         timeout: float = TIMEOUT,
         token_auth: bool = False,
+        writes: bool = True,
     ) -> None:
         self.storage = Check("storage", lambda: None, ttl, timeout)
-        self.storage.probe = storage_check(driver, self.storage.step)
+        self.storage.probe = storage_check(driver, self.storage.step, writes)
         self.index: Check | None = None
         if index is not None:
             self.index = Check("index", lambda: None, index_ttl, timeout)

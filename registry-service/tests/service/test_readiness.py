@@ -259,3 +259,19 @@ def test_broken_storage_wins_over_a_degraded_index(token_client, index, driver):
     status, body = readyz(token_client)
     assert status == 503 and body["status"] == "unavailable"
     assert body["index"]["status"] == "degraded"
+
+
+def test_a_read_only_registry_writing_nothing_only_reads_its_storage(make_client, tmp_path):
+    root = tmp_path / "storage"
+    root.mkdir()
+    (root / "wharf").write_text("not a directory: any write under /wharf fails")
+    driver = FilesystemDriver(str(root))
+    read_only = Settings(storage_driver="filesystem", read_only=True, readyz_cache=0)
+    assert readyz(make_client(read_only, driver=driver)) == (
+        200,
+        {"status": "ok", "storage": {"status": "ok"}},
+    )
+    writable = Settings(storage_driver="filesystem", readyz_cache=0)
+    assert readyz(make_client(writable, driver=driver))[0] == 503
+    shutil.rmtree(root)
+    assert readyz(make_client(read_only, driver=driver))[1]["storage"]["step"] == "stat"
