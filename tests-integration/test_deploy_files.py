@@ -458,7 +458,9 @@ def _healthcheck_path(service: dict) -> str:
 def test_compose_health_checks_probe_existing_endpoints_and_gate_start_up(routes):
     services = compose()["services"]
     assert _healthcheck_path(services["index"]) == "/readyz" in routes["index"]
-    assert _healthcheck_path(services["registry"]) == "/healthz" in routes["registry"]
+    assert _healthcheck_path(services["registry"]) == "/readyz" in routes["registry"]
+    tls = yaml.safe_load((DEPLOY / "compose.tls.yaml").read_text())["services"]
+    assert _healthcheck_path(tls["registry"]) == "/readyz" == _healthcheck_path(tls["index"])
     assert services["postgres"]["healthcheck"]["test"][1] == "pg_isready"
     assert services["index"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["registry"]["depends_on"]["index"]["condition"] == "service_healthy"
@@ -600,6 +602,9 @@ def test_production_overlay_runs_replicated_registries_behind_a_tls_ingress(rout
         assert {"cpu", "memory"} <= set(container["resources"]["requests"]), name
     index = deployments["wharf-index"]["spec"]["template"]["spec"]["containers"][0]
     assert index["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    registry_container = registry["spec"]["template"]["spec"]["containers"][0]
+    assert registry_container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert registry_container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert {"name": "INDEX_TRUSTED_PROXIES", "value": "1"} in index["env"]
 
     # Ingress: TLS for every host, the registry without a body size limit.

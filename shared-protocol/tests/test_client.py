@@ -213,6 +213,19 @@ def test_post_no_events_sends_nothing(client, mocked):
     assert len(mocked.calls) == 0
 
 
+def test_ping_posts_an_empty_envelope(client, mocked):
+    mocked.post(EVENTS, status=200, json={"accepted": 0, "duplicates": 0, "refused": []})
+    client.ping()
+    assert json.loads(mocked.calls[0].request.body) == {"events": []}
+    assert mocked.calls[0].request.headers["Authorization"] == BASIC
+    mocked.replace(responses.POST, EVENTS, status=401)
+    with pytest.raises(RegistryCredentialRejected):
+        client.ping()
+    mocked.replace(responses.POST, EVENTS, status=400)
+    with pytest.raises(IndexUnavailable, match="HTTP 400"):
+        client.ping()
+
+
 @pytest.mark.parametrize("status", [400, 422])
 def test_events_rejected_not_retried(client, mocked, status, sleeps):
     mocked.post(

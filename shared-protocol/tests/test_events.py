@@ -1,6 +1,7 @@
 """Notification envelopes (distribution docs, "Work with notifications"; notifications/event.go)."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,19 +15,24 @@ from wharf_protocol.events import (
     ACTIONS,
     DELETE,
     EVENTS_MEDIA_TYPE,
+    GC,
     MAX_PULL_COUNT,
     MOUNT,
     PULL,
     PUSH,
+    QUOTA_REFUSED,
+    WHARF_ACTIONS,
     Actor,
     Descriptor,
     Event,
     EventsInvalid,
+    GcSummary,
     RequestRecord,
     Source,
     Target,
     dump_envelope,
     is_events_media_type,
+    is_wharf_action,
     load_envelope,
     new_event,
 )
@@ -388,3 +394,107 @@ events_strategy = st.sampled_from(ACTIONS).flatmap(
 def test_dump_load_round_trip(events):
     wire = json.loads(json.dumps(dump_envelope(events)))
     assert load_envelope(wire, strict=True) == events
+
+
+# -- Wharf's extension actions (for the Index only) -----------------------------------------
+
+GC_SUMMARY = GcSummary(
+    started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    finished_at=datetime(2026, 1, 2, 3, 5, 0, tzinfo=UTC),
+    dry_run=False,
+    blobs_deleted=3,
+    manifests_deleted=1,
+    bytes_freed=12345,
+    uploads_purged=2,
+    blobs_marked=40,
+)
+
+
+def gc_wire(**summary):
+    event = new_event(GC, Target("", "", None, "", summary=GC_SUMMARY))
+    wire = dump_envelope([event])
+    wire["events"][0]["target"]["summary"].update(summary)
+    return wire
+
+
+def test_a_gc_event_carries_its_summary_and_no_repository():
+    event = new_event(GC, Target("", "", None, "", summary=GC_SUMMARY))
+    wire = dump_envelope([event])
+    assert wire["events"][0]["action"] == "wharf.gc"
+    assert wire["events"][0]["target"] == {
+        "summary": {
+            "startedAt": "2026-01-02T03:04:05Z",
+            "finishedAt": "2026-01-02T03:05:00Z",
+            "dryRun": False,
+            "blobsDeleted": 3,
+            "manifestsDeleted": 1,
+            "bytesFreed": 12345,
+            "uploadsPurged": 2,
+            "blobsMarked": 40,
+        }
+    }
+    [loaded] = load_envelope(json.dumps(wire), strict=True)
+    assert loaded == event and is_wharf_action(loaded.action)
+    assert GC_SUMMARY.to_dict()["started_at"] == "2026-01-02T03:04:05Z"
+
+
+def test_a_quota_refusal_carries_repository_and_message():
+    target = Target("", "", None, "alice/app", message="namespace alice is over its quota")
+    event = new_event(QUOTA_REFUSED, target, actor=Actor("alice"))
+    wire = dump_envelope([event])
+    assert wire["events"][0]["target"] == {
+        "repository": "alice/app",
+        "message": "namespace alice is over its quota",
+    }
+    assert load_envelope(json.dumps(wire), strict=True) == [event]
+    assert set(WHARF_ACTIONS).isdisjoint(ACTIONS)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"dryRun": 1},
+        {"dryRun": "false"},
+        {"bytesFreed": -1},
+        {"blobsDeleted": 1.5},
+        {"blobsMarked": MAX_SIZE + 1},
+        {"startedAt": "yesterday"},
+        {"finishedAt": "2026-01-02T03:05:00"},  # no offset
+    ],
+)
+def test_bad_gc_summaries_make_the_envelope_invalid(change):
+    with pytest.raises(EventsInvalid):
+        load_envelope(gc_wire(**change))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"action": "wharf.gc", "target": {"repository": ""}},  # no summary
+        {"action": "wharf.quota_refused", "target": {"repository": "alice/app"}},  # no message
+        {"action": "wharf.quota_refused", "target": {"repository": "a/b", "message": "x" * 1025}},
+        {"action": "wharf.quota_refused", "target": {"message": "over quota"}},  # no repository
+        {"action": "push", "target": {"repository": "alice/app", "message": "hi"}},
+        {"action": "wharf.unknown", "target": {"repository": "alice/app"}},
+        {"action": "push", "target": {}},
+    ],
+)
+def test_extension_fields_belong_to_their_actions(event):
+    wire = {"id": "e1", "timestamp": "2026-01-02T03:04:05Z", **event}
+    with pytest.raises(EventsInvalid):
+        load_envelope({"events": [wire]})
+
+
+def test_a_gc_event_naming_a_repository_or_missing_a_field_is_invalid():
+    wire = gc_wire()
+    wire["events"][0]["target"]["repository"] = "alice/app"
+    with pytest.raises(EventsInvalid):
+        load_envelope(wire)
+    wire = gc_wire()
+    del wire["events"][0]["target"]["summary"]["uploadsPurged"]
+    with pytest.raises(EventsInvalid):
+        load_envelope(wire)
+    with pytest.raises(ValueError):
+        new_event(GC, Target("", "", None, "alice/app", summary=GC_SUMMARY))
+    with pytest.raises(ValueError):
+        replace(GC_SUMMARY, started_at=datetime(2026, 1, 1))  # naive

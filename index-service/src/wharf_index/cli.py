@@ -3,7 +3,8 @@
 Commands that call registries (``repo delete``, ``repo redrive``, ``tag delete``, ``tag
 retention``, ``registry sync``) live in
 cli_registry_ops.py, ``prune`` in cli_housekeeping.py, ``keys`` in cli_keys.py, ``worker``
-(webhook deliveries) in cli_worker.py, ``namespace quota`` in cli_quotas.py. ``migrate``
+(webhook deliveries) in cli_worker.py, ``namespace quota`` in cli_quotas.py, ``audit export``
+in cli_audit.py. ``migrate``
 and ``serve`` also make sure there is a token signing key that ``INDEX_SECRET_KEY``
 decrypts (a changed secret exits with status 2 and a message naming it).
 
@@ -29,7 +30,7 @@ from typing import TextIO
 from wharf_protocol import version_line
 from wharf_protocol.config import ConfigFileError, Resolved, report, resolve
 
-from . import cli_housekeeping, cli_keys, cli_quotas, cli_registry_ops, cli_worker
+from . import cli_audit, cli_housekeeping, cli_keys, cli_quotas, cli_registry_ops, cli_worker
 from .adapters import migrations
 from .adapters.db import Database
 from .context import build_context
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_keys.add_parsers(sub)
     cli_worker.add_parsers(sub)
     cli_quotas.add_parsers(sub)
+    cli_audit.add_parsers(sub)
     return parser
 
 
@@ -407,4 +409,5 @@ _HANDLERS = {
     **cli_housekeeping.HANDLERS,
     **cli_keys.HANDLERS,
     **cli_quotas.HANDLERS,
+    **cli_audit.HANDLERS,
 }

@@ -21,6 +21,7 @@ from .auth.pull_meter import PullMeter
 from .content import Content
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
 from .events.delivery import events_client
+from .readiness import Readiness
 from .settings import ConfigError, Settings, index_tls
 from .storage import create_driver
 from .storage.base import StorageConfigError, StorageDriver
@@ -79,10 +80,22 @@ def create_app(
         settings=settings,
         content=Content(driver, manifest_max_size=settings.manifest_max_size),
         auth=create_authenticator(settings, index or _verify_client(settings)),
-        events=Emitter(sink or NullSink(), source_addr=source, pulls=pulls),
+        events=Emitter(
+            sink or NullSink(),
+            source_addr=source,
+            pulls=pulls,
+            to_index=bool(settings.notifications_enabled),
+        ),
         delivery=delivery,
         pulls=pulls,
         pull_meter=PullMeter(settings.token_cache_size),
+        readiness=Readiness(
+            driver,
+            index or _ping_client(settings),
+            ttl=settings.readyz_cache,
+            token_auth=settings.auth == "token",
+            writes=not settings.read_only or delivery is not None,  # the outbox writes
+        ),
     )
     if settings.trusted_proxies:  # the client address events report (request.addr)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
@@ -124,6 +137,21 @@ def _verify_client(settings: Settings) -> IndexClient | None:
         timeout=(3.05, 5.0),
         retries=1,
         backoff=0.1,
+        **index_tls(settings),
+    )
+
+
+def _ping_client(settings: Settings) -> IndexClient | None:
+    """Return the client readiness checks the Index with: short timeouts, no retry (a probe
+    answers within about 2 s)."""
+    if not (settings.index_url and settings.index_name and settings.index_credential):
+        return None
+    return IndexClient(
+        settings.index_url,
+        settings.index_name,
+        settings.index_credential,
+        timeout=(1.0, 1.4),
+        retries=0,
         **index_tls(settings),
     )
 

@@ -80,7 +80,7 @@ UNSUPPORTED = {
     "REGISTRY_HTTP_HTTP2": "HTTP/1.1 only",
     "REGISTRY_HTTP_H2C": "HTTP/1.1 only",
     "REGISTRY_REDIS": "nothing is cached in redis",
-    "REGISTRY_HEALTH": "GET /healthz only",
+    "REGISTRY_HEALTH": "GET /healthz (liveness) and GET /readyz (storage) instead",
     "REGISTRY_PROXY": "no pull-through cache",
     "REGISTRY_REPORTING": "no error reporting service",
     "REGISTRY_VALIDATION_ENABLED": "validation is always on",

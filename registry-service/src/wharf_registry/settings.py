@@ -148,6 +148,7 @@ class Settings:
     read_only: bool = False
     metrics: bool = True  # GET /metrics (metrics.py, scrape.py)
     metrics_token: str | None = field(default=None, repr=False)
+    readyz_cache: int = 5  # seconds a storage readiness check is reused (readiness.py)
     # The Index connection: token auth and durable events.
     index_url: str | None = None
     index_name: str | None = None
@@ -267,6 +268,7 @@ class Settings:
             read_only=parser.boolean("REGISTRY_READONLY", False),
             metrics=parser.boolean("REGISTRY_METRICS", True),
             metrics_token=parser.secret("REGISTRY_METRICS_TOKEN"),
+            readyz_cache=parser.integer("REGISTRY_READYZ_CACHE", 5, low=0, high=300),
             **_index_settings(env, parser),
             **_tls_settings(env, parser),
         )

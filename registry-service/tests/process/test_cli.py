@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -125,6 +126,24 @@ def test_serve_answers_healthz_and_logs_json(tmp_path, serve):
     access = [e for e in lines if e["logger"] == "gunicorn.access"]
     assert any("GET /healthz" in e["message"] for e in access)
     assert any(e["logger"] == "gunicorn.error" for e in lines)
+
+
+def test_served_readyz_follows_the_storage_and_healthz_does_not(tmp_path, serve):
+    port = free_port()
+    env = registry_env(tmp_path, REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}", REGISTRY_READYZ_CACHE="0")
+    proc, log = serve("--workers", "1", "--threads", "2", env=env)
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(proc, f"{base}/healthz", log)
+    ready = requests.get(f"{base}/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json()["storage"] == {"status": "ok"}
+    shutil.rmtree(tmp_path / "storage")  # the volume is gone under the running registry
+    unready = requests.get(f"{base}/readyz", timeout=5)
+    assert unready.status_code == 503, unready.text
+    assert unready.json()["storage"]["step"] == "stat"
+    assert unready.headers["Cache-Control"] == "no-store"
+    assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+    (tmp_path / "storage").mkdir()  # back: ready again at the next check, no restart
+    assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
 
 
 def test_bind_option_overrides_http_addr(tmp_path, serve):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import pytest
 import responses
@@ -17,8 +18,15 @@ from endpoint_receiver import EndpointReceiver, summary
 from fake_index import CREDENTIAL, NAME, URL, FakeIndex, ids
 from outbox_access import delivery, drain, pending, pending_ids, pulls
 from wharf_protocol import mediatypes
-from wharf_protocol.events import EVENTS_MEDIA_TYPE
+from wharf_protocol.events import EVENTS_MEDIA_TYPE, GC, Target, new_event
 from wharf_registry.endpoints_config import EndpointConfig
+from wharf_registry.events.endpoint import EndpointConsumer
+from wharf_registry.events.wharf_events import (
+    gc_summary,
+    record_gc_run,
+    record_quota_refusal,
+    wharf_event,
+)
 from wharf_registry.settings import Settings
 from wharf_registry.storage import FilesystemDriver, create_driver
 from wharf_testing.receiver import Answer
@@ -260,3 +268,99 @@ def test_a_slow_endpoint_does_not_delay_the_others(instance, receivers, driver):
         assert len(pending(driver)) == 2  # the slow one has not acknowledged them
     finally:
         delivery(app).stop()
+
+
+# -- Wharf's extension events: for the Index, never for endpoints ---------------------------
+
+GC_RUN = {
+    "started_at": "2026-01-02T03:04:05Z",
+    "finished_at": datetime(2026, 1, 2, 3, 5, tzinfo=UTC),
+    "dry_run": False,
+    "blobs_deleted": 3,
+    "manifests_deleted": 1,
+    "bytes_freed": 4096,
+    "uploads_purged": 2,
+    "blobs_marked": 17,
+}
+
+
+def refuse_quota(app, repository="team/app", actor="alice", message="team is over its quota"):
+    """Call record_quota_refusal as a view refusing a push would."""
+    flask_app = app.client.application
+    headers = {"User-Agent": "docker/27.0"}
+    with flask_app.test_request_context(f"/v2/{repository}/manifests/v1", "PUT", headers=headers):
+        return record_quota_refusal(repository, actor, message)
+
+
+def test_extension_events_reach_the_index_and_never_an_endpoint(instance, receivers, store, index):
+    receiver = receivers()
+    app = instance(endpoint(receiver, "hook"), with_index=True, store=store)
+    settings = app.client.application.extensions["registry"].settings
+    refused = refuse_quota(app)
+    # A CLI process: the registry's storage and settings, no Flask app.
+    ran = record_gc_run(GC_RUN, driver=store, settings=settings)
+    app.push_blob("team/app", b"a blob")
+    drain(app)
+    assert [e.action for e in receiver.events] == ["push"]  # only the Distribution event
+    assert [e.action for e in index.events] == ["wharf.quota_refused", "wharf.gc", "push"]
+    quota, gc, _ = index.events  # the fake loads strictly: the wire fields are the protocol's
+    assert (quota.id, gc.id) == (refused.id, ran.id)
+    assert (quota.target.repository, quota.target.message) == ("team/app", refused.target.message)
+    assert quota.actor.name == "alice" and quota.request.useragent == "docker/27.0"
+    assert gc.target.repository == "" and gc.target.summary.to_dict() == {
+        **GC_RUN,
+        "finished_at": "2026-01-02T03:05:00Z",
+    }
+    assert pending(store) == []  # both consumers are past them: collected
+
+
+def test_without_an_index_extension_events_are_not_written(instance, receivers, driver):
+    receiver = receivers()
+    app = instance(endpoint(receiver, "hook"))
+    settings = app.client.application.extensions["registry"].settings
+    assert refuse_quota(app) is None
+    assert record_gc_run(GC_RUN, driver=driver, settings=settings) is None
+    assert pending(driver) == []
+
+
+def test_an_endpoint_consumer_skips_extension_events_it_is_handed(receivers, driver):
+    receiver = receivers()
+    consumer = EndpointConsumer(endpoint(receiver, "hook"))
+    gc = wharf_event(GC, Target("", "", None, "", summary=gc_summary(GC_RUN)))
+    push = new_event("push", Target("application/octet-stream", "sha256:" + "a" * 64, 1, "t/a"))
+    consumer.deliver([("/wharf/outbox/x.json", [gc, push])])
+    consumer.deliver([("/wharf/outbox/y.json", [gc])])  # nothing left to send: no POST
+    assert [e.id for e in receiver.events] == [push.id] and len(receiver.received) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"blobs_marked": -1},
+        {"dry_run": "no"},
+        {"started_at": "2026-01-02T03:04:05"},  # no offset
+        {"started_at": datetime(2026, 1, 2)},  # naive
+        {"extra": 1},
+    ],
+)
+def test_a_bad_gc_summary_is_refused_naming_the_key(change, driver):
+    settings = Settings(index_url=URL, index_name=NAME, index_credential=CREDENTIAL)
+    with pytest.raises(ValueError, match=next(iter(change))):
+        record_gc_run({**GC_RUN, **change}, driver=driver, settings=settings)
+    with pytest.raises(ValueError, match="missing keys \\['bytes_freed'\\]"):
+        record_gc_run({k: v for k, v in GC_RUN.items() if k != "bytes_freed"}, driver=driver)
+    assert pending(driver) == []
+
+
+class FailingSink:
+    def write(self, events):
+        raise OSError("storage is gone")
+
+
+def test_a_failed_quota_record_does_not_fail_the_request(make_client, driver, caplog):
+    settings = Settings(index_url=URL, index_name=NAME, index_credential=CREDENTIAL)
+    client = make_client(settings, driver=driver, sink=FailingSink(), deliver_in_background=False)
+    with client.application.test_request_context("/v2/team/app/manifests/v1", "PUT"):
+        with caplog.at_level(logging.WARNING):
+            assert record_quota_refusal("team/app", "alice", "over quota") is None
+    assert "quota refusal for team/app not recorded" in caplog.text

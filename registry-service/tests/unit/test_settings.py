@@ -86,6 +86,14 @@ def test_every_problem_is_reported_with_its_variable():
     assert len(info.value.problems) == 8
 
 
+def test_the_readiness_cache_is_seconds_from_0_to_300():
+    assert Settings.from_env({}).readyz_cache == 5
+    assert Settings.from_env({"REGISTRY_READYZ_CACHE": "0"}).readyz_cache == 0
+    for bad in ("-1", "301", "soon"):
+        with pytest.raises(ConfigError, match="REGISTRY_READYZ_CACHE"):
+            Settings.from_env({"REGISTRY_READYZ_CACHE": bad})
+
+
 def test_token_mode_requires_the_index_connection():
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"REGISTRY_AUTH": "token"})

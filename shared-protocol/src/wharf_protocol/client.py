@@ -11,6 +11,7 @@ when the registry was registered)::
     POST {base}/internal/v1/events          events envelope (EVENTS_MEDIA_TYPE)
         200/202                                        -> None
         400/422                                        -> EventsRejected (never retried)
+        (an empty envelope is ``ping``: the Index answers and takes this registry's credential)
     POST {base}/internal/v1/catalog/pullable  {"token": "...", "names": [...]}
         200 {"names": [...]}                           -> the names the caller may pull
         422 TOKEN_INVALID                              -> TokenRejected(reason)
@@ -228,6 +229,19 @@ class IndexClient:
             raise IndexUnavailable("catalog question answered an unexpected body")
         asked = set(names)
         return [n for n in found if n in asked]
+
+    def ping(self) -> None:
+        """Check that the Index answers and accepts this registry's credential, with no effect.
+
+        Posts an empty envelope (``{"events": []}``: nothing to apply). Raises
+        :class:`RegistryCredentialRejected` or :class:`IndexUnavailable` (after retries, or
+        for any answer but 200/202/204).
+        """
+        body = json.dumps({"events": []}).encode()
+        response = self._post(EVENTS_PATH, body, EVENTS_MEDIA_TYPE)
+        self._check_credential(response)
+        if response.status_code not in (200, 202, 204):
+            raise IndexUnavailable(f"events endpoint answered HTTP {response.status_code}")
 
     def post_events(self, events: Sequence[Event]) -> list[tuple[str, str]]:
         """Deliver ``events`` to the Index in one envelope; an empty sequence sends nothing.

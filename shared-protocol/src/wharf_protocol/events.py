@@ -19,6 +19,24 @@ reference registry's events load unchanged and an event with count 1 dumps witho
 field (exactly the reference envelope); any other action with a count other than 1 is
 invalid. A consumer that does not know the field counts such an event as one pull.
 
+Wharf's extension actions (:data:`WHARF_ACTIONS`): things a Wharf registry does on its own that
+its Index records in the audit log. They travel in the same outbox and envelope, and only to
+the Index: a registry never sends them to its notification endpoints (Distribution-format
+consumers, which know only :data:`ACTIONS`).
+
+- ``wharf.gc`` (:data:`GC`): a garbage collection run finished. ``target`` has no
+  ``repository``; its ``summary`` field (:class:`GcSummary`) holds ``startedAt``,
+  ``finishedAt`` (RFC 3339), ``dryRun`` (boolean) and the non-negative integers
+  ``blobsDeleted``, ``manifestsDeleted``, ``bytesFreed``, ``uploadsPurged``, ``blobsMarked``.
+- ``wharf.quota_refused`` (:data:`QUOTA_REFUSED`): a push was refused for a quota.
+  ``target.repository`` is the repository, ``target.message`` (1 to
+  :data:`MAX_MESSAGE` characters) what the client was told, ``actor.name`` who pushed.
+
+A ``summary`` or ``message`` on any other action, or an extension event without its field,
+is invalid; so is a ``repository`` on ``wharf.gc``. An Index that predates an extension
+action answers the envelope as invalid, and the registry sets those events aside as dead
+letters without holding back the others.
+
 Sizes (``target.size``, ``target.length`` and each reference's ``size``) are integers in
 ``[0, 2**63)`` (:mod:`.descriptors`: OCI descriptors' ``size`` is an int64, image-spec
 "Descriptors"); anything else makes the envelope invalid.
@@ -56,6 +74,7 @@ from .digests import DIGEST_RE, Digest
 __all__ = [
     "ACCEPTED_EVENTS_MEDIA_TYPES",
     "ACTIONS",
+    "ALL_ACTIONS",
     "DELETE",
     "EVENTS_MEDIA_TYPE",
     "EVENTS_MEDIA_TYPE_V1",
@@ -67,10 +86,16 @@ __all__ = [
     "Descriptor",
     "Event",
     "EventsInvalid",
+    "GC",
+    "GcSummary",
+    "MAX_MESSAGE",
+    "QUOTA_REFUSED",
+    "WHARF_ACTIONS",
     "RequestRecord",
     "Source",
     "Target",
     "dump_envelope",
+    "is_wharf_action",
     "is_events_media_type",
     "load_envelope",
     "new_event",
@@ -81,7 +106,11 @@ EVENTS_MEDIA_TYPE_V1 = "application/vnd.docker.distribution.events.v1+json"
 ACCEPTED_EVENTS_MEDIA_TYPES = (EVENTS_MEDIA_TYPE_V1, EVENTS_MEDIA_TYPE)
 
 PUSH, PULL, DELETE, MOUNT = "push", "pull", "delete", "mount"
-ACTIONS = (PUSH, PULL, DELETE, MOUNT)
+ACTIONS = (PUSH, PULL, DELETE, MOUNT)  # the reference registry's: what endpoints receive
+GC, QUOTA_REFUSED = "wharf.gc", "wharf.quota_refused"
+WHARF_ACTIONS = (GC, QUOTA_REFUSED)  # Wharf's extension actions: for the Index only
+ALL_ACTIONS = ACTIONS + WHARF_ACTIONS
+MAX_MESSAGE = 1024  # longest ``target.message`` of a quota refusal
 
 # The most pulls one aggregated ``pull`` event may stand for (Wharf's ``count``): far above
 # what one registry process serves in a flush interval, far below the Index's int64 counters.
@@ -94,6 +123,56 @@ class EventsInvalid(ValueError):
     def __init__(self, messages: Any) -> None:
         self.messages = messages
         super().__init__(f"invalid events envelope: {messages}")
+
+
+def is_wharf_action(action: str) -> bool:
+    """Tell whether ``action`` is one of Wharf's extension actions (never sent to endpoints)."""
+    return action in WHARF_ACTIONS
+
+
+@dataclass(frozen=True)
+class GcSummary:
+    """What one garbage collection run did (the ``summary`` of a ``wharf.gc`` target).
+
+    Times are timezone-aware; counts are integers from 0 to 2**63 - 1. ValueError otherwise.
+    """
+
+    started_at: datetime
+    finished_at: datetime
+    dry_run: bool
+    blobs_deleted: int
+    manifests_deleted: int
+    bytes_freed: int
+    uploads_purged: int
+    blobs_marked: int
+
+    COUNTS = ("blobs_deleted", "manifests_deleted", "bytes_freed", "uploads_purged", "blobs_marked")
+
+    def __post_init__(self) -> None:
+        for name in ("started_at", "finished_at"):
+            value = getattr(self, name)
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                raise ValueError(f"{name} must be a timezone-aware datetime")
+        if type(self.dry_run) is not bool:
+            raise ValueError("dry_run must be a boolean")
+        for name in self.COUNTS:
+            value = getattr(self, name)
+            if type(value) is not int or not 0 <= value <= MAX_SIZE:
+                raise ValueError(f"{name} must be an integer from 0 to 2**63 - 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary with snake_case keys and RFC 3339 times (for JSON records)."""
+        return {
+            "started_at": _rfc3339(self.started_at),
+            "finished_at": _rfc3339(self.finished_at),
+            "dry_run": self.dry_run,
+            **{name: getattr(self, name) for name in self.COUNTS},
+        }
+
+
+def _rfc3339(value: datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 @dataclass(frozen=True)
@@ -122,6 +201,8 @@ class Target:
     length: int | None = None
     from_repository: str = ""
     references: tuple[Descriptor, ...] = ()
+    summary: GcSummary | None = None  # wharf.gc only
+    message: str = ""  # wharf.quota_refused only
 
     def __post_init__(self) -> None:
         if isinstance(self.digest, Digest):
@@ -176,9 +257,11 @@ class Event:
     def __post_init__(self) -> None:
         if self.timestamp.tzinfo is None:
             raise ValueError("event timestamps must be timezone-aware (RFC 3339)")
-        if self.action not in ACTIONS:
+        if self.action not in ALL_ACTIONS:
             raise ValueError(f"unknown event action: {self.action!r}")
-        problem = _count_problem(self.action, self.count)
+        problem = _count_problem(self.action, self.count) or _target_problem(
+            self.action, self.target
+        )
         if problem:
             raise ValueError(problem)
 
@@ -192,6 +275,25 @@ def _count_problem(action: str, count: object) -> str | None:
     return None
 
 
+def _target_problem(action: str, target: Target) -> str | None:
+    """Return why ``target`` does not fit an ``action`` event (extension fields), or None."""
+    if action == GC:
+        if target.summary is None:
+            return "a wharf.gc event needs target.summary"
+        if target.repository:
+            return "a wharf.gc event names no repository"
+    elif target.summary is not None:
+        return "only wharf.gc events carry target.summary"
+    elif not target.repository:
+        return "target.repository is required"
+    if action == QUOTA_REFUSED:
+        if not 1 <= len(target.message) <= MAX_MESSAGE:
+            return f"a wharf.quota_refused event needs target.message (1 to {MAX_MESSAGE} chars)"
+    elif target.message:
+        return "only wharf.quota_refused events carry target.message"
+    return None
+
+
 def new_event(
     action: str,
     target: Target,
@@ -201,7 +303,8 @@ def new_event(
 ) -> Event:
     """Return an Event with a fresh uuid4 id and the current UTC time.
 
-    Raises ValueError for an action outside :data:`ACTIONS`.
+    Raises ValueError for an action outside :data:`ALL_ACTIONS` or a target that does not
+    fit it (see the module docstring).
     """
     return Event(
         str(uuid.uuid4()),
@@ -228,11 +331,24 @@ class _RFC3339(fields.AwareDateTime):
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+class _StrictBoolean(fields.Boolean):
+    """A JSON boolean only (marshmallow's Boolean also takes 1, "yes", "on"...)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if type(value) is not bool:
+            raise ValidationError("must be a boolean")
+        return value
+
+
 SIZE = Range(min=0, max=MAX_SIZE, error="sizes are integers from 0 to 2**63 - 1")
 
 
 def _str(data_key: str | None = None) -> fields.String:
     return fields.String(data_key=data_key, load_default="")
+
+
+def _count(data_key: str) -> fields.Integer:
+    return fields.Integer(data_key=data_key, required=True, strict=True, validate=SIZE)
 
 
 def _schemas(unknown: str) -> Schema:
@@ -253,22 +369,44 @@ def _schemas(unknown: str) -> Schema:
         def make(self, data: dict, **_: Any) -> Descriptor:
             return Descriptor(**data)
 
+    class GcSummarySchema(Base):
+        started_at = _RFC3339(data_key="startedAt", required=True, format="iso")
+        finished_at = _RFC3339(data_key="finishedAt", required=True, format="iso")
+        dry_run = _StrictBoolean(data_key="dryRun", required=True)
+        blobs_deleted = _count("blobsDeleted")
+        manifests_deleted = _count("manifestsDeleted")
+        bytes_freed = _count("bytesFreed")
+        uploads_purged = _count("uploadsPurged")
+        blobs_marked = _count("blobsMarked")
+
+        @post_load
+        def make(self, data: dict, **_: Any) -> GcSummary:
+            return GcSummary(**data)
+
     class TargetSchema(Base):
         media_type = _str("mediaType")
         digest = fields.String(load_default="", validate=Regexp(rf"(?:{DIGEST_RE.pattern})?\Z"))
         size = fields.Integer(load_default=None, strict=True, validate=SIZE)
         length = fields.Integer(load_default=None, strict=True, validate=SIZE)
-        repository = fields.String(required=True, validate=Length(min=1))
+        repository = _str()  # required but for wharf.gc: EventSchema.check_target
         url = _str()
         tag = _str()
         from_repository = _str("fromRepository")
         references = fields.List(
             fields.Nested(DescriptorSchema, unknown=unknown), load_default=list
         )
+        summary = fields.Nested(GcSummarySchema, unknown=unknown, load_default=None)
+        message = fields.String(load_default="", validate=Length(max=MAX_MESSAGE))
 
         @post_dump
         def omit_empty(self, data: dict, **_: Any) -> dict:
-            return {k: v for k, v in data.items() if v not in ("", None, []) or k == "repository"}
+            """Drop empty fields; ``repository`` stays (a repository delete has only it), but
+            for a wharf.gc target, which has none."""
+            return {
+                k: v
+                for k, v in data.items()
+                if v not in ("", None, []) or (k == "repository" and "summary" not in data)
+            }
 
         @post_load
         def make(self, data: dict, **_: Any) -> Target:
@@ -305,7 +443,7 @@ def _schemas(unknown: str) -> Schema:
     class EventSchema(Base):
         id = fields.String(required=True, validate=Length(min=1))
         timestamp = _RFC3339(required=True, format="iso")
-        action = fields.String(required=True, validate=OneOf(ACTIONS))
+        action = fields.String(required=True, validate=OneOf(ALL_ACTIONS))
         target = fields.Nested(TargetSchema, unknown=unknown, required=True)
         request = nested(RequestSchema, RequestRecord)
         actor = nested(ActorSchema, Actor)
@@ -317,6 +455,13 @@ def _schemas(unknown: str) -> Schema:
             problem = _count_problem(data.get("action", ""), data.get("count", 1))
             if problem:
                 raise ValidationError(problem, "count")
+
+        @validates_schema
+        def check_target(self, data: dict, **_: Any) -> None:
+            if "target" in data and data.get("action") in ALL_ACTIONS:
+                problem = _target_problem(data["action"], data["target"])
+                if problem:
+                    raise ValidationError(problem, "target")
 
         @post_dump
         def omit_single_count(self, data: dict, **_: Any) -> dict:

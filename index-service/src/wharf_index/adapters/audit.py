@@ -5,12 +5,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
 from psycopg2.extras import Json
 
-from ..domain.records import AuditEntry
+from ..domain.records import AuditEntry, AuditRecord
 from .base import Store
 
 _COLUMNS = "id, at, actor_name, action, target_type, target, detail"
+_EVERY_COLUMN = (
+    "id, at, actor_id, actor_name, action, target_type, target, namespace_id, repository_id,"
+    " detail, request_id, remote_addr"
+)
 
 
 class PgAuditStore(Store):
@@ -64,3 +71,28 @@ class PgAuditStore(Store):
             {"ns": namespace_id, "actor": actor_id, "before": before_id, "limit": limit},
         )
         return [AuditEntry(*row) for row in rows]
+
+    def export(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actions: Sequence[str] = (),
+        batch: int = 1000,
+    ) -> Iterator[AuditRecord]:
+        """Yield the entries with ``since <= at < until`` (and an action of ``actions`` when
+        given), oldest first (by id), through a server-side cursor fetching ``batch`` rows at a
+        time: the log is never held in memory. Needs an open transaction (``with uow``) for as
+        long as the iteration lasts."""
+        with self.conn.cursor(name="wharf_audit_export") as cur:
+            cur.itersize = batch
+            cur.execute(
+                f"SELECT {_EVERY_COLUMN} FROM audit_log"
+                " WHERE (%(since)s::timestamptz IS NULL OR at >= %(since)s)"
+                " AND (%(until)s::timestamptz IS NULL OR at < %(until)s)"
+                " AND (cardinality(%(actions)s::text[]) = 0 OR action = ANY(%(actions)s))"
+                " ORDER BY id",
+                {"since": since, "until": until, "actions": list(actions)},
+            )
+            for row in cur:
+                yield AuditRecord(*row)

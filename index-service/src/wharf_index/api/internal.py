@@ -19,7 +19,9 @@ other types 415): the notification envelope; 200 ``{"accepted": n, "duplicates":
 serve) are acknowledged and never applied, a replay of one is a duplicate; a malformed
 envelope (bad names, digests, sizes outside [0, 2**63)) -> 400 ``EVENTS_INVALID`` naming
 the event and field, and nothing applied (the registry then sends its events one by one and
-sets aside only the malformed ones). services/events.py describes the effects.
+sets aside only the malformed ones). Wharf's extension events (``wharf.gc``,
+``wharf.quota_refused``) are accepted here and become audit rows; an empty envelope applies
+nothing (a registry's readiness check). services/events.py describes the effects.
 
 ``POST /internal/v1/catalog/pullable`` ``{"token": "...", "names": [...]}`` -> 200
 ``{"names": [...]}``: which of ``names`` (up to 1000 repository names of the registry's

@@ -113,6 +113,24 @@ class AuditEntry:
     detail: dict
 
 
+@dataclass(frozen=True)
+class AuditRecord:
+    """Every column of one audit row, as ``wharf-index audit export`` writes it."""
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    action: str
+    target_type: str
+    target: str
+    namespace_id: int | None
+    repository_id: int | None
+    detail: dict
+    request_id: str
+    remote_addr: str
+
+
 # -- the token authority's bookkeeping ------------------------------------------------------
 
 

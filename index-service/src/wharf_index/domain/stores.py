@@ -21,6 +21,7 @@ domain/repository_stores.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -36,6 +37,7 @@ from .model import (
 )
 from .records import (
     AuditEntry,
+    AuditRecord,
     CredentialState,
     IssuanceLookup,
     IssuedToken,
@@ -59,6 +61,7 @@ class UserStore(Protocol):
         is_admin: bool = False,
     ) -> User | None: ...
     def create_robot(self, username: str, owner_namespace_id: int) -> User | None: ...
+    def find(self, username: str) -> User | None: ...
     def get(self, username: str) -> User: ...
     def by_id(self, user_id: int) -> User: ...
     def email_taken(self, email: str) -> bool: ...
@@ -327,6 +330,17 @@ class AuditStore(Protocol):
         limit: int = 100,
     ) -> list[AuditEntry]:
         """Newest first; ``before_id`` continues after the last entry seen."""
+
+    def export(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        actions: Sequence[str] = (),
+        batch: int = 1000,
+    ) -> Iterator[AuditRecord]:
+        """Entries with ``since <= at < until`` (of ``actions`` when given), oldest first,
+        streamed (never all in memory); inside ``with uow`` for the whole iteration."""
 
 
 class PullCountStore(Protocol):

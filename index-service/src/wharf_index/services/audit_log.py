@@ -1,12 +1,18 @@
 """Read the audit log: administrators see every entry, other users their own actions.
 
-(services/audit.py writes entries; this module lists them, newest first, keys ``(id,)``.)
+(services/audit.py writes entries; this module lists them, newest first, keys ``(id,)``,
+and exports them, oldest first, for ``wharf-index audit export``.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
 from ..domain import errors
 from ..domain.model import Principal
+from ..domain.records import AuditRecord
 from .paging import Page, take
 from .unit_of_work import UnitOfWork
 
@@ -40,3 +46,40 @@ def list_entries(
             limit=limit + 1,
         )
     return take(rows, limit, lambda e: (e.id,))
+
+
+def export(
+    uow: UnitOfWork,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actions: Sequence[str] = (),
+    batch: int = 1000,
+) -> Iterator[AuditRecord]:
+    """Yield every entry with ``since <= at < until`` (of ``actions`` when given), oldest
+    first, ``batch`` rows fetched at a time, in one transaction (one snapshot: entries
+    written meanwhile are not included). Raises ValueInvalid when ``until`` is not after
+    ``since``. The operator's command: no principal, no filtering by reader."""
+    if since is not None and until is not None and until <= since:
+        raise errors.ValueInvalid("until", "--until must be later than --since")
+    with uow:
+        yield from uow.audit.export(since=since, until=until, actions=actions, batch=batch)
+
+
+def export_line(record: AuditRecord) -> dict[str, Any]:
+    """The JSON object of one exported entry (``at`` in RFC 3339, UTC)."""
+    at = record.at.isoformat()
+    return {
+        "id": record.id,
+        "at": at[:-6] + "Z" if at.endswith("+00:00") else at,
+        "actor_id": record.actor_id,
+        "actor": record.actor_name,
+        "action": record.action,
+        "target_type": record.target_type,
+        "target": record.target,
+        "namespace_id": record.namespace_id,
+        "repository_id": record.repository_id,
+        "detail": record.detail,
+        "request_id": record.request_id,
+        "remote_addr": record.remote_addr,
+    }

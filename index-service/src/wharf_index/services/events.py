@@ -49,6 +49,19 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
   queues ``tag_deleted``, so does the delete of a manifest for each tag it took along, a
   repository deleted here queues ``repository_deleted``; all in the
   envelope's transaction, so a failed envelope or a duplicate event queues nothing.
+- Audit (services/audit.py, the ``audit_log`` table), in the envelope's transaction: a
+  manifest push writes ``repository.push`` (target ``name:tag``, or ``name@digest`` for a
+  push by digest; detail: digest, media type, size, registry, event id), a tag delete
+  ``tag.delete`` (``name:tag``) and a manifest delete ``manifest.delete`` (``name@digest``;
+  detail: ``{"by": "registry"}``, the registry, the tags it took along). The actor is the
+  event's ``actor.name`` when that is a user of this Index (its id and name), otherwise none
+  (an anonymous or htpasswd user of the registry: the name is kept in ``detail.actor``).
+- Wharf's extension events (wharf_protocol.events, ``WHARF_ACTIONS``) are audit rows only:
+  ``wharf.gc`` writes ``registry.gc`` (target: the registry; detail: the run's summary,
+  snake_case keys) and is never refused (it concerns the whole registry);
+  ``wharf.quota_refused`` writes ``quota.refused`` (target: the repository, its namespace and
+  record when they exist; detail: the message, the registry) and follows the namespace rule
+  above like any repository event.
 - Unknown repositories: a push creates the repository when its namespace exists (with the
   namespace's default visibility, audited as the system); events for names without a
   namespace component or for unknown namespaces, and non-push events for unknown
@@ -72,8 +85,10 @@ from wharf_protocol.descriptors import MAX_SIZE
 from wharf_protocol.digests import Digest, DigestInvalid
 from wharf_protocol.events import (
     DELETE,
+    GC,
     PULL,
     PUSH,
+    QUOTA_REFUSED,
     Event,
     EventsInvalid,
     load_envelope,
@@ -110,7 +125,7 @@ def parse(body: bytes) -> list[Event]:
     events = load_envelope(body)
     problems = {}
     for index, event in enumerate(events):
-        problem = _problem(event.target)
+        problem = None if event.action == GC else _problem(event.target)
         if problem:
             problems[index] = {"target": problem}
     if problems:
@@ -190,6 +205,8 @@ def _count_for_limits(uow: UnitOfWork, event: Event, pulls: Counter) -> None:
 
 
 def _refusal(registry: Registry, event: Event) -> str | None:
+    if event.action == GC:
+        return None  # about the registry as a whole, no namespace
     namespace = protocol_names.namespace_of(event.target.repository)
     if policy.registry_serves(registry.namespaces, namespace):
         return None
@@ -206,6 +223,12 @@ def _is_manifest(event: Event) -> bool:
 
 def _apply(uow: UnitOfWork, registry: Registry, event: Event) -> None:
     target = event.target
+    if event.action == GC:
+        _audit(uow, event, "registry.gc", "registry", registry.name, detail=_gc_detail(event))
+        return
+    if event.action == QUOTA_REFUSED:
+        _quota_refused(uow, registry, event)
+        return
     if event.action == DELETE and not target.digest and not target.tag:
         _repository_deleted(uow, registry, event)
         return
@@ -235,9 +258,77 @@ def _apply(uow: UnitOfWork, registry: Registry, event: Event) -> None:
     elif target.tag:
         if uow.content.delete_tag(repository.id, target.tag, registry_id=registry.id):
             _tags_deleted(uow, registry, repository, event, [target.tag])
+        _audit(
+            uow,
+            event,
+            "tag.delete",
+            "tag",
+            f"{repository.full_name}:{target.tag}",
+            repository=repository,
+            detail={"by": "registry", "registry": registry.name},
+        )
     else:
         tags = uow.content.delete_manifest(repository.id, target.digest, registry_id=registry.id)
         _tags_deleted(uow, registry, repository, event, tags or [])
+        _audit(
+            uow,
+            event,
+            "manifest.delete",
+            "manifest",
+            f"{repository.full_name}@{target.digest}",
+            repository=repository,
+            detail={"by": "registry", "registry": registry.name, "tags": sorted(tags or [])},
+        )
+
+
+def _audit(
+    uow: UnitOfWork,
+    event: Event,
+    action: str,
+    target_type: str,
+    target: str,
+    *,
+    repository: Repository | None = None,
+    namespace_id: int | None = None,
+    detail: dict,
+) -> None:
+    """Append the audit row of ``event`` (see the module doc for the actor)."""
+    name = event.actor.name
+    user = uow.users.find(name) if name and name != SYSTEM.name else None
+    if user is None and name:
+        detail = {**detail, "actor": name}
+    uow.audit.record(
+        action,
+        actor_id=user.id if user is not None else None,
+        actor_name=user.username if user is not None else "",
+        target_type=target_type,
+        target=target,
+        namespace_id=repository.namespace_id if repository is not None else namespace_id,
+        repository_id=repository.id if repository is not None else None,
+        detail={**detail, "event": event.id},
+        request_id=event.request.id[:200],
+    )
+
+
+def _gc_detail(event: Event) -> dict:
+    summary = event.target.summary
+    return summary.to_dict() if summary is not None else {}
+
+
+def _quota_refused(uow: UnitOfWork, registry: Registry, event: Event) -> None:
+    name = event.target.repository
+    repository = uow.repositories.find(name)
+    namespace = None if repository else uow.namespaces.find(name.partition("/")[0])
+    _audit(
+        uow,
+        event,
+        "quota.refused",
+        "repository",
+        name,
+        repository=repository,
+        namespace_id=namespace.id if namespace is not None else None,
+        detail={"message": event.target.message, "registry": registry.name},
+    )
 
 
 def _tags_deleted(
@@ -322,6 +413,22 @@ def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, ev
         )
     uow.registries.hold(repository.id, registry.id)
     uow.content.count_push(repository.id)
+    _audit(
+        uow,
+        event,
+        "repository.push",
+        "repository",
+        f"{repository.full_name}:{target.tag}"
+        if target.tag
+        else f"{repository.full_name}@{target.digest}",
+        repository=repository,
+        detail={
+            "digest": target.digest,
+            "media_type": target.media_type,
+            "size": size,
+            "registry": registry.name,
+        },
+    )
     if target.tag:
         webhook_events.tag_pushed(
             uow,

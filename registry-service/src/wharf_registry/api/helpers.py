@@ -17,6 +17,7 @@ from ..content import Content
 from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
 from ..events import Delivery, Emitter, PullCounter
+from ..readiness import Readiness
 from ..settings import Settings
 from .quota import QuotaLedger, admission
 
@@ -33,6 +34,7 @@ class Services:
     pulls: PullCounter | None = None  # pull events -> outbox in the background, likewise
     pull_meter: PullMeter = field(default_factory=PullMeter)  # tokens' pull limits
     quotas: QuotaLedger = field(default_factory=QuotaLedger)  # bytes accepted per token
+    readiness: Readiness | None = None  # GET /readyz
 
 
 def services() -> Services:

@@ -11,6 +11,10 @@ per-process instance id).
 ``pull`` events go to ``pulls`` when given (the :class:`~.pull_counter.PullCounter`: counted
 in memory, written to the outbox in the background), every other event to ``sink`` (the
 durable outbox, written before the request is answered).
+
+Wharf's extension events (``wharf.*``, :meth:`Emitter.emit_wharf`; built by
+:mod:`.wharf_events`) are for the Index only: written when ``to_index`` (the Index is a
+consumer of the sink), dropped otherwise, and never delivered to notification endpoints.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from wharf_protocol.events import (
 )
 
 from .sinks import EventSink
+from .wharf_events import wharf_event
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +49,28 @@ class Emitter:
         source_addr: str = "",
         instance_id: str | None = None,
         pulls: EventSink | None = None,
+        to_index: bool = False,
     ) -> None:
         self.sink = sink
         self.pulls = pulls or sink
+        self.to_index = to_index
         self.source = Source(addr=source_addr, instance_id=instance_id or str(uuid.uuid4()))
+
+    def emit_wharf(
+        self,
+        action: str,
+        target: Target,
+        actor: str = "",
+        request: RequestRecord | None = None,
+    ) -> Event | None:
+        """Write one of Wharf's extension events when the Index consumes the sink (else drop
+        it: no other consumer takes them); return it or None. The sink's errors propagate."""
+        if not self.to_index:
+            return None
+        event = wharf_event(action, target, actor=actor, request=request, source=self.source)
+        self.sink.write([event])
+        logger.debug("event %s %s %s", event.id, action, target.repository)
+        return event
 
     def emit(
         self,

@@ -17,7 +17,11 @@ notifications/http.go, endpoint.go, sinks.go), with the outbox's durability:
   and each retry waits ``backoff``; a success resets the count;
 - events whose action or target media type the endpoint ignores (``ignore.actions``,
   ``ignore.mediatypes`` and ``ignoredmediatypes``) are not sent and count as delivered;
-  a batch of only ignored events sends nothing.
+  a batch of only ignored events sends nothing;
+- Wharf's extension events (``wharf.gc``, ``wharf.quota_refused``:
+  :data:`~wharf_protocol.events.WHARF_ACTIONS`, for the Index's audit log) are never sent,
+  whatever the configuration: an endpoint speaks distribution's envelope, whose actions are
+  push, pull, delete and mount only. They count as delivered, like ignored events.
 
 Unlike distribution, nothing is dropped: its queue is in memory (lost on restart, unbounded
 while an endpoint is down); here undelivered events stay in the outbox in storage, so a long
@@ -35,7 +39,7 @@ import time
 from typing import TYPE_CHECKING
 
 import requests
-from wharf_protocol.events import EVENTS_MEDIA_TYPE, dump_envelope
+from wharf_protocol.events import EVENTS_MEDIA_TYPE, dump_envelope, is_wharf_action
 
 from ..endpoints_config import EndpointConfig
 from ..storage.base import StorageError
@@ -79,7 +83,8 @@ class EndpointConsumer:
             event
             for _, batch in loaded
             for event in batch
-            if not self.config.ignores(event.action, event.target.media_type)
+            if not is_wharf_action(event.action)
+            and not self.config.ignores(event.action, event.target.media_type)
         ]
         if not events:
             return
