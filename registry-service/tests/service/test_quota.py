@@ -7,6 +7,7 @@ them against its published keys), with a ``wharf`` policy claim.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -192,3 +193,20 @@ def test_a_refusal_is_counted_in_the_metrics(pusher, app):
     denied(finish(pusher(100, 100), "team/app", b"y"), "quota exceeded: 101 B of 100 B used")
     assert finish(pusher(100, 0), "team/app", b"z").status_code == 201
     assert value(scrape(app.test_client()), name) - before == 1
+
+
+def test_a_refusal_is_recorded_for_the_index_audit_log(
+    make_client, settings, driver, sink, index, oci
+):
+    recording = dataclasses.replace(settings, notifications_enabled=True)
+    app = make_client(recording, driver=driver, sink=sink, index=index.client()).application
+    token, _ = index.issuer.issue(
+        "alice", NAME, scopes(*PUSH), 300, policy=Policy(quotas={"team": NamespaceQuota(10, 10)})
+    )
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    denied(finish(type(oci)(client), "team/app", b"x"), "quota exceeded: 11 B of 10 B used")
+    [event] = [e for e in sink.events if e.action == "wharf.quota_refused"]
+    assert event.target.repository == "team/app"
+    assert event.target.message == "quota exceeded: 11 B of 10 B used"
+    assert event.actor.name == "alice"

@@ -46,6 +46,7 @@ from wharf_protocol.sizes import format_size
 
 from .. import metrics
 from ..auth.base import Identity
+from ..events.wharf_events import record_quota_refusal
 
 __all__ = ["QuotaExceeded", "QuotaLedger", "admission", "check_quota"]
 
@@ -107,8 +108,9 @@ def check_quota(ledger: QuotaLedger, identity: Identity, name: str, size: int) -
     token = getattr(identity, "token_id", "") or f"subject:{identity.name}"
     try:
         ledger.take((token, namespace), quota.used, quota.limit, size)
-    except QuotaExceeded:
+    except QuotaExceeded as refused:
         metrics.quota_refused(namespace)
+        record_quota_refusal(name, identity.name, str(refused))  # the Index's audit log
         raise
 
 
