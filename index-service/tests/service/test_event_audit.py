@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from wharf_index.domain.model import SYSTEM
 from wharf_protocol import mediatypes
 from wharf_protocol.client import RegistryCredentialRejected
 from wharf_protocol.events import (
@@ -237,3 +238,10 @@ def test_a_registrys_ping_is_an_empty_envelope_applying_nothing(
     assert sql("SELECT count(*) FROM processed_events") == [(0,)]
     with pytest.raises(RegistryCredentialRejected):
         make_index_client(REGISTRY, "not-the-credential").ping()
+
+
+def test_a_tag_delete_the_index_asked_for_is_not_audited_twice(index_client, app_repo, sql):
+    index_client.post_events([push(tag="gone")])
+    # The Index's own deletion (API, retention) audits itself; its token's subject is SYSTEM.
+    index_client.post_events([replace(event("delete", tag="gone"), actor=Actor(SYSTEM.name))])
+    assert sql(AUDIT, ("tag.delete",)) == []

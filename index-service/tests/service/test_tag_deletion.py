@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from wharf_index.context import EXTENSION
+from wharf_index.domain.model import SYSTEM
 from wharf_index.services import access_tokens, events, repositories, tag_rules, webhooks
 from wharf_index.services.webhooks import Owner
 from wharf_protocol.events import Actor, Target, new_event
@@ -154,7 +155,7 @@ def test_the_registry_event_arriving_first_leaves_one_delivery_and_the_audit(
 
     def delete_then_event(reg, name, tag, token):
         done = delete(reg, name, tag, token)
-        gone = new_event("delete", Target("", "", None, name, tag=tag), actor=Actor("x"))
+        gone = new_event("delete", Target("", "", None, name, tag=tag), actor=Actor(SYSTEM.name))
         events.ingest(uow, registry[0], [gone])  # the event overtakes the Index's removal
         return done
 

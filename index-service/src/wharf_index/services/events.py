@@ -52,7 +52,9 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
 - Audit (services/audit.py, the ``audit_log`` table), in the envelope's transaction: a
   manifest push writes ``repository.push`` (target ``name:tag``, or ``name@digest`` for a
   push by digest; detail: digest, media type, size, registry, event id), a tag delete
-  ``tag.delete`` (``name:tag``) and a manifest delete ``manifest.delete`` (``name@digest``;
+  ``tag.delete`` (``name:tag``; not for a deletion the Index asked for with its own token,
+  through its API or retention: that one is audited there, once, with its cause) and a
+  manifest delete ``manifest.delete`` (``name@digest``;
   detail: ``{"by": "registry"}``, the registry, the tags it took along). The actor is the
   event's ``actor.name`` when that is a user of this Index (its id and name), otherwise none
   (an anonymous or htpasswd user of the registry: the name is kept in ``detail.actor``).
@@ -258,15 +260,18 @@ def _apply(uow: UnitOfWork, registry: Registry, event: Event) -> None:
     elif target.tag:
         if uow.content.delete_tag(repository.id, target.tag, registry_id=registry.id):
             _tags_deleted(uow, registry, repository, event, [target.tag])
-        _audit(
-            uow,
-            event,
-            "tag.delete",
-            "tag",
-            f"{repository.full_name}:{target.tag}",
-            repository=repository,
-            detail={"by": "registry", "registry": registry.name},
-        )
+        # A deletion the Index asked for (its API, retention: tokens whose subject is the
+        # Index itself) is audited there, once, with its cause.
+        if event.actor.name != SYSTEM.name:
+            _audit(
+                uow,
+                event,
+                "tag.delete",
+                "tag",
+                f"{repository.full_name}:{target.tag}",
+                repository=repository,
+                detail={"by": "registry", "registry": registry.name},
+            )
     else:
         tags = uow.content.delete_manifest(repository.id, target.digest, registry_id=registry.id)
         _tags_deleted(uow, registry, repository, event, tags or [])
