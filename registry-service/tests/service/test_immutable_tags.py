@@ -8,7 +8,6 @@ import json
 import time
 
 import pytest
-from conftest import OCI
 from fake_index import KEY, NAME, REALM, bearer, scopes
 from wharf_protocol.keys import KeySet
 from wharf_protocol.policy import Policy, RepositoryPolicy
@@ -107,9 +106,9 @@ def test_patterns_of_another_repository_do_not_apply(client, oci):
     assert client.delete(f"/v2/{REPO}/manifests/v1").status_code == 202
 
 
-def test_without_a_token_nothing_is_immutable():
+def test_without_a_token_nothing_is_immutable(oci):
     client = create_app(Settings(storage_driver="inmemory")).test_client()  # auth none
-    oci = OCI(client)
+    oci = type(oci)(client)
     oci.push_image(REPO, "v1")
     oci.push_image(REPO, "v1", layers=(b"two",))
     assert client.delete(f"/v2/{REPO}/manifests/v1").status_code == 202
