@@ -165,3 +165,28 @@ def test_org_robots_and_robot_rules(uow, alice):
         uow, alice, "acme+deploy", "second", ["acme/app:pull"]
     )
     assert authentication.authenticate(uow, "acme+deploy", second).user.id == robot.id
+
+
+def test_namespace_owners_delete_robots_with_their_tokens(uow, alice, db_url):
+    robot, token = access_tokens.create_robot(uow, alice, "alice", "ci", ["alice/app:pull"])
+    bob = authentication.authenticate(uow, "bob", PASSWORD)
+    with pytest.raises(errors.UserNotFound):  # not his robot: as if there were none
+        access_tokens.delete_robot(uow, bob, "alice+ci")
+    with pytest.raises(errors.UserNotFound):  # a person is no robot
+        access_tokens.delete_robot(uow, alice, "bob")
+    from_token = authentication.authenticate(
+        uow, "alice", access_tokens.create_access_token(uow, alice, "t", ["*:*"])[1]
+    )
+    with pytest.raises(errors.PermissionDenied):
+        access_tokens.delete_robot(uow, from_token, "alice+ci")
+
+    access_tokens.delete_robot(uow, alice, "alice+ci")
+
+    assert access_tokens.list_robots(uow, alice, "alice") == []
+    with pytest.raises(errors.AuthenticationFailed):
+        authentication.authenticate(uow, "alice+ci", token)
+    assert _sql(db_url, "SELECT count(*) FROM access_tokens WHERE user_id = %s", (robot.id,)) == [
+        (0,)
+    ]
+    logged = _sql(db_url, "SELECT action FROM audit_log WHERE target = 'alice+ci' ORDER BY id")
+    assert ("robot.delete",) in logged

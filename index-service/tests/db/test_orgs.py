@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from wharf_index.domain import errors, policy
-from wharf_index.domain.model import SYSTEM, Principal
+from wharf_index.domain.model import ANONYMOUS, SYSTEM, Principal
 from wharf_index.services import authentication, orgs, repositories
 
 from tests.conftest import PASSWORD
@@ -125,3 +125,24 @@ def test_org_admin_principal_can_act(uow, acme):
     orgs.add_team_member(uow, "acme", "devs", "carol", actor=alice)
     assert [m.username for m in orgs.list_members(uow, "acme")] == ["alice", "carol"]
     assert isinstance(alice, Principal)
+
+
+def test_who_sees_members_and_memberships(uow, acme):
+    alice, bob, carol = (login(uow, name) for name in ("alice", "bob", "carol"))
+    orgs.create_org(uow, "beta", owner="carol")
+    orgs.add_member(uow, "acme", "bob", actor=alice)
+    admin = SYSTEM
+
+    assert [m.username for m in orgs.visible_members(uow, "acme", bob)] == ["alice", "bob"]
+    assert orgs.visible_members(uow, "acme", carol) is None
+    assert orgs.visible_members(uow, "acme", ANONYMOUS) is None
+    assert orgs.memberships(uow, "alice", alice) == ["acme"]
+    assert orgs.memberships(uow, "alice", bob) == ["acme"]  # shared with bob
+    assert orgs.memberships(uow, "carol", bob) == []  # beta is not bob's
+    assert orgs.memberships(uow, "carol", admin) == ["beta"]
+    assert orgs.memberships(uow, "alice", ANONYMOUS) == []
+    orgs.owned_org(uow, "acme", alice)
+    with pytest.raises(errors.PermissionDenied):
+        orgs.owned_org(uow, "acme", bob)
+    with pytest.raises(errors.OrganisationNotFound):
+        orgs.owned_org(uow, "ghost", alice)

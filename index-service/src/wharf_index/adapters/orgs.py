@@ -102,6 +102,15 @@ class PgOrgStore(Store):
         )
         return [row[0] for row in rows]
 
+    def names_of_member(self, user_id: int) -> list[str]:
+        """Names of the organisations ``user_id`` belongs to, by name."""
+        rows = self._all(
+            "SELECT n.name FROM org_members m JOIN organisations o ON o.id = m.org_id"
+            " JOIN namespaces n ON n.id = o.namespace_id WHERE m.user_id = %s ORDER BY n.name",
+            (user_id,),
+        )
+        return [row[0] for row in rows]
+
     # -- teams ----------------------------------------------------------------------------
 
     def create_team(

@@ -183,6 +183,24 @@ def list_robots(uow: UnitOfWork, principal: Principal, namespace: str) -> list[U
         return uow.users.robots_of(owner.id)
 
 
+def delete_robot(uow: UnitOfWork, principal: Principal, robot: str) -> None:
+    """Delete robot ``robot`` with its tokens (owners of its namespace, administrators).
+
+    Tokens cannot delete robots. UserNotFound for anything but a robot the caller manages.
+    """
+    if principal.scopes is not None:
+        raise errors.PermissionDenied("sign in with a password to delete robots")
+    with uow:
+        user = uow.users.get(robot)
+        if not user.is_robot:
+            raise errors.UserNotFound(robot)
+        owner = uow.namespaces.by_id(user.robot_owner_id)
+        if not policy.may_administer_namespace(principal, owner):
+            raise errors.UserNotFound(robot)
+        audit.record(uow, principal, "robot.delete", "user", robot, namespace_id=owner.id)
+        uow.users.delete(user.id)
+
+
 def list_tokens(
     uow: UnitOfWork, principal: Principal, username: str | None = None
 ) -> list[AccessToken]:

@@ -79,6 +79,40 @@ def list_members(uow: UnitOfWork, name: str) -> list[OrgMember]:
         return uow.orgs.members(uow.orgs.get(name).id)
 
 
+def owned_org(uow: UnitOfWork, name: str, actor: Principal) -> Organisation:
+    """Return the organisation if ``actor`` owns it (or administers the Index).
+
+    Raises OrganisationNotFound, PermissionDenied (the rule every owners' change follows).
+    """
+    with uow:
+        return _owned_org(uow, name, actor)
+
+
+def visible_members(uow: UnitOfWork, name: str, viewer: Principal) -> list[OrgMember] | None:
+    """The members of organisation ``name`` if ``viewer`` may see them (its members and
+    administrators, as ``GET /api/v1/orgs/<org>/members``); None otherwise."""
+    members = list_members(uow, name)
+    if viewer.is_admin or any(
+        viewer.user is not None and m.user_id == viewer.user.id for m in members
+    ):
+        return members
+    return None
+
+
+def memberships(uow: UnitOfWork, username: str, viewer: Principal) -> list[str]:
+    """The organisations ``username`` belongs to that ``viewer`` may see the members of:
+    all of them for the user themself and administrators, else those ``viewer`` is in."""
+    with uow:
+        user = uow.users.get(username)
+        names = uow.orgs.names_of_member(user.id)
+        if viewer.is_admin or (viewer.user is not None and viewer.user.id == user.id):
+            return names
+        if viewer.user is None or viewer.user.id <= 0:
+            return []
+        mine = set(uow.orgs.names_of_member(viewer.user.id))
+    return [name for name in names if name in mine]
+
+
 def add_member(
     uow: UnitOfWork, org_name: str, username: str, *, owner: bool = False, actor: Principal = SYSTEM
 ) -> None:

@@ -3,7 +3,8 @@
 Every page works without JavaScript (``static/wharf.js`` only adds copy buttons); every
 asset ships in this package (no CDN), so the pages work on a network with no internet.
 Modules, one per surface: ``home`` (/), ``search`` (/search), ``signin`` (/signin,
-/signout); ``session`` (who is signed in, CSRF for forms), ``security`` (the headers every
+/signout), ``people`` (/u/<username>), ``orgs`` (/orgs/new, /orgs/<org> and its owners'
+pages); ``session`` (who is signed in, CSRF for forms), ``security`` (the headers every
 page carries), ``errors`` (HTML error pages), ``formatting`` (template filters).
 """
 
@@ -30,4 +31,4 @@ def init_app(app, context) -> None:  # noqa: ARG001 - the surface interface (app
     )
 
 
-from . import errors, home, search, security, signin  # noqa: E402,F401 - register the routes
+from . import errors, home, orgs, people, search, security, signin  # noqa: E402,F401 - register the routes
