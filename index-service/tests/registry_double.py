@@ -8,7 +8,13 @@ name) and grants what the endpoint needs (else 401, as a token-mode registry doe
 - ``GET /v2/_catalog?n=&last=`` (``registry:catalog:*``): every repository, paginated
   with a relative ``Link`` (``absolute_links``: an absolute one on another host);
 - ``GET /v2/<name>/tags/list?n=&last=`` (``pull``), 404 ``NAME_UNKNOWN`` when absent;
-- ``HEAD``/``GET /v2/<name>/manifests/<tag>`` (``pull``);
+- ``HEAD``/``GET /v2/<name>/manifests/<tag or digest>`` (``pull``), with the manifest's
+  own ``mediaType`` as Content-Type (``push`` keeps a manifest by tag and by digest,
+  ``push_manifest`` by digest only, as an index's children and referrers are pushed);
+- ``GET /v2/<name>/blobs/<digest>`` (``pull``): blobs given to ``push_blob``;
+- ``GET /v2/<name>/referrers/<digest>`` (``pull``): an OCI image index of the manifests
+  pushed with that ``subject`` (``artifactType``, else their config's media type), or
+  404 when ``referrers_api = False`` (a registry without that API);
 - ``DELETE /v2/<name>/manifests/<tag>`` (``delete``): forgets the tag, 202; 404
   ``MANIFEST_UNKNOWN`` when absent (end-9 by tag).
 
@@ -72,6 +78,9 @@ class FakeRegistry:
         self.url, self.verifier, self.audience = url.rstrip("/"), verifier, audience
         self.page_size, self.absolute_links = page_size, absolute_links
         self.repositories: dict[str, dict[str, bytes]] = {}
+        self.manifests: dict[str, dict[str, bytes]] = {}  # name -> digest -> body
+        self.blobs: dict[str, dict[str, bytes]] = {}  # name -> digest -> body
+        self.referrers_api = True
         self.down = False
         self.failing_deletes = False
         self.calls: list[tuple[str, str, object]] = []
@@ -82,6 +91,15 @@ class FakeRegistry:
 
     def push(self, name: str, tag: str, body: bytes) -> str:
         self.repositories.setdefault(name, {})[tag] = body
+        return self.push_manifest(name, body)
+
+    def push_manifest(self, name: str, body: bytes) -> str:
+        """Keep a manifest by digest only (no tag); return its digest."""
+        self.manifests.setdefault(name, {})[digest_of(body)] = body
+        return digest_of(body)
+
+    def push_blob(self, name: str, body: bytes) -> str:
+        self.blobs.setdefault(name, {})[digest_of(body)] = body
         return digest_of(body)
 
     # -- dispatch -----------------------------------------------------------------------------
@@ -106,13 +124,17 @@ class FakeRegistry:
         match = re.fullmatch(r"/v2/(.+)/manifests/([^/]+)", path)
         if match and request.method == "DELETE":
             return self._delete_tag(claims, *match.groups())
-        match = re.fullmatch(r"/v2/(.+)/(tags/list|manifests/([^/]+))", path)
+        match = re.fullmatch(r"/v2/(.+)/(tags/list|(manifests|blobs|referrers)/([^/]+))", path)
         if not match or not claims.allows("repository", match.group(1), "pull"):
             return 401, {}, '{"errors": [{"code": "UNAUTHORIZED"}]}'
-        name, kind, tag = match.groups()
+        name, kind, what, reference = match.groups()
         if kind == "tags/list":
             return self._tags(name, query)
-        return self._manifest(request.method, name, tag)
+        if what == "blobs":
+            return self._blob(name, reference)
+        if what == "referrers":
+            return self._referrers(name, reference)
+        return self._manifest(request.method, name, reference)
 
     def _delete(self, claims, name):
         if not claims.allows("repository", name, "delete"):
@@ -149,15 +171,43 @@ class FakeRegistry:
             return 404, {}, '{"errors": [{"code": "NAME_UNKNOWN"}]}'
         return self._page(f"/v2/{name}/tags/list", "tags", self.repositories[name], query)
 
-    def _manifest(self, method, name, tag):
-        body = self.repositories.get(name, {}).get(tag)
+    def _manifest(self, method, name, reference):
+        body = self.repositories.get(name, {}).get(reference)
+        if body is None:
+            body = self.manifests.get(name, {}).get(reference)
         if body is None:  # a HEAD answer has no body
             return 404, {}, "" if method == "HEAD" else '{"errors": [{"code": "MANIFEST_UNKNOWN"}]}'
         headers = {
             "Docker-Content-Digest": digest_of(body),
-            "Content-Type": mediatypes.OCI_MANIFEST,
+            "Content-Type": json.loads(body).get("mediaType") or mediatypes.OCI_MANIFEST,
         }
         return 200, headers, b"" if method == "HEAD" else body
+
+    def _blob(self, name, digest):
+        body = self.blobs.get(name, {}).get(digest)
+        if body is None:
+            return 404, {}, '{"errors": [{"code": "BLOB_UNKNOWN"}]}'
+        return 200, {"Content-Type": "application/octet-stream"}, body
+
+    def _referrers(self, name, digest):
+        if not self.referrers_api:
+            return 404, {}, "404 page not found"
+        found = []
+        for body in self.manifests.get(name, {}).values():
+            document = json.loads(body)
+            if (document.get("subject") or {}).get("digest") != digest:
+                continue
+            artifact = document.get("artifactType") or document["config"]["mediaType"]
+            found.append(
+                {
+                    "mediaType": document.get("mediaType", mediatypes.OCI_MANIFEST),
+                    "digest": digest_of(body),
+                    "size": len(body),
+                    "artifactType": artifact,
+                }
+            )
+        index = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": found}
+        return 200, {"Content-Type": mediatypes.OCI_INDEX}, json.dumps(index)
 
 
 def no_sleep(seconds: float) -> None:

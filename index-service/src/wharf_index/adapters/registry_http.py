@@ -17,6 +17,18 @@ Calls (each with ``Authorization: Bearer <token>`` the Index minted for that reg
   manifest and index types: the digest (``Docker-Content-Digest``, checked against the
   body on GET), media type, size, config and layers (an index's child manifests stand as
   its layers, as the event ingestion records them).
+- ``GET /v2/<name>/manifests/<digest>`` (end-3, by digest) as raw bytes for the tag page
+  (:meth:`RegistryHTTP.manifest_document`), at most ``MANIFEST_LIMIT`` bytes (4 MiB, the
+  size the distribution spec lets registries refuse above).
+- ``GET /v2/<name>/blobs/<digest>`` (end-2) of an image config only, never a layer
+  (:meth:`RegistryHTTP.config_blob`): read as a stream and abandoned past ``limit`` bytes
+  (1 MiB by default), so a layer named as a config never fills memory. A 307 to storage
+  (a registry with storage redirects) is followed once, without the token.
+- ``GET /v2/<name>/referrers/<digest>`` (end-12a): the image index listing the manifests
+  whose ``subject`` is that digest (signatures, SBOMs); 404 = no referrers API (None).
+
+Documents read by digest are checked against it (the bytes hash to the digest asked for):
+a registry cannot substitute one.
 
 Failures are domain errors: connection errors, timeouts, 429 and 5xx are retried
 ``retries`` times with exponential backoff, then RegistryUnavailable; other unexpected
@@ -45,6 +57,9 @@ from ..domain.records import RemoteManifest
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MANIFEST_LIMIT = 4 * 1024 * 1024
+CONFIG_LIMIT = 1024 * 1024
+REFERRERS_LIMIT = 4 * 1024 * 1024
 MANIFEST_ACCEPT = ", ".join(
     (
         mediatypes.OCI_MANIFEST,
@@ -142,6 +157,75 @@ class RegistryHTTP:
             raise self._refused(registry, "GET manifest", response)
         return _parse_manifest(registry, response)
 
+    def manifest_document(
+        self, registry: Registry, name: str, digest: str, token: str
+    ) -> tuple[bytes, str] | None:
+        """GET the manifest ``digest`` of ``name``: (its bytes, media type), None when the
+        registry does not have it. The bytes hash to ``digest`` (else RegistryRefused)."""
+        response = self._send(
+            registry,
+            "GET",
+            _manifest_path(name, digest),
+            token,
+            {"Accept": MANIFEST_ACCEPT},
+            stream=True,
+        )
+        with response:
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise self._refused(registry, "GET manifest", response)
+            body = _bounded(registry, response, MANIFEST_LIMIT, "manifest")
+        _check_digest(registry, body, digest)
+        return body, _media_type(body, response.headers.get("Content-Type", ""))
+
+    def config_blob(
+        self, registry: Registry, name: str, digest: str, token: str, limit: int = CONFIG_LIMIT
+    ) -> bytes | None:
+        """GET the image config blob ``digest`` of ``name`` (None: unknown there). At most
+        ``limit`` bytes are read (RegistryRefused beyond: not a config); the bytes hash to
+        ``digest``."""
+        path = f"/v2/{quote(name)}/blobs/{quote(digest, safe=':')}"
+        response = self._send(registry, "GET", path, token, stream=True)
+        if response.status_code in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+            response.close()
+            response = self._storage(registry, response.headers["Location"])
+        with response:
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise self._refused(registry, "GET config blob", response)
+            body = _bounded(registry, response, limit, "config")
+        _check_digest(registry, body, digest)
+        return body
+
+    def referrers(
+        self, registry: Registry, name: str, digest: str, token: str
+    ) -> list[dict] | None:
+        """The descriptors of the manifests referring to ``digest`` (``artifactType``,
+        ``digest``, ``size``, ``mediaType``, ``annotations``); None: no referrers API."""
+        response = self._send(
+            registry,
+            "GET",
+            f"/v2/{quote(name)}/referrers/{quote(digest, safe=':')}",
+            token,
+            stream=True,
+        )
+        with response:
+            if response.status_code == 404:
+                return None
+            if response.status_code != 200:
+                raise self._refused(registry, "GET referrers", response)
+            body = _bounded(registry, response, REFERRERS_LIMIT, "referrers list")
+        try:
+            document = jsondepth.loads(body)
+        except ValueError:
+            document = None
+        manifests = document.get("manifests") if isinstance(document, dict) else None
+        if not isinstance(manifests, list):
+            raise RegistryRefused(registry.name, "referrers answer is not an image index")
+        return [item for item in manifests if isinstance(item, dict)]
+
     # -- plumbing -----------------------------------------------------------------------------
 
     def _pages(self, registry: Registry, path: str, token: str) -> Iterator[dict | None]:
@@ -159,8 +243,25 @@ class RegistryHTTP:
             if target in seen:
                 raise RegistryRefused(registry.name, f"pagination of {path} does not advance")
 
+    def _storage(self, registry: Registry, location: str) -> requests.Response:
+        """GET a blob where the registry redirected (its storage): no token travels."""
+        url = location if urlsplit(location).scheme else registry.url.rstrip("/") + location
+        try:
+            return self._session.get(
+                url, timeout=self.timeout, allow_redirects=False, verify=self.verify, stream=True
+            )
+        except (requests.RequestException, ValueError) as exc:
+            raise RegistryUnavailable(registry.name, f"GET blob: {type(exc).__name__}") from None
+
     def _send(
-        self, registry: Registry, method: str, target: str, token: str, headers: dict | None = None
+        self,
+        registry: Registry,
+        method: str,
+        target: str,
+        token: str,
+        headers: dict | None = None,
+        *,
+        stream: bool = False,
     ) -> requests.Response:
         url = registry.url.rstrip("/") + target
         headers = {"Authorization": f"Bearer {token}", **(headers or {})}
@@ -176,6 +277,7 @@ class RegistryHTTP:
                     timeout=self.timeout,
                     allow_redirects=False,
                     verify=self.verify,
+                    stream=stream,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = type(exc).__name__
@@ -185,6 +287,7 @@ class RegistryHTTP:
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
+                response.close()
                 problem = f"HTTP {response.status_code}"
             logger.warning(
                 "registry %s: %s %s failed (attempt %d): %s",
@@ -209,8 +312,46 @@ class RegistryHTTP:
         return RegistryRefused(registry.name, f"{what}: HTTP {response.status_code}{code}")
 
 
-def _manifest_path(name: str, tag: str) -> str:
-    return f"/v2/{quote(name)}/manifests/{quote(tag)}"
+def _bounded(registry: Registry, response: requests.Response, limit: int, what: str) -> bytes:
+    """The body of a streamed answer, refused once it passes ``limit`` bytes."""
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        raise RegistryRefused(registry.name, f"{what} larger than {limit} bytes")
+    chunks, total = [], 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            total += len(chunk)
+            if total > limit:
+                raise RegistryRefused(registry.name, f"{what} larger than {limit} bytes")
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise RegistryUnavailable(registry.name, f"reading {what}: {type(exc).__name__}") from None
+    return b"".join(chunks)
+
+
+def _check_digest(registry: Registry, body: bytes, digest: str) -> None:
+    try:
+        expected = Digest.parse(digest)
+        found = str(digest_bytes(body, expected.algorithm))
+    except DigestInvalid:
+        raise RegistryRefused(registry.name, f"bad digest {digest}") from None
+    if found != str(expected):
+        raise RegistryRefused(registry.name, f"document does not match its digest {digest}")
+
+
+def _media_type(body: bytes, content_type: str) -> str:
+    """The manifest's own ``mediaType``, else the answer's Content-Type."""
+    try:
+        document = jsondepth.loads(body)
+    except ValueError:
+        document = None
+    declared = document.get("mediaType") if isinstance(document, dict) else None
+    return (declared if isinstance(declared, str) and declared else content_type).split(";")[0]
+
+
+def _manifest_path(name: str, reference: str) -> str:
+    """A tag or a digest (``sha256:...``: its colon stays as it is)."""
+    return f"/v2/{quote(name)}/manifests/{quote(reference, safe=':')}"
 
 
 def _next(link: str) -> str | None:

@@ -23,6 +23,7 @@ from .deletions import PgDeletionStore
 from .explore import PgExploreStore
 from .grants import PgGrantStore
 from .housekeeping import PgHousekeepingStore
+from .image_documents import PgImageDocumentStore
 from .issued_tokens import PgIssuedTokenStore
 from .login_failures import PgLoginFailureStore
 from .metrics import PgMetricsStore
@@ -57,6 +58,7 @@ STORES = {
     "comments": PgCommentStore,
     "tags": PgTagStore,
     "tag_rules": PgTagRuleStore,
+    "image_documents": PgImageDocumentStore,
     "search": PgSearchStore,
     "explore": PgExploreStore,
     "content": PgContentStore,
@@ -90,6 +92,7 @@ class PgUnitOfWork:
     comments: PgCommentStore
     tags: PgTagStore
     tag_rules: PgTagRuleStore
+    image_documents: PgImageDocumentStore
     search: PgSearchStore
     explore: PgExploreStore
     content: PgContentStore

@@ -75,6 +75,18 @@ class RemoteManifest:
 
 
 @dataclass(frozen=True)
+class ImageDocument:
+    """A document fetched from a registry and kept (``image_documents``): ``kind`` is
+    ``manifest``, ``config`` or ``referrers`` (the list of the manifest ``digest``)."""
+
+    kind: str
+    digest: str
+    media_type: str
+    body: bytes
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
 class QuotaState:
     """A namespace's storage quota as stored: ``chosen`` when an administrator set ``limit``
     (None: no quota); otherwise the default (INDEX_DEFAULT_NAMESPACE_QUOTA) applies.

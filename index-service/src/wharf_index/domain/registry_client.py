@@ -38,3 +38,18 @@ class RegistryClient(Protocol):
         self, registry: Registry, name: str, tag: str, token: str
     ) -> RemoteManifest | None:
         """A tag's manifest, its digest checked against its body (None: unknown)."""
+
+    def manifest_document(
+        self, registry: Registry, name: str, digest: str, token: str
+    ) -> tuple[bytes, str] | None:
+        """The manifest ``digest`` as (bytes, media type), checked against the digest
+        (None: unknown)."""
+
+    def config_blob(self, registry: Registry, name: str, digest: str, token: str) -> bytes | None:
+        """An image config blob, size-capped and checked against its digest (None: unknown)."""
+
+    def referrers(
+        self, registry: Registry, name: str, digest: str, token: str
+    ) -> list[dict] | None:
+        """Descriptors of the manifests whose subject is ``digest`` (None: no referrers
+        API)."""

@@ -16,6 +16,7 @@ from typing import Protocol
 from .model import Collaborator, Principal, Registry, Repository
 from .records import (
     Comment,
+    ImageDocument,
     RecordedRepository,
     RecordedTag,
     TagRecord,
@@ -91,6 +92,16 @@ class TagStore(Protocol):
     def ages(self, repository_id: int) -> list[tuple[str, datetime]]:
         """(name, pushed at) of every tag of a repository, newest push first (ties by
         name)."""
+
+
+class ImageDocumentStore(Protocol):
+    """``uow.image_documents``: manifests, configs and referrers lists fetched from the
+    registries for the tag page (content-addressed; referrers refreshed by age)."""
+
+    def find(self, repository_id: int, kind: str, digest: str) -> ImageDocument | None: ...
+    def put(
+        self, repository_id: int, kind: str, digest: str, media_type: str, body: bytes
+    ) -> datetime: ...
 
 
 class TagRuleStore(Protocol):

@@ -33,6 +33,7 @@ from ..domain.repository_stores import (
     ContentStore,
     DeletionStore,
     ExploreStore,
+    ImageDocumentStore,
     ReconciliationStore,
     RegistryStore,
     RepositoryStore,
@@ -96,6 +97,8 @@ class UnitOfWork(Protocol):
     def tags(self) -> TagStore: ...
     @property
     def tag_rules(self) -> TagRuleStore: ...
+    @property
+    def image_documents(self) -> ImageDocumentStore: ...
     @property
     def search(self) -> SearchStore: ...
     @property

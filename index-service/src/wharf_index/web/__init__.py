@@ -4,8 +4,9 @@ Every page works without JavaScript (``static/wharf.js`` only adds copy buttons)
 asset ships in this package (no CDN), so the pages work on a network with no internet.
 Modules, one per surface: ``home`` (/), ``search`` (/search), ``signin`` (/signin,
 /signout), ``people`` (/u/<username>), ``orgs`` (/orgs/new, /orgs/<org> and its owners'
-pages); ``session`` (who is signed in, CSRF for forms), ``security`` (the headers every
-page carries), ``errors`` (HTML error pages), ``formatting`` (template filters).
+pages), ``tag`` (/r/<name>/-/tags/<tag>); ``session`` (who is signed in, CSRF for
+forms), ``security`` (the headers every page carries), ``errors`` (HTML error pages),
+``formatting`` (template filters).
 """
 
 from __future__ import annotations
@@ -31,4 +32,4 @@ def init_app(app, context) -> None:  # noqa: ARG001 - the surface interface (app
     )
 
 
-from . import errors, home, orgs, people, search, security, signin  # noqa: E402,F401 - register the routes
+from . import errors, home, orgs, people, search, security, signin, tag  # noqa: E402,F401 - register the routes
