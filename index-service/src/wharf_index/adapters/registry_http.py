@@ -53,12 +53,12 @@ from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
 from ..domain.errors import RegistryRefused, RegistryUnavailable
 from ..domain.model import Registry
 from ..domain.records import RemoteManifest
+from ..domain.registry_client import CONFIG_LIMIT
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MANIFEST_LIMIT = 4 * 1024 * 1024
-CONFIG_LIMIT = 1024 * 1024
 REFERRERS_LIMIT = 4 * 1024 * 1024
 MANIFEST_ACCEPT = ", ".join(
     (

@@ -16,6 +16,8 @@ from typing import Protocol
 from .model import Registry
 from .records import RemoteManifest
 
+CONFIG_LIMIT = 1024 * 1024  # bytes: an image config is a few KiB; a layer is never read
+
 
 class RegistryClient(Protocol):
     def delete_repository(self, registry: Registry, name: str, token: str) -> None:
@@ -45,8 +47,11 @@ class RegistryClient(Protocol):
         """The manifest ``digest`` as (bytes, media type), checked against the digest
         (None: unknown)."""
 
-    def config_blob(self, registry: Registry, name: str, digest: str, token: str) -> bytes | None:
-        """An image config blob, size-capped and checked against its digest (None: unknown)."""
+    def config_blob(
+        self, registry: Registry, name: str, digest: str, token: str, limit: int = CONFIG_LIMIT
+    ) -> bytes | None:
+        """An image config blob of at most ``limit`` bytes (a default cap), checked against
+        its digest (None: unknown)."""
 
     def referrers(
         self, registry: Registry, name: str, digest: str, token: str
