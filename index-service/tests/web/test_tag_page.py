@@ -204,6 +204,10 @@ def test_single_platform_image_shows_layers_config_manifest_and_referrers(
     assert page.get_by_role("button", name="Copy manifest").is_visible()
     assert page.get_by_role("status").count() == 0  # no registry notice
 
+    page.set_viewport_size({"width": 360, "height": 800})
+    visits.check("narrow")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
 
 def test_the_page_reads_the_registry_once_then_what_the_index_kept(
     visits, page, client, fake, web_image
