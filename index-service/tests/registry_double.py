@@ -11,7 +11,9 @@ name) and grants what the endpoint needs (else 401, as a token-mode registry doe
 - ``HEAD``/``GET /v2/<name>/manifests/<tag or digest>`` (``pull``), with the manifest's
   own ``mediaType`` as Content-Type (``push`` keeps a manifest by tag and by digest,
   ``push_manifest`` by digest only, as an index's children and referrers are pushed);
-- ``GET /v2/<name>/blobs/<digest>`` (``pull``): blobs given to ``push_blob``;
+- ``GET /v2/<name>/blobs/<digest>`` (``pull``): blobs given to ``push_blob``; with
+  ``storage = "http://host"`` a 307 to ``<storage>/<digest>`` instead, which answers the
+  blob (``storage_calls``: the headers each storage request carried);
 - ``GET /v2/<name>/referrers/<digest>`` (``pull``): an OCI image index of the manifests
   pushed with that ``subject`` (``artifactType``, else their config's media type), or
   404 when ``referrers_api = False`` (a registry without that API);
@@ -81,6 +83,9 @@ class FakeRegistry:
         self.manifests: dict[str, dict[str, bytes]] = {}  # name -> digest -> body
         self.blobs: dict[str, dict[str, bytes]] = {}  # name -> digest -> body
         self.referrers_api = True
+        self.storage: str | None = None
+        self.storage_calls: list[dict] = []
+        self._mock = mock
         self.down = False
         self.failing_deletes = False
         self.calls: list[tuple[str, str, object]] = []
@@ -187,7 +192,17 @@ class FakeRegistry:
         body = self.blobs.get(name, {}).get(digest)
         if body is None:
             return 404, {}, '{"errors": [{"code": "BLOB_UNKNOWN"}]}'
+        if self.storage:
+            self._mock.add_callback("GET", f"{self.storage}/{digest}", callback=self._stored(body))
+            return 307, {"Location": f"{self.storage}/{digest}"}, ""
         return 200, {"Content-Type": "application/octet-stream"}, body
+
+    def _stored(self, body):
+        def answer(request):
+            self.storage_calls.append(dict(request.headers))
+            return 200, {"Content-Type": "application/octet-stream"}, body
+
+        return answer
 
     def _referrers(self, name, digest):
         if not self.referrers_api:

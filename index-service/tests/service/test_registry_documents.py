@@ -85,6 +85,16 @@ def test_a_config_blob_is_read_whole_when_small_and_refused_when_large(fake, cal
         call("config_blob", big, limit=1024)
 
 
+def test_a_config_blob_redirected_to_storage_is_read_there_without_the_token(fake, call):
+    config = b'{"architecture": "arm64", "os": "linux"}'
+    digest = fake.push_blob(NAME, config)
+    fake.storage = "http://storage.test"
+
+    assert call("config_blob", digest) == config
+    [headers] = fake.storage_calls
+    assert "Authorization" not in headers
+
+
 def test_referrers_are_the_manifests_whose_subject_is_the_digest(fake, call):
     subject = manifest_bytes("signed")
     fake.push(NAME, "1", subject)

@@ -227,6 +227,20 @@ def test_the_page_reads_the_registry_once_then_what_the_index_kept(
     assert len(_table_rows(page, "Signatures, SBOMs")) == 2
 
 
+def test_an_old_referrers_list_is_asked_again_and_kept_when_the_registry_is_down(
+    client, sql, fake, web_image
+):
+    assert client.get(_path("alice/web", "1.0")).status_code == 200
+    sql("UPDATE image_documents SET fetched_at = now() - interval '1 hour'")
+    fake.down = True
+
+    html = client.get(_path("alice/web", "1.0")).get_data(as_text=True)
+
+    assert "cannot be reached" in html  # the referrers were asked for again
+    assert SIG_TYPE in html and SBOM_TYPE in html  # the older list is still shown
+    assert "/usr/local/bin/server" in html  # a config is kept for good
+
+
 def test_a_multi_platform_index_lists_its_platforms_and_shows_each(
     visits, page, make_repo, push, fake
 ):
