@@ -204,6 +204,8 @@ def test_single_platform_image_shows_layers_config_manifest_and_referrers(
     assert page.get_by_role("button", name="Copy manifest").is_visible()
     assert page.get_by_role("status").count() == 0  # no registry notice
 
+    page.emulate_media(color_scheme="dark")
+    visits.check("dark")  # axe checks the contrast of the dark theme too
     page.set_viewport_size({"width": 360, "height": 800})
     visits.check("narrow")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
