@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from wharf_protocol.events import (
     GC,
     MAX_MESSAGE,
@@ -134,10 +134,13 @@ def record_quota_refusal(repository: str, actor: str, message: str) -> Event | N
     quota, with the ``message`` the client got (cut to 1024 characters), for the Index's
     audit log (``quota.refused``).
 
-    Needs the registry app's context (the request's). Returns the event, or None when the
-    registry sends no events to an Index or the outbox write failed: a failed record never
-    turns the refusal into a server error (it is logged at WARNING).
+    Uses the registry app's context (the request's). Returns the event, or None when the
+    registry sends no events to an Index, outside an app (nothing to write with), or when the
+    outbox write failed: a failed record never turns the refusal into a server error (it is
+    logged at WARNING).
     """
+    if not has_app_context():
+        return None
     services = current_app.extensions["registry"]
     record = RequestRecord()
     if has_request_context():
