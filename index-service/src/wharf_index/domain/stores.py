@@ -137,6 +137,9 @@ class OrgStore(Protocol):
     def solely_owned_by(self, user_id: int) -> list[str]:
         """Names of the organisations whose only owner is ``user_id``."""
 
+    def names_of_member(self, user_id: int) -> list[str]:
+        """Names of the organisations ``user_id`` belongs to, by name."""
+
     def create_team(
         self, org_id: int, name: str, role: str, *, all_repositories: bool, description: str = ""
     ) -> Team | None: ...
