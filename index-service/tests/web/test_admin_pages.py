@@ -316,6 +316,16 @@ def test_audit_page_is_paged(visits, page, users, sql):
     assert page.get_by_role("link", name="Newest entries").is_visible()
 
 
+def test_an_administrator_who_disables_themself_is_signed_out(client, users):
+    client_sign_in(client, "carol")
+    response = client.post(
+        "/admin/users/carol", data={"action": "disable", "csrf_token": _csrf(client)}
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert client.get("/admin").status_code == 404
+    assert client.get("/api/v1/session").status_code == 401
+
+
 @pytest.mark.parametrize("who", ["alice", None])
 def test_everyone_else_gets_not_found(visits, page, client, users, who):
     if who:

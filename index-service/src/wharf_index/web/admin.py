@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from flask import abort, redirect, render_template, request, url_for
 
 from ..api.errors import to_api_error
+from ..api.rest.auth import end_session
 from ..api.rest.pagination import decode_cursor, encode_cursor
 from ..context import uow
 from ..domain import errors
@@ -146,6 +147,9 @@ def admin_update_user(username: str):
         call(uow(), username, *arguments, actor=caller)
     except errors.IndexError_ as exc:
         return _users_page(*_failure(exc))
+    if username == caller.user.username and request.form["action"] in ("delete", "disable"):
+        end_session()  # the account is gone or disabled: so is this session
+        return redirect(url_for("web.home"), 303)
     return redirect(url_for("web.admin_users", q=request.args.get("q") or None), 303)
 
 
