@@ -97,7 +97,7 @@ def _users_page(error: str | None = None, status: int = 200, form: dict | None =
     following = encode_cursor("web-admin-users", page.next) if page.next else None
     body = render_template(
         "admin/users.html",
-        q=wanted,
+        name_q=wanted,  # not ``q``: base.html fills the site's search box with that
         users=page.items,
         next_cursor=following,
         first_page=cursor is None,
