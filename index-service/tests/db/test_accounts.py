@@ -133,6 +133,16 @@ def test_list_users_paginates(uow, make_user):
     assert [u.username for u in accounts.list_users(uow, after="bob")] == ["carol"]
 
 
+def test_list_users_filters_by_a_part_of_the_name(uow, make_user):
+    for name in ("alice", "malik", "bob"):
+        make_user(name)
+    assert [u.username for u in accounts.list_users(uow, containing="LI")] == ["alice", "malik"]
+    assert [u.username for u in accounts.list_users(uow, containing="li", after="alice")] == [
+        "malik"
+    ]
+    assert accounts.list_users(uow, containing="%") == []
+
+
 def test_passwords_never_reach_the_logs(uow, make_user, caplog):
     with caplog.at_level(logging.DEBUG):
         make_user("alice")
@@ -148,3 +158,28 @@ def test_audit_log_records_account_changes(uow, make_user):
     with uow:
         actions = [e.action for e in uow.audit.list()]
     assert actions[:2] == ["user.grant_admin", "user.create"]
+
+
+def test_audit_entries_filter_by_action_and_time_range(uow, make_user, sql):
+    from datetime import UTC, datetime, timedelta
+
+    from wharf_index.domain.model import SYSTEM
+    from wharf_index.services import audit_log
+
+    make_user("alice")
+    make_user("bob")
+    accounts.set_admin(uow, "alice", True)
+    sql("UPDATE audit_log SET at = '2020-01-01T00:00:00Z' WHERE target = 'bob'")
+
+    def actions(**filters) -> list[tuple[str, str]]:
+        page = audit_log.list_entries(uow, SYSTEM, **filters)
+        return [(e.action, e.target) for e in page.items]
+
+    assert actions(action="user.create") == [("user.create", "bob"), ("user.create", "alice")]
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    assert actions(until=old + timedelta(seconds=1)) == [("user.create", "bob")]
+    assert actions(since=old + timedelta(seconds=1), action="user.create") == [
+        ("user.create", "alice")
+    ]
+    with pytest.raises(errors.ValueInvalid):
+        audit_log.list_entries(uow, SYSTEM, since=old, until=old)

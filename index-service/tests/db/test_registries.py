@@ -97,3 +97,17 @@ def test_registry_urls(uow, url, ok):
     else:
         with pytest.raises(errors.ValueInvalid):
             registries.add_registry(uow, "reg.test", url, "private")
+
+
+def test_last_events_tell_when_each_registry_last_sent_an_event(uow, sql):
+    registries.add_registry(uow, "one.test", "https://one.test", "private")
+    registries.add_registry(uow, "two.test", "https://two.test", "private")
+    assert registries.last_events(uow) == {}
+    sql(
+        "INSERT INTO processed_events (event_id, registry_id, action, processed_at)"
+        " SELECT 'e' || n, id, 'push', timestamptz '2026-01-01T00:00:00Z' + n * interval '1 hour'"
+        " FROM registries, generate_series(1, 3) n WHERE name = 'one.test'"
+    )
+    (name, at), *others = registries.last_events(uow).items()
+    assert name == "one.test" and not others
+    assert at.isoformat().startswith("2026-01-01T03:00:00")

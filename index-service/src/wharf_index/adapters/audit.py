@@ -59,16 +59,31 @@ class PgAuditStore(Store):
         *,
         namespace_id: int | None = None,
         actor_id: int | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         before_id: int | None = None,
         limit: int = 100,
     ) -> list[AuditEntry]:
-        """Newest first; ``before_id`` continues after the last entry seen."""
+        """Newest first; ``before_id`` continues after the last entry seen; ``action`` an exact
+        action name; ``since <= at < until`` when given."""
         rows = self._all(
             f"SELECT {_COLUMNS} FROM audit_log WHERE (%(ns)s::bigint IS NULL OR"
             " namespace_id = %(ns)s) AND (%(actor)s::bigint IS NULL OR actor_id = %(actor)s)"
+            " AND (%(action)s::text IS NULL OR action = %(action)s)"
+            " AND (%(since)s::timestamptz IS NULL OR at >= %(since)s)"
+            " AND (%(until)s::timestamptz IS NULL OR at < %(until)s)"
             " AND (%(before)s::bigint IS NULL OR id < %(before)s) ORDER BY id DESC"
             " LIMIT %(limit)s",
-            {"ns": namespace_id, "actor": actor_id, "before": before_id, "limit": limit},
+            {
+                "ns": namespace_id,
+                "actor": actor_id,
+                "action": action,
+                "since": since,
+                "until": until,
+                "before": before_id,
+                "limit": limit,
+            },
         )
         return [AuditEntry(*row) for row in rows]
 

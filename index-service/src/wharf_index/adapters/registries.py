@@ -129,6 +129,16 @@ class PgRegistryStore(Store):
         )
         return int(row[0])
 
+    def last_events(self) -> dict[int, datetime]:
+        """Registry id -> when the Index last applied an event it sent, for the registries
+        with an event id still remembered (``processed_events``, pruned after
+        INDEX_EVENT_RETENTION; one index probe per registry, migration 0027)."""
+        rows = self._all(
+            "SELECT g.id, e.at FROM registries g CROSS JOIN LATERAL (SELECT max(processed_at)"
+            " AS at FROM processed_events WHERE registry_id = g.id) e WHERE e.at IS NOT NULL"
+        )
+        return {registry_id: at for registry_id, at in rows}
+
     def set_credential_hash(self, registry_id: int, credential_hash: bytes) -> None:
         self._exec(
             "UPDATE registries SET credential_hash = %s WHERE id = %s",

@@ -73,13 +73,21 @@ class PgUserStore(Store):
         return (User(*row[:-1]), row[-1]) if row else None
 
     def list(
-        self, *, after: str | None = None, limit: int = 100, robots: bool = False
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        robots: bool = False,
+        containing: str | None = None,
     ) -> list[User]:
-        """Users ordered by username, keyset-paginated (``after`` = last username seen)."""
+        """Users ordered by username, keyset-paginated (``after`` = last username seen);
+        ``containing``: only names holding that text (case-insensitively)."""
         rows = self._all(
             f"SELECT {_COLUMNS} FROM users u WHERE (%s::text IS NULL OR u.username > %s)"
-            " AND (%s OR NOT u.is_robot) ORDER BY u.username LIMIT %s",
-            (after, after, robots, limit),
+            " AND (%s OR NOT u.is_robot)"
+            " AND (%s::text IS NULL OR strpos(lower(u.username), lower(%s)) > 0)"
+            " ORDER BY u.username LIMIT %s",
+            (after, after, robots, containing, containing, limit),
         )
         return [User(*row) for row in rows]
 

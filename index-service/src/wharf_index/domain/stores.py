@@ -82,8 +82,14 @@ class UserStore(Protocol):
         """Delete the user; its namespace (and repositories) go with it when it has one."""
 
     def list(
-        self, *, after: str | None = None, limit: int = 100, robots: bool = False
-    ) -> list[User]: ...
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        robots: bool = False,
+        containing: str | None = None,
+    ) -> list[User]:
+        """By name after ``after``; ``containing``: names holding that text (any case)."""
 
 
 class LoginFailureStore(Protocol):
@@ -329,10 +335,14 @@ class AuditStore(Protocol):
         *,
         namespace_id: int | None = None,
         actor_id: int | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         before_id: int | None = None,
         limit: int = 100,
     ) -> list[AuditEntry]:
-        """Newest first; ``before_id`` continues after the last entry seen."""
+        """Newest first; ``before_id`` continues after the last entry seen; ``action`` exact;
+        ``since <= at < until`` when given."""
 
     def export(
         self,

@@ -80,10 +80,16 @@ def get_user(uow: UnitOfWork, username: str) -> User:
 
 
 def list_users(
-    uow: UnitOfWork, *, after: str | None = None, limit: int = 100, robots: bool = False
+    uow: UnitOfWork,
+    *,
+    after: str | None = None,
+    limit: int = 100,
+    robots: bool = False,
+    containing: str | None = None,
 ) -> list[User]:
+    """Users by name after ``after``; ``containing``: names holding that text."""
     with uow:
-        return uow.users.list(after=after, limit=limit, robots=robots)
+        return uow.users.list(after=after, limit=limit, robots=robots, containing=containing)
 
 
 def set_password(

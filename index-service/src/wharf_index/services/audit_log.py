@@ -23,12 +23,18 @@ def list_entries(
     *,
     actor: str | None = None,
     namespace: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     after: tuple | None = None,
     limit: int = 50,
 ) -> Page:
-    """Entries newest first. Non-administrators get their own actions only (``actor`` and
-    ``namespace`` then narrow those). Raises PermissionDenied (anonymous), UserNotFound,
-    NamespaceNotFound."""
+    """Entries newest first. Non-administrators get their own actions only (``actor``,
+    ``namespace``, ``action`` and the time range ``since <= at < until`` then narrow those).
+    Raises PermissionDenied (anonymous), UserNotFound, NamespaceNotFound, ValueInvalid
+    (``until`` not after ``since``)."""
+    if since is not None and until is not None and until <= since:
+        raise errors.ValueInvalid("until", "the end of the time range must be after its start")
     if principal.user is None:
         raise errors.PermissionDenied("sign in to read the audit log")
     with uow:
@@ -42,6 +48,9 @@ def list_entries(
         rows = uow.audit.list(
             namespace_id=namespace_id,
             actor_id=actor_id,
+            action=action,
+            since=since,
+            until=until,
             before_id=after[0] if after else None,
             limit=limit + 1,
         )

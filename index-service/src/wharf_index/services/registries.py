@@ -8,6 +8,7 @@ stored as an HMAC (credentials.py).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from wharf_protocol.names import namespace_of
 
@@ -109,6 +110,15 @@ def rotate_credential(uow: UnitOfWork, name: str, *, actor: Principal = SYSTEM) 
 def list_registries(uow: UnitOfWork) -> list[Registry]:
     with uow:
         return uow.registries.list()
+
+
+def last_events(uow: UnitOfWork) -> dict[str, datetime]:
+    """Registry name -> when the Index last applied an event from it, for those with one
+    within INDEX_EVENT_RETENTION (older event ids are pruned). Registries do not report their
+    outbox backlog to the Index: this is the only freshness the Index knows."""
+    with uow:
+        by_id = uow.registries.last_events()
+        return {r.name: by_id[r.id] for r in uow.registries.list() if r.id in by_id}
 
 
 def get_registry(uow: UnitOfWork, name: str) -> Registry:

@@ -12,3 +12,8 @@ document.addEventListener("click", (event) => {
     setTimeout(() => { button.textContent = label; }, 1500);
   });
 });
+// Forms with data-confirm="<question>" (or whose clicked button has one) ask before sending.
+document.addEventListener("submit", (event) => {
+  const asking = event.submitter?.closest("[data-confirm]") || event.target.closest("[data-confirm]");
+  if (asking && !window.confirm(asking.dataset.confirm)) event.preventDefault();
+});
