@@ -3,8 +3,10 @@
 Every page works without JavaScript (``static/wharf.js`` only adds copy buttons); every
 asset ships in this package (no CDN), so the pages work on a network with no internet.
 Modules, one per surface: ``home`` (/), ``search`` (/search), ``signin`` (/signin,
-/signout); ``session`` (who is signed in, CSRF for forms), ``security`` (the headers every
-page carries), ``errors`` (HTML error pages), ``formatting`` (template filters).
+/signout), ``repository`` (/r/NAME: a repository, its stars and comments); ``session`` (who
+is signed in, CSRF for forms), ``security`` (the headers every page carries), ``errors``
+(HTML error pages), ``formatting`` (template filters), ``markdown`` (user text as sanitised
+HTML).
 """
 
 from __future__ import annotations
@@ -30,4 +32,4 @@ def init_app(app, context) -> None:  # noqa: ARG001 - the surface interface (app
     )
 
 
-from . import errors, home, search, security, signin  # noqa: E402,F401 - register the routes
+from . import errors, home, repository, search, security, signin  # noqa: E402,F401 - routes
