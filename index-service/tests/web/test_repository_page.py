@@ -289,3 +289,23 @@ def test_repository_page_holds_no_inline_script_or_style(client, users, make_rep
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
     assert " style=" not in html and "<style" not in html
     assert re.search(r' on[a-z]+="', html) is None
+
+
+def test_dark_theme_and_phone_width(browser, server, request, make_repo, add_tag):
+    from .browser import Visits
+
+    make_repo(
+        "alice/a-rather-long-repository-name/with/several/parts",
+        visibility="public",
+        description="A `long` line: " + "word " * 60,
+    )
+    add_tag("alice/a-rather-long-repository-name/with/several/parts", "v1.2.3-alpine3.20")
+    context = browser.new_context(color_scheme="dark", viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        visits = Visits(page, server.url, request.node.name)
+        visits.go("/r/alice/a-rather-long-repository-name/with/several/parts")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360  # the tags table scrolls inside its box, nothing else overflows
+    finally:
+        context.close()

@@ -62,7 +62,7 @@ def _render(name: str, *, status: int = 200, error: dict | None = None):
         comments_next=(
             encode_cursor("web-comments", comment_page.next) if comment_page.next else None
         ),
-        paged=bool(request.args.get("tags") or request.args.get("comments")),
+        paged=bool(request.args.get("tags")),
         error=error or {},
     )
     return body, status
