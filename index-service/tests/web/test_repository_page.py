@@ -152,15 +152,30 @@ def test_comment_add_edit_delete(visits, page, make_repo):
     visits.check("deleted")
 
 
-def test_an_empty_comment_is_refused_keeping_the_form(client, users, make_repo):
+def test_an_empty_comment_is_refused_keeping_the_form(client, uow, users, make_repo):
     make_repo("alice/talk", visibility="public")
+    mine = _comment(uow, users, "bob", "alice/talk", "kept words")
     _client_signed_in(client, "bob")
     response = client.post(
         "/r/alice/talk/-/comments", data={"body": "   ", "csrf_token": _csrf(client)}
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert 'role="alert"' in html and "1 to 10,000 characters" in html
+    assert 'role="alert" id="add-error"' in html and "1 to 10,000 characters" in html
+
+    too_long = "&lt;b&gt;" + "x" * 10001
+    response = client.post(
+        f"/r/alice/talk/-/comments/{mine.id}",
+        data={"body": "<b>" + "x" * 10001, "csrf_token": _csrf(client)},
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert f'id="edit-error-{mine.id}"' in html and too_long in html  # the input, escaped
+    assert '<details class="comment-edit" open>' in html
+    bodies = [
+        c["body"] for c in client.get(f"{API}/repositories/alice/talk/-/comments").json["items"]
+    ]
+    assert bodies == ["kept words"]
 
 
 def test_only_the_author_and_admins_change_a_comment(client, uow, users, make_repo):
