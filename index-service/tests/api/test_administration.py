@@ -73,6 +73,8 @@ TABLE = [
          403, 403, 403, 403, 204, 404, 204),
     _row("DELETE", f"{REPO}/-/collaborators/dave", None,
          403, 403, 403, 403, 204, 404, 204),
+    _row("PATCH", f"{REPO}/-/comments/{{comment}}", {"body": "edited"},  # alice's own comment
+         403, 403, 403, 403, 200, 404, 200),
     _row("DELETE", f"{REPO}/-/comments/{{comment}}", None,  # alice's own comment
          403, 403, 403, 403, 204, 404, 204),
     _row("PUT", f"{REPO}/-/stars", None,

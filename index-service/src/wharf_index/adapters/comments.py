@@ -38,5 +38,14 @@ class PgCommentStore(Store):
         )
         return [Comment(*row) for row in rows]
 
+    def update(self, comment_id: int, body: str) -> Comment | None:
+        """Replace the body; ``updated_at`` becomes now. None when the comment is gone."""
+        row = self._one(
+            "WITH c AS (UPDATE comments SET body = %s, updated_at = now() WHERE id = %s"
+            f" RETURNING *) SELECT {_COLUMNS} FROM c LEFT JOIN users u ON u.id = c.author_id",
+            (body, comment_id),
+        )
+        return Comment(*row) if row else None
+
     def delete(self, comment_id: int) -> bool:
         return bool(self._exec("DELETE FROM comments WHERE id = %s", (comment_id,)))

@@ -3,11 +3,12 @@
 Every page works without JavaScript (``static/wharf.js`` only adds copy buttons and asks
 before ``data-confirm`` forms); every asset ships in this package (no CDN), so the pages
 work on a network with no internet. Modules, one per surface: ``home`` (/), ``search``
-(/search), ``signin`` (/signin, /signout), ``people`` (/u/<username>), ``orgs``
+(/search), ``signin`` (/signin, /signout), ``repository`` (/r/NAME: a repository, its stars
+and comments), ``people`` (/u/<username>), ``orgs``
 (/orgs/new, /orgs/<org> and its owners' pages), ``tag`` (/r/<name>/-/tags/<tag>),
 ``admin`` (/admin/...: administrators only); ``session`` (who is signed in, CSRF for
 forms), ``security`` (the headers every page carries), ``errors`` (HTML error pages),
-``formatting`` (template filters).
+``formatting`` (template filters), ``markdown`` (user text as sanitised HTML).
 """
 
 from __future__ import annotations
@@ -33,4 +34,15 @@ def init_app(app, context) -> None:  # noqa: ARG001 - the surface interface (app
     )
 
 
-from . import admin, errors, home, orgs, people, search, security, signin, tag  # noqa: E402,F401 - register the routes
+from . import (  # noqa: E402,F401 - register the routes
+    admin,
+    errors,
+    home,
+    orgs,
+    people,
+    repository,
+    search,
+    security,
+    signin,
+    tag,
+)

@@ -1,5 +1,6 @@
 """Template filters: sizes in binary units, times as "3 hours ago" with the exact time in
-the element's ``datetime`` attribute, and counts with thousands separators."""
+the element's ``datetime`` attribute, counts with thousands separators, manifest media
+types by name, and Markdown as sanitised HTML (markdown.py)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,24 @@ def count(value: int | None) -> str:
     return f"{value or 0:,}"
 
 
+#: Manifest media types (OCI image-spec, Docker's image manifest v2 schema 2) by name.
+MEDIA_KINDS = {
+    "application/vnd.oci.image.manifest.v1+json": "OCI image",
+    "application/vnd.oci.image.index.v1+json": "OCI index",
+    "application/vnd.docker.distribution.manifest.v2+json": "Docker image",
+    "application/vnd.docker.distribution.manifest.list.v2+json": "Docker manifest list",
+}
+
+
+def media_kind(value: str | None) -> str:
+    """A manifest media type by name; an unknown one as it is."""
+    return MEDIA_KINDS.get(value or "", value or "")
+
+
 def register(app) -> None:
     """Make the filters available to every template."""
-    app.jinja_env.filters.update(size=size, ago=ago, iso=iso, count=count)
+    from .markdown import render
+
+    app.jinja_env.filters.update(
+        size=size, ago=ago, iso=iso, count=count, media_kind=media_kind, markdown=render
+    )

@@ -33,6 +33,15 @@ def add_comment(name: str):
     return CommentSchema().dump(comments.add_comment(uow(), caller, name, data["body"])), 201
 
 
+@bp.patch("/repositories/<api_repo:name>/-/comments/<api_id:comment_id>")
+@doc(auth="user", body=CommentIn, response=CommentSchema)
+def edit_comment(name: str, comment_id: int):
+    """Replace a comment's body (its author, repository admins, administrators)."""
+    data = load(CommentIn)
+    changed = comments.edit_comment(uow(), require_user(), name, comment_id, data["body"])
+    return CommentSchema().dump(changed)
+
+
 @bp.delete("/repositories/<api_repo:name>/-/comments/<api_id:comment_id>")
 @doc(auth="user", status=204)
 def delete_comment(name: str, comment_id: int):
