@@ -10,6 +10,7 @@ import json
 from importlib import resources
 
 import pytest
+from wharf_index.services import access_tokens
 from wharf_protocol.client import TokenRejected
 
 from tests.service.conftest import REGISTRY, access_of, basic
@@ -139,7 +140,7 @@ def _catalog_actions(get_token, claims_of, user, *scopes, service=REGISTRY):
 
 
 def test_a_registry_that_never_called_the_index_lists_nothing_to_non_administrators(
-    client, get_token, claims_of, registry, registry_auth, uow, users
+    client, get_token, claims_of, registry, registry_auth, uow, users, principal
 ):
     # Nothing tells it from the reference registry, which lists every name to every holder
     # of registry:catalog:*. Events do not tell either: that registry can send them too.
@@ -151,6 +152,12 @@ def test_a_registry_that_never_called_the_index_lists_nothing_to_non_administrat
     pushing = get_token("registry:catalog:*", "repository:alice/new:push", user="alice")
     assert access_of(claims_of(pushing.get_json()["token"])) == {"repository:alice/new": {"push"}}
     assert _catalog_actions(get_token, claims_of, "carol") == {"*", "search"}  # administrator
+    # an administrator's access token lists only what its scopes allow: not here
+    _, pat = access_tokens.create_access_token(
+        uow, principal("carol"), "ci", [{"repository": "alice/*", "actions": ["pull"]}]
+    )
+    scoped = get_token("registry:catalog:*,search", user="carol", secret=pat)
+    assert access_of(claims_of(scoped.get_json()["token"])) == {"registry:catalog": {"search"}}
     with uow:
         found = uow.registries.get(REGISTRY)
     assert (found.catalog, found.wharf_since, found.filters_catalog) == ("auto", None, False)
