@@ -5,7 +5,8 @@ documentation says for token authentication: ``auth.token.realm`` = the Index's
 ``/v2/token``, ``service`` = the name the registry is registered under at the Index,
 ``issuer`` = ``INDEX_TOKEN_ISSUER``, ``rootcertbundle`` = the file fetched from the Index's
 ``/.well-known/token-certs.pem``. skopeo, as alice, pushes and pulls back; a private
-repository is refused to bob and to anonymous callers; a public one is pulled anonymously.
+repository is refused to bob and to anonymous callers; a public one is pulled anonymously;
+the catalog, which this registry does not filter, is listed to administrators only.
 After ``wharf-index keys rotate`` the registry, still holding the old bundle, refuses the
 new tokens until the bundle is fetched again and the registry restarted (it reads the file
 once, at start).
@@ -122,6 +123,25 @@ def test_a_private_repository_is_refused_to_others_and_anonymous(interop, pushed
 def test_a_public_repository_is_pulled_anonymously(interop, pushed):
     stack, registry = interop
     assert _digest(stack.skopeo("anonymous"), registry, PUBLIC) == pushed[PUBLIC].digest
+
+
+def test_its_catalog_lists_names_to_administrators_only(interop, pushed):
+    """The reference registry lists every name to every holder of registry:catalog:*, and it
+    never called the Index: the Index grants that scope for it to administrators only."""
+    stack, registry = interop
+
+    def catalog(user):
+        token = stack.token(SERVICE, "registry:catalog:*", user).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        return requests.get(registry.url + "/v2/_catalog", headers=headers, timeout=10)
+
+    for user in ("bob", "alice", None):
+        listed = catalog(user)
+        assert listed.status_code == 401, listed.text
+        assert PRIVATE not in listed.text
+    admin = catalog("sysop")
+    assert admin.status_code == 200, admin.text
+    assert {PRIVATE, PUBLIC} <= set(admin.json()["repositories"])
 
 
 def test_after_a_key_rotation_the_registry_needs_the_refreshed_bundle(interop, pushed):

@@ -7,7 +7,8 @@ anyone else is told who may push there.
 podman sends ``/v1/search`` no credentials; both hosts answer it 401, so podman lists
 ``/v2/_catalog`` instead with its credentials (the Index's own catalog, or the registry's,
 filtered by the Index). Docker sends credentials to ``/v1/search``: the Index's host answers
-it, a registry's host asks its Index.
+it, a registry's host asks its Index. A registry no token was ever used on is searched too:
+the search itself tells the Index that the registry filters its catalog.
 """
 
 from __future__ import annotations
@@ -97,3 +98,21 @@ def test_one_part_names_are_the_library_organisations(stack):
     assert "only members of the library organisation may push here" in refused.stderr, (
         refused.stderr
     )
+
+
+def test_podman_search_at_a_registry_no_token_was_used_on(stack):
+    """Until a registry calls the Index (token verification, the catalog question) the
+    Index cannot tell it from the reference registry, which lists every name: no catalog
+    grant for non-administrators there. podman's first catalog request carries a token
+    without the grant, which the registry verifies with the Index (that tells it) before
+    answering 401 naming the scope; podman then asks for the scope, granted now."""
+    stack.add_registry("reg2", "registry2", ["carol"])
+    fresh = stack.registries["reg2"].address
+
+    def catalog_word():
+        listed = stack.cli("registry", "list").stdout.splitlines()
+        return next(line for line in listed if line.startswith("reg2\t")).split("\t")[-1]
+
+    assert catalog_word() == "auto:unfiltered"
+    assert _podman(stack, "p-anon-fresh").search(f"{fresh}/srch") == []  # exits 0
+    assert catalog_word() == "auto:filtered"

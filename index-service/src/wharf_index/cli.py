@@ -35,7 +35,7 @@ from .adapters import migrations
 from .adapters.db import Database
 from .context import build_context
 from .domain import errors
-from .domain.model import REGISTRY_KINDS, ROLES
+from .domain.model import CATALOG_MODES, REGISTRY_KINDS, ROLES
 from .domain.registry_client import RegistryClient
 from .logconfig import configure_logging
 from .services import accounts, orgs, registries
@@ -136,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
         dest="namespaces",
         help="a namespace this registry serves (repeatable)",
     )
+    catalog_help = (
+        "whether its /v2/_catalog lists each caller only what the caller may pull, so the"
+        " catalog scope may go to everyone: auto (default: once it has called the Index's"
+        " token verification or catalog question, as Wharf's registry does), filtered, or"
+        " unfiltered (only administrators get it; the reference registry lists every name)"
+    )
+    add.add_argument("--catalog", choices=CATALOG_MODES, default="auto", help=catalog_help)
+    update = registry.add_parser("update", help="change a registry's settings")
+    update.add_argument("name")
+    update.add_argument("--catalog", choices=CATALOG_MODES, required=True, help=catalog_help)
     registry.add_parser("list", help="list registries")
     registry.add_parser("remove", help="forget a registry").add_argument("name")
     registry.add_parser(
@@ -360,7 +370,7 @@ def _team_grant(uow, args, stdin, stdout):
 
 def _registry_add(uow, args, stdin, stdout):
     registry, credential = registries.add_registry(
-        uow, args.name, args.url, args.kind, args.namespaces
+        uow, args.name, args.url, args.kind, args.namespaces, catalog=args.catalog
     )
     print(
         f"registry {registry.name} added; its credential (shown once, keep it secret):", file=stdout
@@ -377,10 +387,25 @@ def _registry_rotate_credential(uow, args, stdin, stdout):
     print(credential, file=stdout)
 
 
+def _registry_update(uow, args, stdin, stdout):
+    registry = registries.set_catalog(uow, args.name, args.catalog)
+    print(f"registry {registry.name}: catalog {_catalog(registry)}", file=stdout)
+
+
+def _catalog(registry) -> str:
+    """``filtered``/``unfiltered``, or ``auto:`` and what that makes of it now."""
+    if registry.catalog != "auto":
+        return registry.catalog
+    return "auto:" + ("filtered" if registry.filters_catalog else "unfiltered")
+
+
 def _registry_list(uow, args, stdin, stdout):
     for registry in registries.list_registries(uow):
         namespaces = ",".join(registry.namespaces) or "-"
-        print(f"{registry.name}\t{registry.kind}\t{registry.url}\t{namespaces}", file=stdout)
+        print(
+            f"{registry.name}\t{registry.kind}\t{registry.url}\t{namespaces}\t{_catalog(registry)}",
+            file=stdout,
+        )
 
 
 def _registry_remove(uow, args, stdin, stdout):
@@ -403,6 +428,7 @@ _HANDLERS = {
     ("team", "grant"): _team_grant,
     ("registry", "add"): _registry_add,
     ("registry", "list"): _registry_list,
+    ("registry", "update"): _registry_update,
     ("registry", "remove"): _registry_remove,
     ("registry", "rotate-credential"): _registry_rotate_credential,
     **cli_registry_ops.HANDLERS,

@@ -44,7 +44,6 @@ REMOVED = {
     for name in ("INDEX_TOKEN_KEYS", "INDEX_TOKEN_KEYS_FILE")
 }
 VISIBILITIES = ("public", "private")
-CATALOG_SCOPES = ("everyone", "administrators")
 MIN_SECRET_LENGTH = 16
 MIN_SCRYPT_N = 1 << 10
 
@@ -70,8 +69,7 @@ class Settings:
 
     database_url ``INDEX_DATABASE_URL``; secret_key ``INDEX_SECRET_KEY``; token_algorithm
     ``INDEX_TOKEN_ALGORITHM`` (of new signing keys); token_issuer ``INDEX_TOKEN_ISSUER``;
-    token_ttl ``INDEX_TOKEN_TTL``; token_leeway ``INDEX_TOKEN_LEEWAY``; catalog_scope
-    ``INDEX_CATALOG_SCOPE`` (who is granted ``registry:catalog``); refresh_token_ttl
+    token_ttl ``INDEX_TOKEN_TTL``; token_leeway ``INDEX_TOKEN_LEEWAY``; refresh_token_ttl
     ``INDEX_REFRESH_TOKEN_TTL``; public_url ``INDEX_PUBLIC_URL``; default_visibility
     ``INDEX_DEFAULT_VISIBILITY``; db_pool_min/db_pool_max ``INDEX_DB_POOL_MIN/MAX``;
     db_connect_timeout ``INDEX_DB_CONNECT_TIMEOUT``; db_statement_timeout
@@ -137,7 +135,6 @@ class Settings:
     db_token_response_timeout: int = 2
     log_level: str = "INFO"
     log_format: str = "json"
-    catalog_scope: str = "everyone"
     login_throttle_failures: int = 5
     login_throttle_delay: int = 2
     login_throttle_max_delay: int = 900
@@ -192,9 +189,6 @@ class Settings:
             ),
             "log_level": reader.get("INDEX_LOG_LEVEL", _choice(LEVELS, str.upper), "INFO"),
             "log_format": reader.get("INDEX_LOG_FORMAT", _choice(FORMATS, str.lower), "json"),
-            "catalog_scope": reader.get(
-                "INDEX_CATALOG_SCOPE", _choice(CATALOG_SCOPES, str.lower), "everyone"
-            ),
             "bind": reader.get("INDEX_BIND", _bind, cls.bind),
             "password_scrypt_n": reader.get(
                 "INDEX_PASSWORD_SCRYPT_N", _power_of_two, cls.password_scrypt_n

@@ -171,8 +171,17 @@ def test_registries(run, uow):
 
     assert registries.authenticate_registry(uow, "reg.example", credential).name == "reg.example"
     assert run("registry", "list").out.strip() == (
-        "reg.example\tprivate\thttps://reg.example\tacme,alice"
+        "reg.example\tprivate\thttps://reg.example\tacme,alice\tauto:unfiltered"
     )
+    updated = run("registry", "update", "reg.example", "--catalog", "filtered")
+    assert (updated.code, updated.out.strip()) == (0, "registry reg.example: catalog filtered")
+    assert run("registry", "list").out.strip().endswith("\tfiltered")
+    with pytest.raises(SystemExit):  # argparse refuses it, naming the choices
+        run("registry", "update", "reg.example", "--catalog", "maybe")
+    assert run("registry", "update", "nowhere", "--catalog", "auto").code == 1
+    other = ("registry", "add", "x.example", "--url", "https://x", "--kind", "mirror")
+    assert run(*other, "--catalog", "unfiltered").code == 0
+    assert "x.example\tmirror\thttps://x\t-\tunfiltered" in run("registry", "list").out
     assert credential not in run("registry", "list").out
     assert run("registry", "add", "reg.example", "--url", "https://x", "--kind", "mirror").code == 1
     rotated = run("registry", "rotate-credential", "reg.example")

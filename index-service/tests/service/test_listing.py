@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import replace
 from importlib import resources
 
 import pytest
-from wharf_index.app import create_app
+from wharf_index.services import access_tokens
 from wharf_protocol.client import TokenRejected
 
 from tests.service.conftest import REGISTRY, access_of, basic
@@ -88,9 +87,11 @@ def test_a_registry_asks_which_catalog_names_its_caller_may_pull(
     def token(user):
         return get_token("registry:catalog:*", user=user).get_json()["token"]
 
+    # administrators: everything; the registry's first call makes it a Wharf registry,
+    # whose catalog tokens then go to everyone
+    assert index_client.pullable(token("carol"), names) == names
     assert index_client.pullable(token("alice"), names) == ["alice/private", "alice/public"]
     assert index_client.pullable(token(None), names) == ["alice/public"]
-    assert index_client.pullable(token("carol"), names) == names  # administrators: everything
     without_grant = get_token("repository:alice/private:pull", user="alice").get_json()["token"]
     with pytest.raises(TokenRejected):
         index_client.pullable(without_grant, names)
@@ -132,16 +133,97 @@ def test_one_part_names_are_library_names(get_token, claims_of, uow, users, sql)
     assert own.status_code == 200  # elsewhere asking too much is no error
 
 
-def test_the_catalog_scope_can_be_kept_for_administrators(settings, database, users, registry):
-    client = create_app(replace(settings, catalog_scope="administrators"), pool=database)
-    client = client.test_client()
+def _catalog_actions(get_token, claims_of, user, *scopes, service=REGISTRY):
+    response = get_token("registry:catalog:*,search", *scopes, user=user, service=service)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return access_of(claims_of(response.get_json()["token"])).get("registry:catalog", set())
 
-    def access(user):
-        query = {"service": REGISTRY, "scope": "registry:catalog:*,search"}
-        response = client.get("/v2/token", query_string=query, headers=basic(user))
-        payload = response.get_json()["token"].split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return {(a["type"], a["name"]): set(a["actions"]) for a in claims["access"]}
 
-    assert access("alice") == {("registry", "catalog"): {"search"}}
-    assert access("carol") == {("registry", "catalog"): {"*", "search"}}
+def test_a_registry_that_never_called_the_index_lists_nothing_to_non_administrators(
+    client, get_token, claims_of, registry, registry_auth, uow, users, principal
+):
+    # Nothing tells it from the reference registry, which lists every name to every holder
+    # of registry:catalog:*. Events do not tell either: that registry can send them too.
+    events = client.post("/internal/v1/events", json={"events": []}, headers=registry_auth)
+    assert events.status_code == 200
+    for user in (None, "alice", "alice"):  # alice twice: the second one from the cache
+        assert _catalog_actions(get_token, claims_of, user) == {"search"}
+    # a token request that allocates (scenario B) takes the other path
+    pushing = get_token("registry:catalog:*", "repository:alice/new:push", user="alice")
+    assert access_of(claims_of(pushing.get_json()["token"])) == {"repository:alice/new": {"push"}}
+    assert _catalog_actions(get_token, claims_of, "carol") == {"*", "search"}  # administrator
+    # an administrator's access token lists only what its scopes allow: not here
+    _, pat = access_tokens.create_access_token(
+        uow, principal("carol"), "ci", [{"repository": "alice/*", "actions": ["pull"]}]
+    )
+    scoped = get_token("registry:catalog:*,search", user="carol", secret=pat)
+    assert access_of(claims_of(scoped.get_json()["token"])) == {"registry:catalog": {"search"}}
+    with uow:
+        found = uow.registries.get(REGISTRY)
+    assert (found.catalog, found.wharf_since, found.filters_catalog) == ("auto", None, False)
+
+
+@pytest.mark.parametrize("call", ["verify", "pullable"])
+def test_a_registry_that_called_the_index_lists_to_everyone(
+    call, index_client, get_token, claims_of, uow, users
+):
+    assert _catalog_actions(get_token, claims_of, "alice") == {"search"}
+    admin = get_token("registry:catalog:*", user="carol").get_json()["token"]
+    if call == "verify":
+        index_client.verify_token(admin)
+    else:
+        index_client.pullable(admin, ["alice/app"])
+    with uow:
+        since = uow.registries.get(REGISTRY).wharf_since
+    assert since is not None
+    for user in (None, "alice", "alice"):
+        assert _catalog_actions(get_token, claims_of, user) == {"*", "search"}
+    pushing = get_token("registry:catalog:*", "repository:alice/new:push", user="alice")
+    assert access_of(claims_of(pushing.get_json()["token"]))["registry:catalog"] == {"*"}
+    index_client.verify_token(admin)
+    with uow:
+        assert uow.registries.get(REGISTRY).wharf_since == since  # set once
+
+
+def test_an_administrator_says_whether_a_registry_filters_its_catalog(
+    client, index_client, get_token, claims_of, uow, users
+):
+    index_client.verify_token(get_token("registry:catalog:*", user="carol").get_json()["token"])
+
+    def patch(catalog, user="carol"):
+        url = f"/api/v1/registries/{REGISTRY}"
+        return client.patch(url, json={"catalog": catalog}, headers=basic(user))
+
+    unfiltered = patch("unfiltered")
+    assert unfiltered.status_code == 200, unfiltered.get_data(as_text=True)
+    assert unfiltered.get_json()["catalog"] == "unfiltered"
+    assert unfiltered.get_json()["catalog_filtered"] is False
+    assert _catalog_actions(get_token, claims_of, "alice") == {"search"}
+    assert _catalog_actions(get_token, claims_of, "carol") == {"*", "search"}
+    auto = patch("auto").get_json()
+    assert (auto["catalog"], auto["catalog_filtered"]) == ("auto", True)  # it called before
+    assert _catalog_actions(get_token, claims_of, "alice") == {"*", "search"}
+    assert patch("auto", user="alice").status_code == 403
+    assert patch("maybe").status_code == 400
+    with uow:
+        audit = uow.audit.list(limit=10)
+    assert [e.action for e in audit].count("registry.update") == 2
+
+    added = client.post(
+        "/api/v1/registries",
+        json={
+            "name": "other.test",
+            "url": "http://other.test",
+            "kind": "private",
+            "catalog": "filtered",
+        },
+        headers=basic("carol"),
+    )
+    assert added.status_code == 201, added.get_data(as_text=True)
+    assert added.get_json()["registry"]["catalog_filtered"] is True
+    assert _catalog_actions(get_token, claims_of, "alice", service="other.test") == {
+        "*",
+        "search",
+    }
+    with uow:
+        assert uow.registries.get("other.test").wharf_since is None

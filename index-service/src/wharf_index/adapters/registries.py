@@ -15,24 +15,32 @@ from .base import Store
 _COLUMNS = (
     "g.id, g.name, g.url, g.kind,"
     " coalesce((SELECT array_agg(namespace ORDER BY namespace) FROM registry_namespaces"
-    " WHERE registry_id = g.id), '{}'), g.created_at"
+    " WHERE registry_id = g.id), '{}'), g.created_at, g.catalog, g.wharf_since"
 )
+#: Registry.filters_catalog in SQL, of the ``registries`` row ``g`` (migration 0021).
+CATALOG_FILTERED = "(g.catalog = 'filtered' OR (g.catalog = 'auto' AND g.wharf_since IS NOT NULL))"
 
 
 def _registry(row: tuple) -> Registry:
-    rid, name, url, kind, namespaces, created_at = row
-    return Registry(rid, name, url, kind, tuple(namespaces), created_at)
+    rid, name, url, kind, namespaces, created_at, catalog, wharf_since = row
+    return Registry(rid, name, url, kind, tuple(namespaces), created_at, catalog, wharf_since)
 
 
 class PgRegistryStore(Store):
     def create(
-        self, name: str, url: str, kind: str, credential_hash: bytes, namespaces: tuple[str, ...]
+        self,
+        name: str,
+        url: str,
+        kind: str,
+        credential_hash: bytes,
+        namespaces: tuple[str, ...],
+        catalog: str = "auto",
     ) -> Registry | None:
         """Insert a registry and its namespaces; None when the name is taken."""
         row = self._one(
-            "INSERT INTO registries (name, url, kind, credential_hash) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (name) DO NOTHING RETURNING id",
-            (name, url, kind, credential_hash),
+            "INSERT INTO registries (name, url, kind, credential_hash, catalog)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING RETURNING id",
+            (name, url, kind, credential_hash, catalog),
         )
         if row is None:
             return None
@@ -143,6 +151,18 @@ class PgRegistryStore(Store):
         self._exec(
             "UPDATE registries SET credential_hash = %s WHERE id = %s",
             (credential_hash, registry_id),
+        )
+
+    def set_catalog(self, registry_id: int, catalog: str) -> None:
+        """Record the administrator's word on the registry's catalog (auto|filtered|unfiltered)."""
+        self._exec("UPDATE registries SET catalog = %s WHERE id = %s", (catalog, registry_id))
+
+    def note_wharf(self, registry_id: int) -> None:
+        """Record that the registry called an endpoint only Wharf's registry calls, once: the
+        first call sets ``wharf_since``, later ones change nothing."""
+        self._exec(
+            "UPDATE registries SET wharf_since = now() WHERE id = %s AND wharf_since IS NULL",
+            (registry_id,),
         )
 
     def delete(self, registry_id: int) -> None:

@@ -7,9 +7,10 @@ request runs prepared (adapters/base.py).
 - :meth:`PgTokenCheckStore.revalidation`: the same for a credential-cache hit, with the
   user's grants (adapters/grants.py), in one prepared statement.
 - :meth:`PgTokenCheckStore.issuance`: the audience of a token request (the registry named
-  by ``service`` and the namespaces it serves) and the requested repositories that exist,
-  in one prepared statement; :meth:`PgTokenCheckStore.revalidation_issuance`: both, for a
-  token request with a cached credential, in one.
+  by ``service``, the namespaces it serves, whether it filters its catalog) and the
+  requested repositories that exist, in one prepared statement;
+  :meth:`PgTokenCheckStore.revalidation_issuance`: both, for a token request with a cached
+  credential, in one.
 - :meth:`PgTokenCheckStore.quotas`: the storage quotas and use of the namespaces a token
   grants push in (only then), prepared: one indexed lookup per namespace.
 - :meth:`PgTokenCheckStore.verification`: the registry's credential hash and the issued-token
@@ -25,6 +26,7 @@ from ..domain.model import TokenScope, User
 from ..domain.records import CredentialState, IssuanceLookup, QuotaState, Verification
 from .base import Prepared, Store
 from .grants import GRANT_ROWS, grants_of
+from .registries import CATALOG_FILTERED
 from .repository_rows import REPOSITORY_COLUMNS, repository_from_row
 
 _CREDENTIAL_STATE = """
@@ -57,6 +59,7 @@ _ISSUANCE = Prepared(
 SELECT g.name,
        coalesce((SELECT array_agg(n.namespace) FROM registry_namespaces n
                   WHERE n.registry_id = g.id), '{{}}'),
+       {CATALOG_FILTERED},
        {REPOSITORY_COLUMNS}
   FROM registries g
   LEFT JOIN repositories r ON r.full_name = ANY(%(names)s::text[])
@@ -79,7 +82,7 @@ _VERIFICATION = Prepared(
     "wharf_verification",
     """
 SELECT g.id, g.name, g.credential_hash, t.kind, t.audience, t.revoked_at IS NOT NULL,
-       t.expires_at
+       t.expires_at, g.wharf_since IS NOT NULL
   FROM registries g
   LEFT JOIN issued_tokens t ON t.jti = %(jti)s
  WHERE g.name = %(name)s
@@ -185,18 +188,19 @@ class PgTokenCheckStore(Store):
         rows, _ = self._prepared(_VERIFICATION, {"name": registry_name, "jti": jti})
         if not rows:
             return None
-        rid, name, credential_hash, kind, audience, revoked, expires_at = rows[0]
+        rid, name, credential_hash, kind, audience, revoked, expires_at, wharf = rows[0]
         return Verification(
-            rid, name, bytes(credential_hash), kind, audience, bool(revoked), expires_at
+            rid, name, bytes(credential_hash), kind, audience, bool(revoked), expires_at, wharf
         )
 
-    def audience(self, service: str) -> tuple[int, str, list[str]] | None:
-        """Return (id, name, served namespaces) of the registry called ``service`` (None if
-        unknown; an empty list: it declared none). One round trip."""
+    def audience(self, service: str) -> tuple[int, str, list[str], bool] | None:
+        """Return (id, name, served namespaces, whether it filters its catalog) of the
+        registry called ``service`` (None if unknown; an empty list: it declared none). One
+        round trip."""
         return self._one(
-            "SELECT r.id, r.name, coalesce((SELECT array_agg(n.namespace)"
-            " FROM registry_namespaces n WHERE n.registry_id = r.id), '{}')"
-            " FROM registries r WHERE r.name = %s",
+            "SELECT g.id, g.name, coalesce((SELECT array_agg(n.namespace)"
+            f" FROM registry_namespaces n WHERE n.registry_id = g.id), '{{}}'), {CATALOG_FILTERED}"
+            " FROM registries g WHERE g.name = %s",
             (service,),
         )
 
@@ -213,11 +217,12 @@ def _issuance_lookup(rows: list[tuple]) -> IssuanceLookup | None:
     """The IssuanceLookup of the rows of :data:`_ISSUANCE` (None: no registry)."""
     if not rows or rows[0][0] is None:
         return None
-    repositories = [repository_from_row(row[2:]) for row in rows if row[2] is not None]
+    repositories = [repository_from_row(row[3:]) for row in rows if row[3] is not None]
     return IssuanceLookup(
         audience=rows[0][0],
         namespaces=frozenset(rows[0][1]),
         repositories={repo.full_name: repo for repo in repositories},
+        catalog_filtered=bool(rows[0][2]),
     )
 
 

@@ -30,6 +30,10 @@ Index's own ``registry sync`` tokens), so the registry's ``/v2/_catalog`` lists 
 those (services/catalog.py). The token must be one the Index issued for the calling
 registry granting ``registry:catalog``, unrevoked: else 422 ``TOKEN_INVALID`` (reason
 ``unknown``); bad ``names``: 400 ``VALUE_INVALID``.
+
+A registry calling the first or the last endpoint is a Wharf registry, which filters its
+catalog: the Index records that once (services/registries.py, ``note_wharf``) and from then
+on grants ``registry:catalog:*`` for it to every caller (services/tokens.py).
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ def post_events():
 def pullable_names():
     """Tell a registry which names of a page of its catalog its caller may pull."""
     registry = registries.authenticate_registry(uow(), *docker_auth.registry_credentials())
+    registries.note_wharf(uow(), registry.id, registry.wharf_since is not None)
     body = _json_body()
     body = body if isinstance(body, dict) else {}
     token = body.get("token")

@@ -13,6 +13,12 @@ from datetime import datetime
 ROLES = ("read", "write", "admin")
 VISIBILITIES = ("public", "private")
 REGISTRY_KINDS = ("private", "sponsor", "mirror", "vendor")
+# Whether a registry filters its catalog (Registry.filters_catalog): the administrator's word.
+CATALOG_AUTO, CATALOG_FILTERED, CATALOG_UNFILTERED = CATALOG_MODES = (
+    "auto",
+    "filtered",
+    "unfiltered",
+)
 ACTIONS = ("pull", "push", "delete")
 # The action an access-token scope must name for repository administration (visibility,
 # description, collaborators, deletion of the repository or its tags, webhooks); never
@@ -169,6 +175,19 @@ class Registry:
     kind: str
     namespaces: tuple[str, ...] = ()
     created_at: datetime | None = None
+    #: ``auto``, ``filtered`` or ``unfiltered`` (``registry add/update --catalog``)
+    catalog: str = CATALOG_AUTO
+    #: when it first called an endpoint of the Index only Wharf's registry calls (None: never)
+    wharf_since: datetime | None = None
+
+    @property
+    def filters_catalog(self) -> bool:
+        """Whether its ``/v2/_catalog`` lists each caller only what the caller may pull, so
+        ``registry:catalog:*`` may go to everyone: said so, or (``auto``) a Wharf registry
+        (it asks the Index; the reference registry lists every name to every holder)."""
+        if self.catalog == CATALOG_AUTO:
+            return self.wharf_since is not None
+        return self.catalog == CATALOG_FILTERED
 
 
 @dataclass(frozen=True)

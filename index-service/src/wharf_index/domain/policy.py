@@ -180,8 +180,8 @@ def grant(
     services.access.authorize). ``registry:catalog`` (``*`` and Docker's ``search``) is
     granted to every caller, anonymous included: it lets a caller list or search the
     repositories it may see, never more (a registry asks the Index which names of its
-    catalog the token's caller may pull: services.catalog). Other resource types grant
-    nothing.
+    catalog the token's caller may pull: services.catalog; services.tokens keeps ``*`` for
+    administrators at a registry that does not filter). Other resource types grant nothing.
     """
     granted: list[Scope] = []
     for scope in requested:

@@ -174,17 +174,20 @@ class CredentialState:
 @dataclass(frozen=True)
 class IssuanceLookup:
     """What a token request needs from the database besides the caller: the audience (the
-    registry named by ``service``), the namespaces it declared serving (empty: all) and
-    those of the requested repositories that exist, by full name."""
+    registry named by ``service``), the namespaces it declared serving (empty: all),
+    those of the requested repositories that exist, by full name, and whether the registry
+    filters its catalog (Registry.filters_catalog)."""
 
     audience: str
     namespaces: frozenset[str]
     repositories: dict[str, Repository]
+    catalog_filtered: bool = False
 
 
 @dataclass(frozen=True)
 class Verification:
-    """A registry (id, name, credential hash) and, when found, the issued-token record."""
+    """A registry (id, name, credential hash) and, when found, the issued-token record;
+    ``wharf_known``: the registry's ``wharf_since`` is set (Registry.wharf_since)."""
 
     registry_id: int
     registry_name: str
@@ -193,6 +196,7 @@ class Verification:
     token_audience: str | None
     token_revoked: bool
     token_expires_at: datetime | None
+    wharf_known: bool = False
 
 
 @dataclass(frozen=True)

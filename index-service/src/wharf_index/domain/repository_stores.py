@@ -245,7 +245,13 @@ class RegistryStore(Protocol):
     """``uow.registries``: the registry directory and which registries hold what."""
 
     def create(
-        self, name: str, url: str, kind: str, credential_hash: bytes, namespaces: tuple[str, ...]
+        self,
+        name: str,
+        url: str,
+        kind: str,
+        credential_hash: bytes,
+        namespaces: tuple[str, ...],
+        catalog: str = ...,
     ) -> Registry | None: ...
     def get(self, name: str) -> Registry: ...
     def with_hash(self, name: str) -> tuple[Registry, bytes] | None: ...
@@ -270,6 +276,10 @@ class RegistryStore(Protocol):
         """Registry id -> when an event it sent was last applied (while remembered)."""
 
     def set_credential_hash(self, registry_id: int, credential_hash: bytes) -> None: ...
+    def set_catalog(self, registry_id: int, catalog: str) -> None: ...
+    def note_wharf(self, registry_id: int) -> None:
+        """Set ``wharf_since`` to now unless it is set."""
+
     def delete(self, registry_id: int) -> None: ...
     def list(self) -> list[Registry]: ...
 

@@ -3,9 +3,10 @@
 "which of these names of my catalog may this token's caller pull?" (api/internal.py).
 
 A registry's catalog holds exactly what the caller may pull: the Index grants
-``registry:catalog:*`` to every caller (domain.policy.grant) and the registry filters each
-page of its storage's names through :func:`pullable`. Administrators and the Index itself
-(``registry sync``) see every name, including names the Index has no record of.
+``registry:catalog:*`` to every caller (domain.policy.grant) for a registry that filters
+(services/tokens.py, ``_catalog_rule``: else to administrators only), and such a registry
+filters each page of its storage's names through :func:`pullable`. Administrators and the
+Index itself (``registry sync``) see every name, including names the Index has no record of.
 """
 
 from __future__ import annotations

@@ -1,8 +1,15 @@
-"""The registry directory: add (credential shown once), list, remove, authenticate.
+"""The registry directory: add (credential shown once), list, update, remove, authenticate.
 
 A registry's ``name`` is the token audience (the ``service`` parameter Docker sends). It
 calls the Index with HTTP Basic ``name:credential``; the credential is 256 random bits,
 stored as an HMAC (credentials.py).
+
+Whether a registry filters its catalog (Registry.filters_catalog; the Index grants
+``registry:catalog:*`` to non-administrators only for those, services/tokens.py) is the
+administrator's word (``catalog``: ``filtered`` or ``unfiltered``) or, by default
+(``auto``), whether it ever called an endpoint only Wharf's registry calls:
+``/internal/v1/tokens/verify`` or ``/internal/v1/catalog/pullable`` (:func:`note_wharf`).
+Events do not count: the reference registry can send its notifications to the Index too.
 """
 
 from __future__ import annotations
@@ -13,7 +20,14 @@ from datetime import datetime
 from wharf_protocol.names import namespace_of
 
 from ..domain import errors
-from ..domain.model import REGISTRY_KINDS, SYSTEM, Principal, Registry
+from ..domain.model import (
+    CATALOG_AUTO,
+    CATALOG_MODES,
+    REGISTRY_KINDS,
+    SYSTEM,
+    Principal,
+    Registry,
+)
 from ..domain.names import NAMESPACE_RE
 from . import audit, credentials
 from .unit_of_work import UnitOfWork
@@ -65,8 +79,21 @@ def _check(name: str, url: str, kind: str, namespaces) -> tuple[str, ...]:
     return namespaces
 
 
+def _check_catalog(catalog: object) -> str:
+    if catalog not in CATALOG_MODES:
+        raise errors.ValueInvalid("catalog", f"catalog must be one of {', '.join(CATALOG_MODES)}")
+    return catalog  # type: ignore[return-value]
+
+
 def add_registry(
-    uow: UnitOfWork, name: str, url: str, kind: str, namespaces=(), *, actor: Principal = SYSTEM
+    uow: UnitOfWork,
+    name: str,
+    url: str,
+    kind: str,
+    namespaces=(),
+    *,
+    catalog: str = CATALOG_AUTO,
+    actor: Principal = SYSTEM,
 ) -> tuple[Registry, str]:
     """Record a registry; return (registry, credential). The credential is never shown again.
 
@@ -75,6 +102,7 @@ def add_registry(
     if not actor.is_admin:
         raise errors.PermissionDenied()
     namespaces = _check(name, url, kind, namespaces)
+    catalog = _check_catalog(catalog)
     if name == uow.config.index_service:
         raise errors.NameInvalid(name, "that is the Index's own service name (INDEX_TOKEN_ISSUER)")
     credential = credentials.new_secret()
@@ -85,10 +113,16 @@ def add_registry(
             kind,
             credentials.hash_secret(credentials.PURPOSE_REGISTRY, credential),
             namespaces,
+            catalog,
         )
         if registry is None:
             raise errors.RegistryExists(name)
-        detail = {"url": registry.url, "kind": kind, "namespaces": list(namespaces)}
+        detail = {
+            "url": registry.url,
+            "kind": kind,
+            "namespaces": list(namespaces),
+            "catalog": catalog,
+        }
         audit.record(uow, actor, "registry.add", "registry", name, detail=detail)
         return registry, credential
 
@@ -105,6 +139,29 @@ def rotate_credential(uow: UnitOfWork, name: str, *, actor: Principal = SYSTEM) 
         )
         audit.record(uow, actor, "registry.rotate_credential", "registry", name)
     return credential
+
+
+def set_catalog(uow: UnitOfWork, name: str, catalog: str, *, actor: Principal = SYSTEM) -> Registry:
+    """Say whether a registry filters its catalog: ``filtered``, ``unfiltered`` or ``auto``
+    (module doc); return the registry. Raises ValueInvalid, RegistryNotFound,
+    PermissionDenied."""
+    if not actor.is_admin:
+        raise errors.PermissionDenied()
+    catalog = _check_catalog(catalog)
+    with uow:
+        registry = uow.registries.get(name)
+        uow.registries.set_catalog(registry.id, catalog)
+        audit.record(uow, actor, "registry.update", "registry", name, detail={"catalog": catalog})
+        return uow.registries.get(name)
+
+
+def note_wharf(uow: UnitOfWork, registry_id: int, known: bool) -> None:
+    """Record that the registry ``registry_id`` called an endpoint only Wharf's registry
+    calls, having authenticated with its credential; ``known``: already recorded, so
+    nothing is written (one write per registry, not per call)."""
+    if not known:
+        with uow:
+            uow.registries.note_wharf(registry_id)
 
 
 def list_registries(uow: UnitOfWork) -> list[Registry]:

@@ -70,7 +70,7 @@ from ..domain import errors, policy
 from ..domain.model import ANONYMOUS, SYSTEM, Principal
 from ..domain.records import IssuanceLookup
 from ..settings import derive_token_key
-from . import credentials, metrics
+from . import credentials, metrics, registries
 from .access import authorize, decide, may_allocate
 from .credential_cache import CredentialCache
 from .principals import principal_for
@@ -124,7 +124,6 @@ class TokenAuthority:
     refresh_serializer: URLSafeSerializer = field(repr=False)
     cache: CredentialCache = field(repr=False)
     refresh_ttl: int
-    catalog_for_everyone: bool = True  # INDEX_CATALOG_SCOPE=everyone
 
     def __repr__(self) -> str:
         return f"<TokenAuthority issuer={self.issuer!r}>"
@@ -153,7 +152,6 @@ class TokenAuthority:
                 settings.secret_key, settings.credential_cache_ttl, settings.credential_cache_size
             ),
             refresh_ttl=settings.refresh_token_ttl,
-            catalog_for_everyone=settings.catalog_scope == "everyone",
         )
 
 
@@ -191,12 +189,13 @@ def _unknown_service(service: object) -> errors.ValueInvalid:
     return errors.ValueInvalid("service", f"unknown service {service!r}: no such registry")
 
 
-def _audience(uow: UnitOfWork, service: str | None) -> tuple[str, frozenset[str]]:
-    """Return the registry's name (the audience) and the namespaces it declared serving."""
+def _audience(uow: UnitOfWork, service: str | None) -> tuple[str, frozenset[str], bool]:
+    """Return the registry's name (the audience), the namespaces it declared serving and
+    whether it filters its catalog."""
     found = uow.token_checks.audience(_service(service))
     if found is None:
         raise _unknown_service(service)
-    return found[1], frozenset(found[2])
+    return found[1], frozenset(found[2]), bool(found[3])
 
 
 def _served(scopes: tuple[Scope, ...], namespaces: frozenset[str]) -> tuple[Scope, ...]:
@@ -249,9 +248,9 @@ def issue(
         if own:
             audience, granted, rules = authority.service, (), NO_POLICY
         else:
-            audience, namespaces = _audience(uow, service)
+            audience, namespaces, filtered = _audience(uow, service)
             granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
-            granted = _catalog_rule(authority, principal, granted)
+            granted = _catalog_rule(principal, granted, filtered)
             rules = policy_for(uow, principal, granted)
         token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
         record(
@@ -317,7 +316,7 @@ def _issue_unless_allocating(
                 return None
             audience = found.audience
             granted = decide(uow, principal, served, found.repositories)
-            granted = _catalog_rule(authority, principal, granted)
+            granted = _catalog_rule(principal, granted, found.catalog_filtered)
             rules = policy_for(uow, principal, granted)
         token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
         record(
@@ -330,15 +329,17 @@ def _issue_unless_allocating(
 
 
 def _catalog_rule(
-    authority: TokenAuthority, principal: Principal, granted: tuple[Scope, ...]
+    principal: Principal, granted: tuple[Scope, ...], filtered: bool
 ) -> tuple[Scope, ...]:
-    """``granted`` without ``registry:catalog:*`` for non-administrators when
-    ``INDEX_CATALOG_SCOPE=administrators``: for registries that list their whole catalog to
-    every holder of the scope (the reference registry), where the grant to everyone would
-    show private names. Wharf's registries filter what they list (services/catalog.py).
-    ``search`` stays: it only lets a registry's host pass the token on to the Index's
-    ``/v1/search``, which shows what the caller may see."""
-    if authority.catalog_for_everyone or principal.is_admin:
+    """``granted`` without ``registry:catalog:*`` for non-administrators unless the registry
+    ``filtered`` its catalog (Registry.filters_catalog: Wharf's registries list each holder
+    of the scope what it may pull, asking the Index, services/catalog.py). The reference
+    registry lists every name to every holder, so there the grant would show private names.
+    Administrators keep it (they may see every name), except through an access token,
+    whose scopes limit what it may see (as services/catalog.py lists for it). ``search``
+    stays: it only lets a registry's host pass the token on to the Index's ``/v1/search``,
+    which shows what the caller may see."""
+    if filtered or (principal.is_admin and principal.scopes is None):
         return granted
     kept = []
     for scope in granted:
@@ -511,6 +512,7 @@ def verify_for_registry(
         credentials.PURPOSE_REGISTRY, credential, found.credential_hash
     ):
         raise errors.RegistryCredentialInvalid()
+    registries.note_wharf(uow, found.registry_id, found.wharf_known)
     if problem is not None:
         raise problem
     assert claims is not None

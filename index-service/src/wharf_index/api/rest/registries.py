@@ -1,5 +1,6 @@
 """The registry directory: every signed-in user may read it (and anyone may ask which
-registries hold a repository they can see); administrators add, rotate and remove.
+registries hold a repository they can see); administrators add, update (whether it filters
+its catalog), rotate and remove.
 
 A registry's credential (for its calls to the Index) is in the add/rotate answer only.
 """
@@ -13,7 +14,7 @@ from .auth import principal, require_admin, require_user
 from .inputs import load
 from .openapi import doc
 from .pagination import paged_list
-from .schemas import RegistryCreatedSchema, RegistryCreateIn, RegistrySchema
+from .schemas import RegistryCreatedSchema, RegistryCreateIn, RegistrySchema, RegistryUpdateIn
 
 
 def _registry_list(kind: str, found) -> dict:
@@ -50,9 +51,24 @@ def add_registry():
     caller = require_admin()
     data = load(RegistryCreateIn)
     registry, credential = registries.add_registry(
-        uow(), data["name"], data["url"], data["kind"], data["namespaces"], actor=caller
+        uow(),
+        data["name"],
+        data["url"],
+        data["kind"],
+        data["namespaces"],
+        catalog=data["catalog"],
+        actor=caller,
     )
     return RegistryCreatedSchema().dump({"registry": registry, "credential": credential}), 201
+
+
+@bp.patch("/registries/<name>")
+@doc(auth="admin", body=RegistryUpdateIn, response=RegistrySchema)
+def update_registry(name: str):
+    """Say whether a registry filters its catalog (``auto``, ``filtered``, ``unfiltered``)."""
+    caller = require_admin()
+    data = load(RegistryUpdateIn)
+    return RegistrySchema().dump(registries.set_catalog(uow(), name, data["catalog"], actor=caller))
 
 
 @bp.post("/registries/<name>/credential")

@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from wharf_protocol.names import MAX_NAME_LENGTH, REPOSITORY_NAME_RE
 from wharf_protocol.sizes import MAX_BYTES
 
-from ...domain.model import REGISTRY_KINDS, ROLES, VISIBILITIES
+from ...domain.model import CATALOG_AUTO, CATALOG_MODES, REGISTRY_KINDS, ROLES, VISIBILITIES
 from ...domain.names import (
     MAX_NAMESPACE_LENGTH,
     MAX_USERNAME,
@@ -371,12 +371,23 @@ class RobotCreatedSchema(Schema):
     secret = fields.String(metadata={"description": "the robot's token; shown only once"})
 
 
+_CATALOG_DOC = (
+    "whether its /v2/_catalog lists each caller only what it may pull (then every caller"
+    " gets registry:catalog:*, else only administrators): auto (once it called the Index's"
+    " token verification or catalog question, as Wharf's registry does), filtered, unfiltered"
+)
+
+
 class RegistrySchema(Schema):
     name = fields.String()
     url = fields.String()
     kind = fields.String()
     namespaces = fields.List(fields.String())
     created_at = fields.DateTime(allow_none=True)
+    catalog = fields.String(metadata={"description": _CATALOG_DOC})
+    catalog_filtered = fields.Boolean(
+        attribute="filters_catalog", metadata={"description": "what catalog makes of it now"}
+    )
 
 
 class RegistryCreateIn(Schema):
@@ -387,6 +398,19 @@ class RegistryCreateIn(Schema):
         _name(MAX_NAMESPACE_LENGTH, NAMESPACE_NAME),
         load_default=list,
         validate=validate.Length(0, 1000),
+    )
+    catalog = fields.String(
+        load_default=CATALOG_AUTO,
+        validate=validate.OneOf(CATALOG_MODES),
+        metadata={"description": _CATALOG_DOC},
+    )
+
+
+class RegistryUpdateIn(Schema):
+    catalog = fields.String(
+        required=True,
+        validate=validate.OneOf(CATALOG_MODES),
+        metadata={"description": _CATALOG_DOC},
     )
 
 
