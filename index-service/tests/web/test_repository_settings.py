@@ -311,3 +311,29 @@ def test_the_settings_page_holds_no_inline_script_or_style(client, make_repo):
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
     assert " style=" not in html and "<style" not in html
     assert re.search(r' on[a-z]+="', html) is None
+
+
+def test_settings_and_webhooks_fit_a_phone_in_the_dark(browser, server, client, make_repo):
+    from .browser import Visits
+
+    make_repo("alice/app")
+    client.put(
+        "/api/v1/repositories/alice/app/-/collaborators/bob",
+        json={"role": "write"},
+        headers=basic("alice"),
+    )
+    client.post(
+        "/api/v1/repositories/alice/app/-/webhooks",
+        json={"url": "https://hooks.example/a-rather-long-path/for/the/receiver?with=query"},
+        headers=basic("alice"),
+    )
+    context = browser.new_context(color_scheme="dark", viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        visits = Visits(page, server.url, "test_settings_and_webhooks_fit_a_phone_in_the_dark")
+        sign_in(page, visits, "alice")
+        for path in (SETTINGS, "/r/alice/app/-/webhooks"):
+            visits.go(path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    finally:
+        context.close()
