@@ -146,6 +146,27 @@ def test_organisation_teams_are_granted_and_revoked(visits, page, uow, users, ma
     assert orgs.team_repositories(uow, "acme", "builders") == []
 
 
+def test_a_repository_admin_who_does_not_own_the_organisation_cannot_grant_teams(
+    visits, page, uow, users, make_repo, client
+):
+    alice = principals.principal_for(uow, users["alice"])
+    orgs.create_org(uow, "acme", owner="alice", actor=alice)
+    orgs.create_team(uow, "acme", "builders", "write")
+    make_repo("acme/app", owner="alice")
+    answer = client.put(
+        "/api/v1/repositories/acme/app/-/collaborators/bob",
+        json={"role": "admin"},
+        headers=basic("alice"),
+    )
+    assert answer.status_code == 204
+    sign_in(page, visits, "bob")
+    visits.go("/r/acme/app/-/settings")
+    page.get_by_role("button", name="Grant team builders its role").click()
+    visits.check("refused")
+    assert page.get_by_role("alert").inner_text() == "only owners of acme may do that"
+    assert orgs.team_repositories(uow, "acme", "builders") == []
+
+
 def test_immutable_patterns_and_retention_with_its_dry_run(
     visits, page, uow, make_repo, add_tag, principal_of
 ):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from wharf_index.services import secret_box
+from wharf_index.services import orgs, principals, secret_box
 
 from tests.conftest import PASSWORD
 
@@ -185,6 +185,19 @@ def test_namespace_webhooks_of_a_user(visits, page, client, users):
     assert page.locator("#webhook-secret").is_visible()
     listed = client.get("/api/v1/namespaces/alice/webhooks", headers=basic("alice")).json
     assert [h["url"] for h in listed["items"]] == ["https://hooks.example/ns"]
+
+
+def test_namespace_webhooks_of_an_organisation(visits, page, client, uow, users):
+    alice = principals.principal_for(uow, users["alice"])
+    orgs.create_org(uow, "acme", owner="alice", actor=alice)
+    sign_in(page, visits, "alice")
+    assert visits.go("/u/acme/-/webhooks").status == 404  # an organisation is not a user
+    visits.go("/orgs/acme/-/webhooks")
+    _create(page, url="https://hooks.example/org")
+    page.wait_for_url(re.compile(r"/orgs/acme/-/webhooks/\d+$"))
+    visits.check("created")
+    listed = client.get("/api/v1/namespaces/acme/webhooks", headers=basic("alice")).json
+    assert [h["url"] for h in listed["items"]] == ["https://hooks.example/org"]
 
 
 def test_webhook_forms_without_the_csrf_token_change_nothing(client, make_repo):

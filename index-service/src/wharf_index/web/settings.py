@@ -24,7 +24,6 @@ from . import bp
 from .session import check_form, principal
 
 MAX_TAGS_LISTED = 500
-SECTIONS = ("general", "collaborators", "teams", "immutable", "retention", "tag", "delete")
 
 
 def _signed_in():
@@ -58,8 +57,16 @@ def _org_teams(name: str, namespace: str) -> list[dict] | None:
     return rows
 
 
-def _render(name: str, *, status: int = 200, section: str | None = None, message: str = "",
-            form: dict | None = None):  # fmt: skip
+def _render(
+    name: str,
+    *,
+    status: int = 200,
+    section: str | None = None,
+    message: str = "",
+    form: dict | None = None,
+):
+    """The settings page; ``message`` (with ``status``) shown next to ``section``'s form,
+    whose fields show ``form`` (the visitor's input) instead of the stored values."""
     caller = principal()
     rules = tag_rules.get_rules(uow(), caller, name)  # RepositoryNotFound / PermissionDenied
     repository = repositories.get_repository(uow(), caller, name)

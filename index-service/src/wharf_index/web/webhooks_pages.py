@@ -88,11 +88,12 @@ def _context(kind: str, name: str) -> dict:
 
 
 def _list_page(kind: str, name: str, *, status: int = 200, error: str = "", form=None):
-    found = webhooks.list_webhooks(uow(), principal(), _owner(kind, name), after=None,
-                                   limit=PAGE_SIZE)  # fmt: skip
+    owner = _owner(kind, name)
+    found = webhooks.list_webhooks(uow(), principal(), owner, after=None, limit=PAGE_SIZE)
     body = render_template(
         "webhooks.html",
         hooks=found.items,
+        more=found.next is not None,
         error=error,
         form=form or {"events": list(payloads.EVENTS), "format": "dockerhub"},
         **_context(kind, name),
