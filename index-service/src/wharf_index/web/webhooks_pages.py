@@ -101,7 +101,8 @@ def _list_page(kind: str, name: str, *, status: int = 200, error: str = "", form
     return body, status
 
 
-def _hook_page(kind: str, name: str, webhook_id: int, *, status=200, error="", form=None):
+def _hook_page(kind: str, name: str, webhook_id: int, *, status=200, error="", at="", form=None):
+    """A webhook's page; ``error`` shown next to the form of action ``at``."""
     owner = _owner(kind, name)
     hook = webhooks.get_webhook(uow(), principal(), owner, webhook_id)
     deliveries = webhooks.list_deliveries(
@@ -122,6 +123,7 @@ def _hook_page(kind: str, name: str, webhook_id: int, *, status=200, error="", f
         deliveries=deliveries.items,
         secret=secret,
         error=error,
+        error_at=at,
         form=form
         or {
             "url": hook.url,
@@ -213,7 +215,9 @@ def _register(kind: str) -> None:
         except errors.IndexError_ as exc:
             message, status = _refused(exc)
             form = values if action == "edit" else None
-            return _hook_page(kind, name, webhook_id, status=status, error=message, form=form)
+            return _hook_page(
+                kind, name, webhook_id, status=status, error=message, at=action, form=form
+            )
         flash(done)
         return redirect(f"{_base(kind, name)}/{webhook_id}", 303)
 
@@ -225,7 +229,7 @@ def _register(kind: str) -> None:
             webhooks.redeliver(uow(), principal(), _owner(kind, name), webhook_id, delivery_id)
         except errors.IndexError_ as exc:
             message, status = _refused(exc)
-            return _hook_page(kind, name, webhook_id, status=status, error=message)
+            return _hook_page(kind, name, webhook_id, status=status, error=message, at="deliveries")
         flash(f"Delivery {delivery_id} queued again.")
         return redirect(f"{_base(kind, name)}/{webhook_id}#deliveries", 303)
 
