@@ -66,7 +66,10 @@ def double(fake):  # noqa: F811 - the fixture
 def test_admin_changes_visibility_and_description(visits, page, client, make_repo):
     make_repo("alice/app", description="old words")
     sign_in(page, visits, "alice")
-    visits.go(SETTINGS)
+    visits.go("/r/alice/app")
+    page.get_by_role("link", name="Settings").click()
+    page.wait_for_url(re.compile(r"/r/alice/app/-/settings$"))
+    visits.check("settings")
     assert page.get_by_role("heading", name="Settings of alice/app").is_visible()
 
     page.get_by_label("Public: anyone may see and pull it").check()
@@ -114,6 +117,7 @@ def test_collaborators_are_added_changed_and_removed(visits, page, client, make_
     assert collaborators() == [("bob", "admin")]
     assert page.get_by_label("Role of bob", exact=True).input_value() == "admin"
 
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Remove bob").click()
     page.wait_for_url(re.compile(r"#collaborators$"))
     visits.check("removed")
@@ -295,6 +299,8 @@ def test_who_may_reach_the_settings(visits, page, client, make_repo):
     assert response.status == 404
     assert page.get_by_role("heading", name="Not found").is_visible()
     assert "alice/app" not in page.content()
+    visits.go("/r/alice/shared")
+    assert page.get_by_role("link", name="Settings").count() == 0
     response = visits.go("/r/alice/shared/-/settings")
     assert response.status == 403
     assert page.get_by_role("heading", name="Not allowed").is_visible()

@@ -67,6 +67,8 @@ def test_edit_disable_enable_rotate_ping_and_delete(visits, page, client, make_r
     hook_id = created.json["id"]
     old_secret = created.json["secret"]
     path = f"{HOOKS}/{hook_id}"
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     sign_in(page, visits, "alice")
     visits.go(HOOKS)
     page.get_by_role("link", name="https://hooks.example/a").click()
@@ -114,6 +116,10 @@ def test_edit_disable_enable_rotate_ping_and_delete(visits, page, client, make_r
     page.wait_for_url(re.compile(HOOKS + "$"))
     visits.check("deleted")
     assert client.get(API, headers=basic("alice")).json["items"] == []
+    assert asked == [
+        "Make a new secret? The old one stops signing deliveries.",
+        "Delete this webhook with its deliveries?",
+    ]
 
 
 def test_deliveries_show_their_attempts_and_are_redelivered(visits, page, client, make_repo, sql):

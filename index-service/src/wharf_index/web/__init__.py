@@ -7,9 +7,10 @@ work on a network with no internet. Modules, one per surface: ``home`` (/), ``se
 and comments), ``people`` (/u/<username>), ``orgs``
 (/orgs/new, /orgs/<org> and its owners' pages), ``tag`` (/r/<name>/-/tags/<tag>),
 ``settings`` (/r/<name>/-/settings), ``webhooks_pages`` (/r/<name>/-/webhooks,
-/u/<user>/-/webhooks, /orgs/<org>/-/webhooks), ``admin`` (/admin/...: administrators only); ``session`` (who is signed in, CSRF for
-forms), ``security`` (the headers every page carries), ``errors`` (HTML error pages),
-``formatting`` (template filters), ``markdown`` (user text as sanitised HTML).
+/u/<user>/-/webhooks, /orgs/<org>/-/webhooks), ``admin`` (/admin/...: administrators
+only); ``session`` (who is signed in, CSRF for forms), ``security`` (the headers every
+page carries), ``errors`` (HTML error pages), ``formatting`` (template filters),
+``markdown`` (user text as sanitised HTML).
 """
 
 from __future__ import annotations
