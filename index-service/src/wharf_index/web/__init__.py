@@ -6,9 +6,11 @@ work on a network with no internet. Modules, one per surface: ``home`` (/), ``se
 (/search), ``signin`` (/signin, /signout), ``repository`` (/r/NAME: a repository, its stars
 and comments), ``people`` (/u/<username>), ``orgs``
 (/orgs/new, /orgs/<org> and its owners' pages), ``tag`` (/r/<name>/-/tags/<tag>),
-``admin`` (/admin/...: administrators only); ``session`` (who is signed in, CSRF for
-forms), ``security`` (the headers every page carries), ``errors`` (HTML error pages),
-``formatting`` (template filters), ``markdown`` (user text as sanitised HTML).
+``settings`` (/r/<name>/-/settings), ``webhooks_pages`` (/r/<name>/-/webhooks,
+/u/<user>/-/webhooks, /orgs/<org>/-/webhooks), ``admin`` (/admin/...: administrators
+only); ``session`` (who is signed in, CSRF for forms), ``security`` (the headers every
+page carries), ``errors`` (HTML error pages), ``formatting`` (template filters),
+``markdown`` (user text as sanitised HTML).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from . import (  # noqa: E402,F401 - register the routes
     repository,
     search,
     security,
+    settings,
     signin,
     tag,
+    webhooks_pages,
 )
