@@ -23,6 +23,7 @@ from .deletions import PgDeletionStore
 from .explore import PgExploreStore
 from .grants import PgGrantStore
 from .housekeeping import PgHousekeepingStore
+from .invitations import PgInvitationStore
 from .issued_tokens import PgIssuedTokenStore
 from .login_failures import PgLoginFailureStore
 from .metrics import PgMetricsStore
@@ -52,6 +53,7 @@ STORES = {
     "access_tokens": PgAccessTokenStore,
     "registries": PgRegistryStore,
     "issued_tokens": PgIssuedTokenStore,
+    "invitations": PgInvitationStore,
     "audit": PgAuditStore,
     "stars": PgStarStore,
     "comments": PgCommentStore,
@@ -85,6 +87,7 @@ class PgUnitOfWork:
     access_tokens: PgAccessTokenStore
     registries: PgRegistryStore
     issued_tokens: PgIssuedTokenStore
+    invitations: PgInvitationStore
     audit: PgAuditStore
     stars: PgStarStore
     comments: PgCommentStore

@@ -47,6 +47,7 @@ from ..domain.stores import (
     AuditStore,
     GrantStore,
     HousekeepingStore,
+    InvitationStore,
     IssuedTokenStore,
     LoginFailureStore,
     MetricsStore,
@@ -86,6 +87,8 @@ class UnitOfWork(Protocol):
     def registries(self) -> RegistryStore: ...
     @property
     def issued_tokens(self) -> IssuedTokenStore: ...
+    @property
+    def invitations(self) -> InvitationStore: ...
     @property
     def audit(self) -> AuditStore: ...
     @property

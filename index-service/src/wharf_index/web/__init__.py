@@ -3,8 +3,10 @@
 Every page works without JavaScript (``static/wharf.js`` only adds copy buttons); every
 asset ships in this package (no CDN), so the pages work on a network with no internet.
 Modules, one per surface: ``home`` (/), ``search`` (/search), ``signin`` (/signin,
-/signout); ``session`` (who is signed in, CSRF for forms), ``security`` (the headers every
-page carries), ``errors`` (HTML error pages), ``formatting`` (template filters).
+/signout), ``signup`` (/signup), ``account`` (/account, /account/password,
+/account/tokens), ``admin_invitations`` (/admin/invitations); ``session`` (who is signed
+in, CSRF for forms), ``security`` (the headers every page carries), ``errors`` (HTML error
+pages), ``formatting`` (template filters).
 """
 
 from __future__ import annotations
@@ -20,14 +22,25 @@ bp = Blueprint(
 )
 
 
-def init_app(app, context) -> None:  # noqa: ARG001 - the surface interface (app.py)
+def init_app(app, context) -> None:
     """Register the template filters and globals the pages use."""
     from . import formatting, session
 
     formatting.register(app)
     app.jinja_env.globals.update(
-        csrf_token=session.form_csrf_token, signed_in=session.signed_in_user
+        csrf_token=session.form_csrf_token,
+        signed_in=session.signed_in_user,
+        signup_mode=context.settings.signup,
     )
 
 
-from . import errors, home, search, security, signin  # noqa: E402,F401 - register the routes
+from . import (  # noqa: E402,F401 - register the routes
+    account,
+    admin_invitations,
+    errors,
+    home,
+    search,
+    security,
+    signin,
+    signup,
+)
