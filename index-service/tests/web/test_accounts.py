@@ -376,3 +376,24 @@ def test_account_pages_hold_no_inline_script_or_style(client, users):
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
         assert " style=" not in html and "<style" not in html, path
         assert re.search(r' on[a-z]+="', html) is None, path
+
+
+def test_account_pages_in_the_dark_at_phone_width(browser, server, request, client, users):
+    from .browser import Visits
+
+    body = {
+        "name": "a-rather-long-token-name-for-a-phone",
+        "scopes": [{"repository": "*", "actions": ["pull", "push"]}],
+    }
+    assert client.post(f"{API}/tokens", json=body, headers=basic("carol")).status_code == 201
+    assert client.post(f"{API}/invitations", json={}, headers=basic("carol")).status_code == 201
+    context = browser.new_context(color_scheme="dark", viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        visits = Visits(page, server.url, request.node.name)
+        _sign_in(visits, page, "carol")
+        for path in ("/account", "/account/password", "/account/tokens", "/admin/invitations"):
+            visits.go(path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    finally:
+        context.close()
