@@ -4,9 +4,9 @@ the server does.
 The Index runs for real (gunicorn, the harness's PostgreSQL) with seeded data: an
 administrator, users, an organisation with a team, public and private repositories with
 tags, comments, stars, a collaborator, tokens, a robot, a registry, an invitation.
-Schemathesis (its CLI, in a subprocess) reads ``/api/v1/openapi.json`` and runs the examples, coverage, fuzzing
-and stateful phases with every check, first anonymously, then as the administrator
-(Basic). Each run is bounded (``--max-examples``, ``--max-time``) and seeded.
+Schemathesis (its CLI, in a subprocess) reads ``/api/v1/openapi.json`` and runs the
+examples, coverage, fuzzing and stateful phases with every check, first anonymously, then
+as the administrator (Basic). Each run is bounded (``--max-examples``, ``--max-time``) and seeded.
 
 Test data the document cannot describe is supplied, never invented: path parameters draw
 half of their values from the seeded names (schemathesis "dictionaries"), and list
