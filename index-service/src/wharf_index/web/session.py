@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import g, request, session
+from flask import g, redirect, request, session, url_for
 from wharf_protocol.errcode import ApiError
 
 from ..api.rest.auth import SESSION_CSRF, SESSION_EPOCH, SESSION_USER_ID, session_principal
@@ -66,8 +66,6 @@ def require_user():
 
 def signin_redirect():
     """Send an anonymous visitor to the sign-in page, coming back here afterwards."""
-    from flask import redirect, url_for
-
     return redirect(url_for("web.signin_form", next=request.full_path.rstrip("?")), 303)
 
 
