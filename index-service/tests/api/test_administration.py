@@ -156,6 +156,8 @@ TABLE = [
          403, 403, 403, 403, 403, 403, 403),
     _row("POST", "/registries/r.test/credential", None,
          403, 403, 403, 403, 403, 403, 403),
+    _row("PATCH", "/registries/r.test", {"catalog": "filtered"},
+         403, 403, 403, 403, 403, 403, 403),
     _row("DELETE", "/registries/r.test", None,
          403, 403, 403, 403, 403, 403, 403),
     _row("POST", "/invitations", {"email": "zed@x.test"},  # administrators only
