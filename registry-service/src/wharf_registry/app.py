@@ -15,6 +15,7 @@ from .api.errors import register_error_handlers
 from .api.helpers import Services
 from .auth import create_authenticator
 from .content import Content
+from .content.liveness import Liveness
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
 from .events.delivery import events_client
 from .settings import ConfigError, Settings, index_tls
@@ -73,7 +74,11 @@ def create_app(
     source = settings.http_host or socket.gethostname()
     app.extensions["registry"] = Services(
         settings=settings,
-        content=Content(driver, manifest_max_size=settings.manifest_max_size),
+        content=Content(
+            driver,
+            manifest_max_size=settings.manifest_max_size,
+            liveness=Liveness(driver, settings.gc_touch_after, settings.gc_push_deadline),
+        ),
         auth=create_authenticator(settings, index or _verify_client(settings)),
         events=Emitter(sink or NullSink(), source_addr=source, pulls=pulls),
         delivery=delivery,

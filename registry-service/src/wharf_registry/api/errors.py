@@ -70,6 +70,7 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
         ProtocolError(errcode.MANIFEST_BLOB_UNKNOWN, detail={"digest": d}) for d in e.digests
     ],
     ce.ManifestUnknown: _one(errcode.MANIFEST_UNKNOWN, detail=lambda e: {"reference": e.reference}),
+    ce.CollectorBusy: _one(errcode.UNKNOWN, 503),
     ce.PaginationInvalid: _one(PAGINATION_NUMBER_INVALID),
     AuthenticationRequired: _one(errcode.UNAUTHORIZED),
     InsufficientScope: _one(errcode.UNAUTHORIZED, detail=lambda e: {"scope": str(e.scope)}),
@@ -144,7 +145,7 @@ def _http_error(exc: HTTPException) -> Response:
 def _headers(exc: Exception) -> dict[str, str]:
     if isinstance(exc, AuthenticationRequired) and exc.challenge:
         return {"WWW-Authenticate": exc.challenge}
-    if isinstance(exc, IndexUnreachable):
+    if isinstance(exc, IndexUnreachable | ce.CollectorBusy):
         return {"Retry-After": "5"}
     if isinstance(exc, ce.UploadRangeInvalid):
         name = (request.view_args or {}).get("name", "")
