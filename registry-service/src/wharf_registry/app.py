@@ -18,6 +18,7 @@ from .content import Content
 from .content.liveness import Liveness
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
 from .events.delivery import events_client
+from .gc import GcOptions, Schedule
 from .settings import ConfigError, Settings, index_tls
 from .storage import create_driver
 from .storage.base import StorageConfigError, StorageDriver
@@ -43,7 +44,8 @@ def create_app(
     and delivery threads (one per consumer) start in each process on its first request, unless
     ``deliver_in_background`` is False (tests drive ``app.extensions["registry"].delivery``
     themselves); pull events are counted by a PullCounter whose flusher thread starts the same
-    way (``.pulls``). With neither, events are dropped (NullSink).
+    way (``.pulls``). With neither, events are dropped (NullSink). With REGISTRY_GC_INTERVAL
+    set, a garbage collection thread (``app.extensions["gc_schedule"]``) starts the same way.
     """
     settings = settings or Settings.from_env()
     if settings.problems():
@@ -84,6 +86,10 @@ def create_app(
         delivery=delivery,
         pulls=pulls,
     )
+    if settings.gc_interval:
+        app.extensions["gc_schedule"] = Schedule(
+            driver, GcOptions.from_settings(settings), settings.gc_interval
+        )
     app.url_map.converters["repo"] = RepoNameConverter
     app.url_map.strict_slashes = False
     app.before_request(_start_request)
@@ -142,7 +148,8 @@ def _start_request() -> None:
     g.request_id = given if REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
     services = current_app.extensions["registry"]
     if current_app.config["DELIVER_IN_BACKGROUND"]:
-        for background in (services.delivery, services.pulls):
+        schedule = current_app.extensions.get("gc_schedule")
+        for background in (services.delivery, services.pulls, schedule):
             if background is not None:
                 background.ensure_started()
 

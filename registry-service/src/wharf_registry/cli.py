@@ -199,7 +199,12 @@ def gc(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     settings = resolved.settings
     driver = create_driver(settings.storage_driver, settings.storage_params)
-    options = gc_options(settings, args.dry_run, args.grace, args.uploads_older_than)
+    options = GcOptions.from_settings(
+        settings,
+        dry_run=args.dry_run,
+        grace=args.grace,
+        uploads_older_than=args.uploads_older_than,
+    )
     tty = sys.stderr.isatty()
     try:
         summary = Collector(driver, options, _progress if tty else None).run()
@@ -215,25 +220,6 @@ def gc(args: argparse.Namespace) -> int:
         f"{'would be ' if summary.dry_run else ''}purged; {summary.blobs_marked} blobs in use"
     )
     return 0
-
-
-def gc_options(
-    settings: Settings,
-    dry_run: bool = False,
-    grace: float | None = None,
-    uploads_older_than: float | None = None,
-) -> GcOptions:
-    """Return the options of a run: the settings, overridden by the command line."""
-    return GcOptions(
-        dry_run=dry_run,
-        grace=settings.gc_grace if grace is None else grace,
-        uploads_older_than=settings.gc_uploads_older_than
-        if uploads_older_than is None
-        else uploads_older_than,
-        touch_after=settings.gc_touch_after,
-        push_deadline=settings.gc_push_deadline,
-        clock_skew=settings.gc_clock_skew,
-    )
 
 
 def _progress(phase: str, summary: GcSummary) -> None:

@@ -38,6 +38,7 @@ from wharf_protocol.digests import Digest, DigestInvalid
 
 from .content import paths
 from .content.validation import parse_manifest
+from .settings import Settings
 from .storage.base import FileInfo, PathNotFound, StorageDriver
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,19 @@ class GcOptions:
     touch_after: float = 1800.0
     push_deadline: float = 60.0
     clock_skew: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> GcOptions:
+        """Return the options REGISTRY_GC_* give, with ``overrides`` (None: keep the setting)."""
+        values = {
+            "grace": settings.gc_grace,
+            "uploads_older_than": settings.gc_uploads_older_than,
+            "touch_after": settings.gc_touch_after,
+            "push_deadline": settings.gc_push_deadline,
+            "clock_skew": settings.gc_clock_skew,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
 
     def check(self) -> None:
         """GcRefused unless grace > touch_after + push_deadline + clock_skew (the proof's bound)."""

@@ -12,10 +12,8 @@ import threading
 import time
 
 import pytest
-from conftest import OCI, ClosingClient
 from wharf_protocol import mediatypes
 from wharf_protocol.digests import Digest, digest_bytes
-from wharf_registry.app import create_app
 from wharf_registry.content import paths
 from wharf_registry.gc import Collector, GcOptions, GcRefused, MarkedSet
 from wharf_registry.settings import Settings
@@ -50,13 +48,20 @@ def store(request, tmp_path):
 
 
 @pytest.fixture
-def oci(store) -> OCI:
-    settings = Settings(
+def driver(store):
+    """The app of the ``oci`` fixture (tests/conftest.py) serves ``store``."""
+    return store
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
         storage_driver="inmemory", gc_touch_after=OPTIONS.touch_after, gc_push_deadline=5.0
     )
-    app = create_app(settings, driver=store)
-    app.test_client_class = ClosingClient
-    return OCI(app.test_client())
+
+
+def codes(response) -> list[str]:
+    return [e["code"] for e in response.get_json()["errors"]]
 
 
 def collect(store, **changes) -> dict:
@@ -200,7 +205,7 @@ def test_condemned_blob_is_reported_unknown_to_a_push_after_the_sweep(store, oci
         "/v2/cond/app/manifests/v1", data=body, headers={"Content-Type": mediatypes.OCI_MANIFEST}
     )
     sweeper.join()
-    assert OCI.codes(r) == ["MANIFEST_BLOB_UNKNOWN"]
+    assert codes(r) == ["MANIFEST_BLOB_UNKNOWN"]
     assert oci.client.get("/v2/cond/app/manifests/v1").status_code == 404
 
 
@@ -212,7 +217,7 @@ def test_a_condemned_marker_that_stays_refuses_the_push_with_503(store, oci):
         "/v2/held/app/manifests/v1", data=body, headers={"Content-Type": mediatypes.OCI_MANIFEST}
     )
     assert r.status_code == 503 and r.headers["Retry-After"]
-    assert OCI.codes(r) == ["UNKNOWN"]
+    assert codes(r) == ["UNKNOWN"]
     assert oci.client.get("/v2/held/app/manifests/v1").status_code == 404
 
 
@@ -243,3 +248,28 @@ def test_marked_set_is_exact_on_prefixes_and_merges_batches():
     assert not any(d in marked for d in digests[10:])
     collision = Digest.parse("sha256:" + digests[0].hex[:16] + "0" * 48)
     assert collision in marked  # a shared prefix keeps, never deletes
+
+
+def test_the_schedule_collects_inside_the_serving_registry(tmp_path, make_client):
+    store = FilesystemDriver(str(tmp_path / "storage"))
+    settings = Settings(
+        storage_driver="inmemory",
+        gc_interval=0.2,
+        gc_grace=OPTIONS.grace,
+        gc_touch_after=OPTIONS.touch_after,
+        gc_push_deadline=OPTIONS.push_deadline,
+        gc_clock_skew=OPTIONS.clock_skew,
+    )
+    client = make_client(settings, driver=store)
+    blob = b"scheduled-away"
+    r = client.post(f"/v2/sched/app/blobs/uploads/?digest={digest_bytes(blob)}", data=blob)
+    assert r.status_code == 201  # the first request started the schedule
+    schedule = client.application.extensions["gc_schedule"]
+    try:
+        deadline = time.monotonic() + 60
+        while has_blob(store, b"scheduled-away") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        schedule.stop()
+    assert not has_blob(store, b"scheduled-away")
+    assert json.loads(store.get_content(paths.GC_LAST_RUN))["blobs_deleted"] >= 1
