@@ -131,6 +131,10 @@ def run(storage: str, args) -> None:
             driver, args.blobs, args.manifests, args.repos, args.threads, args.populate_budget
         )
         populate_s = time.perf_counter() - t
+        print(
+            f"== {storage}: populated {blobs} blobs, {manifests} manifests in {populate_s:.1f} s",
+            flush=True,
+        )
         if storage == "disk":
             age_on_disk(tmp)
         else:
@@ -143,12 +147,12 @@ def run(storage: str, args) -> None:
         tracemalloc.stop()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         scale = "full scale" if blobs == args.blobs and manifests == args.manifests else "CUT SHORT"
-        print(f"== {storage}: {blobs} blobs, {manifests} manifests ({scale})")
-        print(f"   populate {populate_s:.1f} s")
+        print(f"   {scale} (asked {args.blobs} blobs, {args.manifests} manifests)")
         print(
             f"   gc {gc_s:.1f} s: marked {summary.blobs_marked}, freed {summary.blobs_deleted} "
             f"blobs ({summary.bytes_freed} B; expected {blobs - referenced}), "
-            f"peak traced memory {peak / 2**20:.1f} MiB, peak RSS {rss:.0f} MiB"
+            f"peak traced memory {peak / 2**20:.1f} MiB, peak RSS {rss:.0f} MiB",
+            flush=True,
         )
     finally:
         if server is not None:
