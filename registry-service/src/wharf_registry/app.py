@@ -6,6 +6,7 @@ import re
 import socket
 import time
 import uuid
+from functools import partial
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,8 +20,11 @@ from .api.helpers import Services, has_body
 from .auth import create_authenticator
 from .auth.pull_meter import PullMeter
 from .content import Content
+from .content.liveness import Liveness
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
 from .events.delivery import events_client
+from .events.wharf_events import record_gc_run
+from .gc import GcOptions, Schedule
 from .readiness import Readiness
 from .settings import ConfigError, Settings, index_tls
 from .storage import create_driver
@@ -47,7 +51,8 @@ def create_app(
     and delivery threads (one per consumer) start in each process on its first request, unless
     ``deliver_in_background`` is False (tests drive ``app.extensions["registry"].delivery``
     themselves); pull events are counted by a PullCounter whose flusher thread starts the same
-    way (``.pulls``). With neither, events are dropped (NullSink).
+    way (``.pulls``). With neither, events are dropped (NullSink). With REGISTRY_GC_INTERVAL
+    set, a garbage collection thread (``app.extensions["gc_schedule"]``) starts the same way.
     """
     settings = settings or Settings.from_env()
     if settings.problems():
@@ -78,7 +83,11 @@ def create_app(
     source = settings.http_host or socket.gethostname()
     app.extensions["registry"] = Services(
         settings=settings,
-        content=Content(driver, manifest_max_size=settings.manifest_max_size),
+        content=Content(
+            driver,
+            manifest_max_size=settings.manifest_max_size,
+            liveness=Liveness(driver, settings.gc_touch_after, settings.gc_push_deadline),
+        ),
         auth=create_authenticator(settings, index or _verify_client(settings)),
         events=Emitter(
             sink or NullSink(),
@@ -99,6 +108,13 @@ def create_app(
     )
     if settings.trusted_proxies:  # the client address events report (request.addr)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
+    if settings.gc_interval:
+        app.extensions["gc_schedule"] = Schedule(
+            driver,
+            GcOptions.from_settings(settings),
+            settings.gc_interval,
+            record=partial(record_gc_run, driver=driver, settings=settings),
+        )
     app.url_map.converters["repo"] = RepoNameConverter
     app.url_map.strict_slashes = False
     app.before_request(_start_request)
@@ -181,7 +197,8 @@ def _start_request() -> None:
     g.request_id = given if REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
     services = current_app.extensions["registry"]
     if current_app.config["DELIVER_IN_BACKGROUND"]:
-        for background in (services.delivery, services.pulls):
+        schedule = current_app.extensions.get("gc_schedule")
+        for background in (services.delivery, services.pulls, schedule):
             if background is not None:
                 background.ensure_started()
 

@@ -1,4 +1,8 @@
-"""The ``wharf-registry`` command: ``wharf-registry serve [--config FILE] [--strict] ...``.
+"""The ``wharf-registry`` command: ``serve [--config FILE] [--strict] ...`` and ``gc``.
+
+``gc`` reads the same settings (file and environment) and runs one online garbage
+collection (:mod:`wharf_registry.gc`); progress goes to stderr when it is a terminal, the
+summary to stdout.
 
 ``serve`` merges the configuration file (the reference registry's YAML layout, see
 :mod:`wharf_registry.distribution_config`) under the ``REGISTRY_*`` environment, which wins,
@@ -23,8 +27,11 @@ from wharf_protocol.config import ConfigFileError, Resolved, report, resolve
 
 from . import gunicorn_conf
 from .distribution_config import DISTRIBUTION, PREFIX
-from .settings import Settings
+from .events.wharf_events import record_gc_run
+from .gc import Collector, GcOptions, GcRefused, GcSummary
+from .settings import Settings, parse_duration
 from .storage import StorageConfigError, create_driver
+from .storage.base import StorageError
 
 APP = "wharf_registry.wsgi:app"
 PROG = "wharf-registry"
@@ -73,7 +80,39 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="restart a worker silent for this long (default: %(default)s)",
     )
+    gc = commands.add_parser(
+        "gc",
+        help="free blobs no manifest references and stale uploads (online: pushes go on)",
+    )
+    gc.add_argument("--config", metavar="FILE", help="the same configuration file as serve")
+    gc.add_argument(
+        "--strict", action="store_true", help="refuse unknown or unsupported settings (exit 2)"
+    )
+    gc.add_argument(
+        "--dry-run", action="store_true", help="report what would be freed; delete nothing"
+    )
+    gc.add_argument(
+        "--grace",
+        type=_duration,
+        metavar="DURATION",
+        help="keep unreferenced blobs used more recently than this "
+        "(default: REGISTRY_GC_GRACE, 1h)",
+    )
+    gc.add_argument(
+        "--uploads-older-than",
+        type=_duration,
+        metavar="DURATION",
+        help="purge upload sessions started before this (default: "
+        "REGISTRY_GC_UPLOADS_OLDER_THAN, 24h)",
+    )
     return parser
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> int:
@@ -146,11 +185,73 @@ def serve(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover - execve does not return
 
 
+def gc(args: argparse.Namespace) -> int:
+    """Run one garbage collection with the serving configuration; print the summary."""
+    try:
+        resolved = configure(os.environ, args.config)
+    except ConfigFileError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    status = report(PROG, resolved, args.strict, sys.stderr)
+    if status is not None:
+        return status
+    problem = storage_problem(resolved)
+    if problem is not None:
+        print(f"{PROG}: invalid registry configuration: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = resolved.settings
+    driver = create_driver(settings.storage_driver, settings.storage_params)
+    options = GcOptions.from_settings(
+        settings,
+        dry_run=args.dry_run,
+        grace=args.grace,
+        uploads_older_than=args.uploads_older_than,
+    )
+    tty = sys.stderr.isatty()
+    try:
+        summary = Collector(driver, options, _progress if tty else None).run()
+    except GcRefused as exc:
+        print(f"{PROG} gc: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if tty:
+        print(file=sys.stderr)
+    try:  # the Index's audit log (registry.gc), through the outbox; the run happened anyway
+        record_gc_run(summary.as_json(), driver=driver, settings=settings)
+    except StorageError as exc:
+        print(f"{PROG} gc: the run could not be recorded for the Index: {exc}", file=sys.stderr)
+    verb = "would free" if summary.dry_run else "freed"
+    print(
+        f"{verb} {summary.blobs_deleted} blobs, {summary.manifests_deleted} manifests, "
+        f"{_size(summary.bytes_freed)}; {summary.uploads_purged} upload sessions "
+        f"{'would be ' if summary.dry_run else ''}purged; {summary.blobs_marked} blobs in use"
+    )
+    return 0
+
+
+def _progress(phase: str, summary: GcSummary) -> None:
+    sys.stderr.write(
+        f"\r{phase}: {summary.manifests_seen} manifests, {summary.blobs_marked or '-'} marked, "
+        f"{summary.blobs_seen} blobs seen, {summary.blobs_deleted} deleted "
+        f"({_size(summary.bytes_freed)}), {summary.uploads_purged} uploads purged   "
+    )
+    sys.stderr.flush()
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wharf-registry`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "gc":
+        return gc(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -53,6 +53,14 @@ Variables (the README carries the same table)::
     REGISTRY_READONLY                      true: refuse pushes and deletes (405) [false]
     REGISTRY_METRICS                       serve Prometheus metrics at GET /metrics [true]
     REGISTRY_METRICS_TOKEN[_FILE]          bearer token /metrics requires   [none: open]
+    REGISTRY_GC_INTERVAL                   run garbage collection in the server this often [off]
+    REGISTRY_GC_GRACE                      keep unreferenced blobs used this recently [1h]
+    REGISTRY_GC_UPLOADS_OLDER_THAN         purge upload sessions started before this [24h]
+    REGISTRY_GC_TOUCH_AFTER                pushes touch referenced blobs older than this [30m]
+    REGISTRY_GC_PUSH_DEADLINE              a manifest push links within this, or fails [60s]
+    REGISTRY_GC_CLOCK_SKEW                 clock-skew margin between hosts and storage [5m]
+
+Durations are a number with a unit, ``30s``, ``10m``, ``1h``, ``2d``, or plain seconds.
 
 The filesystem root defaults to ``/var/lib/registry``, the reference registry's default, so
 that both can serve the same directory (the layout is the same, see ``content/paths.py``).
@@ -149,6 +157,13 @@ class Settings:
     metrics: bool = True  # GET /metrics (metrics.py, scrape.py)
     metrics_token: str | None = field(default=None, repr=False)
     readyz_cache: int = 5  # seconds a storage readiness check is reused (readiness.py)
+    # Garbage collection (gc.py, content/liveness.py); durations in seconds.
+    gc_interval: float | None = None
+    gc_grace: float = 3600.0
+    gc_uploads_older_than: float = 24 * 3600.0
+    gc_touch_after: float = 30 * 60.0
+    gc_push_deadline: float = 60.0
+    gc_clock_skew: float = 300.0
     # The Index connection: token auth and durable events.
     index_url: str | None = None
     index_name: str | None = None
@@ -269,6 +284,7 @@ class Settings:
             metrics=parser.boolean("REGISTRY_METRICS", True),
             metrics_token=parser.secret("REGISTRY_METRICS_TOKEN"),
             readyz_cache=parser.integer("REGISTRY_READYZ_CACHE", 5, low=0, high=300),
+            **_gc_settings(parser),
             **_index_settings(env, parser),
             **_tls_settings(env, parser),
         )
@@ -295,6 +311,36 @@ def _driver_params(env: Mapping[str, str], driver: str) -> dict[str, str]:
     found = {name: scan(env, f"REGISTRY_STORAGE_{name.upper()}_") for name in DRIVERS}
     prefix = f"REGISTRY_STORAGE_{driver.upper()}_"
     return {k[len(prefix) :].lower(): v for k, v in found[driver].items()}
+
+
+def _gc_settings(parser: _Parser) -> dict[str, object]:
+    """Parse REGISTRY_GC_*: the schedule, the windows and the push-side bounds."""
+    found = {
+        "gc_interval": parser.duration("REGISTRY_GC_INTERVAL", None),
+        "gc_grace": parser.duration("REGISTRY_GC_GRACE", 3600.0),
+        "gc_uploads_older_than": parser.duration("REGISTRY_GC_UPLOADS_OLDER_THAN", 86400.0),
+        "gc_touch_after": parser.duration("REGISTRY_GC_TOUCH_AFTER", 1800.0),
+        "gc_push_deadline": parser.duration("REGISTRY_GC_PUSH_DEADLINE", 60.0),
+        "gc_clock_skew": parser.duration("REGISTRY_GC_CLOCK_SKEW", 300.0),
+    }
+    needed = found["gc_touch_after"] + found["gc_push_deadline"] + found["gc_clock_skew"]
+    if found["gc_interval"] is not None and found["gc_grace"] <= needed:
+        parser.problems.append(
+            f"REGISTRY_GC_GRACE: {found['gc_grace']:g} s must exceed REGISTRY_GC_TOUCH_AFTER + "
+            f"REGISTRY_GC_PUSH_DEADLINE + REGISTRY_GC_CLOCK_SKEW ({needed:g} s)"
+        )
+    return found
+
+
+def parse_duration(raw: str) -> float:
+    """Return the seconds of ``30s``, ``10m``, ``1h``, ``2d`` or a plain number (> 0).
+
+    ValueError for anything else.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", raw.lower())
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"{raw!r} is not a duration (30s, 10m, 1h, 2d or seconds)")
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
 
 
 def _index_settings(env: Mapping[str, str], parser: _Parser) -> dict[str, object]:
@@ -422,6 +468,16 @@ class _Parser:
             self.problems.append(f"{name}: {raw!r} is not a positive number of seconds")
             return default
         return value
+
+    def duration(self, name: str, default: float | None) -> float | None:
+        raw = self.env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return parse_duration(raw)
+        except ValueError as exc:
+            self.problems.append(f"{name}: {exc}")
+            return default
 
     def url(self, name: str, path: bool = False) -> str | None:
         """Return an http(s) base URL without trailing slash (``path``: any path allowed)."""

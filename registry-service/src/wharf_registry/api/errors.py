@@ -75,6 +75,7 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     ce.TagImmutable: _one(
         errcode.DENIED, 403, detail=lambda e: {"tag": e.tag, "pattern": e.pattern}
     ),
+    ce.CollectorBusy: _one(errcode.UNKNOWN, 503),
     ce.PaginationInvalid: _one(PAGINATION_NUMBER_INVALID),
     AuthenticationRequired: _one(errcode.UNAUTHORIZED),
     InsufficientScope: _one(errcode.UNAUTHORIZED, detail=lambda e: {"scope": str(e.scope)}),
@@ -163,7 +164,7 @@ def _http_error(exc: HTTPException) -> Response:
 def _headers(exc: Exception) -> dict[str, str]:
     if isinstance(exc, AuthenticationRequired) and exc.challenge:
         return {"WWW-Authenticate": exc.challenge}
-    if isinstance(exc, IndexUnreachable):
+    if isinstance(exc, IndexUnreachable | ce.CollectorBusy):
         return {"Retry-After": "5"}
     if isinstance(exc, PullLimitReached):
         return {"Retry-After": str(exc.retry_after), **rate_limit_headers(exc.limit, 0)}

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from wharf_protocol.digests import Digest
 
-from ..storage.base import PathNotFound, StorageDriver
+from ..storage.base import FileInfo, PathNotFound, StorageDriver
 from . import paths
 from .errors import BlobUnknown, NameUnknown
 
@@ -31,6 +31,13 @@ class BlobStore:
         """Return the size of the stored blob ``digest``; BlobUnknown if it is not stored."""
         try:
             return self.driver.stat(paths.blob_data(digest)).size
+        except PathNotFound:
+            raise BlobUnknown(digest) from None
+
+    def info(self, digest: Digest) -> FileInfo:
+        """Return size and mtime of the stored blob ``digest``; BlobUnknown if not stored."""
+        try:
+            return self.driver.stat(paths.blob_data(digest))
         except PathNotFound:
             raise BlobUnknown(digest) from None
 
@@ -55,7 +62,8 @@ class BlobStore:
     def unlink(self, name: str, digest: Digest) -> None:
         """Remove ``digest`` from ``name`` (end-10); BlobUnknown if it was not linked.
 
-        The bytes stay in ``blobs/`` for other repositories until garbage collection.
+        The bytes stay in ``blobs/`` for other repositories; garbage collection (``gc.py``)
+        frees them once no manifest references them.
         """
         try:
             self.driver.delete(paths.layer_link(name, digest).rsplit("/", 1)[0])

@@ -132,3 +132,12 @@ class TagImmutable(ContentError):
 
 class PaginationInvalid(ContentError):
     """An ``n`` or ``last`` query parameter is malformed."""
+
+
+class CollectorBusy(ContentError):
+    """A push could not be made safe against a running garbage collection in time.
+
+    Either the collection held a blob the push references for longer than the push waits, or
+    the push took longer than its deadline between protecting its blobs and linking the
+    manifest (docs/garbage-collection.md). Nothing was written; the client may retry.
+    """

@@ -4,9 +4,11 @@ Push order, chosen so that a crash leaves nothing half-visible: validate; check 
 referenced blob is linked in *this* repository and every manifest an index names is a
 revision of it, and that every descriptor's size is the size of the content wherever this
 repository holds it (config, layers, index children; foreign layers and the subject when
-present; never content only other repositories hold, which would reveal it); write the body
-to ``blobs/`` (invisible until linked); link the revision; record the referrer; point the
-tag. Reads go through the revision link, so a manifest is visible only once it is linked.
+present; never content only other repositories hold, which would reveal it); touch what is
+not recently written and wait out a garbage collection deciding about it (``liveness.py``);
+write the body to ``blobs/`` (invisible until linked); link the revision; record the
+referrer; point the tag. Reads go through the revision link, so a manifest is visible only
+once it is linked.
 
 Immutable tags (the caller's token's policy for the repository, wharf_protocol.policy
 ``RepositoryPolicy``; none without a token): a push by tag that would point an existing tag
@@ -28,11 +30,12 @@ from wharf_protocol.events import Descriptor
 from wharf_protocol.names import Reference
 from wharf_protocol.policy import RepositoryPolicy, tag_matches
 
-from ..storage.base import PathNotFound, StorageDriver
+from ..storage.base import FileInfo, PathNotFound, StorageDriver
 from . import paths
 from .blobs import BlobStore
 from .errors import (
     BlobUnknown,
+    CollectorBusy,
     DescriptorSizeMismatch,
     DigestMismatch,
     ManifestBlobUnknown,
@@ -40,6 +43,7 @@ from .errors import (
     ManifestUnknown,
     TagImmutable,
 )
+from .liveness import Deadline, Liveness
 from .referrers import ReferrersIndex
 from .tags import TagStore
 from .validation import ParsedManifest, Ref, media_type_of, parse_manifest, references_of
@@ -78,12 +82,14 @@ class ManifestStore:
         tags: TagStore,
         referrers: ReferrersIndex,
         max_size: int,
+        liveness: Liveness | None = None,
     ) -> None:
         self.driver = driver
         self.blobs = blobs
         self.tags = tags
         self.referrers = referrers
         self.max_size = max_size
+        self.liveness = liveness or Liveness(driver)
 
     def put(
         self,
@@ -111,10 +117,14 @@ class ManifestStore:
             raise DigestMismatch(ref.digest, digest)
         if ref.tag is not None:
             self._check_movable(name, ref.tag, digest, rules)
-        self._check_references(name, manifest)
+        deadline = self.liveness.start()
+        stored = self._check_references(name, manifest)
+        self._protect(stored, deadline)
         if admit is not None:
             admit(0 if self.exists(name, digest) else len(body))
-        self.driver.put_content(paths.blob_data(digest), body)
+        deadline.check()
+        self._write_body(digest, body)
+        deadline.check()
         self.driver.put_content(paths.revision_link(name, digest), str(digest).encode())
         self.referrers.add(name, digest, len(body), manifest)
         if ref.tag is not None:
@@ -180,28 +190,52 @@ class ManifestStore:
         if current != digest:
             _refuse_immutable(name, [tag], rules)
 
-    def _check_references(self, name: str, manifest: ParsedManifest) -> None:
+    def _check_references(self, name: str, manifest: ParsedManifest) -> dict[Digest, FileInfo]:
+        """Check presence and sizes; return the stored data of what the manifest relies on."""
         held = [r for r in manifest.blobs if self.blobs.is_linked(name, r.digest)]
         held += [r for r in manifest.children if self.exists(name, r.digest)]
-        sizes = {r: self._stored_size(r) for r in held}
+        infos = {r: self._stored(r) for r in held}
         required = (*manifest.blobs, *manifest.children)
-        missing = [str(r) for r in required if r not in sizes or sizes[r] is None]
+        missing = [str(r) for r in required if r not in infos or infos[r] is None]
         if missing:
             raise ManifestBlobUnknown(missing)
         for ref in manifest.optional:
             if self.blobs.is_linked(name, ref.digest) or self.exists(name, ref.digest):
-                sizes[ref] = self._stored_size(ref)
+                infos[ref] = self._stored(ref)
         wrong = [
-            (str(r), r.size, size)
-            for r, size in sizes.items()
-            if size is not None and size != r.size
+            (str(r), r.size, info.size)
+            for r, info in infos.items()
+            if info is not None and info.size != r.size
         ]
         if wrong:
             raise DescriptorSizeMismatch(wrong)
+        return {r.digest: info for r, info in infos.items() if info is not None}
 
-    def _stored_size(self, ref: Ref) -> int | None:
+    def _protect(self, stored: dict[Digest, FileInfo], deadline: Deadline) -> None:
+        """Touch what is not recently written, then wait out sweeps (content/liveness.py)."""
+        stale = [d for d, info in stored.items() if self.liveness.is_stale(info.modified)]
+        for digest in stale:
+            self.liveness.touch(digest)
+        gone = self.liveness.settle(stale)
+        if gone:
+            raise ManifestBlobUnknown([str(d) for d in gone])
+        deadline.check()
+
+    def _write_body(self, digest: Digest, body: bytes) -> None:
+        """Store the manifest's bytes; rewrite them if a sweep deleted them meanwhile.
+
+        The write gives the data a fresh mtime; a sweep that condemned the digest before
+        may still delete it, so wait it out and write again (at most a few times).
+        """
+        for _ in range(3):
+            self.driver.put_content(paths.blob_data(digest), body)
+            if not self.liveness.settle([digest]):
+                return
+        raise CollectorBusy(f"garbage collection keeps deleting {digest}; retry the push")
+
+    def _stored(self, ref: Ref) -> FileInfo | None:
         try:
-            return self.blobs.size(ref.digest)
+            return self.blobs.info(ref.digest)
         except BlobUnknown:
             return None
 

@@ -120,3 +120,24 @@ def referrer_descriptor(name: str, subject: Digest, digest: Digest) -> str:
 def basename(path: str) -> str:
     """Return the last component of a storage path."""
     return path.rsplit("/", 1)[-1]
+
+
+# -- garbage collection (see docs/garbage-collection.md) ------------------------------------
+# Outside ``ROOT``: the reference registry never reads them, and they are not content.
+
+GC_ROOT = "/wharf/gc"
+GC_RUN = f"{GC_ROOT}/run.json"  # written at the start of a run: its mtime is T0
+GC_LAST_RUN = f"{GC_ROOT}/last-run.json"  # the summary of the last finished run
+GC_LEASE = f"{GC_ROOT}/lease.json"  # which replica runs the scheduled collection
+GC_TOUCHED = f"{GC_ROOT}/touched"
+GC_CONDEMNED = f"{GC_ROOT}/condemned"
+
+
+def touch_marker(digest: Digest) -> str:
+    """Return the marker whose mtime records a recent use of blob ``digest``."""
+    return f"{GC_TOUCHED}/{digest.algorithm}/{digest.hex}"
+
+
+def condemned_marker(digest: Digest) -> str:
+    """Return the marker a sweep holds while it decides to delete blob ``digest``."""
+    return f"{GC_CONDEMNED}/{digest.algorithm}/{digest.hex}"

@@ -40,6 +40,7 @@ from ..storage.base import FileWriter, PathNotFound, StorageDriver, StorageError
 from . import paths
 from .blobs import BlobStore
 from .errors import DigestMismatch, UploadInvalid, UploadRangeInvalid, UploadUnknown
+from .liveness import Liveness
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +84,17 @@ class HasherCache:
 class UploadSessions:
     """Start, append to, inspect, finish and cancel uploads of one registry."""
 
-    def __init__(self, driver: StorageDriver, blobs: BlobStore, hashers: HasherCache) -> None:
+    def __init__(
+        self,
+        driver: StorageDriver,
+        blobs: BlobStore,
+        hashers: HasherCache,
+        liveness: Liveness | None = None,
+    ) -> None:
         self.driver = driver
         self.blobs = blobs
         self.hashers = hashers
+        self.liveness = liveness or Liveness(driver)
 
     def start(self, name: str) -> str:
         """Open a new session in ``name`` (end-4a); return its id."""
@@ -249,6 +257,12 @@ class UploadSessions:
             except Exception:
                 self._drop(name, upload_id)
                 raise
+        # The blob may already exist, condemned by a running sweep: record the use, wait
+        # out the sweep, then publish (liveness.py), within the push deadline.
+        deadline = self.liveness.start()
+        self.liveness.touch(digest)
+        self.liveness.settle([digest])
+        deadline.check()
         self.driver.move(data, paths.blob_data(digest))
         self.blobs.link(name, digest)
         self._drop(name, upload_id)
