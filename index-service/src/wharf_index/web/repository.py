@@ -19,7 +19,7 @@ from flask import redirect, render_template, request, url_for
 
 from ..api.rest.pagination import decode_cursor, encode_cursor
 from ..context import uow
-from ..domain import errors
+from ..domain import errors, policy
 from ..services import comments, registries, stars, tags
 from . import bp
 from .session import check_form, principal
@@ -53,6 +53,7 @@ def _render(name: str, *, status: int = 200, error: dict | None = None):
     body = render_template(
         "repository.html",
         repository=repository,
+        administers=policy.may_administer(who, repository),
         stars=star_count,
         starred=starred,
         pull_command=f"docker pull {host}/{name}" if host else f"docker pull {name}",
