@@ -7,13 +7,17 @@ address; skopeo pushes and pulls on the client host. Every page visited is scree
 (``test-artifacts/screenshots/<test>/<person>/``) and checked with axe-core.
 
 The journeys follow one repository, ``acme/app``, and run in the order of this file: alice
-creates the organisation and pushes, then stars and comments, and so on. Repositories are
+creates the organisation and pushes; stars and comments; makes it private (bob and an
+anonymous visitor lose it); creates an access token skopeo uses; deletes a tag, then the
+repository. Each later journey fails at once, saying so, when the first did not push.
+Repositories are
 public when created here (``INDEX_DEFAULT_VISIBILITY=public``), so that making one private
 is a change the other visitors notice.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -66,7 +70,9 @@ def person(browser, stack, request):
     def make(name: str) -> Visits:
         context = browser.new_context()
         contexts.append(context)
-        visits = Visits(context.new_page(), stack.index.url, request.node.name, person=name)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # "Delete ...?": a person says yes
+        visits = Visits(page, stack.index.url, request.node.name, person=name)
         if name != "anonymous":
             sign_in(visits, name)
         return visits
@@ -182,8 +188,9 @@ def test_alice_creates_an_organisation_pushes_and_finds_her_image(stack, person,
     expect(page.locator("#tag-digest")).to_have_text(index_digest)
     table = page.get_by_role("table").filter(has_text="Platform")
     for label, image in platforms.items():
-        expect(table).to_contain_text(label)
-        expect(table).to_contain_text(image.digest)
+        row = table.locator("tbody tr").filter(has=page.get_by_role("rowheader", name=label))
+        expect(row).to_contain_text(image.digest)
+        expect(row).to_contain_text(shown_size(len(image.manifest)))
     page.get_by_role("link", name="linux/arm64").click()
     alice.check("tag-1.0-arm64")
     arm = platforms["linux/arm64"]
@@ -237,3 +244,127 @@ def test_alice_stars_and_comments(stack, person, pushed):
     anonymous.go(f"/r/{REPOSITORY}")
     expect(anonymous.page.locator("#star-count")).to_have_text("1")
     expect(anonymous.page.locator("#comments")).to_contain_text("<script>")
+
+
+# -- 3. private: gone for everyone else ------------------------------------------------------
+
+
+def listed(visits: Visits, text: str) -> bool:
+    """Whether the search page lists :data:`REPOSITORY` for ``text``."""
+    visits.go(f"/search?q={text}")
+    results = visits.page.get_by_role("list", name="Search results")
+    return results.get_by_role("link", name=REPOSITORY, exact=True).count() > 0
+
+
+def test_alice_makes_it_private_and_others_no_longer_see_it(stack, person, pushed):
+    assert pushed, "the first journey pushes the repository"
+    bob, anonymous = person("bob"), person("anonymous")
+    for visitor in (bob, anonymous):  # public until now
+        assert visitor.go(f"/r/{REPOSITORY}").status == 200
+        assert visitor.go(f"/r/{REPOSITORY}/-/tags/1.0").status == 200
+        assert listed(visitor, "app")
+
+    alice = person("alice")
+    page = alice.page
+    alice.go(f"/r/{REPOSITORY}/-/settings")
+    page.get_by_label("Private: only those given access").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    alice.check("made-private")
+    expect(page.get_by_label("Private: only those given access")).to_be_checked()
+    alice.go(f"/r/{REPOSITORY}")
+    expect(page.locator(".repo-head .badge")).to_have_text("private")
+    assert listed(alice, "app")
+
+    not_found(bob, f"/r/{REPOSITORY}/-/settings")
+    for visitor in (bob, anonymous):
+        not_found(visitor, f"/r/{REPOSITORY}")
+        not_found(visitor, f"/r/{REPOSITORY}/-/tags/1.0")
+        assert not listed(visitor, "app")
+        visitor.go("/")
+        expect(visitor.page.locator("main")).not_to_contain_text(REPOSITORY)
+
+
+# -- 4. an access token, shown once, used by skopeo -------------------------------------------
+
+
+def test_alice_creates_an_access_token_and_skopeo_uses_it(stack, person, pushed):
+    assert pushed, "the first journey pushes the repository"
+    alice = person("alice")
+    page = alice.page
+    alice.go("/account/tokens")
+    page.get_by_label("Name", exact=True).fill("ci")
+    page.get_by_label("Repositories", exact=True).fill("acme/*")
+    page.get_by_label("pull", exact=True).check()
+    page.get_by_role("button", name="Create token").click()
+    alice.check("token-created")
+    expect(page.get_by_role("status")).to_contain_text("shown only this once")
+    secret = page.locator("#new-token").inner_text().strip()
+    assert len(secret) >= 20, secret
+    expect(page.get_by_role("rowheader", name="ci", exact=True)).to_be_visible()
+    alice.go("/account/tokens")  # shown once: not on the next visit
+    expect(page.locator("main")).not_to_contain_text(secret)
+    expect(page.get_by_role("rowheader", name="ci", exact=True)).to_be_visible()
+
+    registry = stack.registries["reg1"].address
+    reference = f"{registry}/{REPOSITORY}:latest"
+    latest = pushed["latest"]
+    logged_in = stack.skopeo("alice-token")
+    logged_in.login(registry, "alice", secret)
+    inspected = logged_in.inspect(reference, check=True)
+    assert json.loads(inspected.stdout)["Digest"] == latest.digest
+    once = stack.skopeo("alice-creds")
+    result = once.run(
+        "inspect", *once._tls(), "--creds", f"alice:{secret}", f"docker://{reference}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Digest"] == latest.digest
+    # The repository is private: without the token, nothing.
+    assert stack.skopeo("nobody").inspect(reference).returncode != 0
+    wrong = once.run(
+        "inspect", *once._tls(), "--creds", "alice:not-the-token", f"docker://{reference}"
+    )
+    assert wrong.returncode != 0
+
+
+# -- 5. a tag, then the repository, deleted on the settings page ------------------------------
+
+
+def test_alice_deletes_a_tag_then_the_repository(stack, person, pushed):
+    assert pushed, "the first journey pushes the repository"
+    alice = person("alice")
+    page = alice.page
+    registry = stack.registries["reg1"].address
+    skopeo = stack.login("alice")
+    assert skopeo.inspect(f"{registry}/{REPOSITORY}:latest").returncode == 0
+
+    alice.go(f"/r/{REPOSITORY}/-/settings")
+    page.get_by_label("Tag", exact=True).select_option("latest")
+    page.get_by_role("button", name="Delete this tag…").click()
+    alice.check("confirm-tag-deletion")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete tag latest?")
+    page.get_by_role("button", name="Delete latest").click()
+    alice.check("tag-deleted")
+    assert skopeo.inspect(f"{registry}/{REPOSITORY}:latest").returncode != 0
+    assert skopeo.inspect(f"{registry}/{REPOSITORY}:1.0").returncode == 0
+    not_found(alice, f"/r/{REPOSITORY}/-/tags/latest")
+    alice.go(f"/r/{REPOSITORY}")
+    expect(tag_row(page, "1.0")).to_be_visible()
+    expect(tag_row(page, "latest")).to_have_count(0)
+
+    alice.go(f"/r/{REPOSITORY}/-/settings")
+    page.get_by_label(f"Type {REPOSITORY} to confirm").fill("acme/other")  # a slip: refused
+    page.get_by_role("button", name="Delete this repository").click()
+    alice.check("delete-refused")
+    expect(page.get_by_role("alert")).to_contain_text(REPOSITORY)
+    assert skopeo.inspect(f"{registry}/{REPOSITORY}:1.0").returncode == 0
+    page.get_by_label(f"Type {REPOSITORY} to confirm").fill(REPOSITORY)
+    page.get_by_role("button", name="Delete this repository").click()
+    alice.check("repository-deleted")
+    wait_for(
+        lambda: skopeo.inspect(f"{registry}/{REPOSITORY}:1.0").returncode != 0,
+        timeout=30,
+        message="the registry to stop serving the deleted repository",
+    )
+    not_found(alice, f"/r/{REPOSITORY}")
+    not_found(alice, f"/r/{REPOSITORY}/-/tags/1.0")
+    assert not listed(alice, "app")
