@@ -149,11 +149,7 @@ def test_alice_creates_an_organisation_pushes_and_finds_her_image(stack, person,
     registry = stack.registries["reg1"].address
     skopeo = stack.login("alice")
     multi = write_index_layout(platforms, os.path.join(stack.workdir, "app-multi"), "1.0")
-    copied = skopeo.run(
-        "copy", "--all", *skopeo._tls("--src-"), *skopeo._tls("--dest-"),
-        "--dest-authfile", skopeo.authfile, multi, f"docker://{registry}/{REPOSITORY}:1.0",
-    )  # fmt: skip
-    assert copied.returncode == 0, copied.stderr
+    skopeo.copy(multi, f"docker://{registry}/{REPOSITORY}:1.0", all_images=True, check=True)
     single = latest.write_layout(os.path.join(stack.workdir, "app-latest"), "latest")
     skopeo.copy(single, f"docker://{registry}/{REPOSITORY}:latest", check=True)
     tags = wait_for(
@@ -312,18 +308,12 @@ def test_alice_creates_an_access_token_and_skopeo_uses_it(stack, person, pushed)
     logged_in.login(registry, "alice", secret)
     inspected = logged_in.inspect(reference, check=True)
     assert json.loads(inspected.stdout)["Digest"] == latest.digest
-    once = stack.skopeo("alice-creds")
-    result = once.run(
-        "inspect", *once._tls(), "--creds", f"alice:{secret}", f"docker://{reference}"
-    )
-    assert result.returncode == 0, result.stderr
+    once = stack.skopeo("alice-creds")  # no login: the token on the command line
+    result = once.inspect(reference, creds=f"alice:{secret}", check=True)
     assert json.loads(result.stdout)["Digest"] == latest.digest
-    # The repository is private: without the token, nothing.
-    assert stack.skopeo("nobody").inspect(reference).returncode != 0
-    wrong = once.run(
-        "inspect", *once._tls(), "--creds", "alice:not-the-token", f"docker://{reference}"
-    )
-    assert wrong.returncode != 0
+    # The repository is private: without the token, or with a wrong one, nothing.
+    assert once.inspect(reference).returncode != 0
+    assert once.inspect(reference, creds="alice:not-the-token").returncode != 0
 
 
 # -- 5. a tag, then the repository, deleted on the settings page ------------------------------
