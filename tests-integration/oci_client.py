@@ -274,6 +274,29 @@ class Image:
         return f"oci:{directory}:{tag}"
 
 
+def write_index_layout(images: dict[str, Image], directory: str, tag: str = "latest") -> str:
+    """Write an OCI image layout holding an image index of ``images`` (``"os/arch"`` ->
+    image) as ``tag``; return ``oci:DIR:TAG`` (``skopeo copy --all`` pushes every platform)."""
+    entries = []
+    for platform, image in images.items():
+        image.write_layout(directory, tag)  # its blobs; index.json is rewritten below
+        system, architecture = platform.split("/", 1)
+        entry = _descriptor(mediatypes.OCI_MANIFEST, image.manifest)
+        entry["platform"] = {"os": system, "architecture": architecture}
+        entries.append(entry)
+    index = json.dumps(
+        {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries},
+        sort_keys=True,
+    ).encode()
+    with open(os.path.join(directory, "blobs", "sha256", digest_bytes(index).hex), "wb") as fh:
+        fh.write(index)
+    entry = _descriptor(mediatypes.OCI_INDEX, index)
+    entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
+    with open(os.path.join(directory, "index.json"), "w", encoding="utf-8") as fh:
+        json.dump({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [entry]}, fh)
+    return f"oci:{directory}:{tag}"
+
+
 def _descriptor(media_type: str, blob: bytes) -> dict:
     return {"mediaType": media_type, "digest": str(digest_bytes(blob)), "size": len(blob)}
 

@@ -79,10 +79,12 @@ class Skopeo:
     def logout(self, registry: str):
         return self.run("logout", "--authfile", self.authfile, registry)
 
-    def copy(self, source: str, destination: str, *, check: bool = False):
-        """``skopeo copy`` (either side may be ``docker://``; credentials from the auth file)."""
+    def copy(self, source: str, destination: str, *, check: bool = False, all_images: bool = False):
+        """``skopeo copy`` (either side may be ``docker://``; credentials from the auth file);
+        ``all_images``: ``--all``, every manifest of an image index rather than one platform's."""
         return self.run(
             "copy",
+            *(["--all"] if all_images else []),
             *self._tls("--src-"),
             *self._tls("--dest-"),
             "--src-authfile",
@@ -94,13 +96,13 @@ class Skopeo:
             check=check,
         )
 
-    def inspect(self, reference: str, *, check: bool = False):
-        """``skopeo inspect docker://REF``; on success ``json.loads(result.stdout)`` works."""
+    def inspect(self, reference: str, *, check: bool = False, creds: str | None = None):
+        """``skopeo inspect docker://REF``; on success ``json.loads(result.stdout)`` works.
+        ``creds`` (``USER:PASSWORD``) is used instead of the auth file."""
         return self.run(
             "inspect",
             *self._tls(),
-            "--authfile",
-            self.authfile,
+            *(["--creds", creds] if creds else ["--authfile", self.authfile]),
             f"docker://{reference}",
             check=check,
         )
