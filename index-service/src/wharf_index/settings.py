@@ -44,6 +44,7 @@ REMOVED = {
     for name in ("INDEX_TOKEN_KEYS", "INDEX_TOKEN_KEYS_FILE")
 }
 VISIBILITIES = ("public", "private")
+SIGNUP_MODES = ("closed", "invite", "open")
 MIN_SECRET_LENGTH = 16
 MIN_SCRYPT_N = 1 << 10
 
@@ -113,7 +114,10 @@ class Settings:
     ``INDEX_PULL_LIMIT_EXEMPT`` (comma-separated user names); default_namespace_quota
     ``INDEX_DEFAULT_NAMESPACE_QUOTA`` (bytes; None: namespaces without a quota of their own
     have none); metrics ``INDEX_METRICS`` (serve ``GET /metrics``),
-    metrics_token ``INDEX_METRICS_TOKEN`` (bearer token a scrape must send; None: open).
+    metrics_token ``INDEX_METRICS_TOKEN`` (bearer token a scrape must send; None: open);
+    signup ``INDEX_SIGNUP`` (who may create an account on ``/signup``: ``closed``, nobody,
+    administrators create users and invitations; ``invite``, holders of an invitation link;
+    ``open``, anyone).
     Durations are whole seconds.
     """
 
@@ -171,6 +175,7 @@ class Settings:
     default_namespace_quota: int | None = None
     metrics: bool = True
     metrics_token: str | None = field(default=None, repr=False)
+    signup: str = "closed"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -214,6 +219,7 @@ class Settings:
         reader.problems.update(tls_problems)
         values["metrics"] = reader.get("INDEX_METRICS", _boolean, True)
         values["metrics_token"] = reader.get("INDEX_METRICS_TOKEN", _nonempty, None, secret=True)
+        values["signup"] = reader.get("INDEX_SIGNUP", _choice(SIGNUP_MODES, str.lower), "closed")
         for smaller, larger in _ORDERED:
             if reader.problems or values[smaller[0]] <= values[larger[0]]:
                 continue

@@ -28,6 +28,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from wharf_index.services import (
     access_tokens,
     comments,
+    invitations,
     orgs,
     principals,
     repositories,
@@ -157,6 +158,10 @@ TABLE = [
          403, 403, 403, 403, 403, 403, 403),
     _row("DELETE", "/registries/r.test", None,
          403, 403, 403, 403, 403, 403, 403),
+    _row("POST", "/invitations", {"email": "zed@x.test"},  # administrators only
+         403, 403, 403, 403, 403, 403, 403),
+    _row("DELETE", "/invitations/{invitation}", None,
+         403, 403, 403, 403, 403, 403, 403),
 ]
 # fmt: on
 # Signing in and out are not resource changes: anyone may call them. A webhook receiver's
@@ -239,6 +244,7 @@ def _populate(uow, make_user):
         )
 
     pull, pull_secret = token("pull")
+    invitation, _ = invitations.create_invitation(uow, principals.principal_for(uow, made["carol"]))
     _, robot_secret = access_tokens.create_robot(
         uow, alice, "acme", "ci", [{"repository": "acme/*", "actions": ["pull", "push"]}]
     )
@@ -254,6 +260,7 @@ def _populate(uow, make_user):
     return headers, {
         "comment": comment.id,
         "token": pull.id,
+        "invitation": invitation.id,
         "hook": hooks["repository"],
         "delivery": deliveries["repository"],
         "ns_hook": hooks["namespace"],
@@ -287,7 +294,8 @@ def test_the_table_covers_every_mutating_route(app):
     adapter = app.url_map.bind("index.test")
     covered = set()
     for method, path, _, _ in TABLE:
-        ids = dict(comment=1, token=1, hook=1, ns_hook=1, delivery=UUID, ns_delivery=UUID)
+        ids = dict(comment=1, token=1, invitation=1, hook=1, ns_hook=1)
+        ids |= dict(delivery=UUID, ns_delivery=UUID)
         endpoint, _ = adapter.match(f"{API}{path.format(**ids)}", method=method)
         covered.add((method, endpoint))
     routes = set()

@@ -3,10 +3,10 @@ the server does.
 
 The Index runs for real (gunicorn, the harness's PostgreSQL) with seeded data: an
 administrator, users, an organisation with a team, public and private repositories with
-tags, comments, stars, a collaborator, tokens, a robot, a registry. Schemathesis (its CLI,
-in a subprocess) reads ``/api/v1/openapi.json`` and runs the examples, coverage, fuzzing
-and stateful phases with every check, first anonymously, then as the administrator
-(Basic). Each run is bounded (``--max-examples``, ``--max-time``) and seeded.
+tags, comments, stars, a collaborator, tokens, a robot, a registry, an invitation.
+Schemathesis (its CLI, in a subprocess) reads ``/api/v1/openapi.json`` and runs the
+examples, coverage, fuzzing and stateful phases with every check, first anonymously, then
+as the administrator (Basic). Each run is bounded (``--max-examples``, ``--max-time``) and seeded.
 
 Test data the document cannot describe is supplied, never invented: path parameters draw
 half of their values from the seeded names (schemathesis "dictionaries"), and list
@@ -45,6 +45,7 @@ from wharf_index.services import (
     accounts,
     comments,
     events,
+    invitations,
     orgs,
     principals,
     registries,
@@ -78,6 +79,7 @@ CURSORS = {
     "list_repository_registries": ("repository-registries", ("registry.test",)),
     "list_registries": ("registries", ("registry.test",)),
     "list_tokens": ("tokens", (1,)),
+    "list_invitations": ("invitations", (1,)),
     "list_robot_tokens": ("tokens", (1,)),
     "list_robots": ("robots", ("alice+ci",)),
     "list_starred": ("starred", ("alice/app",)),
@@ -141,6 +143,7 @@ def _seed(uow) -> dict[str, list]:
         webhooks.ping(uow, alice, webhooks.Owner(h.scope, o), h.id)
         for h, o in zip(hooks, ("alice/app", "alice"), strict=True)
     ]
+    invitation, _ = invitations.create_invitation(uow, principals.principal_for(uow, admin))
     assert admin.is_admin
     return {
         "username": ["alice", STAND_IN, "carol", robot.username],
@@ -152,6 +155,7 @@ def _seed(uow) -> dict[str, list]:
         "name": ["alice/app", "alice/private", "acme/app", "registry.test"],
         "repository": ["acme/app"],
         "token_id": [token.id],
+        "invitation_id": [invitation.id],
         "comment_id": [comment.id],
         "webhook_id": [h.id for h in hooks],
         "delivery_id": [p.delivery_id for p in pings],

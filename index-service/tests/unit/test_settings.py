@@ -379,3 +379,13 @@ def test_the_default_namespace_quota_is_a_size_or_none():
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(dict(BASE, INDEX_DEFAULT_NAMESPACE_QUOTA="10 gigs"))
     assert "is not a size" in caught.value.problems["INDEX_DEFAULT_NAMESPACE_QUOTA"]
+
+
+def test_signup_is_closed_unless_set_and_a_bad_value_is_named():
+    assert Settings.from_env(BASE).signup == "closed"
+    for value in ("closed", "invite", "open", " OPEN "):
+        assert Settings.from_env(dict(BASE, INDEX_SIGNUP=value)).signup == value.strip().lower()
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(dict(BASE, INDEX_SIGNUP="everyone"))
+    assert set(caught.value.problems) == {"INDEX_SIGNUP"}
+    assert "closed, invite, open" in str(caught.value)

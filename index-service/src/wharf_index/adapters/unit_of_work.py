@@ -24,6 +24,7 @@ from .explore import PgExploreStore
 from .grants import PgGrantStore
 from .housekeeping import PgHousekeepingStore
 from .image_documents import PgImageDocumentStore
+from .invitations import PgInvitationStore
 from .issued_tokens import PgIssuedTokenStore
 from .login_failures import PgLoginFailureStore
 from .metrics import PgMetricsStore
@@ -53,6 +54,7 @@ STORES = {
     "access_tokens": PgAccessTokenStore,
     "registries": PgRegistryStore,
     "issued_tokens": PgIssuedTokenStore,
+    "invitations": PgInvitationStore,
     "audit": PgAuditStore,
     "stars": PgStarStore,
     "comments": PgCommentStore,
@@ -87,6 +89,7 @@ class PgUnitOfWork:
     access_tokens: PgAccessTokenStore
     registries: PgRegistryStore
     issued_tokens: PgIssuedTokenStore
+    invitations: PgInvitationStore
     audit: PgAuditStore
     stars: PgStarStore
     comments: PgCommentStore

@@ -54,6 +54,8 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
     errors.RepositoryNotFound: ("REPOSITORY_UNKNOWN", 404),
     errors.AccessTokenNotFound: ("TOKEN_UNKNOWN", 404),
     errors.RegistryNotFound: ("REGISTRY_UNKNOWN", 404),
+    errors.InvitationNotFound: ("INVITATION_UNKNOWN", 404),
+    errors.InvitationInvalid: ("INVITATION_INVALID", 404),
     errors.Conflict: ("CONFLICT", 409),
     errors.UsernameTaken: ("USERNAME_TAKEN", 409),
     errors.NamespaceTaken: ("NAMESPACE_TAKEN", 409),

@@ -71,6 +71,18 @@ class RegistryNotFound(NotFound):
         super().__init__("registry", name)
 
 
+class InvitationNotFound(NotFound):
+    def __init__(self, name: object) -> None:
+        super().__init__("invitation", name)
+
+
+class InvitationInvalid(IndexError_):
+    """An invitation link that is unknown, expired, used or revoked (one answer for all)."""
+
+    def __init__(self) -> None:
+        super().__init__("this invitation is not valid: it expired, was used or was revoked")
+
+
 class Conflict(IndexError_):
     def __init__(self, what: str, name: object) -> None:
         self.name = name

@@ -235,3 +235,21 @@ class Principal:
 ANONYMOUS = Principal()
 # The operator at the command line: an administrator that is no row in ``users`` (id 0).
 SYSTEM = Principal(user=User(id=0, username="wharf-index", email=None, is_admin=True))
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation to sign up (never its token): who made it, for which address, until
+    when, and whether it was revoked or used (``used_by``: the username it made)."""
+
+    id: int
+    email: str | None
+    created_by: str | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    used_at: datetime | None = None
+    used_by: str | None = None
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.used_at is None and self.expires_at > now

@@ -28,6 +28,7 @@ from typing import Protocol
 from .model import (
     AccessToken,
     Grants,
+    Invitation,
     Namespace,
     Organisation,
     OrgMember,
@@ -167,6 +168,29 @@ class GrantStore(Protocol):
 
     def for_user(self, user_id: int) -> Grants:
         """Every role ``user_id`` holds, the strongest per namespace and repository."""
+
+
+class InvitationStore(Protocol):
+    """``uow.invitations``: invitations to sign up (tokens as hashes)."""
+
+    def create(
+        self, token_hash: bytes, email: str | None, created_by: int | None, expires_at: datetime
+    ) -> Invitation: ...
+
+    def get(self, invitation_id: int) -> Invitation:
+        """The invitation; InvitationNotFound otherwise."""
+
+    def usable_by_hash(self, token_hash: bytes, *, lock: bool = False) -> Invitation | None:
+        """The unrevoked, unused, unexpired invitation of ``token_hash`` (``lock``: FOR
+        UPDATE), or None."""
+
+    def mark_used(self, invitation_id: int, user_id: int) -> None: ...
+
+    def revoke(self, invitation_id: int) -> bool:
+        """Revoke an unused invitation; False when already revoked or used."""
+
+    def list(self, *, after: int | None = None, limit: int = 100) -> list[Invitation]:
+        """Newest first; ``after`` is the last id of the previous page."""
 
 
 class AccessTokenStore(Protocol):

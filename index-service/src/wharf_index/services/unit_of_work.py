@@ -48,6 +48,7 @@ from ..domain.stores import (
     AuditStore,
     GrantStore,
     HousekeepingStore,
+    InvitationStore,
     IssuedTokenStore,
     LoginFailureStore,
     MetricsStore,
@@ -87,6 +88,8 @@ class UnitOfWork(Protocol):
     def registries(self) -> RegistryStore: ...
     @property
     def issued_tokens(self) -> IssuedTokenStore: ...
+    @property
+    def invitations(self) -> InvitationStore: ...
     @property
     def audit(self) -> AuditStore: ...
     @property

@@ -3,7 +3,9 @@
 Every page works without JavaScript (``static/wharf.js`` only adds copy buttons and asks
 before ``data-confirm`` forms); every asset ships in this package (no CDN), so the pages
 work on a network with no internet. Modules, one per surface: ``home`` (/), ``search``
-(/search), ``signin`` (/signin, /signout), ``repository`` (/r/NAME: a repository, its stars
+(/search), ``signin`` (/signin, /signout), ``signup`` (/signup), ``account``
+(/account, /account/password, /account/tokens), ``admin_invitations``
+(/admin/invitations), ``repository`` (/r/NAME: a repository, its stars
 and comments), ``people`` (/u/<username>), ``orgs``
 (/orgs/new, /orgs/<org> and its owners' pages), ``tag`` (/r/<name>/-/tags/<tag>),
 ``settings`` (/r/<name>/-/settings), ``webhooks_pages`` (/r/<name>/-/webhooks,
@@ -26,18 +28,22 @@ bp = Blueprint(
 )
 
 
-def init_app(app, context) -> None:  # noqa: ARG001 - the surface interface (app.py)
+def init_app(app, context) -> None:
     """Register the template filters and globals the pages use."""
     from . import formatting, session
 
     formatting.register(app)
     app.jinja_env.globals.update(
-        csrf_token=session.form_csrf_token, signed_in=session.signed_in_user
+        csrf_token=session.form_csrf_token,
+        signed_in=session.signed_in_user,
+        signup_mode=context.settings.signup,
     )
 
 
 from . import (  # noqa: E402,F401 - register the routes
+    account,
     admin,
+    admin_invitations,
     errors,
     home,
     orgs,
@@ -47,6 +53,7 @@ from . import (  # noqa: E402,F401 - register the routes
     security,
     settings,
     signin,
+    signup,
     tag,
     webhooks_pages,
 )

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import g, request, session
+from flask import g, redirect, request, session, url_for
 from wharf_protocol.errcode import ApiError
 
-from ..api.rest.auth import SESSION_CSRF, SESSION_USER_ID, session_principal
+from ..api.rest.auth import SESSION_CSRF, SESSION_EPOCH, SESSION_USER_ID, session_principal
 from ..domain.model import ANONYMOUS, Principal, User
 
 FIELD = "csrf_token"
@@ -56,3 +56,23 @@ def check_form() -> None:
     expected = session.get(SESSION_CSRF, "")
     if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
         raise CsrfFailed()
+
+
+def require_user():
+    """The signed-in Principal, or None: the caller then redirects to the sign-in page."""
+    found = principal()
+    return found if found.user is not None else None
+
+
+def signin_redirect():
+    """Send an anonymous visitor to the sign-in page, coming back here afterwards."""
+    return redirect(url_for("web.signin_form", next=request.full_path.rstrip("?")), 303)
+
+
+def keep_session(user: User) -> None:
+    """Carry this browser's session over its own user's password change (``user`` as it is
+    now): the contract of api/rest/auth.py ``renew_session`` (the visitor just proved the
+    old password); every other session of the user has ended."""
+    if session.get(SESSION_USER_ID) == user.id:
+        session[SESSION_EPOCH] = user.credential_epoch
+        g.pop("web_principal", None)

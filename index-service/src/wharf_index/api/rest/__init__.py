@@ -65,6 +65,7 @@ from . import (  # noqa: E402, F401 - imported for their routes, after bp exists
     auth,
     collaborators,
     comments,
+    invitations,
     openapi,
     orgs,
     quotas,

@@ -25,6 +25,8 @@ from ...domain.names import (
 from ...services.access_tokens import MAX_TOKEN_DAYS
 from ...services.accounts import EMAIL_RE
 from ...services.comments import MAX_BODY
+from ...services.invitations import DEFAULT_DAYS as DEFAULT_INVITATION_DAYS
+from ...services.invitations import MAX_DAYS as MAX_INVITATION_DAYS
 from ...services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ...services.registries import (
     MAX_REGISTRY_NAME,
@@ -427,3 +429,27 @@ class AuditEntrySchema(Schema):
     target_type = fields.String()
     target = fields.String()
     detail = fields.Dict()
+
+
+class InvitationSchema(Schema):
+    id = fields.Integer()
+    email = fields.String(allow_none=True, metadata={"description": "the address it is for"})
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    used_at = fields.DateTime(allow_none=True)
+    used_by = fields.String(allow_none=True, metadata={"description": "the account it made"})
+
+
+class InvitationCreateIn(Schema):
+    email = _name(MAX_EMAIL, EMAIL, required=False, load_default=None, allow_none=True)
+    expires_in_days = StrictInteger(
+        load_default=DEFAULT_INVITATION_DAYS, validate=validate.Range(1, MAX_INVITATION_DAYS)
+    )
+
+
+class InvitationCreatedSchema(Schema):
+    invitation = fields.Nested(InvitationSchema)
+    token = fields.String(metadata={"description": "the invitation's token; shown only once"})
+    link = fields.String(metadata={"description": "the sign-up link: /signup?invite=<token>"})

@@ -1,5 +1,6 @@
 // Progressive enhancement only: every page works without this file.
-// Buttons with data-copy="<element id>" copy that element's text to the clipboard.
+// Buttons with data-copy="<element id>" copy that element's text to the clipboard;
+// buttons with data-confirm="question" submit their form only once the visitor agrees.
 "use strict";
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-copy]");
