@@ -234,12 +234,20 @@ class Counter:
 
     statements = 0
     ends = 0
+    by_sql: dict[str, list[float]] = {}  # first 100 characters -> [count, total ms]
 
 
 class _CountingCursor(psycopg2.extensions.cursor):
     def execute(self, query, vars=None):  # noqa: A002 - psycopg2's name
         Counter.statements += 1
-        return super().execute(query, vars)
+        started = time.perf_counter()
+        try:
+            return super().execute(query, vars)
+        finally:
+            key = " ".join(str(query).split())[:100]
+            spent = Counter.by_sql.setdefault(key, [0, 0.0])
+            spent[0] += 1
+            spent[1] += (time.perf_counter() - started) * 1000
 
 
 def counting(db: Database) -> Database:
@@ -308,6 +316,7 @@ def measure(client, path: str, warmup: int, count: int) -> dict:
             raise SystemExit(f"{path}: {response.status_code}\n{response.get_data(True)[:2000]}")
     times = []
     Counter.statements = Counter.ends = 0
+    Counter.by_sql = {}
     for _ in range(count):
         started = time.perf_counter()
         response = client.get(path)
@@ -323,6 +332,8 @@ def measure(client, path: str, warmup: int, count: int) -> dict:
         "statements": Counter.statements / count,
         "ends": Counter.ends / count,
         "bytes": len(response.get_data()),
+        "sql": sorted(Counter.by_sql.items(), key=lambda item: -item[1][1]),
+        "count": count,
     }
 
 
@@ -331,6 +342,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per page")
     parser.add_argument("--only", help="measure only the pages whose name contains this")
+    parser.add_argument(
+        "--statements", action="store_true", help="also print each page's statements by time"
+    )
     args = parser.parse_args()
     random.seed(1)
     postgres = PostgresServer().start()
@@ -357,6 +371,7 @@ def main() -> int:
         )
         print("| " + " | ".join(header) + " |")
         print("|" + " --- |" * len(header))
+        results = []
         for name, path in pages(repository):
             if args.only and args.only not in name:
                 continue
@@ -367,6 +382,11 @@ def main() -> int:
                 f" {r['statements']:.1f} | {r['ends']:.1f} | {r['bytes'] / 1024:.0f} | {verdict} |",
                 flush=True,
             )
+            results.append((name, r))
+        for name, r in results if args.statements else ():
+            print(f"\n{name}: statements by time spent (mean ms per request; first 100 chars)")
+            for key, (n, total) in r["sql"]:
+                print(f"  {total / r['count']:7.2f} ms  x{n / r['count']:.1f}  {key}")
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         postgres.stop()
