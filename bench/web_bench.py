@@ -234,7 +234,7 @@ class Counter:
 
     statements = 0
     ends = 0
-    by_sql: dict[str, list[float]] = {}  # first 100 characters -> [count, total ms]
+    by_sql: dict[str, list[float]] = {}  # statement (its ends) -> [count, total ms]
 
 
 class _CountingCursor(psycopg2.extensions.cursor):
@@ -244,7 +244,8 @@ class _CountingCursor(psycopg2.extensions.cursor):
         try:
             return super().execute(query, vars)
         finally:
-            key = " ".join(str(query).split())[:100]
+            text = " ".join(str(query).split())
+            key = text if len(text) <= 130 else f"{text[:60]} ... {text[-60:]}"
             spent = Counter.by_sql.setdefault(key, [0, 0.0])
             spent[0] += 1
             spent[1] += (time.perf_counter() - started) * 1000
@@ -332,7 +333,7 @@ def measure(client, path: str, warmup: int, count: int) -> dict:
         "statements": Counter.statements / count,
         "ends": Counter.ends / count,
         "bytes": len(response.get_data()),
-        "sql": sorted(Counter.by_sql.items(), key=lambda item: -item[1][1]),
+        "sql": sorted(((k, tuple(v)) for k, v in Counter.by_sql.items()), key=lambda i: -i[1][1]),
         "count": count,
     }
 
@@ -384,7 +385,7 @@ def main() -> int:
             )
             results.append((name, r))
         for name, r in results if args.statements else ():
-            print(f"\n{name}: statements by time spent (mean ms per request; first 100 chars)")
+            print(f"\n{name}: statements by time spent (mean ms per request)")
             for key, (n, total) in r["sql"]:
                 print(f"  {total / r['count']:7.2f} ms  x{n / r['count']:.1f}  {key}")
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
