@@ -10,7 +10,8 @@ the tests), migrates it and seeds, mostly with ``INSERT ... SELECT generate_seri
 - 2,000 users, 200 organisations and 100,000 repositories spread over them (names and
   descriptions drawn from 50 image words, 10 % private), one manifest (8 layers) tagged
   ``latest`` on every fifth repository, pushed over the last 30 days, and 150,000 stars
-  skewed towards a few repositories (random()^3);
+  skewed towards a few repositories (random()^3); one registry, recorded as holding
+  every repository;
 - ``alice/web``: one public repository with 1,000 tags, each on its own manifest of 8
   layers recorded as the registry's events record them (adapters/content.py), and the tag
   page's documents kept in ``image_documents`` (migration 0024: the manifest, the config,
@@ -49,7 +50,8 @@ from psycopg2.extras import execute_values  # noqa: E402
 from wharf_index.adapters import migrations  # noqa: E402
 from wharf_index.adapters.db import Database  # noqa: E402
 from wharf_index.adapters.unit_of_work import PgUnitOfWork  # noqa: E402
-from wharf_index.services import accounts, principals, repositories  # noqa: E402
+from wharf_index.domain.model import SYSTEM  # noqa: E402
+from wharf_index.services import accounts, principals, registries, repositories  # noqa: E402
 from wharf_index.services.config import ServiceConfig  # noqa: E402
 from wharf_testing.postgres import PostgresServer  # noqa: E402
 
@@ -125,10 +127,17 @@ def seed(url: str) -> str:
     repository = repositories.create_repository(
         uow, principal, name, visibility="public", description="The web front end."
     )
+    registries.add_registry(uow, "registry.bench", "http://127.0.0.1:9", "private", actor=SYSTEM)
     started = time.perf_counter()
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute(SEED_SQL, {"words": WORDS, "n": len(WORDS), "layer_type": LAYER_TYPE})
         _seed_tags(cur, repository.id)
+        # the registry holds what was pushed (as its push events record it)
+        cur.execute("UPDATE manifests SET registry_id = (SELECT id FROM registries)")
+        cur.execute(
+            "INSERT INTO repository_registries (repository_id, registry_id)"
+            " SELECT DISTINCT repository_id, registry_id FROM manifests"
+        )
     with db.autocommit() as conn, conn.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     print(f"seeded in {time.perf_counter() - started:.1f} s")
