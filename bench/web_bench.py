@@ -1,7 +1,7 @@
 """Benchmark the Index's web pages: server time and SQL statements per page at 100,000
 repositories (run by hand, never by CI).
 
-    PYTHONPATH=index-service/src:shared-protocol/src:testing/src python bench/web_bench.py \
+    python bench/web_bench.py \
         [--requests 200] [--warmup 20] [--quick]
 
 Starts its own PostgreSQL (wharf_testing.postgres.PostgresServer: durability off, as for
