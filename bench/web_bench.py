@@ -1,8 +1,8 @@
 """Benchmark the Index's web pages: server time and SQL statements per page at 100,000
 repositories (run by hand, never by CI).
 
-    python bench/web_bench.py \
-        [--requests 200] [--warmup 20] [--quick]
+    python bench/web_bench.py [--requests 200] [--warmup 20] [--only home|search|...] \
+        [--statements]
 
 Starts its own PostgreSQL (wharf_testing.postgres.PostgresServer: durability off, as for
 the tests), migrates it and seeds, mostly with ``INSERT ... SELECT generate_series``:
@@ -25,8 +25,10 @@ an anonymous visitor) and, per page, makes ``--warmup`` untimed requests and
 WSGI call to the end of the response body (the app's server time: no HTTP parsing, no
 network, no gunicorn). Each page's SQL statements are counted on the connection (every
 ``cursor.execute``: prepared statements count once, as ``EXECUTE``; ``COMMIT``/``ROLLBACK``
-counted apart). Prints p50/p95/max in ms and statements per request, and whether each page
-meets the target p95 < 50 ms, with the load average (other work shares the machine).
+counted apart; ``--statements`` lists them by time spent). Prints p50/p95/max in ms and
+statements per request, and whether each page meets the target p95 < 50 ms, with the load
+average (other work shares the machine). ``--only`` keeps the pages whose name contains
+the text (``tag`` matches the repository of 1,000 tags too; ``tag page`` only that page).
 """
 
 from __future__ import annotations
