@@ -9,7 +9,7 @@ import json
 
 import pytest
 import responses
-from tests.service.fake_index import CREDENTIAL, NAME, REALM, URL, FakeIndex, bearer
+from fake_index import CREDENTIAL, NAME, REALM, URL, FakeIndex, bearer
 from wharf_registry.app import create_app
 from wharf_registry.settings import Settings
 
