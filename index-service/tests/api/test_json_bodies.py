@@ -65,7 +65,7 @@ def test_every_operation_reading_a_body_refuses_deep_json(client, users, make_re
         values = (
             dict(PATH_VALUES, name="r.test") if path.startswith("/registries/") else PATH_VALUES
         )
-        url = API + re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "1"), path)
+        url = API + re.sub(r"\{(\w+)\}", lambda m, values=values: values.get(m[1], "1"), path)
         response = client.open(
             url,
             method=method,
