@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import time
 import uuid
 from functools import partial
@@ -23,6 +22,7 @@ from .content import Content
 from .content.liveness import Liveness
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
 from .events.delivery import events_client
+from .events.emitter import keeps_events, source_addr
 from .events.wharf_events import record_gc_run
 from .gc import GcOptions, Schedule
 from .readiness import Readiness
@@ -59,7 +59,7 @@ def create_app(
         raise ConfigError(settings.problems())
     driver = driver or _driver(settings)
     delivery = pulls = None
-    if sink is None and (settings.notifications_enabled or settings.active_endpoints):
+    if sink is None and keeps_events(settings):
         outbox = Outbox(driver)
         sink = OutboxSink(outbox)
         pulls = PullCounter(
@@ -80,7 +80,7 @@ def create_app(
     app.config.update(
         SETTINGS=settings, MAX_CONTENT_LENGTH=None, DELIVER_IN_BACKGROUND=deliver_in_background
     )
-    source = settings.http_host or socket.gethostname()
+    source = source_addr(settings)
     app.extensions["registry"] = Services(
         settings=settings,
         content=Content(
@@ -114,6 +114,7 @@ def create_app(
             GcOptions.from_settings(settings),
             settings.gc_interval,
             record=partial(record_gc_run, driver=driver, settings=settings),
+            events=app.extensions["registry"].events,
         )
     app.url_map.converters["repo"] = RepoNameConverter
     app.url_map.strict_slashes = False

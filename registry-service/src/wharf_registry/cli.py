@@ -2,7 +2,8 @@
 
 ``gc`` reads the same settings (file and environment) and runs one online garbage
 collection (:mod:`wharf_registry.gc`); progress goes to stderr when it is a terminal, the
-summary to stdout.
+summary to stdout. The ``delete`` events of manifests it deletes (``--delete-untagged``) go
+to the storage outbox, which the serving registry delivers.
 
 ``serve`` merges the configuration file (the reference registry's YAML layout, see
 :mod:`wharf_registry.distribution_config`) under the ``REGISTRY_*`` environment, which wins,
@@ -27,6 +28,7 @@ from wharf_protocol.config import ConfigFileError, Resolved, report, resolve
 
 from . import gunicorn_conf
 from .distribution_config import DISTRIBUTION, PREFIX
+from .events.emitter import outbox_emitter
 from .events.wharf_events import record_gc_run
 from .gc import Collector, GcOptions, GcRefused, GcSummary
 from .settings import Settings, parse_duration
@@ -90,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gc.add_argument(
         "--dry-run", action="store_true", help="report what would be freed; delete nothing"
+    )
+    gc.add_argument(
+        "--delete-untagged",
+        action="store_true",
+        default=None,
+        help="also delete manifests no tag keeps (directly, as an index's child or a "
+        "referrer) and not used within the grace window (default: REGISTRY_GC_DELETE_UNTAGGED)",
     )
     gc.add_argument(
         "--grace",
@@ -204,12 +213,14 @@ def gc(args: argparse.Namespace) -> int:
     options = GcOptions.from_settings(
         settings,
         dry_run=args.dry_run,
+        delete_untagged=args.delete_untagged,
         grace=args.grace,
         uploads_older_than=args.uploads_older_than,
     )
     tty = sys.stderr.isatty()
+    events = outbox_emitter(settings, driver)
     try:
-        summary = Collector(driver, options, _progress if tty else None).run()
+        summary = Collector(driver, options, _progress if tty else None, events=events).run()
     except GcRefused as exc:
         print(f"{PROG} gc: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -231,8 +242,9 @@ def gc(args: argparse.Namespace) -> int:
 def _progress(phase: str, summary: GcSummary) -> None:
     sys.stderr.write(
         f"\r{phase}: {summary.manifests_seen} manifests, {summary.blobs_marked or '-'} marked, "
-        f"{summary.blobs_seen} blobs seen, {summary.blobs_deleted} deleted "
-        f"({_size(summary.bytes_freed)}), {summary.uploads_purged} uploads purged   "
+        f"{summary.manifests_deleted} manifests deleted, {summary.blobs_seen} blobs seen, "
+        f"{summary.blobs_deleted} deleted ({_size(summary.bytes_freed)}), "
+        f"{summary.uploads_purged} uploads purged   "
     )
     sys.stderr.flush()
 

@@ -9,7 +9,12 @@ docs/garbage-collection.md. In short:
 2. Mark: every manifest revision of every repository (listed after T0), its config, layers,
    index children and subject. The marked set holds 64-bit digest prefixes in a sorted
    ``array('Q')`` (8 bytes a blob): a prefix shared by two digests can only keep a blob that
-   could have gone, never delete a referenced one.
+   could have gone, never delete a referenced one. With ``delete_untagged``, the tags of each
+   repository are read first and only live revisions (``content/liveness.RevisionGraph``)
+   and those used within the grace window are marked; each other one is deleted by the same
+   condemned protocol as a blob (its last use: the newer of its link's, its data's and its
+   touch marker's mtimes), through the manifest delete's own code, with a ``delete`` event.
+   What it referenced is left unmarked, so this run's sweep frees it.
 3. Sweep ``blobs/`` page by page. A blob not marked whose last use (newer of its data's and
    its touch marker's mtime) is older than T0 - grace is condemned: write its condemned
    marker, re-read its last use, delete the data only if it is still old, then drop the
@@ -35,9 +40,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from wharf_protocol.digests import Digest, DigestInvalid
+from wharf_protocol.events import DELETE
 
-from .content import paths
-from .content.validation import parse_manifest
+from .content import Content, paths
+from .content.errors import ManifestUnknown
+from .content.liveness import Revision, RevisionGraph
+from .content.validation import ParsedManifest, parse_manifest
+from .events import Emitter, NullSink
 from .settings import Settings
 from .storage.base import FileInfo, PathNotFound, StorageDriver
 
@@ -46,6 +55,9 @@ logger = logging.getLogger(__name__)
 PAGE = 1000
 LEASE_SECONDS = 600.0
 BLOBS = f"{paths.ROOT}/blobs"
+#: ``actor.name`` of the events of what a collection deletes: no user did it. The Index
+#: reserves the name, so it never resolves to one of its users.
+GC_ACTOR = "system"
 
 
 class GcRefused(ValueError):
@@ -57,6 +69,7 @@ class GcOptions:
     """What one run does; durations in seconds (``Settings.gc_*`` and the CLI fill them)."""
 
     dry_run: bool = False
+    delete_untagged: bool = False
     grace: float = 3600.0
     uploads_older_than: float = 86400.0
     touch_after: float = 1800.0
@@ -67,6 +80,7 @@ class GcOptions:
     def from_settings(cls, settings: Settings, **overrides: object) -> GcOptions:
         """Return the options REGISTRY_GC_* give, with ``overrides`` (None: keep the setting)."""
         values = {
+            "delete_untagged": settings.gc_delete_untagged,
             "grace": settings.gc_grace,
             "uploads_older_than": settings.gc_uploads_older_than,
             "touch_after": settings.gc_touch_after,
@@ -128,7 +142,10 @@ class MarkedSet:
         return int(digest.hex[:16], 16)
 
     def add(self, digest: Digest) -> None:
-        self._pending.add(self.key(digest))
+        self.add_key(self.key(digest))
+
+    def add_key(self, key: int) -> None:
+        self._pending.add(key)
         if len(self._pending) >= self._batch:
             self._merge()
 
@@ -200,7 +217,12 @@ class Lease:
 
 
 class Collector:
-    """One garbage collection over a driver; ``run()`` returns the summary."""
+    """One garbage collection over a driver; ``run()`` returns the summary.
+
+    ``events`` receives the ``delete`` event of each manifest deleted (``delete_untagged``):
+    the serving registry's Emitter on the schedule, ``events.emitter.outbox_emitter`` in the
+    command; without one they are dropped.
+    """
 
     def __init__(
         self,
@@ -208,11 +230,14 @@ class Collector:
         options: GcOptions,
         progress: Callable[[str, GcSummary], None] | None = None,
         page: int = PAGE,
+        events: Emitter | None = None,
     ) -> None:
         self.driver = driver
         self.options = options
         self.progress = progress or (lambda phase, summary: None)
         self.page = page
+        self.events = events or Emitter(NullSink())
+        self.content = Content(driver)
         self.summary = GcSummary(dry_run=options.dry_run)
         self.marked = MarkedSet()
         self.lease = Lease(driver)
@@ -226,13 +251,17 @@ class Collector:
             t0 = self._start()
             self.summary.started_at = _iso(t0)
             self._drop_stale_condemned(t0)
+            cutoff = t0 - timedelta(seconds=self.options.grace)
             for name in self._repositories(paths.REPOSITORIES, ""):
-                self._mark(name)
+                if self.options.delete_untagged:
+                    self._mark_tagged(name, cutoff)
+                else:
+                    self._mark(name)
                 self._purge_uploads(name, t0 - timedelta(seconds=self.options.uploads_older_than))
                 self.lease.renew()
             self.summary.blobs_marked = len(self.marked)
-            self._sweep(t0 - timedelta(seconds=self.options.grace))
-            self._drop_old_touches(t0 - timedelta(seconds=self.options.grace))
+            self._sweep(cutoff)
+            self._drop_old_touches(cutoff)
             self.summary.finished_at = _iso(datetime.now(UTC))
             self.driver.put_content(
                 paths.GC_LAST_RUN, json.dumps(self.summary.as_json(), sort_keys=True).encode()
@@ -259,33 +288,106 @@ class Collector:
             if not child.startswith("_"):
                 yield from self._repositories(f"{path}/{child}", f"{name}/{child}".lstrip("/"))
 
-    def _mark(self, name: str) -> None:
-        """Mark every revision of ``name`` and everything it references."""
-        revisions = f"{paths.manifests(name)}/revisions"
-        for alg_dir in self._list_all(revisions):
+    def _revisions(self, name: str) -> Iterator[Digest]:
+        """Yield every manifest revision of ``name`` (paged listings)."""
+        for alg_dir in self._list_all(f"{paths.manifests(name)}/revisions"):
             for revision in self._list_all(alg_dir):
                 digest = _digest(alg_dir, revision)
-                if digest is None:
-                    continue
-                self.marked.add(digest)
-                self.summary.manifests_seen += 1
-                for ref in self._references(name, digest):
-                    self.marked.add(ref)
-                if self.summary.manifests_seen % self.page == 0:
-                    self.progress("mark", self.summary)
+                if digest is not None:
+                    yield digest
 
-    def _references(self, name: str, digest: Digest) -> list[Digest]:
+    def _mark(self, name: str) -> None:
+        """Mark every revision of ``name`` and everything it references."""
+        for digest in self._revisions(name):
+            self._seen()
+            self.marked.add(digest)
+            for ref in _references(self._read(name, digest)):
+                self.marked.add(ref)
+
+    def _mark_tagged(self, name: str, cutoff: datetime) -> None:
+        """Mark the live revisions of ``name`` and those used since ``cutoff``; delete the
+        others (docs/garbage-collection.md, "Deleting untagged manifests").
+
+        Tags are read before revisions are listed: a tag seen points at a revision linked
+        before the listing, so the listing holds it.
+        """
+        tagged = self._tagged(name)
+        graph = RevisionGraph()
+        for digest in self._revisions(name):
+            self._seen()
+            manifest = self._read(name, digest)
+            keys = array("Q", (MarkedSet.key(d) for d in _references(manifest)))
+            children = tuple(r.digest for r in manifest.children) if manifest else ()
+            subject = manifest.subject if manifest else None
+            graph.add(digest, Revision(children, subject, keys))
+        live = graph.live(tagged)
+        # a revision used within the grace window keeps what it names, as a tag would
+        recent = [d for d in graph.revisions if d not in live and self._recent(name, d, cutoff)]
+        graph.live(recent, live)
+        for digest, revision in graph.revisions.items():
+            if digest in live or not self._delete_revision(name, digest, revision, cutoff):
+                self.marked.add(digest)
+                for key in revision.references:
+                    self.marked.add_key(key)
+
+    def _tagged(self, name: str) -> set[Digest]:
+        """Return the digests the tags of ``name`` point at now."""
+        found = set()
+        for tag_dir in self._list_all(paths.tags(name)):
+            try:
+                found.add(self.content.tags.resolve(name, paths.basename(tag_dir)))
+            except ManifestUnknown:
+                continue  # deleted meanwhile, or a broken link: it keeps nothing
+        return found
+
+    def _delete_revision(
+        self, name: str, digest: Digest, revision: Revision, cutoff: datetime
+    ) -> bool:
+        """Delete revision ``digest`` of ``name`` if its last use is before ``cutoff``, by the
+        condemned protocol (its manifest's marker); False if it is kept. The caller found it
+        not live and not recent."""
+        if self.options.dry_run:
+            self.summary.manifests_deleted += 1
+            return True
+        marker = paths.condemned_marker(digest)
+        self.driver.put_content(marker, b"")
         try:
-            body = self.driver.get_content(paths.blob_data(digest))
-            manifest = parse_manifest(body, None)
+            if self._recent(name, digest, cutoff):  # re-read AFTER the marker is visible
+                return False
+            if self.content.manifests.unlink(name, digest, revision.subject):
+                # written before the marker goes: a push it held back links (and announces)
+                # the manifest again only after this event
+                self.events.emit(DELETE, repository=name, digest=str(digest), actor=GC_ACTOR)
+                self.summary.manifests_deleted += 1
+                logger.info("untagged manifest %s of %s deleted", digest, name)
+            return True
+        finally:
+            self._delete_quietly(marker)
+
+    def _recent(self, name: str, digest: Digest, cutoff: datetime) -> bool:
+        """Tell whether revision ``digest`` of ``name`` was used at or after ``cutoff``: the
+        newer of its link's mtime (pushes rewrite it), its data's (pushes rewrite the body)
+        and its touch marker's (an index push relying on it). A revision gone is not."""
+        link = self._stat(paths.revision_link(name, digest))
+        if link is None:
+            return False
+        data = self._stat(paths.blob_data(digest))
+        last = max(link.modified, self._last_use(digest, data)) if data else link.modified
+        return last >= cutoff
+
+    def _seen(self) -> None:
+        self.summary.manifests_seen += 1
+        if self.summary.manifests_seen % self.page == 0:
+            self.progress("mark", self.summary)
+
+    def _read(self, name: str, digest: Digest) -> ParsedManifest | None:
+        try:
+            return parse_manifest(self.driver.get_content(paths.blob_data(digest)), None)
         except PathNotFound:
             logger.warning("manifest %s of %s has no data; nothing to mark", digest, name)
-            return []
         except Exception:  # noqa: BLE001 - a stored manifest that no longer parses marks nothing
             logger.warning("manifest %s of %s does not parse; marking it alone", digest, name)
-            return []
-        refs = [r.digest for r in (*manifest.blobs, *manifest.children, *manifest.optional)]
-        return refs + ([manifest.subject] if manifest.subject is not None else [])
+        return None
 
     def _sweep(self, cutoff: datetime) -> None:
         for alg_dir in self._list_all(BLOBS):
@@ -407,11 +509,13 @@ class Schedule:
         options: GcOptions,
         interval: float,
         record: Callable[[dict], object] | None = None,
+        events: Emitter | None = None,
     ) -> None:
         self.driver = driver
         self.options = options
         self.interval = interval
         self.record = record  # called with each finished run's summary (the Index's audit)
+        self.events = events  # the serving registry's: manifests deleted are announced
         self._started = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -429,7 +533,7 @@ class Schedule:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                summary = Collector(self.driver, self.options).run()
+                summary = Collector(self.driver, self.options, events=self.events).run()
                 logger.info("garbage collection: %s", json.dumps(summary.as_json()))
                 if self.record is not None:
                     self.record(summary.as_json())
@@ -437,6 +541,14 @@ class Schedule:
                 logger.info("garbage collection skipped: %s", exc)
             except Exception:  # noqa: BLE001 - the schedule must outlive one failed run
                 logger.exception("garbage collection failed")
+
+
+def _references(manifest: ParsedManifest | None) -> list[Digest]:
+    """Every digest ``manifest`` references: config, layers, children, optional, subject."""
+    if manifest is None:
+        return []
+    refs = [r.digest for r in (*manifest.blobs, *manifest.children, *manifest.optional)]
+    return refs + ([manifest.subject] if manifest.subject is not None else [])
 
 
 def _digest(alg_dir: str, entry: str) -> Digest | None:

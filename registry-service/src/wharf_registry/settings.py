@@ -59,6 +59,7 @@ Variables (the README carries the same table)::
     REGISTRY_GC_TOUCH_AFTER                pushes touch referenced blobs older than this [30m]
     REGISTRY_GC_PUSH_DEADLINE              a manifest push links within this, or fails [60s]
     REGISTRY_GC_CLOCK_SKEW                 clock-skew margin between hosts and storage [5m]
+    REGISTRY_GC_DELETE_UNTAGGED            garbage collection deletes untagged manifests [false]
 
 Durations are a number with a unit, ``30s``, ``10m``, ``1h``, ``2d``, or plain seconds.
 
@@ -164,6 +165,7 @@ class Settings:
     gc_touch_after: float = 30 * 60.0
     gc_push_deadline: float = 60.0
     gc_clock_skew: float = 300.0
+    gc_delete_untagged: bool = False
     # The Index connection: token auth and durable events.
     index_url: str | None = None
     index_name: str | None = None
@@ -314,7 +316,7 @@ def _driver_params(env: Mapping[str, str], driver: str) -> dict[str, str]:
 
 
 def _gc_settings(parser: _Parser) -> dict[str, object]:
-    """Parse REGISTRY_GC_*: the schedule, the windows and the push-side bounds."""
+    """Parse REGISTRY_GC_*: the schedule, what it deletes, the windows, the push-side bounds."""
     found = {
         "gc_interval": parser.duration("REGISTRY_GC_INTERVAL", None),
         "gc_grace": parser.duration("REGISTRY_GC_GRACE", 3600.0),
@@ -322,6 +324,7 @@ def _gc_settings(parser: _Parser) -> dict[str, object]:
         "gc_touch_after": parser.duration("REGISTRY_GC_TOUCH_AFTER", 1800.0),
         "gc_push_deadline": parser.duration("REGISTRY_GC_PUSH_DEADLINE", 60.0),
         "gc_clock_skew": parser.duration("REGISTRY_GC_CLOCK_SKEW", 300.0),
+        "gc_delete_untagged": parser.boolean("REGISTRY_GC_DELETE_UNTAGGED", False),
     }
     needed = found["gc_touch_after"] + found["gc_push_deadline"] + found["gc_clock_skew"]
     if found["gc_interval"] is not None and found["gc_grace"] <= needed:

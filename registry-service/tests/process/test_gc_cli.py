@@ -1,4 +1,5 @@
-"""``wharf-registry gc`` as a process: the serving configuration, dry run, summary, refusals."""
+"""``wharf-registry gc`` as a process: the serving configuration, dry run, summary, refusals,
+``--delete-untagged`` and its events."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import subprocess
 import time
 
 from serve_process import cli, registry_env
+from wharf_protocol import mediatypes
 from wharf_protocol.digests import digest_bytes
 from wharf_registry.content import paths
+from wharf_registry.events import Outbox
 from wharf_registry.storage import FilesystemDriver
 
 
@@ -76,3 +79,32 @@ def test_unsafe_grace_and_bad_durations_are_refused(tmp_path):
     env["REGISTRY_GC_TOUCH_AFTER"] = "forever"
     setting = run(env)
     assert setting.returncode == 2 and "REGISTRY_GC_TOUCH_AFTER" in setting.stderr
+
+
+def test_delete_untagged_deletes_an_old_untagged_manifest_and_announces_it(tmp_path):
+    env = registry_env(
+        tmp_path,
+        REGISTRY_NOTIFICATIONS_ENDPOINTS='[{"name": "hook", "url": "http://127.0.0.1:9/"}]',
+    )
+    driver = FilesystemDriver(env["REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY"])
+    body = json.dumps({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": []})
+    digest = digest_bytes(body.encode())
+    old_blob(driver, body.encode())
+    link = paths.revision_link("cli/app", digest)
+    driver.put_content(link, str(digest).encode())
+    then = time.time() - 7200
+    os.utime(os.path.join(driver.root, link.lstrip("/")), (then, then))
+    dry = run(env, "--delete-untagged", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would free 1 blobs, 1 manifests" in dry.stdout
+    assert driver.stat(link)
+    assert Outbox(driver).pending(10) == []
+    real = run(env, "--delete-untagged")
+    assert real.returncode == 0, real.stderr
+    assert real.stdout.startswith("freed 1 blobs, 1 manifests")
+    assert not os.path.exists(os.path.join(driver.root, link.lstrip("/")))
+    outbox = Outbox(driver)
+    events = [e for path in outbox.pending(10) for e in outbox.load(path)]
+    assert [(e.action, e.target.repository, e.target.digest, e.actor.name) for e in events] == [
+        ("delete", "cli/app", str(digest), "system")
+    ]

@@ -16,12 +16,19 @@ deadline plus the clock-skew margin (the collector refuses to run otherwise). Th
 (``deadline`` seconds from the start of the checks to the last write that makes content
 reachable) bounds how old a touch or a stat can be when the manifest becomes visible; past
 it the push stops without writing (``CollectorBusy``).
+
+:class:`RevisionGraph` holds the rules of which manifest revisions of a repository are
+*live* when a collection deletes untagged ones (``--delete-untagged``): what a tag points
+at, every child of a live index and every referrer of a live subject, transitively, and
+whatever the collector adds as a root (a revision used within its grace window).
 """
 
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from wharf_protocol.digests import Digest
@@ -116,3 +123,45 @@ class Deadline:
                 f"push took longer than {self.seconds:g} s between checking its references "
                 "and linking them; nothing was written, retry the push"
             )
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What the collector keeps of one revision: the manifests it names (an index's
+    children), its subject, and the 64-bit keys (``key``) of every digest it references."""
+
+    children: tuple[Digest, ...] = ()
+    subject: Digest | None = None
+    references: array = field(default_factory=lambda: array("Q"))
+
+
+class RevisionGraph:
+    """The manifest revisions of one repository and the edges that keep one alive.
+
+    ``live(roots)`` grows a set of live revisions from ``roots`` (the digests tags point at,
+    then any revision the collector finds recently used): a live index keeps its children,
+    a live manifest keeps its referrers (manifests whose ``subject`` it is), transitively.
+    A root or child that is not a revision of the repository keeps nothing.
+    """
+
+    def __init__(self) -> None:
+        self.revisions: dict[Digest, Revision] = {}
+        self._referrers: dict[Digest, list[Digest]] = {}
+
+    def add(self, digest: Digest, revision: Revision) -> None:
+        self.revisions[digest] = revision
+        if revision.subject is not None:
+            self._referrers.setdefault(revision.subject, []).append(digest)
+
+    def live(self, roots: Iterable[Digest], live: set[Digest] | None = None) -> set[Digest]:
+        """Return ``live`` (a new set by default) grown by ``roots`` and what they keep."""
+        live = set() if live is None else live
+        todo = [d for d in roots if d in self.revisions]
+        while todo:
+            digest = todo.pop()
+            if digest in live:
+                continue
+            live.add(digest)
+            todo += [c for c in self.revisions[digest].children if c in self.revisions]
+            todo += self._referrers.get(digest, ())
+        return live

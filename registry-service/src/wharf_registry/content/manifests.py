@@ -6,9 +6,10 @@ revision of it, and that every descriptor's size is the size of the content wher
 repository holds it (config, layers, index children; foreign layers and the subject when
 present; never content only other repositories hold, which would reveal it); touch what is
 not recently written and wait out a garbage collection deciding about it (``liveness.py``);
-write the body to ``blobs/`` (invisible until linked); link the revision; record the
-referrer; point the tag. Reads go through the revision link, so a manifest is visible only
-once it is linked.
+check again that every child revision is still linked (a collection may delete untagged
+ones); write the body to ``blobs/`` (invisible until linked); link the revision; record the
+referrer; point the tag, all within the push deadline. Reads go through the revision link,
+so a manifest is visible only once it is linked.
 
 Immutable tags (the caller's token's policy for the repository, wharf_protocol.policy
 ``RepositoryPolicy``; none without a token): a push by tag that would point an existing tag
@@ -120,6 +121,7 @@ class ManifestStore:
         deadline = self.liveness.start()
         stored = self._check_references(name, manifest)
         self._protect(stored, deadline)
+        self._recheck_children(name, manifest)
         if admit is not None:
             admit(0 if self.exists(name, digest) else len(body))
         deadline.check()
@@ -128,6 +130,7 @@ class ManifestStore:
         self.driver.put_content(paths.revision_link(name, digest), str(digest).encode())
         self.referrers.add(name, digest, len(body), manifest)
         if ref.tag is not None:
+            deadline.check()  # a tag set late could point at a revision a collection deleted
             self.tags.set(name, ref.tag, digest)
         logger.info("manifest %s pushed to %s as %s", digest, name, ref)
         return PushResult(
@@ -170,14 +173,21 @@ class ManifestStore:
         _refuse_immutable(name, removed, rules)
         for tag in removed:
             self.tags.delete(name, tag)
-        subject = _subject_of(manifest.body)
-        if subject is not None:
-            self.referrers.remove(name, subject, manifest.digest)
-        try:
-            self.driver.delete(paths.revision_dir(name, manifest.digest))
-        except PathNotFound:
-            raise ManifestUnknown(ref) from None
+        if not self.unlink(name, manifest.digest, _subject_of(manifest.body)):
+            raise ManifestUnknown(ref)
         return manifest.digest, removed
+
+    def unlink(self, name: str, digest: Digest, subject: Digest | None) -> bool:
+        """Remove revision ``digest`` of ``name`` (its referrer entry under ``subject``, then
+        its link), leaving tags alone; False if it was not there. The manifest delete
+        (end-9) and the collector's deletion of untagged revisions both end here."""
+        if subject is not None:
+            self.referrers.remove(name, subject, digest)
+        try:
+            self.driver.delete(paths.revision_dir(name, digest))
+        except PathNotFound:
+            return False
+        return True
 
     def _check_movable(self, name: str, tag: str, digest: Digest, rules: RepositoryPolicy) -> None:
         """TagImmutable if ``tag`` is immutable and exists pointing at another digest."""
@@ -220,6 +230,18 @@ class ManifestStore:
         if gone:
             raise ManifestBlobUnknown([str(d) for d in gone])
         deadline.check()
+
+    def _recheck_children(self, name: str, manifest: ParsedManifest) -> None:
+        """ManifestBlobUnknown if a child revision went away since it was checked.
+
+        A collection deleting untagged revisions removes a child's link while its condemned
+        marker exists; ``_protect`` touched the child (or found it fresh) and waited such a
+        marker out, so reading the links again now sees any deletion that could race this
+        push (docs/garbage-collection.md, "Deleting untagged manifests").
+        """
+        gone = [str(r) for r in manifest.children if not self.exists(name, r.digest)]
+        if gone:
+            raise ManifestBlobUnknown(gone)
 
     def _write_body(self, digest: Digest, body: bytes) -> None:
         """Store the manifest's bytes; rewrite them if a sweep deleted them meanwhile.

@@ -15,11 +15,17 @@ durable outbox, written before the request is answered).
 Wharf's extension events (``wharf.*``, :meth:`Emitter.emit_wharf`; built by
 :mod:`.wharf_events`) are for the Index only: written when ``to_index`` (the Index is a
 consumer of the sink), dropped otherwise, and never delivered to notification endpoints.
+
+:func:`outbox_emitter` is the Emitter of a process that serves no requests (``wharf-registry
+gc``, which deletes untagged manifests): the same events, written straight to the storage
+outbox the serving registry delivers from, under the same rule as ``create_app``'s
+(:func:`keeps_events`).
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from collections.abc import Sequence
 
@@ -34,7 +40,10 @@ from wharf_protocol.events import (
     new_event,
 )
 
-from .sinks import EventSink
+from ..settings import Settings
+from ..storage.base import StorageDriver
+from .outbox import Outbox, OutboxSink
+from .sinks import EventSink, NullSink
 from .wharf_events import wharf_event
 
 logger = logging.getLogger(__name__)
@@ -116,3 +125,20 @@ class Emitter:
             f":{tag}" if tag else f"@{digest}" if digest else "",
         )
         return event
+
+
+def keeps_events(settings: Settings) -> bool:
+    """Tell whether events go to the storage outbox: something consumes them (the Index,
+    with notifications enabled, or notification endpoints). Otherwise they are dropped."""
+    return bool(settings.notifications_enabled or settings.active_endpoints)
+
+
+def source_addr(settings: Settings) -> str:
+    """The ``source.addr`` of this registry's events: its public host, else the host name."""
+    return settings.http_host or socket.gethostname()
+
+
+def outbox_emitter(settings: Settings, driver: StorageDriver) -> Emitter:
+    """An Emitter writing to ``driver``'s outbox when :func:`keeps_events`, else dropping."""
+    sink: EventSink = OutboxSink(Outbox(driver)) if keeps_events(settings) else NullSink()
+    return Emitter(sink, source_addr(settings), to_index=bool(settings.notifications_enabled))
