@@ -62,9 +62,8 @@ _RANKED = (
     " OR (s.rank = %(rank)s AND s.full_name > %(after)s)"
     " ORDER BY s.rank DESC, s.full_name LIMIT %(limit)s"
 )
-_BY_NAME = (  # stars are counted for the page only
-    " SELECT p.*, (SELECT count(*) FROM matches),"
-    " (SELECT count(*) FROM stars s WHERE s.repository_id = p.id)"
+_BY_NAME = (
+    " SELECT p.*, (SELECT count(*) FROM matches)"
     " FROM (SELECT * FROM matches m ORDER BY m.full_name LIMIT %(limit)s OFFSET %(offset)s) p"
     " ORDER BY p.full_name"
 )
@@ -91,15 +90,15 @@ class PgSearchStore(Store):
 
     def page(
         self, principal: Principal, query: str, *, limit: int, offset: int
-    ) -> tuple[list[tuple[Repository, int]], int]:
-        """Return ([(repository, star count)], total matches) for one page by full name;
-        an empty ``query`` matches every visible repository."""
+    ) -> tuple[list[Repository], int]:
+        """Return ([repository], total matches) for one page by full name; an empty
+        ``query`` matches every visible repository."""
         sql, params = self._matches(principal, query, namespace_id=None, ranked=False)
         params.update(limit=limit, offset=offset)
         rows = self._all(sql + _BY_NAME, params)
         if rows or offset == 0:
-            return [(repository_from_row(row[:-2]), int(row[-1])) for row in rows], (
-                int(rows[0][-2]) if rows else 0
+            return [repository_from_row(row[:-1]) for row in rows], (
+                int(rows[0][-1]) if rows else 0
             )
         total = self._one(sql + " SELECT count(*) FROM matches", params)
         return [], int(total[0])
