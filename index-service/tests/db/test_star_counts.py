@@ -1,4 +1,4 @@
-"""Star counts kept on repositories (migration 0028's trigger on ``stars``): star and
+"""Star counts kept in ``star_counts`` (migration 0028's triggers on ``stars``): star and
 unstar in the same transaction, concurrent stars of one repository, a user's deletion and
 disabling, a repository's deletion; and what the home page's list and the API read."""
 
@@ -31,10 +31,12 @@ def app_repo(uow, people):
 
 
 def _recorded(sql, full_name: str) -> tuple[int, int]:
-    """(star_count, rows of stars) of a repository."""
+    """(kept star count, rows of stars) of a repository."""
     ((kept, counted),) = sql(
-        "SELECT r.star_count, (SELECT count(*) FROM stars s WHERE s.repository_id = r.id)"
-        " FROM repositories r WHERE r.full_name = %s",
+        "SELECT coalesce(c.star_count, 0),"
+        " (SELECT count(*) FROM stars s WHERE s.repository_id = r.id)"
+        " FROM repositories r LEFT JOIN star_counts c ON c.repository_id = r.id"
+        " WHERE r.full_name = %s",
         (full_name,),
     )
     return kept, counted
@@ -125,3 +127,20 @@ def test_most_starred_lists_public_repositories_by_their_kept_count(uow, people,
     repositories.set_visibility(uow, alice, "alice/three", "private")
     _, starred = explore.home(uow)
     assert [row.repository.full_name for row in starred] == ["alice/one"]
+
+
+def test_statements_touching_many_stars_at_once_keep_every_count(uow, people, app_repo, sql):
+    other = repositories.create_repository(uow, people["alice"], "alice/other", visibility="public")
+    sql(
+        "INSERT INTO stars (user_id, repository_id) SELECT id, %s FROM users",
+        (app_repo.id,),
+    )
+    assert _recorded(sql, "alice/app") == (FANS + 1, FANS + 1)
+    sql(
+        "UPDATE stars SET repository_id = %s WHERE user_id IN"
+        " (SELECT id FROM users WHERE username IN ('fan00', 'fan01'))",
+        (other.id,),
+    )
+    sql("DELETE FROM stars WHERE user_id IN (SELECT id FROM users WHERE username = 'fan02')")
+    assert _recorded(sql, "alice/app") == (FANS - 2, FANS - 2)
+    assert _recorded(sql, "alice/other") == (2, 2)

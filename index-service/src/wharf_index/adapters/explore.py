@@ -3,8 +3,8 @@
 ``recently_pushed`` walks the newest tags (index ``tags_pushed_at_idx``, migration 0020)
 and keeps the first of each public repository: at most ``scan`` tags are read, so a burst
 of pushes to few repositories may make the list shorter than ``limit``, never slower.
-``most_starred`` reads the head of ``repositories_most_starred_idx`` (migration 0028: public,
-active, starred repositories by ``star_count``, which a trigger on ``stars`` keeps).
+``most_starred`` walks ``star_counts`` from the most stars down (``star_counts_most_idx``,
+migration 0028; triggers on ``stars`` keep it) and keeps the public active repositories.
 """
 
 # ruff: noqa: S608 - interpolated parts are constant SQL fragments; values travel as
@@ -39,8 +39,9 @@ class PgExploreStore(Store):
     def most_starred(self, limit: int) -> list[Repository]:
         """Return starred public repositories, most stars first (ties by name)."""
         rows = self._all(
-            f"SELECT {REPOSITORY_COLUMNS} FROM repositories r WHERE {_PUBLIC}"
-            " AND r.star_count > 0 ORDER BY r.star_count DESC, r.full_name LIMIT %(limit)s",
+            f"SELECT {REPOSITORY_COLUMNS} FROM star_counts s"
+            f" JOIN repositories r ON r.id = s.repository_id WHERE {_PUBLIC}"
+            " AND s.star_count > 0 ORDER BY s.star_count DESC, r.full_name LIMIT %(limit)s",
             {"limit": limit},
         )
         return [repository_from_row(row) for row in rows]

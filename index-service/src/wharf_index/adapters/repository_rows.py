@@ -8,7 +8,8 @@ from ..domain.model import Principal, Repository
 
 REPOSITORY_COLUMNS = (
     "r.id, r.namespace_id, r.full_name, r.name, r.visibility, r.description, r.status,"
-    " r.push_count, r.pull_count, r.created_at, r.updated_at, r.star_count"
+    " r.push_count, r.pull_count, r.created_at, r.updated_at,"
+    " coalesce((SELECT c.star_count FROM star_counts c WHERE c.repository_id = r.id), 0)"
 )
 
 

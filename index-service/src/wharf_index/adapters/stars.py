@@ -1,7 +1,7 @@
 """SQL for stars: who starred which repository, and counts.
 
-A repository's count is ``repositories.star_count`` (migration 0028: a trigger on ``stars``
-keeps it in the transaction that stars or unstars, and in a user deletion's cascade), read
+A repository's count is its row of ``star_counts`` (migration 0028: triggers on ``stars``
+keep it in the transaction that stars or unstars, and in a user deletion's cascade), read
 with the repository wherever one is listed (adapters/repository_rows.py)."""
 
 # ruff: noqa: S608 - interpolated parts are constant column lists and the visibility
@@ -41,7 +41,9 @@ class PgStarStore(Store):
 
     def count(self, repository_id: int) -> int:
         """The repository's star count now (after a star or unstar of this transaction)."""
-        row = self._one("SELECT star_count FROM repositories WHERE id = %s", (repository_id,))
+        row = self._one(
+            "SELECT star_count FROM star_counts WHERE repository_id = %s", (repository_id,)
+        )
         return int(row[0]) if row else 0
 
     def starred_by(

@@ -128,7 +128,7 @@ class PgWebhookStore(Store):
 
     def repository_counts(self, repository_id: int) -> tuple[int, int]:
         row = self._one(
-            "SELECT (SELECT star_count FROM repositories WHERE id = %s),"
+            "SELECT coalesce((SELECT star_count FROM star_counts WHERE repository_id = %s), 0),"
             " (SELECT count(*) FROM comments WHERE repository_id = %s)",
             (repository_id, repository_id),
         )

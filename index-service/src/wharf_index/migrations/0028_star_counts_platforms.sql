@@ -1,41 +1,73 @@
 -- Star counts kept on repositories, and the platforms of each manifest record.
 --
--- repositories.star_count is the number of rows of ``stars`` naming the repository (every
--- star counts, a disabled user's too, as counting the rows did before). A trigger on
--- ``stars`` keeps it, so every path that adds or removes stars (star, unstar, a user's
--- deletion cascading to their stars) keeps it true in the same transaction. The UPDATE
--- takes the repository row's lock, so concurrent stars of one repository queue on it and
--- each adds to the value the previous one committed (READ COMMITTED re-reads the row). A
--- star removed by a repository's own deletion finds its row already gone: nothing to do.
+-- star_counts holds, per repository, the number of rows of ``stars`` naming it (every star
+-- counts, a disabled user's too, as counting the rows did before; no row: 0). It is a table
+-- of its own rather than a column of ``repositories``: an index on such a column would make
+-- every star's update of a repository row a non-HOT update, writing its name's and
+-- description's trigrams into the search indexes again each time.
 --
--- Order matters for the backfill: adding the column locks ``repositories`` and creating the
--- trigger locks ``stars`` against writes until this transaction commits, so no star can
--- slip between the count and the trigger.
-ALTER TABLE repositories ADD COLUMN star_count bigint NOT NULL DEFAULT 0;
+-- Statement triggers on ``stars`` keep it, so every path that adds or removes stars (star,
+-- unstar, a user's deletion cascading to their stars) keeps it true in the same
+-- transaction: one write per repository a statement touched, in id order (two statements
+-- touching several lock them in the same order). The upsert / UPDATE takes the count row's
+-- lock, so concurrent stars of one repository queue on it and each adds to the value the
+-- previous one committed (READ COMMITTED re-reads the row). A repository's deletion takes
+-- its count row along (cascade); its stars' removal then finds nothing to lower.
+--
+-- The triggers exist before the backfill: creating them locks ``stars`` against writes until
+-- this transaction commits, so no star can slip between the count and the triggers.
+CREATE TABLE star_counts (
+    repository_id bigint PRIMARY KEY REFERENCES repositories (id) ON DELETE CASCADE,
+    star_count    bigint NOT NULL DEFAULT 0
+);
+-- The home page's "most starred" walks it from the top (adapters/explore.py).
+CREATE INDEX star_counts_most_idx ON star_counts (star_count DESC) WHERE star_count > 0;
 
 CREATE FUNCTION stars_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    change record;
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE repositories SET star_count = star_count + 1 WHERE id = NEW.repository_id;
+    IF TG_OP = 'DELETE' THEN
+        FOR change IN SELECT repository_id, count(*) AS delta FROM removed
+                       GROUP BY repository_id ORDER BY repository_id LOOP
+            UPDATE star_counts SET star_count = star_count - change.delta
+             WHERE repository_id = change.repository_id;
+        END LOOP;
+        RETURN NULL;
     END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        UPDATE repositories SET star_count = star_count - 1 WHERE id = OLD.repository_id;
+    IF TG_OP = 'INSERT' THEN
+        FOR change IN SELECT repository_id, count(*) AS delta FROM added
+                       GROUP BY repository_id ORDER BY repository_id LOOP
+            INSERT INTO star_counts AS c (repository_id, star_count)
+            VALUES (change.repository_id, change.delta)
+            ON CONFLICT (repository_id) DO UPDATE SET star_count = c.star_count + EXCLUDED.star_count;
+        END LOOP;
+        RETURN NULL;
     END IF;
+    FOR change IN  -- UPDATE: a star moved from one repository to another
+        SELECT repository_id, sum(delta) AS delta
+          FROM (SELECT repository_id, 1 AS delta FROM added
+                UNION ALL SELECT repository_id, -1 FROM removed) moved
+         GROUP BY repository_id HAVING sum(delta) <> 0 ORDER BY repository_id
+    LOOP
+        INSERT INTO star_counts AS c (repository_id, star_count)
+        VALUES (change.repository_id, change.delta)
+        ON CONFLICT (repository_id) DO UPDATE SET star_count = c.star_count + EXCLUDED.star_count;
+    END LOOP;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER stars_count AFTER INSERT OR DELETE OR UPDATE OF repository_id ON stars
-    FOR EACH ROW EXECUTE FUNCTION stars_count_change();
+CREATE TRIGGER stars_count_insert AFTER INSERT ON stars REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION stars_count_change();
+CREATE TRIGGER stars_count_delete AFTER DELETE ON stars REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION stars_count_change();
+CREATE TRIGGER stars_count_update AFTER UPDATE ON stars
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION stars_count_change();
 
-UPDATE repositories r SET star_count = s.n
-  FROM (SELECT repository_id, count(*) AS n FROM stars GROUP BY repository_id) s
- WHERE r.id = s.repository_id;
-
--- The home page's "most starred": public, active, starred repositories by stars then name,
--- read from the head of this index (adapters/explore.py).
-CREATE INDEX repositories_most_starred_idx ON repositories (star_count DESC, full_name)
-    WHERE visibility = 'public' AND status = 'active' AND star_count > 0;
+INSERT INTO star_counts (repository_id, star_count)
+SELECT repository_id, count(*) FROM stars GROUP BY repository_id;
 
 -- What the tags table shows of a manifest: the platforms it runs on, as
 -- [{"os", "architecture", "variant"}] ("variant" may be ""). NULL: not known. An index's

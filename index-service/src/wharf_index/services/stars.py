@@ -1,8 +1,8 @@
 """Stars: a signed-in user marks repositories they can see; counts per repository.
 
-A repository's count is its ``star_count`` (every star, a disabled user's too; a deleted
-user's stars go with them), read with the repository itself: lists, search and the API
-show that one number.
+A repository's count is its ``star_count`` (table ``star_counts``, migration 0028: every
+star, a disabled user's too; a deleted user's stars go with them), read with the repository
+itself: lists, search and the API show that one number.
 
 Private repositories the caller may not see behave as absent (RepositoryNotFound), exactly
 as in services.repositories.
