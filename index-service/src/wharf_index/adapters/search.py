@@ -42,7 +42,12 @@ import re
 
 from ..domain.model import Principal, Repository
 from .base import Store, like_pattern
-from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_clause
+from .repository_rows import (
+    BASE_COLUMNS,
+    repository_from_row,
+    star_count,
+    visible_clause,
+)
 
 _TRIGRAM = re.compile(r"[A-Za-z0-9]{3}")
 _INDEXED = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off; "
@@ -58,12 +63,13 @@ _RANK = (
     " + similarity(r.full_name, %(q)s))::float8"
 )
 _RANKED = (
-    " SELECT * FROM matches s WHERE %(after)s::text IS NULL OR s.rank < %(rank)s"
+    f" SELECT s.*, {star_count('s')} FROM matches s"
+    " WHERE %(after)s::text IS NULL OR s.rank < %(rank)s"
     " OR (s.rank = %(rank)s AND s.full_name > %(after)s)"
     " ORDER BY s.rank DESC, s.full_name LIMIT %(limit)s"
 )
 _BY_NAME = (
-    " SELECT p.*, (SELECT count(*) FROM matches)"
+    f" SELECT p.*, {star_count('p')}, (SELECT count(*) FROM matches)"
     " FROM (SELECT * FROM matches m ORDER BY m.full_name LIMIT %(limit)s OFFSET %(offset)s) p"
     " ORDER BY p.full_name"
 )
@@ -85,8 +91,8 @@ class PgSearchStore(Store):
         params.update(
             limit=limit, rank=after[0] if after else None, after=after[1] if after else None
         )
-        rows = self._all(sql + _RANKED, params)
-        return [(repository_from_row(row[:-1]), float(row[-1])) for row in rows]
+        rows = self._all(sql + _RANKED, params)  # columns, rank, star count
+        return [(repository_from_row(row[:-2] + row[-1:]), float(row[-2])) for row in rows]
 
     def page(
         self, principal: Principal, query: str, *, limit: int, offset: int
@@ -137,7 +143,7 @@ class PgSearchStore(Store):
         rank = f", {_RANK} AS rank" if ranked else ""
         return (
             (_INDEXED if indexed else "")
-            + f"WITH matches AS MATERIALIZED (SELECT {REPOSITORY_COLUMNS}{rank} FROM repositories r"
+            + f"WITH matches AS MATERIALIZED (SELECT {BASE_COLUMNS}{rank} FROM repositories r"
             f" WHERE {clause} AND (%(ns)s::bigint IS NULL OR r.namespace_id = %(ns)s)"
             f" AND {match})",
             params,
