@@ -1,4 +1,4 @@
--- Star counts kept on repositories, and the platforms of each manifest record.
+-- Each repository's star count, kept by triggers, and the platforms of each manifest record.
 --
 -- star_counts holds, per repository, the number of rows of ``stars`` naming it (every star
 -- counts, a disabled user's too, as counting the rows did before; no row: 0). It is a table
