@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import psycopg2
@@ -134,3 +135,68 @@ def test_holdings_are_filled_from_the_manifests_registries(postgres_database):
             assert cur.fetchall() == [("alice/a", "one"), ("alice/a", "two"), ("alice/b", "two")]
     finally:
         conn.close()
+
+
+def test_0028_backfills_star_counts_and_platforms_from_kept_documents(postgres_database):
+    """Stars counted once into star_counts; platforms read from the documents
+    image_documents kept (an index's, a single image's config); a body that is not JSON
+    leaves the platforms unknown."""
+    url = postgres_database()
+    before = [m for m in migrations.discover() if m.version < 28]
+    migrations.migrate(url, before)
+    digest = {c: "sha256:" + c * 64 for c in "abcdef"}
+    index = json.dumps(
+        {
+            "manifests": [
+                {"digest": digest["e"], "platform": {"os": "linux", "architecture": "amd64"}},
+                {
+                    "digest": digest["f"],
+                    "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+                },
+                {"digest": digest["f"], "platform": {"os": "unknown", "architecture": "unknown"}},
+            ]
+        }
+    )
+    config = json.dumps({"os": "linux", "architecture": "arm", "variant": "v7"})
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO namespaces (name, kind) VALUES ('alice', 'user'), ('bob', 'user');"
+            " INSERT INTO users (username, namespace_id) SELECT name, id FROM namespaces"
+            " WHERE kind = 'user';"
+            " INSERT INTO repositories (namespace_id, name, full_name, visibility)"
+            " SELECT id, 'app', name || '/app', 'public' FROM namespaces WHERE kind = 'user';"
+            " INSERT INTO stars (user_id, repository_id) SELECT u.id, r.id FROM users u,"
+            " repositories r WHERE r.full_name = 'alice/app';"
+            " INSERT INTO manifests (repository_id, namespace_id, digest, media_type,"
+            " config_digest) SELECT r.id, r.namespace_id, d.digest, '', d.config"
+            " FROM repositories r, (VALUES (%(a)s, NULL), (%(b)s, %(c)s), (%(d)s, NULL))"
+            " AS d(digest, config) WHERE r.full_name = 'alice/app';"
+            " INSERT INTO image_documents (repository_id, kind, digest, body)"
+            " SELECT r.id, d.kind, d.digest, convert_to(d.body, 'UTF8') FROM repositories r,"
+            " (VALUES ('manifest', %(a)s, %(index)s), ('config', %(c)s, %(config)s),"
+            " ('manifest', %(d)s, '{not json')) AS d(kind, digest, body)"
+            " WHERE r.full_name = 'alice/app'",
+            {**digest, "index": index, "config": config},
+        )
+    migrations.migrate(url)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT r.full_name, coalesce(c.star_count, 0) FROM repositories r"
+            " LEFT JOIN star_counts c ON c.repository_id = r.id ORDER BY r.full_name"
+        )
+        assert cur.fetchall() == [("alice/app", 2), ("bob/app", 0)]
+        cur.execute("SELECT digest, platforms FROM manifests ORDER BY digest")
+        assert cur.fetchall() == [
+            (
+                digest["a"],
+                [
+                    {"os": "linux", "architecture": "amd64", "variant": ""},
+                    {"os": "linux", "architecture": "arm64", "variant": "v8"},
+                ],
+            ),
+            (digest["b"], [{"os": "linux", "architecture": "arm", "variant": "v7"}]),
+            (digest["d"], None),
+        ]
+    conn.close()

@@ -27,6 +27,7 @@ from wharf_protocol.events import (
     Event,
     EventsInvalid,
     GcSummary,
+    Platform,
     RequestRecord,
     Source,
     Target,
@@ -359,8 +360,15 @@ def test_missing_request_actor_source_default_to_empty_records():
     assert (event.request, event.actor, event.source) == (RequestRecord(), Actor(), Source())
 
 
+platforms = st.builds(
+    Platform, st.text(max_size=8), st.text(max_size=8), st.text(max_size=4)
+).filter(lambda p: p.os or p.architecture or p.variant)  # an empty one dumps as {}
 descriptors = st.builds(
-    Descriptor, st.text(max_size=20), sha256_hex.map("sha256:".__add__), st.integers(0, 2**40)
+    Descriptor,
+    st.text(max_size=20),
+    sha256_hex.map("sha256:".__add__),
+    st.integers(0, 2**40),
+    st.one_of(st.none(), platforms),
 )
 targets = st.builds(
     Target,
@@ -394,6 +402,38 @@ events_strategy = st.sampled_from(ACTIONS).flatmap(
 def test_dump_load_round_trip(events):
     wire = json.loads(json.dumps(dump_envelope(events)))
     assert load_envelope(wire, strict=True) == events
+
+
+def test_an_index_reference_carries_its_platform_as_the_reference_registry_sends_it():
+    wire = dump_envelope(
+        [
+            new_event(
+                PUSH, Target("application/vnd.oci.image.index.v1+json", MANIFEST_DIGEST, 2, "a/b")
+            )
+        ]
+    )
+    wire["events"][0]["target"]["references"] = [
+        {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": LAYER_DIGEST,
+            "size": 7,
+            "platform": {
+                "architecture": "arm64",
+                "os": "linux",
+                "variant": "v8",
+                "os.version": "",
+                "os.features": ["x"],
+            },
+        },
+        {"mediaType": "m", "digest": LAYER_DIGEST, "size": 1},
+    ]
+    (event,) = load_envelope(json.dumps(wire).encode())
+    first, second = event.target.references
+    assert first.platform == Platform("linux", "arm64", "v8")
+    assert second.platform is None
+    dumped = dump_envelope([event])["events"][0]["target"]["references"]
+    assert dumped[0]["platform"] == {"os": "linux", "architecture": "arm64", "variant": "v8"}
+    assert "platform" not in dumped[1]
 
 
 # -- Wharf's extension actions (for the Index only) -----------------------------------------

@@ -82,13 +82,13 @@ def test_private_repositories_only_for_those_who_may_see_them(uow, corpus, query
         assert "alice/redis-secret" not in _names(_ranked(uow, outsider, query))
         with uow:
             rows, total = uow.search.page(outsider, query, limit=100, offset=0)
-        assert "alice/redis-secret" not in [repo.full_name for repo, _ in rows]
+        assert "alice/redis-secret" not in [repo.full_name for repo in rows]
         assert total == len(rows)
     if query in ("redis", "re", "s", "secret", "private redis"):
         assert "alice/redis-secret" in _names(_ranked(uow, corpus["alice"], query))
         with uow:
             rows, _ = uow.search.page(corpus["alice"], query, limit=100, offset=0)
-        assert "alice/redis-secret" in [repo.full_name for repo, _ in rows]
+        assert "alice/redis-secret" in [repo.full_name for repo in rows]
 
 
 def test_wildcards_are_literal(uow, corpus):
@@ -114,12 +114,12 @@ def test_page_by_name_with_total_and_offsets(uow, corpus):
         first, total = uow.search.page(ANONYMOUS, "redis", limit=4, offset=0)
         beyond, total_beyond = uow.search.page(ANONYMOUS, "redis", limit=4, offset=100)
         everything, count = uow.search.page(ANONYMOUS, "", limit=100, offset=0)
-    names = [repo.full_name for repo, _ in first]
+    names = [repo.full_name for repo in first]
     assert names == ["alice/redis", "alice/redis-exporter", "bob/cache", "bob/my-redis-fork"]
     assert "bob/reddis" not in names  # /v1/search matches by containment only
     assert (total, total_beyond, beyond) == (16, 16, [])
     assert count == len(everything) == 17
-    assert all(stars == 0 for _, stars in first)
+    assert all(repo.star_count == 0 for repo in first)
 
 
 def test_planner_settings_end_with_the_transaction(uow, corpus):

@@ -17,6 +17,7 @@ from wharf_protocol.events import (
     EVENTS_MEDIA_TYPE_V1,
     Actor,
     Descriptor,
+    Platform,
     Target,
     dump_envelope,
     new_event,
@@ -239,6 +240,45 @@ def test_push_without_references_keeps_what_is_known(index_client, uow, app_repo
     with uow:
         tag = uow.tags.find(app_repo.id, "latest")
     assert len(tag.layers) == 2 and tag.config_digest == CONFIG
+
+
+def _index_push(tag: str, digest: str, platforms: list[Platform | None]):
+    refs = tuple(
+        Descriptor(mediatypes.OCI_MANIFEST, "sha256:" + str(n) * 64, 500 + n, platform)
+        for n, platform in enumerate(platforms, start=1)
+    )
+    target = Target(mediatypes.OCI_INDEX, digest, 900, "alice/app", tag=tag, references=refs)
+    return new_event("push", target, actor=Actor("alice"))
+
+
+def test_a_two_platform_index_records_its_platforms_from_the_push(
+    index_client, uow, app_repo, client
+):
+    amd, arm = Platform("linux", "amd64"), Platform("linux", "arm64", "v8")
+    index_client.post_events(
+        [
+            _index_push("multi", MANIFEST, [amd, arm, Platform("unknown", "unknown")]),
+            _index_push("bare", OTHER, [None, None]),  # a registry sending no platforms
+            push(tag="single", digest="sha256:" + "9" * 64),
+        ]
+    )
+    with uow:
+        tags = {t.name: t for t in uow.tags.list(app_repo.id, after=None, limit=10)}
+    assert [p.label for p in tags["multi"].platforms] == ["linux/amd64", "linux/arm64/v8"]
+    assert tags["bare"].platforms is None and tags["single"].platforms is None
+
+    index_client.post_events([_index_push("multi", MANIFEST, [None, None])])  # again, none
+    listed = client.get("/api/v1/repositories/alice/app/-/tags").get_json()["items"]
+    assert {t["name"]: t["platforms"] for t in listed} == {
+        "bare": None,
+        "multi": [
+            {"os": "linux", "architecture": "amd64", "variant": ""},
+            {"os": "linux", "architecture": "arm64", "variant": "v8"},
+        ],
+        "single": None,
+    }
+    one = client.get("/api/v1/repositories/alice/app/-/tags/multi").get_json()
+    assert [p["architecture"] for p in one["platforms"]] == ["amd64", "arm64"]
 
 
 def test_malformed_envelope_applies_nothing(client, registry_auth, index_client, app_repo, sql):

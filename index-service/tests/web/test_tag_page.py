@@ -14,7 +14,7 @@ from wharf_index.context import EXTENSION
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import events, registries
 from wharf_protocol import mediatypes
-from wharf_protocol.events import Actor, Descriptor, Target, new_event
+from wharf_protocol.events import Actor, Descriptor, Platform, Target, new_event
 
 from tests.conftest import PASSWORD
 from tests.registry_double import FakeRegistry, digest_of, make_agent, verifier_for
@@ -22,6 +22,7 @@ from tests.registry_double import FakeRegistry, digest_of, make_agent, verifier_
 REGISTRY, REGISTRY_URL = "registry.test", "http://registry.test:5000"
 SIG_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SBOM_TYPE = "application/spdx+json"
+EMPTY_CONFIG = b"{}"
 EMPTY = {
     "mediaType": "application/vnd.oci.empty.v1+json",
     "digest": "sha256:" + "4" * 64,
@@ -93,10 +94,18 @@ def _referrer(subject: bytes, artifact_type: str, payload_size: int) -> bytes:
 
 def _push_event(repository: str, tag: str, body: bytes):
     """The registry's push event for a manifest or an index (references: the config and
-    layers, or the index's manifests)."""
+    layers, or the index's manifests with their platforms)."""
     document = json.loads(body)
     items = document.get("manifests") or [document["config"], *document["layers"]]
-    references = tuple(Descriptor(d["mediaType"], d["digest"], d["size"]) for d in items)
+    references = tuple(
+        Descriptor(
+            d["mediaType"],
+            d["digest"],
+            d["size"],
+            Platform(**d["platform"]) if "platform" in d else None,
+        )
+        for d in items
+    )
     target = Target(
         document["mediaType"],
         digest_of(body),
@@ -295,6 +304,58 @@ def test_a_multi_platform_index_lists_its_platforms_and_shows_each(
 
     wrong = visits.go(_path("alice/multi", "latest") + "?platform=sha256:" + "9" * 64)
     assert wrong.status == 404
+
+
+def _platforms_cell(page, tag: str) -> str:
+    """The Platforms cell of ``tag``'s row in the repository page's tags table."""
+    row = page.locator("table.tags tbody tr", has=page.get_by_role("rowheader", name=tag))
+    return row.locator("td").nth(1).inner_text().strip()
+
+
+def test_the_tags_table_shows_each_platform_of_an_index_from_its_push(
+    visits, page, make_repo, push, fake
+):
+    make_repo("alice/multi", visibility="public")
+    amd, arm = _manifest(_config("amd64"), [("1", 10)]), _manifest(_config("arm64"), [("2", 20)])
+    attestation = _manifest(EMPTY_CONFIG, [("3", 30)])
+    entries = [
+        (amd, {"os": "linux", "architecture": "amd64"}),
+        (arm, {"os": "linux", "architecture": "arm64", "variant": "v8"}),
+        (attestation, {"os": "unknown", "architecture": "unknown"}),  # docker buildx's
+    ]
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": mediatypes.OCI_MANIFEST,
+                    "digest": digest_of(child),
+                    "size": len(child),
+                    "platform": platform,
+                }
+                for child, platform in entries
+            ],
+        }
+    ).encode()
+    push("alice/multi", "latest", index)
+    push("alice/multi", "plain", amd)
+
+    visits.go("/r/alice/multi")
+
+    assert page.get_by_role("columnheader", name="Platforms").is_visible()
+    assert _platforms_cell(page, "latest") == "linux/amd64, linux/arm64/v8"
+    assert _platforms_cell(page, "plain") == ""  # its config was never read: not known
+    assert fake.calls == []  # the repository page asks the registry nothing
+
+
+def test_a_single_image_shows_its_platform_once_its_config_was_read(visits, page, web_image):
+    visits.go("/r/alice/web")
+    assert _platforms_cell(page, "1.0") == ""
+
+    visits.go(_path("alice/web", "1.0"))  # reads and keeps the config
+    visits.go("/r/alice/web")
+    assert _platforms_cell(page, "1.0") == "linux/amd64"
 
 
 def test_an_unreachable_registry_leaves_what_the_index_knows_and_a_notice(

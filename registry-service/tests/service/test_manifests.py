@@ -5,6 +5,7 @@ import json
 import pytest
 from wharf_protocol import mediatypes
 from wharf_protocol.digests import digest_bytes
+from wharf_protocol.events import Platform
 
 MISSING = "sha256:" + "b" * 64
 
@@ -307,6 +308,23 @@ def test_declared_sizes_must_be_the_sizes_of_the_content_held(client, oci, sink,
             f"/v2/team/app/{'manifests' if where == 'child' else 'blobs'}/{d['digest']}"
         ).content_length
         for d in declared
+    ]
+
+
+def test_an_index_push_event_carries_each_manifests_platform(oci, sink):
+    doc = _index_doc(oci)
+    child = doc["manifests"][0]
+    doc["manifests"] = [
+        {**child, "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+        {**child, "platform": {"architecture": "amd64", "os": "linux", "os.version": "1"}},
+        child,
+    ]
+    oci.put_manifest("team/app", "multi", json.dumps(doc).encode())
+    (pushed,) = [e for e in sink.events if e.action == "push" and e.target.tag == "multi"]
+    assert [r.platform for r in pushed.target.references] == [
+        Platform("linux", "arm64", "v8"),
+        Platform("linux", "amd64"),
+        None,
     ]
 
 

@@ -37,6 +37,11 @@ is invalid; so is a ``repository`` on ``wharf.gc``. An Index that predates an ex
 action answers the envelope as invalid, and the registry sets those events aside as dead
 letters without holding back the others.
 
+A reference of an index (one of its manifests) may carry the ``platform`` of that manifest
+as the index gives it (``{"os", "architecture", "variant"}``, image-spec image-index.md): the
+reference registry does (``manifestlist`` / ``ocischema`` ``References()``), so does Wharf's.
+Other platform fields (``os.version``, ``os.features``) are not kept.
+
 Sizes (``target.size``, ``target.length`` and each reference's ``size``) are integers in
 ``[0, 2**63)`` (:mod:`.descriptors`: OCI descriptors' ``size`` is an int64, image-spec
 "Descriptors"); anything else makes the envelope invalid.
@@ -85,6 +90,7 @@ __all__ = [
     "Actor",
     "Descriptor",
     "Event",
+    "Platform",
     "EventsInvalid",
     "GC",
     "GcSummary",
@@ -176,12 +182,23 @@ def _rfc3339(value: datetime) -> str:
 
 
 @dataclass(frozen=True)
+class Platform:
+    """The platform of an index's manifest (image-spec image-index.md, ``platform``)."""
+
+    os: str = ""
+    architecture: str = ""
+    variant: str = ""
+
+
+@dataclass(frozen=True)
 class Descriptor:
-    """A content descriptor in ``target.references`` (OCI image spec, "Descriptors")."""
+    """A content descriptor in ``target.references`` (OCI image spec, "Descriptors");
+    ``platform``: an index's manifest's, when the index gives one."""
 
     media_type: str
     digest: str
     size: int
+    platform: Platform | None = None
 
 
 @dataclass(frozen=True)
@@ -360,10 +377,26 @@ def _schemas(unknown: str) -> Schema:
 
     Base.Meta.unknown = unknown
 
+    class PlatformSchema(Base):
+        os, architecture, variant = _str(), _str(), _str()
+
+        @post_dump
+        def omit_empty(self, data: dict, **_: Any) -> dict:
+            return {k: v for k, v in data.items() if v}
+
+        @post_load
+        def make(self, data: dict, **_: Any) -> Platform:
+            return Platform(**data)
+
     class DescriptorSchema(Base):
         media_type = fields.String(data_key="mediaType", required=True)
         digest = fields.String(required=True, validate=Regexp(DIGEST_RE))
         size = fields.Integer(required=True, strict=True, validate=SIZE)
+        platform = fields.Nested(PlatformSchema, unknown=unknown, load_default=None)
+
+        @post_dump
+        def omit_empty(self, data: dict, **_: Any) -> dict:
+            return {k: v for k, v in data.items() if v is not None}
 
         @post_load
         def make(self, data: dict, **_: Any) -> Descriptor:

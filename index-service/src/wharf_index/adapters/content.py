@@ -9,7 +9,9 @@
   it: ``tags.manifest_id`` cascades); ``manifests.registry_id`` is the registry the record
   came from, and a registry's deletes only reach its own records (or those of none).
   ``layers`` is stored as ``[{"digest", "size", "mediaType"}]`` in manifest order (what
-  adapters/tags.py reads), the config as ``config_digest`` and ``config_size``.
+  adapters/tags.py reads), the config as ``config_digest`` and ``config_size``, the
+  platforms (domain/platforms.py) as ``platforms`` (NULL: not known; the tag page's reads
+  fill it in, :meth:`PgContentStore.record_platforms`).
 - Each namespace's storage use (``namespace_blobs``, ``namespace_usage``) follows every
   insert, change and delete of ``manifests`` by itself: triggers of migration 0016 count the
   references of the rows changed (adapters/quotas.py reads the result).
@@ -25,6 +27,7 @@ from datetime import datetime
 
 from psycopg2.extras import Json
 
+from ..domain.platforms import ImagePlatform, to_record
 from .base import Store
 
 
@@ -74,16 +77,17 @@ class PgContentStore(Store):
         pushed_at: datetime,
         registry_id: int | None,
         config_size: int | None = None,
+        platforms: tuple[ImagePlatform, ...] | None = None,
     ) -> int:
         """Insert or refresh a manifest record; return its id.
 
-        A re-push keeps the pull count; layers/config are only replaced by non-empty values
-        (an event without references does not erase what an earlier one recorded).
+        A re-push keeps the pull count; layers/config/platforms are only replaced by known
+        values (an event without references does not erase what an earlier one recorded).
         """
         row = self._one(
             "INSERT INTO manifests AS m (repository_id, digest, media_type, size, config_digest,"
-            " config_size, layers, pushed_by, pushed_at, registry_id) VALUES (%s, %s, %s, %s,"
-            " %s, %s, %s, %s, %s, %s) ON CONFLICT (repository_id, digest) DO UPDATE SET"
+            " config_size, layers, pushed_by, pushed_at, registry_id, platforms) VALUES (%s, %s,"
+            " %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (repository_id, digest) DO UPDATE SET"
             " media_type = coalesce(nullif(EXCLUDED.media_type, ''), m.media_type),"
             " size = greatest(EXCLUDED.size, m.size),"
             " config_digest = coalesce(EXCLUDED.config_digest, m.config_digest),"
@@ -92,7 +96,8 @@ class PgContentStore(Store):
             " layers = CASE WHEN EXCLUDED.layers = '[]'::jsonb THEN m.layers"
             " ELSE EXCLUDED.layers END,"
             " pushed_by = EXCLUDED.pushed_by, pushed_at = EXCLUDED.pushed_at,"
-            " registry_id = coalesce(EXCLUDED.registry_id, m.registry_id) RETURNING m.id",
+            " registry_id = coalesce(EXCLUDED.registry_id, m.registry_id),"
+            " platforms = coalesce(EXCLUDED.platforms, m.platforms) RETURNING m.id",
             (
                 repository_id,
                 digest,
@@ -104,9 +109,33 @@ class PgContentStore(Store):
                 pushed_by,
                 pushed_at,
                 registry_id,
+                None if platforms is None else Json(to_record(platforms)),
             ),
         )
         return int(row[0])
+
+    def record_platforms(
+        self,
+        repository_id: int,
+        platforms: tuple[ImagePlatform, ...],
+        *,
+        digest: str | None = None,
+        config_digest: str | None = None,
+    ) -> None:
+        """Record the platforms of the manifest ``digest`` (an index whose document the
+        Index read), or of the manifests whose config is ``config_digest`` (read from that
+        config) whose platforms are not known yet."""
+        self._exec(
+            "UPDATE manifests SET platforms = %(platforms)s WHERE repository_id = %(repo)s"
+            " AND (digest = %(digest)s OR (config_digest = %(config)s AND platforms IS NULL))"
+            " AND platforms IS DISTINCT FROM %(platforms)s",
+            {
+                "platforms": Json(to_record(platforms)),
+                "repo": repository_id,
+                "digest": digest,
+                "config": config_digest,
+            },
+        )
 
     def put_tag(
         self,

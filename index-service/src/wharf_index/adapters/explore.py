@@ -3,7 +3,8 @@
 ``recently_pushed`` walks the newest tags (index ``tags_pushed_at_idx``, migration 0020)
 and keeps the first of each public repository: at most ``scan`` tags are read, so a burst
 of pushes to few repositories may make the list shorter than ``limit``, never slower.
-``most_starred`` counts the stars of public repositories (one aggregate over ``stars``).
+``most_starred`` walks ``star_counts`` from the most stars down (``star_counts_most_idx``,
+migration 0028; triggers on ``stars`` keep it) and keeps the public active repositories.
 """
 
 # ruff: noqa: S608 - interpolated parts are constant SQL fragments; values travel as
@@ -35,16 +36,15 @@ class PgExploreStore(Store):
         )
         return [(repository_from_row(row[:-1]), row[-1]) for row in rows]
 
-    def most_starred(self, limit: int) -> list[tuple[Repository, int]]:
-        """Return (repository, stars) of starred public repositories, most stars first."""
+    def most_starred(self, limit: int) -> list[Repository]:
+        """Return starred public repositories, most stars first (ties by name)."""
         rows = self._all(
-            f"SELECT {REPOSITORY_COLUMNS}, s.stars FROM"
-            " (SELECT repository_id, count(*) AS stars FROM stars GROUP BY repository_id) s"
+            f"SELECT {REPOSITORY_COLUMNS} FROM star_counts s"
             f" JOIN repositories r ON r.id = s.repository_id WHERE {_PUBLIC}"
-            " ORDER BY s.stars DESC, r.full_name LIMIT %(limit)s",
+            " AND s.star_count > 0 ORDER BY s.star_count DESC, r.full_name LIMIT %(limit)s",
             {"limit": limit},
         )
-        return [(repository_from_row(row[:-1]), int(row[-1])) for row in rows]
+        return [repository_from_row(row) for row in rows]
 
     def last_pushed(self, repository_ids: list[int]) -> dict[int, datetime]:
         """Return ``{repository id: time of its newest tag push}`` (repositories with tags)."""

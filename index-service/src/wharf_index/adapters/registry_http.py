@@ -50,6 +50,7 @@ from wharf_protocol import jsondepth, mediatypes
 from wharf_protocol.descriptors import is_size
 from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
 
+from ..domain import platforms
 from ..domain.errors import RegistryRefused, RegistryUnavailable
 from ..domain.model import Registry
 from ..domain.records import RemoteManifest
@@ -407,6 +408,7 @@ def _parse_manifest(registry: Registry, response: requests.Response) -> RemoteMa
         config.get("digest") if config else None,
         layers,
         config_size if is_size(config_size) else None,
+        platforms.of_index(document) if children is not None else None,
     )
 
 

@@ -6,10 +6,23 @@ from __future__ import annotations
 
 from ..domain.model import Principal, Repository
 
-REPOSITORY_COLUMNS = (
+# The repository's own columns; then its star count (table star_counts, migration 0028)
+# looked up by id on the alias given, so that a statement can add it only to the rows it
+# returns (search ranks thousands of matches and returns 20).
+BASE_COLUMNS = (
     "r.id, r.namespace_id, r.full_name, r.name, r.visibility, r.description, r.status,"
     " r.push_count, r.pull_count, r.created_at, r.updated_at"
 )
+
+
+def star_count(alias: str) -> str:
+    """The SQL of the star count of the repository row ``alias`` (its ``id``); ``alias`` is
+    a constant of the calling store, never input."""
+    lookup = "SELECT c.star_count FROM star_counts c WHERE c.repository_id = "
+    return f"coalesce(({lookup}{alias}.id), 0)"
+
+
+REPOSITORY_COLUMNS = f"{BASE_COLUMNS}, {star_count('r')}"
 
 
 def repository_from_row(row: tuple) -> Repository:

@@ -42,7 +42,12 @@ import re
 
 from ..domain.model import Principal, Repository
 from .base import Store, like_pattern
-from .repository_rows import REPOSITORY_COLUMNS, repository_from_row, visible_clause
+from .repository_rows import (
+    BASE_COLUMNS,
+    repository_from_row,
+    star_count,
+    visible_clause,
+)
 
 _TRIGRAM = re.compile(r"[A-Za-z0-9]{3}")
 _INDEXED = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off; "
@@ -58,13 +63,13 @@ _RANK = (
     " + similarity(r.full_name, %(q)s))::float8"
 )
 _RANKED = (
-    " SELECT * FROM matches s WHERE %(after)s::text IS NULL OR s.rank < %(rank)s"
+    f" SELECT s.*, {star_count('s')} FROM matches s"
+    " WHERE %(after)s::text IS NULL OR s.rank < %(rank)s"
     " OR (s.rank = %(rank)s AND s.full_name > %(after)s)"
     " ORDER BY s.rank DESC, s.full_name LIMIT %(limit)s"
 )
-_BY_NAME = (  # stars are counted for the page only
-    " SELECT p.*, (SELECT count(*) FROM matches),"
-    " (SELECT count(*) FROM stars s WHERE s.repository_id = p.id)"
+_BY_NAME = (
+    f" SELECT p.*, {star_count('p')}, (SELECT count(*) FROM matches)"
     " FROM (SELECT * FROM matches m ORDER BY m.full_name LIMIT %(limit)s OFFSET %(offset)s) p"
     " ORDER BY p.full_name"
 )
@@ -86,20 +91,20 @@ class PgSearchStore(Store):
         params.update(
             limit=limit, rank=after[0] if after else None, after=after[1] if after else None
         )
-        rows = self._all(sql + _RANKED, params)
-        return [(repository_from_row(row[:-1]), float(row[-1])) for row in rows]
+        rows = self._all(sql + _RANKED, params)  # columns, rank, star count
+        return [(repository_from_row(row[:-2] + row[-1:]), float(row[-2])) for row in rows]
 
     def page(
         self, principal: Principal, query: str, *, limit: int, offset: int
-    ) -> tuple[list[tuple[Repository, int]], int]:
-        """Return ([(repository, star count)], total matches) for one page by full name;
-        an empty ``query`` matches every visible repository."""
+    ) -> tuple[list[Repository], int]:
+        """Return ([repository], total matches) for one page by full name; an empty
+        ``query`` matches every visible repository."""
         sql, params = self._matches(principal, query, namespace_id=None, ranked=False)
         params.update(limit=limit, offset=offset)
         rows = self._all(sql + _BY_NAME, params)
         if rows or offset == 0:
-            return [(repository_from_row(row[:-2]), int(row[-1])) for row in rows], (
-                int(rows[0][-2]) if rows else 0
+            return [repository_from_row(row[:-1]) for row in rows], (
+                int(rows[0][-1]) if rows else 0
             )
         total = self._one(sql + " SELECT count(*) FROM matches", params)
         return [], int(total[0])
@@ -138,7 +143,7 @@ class PgSearchStore(Store):
         rank = f", {_RANK} AS rank" if ranked else ""
         return (
             (_INDEXED if indexed else "")
-            + f"WITH matches AS MATERIALIZED (SELECT {REPOSITORY_COLUMNS}{rank} FROM repositories r"
+            + f"WITH matches AS MATERIALIZED (SELECT {BASE_COLUMNS}{rank} FROM repositories r"
             f" WHERE {clause} AND (%(ns)s::bigint IS NULL OR r.namespace_id = %(ns)s)"
             f" AND {match})",
             params,

@@ -1,4 +1,8 @@
-"""SQL for stars: who starred which repository, and counts."""
+"""SQL for stars: who starred which repository, and counts.
+
+A repository's count is its row of ``star_counts`` (migration 0028: triggers on ``stars``
+keep it in the transaction that stars or unstars, and in a user deletion's cascade), read
+with the repository wherever one is listed (adapters/repository_rows.py)."""
 
 # ruff: noqa: S608 - interpolated parts are constant column lists and the visibility
 # clause from adapters.repository_rows; values always travel as query parameters.
@@ -35,15 +39,12 @@ class PgStarStore(Store):
         )
         return row is not None
 
-    def counts(self, repository_ids: list[int]) -> dict[int, int]:
-        """Return ``{repository id: stars}`` (0 for repositories nobody starred)."""
-        rows = self._all(
-            "SELECT repository_id, count(*) FROM stars WHERE repository_id = ANY(%s)"
-            " GROUP BY repository_id",
-            (list(repository_ids),),
+    def count(self, repository_id: int) -> int:
+        """The repository's star count now (after a star or unstar of this transaction)."""
+        row = self._one(
+            "SELECT star_count FROM star_counts WHERE repository_id = %s", (repository_id,)
         )
-        found = {rid: int(n) for rid, n in rows}
-        return {rid: found.get(rid, 0) for rid in repository_ids}
+        return int(row[0]) if row else 0
 
     def starred_by(
         self, user_id: int, principal: Principal, *, after: str | None, limit: int

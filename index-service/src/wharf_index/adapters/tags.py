@@ -2,7 +2,7 @@
 as the JSON API shows it.
 
 The rows are written by the registry-event ingestion (another store); this one only reads:
-tags with their manifest's digest, media type, size, config and layers.
+tags with their manifest's digest, media type, size, config, layers and platforms.
 """
 
 # ruff: noqa: S608 - interpolated parts are this module's constant column lists; values
@@ -14,12 +14,13 @@ from datetime import datetime
 
 from wharf_protocol.descriptors import is_size
 
+from ..domain.platforms import from_record
 from ..domain.records import Layer, TagRecord
 from .base import Store
 
 _COLUMNS = (
     "t.name, m.digest, m.media_type, m.size, m.config_digest, m.layers, t.pushed_by,"
-    " t.pushed_at, t.pull_count, t.last_pulled_at"
+    " t.pushed_at, t.pull_count, t.last_pulled_at, m.platforms"
 )
 _FROM = "tags t JOIN manifests m ON m.id = t.manifest_id"
 
@@ -38,9 +39,9 @@ def _layer(item: object) -> Layer | None:
 
 
 def _tag(row: tuple) -> TagRecord:
-    name, digest, media_type, size, config, layers, *rest = row
+    name, digest, media_type, size, config, layers, *rest, platforms = row
     parsed = tuple(x for x in map(_layer, layers if isinstance(layers, list) else []) if x)
-    return TagRecord(name, digest, media_type, size, config, parsed, *rest)
+    return TagRecord(name, digest, media_type, size, config, parsed, *rest, from_record(platforms))
 
 
 class PgTagStore(Store):

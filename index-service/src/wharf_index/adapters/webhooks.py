@@ -128,7 +128,7 @@ class PgWebhookStore(Store):
 
     def repository_counts(self, repository_id: int) -> tuple[int, int]:
         row = self._one(
-            "SELECT (SELECT count(*) FROM stars WHERE repository_id = %s),"
+            "SELECT coalesce((SELECT star_count FROM star_counts WHERE repository_id = %s), 0),"
             " (SELECT count(*) FROM comments WHERE repository_id = %s)",
             (repository_id, repository_id),
         )

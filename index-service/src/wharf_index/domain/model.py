@@ -101,6 +101,9 @@ class Repository:
     pull_count: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Rows of ``stars`` naming it, kept in ``star_counts`` by triggers (migration 0028):
+    # what every list and the API show.
+    star_count: int = 0
 
     @property
     def full_name(self) -> str:

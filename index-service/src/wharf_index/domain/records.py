@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .model import Grants, Repository, TokenScope, User
+from .platforms import ImagePlatform
 
 # -- the image record (tags and manifests) ------------------------------------------------
 
@@ -38,6 +39,8 @@ class TagRecord:
     pushed_at: datetime
     pull_count: int
     last_pulled_at: datetime | None
+    # The manifest's platforms (domain/platforms.py); None: not known.
+    platforms: tuple[ImagePlatform, ...] | None = None
 
     @property
     def layers_size(self) -> int:
@@ -72,6 +75,7 @@ class RemoteManifest:
     config_digest: str | None
     layers: list[dict]  # [{"digest", "size", "mediaType"}] in manifest order
     config_size: int | None = None
+    platforms: tuple[ImagePlatform, ...] | None = None  # an index's; None: not known
 
 
 @dataclass(frozen=True)

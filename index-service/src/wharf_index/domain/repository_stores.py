@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from .model import Collaborator, Principal, Registry, Repository
+from .platforms import ImagePlatform
 from .records import (
     Comment,
     ImageDocument,
@@ -66,8 +67,8 @@ class StarStore(Protocol):
     def add(self, user_id: int, repository_id: int) -> bool: ...
     def remove(self, user_id: int, repository_id: int) -> bool: ...
     def has(self, user_id: int, repository_id: int) -> bool: ...
-    def counts(self, repository_ids: list[int]) -> dict[int, int]:
-        """``{repository id: stars}``, 0 for repositories nobody starred."""
+    def count(self, repository_id: int) -> int:
+        """The repository's star count now."""
 
     def starred_by(
         self, user_id: int, principal: Principal, *, after: str | None, limit: int
@@ -147,8 +148,8 @@ class SearchStore(Protocol):
 
     def page(
         self, principal: Principal, query: str, *, limit: int, offset: int
-    ) -> tuple[list[tuple[Repository, int]], int]:
-        """([(repository, star count)], total matches) of one page by full name; an empty
+    ) -> tuple[list[Repository], int]:
+        """([repository], total matches) of one page by full name; an empty
         ``query`` matches every repository ``principal`` may see."""
 
     def names(self, principal: Principal, *, after: str | None, limit: int) -> list[str]:
@@ -162,8 +163,8 @@ class ExploreStore(Protocol):
     def recently_pushed(self, limit: int, scan: int = 500) -> list[tuple[Repository, datetime]]:
         """(repository, last push) of public repositories, newest push first."""
 
-    def most_starred(self, limit: int) -> list[tuple[Repository, int]]:
-        """(repository, stars) of starred public repositories, most stars first."""
+    def most_starred(self, limit: int) -> list[Repository]:
+        """Starred public repositories, most stars first."""
 
     def last_pushed(self, repository_ids: list[int]) -> dict[int, datetime]:
         """``{repository id: time of its newest tag push}`` for those with tags."""
@@ -196,8 +197,20 @@ class ContentStore(Protocol):
         pushed_at: datetime,
         registry_id: int | None,
         config_size: int | None = None,
+        platforms: tuple[ImagePlatform, ...] | None = None,
     ) -> int:
         """Insert or refresh a manifest record; return its id."""
+
+    def record_platforms(
+        self,
+        repository_id: int,
+        platforms: tuple[ImagePlatform, ...],
+        *,
+        digest: str | None = None,
+        config_digest: str | None = None,
+    ) -> None:
+        """Record the platforms of the manifest ``digest``, or of the manifests whose config
+        is ``config_digest`` and whose platforms are not known yet."""
 
     def put_tag(
         self,

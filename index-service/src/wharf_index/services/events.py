@@ -16,14 +16,15 @@ Effects (scenario B step 5, C step 5) of the events a registry may send:
   records digest, media type, size, config and layers (from ``target.references``: the
   config is the reference with a config media type, or the first one of a single-image
   manifest; the others are the layers in order, or the child manifests of an index; an event
-  without references records no layers), the pusher (``actor.name``), the time (the event's
-  timestamp) and the registry it came from, points ``tag`` at it, records that the registry
-  holds the repository (``repository_registries``: services.registries.holders) and counts
-  one push on the repository (``updated_at`` = now). The config's size is recorded with its
-  digest; the namespace's storage use follows the manifest records by itself (database
-  triggers, services/quotas.py). Blob pushes, mounts and blob pulls
-  have no effect. The manifest is not looked for elsewhere: the registry sends the event
-  after storing it, so it exists there.
+  without references records no layers), an index's platforms (its references'
+  ``platform``, domain/platforms.py; not known when none carries one), the pusher
+  (``actor.name``), the time (the event's timestamp) and the registry it came from, points
+  ``tag`` at it, records that the registry holds the repository (``repository_registries``:
+  services.registries.holders) and counts one push on the repository (``updated_at`` =
+  now). The config's size is recorded with its digest; the namespace's storage use follows
+  the manifest records by itself (database triggers, services/quotas.py). Blob pushes,
+  mounts and blob pulls have no effect. The manifest is not looked for elsewhere: the
+  registry sends the event after storing it, so it exists there.
 - ``pull`` of a manifest: ``count`` pulls (Wharf's extension of the envelope, 1 when
   absent: a Wharf registry sends one event per target and actor per flush of its pull
   counter) on the repository and on the tag (or, by digest, the manifest), the tag's last
@@ -96,7 +97,7 @@ from wharf_protocol.events import (
     load_envelope,
 )
 
-from ..domain import errors, policy
+from ..domain import errors, platforms, policy
 from ..domain.model import SYSTEM, Registry, Repository
 from . import metrics, webhook_events
 from .repositories import create_repository, delete_repository
@@ -389,6 +390,17 @@ def _split_references(event: Event) -> tuple[dict | None, list[dict]]:
     return references[0], references[1:]
 
 
+def _index_platforms(event: Event) -> tuple[platforms.ImagePlatform, ...] | None:
+    """An index's platforms from its references (None: not an index, or a registry that
+    sends no platforms: not known)."""
+    references = event.target.references
+    if not mediatypes.is_index(event.target.media_type) or not any(r.platform for r in references):
+        return None
+    return platforms.shown(
+        platforms.platform_of(vars(r.platform)) if r.platform else None for r in references
+    )
+
+
 def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, event: Event) -> None:
     target = event.target
     if not target.digest:  # a tag without its digest cannot be recorded
@@ -404,6 +416,7 @@ def _record_push(uow: UnitOfWork, registry: Registry, repository: Repository, ev
         config_digest=config["digest"] if config else None,
         config_size=config["size"] if config else None,
         layers=layers,
+        platforms=_index_platforms(event),
         pushed_by=event.actor.name,
         pushed_at=event.timestamp,
         registry_id=registry.id,

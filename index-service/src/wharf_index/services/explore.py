@@ -26,12 +26,10 @@ def home(uow: UnitOfWork, limit: int = HOME_LIST) -> tuple[list[Listed], list[Li
     with uow:
         recent = uow.explore.recently_pushed(limit)
         starred = uow.explore.most_starred(limit)
-        repositories = [r for r, _ in recent] + [r for r, _ in starred]
-        stars = uow.stars.counts([r.id for r in repositories]) if repositories else {}
-        pushed = uow.explore.last_pushed([r.id for r, _ in starred])
+        pushed = uow.explore.last_pushed([r.id for r in starred])
     return (
-        [Listed(r, stars.get(r.id, 0), at) for r, at in recent],
-        [Listed(r, count, pushed.get(r.id)) for r, count in starred],
+        [Listed(r, r.star_count, at) for r, at in recent],
+        [Listed(r, r.star_count, pushed.get(r.id)) for r in starred],
     )
 
 
@@ -39,8 +37,6 @@ def listed(uow: UnitOfWork, repositories: list[Repository]) -> list[Listed]:
     """Return the rows of ``repositories`` (which the caller may see), in their order."""
     if not repositories:
         return []
-    ids = [r.id for r in repositories]
     with uow:
-        stars = uow.stars.counts(ids)
-        pushed = uow.explore.last_pushed(ids)
-    return [Listed(r, stars.get(r.id, 0), pushed.get(r.id)) for r in repositories]
+        pushed = uow.explore.last_pushed([r.id for r in repositories])
+    return [Listed(r, r.star_count, pushed.get(r.id)) for r in repositories]

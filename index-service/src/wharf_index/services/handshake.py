@@ -143,16 +143,16 @@ def search(
     with uow:
         rows, total = uow.search.page(principal, query, limit=size, offset=(number - 1) * size)
     if principal.scopes is not None:  # access tokens: scopes are not SQL, filter after
-        rows = [(r, stars) for r, stars in rows if policy.may_see(principal, r)]
+        rows = [r for r in rows if policy.may_see(principal, r)]
     results = [
         {
             "name": r.full_name,
             "description": r.description,
-            "star_count": stars,
+            "star_count": r.star_count,
             "is_official": False,
             "is_automated": False,
         }
-        for r, stars in rows
+        for r in rows
     ]
     return {
         "query": query,

@@ -14,9 +14,11 @@ short-lived ``pull`` token the Index mints for itself (services/registry_agent.p
 
 Each document is kept in ``image_documents`` (migration 0024) per repository: manifests
 and configs for good (a digest names its bytes), referrers lists for ``REFERRERS_TTL``
-seconds (a new signature changes the list). A registry that cannot be reached or answers
-wrongly is no error here: the details carry ``unreachable`` and what the Index knows (an
-older referrers list, when one was kept, is shown rather than none).
+seconds (a new signature changes the list). A fetched index or config also records the
+platforms the repository page's tags list shows (``manifests.platforms``, migration 0028).
+A registry that cannot be reached or answers wrongly is no error here: the details carry
+``unreachable`` and what the Index knows (an older referrers list, when one was kept, is
+shown rather than none).
 
 Visibility is the services' rule: a repository the principal may not see, and a tag or a
 platform it does not have, are RepositoryNotFound / NotFound.
@@ -27,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +37,7 @@ from wharf_protocol import jsondepth, mediatypes
 from wharf_protocol.descriptors import is_size
 from wharf_protocol.scopes import Scope
 
-from ..domain import errors
+from ..domain import errors, platforms
 from ..domain.model import Principal, Registry, Repository
 from ..domain.records import ImageDocument, Layer, TagRecord
 from . import registries, registry_agent
@@ -236,9 +238,23 @@ class _Fetcher:
         if fetched is None:
             return None
         body, media_type = fetched
+        document = ImageDocument(kind, digest, media_type, body, datetime.now(UTC))
         with self.uow:
             at = self.uow.image_documents.put(self.repository.id, kind, digest, media_type, body)
-        return ImageDocument(kind, digest, media_type, body, at)
+            self._record_platforms(document)
+        return replace(document, fetched_at=at)
+
+    def _record_platforms(self, document: ImageDocument) -> None:
+        """What the tags list shows of a manifest, learnt from a document just fetched: an
+        index's platforms, or those of the images built on a config (domain/platforms.py)."""
+        if document.kind == MANIFEST and mediatypes.is_index(document.media_type):
+            found = platforms.of_index(_json(document))
+            self.uow.content.record_platforms(self.repository.id, found, digest=document.digest)
+        elif document.kind == CONFIG:
+            found = platforms.of_config(_json(document))
+            self.uow.content.record_platforms(
+                self.repository.id, found, config_digest=document.digest
+            )
 
     def _registry(self) -> tuple[Registry, str] | None:
         """The registry holding the repository and a pull token for it (None: none)."""

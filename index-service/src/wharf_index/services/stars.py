@@ -1,5 +1,9 @@
 """Stars: a signed-in user marks repositories they can see; counts per repository.
 
+A repository's count is its ``star_count`` (table ``star_counts``, migration 0028: every
+star, a disabled user's too; a deleted user's stars go with them), read with the repository
+itself: lists, search and the API show that one number.
+
 Private repositories the caller may not see behave as absent (RepositoryNotFound), exactly
 as in services.repositories.
 """
@@ -24,7 +28,7 @@ def star(uow: UnitOfWork, principal: Principal, full_name: str) -> tuple[int, bo
     with uow:
         repository = get_repository(uow, principal, full_name)
         uow.stars.add(_user_id(principal), repository.id)
-        return uow.stars.counts([repository.id])[repository.id], True
+        return uow.stars.count(repository.id), True
 
 
 def unstar(uow: UnitOfWork, principal: Principal, full_name: str) -> tuple[int, bool]:
@@ -32,7 +36,7 @@ def unstar(uow: UnitOfWork, principal: Principal, full_name: str) -> tuple[int, 
     with uow:
         repository = get_repository(uow, principal, full_name)
         uow.stars.remove(_user_id(principal), repository.id)
-        return uow.stars.counts([repository.id])[repository.id], False
+        return uow.stars.count(repository.id), False
 
 
 def summary(uow: UnitOfWork, principal: Principal, full_name: str) -> tuple[Repository, int, bool]:
@@ -41,15 +45,7 @@ def summary(uow: UnitOfWork, principal: Principal, full_name: str) -> tuple[Repo
         repository = get_repository(uow, principal, full_name)
         user = principal.user
         starred = user is not None and user.id > 0 and uow.stars.has(user.id, repository.id)
-        return repository, uow.stars.counts([repository.id])[repository.id], starred
-
-
-def counts(uow: UnitOfWork, repositories: list[Repository]) -> dict[int, int]:
-    """Return ``{repository id: stars}`` for repositories the caller already sees."""
-    if not repositories:
-        return {}
-    with uow:
-        return uow.stars.counts([r.id for r in repositories])
+        return repository, repository.star_count, starred
 
 
 def starred_by(

@@ -297,6 +297,7 @@ def _apply(uow: UnitOfWork, registry: Registry, repository_id: int, changes: lis
                     config_digest=m.config_digest,
                     config_size=m.config_size,
                     layers=m.layers,
+                    platforms=m.platforms,
                     pushed_by="",
                     pushed_at=now,
                     registry_id=registry.id,

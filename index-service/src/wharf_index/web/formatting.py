@@ -56,10 +56,22 @@ def media_kind(value: str | None) -> str:
     return MEDIA_KINDS.get(value or "", value or "")
 
 
+def platforms(value) -> str:
+    """A manifest's platforms (domain/platforms.py) as ``linux/amd64, linux/arm64/v8``;
+    nothing when none is known."""
+    return ", ".join(p.label for p in value or ())
+
+
 def register(app) -> None:
     """Make the filters available to every template."""
     from .markdown import render
 
     app.jinja_env.filters.update(
-        size=size, ago=ago, iso=iso, count=count, media_kind=media_kind, markdown=render
+        size=size,
+        ago=ago,
+        iso=iso,
+        count=count,
+        media_kind=media_kind,
+        platforms=platforms,
+        markdown=render,
     )

@@ -50,7 +50,7 @@ def _by_name(text: str):
     work = uow()
     with work:
         found, total = work.search.page(principal(), text, limit=PAGE, offset=(number - 1) * PAGE)
-    rows = explore.listed(work, [repository for repository, _ in found])
+    rows = explore.listed(work, found)
     pages = min(MAX_PAGE, max(1, -(-total // PAGE)))
     return render_template(
         "search.html",

@@ -23,7 +23,7 @@ from typing import Any
 from wharf_protocol import jsondepth, mediatypes
 from wharf_protocol.descriptors import is_size
 from wharf_protocol.digests import Digest, DigestInvalid
-from wharf_protocol.events import Descriptor
+from wharf_protocol.events import Descriptor, Platform
 
 from .errors import ManifestInvalid
 
@@ -114,8 +114,9 @@ def parse_manifest(body: bytes, content_type: str | None) -> ParsedManifest:
 def references_of(body: bytes) -> tuple[Descriptor, ...]:
     """Return what a validated manifest references: config then layers, or an index's manifests.
 
-    These go into the push event's ``target.references`` so the Index can record digests and
-    sizes without fetching the manifest.
+    These go into the push event's ``target.references`` so the Index can record digests,
+    sizes and an index's platforms (each manifest's ``platform``, as the reference registry
+    sends it) without fetching the manifest.
     """
     doc = jsondepth.loads(body)
     if "manifests" in doc:
@@ -123,8 +124,18 @@ def references_of(body: bytes) -> tuple[Descriptor, ...]:
     else:
         entries = [doc.get("config"), *doc.get("layers", [])]
     return tuple(
-        Descriptor(e["mediaType"], e["digest"], e["size"]) for e in entries if isinstance(e, dict)
+        Descriptor(e["mediaType"], e["digest"], e["size"], _platform(e.get("platform")))
+        for e in entries
+        if isinstance(e, dict)
     )
+
+
+def _platform(value: Any) -> Platform | None:
+    """An index entry's platform (its string fields), None without one."""
+    if not isinstance(value, dict):
+        return None
+    found = {k: value.get(k) for k in ("os", "architecture", "variant")}
+    return Platform(**{k: v for k, v in found.items() if isinstance(v, str)})
 
 
 def media_type_of(body: bytes) -> str:

@@ -281,6 +281,12 @@ class LayerSchema(Schema):
     media_type = fields.String()
 
 
+class PlatformSchema(Schema):
+    os = fields.String()
+    architecture = fields.String()
+    variant = fields.String(metadata={"description": "empty when the platform has none"})
+
+
 class TagSchema(Schema):
     name = fields.String()
     digest = fields.String()
@@ -292,6 +298,11 @@ class TagSchema(Schema):
     pushed_at = fields.DateTime()
     pull_count = fields.Integer()
     last_pulled_at = fields.DateTime(allow_none=True)
+    platforms = fields.List(
+        fields.Nested(PlatformSchema),
+        allow_none=True,
+        metadata={"description": "the platforms it runs on (an index's); null: not known"},
+    )
 
 
 class TagDetailSchema(TagSchema):
