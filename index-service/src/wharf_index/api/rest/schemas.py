@@ -96,6 +96,13 @@ class UserCreateIn(Schema):
     admin = StrictBoolean(load_default=False)
 
 
+class ProfileUpdateIn(Schema):
+    """The signed-in user's own profile: the email address, confirmed by the password."""
+
+    email = _name(MAX_EMAIL, EMAIL, metadata={"description": "the new email address"})
+    password = _text(MAX_PASSWORD_LENGTH, metadata={"description": "the current password"})
+
+
 class UserUpdateIn(Schema):
     admin = StrictBoolean()
     disabled = StrictBoolean()
