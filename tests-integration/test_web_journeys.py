@@ -7,7 +7,8 @@ address; skopeo pushes and pulls on the client host. Every page visited is scree
 (``test-artifacts/screenshots/<test>/<person>/``) and checked with axe-core.
 
 The journeys follow one repository, ``acme/app``, and run in the order of this file: alice
-creates the organisation and pushes; stars and comments; makes it private (bob and an
+creates the organisation and pushes; the administrator sees the registry's outbox (asked of
+the registry process); stars and comments; makes it private (bob and an
 anonymous visitor lose it); creates an access token skopeo uses; deletes a tag, then the
 repository. Each later journey fails at once, saying so, when the first did not push.
 Repositories are
@@ -207,6 +208,19 @@ def test_alice_creates_an_organisation_pushes_and_finds_her_image(stack, person,
         )
     total = sum(len(layer) for layer in latest.layers)
     expect(page.locator("#total-size")).to_have_text(shown_size(total))
+
+
+def test_the_administrator_sees_the_registry_and_its_outbox(stack, person):
+    """The registries page asks the registry process its outbox status over HTTP."""
+    visits = person("sysop")
+    visits.go("/admin/registries")
+    visits.check("registries")
+    row = visits.page.locator("tbody tr").filter(
+        has=visits.page.get_by_role("rowheader", name="reg1", exact=True)
+    )
+    expect(row.locator("td.outbox")).to_have_text(
+        re.compile(r"^\s*(nothing pending|[\d,]+ pending, oldest \d+ (s|min))\s*$")
+    )
 
 
 # -- 2. a star and a comment ------------------------------------------------------------------

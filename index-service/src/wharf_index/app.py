@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None, *, pool: Database | None = None
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        # A form field's bytes, as sent: a README of 100,000 characters (4 UTF-8 bytes
+        # each at most, each byte percent-encoded in 3) fits; Flask's default, 500 kB, not.
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
     context = build_context(settings, db=pool)

@@ -10,7 +10,7 @@ The callers:
 - ``admin_token``: alice's token on ``acme/*`` naming only ``admin``;
 - ``outsider``: bob with his password; ``owner``: alice with her password.
 
-Administration (visibility, description, collaborators, deletion of the repository or a tag,
+Administration (visibility, description, README, collaborators, deletion of the repository or a tag,
 immutable tags and retention, team grants, webhooks, namespace settings) needs a password or
 a session, or a token scope naming ``admin``; registry
 actions (``*`` included) never administer. Starring and commenting are the person's own
@@ -61,6 +61,8 @@ TABLE = [
     _row("PATCH", REPO, {"visibility": "public"},
          403, 403, 403, 403, 200, 404, 200),
     _row("PATCH", REPO, {"description": "new words"},
+         403, 403, 403, 403, 200, 404, 200),
+    _row("PATCH", REPO, {"readme": "# New\n\nwords"},
          403, 403, 403, 403, 200, 404, 200),
     _row("DELETE", REPO, None,
          403, 403, 403, 403, 202, 404, 202),
@@ -146,6 +148,8 @@ TABLE = [
          403, 403, 403, 403, 403, 403, 201),
     _row("PUT", "/users/alice/password", {"old_password": PASSWORD, "password": NEW_PASSWORD},
          403, 403, 403, 403, 403, 403, 204),
+    _row("PATCH", "/user", {"email": "new@x.test", "password": PASSWORD},  # the caller's own
+         403, 403, 403, 403, 403, 200, 200),
     _row("DELETE", "/users/alice", None,
          403, 403, 403, 403, 403, 403, 204),
     _row("POST", "/users", {"username": "zed", "email": "zed@x.test", "password": NEW_PASSWORD},

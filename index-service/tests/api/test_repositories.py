@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import API, basic
+from wharf_index.services.repositories import MAX_README
+
+from tests.api.conftest import API, basic, bearer
 
 
 def test_create_and_get(client, users):
@@ -94,3 +96,81 @@ def test_delete_without_registry_removes_the_records_and_answers_202(client, use
     listed = client.get(f"{API}/repositories", headers=basic("alice")).json["items"]
     assert listed == []
     assert client.delete(url, headers=basic("alice")).status_code == 404  # gone
+
+
+# -- the README (full description) -----------------------------------------------------------
+
+
+def _token(client, actions: list[str]) -> dict[str, str]:
+    body = {"name": "ci", "scopes": [{"repository": "alice/*", "actions": actions}]}
+    created = client.post(f"{API}/tokens", json=body, headers=basic("alice"))
+    assert created.status_code == 201, created.json
+    return bearer(created.json["secret"])
+
+
+def test_readme_is_set_and_read_on_the_repository_only(client, users, make_repo):
+    make_repo("alice/app", visibility="public", description="short words")
+    url = f"{API}/repositories/alice/app"
+    assert client.get(url).json["readme"] == ""
+    text = "# App\n\nLong *words* <script>alert(1)</script>\n" + "more words " * 500
+    changed = client.patch(url, json={"readme": text}, headers=basic("alice"))
+    assert changed.status_code == 200, changed.json
+    assert changed.json["readme"] == text and changed.json["description"] == "short words"
+    assert client.get(url).json["readme"] == text  # stored as given, escaped by the page
+    assert client.patch(url, json={"readme": ""}, headers=basic("alice")).json["readme"] == ""
+
+    client.patch(url, json={"readme": "zebra-only-in-readme"}, headers=basic("alice"))
+    listed = client.get(f"{API}/repositories?namespace=alice").json["items"]
+    assert listed and "readme" not in listed[0]
+    found = client.get(f"{API}/search?q=zebra-only-in-readme").json["items"]
+    assert found == []  # search matches names and short descriptions, never READMEs
+    assert client.get(f"{API}/search?q=short").json["items"][0].keys().isdisjoint({"readme"})
+
+
+def test_readme_of_exactly_the_limit_and_one_more(client, users, make_repo):
+    make_repo("alice/app")
+    url = f"{API}/repositories/alice/app"
+    full = "é" * MAX_README  # characters, not bytes
+    assert client.patch(url, json={"readme": full}, headers=basic("alice")).status_code == 200
+    too_long = client.patch(url, json={"readme": full + "x"}, headers=basic("alice"))
+    assert too_long.status_code == 400
+    error = too_long.json["error"]
+    assert error["code"] == "VALIDATION_FAILED" and error["detail"]["readme"]
+    assert client.get(url, headers=basic("alice")).json["readme"] == full  # unchanged
+    for bad in (None, 7, ["x"], {"a": 1}, "nul\x00"):
+        answer = client.patch(url, json={"readme": bad}, headers=basic("alice"))
+        assert answer.status_code == 400, bad
+        assert answer.json["error"]["code"] == "VALIDATION_FAILED", bad
+        assert {"readme", "_body"} & answer.json["error"]["detail"].keys(), bad
+
+
+def test_readme_is_changed_by_repository_admins_only(client, users, make_repo, uow):
+    make_repo("alice/app", visibility="public")
+    url = f"{API}/repositories/alice/app"
+    body = {"readme": "hijacked"}
+    assert client.patch(url, json=body).status_code == 401
+    assert client.patch(url, json=body, headers=basic("bob")).status_code == 403
+    added = client.put(f"{url}/-/collaborators/bob", json={"role": "write"}, headers=basic("alice"))
+    assert added.status_code == 204
+    assert client.patch(url, json=body, headers=basic("bob")).status_code == 403
+    assert client.patch(url, json=body, headers=_token(client, ["pull", "push"])).status_code == 403
+    assert client.get(url).json["readme"] == ""
+    admin_token = _token(client, ["pull", "admin"])
+    assert client.patch(url, json={"readme": "by token"}, headers=admin_token).status_code == 200
+    assert client.patch(url, json={"readme": "by carol"}, headers=basic("carol")).status_code == 200
+    assert client.get(url).json["readme"] == "by carol"
+
+
+def test_readme_of_a_private_repository_is_hidden(client, users, make_repo):
+    make_repo("alice/secret", visibility="private")
+    url = f"{API}/repositories/alice/secret"
+    client.patch(url, json={"readme": "secret plans"}, headers=basic("alice"))
+    assert client.get(url, headers=basic("alice")).json["readme"] == "secret plans"
+    missing = client.get(f"{API}/repositories/alice/nothing")
+    for headers in (None, basic("bob")):
+        hidden = client.get(url, headers=headers)
+        assert hidden.status_code == 404 and "secret plans" not in hidden.get_data(as_text=True)
+        assert hidden.json["error"]["code"] == missing.json["error"]["code"]
+        refused = client.patch(url, json={"readme": "x"}, headers=headers or basic("bob"))
+        assert refused.status_code == 404  # as for a repository that does not exist
+    assert client.get(url, headers=basic("alice")).json["readme"] == "secret plans"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import API, basic
+from tests.api.conftest import API, basic, bearer
 from tests.conftest import PASSWORD
 
 NEW = {"username": "dave", "email": "dave@example.test", "password": PASSWORD}
@@ -80,3 +80,72 @@ def test_delete_self_or_by_admin(client, users):
     assert client.delete(f"{API}/users/alice", headers=basic("alice")).status_code == 204
     assert client.delete(f"{API}/users/bob", headers=basic("carol")).status_code == 204
     assert client.get(f"{API}/users/bob").status_code == 404
+
+
+# -- one's own email address (PATCH /user) ----------------------------------------------------
+
+
+def test_own_email_is_changed_with_the_password(client, users, sql):
+    url = f"{API}/user"
+    changed = client.patch(
+        url, json={"email": "Alice@New.example", "password": PASSWORD}, headers=basic("alice")
+    )
+    assert changed.status_code == 200, changed.json
+    assert changed.json["email"] == "Alice@New.example" and changed.json["username"] == "alice"
+    assert client.get(url, headers=basic("alice")).json["email"] == "Alice@New.example"
+    same_in_other_case = {"email": "alice@new.example", "password": PASSWORD}
+    assert client.patch(url, json=same_in_other_case, headers=basic("alice")).status_code == 200
+    audited = sql("SELECT actor_name, target FROM audit_log WHERE action = 'user.set_email'")
+    assert audited == [("alice", "alice"), ("alice", "alice")]
+
+
+def test_an_email_in_use_or_invalid_is_refused(client, users):
+    url = f"{API}/user"
+    taken = client.patch(
+        url, json={"email": "BOB@example.test", "password": PASSWORD}, headers=basic("alice")
+    )
+    assert taken.status_code == 409
+    assert taken.json["error"]["code"] == "CONFLICT"
+    assert taken.json["error"]["detail"] == {"field": "email"}
+    for email in ("", "no-at-sign", "a@b", "two@@x.test", " pad@x.test", "x" * 250 + "@x.test"):
+        bad = client.patch(url, json={"email": email, "password": PASSWORD}, headers=basic("alice"))
+        assert bad.status_code == 400, email
+        assert (
+            bad.json["error"]["code"] == "VALIDATION_FAILED"
+            and bad.json["error"]["detail"]["email"]
+        ), email
+    for body in ({"email": "a@x.test"}, {"password": PASSWORD}, {}, {"email": "a@x.test",
+                 "password": PASSWORD, "admin": True}):  # fmt: skip
+        assert client.patch(url, json=body, headers=basic("alice")).status_code == 400, body
+    assert client.get(url, headers=basic("alice")).json["email"] == "alice@example.test"
+
+
+def test_email_change_needs_the_current_password_and_a_password_login(client, users, sql):
+    url = f"{API}/user"
+    body = {"email": "alice2@example.test", "password": "not the password"}
+    assert client.patch(url, json=body).status_code == 401
+    wrong = client.patch(url, json=body, headers=basic("alice"))
+    assert wrong.status_code == 401 and wrong.json["error"]["code"] == "UNAUTHORIZED"
+    created = client.post(
+        f"{API}/tokens",
+        json={"name": "t", "scopes": [{"repository": "*", "actions": ["pull"]}]},
+        headers=basic("alice"),
+    ).json
+    body["password"] = PASSWORD
+    as_token = client.patch(url, json=body, headers=bearer(created["secret"]))
+    assert as_token.status_code == 403
+    with_token_as_password = {"email": "alice2@example.test", "password": created["secret"]}
+    assert client.patch(url, json=with_token_as_password, headers=basic("alice")).status_code == 401
+    for _ in range(3):  # the check is throttled like a login (threshold 3 in the tests)
+        client.patch(url, json={**body, "password": "wrong again"}, headers=basic("alice"))
+    throttled = client.patch(url, json=body, headers=basic("alice"))
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"]
+    assert sql("SELECT email FROM users WHERE username = 'alice'") == [("alice@example.test",)]
+
+
+def test_email_change_with_the_session_needs_the_csrf_token(client, users):
+    signed_in = client.post(f"{API}/session", json={"username": "bob", "password": PASSWORD})
+    body = {"email": "bob@elsewhere.example", "password": PASSWORD}
+    assert client.patch(f"{API}/user", json=body).status_code == 403
+    csrf = {"X-CSRF-Token": signed_in.json["csrf_token"]}
+    assert client.patch(f"{API}/user", json=body, headers=csrf).json["email"] == body["email"]

@@ -183,3 +183,22 @@ def test_audit_entries_filter_by_action_and_time_range(uow, make_user, sql):
     ]
     with pytest.raises(errors.ValueInvalid):
         audit_log.list_entries(uow, SYSTEM, since=old, until=old)
+
+
+def test_an_email_held_by_another_user_changes_nothing_and_keeps_the_transaction(uow, make_user):
+    make_user("alice")
+    bob = make_user("bob")
+    with uow:  # the unique index decides (no read first a concurrent change could pass)
+        assert uow.users.set_email(bob.id, "ALICE@example.test") is False
+        assert uow.users.set_email(bob.id, "bob2@example.test") is True  # still usable
+    assert accounts.get_user(uow, "bob").email == "bob2@example.test"
+    with pytest.raises(errors.StateConflict):
+        accounts.change_email(uow, "bob", PASSWORD, "Alice@Example.test")
+    with pytest.raises(errors.ValueInvalid):
+        accounts.change_email(uow, "bob", PASSWORD, "not-an-email")
+    with pytest.raises(errors.AuthenticationFailed):
+        accounts.change_email(uow, "bob", "wrong password", "bob3@example.test")
+    assert accounts.get_user(uow, "bob").email == "bob2@example.test"
+    assert accounts.change_email(uow, "bob", PASSWORD, "bob3@example.test").email == (
+        "bob3@example.test"
+    )

@@ -209,6 +209,41 @@ def test_the_admin_invitations_page_is_for_administrators_only(visits, page, cli
 # -- profile and password ---------------------------------------------------------------------
 
 
+def test_change_email_checks_the_password_the_rule_and_uniqueness(visits, page, client, users):
+    _sign_in(visits, page, "alice")
+    visits.go("/account")
+    visits.check("account")
+    assert page.locator("#current-email").inner_text() == "alice@example.test"
+
+    def submit(email: str, password: str = PASSWORD) -> None:
+        page.get_by_label("New email address").fill(email)
+        page.get_by_label("Current password").fill(password)
+        page.get_by_role("button", name="Change email address").click()
+        page.wait_for_load_state()
+
+    submit("alice@new.example", "not my password")
+    visits.check("wrong-password")
+    assert page.get_by_role("alert").inner_text() == "The password is wrong."
+    assert page.get_by_label("New email address").input_value() == "alice@new.example"
+
+    submit("Bob@Example.test")
+    visits.check("taken")
+    assert page.get_by_role("alert").inner_text() == "That email address is already in use."
+
+    page.get_by_label("New email address").evaluate("e => e.type = 'text'")  # past the browser
+    submit("not-an-address")
+    visits.check("invalid")
+    assert page.get_by_role("alert").inner_text() == "A valid email address is required."
+
+    submit("alice@new.example")
+    page.wait_for_url(re.compile(r"/account\?done=1$"))
+    visits.check("changed")
+    assert page.get_by_role("status").inner_text() == "Your email address was changed."
+    assert page.locator("#current-email").inner_text() == "alice@new.example"
+    assert client.get(f"{API}/user", headers=basic("alice")).json["email"] == "alice@new.example"
+    assert page.get_by_role("button", name="Sign out").is_visible()  # still signed in
+
+
 def test_pages_of_the_account_need_a_signed_in_user(client, users):
     for path in ("/account", "/account/password", "/account/tokens"):
         response = client.get(path)
@@ -340,6 +375,7 @@ def test_tokens_are_private_to_their_owner(visits, page, client, users):
     "path",
     [
         "/signup",
+        "/account/email",
         "/account/password",
         "/account/tokens",
         "/account/tokens/1/revoke",
@@ -361,6 +397,7 @@ def test_forms_without_the_csrf_token_are_refused(client, sql, users, path):
     assert sql("SELECT count(*) FROM users WHERE username = 'zed'") == [(0,)]
     assert sql("SELECT count(*) FROM access_tokens") == [(0,)]
     assert sql("SELECT count(*) FROM invitations") == [(0,)]
+    assert sql("SELECT email FROM users WHERE username = 'carol'") == [("carol@example.test",)]
     assert client.get(f"{API}/user", headers=basic("carol")).status_code == 200  # unchanged
 
 

@@ -3,13 +3,17 @@ the audit log; and that nobody but an administrator learns they exist."""
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 
 import pytest
+from wharf_index.services import registries
 
 from tests.conftest import PASSWORD
 
 from ..api.conftest import basic
+from .browser import Server
 
 ADMIN_PAGES = ("/admin", "/admin/users", "/admin/registries", "/admin/audit")
 ADMIN_FORMS = (
@@ -212,6 +216,61 @@ def test_registry_credential_is_shown_once_works_and_rotates(visits, page, clien
     visits.check("removed")
     assert page.get_by_text("No registry yet.").is_visible()
     assert _events(client, "reg.example.test", second) == 401
+
+
+def _status_app(outbox: dict | None, status: str = "200 OK"):
+    """A registry's ``GET /status`` (a WSGI app answering that path only)."""
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] != "/status" or outbox is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"404 page not found"]
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps({"outbox": outbox}).encode()]
+
+    return app
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_registries_show_their_outbox_backlog_asked_over_http(visits, page, uow, users):
+    backlog = {"status": "ok", "pending": 3, "pending_capped": False,
+               "oldest_at": "20301231T000000.000000Z", "oldest_age_seconds": 4.6}  # fmt: skip
+    servers = {
+        "busy.test": Server(_status_app(backlog)),
+        "calm.test": Server(_status_app({**backlog, "pending": 0, "oldest_age_seconds": 0})),
+        "late.test": Server(
+            _status_app(
+                {**backlog, "pending": 1000, "pending_capped": True, "oldest_age_seconds": 7300}
+            )
+        ),  # fmt: skip
+        "quiet.test": Server(_status_app({"status": "off"})),
+        "other.test": Server(_status_app(None)),  # a registry without /status
+    }
+    try:
+        for name, server in servers.items():
+            registries.add_registry(uow, name, server.url, "private")
+        registries.add_registry(uow, "gone.test", f"http://127.0.0.1:{_closed_port()}", "private")
+        sign_in(page, visits, "carol")
+        visits.go("/admin/registries")
+        visits.check("outboxes")
+        shown = {name: _row(page, name).locator("td.outbox").inner_text().strip()
+                 for name in [*servers, "gone.test"]}  # fmt: skip
+    finally:
+        for server in servers.values():
+            server.close()
+    assert shown == {
+        "busy.test": "3 pending, oldest 4 s",
+        "calm.test": "nothing pending",
+        "late.test": "1,000 or more pending, oldest 2 h",
+        "quiet.test": "no outbox (events off)",
+        "other.test": "not reported",
+        "gone.test": "unreachable",
+    }
 
 
 def test_registry_form_errors_keep_the_input(visits, page, users):

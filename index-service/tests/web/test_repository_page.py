@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from wharf_index.services import comments, principals, registries
+from wharf_index.services import comments, principals, registries, repositories
 
 from tests.conftest import PASSWORD
 
@@ -324,3 +324,41 @@ def test_dark_theme_and_phone_width(browser, server, request, make_repo, add_tag
         assert width <= 360  # the tags table scrolls inside its box, nothing else overflows
     finally:
         context.close()
+
+
+def test_readme_is_rendered_below_the_description_and_sanitised(
+    visits, page, uow, users, make_repo
+):
+    make_repo("alice/docs", visibility="public", description="Short *summary*.")
+    alice = principals.principal_for(uow, users["alice"])
+    readme = (
+        "# Usage\n\nRun it with `docker run`.\n\n"
+        "<script>window.pwned = 1</script>\n\n"
+        '<img src="x" onerror="window.pwned = 2">\n\n'
+        "[click](javascript:window.pwned=3) and [site](https://example.com/)\n"
+    )
+    repositories.set_readme(uow, alice, "alice/docs", readme)
+
+    response = visits.go("/r/alice/docs")
+
+    assert response.status == 200
+    about = page.locator("section[aria-labelledby=about-title]")
+    assert about.locator("em", has_text="summary").count() == 1
+    assert "Usage" not in about.inner_text()  # the README is apart from the description
+    shown = page.locator(".markdown.readme")
+    assert page.get_by_role("heading", name="README", level=2).is_visible()
+    assert shown.locator("h3", has_text="Usage").count() == 1
+    assert shown.locator("code", has_text="docker run").count() == 1
+    assert "<script>window.pwned = 1</script>" in shown.inner_text()  # shown as text
+    assert shown.locator("script, img").count() == 0
+    assert shown.get_by_role("link", name="site").get_attribute("rel") == (
+        "noopener noreferrer nofollow"
+    )
+    assert shown.get_by_role("link", name="click").count() == 0  # javascript: is no link
+    assert page.evaluate("window.pwned === undefined")
+
+
+def test_no_readme_no_readme_section(client, users, make_repo):
+    make_repo("alice/bare", visibility="public", description="just this")
+    html = client.get("/r/alice/bare").get_data(as_text=True)
+    assert "just this" in html and 'id="readme-title"' not in html

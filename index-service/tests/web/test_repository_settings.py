@@ -9,6 +9,7 @@ import re
 import pytest
 from wharf_index.context import EXTENSION
 from wharf_index.services import events, orgs, principals, tag_rules
+from wharf_index.services.repositories import MAX_README
 
 from tests.conftest import PASSWORD
 from tests.registry_double import make_agent, manifest_bytes, push_event
@@ -74,15 +75,35 @@ def test_admin_changes_visibility_and_description(visits, page, client, make_rep
 
     page.get_by_label("Public: anyone may see and pull it").check()
     page.get_by_label("Description", exact=True).fill("<b>new</b> words")
+    page.get_by_label("README", exact=True).fill("# Read me\r\n\r\n<b>long</b> words")
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"/-/settings#general$"))
     visits.check("saved")
 
-    assert page.get_by_role("status").inner_text() == "Visibility and description saved."
+    assert page.get_by_role("status").inner_text() == "Visibility, description and README saved."
     shown = client.get("/api/v1/repositories/alice/app", headers=basic("bob")).json
     assert (shown["visibility"], shown["description"]) == ("public", "<b>new</b> words")
+    assert shown["readme"] == "# Read me\n\n<b>long</b> words"
     assert page.get_by_label("Description", exact=True).input_value() == "<b>new</b> words"
+    assert page.get_by_label("README", exact=True).input_value() == shown["readme"]
     assert page.locator("b", has_text="new").count() == 0
+
+
+def test_a_readme_over_the_limit_is_refused_keeping_the_input(visits, page, client, make_repo):
+    make_repo("alice/app", description="kept")
+    sign_in(page, visits, "alice")
+    visits.go(SETTINGS)
+    too_long = "x" * (MAX_README + 1)
+    page.get_by_label("README", exact=True).fill(too_long)
+    page.get_by_label("Description", exact=True).fill("changed")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_load_state()
+    visits.check("refused")
+
+    assert "at most 100000 characters" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("README", exact=True).input_value() == too_long
+    shown = client.get("/api/v1/repositories/alice/app", headers=basic("alice")).json
+    assert (shown["readme"], shown["description"]) == ("", "kept")  # all or nothing
 
 
 def test_collaborators_are_added_changed_and_removed(visits, page, client, make_repo):

@@ -27,6 +27,7 @@ from .events.wharf_events import record_gc_run
 from .gc import GcOptions, Schedule
 from .readiness import Readiness
 from .settings import ConfigError, Settings, index_tls
+from .status import OutboxStatus
 from .storage import create_driver
 from .storage.base import StorageConfigError, StorageDriver
 
@@ -105,6 +106,7 @@ def create_app(
             token_auth=settings.auth == "token",
             writes=not settings.read_only or delivery is not None,  # the outbox writes
         ),
+        outbox_status=OutboxStatus(driver, events=delivery is not None),
     )
     if settings.trusted_proxies:  # the client address events report (request.addr)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)

@@ -1,4 +1,5 @@
-"""Health: ``GET /healthz`` (liveness) and ``GET /readyz`` (readiness, readiness.py).
+"""Health: ``GET /healthz`` (liveness), ``GET /readyz`` (readiness, readiness.py) and
+``GET /status`` (the event outbox's backlog, status.py).
 
 ``/healthz`` answers 200 as long as the process serves requests, without I/O: a failing
 storage or Index must not make an orchestrator restart a process that would fail the same
@@ -23,3 +24,13 @@ def readyz():
     """Answer 200 (ready, maybe degraded) or 503 (storage broken); see readiness.py."""
     status, body = current_app.extensions["registry"].readiness.report()
     return body, status, {"Cache-Control": "no-store"}
+
+
+@bp.get("/status")
+def status():
+    """Answer 200 with the outbox's backlog (pending objects, the oldest's age); status.py."""
+    return (
+        current_app.extensions["registry"].outbox_status.report(),
+        200,
+        {"Cache-Control": "no-store"},
+    )

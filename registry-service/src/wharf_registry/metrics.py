@@ -27,7 +27,7 @@ from typing import Any
 
 from wharf_protocol.metrics import METHODS
 
-from .storage.base import PathNotFound, StorageDriver, StorageError
+from .storage.base import StorageDriver, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -211,32 +211,22 @@ class StorageCollector:
     def _outbox(self, now: float) -> list[Any]:
         from prometheus_client.core import GaugeMetricFamily
 
-        from .events.outbox import OUTBOX, TIME_FORMAT
+        from .events.outbox import Outbox
 
         try:
-            paths = self.driver.list(OUTBOX, limit=OUTBOX_COUNT_LIMIT)
-        except PathNotFound:
-            paths = []
+            backlog = Outbox(self.driver).backlog(OUTBOX_COUNT_LIMIT)
         except StorageError:
             return []  # storage down: no outbox gauges rather than wrong ones
         depth = GaugeMetricFamily(
             f"{PREFIX}_outbox_objects",
             f"Outbox objects not yet delivered to every consumer (counted up to "
             f"{OUTBOX_COUNT_LIMIT})",
-            value=len(paths),
+            value=backlog.pending,
         )
-        age = 0.0
-        if paths:
-            stamp = paths[0].rsplit("/", 1)[-1].split("-", 1)[0]
-            try:
-                made = datetime.strptime(stamp, TIME_FORMAT).replace(tzinfo=UTC).timestamp()
-                age = max(0.0, now - made)
-            except ValueError:
-                pass
         oldest = GaugeMetricFamily(
             f"{PREFIX}_outbox_oldest_age_seconds",
             "Age of the oldest undelivered outbox object (0: none)",
-            value=age,
+            value=backlog.oldest_age(now),
         )
         return [depth, oldest]
 

@@ -72,14 +72,15 @@ class Result:
 class Check:
     """Run ``probe`` at most once at a time, reuse its result for ``ttl`` s; see the module doc.
 
-    ``probe`` returns nothing or raises (CheckFailed names the step; anything else is a
+    ``probe`` returns nothing, or what the result's body shows besides ``"status": "ok"``
+    (status.py's outbox counts), or raises (CheckFailed names the step; anything else is a
     failure of the step ``"check"``).
     """
 
     def __init__(
         self,
         name: str,
-        probe: Callable[[], None],
+        probe: Callable[[], dict[str, Any] | None],
         ttl: float,
         timeout: float = TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
@@ -144,7 +145,7 @@ class Check:
     def _run(self, done: threading.Event) -> None:
         self.runs += 1
         try:
-            self.probe()
+            found = self.probe()
         except CheckFailed as exc:
             result = Result(False, {"status": "down", "step": exc.step, "error": exc.reason})
             message = str(exc)
@@ -152,7 +153,7 @@ class Check:
             result = Result(False, {"status": "down", "step": "check", "error": _kind(exc)})
             message = f"{type(exc).__name__}: {exc}"
         else:
-            result, message = Result(True, {"status": "ok"}), ""
+            result, message = Result(True, {"status": "ok", **(found or {})}), ""
         result = Result(result.ok, result.body, self._clock())
         with self._lock:
             before = self._result

@@ -26,6 +26,13 @@ Calls (each with ``Authorization: Bearer <token>`` the Index minted for that reg
   (a registry with storage redirects) is followed once, without the token.
 - ``GET /v2/<name>/referrers/<digest>`` (end-12a): the image index listing the manifests
   whose ``subject`` is that digest (signatures, SBOMs); 404 = no referrers API (None).
+- ``GET /status`` (a Wharf registry's outbox backlog, public: no token is sent) of every
+  registry at once for the administration page (:meth:`RegistryHTTP.outbox_statuses`):
+  a thread each (at most ``STATUS_THREADS``), no retry, one deadline for all; whatever has
+  not answered by then is ``unreachable`` and its thread is left to end on its own (its
+  connect and read timeouts, and the deadline checked between reads of at most
+  ``STATUS_LIMIT`` bytes, end it soon after). Never an error: an answer that is not the
+  report is ``unknown``.
 
 Documents read by digest are checked against it (the bytes hash to the digest asked for):
 a registry cannot substitute one.
@@ -42,7 +49,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
@@ -53,7 +61,7 @@ from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
 from ..domain import platforms
 from ..domain.errors import RegistryRefused, RegistryUnavailable
 from ..domain.model import Registry
-from ..domain.records import RemoteManifest
+from ..domain.records import OutboxStatus, RemoteManifest
 from ..domain.registry_client import CONFIG_LIMIT
 
 logger = logging.getLogger(__name__)
@@ -69,6 +77,11 @@ MANIFEST_ACCEPT = ", ".join(
         mediatypes.DOCKER_MANIFEST_LIST,
     )
 )
+STATUS_LIMIT = 64 * 1024  # bytes: a registry's status is a few dozen
+STATUS_THREADS = 32
+STATUS_STATES = frozenset({"ok", "off", "down"})
+UNREACHABLE = OutboxStatus("unreachable")
+UNKNOWN = OutboxStatus("unknown")
 _NEXT_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?', re.I)
 
 
@@ -226,6 +239,54 @@ class RegistryHTTP:
         if not isinstance(manifests, list):
             raise RegistryRefused(registry.name, "referrers answer is not an image index")
         return [item for item in manifests if isinstance(item, dict)]
+
+    def outbox_statuses(
+        self, registries: Sequence[Registry], timeout: float
+    ) -> dict[str, OutboxStatus]:
+        """``GET /status`` of every registry at once; within ``timeout`` s (module doc)."""
+        if not registries:
+            return {}
+        deadline = time.monotonic() + timeout
+        pool = ThreadPoolExecutor(
+            max_workers=min(len(registries), STATUS_THREADS),
+            thread_name_prefix="wharf-registry-status",
+        )
+        try:
+            asked = {pool.submit(self._outbox_status, r, deadline): r.name for r in registries}
+            done, _ = wait(asked, timeout=timeout)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return {name: (f.result() if f in done else UNREACHABLE) for f, name in asked.items()}
+
+    def _outbox_status(self, registry: Registry, deadline: float) -> OutboxStatus:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return UNREACHABLE
+        try:
+            response = self._session.get(
+                registry.url.rstrip("/") + "/status",
+                timeout=(left, left),
+                allow_redirects=False,
+                verify=self.verify,
+                stream=True,
+            )
+        except (requests.RequestException, ValueError):  # ValueError: a bad URL
+            return UNREACHABLE
+        with response:
+            if response.status_code != 200:
+                return UNKNOWN
+            chunks, total = [], 0
+            try:
+                for chunk in response.iter_content(4096):
+                    total += len(chunk)
+                    if total > STATUS_LIMIT:
+                        return UNKNOWN
+                    if time.monotonic() > deadline:
+                        return UNREACHABLE
+                    chunks.append(chunk)
+            except requests.RequestException:
+                return UNREACHABLE
+        return _outbox_status(b"".join(chunks))
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -419,3 +480,34 @@ def _descriptor(item: dict) -> dict:
         "size": size if is_size(size) else 0,
         "mediaType": str(item.get("mediaType", "")),
     }
+
+
+def _outbox_status(body: bytes) -> OutboxStatus:
+    """The ``outbox`` of a registry's status body; UNKNOWN when it is not that report."""
+    try:
+        document = jsondepth.loads(body)
+    except ValueError:
+        return UNKNOWN
+    outbox = document.get("outbox") if isinstance(document, dict) else None
+    state = outbox.get("status") if isinstance(outbox, dict) else None
+    if state not in STATUS_STATES:
+        return UNKNOWN
+    if state != "ok":
+        return OutboxStatus(state)
+    pending, capped = outbox.get("pending"), outbox.get("pending_capped", False)
+    age = outbox.get("oldest_age_seconds")
+    if not (_count(pending) and isinstance(capped, bool) and _seconds(age)):
+        return UNKNOWN
+    return OutboxStatus("ok", pending, capped, float(age))
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _seconds(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and 0 <= value < float("inf")
+    )

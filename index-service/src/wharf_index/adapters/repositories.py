@@ -86,6 +86,17 @@ class PgRepositoryStore(Store):
             (description, repository_id),
         )
 
+    def readme(self, repository_id: int) -> str:
+        """The README (read apart from the row: lists and search never carry it)."""
+        row = self._one("SELECT readme FROM repositories WHERE id = %s", (repository_id,))
+        return row[0] if row else ""
+
+    def set_readme(self, repository_id: int, readme: str) -> None:
+        self._exec(
+            "UPDATE repositories SET readme = %s, updated_at = now() WHERE id = %s",
+            (readme, repository_id),
+        )
+
     def set_status(self, repository_id: int, status: str) -> None:
         self._exec(
             "UPDATE repositories SET status = %s, updated_at = now() WHERE id = %s",

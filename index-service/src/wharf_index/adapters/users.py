@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import psycopg2.errors
+
 from ..domain.errors import UserNotFound
 from ..domain.model import User
 from .base import Store
@@ -109,6 +111,20 @@ class PgUserStore(Store):
         self._exec(
             "UPDATE users SET credential_epoch = credential_epoch + 1 WHERE id = %s", (user_id,)
         )
+
+    def set_email(self, user_id: int, email: str) -> bool:
+        """Give the user ``email``; False (nothing changed, the transaction goes on) when
+        another user holds it in any case (the unique index users_email_key decides, so two
+        concurrent changes to one address cannot both succeed)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SAVEPOINT set_email")
+            try:
+                cur.execute("UPDATE users SET email = %s WHERE id = %s", (email, user_id))
+            except psycopg2.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT set_email")
+                return False
+            cur.execute("RELEASE SAVEPOINT set_email")
+            return True
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self._exec("UPDATE users SET is_admin = %s WHERE id = %s", (is_admin, user_id))

@@ -79,6 +79,23 @@ class RemoteManifest:
 
 
 @dataclass(frozen=True)
+class OutboxStatus:
+    """What a registry reports of its event outbox (its ``GET /status``).
+
+    ``state``: ``ok`` (``pending`` objects, each one event or more, not yet delivered to
+    every consumer, counted up to the registry's listing limit: ``capped``; the oldest
+    ``oldest_age`` seconds old by the registry's clock), ``off`` (it keeps no outbox),
+    ``down`` (its storage could not be listed), ``unknown`` (it answered, but not this
+    report: another registry, or an older Wharf) or ``unreachable`` (no answer in time).
+    """
+
+    state: str
+    pending: int = 0
+    capped: bool = False
+    oldest_age: float = 0.0
+
+
+@dataclass(frozen=True)
 class ImageDocument:
     """A document fetched from a registry and kept (``image_documents``): ``kind`` is
     ``manifest``, ``config`` or ``referrers`` (the list of the manifest ``digest``)."""

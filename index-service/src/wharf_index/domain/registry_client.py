@@ -1,5 +1,6 @@
 """The registry client's port: the calls the Index makes to registries itself (repository
-and tag deletion, ``registry sync``), each with a token the Index minted for that registry.
+and tag deletion, ``registry sync``), each with a token the Index minted for that registry,
+and the one call without a token (the outbox status, public at every registry).
 
 adapters/registry_http.py implements it over HTTP (the paths, pagination, retries and
 error rules are described there); services/registry_agent.py carries one, given by the
@@ -10,11 +11,11 @@ never appear in them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from .model import Registry
-from .records import RemoteManifest
+from .records import OutboxStatus, RemoteManifest
 
 CONFIG_LIMIT = 1024 * 1024  # bytes: an image config is a few KiB; a layer is never read
 
@@ -58,3 +59,9 @@ class RegistryClient(Protocol):
     ) -> list[dict] | None:
         """Descriptors of the manifests whose subject is ``digest`` (None: no referrers
         API)."""
+
+    def outbox_statuses(
+        self, registries: Sequence[Registry], timeout: float
+    ) -> dict[str, OutboxStatus]:
+        """Each registry's outbox status by name, asked of all at once; within ``timeout``
+        seconds in all, whatever they do (those without an answer by then: unreachable)."""

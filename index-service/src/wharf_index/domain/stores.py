@@ -76,6 +76,9 @@ class UserStore(Protocol):
     def bump_credential_epoch(self, user_id: int) -> None:
         """End the user's sessions and refresh tokens: their epoch no longer matches."""
 
+    def set_email(self, user_id: int, email: str) -> bool:
+        """False (nothing changed) when another user holds ``email``, in any case."""
+
     def set_admin(self, user_id: int, is_admin: bool) -> None: ...
     def set_disabled(self, user_id: int, disabled: bool) -> None: ...
 

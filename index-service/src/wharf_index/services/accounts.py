@@ -129,6 +129,30 @@ def change_password(
     set_password(uow, username, new_password, actor=principal)
 
 
+def change_email(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    email: str,
+    *,
+    address: str | None = None,
+) -> User:
+    """Change one's own email address after checking the password (AuthenticationFailed,
+    LoginThrottled: the check is throttled like a login from ``address``). The address
+    follows the rule of new accounts (ValueInvalid) and, as there, may belong to one user
+    only, in any case (StateConflict); the user's own address in another case is theirs."""
+    email = check_email(email)
+    principal = authenticate(uow, username, password, address=address)
+    if principal.scopes is not None or principal.user is None:  # a token is no password
+        raise errors.AuthenticationFailed()
+    with uow:
+        user = uow.users.get(username)
+        if not uow.users.set_email(user.id, email):
+            raise errors.StateConflict("email", "that email address is already in use")
+        audit.record(uow, principal, "user.set_email", "user", username)
+        return uow.users.get(username)
+
+
 def set_admin(uow: UnitOfWork, username: str, is_admin: bool, *, actor: Principal = SYSTEM) -> User:
     """Grant or revoke administrator rights. Raises UserNotFound, PermissionDenied."""
     if not actor.is_admin:

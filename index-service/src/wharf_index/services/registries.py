@@ -29,6 +29,8 @@ from ..domain.model import (
     Registry,
 )
 from ..domain.names import NAMESPACE_RE
+from ..domain.records import OutboxStatus
+from ..domain.registry_client import RegistryClient
 from . import audit, credentials
 from .unit_of_work import UnitOfWork
 
@@ -55,6 +57,8 @@ URL_AUTHORITY = (
 )
 REGISTRY_URL_RE = re.compile(URL_AUTHORITY + r"(?:/[!-~]*)?")
 MAX_REGISTRY_URL = 2048
+#: Seconds the administration page waits for the registries' statuses, all asked at once.
+STATUS_TIMEOUT = 2.0
 
 
 def _check(name: str, url: str, kind: str, namespaces) -> tuple[str, ...]:
@@ -171,11 +175,20 @@ def list_registries(uow: UnitOfWork) -> list[Registry]:
 
 def last_events(uow: UnitOfWork) -> dict[str, datetime]:
     """Registry name -> when the Index last applied an event from it, for those with one
-    within INDEX_EVENT_RETENTION (older event ids are pruned). Registries do not report their
-    outbox backlog to the Index: this is the only freshness the Index knows."""
+    within INDEX_EVENT_RETENTION (older event ids are pruned); :func:`outbox_statuses`
+    says what each still holds back."""
     with uow:
         by_id = uow.registries.last_events()
         return {r.name: by_id[r.id] for r in uow.registries.list() if r.id in by_id}
+
+
+def outbox_statuses(
+    client: RegistryClient, found: list[Registry], timeout: float = STATUS_TIMEOUT
+) -> dict[str, OutboxStatus]:
+    """Registry name -> its outbox backlog as it reports it (``GET /status``), every
+    registry asked at once and none waited for longer than ``timeout`` seconds: a
+    registry without an answer by then is ``unreachable``."""
+    return client.outbox_statuses(found, timeout)
 
 
 def get_registry(uow: UnitOfWork, name: str) -> Registry:

@@ -1,11 +1,16 @@
-"""Repositories: create/allocate, get, list/search, visibility, description, deletion,
-collaborators.
+"""Repositories: create/allocate, get, list/search, visibility, description, README,
+deletion, collaborators.
+
+Two texts, as on Docker Hub: the *description* (short, at most :data:`MAX_DESCRIPTION`
+characters; lists and search show it and search matches it) and the *README* (the full
+description, Markdown, at most :data:`MAX_README` characters; only the repository's own
+page and its API resource show it, and search never reads it).
 
 Visibility rule: a caller who may not see a private repository gets RepositoryNotFound,
 exactly as for a name that does not exist; PermissionDenied only when the repository is
 visible to them but the action is not allowed.
 
-Administration -- visibility, description, collaborators, deletion (and, through
+Administration -- visibility, description, README, collaborators, deletion (and, through
 policy.may_administer, anything added later such as tags and webhooks) -- needs
 policy.may_administer: the ``admin`` role, and for access tokens and robots a scope naming
 the ``admin`` action. Creating a repository needs push; choosing its visibility or
@@ -22,6 +27,7 @@ from . import audit, webhook_events
 from .unit_of_work import UnitOfWork
 
 MAX_DESCRIPTION = 4000
+MAX_README = 100_000
 
 
 def split_name(full_name: str) -> tuple[str, str]:
@@ -158,46 +164,75 @@ def list_repositories(
     return found
 
 
+def _check_text(field: str, value: object, limit: int) -> None:
+    if not isinstance(value, str) or len(value) > limit:
+        raise errors.ValueInvalid(field, f"at most {limit} characters")
+
+
+def update_repository(
+    uow: UnitOfWork,
+    principal: Principal,
+    full_name: str,
+    *,
+    visibility: str | None = None,
+    description: str | None = None,
+    readme: str | None = None,
+) -> Repository:
+    """Change the given ones of visibility, description and README (repository admins), all
+    in one transaction: every value is checked first, so a refused one changes nothing."""
+    if visibility is not None:
+        _check_visibility(visibility)
+    if description is not None:
+        _check_text("description", description, MAX_DESCRIPTION)
+    if readme is not None:
+        _check_text("readme", readme, MAX_README)
+    with uow:
+        repository = _administered(uow, principal, full_name)
+        changes = (
+            ("visibility", visibility, uow.repositories.set_visibility),
+            ("description", description, uow.repositories.set_description),
+            ("readme", readme, uow.repositories.set_readme),
+        )
+        for field, value, store in changes:
+            if value is None:
+                continue
+            store(repository.id, value)
+            audit.record(
+                uow,
+                principal,
+                f"repository.set_{field}",
+                "repository",
+                full_name,
+                namespace_id=repository.namespace_id,
+                repository_id=repository.id,
+                detail={"visibility": value} if field == "visibility" else None,
+            )
+        return uow.repositories.get(full_name)
+
+
 def set_visibility(
     uow: UnitOfWork, principal: Principal, full_name: str, visibility: str
 ) -> Repository:
     """Make a repository public or private (repository admins)."""
-    _check_visibility(visibility)
-    with uow:
-        repository = _administered(uow, principal, full_name)
-        uow.repositories.set_visibility(repository.id, visibility)
-        audit.record(
-            uow,
-            principal,
-            "repository.set_visibility",
-            "repository",
-            full_name,
-            namespace_id=repository.namespace_id,
-            repository_id=repository.id,
-            detail={"visibility": visibility},
-        )
-        return uow.repositories.get(full_name)
+    return update_repository(uow, principal, full_name, visibility=visibility)
 
 
 def set_description(
     uow: UnitOfWork, principal: Principal, full_name: str, description: str
 ) -> Repository:
     """Replace a repository's description (repository admins)."""
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
-        raise errors.ValueInvalid("description", f"at most {MAX_DESCRIPTION} characters")
+    return update_repository(uow, principal, full_name, description=description)
+
+
+def get_readme(uow: UnitOfWork, principal: Principal, full_name: str) -> str:
+    """The repository's README if ``principal`` may see it; RepositoryNotFound otherwise."""
     with uow:
-        repository = _administered(uow, principal, full_name)
-        uow.repositories.set_description(repository.id, description)
-        audit.record(
-            uow,
-            principal,
-            "repository.set_description",
-            "repository",
-            full_name,
-            namespace_id=repository.namespace_id,
-            repository_id=repository.id,
-        )
-        return uow.repositories.get(full_name)
+        return uow.repositories.readme(_visible(uow, principal, full_name).id)
+
+
+def set_readme(uow: UnitOfWork, principal: Principal, full_name: str, readme: str) -> Repository:
+    """Replace a repository's README (repository admins, as for the description)."""
+    return update_repository(uow, principal, full_name, readme=readme)
 
 
 def set_namespace_visibility(

@@ -1,9 +1,12 @@
-"""The signed-in user's own pages: ``/account`` (profile), ``/account/password`` (change
-it), ``/account/tokens`` (personal access tokens: create, list, revoke).
+"""The signed-in user's own pages: ``/account`` (profile; ``POST /account/email`` changes
+the email address), ``/account/password`` (change it), ``/account/tokens`` (personal access
+tokens: create, list, revoke).
 
 Every page needs a signed-in user (others are sent to /signin). They call the services the
 API calls (services/accounts.py, services/access_tokens.py), so the rules are the API's:
-changing the password checks the current one (throttled like a login) and ends every
+changing the email address or the password checks the current password (throttled like a
+login; the address follows the API's rule and may belong to one user only); changing the
+password ends every
 other session and refresh token of the user, while this browser stays signed in; a token
 is listed and revoked only by its owner (and administrators): anyone else's token is "Not
 found". A new token's secret appears once, in the answer to the form that made it (it is
@@ -32,7 +35,38 @@ def account():
     me = require_user()
     if me is None:
         return signin_redirect()
-    return render_template("account.html", user=accounts.get_user(uow(), me.user.username))
+    return _account_page(me.user.username, done=bool(request.args.get("done")))
+
+
+def _account_page(
+    username: str, *, done: bool = False, error: str = "", email: str = "", status: int = 200
+):
+    user = accounts.get_user(uow(), username)
+    body = render_template(
+        "account.html", user=user, done=done, error=error, email=email or user.email or ""
+    )
+    return body, status
+
+
+@bp.post("/account/email")
+def change_email():
+    check_form()
+    me = require_user()
+    if me is None:
+        return signin_redirect()
+    username, email = me.user.username, request.form.get("email", "").strip()
+    current = request.form.get("current", "")
+    try:
+        accounts.change_email(uow(), username, current, email, address=client_address())
+    except errors.AuthenticationFailed:
+        return _account_page(username, error="The password is wrong.", email=email, status=400)
+    except errors.LoginThrottled as exc:
+        message = f"Too many failed attempts; try again in {exc.retry_after} seconds."
+        return _account_page(username, error=message, email=email, status=429)
+    except (errors.Invalid, errors.StateConflict) as exc:
+        status = 409 if isinstance(exc, errors.StateConflict) else 400
+        return _account_page(username, error=_sentence(exc), email=email, status=status)
+    return redirect(url_for("web.account", done=1), 303)
 
 
 # -- password ---------------------------------------------------------------------------------

@@ -5,8 +5,10 @@
   password given, or a generated one shown once); disable, enable, grant or revoke
   administrator rights, delete (services/accounts.py, as ``/api/v1/users``).
 - ``/admin/registries``: the registry directory with when each last sent an event the
-  Index applied; add one and rotate its credential (the credential shown once), remove
-  (services/registries.py, as ``/api/v1/registries``).
+  Index applied and its outbox backlog as it reports it (every registry asked at once, the
+  page waits at most services.registries.STATUS_TIMEOUT seconds); add one and rotate its
+  credential (the credential shown once), remove (services/registries.py, as
+  ``/api/v1/registries``).
 - ``/admin/audit``: the audit log, newest first, paged, filtered by actor, action,
   namespace and time range (services/audit_log.py, as ``/api/v1/audit``).
 
@@ -28,7 +30,7 @@ from flask import abort, redirect, render_template, request, url_for
 from ..api.errors import to_api_error
 from ..api.rest.auth import end_session
 from ..api.rest.pagination import decode_cursor, encode_cursor
-from ..context import uow
+from ..context import current, uow
 from ..domain import errors
 from ..domain.model import REGISTRY_KINDS, Principal
 from ..services import accounts, audit_log, registries
@@ -164,10 +166,12 @@ def admin_registries():
 
 def _registries_page(error: str | None = None, status: int = 200, form: dict | None = None):
     work = uow()
+    found = registries.list_registries(work)
     body = render_template(
         "admin/registries.html",
-        registries=registries.list_registries(work),
+        registries=found,
         last_events=registries.last_events(work),
+        outboxes=registries.outbox_statuses(current().agent.http, found),
         kinds=REGISTRY_KINDS,
         error=error,
         form=form or {"kind": REGISTRY_KINDS[0]},

@@ -1,5 +1,6 @@
 """Template filters: sizes in binary units, times as "3 hours ago" with the exact time in
-the element's ``datetime`` attribute, counts with thousands separators, manifest media
+the element's ``datetime`` attribute, spans of time as "4 s", counts with thousands
+separators, manifest media
 types by name, and Markdown as sanitised HTML (markdown.py)."""
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
             count = seconds // span
             return f"{count} {name}{'s' if count > 1 else ''} ago"
     return "just now"
+
+
+def seconds(value: float | None) -> str:
+    """A span in its largest whole unit: ``4 s``, ``3 min``, ``2 h``, ``5 d``."""
+    whole = int(value or 0)
+    for span, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if whole >= span:
+            return f"{whole // span} {unit}"
+    return f"{whole} s"
 
 
 def iso(value: datetime | None) -> str:
@@ -69,6 +79,7 @@ def register(app) -> None:
     app.jinja_env.filters.update(
         size=size,
         ago=ago,
+        seconds=seconds,
         iso=iso,
         count=count,
         media_kind=media_kind,

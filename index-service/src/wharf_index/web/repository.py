@@ -1,7 +1,7 @@
 """``/r/<namespace>/<name...>``: a repository's page, its stars and its comments.
 
-- ``GET /r/NAME``: name, visibility, description (Markdown), the pull command, stars,
-  pulls and pushes, tags by name (50 a page, keyset ``tags`` cursor), comments oldest first
+- ``GET /r/NAME``: name, visibility, description and README (Markdown), the pull command,
+  stars, pulls and pushes, tags by name (50 a page, keyset ``tags`` cursor), comments oldest first
   (50 a page, ``comments`` cursor). Names may hold ``/``; no name component starts with
   ``-``, so ``/-/`` ends the name (the API's ``api_repo`` converter).
 - ``POST /r/NAME/-/star`` (``star=1`` or ``star=0``): star or unstar.
@@ -20,7 +20,7 @@ from flask import redirect, render_template, request, url_for
 from ..api.rest.pagination import decode_cursor, encode_cursor
 from ..context import uow
 from ..domain import errors, policy
-from ..services import comments, registries, stars, tags
+from ..services import comments, registries, repositories, stars, tags
 from . import bp
 from .session import check_form, principal
 
@@ -53,6 +53,7 @@ def _render(name: str, *, status: int = 200, error: dict | None = None):
     body = render_template(
         "repository.html",
         repository=repository,
+        readme=repositories.get_readme(uow(), who, name),
         administers=policy.may_administer(who, repository),
         stars=star_count,
         starred=starred,

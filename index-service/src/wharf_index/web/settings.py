@@ -1,6 +1,6 @@
 """``/r/<name>/-/settings``: a repository's settings, for its administrators.
 
-One page with one form per setting (visibility and description, collaborators, team
+One page with one form per setting (visibility, description and README, collaborators, team
 grants, immutable tag patterns, retention with its dry run, deleting a tag, deleting the
 repository); each form posts to its own address and redirects back (post/redirect/get).
 A refused change re-renders the page with the service's message next to that form.
@@ -74,6 +74,8 @@ def _render(
     body = render_template(
         "settings.html",
         repository=repository,
+        readme=repositories.get_readme(uow(), caller, name),
+        max_readme=repositories.MAX_README,
         name=name,
         rules=rules,
         preview=retention.preview(uow(), caller, name),
@@ -111,16 +113,21 @@ def settings_general(name: str):
         return _to_signin()
     visibility = request.form.get("visibility", "")
     description = request.form.get("description", "").replace("\r\n", "\n")
+    readme = request.form.get("readme", "").replace("\r\n", "\n")
     try:
         repository = repositories.get_repository(uow(), caller, name)
-        if visibility != repository.visibility:
-            repositories.set_visibility(uow(), caller, name, visibility)
-        if description != repository.description:
-            repositories.set_description(uow(), caller, name, description)
+        repositories.update_repository(  # the changed ones, all or nothing
+            uow(),
+            caller,
+            name,
+            visibility=visibility if visibility != repository.visibility else None,
+            description=description if description != repository.description else None,
+            readme=readme if readme != repositories.get_readme(uow(), caller, name) else None,
+        )
     except errors.IndexError_ as exc:
-        form = {"visibility": visibility, "description": description}
+        form = {"visibility": visibility, "description": description, "readme": readme}
         return _refused(name, "general", exc, form)
-    return _back(name, "general", "Visibility and description saved.")
+    return _back(name, "general", "Visibility, description and README saved.")
 
 
 @bp.post("/r/<api_repo:name>/-/settings/collaborators")

@@ -19,6 +19,7 @@ from ..content.uploads import CHUNK_SIZE, Body
 from ..events import Delivery, Emitter, PullCounter
 from ..readiness import Readiness
 from ..settings import Settings
+from ..status import OutboxStatus
 from .quota import QuotaLedger, admission
 
 
@@ -35,6 +36,7 @@ class Services:
     pull_meter: PullMeter = field(default_factory=PullMeter)  # tokens' pull limits
     quotas: QuotaLedger = field(default_factory=QuotaLedger)  # bytes accepted per token
     readiness: Readiness | None = None  # GET /readyz
+    outbox_status: OutboxStatus | None = None  # GET /status
 
 
 def services() -> Services:

@@ -111,8 +111,25 @@ class Position:
         return cls(horizon, frozenset(done))
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """What the outbox holds: ``pending`` objects not yet delivered to every consumer
+    (counted up to a listing's limit: ``capped`` when it reached it) and the time of the
+    oldest one's first event (None: empty). An object holds the events of one group commit,
+    so it is one event or more."""
+
+    pending: int
+    capped: bool = False
+    oldest: datetime | None = None
+
+    def oldest_age(self, now: float) -> float:
+        """Seconds since the oldest pending object's event at epoch ``now`` (0: none)."""
+        return max(0.0, now - self.oldest.timestamp()) if self.oldest else 0.0
+
+
 class Outbox:
-    """Pending events in storage: append, list oldest first, load, remove, bury, lease."""
+    """Pending events in storage: append, list oldest first, load, remove, bury, lease,
+    the backlog."""
 
     def __init__(self, driver: StorageDriver, clock: Callable[[], float] = time.time) -> None:
         self.driver = driver
@@ -139,6 +156,22 @@ class Outbox:
         except PathNotFound:
             return []
         return [p for p in paths if p.rsplit("/", 1)[-1] not in after.done][:limit]
+
+    def backlog(self, limit: int) -> Backlog:
+        """Count the pending objects (one listing of at most ``limit`` names, whose first is
+        the oldest: names start with the event time); StorageError propagates."""
+        try:
+            paths = self.driver.list(OUTBOX, limit=limit)
+        except PathNotFound:
+            paths = []
+        oldest = None
+        if paths:
+            stamp = paths[0].rsplit("/", 1)[-1].split("-", 1)[0]
+            try:
+                oldest = datetime.strptime(stamp, TIME_FORMAT).replace(tzinfo=UTC)
+            except ValueError:  # not a name this outbox wrote: its age is unknown
+                pass
+        return Backlog(len(paths), len(paths) >= limit, oldest)
 
     def position(self, consumer: str) -> Position:
         """Return ``consumer``'s stored position (none yet, or unreadable: the beginning)."""

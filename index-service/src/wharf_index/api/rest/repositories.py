@@ -1,4 +1,6 @@
-"""Repositories: list, create, get, change visibility/description, delete; namespace default.
+"""Repositories: list, create, get, change visibility/description/README, delete; namespace
+default. The README is on the one repository resource only (GET, PATCH and the answers
+about one repository), never in lists or search.
 
 Delete is scenario C (services/deletion.py): the repository is marked ``deleting`` (it
 stops serving pulls and pushes at once), the Index calls the registries holding it with a
@@ -50,7 +52,8 @@ def _detail(caller: Principal, name: str) -> dict:
     actions = policy.allowed_actions(caller, repository)
     permissions = {a: a in actions for a in ("pull", "push", "delete")}
     permissions["admin"] = policy.may_administer(caller, repository)
-    row = repository_row(repository, starred=starred, permissions=permissions)
+    readme = repositories.get_readme(uow(), caller, name)
+    row = repository_row(repository, starred=starred, permissions=permissions, readme=readme)
     return RepositoryDetailSchema().dump(row)
 
 
@@ -111,16 +114,20 @@ def get_repository(name: str):
 @bp.patch("/repositories/<api_repo:name>")
 @doc(auth="user", body=RepositoryUpdateIn, response=RepositoryDetailSchema)
 def update_repository(name: str):
-    """Change visibility and/or description (repository admins; access tokens with a scope
-    naming ``admin``)."""
+    """Change visibility, description and/or readme, all or nothing (repository admins;
+    access tokens with a scope naming ``admin``)."""
     caller = require_user()
     data = load(RepositoryUpdateIn)
     if not data:
-        raise errors.ValueInvalid("_body", "give visibility and/or description")
-    if "visibility" in data:
-        repositories.set_visibility(uow(), caller, name, data["visibility"])
-    if "description" in data:
-        repositories.set_description(uow(), caller, name, data["description"])
+        raise errors.ValueInvalid("_body", "give visibility, description and/or readme")
+    repositories.update_repository(
+        uow(),
+        caller,
+        name,
+        visibility=data.get("visibility"),
+        description=data.get("description"),
+        readme=data.get("readme"),
+    )
     return _detail(caller, name)
 
 

@@ -34,7 +34,7 @@ from ...services.registries import (
     REGISTRY_NAME_RE,
     REGISTRY_URL_RE,
 )
-from ...services.repositories import MAX_DESCRIPTION
+from ...services.repositories import MAX_DESCRIPTION, MAX_README
 from .rules import NotBlank, NotOneOf, Pattern, StrictBoolean, StrictInteger, text
 
 ACTIONS = ("pull", "push", "delete", "*", "admin")  # "*": the three registry actions only
@@ -94,6 +94,13 @@ class UserCreateIn(Schema):
     email = _name(MAX_EMAIL, EMAIL)
     password = _text(MAX_PASSWORD_LENGTH, min_length=MIN_PASSWORD_LENGTH)
     admin = StrictBoolean(load_default=False)
+
+
+class ProfileUpdateIn(Schema):
+    """The signed-in user's own profile: the email address, confirmed by the password."""
+
+    email = _name(MAX_EMAIL, EMAIL, metadata={"description": "the new email address"})
+    password = _text(MAX_PASSWORD_LENGTH, metadata={"description": "the current password"})
 
 
 class UserUpdateIn(Schema):
@@ -195,6 +202,9 @@ class RepositorySchema(Schema):
 class RepositoryDetailSchema(RepositorySchema):
     starred = fields.Boolean(metadata={"description": "starred by the caller"})
     permissions = fields.Nested(PermissionsSchema)
+    readme = fields.String(
+        metadata={"description": "the full description (Markdown); lists and search omit it"}
+    )
 
 
 class SearchResultSchema(RepositorySchema):
@@ -210,16 +220,22 @@ class RepositoryCreateIn(Schema):
 
 
 class RepositoryUpdateIn(Schema):
-    """Give visibility and/or description."""
+    """Give visibility, description and/or readme."""
 
     json_schema = {"minProperties": 1}
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
     description = _text(MAX_DESCRIPTION, required=False, min_length=0)
+    readme = _text(
+        MAX_README,
+        required=False,
+        min_length=0,
+        metadata={"description": "the full description (Markdown) the repository page shows"},
+    )
 
     @validates_schema
     def _not_empty(self, data, **kwargs) -> None:
         if not data:
-            raise ValidationError("give visibility and/or description", "_schema")
+            raise ValidationError("give visibility, description and/or readme", "_schema")
 
 
 class NamespaceSchema(Schema):

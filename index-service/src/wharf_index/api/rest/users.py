@@ -20,7 +20,14 @@ from .auth import (
 from .inputs import Param, flag, load
 from .openapi import doc
 from .pagination import page_body, page_request
-from .schemas import PasswordIn, UserCreateIn, UserPrivateSchema, UserSchema, UserUpdateIn
+from .schemas import (
+    PasswordIn,
+    ProfileUpdateIn,
+    UserCreateIn,
+    UserPrivateSchema,
+    UserSchema,
+    UserUpdateIn,
+)
 
 ROBOTS = Param("robots", boolean=True, description="include robots")
 
@@ -40,6 +47,19 @@ def dump_user(caller: Principal, user: User) -> dict:
 def get_current_user():
     """Return the signed-in user."""
     return UserPrivateSchema().dump(require_user().user)
+
+
+@bp.patch("/user")
+@doc(auth="account", body=ProfileUpdateIn, response=UserPrivateSchema, errors=(409,))
+def update_current_user():
+    """Change one's own email address, confirmed by the current password (checked and
+    throttled like a login); the address may belong to one user only (409 otherwise)."""
+    caller = require_account()
+    data = load(ProfileUpdateIn)
+    user = accounts.change_email(
+        uow(), caller.user.username, data["password"], data["email"], address=client_address()
+    )
+    return UserPrivateSchema().dump(user)
 
 
 @bp.get("/users")
