@@ -8,6 +8,7 @@ with its reason) are checked against the table below.
 from __future__ import annotations
 
 import pytest
+from wharf_index.domain import errors
 from wharf_index.domain.model import SYSTEM
 from wharf_index.services import orgs, registries, repositories
 
@@ -169,8 +170,15 @@ def test_namespaces_outside_the_registrys_are_refused_with_the_reason(
 
 
 @pytest.mark.parametrize("kind", ("mirror", "vendor"))
-def test_a_mirror_or_vendor_without_namespaces_serves_nothing(client, world, uow, kind):
-    registries.add_registry(uow, "bare.test", "http://bare.test", kind, actor=SYSTEM)
+def test_a_mirror_or_vendor_without_namespaces_serves_nothing(client, world, uow, sql, kind):
+    """The directory refuses such a registry; one recorded before that rule (here by SQL)
+    serves nothing rather than every namespace."""
+    with pytest.raises(errors.ValueInvalid):
+        registries.add_registry(uow, "bare.test", "http://bare.test", kind, actor=SYSTEM)
+    registries.add_registry(uow, "bare.test", "http://bare.test", "sponsor", actor=SYSTEM)
+    with pytest.raises(errors.ValueInvalid):
+        registries.set_kind(uow, "bare.test", kind, actor=SYSTEM)
+    sql("UPDATE registries SET kind = %s WHERE name = 'bare.test'", (kind,))
     response = client.get(
         "/v2/token",
         query_string={"service": "bare.test", "scope": "repository:acme/public:pull"},

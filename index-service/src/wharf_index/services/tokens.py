@@ -3,10 +3,12 @@
 Docker token authentication (distribution docs, "Token Authentication Specification",
 "OAuth2 Token Authentication", "Token Scope Documentation"):
 
-- :func:`issue` grants the requested scopes cut down to what the principal may do
-  (services.access.authorize: scenario B allocation on push; never an error for asking
-  too much) in a token whose audience is the registry named by ``service`` (an unknown
-  service is ValueInvalid). Every token is recorded in ``issued_tokens`` (jti, subject,
+- :func:`issue` grants the requested scopes cut down to what the principal may do in a
+  token for the registry named by ``service``, its audience (services.access.authorize:
+  scenario B allocation on push; the registry's kind and namespaces bound every grant,
+  domain.policy.registry_actions; never an error for asking too much, but KindRefused when
+  the kind refuses the request outright, policy.kind_refusal; an unknown service is
+  ValueInvalid). Every token is recorded in ``issued_tokens`` (jti, subject,
   audience, expiry, access) so verification can refuse revoked and never-issued tokens.
   The record is committed with ``synchronous_commit = off``: a PostgreSQL crash may lose
   the last few hundred milliseconds of records, whose tokens are then refused as
