@@ -275,8 +275,9 @@ def kind_refusal(
     token, with what :func:`registry_actions` grants), for the cases where the token could
     only be useless to what the client is doing, so that it says why instead of a bare
     "unauthorized": an anonymous request at a kind that serves signed-in callers only, a
-    push or delete at a mirror, and a request whose repositories all lie outside the
-    registry's namespaces. A scope the kind cuts beside others that it serves (a mount's
+    push or delete at a mirror, and a request to a mirror or vendor whose repositories all
+    lie outside its namespaces (at other kinds, scenario E's rule, such a token simply
+    grants nothing). A scope the kind cuts beside others that it serves (a mount's
     source in another namespace) is simply not granted, as the token spec says."""
     verdicts = [(scope, kind_ceiling(registry, principal, scope)) for scope in requested]
     if principal.user is None and registry.kind in SIGNED_IN_KINDS:
@@ -286,7 +287,7 @@ def kind_refusal(
         if scope.type == "repository" and verdict.actions and wanted - verdict.actions:
             return verdict.reason
     served = [v for scope, v in verdicts if scope.type == "repository"]
-    if served and not any(v.actions for v in served):
+    if registry.kind in OWN_NAMESPACE_KINDS and served and not any(v.actions for v in served):
         return served[0].reason
     return None
 
