@@ -117,8 +117,8 @@ class IndexStack:
         return result.stdout
 
     def add_registry(self, name: str, url: str) -> str:
-        """``wharf-index registry add NAME --url URL --kind private``; return its credential."""
-        output = self.cli("registry", "add", name, "--url", url, "--kind", "private")
+        """``wharf-index registry add NAME --url URL --kind sponsor``; return its credential."""
+        output = self.cli("registry", "add", name, "--url", url, "--kind", "sponsor")
         return [ln for ln in output.splitlines() if ln.strip()][-1].strip()
 
     def registry(self, root: Path, mode: str, name: str) -> tuple[GunicornService, str]:

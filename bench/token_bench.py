@@ -6,7 +6,7 @@
 
 Starts its own PostgreSQL (wharf_testing.postgres.PostgresServer), migrates and seeds it
 with the ``wharf-index`` CLI (``migrate``, ``user create``, ``registry add ... --kind
-private``, whose printed credential the token registry gets), the Index under gunicorn
+sponsor``, whose printed credential the token registry gets), the Index under gunicorn
 (2 workers x 8 threads, ``wharf_index.gunicorn_conf``) and two registries under gunicorn
 with ``wharf-registry serve``'s settings (2 workers x 16 threads, access log on), each on
 its own storage directory: one with ``REGISTRY_AUTH=token`` (remote verification, cache TTL

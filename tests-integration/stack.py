@@ -167,12 +167,15 @@ class Stack:
         env: Mapping[str, str] = (),
         clock_offset: float = 0,
         start: bool = True,
+        kind: str = "sponsor",
     ) -> Registry:
-        """Register ``name`` at the Index (CLI), then start it on ``host`` in token mode."""
+        """Register ``name`` at the Index (CLI) as a registry of ``kind`` (the sponsor's
+        rules are the Index's plain roles and visibility), then start it on ``host`` in
+        token mode."""
         registry_host = self.network[host]
         port = registry_host.port(REGISTRY_PORT + len(self.registries))
         url = f"{self.scheme}://{registry_host.address}:{port}"
-        args = ["registry", "add", name, "--url", url, "--kind", "private"]
+        args = ["registry", "add", name, "--url", url, "--kind", kind]
         for namespace in namespaces:
             args += ["--namespace", namespace]
         output = self.cli(*args).stdout

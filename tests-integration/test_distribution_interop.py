@@ -43,7 +43,7 @@ def interop(make_stack) -> Iterator[tuple[Stack, DistributionRegistry]]:
     host = stack.network["registry2"]
     port = host.port(5000)
     stack.cli(
-        "registry", "add", SERVICE, "--url", f"http://{host.address}:{port}", "--kind", "private"
+        "registry", "add", SERVICE, "--url", f"http://{host.address}:{port}", "--kind", "sponsor"
     )
     bundle = os.path.join(stack.workdir, "token-certs.pem")
     _fetch_bundle(stack, bundle)

@@ -3,7 +3,7 @@
 - ``migrate``: apply pending migrations.
 - ``ensure_admin``: create the administrator ``admin`` unless a user of that name exists
   (password from WHARF_ADMIN_PASSWORD, else generated; returned so it is printed once).
-- ``ensure_registry``: register the registry ``local`` (kind private, serving every
+- ``ensure_registry``: register the registry ``local`` (kind sponsor, serving every
   namespace no other registry claims) and keep the credential that ``registry add`` prints
   once in ``<data dir>/secrets/registry-local.credential`` (0600).
 """
@@ -103,7 +103,7 @@ def ensure_registry(
     known = _registries(cli, env)
     stored = read_secret(secrets_dir, CREDENTIAL_FILE)
     if REGISTRY not in known:
-        out = _run(cli, ["registry", "add", REGISTRY, "--url", url, "--kind", "private"], env)
+        out = _run(cli, ["registry", "add", REGISTRY, "--url", url, "--kind", "sponsor"], env)
         return write_secret(secrets_dir, CREDENTIAL_FILE, _credential_from(out)), warnings
     if stored is None:
         try:

@@ -145,7 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--catalog", choices=CATALOG_MODES, default="auto", help=catalog_help)
     update = registry.add_parser("update", help="change a registry's settings")
     update.add_argument("name")
-    update.add_argument("--catalog", choices=CATALOG_MODES, required=True, help=catalog_help)
+    update.add_argument("--catalog", choices=CATALOG_MODES, help=catalog_help)
+    update.add_argument(
+        "--kind",
+        choices=REGISTRY_KINDS,
+        help="the registry's kind: who may pull and push there (README, 'Registry kinds')",
+    )
     registry.add_parser("list", help="list registries")
     registry.add_parser("remove", help="forget a registry").add_argument("name")
     registry.add_parser(
@@ -173,7 +178,12 @@ def main(
 
     ``registry_client`` replaces the HTTP client for registries (tests)."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.command, getattr(args, "action", None)) == ("registry", "update") and (
+        args.catalog is None and args.kind is None
+    ):
+        parser.error("registry update: give --catalog, --kind or both")
     environ = os.environ if environ is None else environ
     if args.command == "serve":
         configured = _configure_serve(args, environ, stderr)
@@ -388,8 +398,12 @@ def _registry_rotate_credential(uow, args, stdin, stdout):
 
 
 def _registry_update(uow, args, stdin, stdout):
-    registry = registries.set_catalog(uow, args.name, args.catalog)
-    print(f"registry {registry.name}: catalog {_catalog(registry)}", file=stdout)
+    if args.kind is not None:
+        registry = registries.set_kind(uow, args.name, args.kind)
+        print(f"registry {registry.name}: kind {registry.kind}", file=stdout)
+    if args.catalog is not None:
+        registry = registries.set_catalog(uow, args.name, args.catalog)
+        print(f"registry {registry.name}: catalog {_catalog(registry)}", file=stdout)
 
 
 def _catalog(registry) -> str:

@@ -41,3 +41,25 @@ def test_bad_registry_and_repository_registries(client, users, make_repo):
     make_repo("alice/app", visibility="public")
     serving = client.get(f"{API}/repositories/alice/app/-/registries").json["items"]
     assert [r["name"] for r in serving] == ["registry.example"]
+
+
+def test_admin_changes_the_kind(client, users):
+    client.post(f"{API}/registries", json=BODY, headers=basic("carol"))
+    path = f"{API}/registries/registry.example"
+    assert client.patch(path, json={"kind": "mirror"}, headers=basic("alice")).status_code == 403
+    changed = client.patch(
+        path, json={"kind": "vendor", "catalog": "filtered"}, headers=basic("carol")
+    )
+    assert changed.status_code == 200, changed.json
+    assert (changed.json["kind"], changed.json["catalog"]) == ("vendor", "filtered")
+    assert client.patch(path, json={}, headers=basic("carol")).status_code == 400
+    assert client.patch(path, json={"kind": "other"}, headers=basic("carol")).status_code == 400
+    bare = dict(BODY, name="bare.example", namespaces=[])
+    assert client.post(f"{API}/registries", json=bare, headers=basic("carol")).status_code == 201
+    refused = client.patch(
+        f"{API}/registries/bare.example", json={"kind": "mirror"}, headers=basic("carol")
+    )
+    assert refused.status_code == 400
+    assert "serves only its namespaces" in refused.json["error"]["message"]
+    mirror = dict(BODY, name="m.example", kind="mirror", namespaces=[])
+    assert client.post(f"{API}/registries", json=mirror, headers=basic("carol")).status_code == 400

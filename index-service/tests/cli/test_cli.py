@@ -180,8 +180,14 @@ def test_registries(run, uow):
         run("registry", "update", "reg.example", "--catalog", "maybe")
     assert run("registry", "update", "nowhere", "--catalog", "auto").code == 1
     other = ("registry", "add", "x.example", "--url", "https://x", "--kind", "mirror")
-    assert run(*other, "--catalog", "unfiltered").code == 0
-    assert "x.example\tmirror\thttps://x\t-\tunfiltered" in run("registry", "list").out
+    assert "serves only its namespaces" in run(*other).err  # a mirror needs some
+    assert run(*other, "--namespace", "alice", "--catalog", "unfiltered").code == 0
+    assert "x.example\tmirror\thttps://x\talice\tunfiltered" in run("registry", "list").out
+    kind = run("registry", "update", "reg.example", "--kind", "sponsor")
+    assert (kind.code, kind.out.strip()) == (0, "registry reg.example: kind sponsor")
+    assert run("registry", "list").out.startswith("reg.example\tsponsor\t")
+    with pytest.raises(SystemExit):  # neither --kind nor --catalog
+        run("registry", "update", "reg.example")
     assert credential not in run("registry", "list").out
     assert run("registry", "add", "reg.example", "--url", "https://x", "--kind", "mirror").code == 1
     rotated = run("registry", "rotate-credential", "reg.example")

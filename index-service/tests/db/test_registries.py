@@ -61,7 +61,7 @@ def test_rules(uow, make_user):
 
 
 def test_rotate_credential(uow):
-    _, old = registries.add_registry(uow, "hub", "https://hub.example", "mirror")
+    _, old = registries.add_registry(uow, "hub", "https://hub.example", "mirror", ["alice"])
     new = registries.rotate_credential(uow, "hub")
     assert registries.authenticate_registry(uow, "hub", new).name == "hub"
     with pytest.raises(errors.RegistryCredentialInvalid):

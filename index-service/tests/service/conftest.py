@@ -61,7 +61,7 @@ def make_repo(uow, principal):
 @pytest.fixture
 def registry(uow):
     """(Registry, credential) of "registry.test" at http://registry.test:5000."""
-    return registries.add_registry(uow, REGISTRY, REGISTRY_URL, "private", actor=SYSTEM)
+    return registries.add_registry(uow, REGISTRY, REGISTRY_URL, "sponsor", actor=SYSTEM)
 
 
 @pytest.fixture

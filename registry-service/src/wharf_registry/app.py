@@ -18,6 +18,7 @@ from .api.errors import register_error_handlers
 from .api.helpers import Services, has_body
 from .auth import create_authenticator
 from .auth.pull_meter import PullMeter
+from .client_networks import check_client_network
 from .content import Content
 from .content.liveness import Liveness
 from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, PullCounter
@@ -130,6 +131,8 @@ def create_app(
         app.after_request(_count_response)
         app.teardown_request(_end_metrics)
         app.register_blueprint(scrape.bp)
+    if settings.allowed_networks:  # after the request id and metrics: refusals are counted
+        app.before_request(check_client_network)
     register_error_handlers(app)
     app.register_blueprint(api.bp, url_prefix="/v2")
     app.register_blueprint(search.bp)

@@ -40,6 +40,7 @@ Variables (the README carries the same table)::
     REGISTRY_HTTP_BODY_TIMEOUT             idle seconds while a body moves, then drop [60]
     REGISTRY_HTTP_HEADER_TIMEOUT           seconds to send a whole request head, then 408 [20]
     REGISTRY_TRUSTED_PROXIES               proxies in front appending to X-Forwarded-For [0]
+    REGISTRY_ALLOWED_NETWORKS              CIDRs (comma-separated) clients must come from [any]
     REGISTRY_HTTP_TLS_CERTIFICATE, _KEY    PEM chain and key files: serve HTTPS (both or neither)
     REGISTRY_HTTP_TLS_CLIENTCAS            CA PEM files (comma-separated): client certs required
     REGISTRY_INDEX_TLS_CA                  CA bundle trusted for REGISTRY_INDEX_URL [system trust]
@@ -71,6 +72,7 @@ token and notification variables (which are required together, and the defaults)
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -148,6 +150,8 @@ class Settings:
     # Reverse proxies in front that append the client's address to X-Forwarded-For: the
     # address events report (request.addr), which anonymous pull limits count by.
     trusted_proxies: int = 0
+    # The networks clients must connect from (client_networks.py); empty: any address.
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     log_level: str = "INFO"
     log_format: str = "json"
     manifest_max_size: int = 4 * 1024 * 1024
@@ -274,6 +278,7 @@ class Settings:
             http_body_timeout=parser.integer("REGISTRY_HTTP_BODY_TIMEOUT", 60),
             http_header_timeout=parser.integer("REGISTRY_HTTP_HEADER_TIMEOUT", 20),
             trusted_proxies=parser.integer("REGISTRY_TRUSTED_PROXIES", 0, low=0),
+            allowed_networks=parser.networks("REGISTRY_ALLOWED_NETWORKS"),
             log_level=parser.choice(
                 "REGISTRY_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True, aliases=LOG_LEVEL_ALIASES
             ),
@@ -481,6 +486,20 @@ class _Parser:
         except ValueError as exc:
             self.problems.append(f"{name}: {exc}")
             return default
+
+    def networks(self, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Return the comma-separated networks in ``name`` (CIDR, ``10.0.0.0/8``,
+        ``2001:db8::/32``; an address alone is its own network); a problem per bad one
+        (host bits set included: ``10.0.0.1/8`` is a mistake for ``10.0.0.0/8``)."""
+        found = []
+        for raw in (self.env.get(name) or "").split(","):
+            if not raw.strip():
+                continue
+            try:
+                found.append(ipaddress.ip_network(raw.strip()))
+            except ValueError as exc:
+                self.problems.append(f"{name}: {raw.strip()!r} is not a network: {exc}")
+        return tuple(found)
 
     def url(self, name: str, path: bool = False) -> str | None:
         """Return an http(s) base URL without trailing slash (``path``: any path allowed)."""

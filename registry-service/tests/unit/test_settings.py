@@ -433,3 +433,21 @@ def test_trusted_proxies():
     assert Settings.from_env({"REGISTRY_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
     with pytest.raises(ConfigError, match="REGISTRY_TRUSTED_PROXIES"):
         Settings.from_env({"REGISTRY_TRUSTED_PROXIES": "-1"})
+
+
+def test_allowed_networks():
+    assert Settings.from_env({}).allowed_networks == ()
+    parsed = Settings.from_env(
+        {"REGISTRY_ALLOWED_NETWORKS": " 10.0.0.0/8, 2001:db8::/32,192.0.2.7 "}
+    )
+    assert [str(n) for n in parsed.allowed_networks] == [
+        "10.0.0.0/8",
+        "2001:db8::/32",
+        "192.0.2.7/32",
+    ]
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"REGISTRY_ALLOWED_NETWORKS": "10.0.0.1/8,example.org,10.0.0.0/8"})
+    problems = refused.value.problems
+    assert len(problems) == 2 and all(p.startswith("REGISTRY_ALLOWED_NETWORKS: ") for p in problems)
+    assert "'10.0.0.1/8'" in problems[0] and "host bits set" in problems[0]
+    assert "'example.org'" in problems[1]

@@ -157,6 +157,10 @@ class PgRegistryStore(Store):
         """Record the administrator's word on the registry's catalog (auto|filtered|unfiltered)."""
         self._exec("UPDATE registries SET catalog = %s WHERE id = %s", (catalog, registry_id))
 
+    def set_kind(self, registry_id: int, kind: str) -> None:
+        """Record the registry's kind (private|sponsor|mirror|vendor)."""
+        self._exec("UPDATE registries SET kind = %s WHERE id = %s", (kind, registry_id))
+
     def note_wharf(self, registry_id: int) -> None:
         """Record that the registry called an endpoint only Wharf's registry calls, once: the
         first call sets ``wharf_since``, later ones change nothing."""

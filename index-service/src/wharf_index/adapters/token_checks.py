@@ -7,7 +7,7 @@ request runs prepared (adapters/base.py).
 - :meth:`PgTokenCheckStore.revalidation`: the same for a credential-cache hit, with the
   user's grants (adapters/grants.py), in one prepared statement.
 - :meth:`PgTokenCheckStore.issuance`: the audience of a token request (the registry named
-  by ``service``, the namespaces it serves, whether it filters its catalog) and the
+  by ``service``, its kind, the namespaces it serves, whether it filters its catalog) and the
   requested repositories that exist, in one prepared statement;
   :meth:`PgTokenCheckStore.revalidation_issuance`: both, for a token request with a cached
   credential, in one.
@@ -60,6 +60,7 @@ SELECT g.name,
        coalesce((SELECT array_agg(n.namespace) FROM registry_namespaces n
                   WHERE n.registry_id = g.id), '{{}}'),
        {CATALOG_FILTERED},
+       g.kind,
        {REPOSITORY_COLUMNS}
   FROM registries g
   LEFT JOIN repositories r ON r.full_name = ANY(%(names)s::text[])
@@ -193,14 +194,14 @@ class PgTokenCheckStore(Store):
             rid, name, bytes(credential_hash), kind, audience, bool(revoked), expires_at, wharf
         )
 
-    def audience(self, service: str) -> tuple[int, str, list[str], bool] | None:
-        """Return (id, name, served namespaces, whether it filters its catalog) of the
+    def audience(self, service: str) -> tuple[int, str, list[str], bool, str] | None:
+        """Return (id, name, served namespaces, whether it filters its catalog, kind) of the
         registry called ``service`` (None if unknown; an empty list: it declared none). One
         round trip."""
         return self._one(
             "SELECT g.id, g.name, coalesce((SELECT array_agg(n.namespace)"
-            f" FROM registry_namespaces n WHERE n.registry_id = g.id), '{{}}'), {CATALOG_FILTERED}"
-            " FROM registries g WHERE g.name = %s",
+            f" FROM registry_namespaces n WHERE n.registry_id = g.id), '{{}}'), {CATALOG_FILTERED},"
+            " g.kind FROM registries g WHERE g.name = %s",
             (service,),
         )
 
@@ -217,12 +218,13 @@ def _issuance_lookup(rows: list[tuple]) -> IssuanceLookup | None:
     """The IssuanceLookup of the rows of :data:`_ISSUANCE` (None: no registry)."""
     if not rows or rows[0][0] is None:
         return None
-    repositories = [repository_from_row(row[3:]) for row in rows if row[3] is not None]
+    repositories = [repository_from_row(row[4:]) for row in rows if row[4] is not None]
     return IssuanceLookup(
         audience=rows[0][0],
         namespaces=frozenset(rows[0][1]),
         repositories={repo.full_name: repo for repo in repositories},
         catalog_filtered=bool(rows[0][2]),
+        kind=rows[0][3],
     )
 
 

@@ -74,7 +74,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[str, int]] = {
     errors.RegistryCredentialInvalid: ("UNAUTHORIZED", 401),
     errors.LoginThrottled: ("TOOMANYREQUESTS", 429),
     errors.PullLimitReached: ("TOOMANYREQUESTS", 429),
-    errors.LibraryPushDenied: ("DENIED", 401),
+    errors.TokenRefused: ("DENIED", 401),
     errors.PermissionDenied: ("DENIED", 403),
     errors.TagImmutable: ("TAG_IMMUTABLE", 409),
     errors.RegistryCallFailed: ("REGISTRY_UNAVAILABLE", 502),
@@ -133,13 +133,13 @@ def to_api_error(exc: errors.IndexError_) -> ApiError:
     return ApiError(code, str(exc), status, detail)
 
 
-def _library_challenge(exc: errors.LibraryPushDenied) -> str:
-    """The token endpoint's challenge for a refused push into ``library``: its message as
-    RFC 6750's ``error_description`` (names hold no quote or backslash)."""
+def _refusal_challenge(exc: errors.TokenRefused) -> str:
+    """The token endpoint's challenge for a refused token request (a push into
+    ``library``, a registry kind's refusal): its message as RFC 6750's
+    ``error_description`` (messages hold names, which hold no quote or backslash)."""
     realm = current().settings.public_url.rstrip("/") + "/v2/token"
-    scope = f"repository:{exc.full_name}:pull,push"
     challenge = bearer_challenge(
-        realm, request.values.get("service", ""), [scope], error="insufficient_scope"
+        realm, request.values.get("service", ""), [exc.scope], error="insufficient_scope"
     )
     return f'{challenge},error_description="{exc}"'
 
@@ -180,8 +180,8 @@ def register_error_handlers(app: Flask) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, errors.RegistryUnavailable):
             headers["Retry-After"] = "5"
-        if isinstance(exc, errors.LibraryPushDenied):
-            headers["WWW-Authenticate"] = _library_challenge(exc)
+        if isinstance(exc, errors.TokenRefused):
+            headers["WWW-Authenticate"] = _refusal_challenge(exc)
         return respond(to_api_error(exc), headers)
 
     @app.errorhandler(TokenError)

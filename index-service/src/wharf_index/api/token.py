@@ -15,17 +15,19 @@ same one for ``grant_type=refresh_token``). Its answer adds ``scope`` (the grant
 Answer: 200 ``{"token", "access_token", "expires_in", "issued_at"[, "refresh_token"]}``
 (``issued_at`` RFC 3339) with ``Cache-Control: no-store``. The token grants the requested
 scopes intersected with what the caller may do; anonymous callers get pull on public
-repositories; asking too much is never an error, but for one case: asking to push to a
-repository of the ``library`` organisation (a one-part name ``app`` is ``library/app``)
-without the right is 401 ``DENIED`` "library/app: only members of the library organisation
-may push here", so that clients show why (containers/image prints a 401's body, docker the
-message). Errors (Index error shape): 400 bad
-parameters, 401 wrong credentials or refresh token (with a Basic challenge), 429 throttled
-(``Retry-After``), 429 ``TOOMANYREQUESTS`` in the ``{"errors": [...]}`` envelope when a
-token that could only pull is asked for and the caller's pull rate limit is used up
-(``Retry-After``: the seconds to the end of the window; services/token_policy.py), 503
-``UNAVAILABLE`` (``Retry-After``) when the database does not answer within
-``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``.
+repositories; the registry's kind bounds every grant (domain.policy.registry_actions).
+Asking too much is never an error but for the refusals (errors.TokenRefused), 401 ``DENIED``
+with the reason: the registry's kind refusing the request outright (policy.kind_refusal:
+anonymous at a private registry or a mirror, a push or delete at a mirror, only namespaces
+it does not serve), and a push to a repository of the ``library`` organisation (a one-part
+name ``app`` is ``library/app``) without the right, "library/app: only members of the
+library organisation may push here"; so clients show why (containers/image prints a 401's
+body, docker the message). Errors (Index error shape): 400 bad parameters, 401 wrong
+credentials or refresh token (with a Basic challenge), 429 throttled (``Retry-After``), 429
+``TOOMANYREQUESTS`` in the ``{"errors": [...]}`` envelope when a token that could only pull
+is asked for and the caller's pull rate limit is used up (``Retry-After``: the seconds to
+the end of the window; services/token_policy.py), 503 ``UNAVAILABLE`` (``Retry-After``)
+when the database does not answer within ``INDEX_DB_TOKEN_RESPONSE_TIMEOUT``.
 """
 
 from __future__ import annotations

@@ -213,16 +213,34 @@ class PermissionDenied(IndexError_):
         super().__init__(message)
 
 
-class LibraryPushDenied(PermissionDenied):
-    """A push into the ``library`` organisation (one-part names) by someone who may not.
+class TokenRefused(PermissionDenied):
+    """A token request refused with a reason the client shows (``scope``: the scope the
+    refusal is about, for the challenge).
 
     Answered 401 with a Bearer challenge whose ``error_description`` (RFC 6750 section 3)
     is the message: docker and containers/image (skopeo, podman) print that description
     for a token endpoint's 401, and only the status of a 403."""
 
+    def __init__(self, message: str, scope: str) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+
+class LibraryPushDenied(TokenRefused):
+    """A push into the ``library`` organisation (one-part names) by someone who may not."""
+
     def __init__(self, full_name: str) -> None:
-        super().__init__(f"{full_name}: only members of the library organisation may push here")
+        super().__init__(
+            f"{full_name}: only members of the library organisation may push here",
+            f"repository:{full_name}:pull,push",
+        )
         self.full_name = full_name
+
+
+class KindRefused(TokenRefused):
+    """A token request the registry's kind refuses outright (domain.policy.kind_refusal:
+    anonymous at a private registry or a mirror, a push at a mirror, namespaces it does not
+    serve)."""
 
 
 class RegistryCredentialInvalid(IndexError_):

@@ -15,6 +15,11 @@ The rules (the README's "Roles" decision; docs/architecture.md, "The token proto
 - a registry serves the namespaces it declared; one that declared none serves every
   namespace (scenario E): tokens for a registry and the events a registry sends reach only
   repositories of the namespaces it serves;
+- a registry's kind bounds all of the above for the tokens of that registry
+  (:func:`registry_actions`, the README's "Registry kinds"): ``private`` serves signed-in
+  callers only; ``mirror`` is read-only, serves signed-in callers with a role in the
+  repository (its namespaces' members: a public repository is no exception) and only its
+  declared namespaces; ``vendor`` only its declared namespaces; ``sponsor`` adds nothing;
 - administration of a repository (visibility, description, collaborators, deleting it or
   its tags, webhooks: :func:`may_administer`) needs the ``admin`` role and, for access
   tokens and robots, a matching scope that names the ``admin`` action explicitly: ``*``
@@ -35,10 +40,12 @@ authenticated, enabled user.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 
+from wharf_protocol.names import namespace_of
 from wharf_protocol.scopes import Scope
 
-from .model import ACTIONS, ADMIN_ACTION, Namespace, Principal, Repository
+from .model import ACTIONS, ADMIN_ACTION, REGISTRY_KINDS, Namespace, Principal, Repository
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"pull"}),
@@ -78,11 +85,14 @@ def scope_actions(principal: Principal, full_name: str) -> frozenset[str]:
     return frozenset(allowed & ALL_ACTIONS)
 
 
-def allowed_actions(principal: Principal, repository: Repository) -> frozenset[str]:
-    """Return the subset of {pull, push, delete} ``principal`` may do on ``repository``."""
+def allowed_actions(
+    principal: Principal, repository: Repository, *, public_pull: bool = True
+) -> frozenset[str]:
+    """Return the subset of {pull, push, delete} ``principal`` may do on ``repository``;
+    without ``public_pull`` a public repository gives nobody pull (a mirror's rule)."""
     role = role_for(principal, repository)
     actions = set(ROLE_ACTIONS[role]) if role else set()
-    if repository.is_public:
+    if repository.is_public and public_pull:
         actions.add("pull")
     if repository.status == "deleting":
         actions &= {"delete"}
@@ -165,38 +175,145 @@ def absent_actions(
 #: (the scope Docker asks for ``docker search`` at a registry that answers V2).
 CATALOG_ACTIONS = frozenset({"*", "search"})
 
+PRIVATE, SPONSOR, MIRROR, VENDOR = REGISTRY_KINDS
+#: Kinds that serve signed-in callers only (no anonymous token grants anything there).
+SIGNED_IN_KINDS = frozenset({PRIVATE, MIRROR})
+#: Kinds that serve only the namespaces they declared (none declared: none served).
+OWN_NAMESPACE_KINDS = frozenset({MIRROR, VENDOR})
+#: What a mirror may grant at most: it is read-only.
+MIRROR_ACTIONS = frozenset({"pull"})
+
+
+@dataclass(frozen=True)
+class RegistryRules:
+    """What the policy needs of the registry a token is for (its audience): its name, kind
+    (``REGISTRY_KINDS``) and the namespaces it declared serving (empty: it declared none)."""
+
+    name: str
+    kind: str
+    namespaces: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The actions granted for one requested scope and, when the registry's kind withheld
+    some of those asked, why (a sentence a client can show; it never depends on whether a
+    repository exists or on its visibility, so it reveals nothing)."""
+
+    actions: frozenset[str]
+    reason: str | None = None
+
+
+def kind_ceiling(registry: RegistryRules, principal: Principal, scope: Scope) -> Verdict:
+    """The most the kind and namespaces of ``registry`` let ``principal`` do with ``scope``,
+    whatever the repository (so it also bounds what may be allocated), with the reason it
+    gives when that is less than everything."""
+    kind, name = registry.kind, registry.name
+    anonymous = principal.user is None
+    if scope.type == "registry" and scope.name == "catalog":
+        if anonymous and kind in SIGNED_IN_KINDS:
+            return Verdict(frozenset(), f"{name} is a {kind} registry: sign in to list it")
+        return Verdict(CATALOG_ACTIONS)
+    if scope.type != "repository":
+        return Verdict(frozenset())
+    if kind in OWN_NAMESPACE_KINDS and not registry.namespaces:
+        return Verdict(frozenset(), f"{name} is a {kind} registry that serves no namespace yet")
+    if not registry_serves(registry.namespaces, namespace_of(scope.name)):
+        return Verdict(
+            frozenset(),
+            f"{scope.name}: {name} serves only its own namespaces, not {namespace_of(scope.name)}",
+        )
+    if anonymous and kind in SIGNED_IN_KINDS:
+        return Verdict(frozenset(), f"{name} is a {kind} registry: sign in to pull {scope.name}")
+    if kind == MIRROR:
+        return Verdict(MIRROR_ACTIONS, f"{name} is a mirror: it is read-only (pull only)")
+    return Verdict(ALL_ACTIONS)
+
+
+def registry_actions(
+    registry: RegistryRules | None,
+    principal: Principal,
+    scope: Scope,
+    repository: Repository | None,
+    namespace: Namespace | None = None,
+) -> Verdict:
+    """What ``principal`` is granted of ``scope`` in a token for ``registry``: the one
+    place where the registry's kind and namespaces (:func:`kind_ceiling`), the caller's
+    roles and token scopes and the repository's visibility and state meet.
+
+    ``repository``: the scope's repository, None when it does not exist (then
+    :func:`absent_actions` in ``namespace`` decides: push never, allocate first, see
+    services.access.authorize). ``registry`` None: no registry's rules (the v1 handshake's
+    question "may this caller push here at all"). ``registry:catalog`` (``*`` and Docker's
+    ``search``) is granted to every caller the kind serves: it lets a caller list or search
+    the repositories it may see, never more (a registry asks the Index which names of its
+    catalog the token's caller may pull: services.catalog; services.tokens keeps ``*`` for
+    administrators at a registry that does not filter). Other resource types grant nothing.
+    """
+    if scope.type == "repository":
+        wanted = ALL_ACTIONS if "*" in scope.actions else scope.actions  # "*": the actions
+        if repository is not None:
+            public_pull = registry is None or registry.kind != MIRROR
+            allowed = allowed_actions(principal, repository, public_pull=public_pull)
+        else:
+            allowed = absent_actions(principal, namespace, scope.name)
+    elif scope.type == "registry" and scope.name == "catalog":
+        wanted = allowed = scope.actions & CATALOG_ACTIONS
+    else:
+        return Verdict(frozenset())
+    if registry is None:
+        return Verdict(wanted & allowed)
+    ceiling = kind_ceiling(registry, principal, scope)
+    withheld = bool(wanted - ceiling.actions) and ceiling.reason is not None
+    return Verdict(wanted & allowed & ceiling.actions, ceiling.reason if withheld else None)
+
+
+def kind_refusal(
+    registry: RegistryRules, principal: Principal, requested: Iterable[Scope]
+) -> str | None:
+    """The reason to refuse a token request for ``registry`` outright (None: issue the
+    token, with what :func:`registry_actions` grants), for the cases where the token could
+    only be useless to what the client is doing, so that it says why instead of a bare
+    "unauthorized": an anonymous request at a kind that serves signed-in callers only, a
+    push or delete at a mirror, and a request to a mirror or vendor whose repositories all
+    lie outside its namespaces (at other kinds, scenario E's rule, such a token simply
+    grants nothing). A scope the kind cuts beside others that it serves (a mount's
+    source in another namespace) is simply not granted, as the token spec says."""
+    verdicts = [(scope, kind_ceiling(registry, principal, scope)) for scope in requested]
+    if principal.user is None and registry.kind in SIGNED_IN_KINDS:
+        return next((v.reason for _, v in verdicts if v.reason and not v.actions), None)
+    for scope, verdict in verdicts:
+        wanted = ALL_ACTIONS if "*" in scope.actions else scope.actions
+        if scope.type == "repository" and verdict.actions and wanted - verdict.actions:
+            return verdict.reason
+    served = [v for scope, v in verdicts if scope.type == "repository"]
+    if registry.kind in OWN_NAMESPACE_KINDS and served and not any(v.actions for v in served):
+        return served[0].reason
+    return None
+
 
 def grant(
     principal: Principal,
     requested: Iterable[Scope],
     resolve: Callable[[str], Repository | None],
     resolve_namespace: Callable[[str], Namespace | None] = lambda name: None,
+    registry: RegistryRules | None = None,
 ) -> tuple[Scope, ...]:
-    """Cut ``requested`` scopes down to what is allowed; never raise for asking too much.
+    """Cut ``requested`` scopes down to what is allowed in a token for ``registry``
+    (:func:`registry_actions`); never raise for asking too much.
 
     ``resolve(full_name)`` returns the repository or None; for None,
-    ``resolve_namespace(full_name)`` returns the namespace the name would be in (or None)
-    and :func:`absent_actions` decides (push never: allocate first, see
-    services.access.authorize). ``registry:catalog`` (``*`` and Docker's ``search``) is
-    granted to every caller, anonymous included: it lets a caller list or search the
-    repositories it may see, never more (a registry asks the Index which names of its
-    catalog the token's caller may pull: services.catalog; services.tokens keeps ``*`` for
-    administrators at a registry that does not filter). Other resource types grant nothing.
+    ``resolve_namespace(full_name)`` returns the namespace the name would be in (or None).
     """
     granted: list[Scope] = []
     for scope in requested:
-        if scope.type == "repository":
-            repository = resolve(scope.name)
-            if repository is not None:
-                allowed = allowed_actions(principal, repository)
-            else:
-                allowed = absent_actions(principal, resolve_namespace(scope.name), scope.name)
-            wanted = ALL_ACTIONS if "*" in scope.actions else scope.actions
-            actions = wanted & allowed  # "*" asked: granted as the explicit actions
-        elif scope.type == "registry" and scope.name == "catalog":
-            actions = scope.actions & CATALOG_ACTIONS
-        else:
-            actions = frozenset()
+        repository = resolve(scope.name) if scope.type == "repository" else None
+        namespace = (
+            resolve_namespace(scope.name)
+            if scope.type == "repository" and repository is None
+            else None
+        )
+        actions = registry_actions(registry, principal, scope, repository, namespace).actions
         if actions:
             granted.append(Scope(scope.type, scope.name, actions))
     return tuple(granted)

@@ -196,13 +196,14 @@ class CredentialState:
 class IssuanceLookup:
     """What a token request needs from the database besides the caller: the audience (the
     registry named by ``service``), the namespaces it declared serving (empty: all),
-    those of the requested repositories that exist, by full name, and whether the registry
-    filters its catalog (Registry.filters_catalog)."""
+    those of the requested repositories that exist, by full name, whether the registry
+    filters its catalog (Registry.filters_catalog) and its kind (REGISTRY_KINDS)."""
 
     audience: str
     namespaces: frozenset[str]
     repositories: dict[str, Repository]
-    catalog_filtered: bool = False
+    catalog_filtered: bool
+    kind: str
 
 
 @dataclass(frozen=True)

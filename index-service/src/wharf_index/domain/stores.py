@@ -331,9 +331,9 @@ class TokenCheckStore(Protocol):
         """The registry called ``registry_name`` with the record of ``jti`` (its token
         fields None when never issued); None for an unknown registry."""
 
-    def audience(self, service: str) -> tuple[int, str, list[str], bool] | None:
-        """(id, name, declared namespaces, whether it filters its catalog) of the registry
-        called ``service``, or None."""
+    def audience(self, service: str) -> tuple[int, str, list[str], bool, str] | None:
+        """(id, name, declared namespaces, whether it filters its catalog, kind) of the
+        registry called ``service``, or None."""
 
     def quotas(self, namespaces: list[str]) -> list[QuotaState]:
         """The quota settings and use of those of ``namespaces`` that exist, in one

@@ -10,6 +10,10 @@ administrator's word (``catalog``: ``filtered`` or ``unfiltered``) or, by defaul
 (``auto``), whether it ever called an endpoint only Wharf's registry calls:
 ``/internal/v1/tokens/verify`` or ``/internal/v1/catalog/pullable`` (:func:`note_wharf`).
 Events do not count: the reference registry can send its notifications to the Index too.
+
+A registry's ``kind`` (REGISTRY_KINDS) is a policy the token authority enforces
+(domain.policy.registry_actions; the README's "Registry kinds"): a ``mirror`` or ``vendor``
+serves only the namespaces it declared, so it must declare at least one.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ..domain.model import (
     Registry,
 )
 from ..domain.names import NAMESPACE_RE
+from ..domain.policy import OWN_NAMESPACE_KINDS
 from ..domain.records import OutboxStatus
 from ..domain.registry_client import RegistryClient
 from . import audit, credentials
@@ -74,13 +79,27 @@ def _check(name: str, url: str, kind: str, namespaces) -> tuple[str, ...]:
         or not REGISTRY_URL_RE.fullmatch(url)
     ):
         raise errors.ValueInvalid("url", "the registry URL must be http:// or https://")
-    if kind not in REGISTRY_KINDS:
-        raise errors.ValueInvalid("kind", f"kind must be one of {', '.join(REGISTRY_KINDS)}")
+    _check_kind(kind)
     namespaces = tuple(dict.fromkeys(namespaces or ()))
     for namespace in namespaces:
         if not isinstance(namespace, str) or not NAMESPACE_RE.fullmatch(namespace):
             raise errors.NameInvalid(namespace, "invalid namespace")
+    _check_kind_namespaces(kind, namespaces)
     return namespaces
+
+
+def _check_kind(kind: object) -> None:
+    if kind not in REGISTRY_KINDS:
+        raise errors.ValueInvalid("kind", f"kind must be one of {', '.join(REGISTRY_KINDS)}")
+
+
+def _check_kind_namespaces(kind: str, namespaces) -> None:
+    """A kind that serves only its declared namespaces needs some (policy.OWN_NAMESPACE_KINDS;
+    without any it would serve nothing)."""
+    if kind in OWN_NAMESPACE_KINDS and not namespaces:
+        raise errors.ValueInvalid(
+            "namespaces", f"a {kind} registry serves only its namespaces: name at least one"
+        )
 
 
 def _check_catalog(catalog: object) -> str:
@@ -156,6 +175,23 @@ def set_catalog(uow: UnitOfWork, name: str, catalog: str, *, actor: Principal = 
         registry = uow.registries.get(name)
         uow.registries.set_catalog(registry.id, catalog)
         audit.record(uow, actor, "registry.update", "registry", name, detail={"catalog": catalog})
+        return uow.registries.get(name)
+
+
+def set_kind(uow: UnitOfWork, name: str, kind: str, *, actor: Principal = SYSTEM) -> Registry:
+    """Change a registry's kind (the policy its tokens follow from the next one issued;
+    tokens already issued keep what they grant until they expire, INDEX_TOKEN_TTL); return
+    the registry. Raises ValueInvalid (unknown kind; a mirror or vendor without namespaces),
+    RegistryNotFound, PermissionDenied."""
+    if not actor.is_admin:
+        raise errors.PermissionDenied()
+    _check_kind(kind)
+    with uow:
+        registry = uow.registries.get(name)
+        _check_kind_namespaces(kind, registry.namespaces)
+        uow.registries.set_kind(registry.id, kind)
+        detail = {"kind": kind, "previous_kind": registry.kind}
+        audit.record(uow, actor, "registry.update", "registry", name, detail=detail)
         return uow.registries.get(name)
 
 

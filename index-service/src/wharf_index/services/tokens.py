@@ -3,10 +3,12 @@
 Docker token authentication (distribution docs, "Token Authentication Specification",
 "OAuth2 Token Authentication", "Token Scope Documentation"):
 
-- :func:`issue` grants the requested scopes cut down to what the principal may do
-  (services.access.authorize: scenario B allocation on push; never an error for asking
-  too much) in a token whose audience is the registry named by ``service`` (an unknown
-  service is ValueInvalid). Every token is recorded in ``issued_tokens`` (jti, subject,
+- :func:`issue` grants the requested scopes cut down to what the principal may do in a
+  token for the registry named by ``service``, its audience (services.access.authorize:
+  scenario B allocation on push; the registry's kind and namespaces bound every grant,
+  domain.policy.registry_actions; never an error for asking too much, but KindRefused when
+  the kind refuses the request outright, policy.kind_refusal; an unknown service is
+  ValueInvalid). Every token is recorded in ``issued_tokens`` (jti, subject,
   audience, expiry, access) so verification can refuse revoked and never-issued tokens.
   The record is committed with ``synchronous_commit = off``: a PostgreSQL crash may lose
   the last few hundred milliseconds of records, whose tokens are then refused as
@@ -189,24 +191,22 @@ def _unknown_service(service: object) -> errors.ValueInvalid:
     return errors.ValueInvalid("service", f"unknown service {service!r}: no such registry")
 
 
-def _audience(uow: UnitOfWork, service: str | None) -> tuple[str, frozenset[str], bool]:
-    """Return the registry's name (the audience), the namespaces it declared serving and
-    whether it filters its catalog."""
+def _audience(uow: UnitOfWork, service: str | None) -> tuple[policy.RegistryRules, bool]:
+    """Return the rules of the registry named ``service`` (the audience: its name, kind and
+    declared namespaces) and whether it filters its catalog."""
     found = uow.token_checks.audience(_service(service))
     if found is None:
         raise _unknown_service(service)
-    return found[1], frozenset(found[2]), bool(found[3])
+    return policy.RegistryRules(found[1], found[4], frozenset(found[2])), bool(found[3])
 
 
-def _served(scopes: tuple[Scope, ...], namespaces: frozenset[str]) -> tuple[Scope, ...]:
-    """Drop repository scopes outside ``namespaces`` (scenario E: each registry serves its
-    namespaces, so a token for one never grants, or allocates, a repository of another's).
-    A registry that declared no namespaces serves every namespace."""
-    return tuple(
-        s
-        for s in scopes
-        if s.type != "repository" or policy.registry_serves(namespaces, namespace_of(s.name))
-    )
+def _refuse(rules: policy.RegistryRules, principal: Principal, scopes: tuple[Scope, ...]) -> None:
+    """Raise KindRefused when the registry's kind refuses the request outright
+    (policy.kind_refusal), before anything is allocated or recorded."""
+    reason = policy.kind_refusal(rules, principal, scopes)
+    if reason is not None:
+        scope = next((s for s in scopes if s.type == "repository"), scopes[0])
+        raise errors.KindRefused(reason, str(scope))
 
 
 def issue(
@@ -248,8 +248,10 @@ def issue(
         if own:
             audience, granted, rules = authority.service, (), NO_POLICY
         else:
-            audience, namespaces, filtered = _audience(uow, service)
-            granted = authorize(uow, principal, _served(scopes, namespaces), allocate=allocate)
+            rules, filtered = _audience(uow, service)
+            _refuse(rules, principal, scopes)
+            audience = rules.name
+            granted = authorize(uow, principal, scopes, allocate=allocate, registry=rules)
             granted = _catalog_rule(principal, granted, filtered)
             rules = policy_for(uow, principal, granted)
         token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)
@@ -311,11 +313,12 @@ def _issue_unless_allocating(
                 found = uow.token_checks.issuance(_service(service), names)
             if found is None:
                 raise _unknown_service(service)
-            served = _served(scopes, found.namespaces)
-            if allocate and may_allocate(principal, served, found.repositories):
+            rules = policy.RegistryRules(found.audience, found.kind, found.namespaces)
+            _refuse(rules, principal, scopes)
+            if allocate and may_allocate(principal, scopes, found.repositories, rules):
                 return None
             audience = found.audience
-            granted = decide(uow, principal, served, found.repositories)
+            granted = decide(uow, principal, scopes, found.repositories, rules)
             granted = _catalog_rule(principal, granted, found.catalog_filtered)
             rules = policy_for(uow, principal, granted)
         token, claims = authority.issuer.issue(principal.name, audience, granted, policy=rules)

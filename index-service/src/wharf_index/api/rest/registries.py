@@ -65,10 +65,15 @@ def add_registry():
 @bp.patch("/registries/<name>")
 @doc(auth="admin", body=RegistryUpdateIn, response=RegistrySchema)
 def update_registry(name: str):
-    """Say whether a registry filters its catalog (``auto``, ``filtered``, ``unfiltered``)."""
+    """Change a registry's kind and/or say whether it filters its catalog (``auto``,
+    ``filtered``, ``unfiltered``)."""
     caller = require_admin()
     data = load(RegistryUpdateIn)
-    return RegistrySchema().dump(registries.set_catalog(uow(), name, data["catalog"], actor=caller))
+    if "kind" in data:
+        registry = registries.set_kind(uow(), name, data["kind"], actor=caller)
+    if "catalog" in data:
+        registry = registries.set_catalog(uow(), name, data["catalog"], actor=caller)
+    return RegistrySchema().dump(registry)
 
 
 @bp.post("/registries/<name>/credential")

@@ -420,6 +420,12 @@ class RegistrySchema(Schema):
 
 
 class RegistryCreateIn(Schema):
+    """A mirror or vendor serves only its namespaces: it needs at least one."""
+
+    json_schema = {
+        "if": {"properties": {"kind": {"enum": ["mirror", "vendor"]}}, "required": ["kind"]},
+        "then": {"properties": {"namespaces": {"minItems": 1}}, "required": ["namespaces"]},
+    }
     name = _name(MAX_REGISTRY_NAME, Pattern(REGISTRY_NAME_RE, "a lowercase host-like name"))
     url = _name(MAX_REGISTRY_URL, Pattern(REGISTRY_URL_RE, "an http:// or https:// URL"))
     kind = fields.String(required=True, validate=validate.OneOf(REGISTRY_KINDS))
@@ -434,13 +440,29 @@ class RegistryCreateIn(Schema):
         metadata={"description": _CATALOG_DOC},
     )
 
+    @validates_schema
+    def _namespaces_of_kind(self, data, **kwargs) -> None:
+        if data.get("kind") in ("mirror", "vendor") and not data.get("namespaces"):
+            message = f"a {data['kind']} registry serves only its namespaces: name at least one"
+            raise ValidationError(message, "namespaces")
+
 
 class RegistryUpdateIn(Schema):
+    """Give catalog and/or kind."""
+
+    json_schema = {"minProperties": 1}
     catalog = fields.String(
-        required=True,
-        validate=validate.OneOf(CATALOG_MODES),
-        metadata={"description": _CATALOG_DOC},
+        validate=validate.OneOf(CATALOG_MODES), metadata={"description": _CATALOG_DOC}
     )
+    kind = fields.String(
+        validate=validate.OneOf(REGISTRY_KINDS),
+        metadata={"description": "who may pull and push there (README, 'Registry kinds')"},
+    )
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs) -> None:
+        if not data:
+            raise ValidationError("give catalog and/or kind", "_schema")
 
 
 class RegistryCreatedSchema(Schema):
