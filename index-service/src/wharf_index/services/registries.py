@@ -10,6 +10,10 @@ administrator's word (``catalog``: ``filtered`` or ``unfiltered``) or, by defaul
 (``auto``), whether it ever called an endpoint only Wharf's registry calls:
 ``/internal/v1/tokens/verify`` or ``/internal/v1/catalog/pullable`` (:func:`note_wharf`).
 Events do not count: the reference registry can send its notifications to the Index too.
+
+Chaining (services/chaining.py): a registry of kind ``mirror`` may name the registry it
+mirrors (``upstream``), never itself nor, through a chain, one of its own mirrors; its
+``weight`` (0..100, default 1) is its share of first places in the rotation.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from ..domain import errors
 from ..domain.model import (
     CATALOG_AUTO,
     CATALOG_MODES,
+    DEFAULT_WEIGHT,
+    MAX_WEIGHT,
+    MIN_WEIGHT,
     REGISTRY_KINDS,
     SYSTEM,
     Principal,
@@ -30,7 +37,11 @@ from ..domain.model import (
 )
 from ..domain.names import NAMESPACE_RE
 from . import audit, credentials
+from .routes import expected_registries
 from .unit_of_work import UnitOfWork
+
+#: ``update_registry``'s "not given" (None is a value there: no upstream).
+UNCHANGED = object()
 
 REGISTRY_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9._:-]*[a-z0-9])?")
 MAX_REGISTRY_NAME = 253
@@ -85,6 +96,41 @@ def _check_catalog(catalog: object) -> str:
     return catalog  # type: ignore[return-value]
 
 
+def _check_weight(weight: object) -> int:
+    if (
+        isinstance(weight, bool)
+        or not isinstance(weight, int)
+        or not MIN_WEIGHT <= weight <= MAX_WEIGHT
+    ):
+        raise errors.ValueInvalid(
+            "weight", f"weight must be an integer from {MIN_WEIGHT} to {MAX_WEIGHT}"
+        )
+    return weight
+
+
+def _upstream_id(uow: UnitOfWork, name: str, kind: str, upstream: object) -> int | None:
+    """The id of the registry ``name`` (of ``kind``) may mirror, ``upstream`` (None: none).
+
+    Raises ValueInvalid: not a mirror, unknown upstream, itself or one of its own mirrors
+    (a cycle). Inside the caller's transaction."""
+    if upstream is None:
+        return None
+    if kind != "mirror":
+        raise errors.ValueInvalid("upstream", "only a registry of kind mirror has an upstream")
+    found = uow.registries.find(upstream) if isinstance(upstream, str) else None
+    if found is None:
+        raise errors.ValueInvalid("upstream", f"no registry named {upstream!s:.253}")
+    by_name = {r.name: r for r in uow.registries.list()}
+    step: Registry | None = found
+    for _ in range(len(by_name) + 1):  # a chain visits each registry at most once
+        if step is None:
+            break
+        if step.name == name:
+            raise errors.ValueInvalid("upstream", f"{upstream} mirrors {name}: that is a cycle")
+        step = by_name.get(step.upstream) if step.upstream else None
+    return found.id
+
+
 def add_registry(
     uow: UnitOfWork,
     name: str,
@@ -93,6 +139,8 @@ def add_registry(
     namespaces=(),
     *,
     catalog: str = CATALOG_AUTO,
+    weight: int = DEFAULT_WEIGHT,
+    upstream: str | None = None,
     actor: Principal = SYSTEM,
 ) -> tuple[Registry, str]:
     """Record a registry; return (registry, credential). The credential is never shown again.
@@ -103,6 +151,7 @@ def add_registry(
         raise errors.PermissionDenied()
     namespaces = _check(name, url, kind, namespaces)
     catalog = _check_catalog(catalog)
+    weight = _check_weight(weight)
     if name == uow.config.index_service:
         raise errors.NameInvalid(name, "that is the Index's own service name (INDEX_TOKEN_ISSUER)")
     credential = credentials.new_secret()
@@ -114,6 +163,8 @@ def add_registry(
             credentials.hash_secret(credentials.PURPOSE_REGISTRY, credential),
             namespaces,
             catalog,
+            weight,
+            _upstream_id(uow, name, kind, upstream),
         )
         if registry is None:
             raise errors.RegistryExists(name)
@@ -122,6 +173,8 @@ def add_registry(
             "kind": kind,
             "namespaces": list(namespaces),
             "catalog": catalog,
+            "weight": weight,
+            "upstream": upstream,
         }
         audit.record(uow, actor, "registry.add", "registry", name, detail=detail)
         return registry, credential
@@ -145,13 +198,46 @@ def set_catalog(uow: UnitOfWork, name: str, catalog: str, *, actor: Principal = 
     """Say whether a registry filters its catalog: ``filtered``, ``unfiltered`` or ``auto``
     (module doc); return the registry. Raises ValueInvalid, RegistryNotFound,
     PermissionDenied."""
+    return update_registry(uow, name, catalog=catalog, actor=actor)
+
+
+def update_registry(
+    uow: UnitOfWork,
+    name: str,
+    *,
+    catalog: object = UNCHANGED,
+    weight: object = UNCHANGED,
+    upstream: object = UNCHANGED,
+    actor: Principal = SYSTEM,
+) -> Registry:
+    """Change what is given of the registry's catalog word, weight and upstream (None: no
+    longer a mirror of any); one transaction, one audit row naming what changed. Return the
+    registry. Raises ValueInvalid (nothing given, bad values), RegistryNotFound,
+    PermissionDenied."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
-    catalog = _check_catalog(catalog)
+    detail: dict[str, object] = {}
+    if catalog is not UNCHANGED:
+        detail["catalog"] = _check_catalog(catalog)
+    if weight is not UNCHANGED:
+        detail["weight"] = _check_weight(weight)
+    if not detail and upstream is UNCHANGED:
+        raise errors.ValueInvalid("_body", "give catalog, weight and/or upstream")
     with uow:
         registry = uow.registries.get(name)
-        uow.registries.set_catalog(registry.id, catalog)
-        audit.record(uow, actor, "registry.update", "registry", name, detail={"catalog": catalog})
+        if catalog is not UNCHANGED:
+            uow.registries.set_catalog(registry.id, detail["catalog"])
+        if weight is not UNCHANGED:
+            uow.registries.set_weight(registry.id, detail["weight"])
+        if upstream is not UNCHANGED:
+            upstream_id = _upstream_id(uow, name, registry.kind, upstream)
+            if upstream_id is not None and uow.routing.routed_namespaces(registry.id):
+                raise errors.ValueInvalid(
+                    "upstream", f"{name} is in a namespace route; a mirror takes no pushes"
+                )
+            uow.registries.set_upstream(registry.id, upstream_id)
+            detail["upstream"] = upstream
+        audit.record(uow, actor, "registry.update", "registry", name, detail=detail)
         return uow.registries.get(name)
 
 
@@ -190,14 +276,15 @@ def holders(uow: UnitOfWork, full_name: str) -> list[Registry]:
 
     Those recorded as holding it (their manifest-push events, ``registry sync``); for a
     repository none is recorded for (allocated, nothing pushed yet; or unknown) the
-    registries that would take its first push: those that declared its namespace, else
-    those registered without namespaces (they serve every namespace).
+    registries that would take its first push (services.routes.expected_registries: its
+    namespace's route, else those that declared its namespace, else those registered
+    without namespaces). Mirrors are not holders: services/chaining.py adds them.
     """
     with uow:
         held = uow.registries.holding(full_name)
         if held:
             return held
-        return uow.registries.serving(namespace_of(full_name)) or uow.registries.unrestricted()
+        return expected_registries(uow, namespace_of(full_name))
 
 
 def remove_registry(uow: UnitOfWork, name: str, *, actor: Principal = SYSTEM) -> None:
