@@ -152,16 +152,17 @@ def test_upstream_and_weight_are_checked(client, uow, registry, users):
         base = {"name": "m.test", "url": "https://m.test", "kind": "mirror"}
         return client.post(f"{API}/registries", json=base | body, headers=carol)
 
-    for body, field in (
-        ({"upstream": "nowhere"}, "upstream"),
-        ({"upstream": REGISTRY, "kind": "private"}, "upstream"),
-        ({"weight": 101}, "weight"),
-        ({"weight": -1}, "weight"),
-        ({"weight": True}, "weight"),
-        ({"weight": "2"}, "weight"),
+    # Malformed: 400; well-formed but refused by the records: 409.
+    for body, field, status in (
+        ({"upstream": "nowhere"}, "upstream", 409),
+        ({"upstream": REGISTRY, "kind": "private"}, "upstream", 409),
+        ({"weight": 101}, "weight", 400),
+        ({"weight": -1}, "weight", 400),
+        ({"weight": True}, "weight", 400),
+        ({"weight": "2"}, "weight", 400),
     ):
         response = add(**body)
-        assert response.status_code == 400, body
+        assert response.status_code == status, body
         assert field in str(response.get_json()["error"]), body
     created = add(upstream=REGISTRY, weight=4)
     assert created.status_code == 201
@@ -171,10 +172,10 @@ def test_upstream_and_weight_are_checked(client, uow, registry, users):
     )
     # registry.test is not a mirror: it cannot take one; m.test cannot mirror itself.
     cycle = client.patch(f"{API}/registries/m.test", json={"upstream": "m.test"}, headers=carol)
-    assert cycle.status_code == 400 and "cycle" in cycle.json["error"]["message"]
+    assert cycle.status_code == 409 and "cycle" in cycle.json["error"]["message"]
     _add(uow, "m2.test", kind="mirror", upstream="m.test")
     cycle = client.patch(f"{API}/registries/m.test", json={"upstream": "m2.test"}, headers=carol)
-    assert cycle.status_code == 400 and "cycle" in cycle.json["error"]["message"]
+    assert cycle.status_code == 409 and "cycle" in cycle.json["error"]["message"]
     empty = client.patch(f"{API}/registries/m.test", json={}, headers=carol)
     assert empty.status_code == 400
     changed = client.patch(
@@ -235,18 +236,22 @@ def test_a_route_names_only_registries_serving_the_namespace(client, uow, regist
     _add(uow, "bobs", "bob")
     _add(uow, "copy", kind="mirror", upstream=REGISTRY)
     carol = basic("carol")
-    for names, words in (
-        (["bobs"], "does not serve alice"),
-        (["copy"], "mirror takes no pushes"),
-        (["nowhere"], "no registry named nowhere"),
-        ([REGISTRY, REGISTRY], "each named once"),
-        ([f"r{n}" for n in range(17)], None),
+    for names, words, status in (
+        (["bobs"], "does not serve alice", 409),
+        (["copy"], "mirror takes no pushes", 409),
+        (["nowhere"], "no registry named nowhere", 409),
+        ([f"r{n}" for n in range(17)], "registries", 400),
     ):
         response = client.put(
             f"{API}/namespaces/alice/route", json={"registries": names}, headers=carol
         )
-        assert response.status_code == 400, names
-        assert words is None or words in str(response.json["error"]), response.json
+        assert response.status_code == status, names
+        assert words in str(response.json["error"]), response.json
+    twice = client.put(
+        f"{API}/namespaces/alice/route", json={"registries": [REGISTRY, REGISTRY]}, headers=carol
+    )
+    assert twice.json["registries"] == [REGISTRY]  # named once, where first named
+    client.delete(f"{API}/namespaces/alice/route", headers=carol)
     bad = client.put(f"{API}/namespaces/Not_A/route", json={"registries": []}, headers=carol)
     assert bad.status_code == 400
     assert client.get(f"{API}/routes", headers=carol).json["items"] == []
@@ -255,4 +260,4 @@ def test_a_route_names_only_registries_serving_the_namespace(client, uow, regist
     _add(uow, "m.test", kind="mirror")
     routes.set_route(uow, "alice", ["m.test"])
     refused = client.patch(f"{API}/registries/m.test", json={"upstream": REGISTRY}, headers=carol)
-    assert refused.status_code == 400 and "route" in refused.json["error"]["message"]
+    assert refused.status_code == 409 and "route" in refused.json["error"]["message"]

@@ -111,22 +111,23 @@ def _check_weight(weight: object) -> int:
 def _upstream_id(uow: UnitOfWork, name: str, kind: str, upstream: object) -> int | None:
     """The id of the registry ``name`` (of ``kind``) may mirror, ``upstream`` (None: none).
 
-    Raises ValueInvalid: not a mirror, unknown upstream, itself or one of its own mirrors
-    (a cycle). Inside the caller's transaction."""
+    Raises StateConflict (409: well-formed, refused by what is recorded): not a mirror,
+    unknown upstream, itself or one of its own mirrors (a cycle). Inside the caller's
+    transaction."""
     if upstream is None:
         return None
     if kind != "mirror":
-        raise errors.ValueInvalid("upstream", "only a registry of kind mirror has an upstream")
+        raise errors.StateConflict("upstream", "only a registry of kind mirror has an upstream")
     found = uow.registries.find(upstream) if isinstance(upstream, str) else None
     if found is None:
-        raise errors.ValueInvalid("upstream", f"no registry named {upstream!s:.253}")
+        raise errors.StateConflict("upstream", f"no registry named {upstream!s:.253}")
     by_name = {r.name: r for r in uow.registries.list()}
     step: Registry | None = found
     for _ in range(len(by_name) + 1):  # a chain visits each registry at most once
         if step is None:
             break
         if step.name == name:
-            raise errors.ValueInvalid("upstream", f"{upstream} mirrors {name}: that is a cycle")
+            raise errors.StateConflict("upstream", f"{upstream} mirrors {name}: that is a cycle")
         step = by_name.get(step.upstream) if step.upstream else None
     return found.id
 
@@ -212,8 +213,8 @@ def update_registry(
 ) -> Registry:
     """Change what is given of the registry's catalog word, weight and upstream (None: no
     longer a mirror of any); one transaction, one audit row naming what changed. Return the
-    registry. Raises ValueInvalid (nothing given, bad values), RegistryNotFound,
-    PermissionDenied."""
+    registry. Raises ValueInvalid (nothing given, bad values), StateConflict (an upstream
+    refused, see _upstream_id), RegistryNotFound, PermissionDenied."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
     detail: dict[str, object] = {}
@@ -232,7 +233,7 @@ def update_registry(
         if upstream is not UNCHANGED:
             upstream_id = _upstream_id(uow, name, registry.kind, upstream)
             if upstream_id is not None and uow.routing.routed_namespaces(registry.id):
-                raise errors.ValueInvalid(
+                raise errors.StateConflict(
                     "upstream", f"{name} is in a namespace route; a mirror takes no pushes"
                 )
             uow.registries.set_upstream(registry.id, upstream_id)

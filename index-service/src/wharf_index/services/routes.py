@@ -88,15 +88,15 @@ def get_route(uow: UnitOfWork, namespace: str) -> Route:
 
 def set_route(uow: UnitOfWork, namespace: str, names, *, actor: Principal = SYSTEM) -> Route:
     """Route ``namespace`` to the registries ``names`` in order (empty: remove its route);
-    audited (``route.set``). Raises NameInvalid, ValueInvalid (duplicates, over
-    MAX_ROUTE, unknown registries, registries not serving the namespace, mirrors),
-    PermissionDenied."""
+    a registry named twice counts once, where first named; audited (``route.set``). Raises
+    NameInvalid, ValueInvalid (over MAX_ROUTE), StateConflict (unknown registries,
+    registries not serving the namespace, mirrors), PermissionDenied."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
     namespace = _check_namespace(namespace)
-    names = list(names)
-    if len(names) > MAX_ROUTE or len(set(names)) != len(names):
-        raise errors.ValueInvalid("registries", f"at most {MAX_ROUTE} registries, each named once")
+    names = list(dict.fromkeys(names))
+    if len(names) > MAX_ROUTE:
+        raise errors.ValueInvalid("registries", f"at most {MAX_ROUTE} registries")
     with uow:
         chosen = [_routable(uow, name, namespace) for name in names]
         uow.routing.set_route(namespace, [r.id for r in chosen])
@@ -107,11 +107,11 @@ def set_route(uow: UnitOfWork, namespace: str, names, *, actor: Principal = SYST
 def _routable(uow: UnitOfWork, name: object, namespace: str) -> Registry:
     found = uow.registries.find(name) if isinstance(name, str) else None
     if found is None:
-        raise errors.ValueInvalid("registries", f"no registry named {name!s:.253}")
+        raise errors.StateConflict("registries", f"no registry named {name!s:.253}")
     if not policy.registry_serves(found.namespaces, namespace):
-        raise errors.ValueInvalid("registries", f"{found.name} does not serve {namespace}")
+        raise errors.StateConflict("registries", f"{found.name} does not serve {namespace}")
     if found.upstream is not None:
-        raise errors.ValueInvalid(
+        raise errors.StateConflict(
             "registries", f"{found.name} mirrors {found.upstream}: a mirror takes no pushes"
         )
     return found

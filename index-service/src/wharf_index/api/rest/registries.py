@@ -72,7 +72,7 @@ def add_registry():
 
 
 @bp.patch("/registries/<name>")
-@doc(auth="admin", body=RegistryUpdateIn, response=RegistrySchema)
+@doc(auth="admin", body=RegistryUpdateIn, response=RegistrySchema, errors=(409,))
 def update_registry(name: str):
     """Change what is given: whether a registry filters its catalog (``auto``,
     ``filtered``, ``unfiltered``), its weight, its upstream (null: mirrors none)."""

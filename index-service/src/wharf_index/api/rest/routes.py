@@ -43,7 +43,7 @@ def get_route(namespace: str):
 
 
 @bp.put("/namespaces/<namespace>/route")
-@doc(auth="admin", body=RouteIn, response=RouteSchema)
+@doc(auth="admin", body=RouteIn, response=RouteSchema, errors=(409,))
 def put_route(namespace: str):
     """Route a namespace's pushes to registries serving it, in order ([]: no route)."""
     caller = require_admin()
