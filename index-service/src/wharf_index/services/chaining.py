@@ -12,10 +12,10 @@ rotation in which the Index hands them out.
 - **Rotation**: the candidates (holders by name, then mirrors by name) are ordered by the
   smooth weighted round robin of domain/rotation.py at the repository's next turn
   (``registry_turns``: one shared counter per repository, so every Index process and
-  worker hands out the same sequence, and over every ``W`` consecutive handouts, ``W`` the
-  sum of the weights, a registry of weight ``w`` comes first exactly ``w`` times). A turn is
-  taken only when at least two candidates have a positive weight; otherwise the order is
-  fixed and nothing is written.
+  worker hands out the same sequence; over every ``W`` consecutive handouts, ``W`` the sum
+  of the weights, while candidates and weights stay the same, a registry of weight ``w``
+  comes first exactly ``w`` times). A turn is taken only when at least two candidates
+  have a positive weight; otherwise the order is fixed and nothing is written.
 
 Callers check visibility first (the repository comes from services.repositories'
 ``get_repository`` for the caller), so nothing here is reached for a repository the caller

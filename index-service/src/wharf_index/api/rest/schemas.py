@@ -215,7 +215,6 @@ class PlacementSchema(Schema):
         metadata={
             "description": f"{HOLDER}: holds it (or would take its first push);"
             f" {MIRROR}: mirrors a registry that does",
-            "enum": [HOLDER, MIRROR],
         }
     )
 
