@@ -4,8 +4,8 @@ Commands that call registries (``repo delete``, ``repo redrive``, ``tag delete``
 retention``, ``registry sync``) live in
 cli_registry_ops.py, ``prune`` in cli_housekeeping.py, ``keys`` in cli_keys.py, ``worker``
 (webhook deliveries) in cli_worker.py, ``namespace quota`` in cli_quotas.py, ``audit export``
-in cli_audit.py. ``migrate``
-and ``serve`` also make sure there is a token signing key that ``INDEX_SECRET_KEY``
+in cli_audit.py, ``route`` and the registries' ``--weight``/``--upstream`` in cli_routes.py.
+``migrate`` and ``serve`` also make sure there is a token signing key that ``INDEX_SECRET_KEY``
 decrypts (a changed secret exits with status 2 and a message naming it).
 
 Every command reads the ``INDEX_*`` settings first; bad configuration exits with status 2
@@ -30,7 +30,15 @@ from typing import TextIO
 from wharf_protocol import version_line
 from wharf_protocol.config import ConfigFileError, Resolved, report, resolve
 
-from . import cli_audit, cli_housekeeping, cli_keys, cli_quotas, cli_registry_ops, cli_worker
+from . import (
+    cli_audit,
+    cli_housekeeping,
+    cli_keys,
+    cli_quotas,
+    cli_registry_ops,
+    cli_routes,
+    cli_worker,
+)
 from .adapters import migrations
 from .adapters.db import Database
 from .context import build_context
@@ -143,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         " unfiltered (only administrators get it; the reference registry lists every name)"
     )
     add.add_argument("--catalog", choices=CATALOG_MODES, default="auto", help=catalog_help)
+    cli_routes.add_chaining_arguments(add, update=False)
     update = registry.add_parser("update", help="change a registry's settings")
     update.add_argument("name")
     update.add_argument("--catalog", choices=CATALOG_MODES, help=catalog_help)
@@ -151,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=REGISTRY_KINDS,
         help="the registry's kind: who may pull and push there (README, 'Registry kinds')",
     )
+    cli_routes.add_chaining_arguments(update, update=True)
     registry.add_parser("list", help="list registries")
     registry.add_parser("remove", help="forget a registry").add_argument("name")
     registry.add_parser(
@@ -162,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_worker.add_parsers(sub)
     cli_quotas.add_parsers(sub)
     cli_audit.add_parsers(sub)
+    cli_routes.add_parsers(sub)
     return parser
 
 
@@ -380,7 +391,14 @@ def _team_grant(uow, args, stdin, stdout):
 
 def _registry_add(uow, args, stdin, stdout):
     registry, credential = registries.add_registry(
-        uow, args.name, args.url, args.kind, args.namespaces, catalog=args.catalog
+        uow,
+        args.name,
+        args.url,
+        args.kind,
+        args.namespaces,
+        catalog=args.catalog,
+        weight=args.weight,
+        upstream=args.upstream,
     )
     print(
         f"registry {registry.name} added; its credential (shown once, keep it secret):", file=stdout
@@ -398,12 +416,15 @@ def _registry_rotate_credential(uow, args, stdin, stdout):
 
 
 def _registry_update(uow, args, stdin, stdout):
+    options = cli_routes.update_options(args)
     if args.kind is not None:
-        registry = registries.set_kind(uow, args.name, args.kind)
-        print(f"registry {registry.name}: kind {registry.kind}", file=stdout)
-    if args.catalog is not None:
-        registry = registries.set_catalog(uow, args.name, args.catalog)
-        print(f"registry {registry.name}: catalog {_catalog(registry)}", file=stdout)
+        options["kind"] = args.kind
+    registry = registries.update_registry(uow, args.name, **options)
+    print(
+        f"registry {registry.name}: kind {registry.kind}, catalog {_catalog(registry)},"
+        f" weight {registry.weight}, upstream {registry.upstream or '-'}",
+        file=stdout,
+    )
 
 
 def _catalog(registry) -> str:
@@ -417,7 +438,8 @@ def _registry_list(uow, args, stdin, stdout):
     for registry in registries.list_registries(uow):
         namespaces = ",".join(registry.namespaces) or "-"
         print(
-            f"{registry.name}\t{registry.kind}\t{registry.url}\t{namespaces}\t{_catalog(registry)}",
+            f"{registry.name}\t{registry.kind}\t{registry.url}\t{namespaces}\t{_catalog(registry)}"
+            f"\t{registry.weight}\t{registry.upstream or '-'}",
             file=stdout,
         )
 
@@ -450,4 +472,5 @@ _HANDLERS = {
     **cli_keys.HANDLERS,
     **cli_quotas.HANDLERS,
     **cli_audit.HANDLERS,
+    **cli_routes.HANDLERS,
 }

@@ -164,6 +164,10 @@ TABLE = [
          403, 403, 403, 403, 403, 403, 403),
     _row("DELETE", "/registries/r.test", None,
          403, 403, 403, 403, 403, 403, 403),
+    _row("PUT", "/namespaces/acme/route", {"registries": []},  # administrators only
+         403, 403, 403, 403, 403, 403, 403),
+    _row("DELETE", "/namespaces/acme/route", None,
+         403, 403, 403, 403, 403, 403, 403),
     _row("POST", "/invitations", {"email": "zed@x.test"},  # administrators only
          403, 403, 403, 403, 403, 403, 403),
     _row("DELETE", "/invitations/{invitation}", None,

@@ -78,6 +78,7 @@ CURSORS = {
     "list_collaborators": ("collaborators", ("carol",)),
     "list_repository_registries": ("repository-registries", ("registry.test",)),
     "list_registries": ("registries", ("registry.test",)),
+    "list_routes": ("routes", ("acme",)),
     "list_tokens": ("tokens", (1,)),
     "list_invitations": ("invitations", (1,)),
     "list_robot_tokens": ("tokens", (1,)),

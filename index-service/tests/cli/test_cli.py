@@ -171,11 +171,14 @@ def test_registries(run, uow):
 
     assert registries.authenticate_registry(uow, "reg.example", credential).name == "reg.example"
     assert run("registry", "list").out.strip() == (
-        "reg.example\tprivate\thttps://reg.example\tacme,alice\tauto:unfiltered"
+        "reg.example\tprivate\thttps://reg.example\tacme,alice\tauto:unfiltered\t1\t-"
     )
     updated = run("registry", "update", "reg.example", "--catalog", "filtered")
-    assert (updated.code, updated.out.strip()) == (0, "registry reg.example: catalog filtered")
-    assert run("registry", "list").out.strip().endswith("\tfiltered")
+    assert (updated.code, updated.out.strip()) == (
+        0,
+        "registry reg.example: catalog filtered, weight 1, upstream -",
+    )
+    assert run("registry", "list").out.strip().endswith("\tfiltered\t1\t-")
     with pytest.raises(SystemExit):  # argparse refuses it, naming the choices
         run("registry", "update", "reg.example", "--catalog", "maybe")
     assert run("registry", "update", "nowhere", "--catalog", "auto").code == 1

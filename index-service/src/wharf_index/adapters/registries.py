@@ -15,15 +15,18 @@ from .base import Store
 _COLUMNS = (
     "g.id, g.name, g.url, g.kind,"
     " coalesce((SELECT array_agg(namespace ORDER BY namespace) FROM registry_namespaces"
-    " WHERE registry_id = g.id), '{}'), g.created_at, g.catalog, g.wharf_since"
+    " WHERE registry_id = g.id), '{}'), g.created_at, g.catalog, g.wharf_since, g.weight,"
+    " (SELECT u.name FROM registries u WHERE u.id = g.upstream_id)"
 )
 #: Registry.filters_catalog in SQL, of the ``registries`` row ``g`` (migration 0021).
 CATALOG_FILTERED = "(g.catalog = 'filtered' OR (g.catalog = 'auto' AND g.wharf_since IS NOT NULL))"
 
 
 def _registry(row: tuple) -> Registry:
-    rid, name, url, kind, namespaces, created_at, catalog, wharf_since = row
-    return Registry(rid, name, url, kind, tuple(namespaces), created_at, catalog, wharf_since)
+    rid, name, url, kind, namespaces, created_at, catalog, wharf_since, weight, upstream = row
+    return Registry(
+        rid, name, url, kind, tuple(namespaces), created_at, catalog, wharf_since, weight, upstream
+    )
 
 
 class PgRegistryStore(Store):
@@ -35,12 +38,15 @@ class PgRegistryStore(Store):
         credential_hash: bytes,
         namespaces: tuple[str, ...],
         catalog: str = "auto",
+        weight: int = 1,
+        upstream_id: int | None = None,
     ) -> Registry | None:
         """Insert a registry and its namespaces; None when the name is taken."""
         row = self._one(
-            "INSERT INTO registries (name, url, kind, credential_hash, catalog)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING RETURNING id",
-            (name, url, kind, credential_hash, catalog),
+            "INSERT INTO registries (name, url, kind, credential_hash, catalog, weight,"
+            " upstream_id) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (name) DO NOTHING RETURNING id",
+            (name, url, kind, credential_hash, catalog, weight, upstream_id),
         )
         if row is None:
             return None
@@ -87,6 +93,15 @@ class PgRegistryStore(Store):
         rows = self._all(
             f"SELECT {_COLUMNS} FROM registries g WHERE NOT EXISTS (SELECT 1 FROM"
             " registry_namespaces WHERE registry_id = g.id) ORDER BY g.name"
+        )
+        return [_registry(row) for row in rows]
+
+    def routed(self, namespace: str) -> list[Registry]:
+        """The registries ``namespace`` is routed to, in route order (``namespace_routes``)."""
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM registries g JOIN namespace_routes r ON r.registry_id = g.id"
+            " WHERE r.namespace = %s ORDER BY r.position",
+            (namespace,),
         )
         return [_registry(row) for row in rows]
 
@@ -160,6 +175,16 @@ class PgRegistryStore(Store):
     def set_kind(self, registry_id: int, kind: str) -> None:
         """Record the registry's kind (private|sponsor|mirror|vendor)."""
         self._exec("UPDATE registries SET kind = %s WHERE id = %s", (kind, registry_id))
+
+    def set_weight(self, registry_id: int, weight: int) -> None:
+        """Set the registry's share of first places in the rotation (0..100)."""
+        self._exec("UPDATE registries SET weight = %s WHERE id = %s", (weight, registry_id))
+
+    def set_upstream(self, registry_id: int, upstream_id: int | None) -> None:
+        """Make the registry a mirror of ``upstream_id`` (None: of no registry)."""
+        self._exec(
+            "UPDATE registries SET upstream_id = %s WHERE id = %s", (upstream_id, registry_id)
+        )
 
     def note_wharf(self, registry_id: int) -> None:
         """Record that the registry called an endpoint only Wharf's registry calls, once: the

@@ -34,6 +34,7 @@ from .pull_counts import PgPullCountStore
 from .reconciliation import PgReconciliationStore
 from .registries import PgRegistryStore
 from .repositories import PgRepositoryStore
+from .routing import PgRoutingStore
 from .search import PgSearchStore
 from .signing_keys import PgSigningKeyStore
 from .stars import PgStarStore
@@ -53,6 +54,7 @@ STORES = {
     "grants": PgGrantStore,
     "access_tokens": PgAccessTokenStore,
     "registries": PgRegistryStore,
+    "routing": PgRoutingStore,
     "issued_tokens": PgIssuedTokenStore,
     "invitations": PgInvitationStore,
     "audit": PgAuditStore,

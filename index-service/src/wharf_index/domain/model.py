@@ -19,6 +19,10 @@ CATALOG_AUTO, CATALOG_FILTERED, CATALOG_UNFILTERED = CATALOG_MODES = (
     "filtered",
     "unfiltered",
 )
+#: Why a registry is named for a repository: it holds it, or it mirrors a registry that does.
+HOLDER, MIRROR = "holder", "mirror"
+#: A registry's weight in the rotation (``registry add/update --weight``).
+MIN_WEIGHT, DEFAULT_WEIGHT, MAX_WEIGHT = 0, 1, 100
 ACTIONS = ("pull", "push", "delete")
 # The action an access-token scope must name for repository administration (visibility,
 # description, collaborators, deletion of the repository or its tags, webhooks); never
@@ -182,6 +186,10 @@ class Registry:
     catalog: str = CATALOG_AUTO
     #: when it first called an endpoint of the Index only Wharf's registry calls (None: never)
     wharf_since: datetime | None = None
+    #: its share of first places in the rotation (0..100; 0: listed, never first); rotation.py
+    weight: int = 1
+    #: the name of the registry it mirrors (``registry add/update --upstream``), or None
+    upstream: str | None = None
 
     @property
     def filters_catalog(self) -> bool:
@@ -191,6 +199,24 @@ class Registry:
         if self.catalog == CATALOG_AUTO:
             return self.wharf_since is not None
         return self.catalog == CATALOG_FILTERED
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A registry named for a repository, and why: ``role`` HOLDER (recorded as holding it,
+    or before any push the registry that would take the first) or MIRROR (it mirrors one of
+    those)."""
+
+    registry: Registry
+    role: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where the Index expects pushes of ``namespace``: ``registries`` (names), first first."""
+
+    namespace: str
+    registries: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from .model import Collaborator, Principal, Registry, Repository
+from .model import Collaborator, Principal, Registry, Repository, Route
 from .platforms import ImagePlatform
 from .records import (
     Comment,
@@ -271,14 +271,20 @@ class RegistryStore(Protocol):
         credential_hash: bytes,
         namespaces: tuple[str, ...],
         catalog: str = "auto",
+        weight: int = 1,
+        upstream_id: int | None = None,
     ) -> Registry | None: ...
     def get(self, name: str) -> Registry: ...
+    def find(self, name: str) -> Registry | None: ...
     def with_hash(self, name: str) -> tuple[Registry, bytes] | None: ...
     def serving(self, namespace: str) -> list[Registry]:
         """The registries that declared ``namespace``."""
 
     def unrestricted(self) -> list[Registry]:
         """The registries that declared no namespace (they serve every one)."""
+
+    def routed(self, namespace: str) -> list[Registry]:
+        """The registries ``namespace`` is routed to, in route order (no route: [])."""
 
     def holding(self, full_name: str) -> list[Registry]:
         """The registries recorded as holding the repository ``full_name``."""
@@ -297,11 +303,25 @@ class RegistryStore(Protocol):
     def set_credential_hash(self, registry_id: int, credential_hash: bytes) -> None: ...
     def set_catalog(self, registry_id: int, catalog: str) -> None: ...
     def set_kind(self, registry_id: int, kind: str) -> None: ...
+    def set_weight(self, registry_id: int, weight: int) -> None: ...
+    def set_upstream(self, registry_id: int, upstream_id: int | None) -> None: ...
     def note_wharf(self, registry_id: int) -> None:
         """Set ``wharf_since`` to now unless it is set."""
 
     def delete(self, registry_id: int) -> None: ...
     def list(self) -> list[Registry]: ...
+
+
+class RoutingStore(Protocol):
+    """``uow.routing``: namespace routes and the rotation's turn per repository."""
+
+    def routes(self) -> list[Route]: ...
+    def routed_namespaces(self, registry_id: int) -> list[str]: ...
+    def set_route(self, namespace: str, registry_ids: list[int]) -> None:
+        """Replace the route of ``namespace`` ([]: none)."""
+
+    def take_turn(self, repository_id: int) -> int:
+        """The repository's next turn (0, 1, 2...), counted as taken."""
 
 
 class DeletionStore(Protocol):

@@ -1,11 +1,18 @@
 """The original /v1/ handshake of Docker's v1 Index protocol (scenarios A step 2, B, C)
 and ``docker search``.
 
-Which registries hold a repository (``X-Docker-Endpoints``): services.registries.holders,
-the registries recorded as holding it, or, before anything was pushed, those that would take
-its first push. Tokens handed out here are ordinary registry tokens (recorded, verifiable,
-revocable) whose audience is the first of those registries by name; with no such registry
-no token can be made and none is sent.
+Which registries ``X-Docker-Endpoints`` names:
+
+- pull (``GET .../images``): the repository's holders and their mirrors in the weighted
+  rotation of services/chaining.py (each such answer takes the repository's next turn);
+- push (``PUT``): its namespace's route when it has one (services/routes.py), else
+  services.registries.holders (the registries recorded as holding it, or, before anything
+  was pushed, those that would take its first push); never a mirror;
+- delete: services.registries.holders, the registries scenario C calls.
+
+Tokens handed out here are ordinary registry tokens (recorded, verifiable, revocable) whose
+audience is the first registry named; with no such registry no token can be made and none is
+sent.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from wharf_protocol.scopes import Scope
 
 from ..domain import errors, policy
 from ..domain.model import Principal
+from . import chaining, routes
 from .access import authorize
 from .registries import holders
 from .repositories import get_repository, mark_deleting, split_name
@@ -73,7 +81,7 @@ def images(
     with uow:
         repository = get_repository(uow, principal, full_name)
         layers = uow.content.layer_checksums(repository.id)
-    registries = holders(uow, repository.full_name)
+    registries = [p.registry for p in chaining.hand_out(uow, repository)]
     token = (
         _token(uow, authority, principal, full_name, {"pull"}, registries) if want_token else None
     )
@@ -96,12 +104,12 @@ def allocate(
     Raises NameInvalid, PermissionDenied (no push: the same answer whether or not the
     repository exists, so nothing is revealed).
     """
-    split_name(full_name)  # NameInvalid
+    namespace, _ = split_name(full_name)  # NameInvalid
     scope = Scope("repository", full_name, frozenset({"pull", "push"}))
     granted = authorize(uow, principal, (scope,), allocate=True)
     if not any("push" in s.actions for s in granted):
         raise errors.PermissionDenied(f"you may not push to {full_name}")
-    registries = holders(uow, full_name)
+    registries = routes.push_registries(uow, namespace) or holders(uow, full_name)
     token = _token(uow, authority, principal, full_name, {"pull", "push"}, registries)
     return Handshake((), token, _hosts(registries))
 

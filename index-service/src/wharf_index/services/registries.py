@@ -14,6 +14,10 @@ Events do not count: the reference registry can send its notifications to the In
 A registry's ``kind`` (REGISTRY_KINDS) is a policy the token authority enforces
 (domain.policy.registry_actions; the README's "Registry kinds"): a ``mirror`` or ``vendor``
 serves only the namespaces it declared, so it must declare at least one.
+
+Chaining (services/chaining.py): a registry of kind ``mirror`` may name the registry it
+mirrors (``upstream``), never itself nor, through a chain, one of its own mirrors; its
+``weight`` (0..100, default 1) is its share of first places in the rotation.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from ..domain import errors
 from ..domain.model import (
     CATALOG_AUTO,
     CATALOG_MODES,
+    DEFAULT_WEIGHT,
+    MAX_WEIGHT,
+    MIN_WEIGHT,
     REGISTRY_KINDS,
     SYSTEM,
     Principal,
@@ -37,7 +44,11 @@ from ..domain.policy import OWN_NAMESPACE_KINDS
 from ..domain.records import OutboxStatus
 from ..domain.registry_client import RegistryClient
 from . import audit, credentials
+from .routes import expected_registries
 from .unit_of_work import UnitOfWork
+
+#: ``update_registry``'s "not given" (None is a value there: no upstream).
+UNCHANGED = object()
 
 REGISTRY_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9._:-]*[a-z0-9])?")
 MAX_REGISTRY_NAME = 253
@@ -108,6 +119,42 @@ def _check_catalog(catalog: object) -> str:
     return catalog  # type: ignore[return-value]
 
 
+def _check_weight(weight: object) -> int:
+    if (
+        isinstance(weight, bool)
+        or not isinstance(weight, int)
+        or not MIN_WEIGHT <= weight <= MAX_WEIGHT
+    ):
+        raise errors.ValueInvalid(
+            "weight", f"weight must be an integer from {MIN_WEIGHT} to {MAX_WEIGHT}"
+        )
+    return weight
+
+
+def _upstream_id(uow: UnitOfWork, name: str, kind: str, upstream: object) -> int | None:
+    """The id of the registry ``name`` (of ``kind``) may mirror, ``upstream`` (None: none).
+
+    Raises StateConflict (409: well-formed, refused by what is recorded): not a mirror,
+    unknown upstream, itself or one of its own mirrors (a cycle). Inside the caller's
+    transaction."""
+    if upstream is None:
+        return None
+    if kind != "mirror":
+        raise errors.StateConflict("upstream", "only a registry of kind mirror has an upstream")
+    found = uow.registries.find(upstream) if isinstance(upstream, str) else None
+    if found is None:
+        raise errors.StateConflict("upstream", f"no registry named {upstream!s:.253}")
+    by_name = {r.name: r for r in uow.registries.list()}
+    step: Registry | None = found
+    for _ in range(len(by_name) + 1):  # a chain visits each registry at most once
+        if step is None:
+            break
+        if step.name == name:
+            raise errors.StateConflict("upstream", f"{upstream} mirrors {name}: that is a cycle")
+        step = by_name.get(step.upstream) if step.upstream else None
+    return found.id
+
+
 def add_registry(
     uow: UnitOfWork,
     name: str,
@@ -116,6 +163,8 @@ def add_registry(
     namespaces=(),
     *,
     catalog: str = CATALOG_AUTO,
+    weight: int = DEFAULT_WEIGHT,
+    upstream: str | None = None,
     actor: Principal = SYSTEM,
 ) -> tuple[Registry, str]:
     """Record a registry; return (registry, credential). The credential is never shown again.
@@ -126,6 +175,7 @@ def add_registry(
         raise errors.PermissionDenied()
     namespaces = _check(name, url, kind, namespaces)
     catalog = _check_catalog(catalog)
+    weight = _check_weight(weight)
     if name == uow.config.index_service:
         raise errors.NameInvalid(name, "that is the Index's own service name (INDEX_TOKEN_ISSUER)")
     credential = credentials.new_secret()
@@ -137,6 +187,8 @@ def add_registry(
             credentials.hash_secret(credentials.PURPOSE_REGISTRY, credential),
             namespaces,
             catalog,
+            weight,
+            _upstream_id(uow, name, kind, upstream),
         )
         if registry is None:
             raise errors.RegistryExists(name)
@@ -145,6 +197,8 @@ def add_registry(
             "kind": kind,
             "namespaces": list(namespaces),
             "catalog": catalog,
+            "weight": weight,
+            "upstream": upstream,
         }
         audit.record(uow, actor, "registry.add", "registry", name, detail=detail)
         return registry, credential
@@ -168,13 +222,63 @@ def set_catalog(uow: UnitOfWork, name: str, catalog: str, *, actor: Principal = 
     """Say whether a registry filters its catalog: ``filtered``, ``unfiltered`` or ``auto``
     (module doc); return the registry. Raises ValueInvalid, RegistryNotFound,
     PermissionDenied."""
+    return update_registry(uow, name, catalog=catalog, actor=actor)
+
+
+def update_registry(
+    uow: UnitOfWork,
+    name: str,
+    *,
+    kind: object = UNCHANGED,
+    catalog: object = UNCHANGED,
+    weight: object = UNCHANGED,
+    upstream: object = UNCHANGED,
+    actor: Principal = SYSTEM,
+) -> Registry:
+    """Change what is given of the registry's kind, catalog word, weight and upstream (None:
+    no longer a mirror of any); one transaction, one audit row naming what changed. A new
+    kind applies from the next token issued (tokens already issued keep what they grant
+    until they expire, INDEX_TOKEN_TTL). Return the registry. Raises ValueInvalid (nothing
+    given, bad values, a mirror or vendor without namespaces), StateConflict (an upstream
+    refused, see _upstream_id; a registry that keeps an upstream must stay a mirror),
+    RegistryNotFound, PermissionDenied."""
     if not actor.is_admin:
         raise errors.PermissionDenied()
-    catalog = _check_catalog(catalog)
+    detail: dict[str, object] = {}
+    if kind is not UNCHANGED:
+        _check_kind(kind)
+        detail["kind"] = kind
+    if catalog is not UNCHANGED:
+        detail["catalog"] = _check_catalog(catalog)
+    if weight is not UNCHANGED:
+        detail["weight"] = _check_weight(weight)
+    if not detail and upstream is UNCHANGED:
+        raise errors.ValueInvalid("_body", "give kind, catalog, weight and/or upstream")
     with uow:
         registry = uow.registries.get(name)
-        uow.registries.set_catalog(registry.id, catalog)
-        audit.record(uow, actor, "registry.update", "registry", name, detail={"catalog": catalog})
+        if kind is not UNCHANGED:
+            _check_kind_namespaces(kind, registry.namespaces)
+            keeps_upstream = registry.upstream and upstream is UNCHANGED
+            if kind != "mirror" and keeps_upstream:
+                raise errors.StateConflict(
+                    "kind", f"{name} mirrors {registry.upstream}: clear its upstream first"
+                )
+            uow.registries.set_kind(registry.id, kind)
+            detail["previous_kind"] = registry.kind
+        if catalog is not UNCHANGED:
+            uow.registries.set_catalog(registry.id, detail["catalog"])
+        if weight is not UNCHANGED:
+            uow.registries.set_weight(registry.id, detail["weight"])
+        if upstream is not UNCHANGED:
+            now_kind = registry.kind if kind is UNCHANGED else kind
+            upstream_id = _upstream_id(uow, name, now_kind, upstream)
+            if upstream_id is not None and uow.routing.routed_namespaces(registry.id):
+                raise errors.StateConflict(
+                    "upstream", f"{name} is in a namespace route; a mirror takes no pushes"
+                )
+            uow.registries.set_upstream(registry.id, upstream_id)
+            detail["upstream"] = upstream
+        audit.record(uow, actor, "registry.update", "registry", name, detail=detail)
         return uow.registries.get(name)
 
 
@@ -183,16 +287,7 @@ def set_kind(uow: UnitOfWork, name: str, kind: str, *, actor: Principal = SYSTEM
     tokens already issued keep what they grant until they expire, INDEX_TOKEN_TTL); return
     the registry. Raises ValueInvalid (unknown kind; a mirror or vendor without namespaces),
     RegistryNotFound, PermissionDenied."""
-    if not actor.is_admin:
-        raise errors.PermissionDenied()
-    _check_kind(kind)
-    with uow:
-        registry = uow.registries.get(name)
-        _check_kind_namespaces(kind, registry.namespaces)
-        uow.registries.set_kind(registry.id, kind)
-        detail = {"kind": kind, "previous_kind": registry.kind}
-        audit.record(uow, actor, "registry.update", "registry", name, detail=detail)
-        return uow.registries.get(name)
+    return update_registry(uow, name, kind=kind, actor=actor)
 
 
 def note_wharf(uow: UnitOfWork, registry_id: int, known: bool) -> None:
@@ -239,14 +334,15 @@ def holders(uow: UnitOfWork, full_name: str) -> list[Registry]:
 
     Those recorded as holding it (their manifest-push events, ``registry sync``); for a
     repository none is recorded for (allocated, nothing pushed yet; or unknown) the
-    registries that would take its first push: those that declared its namespace, else
-    those registered without namespaces (they serve every namespace).
+    registries that would take its first push (services.routes.expected_registries: its
+    namespace's route, else those that declared its namespace, else those registered
+    without namespaces). Mirrors are not holders: services/chaining.py adds them.
     """
     with uow:
         held = uow.registries.holding(full_name)
         if held:
             return held
-        return uow.registries.serving(namespace_of(full_name)) or uow.registries.unrestricted()
+        return expected_registries(uow, namespace_of(full_name))
 
 
 def remove_registry(uow: UnitOfWork, name: str, *, actor: Principal = SYSTEM) -> None:

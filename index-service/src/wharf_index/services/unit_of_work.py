@@ -37,6 +37,7 @@ from ..domain.repository_stores import (
     ReconciliationStore,
     RegistryStore,
     RepositoryStore,
+    RoutingStore,
     SearchStore,
     StarStore,
     TagRuleStore,
@@ -86,6 +87,8 @@ class UnitOfWork(Protocol):
     def access_tokens(self) -> AccessTokenStore: ...
     @property
     def registries(self) -> RegistryStore: ...
+    @property
+    def routing(self) -> RoutingStore: ...
     @property
     def issued_tokens(self) -> IssuedTokenStore: ...
     @property

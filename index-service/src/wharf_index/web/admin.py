@@ -33,7 +33,7 @@ from ..api.rest.pagination import decode_cursor, encode_cursor
 from ..context import current, uow
 from ..domain import errors
 from ..domain.model import REGISTRY_KINDS, Principal
-from ..services import accounts, audit_log, registries
+from ..services import accounts, audit_log, registries, routes
 from ..services.paging import take
 from . import bp
 from .session import check_form, principal
@@ -172,6 +172,7 @@ def _registries_page(error: str | None = None, status: int = 200, form: dict | N
         registries=found,
         last_events=registries.last_events(work),
         outboxes=registries.outbox_statuses(current().agent.http, found),
+        routes=routes.list_routes(work),
         kinds=REGISTRY_KINDS,
         error=error,
         form=form or {"kind": REGISTRY_KINDS[0]},

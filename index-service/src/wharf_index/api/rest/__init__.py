@@ -71,6 +71,7 @@ from . import (  # noqa: E402, F401 - imported for their routes, after bp exists
     quotas,
     registries,
     repositories,
+    routes,
     search,
     stars,
     tag_rules,

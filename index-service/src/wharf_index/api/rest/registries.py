@@ -1,6 +1,7 @@
 """The registry directory: every signed-in user may read it (and anyone may ask which
-registries hold a repository they can see); administrators add, update (whether it filters
-its catalog), rotate and remove.
+registries hold or mirror a repository they can see, and which one to pull it from);
+administrators add, update (whether it filters its catalog, its weight, its upstream),
+rotate and remove.
 
 A registry's credential (for its calls to the Index) is in the add/rotate answer only.
 """
@@ -8,13 +9,19 @@ A registry's credential (for its calls to the Index) is in the add/rotate answer
 from __future__ import annotations
 
 from ...context import uow
-from ...services import registries, repositories
+from ...services import chaining, registries, repositories
 from . import bp
 from .auth import principal, require_admin, require_user
 from .inputs import load
 from .openapi import doc
 from .pagination import paged_list
-from .schemas import RegistryCreatedSchema, RegistryCreateIn, RegistrySchema, RegistryUpdateIn
+from .schemas import (
+    PlacementSchema,
+    RegistryCreatedSchema,
+    RegistryCreateIn,
+    RegistrySchema,
+    RegistryUpdateIn,
+)
 
 
 def _registry_list(kind: str, found) -> dict:
@@ -57,23 +64,21 @@ def add_registry():
         data["kind"],
         data["namespaces"],
         catalog=data["catalog"],
+        weight=data["weight"],
+        upstream=data["upstream"],
         actor=caller,
     )
     return RegistryCreatedSchema().dump({"registry": registry, "credential": credential}), 201
 
 
 @bp.patch("/registries/<name>")
-@doc(auth="admin", body=RegistryUpdateIn, response=RegistrySchema)
+@doc(auth="admin", body=RegistryUpdateIn, response=RegistrySchema, errors=(409,))
 def update_registry(name: str):
-    """Change a registry's kind and/or say whether it filters its catalog (``auto``,
-    ``filtered``, ``unfiltered``)."""
+    """Change what is given: its kind, whether a registry filters its catalog (``auto``,
+    ``filtered``, ``unfiltered``), its weight, its upstream (null: mirrors none)."""
     caller = require_admin()
     data = load(RegistryUpdateIn)
-    if "kind" in data:
-        registry = registries.set_kind(uow(), name, data["kind"], actor=caller)
-    if "catalog" in data:
-        registry = registries.set_catalog(uow(), name, data["catalog"], actor=caller)
-    return RegistrySchema().dump(registry)
+    return RegistrySchema().dump(registries.update_registry(uow(), name, **data, actor=caller))
 
 
 @bp.post("/registries/<name>/credential")
@@ -94,9 +99,24 @@ def remove_registry(name: str):
 
 
 @bp.get("/repositories/<api_repo:name>/-/registries")
-@doc(auth="optional", response=RegistrySchema, paginated=True)
+@doc(auth="optional", response=PlacementSchema, paginated=True)
 def list_repository_registries(name: str):
-    """List the registries holding a repository (where to pull it from); before anything
-    was pushed, those that would take its first push."""
+    """List by name the registries holding a repository (before anything was pushed, those
+    that would take its first push) and those mirroring them, each with its role."""
     repository = repositories.get_repository(uow(), principal(), name)
-    return _registry_list("repository-registries", registries.holders(uow(), repository.full_name))
+    return paged_list(
+        "repository-registries",
+        (str,),
+        chaining.by_name(uow(), repository.full_name),
+        lambda p: (p.registry.name,),
+        PlacementSchema(many=True).dump,
+    )
+
+
+@bp.get("/repositories/<api_repo:name>/-/registry")
+@doc(auth="optional", response=PlacementSchema)
+def choose_repository_registry(name: str):
+    """The registry to pull a repository from this time: the first of the weighted rotation
+    (each answer takes the repository's next turn); 404 when none serves it."""
+    repository = repositories.get_repository(uow(), principal(), name)
+    return PlacementSchema().dump(chaining.choose(uow(), repository))

@@ -16,7 +16,7 @@ from dataclasses import fields
 from ...context import current, uow
 from ...domain import errors, policy
 from ...domain.model import Principal, Repository
-from ...services import deletion, repositories, search, stars
+from ...services import chaining, deletion, repositories, search, stars
 from . import bp
 from .auth import principal, require_account, require_user
 from .inputs import NAMESPACE_FILTER, load, query
@@ -53,7 +53,10 @@ def _detail(caller: Principal, name: str) -> dict:
     permissions = {a: a in actions for a in ("pull", "push", "delete")}
     permissions["admin"] = policy.may_administer(caller, repository)
     readme = repositories.get_readme(uow(), caller, name)
-    row = repository_row(repository, starred=starred, permissions=permissions, readme=readme)
+    placed = chaining.hand_out(uow(), repository)
+    row = repository_row(
+        repository, starred=starred, permissions=permissions, readme=readme, registries=placed
+    )
     return RepositoryDetailSchema().dump(row)
 
 

@@ -14,7 +14,18 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from wharf_protocol.names import MAX_NAME_LENGTH, REPOSITORY_NAME_RE
 from wharf_protocol.sizes import MAX_BYTES
 
-from ...domain.model import CATALOG_AUTO, CATALOG_MODES, REGISTRY_KINDS, ROLES, VISIBILITIES
+from ...domain.model import (
+    CATALOG_AUTO,
+    CATALOG_MODES,
+    DEFAULT_WEIGHT,
+    HOLDER,
+    MAX_WEIGHT,
+    MIN_WEIGHT,
+    MIRROR,
+    REGISTRY_KINDS,
+    ROLES,
+    VISIBILITIES,
+)
 from ...domain.names import (
     MAX_NAMESPACE_LENGTH,
     MAX_USERNAME,
@@ -35,6 +46,7 @@ from ...services.registries import (
     REGISTRY_URL_RE,
 )
 from ...services.repositories import MAX_DESCRIPTION, MAX_README
+from ...services.routes import MAX_ROUTE
 from .rules import NotBlank, NotOneOf, Pattern, StrictBoolean, StrictInteger, text
 
 ACTIONS = ("pull", "push", "delete", "*", "admin")  # "*": the three registry actions only
@@ -199,11 +211,33 @@ class RepositorySchema(Schema):
     updated_at = fields.DateTime(allow_none=True)
 
 
+class PlacementSchema(Schema):
+    """A registry named for a repository (services/chaining.py)."""
+
+    name = fields.String(attribute="registry.name")
+    url = fields.String(attribute="registry.url")
+    kind = fields.String(attribute="registry.kind")
+    weight = fields.Integer(attribute="registry.weight")
+    role = fields.String(
+        metadata={
+            "description": f"{HOLDER}: holds it (or would take its first push);"
+            f" {MIRROR}: mirrors a registry that does",
+        }
+    )
+
+
 class RepositoryDetailSchema(RepositorySchema):
     starred = fields.Boolean(metadata={"description": "starred by the caller"})
     permissions = fields.Nested(PermissionsSchema)
     readme = fields.String(
         metadata={"description": "the full description (Markdown); lists and search omit it"}
+    )
+    registries = fields.List(
+        fields.Nested(PlacementSchema),
+        metadata={
+            "description": "its holders and mirrors in the weighted rotation (the first is"
+            " where to pull from this time)"
+        },
     )
 
 
@@ -407,6 +441,17 @@ _CATALOG_DOC = (
 )
 
 
+_WEIGHT_DOC = (
+    f"share of first places in the rotation, {MIN_WEIGHT}..{MAX_WEIGHT}; 0: listed, never first"
+)
+_UPSTREAM_DOC = "the registry it mirrors (kind mirror only); null: none"
+_WEIGHT = {
+    "validate": validate.Range(MIN_WEIGHT, MAX_WEIGHT),
+    "metadata": {"description": _WEIGHT_DOC},
+}
+_UPSTREAM = {"allow_none": True, "metadata": {"description": _UPSTREAM_DOC}}
+
+
 class RegistrySchema(Schema):
     name = fields.String()
     url = fields.String()
@@ -417,6 +462,8 @@ class RegistrySchema(Schema):
     catalog_filtered = fields.Boolean(
         attribute="filters_catalog", metadata={"description": "what catalog makes of it now"}
     )
+    weight = fields.Integer(metadata={"description": _WEIGHT_DOC})
+    upstream = fields.String(allow_none=True, metadata={"description": _UPSTREAM_DOC})
 
 
 class RegistryCreateIn(Schema):
@@ -439,6 +486,8 @@ class RegistryCreateIn(Schema):
         validate=validate.OneOf(CATALOG_MODES),
         metadata={"description": _CATALOG_DOC},
     )
+    weight = StrictInteger(load_default=DEFAULT_WEIGHT, **_WEIGHT)
+    upstream = _name(MAX_REGISTRY_NAME, required=False, load_default=None, **_UPSTREAM)
 
     @validates_schema
     def _namespaces_of_kind(self, data, **kwargs) -> None:
@@ -448,21 +497,40 @@ class RegistryCreateIn(Schema):
 
 
 class RegistryUpdateIn(Schema):
-    """Give catalog and/or kind."""
+    """Give kind, catalog, weight and/or upstream."""
 
     json_schema = {"minProperties": 1}
     catalog = fields.String(
-        validate=validate.OneOf(CATALOG_MODES), metadata={"description": _CATALOG_DOC}
+        validate=validate.OneOf(CATALOG_MODES),
+        metadata={"description": _CATALOG_DOC},
     )
     kind = fields.String(
         validate=validate.OneOf(REGISTRY_KINDS),
         metadata={"description": "who may pull and push there (README, 'Registry kinds')"},
     )
+    weight = StrictInteger(**_WEIGHT)
+    upstream = _name(MAX_REGISTRY_NAME, required=False, **_UPSTREAM)
 
     @validates_schema
     def _not_empty(self, data, **kwargs) -> None:
         if not data:
-            raise ValidationError("give catalog and/or kind", "_schema")
+            raise ValidationError("give kind, catalog, weight and/or upstream", "_schema")
+
+
+class RouteSchema(Schema):
+    namespace = fields.String()
+    registries = fields.List(
+        fields.String(), metadata={"description": "where its pushes go, first first"}
+    )
+
+
+class RouteIn(Schema):
+    registries = fields.List(
+        _name(MAX_REGISTRY_NAME, Pattern(REGISTRY_NAME_RE, "a lowercase host-like name")),
+        required=True,
+        validate=validate.Length(0, MAX_ROUTE),
+        metadata={"description": "registries serving the namespace, no mirror; []: no route"},
+    )
 
 
 class RegistryCreatedSchema(Schema):
