@@ -25,6 +25,7 @@ from .events import Delivery, Emitter, EventSink, NullSink, Outbox, OutboxSink, 
 from .events.delivery import events_client
 from .events.wharf_events import record_gc_run
 from .gc import GcOptions, Schedule
+from .proxy import Mirror
 from .readiness import Readiness
 from .settings import ConfigError, Settings, index_tls
 from .storage import create_driver
@@ -81,13 +82,15 @@ def create_app(
         SETTINGS=settings, MAX_CONTENT_LENGTH=None, DELIVER_IN_BACKGROUND=deliver_in_background
     )
     source = settings.http_host or socket.gethostname()
+    content = Content(
+        driver,
+        manifest_max_size=settings.manifest_max_size,
+        liveness=Liveness(driver, settings.gc_touch_after, settings.gc_push_deadline),
+    )
     app.extensions["registry"] = Services(
         settings=settings,
-        content=Content(
-            driver,
-            manifest_max_size=settings.manifest_max_size,
-            liveness=Liveness(driver, settings.gc_touch_after, settings.gc_push_deadline),
-        ),
+        content=content,
+        mirror=Mirror(settings, content) if settings.proxy_upstreams else None,
         auth=create_authenticator(settings, index or _verify_client(settings)),
         events=Emitter(
             sink or NullSink(),

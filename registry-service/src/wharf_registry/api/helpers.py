@@ -17,6 +17,7 @@ from ..content import Content
 from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
 from ..events import Delivery, Emitter, PullCounter
+from ..proxy import Mirror
 from ..readiness import Readiness
 from ..settings import Settings
 from .quota import QuotaLedger, admission
@@ -35,6 +36,7 @@ class Services:
     pull_meter: PullMeter = field(default_factory=PullMeter)  # tokens' pull limits
     quotas: QuotaLedger = field(default_factory=QuotaLedger)  # bytes accepted per token
     readiness: Readiness | None = None  # GET /readyz
+    mirror: Mirror | None = None  # the pull-through cache, when upstreams are configured
 
 
 def services() -> Services:
