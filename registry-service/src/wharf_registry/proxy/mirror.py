@@ -301,7 +301,10 @@ class BlobFetch:
 
     Iterate it once (the response body). The blob is committed and linked only after every
     byte arrived and the digest matched; otherwise the write is cancelled and the iteration
-    raises before the last chunk, so the client's connection breaks short of the end.
+    raises before the last chunk, so the client's connection breaks short of the end. The
+    last chunk goes out once verified, before the commit (the server asks for the next
+    chunk after sending it, so the commit completes before the response ends); a client
+    gone before then cancels the commit.
     """
 
     def __init__(
@@ -333,9 +336,11 @@ class BlobFetch:
                     yield held
                 held = chunk
             self._verify(hasher)
-            liveness = content.liveness
-            liveness.touch(self.digest)
-            liveness.settle([self.digest])
+            if held:  # verified: the client may have its last byte before the commit's fsync
+                yield held
+            # New data (the blob was not stored when the fetch began): its fresh mtime keeps
+            # it from any sweep; only a sweep still deciding about an older copy is waited out.
+            content.liveness.settle([self.digest])
             writer.commit()
             committed = True
             content.blobs.link(self.name, self.digest)
@@ -345,8 +350,6 @@ class BlobFetch:
                 writer.cancel()
             self.response.close()
             self.lease.release()
-        if held:
-            yield held
 
     def _verify(self, hasher: Hasher) -> None:
         actual = hasher.digest()

@@ -206,8 +206,9 @@ class StorageDriver(abc.ABC):
 
         Exclusive across processes and hosts sharing the storage (``O_EXCL``-like: a link
         on disk, ``If-None-Match: *`` on S3): of concurrent calls for one path exactly one
-        returns True, and the content appears whole. The base of the pull-through cache's
-        fetch leases (proxy/leases.py).
+        returns True, and the content appears whole. For coordination objects (the
+        pull-through cache's fetch leases, proxy/leases.py): a driver need not make it
+        durable against a crash.
         """
         path = validate_path(path)
         return self._normalised(path, self._create, path, bytes(content))
