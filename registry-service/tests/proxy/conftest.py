@@ -57,8 +57,8 @@ def fake_upstream():
     """Factory ``(routes) -> FakeUpstream``, closed at teardown."""
     servers = []
 
-    def start(routes) -> FakeUpstream:
-        servers.append(FakeUpstream(routes))
+    def start(routes, drip: float = 0.0) -> FakeUpstream:
+        servers.append(FakeUpstream(routes, drip))
         return servers[-1]
 
     yield start

@@ -12,6 +12,7 @@ import pytest
 import requests
 from conftest import PASSWORD, USER
 from upstreams import Pusher, sha
+from wharf_testing.processes import wait_until
 from wharf_testing.token_server import write_key
 
 APP = "wharf_registry.wsgi:app"
@@ -145,3 +146,31 @@ def test_a_wharf_registry_in_token_mode_as_upstream(tmp_path, service_factory, c
         assert blob.status_code == 200 and sha(blob.content) == d
     assert realm.count("GET", "/token") == pushing_tokens + 1  # one token, cached
     assert PASSWORD not in mirror.log()
+
+
+def test_a_dead_fetcher_is_taken_over(tmp_path, fake_upstream, service_factory):
+    """A mirror killed (-9) mid-fetch leaves its lease behind: a second mirror on the same
+    storage waits for the lease to stop beating, then fetches the blob itself."""
+    layer = os.urandom(4 << 20)
+    digest = sha(layer)
+    upstream = fake_upstream({f"/v2/library/app/blobs/{digest}": (200, {}, layer)}, drip=0.05)
+    storage = {
+        "REGISTRY_STORAGE": "filesystem",
+        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(tmp_path / "shared"),
+    }
+    env = mirror_env(storage, REGISTRY_PROXY_REMOTEURL=upstream.url)
+    first = service_factory(APP, env, "fetcher")
+    second = service_factory(APP, env, "taker")
+    url = f"/v2/library/app/blobs/{digest}"
+    with requests.get(first.url + url, stream=True, timeout=60) as r:
+        assert r.status_code == 200
+        assert r.raw.read(1 << 16)  # the fetch is under way
+        leases = tmp_path / "shared" / "wharf" / "proxy" / "fetches"
+        assert [p.name for p in leases.rglob("*") if p.is_file()] == ["000000"]
+        first.kill()
+    upstream.drip = 0.0
+    taken = requests.get(second.url + url, timeout=120)
+    assert taken.status_code == 200 and sha(taken.content) == digest
+    assert upstream.counts[f"GET {url}"] == 2
+    # the commit and the release follow the last byte sent: wait for them (bounded)
+    assert wait_until(lambda: not [p for p in leases.rglob("*") if p.is_file()], 10)

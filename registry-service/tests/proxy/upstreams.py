@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -189,9 +190,12 @@ class CountingProxy:
 class FakeUpstream:
     """A registry answering fixed ``(status, headers, body)`` per path, 404 otherwise."""
 
-    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]]) -> None:
+    def __init__(
+        self, routes: dict[str, tuple[int, dict[str, str], bytes]], drip: float = 0.0
+    ) -> None:
         self.routes = routes
         self.counts: Counter[str] = Counter()
+        self.drip = drip  # seconds between 64 KiB pieces of a body (a slow upstream)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -209,8 +213,15 @@ class FakeUpstream:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if self.command == "GET":
+                if self.command != "GET":
+                    return
+                if not fake.drip:
                     self.wfile.write(body)
+                    return
+                for start in range(0, len(body), 1 << 16):
+                    self.wfile.write(body[start : start + (1 << 16)])
+                    self.wfile.flush()
+                    time.sleep(fake.drip)
 
             do_HEAD = do_GET
 
