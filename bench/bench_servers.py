@@ -168,9 +168,10 @@ class Wharf(Server):
         s3: MotoS3 | None = None,
         workers: int = 2,
         threads: int = 16,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         port = free_port()
-        env = base_env() | WHARF_SETTINGS | {"REGISTRY_AUTH": "none"}
+        env = base_env() | WHARF_SETTINGS | {"REGISTRY_AUTH": "none"} | (extra_env or {})
         if storage == "disk":
             root = workdir / f"wharf-{port}"
             root.mkdir()

@@ -26,6 +26,7 @@ from .events.delivery import events_client
 from .events.emitter import keeps_events, source_addr
 from .events.wharf_events import record_gc_run
 from .gc import GcOptions, Schedule
+from .proxy import Mirror
 from .readiness import Readiness
 from .settings import ConfigError, Settings, index_tls
 from .status import OutboxStatus
@@ -83,13 +84,15 @@ def create_app(
         SETTINGS=settings, MAX_CONTENT_LENGTH=None, DELIVER_IN_BACKGROUND=deliver_in_background
     )
     source = source_addr(settings)
+    content = Content(
+        driver,
+        manifest_max_size=settings.manifest_max_size,
+        liveness=Liveness(driver, settings.gc_touch_after, settings.gc_push_deadline),
+    )
     app.extensions["registry"] = Services(
         settings=settings,
-        content=Content(
-            driver,
-            manifest_max_size=settings.manifest_max_size,
-            liveness=Liveness(driver, settings.gc_touch_after, settings.gc_push_deadline),
-        ),
+        content=content,
+        mirror=Mirror(settings, content) if settings.proxy_upstreams else None,
         auth=create_authenticator(settings, index or _verify_client(settings)),
         events=Emitter(
             sink or NullSink(),

@@ -81,7 +81,7 @@ UNSUPPORTED = {
     "REGISTRY_HTTP_H2C": "HTTP/1.1 only",
     "REGISTRY_REDIS": "nothing is cached in redis",
     "REGISTRY_HEALTH": "GET /healthz (liveness) and GET /readyz (storage) instead",
-    "REGISTRY_PROXY": "no pull-through cache",
+    "REGISTRY_PROXY_EXEC": "no credential helper: give username and password",
     "REGISTRY_REPORTING": "no error reporting service",
     "REGISTRY_VALIDATION_ENABLED": "validation is always on",
     "REGISTRY_VALIDATION_DISABLED": "validation is always on",
@@ -93,8 +93,9 @@ UNSUPPORTED = {
 IGNORED = frozenset({"REGISTRY_VERSION", "REGISTRY_HTTP_SECRET"})
 
 # Sections kept as one JSON value: ``notifications.endpoints`` (a list of endpoints whose
-# header names and values must survive as written) is REGISTRY_NOTIFICATIONS_ENDPOINTS.
-WHOLE = frozenset({"REGISTRY_NOTIFICATIONS_ENDPOINTS"})
+# header names and values must survive as written) is REGISTRY_NOTIFICATIONS_ENDPOINTS;
+# ``proxy.upstreams`` (Wharf's list of mirrored registries) is REGISTRY_PROXY_UPSTREAMS.
+WHOLE = frozenset({"REGISTRY_NOTIFICATIONS_ENDPOINTS", "REGISTRY_PROXY_UPSTREAMS"})
 
 # Keys of these sections that are settings; the one other key is the driver/controller.
 CHOICES = {

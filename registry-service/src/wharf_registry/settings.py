@@ -61,6 +61,10 @@ Variables (the README carries the same table)::
     REGISTRY_GC_PUSH_DEADLINE              a manifest push links within this, or fails [60s]
     REGISTRY_GC_CLOCK_SKEW                 clock-skew margin between hosts and storage [5m]
     REGISTRY_GC_DELETE_UNTAGGED            garbage collection deletes untagged manifests [false]
+    REGISTRY_PROXY_REMOTEURL               mirror every repository from this registry [off]
+    REGISTRY_PROXY_USERNAME, _PASSWORD[_FILE]  credentials for it (Basic or token flow)
+    REGISTRY_PROXY_TTL                     how long a cached tag is trusted, Go duration [5m]
+    REGISTRY_PROXY_UPSTREAMS               JSON list: prefix, url, username, password, ttl
 
 Durations are a number with a unit, ``30s``, ``10m``, ``1h``, ``2d``, or plain seconds.
 
@@ -85,6 +89,7 @@ from wharf_protocol.config import scan
 from wharf_protocol.keys import KeySet
 
 from .endpoints_config import EndpointConfig, parse_endpoints
+from .proxy_config import Upstream, parse_proxy, upstream_for
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -170,6 +175,8 @@ class Settings:
     gc_push_deadline: float = 60.0
     gc_clock_skew: float = 300.0
     gc_delete_untagged: bool = False
+    # The pull-through cache (proxy/, proxy_config.py): mirrored registries by name prefix.
+    proxy_upstreams: tuple[Upstream, ...] = ()
     # The Index connection: token auth and durable events.
     index_url: str | None = None
     index_name: str | None = None
@@ -291,6 +298,7 @@ class Settings:
             metrics=parser.boolean("REGISTRY_METRICS", True),
             metrics_token=parser.secret("REGISTRY_METRICS_TOKEN"),
             readyz_cache=parser.integer("REGISTRY_READYZ_CACHE", 5, low=0, high=300),
+            proxy_upstreams=_proxy_settings(env, parser),
             **_gc_settings(parser),
             **_index_settings(env, parser),
             **_tls_settings(env, parser),
@@ -308,6 +316,10 @@ class Settings:
         """The notification endpoints that are not ``disabled``."""
         return tuple(e for e in self.notifications_endpoints if not e.disabled)
 
+    def upstream_for(self, name: str) -> Upstream | None:
+        """The upstream repository ``name`` is mirrored from, or None (not proxied)."""
+        return upstream_for(self.proxy_upstreams, name)
+
     def location(self, path: str) -> str:
         """Return ``path`` made absolute with REGISTRY_HTTP_HOST when set, else unchanged."""
         return f"{self.http_host}{path}" if self.http_host else path
@@ -318,6 +330,13 @@ def _driver_params(env: Mapping[str, str], driver: str) -> dict[str, str]:
     found = {name: scan(env, f"REGISTRY_STORAGE_{name.upper()}_") for name in DRIVERS}
     prefix = f"REGISTRY_STORAGE_{driver.upper()}_"
     return {k[len(prefix) :].lower(): v for k, v in found[driver].items()}
+
+
+def _proxy_settings(env: Mapping[str, str], parser: _Parser) -> tuple[Upstream, ...]:
+    """Parse REGISTRY_PROXY_* (proxy_config.py)."""
+    upstreams, problems = parse_proxy(env, parser.secret("REGISTRY_PROXY_PASSWORD"))
+    parser.problems += problems
+    return upstreams
 
 
 def _gc_settings(parser: _Parser) -> dict[str, object]:

@@ -263,6 +263,33 @@ class DriverSuite:
         assert driver.get_content("/race/blob") in contents
         assert driver.list("/race") == ["/race/blob"]
 
+    def test_create_is_exclusive(self, driver):
+        assert driver.create("/lease/a", b"first")
+        assert not driver.create("/lease/a", b"second")
+        assert driver.get_content("/lease/a") == b"first"
+        assert driver.list("/lease") == ["/lease/a"]
+
+    def test_concurrent_creates_have_one_winner(self, driver):
+        won: list[bytes] = []
+        errors = []
+
+        def create(content: bytes) -> None:
+            try:
+                if driver.create("/lease/race", content):
+                    won.append(content)
+            except Exception as exc:  # noqa: BLE001 - reported through the assertion below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=create, args=(b"c%d" % i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(won) == 1
+        assert driver.get_content("/lease/race") == won[0]
+        assert driver.list("/lease") == ["/lease/race"]
+
     # -- stat, list, walk ------------------------------------------------------------
 
     def test_stat(self, driver):

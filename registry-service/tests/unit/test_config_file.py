@@ -310,12 +310,12 @@ REPORTS = [
         ],
     ),
     (
-        "proxy",
-        "proxy:\n  remoteurl: https://registry-1.docker.io\n",
+        "proxy exec",
+        "proxy:\n  remoteurl: https://registry-1.docker.io\n  exec:\n    command: helper\n",
         {},
         [
-            "proxy.remoteurl in config.yml (REGISTRY_PROXY_REMOTEURL): not supported (no "
-            "pull-through cache), ignored"
+            "proxy.exec.command in config.yml (REGISTRY_PROXY_EXEC_COMMAND): not supported (no "
+            "credential helper: give username and password), ignored"
         ],
     ),
     (

@@ -2,7 +2,8 @@
 
 :class:`DistributionRegistry` writes a ``config.yml`` (filesystem storage in its own temp
 directory, ``http.addr`` on ``host:port``, and, when given, ``auth.token`` with realm,
-service, issuer and ``rootcertbundle``) and runs ``docker-registry serve config.yml``. It
+service, issuer and ``rootcertbundle``, or ``auth.htpasswd`` with a bcrypt htpasswd file)
+and runs ``docker-registry serve config.yml``. It
 counts as started once ``GET /v2/`` answers (200 without auth, 401 with token auth). The
 configuration is written as JSON, which is YAML too.
 
@@ -45,6 +46,7 @@ class DistributionRegistry(processes.LoggedProcess):
         token_service: str | None = None,
         token_issuer: str | None = None,
         root_cert_bundle: str | None = None,
+        htpasswd: str | None = None,
     ) -> None:
         self.name, self.host, self.port = name, host, port or free_port(host)
         self.prefix = tuple(prefix)  # run under it, e.g. ``ip netns exec HOST`` (see .hosts)
@@ -67,6 +69,8 @@ class DistributionRegistry(processes.LoggedProcess):
                     "rootcertbundle": root_cert_bundle,
                 }
             }
+        elif htpasswd:
+            config["auth"] = {"htpasswd": {"realm": f"{name} realm", "path": htpasswd}}
         with open(self.config_path, "w", encoding="utf-8") as fh:
             json.dump(config, fh, indent=2)
         self._proc = None

@@ -6,7 +6,9 @@ endpoint needs, asks the configured :class:`~wharf_registry.auth.Authenticator` 
 authenticate and authorize, and stores the identity on ``g.identity``. A 401 carries the
 backend's challenge (with the refusal's ``error``, e.g. ``insufficient_scope``); in read-only
 mode pushes and deletes are refused with 405 ``UNSUPPORTED``, and so are deletes when they are
-disabled (``REGISTRY_STORAGE_DELETE_ENABLED=false``, the reference registry's answer).
+disabled (``REGISTRY_STORAGE_DELETE_ENABLED=false``, the reference registry's answer), and
+pushes and deletes into a repository the pull-through cache mirrors (the reference
+registry's answer in proxy mode; the message names the upstream to push to).
 
 A one-part name (``/v2/app/...``) is the repository ``library/app`` (Docker Hub's rule,
 ``wharf_protocol.names.full_repository_name``): the view, the scopes, the challenge, storage
@@ -74,6 +76,9 @@ def require_access(action: str | None) -> Callable:
                 raise ReadOnly(f"the registry is read-only: {action} refused")
             if action == "delete" and not settings.delete_enabled:
                 raise DeleteDisabled("deletes are disabled on this registry")
+            mirror = services().mirror
+            if action in WRITE_ACTIONS and name is not None and mirror is not None:
+                mirror.refuse_write(kwargs["name"])
             return view(*args, **kwargs)
 
         return wrapper

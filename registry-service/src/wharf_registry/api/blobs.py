@@ -17,17 +17,39 @@ def get_blob(name: str, digest: str):
     """end-2: GET/HEAD /v2/<name>/blobs/<digest> — the blob, or one byte range (206/416).
 
     ``Range`` is read on GET only (RFC 9110, 14.2: HEAD has no range semantics); see
-    ``api/ranges.py`` for what each header gets.
+    ``api/ranges.py`` for what each header gets. In a mirrored repository a blob not held
+    yet is fetched from the upstream while it is sent (proxy/mirror.py).
     """
     digest_ = Digest.parse(digest)
     blobs = content().blobs
-    size = blobs.stat(name, digest_)
     headers = {
         "Docker-Content-Digest": str(digest_),
         "Accept-Ranges": "bytes",
         "ETag": f'"{digest_}"',
         "Cache-Control": "max-age=31536000",
     }
+    mirror = services().mirror
+    upstream = mirror.upstream(name) if mirror is not None else None
+    if upstream is not None and not blobs.is_linked(name, digest_):
+        if request.method == "HEAD":  # answered from the upstream, nothing fetched
+            size = mirror.blob_size(name, upstream, digest_)
+            return Response(
+                status=200,
+                content_type="application/octet-stream",
+                headers={**headers, "Content-Length": str(size)},
+            )
+        fetch = mirror.blob(name, upstream, digest_)
+        if fetch is not None:  # streamed while cached; a Range is ignored (the whole blob)
+            if fetch.size is not None:
+                headers["Content-Length"] = str(fetch.size)
+            return Response(
+                iter(fetch),
+                200,
+                headers,
+                content_type="application/octet-stream",
+                direct_passthrough=True,
+            )
+    size = blobs.stat(name, digest_)
     if request.method == "HEAD":
         return Response(
             status=200,

@@ -24,6 +24,7 @@ from ..auth import AccessDenied, AuthenticationRequired
 from ..auth.pull_meter import PullLimitReached, rate_limit_headers
 from ..auth.token import IndexUnreachable, InsufficientScope
 from ..content import errors as ce
+from ..proxy import ProxyPushRefused, UpstreamUnavailable
 from .access import ReadOnly
 from .helpers import upload_location, upload_range
 from .quota import QuotaExceeded
@@ -82,6 +83,8 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     IndexUnreachable: _one(INDEX_UNAVAILABLE),
     AccessDenied: _one(errcode.DENIED, detail=lambda e: {"scope": str(e.scope)}),
     ReadOnly: _one(errcode.UNSUPPORTED, 405),
+    ProxyPushRefused: _one(errcode.UNSUPPORTED, 405),
+    UpstreamUnavailable: _one(errcode.UNKNOWN, 503),
     PullLimitReached: _one(
         errcode.TOOMANYREQUESTS,
         detail=lambda e: {"limit": e.limit.limit, "window": e.limit.window},
@@ -164,7 +167,7 @@ def _http_error(exc: HTTPException) -> Response:
 def _headers(exc: Exception) -> dict[str, str]:
     if isinstance(exc, AuthenticationRequired) and exc.challenge:
         return {"WWW-Authenticate": exc.challenge}
-    if isinstance(exc, IndexUnreachable | ce.CollectorBusy):
+    if isinstance(exc, IndexUnreachable | ce.CollectorBusy | UpstreamUnavailable):
         return {"Retry-After": "5"}
     if isinstance(exc, PullLimitReached):
         return {"Retry-After": str(exc.retry_after), **rate_limit_headers(exc.limit, 0)}

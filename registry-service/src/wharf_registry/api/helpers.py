@@ -17,6 +17,7 @@ from ..content import Content
 from ..content.errors import PaginationInvalid
 from ..content.uploads import CHUNK_SIZE, Body
 from ..events import Delivery, Emitter, PullCounter
+from ..proxy import Mirror
 from ..readiness import Readiness
 from ..settings import Settings
 from ..status import OutboxStatus
@@ -37,6 +38,7 @@ class Services:
     quotas: QuotaLedger = field(default_factory=QuotaLedger)  # bytes accepted per token
     readiness: Readiness | None = None  # GET /readyz
     outbox_status: OutboxStatus | None = None  # GET /status
+    mirror: Mirror | None = None  # the pull-through cache, when upstreams are configured
 
 
 def services() -> Services:

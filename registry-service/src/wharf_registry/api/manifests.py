@@ -30,6 +30,7 @@ from wharf_protocol.policy import RepositoryPolicy
 
 from ..auth.pull_meter import rate_limit_headers
 from ..content.errors import ManifestTooLarge, ManifestUnknown
+from ..proxy.mirror import STALE_WARNING
 from . import bp
 from .access import require_access
 from .helpers import content, emit, location, quota_check, services
@@ -40,7 +41,15 @@ from .helpers import content, emit, location, quota_check, services
 def get_manifest(name: str, reference: str):
     """end-3: GET/HEAD /v2/<name>/manifests/<reference> — the manifest's exact bytes."""
     ref = _existing_reference(reference)
-    manifest = content().manifests.get(name, ref)
+    mirror = services().mirror
+    upstream = mirror.upstream(name) if mirror is not None else None
+    stale = {}
+    if upstream is None:
+        manifest = content().manifests.get(name, ref)
+    else:  # the pull-through cache: cached, fetched, or a stale copy (proxy/mirror.py)
+        served = mirror.manifest(name, upstream, ref)
+        manifest = served.manifest
+        stale = {"Warning": STALE_WARNING} if served.stale else {}
     limits = _pull_limit_headers(take=request.method == "GET")
     if request.method == "GET":
         emit(
@@ -56,6 +65,7 @@ def get_manifest(name: str, reference: str):
         "ETag": f'"{manifest.digest}"',
         "Content-Length": str(len(manifest.body)),
         **limits,
+        **stale,
     }
     return Response(manifest.body, 200, headers, content_type=manifest.media_type)
 

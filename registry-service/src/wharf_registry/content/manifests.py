@@ -137,6 +137,28 @@ class ManifestStore:
             digest, manifest.media_type, len(body), manifest.subject, references_of(body)
         )
 
+    def cache(
+        self, name: str, digest: Digest, body: bytes, content_type: str | None, tag: str | None
+    ) -> Manifest:
+        """Store a manifest fetched from a mirrored upstream (proxy/mirror.py), by ``digest``
+        (verified by the caller) and, with ``tag``, point the tag at it.
+
+        Validated like a push, but its blobs are not required: the mirror fetches them when
+        they are asked for. Same order as :meth:`put`: body, revision link, referrer, tag.
+        """
+        if len(body) > self.max_size:
+            raise ManifestTooLarge(self.max_size)
+        manifest = parse_manifest(body, content_type)
+        deadline = self.liveness.start()
+        self._write_body(digest, body)
+        deadline.check()
+        self.driver.put_content(paths.revision_link(name, digest), str(digest).encode())
+        self.referrers.add(name, digest, len(body), manifest)
+        if tag is not None:
+            self.tags.set(name, tag, digest)
+        logger.info("manifest %s of %s cached%s", digest, name, f" as {tag}" if tag else "")
+        return Manifest(digest, media_type_of(body), body)
+
     def get(self, name: str, ref: Reference) -> Manifest:
         """Return the manifest ``ref`` names in ``name``; ManifestUnknown if none (end-3)."""
         digest = ref.digest if ref.digest is not None else self.tags.resolve(name, ref.tag)

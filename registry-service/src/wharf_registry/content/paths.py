@@ -141,3 +141,25 @@ def touch_marker(digest: Digest) -> str:
 def condemned_marker(digest: Digest) -> str:
     """Return the marker a sweep holds while it decides to delete blob ``digest``."""
     return f"{GC_CONDEMNED}/{digest.algorithm}/{digest.hex}"
+
+
+# -- the pull-through cache (see docs/pull-through-cache.md) ---------------------------------
+# Outside ``ROOT`` too: coordination and freshness, not content.
+
+PROXY_ROOT = "/wharf/proxy"
+
+
+def fetch_leases(digest: Digest) -> str:
+    """Return the directory of the fetch leases of blob ``digest`` (one file per attempt)."""
+    return f"{PROXY_ROOT}/fetches/{digest.algorithm}/{digest.hex}"
+
+
+def fetch_lease(digest: Digest, attempt: int) -> str:
+    """Return lease file number ``attempt`` of blob ``digest`` (zero-padded: sorts by number)."""
+    return f"{fetch_leases(digest)}/{attempt:06d}"
+
+
+def tag_checked(name: str, tag: str) -> str:
+    """Return the record of when the upstream last confirmed tag ``tag`` of ``name``
+    (``_tags`` is no name component: ``a/b`` and ``a`` with a tag ``b`` never collide)."""
+    return f"{PROXY_ROOT}/tags/{name}/_tags/{tag}"

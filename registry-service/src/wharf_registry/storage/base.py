@@ -201,6 +201,18 @@ class StorageDriver(abc.ABC):
         path = validate_path(path)
         self._normalised(path, self._put_content, path, bytes(content))
 
+    def create(self, path: str, content: bytes) -> bool:
+        """Store ``content`` at ``path`` only if no file is there; True if this call did.
+
+        Exclusive across processes and hosts sharing the storage (``O_EXCL``-like: a link
+        on disk, ``If-None-Match: *`` on S3): of concurrent calls for one path exactly one
+        returns True, and the content appears whole. For coordination objects (the
+        pull-through cache's fetch leases, proxy/leases.py): a driver need not make it
+        durable against a crash.
+        """
+        path = validate_path(path)
+        return self._normalised(path, self._create, path, bytes(content))
+
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         """Open a streaming reader at ``offset``; the caller closes it.
 
@@ -282,6 +294,9 @@ class StorageDriver(abc.ABC):
 
     @abc.abstractmethod
     def _put_content(self, path: str, content: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def _create(self, path: str, content: bytes) -> bool: ...
 
     @abc.abstractmethod
     def _reader(self, path: str, offset: int) -> BinaryIO: ...

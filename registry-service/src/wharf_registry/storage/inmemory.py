@@ -100,6 +100,14 @@ class InMemoryDriver(StorageDriver):
             _check_fits(self.store, path)
             self.store.files[path] = (content, _now())
 
+    def _create(self, path: str, content: bytes) -> bool:
+        with self.store.lock:
+            if path in self.store.files:
+                return False
+            _check_fits(self.store, path)
+            self.store.files[path] = (content, _now())
+            return True
+
     def _reader(self, path: str, offset: int) -> BinaryIO:
         content = self._get_content(path)
         if offset > len(content):

@@ -122,6 +122,19 @@ class S3Driver(StorageDriver):
     def _put_content(self, path: str, content: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(path), Body=content)
 
+    def _create(self, path: str, content: bytes) -> bool:
+        """A conditional write (``If-None-Match: *``, S3's conditional writes): S3 answers
+        412 to every writer but the first."""
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(path), Body=content, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise
+        return True
+
     def _reader(self, path: str, offset: int) -> BinaryIO:
         if offset == 0:
             return open_body(self._get(path)["Body"])
