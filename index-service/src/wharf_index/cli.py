@@ -191,10 +191,6 @@ def main(
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    if (args.command, getattr(args, "action", None)) == ("registry", "update") and (
-        args.catalog is None and args.kind is None
-    ):
-        parser.error("registry update: give --catalog, --kind or both")
     environ = os.environ if environ is None else environ
     if args.command == "serve":
         configured = _configure_serve(args, environ, stderr)

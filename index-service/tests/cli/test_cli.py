@@ -176,7 +176,7 @@ def test_registries(run, uow):
     updated = run("registry", "update", "reg.example", "--catalog", "filtered")
     assert (updated.code, updated.out.strip()) == (
         0,
-        "registry reg.example: catalog filtered, weight 1, upstream -",
+        "registry reg.example: kind private, catalog filtered, weight 1, upstream -",
     )
     assert run("registry", "list").out.strip().endswith("\tfiltered\t1\t-")
     with pytest.raises(SystemExit):  # argparse refuses it, naming the choices
@@ -187,10 +187,13 @@ def test_registries(run, uow):
     assert run(*other, "--namespace", "alice", "--catalog", "unfiltered").code == 0
     assert "x.example\tmirror\thttps://x\talice\tunfiltered" in run("registry", "list").out
     kind = run("registry", "update", "reg.example", "--kind", "sponsor")
-    assert (kind.code, kind.out.strip()) == (0, "registry reg.example: kind sponsor")
+    assert (kind.code, kind.out.strip()) == (
+        0,
+        "registry reg.example: kind sponsor, catalog filtered, weight 1, upstream -",
+    )
     assert run("registry", "list").out.startswith("reg.example\tsponsor\t")
-    with pytest.raises(SystemExit):  # neither --kind nor --catalog
-        run("registry", "update", "reg.example")
+    nothing = run("registry", "update", "reg.example")  # nothing to change
+    assert nothing.code == 1 and "give kind, catalog, weight and/or upstream" in nothing.err
     assert credential not in run("registry", "list").out
     assert run("registry", "add", "reg.example", "--url", "https://x", "--kind", "mirror").code == 1
     rotated = run("registry", "rotate-credential", "reg.example")

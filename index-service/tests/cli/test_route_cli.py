@@ -21,7 +21,7 @@ def test_weights_and_upstreams(run, uow, sql):
     ]
     updated = run("registry", "update", "m.test", "--weight", "0")
     assert updated.out.strip() == (
-        "registry m.test: catalog auto:unfiltered, weight 0, upstream a.test"
+        "registry m.test: kind mirror, catalog auto:unfiltered, weight 0, upstream a.test"
     )
     cleared = run("registry", "update", "m.test", "--no-upstream")
     assert cleared.out.strip().endswith("weight 0, upstream -")
@@ -33,11 +33,14 @@ def test_weights_and_upstreams(run, uow, sql):
     for argv, words in (
         (("registry", "update", "a.test", "--upstream", "m.test"), "kind mirror"),
         (("registry", "update", "m.test", "--upstream", "nowhere"), "no registry named nowhere"),
-        (("registry", "update", "m.test"), "give catalog, weight and/or upstream"),
+        (("registry", "update", "m.test"), "give kind, catalog, weight and/or upstream"),
     ):
         failed = run(*argv)
         assert failed.code == 1 and words in failed.err, (argv, failed.err)
-    assert _add(run, "n.test", "--kind", "mirror", "--upstream", "m.test").code == 0
+    assert (
+        _add(run, "n.test", "--kind", "mirror", "--upstream", "m.test", "--namespace", "acme").code
+        == 0
+    )
     assert run("registry", "update", "m.test", "--upstream", "m.test").code == 1
     looped = run("registry", "update", "m.test", "--upstream", "n.test")
     assert looped.code == 1 and "cycle" in looped.err

@@ -26,13 +26,14 @@ def _add(uow, name, *namespaces, kind="private", **options):
 @pytest.fixture
 def chain(uow, registry, make_repo):
     """registry.test (every namespace) holds alice/z; east mirrors it for alice, west
-    mirrors east (a chain), north mirrors it for bob only, south mirrors it with weight 0."""
+    mirrors east (a chain) for alice, north mirrors it for bob only, south mirrors it for
+    alice with weight 0 (a mirror serves only the namespaces it declared)."""
     make_repo("alice/z", "public")
     events.ingest(uow, registry[0], [push_event("alice/z", "1", manifest_bytes("z"))])
     _add(uow, "east", "alice", kind="mirror", upstream=REGISTRY)
-    _add(uow, "west", kind="mirror", upstream="east")
+    _add(uow, "west", "alice", kind="mirror", upstream="east")
     _add(uow, "north", "bob", kind="mirror", upstream=REGISTRY)
-    _add(uow, "south", kind="mirror", upstream=REGISTRY, weight=0)
+    _add(uow, "south", "alice", kind="mirror", upstream=REGISTRY, weight=0)
 
 
 def _endpoints(response) -> list[str]:
@@ -114,15 +115,24 @@ def test_the_rotation_hands_out_first_places_exactly_by_weight(client, uow, chai
             for _ in range(6)
         )
         assert firsts == {REGISTRY: 3, "west": 2, "east": 1}, cycle
+    # Signed in with a role on it, alice is served by the mirrors too: the same rotation.
     images = Counter()
     for _ in range(6):
-        response = client.get("/v1/repositories/alice/z/images", headers=WANT_TOKEN)
+        response = client.get(
+            "/v1/repositories/alice/z/images", headers=WANT_TOKEN | basic("alice")
+        )
         first = _endpoints(response)[0]
         images[first] += 1
         audience = claims_of(response.headers["X-Docker-Token"]).audience
         assert audience == (REGISTRY if first == "registry.test:5000" else first)
         assert _endpoints(response)[-1] == "south"
     assert images == {"registry.test:5000": 3, "west": 2, "east": 1}
+    # A mirror serves signed-in callers only: an anonymous caller is always handed the
+    # holder first, whose token it can use.
+    for _ in range(6):
+        response = client.get("/v1/repositories/alice/z/images", headers=WANT_TOKEN)
+        assert _endpoints(response)[0] == "registry.test:5000"
+        assert claims_of(response.headers["X-Docker-Token"]).audience == REGISTRY
     listed = Counter(
         client.get(f"{API}/repositories/alice/z").get_json()["registries"][0]["name"]
         for _ in range(6)
@@ -149,7 +159,12 @@ def test_upstream_and_weight_are_checked(client, uow, registry, users):
     carol = basic("carol")
 
     def add(**body):
-        base = {"name": "m.test", "url": "https://m.test", "kind": "mirror"}
+        base = {
+            "name": "m.test",
+            "url": "https://m.test",
+            "kind": "mirror",
+            "namespaces": ["alice"],
+        }
         return client.post(f"{API}/registries", json=base | body, headers=carol)
 
     # Malformed: 400; well-formed but refused by the records: 409.
@@ -173,7 +188,7 @@ def test_upstream_and_weight_are_checked(client, uow, registry, users):
     # registry.test is not a mirror: it cannot take one; m.test cannot mirror itself.
     cycle = client.patch(f"{API}/registries/m.test", json={"upstream": "m.test"}, headers=carol)
     assert cycle.status_code == 409 and "cycle" in cycle.json["error"]["message"]
-    _add(uow, "m2.test", kind="mirror", upstream="m.test")
+    _add(uow, "m2.test", "alice", kind="mirror", upstream="m.test")
     cycle = client.patch(f"{API}/registries/m.test", json={"upstream": "m2.test"}, headers=carol)
     assert cycle.status_code == 409 and "cycle" in cycle.json["error"]["message"]
     empty = client.patch(f"{API}/registries/m.test", json={}, headers=carol)
@@ -234,7 +249,7 @@ def test_a_route_decides_where_pushes_go(client, uow, registry, make_repo, claim
 
 def test_a_route_names_only_registries_serving_the_namespace(client, uow, registry, users):
     _add(uow, "bobs", "bob")
-    _add(uow, "copy", kind="mirror", upstream=REGISTRY)
+    _add(uow, "copy", "alice", kind="mirror", upstream=REGISTRY)
     carol = basic("carol")
     for names, words, status in (
         (["bobs"], "does not serve alice", 409),
@@ -257,7 +272,7 @@ def test_a_route_names_only_registries_serving_the_namespace(client, uow, regist
     assert client.get(f"{API}/routes", headers=carol).json["items"] == []
     # A routed registry cannot become a mirror.
     routes.set_route(uow, "alice", [REGISTRY])
-    _add(uow, "m.test", kind="mirror")
+    _add(uow, "m.test", "alice", kind="mirror")
     routes.set_route(uow, "alice", ["m.test"])
     refused = client.patch(f"{API}/registries/m.test", json={"upstream": REGISTRY}, headers=carol)
     assert refused.status_code == 409 and "route" in refused.json["error"]["message"]
