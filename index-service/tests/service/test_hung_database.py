@@ -44,7 +44,7 @@ def hung_index(own_postgres, service_factory, service_config):
         uow = PgUnitOfWork(db, service_config)
         accounts.create_user(uow, "alice", "alice@example.test", PASSWORD)
         _, credential = registries.add_registry(
-            uow, "registry.test", "http://registry.test:5000", "private", actor=SYSTEM
+            uow, "registry.test", "http://registry.test:5000", "sponsor", actor=SYSTEM
         )
     finally:
         db.close()

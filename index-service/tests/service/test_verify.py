@@ -77,7 +77,7 @@ def test_not_yet_valid(index_client, mint):
 
 
 def test_wrong_audience(index_client, mint, uow):
-    registries.add_registry(uow, "other.test", "http://other.test", "mirror", actor=SYSTEM)
+    registries.add_registry(uow, "other.test", "http://other.test", "sponsor", actor=SYSTEM)
     assert _reason(index_client, mint(audience="other.test")[0]) == "wrong_audience"
 
 
