@@ -111,7 +111,7 @@ def test_podman_search_at_a_registry_no_token_was_used_on(stack):
 
     def catalog_word():
         listed = stack.cli("registry", "list").stdout.splitlines()
-        return next(line for line in listed if line.startswith("reg2\t")).split("\t")[-1]
+        return next(line for line in listed if line.startswith("reg2\t")).split("\t")[4]
 
     assert catalog_word() == "auto:unfiltered"
     assert _podman(stack, "p-anon-fresh").search(f"{fresh}/srch") == []  # exits 0
