@@ -1,6 +1,6 @@
 """Collections deleting untagged manifests while tags are pushed: no tag loses its manifest.
 
-Pusher threads move tags among a few images (so revisions fall untagged, age past the 2 s
+Pusher threads move tags among a few images (so revisions fall untagged, age past the 4 s
 grace window and are deleted) and push them again by tag (racing their deletion), and push
 multi-platform indexes (children by digest, then the index by tag). A collector with a pause
 between reading the tags and deleting runs again and again. A push may be refused
@@ -24,13 +24,16 @@ from wharf_registry.storage import FilesystemDriver, create_driver
 PUSHERS = 2
 ROUNDS = 14
 CONFIG = b'{"architecture":"amd64","os":"linux"}'
+# The clock-skew margin covers the storage's timestamp granularity too: S3 keeps whole
+# seconds, so a use read back may be up to a second older than it was (a 0.3 s margin let a
+# tag pushed in that second lose its manifest on S3). It stays within touch_after.
 OPTIONS = GcOptions(
     delete_untagged=True,
-    grace=2.0,
+    grace=4.0,
     uploads_older_than=60,
-    touch_after=0.3,
+    touch_after=1.2,
     push_deadline=1.0,
-    clock_skew=0.3,
+    clock_skew=1.2,
 )
 
 
