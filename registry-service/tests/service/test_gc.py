@@ -17,7 +17,7 @@ from wharf_protocol.digests import Digest, digest_bytes
 from wharf_registry.content import paths
 from wharf_registry.gc import Collector, GcOptions, GcRefused, MarkedSet
 from wharf_registry.settings import Settings
-from wharf_registry.storage import FilesystemDriver, PathNotFound, create_driver
+from wharf_registry.storage import FilesystemDriver, PathNotFound
 
 GRACE = 2.0
 AGE = GRACE + 1.5  # S3 mtimes are whole seconds
@@ -34,17 +34,6 @@ SUMMARY_KEYS = {
     "uploads_purged",
     "blobs_marked",
 }
-
-
-@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
-def store(request, tmp_path):
-    if request.param == "filesystem":
-        return FilesystemDriver(str(tmp_path / "storage"))
-    server = request.getfixturevalue("s3_server")
-    bucket = request.getfixturevalue("s3_bucket")
-    return create_driver(
-        "s3", {"bucket": bucket, "endpoint_url": server.endpoint_url, "region": server.region}
-    )
 
 
 @pytest.fixture

@@ -13,13 +13,12 @@ import json
 import random
 import threading
 
-import pytest
 from wharf_protocol import mediatypes
 from wharf_protocol.digests import Digest, digest_bytes
 from wharf_registry.content import paths
 from wharf_registry.gc import Collector, GcOptions, GcRefused
 from wharf_registry.settings import Settings
-from wharf_registry.storage import FilesystemDriver, PathNotFound, create_driver
+from wharf_registry.storage import PathNotFound
 
 PUSHERS = 3
 ROUNDS = 16
@@ -28,17 +27,6 @@ SHARED = [b"base-layer-1", b"base-layer-2"]
 OPTIONS = GcOptions(
     grace=2.0, uploads_older_than=60, touch_after=0.3, push_deadline=1.0, clock_skew=0.3
 )
-
-
-@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
-def store(request, tmp_path):
-    if request.param == "filesystem":
-        return FilesystemDriver(str(tmp_path / "storage"))
-    server = request.getfixturevalue("s3_server")
-    bucket = request.getfixturevalue("s3_bucket")
-    return create_driver(
-        "s3", {"bucket": bucket, "endpoint_url": server.endpoint_url, "region": server.region}
-    )
 
 
 def manifest(layers: list[bytes]) -> bytes:

@@ -21,7 +21,7 @@ from wharf_registry.events import Outbox
 from wharf_registry.events.emitter import outbox_emitter
 from wharf_registry.gc import GC_ACTOR, Collector, GcOptions
 from wharf_registry.settings import Settings
-from wharf_registry.storage import FilesystemDriver, PathNotFound, create_driver
+from wharf_registry.storage import PathNotFound
 
 GRACE = 2.0
 AGE = GRACE + 1.5  # S3 mtimes are whole seconds
@@ -33,17 +33,6 @@ OPTIONS = GcOptions(
     push_deadline=0.5,
     clock_skew=0.5,
 )
-
-
-@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
-def store(request, tmp_path):
-    if request.param == "filesystem":
-        return FilesystemDriver(str(tmp_path / "storage"))
-    server = request.getfixturevalue("s3_server")
-    bucket = request.getfixturevalue("s3_bucket")
-    return create_driver(
-        "s3", {"bucket": bucket, "endpoint_url": server.endpoint_url, "region": server.region}
-    )
 
 
 @pytest.fixture

@@ -14,12 +14,10 @@ import json
 import random
 import threading
 
-import pytest
 from wharf_protocol import mediatypes
 from wharf_protocol.digests import digest_bytes
 from wharf_registry.gc import Collector, GcOptions, GcRefused
 from wharf_registry.settings import Settings
-from wharf_registry.storage import FilesystemDriver, create_driver
 
 PUSHERS = 2
 ROUNDS = 14
@@ -35,17 +33,6 @@ OPTIONS = GcOptions(
     push_deadline=1.0,
     clock_skew=1.2,
 )
-
-
-@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
-def store(request, tmp_path):
-    if request.param == "filesystem":
-        return FilesystemDriver(str(tmp_path / "storage"))
-    server = request.getfixturevalue("s3_server")
-    bucket = request.getfixturevalue("s3_bucket")
-    return create_driver(
-        "s3", {"bucket": bucket, "endpoint_url": server.endpoint_url, "region": server.region}
-    )
 
 
 def image(layer: bytes) -> bytes:
