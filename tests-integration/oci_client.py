@@ -12,6 +12,7 @@ skopeo.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -260,18 +261,10 @@ class Image:
         """Write an OCI image layout holding this image as ``tag``; return ``oci:DIR:TAG``."""
         blobs = os.path.join(directory, "blobs", "sha256")
         os.makedirs(blobs, exist_ok=True)
-        for blob in (*self.blobs(), self.manifest):
+        for blob in self.blobs():
             with open(os.path.join(blobs, digest_bytes(blob).hex), "wb") as fh:
                 fh.write(blob)
-        with open(os.path.join(directory, "oci-layout"), "w", encoding="utf-8") as fh:
-            json.dump({"imageLayoutVersion": "1.0.0"}, fh)
-        entry = _descriptor(mediatypes.OCI_MANIFEST, self.manifest)
-        entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
-        with open(os.path.join(directory, "index.json"), "w", encoding="utf-8") as fh:
-            json.dump(
-                {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [entry]}, fh
-            )
-        return f"oci:{directory}:{tag}"
+        return _tag_layout(directory, mediatypes.OCI_MANIFEST, self.manifest, tag)
 
 
 def write_index_layout(images: dict[str, Image], directory: str, tag: str = "latest") -> str:
@@ -288,13 +281,100 @@ def write_index_layout(images: dict[str, Image], directory: str, tag: str = "lat
         {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": entries},
         sort_keys=True,
     ).encode()
-    with open(os.path.join(directory, "blobs", "sha256", digest_bytes(index).hex), "wb") as fh:
-        fh.write(index)
-    entry = _descriptor(mediatypes.OCI_INDEX, index)
+    return _tag_layout(directory, mediatypes.OCI_INDEX, index, tag)
+
+
+def write_big_layout(directory: str, size: int, tag: str = "latest") -> tuple[str, str]:
+    """Write an OCI image layout holding an image of one layer, a gzipped tar of one file of
+    ``size`` random bytes, as ``tag``; return ``(oci:DIR:TAG, the layer's digest)``.
+
+    The layer is streamed to its file and hashed on the way (the tar for the config's
+    ``diff_ids``, the gzip for the digest): nothing near ``size`` is held in memory. The
+    gzip stream stores the tar uncompressed (level 0): random bytes would not shrink, and
+    deflating them costs seconds."""
+    blobs = os.path.join(directory, "blobs", "sha256")
+    os.makedirs(blobs, exist_ok=True)
+    partial = os.path.join(blobs, "layer.partial")
+    with open(partial, "wb") as out:
+        gz_hash = _HashingWriter(out)
+        with gzip.GzipFile(fileobj=gz_hash, mode="wb", compresslevel=0, mtime=0) as gz:
+            tar_hash = _HashingWriter(gz)
+            with tarfile.open(fileobj=tar_hash, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                info = tarfile.TarInfo("big/layer.bin")
+                info.size, info.mode, info.mtime = size, 0o644, 0
+                tar.addfile(info, _RandomReader(size))
+    layer = {
+        "mediaType": mediatypes.OCI_LAYER_GZIP,
+        "digest": f"sha256:{gz_hash.hash.hexdigest()}",
+        "size": gz_hash.size,
+    }
+    os.replace(partial, os.path.join(blobs, gz_hash.hash.hexdigest()))
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [f"sha256:{tar_hash.hash.hexdigest()}"]},
+        },
+        sort_keys=True,
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_MANIFEST,
+            "config": _descriptor(mediatypes.OCI_CONFIG, config),
+            "layers": [layer],
+        },
+        sort_keys=True,
+    ).encode()
+    with open(os.path.join(blobs, digest_bytes(config).hex), "wb") as fh:
+        fh.write(config)
+    return _tag_layout(directory, mediatypes.OCI_MANIFEST, manifest, tag), layer["digest"]
+
+
+def _tag_layout(directory: str, media_type: str, manifest: bytes, tag: str) -> str:
+    """Store ``manifest`` (an image manifest or index) in the layout at ``directory`` (whose
+    other blobs are written) and make it the layout's only ``tag``; return ``oci:DIR:TAG``."""
+    with open(os.path.join(directory, "blobs", "sha256", digest_bytes(manifest).hex), "wb") as fh:
+        fh.write(manifest)
+    with open(os.path.join(directory, "oci-layout"), "w", encoding="utf-8") as fh:
+        json.dump({"imageLayoutVersion": "1.0.0"}, fh)
+    entry = _descriptor(media_type, manifest)
     entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
     with open(os.path.join(directory, "index.json"), "w", encoding="utf-8") as fh:
         json.dump({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX, "manifests": [entry]}, fh)
     return f"oci:{directory}:{tag}"
+
+
+class _RandomReader(io.RawIOBase):
+    """``size`` random bytes, read a piece at a time."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = os.urandom(n)
+        self.left -= n
+        return n
+
+
+class _HashingWriter(io.RawIOBase):
+    """Writes through to ``sink``, hashing (SHA-256) and counting what passes."""
+
+    def __init__(self, sink) -> None:
+        self.sink, self.hash, self.size = sink, hashlib.sha256(), 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        self.sink.write(data)
+        return len(data)
 
 
 def _descriptor(media_type: str, blob: bytes) -> dict:

@@ -4,17 +4,21 @@ The upstream is a stock ``docker-registry`` (CNCF Distribution) on ``registry2``
 registries on ``registry`` mirror it (``REGISTRY_PROXY_REMOTEURL``). skopeo on ``client``
 pushes an image to the upstream, pulls it through the mirror, then, with the upstream
 stopped, pulls it again from the mirror's cache. A chain of three (C mirrors B mirrors the
-upstream A) serves an image none of them but A held.
+upstream A) serves an image none of them but A held. Ten clients asking a mirror (two
+workers, as by default) at once for a 256 MiB layer it does not hold all get it, while the
+upstream serves it once.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sys
 import tempfile
 
 import pytest
-from oci_client import Image
+from oci_client import Image, write_big_layout
 from skopeo import Skopeo
 from wharf_testing.distribution import DistributionRegistry
 from wharf_testing.services import GunicornService
@@ -27,7 +31,9 @@ def workdir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _mirror(network, workdir: str, name: str, upstream_url: str, port: int) -> GunicornService:
+def _mirror(
+    network, workdir: str, name: str, upstream_url: str, port: int, workers: int = 1
+) -> GunicornService:
     host = network["registry"]
     service = GunicornService(
         "wharf_registry.wsgi:app",
@@ -42,6 +48,9 @@ def _mirror(network, workdir: str, name: str, upstream_url: str, port: int) -> G
         host=host.address,
         port=host.port(port),
         prefix=host.prefix,
+        workers=workers,
+        threads=16,  # the default config's
+        worker_class=None,  # the config's (wharf_registry.gunicorn_conf)
         extra_args=["--config", "python:wharf_registry.gunicorn_conf"],
     )
     return service.start(timeout=60)
@@ -88,4 +97,66 @@ def test_skopeo_pulls_through_a_mirror_and_from_its_cache(network, workdir, tmp_
     finally:
         for service in services:
             service.close()
+        upstream.close()
+
+
+BIG = 256 << 20
+CLIENTS = 10
+# Run on the client host: GET the URL from COUNT threads at once, each hashing the body as
+# it streams in; print "STATUS DIGEST" (or "error ...") per client.
+_FETCH = r"""
+import hashlib, sys, threading, urllib.request
+url, count = sys.argv[1], int(sys.argv[2])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+results = []
+def get():
+    try:
+        with opener.open(url, timeout=300) as response:
+            digest = hashlib.sha256()
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+            results.append(f"{response.status} sha256:{digest.hexdigest()}")
+    except Exception as exc:
+        results.append(f"error {exc!r}")
+threads = [threading.Thread(target=get) for _ in range(count)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join(600)
+print("\n".join(results))
+"""
+
+
+def test_concurrent_pulls_of_a_big_uncached_layer_fetch_it_upstream_once(network, workdir):
+    upstream_host = network["registry2"]
+    upstream = DistributionRegistry(
+        "upstream-big",
+        host=upstream_host.address,
+        port=upstream_host.port(5201),
+        prefix=upstream_host.prefix,
+    )
+    upstream.start()
+    mirror = None
+    try:
+        skopeo = Skopeo(network["client"], tempfile.mkdtemp(dir=workdir))
+        layout, digest = write_big_layout(os.path.join(workdir, "big"), BIG, "1")
+        skopeo.copy(layout, f"docker://{upstream.address}/library/big:1", check=True)
+        shutil.rmtree(os.path.join(workdir, "big"))
+
+        mirror = _mirror(network, workdir, "big", upstream.url, 5302, workers=2)
+        url = f"{mirror.url}/v2/library/big/blobs/{digest}"
+        fetched = network["client"].run(
+            [sys.executable, "-c", _FETCH, url, str(CLIENTS)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert fetched.returncode == 0, fetched.stderr
+        assert fetched.stdout.splitlines() == [f"200 {digest}"] * CLIENTS, fetched.stdout
+        # Distribution logs each request it answered (its access log)
+        served = re.findall(rf'"GET /v2/library/big/blobs/{digest} HTTP/1\.1" 200', upstream.log())
+        assert len(served) == 1, upstream.log()[-3000:]
+    finally:
+        if mirror is not None:
+            mirror.close()
         upstream.close()
