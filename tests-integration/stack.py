@@ -168,16 +168,19 @@ class Stack:
         clock_offset: float = 0,
         start: bool = True,
         kind: str = "sponsor",
+        upstream: str | None = None,
     ) -> Registry:
         """Register ``name`` at the Index (CLI) as a registry of ``kind`` (the sponsor's
-        rules are the Index's plain roles and visibility), then start it on ``host`` in
-        token mode."""
+        rules are the Index's plain roles and visibility; ``upstream``: the registry a
+        ``mirror`` mirrors), then start it on ``host`` in token mode."""
         registry_host = self.network[host]
         port = registry_host.port(REGISTRY_PORT + len(self.registries))
         url = f"{self.scheme}://{registry_host.address}:{port}"
         args = ["registry", "add", name, "--url", url, "--kind", kind]
         for namespace in namespaces:
             args += ["--namespace", namespace]
+        if upstream is not None:
+            args += ["--upstream", upstream]
         output = self.cli(*args).stdout
         credential = [line for line in output.splitlines() if line.strip()][-1].strip()
         registry_env = {

@@ -1,0 +1,124 @@
+"""A Wharf mirror in token mode in front of a Wharf registry in token mode, one Index.
+
+``origin`` (kind ``sponsor``, on ``registry``) holds the organisation acme's public and
+private repositories, pushed by alice (an owner) with skopeo. ``mirror1`` (on
+``registry2``) is registered at the same Index as a ``mirror`` of ``origin``
+(``--upstream origin``) serving the namespace ``acme``; it pulls through
+(``REGISTRY_PROXY_REMOTEURL`` at ``origin``) signed in as the organisation's robot
+``acme+mirror``, whose token may only pull ``acme/*``. Through ``mirror1``, with skopeo on
+``client``: carol (of acme's read team) pulls both images with every layer's bytes equal;
+an anonymous caller and bob (signed in, no role in acme: the public image too) are refused
+with the reasons skopeo prints (the Index's for the anonymous one, the registry's
+"insufficient scope" for bob); the private image reaching the mirror shows it signed in
+upstream; alice's push is refused with the reason; with
+``origin`` stopped carol still pulls both images from the mirror's cache.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from oci_client import Image
+from skopeo import Skopeo
+from stack import Stack
+
+ORG = "acme"
+REPOSITORIES = {"acme/public": "public", "acme/private": "private"}
+
+
+def _ok(response, status: int = 200) -> dict:
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json() if response.content else {}
+
+
+@pytest.fixture(scope="module")
+def stack(make_stack):
+    stack = make_stack().bootstrap(users=("sysop", "alice", "bob", "carol"))
+    stack.add_registry("origin", "registry", [ORG], kind="sponsor")
+    yield stack
+    stack.close()
+
+
+@pytest.fixture(scope="module")
+def mirrored(stack: Stack) -> dict[str, tuple[Image, str]]:
+    """acme's repositories pushed to ``origin`` by alice (``name -> (image, layout)``), carol
+    in acme's read team, and ``mirror1`` started with the robot's credentials."""
+    _ok(stack.api("POST", "/api/v1/orgs", "alice", json={"name": ORG}), 201)
+    team = {"name": "readers", "role": "read", "all_repositories": True}
+    _ok(stack.api("POST", f"/api/v1/orgs/{ORG}/teams", "alice", json=team), 201)
+    _ok(stack.api("PUT", f"/api/v1/orgs/{ORG}/teams/readers/members/carol", "alice"), 204)
+    scopes = [{"repository": f"{ORG}/*", "actions": ["pull"]}]
+    robot = _ok(
+        stack.api(
+            "POST",
+            f"/api/v1/namespaces/{ORG}/robots",
+            "alice",
+            json={"name": "mirror", "scopes": scopes},
+        ),
+        201,
+    )
+    alice = stack.login("alice", "origin")
+    pushed = {}
+    for name, visibility in REPOSITORIES.items():
+        body = {"name": name, "visibility": visibility}
+        _ok(stack.api("POST", "/api/v1/repositories", "alice", json=body), 201)
+        image = Image.random(layers=2, size=64 << 10, label=name.replace("/", "-"))
+        layout = image.write_layout(os.path.join(stack.workdir, f"layout-{visibility}"), "1")
+        alice.copy(layout, f"docker://{stack.registries['origin'].address}/{name}:1", check=True)
+        pushed[name] = (image, layout)
+    stack.add_registry(
+        "mirror1",
+        "registry2",
+        [ORG],
+        kind="mirror",
+        upstream="origin",
+        env={
+            "REGISTRY_PROXY_REMOTEURL": stack.registries["origin"].url,
+            "REGISTRY_PROXY_USERNAME": robot["robot"]["username"],
+            "REGISTRY_PROXY_PASSWORD": robot["secret"],
+        },
+    )
+    return pushed
+
+
+def _pull_and_check(skopeo: Skopeo, address: str, name: str, image: Image, dest: str) -> None:
+    skopeo.copy(f"docker://{address}/{name}:1", f"oci:{dest}:1", check=True)
+    for digest, data in zip(image.layer_digests, image.layers, strict=True):
+        with open(os.path.join(dest, "blobs", "sha256", digest.split(":")[1]), "rb") as fh:
+            assert fh.read() == data, f"{name}: layer {digest} differs"
+    with open(os.path.join(dest, "index.json"), encoding="utf-8") as fh:
+        assert image.digest in fh.read()
+
+
+def test_a_token_mode_mirror_serves_members_only_and_from_its_cache(stack, mirrored):
+    mirror = stack.registries["mirror1"].address
+    carol = stack.login("carol", "mirror1")
+    for name, (image, _) in mirrored.items():
+        dest = os.path.join(stack.workdir, f"pulled-{name.replace('/', '-')}")
+        _pull_and_check(carol, mirror, name, image, dest)
+
+    anonymous = stack.skopeo("mirror-anonymous")
+    bob = stack.login("bob", "mirror1")
+    for name in mirrored:
+        refused = anonymous.inspect(f"{mirror}/{name}:1")
+        assert refused.returncode != 0
+        reason = f"mirror1 is a mirror registry: sign in to pull {name}"
+        assert reason in refused.stderr, refused.stderr
+        refused = bob.inspect(f"{mirror}/{name}:1")  # no role in acme: public or not
+        assert refused.returncode != 0
+        assert f"repository:{name}:pull is not granted" in refused.stderr, refused.stderr
+
+    _, layout = mirrored["acme/public"]
+    alice = stack.login("alice", "mirror1")
+    refused = alice.copy(layout, f"docker://{mirror}/acme/public:2")
+    assert refused.returncode != 0
+    assert "mirror1 is a mirror: it is read-only (pull only)" in refused.stderr, refused.stderr
+
+    stack.registries["origin"].service.stop()
+    for name, (image, _) in mirrored.items():
+        dest = os.path.join(stack.workdir, f"cached-{name.replace('/', '-')}")
+        _pull_and_check(carol, mirror, name, image, dest)
+    secret = stack.registries["mirror1"].service.env["REGISTRY_PROXY_PASSWORD"]
+    for service in stack.services():  # the robot's token is in no log
+        assert secret not in service.log(), service.name
