@@ -174,3 +174,37 @@ def test_a_dead_fetcher_is_taken_over(tmp_path, fake_upstream, service_factory):
     assert upstream.counts[f"GET {url}"] == 2
     # the commit and the release follow the last byte sent: wait for them (bounded)
     assert wait_until(lambda: not [p for p in leases.rglob("*") if p.is_file()], 10)
+
+
+def test_a_client_leaving_mid_fetch_leaves_the_blob_cached(
+    tmp_path, fake_upstream, service_factory
+):
+    """The fetch outlives its client: the blob is committed and linked, and the next pull
+    is served from storage with the upstream fetched once."""
+    layer = os.urandom(4 << 20)
+    digest = sha(layer)
+    upstream = fake_upstream(
+        {
+            "/v2/": (200, {}, b"{}"),
+            f"/v2/library/app/blobs/{digest}": (200, {}, layer),
+        },
+        drip=0.02,
+    )
+    root = tmp_path / "storage"
+    storage = {
+        "REGISTRY_STORAGE": "filesystem",
+        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(root),
+    }
+    mirror = service_factory(APP, mirror_env(storage, REGISTRY_PROXY_REMOTEURL=upstream.url), "m")
+    url = f"/v2/library/app/blobs/{digest}"
+    with requests.get(mirror.url + url, stream=True, timeout=60) as r:
+        assert r.status_code == 200
+        assert r.raw.read(1 << 16)  # under way; the client leaves here
+    hexdigest = digest.split(":")[1]
+    data = root / "docker/registry/v2/blobs/sha256" / hexdigest[:2] / hexdigest / "data"
+    link = root / "docker/registry/v2/repositories/library/app/_layers/sha256" / hexdigest / "link"
+    assert wait_until(lambda: data.exists() and link.exists(), 60)
+    assert data.read_bytes() == layer
+    again = requests.get(mirror.url + url, timeout=60)
+    assert again.status_code == 200 and sha(again.content) == digest
+    assert upstream.counts[f"GET {url}"] == 1

@@ -43,7 +43,7 @@ def get_blob(name: str, digest: str):
             if fetch.size is not None:
                 headers["Content-Length"] = str(fetch.size)
             return Response(
-                iter(fetch),
+                fetch,
                 200,
                 headers,
                 content_type="application/octet-stream",

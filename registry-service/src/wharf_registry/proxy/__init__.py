@@ -1,7 +1,8 @@
 """The pull-through cache (registry mirror): see ``mirror.py`` and docs/pull-through-cache.md."""
 
+from .fetch import VerificationFailed
 from .leases import FetchLeases
-from .mirror import Mirror, ProxyPushRefused, VerificationFailed
+from .mirror import Mirror, ProxyPushRefused
 from .upstream import UpstreamClient, UpstreamUnavailable
 
 __all__ = [

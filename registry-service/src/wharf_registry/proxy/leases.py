@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 RENEW_EVERY = 2.0
 DEAD_AFTER = 15.0
 POLL = 0.05
+FIRST_POLL = 0.005  # waits start short (a small blob commits within milliseconds), then grow
 MAX_WAIT = 1800.0  # a waiter gives up after this, whatever the leases say
 
 
@@ -110,6 +111,7 @@ class FetchLeases:
         until = self.monotonic() + self.max_wait
         seen: tuple[int, bytes] | None = None  # the newest lease and its content
         changed = self.monotonic()
+        delay = min(FIRST_POLL, self.poll)
         while True:
             if present():
                 return None
@@ -129,7 +131,8 @@ class FetchLeases:
                 changed = now
             if now >= until:
                 raise FetchWaitTooLong(f"another fetch of {digest} has not finished")
-            time.sleep(self.poll)
+            time.sleep(delay)
+            delay = min(delay * 2, self.poll)
 
     def _holding(self, digest: Digest, attempt: int, present: Callable[[], bool]) -> Lease | None:
         """A lease just taken; None (released) if the data arrived meanwhile."""

@@ -4,12 +4,12 @@ For a repository whose name is under an upstream's prefix (``Settings.upstream_f
 
 - **Blobs** (by digest, never expire): a miss takes the blob's fetch lease (leases.py),
   GETs it from the upstream and streams it to the client *while* writing it to storage
-  and hashing it (:class:`BlobFetch`). The last chunk is held back until the digest is
-  verified: a mismatch (or a short body) cancels the write, so nothing is committed, and
-  raises inside the response, which breaks the client's connection before its last byte.
-  Other requests for the blob wait for that fetch's commit and are served from storage. A
-  blob stored already (fetched for another repository) is linked once the upstream
-  confirms (``HEAD``) that this repository has it.
+  and hashing it, in threads of their own (:class:`~.fetch.BlobFetch`). The last chunk is
+  held back until the digest is verified: a mismatch (or a short body) cancels the write,
+  so nothing is committed, and raises inside the response, which breaks the client's
+  connection before its last byte. Other requests for the blob wait for that fetch's
+  commit and are served from storage. A blob stored already (fetched for another
+  repository) is linked once the upstream confirms (``HEAD``) that this repository has it.
 - **Manifests by digest** (never expire): fetched, their digest verified, stored as a
   revision (``ManifestStore.cache``).
 - **Manifests by tag**: served from storage for ``ttl`` seconds after the upstream last
@@ -30,23 +30,23 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 from wharf_protocol import mediatypes
-from wharf_protocol.digests import Digest, DigestInvalid, Hasher, digest_bytes
+from wharf_protocol.digests import Digest, DigestInvalid, digest_bytes
 from wharf_protocol.names import Reference
 
 from ..content import Content, paths
 from ..content.errors import BlobUnknown, ManifestUnknown, NameUnknown
 from ..content.manifests import Manifest
-from ..content.uploads import CHUNK_SIZE
 from ..content.validation import base_type
 from ..proxy_config import Upstream
 from ..settings import Settings
 from ..storage.base import PathNotFound
-from .leases import FetchLeases, FetchWaitTooLong, Lease
+from .fetch import BlobFetch
+from .leases import FetchLeases, FetchWaitTooLong
 from .upstream import UpstreamClient, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
@@ -71,10 +71,6 @@ class ProxyPushRefused(Exception):
             f"this registry mirrors {mirrored} from {upstream.safe_url}: "
             f"push to the upstream ({name} is read-only here)"
         )
-
-
-class VerificationFailed(Exception):
-    """An upstream sent content whose digest or size is not what it claimed."""
 
 
 @dataclass(frozen=True)
@@ -294,76 +290,6 @@ class Mirror:
             except (ValueError, AttributeError, UpstreamUnavailable):
                 return None
         return tags[:n], "next" in response.headers.get("Link", "") or len(tags) > n
-
-
-class BlobFetch:
-    """One blob streaming from the upstream to the client and into storage at once.
-
-    Iterate it once (the response body). The blob is committed and linked only after every
-    byte arrived and the digest matched; otherwise the write is cancelled and the iteration
-    raises before the last chunk, so the client's connection breaks short of the end. The
-    last chunk goes out once verified, before the commit (the server asks for the next
-    chunk after sending it, so the commit completes before the response ends); a client
-    gone before then cancels the commit.
-    """
-
-    def __init__(
-        self,
-        mirror: Mirror,
-        name: str,
-        digest: Digest,
-        response: requests.Response,
-        lease: Lease,
-    ) -> None:
-        self.mirror, self.name, self.digest = mirror, name, digest
-        self.response, self.lease = response, lease
-        length = response.headers.get("Content-Length")
-        self.size = int(length) if length and length.isdigit() else None
-
-    def __iter__(self) -> Iterator[bytes]:
-        content = self.mirror.content
-        writer = content.driver.writer(paths.blob_data(self.digest))
-        hasher = Hasher(self.digest.algorithm)
-        committed = False
-        held = b""
-        try:
-            raw = self.response.raw
-            while chunk := raw.read(CHUNK_SIZE, decode_content=False):
-                writer.write(chunk)
-                hasher.update(chunk)
-                self.lease.renew()
-                if held:
-                    yield held
-                held = chunk
-            self._verify(hasher)
-            if held:  # verified: the client may have its last byte before the commit's fsync
-                yield held
-            # New data (the blob was not stored when the fetch began): its fresh mtime keeps
-            # it from any sweep; only a sweep still deciding about an older copy is waited out.
-            content.liveness.settle([self.digest])
-            writer.commit()
-            committed = True
-            content.blobs.link(self.name, self.digest)
-            logger.info("blob %s (%d bytes) cached for %s", self.digest, hasher.size, self.name)
-        finally:
-            if not committed:
-                writer.cancel()
-            self.response.close()
-            self.lease.release()
-
-    def _verify(self, hasher: Hasher) -> None:
-        actual = hasher.digest()
-        short = self.size is not None and hasher.size != self.size
-        if actual != self.digest or short:
-            logger.error(
-                "upstream %s sent %d bytes with digest %s for blob %s of %s: not cached",
-                self.mirror.upstream(self.name).safe_url,
-                hasher.size,
-                actual,
-                self.digest,
-                self.name,
-            )
-            raise VerificationFailed(f"blob {self.digest} failed verification")
 
 
 def _read_at_most(response: requests.Response, limit: int, upstream: Upstream) -> bytes:

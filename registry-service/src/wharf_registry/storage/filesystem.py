@@ -153,7 +153,7 @@ class FilesystemDriver(StorageDriver):
         processes (fetch leases), and a crash that loses one loses its holder too."""
         final = self._real(path)
         directory, name = os.path.split(final)
-        make_dirs(directory)
+        make_dirs(directory, durable=False)
         temporary = os.path.join(directory, f".wharf-tmp.{name}.{uuid.uuid4().hex}")
         with open(temporary, "xb") as f:
             f.write(content)
@@ -234,8 +234,9 @@ class FilesystemDriver(StorageDriver):
         return self.root if path == "/" else os.path.join(self.root, *path[1:].split("/"))
 
 
-def make_dirs(directory: str) -> None:
-    """Create ``directory`` and its parents, fsyncing each parent that gained an entry."""
+def make_dirs(directory: str, durable: bool = True) -> None:
+    """Create ``directory`` and its parents, fsyncing each parent that gained an entry
+    (unless not ``durable``: for objects no crash needs to find again)."""
     missing = []
     while not os.path.isdir(directory):
         missing.append(directory)
@@ -246,7 +247,8 @@ def make_dirs(directory: str) -> None:
         except FileExistsError:
             if not os.path.isdir(new):
                 raise StorageError("a file is in the way of a directory") from None
-        fsync_dir(os.path.dirname(new))
+        if durable:
+            fsync_dir(os.path.dirname(new))
 
 
 def fsync_dir(directory: str) -> None:
