@@ -9,6 +9,7 @@ bytes, so a 1 GiB upload never sits in memory.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     length: int = 0  # bytes of body received (also when discarded)
+    digest: str | None = None  # "sha256:<hex>" of the body, when asked for (hash_body)
 
 
 class Connection:
@@ -65,8 +67,10 @@ class Connection:
         body: bytes | Iterable[bytes] | None = None,
         length: int | None = None,
         keep_body: bool = True,
+        hash_body: bool = False,
     ) -> Response:
-        """Send one request and read the whole response; ``body`` may be an iterable."""
+        """Send one request and read the whole response; ``body`` may be an iterable.
+        ``hash_body``: SHA-256 the response body as it arrives (as pulling clients do)."""
         sock = self._connect()
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         if isinstance(body, bytes):
@@ -83,7 +87,7 @@ class Connection:
                 sock.sendall(head)
                 for chunk in body or ():
                     sock.sendall(chunk)
-            return self._read_response(method, keep_body)
+            return self._read_response(method, keep_body, hash_body)
         except (OSError, HttpError):
             self.close()
             raise
@@ -97,7 +101,7 @@ class Connection:
         head, self.pending = self.pending.split(b"\r\n\r\n", 1)
         return head
 
-    def _read_response(self, method: str, keep_body: bool) -> Response:
+    def _read_response(self, method: str, keep_body: bool, hash_body: bool = False) -> Response:
         head = self._read_head().decode("latin-1").split("\r\n")
         status = int(head[0].split(" ", 2)[1])
         headers = {}
@@ -108,7 +112,7 @@ class Connection:
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             pass
         elif "content-length" in headers:
-            self._read_body(response, int(headers["content-length"]), keep_body)
+            self._read_body(response, int(headers["content-length"]), keep_body, hash_body)
         elif headers.get("transfer-encoding", "").lower() == "chunked":
             self._read_chunked(response, keep_body)
         else:
@@ -117,11 +121,12 @@ class Connection:
             self.close()
         return response
 
-    def _read_body(self, response: Response, size: int, keep: bool) -> None:
+    def _read_body(self, response: Response, size: int, keep: bool, hash_: bool = False) -> None:
         parts = []
         take = self.pending[:size]
         self.pending = self.pending[size:]
         received = len(take)
+        hasher = hashlib.sha256(take) if hash_ else None
         if keep:
             parts.append(take)
         view = memoryview(self.scratch)
@@ -131,8 +136,12 @@ class Connection:
                 raise HttpError(f"body cut at {received} of {size} bytes")
             if keep:
                 parts.append(bytes(view[:n]))
+            if hasher is not None:
+                hasher.update(view[:n])
             received += n
         response.length += received
+        if hasher is not None:
+            response.digest = "sha256:" + hasher.hexdigest()
         if keep:
             response.body += b"".join(parts)
 

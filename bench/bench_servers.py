@@ -214,9 +214,11 @@ class Reference(Server):
         storage: str,
         s3: MotoS3 | None = None,
         token: dict[str, str] | None = None,
+        proxy: str | None = None,
     ) -> None:
         """``token``: Distribution's ``auth.token`` (``realm``, ``service``, ``issuer``,
-        ``rootcertbundle``); without it, no authentication."""
+        ``rootcertbundle``); without it, no authentication. ``proxy``: the URL of a
+        registry to be a pull-through cache of (``proxy.remoteurl``)."""
         port = free_port()
         if storage == "disk":
             root = workdir / f"reference-{port}"
@@ -237,6 +239,7 @@ class Reference(Server):
             + driver
             + "  redirect:\n    disable: true\n  delete:\n    enabled: true\n"
             + f"http:\n  addr: 127.0.0.1:{port}\n"
+            + (f"proxy:\n  remoteurl: {proxy}\n" if proxy else "")
             + (
                 "auth:\n  token:\n" + "".join(f"    {k}: {v}\n" for k, v in token.items())
                 if token

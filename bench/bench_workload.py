@@ -71,10 +71,16 @@ def push_blob(conn: Connection, repo: str, blob: BlobData) -> None:
         raise RuntimeError(f"PUT upload: {done.status} {done.body[:300]!r}")
 
 
-def pull_blob(conn: Connection, repo: str, blob: BlobData) -> None:
-    response = conn.request("GET", f"/v2/{repo}/blobs/{blob.digest}", keep_body=False)
+def pull_blob(conn: Connection, repo: str, blob: BlobData, verify: bool = False) -> None:
+    """GET a blob, discarding its bytes; ``verify``: hash them as they arrive and compare
+    with the digest, as pulling clients (Docker, containerd, skopeo) do."""
+    response = conn.request(
+        "GET", f"/v2/{repo}/blobs/{blob.digest}", keep_body=False, hash_body=verify
+    )
     if response.status != 200 or response.length != blob.size:
         raise RuntimeError(f"GET blob: {response.status}, {response.length} of {blob.size} bytes")
+    if verify and response.digest != blob.digest:
+        raise RuntimeError(f"GET blob {blob.digest}: the body's digest is {response.digest}")
 
 
 def timed(work: Callable[[], None]) -> float:
