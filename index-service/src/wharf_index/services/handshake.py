@@ -102,7 +102,7 @@ def _serving_first(registries: list, principal: Principal, repository) -> list:
     refusal then says why."""
     scope = Scope("repository", repository.full_name, frozenset({"pull"}))
     for position, registry in enumerate(registries):
-        rules = policy.RegistryRules(registry.name, registry.kind, frozenset(registry.namespaces))
+        rules = policy.RegistryRules.of(registry)
         if "pull" in policy.registry_actions(rules, principal, scope, repository).actions:
             return [registry, *registries[:position], *registries[position + 1 :]]
     return registries
