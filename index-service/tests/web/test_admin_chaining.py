@@ -116,6 +116,14 @@ def test_an_administrator_changes_kind_weight_and_upstream_in_the_form(visits, p
     assert alert.inner_text() == "no registry named spare.example.test"
     assert registries.get_registry(uow, "copy.example.test").upstream == "reg.example.test"
 
+    # A registry removed after the page was shown: Not found, said above the table.
+    visits.go("/admin/registries")
+    registries.remove_registry(uow, "reg.example.test")
+    assert _change(page, "reg.example.test", weight="2") == 404
+    visits.check("removed")
+    assert "reg.example.test" in page.locator("#registries-error").inner_text()
+    assert _changer(page, "reg.example.test").count() == 0
+
     # Saving what is already recorded changes nothing and writes no audit row.
     visits.go("/admin/registries")
     assert _change(page, "copy.example.test") == 200

@@ -176,6 +176,8 @@ def _registries_page(
     registry's ``name`` and the values sent) that registry's change form."""
     work = uow()
     found = registries.list_registries(work)
+    if change is not None and all(r.name != change["name"] for r in found):
+        change = None  # removed meanwhile: its form is gone, the error shows above
     body = render_template(
         "admin/registries.html",
         registries=found,
