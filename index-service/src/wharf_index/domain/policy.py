@@ -209,9 +209,9 @@ class RegistryRules:
     routes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, registry: Registry, routes: Mapping[str, tuple[str, ...]] | None = None):
-        """The rules of a directory entry (``routes``: as above; None: none asked)."""
-        return cls(registry.name, registry.kind, frozenset(registry.namespaces), routes or {})
+    def of(cls, registry: Registry) -> RegistryRules:
+        """The rules of a directory entry, for questions about pulls (no routes)."""
+        return cls(registry.name, registry.kind, frozenset(registry.namespaces))
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,9 @@ class Verdict:
     reason: str | None = None
 
 
-#: What a route withholds at the registries it does not name.
+#: What a route withholds at the registries it does not name: push only. Deleting what such
+#: a registry already holds (pushed there before the route) stays possible, and the v1
+#: handshake's delete token (DELETE /v1/repositories/NAME/) is for the first holder.
 ROUTED_ACTIONS = frozenset({"push"})
 
 
