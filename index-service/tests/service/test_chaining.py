@@ -11,7 +11,7 @@ from wharf_index.domain.model import SYSTEM
 from wharf_index.services import events, registries, routes
 
 from tests.registry_double import manifest_bytes, push_event
-from tests.service.conftest import REGISTRY, basic
+from tests.service.conftest import REGISTRY, access_of, basic
 
 API = "/api/v1"
 WANT_TOKEN = {"X-Docker-Token": "true"}
@@ -232,9 +232,6 @@ def test_a_route_decides_where_pushes_go(client, uow, registry, make_repo, claim
     events.ingest(uow, registry[0], [push_event("alice/new", "1", manifest_bytes("n"))])
     pushed = client.put("/v1/repositories/alice/new/", headers=basic("alice"))
     assert _endpoints(pushed) == ["beta", "alpha"]
-    assert routes.expects_push_at(uow, "beta", "alice")
-    assert not routes.expects_push_at(uow, REGISTRY, "alice")
-    assert routes.expects_push_at(uow, REGISTRY, "bob")  # no route: anywhere serving it
     shown = client.get(f"{API}/routes", headers=basic("bob")).json
     assert shown["items"] == [{"namespace": "alice", "registries": ["beta", "alpha"]}]
     assert client.get(f"{API}/routes").status_code == 401
@@ -245,6 +242,73 @@ def test_a_route_decides_where_pushes_go(client, uow, registry, make_repo, claim
     assert client.delete(f"{API}/namespaces/alice/route", headers=carol).status_code == 204
     pushed = client.put("/v1/repositories/alice/new/", headers=basic("alice"))
     assert _endpoints(pushed) == ["registry.test:5000"]  # its holder again
+
+
+def _push_token(client, service, name, user="alice", **params):
+    query = {"service": service, "scope": f"repository:{name}:pull,push", **params}
+    return client.get("/v2/token", query_string=query, headers=basic(user))
+
+
+@pytest.mark.parametrize("offline", [False, True])  # True: the path with a transaction
+def test_a_push_token_outside_the_route_is_refused_saying_where_pushes_go(
+    client, uow, registry, claims_of, users, offline
+):
+    _add(uow, "alpha", "alice", "bob", kind="sponsor")
+    _add(uow, "beta", "alice", "bob", kind="sponsor")
+    params = {"offline_token": "true"} if offline else {}
+    # No route: the old behaviour, a push anywhere serving the namespace.
+    granted = _push_token(client, "beta", "alice/early", **params)
+    assert granted.status_code == 200
+    assert access_of(claims_of(granted.json["token"])) == {
+        "repository:alice/early": {"pull", "push"}
+    }
+    routes.set_route(uow, "alice", ["alpha"])
+    for attempt in ("first", "remembered"):  # a fresh login, then the credential cache
+        refused = _push_token(client, "beta", "alice/app", **params)
+        assert refused.status_code == 401, attempt
+        error = refused.json["error"]
+        assert error["code"] == "DENIED"
+        assert error["message"] == "alice/app: pushes of alice go to alpha, not beta"
+        challenge = refused.headers["WWW-Authenticate"]
+        assert 'error="insufficient_scope"' in challenge
+        assert f'error_description="{error["message"]}"' in challenge
+        with uow:
+            assert uow.repositories.find("alice/app") is None  # nothing allocated
+        # held there already (pushed before the route): still refused
+        assert _push_token(client, "beta", "alice/early", **params).status_code == 401
+    pushed = _push_token(client, "alpha", "alice/app", **params)
+    assert pushed.status_code == 200
+    assert access_of(claims_of(pushed.json["token"])) == {"repository:alice/app": {"pull", "push"}}
+    # Pulls (and deletes of what it holds) at another registry serving alice stay allowed.
+    for scope, actions in (
+        ("repository:alice/app:pull", {"pull"}),
+        ("repository:alice/early:pull,delete", {"pull", "delete"}),
+    ):
+        query = {"service": "beta", "scope": scope, **params}
+        answer = client.get("/v2/token", query_string=query, headers=basic("alice"))
+        assert answer.status_code == 200, scope
+        assert access_of(claims_of(answer.json["token"])) == {scope.rsplit(":", 1)[0]: actions}
+    # Another namespace without a route: unchanged.
+    assert _push_token(client, "beta", "bob/app", user="bob", **params).status_code == 200
+    routes.set_route(uow, "alice", ["alpha", "beta"])
+    assert _push_token(client, "beta", "alice/app", **params).status_code == 200
+    routes.set_route(uow, "alice", [])
+    assert _push_token(client, "beta", "alice/other", **params).status_code == 200
+
+
+def test_an_anonymous_push_outside_a_route_learns_nothing_of_the_route(
+    client, uow, registry, claims_of, make_repo, users
+):
+    """Routes are shown to signed-in users only: an anonymous push request gets what it
+    always got (a token granting the pull of a public repository), no route named."""
+    make_repo("alice/open", "public")
+    _add(uow, "alpha", "alice", kind="sponsor")
+    _add(uow, "beta", "alice", kind="sponsor")
+    routes.set_route(uow, "alice", ["alpha"])
+    query = {"service": "beta", "scope": "repository:alice/open:pull,push"}
+    answer = client.get("/v2/token", query_string=query)
+    assert answer.status_code == 200
+    assert access_of(claims_of(answer.json["token"])) == {"repository:alice/open": {"pull"}}
 
 
 def test_a_route_names_only_registries_serving_the_namespace(client, uow, registry, users):

@@ -8,9 +8,9 @@ with its reason) are checked against the table below.
 from __future__ import annotations
 
 import pytest
-from wharf_index.domain import errors
-from wharf_index.domain.model import SYSTEM
-from wharf_index.services import orgs, registries, repositories
+from wharf_index.domain import errors, policy
+from wharf_index.domain.model import ANONYMOUS, SYSTEM
+from wharf_index.services import catalog, orgs, registries, repositories
 
 from tests.service.conftest import access_of, basic
 
@@ -87,7 +87,8 @@ def _service(kind: str) -> str:
 @pytest.fixture
 def world(uow, users, make_user, principal):
     """acme (owned by alice; dave in its read team), acme/public and acme/private, and one
-    registry of each kind serving acme (filtering its catalog, as Wharf's registry does)."""
+    registry of each kind serving acme (filtering its catalog, as Wharf's registry does);
+    their credentials by kind."""
     make_user("dave")
     orgs.create_org(uow, "acme", owner="alice", actor=SYSTEM)
     orgs.create_team(uow, "acme", "readers", "read", all_repositories=True, actor=SYSTEM)
@@ -95,11 +96,13 @@ def world(uow, users, make_user, principal):
     for visibility in ("public", "private"):
         name = f"acme/{visibility}"
         repositories.create_repository(uow, principal("alice"), name, visibility=visibility)
+    credentials = {}
     for kind in KINDS:
-        registries.add_registry(
+        _, credentials[kind] = registries.add_registry(
             uow, _service(kind), f"http://{_service(kind)}", kind, ["acme"], actor=SYSTEM
         )
         registries.set_catalog(uow, _service(kind), "filtered", actor=SYSTEM)
+    return credentials
 
 
 def _ask(client, kind: str, caller: str, *scopes: str):
@@ -200,3 +203,58 @@ def test_anonymous_token_without_scopes_is_still_issued_at_a_private_registry(
     response = _ask(client, "private", "anonymous")
     assert response.status_code == 200
     assert claims_of(response.get_json()["token"]).access == ()
+
+
+#: The names a registry of each kind asks about (catalog.pullable): what the table says of
+#: "pull public" and "pull private", a name of acme the Index has no record of (pulled, as
+#: a private one, by acme's insiders: the registry answers them "unknown"), and a public
+#: repository outside acme, which no registry serving only acme lists.
+CATALOG = {"acme/public": "pull public", "acme/private": "pull private", "acme/ghost": None}
+OUTSIDE = "bob/public"
+
+
+def _listed(kind: str, caller: str) -> list[str]:
+    """The names of CATALOG the token table lets ``caller`` pull at ``kind``."""
+    row = EXPECTED[kind][caller]
+    return [n for n, action in CATALOG.items() if row[action or "pull private"] == P]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_registrys_catalog_lists_what_its_kind_lets_each_caller_pull(
+    client, make_index_client, world, uow, principal, kind, caller
+):
+    """/internal/v1/catalog/pullable answers with the token table above: the same decision
+    (services.access.decide with the registry's rules) as the token endpoint."""
+    repositories.create_repository(uow, principal("bob"), OUTSIDE, visibility="public")
+    names = [*CATALOG, OUTSIDE]
+    ask = _ask(client, kind, caller, "registry:catalog:*")
+    if EXPECTED[kind][caller]["catalog"] == REFUSED:
+        assert ask.status_code == 401  # no catalog token: the kind refuses to list
+        rules = policy.RegistryRules(_service(kind), kind, frozenset({"acme"}))
+        assert catalog.pullable(uow, ANONYMOUS, names, rules) == []
+        return
+    index = make_index_client(_service(kind), world[kind])
+    assert index.pullable(ask.get_json()["token"], names) == _listed(kind, caller), caller
+
+
+def test_a_catalog_token_follows_a_kind_changed_since(client, make_index_client, world, uow):
+    """A token issued while the registry was a sponsor lists nothing once it is private
+    (anonymous) or a mirror (a signed-in caller without a role)."""
+    index = make_index_client(_service("sponsor"), world["sponsor"])
+    anonymous = _ask(client, "sponsor", "anonymous", "registry:catalog:*").get_json()["token"]
+    outsider = _ask(client, "sponsor", "outsider", "registry:catalog:*").get_json()["token"]
+    assert index.pullable(anonymous, list(CATALOG)) == ["acme/public"]
+    assert index.pullable(outsider, list(CATALOG)) == ["acme/public"]
+    registries.set_kind(uow, _service("sponsor"), "private", actor=SYSTEM)
+    assert index.pullable(anonymous, list(CATALOG)) == []
+    assert index.pullable(outsider, list(CATALOG)) == ["acme/public"]
+    registries.set_kind(uow, _service("sponsor"), "mirror", actor=SYSTEM)
+    assert index.pullable(outsider, list(CATALOG)) == []
+
+
+def test_the_index_itself_lists_every_name_whatever_the_kind(uow, world):
+    """registry sync's tokens (SYSTEM) follow no kind, as the Index's other own calls."""
+    rules = policy.RegistryRules(_service("mirror"), "mirror", frozenset({"acme"}))
+    names = [*CATALOG, OUTSIDE, "zed/unknown"]
+    assert catalog.pullable(uow, SYSTEM, names, rules) == names

@@ -213,3 +213,27 @@ def test_a_missing_repository_is_pullable_by_its_namespace_insiders_only():
     )
     assert granted(pull_token) == {"alice/missing": {"pull"}}
     assert policy.grant(OWNER, asked, nothing) == ()  # no namespace known: nothing
+
+
+def test_a_route_withholds_push_at_registries_it_does_not_name():
+    """Signed-in callers get no push outside the route (refused, naming the route); pulls and
+    deletes stay; anonymous callers, who may not push anyway, are never told the route."""
+    routed = {"alice": ("alpha", "gamma")}
+    beta = policy.RegistryRules("beta", "sponsor", routes=routed)
+    alpha = policy.RegistryRules("alpha", "sponsor", routes=routed)
+    push = Scope("repository", "alice/app", frozenset({"pull", "push"}))
+    verdict = policy.registry_actions(beta, OWNER, push, repo())
+    assert verdict == policy.Verdict(
+        frozenset({"pull"}), "alice/app: pushes of alice go to alpha, gamma, not beta"
+    )
+    assert policy.kind_refusal(beta, OWNER, [push]) == verdict.reason
+    assert policy.registry_actions(alpha, OWNER, push, repo()).actions == {"pull", "push"}
+    assert policy.kind_refusal(alpha, OWNER, [push]) is None
+    delete = Scope("repository", "alice/app", frozenset({"delete"}))
+    assert policy.registry_actions(beta, OWNER, delete, repo()).actions == {"delete"}
+    public = repo(visibility="public")
+    anonymous = policy.registry_actions(beta, ANONYMOUS, push, public)
+    assert anonymous == policy.Verdict(frozenset({"pull"}))
+    assert policy.kind_refusal(beta, ANONYMOUS, [push]) is None
+    other = Scope("repository", "bob/app", frozenset({"push"}))
+    assert policy.kind_ceiling(beta, OWNER, other).actions == policy.ALL_ACTIONS

@@ -20,6 +20,7 @@ ADMIN_FORMS = (
     "/admin/users",
     "/admin/users/bob",
     "/admin/registries",
+    "/admin/registries/reg.example.test",
     "/admin/registries/reg.example.test/credential",
     "/admin/registries/reg.example.test/remove",
 )
@@ -404,7 +405,8 @@ def test_everyone_else_gets_not_found(visits, page, client, users, who):
     assert "Administration" not in page.content()
 
 
-def test_forms_without_the_csrf_token_are_refused(client, users):
+def test_forms_without_the_csrf_token_are_refused(client, users, uow):
+    registries.add_registry(uow, "registry.test", "https://registry.test", "sponsor")
     client_sign_in(client, "carol")
     for path, data in (
         ("/admin/users", {"username": "dave", "email": "d@example.test", "password": PASSWORD}),
@@ -413,6 +415,7 @@ def test_forms_without_the_csrf_token_are_refused(client, users):
             "/admin/registries",
             {"name": "reg.example.test", "url": "https://r.test", "kind": "mirror"},
         ),
+        ("/admin/registries/registry.test", {"kind": "private", "weight": "0", "upstream": ""}),
     ):
         response = client.post(path, data=data)
         assert response.status_code == 400, path
@@ -421,6 +424,8 @@ def test_forms_without_the_csrf_token_are_refused(client, users):
     assert client.get("/api/v1/users/dave", headers=carol).status_code == 404
     assert client.get("/api/v1/users/bob", headers=carol).status_code == 200
     assert client.get("/api/v1/registries/reg.example.test", headers=carol).status_code == 404
+    unchanged = client.get("/api/v1/registries/registry.test", headers=carol).get_json()
+    assert (unchanged["kind"], unchanged["weight"]) == ("sponsor", 1)
 
 
 def test_admin_pages_hold_no_inline_script_or_style(client, users):

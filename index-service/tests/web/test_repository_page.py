@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from wharf_index.domain.model import SYSTEM
 from wharf_index.services import comments, principals, registries, repositories
 
 from tests.conftest import PASSWORD
@@ -74,6 +75,43 @@ def test_page_shows_the_repository_and_its_tags(visits, page, uow, make_repo, ad
     assert v1.get_by_role("link", name="v1").get_attribute("href") == (
         "/r/alice/tools/web/-/tags/v1"
     )
+
+
+def test_the_pull_line_names_the_first_registry_serving_the_viewer(
+    visits, page, uow, make_repo, sql
+):
+    """alpha (private), beta (sponsor) and copy (a mirror of alpha) all serve alice/multi:
+    an anonymous viewer is served by beta only, a signed-in outsider by alpha and beta, the
+    owner by all three; the first of them by name comes first, the others are "Also on".
+    Viewing the page takes no turn of the rotation."""
+    make_repo("alice/multi", visibility="public")
+    for name, kind, options in (
+        ("alpha", "private", {}),
+        ("beta", "sponsor", {}),
+        ("copy", "mirror", {"upstream": "alpha"}),
+    ):
+        url = f"https://{name}.example.test" + (":5000" if name == "beta" else "")
+        registries.add_registry(uow, name, url, kind, ["alice"], actor=SYSTEM, **options)
+
+    visits.go("/r/alice/multi")
+    pull = page.locator("#pull-command")
+    assert pull.inner_text() == "docker pull beta.example.test:5000/alice/multi"
+    assert page.locator("#also-on").count() == 0  # nothing else serves an anonymous viewer
+
+    _sign_in(visits, page, "bob", "/r/alice/multi")
+    assert pull.inner_text() == "docker pull alpha.example.test/alice/multi"
+    assert page.locator("#also-on").inner_text() == "Also on: beta.example.test:5000"
+
+    page.context.clear_cookies()
+    _sign_in(visits, page, "alice", "/r/alice/multi")
+    assert pull.inner_text() == "docker pull alpha.example.test/alice/multi"
+    also_on = page.locator("#also-on")
+    assert also_on.inner_text() == "Also on: beta.example.test:5000, copy.example.test"
+    assert also_on.locator("code").all_inner_texts() == [
+        "beta.example.test:5000",
+        "copy.example.test",
+    ]
+    assert sql("SELECT count(*) FROM registry_turns") == [(0,)]
 
 
 def test_list_rows_link_to_the_repository_page(visits, page, make_repo, add_tag):

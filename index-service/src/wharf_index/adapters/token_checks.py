@@ -7,8 +7,9 @@ request runs prepared (adapters/base.py).
 - :meth:`PgTokenCheckStore.revalidation`: the same for a credential-cache hit, with the
   user's grants (adapters/grants.py), in one prepared statement.
 - :meth:`PgTokenCheckStore.issuance`: the audience of a token request (the registry named
-  by ``service``, its kind, the namespaces it serves, whether it filters its catalog) and the
-  requested repositories that exist, in one prepared statement;
+  by ``service``, its kind, the namespaces it serves, whether it filters its catalog), the
+  routes of the requested names' namespaces and the requested repositories that exist, in
+  one prepared statement;
   :meth:`PgTokenCheckStore.revalidation_issuance`: both, for a token request with a cached
   credential, in one.
 - :meth:`PgTokenCheckStore.quotas`: the storage quotas and use of the namespaces a token
@@ -53,6 +54,15 @@ _REVALIDATION = Prepared(
         "  FROM users u", "," + _GRANTS_COLUMN + "  FROM users u", 1
     ),
 )
+#: The routes of the namespaces of the repository names ``%(names)s`` (the part before the
+#: first ``/``): a JSON object namespace -> registry names in route order (NULL: none).
+_ROUTES_COLUMN = """
+       (SELECT jsonb_object_agg(x.namespace, x.registries)
+          FROM (SELECT nr.namespace, jsonb_agg(rg.name ORDER BY nr.position) AS registries
+                  FROM namespace_routes nr JOIN registries rg ON rg.id = nr.registry_id
+                 WHERE nr.namespace IN (SELECT split_part(q.name, '/', 1)
+                                          FROM unnest(%(names)s::text[]) q(name))
+                 GROUP BY nr.namespace) x)"""
 _ISSUANCE = Prepared(
     "wharf_issuance",
     f"""
@@ -60,7 +70,7 @@ SELECT g.name,
        coalesce((SELECT array_agg(n.namespace) FROM registry_namespaces n
                   WHERE n.registry_id = g.id), '{{}}'),
        {CATALOG_FILTERED},
-       g.kind,
+       g.kind,{_ROUTES_COLUMN},
        {REPOSITORY_COLUMNS}
   FROM registries g
   LEFT JOIN repositories r ON r.full_name = ANY(%(names)s::text[])
@@ -177,9 +187,9 @@ class PgTokenCheckStore(Store):
         return state, _issuance_lookup([row[_STATE_COLUMNS:] for row in rows])
 
     def issuance(self, service: str, names: list[str]) -> IssuanceLookup | None:
-        """The registry called ``service`` (its name and served namespaces) and those of the
-        repositories ``names`` that exist; None for an unknown registry. One prepared
-        statement."""
+        """The registry called ``service`` (its name and served namespaces), the routes of
+        the namespaces of ``names`` and those of the repositories ``names`` that exist; None
+        for an unknown registry. One prepared statement."""
         rows, _ = self._prepared(_ISSUANCE, {"service": service, "names": list(names)})
         return _issuance_lookup(rows)
 
@@ -194,16 +204,19 @@ class PgTokenCheckStore(Store):
             rid, name, bytes(credential_hash), kind, audience, bool(revoked), expires_at, wharf
         )
 
-    def audience(self, service: str) -> tuple[int, str, list[str], bool, str] | None:
-        """Return (id, name, served namespaces, whether it filters its catalog, kind) of the
-        registry called ``service`` (None if unknown; an empty list: it declared none). One
-        round trip."""
-        return self._one(
+    def audience(
+        self, service: str, names: list[str]
+    ) -> tuple[int, str, list[str], bool, str, dict[str, tuple[str, ...]]] | None:
+        """Return (id, name, served namespaces, whether it filters its catalog, kind, the
+        routes of the namespaces of the repository names ``names``) of the registry called
+        ``service`` (None if unknown; an empty list: it declared none). One round trip."""
+        row = self._one(
             "SELECT g.id, g.name, coalesce((SELECT array_agg(n.namespace)"
             f" FROM registry_namespaces n WHERE n.registry_id = g.id), '{{}}'), {CATALOG_FILTERED},"
-            " g.kind FROM registries g WHERE g.name = %s",
-            (service,),
+            f" g.kind,{_ROUTES_COLUMN} FROM registries g WHERE g.name = %(service)s",
+            {"service": service, "names": list(names)},
         )
+        return None if row is None else (*row[:5], _routes(row[5]))
 
     def quotas(self, namespaces: list[str]) -> list[QuotaState]:
         """The quota settings and use of those of ``namespaces`` that exist, in one
@@ -218,14 +231,20 @@ def _issuance_lookup(rows: list[tuple]) -> IssuanceLookup | None:
     """The IssuanceLookup of the rows of :data:`_ISSUANCE` (None: no registry)."""
     if not rows or rows[0][0] is None:
         return None
-    repositories = [repository_from_row(row[4:]) for row in rows if row[4] is not None]
+    repositories = [repository_from_row(row[5:]) for row in rows if row[5] is not None]
     return IssuanceLookup(
         audience=rows[0][0],
         namespaces=frozenset(rows[0][1]),
         repositories={repo.full_name: repo for repo in repositories},
         catalog_filtered=bool(rows[0][2]),
         kind=rows[0][3],
+        routes=_routes(rows[0][4]),
     )
+
+
+def _routes(value: dict | None) -> dict[str, tuple[str, ...]]:
+    """The routes column (:data:`_ROUTES_COLUMN`) as namespace -> registry names."""
+    return {namespace: tuple(names) for namespace, names in (value or {}).items()}
 
 
 def _credential_state(row: tuple, grants=None) -> CredentialState:

@@ -25,11 +25,12 @@ nothing (a registry's readiness check). services/events.py describes the effects
 
 ``POST /internal/v1/catalog/pullable`` ``{"token": "...", "names": [...]}`` -> 200
 ``{"names": [...]}``: which of ``names`` (up to 1000 repository names of the registry's
-catalog) the caller the token stands for may pull (all of them for administrators and the
-Index's own ``registry sync`` tokens), so the registry's ``/v2/_catalog`` lists exactly
-those (services/catalog.py). The token must be one the Index issued for the calling
-registry granting ``registry:catalog``, unrevoked: else 422 ``TOKEN_INVALID`` (reason
-``unknown``); bad ``names``: 400 ``VALUE_INVALID``.
+catalog) the caller the token stands for may pull at that registry, its kind and namespaces
+applied as token issuance applies them (administrators: every name the kind and namespaces
+let them pull; the Index's own ``registry sync`` tokens: all), so the registry's
+``/v2/_catalog`` lists exactly those (services/catalog.py). The token must be one the
+Index issued for the calling registry granting ``registry:catalog``, unrevoked: else 422
+``TOKEN_INVALID`` (reason ``unknown``); bad ``names``: 400 ``VALUE_INVALID``.
 
 A registry calling the first or the last endpoint is a Wharf registry, which filters its
 catalog: the Index records that once (services/registries.py, ``note_wharf``) and from then
@@ -45,7 +46,7 @@ from wharf_protocol.events import is_events_media_type
 from wharf_protocol.tokens import TokenError
 
 from ..context import uow
-from ..domain import errors
+from ..domain import errors, policy
 from ..services import catalog, events, metrics, registries, tokens
 from . import docker_auth
 
@@ -113,4 +114,5 @@ def pullable_names():
         raise tokens.TokenUnknown(
             "not a catalog token the Index issued for this registry"
         ) from None
-    return {"names": catalog.pullable(uow(), principal, body.get("names"))}
+    rules = policy.RegistryRules.of(registry)
+    return {"names": catalog.pullable(uow(), principal, body.get("names"), rules)}

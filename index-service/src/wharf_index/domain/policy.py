@@ -20,6 +20,9 @@ The rules (the README's "Roles" decision; docs/architecture.md, "The token proto
   callers only; ``mirror`` is read-only, serves signed-in callers with a role in the
   repository (its namespaces' members: a public repository is no exception) and only its
   declared namespaces; ``vendor`` only its declared namespaces; ``sponsor`` adds nothing;
+- a namespace's route (services/routes.py) names the registries that take its pushes: a
+  token for any other registry grants a signed-in caller no push there (pulls stay), and
+  the request is refused naming where pushes go (:func:`kind_refusal`);
 - administration of a repository (visibility, description, collaborators, deleting it or
   its tags, webhooks: :func:`may_administer`) needs the ``admin`` role and, for access
   tokens and robots, a matching scope that names the ``admin`` action explicitly: ``*``
@@ -39,13 +42,21 @@ authenticated, enabled user.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from wharf_protocol.names import namespace_of
 from wharf_protocol.scopes import Scope
 
-from .model import ACTIONS, ADMIN_ACTION, REGISTRY_KINDS, Namespace, Principal, Repository
+from .model import (
+    ACTIONS,
+    ADMIN_ACTION,
+    REGISTRY_KINDS,
+    Namespace,
+    Principal,
+    Registry,
+    Repository,
+)
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "read": frozenset({"pull"}),
@@ -187,11 +198,20 @@ MIRROR_ACTIONS = frozenset({"pull"})
 @dataclass(frozen=True)
 class RegistryRules:
     """What the policy needs of the registry a token is for (its audience): its name, kind
-    (``REGISTRY_KINDS``) and the namespaces it declared serving (empty: it declared none)."""
+    (``REGISTRY_KINDS``), the namespaces it declared serving (empty: it declared none) and
+    the routes of the namespaces asked about (namespace -> the registries that take its
+    pushes, first first; a namespace without a route is absent). A route bounds push only,
+    so a question about pulls alone may leave ``routes`` empty."""
 
     name: str
     kind: str
     namespaces: frozenset[str] = frozenset()
+    routes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, registry: Registry) -> RegistryRules:
+        """The rules of a directory entry, for questions about pulls (no routes)."""
+        return cls(registry.name, registry.kind, frozenset(registry.namespaces))
 
 
 @dataclass(frozen=True)
@@ -204,10 +224,20 @@ class Verdict:
     reason: str | None = None
 
 
+#: What a route withholds at the registries it does not name: push only. Deleting what such
+#: a registry already holds (pushed there before the route) stays possible, and the v1
+#: handshake's delete token (DELETE /v1/repositories/NAME/) is for the first holder.
+ROUTED_ACTIONS = frozenset({"push"})
+
+
 def kind_ceiling(registry: RegistryRules, principal: Principal, scope: Scope) -> Verdict:
-    """The most the kind and namespaces of ``registry`` let ``principal`` do with ``scope``,
-    whatever the repository (so it also bounds what may be allocated), with the reason it
-    gives when that is less than everything."""
+    """The most the kind, namespaces and routes of ``registry`` let ``principal`` do with
+    ``scope``, whatever the repository (so it also bounds what may be allocated), with the
+    reason it gives when that is less than everything.
+
+    A route of the scope's namespace that does not name ``registry`` withholds push from
+    signed-in callers, saying where the namespace's pushes go (routes are shown to
+    signed-in users, never to anonymous callers, who may not push anyway)."""
     kind, name = registry.kind, registry.name
     anonymous = principal.user is None
     if scope.type == "registry" and scope.name == "catalog":
@@ -227,6 +257,13 @@ def kind_ceiling(registry: RegistryRules, principal: Principal, scope: Scope) ->
         return Verdict(frozenset(), f"{name} is a {kind} registry: sign in to pull {scope.name}")
     if kind == MIRROR:
         return Verdict(MIRROR_ACTIONS, f"{name} is a mirror: it is read-only (pull only)")
+    route = registry.routes.get(namespace_of(scope.name), ())
+    if route and name not in route and not anonymous:
+        return Verdict(
+            ALL_ACTIONS - ROUTED_ACTIONS,
+            f"{scope.name}: pushes of {namespace_of(scope.name)} go to {', '.join(route)},"
+            f" not {name}",
+        )
     return Verdict(ALL_ACTIONS)
 
 
@@ -275,7 +312,8 @@ def kind_refusal(
     token, with what :func:`registry_actions` grants), for the cases where the token could
     only be useless to what the client is doing, so that it says why instead of a bare
     "unauthorized": an anonymous request at a kind that serves signed-in callers only, a
-    push or delete at a mirror, and a request to a mirror or vendor whose repositories all
+    push or delete at a mirror, a signed-in push of a namespace whose route names other
+    registries, and a request to a mirror or vendor whose repositories all
     lie outside its namespaces (at other kinds, scenario E's rule, such a token simply
     grants nothing). A scope the kind cuts beside others that it serves (a mount's
     source in another namespace) is simply not granted, as the token spec says."""

@@ -9,7 +9,7 @@ that return them in domain/stores.py and domain/registry_client.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .model import Grants, Repository, TokenScope, User
@@ -197,13 +197,16 @@ class IssuanceLookup:
     """What a token request needs from the database besides the caller: the audience (the
     registry named by ``service``), the namespaces it declared serving (empty: all),
     those of the requested repositories that exist, by full name, whether the registry
-    filters its catalog (Registry.filters_catalog) and its kind (REGISTRY_KINDS)."""
+    filters its catalog (Registry.filters_catalog), its kind (REGISTRY_KINDS) and the
+    routes of the requested names' namespaces (namespace -> registry names, first first;
+    policy.RegistryRules.routes)."""
 
     audience: str
     namespaces: frozenset[str]
     repositories: dict[str, Repository]
     catalog_filtered: bool
     kind: str
+    routes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

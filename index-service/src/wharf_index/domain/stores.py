@@ -324,16 +324,19 @@ class TokenCheckStore(Protocol):
 
     def issuance(self, service: str, names: list[str]) -> IssuanceLookup | None:
         """The registry called ``service`` (audience, served namespaces, whether it filters
-        its catalog) and which of the repositories ``names`` exist, in one statement; None
-        for an unknown registry."""
+        its catalog), the routes of the namespaces of ``names`` and which of the
+        repositories ``names`` exist, in one statement; None for an unknown registry."""
 
     def verification(self, registry_name: str, jti: str | None) -> Verification | None:
         """The registry called ``registry_name`` with the record of ``jti`` (its token
         fields None when never issued); None for an unknown registry."""
 
-    def audience(self, service: str) -> tuple[int, str, list[str], bool, str] | None:
-        """(id, name, declared namespaces, whether it filters its catalog, kind) of the
-        registry called ``service``, or None."""
+    def audience(
+        self, service: str, names: list[str]
+    ) -> tuple[int, str, list[str], bool, str, dict[str, tuple[str, ...]]] | None:
+        """(id, name, declared namespaces, whether it filters its catalog, kind, the routes
+        of the namespaces of the repository names ``names``) of the registry called
+        ``service``, or None."""
 
     def quotas(self, namespaces: list[str]) -> list[QuotaState]:
         """The quota settings and use of those of ``namespaces`` that exist, in one

@@ -2,11 +2,16 @@
 ``GET /v2/_catalog`` (podman's ``search`` falls back to it) and a registry's question
 "which of these names of my catalog may this token's caller pull?" (api/internal.py).
 
-A registry's catalog holds exactly what the caller may pull: the Index grants
-``registry:catalog:*`` to every caller (domain.policy.grant) for a registry that filters
-(services/tokens.py, ``_catalog_rule``: else to administrators only), and such a registry
-filters each page of its storage's names through :func:`pullable`. Administrators and the
-Index itself (``registry sync``) see every name, including names the Index has no record of.
+A registry's catalog holds exactly what the caller may pull *there*: the Index grants
+``registry:catalog:*`` to every caller the registry's kind serves (domain.policy.grant) for
+a registry that filters (services/tokens.py, ``_catalog_rule``: else to administrators
+only), and such a registry filters each page of its storage's names through
+:func:`pullable`, which answers with the decision token issuance makes for a pull token of
+that registry (services.access.decide, domain.policy.registry_actions: its kind and
+namespaces included), so a mirror lists a signed-in outsider nothing and a vendor lists
+only its namespaces. Administrators see every name the registry's kind and namespaces let
+them pull (policy.kind_ceiling), including names the Index has no record of; the Index
+itself (``registry sync``, SYSTEM) sees every name: its own calls follow no kind.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from wharf_protocol.names import is_valid_repository_name
 from wharf_protocol.scopes import Scope
 
 from ..domain import errors, policy
-from ..domain.model import Principal
+from ..domain.model import SYSTEM, Principal
 from .access import decide
 from .unit_of_work import UnitOfWork
 
@@ -24,21 +29,35 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 
 
-def pullable(uow: UnitOfWork, principal: Principal, names: object) -> list[str]:
+def pullable(
+    uow: UnitOfWork,
+    principal: Principal,
+    names: object,
+    registry: policy.RegistryRules | None = None,
+) -> list[str]:
     """Return the names of ``names`` (a list of repository names, at most MAX_NAMES) that
-    ``principal`` may pull, in their order. Raises ValueInvalid for anything else."""
+    ``principal`` may pull in a token for ``registry`` (None: at no registry in particular),
+    in their order (module doc). Raises ValueInvalid for anything else."""
     if (
         not isinstance(names, list)
         or len(names) > MAX_NAMES
         or not all(isinstance(n, str) and is_valid_repository_name(n) for n in names)
     ):
         raise errors.ValueInvalid("names", f"names must be up to {MAX_NAMES} repository names")
-    if principal.is_admin and principal.scopes is None:
+    requested = {n: Scope("repository", n, frozenset({"pull"})) for n in dict.fromkeys(names)}
+    if principal == SYSTEM:
         return list(names)
-    requested = tuple(Scope("repository", n, frozenset({"pull"})) for n in dict.fromkeys(names))
+    if principal.is_admin and principal.scopes is None:
+        if registry is None:
+            return list(names)
+        return [
+            n
+            for n in names
+            if "pull" in policy.kind_ceiling(registry, principal, requested[n]).actions
+        ]
     with uow:
-        found = uow.repositories.find_many(list(dict.fromkeys(names))) if names else {}
-        granted = decide(uow, principal, requested, found)
+        found = uow.repositories.find_many(list(requested)) if names else {}
+        granted = decide(uow, principal, tuple(requested.values()), found, registry)
     allowed = {s.name for s in granted if "pull" in s.actions}
     return [n for n in names if n in allowed]
 

@@ -17,6 +17,10 @@ rotation in which the Index hands them out.
   comes first exactly ``w`` times). A turn is taken only when at least two candidates
   have a positive weight; otherwise the order is fixed and nothing is written.
 
+Which of them serve a caller (:func:`serving`) is the token policy's answer for a pull
+token of each (domain.policy.registry_actions: kind and namespaces): the pull handshake and
+the repository page name the first that serves the caller, without taking another turn.
+
 Callers check visibility first (the repository comes from services.repositories'
 ``get_repository`` for the caller), so nothing here is reached for a repository the caller
 may not see. Scenario C and tag deletion call the holders only: a mirror's copy follows its
@@ -29,9 +33,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from wharf_protocol.names import namespace_of
+from wharf_protocol.scopes import Scope
 
 from ..domain import errors, policy, rotation
-from ..domain.model import HOLDER, MIRROR, Placement, Registry, Repository
+from ..domain.model import HOLDER, MIRROR, Placement, Principal, Registry, Repository
 from .registries import holders
 from .unit_of_work import UnitOfWork
 
@@ -93,3 +98,29 @@ def choose(uow: UnitOfWork, repository: Repository) -> Placement:
     if not found:
         raise errors.RegistryNotFound(f"for {repository.full_name}")
     return found[0]
+
+
+def serving(
+    registries: Iterable[Registry], principal: Principal, repository: Repository
+) -> list[Registry]:
+    """Those of ``registries``, in their order, whose kind and namespaces let ``principal``
+    pull ``repository`` (what a pull token of each would grant: policy.registry_actions)."""
+    scope = Scope("repository", repository.full_name, frozenset({"pull"}))
+    return [
+        registry
+        for registry in registries
+        if "pull"
+        in policy.registry_actions(
+            policy.RegistryRules.of(registry), principal, scope, repository
+        ).actions
+    ]
+
+
+def serving_first(
+    registries: list[Registry], principal: Principal, repository: Repository
+) -> list[Registry]:
+    """``registries`` with the first of them that serves ``principal`` (:func:`serving`)
+    moved to the front; unchanged when none does (a token's refusal then says why)."""
+    for registry in serving(registries, principal, repository)[:1]:
+        return [registry, *(r for r in registries if r is not registry)]
+    return registries

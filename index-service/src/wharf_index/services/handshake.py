@@ -81,7 +81,9 @@ def images(
     with uow:
         repository = get_repository(uow, principal, full_name)
         layers = uow.content.layer_checksums(repository.id)
-    registries = _serving_first(
+    # the first registry whose kind serves the caller goes first (a mirror or private
+    # registry first in turn does not serve an anonymous caller): the token is for it
+    registries = chaining.serving_first(
         [p.registry for p in chaining.hand_out(uow, repository)], principal, repository
     )
     token = (
@@ -92,20 +94,6 @@ def images(
         token,
         _hosts(registries),
     )
-
-
-def _serving_first(registries: list, principal: Principal, repository) -> list:
-    """``registries`` in the rotation's order, the first of them whose kind lets
-    ``principal`` pull ``repository`` moved to the front (the token is for the first named:
-    a mirror or private registry first in turn does not serve an anonymous caller, the
-    next one that does is handed out instead). Unchanged when none does: the token's
-    refusal then says why."""
-    scope = Scope("repository", repository.full_name, frozenset({"pull"}))
-    for position, registry in enumerate(registries):
-        rules = policy.RegistryRules(registry.name, registry.kind, frozenset(registry.namespaces))
-        if "pull" in policy.registry_actions(rules, principal, scope, repository).actions:
-            return [registry, *registries[:position], *registries[position + 1 :]]
-    return registries
 
 
 def _is_manifest(media_type: str) -> bool:

@@ -11,13 +11,18 @@ pushes). Where a route applies (:func:`expected_registries`):
   order, and its token is for the first of them, whether or not another registry already
   holds the repository;
 - a repository nothing was pushed to yet is placed at the route's registries (its holders
-  before the first push: services.registries.holders), so pulls look there too.
+  before the first push: services.registries.holders), so pulls look there too;
+- token issuance (services/tokens.py) reads the routes of the requested namespaces with the
+  audience (adapters/token_checks.py) and the policy decides with them
+  (domain.policy.RegistryRules.routes, ``kind_ceiling``): a token for a registry the route
+  does not name grants a signed-in caller no push in that namespace, and a request asking
+  push there is refused with the reason "NAME: pushes of NS go to A, B, not C" (the Bearer
+  challenge's ``error_description``). Pulls, and deletes of what such a registry already
+  holds, stay allowed at every registry serving the namespace.
 
 Without a route, the old rule: the registries that declared the namespace, else those
-registered without namespaces. Token issuance (services/tokens.py) does not consult routes:
-:func:`expects_push_at` is the question it can ask (a registry outside a namespace's route
-would then be refused push there); until it does, a push to another registry serving the
-namespace is accepted and recorded as a holding like any push.
+registered without namespaces; a push to any registry serving the namespace is accepted
+and recorded as a holding like any push.
 """
 
 from __future__ import annotations
@@ -62,15 +67,6 @@ def push_registries(uow: UnitOfWork, namespace: str) -> list[Registry] | None:
     None (the caller keeps its own rule)."""
     with uow:
         return uow.registries.routed(namespace) or None
-
-
-def expects_push_at(uow: UnitOfWork, registry_name: str, namespace: str) -> bool:
-    """Whether a push of ``namespace`` at ``registry_name`` is where the Index expects it:
-    the namespace has no route, or its route names that registry. For token issuance to
-    call (module doc); no caller yet."""
-    with uow:
-        routed = uow.registries.routed(namespace)
-    return not routed or any(r.name == registry_name for r in routed)
 
 
 def list_routes(uow: UnitOfWork) -> list[Route]:

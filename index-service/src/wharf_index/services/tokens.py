@@ -6,10 +6,12 @@ Docker token authentication (distribution docs, "Token Authentication Specificat
 - :func:`issue` grants the requested scopes cut down to what the principal may do in a
   token for the registry named by ``service``, its audience (services.access.authorize:
   scenario B allocation on push; the registry's kind and namespaces bound every grant,
-  domain.policy.registry_actions; never an error for asking too much, but KindRefused when
-  the kind refuses the request outright, policy.kind_refusal; an unknown service is
-  ValueInvalid). Every token is recorded in ``issued_tokens`` (jti, subject,
-  audience, expiry, access) so verification can refuse revoked and never-issued tokens.
+  domain.policy.registry_actions, as do the routes of the requested namespaces: a push at a
+  registry a namespace's route does not name is refused, saying where its pushes go; never
+  an error for asking too much, but KindRefused when the kind or a route refuses the
+  request outright, policy.kind_refusal; an unknown service is ValueInvalid). Every token
+  is recorded in ``issued_tokens`` (jti, subject, audience, expiry, access) so
+  verification can refuse revoked and never-issued tokens.
   The record is committed with ``synchronous_commit = off``: a PostgreSQL crash may lose
   the last few hundred milliseconds of records, whose tokens are then refused as
   "unknown" and simply fetched again; the issuance rate is not bound by WAL flushes. A
@@ -191,18 +193,23 @@ def _unknown_service(service: object) -> errors.ValueInvalid:
     return errors.ValueInvalid("service", f"unknown service {service!r}: no such registry")
 
 
-def _audience(uow: UnitOfWork, service: str | None) -> tuple[policy.RegistryRules, bool]:
-    """Return the rules of the registry named ``service`` (the audience: its name, kind and
-    declared namespaces) and whether it filters its catalog."""
-    found = uow.token_checks.audience(_service(service))
+def _audience(
+    uow: UnitOfWork, service: str | None, scopes: tuple[Scope, ...]
+) -> tuple[policy.RegistryRules, bool]:
+    """Return the rules of the registry named ``service`` (the audience: its name, kind,
+    declared namespaces and the routes of the namespaces of ``scopes``) and whether it
+    filters its catalog."""
+    names = [s.name for s in scopes if s.type == "repository"]
+    found = uow.token_checks.audience(_service(service), names)
     if found is None:
         raise _unknown_service(service)
-    return policy.RegistryRules(found[1], found[4], frozenset(found[2])), bool(found[3])
+    _, name, namespaces, filtered, kind, routed = found
+    return policy.RegistryRules(name, kind, frozenset(namespaces), routed), bool(filtered)
 
 
 def _refuse(rules: policy.RegistryRules, principal: Principal, scopes: tuple[Scope, ...]) -> None:
-    """Raise KindRefused when the registry's kind refuses the request outright
-    (policy.kind_refusal), before anything is allocated or recorded."""
+    """Raise KindRefused when the registry's kind (or a namespace's route) refuses the
+    request outright (policy.kind_refusal), before anything is allocated or recorded."""
     reason = policy.kind_refusal(rules, principal, scopes)
     if reason is not None:
         scope = next((s for s in scopes if s.type == "repository"), scopes[0])
@@ -248,7 +255,7 @@ def issue(
         if own:
             audience, granted, rules = authority.service, (), NO_POLICY
         else:
-            rules, filtered = _audience(uow, service)
+            rules, filtered = _audience(uow, service, scopes)
             _refuse(rules, principal, scopes)
             audience = rules.name
             granted = authorize(uow, principal, scopes, allocate=allocate, registry=rules)
@@ -313,7 +320,7 @@ def _issue_unless_allocating(
                 found = uow.token_checks.issuance(_service(service), names)
             if found is None:
                 raise _unknown_service(service)
-            rules = policy.RegistryRules(found.audience, found.kind, found.namespaces)
+            rules = policy.RegistryRules(found.audience, found.kind, found.namespaces, found.routes)
             _refuse(rules, principal, scopes)
             if allocate and may_allocate(principal, scopes, found.repositories, rules):
                 return None

@@ -7,8 +7,10 @@
 - ``/admin/registries``: the registry directory with when each last sent an event the
   Index applied and its outbox backlog as it reports it (every registry asked at once, the
   page waits at most services.registries.STATUS_TIMEOUT seconds); add one and rotate its
-  credential (the credential shown once), remove (services/registries.py, as
-  ``/api/v1/registries``).
+  credential (the credential shown once), change its kind, weight and upstream
+  (services.registries.update_registry, as ``registry update`` and ``PATCH
+  /api/v1/registries/NAME``: only what the form changed; a refusal re-shows the form
+  with the reason), remove (services/registries.py, as ``/api/v1/registries``).
 - ``/admin/audit``: the audit log, newest first, paged, filtered by actor, action,
   namespace and time range (services/audit_log.py, as ``/api/v1/audit``).
 
@@ -32,7 +34,7 @@ from ..api.rest.auth import end_session
 from ..api.rest.pagination import decode_cursor, encode_cursor
 from ..context import current, uow
 from ..domain import errors
-from ..domain.model import REGISTRY_KINDS, Principal
+from ..domain.model import REGISTRY_KINDS, Principal, Registry
 from ..services import accounts, audit_log, registries, routes
 from ..services.paging import take
 from . import bp
@@ -164,9 +166,18 @@ def admin_registries():
     return _registries_page()
 
 
-def _registries_page(error: str | None = None, status: int = 200, form: dict | None = None):
+def _registries_page(
+    error: str | None = None,
+    status: int = 200,
+    form: dict | None = None,
+    change: dict | None = None,
+):
+    """The page; ``error`` with ``form`` re-shows the add form, with ``change`` (the
+    registry's ``name`` and the values sent) that registry's change form."""
     work = uow()
     found = registries.list_registries(work)
+    if change is not None and all(r.name != change["name"] for r in found):
+        change = None  # removed meanwhile: its form is gone, the error shows above
     body = render_template(
         "admin/registries.html",
         registries=found,
@@ -174,8 +185,10 @@ def _registries_page(error: str | None = None, status: int = 200, form: dict | N
         outboxes=registries.outbox_statuses(current().agent.http, found),
         routes=routes.list_routes(work),
         kinds=REGISTRY_KINDS,
-        error=error,
+        error=error if change is None else None,
         form=form or {"kind": REGISTRY_KINDS[0]},
+        change=change or {},
+        change_error=error if change is not None else None,
     )
     return body, status
 
@@ -197,6 +210,38 @@ def admin_add_registry():
         "admin/registry_credential.html", registry=registry, credential=credential, added=True
     )
     return body, 201
+
+
+#: At most this many digits of a weight are read as a number (MAX_WEIGHT has three); a
+#: longer value goes to the service as text, which refuses it saying what a weight is.
+WEIGHT_DIGITS = 3
+
+
+def _registry_changes(registry: Registry, sent: dict) -> dict:
+    """What the change form ``sent`` changes of ``registry``, as update_registry's
+    arguments (an empty upstream: none)."""
+    weight: object = sent["weight"]
+    if weight.isascii() and weight.isdigit() and len(weight) <= WEIGHT_DIGITS:
+        weight = int(weight)
+    wanted = {"kind": sent["kind"], "weight": weight, "upstream": sent["upstream"] or None}
+    now = {"kind": registry.kind, "weight": registry.weight, "upstream": registry.upstream}
+    return {field: value for field, value in wanted.items() if value != now[field]}
+
+
+@bp.post("/admin/registries/<name>")
+def admin_update_registry(name: str):
+    caller = _admin()
+    check_form()
+    fields = ("kind", "weight", "upstream")
+    try:
+        sent = {field: _text(request.form, field) for field in fields}
+        changes = _registry_changes(registries.get_registry(uow(), name), sent)
+        if changes:
+            registries.update_registry(uow(), name, actor=caller, **changes)
+    except errors.IndexError_ as exc:
+        shown = {field: request.form.get(field, "").strip()[:MAX_FILTER] for field in fields}
+        return _registries_page(*_failure(exc), change={"name": name, **shown})
+    return redirect(url_for("web.admin_registries"), 303)
 
 
 @bp.post("/admin/registries/<name>/credential")

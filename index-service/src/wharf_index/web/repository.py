@@ -1,8 +1,12 @@
 """``/r/<namespace>/<name...>``: a repository's page, its stars and its comments.
 
-- ``GET /r/NAME``: name, visibility, description and README (Markdown), the pull command,
-  stars, pulls and pushes, tags by name (50 a page, keyset ``tags`` cursor), comments oldest first
-  (50 a page, ``comments`` cursor). Names may hold ``/``; no name component starts with
+- ``GET /r/NAME``: name, visibility, description and README (Markdown), the pull command
+  (its host: the first of the repository's registries, holders and mirrors by name as
+  ``GET /api/v1/repositories/NAME/-/registries`` lists them, whose kind serves the viewer,
+  services.chaining.serving; no rotation turn is taken; none serving: the first listed)
+  and, "Also on", the hosts of the other registries the viewer may pull it from, stars,
+  pulls and pushes, tags by name (50 a page, keyset ``tags`` cursor), comments oldest
+  first (50 a page, ``comments`` cursor). Names may hold ``/``; no name component starts with
   ``-``, so ``/-/`` ends the name (the API's ``api_repo`` converter).
 - ``POST /r/NAME/-/star`` (``star=1`` or ``star=0``): star or unstar.
 - ``POST /r/NAME/-/comments``: comment; ``POST /r/NAME/-/comments/ID``: edit;
@@ -20,7 +24,8 @@ from flask import redirect, render_template, request, url_for
 from ..api.rest.pagination import decode_cursor, encode_cursor
 from ..context import uow
 from ..domain import errors, policy
-from ..services import comments, registries, repositories, stars, tags
+from ..domain.model import Principal, Repository
+from ..services import chaining, comments, repositories, stars, tags
 from . import bp
 from .session import check_form, principal
 
@@ -32,13 +37,16 @@ def _after(kind: str, types: tuple[type, ...]) -> tuple | None:
     return decode_cursor(f"web-{kind}", types, raw) if raw else None
 
 
-def _pull_host(full_name: str) -> str | None:
-    """The host of the first registry holding ``full_name`` (services/registries.holders)."""
-    for holder in registries.holders(uow(), full_name):
-        host = urlsplit(holder.url).netloc
-        if host:
-            return host
-    return None
+def _pull_hosts(who: Principal, repository: Repository) -> tuple[str | None, list[str]]:
+    """The host the pull command names (module doc; None: no registry) and the hosts of
+    the other registries ``who`` may pull ``repository`` from, each once."""
+    listed = [p.registry for p in chaining.by_name(uow(), repository.full_name)]
+    ordered = chaining.serving_first(listed, who, repository)
+    pulled_from = chaining.serving(ordered, who, repository)
+    hosts = [h for h in (urlsplit(r.url).netloc for r in ordered) if h]
+    first = hosts[0] if hosts else None
+    others = (urlsplit(r.url).netloc for r in pulled_from)
+    return first, [h for h in dict.fromkeys(others) if h and h != first]
 
 
 def _render(name: str, *, status: int = 200, error: dict | None = None):
@@ -49,7 +57,7 @@ def _render(name: str, *, status: int = 200, error: dict | None = None):
     comment_page = comments.list_comments(
         uow(), who, name, after=_after("comments", (int,)), limit=PAGE
     )
-    host = _pull_host(name)
+    host, also_on = _pull_hosts(who, repository)
     body = render_template(
         "repository.html",
         repository=repository,
@@ -58,6 +66,7 @@ def _render(name: str, *, status: int = 200, error: dict | None = None):
         stars=star_count,
         starred=starred,
         pull_command=f"docker pull {host}/{name}" if host else f"docker pull {name}",
+        also_on=also_on,
         tags=tag_page.items,
         tags_next=encode_cursor("web-tags", tag_page.next) if tag_page.next else None,
         comments=[(c, comments.may_change(who, repository, c)) for c in comment_page.items],
