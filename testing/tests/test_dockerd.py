@@ -71,6 +71,32 @@ def test_engine_keeps_its_state_in_its_directory_and_stop_removes_it():
     assert os.path.exists(ETC_KEY) == key_existed
 
 
+def test_a_second_engine_with_a_registry_mirror_runs_beside_the_first():
+    first = DockerDaemon(insecure_registries=["10.231.7.0/24"])
+    second = DockerDaemon(
+        insecure_registries=["10.231.7.0/24"], registry_mirrors=["http://10.231.7.11:5310"]
+    )
+    try:
+        first.start()
+        second.start()
+        mirrors = json.loads(
+            _docker(second, "info", "--format", "{{json .RegistryConfig.Mirrors}}")
+        )
+        assert mirrors == ["http://10.231.7.11:5310/"]
+        assert json.loads(
+            _docker(first, "info", "--format", "{{json .RegistryConfig.Mirrors}}")
+        ) in (
+            [],
+            None,
+        )
+        second.stop()
+        assert dockerd_module.ping(first.socket)  # its containerd and state were its own
+    finally:
+        second.stop()
+        first.stop()
+    assert _gone(first.workdir) and _gone(second.workdir)
+
+
 def test_a_killed_engine_is_cleaned_up_too():
     daemon = DockerDaemon().start()
     workdir = daemon.workdir

@@ -6,6 +6,9 @@ temporary directory, for tests that drive the real ``docker`` client.
 configuration file and its trust key all inside one temporary directory, vfs storage (no
 kernel filesystem needed) and no networking of its own (``--bridge=none``, no iptables, no
 masquerading, no userland proxy): it pulls, pushes, loads and tags images, it runs none.
+``registry_mirrors`` are its ``--registry-mirror`` URLs (asked first for Docker Hub's
+images, as an operator's ``daemon.json`` ``registry-mirrors``). Several engines can run at
+once: each has its own directory, socket and containerd.
 ``prefix`` runs it on another host (``ip netns exec HOST``, see :mod:`.hosts`); the API
 socket is a file, so clients reach it from anywhere on the machine. ``stop()`` ends it by
 its pid (SIGTERM, then SIGKILL of its process group), undoes the mount it leaves behind
@@ -78,14 +81,22 @@ class DockerDaemon:
     ``DOCKER_HOST`` value), ``cli`` (the client binary), ``pid``, ``log()``.
 
     ``insecure_registries``: ``HOST:PORT`` or CIDR values for ``--insecure-registry`` (plain
-    HTTP allowed; loopback addresses always are).
+    HTTP allowed; loopback addresses always are). ``registry_mirrors``: URLs
+    (``http://HOST:PORT``) for ``--registry-mirror``.
     """
 
     name = "dockerd"
 
-    def __init__(self, *, prefix: Sequence[str] = (), insecure_registries: Sequence[str] = ()):
+    def __init__(
+        self,
+        *,
+        prefix: Sequence[str] = (),
+        insecure_registries: Sequence[str] = (),
+        registry_mirrors: Sequence[str] = (),
+    ):
         self.prefix = tuple(prefix)
         self.insecure_registries = tuple(insecure_registries)
+        self.registry_mirrors = tuple(registry_mirrors)
         self.binary = find_dockerd()
         self.cli = find_cli(self.binary)
         self.workdir = tempfile.mkdtemp(prefix="wharf-dockerd-")
@@ -134,6 +145,8 @@ class DockerDaemon:
         ]
         for registry in self.insecure_registries:
             argv += ["--insecure-registry", registry]
+        for mirror in self.registry_mirrors:
+            argv += ["--registry-mirror", mirror]
         return argv
 
     def start(self, timeout: float = 60.0) -> DockerDaemon:
