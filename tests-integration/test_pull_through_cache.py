@@ -12,16 +12,14 @@ upstream serves it once.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import tempfile
 
 import pytest
+from mirrors import requests_logged, start_mirror, start_upstream
 from oci_client import Image, write_big_layout
 from skopeo import Skopeo
-from wharf_testing.distribution import DistributionRegistry
-from wharf_testing.services import GunicornService
 
 
 @pytest.fixture
@@ -29,31 +27,6 @@ def workdir():
     path = tempfile.mkdtemp(prefix="wharf-it-mirror-")
     yield path
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _mirror(
-    network, workdir: str, name: str, upstream_url: str, port: int, workers: int = 1
-) -> GunicornService:
-    host = network["registry"]
-    service = GunicornService(
-        "wharf_registry.wsgi:app",
-        {
-            "REGISTRY_AUTH": "none",
-            "REGISTRY_STORAGE": "filesystem",
-            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": os.path.join(workdir, name),
-            "REGISTRY_PROXY_REMOTEURL": upstream_url,
-            "REGISTRY_LOG_FORMAT": "text",
-        },
-        f"mirror {name}",
-        host=host.address,
-        port=host.port(port),
-        prefix=host.prefix,
-        workers=workers,
-        threads=16,  # the default config's
-        worker_class=None,  # the config's (wharf_registry.gunicorn_conf)
-        extra_args=["--config", "python:wharf_registry.gunicorn_conf"],
-    )
-    return service.start(timeout=60)
 
 
 def _pull_and_check(skopeo: Skopeo, address: str, image: Image, dest: str) -> None:
@@ -65,14 +38,7 @@ def _pull_and_check(skopeo: Skopeo, address: str, image: Image, dest: str) -> No
 
 
 def test_skopeo_pulls_through_a_mirror_and_from_its_cache(network, workdir, tmp_path):
-    upstream_host = network["registry2"]
-    upstream = DistributionRegistry(
-        "upstream",
-        host=upstream_host.address,
-        port=upstream_host.port(5200),
-        prefix=upstream_host.prefix,
-    )
-    upstream.start()
+    upstream = start_upstream(network, "upstream", 5200)
     services = []
     try:
         skopeo = Skopeo(network["client"], tempfile.mkdtemp(dir=workdir))
@@ -80,9 +46,9 @@ def test_skopeo_pulls_through_a_mirror_and_from_its_cache(network, workdir, tmp_
         layout = image.write_layout(str(tmp_path / "src"), "1")
         skopeo.copy(layout, f"docker://{upstream.address}/library/app:1", check=True)
 
-        mirror = _mirror(network, workdir, "b", upstream.url, 5300)
+        mirror = start_mirror(network, workdir, "b", upstream.url, 5300)
         services.append(mirror)
-        chained = _mirror(network, workdir, "c", mirror.url, 5301)
+        chained = start_mirror(network, workdir, "c", mirror.url, 5301)
         services.append(chained)
         address = f"{mirror.host}:{mirror.port}"
         _pull_and_check(skopeo, address, image, str(tmp_path / "first"))
@@ -128,14 +94,7 @@ print("\n".join(results))
 
 
 def test_concurrent_pulls_of_a_big_uncached_layer_fetch_it_upstream_once(network, workdir):
-    upstream_host = network["registry2"]
-    upstream = DistributionRegistry(
-        "upstream-big",
-        host=upstream_host.address,
-        port=upstream_host.port(5201),
-        prefix=upstream_host.prefix,
-    )
-    upstream.start()
+    upstream = start_upstream(network, "upstream-big", 5201)
     mirror = None
     try:
         skopeo = Skopeo(network["client"], tempfile.mkdtemp(dir=workdir))
@@ -143,7 +102,7 @@ def test_concurrent_pulls_of_a_big_uncached_layer_fetch_it_upstream_once(network
         skopeo.copy(layout, f"docker://{upstream.address}/library/big:1", check=True)
         shutil.rmtree(os.path.join(workdir, "big"))
 
-        mirror = _mirror(network, workdir, "big", upstream.url, 5302, workers=2)
+        mirror = start_mirror(network, workdir, "big", upstream.url, 5302, workers=2)
         url = f"{mirror.url}/v2/library/big/blobs/{digest}"
         fetched = network["client"].run(
             [sys.executable, "-c", _FETCH, url, str(CLIENTS)],
@@ -154,7 +113,7 @@ def test_concurrent_pulls_of_a_big_uncached_layer_fetch_it_upstream_once(network
         assert fetched.returncode == 0, fetched.stderr
         assert fetched.stdout.splitlines() == [f"200 {digest}"] * CLIENTS, fetched.stdout
         # Distribution logs each request it answered (its access log)
-        served = re.findall(rf'"GET /v2/library/big/blobs/{digest} HTTP/1\.1" 200', upstream.log())
+        served = requests_logged(upstream.log(), "GET", f"/v2/library/big/blobs/{digest}")
         assert len(served) == 1, upstream.log()[-3000:]
     finally:
         if mirror is not None:
