@@ -39,6 +39,8 @@ REPOSITORY = "library/app"
 # What dockerd logs when a pull from one endpoint (the mirror) failed and it tries the
 # next (Docker Hub itself).
 FALLBACK = "Attempting next endpoint"
+# What the mirror logs when it serves a tag it holds because the upstream did not answer.
+STALE = f"serving {REPOSITORY}:1 from the cache: upstream"
 
 
 @pytest.fixture
@@ -156,6 +158,7 @@ def test_docker_pulls_from_a_mirror_by_its_address_and_from_its_cache(
     upstream.stop()
     _pull_and_check(docker, reference, repo_digest, image)
     assert _served(mirror.log(), image, user_agent='"docker/') == _all(image, 2), mirror.log()
+    assert STALE in mirror.log(), mirror.log()  # it asked the stopped upstream first
 
 
 def test_docker_hub_pulls_go_to_the_engines_registry_mirror(
@@ -179,6 +182,7 @@ def test_docker_hub_pulls_go_to_the_engines_registry_mirror(
     upstream.stop()
     _pull_and_check(docker, "docker.io/library/app:1", repo_digest, image)
     assert _served(mirror.log(), image, user_agent='"docker/') == _all(image, 2), mirror.log()
+    assert STALE in mirror.log(), mirror.log()  # it asked the stopped upstream first
     assert FALLBACK not in hub_engine.log(), hub_engine.log_tail(60)
 
     # What the engine does when its mirror cannot serve a pull: it logs the fallback and
