@@ -85,6 +85,12 @@ class _Metrics:
         self.flushes = Counter(f"{p}_pull_flushes", "Pull count flushes written to the outbox")
         self.flushed = Counter(f"{p}_pulls_flushed", "Pulls carried by those flushes")
         self.quota = Counter(f"{p}_quota_refusals", "Pushes refused by a namespace quota")
+        self.upstream_down = Gauge(
+            f"{p}_proxy_upstream_down",
+            "1 while a worker takes the mirrored upstream as down (proxy/health.py)",
+            ["upstream"],
+            multiprocess_mode="livemax",
+        )
         # Resolve the label sets known in advance once, off the request path.
         self.token_outcomes = {o: self.tokens.labels(o) for o in TOKEN_OUTCOMES}
         self.cache_hit, self.cache_miss = (
@@ -175,6 +181,11 @@ def quota_refused(namespace: str | None = None) -> None:
     caller's convenience and never recorded: a label would name private namespaces."""
     del namespace
     (_metrics or get()).quota.inc()
+
+
+def upstream_health(upstream: str, down: bool) -> None:
+    """Record a mirrored upstream (its URL without credentials) going down or up."""
+    (_metrics or get()).upstream_down.labels(upstream).set(1 if down else 0)
 
 
 class StorageCollector:

@@ -8,11 +8,14 @@ Distribution's single upstream (its documentation, "Configuring a registry", ``p
     REGISTRY_PROXY_PASSWORD    (or REGISTRY_PROXY_PASSWORD_FILE)
     REGISTRY_PROXY_TTL         how long a tag's digest is trusted before asking again
 
-and Wharf's several upstreams, each bound to repository name prefixes, as one JSON list
+Wharf adds ``REGISTRY_PROXY_DOWN_BACKOFF``, how long an upstream that failed is not asked
+for what the cache can answer (proxy/health.py; the default of each upstream's
+``down_backoff``), and several upstreams, each bound to repository name prefixes, as one JSON list
 (``proxy.upstreams`` in a configuration file, kept whole)::
 
     REGISTRY_PROXY_UPSTREAMS='[
-      {"prefix": "library/", "url": "https://registry-1.docker.io", "ttl": "10m"},
+      {"prefix": "library/", "url": "https://registry-1.docker.io", "ttl": "10m",
+       "down_backoff": "1m"},
       {"prefix": "acme/", "url": "https://registry.acme.example", "username": "bot",
        "password": "..."}]'
 
@@ -35,7 +38,8 @@ from .endpoints_config import parse_duration
 
 VARIABLE = "REGISTRY_PROXY_UPSTREAMS"
 DEFAULT_TTL = 300.0  # seconds a tag's digest is served before the upstream is asked again
-FIELDS = frozenset({"prefix", "url", "username", "password", "ttl"})
+DEFAULT_DOWN_BACKOFF = 30.0  # seconds a failed upstream is not asked what the cache answers
+FIELDS = frozenset({"prefix", "url", "username", "password", "ttl", "down_backoff"})
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
 PREFIX_RE = re.compile(rf"(?:{_COMPONENT}/)*")
 
@@ -49,6 +53,7 @@ class Upstream:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     ttl: float = DEFAULT_TTL
+    down_backoff: float = DEFAULT_DOWN_BACKOFF  # 0: every request asks (proxy/health.py)
 
     @property
     def safe_url(self) -> str:
@@ -78,18 +83,24 @@ def parse_proxy(
     upstreams: list[Upstream] = []
     remote = env.get("REGISTRY_PROXY_REMOTEURL") or None
     username = env.get("REGISTRY_PROXY_USERNAME") or None
-    ttl = _ttl(env.get("REGISTRY_PROXY_TTL"), "REGISTRY_PROXY_TTL", problems)
+    ttl = _duration(env.get("REGISTRY_PROXY_TTL"), "REGISTRY_PROXY_TTL", DEFAULT_TTL, problems)
+    backoff = _duration(
+        env.get("REGISTRY_PROXY_DOWN_BACKOFF"),
+        "REGISTRY_PROXY_DOWN_BACKOFF",
+        DEFAULT_DOWN_BACKOFF,
+        problems,
+    )
     if remote is not None:
         url = _url(remote, "REGISTRY_PROXY_REMOTEURL", problems)
         if url is not None:
-            upstreams.append(Upstream("", url, username, password, ttl))
+            upstreams.append(Upstream("", url, username, password, ttl, backoff))
     elif username or password:
         problems.append("REGISTRY_PROXY_USERNAME: needs REGISTRY_PROXY_REMOTEURL")
     if bool(username) != bool(password) and remote is not None:
         problems.append(
             "REGISTRY_PROXY_USERNAME and REGISTRY_PROXY_PASSWORD go together (Basic credentials)"
         )
-    listed, found = _upstreams(env.get(VARIABLE), ttl)
+    listed, found = _upstreams(env.get(VARIABLE), ttl, backoff)
     problems += found
     for upstream in listed:
         if any(u.prefix == upstream.prefix for u in upstreams):
@@ -100,7 +111,7 @@ def parse_proxy(
     return tuple(upstreams), problems
 
 
-def _upstreams(raw: str | None, ttl: float) -> tuple[list[Upstream], list[str]]:
+def _upstreams(raw: str | None, ttl: float, backoff: float) -> tuple[list[Upstream], list[str]]:
     if raw is None or not raw.strip():
         return [], []
     try:
@@ -142,13 +153,18 @@ def _upstreams(raw: str | None, ttl: float) -> tuple[list[Upstream], list[str]]:
         if bool(user) != bool(password):
             problems.append(f"{where}: username and password go together")
             continue
-        found_ttl = _ttl(item.get("ttl"), f"{where}: ttl", problems) if "ttl" in item else ttl
+        found_ttl = _duration(item.get("ttl", ""), f"{where}: ttl", ttl, problems)
+        found_backoff = _duration(
+            item.get("down_backoff", ""), f"{where}: down_backoff", backoff, problems
+        )
         if url is None:
             continue
         if any(u.prefix == prefix for u in upstreams):
             problems.append(f"{where}: prefix bound twice")
             continue
-        upstreams.append(Upstream(prefix, url, user or None, password or None, found_ttl))
+        upstreams.append(
+            Upstream(prefix, url, user or None, password or None, found_ttl, found_backoff)
+        )
     return upstreams, problems
 
 
@@ -163,11 +179,11 @@ def _url(raw: object, name: str, problems: list[str]) -> str | None:
     return raw.rstrip("/")
 
 
-def _ttl(raw: object, name: str, problems: list[str]) -> float:
+def _duration(raw: object, name: str, default: float, problems: list[str]) -> float:
     if raw is None or raw == "":
-        return DEFAULT_TTL
+        return default
     try:
         return parse_duration(raw)
     except ValueError as exc:
         problems.append(f"{name}: {exc}")
-        return DEFAULT_TTL
+        return default

@@ -64,7 +64,9 @@ Variables (the README carries the same table)::
     REGISTRY_PROXY_REMOTEURL               mirror every repository from this registry [off]
     REGISTRY_PROXY_USERNAME, _PASSWORD[_FILE]  credentials for it (Basic or token flow)
     REGISTRY_PROXY_TTL                     how long a cached tag is trusted, Go duration [5m]
-    REGISTRY_PROXY_UPSTREAMS               JSON list: prefix, url, username, password, ttl
+    REGISTRY_PROXY_DOWN_BACKOFF            a failed upstream is left alone when cached [30s]
+    REGISTRY_PROXY_UPSTREAMS               JSON list: prefix, url, username, password, ttl,
+                                           down_backoff
 
 Durations are a number with a unit, ``30s``, ``10m``, ``1h``, ``2d``, or plain seconds.
 

@@ -4,10 +4,12 @@ mirror app built over any storage driver."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 
 import pytest
-from upstreams import CountingProxy, FakeUpstream, Pusher
+from upstreams import CountingProxy, FakeUpstream, Pusher, SilentRelay
+from wharf_registry.proxy import Mirror
 from wharf_registry.proxy_config import Upstream
 from wharf_registry.settings import Settings
 from wharf_testing.distribution import DistributionRegistry
@@ -67,11 +69,32 @@ def fake_upstream():
 
 
 @pytest.fixture
-def mirror(make_client, sink):
-    """Factory ``(driver, *upstreams) -> test client`` of a mirror of ``upstreams``."""
+def silent_relay():
+    """Factory ``(target host:port) -> SilentRelay``, closed at teardown."""
+    relays = []
 
-    def make(driver, *upstreams: Upstream, **settings):
+    def start(target: str) -> SilentRelay:
+        relays.append(SilentRelay(target))
+        return relays[-1]
+
+    yield start
+    for relay in relays:
+        relay.close()
+
+
+@pytest.fixture
+def mirror(make_client, sink):
+    """Factory ``(driver, *upstreams, mirror_options=None) -> test client`` of a mirror of
+    ``upstreams``; ``mirror_options`` (``timeout``, ``monotonic``) go to its Mirror."""
+
+    def make(driver, *upstreams: Upstream, mirror_options=None, **settings):
         config = Settings(storage_driver="inmemory", proxy_upstreams=tuple(upstreams), **settings)
-        return make_client(config, driver=driver, sink=sink)
+        client = make_client(config, driver=driver, sink=sink)
+        if mirror_options:
+            extensions = client.application.extensions
+            services = extensions["registry"]
+            own = Mirror(config, services.content, **mirror_options)
+            extensions["registry"] = dataclasses.replace(services, mirror=own)
+        return client
 
     return make

@@ -7,7 +7,9 @@ requests, and an upstream that serves wrong bytes.
 - :class:`CountingProxy` is a reverse proxy in front of an upstream counting each
   ``METHOD /path`` it forwards (bodies streamed), which the mirror is pointed at;
 - :class:`FakeUpstream` answers fixed bodies per path: a blob whose bytes are not its
-  digest's.
+  digest's;
+- :class:`SilentRelay` is a plain TCP relay to an upstream that can turn silent: it then
+  accepts connections and never answers (a host that hangs), counting what it accepts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -233,3 +236,92 @@ class FakeUpstream:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SilentRelay:
+    """TCP on 127.0.0.1 relayed to ``target`` (``host:port``) while ``answering``; silent
+    otherwise: connections are accepted (and counted in ``accepted``) but never read from
+    nor answered, and held open until :meth:`close`."""
+
+    def __init__(self, target: str) -> None:
+        host, _, port = target.rpartition(":")
+        self.target = (host, int(port))
+        self.accepted = 0
+        self._answering = True
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._relayed: list[socket.socket] = []  # client sides of the relayed connections
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)  # the accept loop checks for close() this often
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def silent(self) -> None:
+        """Stop answering; relayed connections are closed (clients must connect again)."""
+        with self._lock:
+            self._answering = False
+            relayed, self._relayed = self._relayed, []
+        for conn in relayed:
+            _shut(conn)
+
+    def answer(self) -> None:
+        with self._lock:
+            self._answering = True
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.accepted += 1
+                self._sockets.append(conn)
+                answering = self._answering
+                if answering:
+                    self._relayed.append(conn)
+            if answering:
+                threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+
+    def _relay(self, conn: socket.socket) -> None:
+        try:
+            far = socket.create_connection(self.target, timeout=10)
+        except OSError:
+            _shut(conn)
+            return
+        with self._lock:
+            self._sockets.append(far)
+        threading.Thread(target=_pump, args=(far, conn), daemon=True).start()
+        _pump(conn, far)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._listener.close()
+        self._thread.join(5)
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for conn in sockets:
+            _shut(conn)
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """Copy ``source`` to ``sink`` until either ends, then close both."""
+    try:
+        while data := source.recv(1 << 16):
+            sink.sendall(data)
+    except OSError:
+        pass
+    _shut(source)
+    _shut(sink)
+
+
+def _shut(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    conn.close()

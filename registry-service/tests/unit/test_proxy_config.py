@@ -1,13 +1,16 @@
 """REGISTRY_PROXY_*: Distribution's single upstream, Wharf's upstreams by prefix, and each
-bad value stopping start-up with the setting's name; fetch leases taken over when dead."""
+bad value stopping start-up with the setting's name; fetch leases taken over when dead; an
+upstream's up/down memo."""
 
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from wharf_protocol.digests import digest_bytes
 from wharf_registry.cli import configure
+from wharf_registry.proxy.health import UpstreamHealth
 from wharf_registry.proxy.leases import FetchLeases
 from wharf_registry.settings import ConfigError, Settings
 from wharf_registry.storage import InMemoryDriver
@@ -30,6 +33,7 @@ def test_distribution_settings_mirror_everything():
         "bot",
     )
     assert upstream.ttl == 168 * 3600
+    assert upstream.down_backoff == 30  # the default
     assert "secret" not in repr(settings)
     assert settings.upstream_for("library/alpine") is upstream
 
@@ -45,6 +49,7 @@ def test_upstreams_by_longest_prefix():
     )
     assert settings.upstream_for("library/app").url == "http://hub.example"
     assert settings.upstream_for("acme/app").ttl == 30
+    assert settings.upstream_for("library/app").down_backoff == 30
     assert settings.upstream_for("acme/team/app").url == "http://team.example"
     assert settings.upstream_for("acmecorp/app") is None
     assert settings.upstream_for("other/app") is None
@@ -57,6 +62,15 @@ def test_upstreams_by_longest_prefix():
         ({"REGISTRY_PROXY_REMOTEURL": "http://u:p@x"}, "REGISTRY_PROXY_REMOTEURL"),
         ({"REGISTRY_PROXY_REMOTEURL": "http://x", "REGISTRY_PROXY_TTL": "5"}, "REGISTRY_PROXY_TTL"),
         ({"REGISTRY_PROXY_USERNAME": "bot"}, "REGISTRY_PROXY_USERNAME"),
+        (
+            {"REGISTRY_PROXY_REMOTEURL": "http://x", "REGISTRY_PROXY_DOWN_BACKOFF": "soon"},
+            "REGISTRY_PROXY_DOWN_BACKOFF",
+        ),
+        ({"REGISTRY_PROXY_DOWN_BACKOFF": "30"}, "REGISTRY_PROXY_DOWN_BACKOFF"),
+        (
+            {"REGISTRY_PROXY_UPSTREAMS": '[{"prefix": "a/", "url": "x:", "down_backoff": 5}]'},
+            "REGISTRY_PROXY_UPSTREAMS: upstream 'a/': down_backoff",
+        ),
         (
             {"REGISTRY_PROXY_REMOTEURL": "http://x", "REGISTRY_PROXY_USERNAME": "bot"},
             "REGISTRY_PROXY_USERNAME",
@@ -94,19 +108,40 @@ def test_bad_settings_stop_start_up_naming_the_setting(env, named):
     assert "p@" not in str(caught.value) or "REMOTEURL" in named
 
 
+def test_down_backoff_defaults_for_each_upstream_and_is_set_per_upstream():
+    upstreams = [
+        {"prefix": "acme/", "url": "http://acme.example", "down_backoff": "0"},
+        {"prefix": "other/", "url": "http://other.example"},
+    ]
+    settings = Settings.from_env(
+        {
+            "REGISTRY_STORAGE": "inmemory",
+            "REGISTRY_PROXY_REMOTEURL": "http://hub.example",
+            "REGISTRY_PROXY_DOWN_BACKOFF": "2m",
+            "REGISTRY_PROXY_UPSTREAMS": json.dumps(upstreams),
+        }
+    )
+    assert [(u.prefix, u.down_backoff) for u in settings.proxy_upstreams] == [
+        ("", 120.0),
+        ("acme/", 0.0),
+        ("other/", 120.0),
+    ]
+
+
 def test_config_file_proxy_section(tmp_path):
     path = tmp_path / "config.yml"
     path.write_text(
         "storage:\n  inmemory: {}\n"
-        "proxy:\n  remoteurl: https://registry-1.docker.io\n  ttl: 10m\n"
+        "proxy:\n  remoteurl: https://registry-1.docker.io\n  ttl: 10m\n  down_backoff: 1m\n"
         "  upstreams:\n    - prefix: acme/\n      url: http://acme.example\n"
+        "      down_backoff: 5s\n"
     )
     resolved = configure({}, str(path))
     assert resolved.error is None and resolved.findings == []
     settings = resolved.settings
-    assert [(u.prefix, u.url, u.ttl) for u in settings.proxy_upstreams] == [
-        ("", "https://registry-1.docker.io", 600.0),
-        ("acme/", "http://acme.example", 600.0),
+    assert [(u.prefix, u.url, u.ttl, u.down_backoff) for u in settings.proxy_upstreams] == [
+        ("", "https://registry-1.docker.io", 600.0, 60.0),
+        ("acme/", "http://acme.example", 600.0, 5.0),
     ]
 
 
@@ -153,3 +188,45 @@ def test_a_waiter_returns_once_the_blob_is_committed():
         FetchLeases(driver, poll=0, monotonic=clock).take_or_wait(digest, lambda: next(answers))
         is None
     )
+
+
+def test_an_upstream_is_down_for_the_backoff_after_its_latest_failure(caplog):
+    clock = Clock()
+    health = UpstreamHealth("http://hub.example", 30, clock)
+    caplog.set_level(logging.INFO, logger="wharf_registry.proxy.health")
+    assert not health.down and not health.use_cache()  # up: ask the upstream
+
+    health.failed("ReadTimeout")
+    assert health.down and health.use_cache()
+    clock.now = 20
+    health.failed("ConnectTimeout")  # a request with nothing cached asked, and failed
+    clock.now = 49.9
+    assert health.use_cache()  # 30 s after the latest failure, not the first
+    clock.now = 50
+    assert not health.use_cache()  # past the backoff: this caller asks...
+    assert health.use_cache() and health.use_cache()  # ...the others keep the cache
+    clock.now = 80
+    assert not health.use_cache()  # that one never reported: another asks
+    health.failed("answered 503")
+    clock.now = 109
+    assert health.use_cache()
+
+    health.answered()  # any answer but 5xx: up
+    assert not health.down and not health.use_cache()
+    health.answered()
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert messages == [
+        (
+            "WARNING",
+            "upstream http://hub.example is down (ReadTimeout): cached answers are served "
+            "without asking it for 30s after each failure",
+        ),
+        ("INFO", "upstream http://hub.example answers again"),
+    ]
+
+
+def test_a_zero_backoff_never_marks_an_upstream_down(caplog):
+    health = UpstreamHealth("http://hub.example", 0, Clock())
+    health.failed("ConnectionError")
+    assert not health.down and not health.use_cache()
+    assert not caplog.records

@@ -20,6 +20,9 @@ For a repository whose name is under an upstream's prefix (``Settings.upstream_f
   the tag is gone there and the answer is 404.
 - **Tag lists** are the upstream's (the cached list, with the same warning, when it is
   down); catalog and referrers are the cache's own.
+- **An upstream that failed** is down for its ``down_backoff`` (health.py): a stale tag or
+  a tag list of a repository held here is then served from the cache at once, with the
+  warning, without asking it; requests with nothing cached still ask.
 
 Pushes and deletes are refused before this module is reached (api/access.py).
 """
@@ -47,7 +50,7 @@ from ..settings import Settings
 from ..storage.base import PathNotFound
 from .fetch import BlobFetch
 from .leases import FetchLeases, FetchWaitTooLong
-from .upstream import UpstreamClient, UpstreamUnavailable
+from .upstream import TIMEOUT, UpstreamClient, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +93,15 @@ class Mirror:
         content: Content,
         leases: FetchLeases | None = None,
         clock: Callable[[], float] = time.time,
+        timeout: tuple[float, float] = TIMEOUT,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.content = content
         self.leases = leases or FetchLeases(content.driver)
-        self._clock = clock
+        self._clock = clock  # wall time: tag confirmations are stored, shared by hosts
+        self._timeout = timeout  # connect, read (upstream.py)
+        self._monotonic = monotonic  # this process's upstream health (health.py)
         self._clients: dict[str, UpstreamClient] = {}
         self._lock = threading.Lock()
 
@@ -112,7 +119,8 @@ class Mirror:
         with self._lock:
             client = self._clients.get(upstream.prefix)
             if client is None:
-                client = self._clients[upstream.prefix] = UpstreamClient(upstream)
+                client = UpstreamClient(upstream, self._timeout, self._monotonic)
+                self._clients[upstream.prefix] = client
             return client
 
     # -- blobs ---------------------------------------------------------------------------
@@ -192,6 +200,9 @@ class Mirror:
             local = None
         if local is not None and self._fresh(name, tag, upstream.ttl):
             return Served(local)
+        if local is not None and self.client(upstream).health.use_cache():
+            logger.debug("serving %s:%s from the cache: upstream down", name, tag)
+            return Served(local, stale=True)
         try:
             if local is not None and self._upstream_digest(name, upstream, tag) == local.digest:
                 self._confirmed(name, tag)
@@ -274,8 +285,15 @@ class Mirror:
         upstream is unavailable (serve the cached list); NameUnknown when it has no such
         repository."""
         query = f"?n={n}" + (f"&last={last}" if last else "")
+        client = self.client(upstream)
+        if (
+            client.health.down
+            and self.content.blobs.repository_exists(name)
+            and client.health.use_cache()
+        ):
+            return None
         try:
-            response = self.client(upstream).get(f"/v2/{name}/tags/list{query}")
+            response = client.get(f"/v2/{name}/tags/list{query}")
         except UpstreamUnavailable as exc:
             logger.warning("tags of %s from the cache: %s", name, exc)
             return None

@@ -9,6 +9,10 @@ credentials, if any, answers ``{"token"}`` or ``{"access_token"}`` and ``expires
 ``Authorization: Bearer``). Tokens are cached per scope until 10 s before they expire, shared
 by the threads of the process; each thread has its own connection pool.
 
+Each attempt's outcome goes to the upstream's :class:`~.health.UpstreamHealth` (``health``):
+no connection, a timeout or a 5xx (from the upstream or its token endpoint) is a failure;
+any other answer is a success. A body that stalls after its head is not seen there.
+
 Nothing here holds a body in memory: :meth:`UpstreamClient.get` returns the streaming
 response for the caller to read and close. Credentials and tokens are never logged.
 """
@@ -19,11 +23,12 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import requests
 
 from ..proxy_config import Upstream
+from .health import UpstreamHealth
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +49,15 @@ class UpstreamUnavailable(Exception):
 class UpstreamClient:
     """Requests to one upstream, with its authentication handled."""
 
-    def __init__(self, upstream: Upstream, timeout: tuple[float, float] = TIMEOUT) -> None:
+    def __init__(
+        self,
+        upstream: Upstream,
+        timeout: tuple[float, float] = TIMEOUT,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.upstream = upstream
         self.timeout = timeout
+        self.health = UpstreamHealth(upstream.safe_url, upstream.down_backoff, monotonic)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[str, float]] = {}  # scope -> (token, expires monotonic)
@@ -93,7 +104,7 @@ class UpstreamClient:
         auth: Mapping[str, str],
     ) -> requests.Response:
         try:
-            return self._session().request(
+            response = self._session().request(
                 method,
                 self.upstream.url + path,
                 headers={**(headers or {}), **auth},
@@ -102,7 +113,13 @@ class UpstreamClient:
                 allow_redirects=True,  # requests drops Authorization on another host
             )
         except requests.RequestException as exc:
+            self.health.failed(type(exc).__name__)
             raise UpstreamUnavailable(self.upstream, type(exc).__name__) from None
+        if response.status_code >= 500:
+            self.health.failed(f"answered {response.status_code}")
+        else:
+            self.health.answered()
+        return response
 
     def _authorization(self, scope: str) -> dict[str, str]:
         with self._lock:
@@ -129,9 +146,12 @@ class UpstreamClient:
             )
         except requests.RequestException as exc:
             why = f"token endpoint: {type(exc).__name__}"
+            self.health.failed(why)
             raise UpstreamUnavailable(self.upstream, why) from None
         if answer.status_code != 200:
             why = f"token endpoint answered {answer.status_code}"
+            if answer.status_code >= 500:
+                self.health.failed(why)
             raise UpstreamUnavailable(self.upstream, why)
         try:
             body = answer.json()
