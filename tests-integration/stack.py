@@ -12,6 +12,11 @@ CA (:mod:`wharf_testing.tls`): the Index trusts it for registry URLs, each regis
 Index calls, and the clients (skopeo's ``--cert-dir``, :meth:`Stack.api`) verify against
 it. With ``client_certs=True`` both services also require a client certificate signed by
 that CA, and every client (registries calling the Index included) presents one.
+
+Two stacks may run at once (two Indexes, each with its own database and registries):
+``Stack(..., index_port=INDEX_PORT + 1)`` puts the second Index beside the first on the
+index host, and their registries go on different hosts (a stack numbers its registries'
+ports from :data:`REGISTRY_PORT` on its own).
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ class Stack:
         index_env: Mapping[str, str] = (),
         tls: bool = False,
         client_certs: bool = False,
+        index_port: int = INDEX_PORT,
     ) -> None:
         self.network, self.postgres = network, postgres
         self.workdir = tempfile.mkdtemp(prefix="wharf-it-")
@@ -108,7 +114,7 @@ class Stack:
             **({"INDEX_REGISTRY_TLS_CA": self.tls.ca} if self.tls else {}),
             **dict(index_env),
         }
-        port = index.port(INDEX_PORT)
+        port = index.port(index_port)
         self.index_env["INDEX_PUBLIC_URL"] = f"{self.scheme}://{index.address}:{port}"
         self.index = GunicornService(
             "wharf_index.wsgi:app",

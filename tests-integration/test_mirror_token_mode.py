@@ -19,17 +19,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from mirroring import ORG, create_org, create_robot, proxy_env, pull_and_check, push_images
 from oci_client import Image
-from skopeo import Skopeo
 from stack import Stack
-
-ORG = "acme"
-REPOSITORIES = {"acme/public": "public", "acme/private": "private"}
-
-
-def _ok(response, status: int = 200) -> dict:
-    assert response.status_code == status, (response.status_code, response.text)
-    return response.json() if response.content else {}
 
 
 @pytest.fixture(scope="module")
@@ -44,51 +36,18 @@ def stack(make_stack):
 def mirrored(stack: Stack) -> dict[str, tuple[Image, str]]:
     """acme's repositories pushed to ``origin`` by alice (``name -> (image, layout)``), carol
     in acme's read team, and ``mirror1`` started with the robot's credentials."""
-    _ok(stack.api("POST", "/api/v1/orgs", "alice", json={"name": ORG}), 201)
-    team = {"name": "readers", "role": "read", "all_repositories": True}
-    _ok(stack.api("POST", f"/api/v1/orgs/{ORG}/teams", "alice", json=team), 201)
-    _ok(stack.api("PUT", f"/api/v1/orgs/{ORG}/teams/readers/members/carol", "alice"), 204)
-    scopes = [{"repository": f"{ORG}/*", "actions": ["pull"]}]
-    robot = _ok(
-        stack.api(
-            "POST",
-            f"/api/v1/namespaces/{ORG}/robots",
-            "alice",
-            json={"name": "mirror", "scopes": scopes},
-        ),
-        201,
-    )
-    alice = stack.login("alice", "origin")
-    pushed = {}
-    for name, visibility in REPOSITORIES.items():
-        body = {"name": name, "visibility": visibility}
-        _ok(stack.api("POST", "/api/v1/repositories", "alice", json=body), 201)
-        image = Image.random(layers=2, size=64 << 10, label=name.replace("/", "-"))
-        layout = image.write_layout(os.path.join(stack.workdir, f"layout-{visibility}"), "1")
-        alice.copy(layout, f"docker://{stack.registries['origin'].address}/{name}:1", check=True)
-        pushed[name] = (image, layout)
+    create_org(stack, "alice", readers=("carol",))
+    robot = create_robot(stack, "alice")
+    pushed = push_images(stack, "origin", "alice")
     stack.add_registry(
         "mirror1",
         "registry2",
         [ORG],
         kind="mirror",
         upstream="origin",
-        env={
-            "REGISTRY_PROXY_REMOTEURL": stack.registries["origin"].url,
-            "REGISTRY_PROXY_USERNAME": robot["robot"]["username"],
-            "REGISTRY_PROXY_PASSWORD": robot["secret"],
-        },
+        env=proxy_env(stack.registries["origin"].url, robot),
     )
     return pushed
-
-
-def _pull_and_check(skopeo: Skopeo, address: str, name: str, image: Image, dest: str) -> None:
-    skopeo.copy(f"docker://{address}/{name}:1", f"oci:{dest}:1", check=True)
-    for digest, data in zip(image.layer_digests, image.layers, strict=True):
-        with open(os.path.join(dest, "blobs", "sha256", digest.split(":")[1]), "rb") as fh:
-            assert fh.read() == data, f"{name}: layer {digest} differs"
-    with open(os.path.join(dest, "index.json"), encoding="utf-8") as fh:
-        assert image.digest in fh.read()
 
 
 def test_a_token_mode_mirror_serves_members_only_and_from_its_cache(stack, mirrored):
@@ -96,7 +55,7 @@ def test_a_token_mode_mirror_serves_members_only_and_from_its_cache(stack, mirro
     carol = stack.login("carol", "mirror1")
     for name, (image, _) in mirrored.items():
         dest = os.path.join(stack.workdir, f"pulled-{name.replace('/', '-')}")
-        _pull_and_check(carol, mirror, name, image, dest)
+        pull_and_check(carol, mirror, name, image, dest)
 
     anonymous = stack.skopeo("mirror-anonymous")
     bob = stack.login("bob", "mirror1")
@@ -118,7 +77,7 @@ def test_a_token_mode_mirror_serves_members_only_and_from_its_cache(stack, mirro
     stack.registries["origin"].service.stop()
     for name, (image, _) in mirrored.items():
         dest = os.path.join(stack.workdir, f"cached-{name.replace('/', '-')}")
-        _pull_and_check(carol, mirror, name, image, dest)
+        pull_and_check(carol, mirror, name, image, dest)
     secret = stack.registries["mirror1"].service.env["REGISTRY_PROXY_PASSWORD"]
     for service in stack.services():  # the robot's token is in no log
         assert secret not in service.log(), service.name
