@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 
 import pytest
 from conftest import PASSWORD, USER
 from upstreams import sha
 from wharf_protocol.digests import Digest
 from wharf_registry.content import paths
+from wharf_registry.content.blobs import BlobStore
 from wharf_registry.proxy_config import Upstream
 from wharf_registry.storage import PathNotFound
 
@@ -222,3 +224,34 @@ def test_wrong_bytes_commit_nothing(any_driver, fake_upstream, mirror):
     assert r.status_code == 503 and "digest mismatch" in r.get_json()["errors"][0]["message"]
     with pytest.raises(PathNotFound):
         any_driver.stat(paths.blob_data(Digest.parse(sha(bad_manifest))))
+
+
+def test_a_pull_right_after_a_fetch_waits_for_its_link(
+    fs_driver, distribution, counting, mirror, monkeypatch
+):
+    """The fetch commits and links after its client has the last byte: a request arriving
+    between the commit and the link waits for the fetch's link instead of asking the
+    upstream to confirm (which, stopped here, would fail the pull)."""
+    upstream, pusher = distribution()
+    digest, _ = pusher.push_image("library/app", "v1", LAYERS)
+    proxy = counting(upstream.url)
+    client = mirror(fs_driver, Upstream("library/", proxy.url, ttl=3600))
+    linking = threading.Event()
+    link = BlobStore.link
+
+    def slow_link(self, name, blob):
+        linking.set()
+        time.sleep(0.5)  # a slow storage write: the window the next request falls into
+        link(self, name, blob)
+
+    monkeypatch.setattr(BlobStore, "link", slow_link)
+    layer = sha(LAYERS[1])
+    first = client.get(f"/v2/library/app/blobs/{layer}")
+    assert first.status_code == 200 and sha(first.data) == layer
+    assert linking.wait(10)  # committed, not linked yet
+    upstream.stop()
+    again = client.get(f"/v2/library/app/blobs/{layer}")
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert sha(again.data) == layer
+    assert proxy.count("GET", f"/v2/library/app/blobs/{layer}") == 1
+    assert proxy.count("HEAD", f"/v2/library/app/blobs/{layer}") == 0

@@ -142,6 +142,19 @@ class FetchLeases:
             return None
         return lease
 
+    def wait_released(self, digest: Digest, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every lease of ``digest`` to be released;
+        whether they were. (A holder links the blob into its repository before it releases,
+        so a waiter that found the data committed but not linked waits for that.)"""
+        until = self.monotonic() + timeout
+        delay = min(FIRST_POLL, self.poll)
+        while self._latest(digest) is not None:
+            if self.monotonic() >= until:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, self.poll)
+        return True
+
     def _take(self, digest: Digest, attempt: int) -> bool:
         return self.driver.create(paths.fetch_lease(digest, attempt), self.record(0))
 

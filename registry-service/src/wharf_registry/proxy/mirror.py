@@ -54,6 +54,7 @@ from .upstream import TIMEOUT, UpstreamClient, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
+LINK_WAIT = 10.0  # seconds a waiter waits for a committed fetch to link and release
 STALE_WARNING = '110 - "Response is stale"'
 MANIFEST_ACCEPT = ", ".join(
     (
@@ -140,17 +141,15 @@ class Mirror:
     def blob(self, name: str, upstream: Upstream, digest: Digest) -> BlobFetch | None:
         """Make blob ``digest`` of ``name`` available: None when it is now stored and linked
         (serve it from storage), else the fetch to stream to the client."""
-        blobs = self.content.blobs
         if self._stored(digest):
-            self._link_confirmed(name, upstream, digest)
+            self._link(name, upstream, digest)
             return None
         try:
             lease = self.leases.take_or_wait(digest, lambda: self._stored(digest))
         except FetchWaitTooLong as exc:
             raise UpstreamUnavailable(upstream, str(exc)) from None
         if lease is None:  # another request fetched it meanwhile
-            if not blobs.is_linked(name, digest):
-                self._link_confirmed(name, upstream, digest)
+            self._link(name, upstream, digest)
             return None
         try:
             response = self.client(upstream).get(f"/v2/{name}/blobs/{digest}")
@@ -167,6 +166,16 @@ class Mirror:
         except BlobUnknown:
             return False
         return True
+
+    def _link(self, name: str, upstream: Upstream, digest: Digest) -> None:
+        """Link the stored blob ``digest`` into ``name``: a fetch of it still in progress
+        links it before releasing its lease (so wait for that), else link it once the
+        upstream confirms ``name`` has it."""
+        blobs = self.content.blobs
+        if not blobs.is_linked(name, digest):
+            self.leases.wait_released(digest, LINK_WAIT)
+        if not blobs.is_linked(name, digest):
+            self._link_confirmed(name, upstream, digest)
 
     def _link_confirmed(self, name: str, upstream: Upstream, digest: Digest) -> None:
         """Link a blob stored for another repository once the upstream says ``name`` has it
