@@ -16,11 +16,14 @@ import time
 import pytest
 from conftest import PASSWORD, USER
 from upstreams import sha
+from werkzeug.test import EnvironBuilder
 from wharf_protocol.digests import Digest
 from wharf_registry.content import paths
 from wharf_registry.content.blobs import BlobStore
+from wharf_registry.proxy import fetch
 from wharf_registry.proxy_config import Upstream
 from wharf_registry.storage import PathNotFound
+from wharf_testing.processes import wait_until
 
 LAYERS = [os.urandom(300_000), os.urandom(2_500_000)]
 
@@ -255,3 +258,42 @@ def test_a_pull_right_after_a_fetch_waits_for_its_link(
     assert sha(again.data) == layer
     assert proxy.count("GET", f"/v2/library/app/blobs/{layer}") == 1
     assert proxy.count("HEAD", f"/v2/library/app/blobs/{layer}") == 0
+
+
+def test_a_client_leaving_cancels_its_fetch_past_the_unattended_limit(
+    fs_driver, fake_upstream, mirror, monkeypatch
+):
+    """Fetches go on without their clients only up to a limit per process (clients that
+    start fetches and hang up cannot pile them up); past it, leaving cancels the fetch:
+    nothing committed, the lease released, the next request fetches anew."""
+    layer = os.urandom(8 << 20)  # 128 pieces of 64 KiB: the client leaves after 2 MiB
+    digest = sha(layer)
+    url = f"/v2/library/app/blobs/{digest}"
+    upstream = fake_upstream({"/v2/": (200, {}, b"{}"), url: (200, {}, layer)}, drip=0.01)
+    client = mirror(fs_driver, Upstream("library/", upstream.url))
+    monkeypatch.setattr(fetch, "MAX_UNATTENDED", 0)
+    d = Digest.parse(digest)
+
+    # the WSGI app driven by hand: the test client would read the whole body
+    statuses = []
+    body = client.application(
+        EnvironBuilder(path=url).get_environ(), lambda status, headers: statuses.append(status)
+    )
+    assert len(next(iter(body))) > 0 and statuses == ["200 OK"]  # under way
+    body.close()  # the client leaves
+
+    def lease_gone() -> bool:
+        try:
+            fs_driver.list(paths.fetch_leases(d))
+        except PathNotFound:
+            return True
+        return False
+
+    assert wait_until(lease_gone, 30)
+    with pytest.raises(PathNotFound):
+        fs_driver.stat(paths.blob_data(d))
+    assert fetch.UNATTENDED.count == 0
+    upstream.drip = 0.0
+    again = client.get(url)
+    assert again.status_code == 200 and sha(again.data) == digest
+    assert upstream.counts[f"GET {url}"] == 2

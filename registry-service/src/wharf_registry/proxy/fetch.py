@@ -18,7 +18,10 @@ the client's next request on its connection does not wait for the fsync, and a r
 for the blob meanwhile waits on the lease and is then served from storage.
 
 A client that leaves early does not stop the fetch: it completes and is committed, so the
-requests waiting on its lease get the blob instead of starting over.
+requests waiting on its lease get the blob instead of starting over. At most
+``MAX_UNATTENDED`` fetches per process go on without their clients; beyond that a client
+leaving cancels its fetch, so clients that start fetches and hang up cannot pile up
+threads and upstream connections.
 """
 
 from __future__ import annotations
@@ -46,8 +49,36 @@ QUEUE_CHUNKS = 4
 #: How long the response waits for the fetch thread's next chunk before giving up (the
 #: fetch thread itself gives up after the upstream's read timeout, well before).
 STALL_LIMIT = 300.0
+#: Fetches per process that may go on after their clients left (module doc).
+MAX_UNATTENDED = 8
 _POLL = 0.1
 _END = object()
+
+
+class _Unattended:
+    """The count of fetches going on without their clients, in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.count >= MAX_UNATTENDED:
+                return False
+            self.count += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+UNATTENDED = _Unattended()
+
+
+class FetchCancelled(Exception):
+    """The client left while too many fetches went on without theirs."""
 
 
 class VerificationFailed(Exception):
@@ -80,6 +111,10 @@ class BlobFetch:
         self._hasher = Hasher(digest.algorithm)
         self._body: Iterator[bytes] | None = None
         self._closed = False
+        self._cancelled = threading.Event()
+        self._state = threading.Lock()  # orders _fetched against _unattended
+        self._fetched = False  # the fetch thread is done
+        self._unattended = False  # it holds a place in UNATTENDED
 
     def __iter__(self) -> Iterator[bytes]:
         if self._body is None:
@@ -102,20 +137,37 @@ class BlobFetch:
         # Not a daemon: a worker exiting gracefully lets a fetch it started finish.
         threading.Thread(target=self._fetch, name=f"fetch {self.digest}").start()
         held = None
+        ended = False  # the fetch is over for this client: delivered, or failed
         try:
             while True:
                 item = self._next_for_client()
                 if item is _END:
                     break
                 if isinstance(item, BaseException):
+                    ended = True
                     raise item
                 if held is not None:
                     yield held
                 held = item
+            ended = True
             if held is not None:  # the fetch thread sends _END only after the verdict
                 yield held
         finally:
+            if not ended:
+                self._leave_early()
             self._left.set()
+
+    def _leave_early(self) -> None:
+        """The client left mid-fetch: the fetch goes on if a place is free, else stops."""
+        with self._state:
+            if self._fetched:
+                return
+            self._unattended = UNATTENDED.take()
+        if not self._unattended:
+            logger.info(
+                "client of blob %s left: too many fetches unattended, cancelled", self.digest
+            )
+            self._cancelled.set()
 
     def _next_for_client(self) -> object:
         try:
@@ -156,6 +208,8 @@ class BlobFetch:
             raw = self.response.raw
             try:
                 while chunk := raw.read(CHUNK_SIZE, decode_content=False):
+                    if self._cancelled.is_set():
+                        raise FetchCancelled(f"fetch of {self.digest} cancelled")
                     self._to_hasher.put(chunk)
                     writer.write(chunk)
                     self.lease.renew()
@@ -183,6 +237,10 @@ class BlobFetch:
                 writer.cancel()
             self.response.close()
             self.lease.release()
+            with self._state:
+                self._fetched = True
+                if self._unattended:
+                    UNATTENDED.give_back()
         if failure is not None:  # after the clean-up: the client sees a failure once it is done
             self._give_client(failure)
 
