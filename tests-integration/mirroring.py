@@ -81,3 +81,19 @@ def pull_and_check(skopeo: Skopeo, address: str, name: str, image: Image, dest: 
             assert fh.read() == data, f"{name}: layer {digest} differs"
     with open(os.path.join(dest, "index.json"), encoding="utf-8") as fh:
         assert image.digest in fh.read()
+
+
+def assert_refused(
+    anonymous: Skopeo, outsider: Skopeo, address: str, registry: str, names: Sequence[str]
+) -> None:
+    """At the mirror ``registry`` (``address``), each of ``names`` is refused to an anonymous
+    caller with the Index's reason and to a signed-in ``outsider`` (no role in acme: public
+    image or not) with the registry's "insufficient scope"."""
+    for name in names:
+        refused = anonymous.inspect(f"{address}/{name}:1")
+        assert refused.returncode != 0
+        reason = f"{registry} is a mirror registry: sign in to pull {name}"
+        assert reason in refused.stderr, refused.stderr
+        refused = outsider.inspect(f"{address}/{name}:1")
+        assert refused.returncode != 0
+        assert f"repository:{name}:pull is not granted" in refused.stderr, refused.stderr

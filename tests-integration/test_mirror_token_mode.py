@@ -19,7 +19,15 @@ from __future__ import annotations
 import os
 
 import pytest
-from mirroring import ORG, create_org, create_robot, proxy_env, pull_and_check, push_images
+from mirroring import (
+    ORG,
+    assert_refused,
+    create_org,
+    create_robot,
+    proxy_env,
+    pull_and_check,
+    push_images,
+)
 from oci_client import Image
 from stack import Stack
 
@@ -58,15 +66,7 @@ def test_a_token_mode_mirror_serves_members_only_and_from_its_cache(stack, mirro
         pull_and_check(carol, mirror, name, image, dest)
 
     anonymous = stack.skopeo("mirror-anonymous")
-    bob = stack.login("bob", "mirror1")
-    for name in mirrored:
-        refused = anonymous.inspect(f"{mirror}/{name}:1")
-        assert refused.returncode != 0
-        reason = f"mirror1 is a mirror registry: sign in to pull {name}"
-        assert reason in refused.stderr, refused.stderr
-        refused = bob.inspect(f"{mirror}/{name}:1")  # no role in acme: public or not
-        assert refused.returncode != 0
-        assert f"repository:{name}:pull is not granted" in refused.stderr, refused.stderr
+    assert_refused(anonymous, stack.login("bob", "mirror1"), mirror, "mirror1", list(mirrored))
 
     _, layout = mirrored["acme/public"]
     alice = stack.login("alice", "mirror1")

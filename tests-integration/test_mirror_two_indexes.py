@@ -25,7 +25,15 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from mirroring import ORG, create_org, create_robot, proxy_env, pull_and_check, push_images
+from mirroring import (
+    ORG,
+    assert_refused,
+    create_org,
+    create_robot,
+    proxy_env,
+    pull_and_check,
+    push_images,
+)
 from oci_client import Image
 from stack import INDEX_PORT, PASSWORDS, Stack
 
@@ -80,15 +88,7 @@ def test_a_mirror_of_another_index_serves_its_own_members_and_from_its_cache(
     assert index2.client("mirror", "bob").catalog_names() == []
 
     anonymous = index2.skopeo("mirror-anonymous")
-    bob = index2.login("bob", "mirror")
-    for name in pushed:
-        refused = anonymous.inspect(f"{mirror}/{name}:1")
-        assert refused.returncode != 0
-        reason = f"mirror is a mirror registry: sign in to pull {name}"
-        assert reason in refused.stderr, refused.stderr
-        refused = bob.inspect(f"{mirror}/{name}:1")  # no role in acme: public or not
-        assert refused.returncode != 0
-        assert f"repository:{name}:pull is not granted" in refused.stderr, refused.stderr
+    assert_refused(anonymous, index2.login("bob", "mirror"), mirror, "mirror", list(pushed))
 
     strangers = {"alice": PASSWORDS["alice"], robot["robot"]["username"]: robot["secret"]}
     for username, password in strangers.items():  # Index 1's credentials mean nothing here
