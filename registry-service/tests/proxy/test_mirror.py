@@ -297,3 +297,46 @@ def test_a_client_leaving_cancels_its_fetch_past_the_unattended_limit(
     again = client.get(url)
     assert again.status_code == 200 and sha(again.data) == digest
     assert upstream.counts[f"GET {url}"] == 2
+
+
+def test_an_upstream_rate_limit_reaches_the_client_unless_a_copy_is_cached(
+    fs_driver, fake_upstream, mirror
+):
+    """Docker Hub's pull limits: an upstream's 429 is the client's 429 TOOMANYREQUESTS with
+    the upstream's Retry-After; a tag cached here is served stale instead."""
+    config = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers"}}'
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": sha(config),
+                "size": len(config),
+            },
+            "layers": [],
+        }
+    ).encode()
+    oci = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+    limited = (429, {"Retry-After": "17"}, b'{"errors": [{"code": "TOOMANYREQUESTS"}]}')
+    upstream = fake_upstream(
+        {
+            "/v2/": (200, {}, b"{}"),
+            "/v2/library/app/manifests/v1": (200, oci, manifest),
+            "/v2/library/app/manifests/v2": limited,
+        }
+    )
+    client = mirror(fs_driver, Upstream("library/", upstream.url, ttl=0))
+
+    refused = client.get("/v2/library/app/manifests/v2")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "17"
+    error = refused.get_json()["errors"][0]
+    assert error["code"] == "TOOMANYREQUESTS" and "429" in error["message"]
+
+    cached = client.get("/v2/library/app/manifests/v1")
+    assert cached.status_code == 200 and cached.data == manifest
+    upstream.routes["/v2/library/app/manifests/v1"] = limited
+    stale = client.get("/v2/library/app/manifests/v1")  # ttl 0: asks, is refused, has a copy
+    assert stale.status_code == 200 and stale.data == manifest
+    assert stale.headers["Warning"] == '110 - "Response is stale"'

@@ -24,7 +24,7 @@ from ..auth import AccessDenied, AuthenticationRequired
 from ..auth.pull_meter import PullLimitReached, rate_limit_headers
 from ..auth.token import IndexUnreachable, InsufficientScope
 from ..content import errors as ce
-from ..proxy import ProxyPushRefused, UpstreamUnavailable
+from ..proxy import ProxyPushRefused, UpstreamRateLimited, UpstreamUnavailable
 from .access import ReadOnly
 from .helpers import upload_location, upload_range
 from .quota import QuotaExceeded
@@ -85,6 +85,7 @@ DOMAIN_ERRORS: dict[type[BaseException], Callable[[Exception], Errors]] = {
     ReadOnly: _one(errcode.UNSUPPORTED, 405),
     ProxyPushRefused: _one(errcode.UNSUPPORTED, 405),
     UpstreamUnavailable: _one(errcode.UNKNOWN, 503),
+    UpstreamRateLimited: _one(errcode.TOOMANYREQUESTS, 429),
     PullLimitReached: _one(
         errcode.TOOMANYREQUESTS,
         detail=lambda e: {"limit": e.limit.limit, "window": e.limit.window},
@@ -167,6 +168,8 @@ def _http_error(exc: HTTPException) -> Response:
 def _headers(exc: Exception) -> dict[str, str]:
     if isinstance(exc, AuthenticationRequired) and exc.challenge:
         return {"WWW-Authenticate": exc.challenge}
+    if isinstance(exc, UpstreamRateLimited):
+        return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, IndexUnreachable | ce.CollectorBusy | UpstreamUnavailable):
         return {"Retry-After": "5"}
     if isinstance(exc, PullLimitReached):

@@ -3,13 +3,14 @@
 from .fetch import VerificationFailed
 from .leases import FetchLeases
 from .mirror import Mirror, ProxyPushRefused
-from .upstream import UpstreamClient, UpstreamUnavailable
+from .upstream import UpstreamClient, UpstreamRateLimited, UpstreamUnavailable
 
 __all__ = [
     "FetchLeases",
     "Mirror",
     "ProxyPushRefused",
     "UpstreamClient",
+    "UpstreamRateLimited",
     "UpstreamUnavailable",
     "VerificationFailed",
 ]

@@ -50,7 +50,7 @@ from ..settings import Settings
 from ..storage.base import PathNotFound
 from .fetch import BlobFetch
 from .leases import FetchLeases, FetchWaitTooLong
-from .upstream import TIMEOUT, UpstreamClient, UpstreamUnavailable
+from .upstream import TIMEOUT, UpstreamClient, UpstreamRateLimited, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -184,12 +184,15 @@ class Mirror:
         self.content.blobs.link(name, digest)
 
     def _check(self, response: requests.Response, upstream: Upstream, missing: Exception) -> None:
-        """Raise ``missing`` on 404 and UpstreamUnavailable on any other non-200."""
+        """Raise ``missing`` on 404, UpstreamRateLimited on 429 and UpstreamUnavailable on
+        any other non-200."""
         if response.status_code == 200:
             return
         response.close()
         if response.status_code == 404:
             raise missing
+        if response.status_code == 429:
+            raise UpstreamRateLimited(upstream, response.headers.get("Retry-After"))
         raise UpstreamUnavailable(upstream, f"answered {response.status_code}")
 
     # -- manifests -----------------------------------------------------------------------

@@ -46,6 +46,16 @@ class UpstreamUnavailable(Exception):
         self.upstream = upstream
 
 
+class UpstreamRateLimited(UpstreamUnavailable):
+    """The upstream answered ``429 Too Many Requests`` (Docker Hub's pull limits): passed on
+    to the client as ``429 TOOMANYREQUESTS`` with the upstream's ``Retry-After`` in seconds
+    (60 when it gives none), unless a cached copy can be served instead."""
+
+    def __init__(self, upstream: Upstream, retry_after: str | None) -> None:
+        super().__init__(upstream, "answered 429 (too many requests)")
+        self.retry_after = int(retry_after) if retry_after and retry_after.isdigit() else 60
+
+
 class UpstreamClient:
     """Requests to one upstream, with its authentication handled."""
 
