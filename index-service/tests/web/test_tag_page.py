@@ -72,6 +72,25 @@ def _manifest(config: bytes, layers: list[tuple[str, int]], annotation: str = ""
     return json.dumps(document, separators=(",", ":")).encode()
 
 
+def _index(entries: list[tuple[bytes, dict]]) -> bytes:
+    """An OCI index of ``(child manifest, platform)`` entries."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mediatypes.OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": mediatypes.OCI_MANIFEST,
+                    "digest": digest_of(child),
+                    "size": len(child),
+                    "platform": platform,
+                }
+                for child, platform in entries
+            ],
+        }
+    ).encode()
+
+
 def _referrer(subject: bytes, artifact_type: str, payload_size: int) -> bytes:
     """A signature or SBOM manifest whose ``subject`` is ``subject`` (image-spec 1.1)."""
     return json.dumps(
@@ -262,24 +281,12 @@ def test_a_multi_platform_index_lists_its_platforms_and_shows_each(
     for child, config in ((amd, amd_config), (arm, arm_config)):
         fake.push_blob("alice/multi", config)
         fake.push_manifest("alice/multi", child)
-    index = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": mediatypes.OCI_INDEX,
-            "manifests": [
-                {
-                    "mediaType": mediatypes.OCI_MANIFEST,
-                    "digest": digest_of(child),
-                    "size": len(child),
-                    "platform": platform,
-                }
-                for child, platform in (
-                    (amd, {"os": "linux", "architecture": "amd64"}),
-                    (arm, {"os": "linux", "architecture": "arm64", "variant": "v8"}),
-                )
-            ],
-        }
-    ).encode()
+    index = _index(
+        [
+            (amd, {"os": "linux", "architecture": "amd64"}),
+            (arm, {"os": "linux", "architecture": "arm64", "variant": "v8"}),
+        ]
+    )
     push("alice/multi", "latest", index)
 
     visits.go(_path("alice/multi", "latest"))
@@ -323,21 +330,7 @@ def test_the_tags_table_shows_each_platform_of_an_index_from_its_push(
         (arm, {"os": "linux", "architecture": "arm64", "variant": "v8"}),
         (attestation, {"os": "unknown", "architecture": "unknown"}),  # docker buildx's
     ]
-    index = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": mediatypes.OCI_INDEX,
-            "manifests": [
-                {
-                    "mediaType": mediatypes.OCI_MANIFEST,
-                    "digest": digest_of(child),
-                    "size": len(child),
-                    "platform": platform,
-                }
-                for child, platform in entries
-            ],
-        }
-    ).encode()
+    index = _index(entries)
     push("alice/multi", "latest", index)
     push("alice/multi", "plain", amd)
 

@@ -50,14 +50,9 @@ def codes(response) -> list[str]:
     return [e["code"] for e in response.get_json()["errors"]]
 
 
-class Client:
-    def __init__(self, client) -> None:
-        self.client = client
-
-
 class Pusher:
     def __init__(self, client, number: int) -> None:
-        self.oci = Client(client)
+        self.client = client
         self.name = f"race/p{number}"
         self.number = number
         self.random = random.Random(number)
@@ -66,7 +61,7 @@ class Pusher:
     def upload(self, blob: bytes) -> None:
         """Upload ``blob``, again after a 503 (the collector held it, or the machine was slow)."""
         for _ in range(5):
-            r = self.oci.client.post(
+            r = self.client.post(
                 f"/v2/{self.name}/blobs/uploads/?digest={digest_bytes(blob)}", data=blob
             )
             if r.status_code == 201:
@@ -78,7 +73,7 @@ class Pusher:
     def push(self, tag: str, layers: list[bytes]) -> None:
         body = manifest(layers)
         for _ in range(5):
-            r = self.oci.client.put(
+            r = self.client.put(
                 f"/v2/{self.name}/manifests/{tag}",
                 data=body,
                 headers={"Content-Type": mediatypes.OCI_MANIFEST},
@@ -108,12 +103,12 @@ class Pusher:
             earlier.append(own)
             action = self.random.random()
             if action < 0.5:
-                self.oci.client.delete(f"/v2/{self.name}/manifests/{tag}")
+                self.client.delete(f"/v2/{self.name}/manifests/{tag}")
             elif action < 0.8:
-                r = self.oci.client.head(f"/v2/{self.name}/manifests/{tag}")
+                r = self.client.head(f"/v2/{self.name}/manifests/{tag}")
                 digest = r.headers.get("Docker-Content-Digest")
                 if digest:
-                    self.oci.client.delete(f"/v2/{self.name}/manifests/{digest}")
+                    self.client.delete(f"/v2/{self.name}/manifests/{digest}")
             threading.Event().wait(self.random.uniform(0.05, 0.4))
 
 
@@ -185,9 +180,9 @@ def test_collections_racing_pushes_lose_nothing_referenced(store, make_client):
         assert p.errors == []
         assert missing_blobs(store, p.name) == []
         for tag in ("t0", "t1", "t2"):
-            r = p.oci.client.get(f"/v2/{p.name}/manifests/{tag}")
+            r = p.client.get(f"/v2/{p.name}/manifests/{tag}")
             assert r.status_code in (200, 404)
             if r.status_code == 200:
                 for ref in json.loads(r.get_data())["layers"]:
-                    blob = p.oci.client.get(f"/v2/{p.name}/blobs/{ref['digest']}")
+                    blob = p.client.get(f"/v2/{p.name}/blobs/{ref['digest']}")
                     assert blob.status_code == 200, (tag, ref)

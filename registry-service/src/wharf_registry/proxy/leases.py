@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from wharf_protocol.digests import Digest
 
@@ -111,7 +111,7 @@ class FetchLeases:
         until = self.monotonic() + self.max_wait
         seen: tuple[int, bytes] | None = None  # the newest lease and its content
         changed = self.monotonic()
-        delay = min(FIRST_POLL, self.poll)
+        delays = self._delays()
         while True:
             if present():
                 return None
@@ -131,8 +131,7 @@ class FetchLeases:
                 changed = now
             if now >= until:
                 raise FetchWaitTooLong(f"another fetch of {digest} has not finished")
-            time.sleep(delay)
-            delay = min(delay * 2, self.poll)
+            time.sleep(next(delays))
 
     def _holding(self, digest: Digest, attempt: int, present: Callable[[], bool]) -> Lease | None:
         """A lease just taken; None (released) if the data arrived meanwhile."""
@@ -147,13 +146,19 @@ class FetchLeases:
         whether they were. (A holder links the blob into its repository before it releases,
         so a waiter that found the data committed but not linked waits for that.)"""
         until = self.monotonic() + timeout
-        delay = min(FIRST_POLL, self.poll)
+        delays = self._delays()
         while self._latest(digest) is not None:
             if self.monotonic() >= until:
                 return False
-            time.sleep(delay)
-            delay = min(delay * 2, self.poll)
+            time.sleep(next(delays))
         return True
+
+    def _delays(self) -> Iterator[float]:
+        """The pauses between polls: FIRST_POLL, doubling up to ``poll``."""
+        delay = min(FIRST_POLL, self.poll)
+        while True:
+            yield delay
+            delay = min(delay * 2, self.poll)
 
     def _take(self, digest: Digest, attempt: int) -> bool:
         return self.driver.create(paths.fetch_lease(digest, attempt), self.record(0))
